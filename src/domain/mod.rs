@@ -1,0 +1,19 @@
+//! Pure domain rules: no IO, no panics on input. Everything that interprets what a
+//! person typed into a spreadsheet (IDs, amounts, names, banks, dates, statuses,
+//! periods) lives here so import and reconciliation share one reading of the data.
+
+pub mod banks;
+pub mod dates;
+pub mod money;
+pub mod names;
+pub mod period;
+pub mod population_id;
+pub mod records;
+pub mod status;
+
+pub use banks::{Bank, BankId};
+pub use dates::DateOrYear;
+pub use money::AmountError;
+pub use period::{PeriodCode, PeriodError};
+pub use population_id::{IdCheck, IdProblem, PersonalId, Sex};
+pub use status::PayoutStatus;

@@ -1,0 +1,167 @@
+//! Text folding for comparing people's names and matching spreadsheet headers.
+//!
+//! Lists come from many offices and tools: the same name arrives with or without
+//! diacritics, in upper case, precomposed (NFC) or decomposed (NFD, common from macOS
+//! and some web exports), with doubled or non-breaking spaces.
+
+use unicode_normalization::char::is_combining_mark;
+use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfc_quick};
+
+/// Invisible characters that Excel/CSV exports leave in cells (BOM at the start of a
+/// UTF-8 CSV, zero-width spaces pasted from web pages). They never carry meaning.
+fn is_invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{FEFF}' | '\u{200B}' | '\u{200C}' | '\u{200D}' | '\u{2060}'
+    )
+}
+
+/// Pushes `c` collapsing whitespace runs; `pending_space` defers the separator so
+/// leading and trailing whitespace disappear without a second pass.
+fn push_collapsed(out: &mut String, pending_space: &mut bool, c: char) {
+    if c.is_whitespace() {
+        *pending_space = !out.is_empty();
+    } else {
+        if *pending_space {
+            out.push(' ');
+            *pending_space = false;
+        }
+        out.push(c);
+    }
+}
+
+/// Folding for comparison and for header matching: Unicode NFD, drop combining marks
+/// (so all Vietnamese diacritics go), map đ/Đ to d, lowercase, collapse any run of
+/// whitespace (incl. NBSP) to one space, trim.
+pub fn fold(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut pending_space = false;
+    if s.is_ascii() {
+        // Most header cells and many names are plain ASCII: skip decomposition.
+        for c in s.chars() {
+            push_collapsed(&mut out, &mut pending_space, c.to_ascii_lowercase());
+        }
+        return out;
+    }
+    for c in s.nfd().flat_map(char::to_lowercase) {
+        if is_combining_mark(c) || is_invisible(c) {
+            continue;
+        }
+        // đ is a letter of its own (no decomposition); ð (Icelandic eth) shows up in
+        // place of đ in text converted from legacy Vietnamese encodings.
+        let c = match c {
+            'đ' | 'ð' => 'd',
+            other => other,
+        };
+        push_collapsed(&mut out, &mut pending_space, c);
+    }
+    out
+}
+
+/// Whether two names are the same person-name after folding.
+pub fn names_match(a: &str, b: &str) -> bool {
+    if a.is_ascii() && b.is_ascii() {
+        // Avoid two allocations in the common case of unaccented names.
+        return ascii_fold_eq(a, b);
+    }
+    fold(a) == fold(b)
+}
+
+fn ascii_fold_eq(a: &str, b: &str) -> bool {
+    let mut x = a.split_ascii_whitespace();
+    let mut y = b.split_ascii_whitespace();
+    loop {
+        match (x.next(), y.next()) {
+            (None, None) => return true,
+            (Some(p), Some(q)) if p.eq_ignore_ascii_case(q) => {}
+            _ => return false,
+        }
+    }
+}
+
+/// For storing/displaying a name: NFC, whitespace collapsed and trimmed (case kept).
+pub fn clean_display(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut pending_space = false;
+    if is_nfc_quick(s.chars()) == IsNormalized::Yes {
+        for c in s.chars().filter(|&c| !is_invisible(c)) {
+            push_collapsed(&mut out, &mut pending_space, c);
+        }
+    } else {
+        for c in s.nfc().filter(|&c| !is_invisible(c)) {
+            push_collapsed(&mut out, &mut pending_space, c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn fold_removes_diacritics_and_case() {
+        assert_eq!(fold("Nguyễn Văn Đạt"), "nguyen van dat");
+        assert_eq!(fold("Nguyễn Văn Đạt"), fold("NGUYEN  VAN DAT"));
+        assert_eq!(fold("ĐỖ THỊ ỨNG"), "do thi ung");
+    }
+
+    #[test]
+    fn fold_handles_decomposed_input() {
+        let nfd: String = "Nguyễn Thị Hồng".nfd().collect();
+        assert_ne!(nfd, "Nguyễn Thị Hồng");
+        assert_eq!(fold(&nfd), "nguyen thi hong");
+    }
+
+    #[test]
+    fn fold_collapses_whitespace_including_nbsp() {
+        assert_eq!(fold("  Lê\u{00A0}\u{00A0}Văn\t Tám  "), "le van tam");
+        assert_eq!(fold("  HO   TEN "), "ho ten");
+        assert_eq!(fold(""), "");
+        assert_eq!(fold(" \u{00A0} "), "");
+    }
+
+    #[test]
+    fn fold_drops_bom_and_eth() {
+        assert_eq!(fold("\u{FEFF}Họ tên"), "ho ten");
+        assert_eq!(fold("Ðinh Văn A"), "dinh van a");
+    }
+
+    #[test]
+    fn names_match_across_forms() {
+        assert!(names_match("Trần Thị Bích", "TRAN THI BICH"));
+        assert!(names_match("tran  thi bich", "TRAN THI BICH "));
+        assert!(names_match("Phạm Đức", "Pham Duc"));
+        assert!(!names_match("Phạm Đức", "Pham Dung"));
+        assert!(!names_match("Le Van", "Le Van A"));
+    }
+
+    #[test]
+    fn clean_display_nfc_and_whitespace() {
+        let nfd: String = "Nguyễn  Văn Đạt".nfd().collect();
+        assert_eq!(clean_display(&nfd), "Nguyễn Văn Đạt");
+        assert_eq!(clean_display("  Lê\u{00A0}Văn  Tám "), "Lê Văn Tám");
+        assert_eq!(clean_display("ABC"), "ABC");
+    }
+
+    proptest! {
+        #[test]
+        fn fold_is_idempotent(s in "\\PC*") {
+            let once = fold(&s);
+            prop_assert_eq!(fold(&once), once.clone());
+            prop_assert_eq!(once.trim(), once.as_str());
+        }
+
+        #[test]
+        fn names_match_agrees_with_fold(a in "[a-zA-Z ]{0,12}", b in "[a-zA-Z ]{0,12}") {
+            prop_assert_eq!(names_match(&a, &b), fold(&a) == fold(&b));
+        }
+
+        #[test]
+        fn clean_display_is_idempotent(s in "\\PC*") {
+            let once = clean_display(&s);
+            prop_assert_eq!(clean_display(&once), once.clone());
+        }
+    }
+}

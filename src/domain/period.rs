@@ -1,0 +1,340 @@
+//! Payment period (kỳ chi trả): a quarter, a month, or a whole year.
+
+use std::fmt;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use super::names::fold;
+
+const YEARS: std::ops::RangeInclusive<u16> = 2000..=2100;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PeriodError {
+    #[error("payment period is empty")]
+    Empty,
+    #[error("unrecognised payment period '{0}' (expected e.g. 2024-Q3, 2024-09 or 2024)")]
+    Unrecognized(String),
+    #[error("year out of range 2000-2100 in payment period '{0}'")]
+    YearOutOfRange(String),
+    #[error("quarter must be 1-4 in payment period '{0}'")]
+    QuarterOutOfRange(String),
+    #[error("month must be 1-12 in payment period '{0}'")]
+    MonthOutOfRange(String),
+}
+
+impl PeriodError {
+    pub fn message_vi(&self) -> String {
+        match self {
+            PeriodError::Empty => "Chưa nhập kỳ chi trả".to_string(),
+            PeriodError::Unrecognized(s) => {
+                format!(
+                    "Kỳ chi trả không hợp lệ: '{s}' (ví dụ hợp lệ: 2024-Q3, Quý 3/2024, 09/2024, 2024)"
+                )
+            }
+            PeriodError::YearOutOfRange(s) => {
+                format!("Năm của kỳ chi trả phải từ 2000 đến 2100: '{s}'")
+            }
+            PeriodError::QuarterOutOfRange(s) => format!("Quý phải từ 1 đến 4: '{s}'"),
+            PeriodError::MonthOutOfRange(s) => format!("Tháng phải từ 1 đến 12: '{s}'"),
+        }
+    }
+
+    pub fn message_en(&self) -> String {
+        self.to_string()
+    }
+}
+
+/// Canonical "2024-Q3", "2024-09" or "2024".
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PeriodCode(String);
+
+enum Kind {
+    Year,
+    Quarter(u8),
+    Month(u8),
+}
+
+fn number(s: &str, len: std::ops::RangeInclusive<usize>) -> Option<u16> {
+    if len.contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit()) {
+        s.parse().ok()
+    } else {
+        None
+    }
+}
+
+/// Quarters are very often written in Roman numerals ("Quý III/2024").
+fn quarter_number(s: &str) -> Option<u16> {
+    match s {
+        "i" => Some(1),
+        "ii" => Some(2),
+        "iii" => Some(3),
+        "iv" => Some(4),
+        _ => number(s, 1..=2),
+    }
+}
+
+impl PeriodCode {
+    /// Accepts "2024-Q3", "Q3/2024", "Quý 3/2024", "Quý III/2024", "2024-09", "09/2024",
+    /// "Tháng 9/2024", "2024", "Năm 2024".
+    pub fn parse(s: &str) -> Result<PeriodCode, PeriodError> {
+        let raw = s.trim();
+        let unrecognized = || PeriodError::Unrecognized(raw.to_string());
+        let compact: String = fold(raw).chars().filter(|c| !c.is_whitespace()).collect();
+        if compact.is_empty() {
+            return Err(PeriodError::Empty);
+        }
+        let split = |t: &str| -> Option<(String, String)> {
+            let (a, b) = t.split_once(['/', '-', '.'])?;
+            Some((a.to_string(), b.to_string()))
+        };
+
+        let (year, kind) = if let Some(rest) = compact.strip_prefix("nam") {
+            (number(rest, 4..=4).ok_or_else(unrecognized)?, Kind::Year)
+        } else if let Some(rest) = compact
+            .strip_prefix("quy")
+            .or_else(|| compact.strip_prefix('q'))
+        {
+            let (q, y) = split(rest).ok_or_else(unrecognized)?;
+            let q = quarter_number(&q).ok_or_else(unrecognized)?;
+            (
+                number(&y, 4..=4).ok_or_else(unrecognized)?,
+                Kind::Quarter(q as u8),
+            )
+        } else if let Some(rest) = compact.strip_prefix("thang") {
+            let (m, y) = split(rest).ok_or_else(unrecognized)?;
+            let m = number(&m, 1..=2).ok_or_else(unrecognized)?;
+            (
+                number(&y, 4..=4).ok_or_else(unrecognized)?,
+                Kind::Month(m as u8),
+            )
+        } else if let Some(y) = number(&compact, 4..=4) {
+            (y, Kind::Year)
+        } else {
+            let (a, b) = split(&compact).ok_or_else(unrecognized)?;
+            if let Some(y) = number(&a, 4..=4) {
+                if let Some(q) = b.strip_prefix('q') {
+                    (
+                        y,
+                        Kind::Quarter(quarter_number(q).ok_or_else(unrecognized)? as u8),
+                    )
+                } else {
+                    (
+                        y,
+                        Kind::Month(number(&b, 1..=2).ok_or_else(unrecognized)? as u8),
+                    )
+                }
+            } else {
+                let m = number(&a, 1..=2).ok_or_else(unrecognized)?;
+                (
+                    number(&b, 4..=4).ok_or_else(unrecognized)?,
+                    Kind::Month(m as u8),
+                )
+            }
+        };
+
+        if !YEARS.contains(&year) {
+            return Err(PeriodError::YearOutOfRange(raw.to_string()));
+        }
+        let code = match kind {
+            Kind::Year => format!("{year}"),
+            Kind::Quarter(q @ 1..=4) => format!("{year}-Q{q}"),
+            Kind::Quarter(_) => return Err(PeriodError::QuarterOutOfRange(raw.to_string())),
+            Kind::Month(m @ 1..=12) => format!("{year}-{m:02}"),
+            Kind::Month(_) => return Err(PeriodError::MonthOutOfRange(raw.to_string())),
+        };
+        Ok(PeriodCode(code))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn year(&self) -> i32 {
+        // Canonical codes always start with 4 digits.
+        self.0
+            .get(..4)
+            .and_then(|y| y.parse().ok())
+            .unwrap_or_default()
+    }
+
+    /// "Quý 3/2024", "Tháng 09/2024", "Năm 2024".
+    pub fn label_vi(&self) -> String {
+        match self.0.split_once('-') {
+            None => format!("Năm {}", self.0),
+            Some((y, rest)) => match rest.strip_prefix('Q') {
+                Some(q) => format!("Quý {q}/{y}"),
+                None => format!("Tháng {rest}/{y}"),
+            },
+        }
+    }
+}
+
+impl fmt::Display for PeriodCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl Serialize for PeriodCode {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for PeriodCode {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(deserializer)?;
+        PeriodCode::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn code(s: &str) -> String {
+        PeriodCode::parse(s)
+            .map(|p| p.as_str().to_string())
+            .unwrap_or_else(|e| format!("ERR {e}"))
+    }
+
+    #[test]
+    fn quarters() {
+        for s in [
+            "2024-Q3",
+            "2024-q3",
+            "2024 - Q3",
+            "Q3/2024",
+            "q3-2024",
+            "Quý 3/2024",
+            "quy 3 / 2024",
+            "QUÝ III/2024",
+            "Quý 03/2024",
+        ] {
+            assert_eq!(code(s), "2024-Q3", "{s}");
+        }
+        assert_eq!(code("Quý IV/2025"), "2025-Q4");
+    }
+
+    #[test]
+    fn months() {
+        for s in [
+            "2024-09",
+            "2024-9",
+            "09/2024",
+            "9/2024",
+            "Tháng 9/2024",
+            "tháng 09-2024",
+            "THANG 9/2024",
+            "9.2024",
+        ] {
+            assert_eq!(code(s), "2024-09", "{s}");
+        }
+        assert_eq!(code("12/2100"), "2100-12");
+    }
+
+    #[test]
+    fn years() {
+        assert_eq!(code("2024"), "2024");
+        assert_eq!(code(" Năm 2024 "), "2024");
+    }
+
+    #[test]
+    fn errors() {
+        assert_eq!(PeriodCode::parse(""), Err(PeriodError::Empty));
+        assert_eq!(PeriodCode::parse("  "), Err(PeriodError::Empty));
+        assert_eq!(
+            PeriodCode::parse("1999"),
+            Err(PeriodError::YearOutOfRange("1999".into()))
+        );
+        assert_eq!(
+            PeriodCode::parse("2101-01"),
+            Err(PeriodError::YearOutOfRange("2101-01".into()))
+        );
+        assert_eq!(
+            PeriodCode::parse("2024-Q5"),
+            Err(PeriodError::QuarterOutOfRange("2024-Q5".into()))
+        );
+        assert_eq!(
+            PeriodCode::parse("Quý 0/2024"),
+            Err(PeriodError::QuarterOutOfRange("Quý 0/2024".into()))
+        );
+        assert_eq!(
+            PeriodCode::parse("13/2024"),
+            Err(PeriodError::MonthOutOfRange("13/2024".into()))
+        );
+        assert_eq!(
+            PeriodCode::parse("2024-00"),
+            Err(PeriodError::MonthOutOfRange("2024-00".into()))
+        );
+        for s in [
+            "abc",
+            "24-09",
+            "2024-09-05",
+            "Q3",
+            "2024/",
+            "Quý V/2024",
+            "09/24",
+            "20245",
+            "Tháng 9",
+        ] {
+            assert_eq!(
+                PeriodCode::parse(s),
+                Err(PeriodError::Unrecognized(s.into())),
+                "{s}"
+            );
+        }
+        let e = PeriodError::MonthOutOfRange("13/2024".into());
+        assert!(e.message_vi().contains("Tháng"));
+        assert!(e.message_en().contains("month"));
+    }
+
+    #[test]
+    fn labels() {
+        let label = |s: &str| {
+            PeriodCode::parse(s)
+                .map(|p| p.label_vi())
+                .unwrap_or_default()
+        };
+        assert_eq!(label("2024-Q3"), "Quý 3/2024");
+        assert_eq!(label("9/2024"), "Tháng 09/2024");
+        assert_eq!(label("2024"), "Năm 2024");
+    }
+
+    #[test]
+    fn serde_display_year() {
+        let p = PeriodCode::parse("Quý 3/2024");
+        assert_eq!(
+            p.as_ref().map(|p| p.to_string()).ok().as_deref(),
+            Some("2024-Q3")
+        );
+        assert_eq!(p.as_ref().map(PeriodCode::year).ok(), Some(2024));
+        let json = p.as_ref().ok().and_then(|p| serde_json::to_string(p).ok());
+        assert_eq!(json.as_deref(), Some("\"2024-Q3\""));
+        let back = serde_json::from_str::<PeriodCode>("\"Q3/2024\"").ok();
+        assert_eq!(back, p.ok());
+        assert!(serde_json::from_str::<PeriodCode>("\"Q9/2024\"").is_err());
+    }
+
+    proptest! {
+        #[test]
+        fn never_panics(s in "\\PC*") {
+            let _ = PeriodCode::parse(&s);
+        }
+
+        #[test]
+        fn canonical_and_label_round_trip(y in 2000u16..=2100, k in 0u8..=16) {
+            let text = match k {
+                0 => format!("{y}"),
+                1..=4 => format!("{y}-Q{k}"),
+                _ => format!("{y}-{:02}", k - 4),
+            };
+            let p = PeriodCode::parse(&text);
+            prop_assert_eq!(p.as_ref().map(|p| p.as_str()), Ok(text.as_str()));
+            if let Ok(p) = p {
+                prop_assert_eq!(PeriodCode::parse(&p.label_vi()), Ok(p.clone()));
+            }
+        }
+    }
+}

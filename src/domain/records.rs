@@ -1,0 +1,57 @@
+//! Typed rows: what importers produce and the engine consumes.
+
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+
+use super::banks::BankId;
+use super::dates::DateOrYear;
+use super::population_id::{IdCheck, Sex};
+use super::status::PayoutStatus;
+
+/// Where a row came from, as the spreadsheet shows it (1-based row number).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowRef {
+    pub file: Arc<str>,
+    pub row: u32,
+}
+
+impl RowRef {
+    pub fn new(file: Arc<str>, row: u32) -> Self {
+        Self { file, row }
+    }
+}
+
+/// One row of a beneficiary list (danh sách chi trả). Several rows may carry the same ID;
+/// the engine merges them (flag `duplicate_row`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct BeneficiaryRow {
+    pub source: RowRef,
+    pub id: IdCheck,
+    pub name: String,
+    pub amount_due: Decimal,
+    /// Account number as typed, spaces removed. `None` = paid in cash.
+    pub account: Option<String>,
+    pub bank: Option<BankId>,
+    pub birth: Option<DateOrYear>,
+    pub sex: Option<Sex>,
+    pub category: Option<String>,
+    pub commune: Option<String>,
+}
+
+/// One payout result from a bank (file row or callback).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PayoutRow {
+    pub source: RowRef,
+    pub bank: BankId,
+    /// The bank's transaction reference; with `bank` it identifies the transaction.
+    pub reference: Option<String>,
+    pub id: IdCheck,
+    pub account: Option<String>,
+    pub name: Option<String>,
+    pub amount: Decimal,
+    pub status: PayoutStatus,
+    pub value_date: Option<NaiveDate>,
+    pub reason: Option<String>,
+}

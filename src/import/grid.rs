@@ -1,0 +1,173 @@
+//! A sheet as a grid of borrowed cells, whatever file it came from.
+
+use std::borrow::Cow;
+
+use calamine::{Data, Range};
+use chrono::NaiveDate;
+
+/// One cell, borrowed from the loaded sheet.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Cell<'a> {
+    Empty,
+    Text(&'a str),
+    Number(f64),
+    Int(i64),
+    Bool(bool),
+    Date(NaiveDate),
+    Error,
+}
+
+impl<'a> Cell<'a> {
+    pub fn from_data(d: &'a Data) -> Cell<'a> {
+        match d {
+            Data::Empty => Cell::Empty,
+            Data::String(s) | Data::DateTimeIso(s) | Data::DurationIso(s) => Cell::text(s),
+            Data::Float(f) => Cell::Number(*f),
+            Data::Int(i) => Cell::Int(*i),
+            Data::Bool(b) => Cell::Bool(*b),
+            Data::DateTime(dt) => {
+                if dt.is_datetime() {
+                    dt.as_datetime()
+                        .map(|d| Cell::Date(d.date()))
+                        .unwrap_or(Cell::Number(dt.as_f64()))
+                } else {
+                    Cell::Number(dt.as_f64())
+                }
+            }
+            Data::Error(_) => Cell::Error,
+        }
+    }
+
+    /// Text cells holding only whitespace count as empty.
+    pub fn text(s: &'a str) -> Cell<'a> {
+        if s.trim().is_empty() {
+            Cell::Empty
+        } else {
+            Cell::Text(s)
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        matches!(self, Cell::Empty)
+    }
+
+    /// The cell as a person reads it, for messages and text fields.
+    pub fn display(&self) -> Cow<'a, str> {
+        match *self {
+            Cell::Empty => Cow::Borrowed(""),
+            Cell::Text(s) => Cow::Borrowed(s.trim()),
+            Cell::Number(f) => Cow::Owned(number_text(f)),
+            Cell::Int(i) => Cow::Owned(i.to_string()),
+            Cell::Bool(b) => Cow::Borrowed(if b { "TRUE" } else { "FALSE" }),
+            Cell::Date(d) => Cow::Owned(d.format("%d/%m/%Y").to_string()),
+            Cell::Error => Cow::Borrowed("#ERROR"),
+        }
+    }
+
+    /// Text content trimmed, or None for empty/non-text cells.
+    pub fn as_text(&self) -> Option<&'a str> {
+        match *self {
+            Cell::Text(s) => Some(s.trim()),
+            _ => None,
+        }
+    }
+}
+
+/// A float as Excel shows it in a General cell: integers without `.0` or exponent.
+pub fn number_text(f: f64) -> String {
+    if f.is_finite() && f.fract() == 0.0 && f.abs() < 1e21 {
+        format!("{f:.0}")
+    } else {
+        format!("{f}")
+    }
+}
+
+/// Spreadsheet column letters: 0 -> A, 25 -> Z, 26 -> AA.
+pub fn column_letter(mut c: usize) -> String {
+    let mut out = Vec::new();
+    loop {
+        out.push(b'A' + (c % 26) as u8);
+        if c < 26 {
+            break;
+        }
+        c = c / 26 - 1;
+    }
+    out.reverse();
+    String::from_utf8(out).unwrap_or_default()
+}
+
+pub(crate) enum Cells {
+    Sheet(Range<Data>),
+    Csv(Vec<(u32, csv::StringRecord)>),
+}
+
+/// A loaded sheet: cells plus where they sit in the original file.
+pub struct Grid {
+    pub(crate) cells: Cells,
+    /// Absolute 0-based position of the grid's first row and column.
+    pub(crate) origin: (u32, u32),
+}
+
+impl Grid {
+    pub fn height(&self) -> usize {
+        match &self.cells {
+            Cells::Sheet(r) => r.height(),
+            Cells::Csv(rows) => rows.len(),
+        }
+    }
+
+    pub fn width(&self, r: usize) -> usize {
+        match &self.cells {
+            Cells::Sheet(range) => range.width(),
+            Cells::Csv(rows) => rows.get(r).map_or(0, |(_, rec)| rec.len()),
+        }
+    }
+
+    pub fn cell(&self, r: usize, c: usize) -> Cell<'_> {
+        match &self.cells {
+            Cells::Sheet(range) => range.get((r, c)).map_or(Cell::Empty, Cell::from_data),
+            Cells::Csv(rows) => rows
+                .get(r)
+                .and_then(|(_, rec)| rec.get(c))
+                .map_or(Cell::Empty, Cell::text),
+        }
+    }
+
+    /// The row number the spreadsheet (or text editor, for CSV) shows.
+    pub fn row_number(&self, r: usize) -> u32 {
+        match &self.cells {
+            Cells::Sheet(_) => self.origin.0 + r as u32 + 1,
+            Cells::Csv(rows) => rows.get(r).map_or(0, |(line, _)| *line),
+        }
+    }
+
+    pub fn column_letter(&self, c: usize) -> String {
+        column_letter(self.origin.1 as usize + c)
+    }
+
+    pub fn is_blank_row(&self, r: usize) -> bool {
+        (0..self.width(r)).all(|c| self.cell(r, c).is_empty())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn column_letters() {
+        assert_eq!(column_letter(0), "A");
+        assert_eq!(column_letter(25), "Z");
+        assert_eq!(column_letter(26), "AA");
+        assert_eq!(column_letter(27), "AB");
+        assert_eq!(column_letter(701), "ZZ");
+        assert_eq!(column_letter(702), "AAA");
+    }
+
+    #[test]
+    fn numbers_show_as_excel_shows_them() {
+        assert_eq!(number_text(37153000257.0), "37153000257");
+        assert_eq!(number_text(1500000.0), "1500000");
+        assert_eq!(number_text(1.5), "1.5");
+    }
+}

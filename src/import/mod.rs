@@ -1,0 +1,572 @@
+//! Spreadsheets and CSV files in, typed rows and row errors out. Callers store them.
+//!
+//! Office lists have a title block above the header, a column-number row `(1) (2) …`
+//! under it, section rows ("I. Xã Tân Lập"), a totals row and signatures at the bottom.
+//! The walker here knows that layout; `beneficiaries` and `payouts` parse the data rows.
+
+mod beneficiaries;
+pub mod grid;
+pub mod header;
+mod payouts;
+pub mod source;
+
+use std::sync::Arc;
+
+use rust_decimal::Decimal;
+use serde::Serialize;
+
+pub use beneficiaries::import_beneficiaries;
+pub use payouts::import_payouts;
+pub use source::Format;
+
+use crate::domain::banks::BankId;
+use crate::domain::money::{self, AmountError};
+use crate::domain::names::fold;
+use grid::{Cell, Grid};
+use header::{Field, Header};
+
+/// What importers need to know besides the bytes.
+#[derive(Debug, Clone)]
+pub struct ImportOptions {
+    /// IDs whose derived birth year is after this year are invalid.
+    pub as_of_year: i32,
+    /// The sheet to read; the first visible worksheet when `None`.
+    pub sheet: Option<String>,
+    /// Bank of a payout file that has no bank column.
+    pub default_bank: Option<BankId>,
+}
+
+impl ImportOptions {
+    pub fn new(as_of_year: i32) -> Self {
+        Self {
+            as_of_year,
+            sheet: None,
+            default_bank: None,
+        }
+    }
+}
+
+/// A rejected row's problem, located the way the user sees the spreadsheet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RowError {
+    pub file: String,
+    pub sheet: Option<String>,
+    /// Row number as the spreadsheet shows it.
+    pub row: u32,
+    /// Column letter (A, B, …) and header text.
+    pub column: Option<String>,
+    pub column_name: Option<String>,
+    pub value: String,
+    pub reason_vi: String,
+    pub reason_en: String,
+}
+
+/// A totals row ("Tổng cộng") checked against the sum of the accepted rows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ControlTotal {
+    pub row: u32,
+    #[serde(with = "rust_decimal::serde::str")]
+    pub stated: Decimal,
+    #[serde(with = "rust_decimal::serde::str")]
+    pub computed: Decimal,
+}
+
+impl ControlTotal {
+    pub fn mismatch(&self) -> bool {
+        self.stated != self.computed
+    }
+}
+
+/// The result of importing one file.
+#[derive(Debug, Clone)]
+pub struct Imported<T> {
+    pub file: Arc<str>,
+    pub format: Format,
+    pub sheet: Option<String>,
+    pub header_row: u32,
+    /// Multiplier applied to amounts (ĐVT).
+    pub unit: Decimal,
+    /// Rows that hold data: `rows.len() + rejected_rows == data_rows`, always.
+    pub data_rows: usize,
+    pub rejected_rows: usize,
+    pub rows: Vec<T>,
+    pub errors: Vec<RowError>,
+    pub control_total: Option<ControlTotal>,
+    /// File-level remarks (e.g. no status column: every row taken as paid).
+    pub notices: Vec<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("Tệp rỗng / empty file: {file}")]
+    Empty { file: String },
+    #[error("Định dạng không hỗ trợ / unsupported format: {file}: {detail_vi} / {detail_en}")]
+    UnsupportedFormat {
+        file: String,
+        detail_vi: String,
+        detail_en: String,
+    },
+    #[error("Không đọc được tệp (hỏng?) / cannot read the file (corrupt?): {file}: {detail}")]
+    Corrupt { file: String, detail: String },
+    #[error(
+        "Tệp CSV không phải UTF-8 (lỗi ở byte {byte}); hãy lưu lại dạng \"CSV UTF-8\" / CSV file is not UTF-8 (at byte {byte}): {file}"
+    )]
+    NotUtf8 { file: String, byte: usize },
+    #[error("Không có trang tính \"{sheet}\" / no sheet named \"{sheet}\" in {file}; có/available: {}", available.join(", "))]
+    SheetNotFound {
+        file: String,
+        sheet: String,
+        available: Vec<String>,
+    },
+    #[error("Tệp không có trang tính nào / the workbook has no worksheet: {file}")]
+    NoSheet { file: String },
+    #[error(
+        "Không tìm thấy dòng tiêu đề trong {HEADER_SCAN_ROWS} dòng đầu / header row not found in the first {HEADER_SCAN_ROWS} rows: {file}{}. Cột tìm thấy / columns found: [{}]. Cột bắt buộc còn thiếu / required columns missing: [{}]",
+        sheet.as_deref().map(|s| format!(" (sheet {s})")).unwrap_or_default(),
+        found.join(" | "),
+        missing.join(" | ")
+    )]
+    NoHeader {
+        file: String,
+        sheet: Option<String>,
+        found: Vec<String>,
+        missing: Vec<String>,
+    },
+    #[error(
+        "Không xác định được ngân hàng của tệp {file}: thêm cột \"Ngân hàng\" hoặc ghi tên ngân hàng (vd. --payouts Agribank={file}) / the file has no bank column and no bank was given"
+    )]
+    NoBank { file: String },
+}
+
+const HEADER_SCAN_ROWS: usize = header::HEADER_SCAN_ROWS;
+
+/// Everything a row parser needs to read cells and report problems.
+pub(crate) struct RowCtx<'a> {
+    grid: &'a Grid,
+    header: &'a Header,
+    file: &'a Arc<str>,
+    sheet: Option<&'a str>,
+    r: usize,
+    /// Commune named by the last section row ("I. Xã Tân Lập"), if any.
+    section: Option<&'a str>,
+    errors: Vec<RowError>,
+}
+
+impl<'a> RowCtx<'a> {
+    pub fn row_number(&self) -> u32 {
+        self.grid.row_number(self.r)
+    }
+
+    pub fn cell(&self, f: Field) -> Cell<'a> {
+        self.header
+            .column(f)
+            .map_or(Cell::Empty, |c| self.grid.cell(self.r, c))
+    }
+
+    pub fn has(&self, f: Field) -> bool {
+        self.header.has(f)
+    }
+
+    /// Text of a cell (numbers as Excel shows them), trimmed; None when empty.
+    pub fn text(&self, f: Field) -> Option<String> {
+        let c = self.cell(f);
+        if c.is_empty() {
+            None
+        } else {
+            Some(c.display().into_owned())
+        }
+    }
+
+    pub fn section(&self) -> Option<&'a str> {
+        self.section
+    }
+
+    pub fn reject(&mut self, f: Field, vi: impl Into<String>, en: impl Into<String>) {
+        let col = self.header.column(f);
+        self.errors.push(RowError {
+            file: self.file.to_string(),
+            sheet: self.sheet.map(str::to_owned),
+            row: self.row_number(),
+            column: col.map(|c| self.grid.column_letter(c)),
+            column_name: col
+                .map(|c| self.header.name_of(c).to_owned())
+                .or_else(|| Some(f.label().to_owned())),
+            value: self.cell(f).display().into_owned(),
+            reason_vi: vi.into(),
+            reason_en: en.into(),
+        });
+    }
+
+    /// An amount in whole đồng, unit applied. `Ok(None)` when the cell is empty.
+    pub fn amount(&mut self) -> Option<Decimal> {
+        match read_amount(self.cell(Field::Amount), self.header.unit) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.reject(Field::Amount, e.message_vi(), e.message_en());
+                None
+            }
+        }
+    }
+
+    pub fn source(&self) -> crate::domain::records::RowRef {
+        crate::domain::records::RowRef::new(self.file.clone(), self.row_number())
+    }
+}
+
+fn read_amount(cell: Cell<'_>, unit: Decimal) -> Result<Decimal, AmountError> {
+    let raw = match cell {
+        Cell::Empty => return Err(AmountError::Empty),
+        Cell::Number(f) => money::amount_from_f64(f)?,
+        Cell::Int(i) => Decimal::from(i),
+        Cell::Text(t) => money::parse_amount_text(t)?,
+        other => return Err(AmountError::NotANumber(other.display().into_owned())),
+    };
+    money::to_dong(raw, unit)
+}
+
+/// What a row below the header is.
+#[derive(Debug, PartialEq)]
+enum RowKind {
+    Skip,
+    /// A section row; carries a commune name when it names one.
+    Section(Option<String>),
+    Subtotal,
+    Total,
+    /// Signatures or the place-and-date line: the table is over.
+    End,
+    Data,
+}
+
+fn folded_label(text: &str) -> String {
+    fold(text)
+        .trim_matches(|c: char| !c.is_alphanumeric())
+        .to_owned()
+}
+
+fn total_marker(text: &str) -> Option<RowKind> {
+    let l = folded_label(text);
+    let total = ["tong cong", "tong so", "total", "grand total"]
+        .iter()
+        .any(|p| l == *p || l.starts_with(&format!("{p} ")) || l.starts_with(&format!("{p}:")))
+        || matches!(l.as_str(), "tong" | "sum");
+    if total {
+        return Some(RowKind::Total);
+    }
+    let subtotal = [
+        "cong xa",
+        "cong phuong",
+        "cong thi tran",
+        "cong thon",
+        "cong trang",
+        "cong nhom",
+        "cong muc",
+    ];
+    if l == "cong"
+        || l.starts_with("cong:")
+        || l == "subtotal"
+        || subtotal.iter().any(|p| l.starts_with(p))
+    {
+        return Some(RowKind::Subtotal);
+    }
+    None
+}
+
+const SIGNATURE_MARKERS: &[&str] = &[
+    "nguoi lap",
+    "lap bieu",
+    "ke toan",
+    "thu truong",
+    "giam doc",
+    "chu tich",
+    "ky ten",
+    "ky, ghi ro",
+    "ghi ro ho ten",
+    "xac nhan cua",
+    "thu quy",
+    "prepared by",
+    "approved by",
+];
+
+fn is_signature(text: &str) -> bool {
+    let l = fold(text);
+    if SIGNATURE_MARKERS.iter().any(|m| l.contains(m)) {
+        return true;
+    }
+    // "…, ngày 15 tháng 9 năm 2024"
+    let words: Vec<&str> = l
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect();
+    words.contains(&"ngay") && words.contains(&"thang") && words.contains(&"nam")
+}
+
+fn is_column_number(cell: Cell<'_>) -> bool {
+    match cell {
+        Cell::Number(f) => f.fract() == 0.0 && (0.0..=200.0).contains(&f),
+        Cell::Int(i) => (0..=200).contains(&i),
+        Cell::Text(t) => {
+            let t = t
+                .trim()
+                .trim_start_matches(['(', '['])
+                .trim_end_matches([')', ']']);
+            (!t.is_empty() && t.len() <= 3 && t.chars().all(|c| c.is_ascii_digit()))
+                || (t.len() == 1 && t.chars().all(|c| c.is_ascii_uppercase()))
+                || t.contains('=') && t.len() <= 12
+        }
+        _ => false,
+    }
+}
+
+/// A commune named in a section row or an address: "I. Xã Tân Lập", "Thôn 2, xã Tân Lập".
+fn commune_in(text: &str) -> Option<String> {
+    for part in text.split([',', '-', ';']) {
+        let part = part.trim();
+        let l = fold(part);
+        let start = l
+            .split_whitespace()
+            .position(|w| matches!(w, "xa" | "phuong" | "thi"))
+            .filter(|&i| {
+                let words: Vec<&str> = l.split_whitespace().collect();
+                words[i] != "thi" || words.get(i + 1) == Some(&"tran")
+            });
+        if let Some(i) = start {
+            // Keep the original spelling from that word on.
+            let name: Vec<&str> = part.split_whitespace().skip(i).collect();
+            if name.len() >= 2 {
+                return Some(name.join(" "));
+            }
+        }
+    }
+    None
+}
+
+fn classify_row(grid: &Grid, header: &Header, r: usize, near_header: bool) -> RowKind {
+    let width = grid.width(r);
+    let filled: Vec<(usize, Cell<'_>)> = (0..width)
+        .map(|c| (c, grid.cell(r, c)))
+        .filter(|(_, cell)| !cell.is_empty())
+        .collect();
+    if filled.is_empty() {
+        return RowKind::Skip;
+    }
+    if near_header && filled.len() >= 2 && filled.iter().all(|(_, c)| is_column_number(*c)) {
+        return RowKind::Skip;
+    }
+    let id_col = header.column(Field::PopulationId);
+    let amount_col = header.column(Field::Amount);
+    let has_id = id_col.is_some_and(|c| !grid.cell(r, c).is_empty());
+    for (_, cell) in filled.iter().take(3) {
+        if let Some(text) = cell.as_text()
+            && let Some(kind) = total_marker(text)
+            && !has_id
+        {
+            return kind;
+        }
+    }
+    let has_amount = amount_col.is_some_and(|c| !grid.cell(r, c).is_empty());
+    if !has_id
+        && !has_amount
+        && filled
+            .iter()
+            .any(|(_, c)| c.as_text().is_some_and(is_signature))
+    {
+        return RowKind::End;
+    }
+    if filled.len() == 1
+        && let Some(text) = filled[0].1.as_text()
+        && !has_id
+        && !has_amount
+    {
+        let l = fold(text);
+        let enumerated = l.split_once(['.', ')']).is_some_and(|(head, _)| {
+            !head.is_empty()
+                && head.len() <= 4
+                && head.chars().all(|c| "ivxlcdm0123456789abc".contains(c))
+        });
+        let commune = commune_in(text);
+        if enumerated || commune.is_some() {
+            return RowKind::Section(commune);
+        }
+    }
+    let key_cols = [
+        id_col,
+        amount_col,
+        header.column(Field::Name),
+        header.column(Field::Account),
+    ];
+    if !filled.iter().any(|(c, _)| key_cols.contains(&Some(*c))) {
+        // Notes in columns the table does not use.
+        return RowKind::Skip;
+    }
+    RowKind::Data
+}
+
+/// Walk the rows under the header, handing data rows to `parse`.
+pub(crate) struct Walked<T> {
+    pub rows: Vec<T>,
+    pub errors: Vec<RowError>,
+    pub data_rows: usize,
+    pub rejected_rows: usize,
+    /// Totals row number and its raw amount.
+    pub total: Option<(u32, Result<Decimal, AmountError>)>,
+}
+
+pub(crate) fn walk<T>(
+    grid: &Grid,
+    header: &Header,
+    file: &Arc<str>,
+    sheet: Option<&str>,
+    mut parse: impl FnMut(&mut RowCtx<'_>) -> Option<T>,
+) -> Walked<T> {
+    let mut out = Walked {
+        rows: Vec::with_capacity(grid.height().saturating_sub(header.last_row + 1)),
+        errors: Vec::new(),
+        data_rows: 0,
+        rejected_rows: 0,
+        total: None,
+    };
+    let mut section: Option<String> = None;
+    for r in header.last_row + 1..grid.height() {
+        match classify_row(grid, header, r, r <= header.last_row + 2) {
+            RowKind::Skip | RowKind::Subtotal => continue,
+            RowKind::Section(commune) => {
+                if commune.is_some() {
+                    section = commune;
+                }
+                continue;
+            }
+            RowKind::Total => {
+                if let Some(c) = header.column(Field::Amount) {
+                    let cell = grid.cell(r, c);
+                    if !cell.is_empty() {
+                        out.total = Some((grid.row_number(r), read_amount(cell, header.unit)));
+                    }
+                }
+                break;
+            }
+            RowKind::End => break,
+            RowKind::Data => {}
+        }
+        out.data_rows += 1;
+        let mut ctx = RowCtx {
+            grid,
+            header,
+            file,
+            sheet,
+            r,
+            section: section.as_deref(),
+            errors: Vec::new(),
+        };
+        let parsed = parse(&mut ctx);
+        match parsed {
+            Some(row) if ctx.errors.is_empty() => out.rows.push(row),
+            _ => {
+                out.rejected_rows += 1;
+                if ctx.errors.is_empty() {
+                    ctx.reject(Field::Amount, "Dòng không dùng được", "Row cannot be used");
+                }
+                out.errors.append(&mut ctx.errors);
+            }
+        }
+    }
+    out
+}
+
+/// Shared tail of both importers: control total, notices, the result.
+pub(crate) fn finish<T>(
+    file: Arc<str>,
+    format: Format,
+    sheet: Option<String>,
+    header: &Header,
+    walked: Walked<T>,
+    amount_of: impl Fn(&T) -> Decimal,
+    mut notices: Vec<String>,
+) -> Imported<T> {
+    let control_total = match walked.total {
+        Some((row, Ok(stated))) => Some(ControlTotal {
+            row,
+            stated,
+            computed: walked.rows.iter().map(&amount_of).sum(),
+        }),
+        Some((row, Err(e))) => {
+            notices.push(format!(
+                "Dòng tổng cộng {row}: {} / totals row {row}: {}",
+                e.message_vi(),
+                e.message_en()
+            ));
+            None
+        }
+        None => None,
+    };
+    Imported {
+        file,
+        format,
+        sheet,
+        header_row: header.row_number,
+        unit: header.unit,
+        data_rows: walked.data_rows,
+        rejected_rows: walked.rejected_rows,
+        rows: walked.rows,
+        errors: walked.errors,
+        control_total,
+        notices,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn totals_and_subtotals() {
+        assert_eq!(total_marker("Tổng cộng"), Some(RowKind::Total));
+        assert_eq!(total_marker("TỔNG CỘNG:"), Some(RowKind::Total));
+        assert_eq!(total_marker("Tổng số"), Some(RowKind::Total));
+        assert_eq!(total_marker("Total"), Some(RowKind::Total));
+        assert_eq!(total_marker("Cộng"), Some(RowKind::Subtotal));
+        assert_eq!(total_marker("Cộng xã Tân Lập"), Some(RowKind::Subtotal));
+        // Tống is a family name.
+        assert_eq!(total_marker("Tống Văn Bình"), None);
+        // Công Tằng Tôn Nữ is a family name too; only subtotal phrases count.
+        assert_eq!(total_marker("Công Tằng Tôn Nữ Mai"), None);
+        assert_eq!(total_marker("Cộng trang"), Some(RowKind::Subtotal));
+    }
+
+    #[test]
+    fn signatures() {
+        assert!(is_signature("Người lập biểu"));
+        assert!(is_signature("KẾ TOÁN"));
+        assert!(is_signature("Thủ trưởng đơn vị"));
+        assert!(is_signature("(Ký, ghi rõ họ tên)"));
+        assert!(is_signature("Tân Lập, ngày 15 tháng 9 năm 2024"));
+        assert!(!is_signature("Nguyễn Văn An"));
+    }
+
+    #[test]
+    fn communes_in_text() {
+        assert_eq!(commune_in("I. Xã Tân Lập").as_deref(), Some("Xã Tân Lập"));
+        assert_eq!(
+            commune_in("Thôn 2, xã Tân Lập, tỉnh Phú Thọ").as_deref(),
+            Some("xã Tân Lập")
+        );
+        assert_eq!(
+            commune_in("Phường Hà Cầu").as_deref(),
+            Some("Phường Hà Cầu")
+        );
+        assert_eq!(
+            commune_in("Thị trấn Hưng Hà").as_deref(),
+            Some("Thị trấn Hưng Hà")
+        );
+        assert_eq!(commune_in("Người cao tuổi"), None);
+    }
+
+    #[test]
+    fn column_numbers() {
+        assert!(is_column_number(Cell::Text("(1)")));
+        assert!(is_column_number(Cell::Text("A")));
+        assert!(is_column_number(Cell::Number(3.0)));
+        assert!(is_column_number(Cell::Text("7=5x6")));
+        assert!(!is_column_number(Cell::Text("Nguyễn Văn An")));
+        assert!(!is_column_number(Cell::Number(1500000.0)));
+    }
+}

@@ -1,0 +1,128 @@
+//! Bank result files (kết quả chi) → `PayoutRow`s.
+
+use std::sync::Arc;
+
+use super::beneficiaries::{read_account, read_bank, read_date, read_id};
+use super::header::{self, Field};
+use super::{ImportError, ImportOptions, Imported, RowCtx, finish, source, walk};
+use crate::domain::dates::DateOrYear;
+use crate::domain::population_id::IdCheck;
+use crate::domain::records::PayoutRow;
+use crate::domain::status::PayoutStatus;
+
+const REQUIRED: &[&[Field]] = &[&[Field::Amount], &[Field::PopulationId, Field::Account]];
+
+/// Import a bank's payout results. The bank comes from a bank column, else from
+/// `opts.default_bank`; a file with neither is refused.
+pub fn import_payouts(
+    file: &str,
+    bytes: Vec<u8>,
+    opts: &ImportOptions,
+) -> Result<Imported<PayoutRow>, ImportError> {
+    let (format, sheet, grid) = source::load(file, bytes, opts.sheet.as_deref())?;
+    let header = header::find(&grid, REQUIRED).map_err(|nf| ImportError::NoHeader {
+        file: file.into(),
+        sheet: sheet.clone(),
+        found: nf.found,
+        missing: nf.missing,
+    })?;
+    if !header.has(Field::Bank) && opts.default_bank.is_none() {
+        return Err(ImportError::NoBank { file: file.into() });
+    }
+    let mut notices = Vec::new();
+    if !header.has(Field::Status) {
+        notices.push(
+            "Tệp không có cột Trạng thái: mọi dòng được coi là chi thành công / no status column: every row is taken as paid"
+                .to_owned(),
+        );
+    }
+    let file: Arc<str> = Arc::from(file);
+    let walked = walk(&grid, &header, &file, sheet.as_deref(), |ctx| {
+        parse_row(ctx, opts)
+    });
+    Ok(finish(
+        file,
+        format,
+        sheet,
+        &header,
+        walked,
+        |r| r.amount,
+        notices,
+    ))
+}
+
+fn parse_row(ctx: &mut RowCtx<'_>, opts: &ImportOptions) -> Option<PayoutRow> {
+    let amount = ctx.amount();
+    let status = if ctx.has(Field::Status) {
+        match ctx.text(Field::Status) {
+            None => {
+                ctx.reject(
+                    Field::Status,
+                    "Thiếu trạng thái giao dịch",
+                    "missing status",
+                );
+                None
+            }
+            Some(s) => {
+                let st = PayoutStatus::parse(&s);
+                if st.is_none() {
+                    ctx.reject(
+                        Field::Status,
+                        format!("Trạng thái không rõ: '{s}' (cần Thành công / Không thành công / Hoàn trả)"),
+                        format!("unknown status: '{s}' (expected success / failed / returned)"),
+                    );
+                }
+                st
+            }
+        }
+    } else {
+        Some(PayoutStatus::Success)
+    };
+    if let (Some(a), Some(PayoutStatus::Success)) = (amount, status)
+        && a.is_zero()
+    {
+        ctx.reject(
+            Field::Amount,
+            "Khoản chi thành công có số tiền bằng 0",
+            "successful payout of zero",
+        );
+    }
+    let id = read_id(ctx.cell(Field::PopulationId), opts.as_of_year);
+    let account = read_account(ctx.cell(Field::Account));
+    if matches!(id, IdCheck::Missing) && account.is_none() {
+        let f = if ctx.has(Field::PopulationId) {
+            Field::PopulationId
+        } else {
+            Field::Account
+        };
+        ctx.reject(
+            f,
+            "Không có số định danh và số tài khoản: không ghép được với người hưởng",
+            "no personal ID and no account number: the payout cannot be linked",
+        );
+    }
+    let bank = read_bank(ctx).or(if ctx.text(Field::Bank).is_none() {
+        opts.default_bank
+    } else {
+        None
+    });
+    if bank.is_none() && ctx.text(Field::Bank).is_none() {
+        ctx.reject(Field::Bank, "Thiếu ngân hàng", "missing bank");
+    }
+    let value_date = match read_date(ctx.cell(Field::ValueDate)) {
+        Some(DateOrYear::Date(d)) => Some(d),
+        _ => None,
+    };
+    Some(PayoutRow {
+        source: ctx.source(),
+        bank: bank?,
+        reference: ctx.text(Field::Reference),
+        id,
+        account,
+        name: ctx.text(Field::Name),
+        amount: amount?,
+        status: status?,
+        value_date,
+        reason: ctx.text(Field::Reason),
+    })
+}

@@ -1,0 +1,254 @@
+//! Bytes in, one sheet out: format sniffing, calamine for workbooks, csv for text.
+
+use std::io::Cursor;
+
+use calamine::{Ods, Reader, SheetType, SheetVisible, Xls, Xlsx};
+
+use super::ImportError;
+use super::grid::{Cells, Grid};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Xlsx,
+    Xls,
+    Ods,
+    Csv,
+}
+
+impl Format {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Xlsx => "xlsx",
+            Format::Xls => "xls",
+            Format::Ods => "ods",
+            Format::Csv => "csv",
+        }
+    }
+}
+
+/// The file's real format, from its first bytes (names lie: offices rename .xls to .xlsx).
+pub fn sniff(file: &str, bytes: &[u8]) -> Result<Format, ImportError> {
+    let trimmed = bytes.iter().position(|b| !b.is_ascii_whitespace());
+    if bytes.is_empty() || trimmed.is_none() {
+        return Err(ImportError::Empty { file: file.into() });
+    }
+    if bytes.starts_with(&[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1]) {
+        return Ok(Format::Xls);
+    }
+    if bytes.starts_with(b"PK\x03\x04") {
+        // ODF puts an uncompressed `mimetype` entry first.
+        let head = &bytes[..bytes.len().min(200)];
+        let is_ods = head
+            .windows(46)
+            .any(|w| w == b"application/vnd.oasis.opendocument.spreadsheet");
+        return Ok(if is_ods { Format::Ods } else { Format::Xlsx });
+    }
+    let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let first = body.iter().find(|b| !b.is_ascii_whitespace()).copied();
+    if first == Some(b'<') {
+        return Err(ImportError::UnsupportedFormat {
+            file: file.into(),
+            detail_vi:
+                "tệp là HTML/XML đổi đuôi thành bảng tính; hãy mở bằng Excel và lưu lại dạng .xlsx"
+                    .into(),
+            detail_en:
+                "the file is HTML/XML renamed as a spreadsheet; open it in Excel and save as .xlsx"
+                    .into(),
+        });
+    }
+    if body.contains(&0) {
+        return Err(ImportError::UnsupportedFormat {
+            file: file.into(),
+            detail_vi: "không phải xlsx, xls, ods hay csv".into(),
+            detail_en: "not an xlsx, xls, ods or csv file".into(),
+        });
+    }
+    Ok(Format::Csv)
+}
+
+/// Load the named sheet (or the first visible worksheet) of a file.
+pub fn load(
+    file: &str,
+    bytes: Vec<u8>,
+    sheet: Option<&str>,
+) -> Result<(Format, Option<String>, Grid), ImportError> {
+    let format = sniff(file, &bytes)?;
+    let corrupt = |e: &dyn std::fmt::Display| ImportError::Corrupt {
+        file: file.into(),
+        detail: e.to_string(),
+    };
+    match format {
+        Format::Csv => {
+            let grid = load_csv(file, &bytes)?;
+            Ok((format, None, grid))
+        }
+        Format::Xlsx => {
+            let wb = Xlsx::new(Cursor::new(bytes)).map_err(|e| corrupt(&e))?;
+            let (name, grid) = load_workbook(file, wb, sheet)?;
+            Ok((format, Some(name), grid))
+        }
+        Format::Xls => {
+            let wb = Xls::new(Cursor::new(bytes)).map_err(|e| corrupt(&e))?;
+            let (name, grid) = load_workbook(file, wb, sheet)?;
+            Ok((format, Some(name), grid))
+        }
+        Format::Ods => {
+            let wb = Ods::new(Cursor::new(bytes)).map_err(|e| corrupt(&e))?;
+            let (name, grid) = load_workbook(file, wb, sheet)?;
+            Ok((format, Some(name), grid))
+        }
+    }
+}
+
+fn load_workbook<R, W>(
+    file: &str,
+    mut wb: W,
+    sheet: Option<&str>,
+) -> Result<(String, Grid), ImportError>
+where
+    R: std::io::Read + std::io::Seek,
+    W: Reader<R>,
+    W::Error: std::fmt::Display,
+{
+    let metadata = wb.sheets_metadata().to_vec();
+    let name = match sheet {
+        Some(wanted) => metadata
+            .iter()
+            .find(|s| s.name == wanted || s.name.trim().eq_ignore_ascii_case(wanted.trim()))
+            .map(|s| s.name.clone())
+            .ok_or_else(|| ImportError::SheetNotFound {
+                file: file.into(),
+                sheet: wanted.into(),
+                available: metadata.iter().map(|s| s.name.clone()).collect(),
+            })?,
+        None => metadata
+            .iter()
+            .find(|s| s.typ == SheetType::WorkSheet && s.visible == SheetVisible::Visible)
+            .or_else(|| metadata.iter().find(|s| s.typ == SheetType::WorkSheet))
+            .map(|s| s.name.clone())
+            .ok_or_else(|| ImportError::NoSheet { file: file.into() })?,
+    };
+    let range = wb
+        .worksheet_range(&name)
+        .map_err(|e| ImportError::Corrupt {
+            file: file.into(),
+            detail: e.to_string(),
+        })?;
+    let origin = range.start().unwrap_or((0, 0));
+    Ok((
+        name,
+        Grid {
+            cells: Cells::Sheet(range),
+            origin,
+        },
+    ))
+}
+
+fn load_csv(file: &str, bytes: &[u8]) -> Result<Grid, ImportError> {
+    let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    if let Err(e) = std::str::from_utf8(body) {
+        return Err(ImportError::NotUtf8 {
+            file: file.into(),
+            byte: e.valid_up_to(),
+        });
+    }
+    let delimiter = detect_delimiter(body);
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .delimiter(delimiter)
+        .from_reader(body);
+    let mut rows = Vec::new();
+    for rec in reader.records() {
+        let rec = rec.map_err(|e| ImportError::Corrupt {
+            file: file.into(),
+            detail: e.to_string(),
+        })?;
+        let line = rec
+            .position()
+            .map_or(rows.len() as u32 + 1, |p| p.line() as u32);
+        rows.push((line, rec));
+    }
+    Ok(Grid {
+        cells: Cells::Csv(rows),
+        origin: (0, 0),
+    })
+}
+
+/// The delimiter that splits the most rows near the top into the same number (≥ 2) of
+/// fields: a comma inside an unquoted amount splits one row differently from the rest.
+fn detect_delimiter(body: &[u8]) -> u8 {
+    let head = &body[..body.len().min(64 * 1024)];
+    let mut best = ((0usize, 0usize), b',');
+    for d in [b',', b';', b'\t'] {
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .delimiter(d)
+            .from_reader(head);
+        let widths: Vec<usize> = reader
+            .records()
+            .take(40)
+            .filter_map(Result::ok)
+            .map(|r| r.len())
+            .collect();
+        let mut counts = std::collections::BTreeMap::new();
+        for w in widths.iter().filter(|w| **w >= 2) {
+            *counts.entry(*w).or_insert(0usize) += 1;
+        }
+        // (rows agreeing on the most common width, that width)
+        let score = counts.iter().map(|(w, n)| (*n, *w)).max().unwrap_or((0, 0));
+        if score > best.0 {
+            best = (score, d);
+        }
+    }
+    best.1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delimiter_detection() {
+        assert_eq!(detect_delimiter(b"a;b;c\n1;2;3\n"), b';');
+        assert_eq!(detect_delimiter(b"a\tb\tc\n"), b'\t');
+        assert_eq!(detect_delimiter(b"a,b,c\n\"1,5\",2,3\n"), b',');
+        // Thousands separators inside quotes do not fool it.
+        assert_eq!(
+            detect_delimiter(b"ten;so tien\n\"A\";\"1,500,000\"\n"),
+            b';'
+        );
+    }
+
+    #[test]
+    fn sniffing() {
+        assert!(matches!(sniff("a", b""), Err(ImportError::Empty { .. })));
+        assert!(matches!(
+            sniff("a", b"  \n"),
+            Err(ImportError::Empty { .. })
+        ));
+        assert!(matches!(
+            sniff("a", b"<html><table>"),
+            Err(ImportError::UnsupportedFormat { .. })
+        ));
+        assert!(matches!(
+            sniff("a", b"\x00\x01binary"),
+            Err(ImportError::UnsupportedFormat { .. })
+        ));
+        assert_eq!(sniff("a", b"a,b\n").ok(), Some(Format::Csv));
+        assert_eq!(sniff("a", b"PK\x03\x04rest").ok(), Some(Format::Xlsx));
+    }
+
+    #[test]
+    fn csv_not_utf8_is_a_clear_error() {
+        let err = load("x.csv", b"H\xe4 N\xf4i,1\n".to_vec(), None).err();
+        assert!(matches!(err, Some(ImportError::NotUtf8 { .. })));
+    }
+
+    #[test]
+    fn corrupt_xlsx_is_an_error_not_a_panic() {
+        let err = load("x.xlsx", b"PK\x03\x04garbage".to_vec(), None).err();
+        assert!(matches!(err, Some(ImportError::Corrupt { .. })));
+    }
+}

@@ -1,0 +1,191 @@
+//! The whole reconciliation job on files: import, reconcile, assemble the report.
+//! Shared by the CLI; callers decide how to show or store the result.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use rust_decimal::Decimal;
+
+use crate::domain::banks::BankId;
+use crate::domain::records::{BeneficiaryRow, PayoutRow};
+use crate::import::{ImportOptions, Imported, import_beneficiaries, import_payouts};
+use crate::recon::{self, ExceptionRow, Options, Reconciliation};
+use crate::report::{InputFile, Report, ReportMeta, sha256_hex};
+
+/// A payout file and the bank it belongs to when it has no bank column.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PayoutSource {
+    pub bank: Option<BankId>,
+    pub path: PathBuf,
+    pub sheet: Option<String>,
+}
+
+impl PayoutSource {
+    /// `[BANK=]FILE[#SHEET]`, as on the command line (`Agribank=ket_qua.xlsx`).
+    pub fn parse(arg: &str) -> Result<Self, String> {
+        let is_file = std::path::Path::new(split_sheet(arg).0).exists();
+        let (bank, rest) = match arg.split_once('=') {
+            Some((b, rest)) if !is_file => match BankId::resolve(b) {
+                Some(bank) => (Some(bank), rest),
+                None => {
+                    return Err(format!(
+                        "ngân hàng không xác định / unknown bank: '{b}' (vd./e.g. Agribank=ket_qua.xlsx)"
+                    ));
+                }
+            },
+            _ => (None, arg),
+        };
+        let (path, sheet) = split_sheet(rest);
+        Ok(Self {
+            bank,
+            path: PathBuf::from(path),
+            sheet,
+        })
+    }
+}
+
+/// `FILE#SHEET` → (FILE, Some(SHEET)).
+pub fn split_sheet(arg: &str) -> (&str, Option<String>) {
+    match arg.rsplit_once('#') {
+        Some((p, s)) if !p.is_empty() && !s.is_empty() => (p, Some(s.to_owned())),
+        _ => (arg, None),
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct JobInput {
+    pub beneficiaries: PathBuf,
+    pub beneficiaries_sheet: Option<String>,
+    pub payouts: Vec<PayoutSource>,
+    pub period: Option<String>,
+    pub tolerance: Decimal,
+    pub target_pct: Option<Decimal>,
+    pub as_of_year: i32,
+}
+
+pub struct JobOutput {
+    pub list: Imported<BeneficiaryRow>,
+    pub payouts: Vec<Imported<PayoutRow>>,
+    pub recon: Reconciliation,
+    pub report: Report,
+    pub exceptions: Vec<ExceptionRow>,
+    pub meta: ReportMeta,
+}
+
+/// Run the job. `step` is told what is happening (for a progress display).
+pub fn run(input: &JobInput, step: &dyn Fn(&str)) -> anyhow::Result<JobOutput> {
+    let mut inputs = Vec::new();
+    let path = &input.beneficiaries;
+    step(&format!("Đọc danh sách {}", path.display()));
+    let bytes = std::fs::read(path)
+        .with_context(|| format!("không đọc được tệp / cannot read {}", path.display()))?;
+    let digest = sha256_hex(&bytes);
+    let opts = ImportOptions {
+        sheet: input.beneficiaries_sheet.clone(),
+        ..ImportOptions::new(input.as_of_year)
+    };
+    let list = import_beneficiaries(&path.display().to_string(), bytes, &opts)?;
+    inputs.push(input_file("beneficiaries", &list, None, digest));
+
+    let mut payouts = Vec::new();
+    for src in &input.payouts {
+        step(&format!("Đọc kết quả chi {}", src.path.display()));
+        let bytes = std::fs::read(&src.path)
+            .with_context(|| format!("không đọc được tệp / cannot read {}", src.path.display()))?;
+        let digest = sha256_hex(&bytes);
+        let opts = ImportOptions {
+            sheet: src.sheet.clone(),
+            default_bank: src.bank,
+            ..ImportOptions::new(input.as_of_year)
+        };
+        let imported = import_payouts(&src.path.display().to_string(), bytes, &opts)?;
+        inputs.push(input_file("payouts", &imported, src.bank, digest));
+        payouts.push(imported);
+    }
+
+    step("Đối soát");
+    let all_payouts: Vec<PayoutRow> = payouts
+        .iter()
+        .flat_map(|p| p.rows.iter().cloned())
+        .collect();
+    let options = Options {
+        tolerance: input.tolerance,
+        target_pct: input.target_pct,
+    };
+    let recon = recon::reconcile(&list.rows, &all_payouts, &options);
+    let exceptions = recon::exceptions(&list.rows, &all_payouts, &recon);
+    let row_errors: Vec<_> = std::iter::once(&list.errors)
+        .chain(payouts.iter().map(|p| &p.errors))
+        .flatten()
+        .cloned()
+        .collect();
+    let mismatches = inputs
+        .iter()
+        .filter(|i| i.control_total.as_ref().is_some_and(|c| c.mismatch()))
+        .count() as u64;
+    let report = Report::new(&recon, row_errors, mismatches);
+    let meta = ReportMeta {
+        period: input.period.clone(),
+        generated_at: chrono::Local::now().format("%d/%m/%Y %H:%M").to_string(),
+        inputs,
+        target_pct: input.target_pct,
+        tolerance: input.tolerance,
+        report_sha256: serde_json::to_vec(&report).ok().map(|b| sha256_hex(&b)),
+    };
+    Ok(JobOutput {
+        list,
+        payouts,
+        recon,
+        report,
+        exceptions,
+        meta,
+    })
+}
+
+fn input_file<T>(
+    role: &'static str,
+    imp: &Imported<T>,
+    bank: Option<BankId>,
+    sha256: String,
+) -> InputFile {
+    InputFile {
+        role,
+        name: imp.file.to_string(),
+        sheet: imp.sheet.clone(),
+        bank,
+        sha256,
+        data_rows: imp.data_rows,
+        accepted_rows: imp.rows.len(),
+        rejected_rows: imp.rejected_rows,
+        control_total: imp.control_total.clone(),
+        notices: imp.notices.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn payout_argument_forms() {
+        let p = PayoutSource::parse("Agribank=ket_qua.xlsx").ok();
+        assert_eq!(
+            p.as_ref().and_then(|p| p.bank).map(|b| b.code()),
+            Some("VBA")
+        );
+        assert_eq!(p.map(|p| p.path), Some(PathBuf::from("ket_qua.xlsx")));
+        let p = PayoutSource::parse("data/kq.xlsx#Sheet2").ok();
+        assert_eq!(p.as_ref().and_then(|p| p.bank), None);
+        assert_eq!(p.and_then(|p| p.sheet).as_deref(), Some("Sheet2"));
+        assert!(PayoutSource::parse("NoSuchBank=x.xlsx").is_err());
+        // An existing file whose name has '=' is a file, not BANK=FILE.
+        let dir = tempfile::tempdir().ok();
+        let odd = dir
+            .as_ref()
+            .map(|d| d.path().join("ky=9.csv"))
+            .unwrap_or_default();
+        assert!(std::fs::write(&odd, "x").is_ok());
+        let p = PayoutSource::parse(&odd.display().to_string()).ok();
+        assert_eq!(p.map(|p| p.path), Some(odd));
+    }
+}

@@ -1,0 +1,389 @@
+//! What the engine produces: outcomes, flags, coverage figures.
+
+use rust_decimal::Decimal;
+use serde::Serialize;
+
+use crate::domain::banks::BankId;
+use crate::domain::money::percent;
+
+/// Exactly one per beneficiary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Matched,
+    Underpaid,
+    Overpaid,
+    Duplicate,
+    Failed,
+    Returned,
+    Unpaid,
+    NoAccount,
+}
+
+impl Outcome {
+    pub const ALL: [Outcome; 8] = [
+        Outcome::Matched,
+        Outcome::Underpaid,
+        Outcome::Overpaid,
+        Outcome::Duplicate,
+        Outcome::Failed,
+        Outcome::Returned,
+        Outcome::Unpaid,
+        Outcome::NoAccount,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Matched => "matched",
+            Outcome::Underpaid => "underpaid",
+            Outcome::Overpaid => "overpaid",
+            Outcome::Duplicate => "duplicate",
+            Outcome::Failed => "failed",
+            Outcome::Returned => "returned",
+            Outcome::Unpaid => "unpaid",
+            Outcome::NoAccount => "no_account",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Outcome> {
+        Outcome::ALL.into_iter().find(|o| o.as_str() == s)
+    }
+
+    pub fn label_vi(self) -> &'static str {
+        match self {
+            Outcome::Matched => "Khớp",
+            Outcome::Underpaid => "Chi thiếu",
+            Outcome::Overpaid => "Chi thừa",
+            Outcome::Duplicate => "Chi trùng",
+            Outcome::Failed => "Chi không thành công",
+            Outcome::Returned => "Bị hoàn trả",
+            Outcome::Unpaid => "Chưa chi trả",
+            Outcome::NoAccount => "Không có tài khoản (chi tiền mặt)",
+        }
+    }
+
+    pub fn label_en(self) -> &'static str {
+        match self {
+            Outcome::Matched => "Matched",
+            Outcome::Underpaid => "Underpaid",
+            Outcome::Overpaid => "Overpaid",
+            Outcome::Duplicate => "Paid more than once",
+            Outcome::Failed => "Payment failed",
+            Outcome::Returned => "Returned",
+            Outcome::Unpaid => "Not paid",
+            Outcome::NoAccount => "No account (cash)",
+        }
+    }
+
+    fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// Data-quality and linking flags, on top of the outcome.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Flag {
+    NameMismatch,
+    AccountMismatch,
+    LinkedByAccount,
+    IdDobMismatch,
+    InvalidId,
+    LegacyId,
+    DuplicateRow,
+}
+
+impl Flag {
+    pub const ALL: [Flag; 7] = [
+        Flag::NameMismatch,
+        Flag::AccountMismatch,
+        Flag::LinkedByAccount,
+        Flag::IdDobMismatch,
+        Flag::InvalidId,
+        Flag::LegacyId,
+        Flag::DuplicateRow,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Flag::NameMismatch => "name_mismatch",
+            Flag::AccountMismatch => "account_mismatch",
+            Flag::LinkedByAccount => "linked_by_account",
+            Flag::IdDobMismatch => "id_dob_mismatch",
+            Flag::InvalidId => "invalid_id",
+            Flag::LegacyId => "legacy_id",
+            Flag::DuplicateRow => "duplicate_row",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Flag> {
+        Flag::ALL.into_iter().find(|f| f.as_str() == s)
+    }
+
+    pub fn label_vi(self) -> &'static str {
+        match self {
+            Flag::NameMismatch => "Tên không khớp với ngân hàng",
+            Flag::AccountMismatch => "Số tài khoản/ngân hàng khác danh sách",
+            Flag::LinkedByAccount => "Ghép theo số tài khoản (ngân hàng không gửi số định danh)",
+            Flag::IdDobMismatch => "Ngày sinh/giới tính không khớp số định danh",
+            Flag::InvalidId => "Số định danh không hợp lệ",
+            Flag::LegacyId => "Còn dùng CMND 9 số",
+            Flag::DuplicateRow => "Trùng dòng trong danh sách",
+        }
+    }
+
+    pub fn label_en(self) -> &'static str {
+        match self {
+            Flag::NameMismatch => "Name differs from the bank's",
+            Flag::AccountMismatch => "Account/bank differs from the list",
+            Flag::LinkedByAccount => "Linked by account number (no ID from the bank)",
+            Flag::IdDobMismatch => "Birth date/sex disagrees with the ID",
+            Flag::InvalidId => "Invalid personal ID",
+            Flag::LegacyId => "Old 9-digit ID card (CMND)",
+            Flag::DuplicateRow => "Listed more than once",
+        }
+    }
+
+    fn bit(self) -> u8 {
+        1 << (self as u8)
+    }
+}
+
+/// A small set of flags.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct Flags(u8);
+
+impl Flags {
+    pub fn insert(&mut self, flag: Flag) {
+        self.0 |= flag.bit();
+    }
+    pub fn contains(self, flag: Flag) -> bool {
+        self.0 & flag.bit() != 0
+    }
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+    pub fn iter(self) -> impl Iterator<Item = Flag> {
+        Flag::ALL.into_iter().filter(move |f| self.contains(*f))
+    }
+}
+
+impl Serialize for Flags {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.iter())
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct OutcomeCounts {
+    pub matched: u64,
+    pub underpaid: u64,
+    pub overpaid: u64,
+    pub duplicate: u64,
+    pub failed: u64,
+    pub returned: u64,
+    pub unpaid: u64,
+    pub no_account: u64,
+}
+
+impl OutcomeCounts {
+    pub fn add(&mut self, o: Outcome) {
+        *self.slot(o) += 1;
+    }
+    pub fn get(&self, o: Outcome) -> u64 {
+        let arr = [
+            self.matched,
+            self.underpaid,
+            self.overpaid,
+            self.duplicate,
+            self.failed,
+            self.returned,
+            self.unpaid,
+            self.no_account,
+        ];
+        arr[o.index()]
+    }
+    fn slot(&mut self, o: Outcome) -> &mut u64 {
+        match o {
+            Outcome::Matched => &mut self.matched,
+            Outcome::Underpaid => &mut self.underpaid,
+            Outcome::Overpaid => &mut self.overpaid,
+            Outcome::Duplicate => &mut self.duplicate,
+            Outcome::Failed => &mut self.failed,
+            Outcome::Returned => &mut self.returned,
+            Outcome::Unpaid => &mut self.unpaid,
+            Outcome::NoAccount => &mut self.no_account,
+        }
+    }
+}
+
+/// Counts of beneficiaries carrying each flag, plus files whose totals row disagrees.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct FlagCounts {
+    pub name_mismatch: u64,
+    pub account_mismatch: u64,
+    pub linked_by_account: u64,
+    pub id_dob_mismatch: u64,
+    pub invalid_id: u64,
+    pub legacy_id: u64,
+    pub duplicate_row: u64,
+    /// Filled by whoever knows the files (the engine sees rows only).
+    pub control_total_mismatch: u64,
+}
+
+impl FlagCounts {
+    pub fn add(&mut self, flags: Flags) {
+        for f in flags.iter() {
+            *self.slot(f) += 1;
+        }
+    }
+    pub fn get(&self, f: Flag) -> u64 {
+        match f {
+            Flag::NameMismatch => self.name_mismatch,
+            Flag::AccountMismatch => self.account_mismatch,
+            Flag::LinkedByAccount => self.linked_by_account,
+            Flag::IdDobMismatch => self.id_dob_mismatch,
+            Flag::InvalidId => self.invalid_id,
+            Flag::LegacyId => self.legacy_id,
+            Flag::DuplicateRow => self.duplicate_row,
+        }
+    }
+    fn slot(&mut self, f: Flag) -> &mut u64 {
+        match f {
+            Flag::NameMismatch => &mut self.name_mismatch,
+            Flag::AccountMismatch => &mut self.account_mismatch,
+            Flag::LinkedByAccount => &mut self.linked_by_account,
+            Flag::IdDobMismatch => &mut self.id_dob_mismatch,
+            Flag::InvalidId => &mut self.invalid_id,
+            Flag::LegacyId => &mut self.legacy_id,
+            Flag::DuplicateRow => &mut self.duplicate_row,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct UnmatchedPayouts {
+    pub count: u64,
+    #[serde(with = "rust_decimal::serde::str")]
+    pub amount: Decimal,
+}
+
+/// The coverage figures, for a whole period or one slice of it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Coverage {
+    pub beneficiaries: u64,
+    pub with_account: u64,
+    pub paid_cashless: u64,
+    pub amount_due: Decimal,
+    pub amount_paid: Decimal,
+    pub outcomes: OutcomeCounts,
+    pub flags: FlagCounts,
+    pub unmatched_payouts: UnmatchedPayouts,
+}
+
+impl Coverage {
+    /// Share of beneficiaries with an account, percent, 2 places half-up.
+    pub fn account_coverage_pct(&self) -> Option<Decimal> {
+        percent(self.with_account, self.beneficiaries)
+    }
+    /// Share of account holders paid cashless, percent, 2 places half-up.
+    pub fn cashless_rate_pct(&self) -> Option<Decimal> {
+        percent(self.paid_cashless, self.with_account)
+    }
+
+    pub(crate) fn add_beneficiary(&mut self, b: &BeneficiaryResult) {
+        self.beneficiaries += 1;
+        if b.has_account {
+            self.with_account += 1;
+        }
+        if b.paid_cashless {
+            self.paid_cashless += 1;
+        }
+        self.amount_due += b.amount_due;
+        self.amount_paid += b.amount_paid;
+        self.outcomes.add(b.outcome);
+        self.flags.add(b.flags);
+    }
+
+    pub(crate) fn add_unmatched(&mut self, amount: Decimal) {
+        self.unmatched_payouts.count += 1;
+        self.unmatched_payouts.amount += amount;
+    }
+}
+
+/// The engine's verdict on one beneficiary (one person, possibly several list rows).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BeneficiaryResult {
+    /// Index of the first list row for this person.
+    pub row: u32,
+    /// Further rows with the same ID (merged, amounts summed).
+    pub extra_rows: Vec<u32>,
+    pub outcome: Outcome,
+    pub flags: Flags,
+    pub amount_due: Decimal,
+    /// Sum of successful linked payouts.
+    pub amount_paid: Decimal,
+    pub has_account: bool,
+    pub paid_cashless: bool,
+    /// The listed bank, else the bank that paid.
+    pub bank: Option<BankId>,
+}
+
+/// What became of one payout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PayoutLink {
+    /// Linked to this beneficiary (index into `Reconciliation::beneficiaries`).
+    Beneficiary(u32),
+    /// Links to nobody on the list: possible fraud or a missing list row.
+    Unmatched,
+    /// The same (bank, reference) appears later in the input; the later state counts.
+    Superseded { by: u32 },
+}
+
+/// One slice of a breakdown (a commune, a category or a bank); `key` None = not stated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Slice<K> {
+    pub key: Option<K>,
+    pub coverage: Coverage,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Options {
+    /// Absolute tolerance in đồng when comparing paid with due (default 0).
+    pub tolerance: Decimal,
+    /// A target percentage to compare the coverage figures with.
+    pub target_pct: Option<Decimal>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reconciliation {
+    pub beneficiaries: Vec<BeneficiaryResult>,
+    /// One entry per input payout, same order.
+    pub payout_links: Vec<PayoutLink>,
+    pub totals: Coverage,
+    pub by_commune: Vec<Slice<String>>,
+    pub by_category: Vec<Slice<String>>,
+    pub by_bank: Vec<Slice<BankId>>,
+    pub options: Options,
+    // CSR index beneficiary -> linked payouts.
+    pub(crate) payout_offsets: Vec<u32>,
+    pub(crate) payout_index: Vec<u32>,
+}
+
+impl Reconciliation {
+    /// Indexes (into the input payouts) of the payouts linked to beneficiary `b`.
+    pub fn payouts_of(&self, b: usize) -> &[u32] {
+        match (self.payout_offsets.get(b), self.payout_offsets.get(b + 1)) {
+            (Some(&s), Some(&e)) => &self.payout_index[s as usize..e as usize],
+            _ => &[],
+        }
+    }
+
+    pub fn unmatched_payouts(&self) -> impl Iterator<Item = usize> + '_ {
+        self.payout_links
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| matches!(l, PayoutLink::Unmatched))
+            .map(|(i, _)| i)
+    }
+}

@@ -1,0 +1,321 @@
+//! The exception list as CSV, shaped for Excel: accountants double-click the file, so it
+//! must open with Vietnamese intact and with amounts Excel can sum.
+//!
+//! The column set and the cell texts are shared with the "Ngoại lệ" sheet of the
+//! workbook, so both views of an exception always agree.
+
+use std::borrow::Cow;
+use std::io::Write;
+
+use rust_decimal::Decimal;
+
+use super::Lang;
+use crate::domain::money::format_vnd;
+use crate::domain::status::PayoutStatus;
+use crate::recon::{ExceptionKind, ExceptionRow};
+
+/// Excel reads a BOM-less CSV in the machine's ANSI code page (Windows-1258 on
+/// Vietnamese Windows), which garbles every diacritic.
+const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// (Vietnamese, English) headers of the exception columns, in order.
+pub(crate) const EXCEPTION_COLUMNS: [(&str, &str); 15] = [
+    ("Loại ngoại lệ", "Exception"),
+    ("Mã", "Code"),
+    ("Số định danh", "Personal ID"),
+    ("Họ và tên", "Name"),
+    ("Xã/phường", "Commune"),
+    ("Đối tượng", "Category"),
+    ("Ngân hàng", "Bank"),
+    ("Số tài khoản", "Account"),
+    ("Số tiền phải chi", "Amount due"),
+    ("Số tiền đã chi", "Amount paid"),
+    ("Cờ", "Flags"),
+    ("Mã cờ", "Flag codes"),
+    ("Tệp danh sách", "List file"),
+    ("Dòng", "Rows"),
+    ("Giao dịch", "Payouts"),
+];
+
+/// Indexes into [`EXCEPTION_COLUMNS`] of the columns the workbook writes as numbers.
+pub(crate) const COL_AMOUNT_DUE: usize = 8;
+pub(crate) const COL_AMOUNT_PAID: usize = 9;
+/// Columns holding identifiers, which must stay text (leading zeros).
+pub(crate) const COL_ID: usize = 2;
+pub(crate) const COL_ACCOUNT: usize = 7;
+
+pub(crate) fn pick(lang: Lang, vi: &'static str, en: &'static str) -> &'static str {
+    match lang {
+        Lang::Vi => vi,
+        Lang::En => en,
+    }
+}
+
+pub(crate) fn exception_headers(lang: Lang) -> [&'static str; 15] {
+    EXCEPTION_COLUMNS.map(|(vi, en)| pick(lang, vi, en))
+}
+
+pub(crate) fn kind_label(kind: ExceptionKind, lang: Lang) -> &'static str {
+    pick(lang, kind.label_vi(), kind.label_en())
+}
+
+pub(crate) fn status_label(status: PayoutStatus, lang: Lang) -> &'static str {
+    match lang {
+        Lang::Vi => status.label_vi(),
+        // PayoutStatus has Vietnamese labels only.
+        Lang::En => match status {
+            PayoutStatus::Success => "Success",
+            PayoutStatus::Failed => "Failed",
+            PayoutStatus::Returned => "Returned",
+        },
+    }
+}
+
+/// Digits only ("1500000"): thousands separators would make Excel read the cell as
+/// text (or as a decimal, with the Vietnamese "." grouping), and then it cannot sum.
+pub(crate) fn plain_amount(d: Decimal) -> String {
+    d.normalize().to_string()
+}
+
+pub(crate) fn joined_rows(rows: &[u32]) -> String {
+    rows.iter()
+        .map(u32::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Each linked payout as "REF (status, amount, file:row)", so a reader can find the
+/// line in the bank's file without opening the tool.
+fn payouts_text(row: &ExceptionRow, lang: Lang) -> String {
+    row.payouts
+        .iter()
+        .map(|p| {
+            let reference = p
+                .reference
+                .as_deref()
+                .filter(|r| !r.trim().is_empty())
+                .unwrap_or(pick(lang, "(không có mã GD)", "(no reference)"));
+            let mut s = format!(
+                "{reference} ({}, {}, {}:{}",
+                status_label(p.status, lang),
+                format_vnd(p.amount),
+                p.file,
+                p.row
+            );
+            if let Some(reason) = p.reason.as_deref().map(str::trim).filter(|r| !r.is_empty()) {
+                s.push_str(pick(lang, ", lý do: ", ", reason: "));
+                s.push_str(reason);
+            }
+            s.push(')');
+            s
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// The cell texts of one exception, unescaped, in [`EXCEPTION_COLUMNS`] order.
+pub(crate) fn exception_texts(row: &ExceptionRow, lang: Lang) -> [String; 15] {
+    [
+        kind_label(row.kind, lang).to_owned(),
+        row.kind.as_str().to_owned(),
+        row.population_id.clone(),
+        row.name.clone(),
+        row.commune.clone().unwrap_or_default(),
+        row.category.clone().unwrap_or_default(),
+        row.bank
+            .map(|b| b.short_name().to_owned())
+            .unwrap_or_default(),
+        row.account.clone().unwrap_or_default(),
+        row.amount_due.map(plain_amount).unwrap_or_default(),
+        plain_amount(row.amount_paid),
+        row.flags
+            .iter()
+            .map(|f| pick(lang, f.label_vi(), f.label_en()))
+            .collect::<Vec<_>>()
+            .join("; "),
+        row.flags
+            .iter()
+            .map(|f| f.as_str())
+            .collect::<Vec<_>>()
+            .join(" "),
+        row.list_file.clone().unwrap_or_default(),
+        joined_rows(&row.list_rows),
+        payouts_text(row, lang),
+    ]
+}
+
+/// The exceptions as CSV for Excel users: UTF-8 with BOM (so Excel shows Vietnamese),
+/// comma separated, CRLF line endings, header row of labels in `lang`.
+pub fn write_exceptions<W: Write>(
+    mut w: W,
+    exceptions: &[ExceptionRow],
+    lang: Lang,
+) -> std::io::Result<()> {
+    w.write_all(UTF8_BOM)?;
+    let mut out = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .from_writer(w);
+    out.write_record(
+        exception_headers(lang)
+            .iter()
+            .map(|h| escape_cell(h).into_owned()),
+    )?;
+    for row in exceptions {
+        let texts = exception_texts(row, lang);
+        out.write_record(texts.iter().map(|t| escape_cell(t)).map(|c| c.into_owned()))?;
+    }
+    out.flush()
+}
+
+/// Formula-injection guard: a cell starting with = + - @ (or tab/CR) gets a leading
+/// apostrophe ('), as OWASP recommends; everything else unchanged. (A negative number
+/// like "-5" would also be quoted; amounts are never negative here.)
+///
+/// Names, references and bank reasons come from files we do not control; Excel would
+/// run "=HYPERLINK(...)" or a DDE payload typed into a name cell.
+pub fn escape_cell(s: &str) -> Cow<'_, str> {
+    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        Cow::Owned(format!("'{s}"))
+    } else {
+        Cow::Borrowed(s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::banks::BankId;
+    use crate::recon::{Flag, Flags, Outcome};
+
+    fn row() -> ExceptionRow {
+        let mut flags = Flags::default();
+        flags.insert(Flag::NameMismatch);
+        flags.insert(Flag::LegacyId);
+        ExceptionRow {
+            kind: ExceptionKind::Beneficiary(Outcome::Underpaid),
+            population_id: "001090012345".into(),
+            name: "Nguyễn Thị Hồng Nhung".into(),
+            commune: Some("Xã Tân Lập".into()),
+            category: Some("Người cao tuổi".into()),
+            bank: BankId::resolve("Agribank"),
+            account: Some("0123456789".into()),
+            amount_due: Some(Decimal::from(1_500_000)),
+            amount_paid: Decimal::from(1_000_000),
+            flags,
+            list_file: Some("danh_sach.xlsx".into()),
+            list_rows: vec![12, 40],
+            payouts: Vec::new(),
+        }
+    }
+
+    fn write(rows: &[ExceptionRow], lang: Lang) -> Vec<u8> {
+        let mut out = Vec::new();
+        assert!(write_exceptions(&mut out, rows, lang).is_ok());
+        out
+    }
+
+    fn read(bytes: &[u8]) -> Vec<Vec<String>> {
+        let body = bytes.strip_prefix(UTF8_BOM).unwrap_or(bytes);
+        csv::ReaderBuilder::new()
+            .has_headers(false)
+            .from_reader(body)
+            .records()
+            .map(|r| {
+                r.map(|r| r.iter().map(str::to_owned).collect())
+                    .unwrap_or_default()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn bom_header_and_crlf() {
+        let bytes = write(&[row()], Lang::Vi);
+        assert!(bytes.starts_with(UTF8_BOM));
+        let text = String::from_utf8(bytes[3..].to_vec()).unwrap_or_default();
+        assert!(
+            text.starts_with("Loại ngoại lệ,Mã,Số định danh,Họ và tên,Xã/phường,"),
+            "{text}"
+        );
+        assert!(text.contains("\r\n"));
+        assert!(!text.replace("\r\n", "").contains('\n'));
+
+        let en = write(&[], Lang::En);
+        let rows = read(&en);
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0][0], "Exception");
+        assert_eq!(rows[0][14], "Payouts");
+        assert_eq!(rows[0].len(), EXCEPTION_COLUMNS.len());
+    }
+
+    #[test]
+    fn row_round_trips_with_vietnamese_intact() {
+        let rows = read(&write(&[row()], Lang::Vi));
+        assert_eq!(rows.len(), 2);
+        let r = &rows[1];
+        assert_eq!(r[0], "Chi thiếu");
+        assert_eq!(r[1], "underpaid");
+        assert_eq!(r[2], "001090012345");
+        assert_eq!(r[3], "Nguyễn Thị Hồng Nhung");
+        assert_eq!(r[4], "Xã Tân Lập");
+        assert_eq!(r[5], "Người cao tuổi");
+        assert_eq!(r[6], "Agribank");
+        assert_eq!(r[7], "0123456789");
+        assert_eq!(r[8], "1500000");
+        assert_eq!(r[9], "1000000");
+        assert_eq!(r[10], "Tên không khớp với ngân hàng; Còn dùng CMND 9 số");
+        assert_eq!(r[11], "name_mismatch legacy_id");
+        assert_eq!(r[12], "danh_sach.xlsx");
+        assert_eq!(r[13], "12, 40");
+        assert_eq!(r[14], "");
+    }
+
+    #[test]
+    fn english_labels() {
+        let rows = read(&write(&[row()], Lang::En));
+        assert_eq!(rows[1][0], "Underpaid");
+        assert_eq!(
+            rows[1][10],
+            "Name differs from the bank's; Old 9-digit ID card (CMND)"
+        );
+    }
+
+    #[test]
+    fn formula_injection_is_neutralised() {
+        let mut r = row();
+        r.name = "=HYPERLINK(\"http://evil.example\",\"Bấm vào\")".into();
+        r.account = Some("+84123".into());
+        r.commune = Some("@SUM(1)".into());
+        let rows = read(&write(&[r], Lang::Vi));
+        assert_eq!(
+            rows[1][3],
+            "'=HYPERLINK(\"http://evil.example\",\"Bấm vào\")"
+        );
+        assert_eq!(rows[1][7], "'+84123");
+        assert_eq!(rows[1][4], "'@SUM(1)");
+    }
+
+    #[test]
+    fn escape_cell_rules() {
+        assert_eq!(escape_cell("=1+1"), "'=1+1");
+        assert_eq!(escape_cell("-5"), "'-5");
+        assert_eq!(escape_cell("\tx"), "'\tx");
+        assert_eq!(escape_cell("\rx"), "'\rx");
+        assert_eq!(escape_cell("Trần Văn A"), "Trần Văn A");
+        assert_eq!(escape_cell("a=b"), "a=b");
+        assert_eq!(escape_cell(""), "");
+        assert!(matches!(escape_cell("1500000"), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn unmatched_payout_has_no_amount_due() {
+        let mut r = row();
+        r.kind = ExceptionKind::UnmatchedPayout;
+        r.amount_due = None;
+        r.list_rows.clear();
+        r.list_file = None;
+        let rows = read(&write(&[r], Lang::Vi));
+        assert_eq!(rows[1][1], "unmatched_payout");
+        assert_eq!(rows[1][8], "");
+        assert_eq!(rows[1][13], "");
+    }
+}

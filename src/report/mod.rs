@@ -1,0 +1,221 @@
+//! Reports: the JSON figures (a contract: keys are relied on by auditors' tools), the
+//! exceptions CSV and the xlsx workbook. Nothing here knows about HTTP or storage.
+
+pub mod csv;
+pub mod text;
+pub mod xlsx;
+
+use rust_decimal::Decimal;
+use serde::Serialize;
+
+use crate::domain::banks::BankId;
+use crate::import::{ControlTotal, RowError};
+use crate::recon::{Coverage, FlagCounts, OutcomeCounts, Reconciliation, Slice, UnmatchedPayouts};
+
+/// The report, exactly the keys of `doisoat reconcile --json` and `GET /reconciliations/{id}`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Report {
+    pub beneficiaries: u64,
+    pub with_account: u64,
+    #[serde(with = "rust_decimal::serde::float_option")]
+    pub account_coverage_pct: Option<Decimal>,
+    pub paid_cashless: u64,
+    #[serde(with = "rust_decimal::serde::float_option")]
+    pub cashless_rate_pct: Option<Decimal>,
+    #[serde(with = "rust_decimal::serde::str")]
+    pub amount_due: Decimal,
+    #[serde(with = "rust_decimal::serde::str")]
+    pub amount_paid: Decimal,
+    pub outcomes: OutcomeCounts,
+    pub unmatched_payouts: UnmatchedPayouts,
+    pub flags: FlagCounts,
+    pub row_errors: Vec<RowError>,
+    pub by_commune: Vec<CommuneFigures>,
+    pub by_category: Vec<CategoryFigures>,
+    pub by_bank: Vec<BankFigures>,
+}
+
+/// Figures of one slice (a commune, a category, a bank).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Figures {
+    pub beneficiaries: u64,
+    pub with_account: u64,
+    #[serde(with = "rust_decimal::serde::float_option")]
+    pub account_coverage_pct: Option<Decimal>,
+    pub paid_cashless: u64,
+    #[serde(with = "rust_decimal::serde::float_option")]
+    pub cashless_rate_pct: Option<Decimal>,
+    #[serde(with = "rust_decimal::serde::str")]
+    pub amount_due: Decimal,
+    #[serde(with = "rust_decimal::serde::str")]
+    pub amount_paid: Decimal,
+    pub outcomes: OutcomeCounts,
+    pub flags: FlagCounts,
+    pub unmatched_payouts: UnmatchedPayouts,
+    /// Present when a target was given: the target and whether each rate reaches it.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        with = "rust_decimal::serde::float_option"
+    )]
+    pub target_pct: Option<Decimal>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account_coverage_meets_target: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cashless_rate_meets_target: Option<bool>,
+}
+
+impl Figures {
+    pub fn new(c: &Coverage, target: Option<Decimal>) -> Self {
+        let acc = c.account_coverage_pct();
+        let cash = c.cashless_rate_pct();
+        let meets = |p: Option<Decimal>| target.map(|t| p.is_some_and(|p| p >= t));
+        Figures {
+            beneficiaries: c.beneficiaries,
+            with_account: c.with_account,
+            account_coverage_pct: acc,
+            paid_cashless: c.paid_cashless,
+            cashless_rate_pct: cash,
+            amount_due: c.amount_due,
+            amount_paid: c.amount_paid,
+            outcomes: c.outcomes,
+            flags: c.flags,
+            unmatched_payouts: c.unmatched_payouts,
+            target_pct: target,
+            account_coverage_meets_target: meets(acc),
+            cashless_rate_meets_target: meets(cash),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CommuneFigures {
+    pub commune: Option<String>,
+    #[serde(flatten)]
+    pub figures: Figures,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CategoryFigures {
+    pub category: Option<String>,
+    #[serde(flatten)]
+    pub figures: Figures,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BankFigures {
+    /// Short name ("Agribank"); `null` for beneficiaries with no bank (cash).
+    pub bank: Option<BankId>,
+    pub bank_code: Option<&'static str>,
+    #[serde(flatten)]
+    pub figures: Figures,
+}
+
+impl Report {
+    /// Assemble the report from the engine's result and the importers' findings.
+    pub fn new(
+        recon: &Reconciliation,
+        row_errors: Vec<RowError>,
+        control_total_mismatches: u64,
+    ) -> Self {
+        let t = &recon.totals;
+        let target = recon.options.target_pct;
+        let text_slices = |s: &[Slice<String>]| -> Vec<(Option<String>, Figures)> {
+            s.iter()
+                .map(|s| (s.key.clone(), Figures::new(&s.coverage, target)))
+                .collect()
+        };
+        let mut flags = t.flags;
+        flags.control_total_mismatch = control_total_mismatches;
+        Report {
+            beneficiaries: t.beneficiaries,
+            with_account: t.with_account,
+            account_coverage_pct: t.account_coverage_pct(),
+            paid_cashless: t.paid_cashless,
+            cashless_rate_pct: t.cashless_rate_pct(),
+            amount_due: t.amount_due,
+            amount_paid: t.amount_paid,
+            outcomes: t.outcomes,
+            unmatched_payouts: t.unmatched_payouts,
+            flags,
+            row_errors,
+            by_commune: text_slices(&recon.by_commune)
+                .into_iter()
+                .map(|(commune, figures)| CommuneFigures { commune, figures })
+                .collect(),
+            by_category: text_slices(&recon.by_category)
+                .into_iter()
+                .map(|(category, figures)| CategoryFigures { category, figures })
+                .collect(),
+            by_bank: recon
+                .by_bank
+                .iter()
+                .map(|s| BankFigures {
+                    bank: s.key,
+                    bank_code: s.key.map(|b| b.code()),
+                    figures: Figures::new(&s.coverage, target),
+                })
+                .collect(),
+        }
+    }
+
+    /// The totals as a slice, for summary tables.
+    pub fn totals(&self, target: Option<Decimal>) -> Figures {
+        let c = Coverage {
+            beneficiaries: self.beneficiaries,
+            with_account: self.with_account,
+            paid_cashless: self.paid_cashless,
+            amount_due: self.amount_due,
+            amount_paid: self.amount_paid,
+            outcomes: self.outcomes,
+            flags: self.flags,
+            unmatched_payouts: self.unmatched_payouts,
+        };
+        Figures::new(&c, target)
+    }
+}
+
+/// One input file, for the summary sheet and the audit trail.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct InputFile {
+    /// "beneficiaries" or "payouts".
+    pub role: &'static str,
+    pub name: String,
+    pub sheet: Option<String>,
+    pub bank: Option<BankId>,
+    pub sha256: String,
+    pub data_rows: usize,
+    pub accepted_rows: usize,
+    pub rejected_rows: usize,
+    pub control_total: Option<ControlTotal>,
+    pub notices: Vec<String>,
+}
+
+/// What a written report says about where it came from.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ReportMeta {
+    pub period: Option<String>,
+    /// Local time the run was made, as shown to readers.
+    pub generated_at: String,
+    pub inputs: Vec<InputFile>,
+    #[serde(with = "rust_decimal::serde::float_option")]
+    pub target_pct: Option<Decimal>,
+    #[serde(with = "rust_decimal::serde::str")]
+    pub tolerance: Decimal,
+    /// SHA-256 of the report JSON, when the caller has it (stored runs do).
+    pub report_sha256: Option<String>,
+}
+
+/// Language of labels in written reports. Vietnamese by default.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Lang {
+    #[default]
+    Vi,
+    En,
+}
+
+/// SHA-256 of bytes, lowercase hex.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(bytes))
+}

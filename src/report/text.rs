@@ -1,0 +1,202 @@
+//! The summary a person reads in the terminal, Vietnamese by default.
+
+use std::fmt::Write;
+
+use super::{Lang, Report, ReportMeta};
+use crate::domain::money::{format_pct, format_thousands, format_vnd};
+use crate::recon::{Flag, Outcome};
+
+/// How many row errors the terminal shows before pointing at `--out`.
+const MAX_ERRORS_SHOWN: usize = 30;
+
+fn pct(p: Option<rust_decimal::Decimal>) -> String {
+    p.map(format_pct).unwrap_or_else(|| "—".into())
+}
+
+fn n(v: u64) -> String {
+    format_thousands(v as i128)
+}
+
+pub fn summary(report: &Report, meta: &ReportMeta, lang: Lang) -> String {
+    let vi = lang == Lang::Vi;
+    let t = |a: &'static str, b: &'static str| if vi { a } else { b };
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "{}{}",
+        t(
+            "ĐỐI SOÁT CHI TRẢ KHÔNG DÙNG TIỀN MẶT",
+            "CASHLESS PAYMENT RECONCILIATION"
+        ),
+        meta.period
+            .as_deref()
+            .map(|p| format!(" — {p}"))
+            .unwrap_or_default()
+    );
+    for f in &meta.inputs {
+        let role = if f.role == "beneficiaries" {
+            t("Danh sách", "List")
+        } else {
+            t("Kết quả chi", "Payouts")
+        };
+        let _ = writeln!(
+            s,
+            "  {role}: {}{}{} — {} {}: {} {}, {} {}",
+            f.name,
+            f.sheet
+                .as_deref()
+                .map(|x| format!(" [{x}]"))
+                .unwrap_or_default(),
+            f.bank
+                .map(|b| format!(" ({})", b.short_name()))
+                .unwrap_or_default(),
+            n(f.data_rows as u64),
+            t("dòng dữ liệu", "data rows"),
+            n(f.accepted_rows as u64),
+            t("nhận", "accepted"),
+            n(f.rejected_rows as u64),
+            t("bị loại", "rejected"),
+        );
+        if let Some(c) = f.control_total.as_ref().filter(|c| c.mismatch()) {
+            let _ = writeln!(
+                s,
+                "    {} {}: {} ≠ {} {}",
+                t("Dòng tổng cộng", "Totals row"),
+                c.row,
+                format_vnd(c.stated),
+                format_vnd(c.computed),
+                t("(tổng các dòng)", "(sum of rows)")
+            );
+        }
+        for notice in &f.notices {
+            let _ = writeln!(s, "    {notice}");
+        }
+    }
+    let _ = writeln!(s);
+    let _ = writeln!(
+        s,
+        "{}: {}",
+        t("Tổng số đối tượng", "Beneficiaries"),
+        n(report.beneficiaries)
+    );
+    let _ = writeln!(
+        s,
+        "{}: {}/{} ({})",
+        t("Có tài khoản", "With an account"),
+        n(report.with_account),
+        n(report.beneficiaries),
+        pct(report.account_coverage_pct)
+    );
+    let _ = writeln!(
+        s,
+        "{}: {}/{} ({})",
+        t("Đã chi trả không dùng tiền mặt", "Paid cashless"),
+        n(report.paid_cashless),
+        n(report.with_account),
+        pct(report.cashless_rate_pct)
+    );
+    let _ = writeln!(
+        s,
+        "{}: {}",
+        t("Số tiền phải chi", "Amount due"),
+        format_vnd(report.amount_due)
+    );
+    let _ = writeln!(
+        s,
+        "{}: {}",
+        t("Số tiền đã chi", "Amount paid"),
+        format_vnd(report.amount_paid)
+    );
+    if let Some(target) = meta.target_pct {
+        let totals = report.totals(Some(target));
+        let verdict = |m: Option<bool>| match (m, vi) {
+            (Some(true), true) => "đạt",
+            (Some(true), false) => "met",
+            (_, true) => "chưa đạt",
+            (_, false) => "not met",
+        };
+        let _ = writeln!(
+            s,
+            "{} {}: {} {}, {} {}",
+            t("Chỉ tiêu", "Target"),
+            format_pct(target),
+            t("có tài khoản", "with account"),
+            verdict(totals.account_coverage_meets_target),
+            t("chi không dùng tiền mặt", "cashless"),
+            verdict(totals.cashless_rate_meets_target)
+        );
+    }
+    let _ = writeln!(s);
+    let _ = writeln!(s, "{}:", t("Kết quả theo đối tượng", "Outcomes"));
+    for o in Outcome::ALL {
+        let label = if vi { o.label_vi() } else { o.label_en() };
+        let _ = writeln!(s, "  {label}: {}", n(report.outcomes.get(o)));
+    }
+    let _ = writeln!(
+        s,
+        "  {}: {} ({})",
+        t(
+            "Khoản chi không có trong danh sách",
+            "Payouts to nobody on the list"
+        ),
+        n(report.unmatched_payouts.count),
+        format_vnd(report.unmatched_payouts.amount)
+    );
+    let _ = writeln!(s, "{}:", t("Cảnh báo dữ liệu", "Data flags"));
+    for f in Flag::ALL {
+        let count = report.flags.get(f);
+        if count > 0 {
+            let label = if vi { f.label_vi() } else { f.label_en() };
+            let _ = writeln!(s, "  {label}: {}", n(count));
+        }
+    }
+    if report.flags.control_total_mismatch > 0 {
+        let _ = writeln!(
+            s,
+            "  {}: {}",
+            t(
+                "Tệp có dòng tổng cộng lệch",
+                "Files whose totals row disagrees"
+            ),
+            n(report.flags.control_total_mismatch)
+        );
+    }
+    if !report.row_errors.is_empty() {
+        let _ = writeln!(s);
+        let _ = writeln!(
+            s,
+            "{} ({}):",
+            t("Lỗi dữ liệu", "Row errors"),
+            n(report.row_errors.len() as u64)
+        );
+        for e in report.row_errors.iter().take(MAX_ERRORS_SHOWN) {
+            let _ = writeln!(
+                s,
+                "  {}{}, {} {}{}: '{}' — {}",
+                e.file,
+                e.sheet
+                    .as_deref()
+                    .map(|x| format!(" [{x}]"))
+                    .unwrap_or_default(),
+                t("dòng", "row"),
+                e.row,
+                match (&e.column, &e.column_name) {
+                    (Some(c), Some(name)) => format!(", {} {c} ({name})", t("cột", "column")),
+                    (None, Some(name)) => format!(", {name}"),
+                    _ => String::new(),
+                },
+                e.value,
+                if vi { &e.reason_vi } else { &e.reason_en }
+            );
+        }
+        if report.row_errors.len() > MAX_ERRORS_SHOWN {
+            let _ = writeln!(
+                s,
+                "  … {} {}",
+                n((report.row_errors.len() - MAX_ERRORS_SHOWN) as u64),
+                t("lỗi khác: xem báo cáo --out", "more: see the --out report")
+            );
+        }
+    }
+    s
+}

@@ -1,0 +1,357 @@
+//! The CLI binary on the shipped samples and on the generated province case.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn doisoat(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_doisoat"))
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run doisoat: {e}"))
+}
+
+fn fixture(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+fn json(out: &Output) -> Value {
+    assert!(
+        out.status.success(),
+        "exit {:?}\nstderr: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))
+}
+
+fn sample_args() -> Vec<String> {
+    vec![
+        "reconcile".into(),
+        "--beneficiaries".into(),
+        fixture("danh_sach_xa_tan_lap.xlsx"),
+        "--payouts".into(),
+        format!("Agribank={}", fixture("ket_qua_agribank.xlsx")),
+        "--payouts".into(),
+        fixture("ket_qua_ngan_hang.csv"),
+    ]
+}
+
+const TOP_LEVEL_KEYS: &[&str] = &[
+    "beneficiaries",
+    "with_account",
+    "account_coverage_pct",
+    "paid_cashless",
+    "cashless_rate_pct",
+    "amount_due",
+    "amount_paid",
+    "outcomes",
+    "unmatched_payouts",
+    "flags",
+    "row_errors",
+    "by_commune",
+    "by_category",
+    "by_bank",
+];
+
+#[test]
+fn sample_files_give_the_hand_computed_figures() {
+    let mut args = sample_args();
+    args.push("--json".into());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let r = json(&doisoat(&args));
+
+    let mut keys: Vec<&str> = r
+        .as_object()
+        .map(|o| o.keys().map(String::as_str).collect())
+        .unwrap_or_default();
+    keys.sort_unstable();
+    let mut want = TOP_LEVEL_KEYS.to_vec();
+    want.sort_unstable();
+    assert_eq!(keys, want, "the JSON keys are a contract");
+
+    // Worked out by hand from the sample files (see fixtures::write_sample_files).
+    assert_eq!(r["beneficiaries"], 11);
+    assert_eq!(r["with_account"], 10);
+    assert_eq!(r["account_coverage_pct"], 90.91);
+    assert_eq!(r["paid_cashless"], 7);
+    assert_eq!(r["cashless_rate_pct"], 70.0);
+    assert_eq!(r["amount_due"], "21000000", "ĐVT: 1.000 đồng applied");
+    assert_eq!(r["amount_paid"], "12750000");
+    let o = &r["outcomes"];
+    for (k, v) in [
+        ("matched", 6),
+        ("underpaid", 1),
+        ("overpaid", 0),
+        ("duplicate", 0),
+        ("failed", 1),
+        ("returned", 1),
+        ("unpaid", 1),
+        ("no_account", 1),
+    ] {
+        assert_eq!(o[k], v, "outcome {k}");
+    }
+    assert_eq!(r["unmatched_payouts"]["count"], 1);
+    assert_eq!(r["unmatched_payouts"]["amount"], "1500000");
+    let f = &r["flags"];
+    for (k, v) in [
+        ("name_mismatch", 1),
+        ("account_mismatch", 1),
+        ("linked_by_account", 2),
+        ("id_dob_mismatch", 1),
+        ("invalid_id", 1),
+        ("legacy_id", 1),
+        ("duplicate_row", 1),
+        ("control_total_mismatch", 1),
+    ] {
+        assert_eq!(f[k], v, "flag {k}");
+    }
+
+    // Row errors name file, sheet, row as Excel shows it, column and reason.
+    let errors = r["row_errors"].as_array().cloned().unwrap_or_default();
+    assert_eq!(errors.len(), 2);
+    assert_eq!(errors[0]["sheet"], "Thang 9");
+    assert_eq!(errors[0]["row"], 19);
+    assert_eq!(errors[0]["column"], "I");
+    assert_eq!(errors[0]["value"], "1.5OO");
+    assert_eq!(errors[1]["row"], 25);
+    assert_eq!(errors[1]["column"], "H");
+    assert!(
+        errors[1]["reason_vi"]
+            .as_str()
+            .unwrap_or("")
+            .contains("Ngân hàng ABC")
+    );
+
+    // Section rows "I. Xã Tân Lập" / "II. Xã Tân Phú" give the commune.
+    let communes: Vec<(String, u64)> = r["by_commune"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|c| {
+                    (
+                        c["commune"].as_str().unwrap_or("-").to_owned(),
+                        c["beneficiaries"].as_u64().unwrap_or(0),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(
+        communes,
+        vec![("Xã Tân Lập".to_owned(), 8), ("Xã Tân Phú".to_owned(), 3)]
+    );
+    let banks: Vec<&str> = r["by_bank"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|b| b["bank"].as_str().unwrap_or("(none)"))
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(banks, vec!["Agribank", "VBSP", "VietinBank", "(none)"]);
+}
+
+#[test]
+fn human_summary_is_vietnamese() {
+    let args = sample_args();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = doisoat(&args);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("Có tài khoản: 10/11 (90,91%)"), "{text}");
+    assert!(
+        text.contains("Đã chi trả không dùng tiền mặt: 7/10 (70,00%)"),
+        "{text}"
+    );
+    assert!(text.contains("Số tiền đã chi: 12.750.000 ₫"), "{text}");
+    assert!(text.contains("dòng 19"), "{text}");
+}
+
+#[test]
+fn writes_xlsx_and_csv_reports() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    for name in ["r.xlsx", "r.csv", "r.json"] {
+        let path = dir.path().join(name);
+        let mut args = sample_args();
+        args.push("--out".into());
+        args.push(path.display().to_string());
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = doisoat(&args);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let bytes = std::fs::read(&path).unwrap_or_default();
+        assert!(!bytes.is_empty(), "{name} written");
+        if name == "r.csv" {
+            assert!(bytes.starts_with(b"\xEF\xBB\xBF"), "BOM for Excel");
+            let text = String::from_utf8_lossy(&bytes);
+            // 10 exceptions: everyone but the 6 clean matches... plus flags, plus the unmatched payout.
+            assert!(text.contains("PHAM THI XUAN"), "unmatched payout listed");
+            assert!(text.contains("Lý Thị Nga"), "unpaid listed");
+        }
+        if name == "r.xlsx" {
+            use calamine::Reader;
+            let wb = calamine::open_workbook_from_rs::<calamine::Xlsx<_>, _>(std::io::Cursor::new(
+                bytes,
+            ));
+            let names = wb.map(|w| w.sheet_names()).unwrap_or_default();
+            assert_eq!(
+                names,
+                vec!["Tổng hợp", "Theo xã", "Ngoại lệ", "Lỗi dữ liệu"]
+            );
+        }
+    }
+}
+
+#[test]
+fn unreadable_input_is_a_clear_non_zero_exit() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let bad = dir.path().join("hong.xlsx");
+    std::fs::write(&bad, b"PK\x03\x04 not really a zip").unwrap_or_else(|e| panic!("{e}"));
+    let out = doisoat(&[
+        "reconcile",
+        "--beneficiaries",
+        &bad.display().to_string(),
+        "--payouts",
+        &fixture("ket_qua_ngan_hang.csv"),
+    ]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("hong.xlsx"), "{err}");
+
+    let missing = dir.path().join("khong_co.xlsx");
+    let out = doisoat(&[
+        "reconcile",
+        "--beneficiaries",
+        &missing.display().to_string(),
+        "--payouts",
+        &fixture("ket_qua_ngan_hang.csv"),
+    ]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("khong_co.xlsx"));
+
+    // A bank file without a bank column needs BANK=.
+    let out = doisoat(&[
+        "reconcile",
+        "--beneficiaries",
+        &fixture("danh_sach_xa_tan_lap.xlsx"),
+        "--payouts",
+        &fixture("ket_qua_agribank.xlsx"),
+    ]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Agribank="));
+
+    // No header: says what it found and what it needs.
+    let noheader = dir.path().join("ghi_chu.csv");
+    std::fs::write(&noheader, "ghi chú\nkhông có bảng\n").unwrap_or_else(|e| panic!("{e}"));
+    let out = doisoat(&[
+        "reconcile",
+        "--beneficiaries",
+        &noheader.display().to_string(),
+        "--payouts",
+        &fixture("ket_qua_ngan_hang.csv"),
+    ]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("ghi chú") && err.contains("Số định danh"),
+        "{err}"
+    );
+}
+
+fn province_dir() -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("province-1");
+    let out = doisoat(&["fixtures", "--out", &dir.display().to_string()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    dir
+}
+
+#[test]
+fn province_case_reproduces_the_seed_figures() {
+    let dir = province_dir();
+    let d = dir.display().to_string();
+    let r = json(&doisoat(&[
+        "reconcile",
+        "--json",
+        "--beneficiaries",
+        &format!("{d}/danh_sach_chi_tra.xlsx"),
+        "--payouts",
+        &format!("Agribank={d}/ket_qua_agribank.xlsx"),
+        "--payouts",
+        &format!("VietinBank={d}/vietinbank_results.csv"),
+        "--payouts",
+        &format!("{d}/ket_qua_ngan_hang_khac.xlsx"),
+    ]));
+    // The province's published figures.
+    assert_eq!(r["beneficiaries"], 26_794);
+    assert_eq!(r["with_account"], 16_923);
+    assert_eq!(r["account_coverage_pct"], 63.16);
+    assert_eq!(r["paid_cashless"], 16_467);
+    assert_eq!(r["cashless_rate_pct"], 97.31);
+    let paid: u64 = r["amount_paid"]
+        .as_str()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    assert!(
+        paid > 33_200_000_000,
+        "more than 33.2 billion VND paid: {paid}"
+    );
+
+    // Every outcome and flag, as the generator built them (computed without the engine).
+    let expected: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("expected.json")).unwrap_or_default())
+            .unwrap_or_default();
+    for key in [
+        "beneficiaries",
+        "with_account",
+        "paid_cashless",
+        "amount_due",
+        "amount_paid",
+        "outcomes",
+        "flags",
+        "unmatched_payouts",
+    ] {
+        assert_eq!(r[key], expected[key], "{key}");
+    }
+    assert_eq!(r["outcomes"]["matched"], 16_397);
+    assert_eq!(r["outcomes"]["underpaid"], 37);
+    assert_eq!(r["outcomes"]["overpaid"], 21);
+    assert_eq!(r["outcomes"]["duplicate"], 12);
+    assert_eq!(r["outcomes"]["failed"], 158);
+    assert_eq!(r["outcomes"]["returned"], 64);
+    assert_eq!(r["outcomes"]["unpaid"], 234);
+    assert_eq!(r["outcomes"]["no_account"], 9_871);
+    assert_eq!(r["flags"]["linked_by_account"], 120);
+    assert_eq!(r["flags"]["invalid_id"], 40);
+    assert_eq!(r["flags"]["legacy_id"], 15);
+    assert_eq!(r["unmatched_payouts"]["count"], 23);
+    assert_eq!(r["row_errors"].as_array().map(Vec::len), Some(10));
+    assert_eq!(r["amount_paid"], "34636000000");
+    assert_eq!(r["amount_due"], "56242500000");
+
+    // Slices add up to the whole.
+    for slice in ["by_commune", "by_category", "by_bank"] {
+        let sum: u64 = r[slice]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|s| s["beneficiaries"].as_u64().unwrap_or(0))
+                    .sum()
+            })
+            .unwrap_or(0);
+        assert_eq!(sum, 26_794, "{slice}");
+    }
+}
