@@ -63,7 +63,12 @@ fn parse_row(ctx: &mut RowCtx<'_>, opts: &ImportOptions) -> Option<BeneficiaryRo
     let account = read_account(ctx.cell(Field::Account));
     let bank = read_bank(ctx);
     let birth = read_date(ctx.cell(Field::BirthDate));
-    let sex = ctx.text(Field::Sex).and_then(|s| Sex::parse(&s));
+    let sex = match ctx.cell(Field::Sex) {
+        // The spellings nearly every list uses, without folding.
+        Cell::Text("Nam") => Some(Sex::Male),
+        Cell::Text("Nữ") => Some(Sex::Female),
+        c => c.as_text().and_then(Sex::parse),
+    };
     let category = ctx.text(Field::Category);
     let commune = ctx
         .text(Field::Commune)
@@ -114,7 +119,7 @@ pub(crate) fn read_account(cell: Cell<'_>) -> Option<String> {
 /// The bank cell resolved to a known bank; an unknown bank rejects the row.
 pub(crate) fn read_bank(ctx: &mut RowCtx<'_>) -> Option<BankId> {
     let text = ctx.text(Field::Bank)?;
-    let bank = BankId::resolve(&text);
+    let bank = ctx.resolve_bank(&text);
     if bank.is_none() {
         ctx.reject(
             Field::Bank,

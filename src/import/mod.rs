@@ -150,6 +150,22 @@ pub(crate) struct RowCtx<'a> {
     /// Commune named by the last section row ("I. Xã Tân Lập"), if any.
     section: Option<&'a str>,
     errors: Vec<RowError>,
+    banks: &'a mut BankCache,
+}
+
+/// A file names its banks in a handful of spellings; resolve each spelling once.
+#[derive(Default)]
+pub(crate) struct BankCache(rustc_hash::FxHashMap<String, Option<BankId>>);
+
+impl BankCache {
+    pub fn resolve(&mut self, text: &str) -> Option<BankId> {
+        if let Some(b) = self.0.get(text) {
+            return *b;
+        }
+        let b = BankId::resolve(text);
+        self.0.insert(text.to_owned(), b);
+        b
+    }
 }
 
 impl<'a> RowCtx<'a> {
@@ -175,6 +191,10 @@ impl<'a> RowCtx<'a> {
         } else {
             Some(c.display().into_owned())
         }
+    }
+
+    pub fn resolve_bank(&mut self, text: &str) -> Option<BankId> {
+        self.banks.resolve(text)
     }
 
     pub fn section(&self) -> Option<&'a str> {
@@ -340,12 +360,20 @@ fn commune_in(text: &str) -> Option<String> {
     None
 }
 
-fn classify_row(grid: &Grid, header: &Header, r: usize, near_header: bool) -> RowKind {
+fn classify_row<'g>(
+    grid: &'g Grid,
+    header: &Header,
+    r: usize,
+    near_header: bool,
+    filled: &mut Vec<(usize, Cell<'g>)>,
+) -> RowKind {
     let width = grid.width(r);
-    let filled: Vec<(usize, Cell<'_>)> = (0..width)
-        .map(|c| (c, grid.cell(r, c)))
-        .filter(|(_, cell)| !cell.is_empty())
-        .collect();
+    filled.clear();
+    filled.extend(
+        (0..width)
+            .map(|c| (c, grid.cell(r, c)))
+            .filter(|(_, cell)| !cell.is_empty()),
+    );
     if filled.is_empty() {
         return RowKind::Skip;
     }
@@ -355,12 +383,14 @@ fn classify_row(grid: &Grid, header: &Header, r: usize, near_header: bool) -> Ro
     let id_col = header.column(Field::PopulationId);
     let amount_col = header.column(Field::Amount);
     let has_id = id_col.is_some_and(|c| !grid.cell(r, c).is_empty());
-    for (_, cell) in filled.iter().take(3) {
-        if let Some(text) = cell.as_text()
-            && let Some(kind) = total_marker(text)
-            && !has_id
-        {
-            return kind;
+    // Data rows carry an ID; only rows without one are worth folding for a totals label.
+    if !has_id {
+        for (_, cell) in filled.iter().take(3) {
+            if let Some(text) = cell.as_text()
+                && let Some(kind) = total_marker(text)
+            {
+                return kind;
+            }
         }
     }
     let has_amount = amount_col.is_some_and(|c| !grid.cell(r, c).is_empty());
@@ -426,8 +456,10 @@ pub(crate) fn walk<T>(
         total: None,
     };
     let mut section: Option<String> = None;
+    let mut filled = Vec::new();
+    let mut banks = BankCache::default();
     for r in header.last_row + 1..grid.height() {
-        match classify_row(grid, header, r, r <= header.last_row + 2) {
+        match classify_row(grid, header, r, r <= header.last_row + 2, &mut filled) {
             RowKind::Skip | RowKind::Subtotal => continue,
             RowKind::Section(commune) => {
                 if commune.is_some() {
@@ -456,6 +488,7 @@ pub(crate) fn walk<T>(
             r,
             section: section.as_deref(),
             errors: Vec::new(),
+            banks: &mut banks,
         };
         let parsed = parse(&mut ctx);
         match parsed {
