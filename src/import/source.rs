@@ -159,20 +159,44 @@ fn load_csv(file: &str, bytes: &[u8]) -> Result<Grid, ImportError> {
         .delimiter(delimiter)
         .from_reader(body);
     let mut rows = Vec::new();
+    // Line numbers from byte offsets: the csv crate's own count drifts on CRLF files
+    // (it places a record's start on the `\n` of the previous `\r\n`).
+    let (mut seen, mut line) = (0usize, 1u32);
     for rec in reader.records() {
         let rec = rec.map_err(|e| ImportError::Corrupt {
             file: file.into(),
             detail: e.to_string(),
         })?;
-        let line = rec
+        let mut start = rec
             .position()
-            .map_or(rows.len() as u32 + 1, |p| p.line() as u32);
+            .map_or(seen, |p| p.byte() as usize)
+            .min(body.len());
+        while start < body.len() && matches!(body[start], b'\r' | b'\n') {
+            start += 1;
+        }
+        if start > seen {
+            line += line_breaks(&body[seen..start]);
+            seen = start;
+        }
         rows.push((line, rec));
     }
     Ok(Grid {
         cells: Cells::Csv(rows),
         origin: (0, 0),
     })
+}
+
+/// Line breaks in `bytes`: `\n`, `\r\n`, or a lone `\r` (old Mac files).
+fn line_breaks(bytes: &[u8]) -> u32 {
+    let mut n = 0;
+    for (i, b) in bytes.iter().enumerate() {
+        match b {
+            b'\n' => n += 1,
+            b'\r' if bytes.get(i + 1) != Some(&b'\n') => n += 1,
+            _ => {}
+        }
+    }
+    n
 }
 
 /// The delimiter that splits the most rows near the top into the same number (≥ 2) of
@@ -238,6 +262,23 @@ mod tests {
         ));
         assert_eq!(sniff("a", b"a,b\n").ok(), Some(Format::Csv));
         assert_eq!(sniff("a", b"PK\x03\x04rest").ok(), Some(Format::Xlsx));
+    }
+
+    fn lines(body: &[u8]) -> Vec<u32> {
+        match load("x.csv", body.to_vec(), None) {
+            Ok((_, _, grid)) => (0..grid.height()).map(|r| grid.row_number(r)).collect(),
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    #[test]
+    fn csv_row_numbers_are_the_editor_lines() {
+        assert_eq!(lines(b"a,b\n1,2\n3,4\n"), vec![1, 2, 3]);
+        assert_eq!(lines(b"a,b\r\n1,2\r\n3,4\r\n"), vec![1, 2, 3]);
+        assert_eq!(lines(b"a,b\r1,2\r3,4\r"), vec![1, 2, 3]);
+        assert_eq!(lines(b"\xEF\xBB\xBFa,b\r\n\r\n1,2\r\n"), vec![1, 3]);
+        // A quoted field spanning lines: the next record is on a later line.
+        assert_eq!(lines(b"a,b\n\"x\ny\",2\n3,4\n"), vec![1, 2, 4]);
     }
 
     #[test]
