@@ -23,11 +23,15 @@ fn person_key(id: &IdCheck) -> Option<u64> {
     }
 }
 
-/// Account numbers compare without spaces and leading zeros: a list typed in Excel as a
-/// number lost them, the bank's file did not.
+/// Account numbers compare without leading zeros: a list typed in Excel as a number lost
+/// them, the bank's file did not. (Importers already removed spaces.)
 fn account_key(a: &str) -> &str {
     let t = a.trim_start_matches('0');
-    if t.is_empty() { a } else { t }
+    if t.is_empty() && !a.is_empty() {
+        "0"
+    } else {
+        t
+    }
 }
 
 #[derive(Clone, Copy)]
@@ -316,22 +320,804 @@ impl<'a> Slicer<'a> {
         &mut self.slices[i].1
     }
 
+    /// One slice per commune (or category) as a reader means it: "Xã Tân Lập" and
+    /// "xã tân lập" are one, under the first spelling seen. Folding runs per distinct key,
+    /// not per row.
     fn finish(self) -> Vec<Slice<String>> {
-        let mut out: Vec<(Option<String>, Slice<String>)> = self
-            .slices
-            .into_iter()
-            .map(|(k, coverage)| {
-                (
-                    k.map(names::fold),
-                    Slice {
-                        key: k.map(str::to_owned),
-                        coverage,
-                    },
-                )
+        let mut merged: Vec<(Option<String>, Slice<String>)> = Vec::new();
+        let mut by_fold: FxHashMap<Option<String>, usize> = FxHashMap::default();
+        for (k, coverage) in self.slices {
+            let folded = k.map(names::fold);
+            match by_fold.get(&folded) {
+                Some(&i) => merged[i].1.coverage.merge(&coverage),
+                None => {
+                    by_fold.insert(folded.clone(), merged.len());
+                    merged.push((
+                        folded,
+                        Slice {
+                            key: k.map(|k| k.trim().to_owned()),
+                            coverage,
+                        },
+                    ));
+                }
+            }
+        }
+        // Unnamed slice last; otherwise alphabetical as a Vietnamese reader expects.
+        merged
+            .sort_by(|a, b| (a.0.is_none(), &a.0, &a.1.key).cmp(&(b.0.is_none(), &b.0, &b.1.key)));
+        merged.into_iter().map(|(_, s)| s).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use rust_decimal::Decimal;
+
+    use super::reconcile;
+    use crate::domain::banks::BankId;
+    use crate::domain::dates::DateOrYear;
+    use crate::domain::population_id::{IdCheck, Sex};
+    use crate::domain::records::{BeneficiaryRow, PayoutRow, RowRef};
+    use crate::domain::status::PayoutStatus::{self, Failed, Returned, Success};
+    use crate::recon::types::*;
+
+    const YEAR: i32 = 2026;
+    /// Valid IDs: Hà Nội (001) male 1990, female 1990; Ninh Bình (037) female 1953.
+    const ID_A: &str = "001090000001";
+    const ID_B: &str = "001190000002";
+    const ID_C: &str = "037153000257";
+    const ID_D: &str = "001085000004";
+
+    fn id(s: &str) -> IdCheck {
+        IdCheck::from_text(s, YEAR)
+    }
+
+    fn valid(s: &str) -> IdCheck {
+        let c = id(s);
+        assert!(matches!(c, IdCheck::Valid(_)), "{s} should be valid: {c:?}");
+        c
+    }
+
+    fn bank(name: &str) -> BankId {
+        BankId::resolve(name).unwrap_or_else(|| panic!("unknown bank {name}"))
+    }
+
+    fn d(n: i64) -> Decimal {
+        Decimal::from(n)
+    }
+
+    fn src(row: u32) -> RowRef {
+        RowRef::new(Arc::from("test"), row)
+    }
+
+    /// A list row without account (cash).
+    fn ben(id_text: &str, name: &str, due: i64) -> BeneficiaryRow {
+        BeneficiaryRow {
+            source: src(1),
+            id: id(id_text),
+            name: name.to_owned(),
+            amount_due: d(due),
+            account: None,
+            bank: None,
+            birth: None,
+            sex: None,
+            category: None,
+            commune: None,
+        }
+    }
+
+    /// A list row with an account, optionally at a named bank.
+    fn ben_acct(id_text: &str, due: i64, account: &str, bank_name: Option<&str>) -> BeneficiaryRow {
+        BeneficiaryRow {
+            account: Some(account.to_owned()),
+            bank: bank_name.map(bank),
+            ..ben(id_text, "Nguyễn Văn An", due)
+        }
+    }
+
+    fn pay(id_text: &str, bank_name: &str, amount: i64, status: PayoutStatus) -> PayoutRow {
+        PayoutRow {
+            source: src(1),
+            bank: bank(bank_name),
+            reference: None,
+            id: id(id_text),
+            account: None,
+            name: None,
+            amount: d(amount),
+            status,
+            value_date: None,
+            reason: None,
+        }
+    }
+
+    fn pay_acct(account: &str, bank_name: &str, amount: i64) -> PayoutRow {
+        PayoutRow {
+            account: Some(account.to_owned()),
+            ..pay("", bank_name, amount, Success)
+        }
+    }
+
+    fn with_ref(p: PayoutRow, r: &str) -> PayoutRow {
+        PayoutRow {
+            reference: Some(r.to_owned()),
+            ..p
+        }
+    }
+
+    fn run(list: &[BeneficiaryRow], payouts: &[PayoutRow]) -> Reconciliation {
+        reconcile(list, payouts, &Options::default())
+    }
+
+    fn run_tol(list: &[BeneficiaryRow], payouts: &[PayoutRow], tol: i64) -> Reconciliation {
+        let options = Options {
+            tolerance: d(tol),
+            target_pct: None,
+        };
+        reconcile(list, payouts, &options)
+    }
+
+    /// Outcome of the only beneficiary, for a single-person list.
+    fn outcome_of(due: i64, payouts: &[PayoutRow]) -> Outcome {
+        let r = run(&[ben_acct(ID_A, due, "123", None)], payouts);
+        assert_eq!(r.beneficiaries.len(), 1);
+        r.beneficiaries[0].outcome
+    }
+
+    fn ok(amount: i64) -> PayoutRow {
+        pay(ID_A, "Agribank", amount, Success)
+    }
+
+    fn with_status(amount: i64, status: PayoutStatus) -> PayoutRow {
+        pay(ID_A, "Agribank", amount, status)
+    }
+
+    fn sum_slices<K>(slices: &[Slice<K>]) -> Coverage {
+        let mut c = Coverage::default();
+        for s in slices {
+            let x = &s.coverage;
+            c.beneficiaries += x.beneficiaries;
+            c.with_account += x.with_account;
+            c.paid_cashless += x.paid_cashless;
+            c.amount_due += x.amount_due;
+            c.amount_paid += x.amount_paid;
+            for o in Outcome::ALL {
+                for _ in 0..x.outcomes.get(o) {
+                    c.outcomes.add(o);
+                }
+            }
+            for f in Flag::ALL {
+                let mut one = Flags::default();
+                one.insert(f);
+                for _ in 0..x.flags.get(f) {
+                    c.flags.add(one);
+                }
+            }
+            c.unmatched_payouts.count += x.unmatched_payouts.count;
+            c.unmatched_payouts.amount += x.unmatched_payouts.amount;
+        }
+        c
+    }
+
+    #[test]
+    fn links_by_valid_id() {
+        let list = [ben(ID_A, "A", 100), ben(ID_B, "B", 200)];
+        let payouts = [pay(ID_B, "Agribank", 200, Success), ok(100)];
+        let r = run(&list, &payouts);
+        assert_eq!(
+            r.payout_links,
+            vec![PayoutLink::Beneficiary(1), PayoutLink::Beneficiary(0)]
+        );
+        for b in &r.beneficiaries {
+            assert_eq!(b.outcome, Outcome::Matched);
+            assert!(!b.flags.contains(Flag::LinkedByAccount));
+        }
+    }
+
+    #[test]
+    fn links_by_account_only_without_usable_id() {
+        let list = [
+            ben_acct(ID_A, 100, "111", None),
+            ben_acct(ID_B, 100, "222", None),
+        ];
+        // Missing, invalid and legacy IDs on the payout: link by account.
+        let missing = pay_acct("111", "Agribank", 100);
+        let invalid = PayoutRow {
+            id: id("12345"),
+            ..pay_acct("222", "Agribank", 100)
+        };
+        let r = run(&list, &[missing, invalid]);
+        assert_eq!(
+            r.payout_links,
+            vec![PayoutLink::Beneficiary(0), PayoutLink::Beneficiary(1)]
+        );
+        for b in &r.beneficiaries {
+            assert_eq!(b.outcome, Outcome::Matched);
+            assert!(b.flags.contains(Flag::LinkedByAccount));
+        }
+        let legacy = PayoutRow {
+            id: id("012345678"),
+            ..pay_acct("111", "Agribank", 100)
+        };
+        let r = run(&list, &[legacy]);
+        assert_eq!(r.payout_links, vec![PayoutLink::Beneficiary(0)]);
+        assert!(r.beneficiaries[0].flags.contains(Flag::LinkedByAccount));
+        assert_eq!(r.totals.flags.linked_by_account, 1);
+        // A payout linked by ID is not flagged.
+        let r = run(
+            &list,
+            &[PayoutRow {
+                account: Some("111".into()),
+                ..ok(100)
+            }],
+        );
+        assert!(!r.beneficiaries[0].flags.contains(Flag::LinkedByAccount));
+    }
+
+    #[test]
+    fn account_link_needs_the_listed_bank_to_agree() {
+        let list = [
+            ben_acct(ID_A, 100, "111", Some("Agribank")),
+            ben_acct(ID_B, 100, "222", None),
+        ];
+        let r = run(
+            &list,
+            &[
+                pay_acct("111", "Vietcombank", 100),
+                pay_acct("222", "Vietcombank", 100),
+            ],
+        );
+        // Listed bank differs: no link. No listed bank: any bank links.
+        assert_eq!(
+            r.payout_links,
+            vec![PayoutLink::Unmatched, PayoutLink::Beneficiary(1)]
+        );
+        assert_eq!(r.beneficiaries[0].outcome, Outcome::Unpaid);
+        assert_eq!(r.beneficiaries[1].outcome, Outcome::Matched);
+        let r = run(&list, &[pay_acct("111", "Agribank", 100)]);
+        assert_eq!(r.payout_links, vec![PayoutLink::Beneficiary(0)]);
+        assert_eq!(r.beneficiaries[0].outcome, Outcome::Matched);
+    }
+
+    #[test]
+    fn shared_account_links_nobody() {
+        let list = [
+            ben_acct(ID_A, 100, "555", None),
+            ben_acct(ID_B, 100, "0555", None),
+        ];
+        let r = run(&list, &[pay_acct("555", "Agribank", 100)]);
+        assert_eq!(r.payout_links, vec![PayoutLink::Unmatched]);
+        assert!(r.beneficiaries.iter().all(|b| b.outcome == Outcome::Unpaid));
+        assert_eq!(r.totals.unmatched_payouts.count, 1);
+        assert_eq!(r.totals.unmatched_payouts.amount, d(100));
+    }
+
+    #[test]
+    fn valid_id_not_listed_stays_unmatched_despite_account() {
+        let list = [ben_acct(ID_A, 100, "111", None)];
+        let p = PayoutRow {
+            account: Some("111".into()),
+            ..pay(ID_B, "Agribank", 100, Success)
+        };
+        let r = run(&list, &[p]);
+        assert_eq!(r.payout_links, vec![PayoutLink::Unmatched]);
+        assert_eq!(r.beneficiaries[0].outcome, Outcome::Unpaid);
+        assert_eq!(r.totals.unmatched_payouts.count, 1);
+    }
+
+    #[test]
+    fn matched_including_split_payments() {
+        assert_eq!(outcome_of(1_500_000, &[ok(1_500_000)]), Outcome::Matched);
+        assert_eq!(
+            outcome_of(1_500_000, &[ok(1_000_000), ok(500_000)]),
+            Outcome::Matched
+        );
+        assert_eq!(
+            outcome_of(900, &[ok(300), ok(300), ok(300)]),
+            Outcome::Matched
+        );
+    }
+
+    #[test]
+    fn underpaid_and_overpaid() {
+        assert_eq!(outcome_of(1000, &[ok(999)]), Outcome::Underpaid);
+        assert_eq!(outcome_of(1000, &[ok(400), ok(500)]), Outcome::Underpaid);
+        assert_eq!(outcome_of(1000, &[ok(1001)]), Outcome::Overpaid);
+        // One payment of twice the amount is overpaid, not a duplicate.
+        assert_eq!(outcome_of(1000, &[ok(2000)]), Outcome::Overpaid);
+    }
+
+    #[test]
+    fn duplicate_when_successes_sum_to_a_multiple() {
+        assert_eq!(outcome_of(1000, &[ok(1000), ok(1000)]), Outcome::Duplicate);
+        assert_eq!(
+            outcome_of(1000, &[ok(1000), ok(1000), ok(1000)]),
+            Outcome::Duplicate
+        );
+        let r = run(&[ben(ID_A, "A", 1000)], &[ok(1000), ok(1000)]);
+        assert_eq!(r.beneficiaries[0].amount_paid, d(2000));
+        assert_eq!(r.totals.outcomes.duplicate, 1);
+    }
+
+    #[test]
+    fn two_successes_not_a_multiple_are_overpaid() {
+        assert_eq!(outcome_of(1000, &[ok(1000), ok(500)]), Outcome::Overpaid);
+        assert_eq!(outcome_of(1000, &[ok(1000), ok(1001)]), Outcome::Overpaid);
+    }
+
+    #[test]
+    fn failed_when_only_failed() {
+        let r = run(
+            &[ben_acct(ID_A, 1000, "1", None)],
+            &[with_status(1000, Failed), with_status(1000, Failed)],
+        );
+        let b = &r.beneficiaries[0];
+        assert_eq!(b.outcome, Outcome::Failed);
+        assert_eq!(b.amount_paid, Decimal::ZERO);
+        assert!(!b.paid_cashless);
+    }
+
+    #[test]
+    fn returned_wins_over_failed_without_success() {
+        assert_eq!(
+            outcome_of(1000, &[with_status(1000, Returned)]),
+            Outcome::Returned
+        );
+        assert_eq!(
+            outcome_of(
+                1000,
+                &[with_status(1000, Returned), with_status(1000, Failed)]
+            ),
+            Outcome::Returned
+        );
+        assert_eq!(
+            outcome_of(
+                1000,
+                &[with_status(1000, Failed), with_status(1000, Returned)]
+            ),
+            Outcome::Returned
+        );
+    }
+
+    #[test]
+    fn success_and_failed_judged_on_the_success() {
+        assert_eq!(
+            outcome_of(1000, &[with_status(1000, Failed), ok(1000)]),
+            Outcome::Matched
+        );
+        assert_eq!(
+            outcome_of(1000, &[ok(1000), with_status(1000, Failed)]),
+            Outcome::Matched
+        );
+        assert_eq!(
+            outcome_of(1000, &[with_status(1000, Failed), ok(600)]),
+            Outcome::Underpaid
+        );
+        // A returned line next to a success (different transactions) does not count either.
+        assert_eq!(
+            outcome_of(1000, &[ok(1000), with_status(1000, Returned)]),
+            Outcome::Matched
+        );
+    }
+
+    #[test]
+    fn unpaid_and_no_account() {
+        let list = [
+            ben_acct(ID_A, 1000, "123", Some("Agribank")),
+            ben(ID_B, "B", 1000),
+        ];
+        let r = run(&list, &[]);
+        assert_eq!(r.beneficiaries[0].outcome, Outcome::Unpaid);
+        assert!(r.beneficiaries[0].has_account);
+        assert_eq!(r.beneficiaries[1].outcome, Outcome::NoAccount);
+        assert!(!r.beneficiaries[1].has_account);
+        assert_eq!(r.totals.outcomes.unpaid, 1);
+        assert_eq!(r.totals.outcomes.no_account, 1);
+    }
+
+    #[test]
+    fn tolerance() {
+        let list = [ben(ID_A, "A", 1_000_000)];
+        let within = |amount: i64| run_tol(&list, &[ok(amount)], 1000).beneficiaries[0].outcome;
+        assert_eq!(within(999_000), Outcome::Matched);
+        assert_eq!(within(1_001_000), Outcome::Matched);
+        assert_eq!(within(998_999), Outcome::Underpaid);
+        assert_eq!(within(1_001_001), Outcome::Overpaid);
+        // Zero tolerance by default: exact to the đồng.
+        assert_eq!(
+            run(&list, &[ok(999_999)]).beneficiaries[0].outcome,
+            Outcome::Underpaid
+        );
+        // The amount paid is still what was paid.
+        assert_eq!(
+            run_tol(&list, &[ok(999_500)], 1000).beneficiaries[0].amount_paid,
+            d(999_500)
+        );
+    }
+
+    #[test]
+    fn later_row_with_same_bank_reference_supersedes() {
+        let list = [ben_acct(ID_A, 1000, "1", None)];
+        // Success, then the bank reports the same transaction returned.
+        let r = run(
+            &list,
+            &[
+                with_ref(ok(1000), "T1"),
+                with_ref(with_status(1000, Returned), "T1"),
+            ],
+        );
+        assert_eq!(r.payout_links[0], PayoutLink::Superseded { by: 1 });
+        assert_eq!(r.payout_links[1], PayoutLink::Beneficiary(0));
+        assert_eq!(r.beneficiaries[0].outcome, Outcome::Returned);
+        assert_eq!(r.beneficiaries[0].amount_paid, Decimal::ZERO);
+        assert_eq!(r.payouts_of(0), &[1]);
+        // An identical repeat counts once.
+        let r = run(&list, &[with_ref(ok(1000), "T1"), with_ref(ok(1000), "T1")]);
+        assert_eq!(r.beneficiaries[0].outcome, Outcome::Matched);
+        assert_eq!(r.beneficiaries[0].amount_paid, d(1000));
+        assert_eq!(r.totals.unmatched_payouts.count, 0);
+        // The same reference at two banks: two transactions.
+        let other = with_ref(pay(ID_A, "Vietcombank", 1000, Success), "T1");
+        let r = run(&list, &[with_ref(ok(1000), "T1"), other]);
+        assert_eq!(
+            r.payout_links,
+            vec![PayoutLink::Beneficiary(0), PayoutLink::Beneficiary(0)]
+        );
+        assert_eq!(r.beneficiaries[0].outcome, Outcome::Duplicate);
+        // Different references at one bank: two transactions too.
+        let r = run(&list, &[with_ref(ok(1000), "T1"), with_ref(ok(1000), "T2")]);
+        assert_eq!(r.beneficiaries[0].outcome, Outcome::Duplicate);
+    }
+
+    #[test]
+    fn same_id_on_two_rows_is_one_beneficiary() {
+        let list = [
+            ben(ID_A, "A", 600),
+            ben(ID_B, "B", 100),
+            ben(ID_A, "A", 400),
+        ];
+        let r = run(&list, &[ok(1000)]);
+        assert_eq!(r.beneficiaries.len(), 2);
+        let a = &r.beneficiaries[0];
+        assert_eq!(a.row, 0);
+        assert_eq!(a.extra_rows, vec![2]);
+        assert_eq!(a.amount_due, d(1000));
+        assert!(a.flags.contains(Flag::DuplicateRow));
+        assert_eq!(a.outcome, Outcome::Matched);
+        assert!(!r.beneficiaries[1].flags.contains(Flag::DuplicateRow));
+        assert_eq!(r.totals.beneficiaries, 2);
+        assert_eq!(r.totals.amount_due, d(1100));
+        assert_eq!(r.totals.flags.duplicate_row, 1);
+        // Rows without a usable ID are never merged; the same legacy CMND is.
+        let list = [
+            ben("", "X", 1),
+            ben("", "X", 1),
+            ben("12345", "Y", 1),
+            ben("12345", "Y", 1),
+            ben("012345678", "Z", 1),
+            ben("012345678", "Z", 1),
+        ];
+        let r = run(&list, &[]);
+        assert_eq!(r.beneficiaries.len(), 5);
+        assert_eq!(r.beneficiaries[4].extra_rows, vec![5]);
+    }
+
+    #[test]
+    fn invalid_missing_and_legacy_id_flags() {
+        let list = [
+            ben("12345", "Invalid", 1),
+            ben("", "Missing", 1),
+            ben("012345678", "Legacy", 1),
+            ben(ID_A, "Valid", 1),
+        ];
+        let r = run(&list, &[]);
+        let flags: Vec<Flags> = r.beneficiaries.iter().map(|b| b.flags).collect();
+        assert!(flags[0].contains(Flag::InvalidId));
+        assert!(flags[1].contains(Flag::InvalidId));
+        assert!(flags[2].contains(Flag::LegacyId) && !flags[2].contains(Flag::InvalidId));
+        assert!(flags[3].is_empty());
+        assert_eq!(r.totals.flags.invalid_id, 2);
+        assert_eq!(r.totals.flags.legacy_id, 1);
+    }
+
+    #[test]
+    fn id_dob_mismatch() {
+        let c = valid(ID_C);
+        assert!(matches!(c, IdCheck::Valid(p) if p.birth_year() == 1953 && p.sex() == Sex::Female));
+        let row = |birth: Option<DateOrYear>, sex: Option<Sex>| BeneficiaryRow {
+            birth,
+            sex,
+            ..ben(ID_C, "Trần Thị Mai", 1)
+        };
+        let date = |y, m, dd| chrono::NaiveDate::from_ymd_opt(y, m, dd).map(DateOrYear::Date);
+        let list = [
+            row(Some(DateOrYear::Year(1953)), Some(Sex::Female)),
+            row(date(1953, 5, 1), None),
+            row(None, None),
+            row(Some(DateOrYear::Year(1954)), Some(Sex::Female)),
+            row(date(1935, 5, 1), None),
+            row(Some(DateOrYear::Year(1953)), Some(Sex::Male)),
+            row(None, Some(Sex::Male)),
+        ];
+        // Separate runs: the same ID on one list would merge the rows.
+        let got: Vec<bool> = list
+            .iter()
+            .map(|b| {
+                let r = run(std::slice::from_ref(b), &[]);
+                r.beneficiaries[0].flags.contains(Flag::IdDobMismatch)
             })
             .collect();
-        // Unnamed slice last; otherwise alphabetical as a Vietnamese reader expects.
-        out.sort_by(|a, b| (a.0.is_none(), &a.0, &a.1.key).cmp(&(b.0.is_none(), &b.0, &b.1.key)));
-        out.into_iter().map(|(_, s)| s).collect()
+        assert_eq!(got, vec![false, false, false, true, true, true, true]);
+        // Non-valid IDs never disagree.
+        let legacy = BeneficiaryRow {
+            birth: Some(DateOrYear::Year(1900)),
+            sex: Some(Sex::Male),
+            ..ben("012345678", "X", 1)
+        };
+        assert!(
+            !run(&[legacy], &[]).beneficiaries[0]
+                .flags
+                .contains(Flag::IdDobMismatch)
+        );
+    }
+
+    #[test]
+    fn name_mismatch_folds_case_and_diacritics() {
+        let list = [ben(ID_A, "Nguyễn Văn Đạt", 1000)];
+        let named = |name: Option<&str>| {
+            let p = PayoutRow {
+                name: name.map(str::to_owned),
+                ..ok(1000)
+            };
+            run(&list, &[p]).beneficiaries[0]
+                .flags
+                .contains(Flag::NameMismatch)
+        };
+        assert!(!named(Some("NGUYEN VAN DAT")));
+        assert!(!named(Some("nguyễn  văn   đạt")));
+        assert!(!named(Some("Nguyễn Văn Đạt")));
+        assert!(!named(None));
+        assert!(!named(Some("  ")));
+        assert!(named(Some("Nguyễn Văn Đức")));
+        assert!(named(Some("NGUYEN VAN DUC")));
+        // ASCII on both sides too.
+        let list = [ben(ID_A, "Nguyen Van Dat", 1000)];
+        let p = PayoutRow {
+            name: Some("NGUYEN  VAN DAT".into()),
+            ..ok(1000)
+        };
+        assert!(
+            !run(&list, &[p]).beneficiaries[0]
+                .flags
+                .contains(Flag::NameMismatch)
+        );
+    }
+
+    #[test]
+    fn account_mismatch_ignores_leading_zeros() {
+        let flagged =
+            |listed: &str, listed_bank: Option<&str>, paid: Option<&str>, paid_bank: &str| {
+                let p = PayoutRow {
+                    account: paid.map(str::to_owned),
+                    ..pay(ID_A, paid_bank, 1000, Success)
+                };
+                let r = run(&[ben_acct(ID_A, 1000, listed, listed_bank)], &[p]);
+                r.beneficiaries[0].flags.contains(Flag::AccountMismatch)
+            };
+        assert!(!flagged("0123", None, Some("123"), "Agribank"));
+        assert!(!flagged("123", None, Some("000123"), "Agribank"));
+        assert!(!flagged("123", Some("Agribank"), Some("123"), "Agribank"));
+        assert!(!flagged("123", Some("Agribank"), None, "Agribank"));
+        assert!(flagged("123", None, Some("124"), "Agribank"));
+        assert!(flagged("1230", None, Some("123"), "Agribank"));
+        assert!(flagged("123", Some("Agribank"), Some("123"), "Vietcombank"));
+        // Linked by account: flagged linked_by_account, never account_mismatch.
+        let r = run(
+            &[ben_acct(ID_A, 1000, "0123", None)],
+            &[pay_acct("123", "Agribank", 1000)],
+        );
+        let f = r.beneficiaries[0].flags;
+        assert!(f.contains(Flag::LinkedByAccount) && !f.contains(Flag::AccountMismatch));
+    }
+
+    #[test]
+    fn coverage_figures() {
+        let list = [
+            // Listed account, paid.
+            ben_acct(ID_A, 1000, "1", Some("Agribank")),
+            // Listed account, not paid.
+            ben_acct(ID_B, 1000, "2", Some("Agribank")),
+            // No listed account, paid by ID: counts as having an account.
+            ben(ID_C, "C", 1000),
+            // No account, no payout: cash.
+            ben(ID_D, "D", 1000),
+        ];
+        let payouts = [
+            ok(1000),
+            pay(ID_B, "Agribank", 1000, Failed),
+            pay(ID_C, "Vietcombank", 700, Success),
+        ];
+        let r = run(&list, &payouts);
+        let t = &r.totals;
+        assert_eq!(t.beneficiaries, 4);
+        assert_eq!(t.with_account, 3);
+        assert_eq!(t.paid_cashless, 2);
+        assert_eq!(t.amount_due, d(4000));
+        assert_eq!(t.amount_paid, d(1700));
+        assert_eq!(t.account_coverage_pct(), Some(Decimal::new(7500, 2)));
+        // 2/3 = 66.666… -> 66.67.
+        assert_eq!(t.cashless_rate_pct(), Some(Decimal::new(6667, 2)));
+        assert_eq!(t.outcomes.matched, 1);
+        assert_eq!(t.outcomes.failed, 1);
+        assert_eq!(t.outcomes.underpaid, 1);
+        assert_eq!(t.outcomes.no_account, 1);
+        // The bank of a person without a listed bank is the bank that paid.
+        assert_eq!(r.beneficiaries[2].bank, Some(bank("Vietcombank")));
+        assert_eq!(r.beneficiaries[3].bank, None);
+    }
+
+    #[test]
+    fn percentages_round_half_up() {
+        // 1/32 = 3.125% -> 3.13 (half-up, not banker's 3.12).
+        let mut list: Vec<BeneficiaryRow> = (0..32u64)
+            .map(|i| BeneficiaryRow {
+                id: IdCheck::Invalid {
+                    raw: i.to_string(),
+                    reason: crate::domain::population_id::IdProblem::WrongLength,
+                },
+                ..ben("", "X", 1)
+            })
+            .collect();
+        list[0].account = Some("9".into());
+        let r = run(&list, &[]);
+        assert_eq!(r.totals.beneficiaries, 32);
+        assert_eq!(r.totals.account_coverage_pct(), Some(Decimal::new(313, 2)));
+        assert_eq!(r.totals.cashless_rate_pct(), Some(Decimal::new(0, 2)));
+        // 1/3 -> 33.33, 1/8 -> 12.50.
+        let c = Coverage {
+            beneficiaries: 3,
+            with_account: 1,
+            ..Coverage::default()
+        };
+        assert_eq!(c.account_coverage_pct(), Some(Decimal::new(3333, 2)));
+        let c = Coverage {
+            beneficiaries: 8,
+            with_account: 1,
+            ..Coverage::default()
+        };
+        assert_eq!(c.account_coverage_pct(), Some(Decimal::new(1250, 2)));
+        assert_eq!(c.cashless_rate_pct(), Some(Decimal::ZERO));
+    }
+
+    #[test]
+    fn slices_sum_to_totals() {
+        let mut list = vec![
+            ben_acct(ID_A, 1000, "1", Some("Agribank")),
+            ben_acct(ID_B, 2000, "2", Some("Vietcombank")),
+            ben(ID_C, "C", 3000),
+            ben(ID_D, "D", 4000),
+            ben("12345", "E", 5000),
+        ];
+        let communes = [
+            Some("Xã Tân Lập"),
+            Some("xã tân lập"),
+            Some("Xã An Bình"),
+            None,
+            Some(" "),
+        ];
+        let categories = [
+            Some("Người cao tuổi"),
+            None,
+            Some("Người khuyết tật"),
+            Some("Người cao tuổi"),
+            None,
+        ];
+        for (i, row) in list.iter_mut().enumerate() {
+            row.commune = communes[i].map(str::to_owned);
+            row.category = categories[i].map(str::to_owned);
+        }
+        let payouts = [
+            ok(1000),
+            pay(ID_B, "Vietcombank", 1000, Success),
+            pay(ID_C, "BIDV", 3000, Success),
+            // Unmatched: valid ID not on the list.
+            pay("079085000123", "Agribank", 777, Success),
+        ];
+        let r = run(&list, &payouts);
+        assert_eq!(r.totals.beneficiaries, 5);
+        assert_eq!(r.totals.unmatched_payouts.count, 1);
+        let by_commune = sum_slices(&r.by_commune);
+        let by_category = sum_slices(&r.by_category);
+        let by_bank = sum_slices(&r.by_bank);
+        // Communes and categories carry beneficiaries only; banks also the unmatched payouts.
+        let beneficiaries_only = Coverage {
+            unmatched_payouts: UnmatchedPayouts::default(),
+            ..r.totals.clone()
+        };
+        assert_eq!(by_commune, beneficiaries_only);
+        assert_eq!(by_category, beneficiaries_only);
+        assert_eq!(by_bank, r.totals);
+        // Blank keys go to the unnamed slice, which comes last.
+        assert_eq!(r.by_commune.last().map(|s| s.key.clone()), Some(None));
+        assert_eq!(
+            r.by_commune.last().map(|s| s.coverage.beneficiaries),
+            Some(2)
+        );
+        assert_eq!(r.by_bank.last().map(|s| s.key), Some(None));
+        // Spellings differing in case/diacritics are one commune, under the first spelling.
+        let keys: Vec<Option<&str>> = r.by_commune.iter().map(|s| s.key.as_deref()).collect();
+        assert_eq!(keys, vec![Some("Xã An Bình"), Some("Xã Tân Lập"), None]);
+        assert_eq!(r.by_commune[1].coverage.beneficiaries, 2);
+    }
+
+    #[test]
+    fn unmatched_payouts_go_to_their_bank_slice() {
+        let list = [ben_acct(ID_A, 1000, "1", Some("Agribank"))];
+        let payouts = [
+            ok(1000),
+            pay(ID_B, "Vietcombank", 500, Success),
+            pay_acct("999", "Vietcombank", 250),
+        ];
+        let r = run(&list, &payouts);
+        assert_eq!(r.unmatched_payouts().collect::<Vec<_>>(), vec![1, 2]);
+        let vcb = r
+            .by_bank
+            .iter()
+            .find(|s| s.key == Some(bank("Vietcombank")))
+            .map(|s| s.coverage.clone());
+        assert!(matches!(vcb, Some(ref c) if c.beneficiaries == 0
+            && c.unmatched_payouts == UnmatchedPayouts { count: 2, amount: d(750) }));
+        let agri = r.by_bank.iter().find(|s| s.key == Some(bank("Agribank")));
+        assert!(matches!(agri, Some(s) if s.coverage.beneficiaries == 1
+            && s.coverage.unmatched_payouts.count == 0));
+        assert_eq!(
+            r.totals.unmatched_payouts,
+            UnmatchedPayouts {
+                count: 2,
+                amount: d(750)
+            }
+        );
+    }
+
+    #[test]
+    fn payouts_of_lists_linked_payouts() {
+        let list = [
+            ben(ID_A, "A", 1000),
+            ben(ID_B, "B", 1000),
+            ben(ID_C, "C", 1000),
+        ];
+        let payouts = [
+            ok(500),
+            pay(ID_B, "Agribank", 1000, Failed),
+            pay(ID_D, "Agribank", 1000, Success),
+            ok(500),
+            pay(ID_B, "Agribank", 1000, Success),
+        ];
+        let r = run(&list, &payouts);
+        assert_eq!(r.payouts_of(0), &[0, 3]);
+        assert_eq!(r.payouts_of(1), &[1, 4]);
+        assert!(r.payouts_of(2).is_empty());
+        assert!(r.payouts_of(3).is_empty());
+        assert!(r.payouts_of(usize::MAX - 1).is_empty());
+        assert_eq!(r.payout_links[2], PayoutLink::Unmatched);
+    }
+
+    #[test]
+    fn empty_inputs_give_zeros() {
+        let r = run(&[], &[]);
+        assert!(r.beneficiaries.is_empty() && r.payout_links.is_empty());
+        assert_eq!(r.totals, Coverage::default());
+        assert_eq!(r.totals.account_coverage_pct(), None);
+        assert_eq!(r.totals.cashless_rate_pct(), None);
+        assert!(r.by_commune.is_empty() && r.by_category.is_empty() && r.by_bank.is_empty());
+        assert!(r.payouts_of(0).is_empty());
+        // Payouts but no list: all unmatched. A list but no payouts: nobody paid.
+        let r = run(&[], &[ok(1000)]);
+        assert_eq!(r.totals.unmatched_payouts.count, 1);
+        assert_eq!(r.totals.account_coverage_pct(), None);
+        let r = run(&[ben(ID_A, "A", 1000)], &[]);
+        assert_eq!(r.totals.account_coverage_pct(), Some(Decimal::ZERO));
+        assert_eq!(r.totals.cashless_rate_pct(), None);
     }
 }

@@ -305,6 +305,23 @@ impl Coverage {
         self.flags.add(b.flags);
     }
 
+    pub(crate) fn merge(&mut self, other: &Coverage) {
+        self.beneficiaries += other.beneficiaries;
+        self.with_account += other.with_account;
+        self.paid_cashless += other.paid_cashless;
+        self.amount_due += other.amount_due;
+        self.amount_paid += other.amount_paid;
+        for o in Outcome::ALL {
+            *self.outcomes.slot(o) += other.outcomes.get(o);
+        }
+        for f in Flag::ALL {
+            *self.flags.slot(f) += other.flags.get(f);
+        }
+        self.flags.control_total_mismatch += other.flags.control_total_mismatch;
+        self.unmatched_payouts.count += other.unmatched_payouts.count;
+        self.unmatched_payouts.amount += other.unmatched_payouts.amount;
+    }
+
     pub(crate) fn add_unmatched(&mut self, amount: Decimal) {
         self.unmatched_payouts.count += 1;
         self.unmatched_payouts.amount += amount;
