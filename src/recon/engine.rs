@@ -107,6 +107,7 @@ pub fn reconcile(
     let mut payout_links = vec![PayoutLink::Unmatched; payouts.len()];
     {
         let mut last_by_ref: FxHashMap<(BankId, &str), u32> = FxHashMap::default();
+        last_by_ref.reserve(payouts.len());
         for (i, p) in payouts.iter().enumerate() {
             let Some(r) = p.reference.as_deref() else {
                 continue;
@@ -259,6 +260,7 @@ fn account_index<'a>(
     people: &[BeneficiaryResult],
 ) -> FxHashMap<&'a str, AccountSlot> {
     let mut index: FxHashMap<&str, AccountSlot> = FxHashMap::default();
+    index.reserve(people.len());
     for (b, person) in people.iter().enumerate() {
         let Some(acct) = list[person.row as usize].account.as_deref() else {
             continue;
