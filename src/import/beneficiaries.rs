@@ -3,8 +3,8 @@
 use std::sync::Arc;
 
 use super::grid::Cell;
-use super::header::{self, Field};
-use super::{ImportError, ImportOptions, Imported, RowCtx, commune_in, finish, source, walk};
+use super::header::Field;
+use super::{ImportError, ImportOptions, Imported, RowCtx, commune_in, finish, open_table, walk};
 use crate::domain::banks::BankId;
 use crate::domain::dates::{self, DateOrYear};
 use crate::domain::names;
@@ -19,13 +19,7 @@ pub fn import_beneficiaries(
     bytes: Vec<u8>,
     opts: &ImportOptions,
 ) -> Result<Imported<BeneficiaryRow>, ImportError> {
-    let (format, sheet, grid) = source::load(file, bytes, opts.sheet.as_deref())?;
-    let header = header::find(&grid, REQUIRED).map_err(|nf| ImportError::NoHeader {
-        file: file.into(),
-        sheet: sheet.clone(),
-        found: nf.found,
-        missing: nf.missing,
-    })?;
+    let (format, sheet, grid, header) = open_table(file, bytes, opts, REQUIRED)?;
     let file: Arc<str> = Arc::from(file);
     let walked = walk(&grid, &header, &file, sheet.as_deref(), |ctx| {
         parse_row(ctx, opts)

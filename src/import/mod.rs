@@ -505,6 +505,23 @@ pub(crate) fn walk<T>(
     out
 }
 
+/// Shared head of both importers: the sheet and its recognised header.
+pub(crate) fn open_table(
+    file: &str,
+    bytes: Vec<u8>,
+    opts: &ImportOptions,
+    required: &[&[Field]],
+) -> Result<(Format, Option<String>, Grid, Header), ImportError> {
+    let (format, sheet, grid) = source::load(file, bytes, opts.sheet.as_deref())?;
+    let header = header::find(&grid, required).map_err(|nf| ImportError::NoHeader {
+        file: file.into(),
+        sheet: sheet.clone(),
+        found: nf.found,
+        missing: nf.missing,
+    })?;
+    Ok((format, sheet, grid, header))
+}
+
 /// Shared tail of both importers: control total, notices, the result.
 pub(crate) fn finish<T>(
     file: Arc<str>,

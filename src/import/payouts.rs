@@ -3,8 +3,8 @@
 use std::sync::Arc;
 
 use super::beneficiaries::{read_account, read_bank, read_date, read_id};
-use super::header::{self, Field};
-use super::{ImportError, ImportOptions, Imported, RowCtx, finish, source, walk};
+use super::header::Field;
+use super::{ImportError, ImportOptions, Imported, RowCtx, finish, open_table, walk};
 use crate::domain::dates::DateOrYear;
 use crate::domain::population_id::IdCheck;
 use crate::domain::records::PayoutRow;
@@ -19,13 +19,7 @@ pub fn import_payouts(
     bytes: Vec<u8>,
     opts: &ImportOptions,
 ) -> Result<Imported<PayoutRow>, ImportError> {
-    let (format, sheet, grid) = source::load(file, bytes, opts.sheet.as_deref())?;
-    let header = header::find(&grid, REQUIRED).map_err(|nf| ImportError::NoHeader {
-        file: file.into(),
-        sheet: sheet.clone(),
-        found: nf.found,
-        missing: nf.missing,
-    })?;
+    let (format, sheet, grid, header) = open_table(file, bytes, opts, REQUIRED)?;
     if !header.has(Field::Bank) && opts.default_bank.is_none() {
         return Err(ImportError::NoBank { file: file.into() });
     }

@@ -150,6 +150,24 @@ fn put_pct(ws: &mut Worksheet, r: RowNum, c: ColNum, p: Option<Decimal>, f: &For
     }
 }
 
+/// A two-column table (label, count) under a header row; returns the next free row.
+fn label_count_table<'l>(
+    ws: &mut Worksheet,
+    mut r: RowNum,
+    header: [&str; 2],
+    rows: impl IntoIterator<Item = (&'l str, u64)>,
+    fm: &Formats,
+) -> XResult<RowNum> {
+    put_header(ws, r, 0, &header, fm)?;
+    r += 1;
+    for (label, n) in rows {
+        ws.write_string_with_format(r, 0, label, &fm.label)?;
+        put_count(ws, r, 1, n, &fm.count)?;
+        r += 1;
+    }
+    Ok(r)
+}
+
 fn put_header(
     ws: &mut Worksheet,
     r: RowNum,
@@ -366,43 +384,27 @@ fn summary_sheet(
         }
     }
 
-    // Outcomes.
-    r += 1;
-    put_header(
+    // Outcomes, then flags.
+    r = label_count_table(
         ws_,
-        r,
-        0,
-        &[
+        r + 1,
+        [
             pick(lang, "Kết quả đối soát", "Outcome"),
             pick(lang, "Số đối tượng", "Beneficiaries"),
         ],
+        Outcome::ALL.map(|o| (outcome_label(o, lang), report.outcomes.get(o))),
         fm,
     )?;
-    r += 1;
-    for o in Outcome::ALL {
-        ws_.write_string_with_format(r, 0, outcome_label(o, lang), &fm.label)?;
-        put_count(ws_, r, 1, report.outcomes.get(o), &fm.count)?;
-        r += 1;
-    }
-
-    // Flags.
-    r += 1;
-    put_header(
+    r = label_count_table(
         ws_,
-        r,
-        0,
-        &[
+        r + 1,
+        [
             pick(lang, "Cảnh báo", "Flag"),
             pick(lang, "Số lượng", "Count"),
         ],
+        Flag::ALL.map(|f| (flag_label(f, lang), report.flags.get(f))),
         fm,
     )?;
-    r += 1;
-    for f in Flag::ALL {
-        ws_.write_string_with_format(r, 0, flag_label(f, lang), &fm.label)?;
-        put_count(ws_, r, 1, report.flags.get(f), &fm.count)?;
-        r += 1;
-    }
     ws_.write_string_with_format(
         r,
         0,
