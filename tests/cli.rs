@@ -355,3 +355,25 @@ fn province_case_reproduces_the_seed_figures() {
         assert_eq!(sum, 26_794, "{slice}");
     }
 }
+
+#[test]
+fn ods_list_reconciles_like_the_xlsx() {
+    let run = |list: &str| {
+        let mut args = sample_args();
+        args[2] = fixture(list);
+        args.push("--json".into());
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let mut r = json(&doisoat(&args));
+        // Only the file name may differ.
+        for e in r["row_errors"].as_array_mut().into_iter().flatten() {
+            e["file"] = Value::Null;
+        }
+        r
+    };
+    let ods = run("danh_sach_xa_tan_lap.ods");
+    assert_eq!(
+        ods["beneficiaries"], 11,
+        "numeric ID cell padded, sections read"
+    );
+    assert_eq!(ods, run("danh_sach_xa_tan_lap.xlsx"));
+}
