@@ -142,14 +142,9 @@ pub fn run(input: &JobInput, step: &dyn Fn(&str)) -> anyhow::Result<JobOutput> {
     })
 }
 
-fn input_file<T>(
-    role: &'static str,
-    imp: &Imported<T>,
-    bank: Option<BankId>,
-    sha256: String,
-) -> InputFile {
+fn input_file<T>(role: &str, imp: &Imported<T>, bank: Option<BankId>, sha256: String) -> InputFile {
     InputFile {
-        role,
+        role: role.to_owned(),
         name: imp.file.to_string(),
         sheet: imp.sheet.clone(),
         bank,

@@ -3,9 +3,16 @@
 //! Layers point down: `domain` (pure rules) ← `import` (files → typed rows) and
 //! `recon` (pure engine) ← `report` (writers) ← the CLI in `main.rs`.
 
+pub mod audit;
+pub mod config;
 pub mod domain;
 pub mod fixtures;
+pub mod http;
 pub mod import;
 pub mod job;
 pub mod recon;
 pub mod report;
+pub mod service;
+pub mod store;
+pub mod telemetry;
+pub mod tokens;

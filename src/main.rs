@@ -11,8 +11,14 @@ use clap::{Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use rust_decimal::Decimal;
 
+use std::sync::Arc;
+
+use doisoat::config::{Config, LogFormat};
+use doisoat::domain::access::Role;
+use doisoat::domain::banks::BankId;
 use doisoat::job::{self, JobInput, PayoutSource};
 use doisoat::report::{self, Lang};
+use doisoat::store::{NewToken, Store};
 
 #[derive(Parser)]
 #[command(
@@ -29,6 +35,18 @@ struct Cli {
 enum Command {
     /// Đối soát danh sách chi trả với kết quả chi của ngân hàng / reconcile a list with bank results.
     Reconcile(ReconcileArgs),
+    /// Chạy dịch vụ HTTP / run the HTTP service (DATABASE_URL, DOISOAT_BIND, …).
+    Serve,
+    /// Tạo/cập nhật lược đồ cơ sở dữ liệu / run the database migrations and exit.
+    Migrate,
+    /// Kiểm tra dịch vụ đang chạy (cho Docker HEALTHCHECK) / probe GET /healthz on DOISOAT_BIND's port.
+    Healthcheck,
+    /// Mã truy cập API / API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Nhật ký kiểm toán / audit trail.
+    #[command(subcommand)]
+    Audit(AuditCommand),
     /// Sinh bộ dữ liệu mẫu cấp tỉnh (xác định) / write the deterministic province-size test case.
     Fixtures {
         /// Thư mục ghi tệp / output folder (created if missing).
@@ -41,6 +59,33 @@ enum Command {
         #[arg(long)]
         sample: bool,
     },
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Tạo mã (in ra một lần) / create a token (printed once, as `token: …`).
+    Create {
+        #[arg(long)]
+        role: String,
+        /// Ngân hàng của mã vai trò bank / the bank of a `bank` token.
+        #[arg(long)]
+        bank: Option<String>,
+        #[arg(long)]
+        name: String,
+    },
+    /// Thu hồi mã theo tên / revoke a token by name.
+    Revoke {
+        #[arg(long)]
+        name: String,
+    },
+    /// Liệt kê mã / list tokens (never their secrets).
+    List,
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Kiểm tra chuỗi băm / re-check the hash chain; names the first broken entry.
+    Verify,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -77,17 +122,28 @@ struct ReconcileArgs {
 }
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("DOISOAT_LOG")
-                .unwrap_or_else(|_| "warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Reconcile(args) => reconcile(args),
+        Command::Reconcile(args) => {
+            doisoat::telemetry::init(LogFormat::Text, "warn");
+            reconcile(args)
+        }
         Command::Fixtures { out, scale, sample } => fixtures(&out, scale, sample),
+        Command::Serve => service(|config, store| async move {
+            doisoat::http::serve(config, store)
+                .await
+                .context("serving HTTP")
+        }),
+        Command::Migrate => service(|_, store| async move {
+            println!(
+                "Đã cập nhật lược đồ / migrations applied ({})",
+                store.backend()
+            );
+            Ok(())
+        }),
+        Command::Healthcheck => healthcheck(),
+        Command::Token(cmd) => service(|_, store| token(cmd, store)),
+        Command::Audit(AuditCommand::Verify) => service(|_, store| audit_verify(store)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -95,6 +151,137 @@ fn main() -> ExitCode {
             eprintln!("Lỗi / error: {e:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Commands that need the configured store: config, logging, runtime, connect (which
+/// migrates), then the command.
+fn service<F, Fut>(run: F) -> anyhow::Result<()>
+where
+    F: FnOnce(Config, Arc<dyn Store>) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<()>>,
+{
+    let config = Config::from_env()?;
+    doisoat::telemetry::init(config.log_format, "info");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let store = doisoat::store::connect(&config.database_url)
+            .await
+            .with_context(|| {
+                format!("opening the database {}", redact_url(&config.database_url))
+            })?;
+        run(config, store).await
+    })
+}
+
+/// A database URL without its password, for messages.
+fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => match url[s + 3..at].split_once(':') {
+            Some((user, _)) => format!("{}{user}:***{}", &url[..s + 3], &url[at..]),
+            None => url.to_owned(),
+        },
+        _ => url.to_owned(),
+    }
+}
+
+/// A raw HTTP/1.1 GET on loopback: the runtime image needs no curl.
+fn healthcheck() -> anyhow::Result<()> {
+    use std::io::{Read, Write as _};
+    let config = Config::from_env()?;
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], config.bind.port()));
+    let mut conn = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(3))?;
+    conn.set_read_timeout(Some(Duration::from_secs(3)))?;
+    conn.write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")?;
+    let mut head = [0u8; 12];
+    conn.read_exact(&mut head)?;
+    if head.starts_with(b"HTTP/1.1 200") {
+        Ok(())
+    } else {
+        anyhow::bail!("healthz: {}", String::from_utf8_lossy(&head))
+    }
+}
+
+async fn token(cmd: TokenCommand, store: Arc<dyn Store>) -> anyhow::Result<()> {
+    let actor = format!(
+        "cli:{}",
+        std::env::var("USER").unwrap_or_else(|_| "admin".into())
+    );
+    match cmd {
+        TokenCommand::Create { role, bank, name } => {
+            let role = Role::parse(&role)
+                .with_context(|| format!("vai trò không hợp lệ / unknown role '{role}' (admin, accountant, auditor, bank)"))?;
+            let bank_code = match (role, bank) {
+                (Role::Bank, Some(b)) => Some(
+                    BankId::resolve(&b)
+                        .with_context(|| format!("ngân hàng không xác định / unknown bank '{b}'"))?
+                        .code()
+                        .to_owned(),
+                ),
+                (Role::Bank, None) => {
+                    anyhow::bail!("vai trò bank cần --bank / a bank token needs --bank")
+                }
+                (_, Some(_)) => anyhow::bail!(
+                    "--bank chỉ dùng cho vai trò bank / --bank is for bank tokens only"
+                ),
+                (_, None) => None,
+            };
+            let secret = doisoat::tokens::generate();
+            let new = NewToken {
+                name: name.trim().to_owned(),
+                role,
+                bank_code,
+                token_hash: doisoat::tokens::hash(&secret),
+            };
+            let info = store.create_token(new, &actor).await?;
+            println!("token: {secret}");
+            eprintln!(
+                "Đã tạo mã '{}' (vai trò {}); mã chỉ hiện một lần / created; the token is shown once.",
+                info.name,
+                info.role.as_str()
+            );
+        }
+        TokenCommand::Revoke { name } => {
+            if !store.revoke_token(&name, &actor).await? {
+                anyhow::bail!(
+                    "không có mã đang hoạt động tên '{name}' / no active token named '{name}'"
+                );
+            }
+            println!("Đã thu hồi / revoked: {name}");
+        }
+        TokenCommand::List => {
+            for t in store.list_tokens().await? {
+                println!(
+                    "{}\t{}\t{}\t{}\t{}",
+                    t.name,
+                    t.role.as_str(),
+                    t.bank_code.as_deref().unwrap_or("-"),
+                    t.created_at.format("%d/%m/%Y %H:%M"),
+                    t.revoked_at.map_or("active".to_owned(), |r| format!(
+                        "revoked {}",
+                        r.format("%d/%m/%Y %H:%M")
+                    ))
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn audit_verify(store: Arc<dyn Store>) -> anyhow::Result<()> {
+    let entries = doisoat::http::audit::all_entries(store.as_ref()).await?;
+    match doisoat::audit::verify(&entries) {
+        Ok(n) => {
+            println!("Chuỗi nhật ký hợp lệ / audit chain intact: {n} mục / entries");
+            Ok(())
+        }
+        Err(b) => anyhow::bail!(
+            "chuỗi nhật ký bị phá tại mục / audit chain broken at entry {}: {}",
+            b.seq,
+            b.reason
+        ),
     }
 }
 

@@ -2,6 +2,7 @@
 //! person typed into a spreadsheet (IDs, amounts, names, banks, dates, statuses,
 //! periods) lives here so import and reconciliation share one reading of the data.
 
+pub mod access;
 pub mod banks;
 pub mod dates;
 pub mod money;

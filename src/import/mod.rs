@@ -13,7 +13,7 @@ pub mod source;
 use std::sync::Arc;
 
 use rust_decimal::Decimal;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 pub use beneficiaries::import_beneficiaries;
 pub use payouts::import_payouts;
@@ -34,7 +34,12 @@ pub struct ImportOptions {
     pub sheet: Option<String>,
     /// Bank of a payout file that has no bank column.
     pub default_bank: Option<BankId>,
+    /// Largest total a workbook may inflate to (zip-bomb guard).
+    pub max_uncompressed_bytes: u64,
 }
+
+/// 256 MiB: a 100,000-row list inflates to ~60 MB of sheet XML.
+pub const DEFAULT_MAX_UNCOMPRESSED: u64 = 256 * 1024 * 1024;
 
 impl ImportOptions {
     pub fn new(as_of_year: i32) -> Self {
@@ -42,12 +47,13 @@ impl ImportOptions {
             as_of_year,
             sheet: None,
             default_bank: None,
+            max_uncompressed_bytes: DEFAULT_MAX_UNCOMPRESSED,
         }
     }
 }
 
 /// A rejected row's problem, located the way the user sees the spreadsheet.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RowError {
     pub file: String,
     pub sheet: Option<String>,
@@ -62,7 +68,7 @@ pub struct RowError {
 }
 
 /// A totals row ("Tổng cộng") checked against the sum of the accepted rows.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ControlTotal {
     pub row: u32,
     #[serde(with = "rust_decimal::serde::str")]
@@ -118,6 +124,10 @@ pub enum ImportError {
         sheet: String,
         available: Vec<String>,
     },
+    #[error(
+        "Tệp nén bất thường, từ chối để bảo vệ máy chủ / suspicious compressed workbook refused: {file}: {detail}"
+    )]
+    ZipBomb { file: String, detail: String },
     #[error("Tệp không có trang tính nào / the workbook has no worksheet: {file}")]
     NoSheet { file: String },
     #[error(
@@ -512,7 +522,12 @@ pub(crate) fn open_table(
     opts: &ImportOptions,
     required: &[&[Field]],
 ) -> Result<(Format, Option<String>, Grid, Header), ImportError> {
-    let (format, sheet, grid) = source::load(file, bytes, opts.sheet.as_deref())?;
+    let (format, sheet, grid) = source::load(
+        file,
+        bytes,
+        opts.sheet.as_deref(),
+        opts.max_uncompressed_bytes,
+    )?;
     let header = header::find(&grid, required).map_err(|nf| ImportError::NoHeader {
         file: file.into(),
         sheet: sheet.clone(),

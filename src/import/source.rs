@@ -43,6 +43,23 @@ pub fn sniff(file: &str, bytes: &[u8]) -> Result<Format, ImportError> {
             .any(|w| w == b"application/vnd.oasis.opendocument.spreadsheet");
         return Ok(if is_ods { Format::Ods } else { Format::Xlsx });
     }
+    // Files people attach by mistake: say what they are instead of "no header".
+    const OTHER: &[(&[u8], &str)] = &[
+        (b"%PDF", "PDF"),
+        (b"\x89PNG", "PNG"),
+        (b"\xFF\xD8\xFF", "JPEG"),
+        (b"GIF8", "GIF"),
+        (b"{\\rtf", "RTF"),
+        (b"Rar!", "RAR"),
+        (b"7z\xBC\xAF", "7-Zip"),
+    ];
+    if let Some((_, kind)) = OTHER.iter().find(|(magic, _)| bytes.starts_with(magic)) {
+        return Err(ImportError::UnsupportedFormat {
+            file: file.into(),
+            detail_vi: format!("tệp {kind}, không phải bảng tính (xlsx, xls, ods, csv)"),
+            detail_en: format!("a {kind} file, not a spreadsheet (xlsx, xls, ods, csv)"),
+        });
+    }
     let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let first = body.iter().find(|b| !b.is_ascii_whitespace()).copied();
     if first == Some(b'<') {
@@ -71,8 +88,12 @@ pub fn load(
     file: &str,
     bytes: Vec<u8>,
     sheet: Option<&str>,
+    max_uncompressed: u64,
 ) -> Result<(Format, Option<String>, Grid), ImportError> {
     let format = sniff(file, &bytes)?;
+    if matches!(format, Format::Xlsx | Format::Ods) {
+        check_zip(file, &bytes, max_uncompressed)?;
+    }
     let corrupt = |e: &dyn std::fmt::Display| ImportError::Corrupt {
         file: file.into(),
         detail: e.to_string(),
@@ -98,6 +119,48 @@ pub fn load(
             Ok((format, Some(name), grid))
         }
     }
+}
+
+/// Office files compress ~5-20×; a zip bomb declares gigabytes or ratios in the thousands.
+/// Only the central directory is read here; nothing is inflated.
+const MAX_RATIO: u64 = 250;
+
+fn check_zip(file: &str, bytes: &[u8], max_total: u64) -> Result<(), ImportError> {
+    let bomb = |detail: String| ImportError::ZipBomb {
+        file: file.into(),
+        detail,
+    };
+    let mut archive = match zip::ZipArchive::new(Cursor::new(bytes)) {
+        Ok(a) => a,
+        Err(e) => {
+            return Err(ImportError::Corrupt {
+                file: file.into(),
+                detail: e.to_string(),
+            });
+        }
+    };
+    let mut total: u64 = 0;
+    for i in 0..archive.len() {
+        let entry = archive.by_index_raw(i).map_err(|e| ImportError::Corrupt {
+            file: file.into(),
+            detail: e.to_string(),
+        })?;
+        let (size, packed) = (entry.size(), entry.compressed_size().max(1));
+        total = total.saturating_add(size);
+        if size > 1024 * 1024 && size / packed > MAX_RATIO {
+            return Err(bomb(format!(
+                "'{}' inflates {}× ({size} bytes)",
+                entry.name().unwrap_or_default(),
+                size / packed
+            )));
+        }
+    }
+    if total > max_total {
+        return Err(bomb(format!(
+            "inflates to {total} bytes (limit {max_total})"
+        )));
+    }
+    Ok(())
 }
 
 fn load_workbook<R, W>(
@@ -261,11 +324,19 @@ mod tests {
             Err(ImportError::UnsupportedFormat { .. })
         ));
         assert_eq!(sniff("a", b"a,b\n").ok(), Some(Format::Csv));
+        assert!(matches!(
+            sniff("a.xlsx", b"%PDF-1.4\n"),
+            Err(ImportError::UnsupportedFormat { .. })
+        ));
+        assert!(matches!(
+            sniff("a.xls", b"\x89PNG\r\n"),
+            Err(ImportError::UnsupportedFormat { .. })
+        ));
         assert_eq!(sniff("a", b"PK\x03\x04rest").ok(), Some(Format::Xlsx));
     }
 
     fn lines(body: &[u8]) -> Vec<u32> {
-        match load("x.csv", body.to_vec(), None) {
+        match load("x.csv", body.to_vec(), None, 1 << 30) {
             Ok((_, _, grid)) => (0..grid.height()).map(|r| grid.row_number(r)).collect(),
             Err(e) => panic!("{e}"),
         }
@@ -283,13 +354,41 @@ mod tests {
 
     #[test]
     fn csv_not_utf8_is_a_clear_error() {
-        let err = load("x.csv", b"H\xe4 N\xf4i,1\n".to_vec(), None).err();
+        let err = load("x.csv", b"H\xe4 N\xf4i,1\n".to_vec(), None, 1 << 30).err();
         assert!(matches!(err, Some(ImportError::NotUtf8 { .. })));
+    }
+
+    /// A zip whose one entry is 200 MB of zeros (deflates ~1000×).
+    fn zip_bomb() -> Vec<u8> {
+        use std::io::Write;
+        let mut w = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        let opts = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated);
+        let chunk = vec![0u8; 1 << 20];
+        let ok = w.start_file("xl/worksheets/sheet1.xml", opts).is_ok()
+            && (0..200).all(|_| w.write_all(&chunk).is_ok());
+        assert!(ok);
+        w.finish().map(|c| c.into_inner()).unwrap_or_default()
+    }
+
+    #[test]
+    fn zip_bombs_are_refused_before_inflating() {
+        let bomb = zip_bomb();
+        assert!(
+            bomb.len() < 1024 * 1024,
+            "small on the wire: {}",
+            bomb.len()
+        );
+        let err = load("bom.xlsx", bomb.clone(), None, 1 << 30).err();
+        assert!(matches!(err, Some(ImportError::ZipBomb { .. })), "{err:?}");
+        // A total beyond the limit is refused too.
+        let err = load("bom.xlsx", bomb, None, 1024).err();
+        assert!(matches!(err, Some(ImportError::ZipBomb { .. })), "{err:?}");
     }
 
     #[test]
     fn corrupt_xlsx_is_an_error_not_a_panic() {
-        let err = load("x.xlsx", b"PK\x03\x04garbage".to_vec(), None).err();
+        let err = load("x.xlsx", b"PK\x03\x04garbage".to_vec(), None, 1 << 30).err();
         assert!(matches!(err, Some(ImportError::Corrupt { .. })));
     }
 }

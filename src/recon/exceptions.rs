@@ -2,7 +2,7 @@
 //! to nobody. This is what accountants follow up and auditors check line by line.
 
 use rust_decimal::Decimal;
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::types::{Flags, Outcome, PayoutLink, Reconciliation};
 use crate::domain::banks::BankId;
@@ -36,6 +36,18 @@ impl ExceptionKind {
     }
 }
 
+impl<'de> Deserialize<'de> for ExceptionKind {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        if s == "unmatched_payout" {
+            return Ok(ExceptionKind::UnmatchedPayout);
+        }
+        Outcome::parse(&s)
+            .map(ExceptionKind::Beneficiary)
+            .ok_or_else(|| serde::de::Error::custom(format!("unknown exception kind '{s}'")))
+    }
+}
+
 impl Serialize for ExceptionKind {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(self.as_str())
@@ -43,7 +55,7 @@ impl Serialize for ExceptionKind {
 }
 
 /// A payout as shown next to an exception.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PayoutSummary {
     pub file: String,
     pub row: u32,
@@ -55,7 +67,7 @@ pub struct PayoutSummary {
     pub reason: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ExceptionRow {
     pub kind: ExceptionKind,
     /// Full ID (or CMND / raw invalid text); masking is up to whoever shows it.

@@ -1,13 +1,13 @@
 //! What the engine produces: outcomes, flags, coverage figures.
 
 use rust_decimal::Decimal;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::domain::banks::BankId;
 use crate::domain::money::percent;
 
 /// Exactly one per beneficiary.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     Matched,
@@ -81,7 +81,7 @@ impl Outcome {
 }
 
 /// Data-quality and linking flags, on top of the outcome.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Flag {
     NameMismatch,
@@ -168,13 +168,22 @@ impl Flags {
     }
 }
 
+impl<'de> Deserialize<'de> for Flags {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let list = Vec::<Flag>::deserialize(d)?;
+        let mut flags = Flags::default();
+        list.into_iter().for_each(|f| flags.insert(f));
+        Ok(flags)
+    }
+}
+
 impl Serialize for Flags {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.collect_seq(self.iter())
     }
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OutcomeCounts {
     pub matched: u64,
     pub underpaid: u64,
@@ -218,7 +227,7 @@ impl OutcomeCounts {
 }
 
 /// Counts of beneficiaries carrying each flag, plus files whose totals row disagrees.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FlagCounts {
     pub name_mismatch: u64,
     pub account_mismatch: u64,
@@ -261,7 +270,7 @@ impl FlagCounts {
     }
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UnmatchedPayouts {
     pub count: u64,
     #[serde(with = "rust_decimal::serde::str")]

@@ -6,21 +6,21 @@ pub mod text;
 pub mod xlsx;
 
 use rust_decimal::Decimal;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::domain::banks::BankId;
 use crate::import::{ControlTotal, RowError};
 use crate::recon::{Coverage, FlagCounts, OutcomeCounts, Reconciliation, Slice, UnmatchedPayouts};
 
 /// The report, exactly the keys of `doisoat reconcile --json` and `GET /reconciliations/{id}`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Report {
     pub beneficiaries: u64,
     pub with_account: u64,
-    #[serde(with = "rust_decimal::serde::float_option")]
+    #[serde(with = "pct")]
     pub account_coverage_pct: Option<Decimal>,
     pub paid_cashless: u64,
-    #[serde(with = "rust_decimal::serde::float_option")]
+    #[serde(with = "pct")]
     pub cashless_rate_pct: Option<Decimal>,
     #[serde(with = "rust_decimal::serde::str")]
     pub amount_due: Decimal,
@@ -36,14 +36,14 @@ pub struct Report {
 }
 
 /// Figures of one slice (a commune, a category, a bank).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Figures {
     pub beneficiaries: u64,
     pub with_account: u64,
-    #[serde(with = "rust_decimal::serde::float_option")]
+    #[serde(with = "pct")]
     pub account_coverage_pct: Option<Decimal>,
     pub paid_cashless: u64,
-    #[serde(with = "rust_decimal::serde::float_option")]
+    #[serde(with = "pct")]
     pub cashless_rate_pct: Option<Decimal>,
     #[serde(with = "rust_decimal::serde::str")]
     pub amount_due: Decimal,
@@ -53,14 +53,11 @@ pub struct Figures {
     pub flags: FlagCounts,
     pub unmatched_payouts: UnmatchedPayouts,
     /// Present when a target was given: the target and whether each rate reaches it.
-    #[serde(
-        skip_serializing_if = "Option::is_none",
-        with = "rust_decimal::serde::float_option"
-    )]
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "pct")]
     pub target_pct: Option<Decimal>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account_coverage_meets_target: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cashless_rate_meets_target: Option<bool>,
 }
 
@@ -87,25 +84,25 @@ impl Figures {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CommuneFigures {
     pub commune: Option<String>,
     #[serde(flatten)]
     pub figures: Figures,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CategoryFigures {
     pub category: Option<String>,
     #[serde(flatten)]
     pub figures: Figures,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BankFigures {
     /// Short name ("Agribank"); `null` for beneficiaries with no bank (cash).
     pub bank: Option<BankId>,
-    pub bank_code: Option<&'static str>,
+    pub bank_code: Option<String>,
     #[serde(flatten)]
     pub figures: Figures,
 }
@@ -151,7 +148,7 @@ impl Report {
                 .iter()
                 .map(|s| BankFigures {
                     bank: s.key,
-                    bank_code: s.key.map(|b| b.code()),
+                    bank_code: s.key.map(|b| b.code().to_owned()),
                     figures: Figures::new(&s.coverage, target),
                 })
                 .collect(),
@@ -175,10 +172,10 @@ impl Report {
 }
 
 /// One input file, for the summary sheet and the audit trail.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InputFile {
     /// "beneficiaries" or "payouts".
-    pub role: &'static str,
+    pub role: String,
     pub name: String,
     pub sheet: Option<String>,
     pub bank: Option<BankId>,
@@ -191,13 +188,13 @@ pub struct InputFile {
 }
 
 /// What a written report says about where it came from.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ReportMeta {
     pub period: Option<String>,
     /// Local time the run was made, as shown to readers.
     pub generated_at: String,
     pub inputs: Vec<InputFile>,
-    #[serde(with = "rust_decimal::serde::float_option")]
+    #[serde(with = "pct")]
     pub target_pct: Option<Decimal>,
     #[serde(with = "rust_decimal::serde::str")]
     pub tolerance: Decimal,
@@ -206,12 +203,28 @@ pub struct ReportMeta {
 }
 
 /// Language of labels in written reports. Vietnamese by default.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Lang {
     #[default]
     Vi,
     En,
+}
+
+/// Percentages as JSON numbers (already exact 2-place values). Reading goes through
+/// `Option<Decimal>`, which also accepts the `null` a flattened struct hands over as unit
+/// (rust_decimal's own `float_option` refuses it).
+mod pct {
+    use rust_decimal::Decimal;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &Option<Decimal>, s: S) -> Result<S::Ok, S::Error> {
+        rust_decimal::serde::float_option::serialize(v, s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Decimal>, D::Error> {
+        Option::<Decimal>::deserialize(d)
+    }
 }
 
 /// SHA-256 of bytes, lowercase hex.

@@ -542,7 +542,7 @@ fn put_input(
     lang: Lang,
     fm: &Formats,
 ) -> XResult {
-    let role = match input.role {
+    let role = match input.role.as_str() {
         "beneficiaries" => pick(lang, "Danh sách đối tượng", "Beneficiary list"),
         "payouts" => pick(lang, "Kết quả chi của ngân hàng", "Bank payout results"),
         other => other,
@@ -1082,7 +1082,7 @@ mod tests {
             period: Some("Tháng 9/2025".into()),
             generated_at: "2025-09-30 10:15".into(),
             inputs: vec![super::super::InputFile {
-                role: "beneficiaries",
+                role: "beneficiaries".into(),
                 name: "danh_sach.xlsx".into(),
                 sheet: Some("DS".into()),
                 bank: None,

@@ -1,0 +1,168 @@
+//! Typed settings from the environment (`DOISOAT_*`, `DATABASE_URL`), optionally from a
+//! `KEY=VALUE` file named by `DOISOAT_CONFIG`; the environment wins over the file.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// `sqlite:…` (default: a file under ./data, created on first run) or `postgres://…`.
+    pub database_url: String,
+    pub bind: SocketAddr,
+    /// Largest upload accepted (bytes); larger gets 413.
+    pub max_upload_bytes: usize,
+    /// Largest total an uploaded workbook may inflate to (zip-bomb guard).
+    pub max_uncompressed_bytes: u64,
+    pub request_timeout: Duration,
+    pub log_format: LogFormat,
+}
+
+pub const DEFAULT_DATABASE_URL: &str = "sqlite:data/doisoat.db";
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("cấu hình không hợp lệ / invalid setting {key}={value}: {reason}")]
+pub struct ConfigError {
+    pub key: String,
+    pub value: String,
+    pub reason: String,
+}
+
+impl Config {
+    /// From the process environment (and the `DOISOAT_CONFIG` file, if set).
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let mut vars: HashMap<String, String> = HashMap::new();
+        if let Ok(path) = std::env::var("DOISOAT_CONFIG") {
+            let text = std::fs::read_to_string(&path).map_err(|e| ConfigError {
+                key: "DOISOAT_CONFIG".into(),
+                value: path.clone(),
+                reason: e.to_string(),
+            })?;
+            vars.extend(parse_file(&text));
+        }
+        vars.extend(
+            std::env::vars().filter(|(k, _)| k.starts_with("DOISOAT_") || k == "DATABASE_URL"),
+        );
+        Self::from_map(&vars)
+    }
+
+    pub fn from_map(vars: &HashMap<String, String>) -> Result<Self, ConfigError> {
+        let get = |k: &str| vars.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
+        let bad = |k: &str, v: &str, reason: &str| ConfigError {
+            key: k.into(),
+            value: v.into(),
+            reason: reason.into(),
+        };
+        let database_url = get("DATABASE_URL")
+            .unwrap_or(DEFAULT_DATABASE_URL)
+            .to_owned();
+        if !(database_url.starts_with("sqlite:")
+            || database_url.starts_with("postgres://")
+            || database_url.starts_with("postgresql://"))
+        {
+            return Err(bad(
+                "DATABASE_URL",
+                &database_url,
+                "use sqlite:PATH or postgres://…",
+            ));
+        }
+        let bind = match get("DOISOAT_BIND") {
+            None => SocketAddr::from(([127, 0, 0, 1], 8080)),
+            Some(v) => v
+                .parse()
+                .map_err(|_| bad("DOISOAT_BIND", v, "expected HOST:PORT, e.g. 0.0.0.0:8080"))?,
+        };
+        let number = |k: &str, default: u64| -> Result<u64, ConfigError> {
+            match get(k) {
+                None => Ok(default),
+                Some(v) => v
+                    .parse::<u64>()
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .ok_or_else(|| bad(k, v, "expected a positive whole number")),
+            }
+        };
+        let log_format = match get("DOISOAT_LOG_FORMAT")
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
+            None | Some("text") => LogFormat::Text,
+            Some("json") => LogFormat::Json,
+            Some(v) => return Err(bad("DOISOAT_LOG_FORMAT", v, "expected text or json")),
+        };
+        Ok(Config {
+            database_url,
+            bind,
+            max_upload_bytes: (number("DOISOAT_MAX_UPLOAD_MB", 50)? * 1024 * 1024) as usize,
+            max_uncompressed_bytes: number("DOISOAT_MAX_UNCOMPRESSED_MB", 256)? * 1024 * 1024,
+            request_timeout: Duration::from_secs(number("DOISOAT_REQUEST_TIMEOUT_SECS", 120)?),
+            log_format,
+        })
+    }
+}
+
+/// `KEY=VALUE` lines; `#` comments and blank lines ignored; optional quotes stripped.
+fn parse_file(text: &str) -> Vec<(String, String)> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.trim().to_owned(), v.trim().trim_matches('"').to_owned()))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn map(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults() {
+        let c = Config::from_map(&HashMap::new());
+        assert_eq!(
+            c.as_ref().map(|c| c.database_url.as_str()),
+            Ok(DEFAULT_DATABASE_URL)
+        );
+        assert_eq!(
+            c.as_ref().map(|c| c.bind.to_string()),
+            Ok("127.0.0.1:8080".to_owned())
+        );
+        assert_eq!(c.as_ref().map(|c| c.max_upload_bytes), Ok(50 * 1024 * 1024));
+        assert_eq!(c.map(|c| c.log_format), Ok(LogFormat::Text));
+    }
+
+    #[test]
+    fn bad_values_name_the_setting() {
+        let e = Config::from_map(&map(&[("DATABASE_URL", "mysql://x")])).err();
+        assert_eq!(e.map(|e| e.key), Some("DATABASE_URL".to_owned()));
+        let e = Config::from_map(&map(&[("DOISOAT_MAX_UPLOAD_MB", "lots")])).err();
+        assert_eq!(e.map(|e| e.key), Some("DOISOAT_MAX_UPLOAD_MB".to_owned()));
+        let e = Config::from_map(&map(&[("DOISOAT_BIND", "8080")])).err();
+        assert_eq!(e.map(|e| e.key), Some("DOISOAT_BIND".to_owned()));
+    }
+
+    #[test]
+    fn file_lines() {
+        let v =
+            parse_file("# comment\nDATABASE_URL=\"postgres://a/b\"\n\nDOISOAT_BIND = 0.0.0.0:80\n");
+        assert_eq!(
+            v,
+            vec![
+                ("DATABASE_URL".to_owned(), "postgres://a/b".to_owned()),
+                ("DOISOAT_BIND".to_owned(), "0.0.0.0:80".to_owned())
+            ]
+        );
+    }
+}

@@ -1,0 +1,216 @@
+//! One error type for every handler, rendered as RFC 9457 problem+json. Internal causes
+//! are logged in the request's span and never shown to the client.
+
+use axum::Json;
+use axum::extract::multipart::{MultipartError, MultipartRejection};
+use axum::extract::rejection::JsonRejection;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use crate::import::ImportError;
+use crate::service::ServiceError;
+use crate::store::StoreError;
+
+#[derive(Debug)]
+pub struct AppError {
+    pub status: StatusCode,
+    /// Short slug for the problem type URI (`/problems/{slug}`).
+    pub slug: &'static str,
+    pub title: &'static str,
+    pub detail: String,
+    /// Extension members (e.g. the columns found when no header was found).
+    pub extra: Option<serde_json::Value>,
+}
+
+impl AppError {
+    pub fn new(
+        status: StatusCode,
+        slug: &'static str,
+        title: &'static str,
+        detail: impl Into<String>,
+    ) -> Self {
+        Self {
+            status,
+            slug,
+            title,
+            detail: detail.into(),
+            extra: None,
+        }
+    }
+    pub fn bad_request(detail: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "bad-request",
+            "Yêu cầu không hợp lệ / Bad request",
+            detail,
+        )
+    }
+    pub fn unauthorized() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "Chưa xác thực / Unauthorized",
+            "Cần mã truy cập hợp lệ: Authorization: Bearer <token> / a valid bearer token is required",
+        )
+    }
+    pub fn forbidden(detail: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "Không có quyền / Forbidden",
+            detail,
+        )
+    }
+    pub fn not_found(detail: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "not-found",
+            "Không tìm thấy / Not found",
+            detail,
+        )
+    }
+    pub fn too_large(limit_bytes: usize) -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too-large",
+            "Tệp quá lớn / Upload too large",
+            format!(
+                "Tệp vượt quá giới hạn {} MB / the upload exceeds the {} MB limit",
+                limit_bytes / (1024 * 1024),
+                limit_bytes / (1024 * 1024)
+            ),
+        )
+    }
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %cause, "internal error");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "Lỗi máy chủ / Internal error",
+            "Đã ghi nhận lỗi; vui lòng thử lại / the error was logged; please retry",
+        )
+    }
+    fn with(mut self, extra: serde_json::Value) -> Self {
+        self.extra = Some(extra);
+        self
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let mut body = json!({
+            "type": format!("/problems/{}", self.slug),
+            "title": self.title,
+            "status": self.status.as_u16(),
+            "detail": self.detail,
+        });
+        if let (Some(obj), Some(serde_json::Value::Object(extra))) =
+            (body.as_object_mut(), self.extra)
+        {
+            obj.extend(extra);
+        }
+        (
+            self.status,
+            [(header::CONTENT_TYPE, "application/problem+json")],
+            Json(body),
+        )
+            .into_response()
+    }
+}
+
+impl From<StoreError> for AppError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound(what) => AppError::not_found(what),
+            StoreError::Conflict(what) => AppError::new(
+                StatusCode::CONFLICT,
+                "conflict",
+                "Xung đột / Conflict",
+                what,
+            ),
+            other => AppError::internal(other),
+        }
+    }
+}
+
+impl From<ImportError> for AppError {
+    fn from(e: ImportError) -> Self {
+        let detail = e.to_string();
+        let unreadable = |slug| {
+            AppError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                slug,
+                "Không đọc được tệp / Unreadable file",
+                detail.clone(),
+            )
+        };
+        match e {
+            ImportError::UnsupportedFormat { .. } => AppError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported-format",
+                "Định dạng không hỗ trợ / Unsupported file type",
+                detail,
+            ),
+            ImportError::NoHeader { found, missing, .. } => unreadable("no-header")
+                .with(json!({ "columns_found": found, "columns_missing": missing })),
+            ImportError::SheetNotFound { available, .. } => {
+                unreadable("sheet-not-found").with(json!({ "sheets": available }))
+            }
+            ImportError::Empty { .. } => unreadable("empty-file"),
+            ImportError::Corrupt { .. } => unreadable("corrupt-file"),
+            ImportError::NotUtf8 { .. } => unreadable("not-utf8"),
+            ImportError::ZipBomb { .. } => unreadable("zip-bomb"),
+            ImportError::NoSheet { .. } => unreadable("no-sheet"),
+            ImportError::NoBank { .. } => unreadable("no-bank"),
+        }
+    }
+}
+
+impl From<ServiceError> for AppError {
+    fn from(e: ServiceError) -> Self {
+        match e {
+            ServiceError::NotFound(what) => AppError::not_found(what),
+            ServiceError::Import(e) => e.into(),
+            ServiceError::Store(e) => e.into(),
+            ServiceError::NoList(_) => AppError::new(
+                StatusCode::CONFLICT,
+                "no-list",
+                "Chưa có danh sách / No beneficiary list",
+                e.to_string(),
+            ),
+            ServiceError::Internal(cause) => AppError::internal(cause),
+        }
+    }
+}
+
+impl From<JsonRejection> for AppError {
+    fn from(r: JsonRejection) -> Self {
+        AppError::new(
+            r.status(),
+            "invalid-json",
+            "JSON không hợp lệ / Invalid JSON",
+            r.body_text(),
+        )
+    }
+}
+
+impl From<MultipartRejection> for AppError {
+    fn from(r: MultipartRejection) -> Self {
+        AppError::new(
+            StatusCode::BAD_REQUEST,
+            "not-multipart",
+            "Cần gửi tệp dạng multipart/form-data / multipart/form-data expected",
+            r.body_text(),
+        )
+    }
+}
+
+/// Multipart read errors: the body limit shows up here as 413.
+pub fn multipart_error(e: MultipartError, limit: usize) -> AppError {
+    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        AppError::too_large(limit)
+    } else {
+        AppError::bad_request(format!("multipart: {}", e.body_text()))
+    }
+}

@@ -1,0 +1,196 @@
+//! Reconciliation runs: create (immutable), read, exceptions, downloads.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::AppState;
+use super::auth::Auth;
+use super::error::AppError;
+use crate::report::{Lang, ReportMeta};
+use crate::service::{self, Download, ExceptionPage, ExceptionQuery};
+use crate::store::RunInfo;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreatedRun {
+    #[serde(flatten)]
+    pub run: RunInfo,
+    /// The report, same keys as `GET /api/v1/reconciliations/{id}`.
+    #[schema(value_type = Object)]
+    pub report: serde_json::Value,
+}
+
+/// Reconcile the period's current list with all its payouts; stores an immutable run.
+#[utoipa::path(post, path = "/api/v1/periods/{id}/reconciliations", tag = "reconciliations", params(("id" = i64, Path)),
+    responses((status = 201, body = CreatedRun), (status = 404), (status = 409, description = "no beneficiary list yet")),
+    security(("bearer" = [])))]
+pub async fn create(
+    State(st): State<AppState>,
+    auth: Auth,
+    Path(id): Path<i64>,
+) -> Result<(StatusCode, Json<CreatedRun>), AppError> {
+    auth.require_write()?;
+    let run = service::reconcile_period(st.store.as_ref(), id, &auth.actor()).await?;
+    let loaded = service::load_run(st.store.as_ref(), run.id).await?;
+    let report = serde_json::from_str(&loaded.stored.report_json).map_err(AppError::internal)?;
+    Ok((StatusCode::CREATED, Json(CreatedRun { run, report })))
+}
+
+/// The period's runs, oldest first.
+#[utoipa::path(get, path = "/api/v1/periods/{id}/reconciliations", tag = "reconciliations", params(("id" = i64, Path)),
+    responses((status = 200, body = Vec<RunInfo>)), security(("bearer" = [])))]
+pub async fn list(
+    State(st): State<AppState>,
+    auth: Auth,
+    Path(id): Path<i64>,
+) -> Result<Json<Vec<RunInfo>>, AppError> {
+    auth.require_read()?;
+    if st.store.get_period(id).await?.is_none() {
+        return Err(AppError::not_found(format!("period {id}")));
+    }
+    Ok(Json(st.store.list_reconciliations(id).await?))
+}
+
+fn json_text(text: String) -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], text).into_response()
+}
+
+/// The report: coverage, outcomes, flags, row errors and breakdowns (the CLI's `--json` keys).
+#[utoipa::path(get, path = "/api/v1/reconciliations/{id}", tag = "reconciliations", params(("id" = i64, Path)),
+    responses((status = 200, description = "the report JSON"), (status = 404)), security(("bearer" = [])))]
+pub async fn get(
+    State(st): State<AppState>,
+    auth: Auth,
+    Path(id): Path<i64>,
+) -> Result<Response, AppError> {
+    auth.require_read()?;
+    let run = st
+        .store
+        .get_reconciliation(id)
+        .await?
+        .ok_or_else(|| AppError::not_found(format!("reconciliation {id}")))?;
+    Ok(json_text(run.report_json))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RunDetail {
+    #[serde(flatten)]
+    pub run: RunInfo,
+    /// Period, inputs with their SHA-256, target, tolerance, report SHA-256.
+    #[schema(value_type = Object)]
+    pub meta: ReportMeta,
+}
+
+/// Where a run came from: its inputs and digests.
+#[utoipa::path(get, path = "/api/v1/reconciliations/{id}/meta", tag = "reconciliations", params(("id" = i64, Path)),
+    responses((status = 200, body = RunDetail), (status = 404)), security(("bearer" = [])))]
+pub async fn meta(
+    State(st): State<AppState>,
+    auth: Auth,
+    Path(id): Path<i64>,
+) -> Result<Json<RunDetail>, AppError> {
+    auth.require_read()?;
+    let run = service::load_run(st.store.as_ref(), id).await?;
+    Ok(Json(RunDetail {
+        run: run.stored.info,
+        meta: run.meta,
+    }))
+}
+
+/// Exceptions, filtered and paged.
+#[utoipa::path(get, path = "/api/v1/reconciliations/{id}/exceptions", tag = "reconciliations",
+    params(("id" = i64, Path), ExceptionQuery),
+    responses((status = 200, body = ExceptionPage), (status = 404)), security(("bearer" = [])))]
+pub async fn exceptions(
+    State(st): State<AppState>,
+    auth: Auth,
+    Path(id): Path<i64>,
+    Query(q): Query<ExceptionQuery>,
+) -> Result<Json<ExceptionPage>, AppError> {
+    auth.require_read()?;
+    let run = service::load_run(st.store.as_ref(), id).await?;
+    Ok(Json(service::filter_exceptions(&run.exceptions, &q)))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct LangQuery {
+    /// `vi` (default) or `en`.
+    pub lang: Option<String>,
+}
+
+async fn download(
+    st: AppState,
+    auth: Auth,
+    id: i64,
+    what: Download,
+    lang: LangQuery,
+) -> Result<Response, AppError> {
+    auth.require_read()?;
+    let lang = match lang.lang.as_deref() {
+        Some("en") => Lang::En,
+        _ => Lang::Vi,
+    };
+    let run = service::load_run(st.store.as_ref(), id).await?;
+    let bytes = service::render(&run, what, lang).await?;
+    let disposition = format!("attachment; filename=\"{}\"", what.file_name(id));
+    Ok((
+        [
+            (header::CONTENT_TYPE, what.content_type().to_owned()),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+/// The report as stored (its SHA-256 is on record).
+#[utoipa::path(get, path = "/api/v1/reconciliations/{id}/report.json", tag = "downloads", params(("id" = i64, Path), LangQuery),
+    responses((status = 200, content_type = "application/json")), security(("bearer" = [])))]
+pub async fn report_json(
+    State(st): State<AppState>,
+    auth: Auth,
+    Path(id): Path<i64>,
+    Query(l): Query<LangQuery>,
+) -> Result<Response, AppError> {
+    download(st, auth, id, Download::Json, l).await
+}
+
+/// Exceptions as CSV (UTF-8 with BOM, formula-injection safe).
+#[utoipa::path(get, path = "/api/v1/reconciliations/{id}/report.csv", tag = "downloads", params(("id" = i64, Path), LangQuery),
+    responses((status = 200, content_type = "text/csv")), security(("bearer" = [])))]
+pub async fn report_csv(
+    State(st): State<AppState>,
+    auth: Auth,
+    Path(id): Path<i64>,
+    Query(l): Query<LangQuery>,
+) -> Result<Response, AppError> {
+    download(st, auth, id, Download::Csv, l).await
+}
+
+/// The workbook: Tổng hợp, Theo xã, Ngoại lệ, Lỗi dữ liệu.
+#[utoipa::path(get, path = "/api/v1/reconciliations/{id}/report.xlsx", tag = "downloads", params(("id" = i64, Path), LangQuery),
+    responses((status = 200, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")), security(("bearer" = [])))]
+pub async fn report_xlsx(
+    State(st): State<AppState>,
+    auth: Auth,
+    Path(id): Path<i64>,
+    Query(l): Query<LangQuery>,
+) -> Result<Response, AppError> {
+    download(st, auth, id, Download::Xlsx, l).await
+}
+
+/// Failed, returned and unpaid beneficiaries, for re-payment.
+#[utoipa::path(get, path = "/api/v1/reconciliations/{id}/follow-up.xlsx", tag = "downloads", params(("id" = i64, Path), LangQuery),
+    responses((status = 200, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")), security(("bearer" = [])))]
+pub async fn follow_up(
+    State(st): State<AppState>,
+    auth: Auth,
+    Path(id): Path<i64>,
+    Query(l): Query<LangQuery>,
+) -> Result<Response, AppError> {
+    download(st, auth, id, Download::FollowUp, l).await
+}

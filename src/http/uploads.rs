@@ -1,0 +1,153 @@
+//! Beneficiary list and bank result file uploads (multipart, field `file`).
+
+use axum::Json;
+use axum::extract::multipart::MultipartRejection;
+use axum::extract::{Multipart, Path, State};
+use axum::http::StatusCode;
+
+use super::AppState;
+use super::auth::Auth;
+use super::error::{AppError, multipart_error};
+use crate::domain::banks::BankId;
+use crate::service::{self, Limits, UploadRequest};
+use crate::store::{Upload, UploadKind};
+
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // Documents the multipart form for the OpenAPI document.
+pub struct UploadForm {
+    /// The spreadsheet: xlsx, xls, ods or csv.
+    #[schema(value_type = String, format = Binary)]
+    file: Vec<u8>,
+    /// Payout files only: the bank, when the file has no bank column (name, code or BIN).
+    bank: Option<String>,
+}
+
+struct Form {
+    file_name: String,
+    bytes: Vec<u8>,
+    bank: Option<String>,
+}
+
+async fn read_form(
+    multipart: Result<Multipart, MultipartRejection>,
+    limit: usize,
+) -> Result<Form, AppError> {
+    let mut multipart = multipart?;
+    let mut file = None;
+    let mut bank = None;
+    while let Some(field) = multipart
+        .next_field()
+        .await
+        .map_err(|e| multipart_error(e, limit))?
+    {
+        match field.name() {
+            Some("file") => {
+                let name = field.file_name().unwrap_or("upload").to_owned();
+                let bytes = field.bytes().await.map_err(|e| multipart_error(e, limit))?;
+                if bytes.len() > limit {
+                    return Err(AppError::too_large(limit));
+                }
+                file = Some((name, bytes.to_vec()));
+            }
+            Some("bank") => {
+                let text = field.text().await.map_err(|e| multipart_error(e, limit))?;
+                bank = Some(text.trim().to_owned()).filter(|b| !b.is_empty());
+            }
+            _ => {}
+        }
+    }
+    let (file_name, bytes) = file.ok_or_else(|| {
+        AppError::bad_request("Thiếu trường 'file' / missing multipart field 'file'")
+    })?;
+    // Keep the base name only: it appears in reports and messages.
+    let file_name = file_name
+        .rsplit(['/', '\\'])
+        .next()
+        .unwrap_or("upload")
+        .to_owned();
+    Ok(Form {
+        file_name,
+        bytes,
+        bank,
+    })
+}
+
+async fn store_upload(
+    st: &AppState,
+    auth: &Auth,
+    period_id: i64,
+    kind: UploadKind,
+    multipart: Result<Multipart, MultipartRejection>,
+) -> Result<(StatusCode, Json<Upload>), AppError> {
+    auth.require_write()?;
+    let form = read_form(multipart, st.config.max_upload_bytes).await?;
+    let bank = match form.bank.as_deref() {
+        None => None,
+        Some(b) => Some(BankId::resolve(b).ok_or_else(|| {
+            AppError::bad_request(format!("Ngân hàng không xác định / unknown bank: '{b}'"))
+        })?),
+    };
+    let req = UploadRequest {
+        period_id,
+        file_name: form.file_name,
+        bytes: form.bytes,
+        bank,
+        actor: auth.actor(),
+    };
+    let limits = Limits {
+        max_uncompressed_bytes: st.config.max_uncompressed_bytes,
+    };
+    let saved = service::upload(st.store.as_ref(), kind, req, limits).await?;
+    let status = if saved.created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(saved.value)))
+}
+
+/// Upload a beneficiary list; it becomes the period's current list. The identical file
+/// again returns the stored upload with 200.
+#[utoipa::path(post, path = "/api/v1/periods/{id}/beneficiary-lists", tag = "uploads", params(("id" = i64, Path)),
+    request_body(content = UploadForm, content_type = "multipart/form-data"),
+    responses((status = 201, body = Upload), (status = 200, body = Upload, description = "identical file already stored"),
+        (status = 413), (status = 415), (status = 422)), security(("bearer" = [])))]
+pub async fn beneficiary_list(
+    State(st): State<AppState>,
+    auth: Auth,
+    Path(id): Path<i64>,
+    multipart: Result<Multipart, MultipartRejection>,
+) -> Result<(StatusCode, Json<Upload>), AppError> {
+    store_upload(&st, &auth, id, UploadKind::Beneficiaries, multipart).await
+}
+
+/// Upload a bank result file; the bank comes from the file's bank column or the form's `bank`.
+#[utoipa::path(post, path = "/api/v1/periods/{id}/payout-files", tag = "uploads", params(("id" = i64, Path)),
+    request_body(content = UploadForm, content_type = "multipart/form-data"),
+    responses((status = 201, body = Upload), (status = 200, body = Upload, description = "identical file already stored"),
+        (status = 413), (status = 415), (status = 422)), security(("bearer" = [])))]
+pub async fn payout_file(
+    State(st): State<AppState>,
+    auth: Auth,
+    Path(id): Path<i64>,
+    multipart: Result<Multipart, MultipartRejection>,
+) -> Result<(StatusCode, Json<Upload>), AppError> {
+    store_upload(&st, &auth, id, UploadKind::Payouts, multipart).await
+}
+
+/// One upload, with its row errors.
+#[utoipa::path(get, path = "/api/v1/uploads/{id}", tag = "uploads", params(("id" = i64, Path)),
+    responses((status = 200, body = Upload), (status = 404)), security(("bearer" = [])))]
+pub async fn get(
+    State(st): State<AppState>,
+    auth: Auth,
+    Path(id): Path<i64>,
+) -> Result<Json<Upload>, AppError> {
+    auth.require_read()?;
+    let u = st
+        .store
+        .get_upload(id)
+        .await?
+        .ok_or_else(|| AppError::not_found(format!("upload {id}")))?;
+    Ok(Json(u))
+}

@@ -1,0 +1,416 @@
+//! What the service does, independent of HTTP: store uploads, run and store
+//! reconciliations with their digests, and render stored runs for download.
+
+use std::sync::Arc;
+
+use chrono::Datelike;
+use rust_decimal::Decimal;
+
+use crate::domain::banks::BankId;
+use crate::import::{ImportError, ImportOptions, Imported, import_beneficiaries, import_payouts};
+use crate::recon::{self, ExceptionRow, Flag, Options};
+use crate::report::{InputFile, Lang, Report, ReportMeta, sha256_hex};
+use crate::store::{
+    NewRun, NewUpload, RunInfo, Saved, Store, StoreError, StoredRun, Upload, UploadKind,
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error("không tìm thấy / not found: {0}")]
+    NotFound(String),
+    #[error(transparent)]
+    Import(#[from] ImportError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("kỳ {0} chưa có danh sách đối tượng / period {0} has no beneficiary list yet")]
+    NoList(i64),
+    #[error("lỗi nội bộ / internal error: {0}")]
+    Internal(String),
+}
+
+pub type ServiceResult<T> = Result<T, ServiceError>;
+
+/// An uploaded file and who sent it.
+pub struct UploadRequest {
+    pub period_id: i64,
+    pub file_name: String,
+    pub bytes: Vec<u8>,
+    /// Payout files without a bank column.
+    pub bank: Option<BankId>,
+    pub actor: String,
+}
+
+/// Import limits for uploads.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub max_uncompressed_bytes: u64,
+}
+
+fn new_upload<T>(
+    imp: &Imported<T>,
+    sha256: String,
+    size: usize,
+    bank: Option<BankId>,
+) -> NewUpload {
+    NewUpload {
+        file_name: imp.file.to_string(),
+        format: imp.format.as_str().to_owned(),
+        sheet: imp.sheet.clone(),
+        bank_code: bank.map(|b| b.code().to_owned()),
+        sha256,
+        size_bytes: size as i64,
+        header_row: i64::from(imp.header_row),
+        data_rows: imp.data_rows as i64,
+        accepted_rows: imp.rows.len() as i64,
+        rejected_rows: imp.rejected_rows as i64,
+        control_total: imp.control_total.clone(),
+        errors: imp.errors.clone(),
+        notices: imp.notices.clone(),
+    }
+}
+
+/// Import and store a file. The import runs on a blocking thread (calamine is CPU work);
+/// nothing is stored unless the file can be read.
+pub async fn upload(
+    store: &dyn Store,
+    kind: UploadKind,
+    req: UploadRequest,
+    limits: Limits,
+) -> ServiceResult<Saved<Upload>> {
+    if store.get_period(req.period_id).await?.is_none() {
+        return Err(ServiceError::NotFound(format!("period {}", req.period_id)));
+    }
+    let sha256 = sha256_hex(&req.bytes);
+    let size = req.bytes.len();
+    let opts = ImportOptions {
+        default_bank: req.bank,
+        max_uncompressed_bytes: limits.max_uncompressed_bytes,
+        ..ImportOptions::new(chrono::Local::now().year())
+    };
+    let (file_name, bytes) = (req.file_name, req.bytes);
+    match kind {
+        UploadKind::Beneficiaries => {
+            let imp = blocking(move || import_beneficiaries(&file_name, bytes, &opts)).await??;
+            let new = new_upload(&imp, sha256, size, None);
+            Ok(store
+                .save_beneficiary_list(req.period_id, new, &imp.rows, &req.actor)
+                .await?)
+        }
+        UploadKind::Payouts => {
+            let imp = blocking(move || import_payouts(&file_name, bytes, &opts)).await??;
+            let new = new_upload(&imp, sha256, size, req.bank);
+            Ok(store
+                .save_payout_file(req.period_id, new, &imp.rows, &req.actor)
+                .await?)
+        }
+    }
+}
+
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> ServiceResult<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ServiceError::Internal(e.to_string()))
+}
+
+fn input_of(u: &Upload) -> InputFile {
+    InputFile {
+        role: u.kind.as_str().to_owned(),
+        name: u.file_name.clone(),
+        sheet: u.sheet.clone(),
+        bank: u.bank_code.as_deref().and_then(BankId::resolve),
+        sha256: u.sha256.clone(),
+        data_rows: u.data_rows as usize,
+        accepted_rows: u.accepted_rows as usize,
+        rejected_rows: u.rejected_rows as usize,
+        control_total: u.control_total.clone(),
+        notices: u.notices.clone(),
+    }
+}
+
+/// Reconcile the period's current list with all its payouts and store the run, with the
+/// SHA-256 of every input file and of the report.
+pub async fn reconcile_period(
+    store: &dyn Store,
+    period_id: i64,
+    actor: &str,
+) -> ServiceResult<RunInfo> {
+    let period = store
+        .get_period(period_id)
+        .await?
+        .ok_or_else(|| ServiceError::NotFound(format!("period {period_id}")))?;
+    let inputs = store.period_inputs(period_id).await?;
+    let Some((list_upload, list)) = inputs.list else {
+        return Err(ServiceError::NoList(period_id));
+    };
+    let target_pct = period.target_bp.map(|bp| Decimal::new(bp, 2));
+    let uploads: Vec<Upload> = std::iter::once(list_upload.clone())
+        .chain(inputs.payout_files.iter().cloned())
+        .collect();
+    let payouts = inputs.payouts;
+    let period_code = period.code.clone();
+    let computed = blocking(
+        move || -> Result<(String, String, String, String), serde_json::Error> {
+            let options = Options {
+                tolerance: Decimal::ZERO,
+                target_pct,
+            };
+            let result = recon::reconcile(&list, &payouts, &options);
+            let exceptions = recon::exceptions(&list, &payouts, &result);
+            let row_errors = uploads
+                .iter()
+                .flat_map(|u| u.row_errors.iter().cloned())
+                .collect();
+            let mismatches = uploads
+                .iter()
+                .filter(|u| u.control_total.as_ref().is_some_and(|c| c.mismatch()))
+                .count() as u64;
+            let report = Report::new(&result, row_errors, mismatches);
+            let report_json = serde_json::to_string(&report)?;
+            let report_sha256 = sha256_hex(report_json.as_bytes());
+            let meta = ReportMeta {
+                period: Some(period_code),
+                generated_at: chrono::Local::now().format("%d/%m/%Y %H:%M").to_string(),
+                inputs: uploads.iter().map(input_of).collect(),
+                target_pct,
+                tolerance: options.tolerance,
+                report_sha256: Some(report_sha256.clone()),
+            };
+            Ok((
+                serde_json::to_string(&meta)?,
+                report_json,
+                serde_json::to_string(&exceptions)?,
+                report_sha256,
+            ))
+        },
+    )
+    .await?
+    .map_err(|e| ServiceError::Internal(e.to_string()))?;
+    let (meta_json, report_json, exceptions_json, report_sha256) = computed;
+    let run = NewRun {
+        period_id,
+        list_upload_id: list_upload.id,
+        meta_json,
+        report_json,
+        exceptions_json,
+        report_sha256,
+    };
+    Ok(store.save_reconciliation(run, actor).await?)
+}
+
+/// A stored run, parsed back.
+pub struct LoadedRun {
+    pub stored: StoredRun,
+    pub report: Report,
+    pub meta: ReportMeta,
+    pub exceptions: Arc<Vec<ExceptionRow>>,
+}
+
+pub async fn load_run(store: &dyn Store, id: i64) -> ServiceResult<LoadedRun> {
+    let stored = store
+        .get_reconciliation(id)
+        .await?
+        .ok_or_else(|| ServiceError::NotFound(format!("reconciliation {id}")))?;
+    let corrupt =
+        |e: serde_json::Error| ServiceError::Store(StoreError::Corrupt(format!("run {id}: {e}")));
+    let report: Report = serde_json::from_str(&stored.report_json).map_err(corrupt)?;
+    let meta: ReportMeta = serde_json::from_str(&stored.meta_json).map_err(corrupt)?;
+    let exceptions: Vec<ExceptionRow> =
+        serde_json::from_str(&stored.exceptions_json).map_err(corrupt)?;
+    Ok(LoadedRun {
+        stored,
+        report,
+        meta,
+        exceptions: Arc::new(exceptions),
+    })
+}
+
+/// Downloads of a stored run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Download {
+    Json,
+    Csv,
+    Xlsx,
+    FollowUp,
+}
+
+impl Download {
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Download::Json => "application/json",
+            Download::Csv => "text/csv; charset=utf-8",
+            Download::Xlsx | Download::FollowUp => {
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+            }
+        }
+    }
+
+    pub fn file_name(self, run_id: i64) -> String {
+        match self {
+            Download::Json => format!("doisoat-{run_id}-report.json"),
+            Download::Csv => format!("doisoat-{run_id}-ngoai-le.csv"),
+            Download::Xlsx => format!("doisoat-{run_id}-report.xlsx"),
+            Download::FollowUp => format!("doisoat-{run_id}-danh-sach-chi-lai.xlsx"),
+        }
+    }
+}
+
+/// Render a download. report.json is the stored text itself: its digest is on record.
+pub async fn render(run: &LoadedRun, what: Download, lang: Lang) -> ServiceResult<Vec<u8>> {
+    if what == Download::Json {
+        return Ok(run.stored.report_json.clone().into_bytes());
+    }
+    let (report, meta, exceptions) = (run.report.clone(), run.meta.clone(), run.exceptions.clone());
+    blocking(move || -> Result<Vec<u8>, String> {
+        match what {
+            Download::Csv => {
+                let mut buf = Vec::new();
+                crate::report::csv::write_exceptions(&mut buf, &exceptions, lang)
+                    .map_err(|e| e.to_string())?;
+                Ok(buf)
+            }
+            Download::Xlsx => crate::report::xlsx::write_report(&report, &exceptions, &meta, lang)
+                .map_err(|e| e.to_string()),
+            Download::FollowUp => crate::report::xlsx::write_followup(&exceptions, &meta, lang)
+                .map_err(|e| e.to_string()),
+            Download::Json => Ok(Vec::new()),
+        }
+    })
+    .await?
+    .map_err(ServiceError::Internal)
+}
+
+/// Filters for the exception list; all optional.
+#[derive(Debug, Clone, Default, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ExceptionQuery {
+    /// An outcome (`underpaid`, `unpaid`, …) or `unmatched_payout`.
+    pub outcome: Option<String>,
+    /// A flag (`name_mismatch`, `invalid_id`, …).
+    pub flag: Option<String>,
+    /// Commune name, case- and diacritics-insensitive.
+    pub commune: Option<String>,
+    /// Bank name, code or BIN.
+    pub bank: Option<String>,
+    /// Search: part of the personal ID, or of the name (diacritics-insensitive).
+    pub q: Option<String>,
+    /// 1-based page number (default 1).
+    pub page: Option<usize>,
+    /// Rows per page (default 50, at most 500).
+    pub per_page: Option<usize>,
+}
+
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct ExceptionPage {
+    pub total: usize,
+    pub page: usize,
+    pub per_page: usize,
+    #[schema(value_type = Vec<Object>)]
+    pub items: Vec<ExceptionRow>,
+}
+
+/// Filter and page exceptions. Unknown filter values match nothing (never everything).
+pub fn filter_exceptions(rows: &[ExceptionRow], q: &ExceptionQuery) -> ExceptionPage {
+    use crate::domain::names::fold;
+    let per_page = q.per_page.unwrap_or(50).clamp(1, 500);
+    let page = q.page.unwrap_or(1).max(1);
+    let outcome = q
+        .outcome
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty());
+    let flag = q.flag.as_deref().map(str::trim).filter(|s| !s.is_empty());
+    let flag_parsed = flag.map(Flag::parse);
+    let commune = q.commune.as_deref().map(fold).filter(|s| !s.is_empty());
+    let bank = q
+        .bank
+        .as_deref()
+        .filter(|s| !s.trim().is_empty())
+        .map(BankId::resolve);
+    let needle = q.q.as_deref().map(fold).filter(|s| !s.is_empty());
+    let matching: Vec<&ExceptionRow> = rows
+        .iter()
+        .filter(|r| outcome.is_none_or(|o| r.kind.as_str() == o))
+        .filter(|r| match flag_parsed {
+            None => true,
+            Some(Some(f)) => r.flags.contains(f),
+            Some(None) => false,
+        })
+        .filter(|r| {
+            commune
+                .as_ref()
+                .is_none_or(|c| r.commune.as_deref().map(fold).as_ref() == Some(c))
+        })
+        .filter(|r| match bank {
+            None => true,
+            Some(b) => b.is_some() && r.bank == b,
+        })
+        .filter(|r| {
+            needle.as_ref().is_none_or(|n| {
+                r.population_id.contains(n.as_str()) || fold(&r.name).contains(n.as_str())
+            })
+        })
+        .collect();
+    let total = matching.len();
+    let items = matching
+        .into_iter()
+        .skip((page - 1).saturating_mul(per_page))
+        .take(per_page)
+        .cloned()
+        .collect();
+    ExceptionPage {
+        total,
+        page,
+        per_page,
+        items,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::job::{JobInput, PayoutSource};
+
+    /// What is stored for a run must read back exactly, or downloads break.
+    #[test]
+    fn stored_run_json_round_trips() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+        let input = JobInput {
+            beneficiaries: dir.join("danh_sach_xa_tan_lap.xlsx"),
+            beneficiaries_sheet: None,
+            payouts: vec![
+                PayoutSource {
+                    bank: BankId::resolve("Agribank"),
+                    path: dir.join("ket_qua_agribank.xlsx"),
+                    sheet: None,
+                },
+                PayoutSource {
+                    bank: None,
+                    path: dir.join("ket_qua_ngan_hang.csv"),
+                    sheet: None,
+                },
+            ],
+            period: Some("2024-09".into()),
+            tolerance: Decimal::ZERO,
+            target_pct: Some(Decimal::new(8000, 2)),
+            as_of_year: 2026,
+        };
+        // With and without a target: the target fields are then left out of the JSON.
+        for target in [None, Some(Decimal::new(8000, 2))] {
+            let input = JobInput {
+                target_pct: target,
+                ..input.clone()
+            };
+            let out = crate::job::run(&input, &|_| {}).unwrap_or_else(|e| panic!("{e}"));
+            let report: Result<Report, _> =
+                serde_json::to_string(&out.report).and_then(|s| serde_json::from_str(&s));
+            assert_eq!(report.ok().as_ref(), Some(&out.report), "target {target:?}");
+        }
+        let out = crate::job::run(&input, &|_| {}).unwrap_or_else(|e| panic!("{e}"));
+        let meta: Result<ReportMeta, _> =
+            serde_json::to_string(&out.meta).and_then(|s| serde_json::from_str(&s));
+        assert_eq!(meta.ok().as_ref(), Some(&out.meta));
+        let ex: Result<Vec<ExceptionRow>, _> =
+            serde_json::to_string(&out.exceptions).and_then(|s| serde_json::from_str(&s));
+        assert_eq!(ex.ok().as_ref(), Some(&out.exceptions));
+    }
+}

@@ -1,0 +1,261 @@
+//! Storage: one `Store` trait, a SQLite and a PostgreSQL implementation. The URL scheme
+//! picks. Methods are coarse and transactional inside (an upload, its rows and its audit
+//! entry commit together or not at all); no transaction spans two calls.
+
+mod common;
+pub mod postgres;
+mod records;
+pub mod sqlite;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::audit::{AuditEntry, NewAuditEntry};
+use crate::domain::access::Role;
+use crate::domain::records::{BeneficiaryRow, PayoutRow};
+use crate::import::{ControlTotal, RowError};
+
+pub use records::{BeneficiaryRecord, PayoutRecord};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("không tìm thấy / not found: {0}")]
+    NotFound(String),
+    #[error("xung đột / conflict: {0}")]
+    Conflict(String),
+    #[error("dữ liệu lưu không hợp lệ / stored data is invalid: {0}")]
+    Corrupt(String),
+    #[error("cơ sở dữ liệu / database: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error(
+        "DATABASE_URL không hỗ trợ / unsupported DATABASE_URL '{0}': use sqlite:… or postgres://…"
+    )]
+    UnsupportedUrl(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct Period {
+    pub id: i64,
+    pub code: String,
+    pub programme: Option<String>,
+    pub locality: Option<String>,
+    /// Target in basis points (9731 = 97,31%).
+    #[serde(skip)]
+    pub target_bp: Option<i64>,
+    pub created_at: DateTime<Utc>,
+    pub created_by: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewPeriod {
+    pub code: String,
+    pub programme: Option<String>,
+    pub locality: Option<String>,
+    pub target_bp: Option<i64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum UploadKind {
+    Beneficiaries,
+    Payouts,
+}
+
+impl UploadKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UploadKind::Beneficiaries => "beneficiaries",
+            UploadKind::Payouts => "payouts",
+        }
+    }
+}
+
+/// What an import found in a file, to be stored with its rows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewUpload {
+    pub file_name: String,
+    pub format: String,
+    pub sheet: Option<String>,
+    /// Payout files: the bank given with the file (rows carry their own bank).
+    pub bank_code: Option<String>,
+    pub sha256: String,
+    pub size_bytes: i64,
+    pub header_row: i64,
+    pub data_rows: i64,
+    pub accepted_rows: i64,
+    pub rejected_rows: i64,
+    pub control_total: Option<ControlTotal>,
+    pub errors: Vec<RowError>,
+    pub notices: Vec<String>,
+}
+
+/// A stored upload.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct Upload {
+    pub id: i64,
+    pub period_id: i64,
+    pub kind: UploadKind,
+    /// Beneficiary lists: 1, 2, 3… (the highest is current).
+    pub version: Option<i64>,
+    pub file_name: String,
+    pub format: String,
+    pub sheet: Option<String>,
+    pub bank_code: Option<String>,
+    pub sha256: String,
+    pub size_bytes: i64,
+    pub uploaded_by: String,
+    pub created_at: DateTime<Utc>,
+    pub header_row: i64,
+    pub data_rows: i64,
+    pub accepted_rows: i64,
+    pub rejected_rows: i64,
+    #[schema(value_type = Option<Object>)]
+    pub control_total: Option<ControlTotal>,
+    pub notices: Vec<String>,
+    #[schema(value_type = Vec<Object>)]
+    pub row_errors: Vec<RowError>,
+}
+
+/// `created` is false when the identical file was already stored (idempotent upload).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Saved<T> {
+    pub value: T,
+    pub created: bool,
+}
+
+/// A reconciliation run to store. The JSON texts are stored as given: their digest is
+/// part of the run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewRun {
+    pub period_id: i64,
+    pub list_upload_id: i64,
+    pub meta_json: String,
+    pub report_json: String,
+    pub exceptions_json: String,
+    pub report_sha256: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct RunInfo {
+    pub id: i64,
+    pub period_id: i64,
+    pub list_upload_id: i64,
+    pub created_at: DateTime<Utc>,
+    pub created_by: String,
+    pub report_sha256: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredRun {
+    pub info: RunInfo,
+    pub meta_json: String,
+    pub report_json: String,
+    pub exceptions_json: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewToken {
+    pub name: String,
+    pub role: Role,
+    pub bank_code: Option<String>,
+    /// SHA-256 of the token; the token itself is never stored.
+    pub token_hash: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct TokenInfo {
+    pub id: i64,
+    pub name: String,
+    pub role: Role,
+    pub bank_code: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub created_by: String,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// The rows a reconciliation needs: the current list and every payout file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PeriodInputs {
+    pub list: Option<(Upload, Vec<BeneficiaryRow>)>,
+    pub payout_files: Vec<Upload>,
+    pub payouts: Vec<PayoutRow>,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync {
+    /// Which backend, for logs and /readyz.
+    fn backend(&self) -> &'static str;
+    async fn ping(&self) -> StoreResult<()>;
+
+    /// Conflict when the code exists.
+    async fn create_period(&self, new: NewPeriod, actor: &str) -> StoreResult<Period>;
+    async fn list_periods(&self) -> StoreResult<Vec<Period>>;
+    async fn get_period(&self, id: i64) -> StoreResult<Option<Period>>;
+
+    /// Store a beneficiary list as the period's new current version, with its rows and an
+    /// audit entry. The identical file (same SHA-256) again returns the stored upload and
+    /// writes nothing. NotFound when the period does not exist.
+    async fn save_beneficiary_list(
+        &self,
+        period_id: i64,
+        upload: NewUpload,
+        rows: &[BeneficiaryRow],
+        actor: &str,
+    ) -> StoreResult<Saved<Upload>>;
+    /// Same for a bank result file.
+    async fn save_payout_file(
+        &self,
+        period_id: i64,
+        upload: NewUpload,
+        rows: &[PayoutRow],
+        actor: &str,
+    ) -> StoreResult<Saved<Upload>>;
+    /// Every upload of a period, oldest first.
+    async fn list_uploads(&self, period_id: i64) -> StoreResult<Vec<Upload>>;
+    async fn get_upload(&self, id: i64) -> StoreResult<Option<Upload>>;
+    /// The current list with its rows (seq order) and all payout rows (upload, seq order).
+    /// NotFound when the period does not exist.
+    async fn period_inputs(&self, period_id: i64) -> StoreResult<PeriodInputs>;
+
+    /// NotFound unless `list_upload_id` is a beneficiary list of `period_id`.
+    async fn save_reconciliation(&self, run: NewRun, actor: &str) -> StoreResult<RunInfo>;
+    async fn get_reconciliation(&self, id: i64) -> StoreResult<Option<StoredRun>>;
+    async fn list_reconciliations(&self, period_id: i64) -> StoreResult<Vec<RunInfo>>;
+
+    /// Conflict when the name exists.
+    async fn create_token(&self, new: NewToken, actor: &str) -> StoreResult<TokenInfo>;
+    /// False when no active token has that name.
+    async fn revoke_token(&self, name: &str, actor: &str) -> StoreResult<bool>;
+    /// An active (not revoked) token by its hash.
+    async fn token_by_hash(&self, token_hash: &str) -> StoreResult<Option<TokenInfo>>;
+    async fn list_tokens(&self) -> StoreResult<Vec<TokenInfo>>;
+
+    /// Entries with seq > `after`, oldest first, at most `limit`.
+    async fn audit_entries(&self, after: i64, limit: i64) -> StoreResult<Vec<AuditEntry>>;
+    /// Append an entry on its own (e.g. a CLI action with no other state change).
+    async fn append_audit(&self, entry: NewAuditEntry) -> StoreResult<AuditEntry>;
+}
+
+/// Open the store a URL names, creating the SQLite file and its folder when needed, and
+/// run the migrations.
+pub async fn connect(url: &str) -> StoreResult<Arc<dyn Store>> {
+    if url.starts_with("sqlite:") {
+        let s = sqlite::SqliteStore::connect(url).await?;
+        Ok(Arc::new(s))
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Arc::new(postgres::PgStore::connect(url).await?))
+    } else {
+        Err(StoreError::UnsupportedUrl(url.to_owned()))
+    }
+}
+
+/// The migration folders, compiled in; a test checks they move in step.
+pub static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
+pub static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");

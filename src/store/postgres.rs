@@ -1,0 +1,58 @@
+//! PostgreSQL backend. Every write transaction first takes one transaction-scoped advisory
+//! lock, so writers are serialized like SQLite's single writer: the audit chain head, the
+//! next list version and the "same file already stored" check are read under the lock.
+//! Writers use their own small pool: writers queued on the lock then hold at most that
+//! many connections, and reads (and /readyz) never wait behind a burst of uploads.
+
+use std::time::Duration;
+
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::{Postgres, Transaction};
+
+use super::common::impl_store;
+use super::{POSTGRES_MIGRATIONS, StoreResult};
+
+/// Key of the write lock ("doisoat" in ASCII); advisory locks are per database.
+const WRITE_LOCK: i64 = 0x0064_6f69_736f_6174;
+
+/// Writes serialize on the lock anyway; two connections let the next writer be waiting
+/// on the lock (not on connecting) when the current one commits.
+const WRITE_CONNECTIONS: u32 = 2;
+/// How long a writer may queue behind others; a 100,000-row upload takes a few seconds.
+const WRITE_QUEUE_TIMEOUT: Duration = Duration::from_secs(120);
+
+pub struct PgStore {
+    reader: PgPool,
+    writer: PgPool,
+}
+
+impl PgStore {
+    pub async fn connect(url: &str) -> StoreResult<Self> {
+        let reader = PgPoolOptions::new()
+            .max_connections(16)
+            .connect(url)
+            .await?;
+        POSTGRES_MIGRATIONS.run(&reader).await?;
+        let writer = PgPoolOptions::new()
+            .max_connections(WRITE_CONNECTIONS)
+            .acquire_timeout(WRITE_QUEUE_TIMEOUT)
+            .connect(url)
+            .await?;
+        Ok(Self { reader, writer })
+    }
+
+    fn reader(&self) -> &PgPool {
+        &self.reader
+    }
+
+    async fn begin_write(&self) -> StoreResult<Transaction<'static, Postgres>> {
+        let mut tx = self.writer.begin().await?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(WRITE_LOCK)
+            .execute(&mut *tx)
+            .await?;
+        Ok(tx)
+    }
+}
+
+impl_store!(PgStore, sqlx::Postgres, "postgres");

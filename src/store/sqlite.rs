@@ -1,0 +1,86 @@
+//! SQLite backend: one file, WAL journal. Writes go through a pool of exactly one
+//! connection, so write transactions queue in the process instead of failing with
+//! SQLITE_BUSY; reads use their own read-only pool and, under WAL, never wait for a writer.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::{Sqlite, Transaction};
+
+use super::common::impl_store;
+use super::{SQLITE_MIGRATIONS, StoreError, StoreResult};
+
+/// Another process (the CLI on the same file) may hold the write lock this long.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// Writers queue for the one write connection; a 100,000-row upload takes about a second,
+/// so this is generous without hanging a request forever.
+const WRITE_QUEUE_TIMEOUT: Duration = Duration::from_secs(120);
+
+pub struct SqliteStore {
+    reader: SqlitePool,
+    writer: SqlitePool,
+}
+
+impl SqliteStore {
+    /// `sqlite:path/to/file.db`, `sqlite://path` or `sqlite::memory:`.
+    pub async fn connect(url: &str) -> StoreResult<Self> {
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .foreign_keys(true)
+            .busy_timeout(BUSY_TIMEOUT)
+            .synchronous(SqliteSynchronous::Normal);
+        let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+        let folder = options
+            .get_filename()
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty());
+        if let Some(dir) = folder.filter(|_| !in_memory) {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                StoreError::Database(sqlx::Error::Configuration(
+                    format!("cannot create the folder {}: {e}", dir.display()).into(),
+                ))
+            })?;
+        }
+        let writer_options = if in_memory {
+            options.clone()
+        } else {
+            options.clone().journal_mode(SqliteJournalMode::Wal)
+        };
+        // The write connection stays open: an in-memory database lives only as long as its
+        // connection, and on a file it keeps the WAL and shared-memory files in place for
+        // the read-only readers (which cannot create them where the folder is read-only).
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .acquire_timeout(WRITE_QUEUE_TIMEOUT);
+        let writer = writer.connect_with(writer_options).await?;
+        SQLITE_MIGRATIONS.run(&writer).await?;
+        // An in-memory database is private to its connection: reads share the writer.
+        let reader = if in_memory {
+            writer.clone()
+        } else {
+            SqlitePoolOptions::new()
+                .max_connections(8)
+                .connect_with(options.read_only(true))
+                .await?
+        };
+        Ok(Self { reader, writer })
+    }
+
+    fn reader(&self) -> &SqlitePool {
+        &self.reader
+    }
+
+    /// IMMEDIATE takes SQLite's write lock at BEGIN, so a transaction that reads first
+    /// (the audit head, the next version) cannot fail to upgrade if another process writes.
+    async fn begin_write(&self) -> StoreResult<Transaction<'static, Sqlite>> {
+        Ok(self.writer.begin_with("BEGIN IMMEDIATE").await?)
+    }
+}
+
+impl_store!(SqliteStore, sqlx::Sqlite, "sqlite");

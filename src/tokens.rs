@@ -1,0 +1,32 @@
+//! API tokens: random, shown once, stored only as their SHA-256.
+
+use base64::Engine;
+
+use crate::report::sha256_hex;
+
+/// `ds_` + 32 random bytes, base64url: 256 bits, so a fast hash is enough to store it.
+pub fn generate() -> String {
+    let bytes: [u8; 32] = rand::random();
+    format!(
+        "ds_{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    )
+}
+
+pub fn hash(token: &str) -> String {
+    sha256_hex(token.trim().as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_random_and_hash_stably() {
+        let (a, b) = (generate(), generate());
+        assert_ne!(a, b);
+        assert!(a.starts_with("ds_") && a.len() == 3 + 43, "{a}");
+        assert_eq!(hash(&a), hash(&format!(" {a}\n")));
+        assert_ne!(hash(&a), hash(&b));
+    }
+}

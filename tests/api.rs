@@ -1,0 +1,999 @@
+//! The HTTP API end to end, through `app(state).oneshot(…)`: every test runs on a fresh
+//! SQLite file, and again on a fresh PostgreSQL database when `TEST_DATABASE_URL` is set.
+
+mod support;
+
+use std::sync::OnceLock;
+
+use axum::http::{Method, StatusCode, header};
+use doisoat::domain::access::Role;
+use doisoat::report::sha256_hex;
+use serde_json::{Value, json};
+use support::{TestApp, TestResponse, fixture_path, for_each_backend, for_each_backend_with};
+
+const LIST: &str = "danh_sach_xa_tan_lap.xlsx";
+const LIST_ODS: &str = "danh_sach_xa_tan_lap.ods";
+const AGRIBANK: &str = "ket_qua_agribank.xlsx";
+const BANK_CSV: &str = "ket_qua_ngan_hang.csv";
+
+/// The report's keys: the same contract as the CLI's `--json`.
+const TOP_LEVEL_KEYS: &[&str] = &[
+    "beneficiaries",
+    "with_account",
+    "account_coverage_pct",
+    "paid_cashless",
+    "cashless_rate_pct",
+    "amount_due",
+    "amount_paid",
+    "outcomes",
+    "unmatched_payouts",
+    "flags",
+    "row_errors",
+    "by_commune",
+    "by_category",
+    "by_bank",
+];
+
+fn fixture_sha(name: &str) -> String {
+    sha256_hex(&support::read_file(&fixture_path(name)))
+}
+
+fn sheet_names(bytes: &[u8]) -> Vec<String> {
+    use calamine::Reader;
+    calamine::open_workbook_from_rs::<calamine::Xlsx<_>, _>(std::io::Cursor::new(bytes.to_vec()))
+        .map(|w| w.sheet_names())
+        .unwrap_or_else(|e| panic!("not a workbook calamine can open: {e}"))
+}
+
+fn row_numbers(upload: &Value) -> Vec<u64> {
+    upload["row_errors"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|e| e["row"].as_u64()).collect())
+        .unwrap_or_default()
+}
+
+fn names(page: &Value) -> Vec<String> {
+    page["items"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|i| i["name"].as_str().unwrap_or("?").to_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+async fn exceptions(app: &TestApp, run: i64, query: &str) -> Value {
+    let r = app
+        .get(
+            &app.tokens.accountant,
+            &format!("/api/v1/reconciliations/{run}/exceptions?{query}"),
+        )
+        .await;
+    r.expect_status(StatusCode::OK, query);
+    r.json()
+}
+
+fn check_sample_figures(r: &Value) {
+    let mut keys: Vec<&str> = r
+        .as_object()
+        .map(|o| o.keys().map(String::as_str).collect())
+        .unwrap_or_default();
+    keys.sort_unstable();
+    let mut want = TOP_LEVEL_KEYS.to_vec();
+    want.sort_unstable();
+    assert_eq!(keys, want, "the report's keys are a contract");
+
+    // Worked out by hand from the sample files (as in tests/cli.rs).
+    assert_eq!(r["beneficiaries"], 11);
+    assert_eq!(r["with_account"], 10);
+    assert_eq!(r["account_coverage_pct"], 90.91);
+    assert_eq!(r["paid_cashless"], 7);
+    assert_eq!(r["cashless_rate_pct"], 70.0);
+    assert_eq!(r["amount_due"], "21000000", "ĐVT: 1.000 đồng applied");
+    assert_eq!(r["amount_paid"], "12750000");
+    for (k, v) in [
+        ("matched", 6),
+        ("underpaid", 1),
+        ("overpaid", 0),
+        ("duplicate", 0),
+        ("failed", 1),
+        ("returned", 1),
+        ("unpaid", 1),
+        ("no_account", 1),
+    ] {
+        assert_eq!(r["outcomes"][k], v, "outcome {k}");
+    }
+    assert_eq!(r["unmatched_payouts"]["count"], 1);
+    assert_eq!(r["unmatched_payouts"]["amount"], "1500000");
+    for (k, v) in [
+        ("name_mismatch", 1),
+        ("account_mismatch", 1),
+        ("linked_by_account", 2),
+        ("id_dob_mismatch", 1),
+        ("invalid_id", 1),
+        ("legacy_id", 1),
+        ("duplicate_row", 1),
+        ("control_total_mismatch", 1),
+    ] {
+        assert_eq!(r["flags"][k], v, "flag {k}");
+    }
+    let rows: Vec<u64> = r["row_errors"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|e| e["row"].as_u64()).collect())
+        .unwrap_or_default();
+    assert_eq!(rows, vec![19, 25]);
+    let communes: Vec<(String, u64)> = r["by_commune"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|c| {
+                    (
+                        c["commune"].as_str().unwrap_or("-").to_owned(),
+                        c["beneficiaries"].as_u64().unwrap_or(0),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(
+        communes,
+        vec![("Xã Tân Lập".to_owned(), 8), ("Xã Tân Phú".to_owned(), 3)]
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// 1. The whole flow.
+
+#[tokio::test]
+async fn the_whole_flow_gives_the_hand_computed_report_and_downloads() {
+    for_each_backend(|app| async move {
+        let t = app.tokens.accountant.clone();
+
+        // A period, from the way people write it.
+        let p = app
+            .create_period(
+                &t,
+                &json!({ "code": "Quý 3/2024", "programme": "Trợ cấp xã hội hằng tháng",
+                         "locality": "Xã Tân Lập", "target_pct": 80 }),
+            )
+            .await;
+        p.expect_status(StatusCode::CREATED, "create period");
+        let period_json = p.json();
+        assert_eq!(period_json["code"], "2024-Q3", "canonical code");
+        assert_eq!(period_json["label"], "Quý 3/2024");
+        assert_eq!(period_json["programme"], "Trợ cấp xã hội hằng tháng");
+        let period = support::id_of(&period_json);
+        let got = app.get(&t, &format!("/api/v1/periods/{period}")).await;
+        got.expect_status(StatusCode::OK, "get period");
+        assert_eq!(got.json()["code"], "2024-Q3");
+
+        // The list: stored with its row errors; the same bytes again are the same upload.
+        let list = app.upload_list(&t, period, &fixture_path(LIST)).await;
+        list.expect_status(StatusCode::CREATED, "upload list");
+        let list_json = list.json();
+        assert_eq!(row_numbers(&list_json), vec![19, 25], "{list_json}");
+        assert_eq!(list_json["version"], 1);
+        assert_eq!(list_json["kind"], "beneficiaries");
+        assert_eq!(list_json["sha256"], fixture_sha(LIST));
+        let list_id = support::id_of(&list_json);
+        let again = app.upload_list(&t, period, &fixture_path(LIST)).await;
+        again.expect_status(StatusCode::OK, "the same list again");
+        assert_eq!(support::id_of(&again.json()), list_id, "same upload id");
+
+        // The bank files.
+        app.upload_payouts(&t, period, &fixture_path(AGRIBANK), Some("Agribank"))
+            .await
+            .expect_status(StatusCode::CREATED, "upload Agribank file");
+        app.upload_payouts(&t, period, &fixture_path(BANK_CSV), None)
+            .await
+            .expect_status(StatusCode::CREATED, "upload bank CSV");
+
+        // The run.
+        let run = app.reconcile(&t, period).await;
+        run.expect_status(StatusCode::CREATED, "reconcile");
+        let run_json = run.json();
+        let run_id = support::id_of(&run_json);
+        let sha = run_json["report_sha256"]
+            .as_str()
+            .unwrap_or_else(|| panic!("report_sha256 in {run_json}"))
+            .to_owned();
+        assert_eq!(sha.len(), 64);
+        assert_eq!(run_json["list_upload_id"], list_id);
+
+        // The report.
+        let r = app
+            .get(&t, &format!("/api/v1/reconciliations/{run_id}"))
+            .await;
+        r.expect_status(StatusCode::OK, "get report");
+        let report = r.json();
+        check_sample_figures(&report);
+        assert_eq!(run_json["report"], report, "POST returns the same report");
+
+        // report.json is the stored text: its digest is the one on record.
+        let rj = app
+            .get(&t, &format!("/api/v1/reconciliations/{run_id}/report.json"))
+            .await;
+        rj.expect_status(StatusCode::OK, "report.json");
+        assert!(rj.content_type().starts_with("application/json"));
+        assert_eq!(sha256_hex(&rj.body), sha, "report.json digest");
+
+        // Where it came from.
+        let m = app
+            .get(&t, &format!("/api/v1/reconciliations/{run_id}/meta"))
+            .await;
+        m.expect_status(StatusCode::OK, "meta");
+        let meta = m.json();
+        assert_eq!(meta["list_upload_id"], list_id);
+        assert_eq!(meta["meta"]["report_sha256"], sha.as_str());
+        assert_eq!(meta["meta"]["period"], "2024-Q3");
+        let inputs: Vec<(String, String)> = meta["meta"]["inputs"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|i| {
+                        (
+                            i["role"].as_str().unwrap_or("?").to_owned(),
+                            i["sha256"].as_str().unwrap_or("?").to_owned(),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        assert_eq!(
+            inputs,
+            vec![
+                ("beneficiaries".to_owned(), fixture_sha(LIST)),
+                ("payouts".to_owned(), fixture_sha(AGRIBANK)),
+                ("payouts".to_owned(), fixture_sha(BANK_CSV)),
+            ],
+            "{meta}"
+        );
+
+        // Downloads.
+        let csv = app
+            .get(&t, &format!("/api/v1/reconciliations/{run_id}/report.csv"))
+            .await;
+        csv.expect_status(StatusCode::OK, "report.csv");
+        assert!(
+            csv.content_type().starts_with("text/csv"),
+            "{:?}",
+            csv.headers
+        );
+        assert!(csv.body.starts_with(b"\xEF\xBB\xBF"), "UTF-8 BOM for Excel");
+        assert!(csv.text().contains("Lý Thị Nga"));
+        assert!(
+            csv.headers
+                .get(header::CONTENT_DISPOSITION)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.starts_with("attachment")),
+            "{:?}",
+            csv.headers
+        );
+        let xlsx = app
+            .get(&t, &format!("/api/v1/reconciliations/{run_id}/report.xlsx"))
+            .await;
+        xlsx.expect_status(StatusCode::OK, "report.xlsx");
+        assert_eq!(
+            sheet_names(&xlsx.body),
+            vec!["Tổng hợp", "Theo xã", "Ngoại lệ", "Lỗi dữ liệu"]
+        );
+        let fu = app
+            .get(
+                &t,
+                &format!("/api/v1/reconciliations/{run_id}/follow-up.xlsx"),
+            )
+            .await;
+        fu.expect_status(StatusCode::OK, "follow-up.xlsx");
+        assert!(!sheet_names(&fu.body).is_empty(), "follow-up.xlsx opens");
+
+        // Exceptions, filtered and paged.
+        let all = exceptions(&app, run_id, "").await;
+        let total = all["total"].as_u64().unwrap_or(0);
+        assert!(total >= 4, "{all}");
+        let unpaid = exceptions(&app, run_id, "outcome=unpaid").await;
+        assert_eq!(unpaid["total"], 1, "{unpaid}");
+        assert_eq!(names(&unpaid), vec!["Lý Thị Nga"]);
+        let invalid = exceptions(&app, run_id, "flag=invalid_id").await;
+        assert_eq!(invalid["total"], 1, "{invalid}");
+        let tan_phu = exceptions(&app, run_id, "commune=xa%20tan%20phu").await;
+        assert_eq!(tan_phu["total"], 3, "{tan_phu}");
+        let vbsp = exceptions(&app, run_id, "bank=VBSP").await;
+        assert_eq!(vbsp["total"], 1, "{vbsp}");
+        let nguyen = exceptions(&app, run_id, "q=nguyen").await;
+        assert_eq!(nguyen["total"], 1, "{nguyen}");
+        let page = exceptions(&app, run_id, "per_page=2&page=2").await;
+        assert_eq!(page["total"], total);
+        assert_eq!(page["page"], 2);
+        assert_eq!(page["per_page"], 2);
+        let want: Vec<Value> = all["items"]
+            .as_array()
+            .map(|a| a.iter().skip(2).take(2).cloned().collect())
+            .unwrap_or_default();
+        assert_eq!(page["items"], Value::Array(want), "the second page of two");
+    })
+    .await;
+}
+
+/// `target_pct` is optional when creating a period; a run of such a period must be readable.
+#[tokio::test]
+async fn a_period_without_a_target_can_be_reconciled() {
+    for_each_backend(|app| async move {
+        let t = app.tokens.accountant.clone();
+        let p = app.create_period(&t, &json!({ "code": "2024-09" })).await;
+        p.expect_status(StatusCode::CREATED, "create period");
+        assert!(p.json()["target_pct"].is_null());
+        let period = support::id_of(&p.json());
+        app.upload_list(&t, period, &fixture_path(LIST))
+            .await
+            .expect_status(StatusCode::CREATED, "list");
+        app.upload_payouts(&t, period, &fixture_path(AGRIBANK), Some("Agribank"))
+            .await
+            .expect_status(StatusCode::CREATED, "Agribank");
+        app.upload_payouts(&t, period, &fixture_path(BANK_CSV), None)
+            .await
+            .expect_status(StatusCode::CREATED, "bank CSV");
+        let run = app.reconcile(&t, period).await;
+        run.expect_status(StatusCode::CREATED, "reconcile without a target");
+        let run_id = support::id_of(&run.json());
+        check_sample_figures(&run.json()["report"]);
+        for what in [
+            "meta",
+            "exceptions",
+            "report.json",
+            "report.csv",
+            "report.xlsx",
+        ] {
+            app.get(&t, &format!("/api/v1/reconciliations/{run_id}/{what}"))
+                .await
+                .expect_status(StatusCode::OK, what);
+        }
+    })
+    .await;
+}
+
+// ---------------------------------------------------------------------------------------
+// 2. A corrected list.
+
+#[tokio::test]
+async fn a_corrected_list_is_version_2_and_earlier_runs_stay_as_they_were() {
+    for_each_backend(|app| async move {
+        let t = app.tokens.accountant.clone();
+        let s = app.seed_sample("2024-09").await;
+        let old_report = app
+            .get(
+                &t,
+                &format!("/api/v1/reconciliations/{}/report.json", s.run),
+            )
+            .await;
+        old_report.expect_status(StatusCode::OK, "first report");
+        let old_meta = app
+            .get(&t, &format!("/api/v1/reconciliations/{}/meta", s.run))
+            .await;
+
+        // The same list as a LibreOffice file: different bytes, a new version.
+        let v2 = app.upload_list(&t, s.period, &fixture_path(LIST_ODS)).await;
+        v2.expect_status(StatusCode::CREATED, "corrected list");
+        let v2_json = v2.json();
+        assert_eq!(v2_json["version"], 2, "{v2_json}");
+        assert_eq!(v2_json["sha256"], fixture_sha(LIST_ODS));
+        let v2_id = support::id_of(&v2_json);
+        assert_ne!(v2_id, s.list_upload);
+
+        let ups = app
+            .get(&t, &format!("/api/v1/periods/{}/uploads", s.period))
+            .await;
+        ups.expect_status(StatusCode::OK, "uploads");
+        let lists: Vec<(i64, i64)> = ups
+            .json()
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter(|u| u["kind"] == "beneficiaries")
+                    .map(|u| (support::id_of(u), u["version"].as_i64().unwrap_or(0)))
+                    .collect()
+            })
+            .unwrap_or_default();
+        assert_eq!(lists, vec![(s.list_upload, 1), (v2_id, 2)]);
+
+        let v1 = app
+            .get(&t, &format!("/api/v1/uploads/{}", s.list_upload))
+            .await;
+        v1.expect_status(StatusCode::OK, "the earlier list");
+        assert_eq!(v1.json()["version"], 1);
+        assert_eq!(v1.json()["sha256"], fixture_sha(LIST));
+        assert_eq!(row_numbers(&v1.json()), vec![19, 25]);
+
+        // A new run uses version 2.
+        let run2 = app.reconcile(&t, s.period).await;
+        run2.expect_status(StatusCode::CREATED, "second run");
+        let run2_id = support::id_of(&run2.json());
+        assert_ne!(run2_id, s.run);
+        let m2 = app
+            .get(&t, &format!("/api/v1/reconciliations/{run2_id}/meta"))
+            .await;
+        m2.expect_status(StatusCode::OK, "second meta");
+        let m2 = m2.json();
+        assert_eq!(m2["list_upload_id"], v2_id);
+        assert_eq!(m2["meta"]["inputs"][0]["sha256"], fixture_sha(LIST_ODS));
+        assert_eq!(m2["meta"]["inputs"][0]["name"], LIST_ODS);
+
+        // The earlier run is unchanged, byte for byte.
+        let old_again = app
+            .get(
+                &t,
+                &format!("/api/v1/reconciliations/{}/report.json", s.run),
+            )
+            .await;
+        assert_eq!(old_again.body, old_report.body, "the earlier report");
+        let old_meta_again = app
+            .get(&t, &format!("/api/v1/reconciliations/{}/meta", s.run))
+            .await;
+        assert_eq!(old_meta_again.json(), old_meta.json(), "the earlier meta");
+        assert_eq!(old_meta_again.json()["list_upload_id"], s.list_upload);
+
+        let runs = app
+            .get(&t, &format!("/api/v1/periods/{}/reconciliations", s.period))
+            .await;
+        runs.expect_status(StatusCode::OK, "runs");
+        assert_eq!(runs.json().as_array().map(Vec::len), Some(2));
+    })
+    .await;
+}
+
+// ---------------------------------------------------------------------------------------
+// 3. Who may do what.
+
+#[tokio::test]
+async fn missing_bad_and_revoked_tokens_are_401() {
+    for_each_backend(|app| async move {
+        for path in ["/api/v1/periods", "/api/v1/audit"] {
+            let r = app.send(Method::GET, path, None, None, Vec::new()).await;
+            r.expect_problem(StatusCode::UNAUTHORIZED, Some("unauthorized"), path);
+            let r = app.get("ds_not-a-real-token", path).await;
+            r.expect_problem(StatusCode::UNAUTHORIZED, Some("unauthorized"), path);
+        }
+        // Not a bearer scheme.
+        let r = app
+            .send(
+                Method::GET,
+                "/api/v1/periods",
+                None,
+                Some("application/json"),
+                Vec::new(),
+            )
+            .await;
+        r.expect_problem(StatusCode::UNAUTHORIZED, None, "no header");
+
+        let token = support::make_token(app.store.as_ref(), "short-lived", Role::Admin, None).await;
+        app.get(&token, "/api/v1/periods")
+            .await
+            .expect_status(StatusCode::OK, "before revoking");
+        let revoked = app
+            .store
+            .revoke_token("short-lived", "test")
+            .await
+            .unwrap_or_else(|e| panic!("revoke: {e}"));
+        assert!(revoked);
+        app.get(&token, "/api/v1/periods").await.expect_problem(
+            StatusCode::UNAUTHORIZED,
+            Some("unauthorized"),
+            "revoked",
+        );
+        // Writes too, and nothing is written.
+        let before = app.counts(0).await;
+        app.create_period(&token, &json!({ "code": "2030-01" }))
+            .await
+            .expect_problem(StatusCode::UNAUTHORIZED, None, "revoked write");
+        assert_eq!(app.counts(0).await, before);
+    })
+    .await;
+}
+
+/// Expected 2xx for `allowed`, else 403 problem+json.
+#[track_caller]
+fn check_access(r: &TestResponse, allowed: bool, what: &str) {
+    if allowed {
+        assert!(
+            r.status.is_success(),
+            "{what}: want 2xx, got {}: {}",
+            r.status,
+            r.text()
+        );
+    } else {
+        r.expect_problem(StatusCode::FORBIDDEN, Some("forbidden"), what);
+    }
+}
+
+#[tokio::test]
+async fn each_role_may_do_what_its_role_allows() {
+    for_each_backend(|app| async move {
+        let s = app.seed_sample("2024-09").await;
+        let list_bytes = support::read_file(&fixture_path(LIST));
+        // (role, write, read and download, audit)
+        let table = [
+            (Role::Admin, true, true, true, "2031-01"),
+            (Role::Accountant, true, true, false, "2031-02"),
+            (Role::Auditor, false, true, true, "2031-03"),
+            (Role::Bank, false, false, false, "2031-04"),
+        ];
+        for (role, write, read, audit, code) in table {
+            let t = app.tokens.of(role).to_owned();
+            let who = role.as_str();
+            let before = app.counts(s.period).await;
+
+            let r = app.create_period(&t, &json!({ "code": code })).await;
+            check_access(&r, write, &format!("{who}: create period"));
+            let r = app
+                .upload_bytes(
+                    &t,
+                    &format!("/api/v1/periods/{}/beneficiary-lists", s.period),
+                    LIST,
+                    &list_bytes,
+                    None,
+                )
+                .await;
+            check_access(&r, write, &format!("{who}: upload list"));
+            let r = app
+                .upload_payouts(&t, s.period, &fixture_path(BANK_CSV), None)
+                .await;
+            check_access(&r, write, &format!("{who}: upload payouts"));
+            let r = app.reconcile(&t, s.period).await;
+            check_access(&r, write, &format!("{who}: reconcile"));
+            if !write {
+                let after = app.counts(s.period).await;
+                assert_eq!(after, before, "{who}: a refused write changes nothing");
+            }
+
+            for path in [
+                "/api/v1/periods".to_owned(),
+                format!("/api/v1/periods/{}", s.period),
+                format!("/api/v1/periods/{}/uploads", s.period),
+                format!("/api/v1/periods/{}/reconciliations", s.period),
+                format!("/api/v1/uploads/{}", s.list_upload),
+                format!("/api/v1/reconciliations/{}", s.run),
+                format!("/api/v1/reconciliations/{}/meta", s.run),
+                format!("/api/v1/reconciliations/{}/exceptions", s.run),
+            ] {
+                let r = app.get(&t, &path).await;
+                check_access(&r, read, &format!("{who}: read {path}"));
+            }
+            for file in ["report.json", "report.csv", "report.xlsx", "follow-up.xlsx"] {
+                let path = format!("/api/v1/reconciliations/{}/{file}", s.run);
+                let r = app.get(&t, &path).await;
+                check_access(&r, read, &format!("{who}: download {file}"));
+            }
+            let r = app.get(&t, "/api/v1/audit").await;
+            check_access(&r, audit, &format!("{who}: audit"));
+            let r = app.get(&t, "/api/v1/audit/verify").await;
+            check_access(&r, audit, &format!("{who}: audit/verify"));
+        }
+    })
+    .await;
+}
+
+// ---------------------------------------------------------------------------------------
+// 4. Bad input: a clear 4xx and no state change.
+
+/// A zip whose one entry is 200 MB of zeros, deflated (~200 KB on the wire).
+fn zip_bomb() -> &'static [u8] {
+    static BOMB: OnceLock<Vec<u8>> = OnceLock::new();
+    BOMB.get_or_init(|| {
+        use std::io::Write;
+        let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        let opts = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated);
+        w.start_file("xl/worksheets/sheet1.xml", opts)
+            .unwrap_or_else(|e| panic!("zip: {e}"));
+        let chunk = vec![0u8; 1 << 20];
+        for _ in 0..200 {
+            w.write_all(&chunk).unwrap_or_else(|e| panic!("zip: {e}"));
+        }
+        w.finish()
+            .map(std::io::Cursor::into_inner)
+            .unwrap_or_else(|e| panic!("zip: {e}"))
+    })
+}
+
+/// An upload that must be refused: with which status and problem type.
+struct BadFile<'a> {
+    what: &'a str,
+    path: &'a str,
+    file_name: &'a str,
+    bytes: &'a [u8],
+    status: StatusCode,
+    slug: &'a str,
+}
+
+#[tokio::test]
+async fn unreadable_files_are_refused_and_change_nothing() {
+    for_each_backend(|app| async move {
+        let t = app.tokens.accountant.clone();
+        let p = app.create_period(&t, &json!({ "code": "2024-10" })).await;
+        p.expect_status(StatusCode::CREATED, "create period");
+        let period = support::id_of(&p.json());
+        let lists = format!("/api/v1/periods/{period}/beneficiary-lists");
+        let payouts = format!("/api/v1/periods/{period}/payout-files");
+        let before = app.counts(period).await;
+
+        let pdf: &[u8] = b"%PDF-1.4\n%\xE2\xE3\xCF\xD3\n1 0 obj\n<< /Type /Catalog >>\nendobj\n";
+        let no_header: &[u8] = b"foo,bar,baz\n1,2,3\n4,5,6\n";
+        let cases = [
+            BadFile {
+                what: "PDF named .pdf",
+                path: &lists,
+                file_name: "danh_sach.pdf",
+                bytes: pdf,
+                status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                slug: "unsupported-format",
+            },
+            BadFile {
+                what: "PDF renamed .xlsx",
+                path: &lists,
+                file_name: "danh_sach.xlsx",
+                bytes: pdf,
+                status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                slug: "unsupported-format",
+            },
+            BadFile {
+                what: "corrupt xlsx",
+                path: &lists,
+                file_name: "hong.xlsx",
+                bytes: b"PK\x03\x04junk",
+                status: StatusCode::UNPROCESSABLE_ENTITY,
+                slug: "corrupt-file",
+            },
+            BadFile {
+                what: "empty file",
+                path: &lists,
+                file_name: "rong.csv",
+                bytes: b"",
+                status: StatusCode::UNPROCESSABLE_ENTITY,
+                slug: "empty-file",
+            },
+            BadFile {
+                what: "no header",
+                path: &lists,
+                file_name: "khong_tieu_de.csv",
+                bytes: no_header,
+                status: StatusCode::UNPROCESSABLE_ENTITY,
+                slug: "no-header",
+            },
+            BadFile {
+                what: "payouts: no header",
+                path: &payouts,
+                file_name: "khong_tieu_de.csv",
+                bytes: no_header,
+                status: StatusCode::UNPROCESSABLE_ENTITY,
+                slug: "no-header",
+            },
+            BadFile {
+                what: "payouts: corrupt xlsx",
+                path: &payouts,
+                file_name: "hong.xlsx",
+                bytes: b"PK\x03\x04junk",
+                status: StatusCode::UNPROCESSABLE_ENTITY,
+                slug: "corrupt-file",
+            },
+            BadFile {
+                what: "zip bomb",
+                path: &lists,
+                file_name: "bom.xlsx",
+                bytes: zip_bomb(),
+                status: StatusCode::UNPROCESSABLE_ENTITY,
+                slug: "zip-bomb",
+            },
+        ];
+        for BadFile {
+            what,
+            path,
+            file_name,
+            bytes,
+            status,
+            slug,
+        } in cases
+        {
+            let r = app.upload_bytes(&t, path, file_name, bytes, None).await;
+            let problem = r.expect_problem(status, Some(slug), what);
+            if slug == "no-header" {
+                assert!(
+                    problem["columns_found"].is_array() && problem["columns_missing"].is_array(),
+                    "{what}: columns_found / columns_missing in {problem}"
+                );
+                assert!(
+                    problem["columns_missing"]
+                        .as_array()
+                        .is_some_and(|a| !a.is_empty()),
+                    "{what}: {problem}"
+                );
+            }
+            assert_eq!(app.counts(period).await, before, "{what}: no state change");
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_zip_bomb_is_small_on_the_wire() {
+    assert!(zip_bomb().len() < 1024 * 1024, "{}", zip_bomb().len());
+}
+
+#[tokio::test]
+async fn an_upload_over_the_limit_is_413_and_changes_nothing() {
+    for_each_backend_with(&[("DOISOAT_MAX_UPLOAD_MB", "1")], |app| async move {
+        assert_eq!(app.config.max_upload_bytes, 1024 * 1024);
+        let t = app.tokens.accountant.clone();
+        let p = app.create_period(&t, &json!({ "code": "2024-11" })).await;
+        p.expect_status(StatusCode::CREATED, "create period");
+        let period = support::id_of(&p.json());
+        let before = app.counts(period).await;
+
+        // ~1.5 MB of a CSV that would otherwise be read.
+        let mut big = b"STT,Ho va ten,So CCCD,So tien\n".to_vec();
+        let mut n = 0u64;
+        while big.len() < 1536 * 1024 {
+            n += 1;
+            big.extend_from_slice(format!("{n},Nguyen Van {n},{:012},1500000\n", n).as_bytes());
+        }
+        for path in [
+            format!("/api/v1/periods/{period}/beneficiary-lists"),
+            format!("/api/v1/periods/{period}/payout-files"),
+        ] {
+            let r = app.upload_bytes(&t, &path, "lon.csv", &big, None).await;
+            r.expect_problem(StatusCode::PAYLOAD_TOO_LARGE, Some("too-large"), &path);
+            assert_eq!(app.counts(period).await, before, "{path}: no state change");
+        }
+        // Below the limit still works.
+        app.upload_list(&t, period, &fixture_path(LIST))
+            .await
+            .expect_status(StatusCode::CREATED, "a small list");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn bad_requests_are_clear_4xx_and_change_nothing() {
+    for_each_backend(|app| async move {
+        let t = app.tokens.accountant.clone();
+        let p = app.create_period(&t, &json!({ "code": "2024-Q3" })).await;
+        p.expect_status(StatusCode::CREATED, "create period");
+        let period = support::id_of(&p.json());
+        let before = app.counts(period).await;
+        let list_bytes = support::read_file(&fixture_path(LIST));
+
+        // Not multipart.
+        let r = app
+            .send(
+                Method::POST,
+                &format!("/api/v1/periods/{period}/beneficiary-lists"),
+                Some(&t),
+                Some("application/json"),
+                b"{}".to_vec(),
+            )
+            .await;
+        r.expect_problem(StatusCode::BAD_REQUEST, None, "not multipart");
+        assert_eq!(app.counts(period).await, before, "not multipart");
+
+        // Multipart without the file field.
+        let (ct, body) = support::multipart(&[support::Part::Text {
+            name: "bank",
+            value: "Agribank",
+        }]);
+        let r = app
+            .send(
+                Method::POST,
+                &format!("/api/v1/periods/{period}/payout-files"),
+                Some(&t),
+                Some(&ct),
+                body,
+            )
+            .await;
+        r.expect_problem(StatusCode::BAD_REQUEST, None, "no file field");
+        assert_eq!(app.counts(period).await, before, "no file field");
+
+        // An unknown bank.
+        let r = app
+            .upload_bytes(
+                &t,
+                &format!("/api/v1/periods/{period}/payout-files"),
+                AGRIBANK,
+                &support::read_file(&fixture_path(AGRIBANK)),
+                Some("Ngân hàng ABC"),
+            )
+            .await;
+        r.expect_problem(StatusCode::BAD_REQUEST, None, "unknown bank");
+        assert_eq!(app.counts(period).await, before, "unknown bank");
+
+        // A period that does not exist.
+        for path in [
+            "/api/v1/periods/999999/beneficiary-lists",
+            "/api/v1/periods/999999/payout-files",
+        ] {
+            let r = app.upload_bytes(&t, path, LIST, &list_bytes, None).await;
+            r.expect_problem(StatusCode::NOT_FOUND, Some("not-found"), path);
+        }
+        app.reconcile(&t, 999_999).await.expect_problem(
+            StatusCode::NOT_FOUND,
+            Some("not-found"),
+            "reconcile 404",
+        );
+        app.get(&t, "/api/v1/periods/999999").await.expect_problem(
+            StatusCode::NOT_FOUND,
+            Some("not-found"),
+            "period 404",
+        );
+        app.get(&t, "/api/v1/reconciliations/999999")
+            .await
+            .expect_problem(StatusCode::NOT_FOUND, Some("not-found"), "run 404");
+        assert_eq!(app.counts(period).await, before, "404s");
+
+        // No list yet.
+        app.reconcile(&t, period).await.expect_problem(
+            StatusCode::CONFLICT,
+            Some("no-list"),
+            "no list",
+        );
+        assert_eq!(app.counts(period).await, before, "no list");
+
+        // Period creation: invalid JSON, bad codes, bad target, duplicates.
+        let r = app
+            .send(
+                Method::POST,
+                "/api/v1/periods",
+                Some(&t),
+                Some("application/json"),
+                b"{\"code\": ".to_vec(),
+            )
+            .await;
+        r.expect_problem(
+            StatusCode::BAD_REQUEST,
+            Some("invalid-json"),
+            "invalid JSON",
+        );
+        for (what, body) in [
+            ("bad code", json!({ "code": "Quý 5/2024" })),
+            ("bad code", json!({ "code": "hôm qua" })),
+            ("bad month", json!({ "code": "2024-13" })),
+            (
+                "bad target",
+                json!({ "code": "2024-12", "target_pct": 120 }),
+            ),
+        ] {
+            let r = app.create_period(&t, &body).await;
+            r.expect_problem(StatusCode::BAD_REQUEST, Some("bad-request"), what);
+        }
+        for code in ["2024-Q3", "Q3/2024", "Quý 3/2024"] {
+            let r = app.create_period(&t, &json!({ "code": code })).await;
+            r.expect_problem(StatusCode::CONFLICT, Some("conflict"), code);
+        }
+        assert_eq!(app.counts(period).await, before, "period creation");
+    })
+    .await;
+}
+
+// ---------------------------------------------------------------------------------------
+// 5. Health and the API description.
+
+#[tokio::test]
+async fn health_readiness_and_openapi() {
+    for_each_backend(|app| async move {
+        let h = app
+            .send(Method::GET, "/healthz", None, None, Vec::new())
+            .await;
+        h.expect_status(StatusCode::OK, "healthz");
+        assert_eq!(h.json()["status"], "ok");
+        let r = app
+            .send(Method::GET, "/readyz", None, None, Vec::new())
+            .await;
+        r.expect_status(StatusCode::OK, "readyz");
+        assert_eq!(r.json()["status"], "ok");
+        assert_eq!(r.json()["database"], app.backend.name());
+
+        let o = app
+            .send(Method::GET, "/api/openapi.json", None, None, Vec::new())
+            .await;
+        o.expect_status(StatusCode::OK, "openapi");
+        let doc = o.json();
+        let paths = &doc["paths"];
+        for (path, method) in [
+            ("/api/v1/periods", "post"),
+            ("/api/v1/periods", "get"),
+            ("/api/v1/periods/{id}", "get"),
+            ("/api/v1/periods/{id}/uploads", "get"),
+            ("/api/v1/periods/{id}/beneficiary-lists", "post"),
+            ("/api/v1/periods/{id}/payout-files", "post"),
+            ("/api/v1/periods/{id}/reconciliations", "post"),
+            ("/api/v1/periods/{id}/reconciliations", "get"),
+            ("/api/v1/uploads/{id}", "get"),
+            ("/api/v1/reconciliations/{id}", "get"),
+            ("/api/v1/reconciliations/{id}/meta", "get"),
+            ("/api/v1/reconciliations/{id}/exceptions", "get"),
+            ("/api/v1/reconciliations/{id}/report.json", "get"),
+            ("/api/v1/reconciliations/{id}/report.csv", "get"),
+            ("/api/v1/reconciliations/{id}/report.xlsx", "get"),
+            ("/api/v1/reconciliations/{id}/follow-up.xlsx", "get"),
+            ("/api/v1/audit", "get"),
+            ("/api/v1/audit/verify", "get"),
+        ] {
+            assert!(
+                paths[path][method].is_object(),
+                "{method} {path} missing from the OpenAPI document; paths: {:?}",
+                paths.as_object().map(|o| o.keys().collect::<Vec<_>>())
+            );
+        }
+        assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
+    })
+    .await;
+}
+
+// ---------------------------------------------------------------------------------------
+// 6. The audit trail.
+
+#[tokio::test]
+async fn the_audit_trail_records_the_flow_and_verifies() {
+    for_each_backend(|app| async move {
+        let s = app.seed_sample("2024-Q3").await;
+        let t = app.tokens.auditor.clone();
+        let a = app.get(&t, "/api/v1/audit").await;
+        a.expect_status(StatusCode::OK, "audit");
+        let page = a.json();
+        let entries = page["entries"].as_array().cloned().unwrap_or_default();
+        let actions: Vec<&str> = entries
+            .iter()
+            .filter_map(|e| e["action"].as_str())
+            .collect();
+        for want in [
+            "period.create",
+            "upload.beneficiaries",
+            "upload.payouts",
+            "reconciliation.create",
+        ] {
+            assert!(actions.contains(&want), "{want} in {actions:?}");
+        }
+        assert_eq!(
+            actions.iter().filter(|a| **a == "upload.payouts").count(),
+            2,
+            "{actions:?}"
+        );
+        // Who did it, as the token's role and name.
+        let run_entry = entries
+            .iter()
+            .find(|e| e["action"] == "reconciliation.create")
+            .cloned()
+            .unwrap_or_default();
+        assert_eq!(run_entry["actor"], "admin:test-admin", "{run_entry}");
+        assert!(
+            run_entry["subject"]
+                .as_str()
+                .is_some_and(|s_| s_.contains(&s.run.to_string())),
+            "{run_entry}"
+        );
+        // Sequence numbers run 1, 2, 3… and each entry chains to the one before.
+        for (i, e) in entries.iter().enumerate() {
+            assert_eq!(e["seq"], (i + 1) as u64, "{e}");
+            if i > 0 {
+                assert_eq!(e["prev_hash"], entries[i - 1]["hash"], "{e}");
+            }
+        }
+        assert!(page["next_after"].is_null());
+
+        // Paging.
+        let p = app.get(&t, "/api/v1/audit?after=1&limit=2").await;
+        p.expect_status(StatusCode::OK, "audit page");
+        let p = p.json();
+        let seqs: Vec<u64> = p["entries"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|e| e["seq"].as_u64()).collect())
+            .unwrap_or_default();
+        assert_eq!(seqs, vec![2, 3]);
+        assert_eq!(p["next_after"], 3);
+
+        let v = app.get(&t, "/api/v1/audit/verify").await;
+        v.expect_status(StatusCode::OK, "verify");
+        let v = v.json();
+        assert_eq!(v["ok"], true, "{v}");
+        assert_eq!(v["entries"], entries.len(), "{v}");
+        assert!(v["broken"].is_null());
+    })
+    .await;
+}

@@ -1,0 +1,595 @@
+//! One story driven through the `Store` trait, run against a fresh SQLite file always and
+//! against PostgreSQL when `TEST_DATABASE_URL` is set (each run in its own new database).
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use doisoat::audit::{self, NewAuditEntry};
+use doisoat::domain::access::Role;
+use doisoat::domain::banks::BankId;
+use doisoat::import::{self, ImportOptions, Imported};
+use doisoat::report::sha256_hex;
+use doisoat::store::{
+    self, NewPeriod, NewRun, NewToken, NewUpload, POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS, Store,
+    StoreError, UploadKind,
+};
+use sqlx::Connection;
+
+const ACTOR: &str = "admin";
+
+fn fixture(name: &str) -> Vec<u8> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// What the HTTP layer will build from an import.
+fn new_upload<T>(imported: &Imported<T>, bytes: &[u8], bank_code: Option<&str>) -> NewUpload {
+    NewUpload {
+        file_name: imported.file.to_string(),
+        format: imported.format.as_str().to_owned(),
+        sheet: imported.sheet.clone(),
+        bank_code: bank_code.map(str::to_owned),
+        sha256: sha256_hex(bytes),
+        size_bytes: bytes.len() as i64,
+        header_row: i64::from(imported.header_row),
+        data_rows: imported.data_rows as i64,
+        accepted_rows: imported.rows.len() as i64,
+        rejected_rows: imported.rejected_rows as i64,
+        control_total: imported.control_total.clone(),
+        errors: imported.errors.clone(),
+        notices: imported.notices.clone(),
+    }
+}
+
+fn period(code: &str) -> NewPeriod {
+    NewPeriod {
+        code: code.to_owned(),
+        programme: Some("Trợ cấp xã hội hằng tháng".into()),
+        locality: Some("Xã Tân Lập".into()),
+        target_bp: Some(9731),
+    }
+}
+
+fn ok<T>(r: Result<T, StoreError>, what: &str) -> T {
+    r.unwrap_or_else(|e| panic!("{what}: {e}"))
+}
+
+async fn all_audit(store: &dyn Store) -> Vec<audit::AuditEntry> {
+    ok(store.audit_entries(0, 1_000_000).await, "audit_entries")
+}
+
+fn assert_chain(entries: &[audit::AuditEntry], n: usize) {
+    assert_eq!(
+        entries.len(),
+        n,
+        "audit entries: {:#?}",
+        entries.iter().map(|e| &e.action).collect::<Vec<_>>()
+    );
+    assert_eq!(audit::verify(entries), Ok(n));
+}
+
+async fn story(store: Arc<dyn Store>) {
+    ok(store.ping().await, "ping");
+
+    // Periods.
+    let p = ok(
+        store.create_period(period("2026-03"), ACTOR).await,
+        "create_period",
+    );
+    assert_eq!(
+        ok(store.get_period(p.id).await, "get_period"),
+        Some(p.clone())
+    );
+    assert_eq!(p.target_bp, Some(9731));
+    assert!(matches!(
+        store.create_period(period("2026-03"), ACTOR).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(
+        ok(store.list_periods().await, "list_periods"),
+        vec![p.clone()]
+    );
+    assert_eq!(ok(store.get_period(p.id + 100).await, "get_period"), None);
+
+    // A beneficiary list, stored twice: the second time is a no-op.
+    let bytes = fixture("danh_sach_xa_tan_lap.xlsx");
+    let list = import::import_beneficiaries(
+        "danh_sach_xa_tan_lap.xlsx",
+        bytes.clone(),
+        &ImportOptions::new(2026),
+    )
+    .unwrap_or_else(|e| panic!("import list: {e}"));
+    // The sample has rejected rows and a totals row that disagrees: both must survive storage.
+    assert!(!list.rows.is_empty() && !list.errors.is_empty() && list.control_total.is_some());
+    let up = new_upload(&list, &bytes, None);
+    let v1 = ok(
+        store
+            .save_beneficiary_list(p.id, up.clone(), &list.rows, ACTOR)
+            .await,
+        "save list",
+    );
+    assert!(v1.created);
+    assert_eq!(v1.value.version, Some(1));
+    assert_eq!(v1.value.kind, UploadKind::Beneficiaries);
+    assert_eq!(v1.value.row_errors, list.errors);
+    assert_eq!(v1.value.notices, list.notices);
+    assert_eq!(v1.value.control_total, list.control_total);
+    assert_eq!(v1.value.accepted_rows, list.rows.len() as i64);
+    assert_eq!(
+        ok(store.get_upload(v1.value.id).await, "get_upload"),
+        Some(v1.value.clone())
+    );
+    let again = ok(
+        store
+            .save_beneficiary_list(p.id, up.clone(), &list.rows, ACTOR)
+            .await,
+        "save list again",
+    );
+    assert!(!again.created);
+    assert_eq!(again.value, v1.value);
+    assert!(matches!(
+        store
+            .save_beneficiary_list(p.id + 100, up, &list.rows, ACTOR)
+            .await,
+        Err(StoreError::NotFound(_))
+    ));
+
+    // A second, different list becomes current.
+    let bytes2 = fixture("danh_sach_xa_tan_lap.ods");
+    let list2 = import::import_beneficiaries(
+        "danh_sach_xa_tan_lap.ods",
+        bytes2.clone(),
+        &ImportOptions::new(2026),
+    )
+    .unwrap_or_else(|e| panic!("import ods list: {e}"));
+    let mut up2 = new_upload(&list2, &bytes2, None);
+    up2.notices
+        .push("Không có cột trạng thái / no status column".into());
+    let v2 = ok(
+        store
+            .save_beneficiary_list(p.id, up2.clone(), &list2.rows, ACTOR)
+            .await,
+        "save list 2",
+    );
+    assert!(v2.created);
+    assert_eq!(v2.value.version, Some(2));
+    assert_eq!(v2.value.notices, up2.notices);
+
+    // Bank result files.
+    let agri_bytes = fixture("ket_qua_agribank.xlsx");
+    let mut opts = ImportOptions::new(2026);
+    opts.default_bank = BankId::resolve("Agribank");
+    let agri = import::import_payouts("ket_qua_agribank.xlsx", agri_bytes.clone(), &opts)
+        .unwrap_or_else(|e| panic!("import agribank: {e}"));
+    let agri_up = ok(
+        store
+            .save_payout_file(
+                p.id,
+                new_upload(&agri, &agri_bytes, Some("AGRIBANK")),
+                &agri.rows,
+                ACTOR,
+            )
+            .await,
+        "save agribank",
+    );
+    assert!(agri_up.created);
+    assert_eq!(agri_up.value.version, None);
+    assert_eq!(agri_up.value.kind, UploadKind::Payouts);
+    let csv_bytes = fixture("ket_qua_ngan_hang.csv");
+    let csv = import::import_payouts(
+        "ket_qua_ngan_hang.csv",
+        csv_bytes.clone(),
+        &ImportOptions::new(2026),
+    )
+    .unwrap_or_else(|e| panic!("import csv: {e}"));
+    let csv_up = ok(
+        store
+            .save_payout_file(p.id, new_upload(&csv, &csv_bytes, None), &csv.rows, ACTOR)
+            .await,
+        "save csv",
+    );
+    assert!(csv_up.created);
+    let csv_again = ok(
+        store
+            .save_payout_file(p.id, new_upload(&csv, &csv_bytes, None), &csv.rows, ACTOR)
+            .await,
+        "save csv again",
+    );
+    assert_eq!(
+        (csv_again.created, csv_again.value.id),
+        (false, csv_up.value.id)
+    );
+
+    // What a reconciliation reads back is what was imported.
+    let inputs = ok(store.period_inputs(p.id).await, "period_inputs");
+    let (current, rows) = inputs
+        .list
+        .clone()
+        .unwrap_or_else(|| panic!("no current list"));
+    assert_eq!(current, v2.value);
+    assert_eq!(rows, list2.rows);
+    assert_eq!(
+        inputs.payout_files,
+        vec![agri_up.value.clone(), csv_up.value.clone()]
+    );
+    let expected: Vec<_> = agri.rows.iter().chain(csv.rows.iter()).cloned().collect();
+    assert_eq!(inputs.payouts, expected);
+    assert_eq!(
+        ok(store.list_uploads(p.id).await, "list_uploads"),
+        vec![
+            v1.value.clone(),
+            v2.value.clone(),
+            agri_up.value.clone(),
+            csv_up.value.clone()
+        ]
+    );
+    assert!(matches!(
+        store.period_inputs(p.id + 100).await,
+        Err(StoreError::NotFound(_))
+    ));
+
+    // Reconciliation runs.
+    let run = NewRun {
+        period_id: p.id,
+        list_upload_id: v2.value.id,
+        meta_json: r#"{"as_of_year":2026}"#.into(),
+        report_json: r#"{"coverage":"97.31"}"#.into(),
+        exceptions_json: "[]".into(),
+        report_sha256: sha256_hex(br#"{"coverage":"97.31"}"#),
+    };
+    let info = ok(
+        store.save_reconciliation(run.clone(), ACTOR).await,
+        "save_reconciliation",
+    );
+    let stored = ok(
+        store.get_reconciliation(info.id).await,
+        "get_reconciliation",
+    )
+    .unwrap_or_else(|| panic!("run {} not found", info.id));
+    assert_eq!(stored.info, info);
+    assert_eq!(
+        (stored.meta_json, stored.report_json, stored.exceptions_json),
+        (
+            run.meta_json.clone(),
+            run.report_json.clone(),
+            run.exceptions_json.clone()
+        )
+    );
+    assert_eq!(
+        ok(
+            store.list_reconciliations(p.id).await,
+            "list_reconciliations"
+        ),
+        vec![info]
+    );
+    let wrong_list = NewRun {
+        list_upload_id: agri_up.value.id,
+        ..run
+    };
+    assert!(matches!(
+        store.save_reconciliation(wrong_list, ACTOR).await,
+        Err(StoreError::NotFound(_))
+    ));
+
+    // Tokens.
+    let new_token = NewToken {
+        name: "ketoan".into(),
+        role: Role::Accountant,
+        bank_code: None,
+        token_hash: sha256_hex(b"secret-token"),
+    };
+    let token = ok(
+        store.create_token(new_token.clone(), ACTOR).await,
+        "create_token",
+    );
+    assert!(matches!(
+        store.create_token(new_token.clone(), ACTOR).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(
+        ok(
+            store.token_by_hash(&new_token.token_hash).await,
+            "token_by_hash"
+        ),
+        Some(token.clone())
+    );
+    assert_eq!(
+        ok(store.list_tokens().await, "list_tokens"),
+        vec![token.clone()]
+    );
+    assert!(ok(store.revoke_token("ketoan", ACTOR).await, "revoke"));
+    assert!(!ok(
+        store.revoke_token("ketoan", ACTOR).await,
+        "revoke again"
+    ));
+    assert!(!ok(
+        store.revoke_token("nobody", ACTOR).await,
+        "revoke unknown"
+    ));
+    assert_eq!(
+        ok(
+            store.token_by_hash(&new_token.token_hash).await,
+            "token_by_hash after revoke"
+        ),
+        None
+    );
+    let listed = ok(store.list_tokens().await, "list_tokens");
+    assert!(listed.len() == 1 && listed[0].revoked_at.is_some());
+
+    ok(
+        store
+            .append_audit(NewAuditEntry::new(
+                ACTOR,
+                "cli.verify",
+                "audit",
+                serde_json::json!({"ok": true}),
+            ))
+            .await,
+        "append_audit",
+    );
+
+    // The trail: one entry per change, none for the idempotent repeats or refusals.
+    let entries = all_audit(store.as_ref()).await;
+    assert_chain(&entries, 9);
+    let actions: Vec<&str> = entries.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(
+        actions,
+        [
+            "period.create",
+            "upload.beneficiaries",
+            "upload.beneficiaries",
+            "upload.payouts",
+            "upload.payouts",
+            "reconciliation.create",
+            "token.create",
+            "token.revoke",
+            "cli.verify",
+        ]
+    );
+    assert!(
+        entries
+            .iter()
+            .all(|e| !e.details.contains(&new_token.token_hash))
+    );
+    let page = ok(store.audit_entries(3, 2).await, "audit page");
+    assert_eq!(page.iter().map(|e| e.seq).collect::<Vec<_>>(), [4, 5]);
+
+    // Concurrent writers all succeed and the chain stays whole.
+    let tasks: Vec<_> = (0..8)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                store
+                    .create_period(period(&format!("2026-C{i}")), ACTOR)
+                    .await
+            })
+        })
+        .collect();
+    for t in tasks {
+        let r = t.await.unwrap_or_else(|e| panic!("task: {e}"));
+        ok(r, "concurrent create_period");
+    }
+    // The same file uploaded by several people at once is stored once.
+    let qid = ok(
+        store.create_period(period("2026-Q"), ACTOR).await,
+        "create_period",
+    )
+    .id;
+    let tasks: Vec<_> = (0..4)
+        .map(|_| {
+            let (store, up, rows) = (
+                store.clone(),
+                new_upload(&csv, &csv_bytes, None),
+                csv.rows.clone(),
+            );
+            tokio::spawn(async move { store.save_payout_file(qid, up, &rows, ACTOR).await })
+        })
+        .collect();
+    let mut created = 0;
+    for t in tasks {
+        let r = t.await.unwrap_or_else(|e| panic!("task: {e}"));
+        created += usize::from(ok(r, "concurrent save_payout_file").created);
+    }
+    assert_eq!(created, 1);
+    assert_eq!(ok(store.list_periods().await, "list_periods").len(), 10);
+    assert_chain(&all_audit(store.as_ref()).await, 9 + 8 + 1 + 1);
+}
+
+#[tokio::test]
+async fn sqlite_story() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    // A folder that does not exist yet: connect creates it.
+    let url = format!(
+        "sqlite:{}",
+        dir.path().join("data").join("doisoat.db").display()
+    );
+    let store = ok(store::connect(&url).await, "connect sqlite");
+    assert_eq!(store.backend(), "sqlite");
+    story(store).await;
+}
+
+#[tokio::test]
+async fn sqlite_in_memory_works() {
+    let store = ok(store::connect("sqlite::memory:").await, "connect memory");
+    let p = ok(
+        store.create_period(period("2026-01"), ACTOR).await,
+        "create_period",
+    );
+    assert_eq!(ok(store.get_period(p.id).await, "get_period"), Some(p));
+}
+
+/// A new database on the server `TEST_DATABASE_URL` names, dropped afterwards.
+struct PgTestDb {
+    admin_url: String,
+    name: String,
+    url: String,
+}
+
+impl PgTestDb {
+    async fn create(admin_url: &str) -> Self {
+        static N: AtomicU32 = AtomicU32::new(0);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0);
+        let name = format!(
+            "doisoat_test_{}_{}_{}",
+            std::process::id(),
+            nanos,
+            N.fetch_add(1, Ordering::Relaxed)
+        );
+        let mut conn = sqlx::PgConnection::connect(admin_url)
+            .await
+            .unwrap_or_else(|e| panic!("connect {admin_url}: {e}"));
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut conn)
+            .await
+            .unwrap_or_else(|e| panic!("create database {name}: {e}"));
+        let _ = conn.close().await;
+        Self {
+            admin_url: admin_url.to_owned(),
+            url: with_database(admin_url, &name),
+            name,
+        }
+    }
+
+    /// Best effort: a failed drop leaves a database named doisoat_test_… behind.
+    async fn drop_db(self) {
+        if let Ok(mut conn) = sqlx::PgConnection::connect(&self.admin_url).await {
+            let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
+            if let Err(e) = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .execute(&mut conn)
+                .await
+            {
+                eprintln!("drop database {}: {e}", self.name);
+            }
+        }
+    }
+}
+
+/// `postgres://user@host:port/db?params` with another database name.
+fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let authority_start = base.find("://").map_or(0, |i| i + 3);
+    let root = match base[authority_start..].find('/') {
+        Some(i) => &base[..authority_start + i],
+        None => base,
+    };
+    match query {
+        Some(q) => format!("{root}/{name}?{q}"),
+        None => format!("{root}/{name}"),
+    }
+}
+
+#[tokio::test]
+async fn postgres_story() {
+    let Ok(admin_url) = std::env::var("TEST_DATABASE_URL") else {
+        eprintln!("TEST_DATABASE_URL not set: PostgreSQL story skipped");
+        return;
+    };
+    let db = PgTestDb::create(&admin_url).await;
+    let url = db.url.clone();
+    // Run in a task so the database is dropped even when the story panics.
+    let result = tokio::spawn(async move {
+        let store = ok(store::connect(&url).await, "connect postgres");
+        assert_eq!(store.backend(), "postgres");
+        story(store).await;
+    })
+    .await;
+    db.drop_db().await;
+    if let Err(e) = result {
+        std::panic::resume_unwind(e.into_panic());
+    }
+}
+
+#[test]
+fn with_database_replaces_only_the_name() {
+    assert_eq!(
+        with_database("postgres://u@h:5432/test", "x"),
+        "postgres://u@h:5432/x"
+    );
+    assert_eq!(
+        with_database("postgres://u@h/test?sslmode=disable", "x"),
+        "postgres://u@h/x?sslmode=disable"
+    );
+    assert_eq!(with_database("postgres://u@h", "x"), "postgres://u@h/x");
+}
+
+#[tokio::test]
+async fn unknown_url_schemes_are_refused() {
+    assert!(matches!(
+        store::connect("mysql://x").await,
+        Err(StoreError::UnsupportedUrl(_))
+    ));
+}
+
+fn file_names(dir: &str) -> Vec<String> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("migrations")
+        .join(dir);
+    let mut names: Vec<String> = std::fs::read_dir(&path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .map(|e| {
+            e.unwrap_or_else(|e| panic!("{e}"))
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    names.sort();
+    names
+}
+
+/// Table name → column names, from the CREATE TABLE statements of a migration folder.
+fn tables(dir: &str) -> Vec<(String, Vec<String>)> {
+    let mut out: Vec<(String, Vec<String>)> = Vec::new();
+    for name in file_names(dir) {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("migrations")
+            .join(dir)
+            .join(&name);
+        let sql =
+            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        for line in sql.lines().map(str::trim) {
+            if let Some(rest) = line.strip_prefix("CREATE TABLE ") {
+                let table = rest
+                    .split_whitespace()
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned();
+                out.push((table, Vec::new()));
+            } else if let Some((_, cols)) = out.last_mut() {
+                let word = line.split_whitespace().next().unwrap_or_default();
+                let is_column = !word.is_empty()
+                    && word
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c == '_' || c.is_ascii_digit())
+                    && !line.starts_with("--");
+                if is_column && !line.starts_with(')') {
+                    cols.push(word.to_owned());
+                }
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn migration_folders_move_in_step() {
+    assert_eq!(file_names("sqlite"), file_names("postgres"));
+    let describe = |m: &sqlx::migrate::Migrator| {
+        m.iter()
+            .map(|m| (m.version, m.description.to_string()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(describe(&SQLITE_MIGRATIONS), describe(&POSTGRES_MIGRATIONS));
+    let (sqlite, postgres) = (tables("sqlite"), tables("postgres"));
+    assert!(sqlite.len() >= 6, "{sqlite:?}");
+    assert_eq!(sqlite, postgres);
+}
