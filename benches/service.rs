@@ -21,6 +21,9 @@ use doisoat::store::{NewToken, Store};
 use http_body_util::BodyExt;
 use tower::ServiceExt;
 
+#[path = "../tests/support/pg.rs"]
+mod pg;
+
 const RUNS: usize = 5;
 
 fn median(mut v: Vec<Duration>) -> Duration {
@@ -346,19 +349,10 @@ fn main() {
         let store = doisoat::store::connect(&url).await.unwrap_or_else(|e| fail("sqlite", e));
         run("SQLite", store, &p1, &p4).await;
         if let Ok(base) = std::env::var("TEST_DATABASE_URL") {
-            let name = format!("doisoat_bench_{}", std::process::id());
-            let admin = sqlx::PgPool::connect(&base).await.unwrap_or_else(|e| fail("pg", e));
-            let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name}"))).execute(&admin).await;
-            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&admin).await.unwrap_or_else(|e| fail("pg", e));
-            let url = match base.rfind('/') {
-                Some(i) => format!("{}/{name}", &base[..i]),
-                None => fail("TEST_DATABASE_URL", "no database name"),
-            };
-            let store = doisoat::store::connect(&url).await.unwrap_or_else(|e| fail("pg", e));
+            let db = pg::PgTestDb::create(&base, "doisoat_bench").await;
+            let store = doisoat::store::connect(&db.url).await.unwrap_or_else(|e| fail("pg", e));
             run("PostgreSQL", store, &p1, &p4).await;
-            admin.close().await;
-            let admin = sqlx::PgPool::connect(&base).await.unwrap_or_else(|e| fail("pg", e));
-            let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))).execute(&admin).await;
+            db.drop_db().await;
         } else {
             println!("PostgreSQL: skipped (set TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test)");
         }

@@ -1,9 +1,11 @@
 //! One story driven through the `Store` trait, run against a fresh SQLite file always and
 //! against PostgreSQL when `TEST_DATABASE_URL` is set (each run in its own new database).
 
+#[path = "support/pg.rs"]
+mod pg;
+use pg::{PgTestDb, with_database};
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
 
 use doisoat::audit::{self, NewAuditEntry};
 use doisoat::domain::access::Role;
@@ -14,7 +16,6 @@ use doisoat::store::{
     self, NewPeriod, NewRun, NewToken, NewUpload, POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS, Store,
     StoreError, UploadKind,
 };
-use sqlx::Connection;
 
 const ACTOR: &str = "admin";
 
@@ -421,79 +422,13 @@ async fn sqlite_in_memory_works() {
     assert_eq!(ok(store.get_period(p.id).await, "get_period"), Some(p));
 }
 
-/// A new database on the server `TEST_DATABASE_URL` names, dropped afterwards.
-struct PgTestDb {
-    admin_url: String,
-    name: String,
-    url: String,
-}
-
-impl PgTestDb {
-    async fn create(admin_url: &str) -> Self {
-        static N: AtomicU32 = AtomicU32::new(0);
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.subsec_nanos())
-            .unwrap_or(0);
-        let name = format!(
-            "doisoat_test_{}_{}_{}",
-            std::process::id(),
-            nanos,
-            N.fetch_add(1, Ordering::Relaxed)
-        );
-        let mut conn = sqlx::PgConnection::connect(admin_url)
-            .await
-            .unwrap_or_else(|e| panic!("connect {admin_url}: {e}"));
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .execute(&mut conn)
-            .await
-            .unwrap_or_else(|e| panic!("create database {name}: {e}"));
-        let _ = conn.close().await;
-        Self {
-            admin_url: admin_url.to_owned(),
-            url: with_database(admin_url, &name),
-            name,
-        }
-    }
-
-    /// Best effort: a failed drop leaves a database named doisoat_test_… behind.
-    async fn drop_db(self) {
-        if let Ok(mut conn) = sqlx::PgConnection::connect(&self.admin_url).await {
-            let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
-            if let Err(e) = sqlx::query(sqlx::AssertSqlSafe(sql))
-                .execute(&mut conn)
-                .await
-            {
-                eprintln!("drop database {}: {e}", self.name);
-            }
-        }
-    }
-}
-
-/// `postgres://user@host:port/db?params` with another database name.
-fn with_database(url: &str, name: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((b, q)) => (b, Some(q)),
-        None => (url, None),
-    };
-    let authority_start = base.find("://").map_or(0, |i| i + 3);
-    let root = match base[authority_start..].find('/') {
-        Some(i) => &base[..authority_start + i],
-        None => base,
-    };
-    match query {
-        Some(q) => format!("{root}/{name}?{q}"),
-        None => format!("{root}/{name}"),
-    }
-}
-
 #[tokio::test]
 async fn postgres_story() {
     let Ok(admin_url) = std::env::var("TEST_DATABASE_URL") else {
         eprintln!("TEST_DATABASE_URL not set: PostgreSQL story skipped");
         return;
     };
-    let db = PgTestDb::create(&admin_url).await;
+    let db = PgTestDb::create(&admin_url, "doisoat_test").await;
     let url = db.url.clone();
     // Run in a task so the database is dropped even when the story panics.
     let result = tokio::spawn(async move {

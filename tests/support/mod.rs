@@ -7,10 +7,11 @@
 
 #![allow(dead_code)] // Not every test file uses every helper.
 
+pub mod pg;
+use pg::PgTestDb;
 use std::collections::HashMap;
 use std::future::Future;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Once};
 
 use axum::body::{Body, Bytes};
@@ -22,7 +23,6 @@ use doisoat::http::{AppState, app};
 use doisoat::store::{self, NewToken, Store};
 use http_body_util::BodyExt;
 use serde_json::Value;
-use sqlx::Connection;
 use tower::ServiceExt;
 
 pub const BOUNDARY: &str = "doisoat-test-boundary-7MA4YWxkTrZu0gW";
@@ -211,75 +211,6 @@ impl Tokens {
     }
 }
 
-/// A PostgreSQL database made for one test, dropped after it (best effort).
-#[derive(Debug, Clone)]
-pub struct PgTestDb {
-    admin_url: String,
-    name: String,
-}
-
-impl PgTestDb {
-    async fn create(admin_url: &str) -> (Self, String) {
-        static N: AtomicU32 = AtomicU32::new(0);
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.subsec_nanos())
-            .unwrap_or(0);
-        let name = format!(
-            "doisoat_api_{}_{}_{}",
-            std::process::id(),
-            nanos,
-            N.fetch_add(1, Ordering::Relaxed)
-        );
-        let mut conn = sqlx::PgConnection::connect(admin_url)
-            .await
-            .unwrap_or_else(|e| panic!("connect {admin_url}: {e}"));
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .execute(&mut conn)
-            .await
-            .unwrap_or_else(|e| panic!("create database {name}: {e}"));
-        let _ = conn.close().await;
-        let url = with_database(admin_url, &name);
-        (
-            Self {
-                admin_url: admin_url.to_owned(),
-                name,
-            },
-            url,
-        )
-    }
-
-    pub async fn drop_db(self) {
-        if let Ok(mut conn) = sqlx::PgConnection::connect(&self.admin_url).await {
-            let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
-            if let Err(e) = sqlx::query(sqlx::AssertSqlSafe(sql))
-                .execute(&mut conn)
-                .await
-            {
-                eprintln!("drop database {}: {e}", self.name);
-            }
-            let _ = conn.close().await;
-        }
-    }
-}
-
-/// `postgres://user@host:port/db?params` with another database name.
-fn with_database(url: &str, name: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((b, q)) => (b, Some(q)),
-        None => (url, None),
-    };
-    let authority_start = base.find("://").map_or(0, |i| i + 3);
-    let root = match base[authority_start..].find('/') {
-        Some(i) => &base[..authority_start + i],
-        None => base,
-    };
-    match query {
-        Some(q) => format!("{root}/{name}?{q}"),
-        None => format!("{root}/{name}"),
-    }
-}
-
 /// The application over its own fresh database.
 pub struct TestApp {
     pub backend: Backend,
@@ -309,7 +240,8 @@ pub async fn spawn_app_with(backend: Backend, settings: &[(&str, &str)]) -> Test
         Backend::Postgres => {
             let admin = std::env::var("TEST_DATABASE_URL")
                 .unwrap_or_else(|e| panic!("TEST_DATABASE_URL: {e}"));
-            let (db, url) = PgTestDb::create(admin.trim()).await;
+            let db = PgTestDb::create(admin.trim(), "doisoat_api").await;
+            let url = db.url.clone();
             (None, Some(db), url)
         }
     };
