@@ -266,10 +266,23 @@ pub fn write_report(
 ) -> Result<Vec<u8>, XlsxError> {
     let fm = Formats::new();
     let mut wb = Workbook::new();
-    wb.push_worksheet(summary_sheet(report, meta, lang, &fm)?);
-    wb.push_worksheet(communes_sheet(report, meta, lang, &fm)?);
-    wb.push_worksheet(exceptions_sheet(exceptions, lang, &fm)?);
-    wb.push_worksheet(row_errors_sheet(report, lang, &fm)?);
+    // Auditors print these on A4 landscape: the two summaries one page wide; the wide data
+    // sheets at readable size, their header row repeated on every page.
+    for (mut ws, fit_width) in [
+        (summary_sheet(report, meta, lang, &fm)?, true),
+        (communes_sheet(report, meta, lang, &fm)?, true),
+        (exceptions_sheet(exceptions, lang, &fm)?, false),
+        (row_errors_sheet(report, lang, &fm)?, false),
+    ] {
+        ws.set_paper_size(9);
+        ws.set_landscape();
+        if fit_width {
+            ws.set_print_fit_to_pages(1, 0);
+        } else {
+            ws.set_repeat_rows(0, 0)?;
+        }
+        wb.push_worksheet(ws);
+    }
     Ok(wb.save_to_buffer()?)
 }
 
