@@ -128,12 +128,12 @@ fn input_of(u: &Upload) -> InputFile {
 }
 
 /// Reconcile the period's current list with all its payouts and store the run, with the
-/// SHA-256 of every input file and of the report.
+/// SHA-256 of every input file and of the report. Returns the run and its report JSON.
 pub async fn reconcile_period(
     store: &dyn Store,
     period_id: i64,
     actor: &str,
-) -> ServiceResult<RunInfo> {
+) -> ServiceResult<(RunInfo, String)> {
     let period = store
         .get_period(period_id)
         .await?
@@ -190,11 +190,11 @@ pub async fn reconcile_period(
         period_id,
         list_upload_id: list_upload.id,
         meta_json,
-        report_json,
+        report_json: report_json.clone(),
         exceptions_json,
         report_sha256,
     };
-    Ok(store.save_reconciliation(run, actor).await?)
+    Ok((store.save_reconciliation(run, actor).await?, report_json))
 }
 
 /// A stored run, parsed back.

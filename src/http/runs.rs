@@ -33,9 +33,9 @@ pub async fn create(
     Path(id): Path<i64>,
 ) -> Result<(StatusCode, Json<CreatedRun>), AppError> {
     auth.require_write()?;
-    let run = service::reconcile_period(st.store.as_ref(), id, &auth.actor()).await?;
-    let loaded = service::load_run(st.store.as_ref(), run.id).await?;
-    let report = serde_json::from_str(&loaded.stored.report_json).map_err(AppError::internal)?;
+    let (run, report_json) =
+        service::reconcile_period(st.store.as_ref(), id, &auth.actor()).await?;
+    let report = serde_json::from_str(&report_json).map_err(AppError::internal)?;
     Ok((StatusCode::CREATED, Json(CreatedRun { run, report })))
 }
 
