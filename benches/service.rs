@@ -49,6 +49,7 @@ impl Bench {
             role: Role::Admin,
             bank_code: None,
             token_hash: doisoat::tokens::hash(&token),
+            webhook_secret: None,
         };
         store
             .create_token(new, "bench")

@@ -229,16 +229,22 @@ async fn token(cmd: TokenCommand, store: Arc<dyn Store>) -> anyhow::Result<()> {
                 (_, None) => None,
             };
             let secret = doisoat::tokens::generate();
+            // Banks sign their callbacks with a secret issued alongside their token.
+            let webhook = (role == Role::Bank).then(doisoat::webhook::WebhookSecret::generate);
             let new = NewToken {
                 name: name.trim().to_owned(),
                 role,
                 bank_code,
                 token_hash: doisoat::tokens::hash(&secret),
+                webhook_secret: webhook.as_ref().map(|(_, text)| text.clone()),
             };
             let info = store.create_token(new, &actor).await?;
             println!("token: {secret}");
+            if let Some((_, text)) = &webhook {
+                println!("webhook_secret: {text}");
+            }
             eprintln!(
-                "Đã tạo mã '{}' (vai trò {}); mã chỉ hiện một lần / created; the token is shown once.",
+                "Đã tạo mã '{}' (vai trò {}); chỉ hiện một lần / created; shown once.",
                 info.name,
                 info.role.as_str()
             );

@@ -377,3 +377,90 @@ fn ods_list_reconciles_like_the_xlsx() {
     );
     assert_eq!(ods, run("danh_sach_xa_tan_lap.xlsx"));
 }
+
+#[test]
+fn token_create_prints_the_token_and_a_bank_webhook_secret() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let url = format!("sqlite:{}", dir.path().join("t.db").display());
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_doisoat"))
+            .args(args)
+            .env("DATABASE_URL", &url)
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run doisoat: {e}"))
+    };
+    let out = run(&[
+        "token", "create", "--role", "bank", "--bank", "Agribank", "--name", "agribank",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let line = |key: &str| {
+        stdout
+            .lines()
+            .find_map(|l| l.strip_prefix(key))
+            .map(str::to_owned)
+    };
+    assert!(
+        line("token: ").is_some_and(|t| t.starts_with("ds_")),
+        "{stdout}"
+    );
+    let secret = line("webhook_secret: ").unwrap_or_default();
+    assert!(
+        doisoat::webhook::WebhookSecret::parse(&secret).is_ok(),
+        "{stdout}"
+    );
+
+    let out = run(&[
+        "token",
+        "create",
+        "--role",
+        "auditor",
+        "--name",
+        "kiem-toan",
+    ]);
+    assert!(out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("token: ") && !stdout.contains("webhook_secret"),
+        "{stdout}"
+    );
+
+    // A bank token needs its bank; the name is unique; revoke by name.
+    assert!(
+        !run(&["token", "create", "--role", "bank", "--name", "x"])
+            .status
+            .success()
+    );
+    assert!(
+        !run(&[
+            "token",
+            "create",
+            "--role",
+            "auditor",
+            "--name",
+            "kiem-toan"
+        ])
+        .status
+        .success()
+    );
+    assert!(
+        run(&["token", "revoke", "--name", "kiem-toan"])
+            .status
+            .success()
+    );
+    assert!(
+        !run(&["token", "revoke", "--name", "kiem-toan"])
+            .status
+            .success()
+    );
+    let out = run(&["audit", "verify"]);
+    assert!(out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("3"),
+        "three audit entries"
+    );
+}

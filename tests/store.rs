@@ -281,6 +281,7 @@ async fn story(store: Arc<dyn Store>) {
         role: Role::Accountant,
         bank_code: None,
         token_hash: sha256_hex(b"secret-token"),
+        webhook_secret: None,
     };
     let token = ok(
         store.create_token(new_token.clone(), ACTOR).await,
@@ -319,6 +320,45 @@ async fn story(store: Arc<dyn Store>) {
     );
     let listed = ok(store.list_tokens().await, "list_tokens");
     assert!(listed.len() == 1 && listed[0].revoked_at.is_some());
+    assert_eq!(
+        ok(
+            store.webhook_secret(token.id).await,
+            "secret of a revoked token"
+        ),
+        None
+    );
+
+    // A bank token keeps the secret its callbacks are signed with, until revoked.
+    let bank_token = ok(
+        store
+            .create_token(
+                NewToken {
+                    name: "agribank".into(),
+                    role: Role::Bank,
+                    bank_code: Some("VBA".into()),
+                    token_hash: sha256_hex(b"bank-token"),
+                    webhook_secret: Some("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".into()),
+                },
+                ACTOR,
+            )
+            .await,
+        "create bank token",
+    );
+    assert_eq!(
+        ok(store.webhook_secret(bank_token.id).await, "webhook_secret").as_deref(),
+        Some("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
+    );
+    assert!(ok(
+        store.revoke_token("agribank", ACTOR).await,
+        "revoke bank"
+    ));
+    assert_eq!(
+        ok(
+            store.webhook_secret(bank_token.id).await,
+            "secret after revoke"
+        ),
+        None
+    );
 
     ok(
         store
@@ -334,7 +374,7 @@ async fn story(store: Arc<dyn Store>) {
 
     // The trail: one entry per change, none for the idempotent repeats or refusals.
     let entries = all_audit(store.as_ref()).await;
-    assert_chain(&entries, 9);
+    assert_chain(&entries, 11);
     let actions: Vec<&str> = entries.iter().map(|e| e.action.as_str()).collect();
     assert_eq!(
         actions,
@@ -345,6 +385,8 @@ async fn story(store: Arc<dyn Store>) {
             "upload.payouts",
             "upload.payouts",
             "reconciliation.create",
+            "token.create",
+            "token.revoke",
             "token.create",
             "token.revoke",
             "cli.verify",
@@ -396,7 +438,7 @@ async fn story(store: Arc<dyn Store>) {
     }
     assert_eq!(created, 1);
     assert_eq!(ok(store.list_periods().await, "list_periods").len(), 10);
-    assert_chain(&all_audit(store.as_ref()).await, 9 + 8 + 1 + 1);
+    assert_chain(&all_audit(store.as_ref()).await, 11 + 8 + 1 + 1);
 }
 
 #[tokio::test]

@@ -879,8 +879,8 @@ macro_rules! impl_store {
                     let mut tx = self.begin_write().await?;
                     let at = now();
                     let inserted: Result<i64, sqlx::Error> = sqlx::query_scalar(
-                        "INSERT INTO api_tokens (name, role, bank_code, token_hash, created_at, created_by) \
-                         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+                        "INSERT INTO api_tokens (name, role, bank_code, token_hash, created_at, created_by, webhook_secret) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
                     )
                     .bind(&new.name)
                     .bind(new.role.as_str())
@@ -888,6 +888,7 @@ macro_rules! impl_store {
                     .bind(&new.token_hash)
                     .bind(at)
                     .bind(actor)
+                    .bind(&new.webhook_secret)
                     .fetch_one(&mut *tx)
                     .await;
                     let id = match inserted {
@@ -917,6 +918,16 @@ macro_rules! impl_store {
                         created_by: actor.to_owned(),
                         revoked_at: None,
                     })
+                }
+
+                async fn webhook_secret(&self, token_id: i64) -> StoreResult<Option<String>> {
+                    let secret: Option<Option<String>> = sqlx::query_scalar(
+                        "SELECT webhook_secret FROM api_tokens WHERE id = $1 AND revoked_at IS NULL",
+                    )
+                    .bind(token_id)
+                    .fetch_optional(self.reader())
+                    .await?;
+                    Ok(secret.flatten())
                 }
 
                 async fn revoke_token(&self, name: &str, actor: &str) -> StoreResult<bool> {

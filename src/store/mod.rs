@@ -167,6 +167,8 @@ pub struct NewToken {
     pub bank_code: Option<String>,
     /// SHA-256 of the token; the token itself is never stored.
     pub token_hash: String,
+    /// Bank tokens: the `whsec_…` secret their callbacks are signed with.
+    pub webhook_secret: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -236,6 +238,8 @@ pub trait Store: Send + Sync {
     /// An active (not revoked) token by its hash.
     async fn token_by_hash(&self, token_hash: &str) -> StoreResult<Option<TokenInfo>>;
     async fn list_tokens(&self) -> StoreResult<Vec<TokenInfo>>;
+    /// The webhook secret of an active token (bank tokens have one).
+    async fn webhook_secret(&self, token_id: i64) -> StoreResult<Option<String>>;
 
     /// Entries with seq > `after`, oldest first, at most `limit`.
     async fn audit_entries(&self, after: i64, limit: i64) -> StoreResult<Vec<AuditEntry>>;

@@ -289,6 +289,7 @@ pub async fn make_token(store: &dyn Store, name: &str, role: Role, bank: Option<
         role,
         bank_code: bank,
         token_hash: doisoat::tokens::hash(&token),
+        webhook_secret: None,
     };
     store
         .create_token(new, "test-harness")
