@@ -56,10 +56,7 @@ impl Bench {
             .await
             .unwrap_or_else(|e| fail("token", e));
         let config = Config::from_map(&HashMap::new()).unwrap_or_else(|e| fail("config", e));
-        let router = app(AppState {
-            store: store.clone(),
-            config: Arc::new(config),
-        });
+        let router = app(AppState::new(store.clone(), config));
         Bench {
             router,
             store,

@@ -4,6 +4,7 @@
 //! `recon` (pure engine) ← `report` (writers) ← the CLI in `main.rs`.
 
 pub mod audit;
+pub mod callbacks;
 pub mod config;
 pub mod domain;
 pub mod fixtures;

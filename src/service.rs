@@ -7,11 +7,14 @@ use chrono::Datelike;
 use rust_decimal::Decimal;
 
 use crate::domain::banks::BankId;
+use crate::domain::population_id::IdCheck;
+use crate::domain::records::{BeneficiaryRow, PayoutRow, RowRef};
 use crate::import::{ImportError, ImportOptions, Imported, import_beneficiaries, import_payouts};
 use crate::recon::{self, ExceptionRow, Flag, Options};
 use crate::report::{InputFile, Lang, Report, ReportMeta, sha256_hex};
 use crate::store::{
-    NewRun, NewUpload, RunInfo, Saved, Store, StoreError, StoredRun, Upload, UploadKind,
+    NewRun, NewUpload, RunInfo, Saved, Store, StoreError, StoredCallback, StoredRun, Upload,
+    UploadKind,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -127,13 +130,21 @@ fn input_of(u: &Upload) -> InputFile {
     }
 }
 
-/// Reconcile the period's current list with all its payouts and store the run, with the
-/// SHA-256 of every input file and of the report. Returns the run and its report JSON.
-pub async fn reconcile_period(
-    store: &dyn Store,
-    period_id: i64,
-    actor: &str,
-) -> ServiceResult<(RunInfo, String)> {
+/// Everything a reconciliation of a period reads.
+struct Gathered {
+    period_code: String,
+    target_pct: Option<Decimal>,
+    list_upload_id: i64,
+    list: Vec<BeneficiaryRow>,
+    /// The list's upload, then the payout files.
+    uploads: Vec<Upload>,
+    /// File payouts, then callbacks (a callback restating a file's transaction wins).
+    payouts: Vec<PayoutRow>,
+    /// The callbacks as an input of the run, when there are any.
+    callbacks: Option<InputFile>,
+}
+
+async fn gather(store: &dyn Store, period_id: i64) -> ServiceResult<Gathered> {
     let period = store
         .get_period(period_id)
         .await?
@@ -142,37 +153,128 @@ pub async fn reconcile_period(
     let Some((list_upload, list)) = inputs.list else {
         return Err(ServiceError::NoList(period_id));
     };
-    let target_pct = period.target_bp.map(|bp| Decimal::new(bp, 2));
     let uploads: Vec<Upload> = std::iter::once(list_upload.clone())
         .chain(inputs.payout_files.iter().cloned())
         .collect();
-    let payouts = inputs.payouts;
-    let period_code = period.code.clone();
+    let stored = store.callback_payouts(&period.code).await?;
+    let mut payouts = inputs.payouts;
+    let callbacks = (!stored.is_empty()).then(|| callback_input(&stored));
+    let year = chrono::Local::now().year();
+    let file: Arc<str> = Arc::from("callback");
+    for c in &stored {
+        let Some(bank) = BankId::resolve(&c.bank_code) else {
+            return Err(ServiceError::Store(StoreError::Corrupt(format!(
+                "callback bank '{}'",
+                c.bank_code
+            ))));
+        };
+        let p = &c.payout;
+        payouts.push(PayoutRow {
+            source: RowRef::new(file.clone(), u32::try_from(c.id).unwrap_or(u32::MAX)),
+            bank,
+            reference: Some(p.transaction_ref.clone()),
+            id: p
+                .population_id
+                .as_deref()
+                .map_or(IdCheck::Missing, |t| IdCheck::from_text(t, year)),
+            account: Some(p.account_number.clone()),
+            name: p.beneficiary_name.clone(),
+            amount: Decimal::from(p.amount),
+            status: p.status,
+            value_date: Some(p.value_date),
+            reason: p.reason.clone(),
+        });
+    }
+    Ok(Gathered {
+        period_code: period.code,
+        target_pct: period.target_bp.map(|bp| Decimal::new(bp, 2)),
+        list_upload_id: list_upload.id,
+        list,
+        uploads,
+        payouts,
+        callbacks,
+    })
+}
+
+/// The callback set as one input: its digest covers every payout's current content.
+fn callback_input(stored: &[StoredCallback]) -> InputFile {
+    let digests: Vec<String> = stored
+        .iter()
+        .map(|c| {
+            format!(
+                "{} {} {}",
+                c.bank_code,
+                c.payout.transaction_ref,
+                c.payout.content_sha256()
+            )
+        })
+        .collect();
+    InputFile {
+        role: "callbacks".to_owned(),
+        name: format!("callbacks ({})", stored.len()),
+        sheet: None,
+        bank: None,
+        sha256: sha256_hex(digests.join("\n").as_bytes()),
+        data_rows: stored.len(),
+        accepted_rows: stored.len(),
+        rejected_rows: 0,
+        control_total: None,
+        notices: Vec::new(),
+    }
+}
+
+fn compute(g: &Gathered) -> (Report, Vec<ExceptionRow>) {
+    let options = Options {
+        tolerance: Decimal::ZERO,
+        target_pct: g.target_pct,
+    };
+    let result = recon::reconcile(&g.list, &g.payouts, &options);
+    let exceptions = recon::exceptions(&g.list, &g.payouts, &result);
+    let row_errors = g
+        .uploads
+        .iter()
+        .flat_map(|u| u.row_errors.iter().cloned())
+        .collect();
+    let mismatches = g
+        .uploads
+        .iter()
+        .filter(|u| u.control_total.as_ref().is_some_and(|c| c.mismatch()))
+        .count() as u64;
+    (Report::new(&result, row_errors, mismatches), exceptions)
+}
+
+/// The period's figures right now (list, payout files and callbacks so far), not stored.
+pub async fn live_report(store: &dyn Store, period_id: i64) -> ServiceResult<Report> {
+    let g = gather(store, period_id).await?;
+    blocking(move || compute(&g).0).await
+}
+
+/// Reconcile the period's current list with all its payouts (files and callbacks) and
+/// store the run, with the SHA-256 of every input and of the report. Returns the run and
+/// its report JSON.
+pub async fn reconcile_period(
+    store: &dyn Store,
+    period_id: i64,
+    actor: &str,
+) -> ServiceResult<(RunInfo, String)> {
+    let g = gather(store, period_id).await?;
+    let list_upload_id = g.list_upload_id;
     let computed = blocking(
         move || -> Result<(String, String, String, String), serde_json::Error> {
-            let options = Options {
-                tolerance: Decimal::ZERO,
-                target_pct,
-            };
-            let result = recon::reconcile(&list, &payouts, &options);
-            let exceptions = recon::exceptions(&list, &payouts, &result);
-            let row_errors = uploads
-                .iter()
-                .flat_map(|u| u.row_errors.iter().cloned())
-                .collect();
-            let mismatches = uploads
-                .iter()
-                .filter(|u| u.control_total.as_ref().is_some_and(|c| c.mismatch()))
-                .count() as u64;
-            let report = Report::new(&result, row_errors, mismatches);
+            let (report, exceptions) = compute(&g);
             let report_json = serde_json::to_string(&report)?;
             let report_sha256 = sha256_hex(report_json.as_bytes());
             let meta = ReportMeta {
-                period: Some(period_code),
+                period: Some(g.period_code.clone()),
                 generated_at: chrono::Local::now().format("%d/%m/%Y %H:%M").to_string(),
-                inputs: uploads.iter().map(input_of).collect(),
-                target_pct,
-                tolerance: options.tolerance,
+                inputs: g
+                    .uploads
+                    .iter()
+                    .map(input_of)
+                    .chain(g.callbacks.clone())
+                    .collect(),
+                target_pct: g.target_pct,
+                tolerance: Decimal::ZERO,
                 report_sha256: Some(report_sha256.clone()),
             };
             Ok((
@@ -188,7 +290,7 @@ pub async fn reconcile_period(
     let (meta_json, report_json, exceptions_json, report_sha256) = computed;
     let run = NewRun {
         period_id,
-        list_upload_id: list_upload.id,
+        list_upload_id,
         meta_json,
         report_json: report_json.clone(),
         exceptions_json,

@@ -7,14 +7,16 @@ use pg::{PgTestDb, with_database};
 use std::path::Path;
 use std::sync::Arc;
 
+use chrono::NaiveDate;
 use doisoat::audit::{self, NewAuditEntry};
 use doisoat::domain::access::Role;
 use doisoat::domain::banks::BankId;
+use doisoat::domain::status::PayoutStatus;
 use doisoat::import::{self, ImportOptions, Imported};
 use doisoat::report::sha256_hex;
 use doisoat::store::{
-    self, NewPeriod, NewRun, NewToken, NewUpload, POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS, Store,
-    StoreError, UploadKind,
+    self, CallbackAnswer, CallbackPayout, CallbackRequest, CallbackVerdict, NewPeriod, NewRun,
+    NewToken, NewUpload, POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS, Store, StoreError, UploadKind,
 };
 
 const ACTOR: &str = "admin";
@@ -569,4 +571,319 @@ fn migration_folders_move_in_step() {
     let (sqlite, postgres) = (tables("sqlite"), tables("postgres"));
     assert!(sqlite.len() >= 6, "{sqlite:?}");
     assert_eq!(sqlite, postgres);
+}
+
+// ---- Bank callbacks -------------------------------------------------------------------
+
+const VCB: &str = "VCB";
+const BIDV: &str = "BIDV";
+/// A personal ID that must never reach the audit log.
+const POPULATION_ID: &str = "001234567890";
+
+fn cb(reference: &str, period: &str, amount: i64, status: PayoutStatus) -> CallbackPayout {
+    CallbackPayout {
+        transaction_ref: reference.to_owned(),
+        period: period.to_owned(),
+        population_id: Some(POPULATION_ID.to_owned()),
+        account_number: "0011001234567".to_owned(),
+        beneficiary_name: Some("Nguyễn Văn An".to_owned()),
+        amount,
+        status,
+        value_date: NaiveDate::from_ymd_opt(2026, 3, 10).unwrap_or_else(|| panic!("date")),
+        reason: None,
+    }
+}
+
+fn paid(reference: &str) -> CallbackPayout {
+    cb(reference, "2026-03", 540_000, PayoutStatus::Success)
+}
+
+fn returned(earlier: &CallbackPayout) -> CallbackPayout {
+    CallbackPayout {
+        status: PayoutStatus::Returned,
+        value_date: NaiveDate::from_ymd_opt(2026, 3, 14).unwrap_or_else(|| panic!("date")),
+        reason: Some("Tài khoản đã đóng".to_owned()),
+        ..earlier.clone()
+    }
+}
+
+fn req(bank: &str, webhook_id: &str, items: Vec<CallbackPayout>) -> CallbackRequest {
+    CallbackRequest {
+        bank_code: bank.to_owned(),
+        token_name: format!("{}-api", bank.to_lowercase()),
+        webhook_id: webhook_id.to_owned(),
+        items,
+    }
+}
+
+async fn save(store: &dyn Store, requests: Vec<CallbackRequest>) -> Vec<CallbackVerdict> {
+    let n = requests.len();
+    let verdicts = ok(store.save_callbacks(requests).await, "save_callbacks");
+    assert_eq!(verdicts.len(), n);
+    verdicts
+}
+
+/// The answers of a request that must be accepted.
+async fn accepted(store: &dyn Store, request: CallbackRequest) -> Vec<CallbackAnswer> {
+    match save(store, vec![request]).await.remove(0) {
+        CallbackVerdict::Accepted(answers) => answers,
+        other => panic!("expected Accepted, got {other:?}"),
+    }
+}
+
+/// (index, ref, reason) of a request that must conflict.
+async fn conflict(store: &dyn Store, request: CallbackRequest) -> (usize, String, String) {
+    match save(store, vec![request]).await.remove(0) {
+        CallbackVerdict::Conflict {
+            index,
+            transaction_ref,
+            reason,
+        } => (index, transaction_ref, reason),
+        other => panic!("expected Conflict, got {other:?}"),
+    }
+}
+
+async fn history(store: &dyn Store, bank: &str, reference: &str) -> Vec<CallbackPayout> {
+    ok(
+        store.callback_history(bank, reference).await,
+        "callback_history",
+    )
+}
+
+fn count_action(entries: &[audit::AuditEntry], action: &str) -> usize {
+    entries.iter().filter(|e| e.action == action).count()
+}
+
+async fn callback_story(store: Arc<dyn Store>) {
+    let s = store.as_ref();
+    ok(
+        store.create_period(period("2026-03"), ACTOR).await,
+        "create_period",
+    );
+    // Audit entries expected so far, and accepted requests that wrote something.
+    let mut entries = 1;
+    let mut callback_entries = 0;
+
+    // First post: stored as version 1.
+    let (a1, a2) = (
+        paid("FT26001"),
+        cb("FT26002", "2026-03", 540_000, PayoutStatus::Failed),
+    );
+    let first = accepted(s, req(VCB, "wh_1", vec![a1.clone(), a2.clone()])).await;
+    (entries, callback_entries) = (entries + 1, callback_entries + 1);
+    assert_eq!(first.len(), 2);
+    assert_eq!(first[0].transaction_ref, "FT26001");
+    assert_eq!(first[0].status, PayoutStatus::Success);
+    assert_eq!(first[1].status, PayoutStatus::Failed);
+    assert!(first.iter().all(|a| a.version == 1));
+    assert_ne!(first[0].payout_id, first[1].payout_id);
+    assert_eq!(history(s, VCB, "FT26001").await, vec![a1.clone()]);
+    assert_eq!(history(s, VCB, "FT-UNKNOWN").await, vec![]);
+
+    // The audit entry: the bank's token, counts and a digest, never personal IDs.
+    let log = all_audit(s).await;
+    let last = log.last().unwrap_or_else(|| panic!("no audit entry"));
+    assert_eq!(last.action, "callback.payouts");
+    assert_eq!(last.actor, "bank:vcb-api");
+    assert_eq!(last.subject, "bank/VCB");
+    let details: serde_json::Value =
+        serde_json::from_str(&last.details).unwrap_or_else(|e| panic!("audit details: {e}"));
+    assert_eq!(details["webhook_id"], "wh_1");
+    assert_eq!(details["items"], 2);
+    assert_eq!(details["refs_sha256"], sha256_hex(b"FT26001\nFT26002"));
+    assert!(!last.details.contains(POPULATION_ID));
+    assert!(!last.details.contains("FT26001"));
+
+    // Exact replay: the very same answers, nothing written.
+    let replay = accepted(s, req(VCB, "wh_1_again", vec![a1.clone(), a2.clone()])).await;
+    assert_eq!(replay, first);
+    assert_chain(&all_audit(s).await, entries);
+
+    // A 3-item request whose 3rd item conflicts: nothing of it is stored.
+    let mut a1_more = a1.clone();
+    a1_more.amount += 1_000;
+    let (index, reference, reason) = conflict(
+        s,
+        req(VCB, "wh_3", vec![paid("FT26003"), paid("FT26004"), a1_more]),
+    )
+    .await;
+    assert_eq!((index, reference.as_str()), (2, "FT26001"));
+    assert!(
+        reason.contains("amount") && reason.contains("already received"),
+        "{reason}"
+    );
+    assert!(!reason.contains(POPULATION_ID), "{reason}");
+    assert_eq!(history(s, VCB, "FT26003").await, vec![]);
+    assert_eq!(history(s, VCB, "FT26004").await, vec![]);
+    assert_eq!(history(s, VCB, "FT26001").await, vec![a1.clone()]);
+    assert_chain(&all_audit(s).await, entries);
+
+    // success → returned: version 2, two states.
+    let a1r = returned(&a1);
+    let back = accepted(s, req(VCB, "wh_4", vec![a1r.clone()])).await;
+    (entries, callback_entries) = (entries + 1, callback_entries + 1);
+    assert_eq!(back.len(), 1);
+    assert_eq!(back[0].payout_id, first[0].payout_id);
+    assert_eq!(back[0].version, 2);
+    assert_eq!(back[0].status, PayoutStatus::Returned);
+    assert_eq!(
+        history(s, VCB, "FT26001").await,
+        vec![a1.clone(), a1r.clone()]
+    );
+    // Replays of either state get the answer given for it.
+    assert_eq!(
+        accepted(s, req(VCB, "wh_5", vec![a1.clone()])).await,
+        vec![first[0].clone()]
+    );
+    assert_eq!(accepted(s, req(VCB, "wh_6", vec![a1r.clone()])).await, back);
+    assert_chain(&all_audit(s).await, entries);
+
+    // returned → success is not allowed (a success with other content than the first).
+    let mut a1_again = a1.clone();
+    a1_again.value_date = NaiveDate::from_ymd_opt(2026, 3, 20).unwrap_or_else(|| panic!("date"));
+    let (index, _, reason) = conflict(s, req(VCB, "wh_7", vec![a1_again])).await;
+    assert_eq!(index, 0);
+    assert!(reason.contains("returned → success"), "{reason}");
+    // Nor is it for a payout first posted as returned.
+    let c1r = returned(&paid("FT26005"));
+    accepted(s, req(VCB, "wh_8", vec![c1r])).await;
+    (entries, callback_entries) = (entries + 1, callback_entries + 1);
+    let (_, _, reason) = conflict(s, req(VCB, "wh_9", vec![paid("FT26005")])).await;
+    assert!(reason.contains("returned → success"), "{reason}");
+    // failed → success is not allowed either.
+    let mut a2_paid = a2.clone();
+    a2_paid.status = PayoutStatus::Success;
+    let (index, reference, reason) = conflict(s, req(VCB, "wh_10", vec![a2_paid.clone()])).await;
+    assert_eq!((index, reference.as_str()), (0, "FT26002"));
+    assert!(reason.contains("failed → success"), "{reason}");
+    assert_eq!(history(s, VCB, "FT26002").await, vec![a2.clone()]);
+
+    // The same reference at another bank is another payout.
+    let other = accepted(s, req(BIDV, "wh_11", vec![a1.clone()])).await;
+    (entries, callback_entries) = (entries + 1, callback_entries + 1);
+    assert_eq!(other[0].version, 1);
+    assert_ne!(other[0].payout_id, first[0].payout_id);
+    assert_eq!(history(s, BIDV, "FT26001").await, vec![a1.clone()]);
+    assert_eq!(history(s, VCB, "FT26001").await.len(), 2);
+
+    // A group: one request conflicts, the others are stored; later requests see what
+    // earlier ones wrote, and nothing of the conflicting one (its new FT26007 included).
+    let (d1, d2, d3) = (paid("FT26006"), paid("FT26007"), paid("FT26008"));
+    let mut d2_other = d2.clone();
+    d2_other.amount = 270_000;
+    let group = save(
+        s,
+        vec![
+            req(VCB, "wh_g1", vec![d1.clone()]),
+            req(VCB, "wh_g2", vec![d2.clone(), a2_paid]),
+            req(VCB, "wh_g3", vec![d2_other.clone()]),
+            req(VCB, "wh_g4", vec![d1.clone(), d3.clone(), d3.clone()]),
+        ],
+    )
+    .await;
+    (entries, callback_entries) = (entries + 3, callback_entries + 3);
+    let answers = |v: &CallbackVerdict| match v {
+        CallbackVerdict::Accepted(a) => a.clone(),
+        other => panic!("expected Accepted, got {other:?}"),
+    };
+    let g1 = answers(&group[0]);
+    assert!(
+        matches!(&group[1], CallbackVerdict::Conflict { index: 1, transaction_ref, .. } if transaction_ref == "FT26002"),
+        "{:?}",
+        group[1]
+    );
+    let g3 = answers(&group[2]);
+    assert_eq!(g3[0].version, 1);
+    let g4 = answers(&group[3]);
+    assert_eq!(g4[0], g1[0]);
+    assert_eq!(g4[1], g4[2]);
+    assert_eq!(history(s, VCB, "FT26007").await, vec![d2_other.clone()]);
+    assert_eq!(history(s, VCB, "FT26008").await, vec![d3.clone()]);
+
+    // A period code with no period row yet is kept.
+    let early = cb("FT27001", "2027-01", 600_000, PayoutStatus::Success);
+    accepted(s, req(VCB, "wh_12", vec![early.clone()])).await;
+    (entries, callback_entries) = (entries + 1, callback_entries + 1);
+    let listed = ok(store.callback_payouts("2027-01").await, "callback_payouts");
+    assert_eq!(listed.len(), 1);
+    assert_eq!(
+        (listed[0].bank_code.as_str(), &listed[0].payout),
+        (VCB, &early)
+    );
+
+    // The period's current states, in id order.
+    let listed = ok(store.callback_payouts("2026-03").await, "callback_payouts");
+    let got: Vec<(String, CallbackPayout)> = listed
+        .iter()
+        .map(|c| (c.bank_code.clone(), c.payout.clone()))
+        .collect();
+    let want = vec![
+        (VCB.to_owned(), a1r.clone()),
+        (VCB.to_owned(), a2.clone()),
+        (VCB.to_owned(), returned(&paid("FT26005"))),
+        (BIDV.to_owned(), a1.clone()),
+        (VCB.to_owned(), d1.clone()),
+        (VCB.to_owned(), d2_other.clone()),
+        (VCB.to_owned(), d3.clone()),
+    ];
+    assert_eq!(got, want);
+    assert!(listed.windows(2).all(|w| w[0].id < w[1].id));
+    assert_eq!(listed[0].id, first[0].payout_id);
+    assert_eq!(
+        ok(store.callback_payouts("2025-01").await, "callback_payouts"),
+        vec![]
+    );
+
+    // Concurrent callbacks all land and the chain stays whole.
+    let tasks: Vec<_> = (0..8)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let request = req(
+                    BIDV,
+                    &format!("wh_c{i}"),
+                    vec![paid(&format!("FT28{i:03}"))],
+                );
+                store.save_callbacks(vec![request]).await
+            })
+        })
+        .collect();
+    for t in tasks {
+        let r = t.await.unwrap_or_else(|e| panic!("task: {e}"));
+        let verdicts = ok(r, "concurrent save_callbacks");
+        assert!(matches!(verdicts.as_slice(), [CallbackVerdict::Accepted(a)] if a.len() == 1));
+    }
+    (entries, callback_entries) = (entries + 8, callback_entries + 8);
+
+    let log = all_audit(s).await;
+    assert_chain(&log, entries);
+    assert_eq!(count_action(&log, "callback.payouts"), callback_entries);
+    assert!(log.iter().all(|e| !e.details.contains(POPULATION_ID)));
+}
+
+#[tokio::test]
+async fn sqlite_callbacks() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    let url = format!("sqlite:{}", dir.path().join("doisoat.db").display());
+    let store = ok(store::connect(&url).await, "connect sqlite");
+    callback_story(store).await;
+}
+
+#[tokio::test]
+async fn postgres_callbacks() {
+    let Ok(admin_url) = std::env::var("TEST_DATABASE_URL") else {
+        eprintln!("TEST_DATABASE_URL not set: PostgreSQL callbacks skipped");
+        return;
+    };
+    let db = PgTestDb::create(&admin_url, "doisoat_test").await;
+    let url = db.url.clone();
+    let result = tokio::spawn(async move {
+        let store = ok(store::connect(&url).await, "connect postgres");
+        callback_story(store).await;
+    })
+    .await;
+    db.drop_db().await;
+    if let Err(e) = result {
+        std::panic::resume_unwind(e.into_panic());
+    }
 }

@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod callbacks;
 pub mod error;
 pub mod periods;
 pub mod runs;
@@ -21,6 +22,7 @@ use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::callbacks::CallbackQueue;
 use crate::config::Config;
 use crate::store::Store;
 
@@ -28,6 +30,19 @@ use crate::store::Store;
 pub struct AppState {
     pub store: Arc<dyn Store>,
     pub config: Arc<Config>,
+    /// The group-commit writer for bank callbacks.
+    pub callbacks: CallbackQueue,
+}
+
+impl AppState {
+    /// Starts the callback writer: call inside a Tokio runtime.
+    pub fn new(store: Arc<dyn Store>, config: Config) -> Self {
+        AppState {
+            callbacks: CallbackQueue::start(store.clone()),
+            store,
+            config: Arc::new(config),
+        }
+    }
 }
 
 #[derive(OpenApi)]
@@ -43,6 +58,7 @@ pub struct AppState {
         (name = "reconciliations", description = "Đối soát / reconciliation runs"),
         (name = "downloads", description = "Báo cáo / reports"),
         (name = "audit", description = "Nhật ký kiểm toán / audit trail"),
+        (name = "callbacks", description = "Kết quả chi từ ngân hàng (có ký) / signed bank payout results"),
     )
 )]
 struct ApiDoc;
@@ -66,6 +82,8 @@ fn api() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(periods::create, periods::list))
         .routes(routes!(periods::get))
         .routes(routes!(periods::uploads))
+        .routes(routes!(periods::coverage))
+        .routes(routes!(callbacks::payouts))
         .routes(routes!(uploads::beneficiary_list))
         .routes(routes!(uploads::payout_file))
         .routes(routes!(uploads::get))
@@ -136,10 +154,7 @@ async fn readyz(State(st): State<AppState>) -> impl IntoResponse {
 pub async fn serve(config: Config, store: Arc<dyn Store>) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(config.bind).await?;
     tracing::info!(addr = %listener.local_addr()?, database = store.backend(), "doisoat serving");
-    let state = AppState {
-        store,
-        config: Arc::new(config),
-    };
+    let state = AppState::new(store, config);
     axum::serve(listener, app(state))
         .with_graceful_shutdown(shutdown_signal())
         .await

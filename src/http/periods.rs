@@ -126,6 +126,22 @@ pub async fn get(
     Ok(Json(p.into()))
 }
 
+/// Live figures: the current list against every payout file and every bank callback so
+/// far, computed on read (stored runs stay as they were). Same keys as a run's report.
+#[utoipa::path(get, path = "/api/v1/periods/{id}/coverage", tag = "reconciliations", params(("id" = i64, Path)),
+    responses((status = 200, description = "the report JSON, live"), (status = 404), (status = 409, description = "no list yet")),
+    security(("bearer" = [])))]
+pub async fn coverage(
+    State(st): State<AppState>,
+    auth: Auth,
+    Path(id): Path<i64>,
+) -> Result<Json<crate::report::Report>, AppError> {
+    auth.require_read()?;
+    Ok(Json(
+        crate::service::live_report(st.store.as_ref(), id).await?,
+    ))
+}
+
 /// Every upload of a period (lists with their versions, payout files), oldest first.
 #[utoipa::path(get, path = "/api/v1/periods/{id}/uploads", tag = "uploads", params(("id" = i64, Path)),
     responses((status = 200, body = Vec<Upload>), (status = 404)), security(("bearer" = [])))]

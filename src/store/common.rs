@@ -11,10 +11,12 @@ use serde::{Deserialize, Serialize};
 
 use super::records::dong;
 use super::{
-    NewUpload, Period, RunInfo, StoreError, StoreResult, StoredRun, TokenInfo, Upload, UploadKind,
+    CallbackPayout, NewUpload, Period, RunInfo, StoreError, StoreResult, StoredCallback, StoredRun,
+    TokenInfo, Upload, UploadKind,
 };
 use crate::audit::AuditEntry;
 use crate::domain::access::Role;
+use crate::domain::status::PayoutStatus;
 use crate::import::{ControlTotal, RowError};
 
 /// Rows per multi-row INSERT: 14 columns × 1,000 = 14,000 parameters, under SQLite's
@@ -88,6 +90,18 @@ macro_rules! run_info_sql {
     };
 }
 pub(super) use run_info_sql;
+
+/// `SELECT <every callback payout column> FROM callback_payouts <rest>`.
+macro_rules! callback_sql {
+    ($rest:literal) => {
+        concat!(
+            "SELECT id, bank_code, transaction_ref, period_code, population_id, account_number, \
+             beneficiary_name, amount, status, value_date, reason FROM callback_payouts ",
+            $rest
+        )
+    };
+}
+pub(super) use callback_sql;
 
 #[derive(Debug, sqlx::FromRow)]
 pub(super) struct PeriodRecord {
@@ -344,6 +358,103 @@ impl RunRecord {
     }
 }
 
+/// A `callback_payouts` row: a payout's current state.
+#[derive(Debug, sqlx::FromRow)]
+pub(super) struct CallbackRecord {
+    pub id: i64,
+    pub bank_code: String,
+    pub transaction_ref: String,
+    pub period_code: String,
+    pub population_id: Option<String>,
+    pub account_number: String,
+    pub beneficiary_name: Option<String>,
+    pub amount: i64,
+    pub status: String,
+    pub value_date: chrono::NaiveDate,
+    pub reason: Option<String>,
+}
+
+impl CallbackRecord {
+    pub fn payout(&self) -> StoreResult<CallbackPayout> {
+        let status = PayoutStatus::parse(&self.status).ok_or_else(|| {
+            StoreError::Corrupt(format!(
+                "callback payout {}: status '{}'",
+                self.id, self.status
+            ))
+        })?;
+        Ok(CallbackPayout {
+            transaction_ref: self.transaction_ref.clone(),
+            period: self.period_code.clone(),
+            population_id: self.population_id.clone(),
+            account_number: self.account_number.clone(),
+            beneficiary_name: self.beneficiary_name.clone(),
+            amount: self.amount,
+            status,
+            value_date: self.value_date,
+            reason: self.reason.clone(),
+        })
+    }
+
+    pub fn into_stored(self) -> StoreResult<StoredCallback> {
+        Ok(StoredCallback {
+            payout: self.payout()?,
+            id: self.id,
+            bank_code: self.bank_code,
+        })
+    }
+}
+
+/// Why `new` cannot follow `stored` (same bank and reference): the status move that is not
+/// allowed and the names of the fields that differ (never their values: they are personal).
+pub(super) fn callback_conflict_reason(stored: &CallbackPayout, new: &CallbackPayout) -> String {
+    let is_return = stored.status == PayoutStatus::Success && new.status == PayoutStatus::Returned;
+    let mut vi = Vec::new();
+    let mut en = Vec::new();
+    if stored.status != new.status && !is_return {
+        let (a, b) = (stored.status.as_str(), new.status.as_str());
+        vi.push(format!("{a} → {b} không hợp lệ"));
+        en.push(format!("{a} → {b} not allowed"));
+    }
+    let mut fields = Vec::new();
+    if stored.period != new.period {
+        fields.push("period");
+    }
+    if stored.population_id != new.population_id {
+        fields.push("population_id");
+    }
+    if stored.account_number != new.account_number {
+        fields.push("account_number");
+    }
+    if stored.beneficiary_name != new.beneficiary_name {
+        fields.push("beneficiary_name");
+    }
+    if stored.amount != new.amount {
+        fields.push("amount");
+    }
+    // A return may bring its own value date and reason.
+    if !is_return && stored.value_date != new.value_date {
+        fields.push("value_date");
+    }
+    if !is_return && stored.reason != new.reason {
+        fields.push("reason");
+    }
+    if !fields.is_empty() {
+        let list = fields.join(", ");
+        vi.push(format!("khác: {list}"));
+        en.push(format!("differs: {list}"));
+    }
+    if vi.is_empty() {
+        let (a, b) = (stored.status.as_str(), new.status.as_str());
+        vi.push(format!("{a} → {b}"));
+        en.push(format!("{a} → {b}"));
+    }
+    format!(
+        "đã nhận giao dịch này với nội dung khác ({}) / already received with different content ({})",
+        vi.join("; "),
+        en.join("; ")
+    )
+}
+
 #[derive(Debug, sqlx::FromRow)]
 pub(super) struct AuditRecord {
     seq: i64,
@@ -391,20 +502,28 @@ macro_rules! impl_store {
             use $crate::audit::{AuditEntry, NewAuditEntry};
             use $crate::domain::records::{BeneficiaryRow, PayoutRow};
             use $crate::store::common::{
-                AuditRecord, BATCH_ROWS, PeriodRecord, RunInfoRecord, RunRecord, TokenRecord, UploadColumns, UploadRecord,
-                is_unique_violation, now, period_sql, run_info_sql, run_sql, token_sql, upload_sql,
+                AuditRecord, BATCH_ROWS, CallbackRecord, PeriodRecord, RunInfoRecord, RunRecord, TokenRecord,
+                UploadColumns, UploadRecord, callback_conflict_reason, callback_sql, is_unique_violation, now,
+                period_sql, run_info_sql, run_sql, token_sql, upload_sql,
             };
             use $crate::store::{
-                BeneficiaryRecord, NewPeriod, NewRun, NewToken, NewUpload, PayoutRecord, Period, PeriodInputs,
-                RunInfo, Saved, Store, StoreError, StoreResult, StoredRun, TokenInfo, Upload, UploadKind,
+                BeneficiaryRecord, CallbackAnswer, CallbackPayout, CallbackRequest, CallbackVerdict, NewPeriod,
+                NewRun, NewToken, NewUpload, PayoutRecord, Period, PeriodInputs, RunInfo, Saved, Store, StoreError,
+                StoreResult, StoredCallback, StoredRun, TokenInfo, Upload, UploadKind,
             };
 
             type Db = $db;
             type Tx = sqlx::Transaction<'static, Db>;
+            type Conn = <Db as sqlx::Database>::Connection;
 
             /// Chain `entry` after the last stored one. The caller's transaction holds the
-            /// write lock, so no other writer can read the same head.
-            async fn append_in(tx: &mut Tx, entry: NewAuditEntry, at: DateTime<Utc>) -> StoreResult<AuditEntry> {
+            /// write lock, so no other writer can read the same head; it may be a savepoint,
+            /// and entries appended earlier in the same transaction are the head it sees.
+            async fn append_in(
+                tx: &mut sqlx::Transaction<'_, Db>,
+                entry: NewAuditEntry,
+                at: DateTime<Utc>,
+            ) -> StoreResult<AuditEntry> {
                 let prev: Option<(i64, String)> =
                     sqlx::query_as("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
                         .fetch_optional(&mut **tx)
@@ -513,6 +632,137 @@ macro_rules! impl_store {
                 .fetch_one(&mut **tx)
                 .await?;
                 Ok(Ok(id))
+            }
+
+            fn json_text<T: serde::Serialize>(what: &str, value: &T) -> StoreResult<String> {
+                serde_json::to_string(value).map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
+            }
+
+            async fn insert_callback_event(
+                conn: &mut Conn,
+                req: &CallbackRequest,
+                item: &CallbackPayout,
+                content_sha256: &str,
+                answer: &CallbackAnswer,
+            ) -> StoreResult<()> {
+                sqlx::query(
+                    "INSERT INTO callback_events (payout_id, version, content_sha256, content_json, answer_json, \
+                     webhook_id, token_name, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                )
+                .bind(answer.payout_id)
+                .bind(answer.version)
+                .bind(content_sha256)
+                .bind(json_text("callback content", item)?)
+                .bind(json_text("callback answer", answer)?)
+                .bind(&req.webhook_id)
+                .bind(&req.token_name)
+                .bind(answer.received_at)
+                .execute(&mut *conn)
+                .await?;
+                Ok(())
+            }
+
+            /// Decide one callback item against what is stored (including what this
+            /// transaction wrote before): `Ok((answer, wrote))`, or `Err(reason)` on a conflict.
+            async fn save_callback_item(
+                conn: &mut Conn,
+                req: &CallbackRequest,
+                item: &CallbackPayout,
+                at: DateTime<Utc>,
+            ) -> StoreResult<Result<(CallbackAnswer, bool), String>> {
+                let sha = item.content_sha256();
+                let current: Option<CallbackRecord> =
+                    sqlx::query_as(callback_sql!("WHERE bank_code = $1 AND transaction_ref = $2"))
+                        .bind(&req.bank_code)
+                        .bind(&item.transaction_ref)
+                        .fetch_optional(&mut *conn)
+                        .await?;
+                let Some(current) = current else {
+                    let id: i64 = sqlx::query_scalar(
+                        "INSERT INTO callback_payouts (bank_code, transaction_ref, period_code, population_id, \
+                         account_number, beneficiary_name, amount, status, value_date, reason, content_sha256, \
+                         version, received_at, updated_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 1, $12, $12) RETURNING id",
+                    )
+                    .bind(&req.bank_code)
+                    .bind(&item.transaction_ref)
+                    .bind(&item.period)
+                    .bind(&item.population_id)
+                    .bind(&item.account_number)
+                    .bind(&item.beneficiary_name)
+                    .bind(item.amount)
+                    .bind(item.status.as_str())
+                    .bind(item.value_date)
+                    .bind(&item.reason)
+                    .bind(&sha)
+                    .bind(at)
+                    .fetch_one(&mut *conn)
+                    .await?;
+                    let answer = CallbackAnswer {
+                        transaction_ref: item.transaction_ref.clone(),
+                        payout_id: id,
+                        status: item.status,
+                        version: 1,
+                        received_at: at,
+                    };
+                    insert_callback_event(conn, req, item, &sha, &answer).await?;
+                    return Ok(Ok((answer, true)));
+                };
+                // The same content as any earlier state: a replay gets the answer given then.
+                let given: Option<String> = sqlx::query_scalar(
+                    "SELECT answer_json FROM callback_events WHERE payout_id = $1 AND content_sha256 = $2 \
+                     ORDER BY version LIMIT 1",
+                )
+                .bind(current.id)
+                .bind(&sha)
+                .fetch_optional(&mut *conn)
+                .await?;
+                if let Some(text) = given {
+                    let answer: CallbackAnswer = serde_json::from_str(&text).map_err(|e| {
+                        StoreError::Corrupt(format!("callback payout {}: answer_json: {e}", current.id))
+                    })?;
+                    return Ok(Ok((answer, false)));
+                }
+                let stored = current.payout()?;
+                if !item.is_return_of(&stored) {
+                    return Ok(Err(callback_conflict_reason(&stored, item)));
+                }
+                let version: i64 = sqlx::query_scalar(
+                    "UPDATE callback_payouts SET status = $1, reason = $2, value_date = $3, content_sha256 = $4, \
+                     version = version + 1, updated_at = $5 WHERE id = $6 RETURNING version",
+                )
+                .bind(item.status.as_str())
+                .bind(&item.reason)
+                .bind(item.value_date)
+                .bind(&sha)
+                .bind(at)
+                .bind(current.id)
+                .fetch_one(&mut *conn)
+                .await?;
+                let answer = CallbackAnswer {
+                    transaction_ref: item.transaction_ref.clone(),
+                    payout_id: current.id,
+                    status: item.status,
+                    version,
+                    received_at: at,
+                };
+                insert_callback_event(conn, req, item, &sha, &answer).await?;
+                Ok(Ok((answer, true)))
+            }
+
+            /// References only, hashed: the audit log never holds personal IDs.
+            fn callback_audit(req: &CallbackRequest) -> NewAuditEntry {
+                let refs: Vec<&str> = req.items.iter().map(|i| i.transaction_ref.as_str()).collect();
+                NewAuditEntry::new(
+                    &format!("bank:{}", req.token_name),
+                    "callback.payouts",
+                    format!("bank/{}", req.bank_code),
+                    json!({
+                        "webhook_id": req.webhook_id,
+                        "items": req.items.len(),
+                        "refs_sha256": $crate::report::sha256_hex(refs.join("\n").as_bytes()),
+                    }),
+                )
             }
 
             fn upload_audit(kind: UploadKind, period_id: i64, id: i64, u: &NewUpload, actor: &str) -> NewAuditEntry {
@@ -968,6 +1218,82 @@ macro_rules! impl_store {
                     let rows: Vec<TokenRecord> =
                         sqlx::query_as(token_sql!("ORDER BY id")).fetch_all(self.reader()).await?;
                     rows.into_iter().map(TokenRecord::into_info).collect()
+                }
+
+                async fn save_callbacks(&self, requests: Vec<CallbackRequest>) -> StoreResult<Vec<CallbackVerdict>> {
+                    if requests.is_empty() {
+                        return Ok(Vec::new());
+                    }
+                    // One transaction, one commit for the whole group; each request in its
+                    // own savepoint so a conflict undoes only that request.
+                    let mut tx = self.begin_write().await?;
+                    let mut verdicts = Vec::with_capacity(requests.len());
+                    for req in &requests {
+                        let at = now();
+                        let mut sp = sqlx::Acquire::begin(&mut tx).await?;
+                        let mut answers = Vec::with_capacity(req.items.len());
+                        let mut wrote = false;
+                        let mut conflict = None;
+                        for (index, item) in req.items.iter().enumerate() {
+                            match save_callback_item(&mut sp, req, item, at).await? {
+                                Ok((answer, written)) => {
+                                    wrote |= written;
+                                    answers.push(answer);
+                                }
+                                Err(reason) => {
+                                    conflict = Some(CallbackVerdict::Conflict {
+                                        index,
+                                        transaction_ref: item.transaction_ref.clone(),
+                                        reason,
+                                    });
+                                    break;
+                                }
+                            }
+                        }
+                        if let Some(verdict) = conflict {
+                            sp.rollback().await?;
+                            verdicts.push(verdict);
+                            continue;
+                        }
+                        // A pure replay changed nothing and records nothing.
+                        if wrote {
+                            append_in(&mut sp, callback_audit(req), at).await?;
+                        }
+                        sp.commit().await?;
+                        verdicts.push(CallbackVerdict::Accepted(answers));
+                    }
+                    tx.commit().await?;
+                    Ok(verdicts)
+                }
+
+                async fn callback_payouts(&self, period_code: &str) -> StoreResult<Vec<StoredCallback>> {
+                    let rows: Vec<CallbackRecord> =
+                        sqlx::query_as(callback_sql!("WHERE period_code = $1 ORDER BY id"))
+                            .bind(period_code)
+                            .fetch_all(self.reader())
+                            .await?;
+                    rows.into_iter().map(CallbackRecord::into_stored).collect()
+                }
+
+                async fn callback_history(&self, bank_code: &str, transaction_ref: &str) -> StoreResult<Vec<CallbackPayout>> {
+                    let rows: Vec<(i64, String)> = sqlx::query_as(
+                        "SELECT e.version, e.content_json FROM callback_events e \
+                         JOIN callback_payouts p ON p.id = e.payout_id \
+                         WHERE p.bank_code = $1 AND p.transaction_ref = $2 ORDER BY e.version",
+                    )
+                    .bind(bank_code)
+                    .bind(transaction_ref)
+                    .fetch_all(self.reader())
+                    .await?;
+                    rows.into_iter()
+                        .map(|(version, text)| {
+                            serde_json::from_str(&text).map_err(|e| {
+                                StoreError::Corrupt(format!(
+                                    "callback {bank_code}/{transaction_ref} version {version}: content_json: {e}"
+                                ))
+                            })
+                        })
+                        .collect()
                 }
 
                 async fn audit_entries(&self, after: i64, limit: i64) -> StoreResult<Vec<AuditEntry>> {

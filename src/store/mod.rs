@@ -16,6 +16,7 @@ use serde::Serialize;
 use crate::audit::{AuditEntry, NewAuditEntry};
 use crate::domain::access::Role;
 use crate::domain::records::{BeneficiaryRow, PayoutRow};
+use crate::domain::status::PayoutStatus;
 use crate::import::{ControlTotal, RowError};
 
 pub use records::{BeneficiaryRecord, PayoutRecord};
@@ -190,6 +191,82 @@ pub struct PeriodInputs {
     pub payouts: Vec<PayoutRow>,
 }
 
+/// One payout a bank posted, validated and normalised (what replays are compared on).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct CallbackPayout {
+    pub transaction_ref: String,
+    /// Canonical period code (`2024-09`, `2024-Q3`).
+    pub period: String,
+    pub population_id: Option<String>,
+    pub account_number: String,
+    pub beneficiary_name: Option<String>,
+    /// Whole đồng.
+    pub amount: i64,
+    pub status: PayoutStatus,
+    pub value_date: chrono::NaiveDate,
+    pub reason: Option<String>,
+}
+
+impl CallbackPayout {
+    /// SHA-256 of the normalised content (fields in declaration order).
+    pub fn content_sha256(&self) -> String {
+        crate::report::sha256_hex(serde_json::to_string(self).unwrap_or_default().as_bytes())
+    }
+
+    /// Only the status moved from success to returned (money came back); reason and
+    /// value date may change with it.
+    pub fn is_return_of(&self, earlier: &CallbackPayout) -> bool {
+        earlier.status == PayoutStatus::Success
+            && self.status == PayoutStatus::Returned
+            && self.transaction_ref == earlier.transaction_ref
+            && self.period == earlier.period
+            && self.population_id == earlier.population_id
+            && self.account_number == earlier.account_number
+            && self.beneficiary_name == earlier.beneficiary_name
+            && self.amount == earlier.amount
+    }
+}
+
+/// One signed request from a bank: all its items are stored, or none.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallbackRequest {
+    pub bank_code: String,
+    pub token_name: String,
+    pub webhook_id: String,
+    pub items: Vec<CallbackPayout>,
+}
+
+/// What a bank is told about one payout; a replay gets the very same answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct CallbackAnswer {
+    pub transaction_ref: String,
+    pub payout_id: i64,
+    #[schema(value_type = String)]
+    pub status: PayoutStatus,
+    /// 1 for the first state, 2 after success → returned.
+    pub version: i64,
+    pub received_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CallbackVerdict {
+    Accepted(Vec<CallbackAnswer>),
+    /// Item `index` conflicts with what is stored; nothing of the request was stored.
+    Conflict {
+        index: usize,
+        transaction_ref: String,
+        reason: String,
+    },
+}
+
+/// A callback payout's current state, for reconciliation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredCallback {
+    pub id: i64,
+    pub bank_code: String,
+    pub payout: CallbackPayout,
+}
+
 #[async_trait]
 pub trait Store: Send + Sync {
     /// Which backend, for logs and /readyz.
@@ -240,6 +317,25 @@ pub trait Store: Send + Sync {
     async fn list_tokens(&self) -> StoreResult<Vec<TokenInfo>>;
     /// The webhook secret of an active token (bank tokens have one).
     async fn webhook_secret(&self, token_id: i64) -> StoreResult<Option<String>>;
+
+    /// Store bank callbacks, many requests in ONE transaction (group commit): each request
+    /// is decided in order against what is stored (including earlier requests of the
+    /// group) inside its own savepoint, so one request's conflict never undoes another's.
+    /// Same (bank, ref) and same content as any earlier state → the stored answer, no write.
+    /// success → returned (`is_return_of`) → version + 1. Anything else → Conflict.
+    /// Each accepted request appends one audit entry (`callback.payouts`).
+    async fn save_callbacks(
+        &self,
+        requests: Vec<CallbackRequest>,
+    ) -> StoreResult<Vec<CallbackVerdict>>;
+    /// Current state of every callback payout posted for a period code, in id order.
+    async fn callback_payouts(&self, period_code: &str) -> StoreResult<Vec<StoredCallback>>;
+    /// Every state one payout passed through, oldest first (empty when unknown).
+    async fn callback_history(
+        &self,
+        bank_code: &str,
+        transaction_ref: &str,
+    ) -> StoreResult<Vec<CallbackPayout>>;
 
     /// Entries with seq > `after`, oldest first, at most `limit`.
     async fn audit_entries(&self, after: i64, limit: i64) -> StoreResult<Vec<AuditEntry>>;

@@ -31,7 +31,9 @@ impl SqliteStore {
             .create_if_missing(true)
             .foreign_keys(true)
             .busy_timeout(BUSY_TIMEOUT)
-            .synchronous(SqliteSynchronous::Normal);
+            // FULL: an acknowledged callback or upload survives power loss, not only a
+            // killed process; group commit keeps it to one fsync per group.
+            .synchronous(SqliteSynchronous::Full);
         let in_memory = url.contains(":memory:") || url.contains("mode=memory");
         let folder = options
             .get_filename()

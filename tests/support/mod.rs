@@ -198,6 +198,8 @@ pub struct Tokens {
     pub accountant: String,
     pub auditor: String,
     pub bank: String,
+    /// The Agribank token's webhook secret (`whsec_…`).
+    pub bank_secret: String,
 }
 
 impl Tokens {
@@ -260,16 +262,15 @@ pub async fn spawn_app_with(backend: Backend, settings: &[(&str, &str)]) -> Test
         .unwrap_or_else(|| panic!("Agribank is a known bank"))
         .code()
         .to_owned();
+    let bank_token = make_bank_token(store.as_ref(), "test-bank", &agribank).await;
     let tokens = Tokens {
         admin: make_token(store.as_ref(), "test-admin", Role::Admin, None).await,
         accountant: make_token(store.as_ref(), "test-accountant", Role::Accountant, None).await,
         auditor: make_token(store.as_ref(), "test-auditor", Role::Auditor, None).await,
-        bank: make_token(store.as_ref(), "test-bank", Role::Bank, Some(agribank)).await,
+        bank: bank_token.0,
+        bank_secret: bank_token.1,
     };
-    let router = app(AppState {
-        store: store.clone(),
-        config: config.clone(),
-    });
+    let router = app(AppState::new(store.clone(), config.as_ref().clone()));
     TestApp {
         backend,
         router,
@@ -296,6 +297,34 @@ pub async fn make_token(store: &dyn Store, name: &str, role: Role, bank: Option<
         .await
         .unwrap_or_else(|e| panic!("create token {name}: {e}"));
     token
+}
+
+fn rand_suffix() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    format!(
+        "{}_{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// A bank token and its webhook secret, as `doisoat token create --role bank` makes them.
+pub async fn make_bank_token(store: &dyn Store, name: &str, bank_code: &str) -> (String, String) {
+    let token = doisoat::tokens::generate();
+    let (_, secret) = doisoat::webhook::WebhookSecret::generate();
+    let new = NewToken {
+        name: name.to_owned(),
+        role: Role::Bank,
+        bank_code: Some(bank_code.to_owned()),
+        token_hash: doisoat::tokens::hash(&token),
+        webhook_secret: Some(secret.clone()),
+    };
+    store
+        .create_token(new, "test-harness")
+        .await
+        .unwrap_or_else(|e| panic!("create token {name}: {e}"));
+    (token, secret)
 }
 
 /// Run `test` on a fresh app on every backend (see `backends`).
@@ -375,6 +404,63 @@ impl TestApp {
             .collect()
             .await
             .unwrap_or_else(|e| panic!("{path}: reading the body: {e}"))
+            .to_bytes();
+        TestResponse {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    /// POST a signed bank callback; `skew` moves the signed timestamp off now (seconds).
+    pub async fn post_callback(
+        &self,
+        token: &str,
+        secret: &str,
+        body: &str,
+        skew: i64,
+    ) -> TestResponse {
+        let secret = doisoat::webhook::WebhookSecret::parse(secret)
+            .unwrap_or_else(|e| panic!("secret: {e}"));
+        let ts = chrono::Utc::now().timestamp() + skew;
+        let id = format!("msg_test_{}", rand_suffix());
+        let signature = secret.sign(&id, ts, body.as_bytes());
+        self.post_signed(token, body, &id, &ts.to_string(), &signature)
+            .await
+    }
+
+    /// POST to the callback endpoint with the given signing headers, as they are.
+    pub async fn post_signed(
+        &self,
+        token: &str,
+        body: &str,
+        id: &str,
+        ts: &str,
+        signature: &str,
+    ) -> TestResponse {
+        let req = Request::builder()
+            .method(Method::POST)
+            .uri("/api/v1/callbacks/payouts")
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .header(header::CONTENT_TYPE, "application/json")
+            .header("webhook-id", id)
+            .header("webhook-timestamp", ts)
+            .header("webhook-signature", signature)
+            .body(Body::from(body.to_owned()))
+            .unwrap_or_else(|e| panic!("callback request: {e}"));
+        let resp = self
+            .router
+            .clone()
+            .oneshot(req)
+            .await
+            .unwrap_or_else(|e| panic!("callback: {e}"));
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let body = resp
+            .into_body()
+            .collect()
+            .await
+            .unwrap_or_else(|e| panic!("callback: reading the body: {e}"))
             .to_bytes();
         TestResponse {
             status,

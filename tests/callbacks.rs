@@ -1,0 +1,338 @@
+//! Bank callbacks end to end: signatures, roles, idempotency and transitions, all-or-nothing
+//! batches, linking when the list arrives, live figures, immutable runs. Every test runs on
+//! SQLite, and on PostgreSQL when `TEST_DATABASE_URL` is set.
+
+mod support;
+
+use axum::http::StatusCode;
+use serde_json::{Value, json};
+use support::{TestApp, fixture_path, for_each_backend, make_bank_token};
+
+const LIST: &str = "danh_sach_xa_tan_lap.xlsx";
+
+fn payout(tref: &str, id: &str, amount: &str, status: &str) -> Value {
+    json!({
+        "transaction_ref": tref,
+        "period": "2024-09",
+        "population_id": id,
+        "account_number": "4200205123457",
+        "beneficiary_name": "TRAN THI BINH",
+        "amount": amount,
+        "currency": "VND",
+        "status": status,
+        "value_date": "2024-09-20",
+    })
+}
+
+async fn post(app: &TestApp, body: &Value) -> support::TestResponse {
+    let t = &app.tokens;
+    app.post_callback(&t.bank, &t.bank_secret, &body.to_string(), 0)
+        .await
+}
+
+async fn history(app: &TestApp, tref: &str) -> usize {
+    app.store
+        .callback_history("VBA", tref)
+        .await
+        .unwrap_or_else(|e| panic!("history: {e}"))
+        .len()
+}
+
+#[tokio::test]
+async fn signatures_timestamps_roles_and_banks() {
+    for_each_backend(|app| async move {
+        let t = app.tokens.clone();
+        let body = payout("FT-SIG", "025142000102", "1500000", "success").to_string();
+
+        // A signature made with another secret, a stale or future timestamp, no headers.
+        let (_, other) = doisoat::webhook::WebhookSecret::generate();
+        let r = app.post_callback(&t.bank, &other, &body, 0).await;
+        r.expect_problem(
+            StatusCode::UNAUTHORIZED,
+            Some("bad-signature"),
+            "wrong secret",
+        );
+        for skew in [-301, 301] {
+            let r = app
+                .post_callback(&t.bank, &t.bank_secret, &body, skew)
+                .await;
+            r.expect_problem(
+                StatusCode::UNAUTHORIZED,
+                Some("bad-signature"),
+                "timestamp off by 301 s",
+            );
+        }
+        let r = app.post_signed(&t.bank, &body, "", "", "").await;
+        r.expect_problem(
+            StatusCode::UNAUTHORIZED,
+            Some("bad-signature"),
+            "no signature headers",
+        );
+        // A body changed after signing.
+        let secret = doisoat::webhook::WebhookSecret::parse(&t.bank_secret)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let now = chrono::Utc::now().timestamp();
+        let sig = secret.sign("msg_1", now, body.as_bytes());
+        let tampered = body.replace("1500000", "9500000");
+        let r = app
+            .post_signed(&t.bank, &tampered, "msg_1", &now.to_string(), &sig)
+            .await;
+        r.expect_problem(
+            StatusCode::UNAUTHORIZED,
+            Some("bad-signature"),
+            "tampered body",
+        );
+        assert_eq!(
+            history(&app, "FT-SIG").await,
+            0,
+            "nothing stored by refused requests"
+        );
+
+        // Within ±5 minutes is fine.
+        let r = app
+            .post_callback(&t.bank, &t.bank_secret, &body, -290)
+            .await;
+        r.expect_status(StatusCode::OK, "290 s old");
+
+        // Only bank tokens, only their own bank.
+        let r = app
+            .post_callback(&t.accountant, &t.bank_secret, &body, 0)
+            .await;
+        r.expect_problem(StatusCode::FORBIDDEN, Some("forbidden"), "accountant token");
+        let mut other_bank = payout("FT-OTHER", "025142000102", "1500000", "success");
+        other_bank["bank"] = json!("Vietcombank");
+        let r = post(&app, &other_bank).await;
+        r.expect_problem(
+            StatusCode::FORBIDDEN,
+            Some("wrong-bank"),
+            "another bank's payout",
+        );
+        assert_eq!(history(&app, "FT-OTHER").await, 0);
+
+        // The same reference at two banks is two transactions.
+        let (vcb_token, vcb_secret) = make_bank_token(app.store.as_ref(), "vcb", "VCB").await;
+        let r = app.post_callback(&vcb_token, &vcb_secret, &body, 0).await;
+        r.expect_status(StatusCode::OK, "VCB posts the same ref");
+        assert_ne!(r.json()["payout_id"], Value::Null);
+        let vcb = app
+            .store
+            .callback_history("VCB", "FT-SIG")
+            .await
+            .unwrap_or_default();
+        assert_eq!((vcb.len(), history(&app, "FT-SIG").await), (1, 1));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn replays_conflicts_and_transitions() {
+    for_each_backend(|app| async move {
+        let paid = payout("FT-1", "025142000102", "1500000", "success");
+        let first = post(&app, &paid).await;
+        first.expect_status(StatusCode::OK, "first post");
+        let answer = first.json();
+        assert_eq!(
+            (answer["status"].as_str(), answer["version"].as_i64()),
+            (Some("success"), Some(1))
+        );
+
+        // Replay (new message id and timestamp, same content): the same answer, nothing new.
+        let again = post(&app, &paid).await;
+        again.expect_status(StatusCode::OK, "replay");
+        assert_eq!(again.json(), answer);
+        // Amounts as numbers are the same content.
+        let mut as_number = paid.clone();
+        as_number["amount"] = json!(1500000);
+        assert_eq!(post(&app, &as_number).await.json(), answer);
+        assert_eq!(history(&app, "FT-1").await, 1);
+
+        // Same ref, other content: 409, nothing changes.
+        let r = post(&app, &payout("FT-1", "025142000102", "1600000", "success")).await;
+        let p = r.expect_problem(StatusCode::CONFLICT, Some("conflict"), "different amount");
+        assert_eq!(
+            (p["item"].as_i64(), p["transaction_ref"].as_str()),
+            (Some(0), Some("FT-1"))
+        );
+        let r = post(&app, &payout("FT-1", "025142000102", "1500000", "failed")).await;
+        r.expect_problem(StatusCode::CONFLICT, Some("conflict"), "success → failed");
+        assert_eq!(history(&app, "FT-1").await, 1);
+
+        // Money came back: success → returned is legal; the history keeps both states.
+        let mut returned = payout("FT-1", "025142000102", "1500000", "returned");
+        returned["reason"] = json!("Tài khoản đã đóng");
+        returned["value_date"] = json!("2024-09-25");
+        let r = post(&app, &returned).await;
+        r.expect_status(StatusCode::OK, "success → returned");
+        assert_eq!(
+            (r.json()["status"].as_str(), r.json()["version"].as_i64()),
+            (Some("returned"), Some(2))
+        );
+        assert_eq!(history(&app, "FT-1").await, 2);
+        // Replaying the original success still gets its original answer.
+        assert_eq!(post(&app, &paid).await.json(), answer);
+        // returned → success, and failed → success, are not transitions (a new ref is).
+        post(&app, &paid.clone())
+            .await
+            .expect_status(StatusCode::OK, "replay of v1");
+        let r = post(&app, &payout("FT-1", "025142000102", "1500000", "success")).await;
+        r.expect_status(StatusCode::OK, "still a replay of v1");
+        post(&app, &payout("FT-2", "025142000102", "1500000", "failed"))
+            .await
+            .expect_status(StatusCode::OK, "failed");
+        let r = post(&app, &payout("FT-2", "025142000102", "1500000", "success")).await;
+        r.expect_problem(StatusCode::CONFLICT, Some("conflict"), "failed → success");
+        post(&app, &payout("FT-3", "025142000102", "1500000", "success"))
+            .await
+            .expect_status(StatusCode::OK, "retry under a new ref");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn batches_are_all_or_nothing_and_name_the_item() {
+    for_each_backend(|app| async move {
+        let ok = |r: &str| payout(r, "025142000102", "1500000", "success");
+        let mut bad = ok("B-2");
+        bad["currency"] = json!("USD");
+        let r = post(&app, &json!([ok("B-0"), ok("B-1"), bad])).await;
+        let p = r.expect_problem(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("invalid-item"),
+            "bad currency",
+        );
+        assert_eq!(
+            (p["item"].as_i64(), p["field"].as_str()),
+            (Some(2), Some("currency"))
+        );
+        assert_eq!(
+            history(&app, "B-0").await + history(&app, "B-1").await,
+            0,
+            "none stored"
+        );
+
+        post(&app, &ok("B-9"))
+            .await
+            .expect_status(StatusCode::OK, "stored alone");
+        let conflicting = payout("B-9", "025142000102", "2000000", "success");
+        let r = post(&app, &json!([ok("B-0"), ok("B-1"), conflicting])).await;
+        let p = r.expect_problem(
+            StatusCode::CONFLICT,
+            Some("conflict"),
+            "third item conflicts",
+        );
+        assert_eq!(p["item"].as_i64(), Some(2));
+        assert_eq!(
+            history(&app, "B-0").await + history(&app, "B-1").await,
+            0,
+            "none stored"
+        );
+
+        let r = post(&app, &json!([ok("B-0"), ok("B-1"), ok("B-9")])).await;
+        r.expect_status(StatusCode::OK, "a good batch");
+        let results = r.json()["results"].as_array().cloned().unwrap_or_default();
+        assert_eq!(results.len(), 3);
+        assert_eq!(results[2]["version"], 1, "the stored B-9, replayed");
+
+        let many: Vec<Value> = (0..1001).map(|i| ok(&format!("M-{i}"))).collect();
+        let r = post(&app, &json!(many)).await;
+        r.expect_problem(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            Some("batch-too-large"),
+            "1,001 items",
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn callbacks_link_when_the_list_arrives_and_show_live() {
+    for_each_backend(|app| async move {
+        let t = app.tokens.clone();
+        // Before the period and its list exist.
+        post(&app, &payout("L-1", "025142000102", "1500000", "success"))
+            .await
+            .expect_status(StatusCode::OK, "Bình");
+        post(&app, &payout("L-2", "037153000257", "1500000", "success"))
+            .await
+            .expect_status(StatusCode::OK, "nobody on the list");
+
+        let p = app
+            .create_period(&t.accountant, &json!({"code": "2024-09"}))
+            .await;
+        p.expect_status(StatusCode::CREATED, "period");
+        let period = p.json()["id"].as_i64().unwrap_or(0);
+        let live = format!("/api/v1/periods/{period}/coverage");
+        app.get(&t.accountant, &live).await.expect_problem(
+            StatusCode::CONFLICT,
+            Some("no-list"),
+            "no list yet",
+        );
+        app.upload_list(&t.accountant, period, &fixture_path(LIST))
+            .await
+            .expect_status(StatusCode::CREATED, "list");
+
+        let r = app.get(&t.auditor, &live).await;
+        r.expect_status(StatusCode::OK, "live coverage");
+        let live1 = r.json();
+        assert_eq!(live1["paid_cashless"], 1, "Bình, paid by callback");
+        assert_eq!(live1["outcomes"]["matched"], 1);
+        assert_eq!(live1["unmatched_payouts"]["count"], 1);
+        assert_eq!(live1["amount_paid"], "1500000");
+
+        // A stored run records the callbacks as an input and then stays as it was.
+        let run = app.reconcile(&t.accountant, period).await;
+        run.expect_status(StatusCode::CREATED, "run");
+        let run_id = run.json()["id"].as_i64().unwrap_or(0);
+        let report_path = format!("/api/v1/reconciliations/{run_id}");
+        let before = app.get(&t.auditor, &report_path).await.body;
+        let meta = app
+            .get(&t.auditor, &format!("{report_path}/meta"))
+            .await
+            .json();
+        let inputs = meta["meta"]["inputs"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        assert!(
+            inputs
+                .iter()
+                .any(|i| i["role"] == "callbacks" && i["data_rows"] == 2),
+            "{meta}"
+        );
+
+        // Dung (VietinBank on the list) paid 3,000,000 in one callback: live figures move.
+        let mut dung = payout("L-3", "025160000104", "3000000", "success");
+        dung["account_number"] = json!("108000123457");
+        post(&app, &dung)
+            .await
+            .expect_status(StatusCode::OK, "Dung");
+        let live2 = app.get(&t.auditor, &live).await.json();
+        assert_eq!(live2["paid_cashless"], 2);
+        assert_eq!(live2["amount_paid"], "4500000");
+        assert_eq!(
+            app.get(&t.auditor, &report_path).await.body,
+            before,
+            "the stored run is immutable"
+        );
+
+        // Banks may not read figures; the audit trail has the callbacks and verifies.
+        app.get(&t.bank, &live).await.expect_problem(
+            StatusCode::FORBIDDEN,
+            Some("forbidden"),
+            "bank reads",
+        );
+        let audit = app.get(&t.auditor, "/api/v1/audit?limit=1000").await.json();
+        let callbacks = audit["entries"]
+            .as_array()
+            .map(|e| {
+                e.iter()
+                    .filter(|e| e["action"] == "callback.payouts")
+                    .count()
+            })
+            .unwrap_or(0);
+        assert_eq!(callbacks, 3);
+        let v = app.get(&t.auditor, "/api/v1/audit/verify").await.json();
+        assert_eq!(v["ok"], true);
+    })
+    .await;
+}
