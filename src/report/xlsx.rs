@@ -558,6 +558,11 @@ fn put_input(
     let role = match input.role.as_str() {
         "beneficiaries" => pick(lang, "Danh sách đối tượng", "Beneficiary list"),
         "payouts" => pick(lang, "Kết quả chi của ngân hàng", "Bank payout results"),
+        "callbacks" => pick(
+            lang,
+            "Kết quả chi ngân hàng gửi trực tiếp (callback)",
+            "Bank callbacks",
+        ),
         other => other,
     };
     put_text(ws, r, 0, &input.name, &fm.label)?;
