@@ -404,6 +404,14 @@ impl CallbackRecord {
     }
 }
 
+/// A `callback_payouts` row with its version, as `save_callbacks` loads a group's state.
+#[derive(Debug, sqlx::FromRow)]
+pub(super) struct CallbackStateRecord {
+    #[sqlx(flatten)]
+    pub record: CallbackRecord,
+    pub version: i64,
+}
+
 /// Why `new` cannot follow `stored` (same bank and reference): the status move that is not
 /// allowed and the names of the fields that differ (never their values: they are personal).
 pub(super) fn callback_conflict_reason(stored: &CallbackPayout, new: &CallbackPayout) -> String {
@@ -502,7 +510,7 @@ macro_rules! impl_store {
             use $crate::audit::{AuditEntry, NewAuditEntry};
             use $crate::domain::records::{BeneficiaryRow, PayoutRow};
             use $crate::store::common::{
-                AuditRecord, BATCH_ROWS, CallbackRecord, PeriodRecord, RunInfoRecord, RunRecord, TokenRecord,
+                AuditRecord, BATCH_ROWS, CallbackRecord, CallbackStateRecord, PeriodRecord, RunInfoRecord, RunRecord, TokenRecord,
                 UploadColumns, UploadRecord, callback_conflict_reason, callback_sql, is_unique_violation, now,
                 period_sql, run_info_sql, run_sql, token_sql, upload_sql,
             };
@@ -514,7 +522,6 @@ macro_rules! impl_store {
 
             type Db = $db;
             type Tx = sqlx::Transaction<'static, Db>;
-            type Conn = <Db as sqlx::Database>::Connection;
 
             /// Chain `entry` after the last stored one. The caller's transaction holds the
             /// write lock, so no other writer can read the same head; it may be a savepoint,
@@ -638,116 +645,293 @@ macro_rules! impl_store {
                 serde_json::to_string(value).map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
             }
 
-            async fn insert_callback_event(
-                conn: &mut Conn,
-                req: &CallbackRequest,
-                item: &CallbackPayout,
-                content_sha256: &str,
-                answer: &CallbackAnswer,
+            /// A payout's state while `save_callbacks` decides a group in memory.
+            #[derive(Clone)]
+            struct CallbackSlot {
+                bank_code: String,
+                /// None until a payout new in this group is inserted.
+                id: Option<i64>,
+                /// The current state, or (id, status) when the stored status cannot be read.
+                current: Result<CallbackPayout, (i64, String)>,
+                content_sha256: String,
+                version: i64,
+                received_at: DateTime<Utc>,
+                updated_at: DateTime<Utc>,
+                /// New in this group: inserted with its final state.
+                inserted: bool,
+                /// Stored before and moved in this group: updated to its final state.
+                updated: bool,
+                /// Every state, in version order: its digest and the answer given for it.
+                events: Vec<(String, SlotAnswer)>,
+            }
+
+            #[derive(Clone)]
+            enum SlotAnswer {
+                /// `answer_json` as stored; parsed only when a replay needs it.
+                Stored(String),
+                /// Given in this group; its `payout_id` is set once the payout has an id.
+                Decided(CallbackAnswer),
+            }
+
+            /// A state decided in this group, to insert into `callback_events`.
+            struct PendingEvent {
+                slot: usize,
+                request: usize,
+                item: usize,
+                content_sha256: String,
+                answer: CallbackAnswer,
+            }
+
+            /// Answers of an accepted request; those with a slot get that slot's payout id.
+            type DraftAnswers = Vec<(Option<usize>, CallbackAnswer)>;
+
+            /// Load the stored state of every (bank, reference) the group names, with the
+            /// states each passed through: one query per bank and per 1,000 references.
+            async fn load_callback_slots(
+                tx: &mut Tx,
+                requests: &[CallbackRequest],
+            ) -> StoreResult<(Vec<CallbackSlot>, HashMap<String, HashMap<String, usize>>)> {
+                let mut wanted: HashMap<&str, Vec<&str>> = HashMap::new();
+                let mut seen: std::collections::HashSet<(&str, &str)> = std::collections::HashSet::new();
+                for req in requests {
+                    for item in &req.items {
+                        if seen.insert((req.bank_code.as_str(), item.transaction_ref.as_str())) {
+                            wanted.entry(req.bank_code.as_str()).or_default().push(item.transaction_ref.as_str());
+                        }
+                    }
+                }
+                let mut slots = Vec::new();
+                let mut index: HashMap<String, HashMap<String, usize>> = HashMap::new();
+                let mut by_id: HashMap<i64, usize> = HashMap::new();
+                for (bank, refs) in &wanted {
+                    for chunk in refs.chunks(BATCH_ROWS) {
+                        // PostgreSQL: one index lookup per reference (an IN list may be
+                        // planned as a scan of the whole table while its statistics lag).
+                        let mut qb: QueryBuilder<Db> = QueryBuilder::new(if $backend == "postgres" {
+                            "SELECT c.id, c.bank_code, c.transaction_ref, c.period_code, c.population_id, \
+                             c.account_number, c.beneficiary_name, c.amount, c.status, c.value_date, c.reason, \
+                             c.version FROM (VALUES "
+                        } else {
+                            "SELECT id, bank_code, transaction_ref, period_code, population_id, account_number, \
+                             beneficiary_name, amount, status, value_date, reason, version FROM callback_payouts \
+                             WHERE transaction_ref IN ("
+                        });
+                        let mut list = qb.separated(", ");
+                        for r in chunk {
+                            list.push("(");
+                            list.push_bind_unseparated(*r);
+                            list.push_unseparated(")");
+                        }
+                        if $backend == "postgres" {
+                            qb.push(
+                                ") AS r (tref) CROSS JOIN LATERAL (SELECT * FROM callback_payouts \
+                                 WHERE bank_code = ",
+                            );
+                            qb.push_bind(*bank);
+                            qb.push(" AND transaction_ref = r.tref) AS c");
+                        } else {
+                            qb.push(") AND bank_code = ");
+                            qb.push_bind(*bank);
+                        }
+                        let rows: Vec<CallbackStateRecord> = qb.build_query_as().fetch_all(&mut **tx).await?;
+                        for row in rows {
+                            let rec = row.record;
+                            let current = rec.payout().map_err(|_| (rec.id, rec.status.clone()));
+                            let i = slots.len();
+                            by_id.insert(rec.id, i);
+                            index.entry(rec.bank_code.clone()).or_default().insert(rec.transaction_ref.clone(), i);
+                            slots.push(CallbackSlot {
+                                bank_code: rec.bank_code,
+                                id: Some(rec.id),
+                                current,
+                                content_sha256: String::new(),
+                                version: row.version,
+                                received_at: DateTime::<Utc>::MIN_UTC,
+                                updated_at: DateTime::<Utc>::MIN_UTC,
+                                inserted: false,
+                                updated: false,
+                                events: Vec::new(),
+                            });
+                        }
+                    }
+                }
+                let ids: Vec<i64> = slots.iter().filter_map(|s| s.id).collect();
+                for chunk in ids.chunks(BATCH_ROWS) {
+                    let mut qb: QueryBuilder<Db> = QueryBuilder::new(if $backend == "postgres" {
+                        "SELECT e.payout_id, e.version, e.content_sha256, e.answer_json FROM (VALUES "
+                    } else {
+                        "SELECT payout_id, version, content_sha256, answer_json FROM callback_events \
+                         WHERE payout_id IN ("
+                    });
+                    let mut list = qb.separated(", ");
+                    for id in chunk {
+                        list.push("(");
+                        list.push_bind_unseparated(*id);
+                        list.push_unseparated(")");
+                    }
+                    if $backend == "postgres" {
+                        qb.push(
+                            ") AS r (id) CROSS JOIN LATERAL (SELECT * FROM callback_events \
+                             WHERE payout_id = r.id) AS e ORDER BY e.payout_id, e.version",
+                        );
+                    } else {
+                        qb.push(") ORDER BY payout_id, version");
+                    }
+                    let rows: Vec<(i64, i64, String, String)> = qb.build_query_as().fetch_all(&mut **tx).await?;
+                    for (payout_id, _version, sha, answer_json) in rows {
+                        if let Some(&i) = by_id.get(&payout_id) {
+                            slots[i].events.push((sha, SlotAnswer::Stored(answer_json)));
+                        }
+                    }
+                }
+                Ok((slots, index))
+            }
+
+            /// Write what `save_callbacks` decided: new payouts (their ids set in `slots`),
+            /// moved payouts, new events with their answers, in few statements.
+            async fn write_callback_slots(
+                tx: &mut Tx,
+                requests: &[CallbackRequest],
+                slots: &mut [CallbackSlot],
+                events: &mut [PendingEvent],
             ) -> StoreResult<()> {
-                sqlx::query(
-                    "INSERT INTO callback_events (payout_id, version, content_sha256, content_json, answer_json, \
-                     webhook_id, token_name, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-                )
-                .bind(answer.payout_id)
-                .bind(answer.version)
-                .bind(content_sha256)
-                .bind(json_text("callback content", item)?)
-                .bind(json_text("callback answer", answer)?)
-                .bind(&req.webhook_id)
-                .bind(&req.token_name)
-                .bind(answer.received_at)
-                .execute(&mut *conn)
-                .await?;
+                let new: Vec<usize> = (0..slots.len()).filter(|&i| slots[i].inserted).collect();
+                for chunk in new.chunks(BATCH_ROWS) {
+                    let mut by_key: HashMap<(&str, &str), usize> = HashMap::new();
+                    let mut qb: QueryBuilder<Db> = QueryBuilder::new(
+                        "INSERT INTO callback_payouts (bank_code, transaction_ref, period_code, population_id, \
+                         account_number, beneficiary_name, amount, status, value_date, reason, content_sha256, \
+                         version, received_at, updated_at) ",
+                    );
+                    let mut rows = Vec::with_capacity(chunk.len());
+                    for &i in chunk {
+                        let s = &slots[i];
+                        let Ok(p) = &s.current else {
+                            return Err(StoreError::Corrupt("callback payout: new state unreadable".into()));
+                        };
+                        by_key.insert((s.bank_code.as_str(), p.transaction_ref.as_str()), i);
+                        rows.push((s, p));
+                    }
+                    qb.push_values(rows, |mut b, (s, p)| {
+                        b.push_bind(&s.bank_code)
+                            .push_bind(&p.transaction_ref)
+                            .push_bind(&p.period)
+                            .push_bind(&p.population_id)
+                            .push_bind(&p.account_number)
+                            .push_bind(&p.beneficiary_name)
+                            .push_bind(p.amount)
+                            .push_bind(p.status.as_str())
+                            .push_bind(p.value_date)
+                            .push_bind(&p.reason)
+                            .push_bind(&s.content_sha256)
+                            .push_bind(s.version)
+                            .push_bind(s.received_at)
+                            .push_bind(s.updated_at);
+                    });
+                    qb.push(" RETURNING id, bank_code, transaction_ref");
+                    let returned: Vec<(i64, String, String)> = qb.build_query_as().fetch_all(&mut **tx).await?;
+                    let mut ids = Vec::with_capacity(returned.len());
+                    for (id, bank, tref) in &returned {
+                        let i = by_key.get(&(bank.as_str(), tref.as_str())).copied().ok_or_else(|| {
+                            StoreError::Corrupt(format!("callback payout {id}: inserted row not in the group"))
+                        })?;
+                        ids.push((i, *id));
+                    }
+                    if ids.len() != chunk.len() {
+                        return Err(StoreError::Corrupt("callback payouts: insert returned too few rows".into()));
+                    }
+                    for (i, id) in ids {
+                        slots[i].id = Some(id);
+                    }
+                }
+                for s in slots.iter().filter(|s| s.updated) {
+                    let Ok(p) = &s.current else {
+                        return Err(StoreError::Corrupt("callback payout: new state unreadable".into()));
+                    };
+                    sqlx::query(
+                        "UPDATE callback_payouts SET status = $1, reason = $2, value_date = $3, content_sha256 = $4, \
+                         version = $5, updated_at = $6 WHERE id = $7",
+                    )
+                    .bind(p.status.as_str())
+                    .bind(&p.reason)
+                    .bind(p.value_date)
+                    .bind(&s.content_sha256)
+                    .bind(s.version)
+                    .bind(s.updated_at)
+                    .bind(s.id)
+                    .execute(&mut **tx)
+                    .await?;
+                }
+                let mut rows = Vec::with_capacity(events.len());
+                for e in events.iter_mut() {
+                    e.answer.payout_id = slots[e.slot]
+                        .id
+                        .ok_or_else(|| StoreError::Corrupt("callback payout without an id".into()))?;
+                    let req = &requests[e.request];
+                    rows.push((
+                        e.answer.payout_id,
+                        e.answer.version,
+                        e.content_sha256.as_str(),
+                        json_text("callback content", &req.items[e.item])?,
+                        json_text("callback answer", &e.answer)?,
+                        req.webhook_id.as_str(),
+                        req.token_name.as_str(),
+                        e.answer.received_at,
+                    ));
+                }
+                for chunk in rows.chunks(BATCH_ROWS) {
+                    let mut qb: QueryBuilder<Db> = QueryBuilder::new(
+                        "INSERT INTO callback_events (payout_id, version, content_sha256, content_json, answer_json, \
+                         webhook_id, token_name, received_at) ",
+                    );
+                    qb.push_values(chunk, |mut b, r| {
+                        b.push_bind(r.0)
+                            .push_bind(r.1)
+                            .push_bind(r.2)
+                            .push_bind(&r.3)
+                            .push_bind(&r.4)
+                            .push_bind(r.5)
+                            .push_bind(r.6)
+                            .push_bind(r.7);
+                    });
+                    qb.build().execute(&mut **tx).await?;
+                }
                 Ok(())
             }
 
-            /// Decide one callback item against what is stored (including what this
-            /// transaction wrote before): `Ok((answer, wrote))`, or `Err(reason)` on a conflict.
-            async fn save_callback_item(
-                conn: &mut Conn,
-                req: &CallbackRequest,
-                item: &CallbackPayout,
-                at: DateTime<Utc>,
-            ) -> StoreResult<Result<(CallbackAnswer, bool), String>> {
-                let sha = item.content_sha256();
-                let current: Option<CallbackRecord> =
-                    sqlx::query_as(callback_sql!("WHERE bank_code = $1 AND transaction_ref = $2"))
-                        .bind(&req.bank_code)
-                        .bind(&item.transaction_ref)
-                        .fetch_optional(&mut *conn)
+            /// Chain `entries` (in order) after the last stored audit entry, with one read
+            /// of the head and one INSERT per 1,000 entries.
+            async fn append_many_in(tx: &mut Tx, entries: Vec<(NewAuditEntry, DateTime<Utc>)>) -> StoreResult<()> {
+                if entries.is_empty() {
+                    return Ok(());
+                }
+                let mut prev: Option<(i64, String)> =
+                    sqlx::query_as("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
+                        .fetch_optional(&mut **tx)
                         .await?;
-                let Some(current) = current else {
-                    let id: i64 = sqlx::query_scalar(
-                        "INSERT INTO callback_payouts (bank_code, transaction_ref, period_code, population_id, \
-                         account_number, beneficiary_name, amount, status, value_date, reason, content_sha256, \
-                         version, received_at, updated_at) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 1, $12, $12) RETURNING id",
-                    )
-                    .bind(&req.bank_code)
-                    .bind(&item.transaction_ref)
-                    .bind(&item.period)
-                    .bind(&item.population_id)
-                    .bind(&item.account_number)
-                    .bind(&item.beneficiary_name)
-                    .bind(item.amount)
-                    .bind(item.status.as_str())
-                    .bind(item.value_date)
-                    .bind(&item.reason)
-                    .bind(&sha)
-                    .bind(at)
-                    .fetch_one(&mut *conn)
-                    .await?;
-                    let answer = CallbackAnswer {
-                        transaction_ref: item.transaction_ref.clone(),
-                        payout_id: id,
-                        status: item.status,
-                        version: 1,
-                        received_at: at,
-                    };
-                    insert_callback_event(conn, req, item, &sha, &answer).await?;
-                    return Ok(Ok((answer, true)));
-                };
-                // The same content as any earlier state: a replay gets the answer given then.
-                let given: Option<String> = sqlx::query_scalar(
-                    "SELECT answer_json FROM callback_events WHERE payout_id = $1 AND content_sha256 = $2 \
-                     ORDER BY version LIMIT 1",
-                )
-                .bind(current.id)
-                .bind(&sha)
-                .fetch_optional(&mut *conn)
-                .await?;
-                if let Some(text) = given {
-                    let answer: CallbackAnswer = serde_json::from_str(&text).map_err(|e| {
-                        StoreError::Corrupt(format!("callback payout {}: answer_json: {e}", current.id))
-                    })?;
-                    return Ok(Ok((answer, false)));
+                let mut chained = Vec::with_capacity(entries.len());
+                for (entry, at) in entries {
+                    let e = entry.chain(prev.as_ref().map(|(s, h)| (*s, h.as_str())), at);
+                    prev = Some((e.seq, e.hash.clone()));
+                    chained.push(e);
                 }
-                let stored = current.payout()?;
-                if !item.is_return_of(&stored) {
-                    return Ok(Err(callback_conflict_reason(&stored, item)));
+                for chunk in chained.chunks(BATCH_ROWS) {
+                    let mut qb: QueryBuilder<Db> = QueryBuilder::new(
+                        "INSERT INTO audit_log (seq, at, actor, action, subject, details, prev_hash, hash) ",
+                    );
+                    qb.push_values(chunk, |mut b, e| {
+                        b.push_bind(e.seq)
+                            .push_bind(&e.at)
+                            .push_bind(&e.actor)
+                            .push_bind(&e.action)
+                            .push_bind(&e.subject)
+                            .push_bind(&e.details)
+                            .push_bind(&e.prev_hash)
+                            .push_bind(&e.hash);
+                    });
+                    qb.build().execute(&mut **tx).await?;
                 }
-                let version: i64 = sqlx::query_scalar(
-                    "UPDATE callback_payouts SET status = $1, reason = $2, value_date = $3, content_sha256 = $4, \
-                     version = version + 1, updated_at = $5 WHERE id = $6 RETURNING version",
-                )
-                .bind(item.status.as_str())
-                .bind(&item.reason)
-                .bind(item.value_date)
-                .bind(&sha)
-                .bind(at)
-                .bind(current.id)
-                .fetch_one(&mut *conn)
-                .await?;
-                let answer = CallbackAnswer {
-                    transaction_ref: item.transaction_ref.clone(),
-                    payout_id: current.id,
-                    status: item.status,
-                    version,
-                    received_at: at,
-                };
-                insert_callback_event(conn, req, item, &sha, &answer).await?;
-                Ok(Ok((answer, true)))
+                Ok(())
             }
 
             /// References only, hashed: the audit log never holds personal IDs.
@@ -1224,45 +1408,167 @@ macro_rules! impl_store {
                     if requests.is_empty() {
                         return Ok(Vec::new());
                     }
-                    // One transaction, one commit for the whole group; each request in its
-                    // own savepoint so a conflict undoes only that request.
+                    // One transaction, one commit for the whole group. The state of every
+                    // payout the group names is loaded once; requests are decided in order in
+                    // memory, each against a copy of what it touches that replaces the working
+                    // state only when the request is accepted (so a conflict changes nothing);
+                    // then everything is written in a few multi-row statements.
                     let mut tx = self.begin_write().await?;
-                    let mut verdicts = Vec::with_capacity(requests.len());
-                    for req in &requests {
+                    let (mut slots, mut index) = load_callback_slots(&mut tx, &requests).await?;
+                    let mut outcomes: Vec<Result<DraftAnswers, CallbackVerdict>> = Vec::with_capacity(requests.len());
+                    let mut events: Vec<PendingEvent> = Vec::new();
+                    let mut audits: Vec<(NewAuditEntry, DateTime<Utc>)> = Vec::new();
+                    for (ri, req) in requests.iter().enumerate() {
                         let at = now();
-                        let mut sp = sqlx::Acquire::begin(&mut tx).await?;
-                        let mut answers = Vec::with_capacity(req.items.len());
+                        let mut staged: HashMap<usize, CallbackSlot> = HashMap::new();
+                        let mut created: Vec<CallbackSlot> = Vec::new();
+                        let mut created_at: HashMap<&str, usize> = HashMap::new();
+                        let mut pending: Vec<PendingEvent> = Vec::new();
+                        let mut answers: DraftAnswers = Vec::with_capacity(req.items.len());
                         let mut wrote = false;
                         let mut conflict = None;
-                        for (index, item) in req.items.iter().enumerate() {
-                            match save_callback_item(&mut sp, req, item, at).await? {
-                                Ok((answer, written)) => {
-                                    wrote |= written;
-                                    answers.push(answer);
+                        let base = slots.len();
+                        for (ii, item) in req.items.iter().enumerate() {
+                            let sha = item.content_sha256();
+                            let found = created_at.get(item.transaction_ref.as_str()).copied().or_else(|| {
+                                index
+                                    .get(req.bank_code.as_str())
+                                    .and_then(|m| m.get(item.transaction_ref.as_str()))
+                                    .copied()
+                            });
+                            let Some(i) = found else {
+                                let answer = CallbackAnswer {
+                                    transaction_ref: item.transaction_ref.clone(),
+                                    payout_id: 0,
+                                    status: item.status,
+                                    version: 1,
+                                    received_at: at,
+                                };
+                                let i = base + created.len();
+                                created.push(CallbackSlot {
+                                    bank_code: req.bank_code.clone(),
+                                    id: None,
+                                    current: Ok(item.clone()),
+                                    content_sha256: sha.clone(),
+                                    version: 1,
+                                    received_at: at,
+                                    updated_at: at,
+                                    inserted: true,
+                                    updated: false,
+                                    events: vec![(sha.clone(), SlotAnswer::Decided(answer.clone()))],
+                                });
+                                created_at.insert(item.transaction_ref.as_str(), i);
+                                pending.push(PendingEvent {
+                                    slot: i,
+                                    request: ri,
+                                    item: ii,
+                                    content_sha256: sha,
+                                    answer: answer.clone(),
+                                });
+                                answers.push((Some(i), answer));
+                                wrote = true;
+                                continue;
+                            };
+                            let slot = if i >= base {
+                                &mut created[i - base]
+                            } else {
+                                staged.entry(i).or_insert_with(|| slots[i].clone())
+                            };
+                            // The same content as any earlier state: a replay gets the answer given then.
+                            if let Some((_, given)) = slot.events.iter().find(|(s, _)| *s == sha) {
+                                match given {
+                                    SlotAnswer::Stored(text) => {
+                                        let answer: CallbackAnswer = serde_json::from_str(text).map_err(|e| {
+                                            StoreError::Corrupt(format!(
+                                                "callback payout {}: answer_json: {e}",
+                                                slot.id.unwrap_or_default()
+                                            ))
+                                        })?;
+                                        answers.push((None, answer));
+                                    }
+                                    SlotAnswer::Decided(answer) => answers.push((Some(i), answer.clone())),
                                 }
-                                Err(reason) => {
-                                    conflict = Some(CallbackVerdict::Conflict {
-                                        index,
-                                        transaction_ref: item.transaction_ref.clone(),
-                                        reason,
-                                    });
-                                    break;
-                                }
+                                continue;
                             }
+                            let stored = slot.current.as_mut().map_err(|(id, status)| {
+                                StoreError::Corrupt(format!("callback payout {id}: status '{status}'"))
+                            })?;
+                            if !item.is_return_of(stored) {
+                                conflict = Some(CallbackVerdict::Conflict {
+                                    index: ii,
+                                    transaction_ref: item.transaction_ref.clone(),
+                                    reason: callback_conflict_reason(stored, item),
+                                });
+                                break;
+                            }
+                            stored.status = item.status;
+                            stored.reason = item.reason.clone();
+                            stored.value_date = item.value_date;
+                            slot.version += 1;
+                            slot.content_sha256 = sha.clone();
+                            slot.updated_at = at;
+                            slot.updated = !slot.inserted;
+                            let answer = CallbackAnswer {
+                                transaction_ref: item.transaction_ref.clone(),
+                                payout_id: slot.id.unwrap_or_default(),
+                                status: item.status,
+                                version: slot.version,
+                                received_at: at,
+                            };
+                            slot.events.push((sha.clone(), SlotAnswer::Decided(answer.clone())));
+                            pending.push(PendingEvent {
+                                slot: i,
+                                request: ri,
+                                item: ii,
+                                content_sha256: sha,
+                                answer: answer.clone(),
+                            });
+                            answers.push((Some(i), answer));
+                            wrote = true;
                         }
                         if let Some(verdict) = conflict {
-                            sp.rollback().await?;
-                            verdicts.push(verdict);
+                            outcomes.push(Err(verdict));
                             continue;
                         }
+                        for (i, slot) in staged {
+                            slots[i] = slot;
+                        }
+                        for slot in created {
+                            let tref = match &slot.current {
+                                Ok(p) => p.transaction_ref.clone(),
+                                Err(_) => unreachable!("a new payout's state is the item"),
+                            };
+                            index.entry(req.bank_code.clone()).or_default().insert(tref, slots.len());
+                            slots.push(slot);
+                        }
+                        events.append(&mut pending);
                         // A pure replay changed nothing and records nothing.
                         if wrote {
-                            append_in(&mut sp, callback_audit(req), at).await?;
+                            audits.push((callback_audit(req), at));
                         }
-                        sp.commit().await?;
-                        verdicts.push(CallbackVerdict::Accepted(answers));
+                        outcomes.push(Ok(answers));
                     }
+                    write_callback_slots(&mut tx, &requests, &mut slots, &mut events).await?;
+                    append_many_in(&mut tx, audits).await?;
                     tx.commit().await?;
+                    let mut verdicts = Vec::with_capacity(outcomes.len());
+                    for outcome in outcomes {
+                        match outcome {
+                            Ok(drafts) => {
+                                let mut answers = Vec::with_capacity(drafts.len());
+                                for (slot, mut answer) in drafts {
+                                    if let Some(i) = slot {
+                                        answer.payout_id = slots[i].id.ok_or_else(|| {
+                                            StoreError::Corrupt("callback payout without an id".into())
+                                        })?;
+                                    }
+                                    answers.push(answer);
+                                }
+                                verdicts.push(CallbackVerdict::Accepted(answers));
+                            }
+                            Err(verdict) => verdicts.push(verdict),
+                        }
+                    }
                     Ok(verdicts)
                 }
 
