@@ -391,6 +391,12 @@ impl TestApp {
             .header(header::CONTENT_LENGTH, body.len())
             .body(Body::from(body))
             .unwrap_or_else(|e| panic!("request {path}: {e}"));
+        self.dispatch(req).await
+    }
+
+    /// Run a request through the router and collect the whole response.
+    async fn dispatch(&self, req: Request<Body>) -> TestResponse {
+        let path = req.uri().to_string();
         let resp = self
             .router
             .clone()
@@ -448,25 +454,7 @@ impl TestApp {
             .header("webhook-signature", signature)
             .body(Body::from(body.to_owned()))
             .unwrap_or_else(|e| panic!("callback request: {e}"));
-        let resp = self
-            .router
-            .clone()
-            .oneshot(req)
-            .await
-            .unwrap_or_else(|e| panic!("callback: {e}"));
-        let status = resp.status();
-        let headers = resp.headers().clone();
-        let body = resp
-            .into_body()
-            .collect()
-            .await
-            .unwrap_or_else(|e| panic!("callback: reading the body: {e}"))
-            .to_bytes();
-        TestResponse {
-            status,
-            headers,
-            body,
-        }
+        self.dispatch(req).await
     }
 
     pub async fn get(&self, token: &str, path: &str) -> TestResponse {
