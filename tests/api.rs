@@ -16,24 +16,6 @@ const LIST_ODS: &str = "danh_sach_xa_tan_lap.ods";
 const AGRIBANK: &str = "ket_qua_agribank.xlsx";
 const BANK_CSV: &str = "ket_qua_ngan_hang.csv";
 
-/// The report's keys: the same contract as the CLI's `--json`.
-const TOP_LEVEL_KEYS: &[&str] = &[
-    "beneficiaries",
-    "with_account",
-    "account_coverage_pct",
-    "paid_cashless",
-    "cashless_rate_pct",
-    "amount_due",
-    "amount_paid",
-    "outcomes",
-    "unmatched_payouts",
-    "flags",
-    "row_errors",
-    "by_commune",
-    "by_category",
-    "by_bank",
-];
-
 fn fixture_sha(name: &str) -> String {
     sha256_hex(&support::read_file(&fixture_path(name)))
 }
@@ -75,71 +57,7 @@ async fn exceptions(app: &TestApp, run: i64, query: &str) -> Value {
 }
 
 fn check_sample_figures(r: &Value) {
-    let mut keys: Vec<&str> = r
-        .as_object()
-        .map(|o| o.keys().map(String::as_str).collect())
-        .unwrap_or_default();
-    keys.sort_unstable();
-    let mut want = TOP_LEVEL_KEYS.to_vec();
-    want.sort_unstable();
-    assert_eq!(keys, want, "the report's keys are a contract");
-
-    // Worked out by hand from the sample files (as in tests/cli.rs).
-    assert_eq!(r["beneficiaries"], 11);
-    assert_eq!(r["with_account"], 10);
-    assert_eq!(r["account_coverage_pct"], 90.91);
-    assert_eq!(r["paid_cashless"], 7);
-    assert_eq!(r["cashless_rate_pct"], 70.0);
-    assert_eq!(r["amount_due"], "21000000", "ĐVT: 1.000 đồng applied");
-    assert_eq!(r["amount_paid"], "12750000");
-    for (k, v) in [
-        ("matched", 6),
-        ("underpaid", 1),
-        ("overpaid", 0),
-        ("duplicate", 0),
-        ("failed", 1),
-        ("returned", 1),
-        ("unpaid", 1),
-        ("no_account", 1),
-    ] {
-        assert_eq!(r["outcomes"][k], v, "outcome {k}");
-    }
-    assert_eq!(r["unmatched_payouts"]["count"], 1);
-    assert_eq!(r["unmatched_payouts"]["amount"], "1500000");
-    for (k, v) in [
-        ("name_mismatch", 1),
-        ("account_mismatch", 1),
-        ("linked_by_account", 2),
-        ("id_dob_mismatch", 1),
-        ("invalid_id", 1),
-        ("legacy_id", 1),
-        ("duplicate_row", 1),
-        ("control_total_mismatch", 1),
-    ] {
-        assert_eq!(r["flags"][k], v, "flag {k}");
-    }
-    let rows: Vec<u64> = r["row_errors"]
-        .as_array()
-        .map(|a| a.iter().filter_map(|e| e["row"].as_u64()).collect())
-        .unwrap_or_default();
-    assert_eq!(rows, vec![19, 25]);
-    let communes: Vec<(String, u64)> = r["by_commune"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .map(|c| {
-                    (
-                        c["commune"].as_str().unwrap_or("-").to_owned(),
-                        c["beneficiaries"].as_u64().unwrap_or(0),
-                    )
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    assert_eq!(
-        communes,
-        vec![("Xã Tân Lập".to_owned(), 8), ("Xã Tân Phú".to_owned(), 3)]
-    );
+    support::sample::check_sample_report(r);
 }
 
 // ---------------------------------------------------------------------------------------

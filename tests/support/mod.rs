@@ -8,6 +8,7 @@
 #![allow(dead_code)] // Not every test file uses every helper.
 
 pub mod pg;
+pub mod sample;
 use pg::PgTestDb;
 use std::collections::HashMap;
 use std::future::Future;
