@@ -9,7 +9,7 @@ use rust_decimal::Decimal;
 use crate::domain::banks::BankId;
 use crate::domain::population_id::IdCheck;
 use crate::domain::records::{BeneficiaryRow, PayoutRow, RowRef};
-use crate::import::{ImportError, ImportOptions, Imported, import_beneficiaries, import_payouts};
+use crate::import::{ImportError, ImportOptions, import_beneficiaries, import_payouts};
 use crate::recon::{self, ExceptionRow, Flag, Options};
 use crate::report::{InputFile, Lang, Report, ReportMeta, sha256_hex};
 use crate::store::{
@@ -49,29 +49,6 @@ pub struct Limits {
     pub max_uncompressed_bytes: u64,
 }
 
-fn new_upload<T>(
-    imp: &Imported<T>,
-    sha256: String,
-    size: usize,
-    bank: Option<BankId>,
-) -> NewUpload {
-    NewUpload {
-        file_name: imp.file.to_string(),
-        format: imp.format.as_str().to_owned(),
-        sheet: imp.sheet.clone(),
-        bank_code: bank.map(|b| b.code().to_owned()),
-        sha256,
-        size_bytes: size as i64,
-        header_row: i64::from(imp.header_row),
-        data_rows: imp.data_rows as i64,
-        accepted_rows: imp.rows.len() as i64,
-        rejected_rows: imp.rejected_rows as i64,
-        control_total: imp.control_total.clone(),
-        errors: imp.errors.clone(),
-        notices: imp.notices.clone(),
-    }
-}
-
 /// Import and store a file. The import runs on a blocking thread (calamine is CPU work);
 /// nothing is stored unless the file can be read.
 pub async fn upload(
@@ -94,14 +71,15 @@ pub async fn upload(
     match kind {
         UploadKind::Beneficiaries => {
             let imp = blocking(move || import_beneficiaries(&file_name, bytes, &opts)).await??;
-            let new = new_upload(&imp, sha256, size, None);
+            let new = NewUpload::from_imported(&imp, sha256, size, None);
             Ok(store
                 .save_beneficiary_list(req.period_id, new, &imp.rows, &req.actor)
                 .await?)
         }
         UploadKind::Payouts => {
             let imp = blocking(move || import_payouts(&file_name, bytes, &opts)).await??;
-            let new = new_upload(&imp, sha256, size, req.bank);
+            let new =
+                NewUpload::from_imported(&imp, sha256, size, req.bank.map(|b| b.code().to_owned()));
             Ok(store
                 .save_payout_file(req.period_id, new, &imp.rows, &req.actor)
                 .await?)

@@ -28,23 +28,14 @@ fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
-/// What the HTTP layer will build from an import.
+/// What the service builds from an import.
 fn new_upload<T>(imported: &Imported<T>, bytes: &[u8], bank_code: Option<&str>) -> NewUpload {
-    NewUpload {
-        file_name: imported.file.to_string(),
-        format: imported.format.as_str().to_owned(),
-        sheet: imported.sheet.clone(),
-        bank_code: bank_code.map(str::to_owned),
-        sha256: sha256_hex(bytes),
-        size_bytes: bytes.len() as i64,
-        header_row: i64::from(imported.header_row),
-        data_rows: imported.data_rows as i64,
-        accepted_rows: imported.rows.len() as i64,
-        rejected_rows: imported.rejected_rows as i64,
-        control_total: imported.control_total.clone(),
-        errors: imported.errors.clone(),
-        notices: imported.notices.clone(),
-    }
+    NewUpload::from_imported(
+        imported,
+        sha256_hex(bytes),
+        bytes.len(),
+        bank_code.map(str::to_owned),
+    )
 }
 
 fn period(code: &str) -> NewPeriod {

@@ -17,7 +17,7 @@ use crate::audit::{AuditEntry, NewAuditEntry};
 use crate::domain::access::Role;
 use crate::domain::records::{BeneficiaryRow, PayoutRow};
 use crate::domain::status::PayoutStatus;
-use crate::import::{ControlTotal, RowError};
+use crate::import::{ControlTotal, Imported, RowError};
 
 pub use records::{BeneficiaryRecord, PayoutRecord};
 
@@ -95,6 +95,33 @@ pub struct NewUpload {
     pub control_total: Option<ControlTotal>,
     pub errors: Vec<RowError>,
     pub notices: Vec<String>,
+}
+
+impl NewUpload {
+    /// What an import found in a file, ready to store. `bank_code`: the bank given with a
+    /// payout file (its rows carry their own).
+    pub fn from_imported<T>(
+        imp: &Imported<T>,
+        sha256: String,
+        size_bytes: usize,
+        bank_code: Option<String>,
+    ) -> Self {
+        NewUpload {
+            file_name: imp.file.to_string(),
+            format: imp.format.as_str().to_owned(),
+            sheet: imp.sheet.clone(),
+            bank_code,
+            sha256,
+            size_bytes: size_bytes as i64,
+            header_row: i64::from(imp.header_row),
+            data_rows: imp.data_rows as i64,
+            accepted_rows: imp.rows.len() as i64,
+            rejected_rows: imp.rejected_rows as i64,
+            control_total: imp.control_total.clone(),
+            errors: imp.errors.clone(),
+            notices: imp.notices.clone(),
+        }
+    }
 }
 
 /// A stored upload.
