@@ -705,8 +705,11 @@ macro_rules! impl_store {
                 let mut by_id: HashMap<i64, usize> = HashMap::new();
                 for (bank, refs) in &wanted {
                     for chunk in refs.chunks(BATCH_ROWS) {
-                        // PostgreSQL: one index lookup per reference (an IN list may be
-                        // planned as a scan of the whole table while its statistics lag).
+                        // PostgreSQL: one index lookup per reference. An IN list, or a plain
+                        // LATERAL join (which the planner flattens into a hash join), may be
+                        // planned as a scan of the bank's whole table while its statistics lag
+                        // behind a burst of callbacks; LIMIT 1 (the key is unique) keeps the
+                        // subquery a per-reference index probe whatever the statistics say.
                         let mut qb: QueryBuilder<Db> = QueryBuilder::new(if $backend == "postgres" {
                             "SELECT c.id, c.bank_code, c.transaction_ref, c.period_code, c.population_id, \
                              c.account_number, c.beneficiary_name, c.amount, c.status, c.value_date, c.reason, \
@@ -728,7 +731,7 @@ macro_rules! impl_store {
                                  WHERE bank_code = ",
                             );
                             qb.push_bind(*bank);
-                            qb.push(" AND transaction_ref = r.tref) AS c");
+                            qb.push(" AND transaction_ref = r.tref LIMIT 1) AS c");
                         } else {
                             qb.push(") AND bank_code = ");
                             qb.push_bind(*bank);
@@ -769,10 +772,11 @@ macro_rules! impl_store {
                         list.push_bind_unseparated(*id);
                         list.push_unseparated(")");
                     }
+                    // OFFSET 0: the same planner fence as LIMIT 1 above (a payout has several events).
                     if $backend == "postgres" {
                         qb.push(
                             ") AS r (id) CROSS JOIN LATERAL (SELECT * FROM callback_events \
-                             WHERE payout_id = r.id) AS e ORDER BY e.payout_id, e.version",
+                             WHERE payout_id = r.id OFFSET 0) AS e ORDER BY e.payout_id, e.version",
                         );
                     } else {
                         qb.push(") ORDER BY payout_id, version");
