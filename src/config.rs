@@ -22,6 +22,9 @@ pub struct Config {
     pub max_uncompressed_bytes: u64,
     pub request_timeout: Duration,
     pub log_format: LogFormat,
+    /// Mark cookies `Secure` even when no proxy says the request came over TLS
+    /// (`DOISOAT_SECURE_COOKIES=true` behind a TLS proxy that sends no X-Forwarded-Proto).
+    pub secure_cookies: bool,
 }
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite:data/doisoat.db";
@@ -96,6 +99,14 @@ impl Config {
             Some("json") => LogFormat::Json,
             Some(v) => return Err(bad("DOISOAT_LOG_FORMAT", v, "expected text or json")),
         };
+        let secure_cookies = match get("DOISOAT_SECURE_COOKIES")
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
+            None | Some("false" | "0" | "no") => false,
+            Some("true" | "1" | "yes") => true,
+            Some(v) => return Err(bad("DOISOAT_SECURE_COOKIES", v, "expected true or false")),
+        };
         Ok(Config {
             database_url,
             bind,
@@ -103,6 +114,7 @@ impl Config {
             max_uncompressed_bytes: number("DOISOAT_MAX_UNCOMPRESSED_MB", 256)? * 1024 * 1024,
             request_timeout: Duration::from_secs(number("DOISOAT_REQUEST_TIMEOUT_SECS", 120)?),
             log_format,
+            secure_cookies,
         })
     }
 }

@@ -17,4 +17,5 @@ pub mod service;
 pub mod store;
 pub mod telemetry;
 pub mod tokens;
+pub mod web;
 pub mod webhook;

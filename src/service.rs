@@ -227,6 +227,12 @@ pub async fn live_report(store: &dyn Store, period_id: i64) -> ServiceResult<Rep
     blocking(move || compute(&g).0).await
 }
 
+/// The live figures with their exception list (the dashboard's table).
+pub async fn live(store: &dyn Store, period_id: i64) -> ServiceResult<(Report, Vec<ExceptionRow>)> {
+    let g = gather(store, period_id).await?;
+    blocking(move || compute(&g)).await
+}
+
 /// Reconcile the period's current list with all its payouts (files and callbacks) and
 /// store the run, with the SHA-256 of every input and of the report. Returns the run and
 /// its report JSON.

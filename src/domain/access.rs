@@ -50,9 +50,12 @@ impl Role {
         matches!(self, Role::Admin | Role::Auditor)
     }
 
-    /// See full personal IDs and account numbers (others see them masked).
+    /// See full personal IDs and account numbers on pages (others see the last 4 digits).
+    /// Accountants follow people up; auditors check figures and samples and can still
+    /// search by a full ID, and the downloaded reports they verify stay whole (their
+    /// digests are on record).
     pub fn sees_full_ids(self) -> bool {
-        matches!(self, Role::Admin | Role::Accountant | Role::Auditor)
+        matches!(self, Role::Admin | Role::Accountant)
     }
 }
 

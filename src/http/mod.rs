@@ -113,7 +113,9 @@ pub fn app(state: AppState) -> axum::Router {
     // checks the file itself against the exact limit.
     let body_limit = state.config.max_upload_bytes + 64 * 1024;
     let timeout = state.config.request_timeout;
-    api.route("/healthz", get(healthz))
+    let pages = crate::web::router(state.config.max_upload_bytes);
+    api.merge(pages)
+        .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route(
             "/api/openapi.json",

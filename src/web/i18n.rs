@@ -1,0 +1,365 @@
+//! Page texts in Vietnamese (default) and English. One table, so a missing translation
+//! is a test failure rather than a blank on screen.
+
+use crate::report::Lang;
+
+/// (key, Vietnamese, English).
+const TEXTS: &[(&str, &str, &str)] = &[
+    (
+        "app.title",
+        "Đối soát chi trả an sinh xã hội",
+        "Welfare payment reconciliation",
+    ),
+    (
+        "app.skip",
+        "Bỏ qua, tới nội dung chính",
+        "Skip to main content",
+    ),
+    ("nav.periods", "Kỳ chi trả", "Payment periods"),
+    ("nav.audit", "Nhật ký kiểm toán", "Audit log"),
+    ("nav.signed_in_as", "Đăng nhập:", "Signed in:"),
+    ("nav.sign_out", "Đăng xuất", "Sign out"),
+    ("role.admin", "quản trị", "administrator"),
+    ("role.accountant", "kế toán", "accountant"),
+    ("role.auditor", "kiểm toán (chỉ xem)", "auditor (read-only)"),
+    ("role.bank", "ngân hàng", "bank"),
+    ("login.title", "Đăng nhập", "Sign in"),
+    (
+        "login.token",
+        "Mã truy cập (API token)",
+        "Access token (API token)",
+    ),
+    (
+        "login.token_help",
+        "Mã do quản trị viên cấp, bắt đầu bằng ds_",
+        "Given by your administrator; starts with ds_",
+    ),
+    ("login.submit", "Đăng nhập", "Sign in"),
+    (
+        "login.bad_token",
+        "Mã truy cập không đúng hoặc đã bị thu hồi.",
+        "The access token is wrong or has been revoked.",
+    ),
+    (
+        "login.bank_role",
+        "Tài khoản ngân hàng chỉ dùng API, không dùng trang web.",
+        "Bank tokens are for the API, not the web pages.",
+    ),
+    (
+        "login.expired",
+        "Phiên làm việc đã hết hạn, vui lòng đăng nhập lại.",
+        "Your session has ended; please sign in again.",
+    ),
+    ("periods.title", "Kỳ chi trả", "Payment periods"),
+    (
+        "periods.none",
+        "Chưa có kỳ chi trả nào.",
+        "No payment periods yet.",
+    ),
+    ("periods.code", "Mã kỳ", "Code"),
+    (
+        "periods.code_help",
+        "Ví dụ 2024-09, 2024-Q3, Quý 3/2024",
+        "For example 2024-09, 2024-Q3",
+    ),
+    ("periods.programme", "Chế độ / chương trình", "Programme"),
+    ("periods.locality", "Địa bàn (xã, huyện…)", "Locality"),
+    ("periods.target", "Chỉ tiêu (%)", "Target (%)"),
+    (
+        "periods.target_help",
+        "Ví dụ 80 hoặc 97,5",
+        "For example 80 or 97.5",
+    ),
+    ("periods.created", "Ngày tạo", "Created"),
+    ("periods.create", "Tạo kỳ chi trả", "Create period"),
+    ("periods.new", "Kỳ chi trả mới", "New payment period"),
+    ("period.title", "Kỳ", "Period"),
+    ("period.figures", "Số liệu hiện tại", "Current figures"),
+    (
+        "period.figures_help",
+        "Tính từ danh sách hiện hành, các tệp kết quả và kết quả ngân hàng gửi trực tiếp; tải lại trang để cập nhật.",
+        "From the current list, the result files and the banks' callbacks; reload to update.",
+    ),
+    (
+        "period.no_list",
+        "Kỳ này chưa có danh sách đối tượng: tải danh sách lên để xem số liệu.",
+        "This period has no beneficiary list yet: upload one to see figures.",
+    ),
+    ("period.uploads", "Tệp đã tải lên", "Uploaded files"),
+    ("period.no_uploads", "Chưa có tệp nào.", "No files yet."),
+    (
+        "period.upload_list",
+        "Tải danh sách đối tượng",
+        "Upload the beneficiary list",
+    ),
+    (
+        "period.upload_list_help",
+        "xlsx, xls, ods hoặc csv; tệp mới thay danh sách hiện hành.",
+        "xlsx, xls, ods or csv; a new list replaces the current one.",
+    ),
+    (
+        "period.upload_payouts",
+        "Tải tệp kết quả chi của ngân hàng",
+        "Upload bank result files",
+    ),
+    (
+        "period.upload_payouts_help",
+        "Có thể chọn nhiều tệp cùng lúc.",
+        "You may choose several files at once.",
+    ),
+    (
+        "period.bank",
+        "Ngân hàng (khi tệp không có cột ngân hàng)",
+        "Bank (when the file has no bank column)",
+    ),
+    ("period.files", "Tệp", "Files"),
+    ("period.upload", "Tải lên", "Upload"),
+    ("period.uploading", "Đang tải lên…", "Uploading…"),
+    ("period.run", "Chạy đối soát", "Run reconciliation"),
+    (
+        "period.run_help",
+        "Lưu một lần đối soát không thay đổi được, có mã băm của từng tệp và của báo cáo.",
+        "Stores an immutable run with the digest of every input and of the report.",
+    ),
+    ("period.runs", "Các lần đối soát", "Reconciliation runs"),
+    (
+        "period.no_runs",
+        "Chưa chạy đối soát lần nào.",
+        "No runs yet.",
+    ),
+    ("period.chart", "Tỷ lệ theo xã", "Rates by commune"),
+    ("period.uploaded_ok", "Đã lưu", "Stored"),
+    (
+        "period.upload_same",
+        "Tệp này đã được tải lên trước đây (giữ bản cũ)",
+        "This file was already uploaded (kept as is)",
+    ),
+    (
+        "period.upload_failed",
+        "Không đọc được tệp",
+        "Could not read the file",
+    ),
+    ("period.no_files", "Chưa chọn tệp nào.", "No file chosen."),
+    ("upload.kind", "Loại", "Kind"),
+    ("upload.kind.beneficiaries", "Danh sách", "List"),
+    ("upload.kind.payouts", "Kết quả chi", "Bank results"),
+    ("upload.file", "Tệp", "File"),
+    ("upload.version", "lần", "version"),
+    ("upload.accepted", "Dòng hợp lệ", "Rows accepted"),
+    ("upload.rejected", "Dòng lỗi", "Rows rejected"),
+    ("upload.by", "Người tải", "Uploaded by"),
+    ("upload.at", "Thời gian", "When"),
+    (
+        "upload.errors",
+        "Các dòng lỗi và cách sửa",
+        "Rejected rows and what to fix",
+    ),
+    ("upload.row", "dòng", "row"),
+    ("upload.column", "cột", "column"),
+    ("upload.value", "giá trị", "value"),
+    ("upload.control_total", "Dòng tổng cộng", "Totals row"),
+    (
+        "upload.control_mismatch",
+        "không khớp với tổng các dòng",
+        "does not match the sum of rows",
+    ),
+    ("fig.beneficiaries", "Đối tượng", "Beneficiaries"),
+    ("fig.with_account", "Có tài khoản", "With an account"),
+    (
+        "fig.cashless",
+        "Chi trả không dùng tiền mặt",
+        "Paid cashless",
+    ),
+    ("fig.amount_due", "Số tiền phải chi", "Amount due"),
+    ("fig.amount_paid", "Số tiền đã chi", "Amount paid"),
+    ("fig.target", "Chỉ tiêu", "Target"),
+    ("fig.meets", "đạt", "met"),
+    ("fig.misses", "chưa đạt", "not met"),
+    ("fig.people", "người", "people"),
+    ("fig.outcomes", "Kết quả theo đối tượng", "Outcomes"),
+    (
+        "fig.unmatched",
+        "Khoản chi không có trong danh sách",
+        "Payouts matching nobody on the list",
+    ),
+    ("run.title", "Lần đối soát", "Reconciliation run"),
+    ("run.when", "Thời gian", "When"),
+    ("run.by", "Người chạy", "Run by"),
+    (
+        "run.digest",
+        "Mã băm báo cáo (SHA-256)",
+        "Report digest (SHA-256)",
+    ),
+    ("run.inputs", "Tệp đầu vào", "Inputs"),
+    ("run.downloads", "Tải về", "Downloads"),
+    ("run.xlsx", "Báo cáo (xlsx)", "Report (xlsx)"),
+    ("run.csv", "Ngoại lệ (csv)", "Exceptions (csv)"),
+    ("run.json", "Báo cáo (json)", "Report (json)"),
+    (
+        "run.followup",
+        "Danh sách cần chi lại (xlsx)",
+        "Follow-up list (xlsx)",
+    ),
+    ("run.view", "Xem", "View"),
+    (
+        "run.immutable",
+        "Số liệu của lần đối soát đã lưu, không đổi khi có dữ liệu mới.",
+        "Figures as stored; new data does not change them.",
+    ),
+    ("exc.title", "Ngoại lệ", "Exceptions"),
+    ("exc.outcome", "Kết quả", "Outcome"),
+    ("exc.flag", "Dấu hiệu", "Flag"),
+    ("exc.commune", "Xã", "Commune"),
+    ("exc.bank", "Ngân hàng", "Bank"),
+    (
+        "exc.search",
+        "Tìm theo số định danh hoặc họ tên",
+        "Search by personal ID or name",
+    ),
+    ("exc.all", "Tất cả", "All"),
+    ("exc.filter", "Lọc", "Filter"),
+    ("exc.clear", "Bỏ lọc", "Clear"),
+    (
+        "exc.none",
+        "Không có ngoại lệ nào khớp bộ lọc.",
+        "No exception matches the filters.",
+    ),
+    ("exc.id", "Số định danh", "Personal ID"),
+    ("exc.name", "Họ tên", "Name"),
+    ("exc.account", "Tài khoản", "Account"),
+    ("exc.due", "Phải chi", "Due"),
+    ("exc.paid", "Đã chi", "Paid"),
+    ("exc.rows", "Dòng trong danh sách", "List rows"),
+    ("exc.total", "Tổng số", "Total"),
+    ("exc.page", "Trang", "Page"),
+    ("exc.of", "trên", "of"),
+    ("exc.prev", "Trang trước", "Previous page"),
+    ("exc.next", "Trang sau", "Next page"),
+    (
+        "exc.unmatched_payout",
+        "Khoản chi không có trong danh sách",
+        "Payout matching nobody",
+    ),
+    (
+        "exc.masked",
+        "Số định danh được che một phần theo vai trò của bạn.",
+        "Personal IDs are partly hidden for your role.",
+    ),
+    ("audit.title", "Nhật ký kiểm toán", "Audit log"),
+    ("audit.verified", "Chuỗi băm hợp lệ", "Hash chain verified"),
+    (
+        "audit.broken",
+        "Chuỗi băm bị phá vỡ tại mục",
+        "Hash chain broken at entry",
+    ),
+    ("audit.entries", "mục", "entries"),
+    ("audit.seq", "STT", "No."),
+    ("audit.at", "Thời gian", "When"),
+    ("audit.actor", "Người thực hiện", "Actor"),
+    ("audit.action", "Thao tác", "Action"),
+    ("audit.subject", "Đối tượng", "Subject"),
+    ("audit.hash", "Mã băm", "Hash"),
+    ("audit.older", "Cũ hơn", "Older"),
+    ("audit.newer", "Mới hơn", "Newer"),
+    ("error.title", "Có lỗi", "Something went wrong"),
+    ("error.back", "Quay lại", "Go back"),
+    (
+        "error.forbidden",
+        "Vai trò của bạn không được thực hiện thao tác này.",
+        "Your role may not do this.",
+    ),
+    (
+        "error.not_found",
+        "Không tìm thấy trang hoặc dữ liệu.",
+        "Page or record not found.",
+    ),
+    (
+        "error.csrf",
+        "Biểu mẫu đã hết hạn hoặc không hợp lệ. Vui lòng tải lại trang và thử lại.",
+        "The form has expired or is invalid. Reload the page and try again.",
+    ),
+    (
+        "error.internal",
+        "Lỗi hệ thống. Vui lòng thử lại; nếu vẫn lỗi, báo quản trị viên.",
+        "Internal error. Try again; if it persists, tell your administrator.",
+    ),
+    (
+        "error.bad_input",
+        "Dữ liệu nhập chưa đúng",
+        "Please check your input",
+    ),
+    ("lang.switch", "English", "Tiếng Việt"),
+];
+
+/// Texts of one language, for templates: `{{ t.s("period.run") }}`.
+#[derive(Debug, Clone, Copy)]
+pub struct Tr {
+    pub lang: Lang,
+}
+
+impl Tr {
+    pub fn s(&self, key: &str) -> &'static str {
+        match TEXTS.iter().find(|(k, _, _)| *k == key) {
+            Some((_, vi, en)) => match self.lang {
+                Lang::Vi => vi,
+                Lang::En => en,
+            },
+            None => {
+                tracing::warn!(key, "missing page text");
+                "?"
+            }
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self.lang {
+            Lang::Vi => "vi",
+            Lang::En => "en",
+        }
+    }
+
+    pub fn is_en(&self) -> bool {
+        self.lang == Lang::En
+    }
+
+    /// Pick between two texts built at run time (labels of outcomes, row-error reasons).
+    pub fn pick<'a>(&self, vi: &'a str, en: &'a str) -> &'a str {
+        match self.lang {
+            Lang::Vi => vi,
+            Lang::En => en,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_key_used_by_a_template_exists() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
+        let mut missing = Vec::new();
+        for entry in std::fs::read_dir(&dir).expect("templates dir") {
+            let path = entry.expect("entry").path();
+            let text = std::fs::read_to_string(&path).expect("template text");
+            for part in text.split("t.s(\"").skip(1) {
+                let key = part.split('"').next().unwrap_or_default();
+                if !TEXTS.iter().any(|(k, _, _)| *k == key) {
+                    missing.push(format!("{}: {key}", path.display()));
+                }
+            }
+        }
+        assert!(missing.is_empty(), "missing texts: {missing:?}");
+    }
+
+    #[test]
+    fn keys_are_unique_and_translated() {
+        let mut seen = std::collections::HashSet::new();
+        for (k, vi, en) in TEXTS {
+            assert!(seen.insert(k), "duplicate key {k}");
+            assert!(!vi.is_empty() && !en.is_empty(), "{k}");
+        }
+        assert_eq!(Tr { lang: Lang::En }.s("nav.periods"), "Payment periods");
+        assert_eq!(Tr { lang: Lang::Vi }.s("nav.periods"), "Kỳ chi trả");
+    }
+}

@@ -1,0 +1,404 @@
+//! What the templates show, already formatted the Vietnamese way (`1.234.567 ₫`,
+//! `97,31%`, `dd/mm/yyyy`), so templates only place text.
+
+use chrono::{DateTime, FixedOffset, Utc};
+use rust_decimal::Decimal;
+
+use super::i18n::Tr;
+use crate::domain::money::{format_pct, format_thousands, format_vnd};
+use crate::recon::{ExceptionRow, Flag, Outcome};
+use crate::report::{Figures, Report};
+use crate::service::{ExceptionPage, ExceptionQuery};
+
+/// Vietnam keeps UTC+7 all year.
+fn vn_time(t: DateTime<Utc>) -> DateTime<FixedOffset> {
+    let offset = FixedOffset::east_opt(7 * 3600).unwrap_or_else(|| Utc.fix());
+    t.with_timezone(&offset)
+}
+
+use chrono::Offset;
+
+pub fn date_time(t: DateTime<Utc>) -> String {
+    vn_time(t).format("%d/%m/%Y %H:%M").to_string()
+}
+
+/// Audit entries carry RFC 3339 text.
+pub fn date_time_text(s: &str) -> String {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| date_time(t.with_timezone(&Utc)))
+        .unwrap_or_else(|_| s.to_owned())
+}
+
+pub fn count(n: u64) -> String {
+    format_thousands(i128::from(n))
+}
+
+pub fn pct(p: Option<Decimal>) -> String {
+    p.map_or_else(|| "–".to_owned(), format_pct)
+}
+
+/// Keep the last four characters of an ID or account; hide the rest.
+pub fn mask(s: &str) -> String {
+    let n = s.chars().count();
+    s.chars()
+        .enumerate()
+        .map(|(i, c)| {
+            if i + 4 < n && c.is_alphanumeric() {
+                '*'
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
+pub struct OutcomeCount {
+    pub key: &'static str,
+    pub label: &'static str,
+    pub count: String,
+    pub zero: bool,
+}
+
+pub struct FiguresView {
+    pub beneficiaries: String,
+    pub with_account: String,
+    pub account_pct: String,
+    pub paid_cashless: String,
+    pub cashless_pct: String,
+    pub amount_due: String,
+    pub amount_paid: String,
+    pub target: Option<String>,
+    pub account_meets: Option<bool>,
+    pub cashless_meets: Option<bool>,
+    pub outcomes: Vec<OutcomeCount>,
+    pub unmatched_count: String,
+    pub unmatched_amount: String,
+}
+
+impl FiguresView {
+    pub fn new(f: &Figures, t: Tr) -> Self {
+        let outcomes = Outcome::ALL
+            .iter()
+            .map(|o| OutcomeCount {
+                key: o.as_str(),
+                label: t.pick(o.label_vi(), o.label_en()),
+                count: count(f.outcomes.get(*o)),
+                zero: f.outcomes.get(*o) == 0,
+            })
+            .collect();
+        FiguresView {
+            beneficiaries: count(f.beneficiaries),
+            with_account: count(f.with_account),
+            account_pct: pct(f.account_coverage_pct),
+            paid_cashless: count(f.paid_cashless),
+            cashless_pct: pct(f.cashless_rate_pct),
+            amount_due: format_vnd(f.amount_due),
+            amount_paid: format_vnd(f.amount_paid),
+            target: f.target_pct.map(format_pct),
+            account_meets: f.account_coverage_meets_target,
+            cashless_meets: f.cashless_rate_meets_target,
+            outcomes,
+            unmatched_count: count(f.unmatched_payouts.count),
+            unmatched_amount: format_vnd(f.unmatched_payouts.amount),
+        }
+    }
+
+    pub fn of_report(r: &Report, target: Option<Decimal>, t: Tr) -> Self {
+        Self::new(&r.totals(target), t)
+    }
+}
+
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// Horizontal bars per commune: share with an account and share paid cashless, with the
+/// target as a dashed line. Server-rendered SVG: no script, prints as it shows.
+pub fn commune_chart(r: &Report, target: Option<Decimal>, t: Tr) -> Option<String> {
+    if r.by_commune.is_empty() {
+        return None;
+    }
+    const LABEL_W: f64 = 210.0;
+    const BAR_W: f64 = 560.0;
+    const ROW_H: f64 = 34.0;
+    const TOP: f64 = 30.0;
+    let width = LABEL_W + BAR_W + 110.0;
+    let height = TOP + ROW_H * r.by_commune.len() as f64 + 10.0;
+    let to_f = |d: Option<Decimal>| -> f64 {
+        d.and_then(|d| d.to_string().parse::<f64>().ok())
+            .unwrap_or(0.0)
+            .clamp(0.0, 100.0)
+    };
+    let mut svg = format!(
+        "<svg id=\"commune-chart\" role=\"img\" aria-labelledby=\"commune-chart-title\" viewBox=\"0 0 {width} {height}\" \
+         width=\"100%\" xmlns=\"http://www.w3.org/2000/svg\"><title id=\"commune-chart-title\">{}</title>",
+        escape(t.s("period.chart"))
+    );
+    svg.push_str(&format!(
+        "<rect x=\"{LABEL_W}\" y=\"6\" width=\"12\" height=\"12\" class=\"key-account\"/>\
+         <text x=\"{}\" y=\"16\" class=\"legend\">{}</text>\
+         <rect x=\"{}\" y=\"6\" width=\"12\" height=\"12\" class=\"key-cashless\"/>\
+         <text x=\"{}\" y=\"16\" class=\"legend\">{}</text>",
+        LABEL_W + 16.0,
+        escape(t.s("fig.with_account")),
+        LABEL_W + 200.0,
+        LABEL_W + 216.0,
+        escape(t.s("fig.cashless")),
+    ));
+    for (i, c) in r.by_commune.iter().enumerate() {
+        let y = TOP + ROW_H * i as f64;
+        let name = c.commune.as_deref().unwrap_or("—");
+        let acc = to_f(c.figures.account_coverage_pct);
+        let cash = to_f(c.figures.cashless_rate_pct);
+        svg.push_str(&format!(
+            "<g class=\"commune\"><text x=\"{}\" y=\"{}\" text-anchor=\"end\" class=\"label\">{}</text>\
+             <rect class=\"bar bar-account\" x=\"{LABEL_W}\" y=\"{}\" width=\"{:.1}\" height=\"13\"><title>{}: {}</title></rect>\
+             <text x=\"{:.1}\" y=\"{}\" class=\"value\">{}</text>\
+             <rect class=\"bar bar-cashless\" x=\"{LABEL_W}\" y=\"{}\" width=\"{:.1}\" height=\"13\"><title>{}: {}</title></rect>\
+             <text x=\"{:.1}\" y=\"{}\" class=\"value\">{}</text></g>",
+            LABEL_W - 8.0,
+            y + 18.0,
+            escape(name),
+            y + 2.0,
+            BAR_W * acc / 100.0,
+            escape(t.s("fig.with_account")),
+            pct(c.figures.account_coverage_pct),
+            LABEL_W + BAR_W * acc / 100.0 + 4.0,
+            y + 13.0,
+            pct(c.figures.account_coverage_pct),
+            y + 16.0,
+            BAR_W * cash / 100.0,
+            escape(t.s("fig.cashless")),
+            pct(c.figures.cashless_rate_pct),
+            LABEL_W + BAR_W * cash / 100.0 + 4.0,
+            y + 27.0,
+            pct(c.figures.cashless_rate_pct),
+        ));
+    }
+    if let Some(target) = target {
+        let x = LABEL_W + BAR_W * to_f(Some(target)) / 100.0;
+        svg.push_str(&format!(
+            "<line class=\"target\" x1=\"{x:.1}\" x2=\"{x:.1}\" y1=\"{}\" y2=\"{}\"><title>{}: {}</title></line>",
+            TOP - 4.0,
+            height - 6.0,
+            escape(t.s("fig.target")),
+            format_pct(target)
+        ));
+    }
+    svg.push_str("</svg>");
+    Some(svg)
+}
+
+pub struct Opt {
+    pub value: String,
+    pub label: String,
+    pub selected: bool,
+}
+
+pub struct ExcRow {
+    pub kind: &'static str,
+    pub kind_label: &'static str,
+    pub id: String,
+    pub name: String,
+    pub commune: String,
+    pub bank: String,
+    pub account: String,
+    pub due: String,
+    pub paid: String,
+    pub flags: String,
+    pub rows: String,
+}
+
+pub struct ExceptionsView {
+    /// The page these filters belong to (`/periods/3`, `/runs/7`).
+    pub base: String,
+    pub rows: Vec<ExcRow>,
+    pub total: usize,
+    pub total_text: String,
+    pub page: usize,
+    pub pages: usize,
+    pub prev: Option<String>,
+    pub next: Option<String>,
+    pub outcomes: Vec<Opt>,
+    pub flags: Vec<Opt>,
+    pub communes: Vec<Opt>,
+    pub banks: Vec<Opt>,
+    pub q: String,
+    pub masked: bool,
+}
+
+const PER_PAGE: usize = 50;
+
+impl ExceptionsView {
+    pub fn new(
+        base: String,
+        all: &[ExceptionRow],
+        report: &Report,
+        q: &ExceptionQuery,
+        full_ids: bool,
+        t: Tr,
+    ) -> Self {
+        let query = ExceptionQuery {
+            per_page: Some(PER_PAGE),
+            ..q.clone()
+        };
+        let ExceptionPage {
+            total, page, items, ..
+        } = crate::service::filter_exceptions(all, &query);
+        let pages = total.div_ceil(PER_PAGE).max(1);
+        let sel = |v: &Option<String>, value: &str| v.as_deref().map(str::trim) == Some(value);
+        let mut outcomes: Vec<Opt> = Outcome::ALL
+            .iter()
+            .map(|o| Opt {
+                value: o.as_str().to_owned(),
+                label: t.pick(o.label_vi(), o.label_en()).to_owned(),
+                selected: sel(&q.outcome, o.as_str()),
+            })
+            .collect();
+        outcomes.push(Opt {
+            value: "unmatched_payout".into(),
+            label: t.s("exc.unmatched_payout").into(),
+            selected: sel(&q.outcome, "unmatched_payout"),
+        });
+        let flags = Flag::ALL
+            .iter()
+            .map(|f| Opt {
+                value: f.as_str().to_owned(),
+                label: t.pick(f.label_vi(), f.label_en()).to_owned(),
+                selected: sel(&q.flag, f.as_str()),
+            })
+            .collect();
+        let communes = report
+            .by_commune
+            .iter()
+            .filter_map(|c| c.commune.clone())
+            .map(|c| Opt {
+                selected: sel(&q.commune, &c),
+                label: c.clone(),
+                value: c,
+            })
+            .collect();
+        let banks = report
+            .by_bank
+            .iter()
+            .filter_map(|b| b.bank)
+            .map(|b| Opt {
+                value: b.code().to_owned(),
+                label: b.short_name().to_owned(),
+                selected: sel(&q.bank, b.code()),
+            })
+            .collect();
+        let rows = items
+            .iter()
+            .map(|r| {
+                let id = if full_ids {
+                    r.population_id.clone()
+                } else {
+                    mask(&r.population_id)
+                };
+                let account = r.account.as_deref().map_or_else(String::new, |a| {
+                    if full_ids { a.to_owned() } else { mask(a) }
+                });
+                ExcRow {
+                    kind: r.kind.as_str(),
+                    kind_label: t.pick(r.kind.label_vi(), r.kind.label_en()),
+                    id,
+                    name: r.name.clone(),
+                    commune: r.commune.clone().unwrap_or_default(),
+                    bank: r
+                        .bank
+                        .map(|b| b.short_name().to_owned())
+                        .unwrap_or_default(),
+                    account,
+                    due: r.amount_due.map(format_vnd).unwrap_or_default(),
+                    paid: format_vnd(r.amount_paid),
+                    flags: r
+                        .flags
+                        .iter()
+                        .map(|f| t.pick(f.label_vi(), f.label_en()))
+                        .collect::<Vec<_>>()
+                        .join("; "),
+                    rows: r
+                        .list_rows
+                        .iter()
+                        .map(u32::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                }
+            })
+            .collect();
+        let link = |p: usize| {
+            let mut parts = vec![];
+            for (k, v) in [
+                ("outcome", &q.outcome),
+                ("flag", &q.flag),
+                ("commune", &q.commune),
+                ("bank", &q.bank),
+                ("q", &q.q),
+            ] {
+                if let Some(v) = v.as_deref().filter(|v| !v.trim().is_empty()) {
+                    parts.push(format!("{k}={}", super::session::url_encode(v)));
+                }
+            }
+            parts.push(format!("page={p}"));
+            format!("{base}?{}#exceptions", parts.join("&"))
+        };
+        ExceptionsView {
+            prev: (page > 1).then(|| link(page - 1)),
+            next: (page < pages).then(|| link(page + 1)),
+            rows,
+            total,
+            total_text: count(total as u64),
+            page,
+            pages,
+            outcomes,
+            flags,
+            communes,
+            banks,
+            q: q.q.clone().unwrap_or_default(),
+            masked: !full_ids,
+            base,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masking_keeps_the_last_four() {
+        assert_eq!(mask("001089012345"), "********2345");
+        assert_eq!(mask("123"), "123");
+        assert_eq!(mask("0101-2345-6789"), "****-****-6789");
+    }
+
+    #[test]
+    fn times_are_shown_in_vietnam() {
+        let t = DateTime::parse_from_rfc3339("2024-09-30T17:30:00Z")
+            .map(|t| t.with_timezone(&Utc))
+            .expect("time");
+        assert_eq!(date_time(t), "01/10/2024 00:30");
+        assert_eq!(
+            date_time_text("2024-09-30T17:30:00.000Z"),
+            "01/10/2024 00:30"
+        );
+        assert_eq!(pct(None), "–");
+    }
+
+    #[test]
+    fn chart_text_is_escaped() {
+        assert_eq!(escape("<b>&\"'"), "&lt;b&gt;&amp;&quot;&#39;");
+    }
+}
