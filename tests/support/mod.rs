@@ -396,7 +396,7 @@ impl TestApp {
     }
 
     /// Run a request through the router and collect the whole response.
-    async fn dispatch(&self, req: Request<Body>) -> TestResponse {
+    pub async fn dispatch(&self, req: Request<Body>) -> TestResponse {
         let path = req.uri().to_string();
         let resp = self
             .router

@@ -1,0 +1,507 @@
+//! The web pages through the router (no browser): sessions, CSRF, roles, masking,
+//! language, bad uploads. The browser walk-through is tests/web_e2e.rs.
+
+mod support;
+
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode, header};
+use serde_json::json;
+use support::{TestApp, TestResponse, fixture_path, for_each_backend, multipart, read_file};
+
+/// A browser's cookie jar over the test app.
+struct Browser<'a> {
+    app: &'a TestApp,
+    cookies: Vec<(String, String)>,
+    lang: Option<&'static str>,
+}
+
+impl<'a> Browser<'a> {
+    fn new(app: &'a TestApp) -> Self {
+        Browser {
+            app,
+            cookies: Vec::new(),
+            lang: None,
+        }
+    }
+
+    async fn request(
+        &mut self,
+        method: Method,
+        path: &str,
+        ct: Option<&str>,
+        body: Vec<u8>,
+    ) -> TestResponse {
+        let mut req = Request::builder()
+            .method(method)
+            .uri(path)
+            .header(header::HOST, "localhost");
+        if !self.cookies.is_empty() {
+            let c: Vec<String> = self
+                .cookies
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
+            req = req.header(header::COOKIE, c.join("; "));
+        }
+        if let Some(l) = self.lang {
+            req = req.header("accept-language", l);
+        }
+        if let Some(ct) = ct {
+            req = req.header(header::CONTENT_TYPE, ct);
+        }
+        let req = req.body(Body::from(body)).expect("request");
+        let resp = self.app.dispatch(req).await;
+        for v in resp.headers.get_all(header::SET_COOKIE) {
+            let text = v.to_str().expect("cookie text");
+            let (pair, _) = text.split_once(';').unwrap_or((text, ""));
+            let (k, val) = pair.split_once('=').expect("cookie pair");
+            self.cookies.retain(|(name, _)| name != k);
+            if !val.is_empty() {
+                self.cookies.push((k.to_owned(), val.to_owned()));
+            }
+        }
+        resp
+    }
+
+    async fn get(&mut self, path: &str) -> TestResponse {
+        self.request(Method::GET, path, None, Vec::new()).await
+    }
+
+    async fn post_form(&mut self, path: &str, fields: &[(&str, &str)]) -> TestResponse {
+        let body = fields
+            .iter()
+            .map(|(k, v)| format!("{k}={}", urlencode(v)))
+            .collect::<Vec<_>>()
+            .join("&");
+        self.request(
+            Method::POST,
+            path,
+            Some("application/x-www-form-urlencoded"),
+            body.into_bytes(),
+        )
+        .await
+    }
+
+    async fn sign_in(&mut self, token: &str) -> TestResponse {
+        let page = self.get("/login").await;
+        page.expect_status(StatusCode::OK, "login page");
+        let csrf = csrf_of(&page.text());
+        self.post_form(
+            "/login",
+            &[("token", token), ("csrf", &csrf), ("next", "/periods")],
+        )
+        .await
+    }
+
+    fn has_cookie(&self, name: &str) -> bool {
+        self.cookies.iter().any(|(k, _)| k == name)
+    }
+}
+
+fn urlencode(s: &str) -> String {
+    doisoat::web::session::url_encode(s)
+}
+
+/// The first CSRF token on a page.
+fn csrf_of(html: &str) -> String {
+    let at = html
+        .find("name=\"csrf\" value=\"")
+        .expect("a csrf field on the page");
+    let rest = &html[at + "name=\"csrf\" value=\"".len()..];
+    rest[..rest.find('"').expect("end of value")].to_owned()
+}
+
+fn location(r: &TestResponse) -> String {
+    r.headers
+        .get(header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned()
+}
+
+async fn period_with_list(app: &TestApp) -> i64 {
+    let t = app.tokens.accountant.clone();
+    let p = app
+        .create_period(
+            &t,
+            &json!({"code": "2024-09", "locality": "Xã Tân Lập", "target_pct": 80}),
+        )
+        .await;
+    p.expect_status(StatusCode::CREATED, "create period");
+    let id = p.json()["id"].as_i64().expect("period id");
+    app.upload_list(&t, id, &fixture_path("danh_sach_xa_tan_lap.xlsx"))
+        .await
+        .expect_status(StatusCode::CREATED, "list");
+    id
+}
+
+#[tokio::test]
+async fn sign_in_session_and_sign_out() {
+    for_each_backend(|app| async move {
+        let mut b = Browser::new(&app);
+        let r = b.get("/periods").await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER);
+        assert_eq!(location(&r), "/login?next=/periods");
+
+        let bad = b.sign_in("ds_wrong").await;
+        assert_eq!(bad.status, StatusCode::UNAUTHORIZED);
+        assert!(
+            bad.text().contains("class=\"error\" role=\"alert\""),
+            "{}",
+            bad.text()
+        );
+        assert!(!b.has_cookie("doisoat_session"));
+
+        let ok = b.sign_in(&app.tokens.accountant).await;
+        assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.text());
+        assert_eq!(location(&ok), "/periods");
+        let set: Vec<String> = ok
+            .headers
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok().map(str::to_owned))
+            .filter(|c| c.starts_with("doisoat_session="))
+            .collect();
+        assert_eq!(set.len(), 1, "{set:?}");
+        assert!(
+            set[0].contains("HttpOnly") && set[0].contains("SameSite=Strict"),
+            "{}",
+            set[0]
+        );
+        let page = b.get("/periods").await;
+        page.expect_status(StatusCode::OK, "periods page");
+        assert!(page.text().contains("<html lang=\"vi\">"));
+        assert!(page.text().contains("id=\"create-period\""));
+        assert_eq!(
+            page.headers
+                .get("cache-control")
+                .and_then(|v| v.to_str().ok()),
+            Some("no-store")
+        );
+
+        let csrf = csrf_of(&page.text());
+        let out = b.post_form("/logout", &[("csrf", &csrf)]).await;
+        assert_eq!(out.status, StatusCode::SEE_OTHER);
+        assert!(!b.has_cookie("doisoat_session"));
+        // The old cookie is dead server-side too, not just cleared in this browser.
+        let entries = app.store.audit_entries(0, 1000).await.expect("audit");
+        let actions: Vec<&str> = entries.iter().map(|e| e.action.as_str()).collect();
+        assert!(
+            actions.contains(&"session.sign_in") && actions.contains(&"session.sign_out"),
+            "{actions:?}"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_stolen_cookie_dies_with_sign_out_and_revocation() {
+    for_each_backend(|app| async move {
+        let mut b = Browser::new(&app);
+        b.sign_in(&app.tokens.accountant).await;
+        let stolen = b.cookies.clone();
+        let csrf = csrf_of(&b.get("/periods").await.text());
+        b.post_form("/logout", &[("csrf", &csrf)]).await;
+        let mut thief = Browser::new(&app);
+        thief.cookies = stolen;
+        assert_eq!(thief.get("/periods").await.status, StatusCode::SEE_OTHER);
+
+        let mut c = Browser::new(&app);
+        c.sign_in(&app.tokens.admin).await;
+        assert_eq!(c.get("/periods").await.status, StatusCode::OK);
+        app.store
+            .revoke_token("test-admin", "test")
+            .await
+            .expect("revoke");
+        assert_eq!(c.get("/periods").await.status, StatusCode::SEE_OTHER);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn forms_without_a_valid_csrf_token_change_nothing() {
+    for_each_backend(|app| async move {
+        let mut b = Browser::new(&app);
+        // Sign-in itself needs the login form's token.
+        let r = b
+            .post_form("/login", &[("token", &app.tokens.accountant)])
+            .await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN);
+        b.sign_in(&app.tokens.accountant).await;
+        let before = app.counts(1).await;
+        for fields in [vec![], vec![("csrf", "forged")]] {
+            let mut f = fields.clone();
+            f.extend([("code", "2024-10"), ("target_pct", "80")]);
+            let r = b.post_form("/periods", &f).await;
+            assert_eq!(r.status, StatusCode::FORBIDDEN, "{fields:?}");
+        }
+        let r = b
+            .request(Method::POST, "/periods/1/runs", None, Vec::new())
+            .await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "a post with no body");
+        // A valid token from another site's page is refused by the Origin check.
+        let csrf = csrf_of(&b.get("/periods").await.text());
+        let req = Request::builder()
+            .method(Method::POST)
+            .uri("/periods")
+            .header(header::HOST, "localhost")
+            .header("origin", "https://evil.example")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(
+                header::COOKIE,
+                b.cookies
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            )
+            .body(Body::from(format!("csrf={csrf}&code=2024-11")))
+            .expect("request");
+        assert_eq!(app.dispatch(req).await.status, StatusCode::FORBIDDEN);
+        assert_eq!(app.counts(1).await, before);
+
+        let ok = b
+            .post_form(
+                "/periods",
+                &[("csrf", &csrf), ("code", "2024-10"), ("target_pct", "97,5")],
+            )
+            .await;
+        assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.text());
+        let id: i64 = location(&ok)
+            .trim_start_matches("/periods/")
+            .parse()
+            .expect("period id");
+        let p = app
+            .store
+            .get_period(id)
+            .await
+            .expect("get")
+            .expect("period");
+        assert_eq!(p.target_bp, Some(9750));
+        let bad = b
+            .post_form(
+                "/periods",
+                &[
+                    ("csrf", &csrf),
+                    ("code", "tháng mười"),
+                    ("target_pct", "120"),
+                ],
+            )
+            .await;
+        assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(
+            bad.text().contains("value=\"tháng mười\""),
+            "the form keeps what was typed"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn auditors_read_with_masked_ids_and_cannot_write() {
+    for_each_backend(|app| async move {
+        let id = period_with_list(&app).await;
+        let mut acc = Browser::new(&app);
+        acc.sign_in(&app.tokens.accountant).await;
+        let full = acc.get(&format!("/periods/{id}")).await;
+        full.expect_status(StatusCode::OK, "accountant period page");
+        assert!(
+            full.text().contains("<td class=\"id\">025038000101"),
+            "accountants see full IDs"
+        );
+
+        let mut aud = Browser::new(&app);
+        aud.sign_in(&app.tokens.auditor).await;
+        let page = aud.get(&format!("/periods/{id}")).await;
+        page.expect_status(StatusCode::OK, "auditor period page");
+        let html = page.text();
+        assert!(!html.contains("id=\"upload-list\"") && !html.contains("id=\"run\""));
+        assert!(!html.contains("025038000101"), "no full ID for auditors");
+        assert!(
+            html.contains("<td class=\"id\">********0101"),
+            "masked ID shown"
+        );
+        assert!(
+            !aud.get("/periods")
+                .await
+                .text()
+                .contains("id=\"create-period\"")
+        );
+
+        let csrf = csrf_of(&html);
+        let before = app.counts(id).await;
+        let (ct, body) = multipart(&[
+            support::Part::Text {
+                name: "csrf",
+                value: &csrf,
+            },
+            support::Part::File {
+                name: "files",
+                file_name: "danh_sach_xa_tan_lap.xlsx",
+                bytes: &read_file(&fixture_path("danh_sach_xa_tan_lap.xlsx")),
+            },
+        ]);
+        let r = aud
+            .request(
+                Method::POST,
+                &format!("/periods/{id}/uploads/list"),
+                Some(&ct),
+                body,
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN);
+        let r = aud
+            .post_form(&format!("/periods/{id}/runs"), &[("csrf", &csrf)])
+            .await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN);
+        assert_eq!(app.counts(id).await, before);
+
+        let audit = aud.get("/audit").await;
+        audit.expect_status(StatusCode::OK, "audit page");
+        assert!(audit.text().contains("data-audit-verified=\"true\""));
+        assert_eq!(
+            acc.get("/audit").await.status,
+            StatusCode::FORBIDDEN,
+            "accountants do not read the audit log"
+        );
+
+        let mut bank = Browser::new(&app);
+        assert_eq!(
+            bank.sign_in(&app.tokens.bank).await.status,
+            StatusCode::FORBIDDEN
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn uploads_runs_downloads_and_language() {
+    for_each_backend(|app| async move {
+        let mut b = Browser::new(&app);
+        b.sign_in(&app.tokens.accountant).await;
+        let csrf = csrf_of(&b.get("/periods").await.text());
+        let created = b
+            .post_form(
+                "/periods",
+                &[("csrf", &csrf), ("code", "2024-09"), ("target_pct", "80")],
+            )
+            .await;
+        let path = location(&created);
+        let id: i64 = path.trim_start_matches("/periods/").parse().expect("id");
+
+        // Two files in one form: one readable, one not. The readable one is stored; the
+        // page says which file failed and why.
+        let (ct, body) = multipart(&[
+            support::Part::Text {
+                name: "csrf",
+                value: &csrf,
+            },
+            support::Part::File {
+                name: "files",
+                file_name: "ket_qua_ngan_hang.csv",
+                bytes: &read_file(&fixture_path("ket_qua_ngan_hang.csv")),
+            },
+            support::Part::File {
+                name: "files",
+                file_name: "hong.xlsx",
+                bytes: b"not a workbook",
+            },
+        ]);
+        let r = b
+            .request(
+                Method::POST,
+                &format!("/periods/{id}/uploads/payouts"),
+                Some(&ct),
+                body,
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(r.text().contains("hong.xlsx"), "{}", r.text());
+        assert_eq!(app.store.list_uploads(id).await.expect("uploads").len(), 1);
+
+        let page = b.get(&path).await.text();
+        assert!(
+            page.contains("period.no_list") || page.contains("chưa có danh sách"),
+            "no list yet"
+        );
+        let (ct, body) = multipart(&[
+            support::Part::Text {
+                name: "csrf",
+                value: &csrf,
+            },
+            support::Part::File {
+                name: "files",
+                file_name: "danh_sach_xa_tan_lap.xlsx",
+                bytes: &read_file(&fixture_path("danh_sach_xa_tan_lap.xlsx")),
+            },
+        ]);
+        let r = b
+            .request(
+                Method::POST,
+                &format!("/periods/{id}/uploads/list"),
+                Some(&ct),
+                body,
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+        let page = b.get(&location(&r)).await.text();
+        assert!(
+            page.contains("details class=\"row-errors\""),
+            "row errors listed"
+        );
+        assert!(
+            page.contains("dòng 27") || page.contains("dòng "),
+            "row numbers as the sheet shows them"
+        );
+        assert!(page.contains("data-figure=\"account_coverage_pct\">"));
+        assert!(page.contains("<svg id=\"commune-chart\""));
+
+        let r = b
+            .post_form(&format!("/periods/{id}/runs"), &[("csrf", &csrf)])
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER);
+        let run_path = location(&r);
+        let run_id: i64 = run_path
+            .trim_start_matches("/runs/")
+            .parse()
+            .expect("run id");
+        let api = app
+            .get(
+                &app.tokens.accountant,
+                &format!("/api/v1/reconciliations/{run_id}"),
+            )
+            .await
+            .json();
+        let pct = doisoat::domain::money::format_pct(
+            api["account_coverage_pct"]
+                .to_string()
+                .parse()
+                .expect("decimal"),
+        );
+        let run_page = b.get(&run_path).await.text();
+        assert!(
+            run_page.contains(&format!("data-figure=\"account_coverage_pct\">{pct}<")),
+            "page shows {pct}"
+        );
+        let x = b.get(&format!("/runs/{run_id}/report.xlsx")).await;
+        x.expect_status(StatusCode::OK, "xlsx");
+        assert!(x.body.starts_with(b"PK"), "an xlsx (zip) file");
+        let api_x = app
+            .get(
+                &app.tokens.accountant,
+                &format!("/api/v1/reconciliations/{run_id}/report.csv"),
+            )
+            .await;
+        assert_eq!(
+            b.get(&format!("/runs/{run_id}/report.csv")).await.body,
+            api_x.body
+        );
+
+        b.get(&format!("/lang/en?next={path}")).await;
+        let en = b.get(&path).await.text();
+        assert!(en.contains("<html lang=\"en\">") && en.contains("Run reconciliation"));
+        let r = b.get("/lang/en?next=https://evil.example").await;
+        assert_eq!(location(&r), "/periods", "no open redirect");
+    })
+    .await;
+}
