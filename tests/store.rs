@@ -7,7 +7,7 @@ use pg::{PgTestDb, with_database};
 use std::path::Path;
 use std::sync::Arc;
 
-use chrono::NaiveDate;
+use chrono::{DateTime, Duration, NaiveDate, SubsecRound, TimeZone, Utc};
 use doisoat::audit::{self, NewAuditEntry};
 use doisoat::domain::access::Role;
 use doisoat::domain::banks::BankId;
@@ -16,8 +16,10 @@ use doisoat::import::{self, ImportOptions, Imported};
 use doisoat::report::sha256_hex;
 use doisoat::store::{
     self, CallbackAnswer, CallbackPayout, CallbackRequest, CallbackVerdict, NewPeriod, NewRun,
-    NewToken, NewUpload, POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS, Store, StoreError, UploadKind,
+    NewSession, NewToken, NewUpload, POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS, Store, StoreError,
+    TokenInfo, UploadKind,
 };
+use sqlx::Connection;
 
 const ACTOR: &str = "admin";
 
@@ -876,5 +878,376 @@ async fn postgres_callbacks() {
     db.drop_db().await;
     if let Err(e) = result {
         std::panic::resume_unwind(e.into_panic());
+    }
+}
+
+// ---- Web sessions ---------------------------------------------------------------------
+
+/// A session as the web layer makes one: the cookie holds `id`, the store its SHA-256.
+fn new_session(token_id: i64, id: &str, expires_at: DateTime<Utc>) -> NewSession {
+    NewSession {
+        token_id,
+        session_hash: sha256_hex(id.as_bytes()),
+        csrf_token: format!("csrf-{id}"),
+        expires_at,
+    }
+}
+
+async fn make_token(store: &dyn Store, name: &str, role: Role) -> TokenInfo {
+    let new = NewToken {
+        name: name.to_owned(),
+        role,
+        bank_code: None,
+        token_hash: sha256_hex(format!("token of {name}").as_bytes()),
+        webhook_secret: None,
+    };
+    ok(store.create_token(new, ACTOR).await, "create_token")
+}
+
+async fn lookup(store: &dyn Store, id: &str, now: DateTime<Utc>) -> Option<store::WebSession> {
+    ok(
+        store.session_by_hash(&sha256_hex(id.as_bytes()), now).await,
+        "session_by_hash",
+    )
+}
+
+/// Run `sql` (one `$1` id parameter) straight on the database `url` names, past the store;
+/// returns the first column of the first row as an integer, or the rows affected.
+async fn raw(url: &str, sql: &str, id: Option<i64>) -> i64 {
+    let fetch = sql.starts_with("SELECT");
+    if url.starts_with("sqlite:") {
+        let mut c = sqlx::SqliteConnection::connect(url)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        if fetch {
+            sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+                .fetch_one(&mut c)
+                .await
+                .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        } else {
+            let n = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(id)
+                .execute(&mut c)
+                .await
+                .unwrap_or_else(|e| panic!("{sql}: {e}"));
+            n.rows_affected() as i64
+        }
+    } else {
+        let mut c = sqlx::PgConnection::connect(url)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        if fetch {
+            sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+                .fetch_one(&mut c)
+                .await
+                .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        } else {
+            let n = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(id)
+                .execute(&mut c)
+                .await
+                .unwrap_or_else(|e| panic!("{sql}: {e}"));
+            n.rows_affected() as i64
+        }
+    }
+}
+
+async fn session_rows(url: &str) -> i64 {
+    raw(url, "SELECT COUNT(*) FROM web_sessions", None).await
+}
+
+async fn session_story(store: Arc<dyn Store>, url: &str) {
+    let s = store.as_ref();
+    let ketoan = make_token(s, "ketoan", Role::Accountant).await;
+    let kiemtoan = make_token(s, "kiemtoan", Role::Auditor).await;
+    let mut entries = 2;
+    let mut ids: Vec<String> = Vec::new();
+
+    // Create and look up. Nanoseconds in, microseconds stored (what PostgreSQL keeps).
+    let before = Utc::now().trunc_subsecs(6);
+    let expires = before + Duration::hours(8) + Duration::nanoseconds(123_456_789);
+    let stored_expiry = expires.trunc_subsecs(6);
+    ok(
+        s.create_session(new_session(ketoan.id, "phien-1", expires))
+            .await,
+        "create_session",
+    );
+    entries += 1;
+    ids.push("phien-1".into());
+    let after = Utc::now();
+    let live = lookup(s, "phien-1", after)
+        .await
+        .unwrap_or_else(|| panic!("the new session is live"));
+    assert_eq!(live.token, ketoan);
+    assert_eq!(live.csrf_token, "csrf-phien-1");
+    assert_eq!(live.expires_at, stored_expiry);
+    assert!(
+        before <= live.created_at && live.created_at <= after,
+        "created_at {} not in [{before}, {after}]",
+        live.created_at
+    );
+    assert!(lookup(s, "phien-khac", after).await.is_none(), "unknown id");
+    // The cookie's id itself is not a key.
+    assert!(
+        ok(s.session_by_hash("phien-1", after).await, "by raw id").is_none(),
+        "only the hash finds a session"
+    );
+
+    // Expiry: live up to the last microsecond before expires_at, gone at and after it.
+    let last = stored_expiry - Duration::microseconds(1);
+    assert!(lookup(s, "phien-1", last).await.is_some(), "just before");
+    assert!(lookup(s, "phien-1", stored_expiry).await.is_none(), "at");
+    assert!(
+        lookup(s, "phien-1", stored_expiry + Duration::seconds(1))
+            .await
+            .is_none(),
+        "after"
+    );
+
+    // The same hash twice: Conflict, nothing written.
+    assert!(matches!(
+        s.create_session(new_session(kiemtoan.id, "phien-1", expires))
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(
+        lookup(s, "phien-1", after).await.map(|w| w.token),
+        Some(ketoan.clone())
+    );
+
+    // Unknown token: NotFound, no state change.
+    assert!(matches!(
+        s.create_session(new_session(999_999, "phien-x", expires))
+            .await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert!(lookup(s, "phien-x", after).await.is_none());
+    assert_chain(&all_audit(s).await, entries);
+    assert_eq!(session_rows(url).await, 1);
+
+    // Expired sessions are deleted when someone signs in (and only those): one ended
+    // a second ago, one whole-second expiry and one sub-millisecond one still ahead.
+    let now = Utc::now().trunc_subsecs(6);
+    ok(
+        s.create_session(new_session(
+            kiemtoan.id,
+            "da-het-han",
+            now - Duration::seconds(1),
+        ))
+        .await,
+        "create expired",
+    );
+    let whole_second = Utc
+        .timestamp_opt((now + Duration::hours(1)).timestamp(), 0)
+        .single()
+        .unwrap_or_else(|| panic!("a whole second"));
+    ok(
+        s.create_session(new_session(kiemtoan.id, "giay-chan", whole_second))
+            .await,
+        "create whole second",
+    );
+    ok(
+        s.create_session(new_session(
+            kiemtoan.id,
+            "vi-giay",
+            now + Duration::hours(1) + Duration::microseconds(7),
+        ))
+        .await,
+        "create microseconds",
+    );
+    entries += 3;
+    ids.extend(["da-het-han", "giay-chan", "vi-giay"].map(String::from));
+    assert_eq!(session_rows(url).await, 3, "the expired one was deleted");
+    assert!(lookup(s, "da-het-han", Utc::now()).await.is_none());
+    let whole = lookup(s, "giay-chan", Utc::now())
+        .await
+        .unwrap_or_else(|| panic!("whole-second session is live"));
+    assert_eq!(whole.expires_at, whole_second);
+    assert_eq!(whole.token, kiemtoan);
+
+    // Sign out: deleted once; the second time there is nothing to delete.
+    assert!(ok(
+        s.delete_session(&sha256_hex(b"phien-1")).await,
+        "delete_session"
+    ));
+    entries += 1;
+    assert!(lookup(s, "phien-1", after).await.is_none());
+    assert!(!ok(
+        s.delete_session(&sha256_hex(b"phien-1")).await,
+        "delete again"
+    ));
+    assert!(!ok(
+        s.delete_session(&sha256_hex(b"khong-co")).await,
+        "delete unknown"
+    ));
+    assert_eq!(session_rows(url).await, 2);
+
+    // Revoking a token ends its sessions; it cannot sign in again.
+    ok(
+        s.create_session(new_session(ketoan.id, "phien-2", expires))
+            .await,
+        "create_session",
+    );
+    entries += 1;
+    ids.push("phien-2".into());
+    assert!(lookup(s, "phien-2", Utc::now()).await.is_some());
+    assert!(ok(s.revoke_token("kiemtoan", ACTOR).await, "revoke"));
+    entries += 1;
+    assert!(lookup(s, "giay-chan", Utc::now()).await.is_none());
+    assert!(lookup(s, "vi-giay", Utc::now()).await.is_none());
+    assert!(
+        lookup(s, "phien-2", Utc::now()).await.is_some(),
+        "other token's"
+    );
+    assert_eq!(session_rows(url).await, 1);
+    assert!(matches!(
+        s.create_session(new_session(kiemtoan.id, "phien-3", expires))
+            .await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert!(lookup(s, "phien-3", Utc::now()).await.is_none());
+    assert_eq!(session_rows(url).await, 1);
+    assert!(!ok(
+        s.delete_session(&sha256_hex(b"vi-giay")).await,
+        "deleted by the revoke"
+    ));
+
+    // A token revoked without its sessions being deleted (by hand, an older binary): the
+    // lookup still refuses them, since it only joins active tokens. Sign-out still works.
+    ok(
+        s.create_session(new_session(ketoan.id, "phien-4", expires))
+            .await,
+        "create_session",
+    );
+    entries += 1;
+    ids.push("phien-4".into());
+    let revoked = raw(
+        url,
+        "UPDATE api_tokens SET revoked_at = created_at WHERE id = $1",
+        Some(ketoan.id),
+    )
+    .await;
+    assert_eq!(revoked, 1);
+    assert_eq!(session_rows(url).await, 2);
+    assert!(lookup(s, "phien-4", Utc::now()).await.is_none());
+    assert!(lookup(s, "phien-2", Utc::now()).await.is_none());
+    assert!(ok(
+        s.delete_session(&sha256_hex(b"phien-4")).await,
+        "sign out of a revoked token's session"
+    ));
+    entries += 1;
+
+    // The trail: whole, a sign-in per session and a sign-out per deletion, by the token
+    // ("role:name"), with no session id, hash or CSRF token anywhere in it.
+    let log = all_audit(s).await;
+    assert_chain(&log, entries);
+    assert_eq!(count_action(&log, "session.sign_in"), 6);
+    assert_eq!(count_action(&log, "session.sign_out"), 2);
+    let first = log
+        .iter()
+        .find(|e| e.action == "session.sign_in")
+        .unwrap_or_else(|| panic!("a sign-in entry"));
+    assert_eq!(first.actor, "accountant:ketoan");
+    assert_eq!(first.subject, "token/ketoan");
+    let details: serde_json::Value = ok(
+        serde_json::from_str(&first.details).map_err(|e| StoreError::Corrupt(e.to_string())),
+        "details",
+    );
+    assert_eq!(details["token_id"], ketoan.id);
+    let logged_expiry = details["expires_at"]
+        .as_str()
+        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+        .unwrap_or_else(|| panic!("expires_at in {details}"));
+    assert_eq!(logged_expiry, stored_expiry);
+    let out = log
+        .iter()
+        .find(|e| e.action == "session.sign_out")
+        .unwrap_or_else(|| panic!("a sign-out entry"));
+    assert_eq!(
+        (out.actor.as_str(), out.subject.as_str()),
+        ("accountant:ketoan", "token/ketoan")
+    );
+    let revoke = log
+        .iter()
+        .rfind(|e| e.action == "token.revoke")
+        .unwrap_or_else(|| panic!("a revoke entry"));
+    assert!(
+        revoke.details.contains("\"sessions_deleted\":2"),
+        "{}",
+        revoke.details
+    );
+    for id in &ids {
+        let hash = sha256_hex(id.as_bytes());
+        for e in &log {
+            let text = format!("{} {} {}", e.actor, e.subject, e.details);
+            assert!(
+                !text.contains(&hash) && !text.contains(&format!("csrf-{id}")),
+                "session secret in the audit log: {e:?}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn sqlite_sessions() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    let url = format!("sqlite:{}", dir.path().join("doisoat.db").display());
+    let store = ok(store::connect(&url).await, "connect sqlite");
+    session_story(store, &url).await;
+}
+
+#[tokio::test]
+async fn postgres_sessions() {
+    let Ok(admin_url) = std::env::var("TEST_DATABASE_URL") else {
+        eprintln!("TEST_DATABASE_URL not set: PostgreSQL sessions skipped");
+        return;
+    };
+    let db = PgTestDb::create(&admin_url, "doisoat_test").await;
+    let url = db.url.clone();
+    let result = tokio::spawn(async move {
+        let store = ok(store::connect(&url).await, "connect postgres");
+        session_story(store, &url).await;
+    })
+    .await;
+    db.drop_db().await;
+    if let Err(e) = result {
+        std::panic::resume_unwind(e.into_panic());
+    }
+}
+
+/// SQLite keeps times as the text sqlx writes (RFC 3339, `+00:00`, 0/3/6 fraction digits);
+/// purging expired sessions compares that text in SQL, which must follow time order.
+#[tokio::test]
+async fn sqlite_time_text_sorts_in_time_order() {
+    let mut c = ok(
+        sqlx::SqliteConnection::connect("sqlite::memory:")
+            .await
+            .map_err(Into::into),
+        "connect memory",
+    );
+    let base = Utc
+        .timestamp_opt(1_767_225_599, 0)
+        .single()
+        .unwrap_or_else(|| panic!("a time"));
+    let micros = [0, 1, 999, 1_000, 1_001, 100_000, 123_456, 500_000, 999_999];
+    let mut times: Vec<DateTime<Utc>> = Vec::new();
+    for s in [0, 1, 60, 86_400] {
+        for us in micros {
+            times.push(base + Duration::seconds(s) + Duration::microseconds(us));
+        }
+    }
+    for a in &times {
+        for b in &times {
+            let le: bool = ok(
+                sqlx::query_scalar("SELECT $1 <= $2")
+                    .bind(a)
+                    .bind(b)
+                    .fetch_one(&mut c)
+                    .await
+                    .map_err(Into::into),
+                "compare",
+            );
+            assert_eq!(le, a <= b, "{a:?} <= {b:?}");
+        }
     }
 }

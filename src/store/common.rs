@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use super::records::dong;
 use super::{
     CallbackPayout, NewUpload, Period, RunInfo, StoreError, StoreResult, StoredCallback, StoredRun,
-    TokenInfo, Upload, UploadKind,
+    TokenInfo, Upload, UploadKind, WebSession,
 };
 use crate::audit::AuditEntry;
 use crate::domain::access::Role;
@@ -304,6 +304,51 @@ impl TokenRecord {
     }
 }
 
+/// A `web_sessions` row joined with its token (`session_sql!`).
+#[derive(Debug, sqlx::FromRow)]
+pub(super) struct SessionRecord {
+    #[sqlx(flatten)]
+    token: TokenRecord,
+    csrf_token: String,
+    session_created_at: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+}
+
+impl SessionRecord {
+    /// The session if it is still live at `now` (expired: `expires_at <= now`). Compared
+    /// here rather than in SQL, so the rule is the same whatever each backend's time type.
+    pub fn live_at(self, now: DateTime<Utc>) -> StoreResult<Option<WebSession>> {
+        if self.expires_at <= now {
+            return Ok(None);
+        }
+        Ok(Some(WebSession {
+            token: self.token.into_info()?,
+            csrf_token: self.csrf_token,
+            created_at: self.session_created_at,
+            expires_at: self.expires_at,
+        }))
+    }
+}
+
+/// `SELECT <session and its active token> FROM web_sessions JOIN api_tokens <rest>`: only
+/// sessions of tokens not revoked.
+macro_rules! session_sql {
+    ($rest:literal) => {
+        concat!(
+            "SELECT t.id, t.name, t.role, t.bank_code, t.created_at, t.created_by, t.revoked_at, \
+             s.csrf_token, s.created_at AS session_created_at, s.expires_at \
+             FROM web_sessions s JOIN api_tokens t ON t.id = s.token_id AND t.revoked_at IS NULL ",
+            $rest
+        )
+    };
+}
+pub(super) use session_sql;
+
+/// Who signs in or out with a token, as the audit trail writes it (`Auth::actor()`).
+pub(super) fn token_actor(token: &TokenInfo) -> String {
+    format!("{}:{}", token.role.as_str(), token.name)
+}
+
 #[derive(Debug, sqlx::FromRow)]
 pub(super) struct RunInfoRecord {
     id: i64,
@@ -502,7 +547,7 @@ macro_rules! impl_store {
             use std::sync::Arc;
 
             use async_trait::async_trait;
-            use chrono::{DateTime, Utc};
+            use chrono::{DateTime, SubsecRound, Utc};
             use serde_json::json;
             use sqlx::QueryBuilder;
 
@@ -510,14 +555,15 @@ macro_rules! impl_store {
             use $crate::audit::{AuditEntry, NewAuditEntry};
             use $crate::domain::records::{BeneficiaryRow, PayoutRow};
             use $crate::store::common::{
-                AuditRecord, BATCH_ROWS, CallbackRecord, CallbackStateRecord, PeriodRecord, RunInfoRecord, RunRecord, TokenRecord,
-                UploadColumns, UploadRecord, callback_conflict_reason, callback_sql, is_unique_violation, now,
-                period_sql, run_info_sql, run_sql, token_sql, upload_sql,
+                AuditRecord, BATCH_ROWS, CallbackRecord, CallbackStateRecord, PeriodRecord, RunInfoRecord, RunRecord,
+                SessionRecord, TokenRecord, UploadColumns, UploadRecord, callback_conflict_reason, callback_sql,
+                is_unique_violation, now, period_sql, run_info_sql, run_sql, session_sql, token_actor, token_sql,
+                upload_sql,
             };
             use $crate::store::{
                 BeneficiaryRecord, CallbackAnswer, CallbackPayout, CallbackRequest, CallbackVerdict, NewPeriod,
-                NewRun, NewToken, NewUpload, PayoutRecord, Period, PeriodInputs, RunInfo, Saved, Store, StoreError,
-                StoreResult, StoredCallback, StoredRun, TokenInfo, Upload, UploadKind,
+                NewRun, NewSession, NewToken, NewUpload, PayoutRecord, Period, PeriodInputs, RunInfo, Saved, Store,
+                StoreError, StoreResult, StoredCallback, StoredRun, TokenInfo, Upload, UploadKind, WebSession,
             };
 
             type Db = $db;
@@ -1382,11 +1428,17 @@ macro_rules! impl_store {
                         tx.rollback().await?;
                         return Ok(false);
                     };
+                    // Its web sessions end with it (lookups also skip revoked tokens).
+                    let sessions = sqlx::query("DELETE FROM web_sessions WHERE token_id = $1")
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected();
                     let entry = NewAuditEntry::new(
                         actor,
                         "token.revoke",
                         format!("token/{name}"),
-                        json!({ "token_id": id, "name": name }),
+                        json!({ "token_id": id, "name": name, "sessions_deleted": sessions }),
                     );
                     append_in(&mut tx, entry, at).await?;
                     tx.commit().await?;
@@ -1406,6 +1458,103 @@ macro_rules! impl_store {
                     let rows: Vec<TokenRecord> =
                         sqlx::query_as(token_sql!("ORDER BY id")).fetch_all(self.reader()).await?;
                     rows.into_iter().map(TokenRecord::into_info).collect()
+                }
+
+                async fn create_session(&self, session: NewSession) -> StoreResult<()> {
+                    // Microseconds, like `now()`: what PostgreSQL keeps, so both backends read
+                    // back the same instant (and SQLite's text stays in time order).
+                    let expires_at = session.expires_at.trunc_subsecs(6);
+                    let mut tx = self.begin_write().await?;
+                    let at = now();
+                    let token: Option<TokenRecord> =
+                        sqlx::query_as(token_sql!("WHERE id = $1 AND revoked_at IS NULL"))
+                            .bind(session.token_id)
+                            .fetch_optional(&mut *tx)
+                            .await?;
+                    let Some(token) = token else {
+                        tx.rollback().await?;
+                        return Err(StoreError::NotFound(format!("token {}", session.token_id)));
+                    };
+                    let token = token.into_info()?;
+                    sqlx::query("DELETE FROM web_sessions WHERE expires_at <= $1")
+                        .bind(at)
+                        .execute(&mut *tx)
+                        .await?;
+                    let inserted = sqlx::query(
+                        "INSERT INTO web_sessions (session_hash, token_id, csrf_token, created_at, expires_at) \
+                         VALUES ($1, $2, $3, $4, $5)",
+                    )
+                    .bind(&session.session_hash)
+                    .bind(token.id)
+                    .bind(&session.csrf_token)
+                    .bind(at)
+                    .bind(expires_at)
+                    .execute(&mut *tx)
+                    .await;
+                    match inserted {
+                        Ok(_) => {}
+                        // Never the hash in the message: errors reach logs.
+                        Err(e) if is_unique_violation(&e) => {
+                            return Err(StoreError::Conflict("web session exists".into()));
+                        }
+                        Err(e) => return Err(e.into()),
+                    }
+                    // Never the session id or its hash: the audit log is readable by auditors.
+                    let entry = NewAuditEntry::new(
+                        &token_actor(&token),
+                        "session.sign_in",
+                        format!("token/{}", token.name),
+                        json!({ "token_id": token.id, "expires_at": expires_at }),
+                    );
+                    append_in(&mut tx, entry, at).await?;
+                    tx.commit().await?;
+                    Ok(())
+                }
+
+                async fn session_by_hash(
+                    &self,
+                    session_hash: &str,
+                    now: DateTime<Utc>,
+                ) -> StoreResult<Option<WebSession>> {
+                    let row: Option<SessionRecord> = sqlx::query_as(session_sql!("WHERE s.session_hash = $1"))
+                        .bind(session_hash)
+                        .fetch_optional(self.reader())
+                        .await?;
+                    match row {
+                        Some(r) => r.live_at(now),
+                        None => Ok(None),
+                    }
+                }
+
+                async fn delete_session(&self, session_hash: &str) -> StoreResult<bool> {
+                    let mut tx = self.begin_write().await?;
+                    let at = now();
+                    let deleted: Option<i64> =
+                        sqlx::query_scalar("DELETE FROM web_sessions WHERE session_hash = $1 RETURNING token_id")
+                            .bind(session_hash)
+                            .fetch_optional(&mut *tx)
+                            .await?;
+                    let Some(token_id) = deleted else {
+                        tx.rollback().await?;
+                        return Ok(false);
+                    };
+                    // The token as it is, revoked or not: signing out always works.
+                    let token: Option<TokenRecord> = sqlx::query_as(token_sql!("WHERE id = $1"))
+                        .bind(token_id)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                    let token = token
+                        .ok_or_else(|| StoreError::Corrupt(format!("web session of missing token {token_id}")))?
+                        .into_info()?;
+                    let entry = NewAuditEntry::new(
+                        &token_actor(&token),
+                        "session.sign_out",
+                        format!("token/{}", token.name),
+                        json!({ "token_id": token.id }),
+                    );
+                    append_in(&mut tx, entry, at).await?;
+                    tx.commit().await?;
+                    Ok(true)
                 }
 
                 async fn save_callbacks(&self, requests: Vec<CallbackRequest>) -> StoreResult<Vec<CallbackVerdict>> {

@@ -210,6 +210,26 @@ pub struct TokenInfo {
     pub revoked_at: Option<DateTime<Utc>>,
 }
 
+/// A browser session to store when a token signs in to the web pages.
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    pub token_id: i64,
+    /// SHA-256 hex of the random session id in the cookie (the id itself is never stored).
+    pub session_hash: String,
+    pub csrf_token: String,
+    /// Stored to the microsecond (what PostgreSQL keeps), so it reads back equal on both backends.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// A live browser session: the token it signed in with, and its CSRF token.
+#[derive(Debug, Clone)]
+pub struct WebSession {
+    pub token: TokenInfo,
+    pub csrf_token: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
 /// The rows a reconciliation needs: the current list and every payout file.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PeriodInputs {
@@ -337,13 +357,29 @@ pub trait Store: Send + Sync {
 
     /// Conflict when the name exists.
     async fn create_token(&self, new: NewToken, actor: &str) -> StoreResult<TokenInfo>;
-    /// False when no active token has that name.
+    /// False when no active token has that name. Its web sessions are deleted with it.
     async fn revoke_token(&self, name: &str, actor: &str) -> StoreResult<bool>;
     /// An active (not revoked) token by its hash.
     async fn token_by_hash(&self, token_hash: &str) -> StoreResult<Option<TokenInfo>>;
     async fn list_tokens(&self) -> StoreResult<Vec<TokenInfo>>;
     /// The webhook secret of an active token (bank tokens have one).
     async fn webhook_secret(&self, token_id: i64) -> StoreResult<Option<String>>;
+
+    /// Store a signed-in session; also deletes expired sessions; audits "session.sign_in"
+    /// (subject "token/{name}", details {"token_id", "expires_at"}; never the session id or
+    /// hash), the actor being "{role}:{token name}". NotFound (nothing written) when the token
+    /// does not exist or is revoked; Conflict if the hash is already stored.
+    async fn create_session(&self, session: NewSession) -> StoreResult<()>;
+    /// The live session with this hash: not expired at `now` (`now < expires_at`), and its
+    /// token not revoked.
+    async fn session_by_hash(
+        &self,
+        session_hash: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<WebSession>>;
+    /// Sign out: delete the session (expired or not); audits "session.sign_out" when one was
+    /// deleted; Ok(false) if none.
+    async fn delete_session(&self, session_hash: &str) -> StoreResult<bool>;
 
     /// Store bank callbacks, many requests in ONE transaction (group commit): each request
     /// is decided in order against what is stored (including earlier requests of the
