@@ -1,6 +1,8 @@
 //! The web pages through the router (no browser): sessions, CSRF, roles, masking,
 //! language, bad uploads. The browser walk-through is tests/web_e2e.rs.
 
+#![allow(clippy::expect_used)] // test code: a broken expectation should stop the test loudly
+
 mod support;
 
 use axum::body::Body;

@@ -332,6 +332,7 @@ impl Tr {
 }
 
 #[cfg(test)]
+#[allow(clippy::expect_used)] // test code: a missing template dir should fail loudly
 mod tests {
     use super::*;
 

@@ -30,7 +30,7 @@ pub fn router(max_upload_bytes: usize) -> Router<AppState> {
         .route("/periods/{id}", get(pages::period))
         .route(
             "/periods/{id}/uploads/list",
-            post(pages::upload_list).layer(form_limit.clone()),
+            post(pages::upload_list).layer(form_limit),
         )
         .route(
             "/periods/{id}/uploads/payouts",

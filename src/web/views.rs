@@ -374,6 +374,7 @@ impl ExceptionsView {
 }
 
 #[cfg(test)]
+#[allow(clippy::expect_used)]
 mod tests {
     use super::*;
 
