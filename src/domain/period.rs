@@ -169,6 +169,20 @@ impl PeriodCode {
     }
 }
 
+/// A period's coverage target as basis points (97,31% → 9731): 0–100 with at most two
+/// decimals, else None. One rule for the API and the pages.
+pub fn target_bp(pct: rust_decimal::Decimal) -> Option<i64> {
+    use rust_decimal::prelude::ToPrimitive;
+    let bp = pct * rust_decimal::Decimal::ONE_HUNDRED;
+    if pct < rust_decimal::Decimal::ZERO
+        || pct > rust_decimal::Decimal::ONE_HUNDRED
+        || !bp.fract().is_zero()
+    {
+        return None;
+    }
+    bp.to_i64()
+}
+
 impl fmt::Display for PeriodCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)

@@ -4,7 +4,6 @@ use axum::Json;
 use axum::extract::{FromRequest, Path, State};
 use axum::http::StatusCode;
 use rust_decimal::Decimal;
-use rust_decimal::prelude::ToPrimitive;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -56,13 +55,11 @@ impl From<Period> for PeriodView {
 
 fn target_bp(t: Option<Decimal>) -> Result<Option<i64>, AppError> {
     let Some(t) = t else { return Ok(None) };
-    let bp = t * Decimal::ONE_HUNDRED;
-    if t < Decimal::ZERO || t > Decimal::ONE_HUNDRED || !bp.fract().is_zero() {
-        return Err(AppError::bad_request(format!(
+    crate::domain::period::target_bp(t).map(Some).ok_or_else(|| {
+        AppError::bad_request(format!(
             "target_pct phải từ 0 đến 100, tối đa 2 chữ số thập phân / must be 0–100 with at most 2 decimals: {t}"
-        )));
-    }
-    Ok(bp.to_i64())
+        ))
+    })
 }
 
 fn clean(s: Option<String>) -> Option<String> {

@@ -12,7 +12,6 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use chrono::Utc;
 use rust_decimal::Decimal;
-use rust_decimal::prelude::ToPrimitive;
 use serde::Deserialize;
 
 use super::i18n::Tr;
@@ -507,11 +506,9 @@ fn parse_target(text: &str, t: Tr) -> Result<Option<i64>, String> {
         .to_owned()
     };
     let d = Decimal::from_str(&s.replace(',', ".")).map_err(|_| bad())?;
-    let bp = d * Decimal::ONE_HUNDRED;
-    if d < Decimal::ZERO || d > Decimal::ONE_HUNDRED || !bp.fract().is_zero() {
-        return Err(bad());
-    }
-    bp.to_i64().map(Some).ok_or_else(bad)
+    crate::domain::period::target_bp(d)
+        .map(Some)
+        .ok_or_else(bad)
 }
 
 pub async fn create_period(
@@ -942,25 +939,19 @@ async fn upload(
             Err(e) => return Err(PageError(e.into(), lang)),
         }
     }
-    if failed {
-        // Show what failed and why on the page itself; files that were read are stored.
-        let q = PeriodQuery {
-            uploaded: Some(
-                stored
-                    .iter()
-                    .map(i64::to_string)
-                    .collect::<Vec<_>>()
-                    .join(","),
-            ),
-            ..PeriodQuery::default()
-        };
-        return period_page(&st, &v, id, &q, messages, StatusCode::UNPROCESSABLE_ENTITY).await;
-    }
     let ids = stored
         .iter()
         .map(i64::to_string)
         .collect::<Vec<_>>()
         .join(",");
+    if failed {
+        // Show what failed and why on the page itself; files that were read are stored.
+        let q = PeriodQuery {
+            uploaded: Some(ids),
+            ..PeriodQuery::default()
+        };
+        return period_page(&st, &v, id, &q, messages, StatusCode::UNPROCESSABLE_ENTITY).await;
+    }
     Ok(see_other(&format!("/periods/{id}?uploaded={ids}#uploads")))
 }
 
