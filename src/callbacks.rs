@@ -20,6 +20,8 @@ use crate::store::{CallbackPayout, CallbackRequest, CallbackVerdict, Store};
 
 /// Items in one request.
 pub const MAX_ITEMS: usize = 1_000;
+/// A request body: a full batch of items at their longest fields, with room to spare.
+pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
 /// Items the writer stores in one transaction (a few full batches, or many small requests).
 const MAX_GROUP_ITEMS: usize = 4_000;
 

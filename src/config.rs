@@ -20,7 +20,15 @@ pub struct Config {
     pub max_upload_bytes: usize,
     /// Largest total an uploaded workbook may inflate to (zip-bomb guard).
     pub max_uncompressed_bytes: u64,
+    /// Largest number of cells one import may hold in memory.
+    pub max_cells: u64,
+    /// Imports (upload parsing) running at once; more wait their turn.
+    pub max_concurrent_imports: usize,
+    /// Upload requests read at once (each buffers its file); more wait their turn.
+    pub max_concurrent_uploads: usize,
     pub request_timeout: Duration,
+    /// How long a client may take to send a request's head (slow-loris guard).
+    pub header_read_timeout: Duration,
     pub log_format: LogFormat,
     /// Mark cookies `Secure` even when no proxy says the request came over TLS
     /// (`DOISOAT_SECURE_COOKIES=true` behind a TLS proxy that sends no X-Forwarded-Proto).
@@ -112,7 +120,11 @@ impl Config {
             bind,
             max_upload_bytes: (number("DOISOAT_MAX_UPLOAD_MB", 50)? * 1024 * 1024) as usize,
             max_uncompressed_bytes: number("DOISOAT_MAX_UNCOMPRESSED_MB", 256)? * 1024 * 1024,
+            max_cells: number("DOISOAT_MAX_CELLS", crate::import::guard::DEFAULT_MAX_CELLS)?,
+            max_concurrent_imports: number("DOISOAT_MAX_CONCURRENT_IMPORTS", 2)? as usize,
+            max_concurrent_uploads: number("DOISOAT_MAX_CONCURRENT_UPLOADS", 8)? as usize,
             request_timeout: Duration::from_secs(number("DOISOAT_REQUEST_TIMEOUT_SECS", 120)?),
+            header_read_timeout: Duration::from_secs(number("DOISOAT_HEADER_TIMEOUT_SECS", 10)?),
             log_format,
             secure_cookies,
         })

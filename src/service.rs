@@ -43,19 +43,32 @@ pub struct UploadRequest {
     pub actor: String,
 }
 
-/// Import limits for uploads.
-#[derive(Debug, Clone, Copy)]
-pub struct Limits {
+/// What an upload's import may cost, and how many imports may run at once: each holds a
+/// workbook and its grid in memory, so twenty parallel uploads must queue, not all inflate.
+#[derive(Debug, Clone)]
+pub struct ImportGate {
     pub max_uncompressed_bytes: u64,
+    pub max_cells: u64,
+    permits: Arc<tokio::sync::Semaphore>,
 }
 
-/// Import and store a file. The import runs on a blocking thread (calamine is CPU work);
-/// nothing is stored unless the file can be read.
+impl ImportGate {
+    pub fn new(max_uncompressed_bytes: u64, max_cells: u64, concurrent: usize) -> Self {
+        ImportGate {
+            max_uncompressed_bytes,
+            max_cells,
+            permits: Arc::new(tokio::sync::Semaphore::new(concurrent.max(1))),
+        }
+    }
+}
+
+/// Import and store a file. The import runs on a blocking thread (calamine is CPU work),
+/// one of at most `gate`'s concurrent imports; nothing is stored unless the file can be read.
 pub async fn upload(
     store: &dyn Store,
     kind: UploadKind,
     req: UploadRequest,
-    limits: Limits,
+    gate: &ImportGate,
 ) -> ServiceResult<Saved<Upload>> {
     if store.get_period(req.period_id).await?.is_none() {
         return Err(ServiceError::NotFound(format!("period {}", req.period_id)));
@@ -64,9 +77,16 @@ pub async fn upload(
     let size = req.bytes.len();
     let opts = ImportOptions {
         default_bank: req.bank,
-        max_uncompressed_bytes: limits.max_uncompressed_bytes,
+        max_uncompressed_bytes: gate.max_uncompressed_bytes,
+        max_cells: gate.max_cells,
         ..ImportOptions::new(chrono::Local::now().year())
     };
+    // Held until the rows are stored: they are in memory until then.
+    let _permit = gate
+        .permits
+        .acquire()
+        .await
+        .map_err(|e| ServiceError::Internal(e.to_string()))?;
     let (file_name, bytes) = (req.file_name, req.bytes);
     match kind {
         UploadKind::Beneficiaries => {

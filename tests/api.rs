@@ -9,7 +9,9 @@ use axum::http::{Method, StatusCode, header};
 use doisoat::domain::access::Role;
 use doisoat::report::sha256_hex;
 use serde_json::{Value, json};
-use support::{TestApp, TestResponse, fixture_path, for_each_backend, for_each_backend_with};
+use support::{
+    TestApp, TestResponse, bombs, fixture_path, for_each_backend, for_each_backend_with,
+};
 
 const LIST: &str = "danh_sach_xa_tan_lap.xlsx";
 const LIST_ODS: &str = "danh_sach_xa_tan_lap.ods";
@@ -536,7 +538,61 @@ async fn unreadable_files_are_refused_and_change_nothing() {
 
         let pdf: &[u8] = b"%PDF-1.4\n%\xE2\xE3\xCF\xD3\n1 0 obj\n<< /Type /Catalog >>\nendobj\n";
         let no_header: &[u8] = b"foo,bar,baz\n1,2,3\n4,5,6\n";
-        let cases = [
+        // Tiny files that ask a reader for petabytes (issue 9): refused, or read sparsely.
+        let (sst_lie, far_xlsx, ods_rep, xls_dims, far_xls) = (
+            bombs::xlsx_shared_strings_lie(),
+            bombs::xlsx_far_corners(),
+            bombs::ods_repeats(),
+            bombs::xls_dimensions_lie(),
+            bombs::xls_far_corners(),
+        );
+        let mut cases = vec![];
+        for path in [&lists, &payouts] {
+            cases.extend([
+                BadFile {
+                    what: "xlsx whose sharedStrings declares 10^14 strings",
+                    path,
+                    file_name: "sst.xlsx",
+                    bytes: &sst_lie,
+                    status: StatusCode::UNPROCESSABLE_ENTITY,
+                    slug: "too-many-cells",
+                },
+                // Two cells, read as two cells: then simply no header.
+                BadFile {
+                    what: "xlsx with cells at A1 and XFD1048576",
+                    path,
+                    file_name: "corners.xlsx",
+                    bytes: &far_xlsx,
+                    status: StatusCode::UNPROCESSABLE_ENTITY,
+                    slug: "no-header",
+                },
+                BadFile {
+                    what: "ods repeating a value 16,384 × 1,200 times",
+                    path,
+                    file_name: "repeats.ods",
+                    bytes: &ods_rep,
+                    status: StatusCode::UNPROCESSABLE_ENTITY,
+                    slug: "too-many-cells",
+                },
+                BadFile {
+                    what: "xls whose DIMENSIONS declares 2^32 rows",
+                    path,
+                    file_name: "dims.xls",
+                    bytes: &xls_dims,
+                    status: StatusCode::UNPROCESSABLE_ENTITY,
+                    slug: "no-header",
+                },
+                BadFile {
+                    what: "xls with cells 65,536 rows and columns apart",
+                    path,
+                    file_name: "corners.xls",
+                    bytes: &far_xls,
+                    status: StatusCode::UNPROCESSABLE_ENTITY,
+                    slug: "too-many-cells",
+                },
+            ]);
+        }
+        cases.extend([
             BadFile {
                 what: "PDF named .pdf",
                 path: &lists,
@@ -601,7 +657,7 @@ async fn unreadable_files_are_refused_and_change_nothing() {
                 status: StatusCode::UNPROCESSABLE_ENTITY,
                 slug: "zip-bomb",
             },
-        ];
+        ]);
         for BadFile {
             what,
             path,

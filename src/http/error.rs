@@ -161,6 +161,8 @@ impl From<ImportError> for AppError {
             ImportError::Corrupt { .. } => unreadable("corrupt-file"),
             ImportError::NotUtf8 { .. } => unreadable("not-utf8"),
             ImportError::ZipBomb { .. } => unreadable("zip-bomb"),
+            ImportError::TooManyCells { .. } => unreadable("too-many-cells"),
+            ImportError::Password { .. } => unreadable("password-protected"),
             ImportError::NoSheet { .. } => unreadable("no-sheet"),
             ImportError::NoBank { .. } => unreadable("no-bank"),
         }

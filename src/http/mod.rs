@@ -15,6 +15,7 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::get;
+use tower::limit::GlobalConcurrencyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
@@ -24,6 +25,7 @@ use utoipa_axum::routes;
 
 use crate::callbacks::CallbackQueue;
 use crate::config::Config;
+use crate::service::ImportGate;
 use crate::store::Store;
 
 #[derive(Clone)]
@@ -32,6 +34,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// The group-commit writer for bank callbacks.
     pub callbacks: CallbackQueue,
+    /// Upload imports: their budget and how many run at once.
+    pub imports: ImportGate,
 }
 
 impl AppState {
@@ -39,6 +43,11 @@ impl AppState {
     pub fn new(store: Arc<dyn Store>, config: Config) -> Self {
         AppState {
             callbacks: CallbackQueue::start(store.clone()),
+            imports: ImportGate::new(
+                config.max_uncompressed_bytes,
+                config.max_cells,
+                config.max_concurrent_imports,
+            ),
             store,
             config: Arc::new(config),
         }
@@ -76,16 +85,36 @@ impl Modify for BearerAuth {
     }
 }
 
+/// Request bodies a route may read. Uploads get the upload limit (plus the multipart
+/// envelope), callbacks a limit fitted to a full batch, everything else a small form's: no
+/// body is read, by anyone, beyond what its route can use.
+#[derive(Clone)]
+struct BodyLimits {
+    upload: usize,
+    /// One queue shared by every upload route (API and pages): each buffers a whole file.
+    uploads_at_once: GlobalConcurrencyLimitLayer,
+}
+
+/// Forms and JSON bodies that are not files: a period, a sign-in, a run.
+pub const FORM_BODY_LIMIT: usize = 64 * 1024;
+
 /// The API routes and their OpenAPI description, from the same annotations.
-fn api() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
+fn api(limits: BodyLimits) -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
+    let uploads = OpenApiRouter::new()
+        .routes(routes!(uploads::beneficiary_list))
+        .routes(routes!(uploads::payout_file))
+        .layer(DefaultBodyLimit::max(limits.upload))
+        .layer(limits.uploads_at_once);
+    let callbacks = OpenApiRouter::new()
+        .routes(routes!(callbacks::payouts))
+        .layer(DefaultBodyLimit::max(crate::callbacks::MAX_BODY_BYTES));
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(periods::create, periods::list))
         .routes(routes!(periods::get))
         .routes(routes!(periods::uploads))
         .routes(routes!(periods::coverage))
-        .routes(routes!(callbacks::payouts))
-        .routes(routes!(uploads::beneficiary_list))
-        .routes(routes!(uploads::payout_file))
+        .merge(callbacks)
+        .merge(uploads)
         .routes(routes!(uploads::get))
         .routes(routes!(runs::create, runs::list))
         .routes(routes!(runs::get))
@@ -102,18 +131,26 @@ fn api() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
 
 /// The OpenAPI document served at `/api/openapi.json`.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    api().1
+    api(BodyLimits {
+        upload: 0,
+        uploads_at_once: GlobalConcurrencyLimitLayer::new(1),
+    })
+    .1
 }
 
 /// The whole application, ready to serve or to test with `oneshot`.
 pub fn app(state: AppState) -> axum::Router {
-    let (api, doc) = api();
-    let doc = Arc::new(doc);
     // Room for the multipart envelope around a file of the maximum size; the handler
     // checks the file itself against the exact limit.
-    let body_limit = state.config.max_upload_bytes + 64 * 1024;
+    let upload = state.config.max_upload_bytes + 64 * 1024;
+    let uploads_at_once = GlobalConcurrencyLimitLayer::new(state.config.max_concurrent_uploads);
+    let (api, doc) = api(BodyLimits {
+        upload,
+        uploads_at_once: uploads_at_once.clone(),
+    });
+    let doc = Arc::new(doc);
     let timeout = state.config.request_timeout;
-    let pages = crate::web::router(state.config.max_upload_bytes);
+    let pages = crate::web::router(state.config.max_upload_bytes, uploads_at_once);
     api.merge(pages)
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
@@ -121,7 +158,7 @@ pub fn app(state: AppState) -> axum::Router {
             "/api/openapi.json",
             get(move || async move { Json(doc.as_ref().clone()) }),
         )
-        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(DefaultBodyLimit::max(FORM_BODY_LIMIT))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             timeout,
@@ -152,14 +189,64 @@ async fn readyz(State(st): State<AppState>) -> impl IntoResponse {
     }
 }
 
-/// Serve until Ctrl-C or SIGTERM, then drain in-flight requests.
+/// Serve until Ctrl-C or SIGTERM, then drain in-flight requests (for at most the request
+/// timeout). A client has `header_read_timeout` to send its request head: connections that
+/// trickle bytes to hold a slot are closed.
 pub async fn serve(config: Config, store: Arc<dyn Store>) -> std::io::Result<()> {
+    use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+    use hyper_util::server::conn::auto::Builder;
+    use hyper_util::service::TowerToHyperService;
+    use tower::ServiceExt;
+
     let listener = tokio::net::TcpListener::bind(config.bind).await?;
     tracing::info!(addr = %listener.local_addr()?, database = store.backend(), "doisoat serving");
-    let state = AppState::new(store, config);
-    axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await
+    let header_timeout = config.header_read_timeout;
+    let drain = config.request_timeout;
+    let router = app(AppState::new(store, config));
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut builder = Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(header_timeout);
+    builder.http2().timer(TokioTimer::new());
+    let mut shutdown = std::pin::pin!(shutdown_signal());
+    loop {
+        let (stream, _peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(conn) => conn,
+                // Out of file descriptors and the like: wait a moment rather than spin.
+                Err(e) => {
+                    tracing::warn!(error = %e, "accepting a connection");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let service =
+            router
+                .clone()
+                .map_request(|req: axum::http::Request<hyper::body::Incoming>| {
+                    req.map(axum::body::Body::new)
+                });
+        let conn = builder
+            .serve_connection_with_upgrades(TokioIo::new(stream), TowerToHyperService::new(service))
+            .into_owned();
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!(error = %e, "connection ended");
+            }
+        });
+    }
+    drop(listener);
+    tokio::select! {
+        () = graceful.shutdown() => {}
+        () = tokio::time::sleep(drain) => tracing::warn!("shutdown: requests still running after {drain:?}"),
+    }
+    Ok(())
 }
 
 async fn shutdown_signal() {

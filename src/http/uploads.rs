@@ -9,7 +9,7 @@ use super::AppState;
 use super::auth::Auth;
 use super::error::{AppError, multipart_error};
 use crate::domain::banks::BankId;
-use crate::service::{self, Limits, UploadRequest};
+use crate::service::{self, UploadRequest};
 use crate::store::{Upload, UploadKind};
 
 #[derive(utoipa::ToSchema)]
@@ -94,10 +94,7 @@ async fn store_upload(
         bank,
         actor: auth.actor(),
     };
-    let limits = Limits {
-        max_uncompressed_bytes: st.config.max_uncompressed_bytes,
-    };
-    let saved = service::upload(st.store.as_ref(), kind, req, limits).await?;
+    let saved = service::upload(st.store.as_ref(), kind, req, &st.imports).await?;
     let status = if saved.created {
         StatusCode::CREATED
     } else {

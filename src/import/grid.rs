@@ -97,8 +97,60 @@ pub fn column_letter(mut c: usize) -> String {
 }
 
 pub(crate) enum Cells {
+    /// xls and ods: calamine's dense range (its size checked by `guard` beforehand).
     Sheet(Range<Data>),
+    /// xlsx, read cell by cell: only the cells that hold something.
+    Sparse(Sparse),
     Csv(Vec<(u32, csv::StringRecord)>),
+}
+
+/// The non-empty cells of a sheet, row by row: memory follows what the file holds, not
+/// the box between its first and last cell (A1 and XFD1048576 are two cells, not 17
+/// billion).
+#[derive(Default)]
+pub(crate) struct Sparse {
+    /// (absolute row, absolute column, value), sorted by row then column.
+    cells: Vec<(u32, u32, Data)>,
+    /// Per row that has cells: its absolute row and where its cells start.
+    rows: Vec<(u32, u32)>,
+}
+
+impl Sparse {
+    /// From cells in any order (later duplicates of a position win, as in a sheet).
+    pub(crate) fn new(mut cells: Vec<(u32, u32, Data)>) -> Self {
+        if !cells.is_sorted_by_key(|c| (c.0, c.1)) {
+            cells.sort_by_key(|c| (c.0, c.1));
+        }
+        // Keep the last of equal positions.
+        cells.reverse();
+        cells.dedup_by_key(|c| (c.0, c.1));
+        cells.reverse();
+        let mut rows: Vec<(u32, u32)> = Vec::new();
+        for (i, c) in cells.iter().enumerate() {
+            if rows.last().is_none_or(|r| r.0 != c.0) {
+                rows.push((c.0, i as u32));
+            }
+        }
+        Sparse { cells, rows }
+    }
+
+    /// Smallest row and column that hold a cell.
+    pub(crate) fn origin(&self) -> (u32, u32) {
+        let row = self.rows.first().map_or(0, |r| r.0);
+        let col = self.cells.iter().map(|c| c.1).min().unwrap_or(0);
+        (row, col)
+    }
+
+    fn row(&self, r: usize) -> &[(u32, u32, Data)] {
+        let Some(&(_, start)) = self.rows.get(r) else {
+            return &[];
+        };
+        let end = self
+            .rows
+            .get(r + 1)
+            .map_or(self.cells.len(), |n| n.1 as usize);
+        &self.cells[start as usize..end]
+    }
 }
 
 /// A loaded sheet: cells plus where they sit in the original file.
@@ -112,6 +164,7 @@ impl Grid {
     pub fn height(&self) -> usize {
         match &self.cells {
             Cells::Sheet(r) => r.height(),
+            Cells::Sparse(s) => s.rows.len(),
             Cells::Csv(rows) => rows.len(),
         }
     }
@@ -119,6 +172,10 @@ impl Grid {
     pub fn width(&self, r: usize) -> usize {
         match &self.cells {
             Cells::Sheet(range) => range.width(),
+            Cells::Sparse(s) => s
+                .row(r)
+                .last()
+                .map_or(0, |c| (c.1 - self.origin.1) as usize + 1),
             Cells::Csv(rows) => rows.get(r).map_or(0, |(_, rec)| rec.len()),
         }
     }
@@ -126,6 +183,12 @@ impl Grid {
     pub fn cell(&self, r: usize, c: usize) -> Cell<'_> {
         match &self.cells {
             Cells::Sheet(range) => range.get((r, c)).map_or(Cell::Empty, Cell::from_data),
+            Cells::Sparse(s) => {
+                let row = s.row(r);
+                let col = self.origin.1 as usize + c;
+                row.binary_search_by_key(&col, |x| x.1 as usize)
+                    .map_or(Cell::Empty, |i| Cell::from_data(&row[i].2))
+            }
             Cells::Csv(rows) => rows
                 .get(r)
                 .and_then(|(_, rec)| rec.get(c))
@@ -137,8 +200,14 @@ impl Grid {
     pub fn row_number(&self, r: usize) -> u32 {
         match &self.cells {
             Cells::Sheet(_) => self.origin.0 + r as u32 + 1,
+            Cells::Sparse(s) => s.rows.get(r).map_or(0, |x| x.0 + 1),
             Cells::Csv(rows) => rows.get(r).map_or(0, |(line, _)| *line),
         }
+    }
+
+    /// Absolute 0-based (row, column) of the grid's first row and column.
+    pub fn origin(&self) -> (u32, u32) {
+        self.origin
     }
 
     pub fn column_letter(&self, c: usize) -> String {
@@ -146,7 +215,28 @@ impl Grid {
     }
 
     pub fn is_blank_row(&self, r: usize) -> bool {
-        (0..self.width(r)).all(|c| self.cell(r, c).is_empty())
+        let mut filled = Vec::new();
+        self.filled(r, &mut filled);
+        filled.is_empty()
+    }
+
+    /// The non-empty cells of row `r` with their columns, into `out` (cleared first).
+    /// Costs what the row holds, whatever its width.
+    pub fn filled<'g>(&'g self, r: usize, out: &mut Vec<(usize, Cell<'g>)>) {
+        out.clear();
+        match &self.cells {
+            Cells::Sparse(s) => out.extend(
+                s.row(r)
+                    .iter()
+                    .map(|x| ((x.1 - self.origin.1) as usize, Cell::from_data(&x.2)))
+                    .filter(|(_, c)| !c.is_empty()),
+            ),
+            _ => out.extend(
+                (0..self.width(r))
+                    .map(|c| (c, self.cell(r, c)))
+                    .filter(|(_, cell)| !cell.is_empty()),
+            ),
+        }
     }
 }
 

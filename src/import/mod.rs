@@ -6,6 +6,7 @@
 
 mod beneficiaries;
 pub mod grid;
+pub mod guard;
 pub mod header;
 mod payouts;
 pub mod source;
@@ -36,6 +37,8 @@ pub struct ImportOptions {
     pub default_bank: Option<BankId>,
     /// Largest total a workbook may inflate to (zip-bomb guard).
     pub max_uncompressed_bytes: u64,
+    /// Largest number of cells a sheet may expand to in memory.
+    pub max_cells: u64,
 }
 
 /// 256 MiB: a 100,000-row list inflates to ~60 MB of sheet XML.
@@ -48,6 +51,14 @@ impl ImportOptions {
             sheet: None,
             default_bank: None,
             max_uncompressed_bytes: DEFAULT_MAX_UNCOMPRESSED,
+            max_cells: guard::DEFAULT_MAX_CELLS,
+        }
+    }
+
+    pub fn budget(&self) -> guard::Budget {
+        guard::Budget {
+            max_uncompressed_bytes: self.max_uncompressed_bytes,
+            max_cells: self.max_cells,
         }
     }
 }
@@ -128,6 +139,18 @@ pub enum ImportError {
         "Tệp nén bất thường, từ chối để bảo vệ máy chủ / suspicious compressed workbook refused: {file}: {detail}"
     )]
     ZipBomb { file: String, detail: String },
+    #[error(
+        "Bảng tính quá lớn hoặc bất thường, từ chối để bảo vệ máy chủ / the sheet is too large or malformed and was refused to protect the server: {file}: {detail_vi} / {detail_en}"
+    )]
+    TooManyCells {
+        file: String,
+        detail_vi: String,
+        detail_en: String,
+    },
+    #[error(
+        "Tệp có mật khẩu / the workbook is password-protected: {file}. Mở bằng Excel, vào Tệp > Thông tin > Bảo vệ sổ làm việc > Mã hoá bằng mật khẩu, xoá mật khẩu rồi lưu lại / open it in Excel, File > Info > Protect Workbook > Encrypt with Password, clear the password and save"
+    )]
+    Password { file: String },
     #[error("Tệp không có trang tính nào / the workbook has no worksheet: {file}")]
     NoSheet { file: String },
     #[error(
@@ -377,13 +400,7 @@ fn classify_row<'g>(
     near_header: bool,
     filled: &mut Vec<(usize, Cell<'g>)>,
 ) -> RowKind {
-    let width = grid.width(r);
-    filled.clear();
-    filled.extend(
-        (0..width)
-            .map(|c| (c, grid.cell(r, c)))
-            .filter(|(_, cell)| !cell.is_empty()),
-    );
+    grid.filled(r, filled);
     if filled.is_empty() {
         return RowKind::Skip;
     }
@@ -522,12 +539,7 @@ pub(crate) fn open_table(
     opts: &ImportOptions,
     required: &[&[Field]],
 ) -> Result<(Format, Option<String>, Grid, Header), ImportError> {
-    let (format, sheet, grid) = source::load(
-        file,
-        bytes,
-        opts.sheet.as_deref(),
-        opts.max_uncompressed_bytes,
-    )?;
+    let (format, sheet, grid) = source::load(file, bytes, opts.sheet.as_deref(), opts.budget())?;
     let header = header::find(&grid, required).map_err(|nf| ImportError::NoHeader {
         file: file.into(),
         sheet: sheet.clone(),

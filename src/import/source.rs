@@ -2,10 +2,11 @@
 
 use std::io::Cursor;
 
-use calamine::{Ods, Reader, SheetType, SheetVisible, Xls, Xlsx};
+use calamine::{Data, DataRef, Ods, Reader, SheetType, SheetVisible, Xls, Xlsx};
 
 use super::ImportError;
-use super::grid::{Cells, Grid};
+use super::grid::{Cells, Grid, Sparse};
+use super::guard::{self, Budget};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -83,37 +84,49 @@ pub fn sniff(file: &str, bytes: &[u8]) -> Result<Format, ImportError> {
     Ok(Format::Csv)
 }
 
-/// Load the named sheet (or the first visible worksheet) of a file.
+/// Load the named sheet (or the first visible worksheet) of a file. Workbooks are checked
+/// against the budget before a reader allocates on their word (see `guard`).
 pub fn load(
     file: &str,
     bytes: Vec<u8>,
     sheet: Option<&str>,
-    max_uncompressed: u64,
+    budget: Budget,
 ) -> Result<(Format, Option<String>, Grid), ImportError> {
     let format = sniff(file, &bytes)?;
     if matches!(format, Format::Xlsx | Format::Ods) {
-        check_zip(file, &bytes, max_uncompressed)?;
+        guard::check_zip(file, &bytes, budget.max_uncompressed_bytes)?;
     }
     let corrupt = |e: &dyn std::fmt::Display| ImportError::Corrupt {
         file: file.into(),
         detail: e.to_string(),
     };
+    let password = || ImportError::Password { file: file.into() };
     match format {
         Format::Csv => {
             let grid = load_csv(file, &bytes)?;
             Ok((format, None, grid))
         }
         Format::Xlsx => {
-            let wb = Xlsx::new(Cursor::new(bytes)).map_err(|e| corrupt(&e))?;
-            let (name, grid) = load_workbook(file, wb, sheet)?;
+            guard::check_xlsx(file, &bytes)?;
+            let mut wb = Xlsx::new(Cursor::new(bytes)).map_err(|e| match e {
+                calamine::XlsxError::Password => password(),
+                e => corrupt(&e),
+            })?;
+            let name = pick_sheet(file, wb.sheets_metadata(), sheet)?;
+            let grid = load_xlsx_sheet(file, &mut wb, &name, budget)?;
             Ok((format, Some(name), grid))
         }
         Format::Xls => {
-            let wb = Xls::new(Cursor::new(bytes)).map_err(|e| corrupt(&e))?;
+            let bytes = guard::prepare_xls(file, bytes, budget.max_cells)?;
+            let wb = Xls::new(Cursor::new(bytes)).map_err(|e| match e {
+                calamine::XlsError::Password => password(),
+                e => corrupt(&e),
+            })?;
             let (name, grid) = load_workbook(file, wb, sheet)?;
             Ok((format, Some(name), grid))
         }
         Format::Ods => {
+            guard::check_ods(file, &bytes, budget.max_cells)?;
             let wb = Ods::new(Cursor::new(bytes)).map_err(|e| corrupt(&e))?;
             let (name, grid) = load_workbook(file, wb, sheet)?;
             Ok((format, Some(name), grid))
@@ -121,46 +134,86 @@ pub fn load(
     }
 }
 
-/// Office files compress ~5-20×; a zip bomb declares gigabytes or ratios in the thousands.
-/// Only the central directory is read here; nothing is inflated.
-const MAX_RATIO: u64 = 250;
-
-fn check_zip(file: &str, bytes: &[u8], max_total: u64) -> Result<(), ImportError> {
-    let bomb = |detail: String| ImportError::ZipBomb {
-        file: file.into(),
-        detail,
-    };
-    let mut archive = match zip::ZipArchive::new(Cursor::new(bytes)) {
-        Ok(a) => a,
-        Err(e) => {
-            return Err(ImportError::Corrupt {
+/// The named sheet, or the first visible worksheet.
+fn pick_sheet(
+    file: &str,
+    metadata: &[calamine::Sheet],
+    sheet: Option<&str>,
+) -> Result<String, ImportError> {
+    match sheet {
+        Some(wanted) => metadata
+            .iter()
+            .find(|s| s.name == wanted || s.name.trim().eq_ignore_ascii_case(wanted.trim()))
+            .map(|s| s.name.clone())
+            .ok_or_else(|| ImportError::SheetNotFound {
                 file: file.into(),
-                detail: e.to_string(),
+                sheet: wanted.into(),
+                available: metadata.iter().map(|s| s.name.clone()).collect(),
+            }),
+        None => metadata
+            .iter()
+            .find(|s| s.typ == SheetType::WorkSheet && s.visible == SheetVisible::Visible)
+            .or_else(|| metadata.iter().find(|s| s.typ == SheetType::WorkSheet))
+            .map(|s| s.name.clone())
+            .ok_or_else(|| ImportError::NoSheet { file: file.into() }),
+    }
+}
+
+/// An xlsx sheet read cell by cell into a sparse grid, within the cell budget. The text
+/// copied out of the shared-string table is bounded too: a crafted sheet can point a
+/// million cells at one huge string.
+fn load_xlsx_sheet(
+    file: &str,
+    wb: &mut Xlsx<Cursor<Vec<u8>>>,
+    name: &str,
+    budget: Budget,
+) -> Result<Grid, ImportError> {
+    let corrupt = |e: calamine::XlsxError| ImportError::Corrupt {
+        file: file.into(),
+        detail: e.to_string(),
+    };
+    let mut reader = wb.worksheet_cells_reader(name).map_err(corrupt)?;
+    let max_text = budget.max_uncompressed_bytes.saturating_mul(2);
+    let mut cells: Vec<(u32, u32, Data)> = Vec::new();
+    let mut text: u64 = 0;
+    while let Some(cell) = reader.next_cell().map_err(corrupt)? {
+        let (row, col) = cell.get_position();
+        let value: Data = match cell.get_value() {
+            DataRef::Empty => continue,
+            DataRef::SharedString(s) => {
+                text += s.len() as u64;
+                Data::String((*s).to_owned())
+            }
+            other => {
+                if let DataRef::String(s) = other {
+                    text += s.len() as u64;
+                }
+                other.clone().into()
+            }
+        };
+        if cells.len() as u64 >= budget.max_cells || text > max_text {
+            return Err(ImportError::TooManyCells {
+                file: file.into(),
+                detail_vi: format!(
+                    "trang \"{name}\" vượt giới hạn {} ô hoặc {} MB chữ (DOISOAT_MAX_CELLS, DOISOAT_MAX_UNCOMPRESSED_MB)",
+                    budget.max_cells,
+                    max_text / (1024 * 1024)
+                ),
+                detail_en: format!(
+                    "sheet \"{name}\" exceeds {} cells or {} MB of text (DOISOAT_MAX_CELLS, DOISOAT_MAX_UNCOMPRESSED_MB)",
+                    budget.max_cells,
+                    max_text / (1024 * 1024)
+                ),
             });
         }
-    };
-    let mut total: u64 = 0;
-    for i in 0..archive.len() {
-        let entry = archive.by_index_raw(i).map_err(|e| ImportError::Corrupt {
-            file: file.into(),
-            detail: e.to_string(),
-        })?;
-        let (size, packed) = (entry.size(), entry.compressed_size().max(1));
-        total = total.saturating_add(size);
-        if size > 1024 * 1024 && size / packed > MAX_RATIO {
-            return Err(bomb(format!(
-                "'{}' inflates {}× ({size} bytes)",
-                entry.name().unwrap_or_default(),
-                size / packed
-            )));
-        }
+        cells.push((row, col, value));
     }
-    if total > max_total {
-        return Err(bomb(format!(
-            "inflates to {total} bytes (limit {max_total})"
-        )));
-    }
-    Ok(())
+    let sparse = Sparse::new(cells);
+    let origin = sparse.origin();
+    Ok(Grid {
+        cells: Cells::Sparse(sparse),
+        origin,
+    })
 }
 
 fn load_workbook<R, W>(
@@ -173,24 +226,7 @@ where
     W: Reader<R>,
     W::Error: std::fmt::Display,
 {
-    let metadata = wb.sheets_metadata().to_vec();
-    let name = match sheet {
-        Some(wanted) => metadata
-            .iter()
-            .find(|s| s.name == wanted || s.name.trim().eq_ignore_ascii_case(wanted.trim()))
-            .map(|s| s.name.clone())
-            .ok_or_else(|| ImportError::SheetNotFound {
-                file: file.into(),
-                sheet: wanted.into(),
-                available: metadata.iter().map(|s| s.name.clone()).collect(),
-            })?,
-        None => metadata
-            .iter()
-            .find(|s| s.typ == SheetType::WorkSheet && s.visible == SheetVisible::Visible)
-            .or_else(|| metadata.iter().find(|s| s.typ == SheetType::WorkSheet))
-            .map(|s| s.name.clone())
-            .ok_or_else(|| ImportError::NoSheet { file: file.into() })?,
-    };
+    let name = pick_sheet(file, wb.sheets_metadata(), sheet)?;
     let range = wb
         .worksheet_range(&name)
         .map_err(|e| ImportError::Corrupt {
@@ -296,6 +332,13 @@ fn detect_delimiter(body: &[u8]) -> u8 {
 mod tests {
     use super::*;
 
+    fn budget(max_uncompressed_bytes: u64) -> Budget {
+        Budget {
+            max_uncompressed_bytes,
+            max_cells: guard::DEFAULT_MAX_CELLS,
+        }
+    }
+
     #[test]
     fn delimiter_detection() {
         assert_eq!(detect_delimiter(b"a;b;c\n1;2;3\n"), b';');
@@ -336,7 +379,7 @@ mod tests {
     }
 
     fn lines(body: &[u8]) -> Vec<u32> {
-        match load("x.csv", body.to_vec(), None, 1 << 30) {
+        match load("x.csv", body.to_vec(), None, budget(1 << 30)) {
             Ok((_, _, grid)) => (0..grid.height()).map(|r| grid.row_number(r)).collect(),
             Err(e) => panic!("{e}"),
         }
@@ -354,7 +397,7 @@ mod tests {
 
     #[test]
     fn csv_not_utf8_is_a_clear_error() {
-        let err = load("x.csv", b"H\xe4 N\xf4i,1\n".to_vec(), None, 1 << 30).err();
+        let err = load("x.csv", b"H\xe4 N\xf4i,1\n".to_vec(), None, budget(1 << 30)).err();
         assert!(matches!(err, Some(ImportError::NotUtf8 { .. })));
     }
 
@@ -379,16 +422,22 @@ mod tests {
             "small on the wire: {}",
             bomb.len()
         );
-        let err = load("bom.xlsx", bomb.clone(), None, 1 << 30).err();
+        let err = load("bom.xlsx", bomb.clone(), None, budget(1 << 30)).err();
         assert!(matches!(err, Some(ImportError::ZipBomb { .. })), "{err:?}");
         // A total beyond the limit is refused too.
-        let err = load("bom.xlsx", bomb, None, 1024).err();
+        let err = load("bom.xlsx", bomb, None, budget(1024)).err();
         assert!(matches!(err, Some(ImportError::ZipBomb { .. })), "{err:?}");
     }
 
     #[test]
     fn corrupt_xlsx_is_an_error_not_a_panic() {
-        let err = load("x.xlsx", b"PK\x03\x04garbage".to_vec(), None, 1 << 30).err();
+        let err = load(
+            "x.xlsx",
+            b"PK\x03\x04garbage".to_vec(),
+            None,
+            budget(1 << 30),
+        )
+        .err();
         assert!(matches!(err, Some(ImportError::Corrupt { .. })));
     }
 }

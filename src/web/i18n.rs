@@ -94,8 +94,13 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ),
     (
         "period.upload_list_help",
-        "xlsx, xls, ods hoặc csv; tệp mới thay danh sách hiện hành.",
-        "xlsx, xls, ods or csv; a new list replaces the current one.",
+        "Một tệp xlsx, xls, ods hoặc csv mỗi lần; tệp mới thay danh sách hiện hành.",
+        "One xlsx, xls, ods or csv file at a time; a new list replaces the current one.",
+    ),
+    (
+        "period.one_list",
+        "Mỗi lần chỉ tải lên một danh sách: danh sách mới thay danh sách hiện hành, nên nhiều tệp cùng lúc sẽ chỉ giữ tệp cuối. Chưa lưu tệp nào; hãy chọn một tệp.",
+        "Upload one list at a time: a new list replaces the current one, so several files at once would keep only the last. Nothing was stored; choose one file.",
     ),
     (
         "period.upload_payouts",

@@ -7,6 +7,8 @@ pub mod pages;
 pub mod session;
 pub mod views;
 
+use std::convert::Infallible;
+
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::HeaderValue;
@@ -19,7 +21,12 @@ use crate::http::AppState;
 /// How many files one upload form may carry at most, for the request size limit.
 const FILES_PER_FORM: usize = 10;
 
-pub fn router(max_upload_bytes: usize) -> Router<AppState> {
+/// Every page form but the uploads is small: a sign-in or a new period never needs more
+/// (`http::FORM_BODY_LIMIT`, applied to the whole application).
+pub fn router(
+    max_upload_bytes: usize,
+    uploads_at_once: tower::limit::GlobalConcurrencyLimitLayer,
+) -> Router<AppState> {
     let form_limit = DefaultBodyLimit::max(max_upload_bytes * FILES_PER_FORM + 64 * 1024);
     Router::new()
         .route("/", get(pages::root))
@@ -30,11 +37,15 @@ pub fn router(max_upload_bytes: usize) -> Router<AppState> {
         .route("/periods/{id}", get(pages::period))
         .route(
             "/periods/{id}/uploads/list",
-            post(pages::upload_list).layer(form_limit),
+            post(pages::upload_list)
+                .layer::<_, Infallible>(form_limit)
+                .layer::<_, Infallible>(uploads_at_once.clone()),
         )
         .route(
             "/periods/{id}/uploads/payouts",
-            post(pages::upload_payouts).layer(form_limit),
+            post(pages::upload_payouts)
+                .layer::<_, Infallible>(form_limit)
+                .layer::<_, Infallible>(uploads_at_once),
         )
         .route("/periods/{id}/runs", post(pages::run))
         .route("/runs/{id}", get(pages::run_page))

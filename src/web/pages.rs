@@ -25,7 +25,7 @@ use crate::domain::banks::BankId;
 use crate::domain::period::PeriodCode;
 use crate::http::AppState;
 use crate::report::Lang;
-use crate::service::{self, Download, ExceptionQuery, Limits, ServiceError, UploadRequest};
+use crate::service::{self, Download, ExceptionQuery, ServiceError, UploadRequest};
 use crate::store::{NewPeriod, NewSession, Period, StoreError, Upload, UploadKind};
 
 // ---------------------------------------------------------------------------------------
@@ -795,16 +795,18 @@ pub async fn period(
 }
 
 struct UploadParts {
-    csrf: Option<String>,
     bank: Option<String>,
     files: Vec<(String, Vec<u8>)>,
 }
 
+/// Read an upload form. Its first field must be the session's CSRF token (the forms put
+/// it first): nothing after it, no file, is read into memory before the token checks out.
 async fn read_upload_parts(
     multipart: Result<Multipart, MultipartRejection>,
     limit: usize,
-    t: Tr,
+    v: &Viewer,
 ) -> Result<UploadParts, WebError> {
+    let t = Tr { lang: v.lang };
     let too_large = || {
         WebError::BadRequest(format!(
             "{} {} MB.",
@@ -816,21 +818,33 @@ async fn read_upload_parts(
         ))
     };
     let bad = |e: String| WebError::BadRequest(e);
-    let mut multipart = multipart.map_err(|e| bad(e.body_text()))?;
+    let mut multipart = multipart.map_err(|_| WebError::Csrf)?;
     let mut parts = UploadParts {
-        csrf: None,
         bank: None,
         files: Vec::new(),
     };
+    let mut csrf_checked = false;
     loop {
         let field = match multipart.next_field().await {
             Ok(Some(f)) => f,
             Ok(None) => break,
+            Err(_) if !csrf_checked => return Err(WebError::Csrf),
             Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => return Err(too_large()),
             Err(e) => return Err(bad(e.body_text())),
         };
+        if !csrf_checked {
+            // A token is a few dozen bytes: read at most a little of this field.
+            let token = match field.name() {
+                Some("csrf") => field.text().await.ok(),
+                _ => None,
+            };
+            if !v.csrf_ok(token.as_deref().filter(|t| t.len() <= 256)) {
+                return Err(WebError::Csrf);
+            }
+            csrf_checked = true;
+            continue;
+        }
         match field.name() {
-            Some("csrf") => parts.csrf = field.text().await.ok(),
             Some("bank") => {
                 let text = field.text().await.map_err(|e| bad(e.body_text()))?;
                 parts.bank = Some(text.trim().to_owned()).filter(|b| !b.is_empty());
@@ -858,6 +872,9 @@ async fn read_upload_parts(
             _ => {}
         }
     }
+    if !csrf_checked {
+        return Err(WebError::Csrf);
+    }
     Ok(parts)
 }
 
@@ -871,17 +888,27 @@ async fn upload(
 ) -> PageResult {
     let lang = v.lang;
     let t = Tr { lang };
-    let parts = read_upload_parts(multipart, st.config.max_upload_bytes, t).await;
-    // The CSRF token is checked before anything else is looked at.
-    let csrf = parts.as_ref().ok().and_then(|p| p.csrf.as_deref());
-    check_post(&v, &headers, csrf)?;
+    // Session (the Viewer), origin and role are checked before the body is read.
+    if cross_site_post(&headers) {
+        return Err(PageError(WebError::Csrf, lang));
+    }
     require_write(&v)?;
-    let parts = parts.map_err(|e| PageError(e, lang))?;
+    let parts = read_upload_parts(multipart, st.config.max_upload_bytes, &v)
+        .await
+        .map_err(|e| PageError(e, lang))?;
     let q = PeriodQuery::default();
     if parts.files.is_empty() {
         let msg = Message {
             ok: false,
             text: t.s("period.no_files").to_owned(),
+        };
+        return period_page(&st, &v, id, &q, vec![msg], StatusCode::UNPROCESSABLE_ENTITY).await;
+    }
+    // Each list replaces the current one: several at once would silently keep the last.
+    if kind == UploadKind::Beneficiaries && parts.files.len() > 1 {
+        let msg = Message {
+            ok: false,
+            text: t.s("period.one_list").to_owned(),
         };
         return period_page(&st, &v, id, &q, vec![msg], StatusCode::UNPROCESSABLE_ENTITY).await;
     }
@@ -902,9 +929,6 @@ async fn upload(
             }
         },
     };
-    let limits = Limits {
-        max_uncompressed_bytes: st.config.max_uncompressed_bytes,
-    };
     let mut messages = Vec::new();
     let mut stored = Vec::new();
     let mut failed = false;
@@ -916,7 +940,7 @@ async fn upload(
             bank,
             actor: v.actor(),
         };
-        match service::upload(st.store.as_ref(), kind, req, limits).await {
+        match service::upload(st.store.as_ref(), kind, req, &st.imports).await {
             Ok(saved) => {
                 stored.push(saved.value.id);
                 let what = if saved.created {

@@ -383,6 +383,17 @@ impl Server {
         log: &Path,
         ready_within: Duration,
     ) -> Server {
+        Self::start_with(bin, database_url, log, ready_within, &[]).await
+    }
+
+    /// The same, with extra settings in the environment.
+    pub async fn start_with(
+        bin: &Path,
+        database_url: &str,
+        log: &Path,
+        ready_within: Duration,
+        settings: &[(&str, &str)],
+    ) -> Server {
         let port = free_port();
         let file = std::fs::OpenOptions::new()
             .create(true)
@@ -394,6 +405,7 @@ impl Server {
             .unwrap_or_else(|e| panic!("clone {}: {e}", log.display()));
         let child = Command::new(bin)
             .arg("serve")
+            .envs(settings.iter().copied())
             .env("DATABASE_URL", database_url)
             .env("DOISOAT_BIND", format!("127.0.0.1:{port}"))
             .stdin(Stdio::null())
@@ -453,6 +465,26 @@ impl Server {
     /// The server's pid, while it runs.
     pub fn pid(&self) -> Option<u32> {
         self.child.as_ref().map(Child::id)
+    }
+
+    /// Peak resident memory so far (VmHWM, from the OS), in MiB.
+    pub fn peak_rss_mib(&self) -> u64 {
+        let pid = self.pid().unwrap_or_else(|| panic!("server not running"));
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
+            .unwrap_or_else(|e| panic!("read /proc/{pid}/status: {e}"));
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            .map(|kb| kb / 1024)
+            .unwrap_or_else(|| panic!("no VmHWM in /proc/{pid}/status"))
+    }
+
+    /// Still running (not exited or aborted)?
+    pub fn alive(&mut self) -> bool {
+        self.child
+            .as_mut()
+            .is_some_and(|c| matches!(c.try_wait(), Ok(None)))
     }
 }
 

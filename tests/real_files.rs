@@ -1,0 +1,147 @@
+//! The importers on real files other tools wrote (calamine's, xlrd's and SheetJS's test
+//! files, in `../shared/real/`; provenance in its PROVENANCE.md). They are read from there,
+//! never copied into the project: on a fresh clone without that folder these tests say so
+//! and pass; under CI (`CI` set) a missing folder fails them.
+
+use std::path::{Path, PathBuf};
+
+use calamine::{Data, Reader};
+use doisoat::import::grid::Cell;
+use doisoat::import::guard::{Budget, DEFAULT_MAX_CELLS};
+use doisoat::import::{ImportError, source};
+
+fn real_dir() -> Option<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/real");
+    if dir.is_dir() {
+        return Some(dir);
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "../shared/real is missing: under CI the real-file tests must run"
+    );
+    eprintln!("SKIPPED: ../shared/real is not here (a fresh clone); real-file tests not run");
+    None
+}
+
+fn files(dir: &Path, exts: &[&str]) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p
+                .extension()
+                .and_then(|x| x.to_str())
+                .is_some_and(|x| exts.iter().any(|e| x.eq_ignore_ascii_case(e)))
+            {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+fn budget() -> Budget {
+    Budget {
+        max_uncompressed_bytes: 256 * 1024 * 1024,
+        max_cells: DEFAULT_MAX_CELLS,
+    }
+}
+
+/// calamine's own reading of the sheet we pick: (absolute row, column) -> value.
+fn calamine_cells(path: &Path, sheet: &str) -> Option<Vec<((u32, u32), Data)>> {
+    let mut wb = calamine::open_workbook_auto(path).ok()?;
+    let range = wb.worksheet_range(sheet).ok()?;
+    let (r0, c0) = range.start().unwrap_or((0, 0));
+    Some(
+        range
+            .cells()
+            .filter(|(_, _, v)| !matches!(v, Data::Empty))
+            .filter(|(_, _, v)| !matches!(v, Data::String(s) if s.trim().is_empty()))
+            .map(|(r, c, v)| ((r0 + r as u32, c0 + c as u32), v.clone()))
+            .collect(),
+    )
+}
+
+/// Every workbook is either read, cell for cell what calamine reads, or refused with a
+/// reason; none panics, none is refused that calamine reads (unless protected or over budget).
+#[test]
+fn real_workbooks_read_like_calamine_or_are_refused_clearly() {
+    let Some(dir) = real_dir() else { return };
+    let paths = files(&dir.join("spreadsheets"), &["xlsx", "xlsm", "xls", "ods"]);
+    assert!(
+        paths.len() > 100,
+        "expected the real spreadsheets, found {}",
+        paths.len()
+    );
+    let (mut read, mut refused) = (0, 0);
+    let mut problems = Vec::new();
+    for path in &paths {
+        let name = path.display().to_string();
+        let Ok(bytes) = std::fs::read(path) else {
+            continue;
+        };
+        match source::load(&name, bytes, None, budget()) {
+            Ok((_, sheet, grid)) => {
+                read += 1;
+                let Some(sheet) = sheet else { continue };
+                let Some(expected) = calamine_cells(path, &sheet) else {
+                    continue;
+                };
+                let (_, c0) = grid.origin();
+                let mut ours = std::collections::HashMap::new();
+                let mut filled = Vec::new();
+                for r in 0..grid.height() {
+                    grid.filled(r, &mut filled);
+                    for (c, cell) in &filled {
+                        ours.insert((grid.row_number(r) - 1, c0 + *c as u32), *cell);
+                    }
+                }
+                for (pos, value) in &expected {
+                    let want = Cell::from_data(value);
+                    if ours.get(pos) != Some(&want) {
+                        problems.push(format!(
+                            "{name} {sheet} {pos:?}: ours {:?}, calamine {want:?}",
+                            ours.get(pos)
+                        ));
+                        break;
+                    }
+                }
+                if ours.len() != expected.len() {
+                    problems.push(format!(
+                        "{name} {sheet}: {} cells, calamine {}",
+                        ours.len(),
+                        expected.len()
+                    ));
+                }
+            }
+            Err(e) => {
+                refused += 1;
+                let calamine_reads = calamine::open_workbook_auto(path)
+                    .ok()
+                    .and_then(|mut wb| {
+                        let first = wb.sheet_names().first().cloned()?;
+                        wb.worksheet_range(&first).ok()
+                    })
+                    .is_some();
+                let ok = matches!(
+                    e,
+                    ImportError::Password { .. }
+                        | ImportError::UnsupportedFormat { .. }
+                        | ImportError::NoSheet { .. }
+                );
+                if calamine_reads && !ok {
+                    problems.push(format!("{name}: refused ({e}) but calamine reads it"));
+                }
+            }
+        }
+    }
+    eprintln!("{read} read, {refused} refused of {}", paths.len());
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
