@@ -88,6 +88,7 @@ static CASE: LazyLock<Case> = LazyLock::new(|| {
                 PayoutStatus::Success
             },
             value_date: None,
+            origin: doisoat::domain::records::PayoutOrigin::File,
             reason: None,
         });
     }

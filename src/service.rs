@@ -8,7 +8,7 @@ use rust_decimal::Decimal;
 
 use crate::domain::banks::BankId;
 use crate::domain::population_id::IdCheck;
-use crate::domain::records::{BeneficiaryRow, PayoutRow, RowRef};
+use crate::domain::records::{BeneficiaryRow, PayoutOrigin, PayoutRow, RowRef};
 use crate::import::{ImportError, ImportOptions, import_beneficiaries, import_payouts};
 use crate::recon::{self, ExceptionRow, Flag, Options};
 use crate::report::{InputFile, Lang, Report, ReportMeta, sha256_hex};
@@ -181,6 +181,7 @@ async fn gather(store: &dyn Store, period_id: i64) -> ServiceResult<Gathered> {
             status: p.status,
             value_date: Some(p.value_date),
             reason: p.reason.clone(),
+            origin: PayoutOrigin::Callback,
         });
     }
     Ok(Gathered {

@@ -300,10 +300,11 @@ async fn callbacks_link_when_the_list_arrives_and_show_live() {
             "{meta}"
         );
 
-        // Dung (VietinBank on the list) paid 3,000,000 in one callback: live figures move.
+        // Dung (VietinBank on the list) paid 3,000,000 by VietinBank: live figures move.
         let mut dung = payout("L-3", "025160000104", "3000000", "success");
         dung["account_number"] = json!("108000123457");
-        post(&app, &dung)
+        let (vtb, vtb_secret) = make_bank_token(app.store.as_ref(), "vietinbank", "ICB").await;
+        app.post_callback(&vtb, &vtb_secret, &dung.to_string(), 0)
             .await
             .expect_status(StatusCode::OK, "Dung");
         let live2 = app.get(&t.auditor, &live).await.json();
@@ -333,6 +334,99 @@ async fn callbacks_link_when_the_list_arrives_and_show_live() {
         assert_eq!(callbacks, 3);
         let v = app.get(&t.auditor, "/api/v1/audit/verify").await.json();
         assert_eq!(v["ok"], true);
+    })
+    .await;
+}
+
+/// A bank's token speaks only for that bank: Vietcombank posting a payout for Bình (listed
+/// with Agribank), even with her own account number, pays nobody. The callback is kept and
+/// shown as an unmatched payout flagged `wrong_bank`; Bình stays on the follow-up list and
+/// Agribank's figures do not move. Agribank's own callback then counts.
+#[tokio::test]
+async fn a_bank_cannot_mark_another_banks_beneficiary_paid() {
+    for_each_backend(|app| async move {
+        let t = app.tokens.clone();
+        let p = app
+            .create_period(&t.accountant, &json!({"code": "2024-09"}))
+            .await;
+        p.expect_status(StatusCode::CREATED, "period");
+        let period = p.json()["id"].as_i64().unwrap_or(0);
+        app.upload_list(&t.accountant, period, &fixture_path(LIST))
+            .await
+            .expect_status(StatusCode::CREATED, "list");
+        let live = format!("/api/v1/periods/{period}/coverage");
+        let before = app.get(&t.auditor, &live).await.json();
+
+        let (vcb, vcb_secret) = make_bank_token(app.store.as_ref(), "vcb", "VCB").await;
+        for (tref, account) in [("VCB-1", "4200205123457"), ("VCB-2", "0011000999999")] {
+            let body = payout(tref, "025142000102", "1500000", "success").to_string();
+            let body = body.replace("4200205123457", account);
+            app.post_callback(&vcb, &vcb_secret, &body, 0)
+                .await
+                .expect_status(StatusCode::OK, "stored: nothing lost");
+        }
+        let after = app.get(&t.auditor, &live).await.json();
+        for key in ["paid_cashless", "amount_paid", "outcomes"] {
+            assert_eq!(after[key], before[key], "{key}: Bình is not paid by VCB");
+        }
+        assert_eq!(
+            after["unmatched_payouts"]["count"],
+            before["unmatched_payouts"]["count"].as_u64().unwrap_or(0) + 2
+        );
+        assert_eq!(after["flags"]["wrong_bank"], 2);
+        let bank_row = |report: &Value, code: &str| {
+            report["by_bank"]
+                .as_array()
+                .and_then(|b| b.iter().find(|s| s["bank_code"] == code).cloned())
+                .unwrap_or(Value::Null)
+        };
+        assert_eq!(
+            bank_row(&after, "VBA"),
+            bank_row(&before, "VBA"),
+            "Agribank's figures do not move"
+        );
+        assert_eq!(bank_row(&after, "VCB")["unmatched_payouts"]["count"], 2);
+        assert_eq!(bank_row(&after, "VCB")["flags"]["wrong_bank"], 2);
+
+        // Shown: in a run's exceptions, filterable, and Bình is still to follow up.
+        let run = app.reconcile(&t.accountant, period).await;
+        run.expect_status(StatusCode::CREATED, "run");
+        let run_id = run.json()["id"].as_i64().unwrap_or(0);
+        let page = app
+            .get(
+                &t.auditor,
+                &format!("/api/v1/reconciliations/{run_id}/exceptions?flag=wrong_bank"),
+            )
+            .await
+            .json();
+        assert_eq!(page["total"], 2, "{page}");
+        let items = page["items"].as_array().cloned().unwrap_or_default();
+        assert!(
+            items
+                .iter()
+                .all(|i| i["kind"] == "unmatched_payout" && i["bank"] == "Vietcombank")
+        );
+        let binh = app
+            .get(
+                &t.auditor,
+                &format!(
+                    "/api/v1/reconciliations/{run_id}/exceptions?q=025142000102&outcome=unpaid"
+                ),
+            )
+            .await
+            .json();
+        assert_eq!(binh["total"], 1, "Bình is still unpaid: {binh}");
+
+        // Agribank's own callback for her counts.
+        post(&app, &payout("VBA-1", "025142000102", "1500000", "success"))
+            .await
+            .expect_status(StatusCode::OK, "Agribank");
+        let paid = app.get(&t.auditor, &live).await.json();
+        assert_eq!(
+            paid["paid_cashless"].as_u64(),
+            before["paid_cashless"].as_u64().map(|n| n + 1)
+        );
+        assert_eq!(paid["flags"]["wrong_bank"], 2);
     })
     .await;
 }

@@ -40,6 +40,15 @@ pub struct BeneficiaryRow {
     pub commune: Option<String>,
 }
 
+/// How a payout result reached us: it decides whose word it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PayoutOrigin {
+    /// A file an accountant uploaded (or gave the CLI): the accountant vouches for it.
+    File,
+    /// A bank's signed callback: it speaks only for that bank's own beneficiaries.
+    Callback,
+}
+
 /// One payout result from a bank (file row or callback).
 #[derive(Debug, Clone, PartialEq)]
 pub struct PayoutRow {
@@ -54,4 +63,5 @@ pub struct PayoutRow {
     pub status: PayoutStatus,
     pub value_date: Option<NaiveDate>,
     pub reason: Option<String>,
+    pub origin: PayoutOrigin,
 }

@@ -7,7 +7,7 @@ use super::header::Field;
 use super::{ImportError, ImportOptions, Imported, RowCtx, finish, open_table, walk};
 use crate::domain::dates::DateOrYear;
 use crate::domain::population_id::IdCheck;
-use crate::domain::records::PayoutRow;
+use crate::domain::records::{PayoutOrigin, PayoutRow};
 use crate::domain::status::PayoutStatus;
 
 const REQUIRED: &[&[Field]] = &[&[Field::Amount], &[Field::PopulationId, Field::Account]];
@@ -118,5 +118,6 @@ fn parse_row(ctx: &mut RowCtx<'_>, opts: &ImportOptions) -> Option<PayoutRow> {
         status: status?,
         value_date,
         reason: ctx.text(Field::Reason),
+        origin: PayoutOrigin::File,
     })
 }

@@ -9,7 +9,7 @@ use super::types::*;
 use crate::domain::banks::BankId;
 use crate::domain::names;
 use crate::domain::population_id::IdCheck;
-use crate::domain::records::{BeneficiaryRow, PayoutRow};
+use crate::domain::records::{BeneficiaryRow, PayoutOrigin, PayoutRow};
 use crate::domain::status::PayoutStatus;
 
 /// Legacy CMNDs share the grouping map with 12-digit IDs; this offset keeps their keys apart.
@@ -146,6 +146,12 @@ pub fn reconcile(
             }
         };
         let Some(b) = target else { continue };
+        if p.origin == PayoutOrigin::Callback
+            && !callback_may_pay(&list[people[b as usize].row as usize], p)
+        {
+            payout_links[i] = PayoutLink::WrongBank { named: b };
+            continue;
+        }
         payout_links[i] = PayoutLink::Beneficiary(b);
         let person = &mut people[b as usize];
         let row = &list[person.row as usize];
@@ -219,12 +225,13 @@ pub fn reconcile(
         banks.entry(b.bank).or_default().add_beneficiary(b);
     }
     for (p, l) in payouts.iter().zip(&payout_links) {
-        if matches!(l, PayoutLink::Unmatched) {
-            totals.add_unmatched(p.amount);
+        if l.is_unmatched() {
+            let wrong_bank = matches!(l, PayoutLink::WrongBank { .. });
+            totals.add_unmatched(p.amount, wrong_bank);
             banks
                 .entry(Some(p.bank))
                 .or_default()
-                .add_unmatched(p.amount);
+                .add_unmatched(p.amount, wrong_bank);
         }
     }
     let mut by_bank: Vec<Slice<BankId>> = banks
@@ -243,6 +250,18 @@ pub fn reconcile(
         options: options.clone(),
         payout_offsets,
         payout_index,
+    }
+}
+
+/// A bank's callback speaks only for that bank's beneficiaries: the listed bank must be the
+/// posting bank; where the list names no bank, the listed account must be the one paid.
+fn callback_may_pay(row: &BeneficiaryRow, p: &PayoutRow) -> bool {
+    match row.bank {
+        Some(listed) => listed == p.bank,
+        None => matches!(
+            (row.account.as_deref(), p.account.as_deref()),
+            (Some(a), Some(b)) if account_key(a) == account_key(b)
+        ),
     }
 }
 
@@ -361,7 +380,7 @@ mod tests {
     use crate::domain::banks::BankId;
     use crate::domain::dates::DateOrYear;
     use crate::domain::population_id::{IdCheck, Sex};
-    use crate::domain::records::{BeneficiaryRow, PayoutRow, RowRef};
+    use crate::domain::records::{BeneficiaryRow, PayoutOrigin, PayoutRow, RowRef};
     use crate::domain::status::PayoutStatus::{self, Failed, Returned, Success};
     use crate::recon::types::*;
 
@@ -431,6 +450,7 @@ mod tests {
             status,
             value_date: None,
             reason: None,
+            origin: PayoutOrigin::File,
         }
     }
 
@@ -580,6 +600,59 @@ mod tests {
         let r = run(&list, &[pay_acct("111", "Agribank", 100)]);
         assert_eq!(r.payout_links, vec![PayoutLink::Beneficiary(0)]);
         assert_eq!(r.beneficiaries[0].outcome, Outcome::Matched);
+    }
+
+    /// A callback speaks for its own bank only; a file keeps today's rules.
+    #[test]
+    fn callbacks_count_only_for_the_posting_banks_beneficiaries() {
+        let list = [
+            ben_acct(ID_A, 100, "111", Some("Agribank")),
+            ben_acct(ID_B, 100, "222", None),
+            ben(ID_C, "Lê Văn Cường", 100),
+        ];
+        let cb = |id_text: &str, bank_name: &str, account: &str| PayoutRow {
+            account: Some(account.to_owned()),
+            origin: PayoutOrigin::Callback,
+            ..pay(id_text, bank_name, 100, Success)
+        };
+        let r = run(
+            &list,
+            &[
+                cb(ID_A, "Vietcombank", "111"),
+                cb(ID_B, "Vietcombank", "999"),
+                cb(ID_C, "Vietcombank", "333"),
+                cb(ID_B, "Vietcombank", "222"),
+            ],
+        );
+        assert_eq!(
+            r.payout_links,
+            vec![
+                PayoutLink::WrongBank { named: 0 },
+                PayoutLink::WrongBank { named: 1 },
+                PayoutLink::WrongBank { named: 2 },
+                // No listed bank, and the listed account is the one paid.
+                PayoutLink::Beneficiary(1),
+            ]
+        );
+        assert_eq!(r.beneficiaries[0].outcome, Outcome::Unpaid);
+        assert_eq!(r.beneficiaries[2].outcome, Outcome::NoAccount);
+        assert_eq!(r.totals.unmatched_payouts.count, 3);
+        assert_eq!(r.totals.flags.wrong_bank, 3);
+        let vcb = r
+            .by_bank
+            .iter()
+            .find(|s| s.key == Some(bank("Vietcombank")));
+        assert_eq!(vcb.map(|s| s.coverage.flags.wrong_bank), Some(3));
+        let ex = crate::recon::exceptions(
+            &list,
+            &[cb(ID_A, "Vietcombank", "111")],
+            &run(&list, &[cb(ID_A, "Vietcombank", "111")]),
+        );
+        assert!(ex.iter().any(|e| e.flags.contains(Flag::WrongBank)));
+        // The same rows in an accountant's file link as before.
+        let file = run(&list, &[pay(ID_A, "Vietcombank", 100, Success)]);
+        assert_eq!(file.payout_links, vec![PayoutLink::Beneficiary(0)]);
+        assert!(file.beneficiaries[0].flags.contains(Flag::AccountMismatch));
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use rust_decimal::Decimal;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::types::{Flags, Outcome, PayoutLink, Reconciliation};
+use super::types::{Flag, Flags, Outcome, PayoutLink, Reconciliation};
 use crate::domain::banks::BankId;
 use crate::domain::records::{BeneficiaryRow, PayoutRow};
 use crate::domain::status::PayoutStatus;
@@ -140,8 +140,12 @@ pub fn exceptions(
         });
     }
     for (p, link) in payouts.iter().zip(&recon.payout_links) {
-        if !matches!(link, PayoutLink::Unmatched) {
+        if !link.is_unmatched() {
             continue;
+        }
+        let mut flags = Flags::default();
+        if matches!(link, PayoutLink::WrongBank { .. }) {
+            flags.insert(Flag::WrongBank);
         }
         out.push(ExceptionRow {
             kind: ExceptionKind::UnmatchedPayout,
@@ -157,7 +161,7 @@ pub fn exceptions(
             } else {
                 Decimal::ZERO
             },
-            flags: Flags::default(),
+            flags,
             list_file: None,
             list_rows: Vec::new(),
             payouts: vec![summary(p)],

@@ -91,10 +91,13 @@ pub enum Flag {
     InvalidId,
     LegacyId,
     DuplicateRow,
+    /// On an unmatched payout: a bank's callback named a beneficiary listed with another
+    /// bank (or, where the list names no bank, with another account). Not counted as paid.
+    WrongBank,
 }
 
 impl Flag {
-    pub const ALL: [Flag; 7] = [
+    pub const ALL: [Flag; 8] = [
         Flag::NameMismatch,
         Flag::AccountMismatch,
         Flag::LinkedByAccount,
@@ -102,6 +105,7 @@ impl Flag {
         Flag::InvalidId,
         Flag::LegacyId,
         Flag::DuplicateRow,
+        Flag::WrongBank,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -113,6 +117,7 @@ impl Flag {
             Flag::InvalidId => "invalid_id",
             Flag::LegacyId => "legacy_id",
             Flag::DuplicateRow => "duplicate_row",
+            Flag::WrongBank => "wrong_bank",
         }
     }
 
@@ -129,6 +134,9 @@ impl Flag {
             Flag::InvalidId => "Số định danh không hợp lệ",
             Flag::LegacyId => "Còn dùng CMND 9 số",
             Flag::DuplicateRow => "Trùng dòng trong danh sách",
+            Flag::WrongBank => {
+                "Ngân hàng báo chi cho người thuộc ngân hàng khác (không tính là đã chi)"
+            }
         }
     }
 
@@ -141,6 +149,9 @@ impl Flag {
             Flag::InvalidId => "Invalid personal ID",
             Flag::LegacyId => "Old 9-digit ID card (CMND)",
             Flag::DuplicateRow => "Listed more than once",
+            Flag::WrongBank => {
+                "Posted by a bank for another bank's beneficiary (not counted as paid)"
+            }
         }
     }
 
@@ -236,6 +247,10 @@ pub struct FlagCounts {
     pub invalid_id: u64,
     pub legacy_id: u64,
     pub duplicate_row: u64,
+    /// Unmatched payouts a bank posted for another bank's beneficiary (absent from runs
+    /// stored before it existed: read as 0).
+    #[serde(default)]
+    pub wrong_bank: u64,
     /// Filled by whoever knows the files (the engine sees rows only).
     pub control_total_mismatch: u64,
 }
@@ -255,6 +270,7 @@ impl FlagCounts {
             Flag::InvalidId => self.invalid_id,
             Flag::LegacyId => self.legacy_id,
             Flag::DuplicateRow => self.duplicate_row,
+            Flag::WrongBank => self.wrong_bank,
         }
     }
     fn slot(&mut self, f: Flag) -> &mut u64 {
@@ -266,6 +282,7 @@ impl FlagCounts {
             Flag::InvalidId => &mut self.invalid_id,
             Flag::LegacyId => &mut self.legacy_id,
             Flag::DuplicateRow => &mut self.duplicate_row,
+            Flag::WrongBank => &mut self.wrong_bank,
         }
     }
 }
@@ -331,9 +348,12 @@ impl Coverage {
         self.unmatched_payouts.amount += other.unmatched_payouts.amount;
     }
 
-    pub(crate) fn add_unmatched(&mut self, amount: Decimal) {
+    pub(crate) fn add_unmatched(&mut self, amount: Decimal, wrong_bank: bool) {
         self.unmatched_payouts.count += 1;
         self.unmatched_payouts.amount += amount;
+        if wrong_bank {
+            self.flags.wrong_bank += 1;
+        }
     }
 }
 
@@ -362,6 +382,10 @@ pub enum PayoutLink {
     Beneficiary(u32),
     /// Links to nobody on the list: possible fraud or a missing list row.
     Unmatched,
+    /// A bank's callback for beneficiary `named` (an index into
+    /// `Reconciliation::beneficiaries`) who is listed with another bank: kept and shown as
+    /// an unmatched payout (flag `wrong_bank`), never counted for them.
+    WrongBank { named: u32 },
     /// The same (bank, reference) appears later in the input; the later state counts.
     Superseded { by: u32 },
 }
@@ -396,6 +420,13 @@ pub struct Reconciliation {
     pub(crate) payout_index: Vec<u32>,
 }
 
+impl PayoutLink {
+    /// Counts as a payout to nobody on the list (plainly, or refused as another bank's).
+    pub fn is_unmatched(self) -> bool {
+        matches!(self, PayoutLink::Unmatched | PayoutLink::WrongBank { .. })
+    }
+}
+
 impl Reconciliation {
     /// Indexes (into the input payouts) of the payouts linked to beneficiary `b`.
     pub fn payouts_of(&self, b: usize) -> &[u32] {
@@ -409,7 +440,7 @@ impl Reconciliation {
         self.payout_links
             .iter()
             .enumerate()
-            .filter(|(_, l)| matches!(l, PayoutLink::Unmatched))
+            .filter(|(_, l)| l.is_unmatched())
             .map(|(i, _)| i)
     }
 }

@@ -993,6 +993,7 @@ mod tests {
             status,
             value_date: None,
             reason: reason.map(str::to_owned),
+            origin: crate::domain::records::PayoutOrigin::File,
         }
     }
 

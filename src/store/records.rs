@@ -11,7 +11,7 @@ use super::{StoreError, StoreResult};
 use crate::domain::banks::BankId;
 use crate::domain::dates::{DateOrYear, parse_date_text};
 use crate::domain::population_id::{IdCheck, IdProblem, PersonalId, Sex};
-use crate::domain::records::{BeneficiaryRow, PayoutRow, RowRef};
+use crate::domain::records::{BeneficiaryRow, PayoutOrigin, PayoutRow, RowRef};
 use crate::domain::status::PayoutStatus;
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -178,6 +178,7 @@ impl PayoutRecord {
                 .ok_or_else(|| StoreError::Corrupt(format!("status '{}'", self.status)))?,
             value_date: self.value_date,
             reason: self.reason,
+            origin: PayoutOrigin::File,
         })
     }
 }
@@ -227,6 +228,7 @@ mod tests {
             status: PayoutStatus::Returned,
             value_date: NaiveDate::from_ymd_opt(2024, 9, 20),
             reason: Some("Tài khoản đã đóng".into()),
+            origin: PayoutOrigin::File,
         };
         let back = PayoutRecord::from_row(1, 0, &p).and_then(|r| r.into_row(&file));
         assert_eq!(back.ok(), Some(p));
