@@ -168,6 +168,7 @@ async fn measure(
 
 async fn backend(backend: &'static str, bin: &Path, url: &str, log: &Path) -> Vec<Row> {
     let bank = loadgen::create_bank_token(bin, url, "bench-bank");
+    loadgen::create_period(url, "2024-09").await;
     let server = Server::start(bin, url, log, Duration::from_secs(30)).await;
     let port = server.port;
     // Warm-up: connections, caches, the database's first pages.

@@ -7,16 +7,13 @@
 use std::sync::Arc;
 
 use chrono::NaiveDate;
-use rust_decimal::Decimal;
-use rust_decimal::prelude::ToPrimitive;
 use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::domain::banks::BankId;
-use crate::domain::money;
 use crate::domain::period::PeriodCode;
 use crate::domain::status::PayoutStatus;
-use crate::store::{CallbackPayout, CallbackRequest, CallbackVerdict, Store};
+use crate::store::{CallbackPayout, CallbackRequest, CallbackVerdict, Store, StoreResult};
 
 /// Items in one request.
 pub const MAX_ITEMS: usize = 1_000;
@@ -25,21 +22,48 @@ pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
 /// Items the writer stores in one transaction (a few full batches, or many small requests).
 const MAX_GROUP_ITEMS: usize = 4_000;
 
-/// One item as posted. Every field optional here, so a missing one gets a precise message.
+/// One item as posted. Every field is a raw JSON value here, so a missing one, or one of
+/// the wrong type, gets a precise message naming it. Unknown fields (a typo such as
+/// `populaton_id` would silently lose the ID) and duplicate keys (the last would win) are
+/// refused by serde itself.
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct ItemIn {
-    transaction_ref: Option<String>,
-    period: Option<String>,
-    population_id: Option<String>,
-    account_number: Option<String>,
-    beneficiary_name: Option<String>,
+    transaction_ref: Option<serde_json::Value>,
+    period: Option<serde_json::Value>,
+    population_id: Option<serde_json::Value>,
+    account_number: Option<serde_json::Value>,
+    beneficiary_name: Option<serde_json::Value>,
     amount: Option<serde_json::Value>,
-    currency: Option<String>,
-    status: Option<String>,
-    value_date: Option<String>,
-    reason: Option<String>,
+    currency: Option<serde_json::Value>,
+    status: Option<serde_json::Value>,
+    value_date: Option<serde_json::Value>,
+    reason: Option<serde_json::Value>,
     /// Optional; when given it must be the token's own bank.
-    bank: Option<String>,
+    bank: Option<serde_json::Value>,
+}
+
+/// Longest text each field may carry (characters). A bank has no reason to send more, and
+/// everything stored is read back by every dashboard view.
+const FIELD_LIMITS: &[(&str, usize)] = &[
+    ("transaction_ref", 100),
+    ("period", 40),
+    ("population_id", 20),
+    ("account_number", 34),
+    ("beneficiary_name", 200),
+    ("amount", 30),
+    ("currency", 3),
+    ("status", 20),
+    ("value_date", 10),
+    ("reason", 500),
+    ("bank", 100),
+];
+
+fn limit_of(field: &str) -> usize {
+    FIELD_LIMITS
+        .iter()
+        .find(|(f, _)| *f == field)
+        .map_or(100, |(_, n)| *n)
 }
 
 /// Why an item was refused; the whole request is refused with it.
@@ -48,7 +72,7 @@ pub struct ItemError {
     /// 0-based position in the batch (0 for a single object).
     pub item: usize,
     pub transaction_ref: Option<String>,
-    pub field: &'static str,
+    pub field: String,
     pub reason: String,
 }
 
@@ -69,14 +93,91 @@ pub struct Parsed {
     pub batch: bool,
 }
 
+/// The body as items, read straight from the bytes (no intermediate tree, so duplicate
+/// keys are seen), remembering which item was being read when something failed.
+struct Body<'a> {
+    /// Index of the item being read.
+    at: &'a std::cell::Cell<usize>,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for Body<'_> {
+    type Value = (Vec<ItemIn>, bool);
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Body<'_> {
+    type Value = (Vec<ItemIn>, bool);
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a payout object or an array of them")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        let item = ItemIn::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
+        Ok((vec![item], false))
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element::<ItemIn>()? {
+            items.push(item);
+            // Stop reading a batch that is already too long.
+            if items.len() > MAX_ITEMS {
+                return Ok((items, true));
+            }
+            self.at.set(items.len());
+        }
+        Ok((items, true))
+    }
+}
+
+/// The field a serde message is about: "unknown field `x`…", "duplicate field `x`".
+fn field_in(message: &str) -> Option<String> {
+    let start = message.find('`')? + 1;
+    let len = message[start..].find('`')?;
+    Some(message[start..start + len].chars().take(60).collect())
+}
+
 /// Parse and validate a body for the bank `bank`. All or nothing: the first bad item
 /// refuses the request.
 pub fn parse(body: &[u8], bank: BankId) -> Result<Parsed, ParseError> {
-    let value: serde_json::Value =
-        serde_json::from_slice(body).map_err(|e| ParseError::NotJson(e.to_string()))?;
-    let (values, batch) = match value {
-        serde_json::Value::Array(v) => (v, true),
-        other => (vec![other], false),
+    let at = std::cell::Cell::new(0);
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let parsed = serde::de::DeserializeSeed::deserialize(Body { at: &at }, &mut de)
+        .and_then(|v| de.end().map(|()| v));
+    let (values, batch) = match parsed {
+        Ok(v) => v,
+        Err(e) if e.classify() == serde_json::error::Category::Data => {
+            let message = e.to_string();
+            let (field, reason) = if message.starts_with("unknown field") {
+                (
+                    field_in(&message),
+                    "trường không xác định / unknown field".to_owned(),
+                )
+            } else if message.starts_with("duplicate field") {
+                (
+                    field_in(&message),
+                    "trường xuất hiện hai lần / field given twice".to_owned(),
+                )
+            } else if message.contains("expected struct ItemIn") {
+                (
+                    None,
+                    "mỗi mục phải là một đối tượng JSON / each item must be a JSON object"
+                        .to_owned(),
+                )
+            } else {
+                (None, message)
+            };
+            return Err(ParseError::Item(ItemError {
+                item: at.get(),
+                transaction_ref: None,
+                field: field.unwrap_or_else(|| "item".to_owned()),
+                reason,
+            }));
+        }
+        Err(e) => return Err(ParseError::NotJson(e.to_string())),
     };
     if values.is_empty() {
         return Err(ParseError::Empty);
@@ -92,26 +193,55 @@ pub fn parse(body: &[u8], bank: BankId) -> Result<Parsed, ParseError> {
     Ok(Parsed { items, batch })
 }
 
-fn item(index: usize, v: serde_json::Value, bank: BankId) -> Result<CallbackPayout, ParseError> {
+/// A text field: a JSON string (or null/absent), trimmed, within its length, and free of
+/// control characters (a NUL is refused by PostgreSQL and would fail everyone's group).
+fn text_field(field: &'static str, v: Option<serde_json::Value>) -> Result<Option<String>, String> {
+    let s = match v {
+        None | Some(serde_json::Value::Null) => return Ok(None),
+        Some(serde_json::Value::String(s)) => s,
+        Some(other) => {
+            return Err(format!(
+                "phải là chuỗi / must be a string, not {}",
+                json_kind(&other)
+            ));
+        }
+    };
+    if let Some(c) = s.chars().find(|c| c.is_control()) {
+        return Err(format!(
+            "có ký tự điều khiển U+{:04X} / contains the control character U+{:04X}",
+            c as u32, c as u32
+        ));
+    }
+    let limit = limit_of(field);
+    let s = s.trim();
+    if s.chars().count() > limit {
+        return Err(format!("tối đa {limit} ký tự / at most {limit} characters"));
+    }
+    Ok(Some(s.to_owned()).filter(|s| !s.is_empty()))
+}
+
+fn json_kind(v: &serde_json::Value) -> &'static str {
+    match v {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "an array",
+        serde_json::Value::Object(_) => "an object",
+    }
+}
+
+fn item(index: usize, it: ItemIn, bank: BankId) -> Result<CallbackPayout, ParseError> {
     let bad = |tref: Option<&str>, field: &'static str, reason: String| {
         ParseError::Item(ItemError {
             item: index,
             transaction_ref: tref.map(str::to_owned),
-            field,
+            field: field.to_owned(),
             reason,
         })
     };
-    if !v.is_object() {
-        return Err(bad(
-            None,
-            "item",
-            "mỗi mục phải là một đối tượng JSON / each item must be a JSON object".into(),
-        ));
-    }
-    let it: ItemIn = serde_json::from_value(v).map_err(|e| bad(None, "item", e.to_string()))?;
-    let text = |s: Option<String>| s.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
-    let tref = text(it.transaction_ref)
-        .filter(|r| r.len() <= 100)
+    let tref = text_field("transaction_ref", it.transaction_ref)
+        .map_err(|r| bad(None, "transaction_ref", r))?
         .ok_or_else(|| {
             bad(
                 None,
@@ -120,13 +250,16 @@ fn item(index: usize, v: serde_json::Value, bank: BankId) -> Result<CallbackPayo
             )
         })?;
     let t = Some(tref.as_str());
-    if let Some(b) = text(it.bank)
+    let text = |field: &'static str, v: Option<serde_json::Value>| {
+        text_field(field, v).map_err(|r| bad(t, field, r))
+    };
+    if let Some(b) = text("bank", it.bank)?
         && BankId::resolve(&b) != Some(bank)
     {
         return Err(ParseError::WrongBank(ItemError {
             item: index,
-            transaction_ref: Some(tref),
-            field: "bank",
+            transaction_ref: Some(tref.clone()),
+            field: "bank".to_owned(),
             reason: format!(
                 "token của {} không được gửi giao dịch của '{b}' / this token may only post {}'s payouts",
                 bank.short_name(),
@@ -134,7 +267,7 @@ fn item(index: usize, v: serde_json::Value, bank: BankId) -> Result<CallbackPayo
             ),
         }));
     }
-    let period = text(it.period)
+    let period = text("period", it.period)?
         .ok_or_else(|| bad(t, "period", "bắt buộc / required".into()))
         .and_then(|p| {
             PeriodCode::parse(&p).map_err(|e| {
@@ -145,7 +278,7 @@ fn item(index: usize, v: serde_json::Value, bank: BankId) -> Result<CallbackPayo
                 )
             })
         })?;
-    let population_id = text(it.population_id)
+    let population_id = text("population_id", it.population_id)?
         .map(|p| p.chars().filter(|c| !c.is_whitespace()).collect::<String>())
         .map(|p| {
             if p.chars().all(|c| c.is_ascii_digit()) && (p.len() == 12 || p.len() == 9) {
@@ -161,11 +294,11 @@ fn item(index: usize, v: serde_json::Value, bank: BankId) -> Result<CallbackPayo
             }
         })
         .transpose()?;
-    let account_number = text(it.account_number)
+    let account_number = text("account_number", it.account_number)?
         .map(|a| a.chars().filter(|c| !c.is_whitespace()).collect::<String>())
         .ok_or_else(|| bad(t, "account_number", "bắt buộc / required".into()))?;
     let amount = amount(it.amount).map_err(|reason| bad(t, "amount", reason))?;
-    match text(it.currency).as_deref() {
+    match text("currency", it.currency)?.as_deref() {
         Some("VND") => {}
         other => {
             return Err(bad(
@@ -175,7 +308,7 @@ fn item(index: usize, v: serde_json::Value, bank: BankId) -> Result<CallbackPayo
             ));
         }
     }
-    let status = match text(it.status).as_deref() {
+    let status = match text("status", it.status)?.as_deref() {
         Some("success") => PayoutStatus::Success,
         Some("failed") => PayoutStatus::Failed,
         Some("returned") => PayoutStatus::Returned,
@@ -187,7 +320,7 @@ fn item(index: usize, v: serde_json::Value, bank: BankId) -> Result<CallbackPayo
             ));
         }
     };
-    let value_date = text(it.value_date)
+    let value_date = text("value_date", it.value_date)?
         .and_then(|d| NaiveDate::parse_from_str(&d, "%Y-%m-%d").ok())
         .ok_or_else(|| {
             bad(
@@ -197,39 +330,73 @@ fn item(index: usize, v: serde_json::Value, bank: BankId) -> Result<CallbackPayo
             )
         })?;
     Ok(CallbackPayout {
-        transaction_ref: tref,
+        transaction_ref: tref.clone(),
         period: period.as_str().to_owned(),
         population_id,
         account_number,
-        beneficiary_name: text(it.beneficiary_name),
+        beneficiary_name: text("beneficiary_name", it.beneficiary_name)?,
         amount,
         status,
         value_date,
-        reason: text(it.reason),
+        reason: text("reason", it.reason)?,
     })
 }
 
-/// A decimal string (or a JSON number, taken from its text, never through f64 math):
-/// whole đồng, more than zero.
+/// Whole đồng, more than zero, as a JSON integer or a plain decimal string whose fraction
+/// is zeros: `1500000`, `"1500000"`, `"1500000.00"`. Nothing else: `"1.000"` is one đồng
+/// written with three decimals (a bank printing decimals must not be paid 1,000× over),
+/// never Vietnamese thousands; signs, separators, spaces and exponents are refused.
 fn amount(v: Option<serde_json::Value>) -> Result<i64, String> {
-    let text = match v {
-        Some(serde_json::Value::String(s)) => s,
-        Some(serde_json::Value::Number(n)) => n.to_string(),
-        _ => return Err("bắt buộc: chuỗi số thập phân / required: a decimal string".into()),
+    const RULE: &str = "số nguyên JSON hoặc chuỗi số thập phân có phần lẻ bằng 0, vd. 1500000, \"1500000\", \"1500000.00\" / a JSON integer or a plain decimal string with a zero fraction, e.g. 1500000, \"1500000\", \"1500000.00\"";
+    let whole = match v {
+        Some(serde_json::Value::Number(n)) => match n.as_u64() {
+            Some(n) => n,
+            None => return Err(format!("{RULE}: {n}")),
+        },
+        Some(serde_json::Value::String(s)) => {
+            let (int, frac) = s.split_once('.').unwrap_or((s.as_str(), ""));
+            let plain = !int.is_empty()
+                && int.len() <= 15
+                && int.bytes().all(|b| b.is_ascii_digit())
+                && frac.bytes().all(|b| b == b'0')
+                && (frac.is_empty() != s.contains('.'));
+            if !plain {
+                return Err(format!(
+                    "{RULE}: {:?}",
+                    s.chars().take(40).collect::<String>()
+                ));
+            }
+            int.parse::<u64>().map_err(|_| format!("{RULE}: {s:?}"))?
+        }
+        _ => return Err(format!("bắt buộc / required: {RULE}")),
     };
-    let d: Decimal = money::parse_amount_text(&text)
-        .and_then(|d| money::to_dong(d, Decimal::ONE))
-        .map_err(|e| format!("{} / {}", e.message_vi(), e.message_en()))?;
-    if d <= Decimal::ZERO {
-        return Err(format!("phải lớn hơn 0 / must be more than 0: {text}"));
+    if whole == 0 {
+        return Err("phải lớn hơn 0 / must be more than 0".into());
     }
-    d.to_i64()
-        .ok_or_else(|| format!("quá lớn / too large: {text}"))
+    i64::try_from(whole)
+        .ok()
+        .filter(|n| *n <= 999_999_999_999_999)
+        .ok_or_else(|| format!("quá lớn / too large: {whole}"))
 }
 
 struct Job {
     request: CallbackRequest,
     reply: oneshot::Sender<Result<CallbackVerdict, String>>,
+}
+
+/// Where the queue stores a group: the store, or a stand-in in tests.
+#[async_trait::async_trait]
+pub trait GroupWriter: Send + Sync {
+    async fn save(&self, requests: &[CallbackRequest]) -> StoreResult<Vec<CallbackVerdict>>;
+}
+
+struct StoreWriter(Arc<dyn Store>);
+
+#[async_trait::async_trait]
+impl GroupWriter for StoreWriter {
+    async fn save(&self, requests: &[CallbackRequest]) -> StoreResult<Vec<CallbackVerdict>> {
+        self.0.save_callbacks(requests).await
+    }
 }
 
 /// The handle requests submit to; clones share the one writer.
@@ -241,6 +408,11 @@ pub struct CallbackQueue {
 impl CallbackQueue {
     /// Start the writer task on the current Tokio runtime.
     pub fn start(store: Arc<dyn Store>) -> Self {
+        Self::start_with(Arc::new(StoreWriter(store)))
+    }
+
+    /// The same, storing through `store`.
+    pub fn start_with(store: Arc<dyn GroupWriter>) -> Self {
         let (tx, mut rx) = mpsc::channel::<Job>(8_192);
         tokio::spawn(async move {
             while let Some(first) = rx.recv().await {
@@ -257,13 +429,28 @@ impl CallbackQueue {
                 }
                 let (requests, replies): (Vec<_>, Vec<_>) =
                     jobs.into_iter().map(|j| (j.request, j.reply)).unzip();
-                match store.save_callbacks(requests).await {
+                match store.save(&requests).await {
                     Ok(verdicts) => {
                         for (reply, verdict) in replies.into_iter().zip(verdicts) {
                             let _ = reply.send(Ok(verdict));
                         }
                     }
-                    // Nothing was committed: every waiting bank gets an error and retries.
+                    // Nothing of the group was committed. Whatever the cause (one bad
+                    // request, a lost connection), try each request on its own, so only
+                    // the one that fails again gets an error and the others are stored.
+                    Err(e) if requests.len() > 1 => {
+                        tracing::warn!(error = %e, requests = requests.len(), "storing a callback group; retrying one by one");
+                        for (request, reply) in requests.iter().zip(replies) {
+                            let answer = match store.save(std::slice::from_ref(request)).await {
+                                Ok(mut v) => v.pop().ok_or_else(|| "no verdict".to_owned()),
+                                Err(e) => {
+                                    tracing::error!(error = %e, bank = %request.bank_code, webhook_id = %request.webhook_id, "storing callbacks");
+                                    Err(e.to_string())
+                                }
+                            };
+                            let _ = reply.send(answer);
+                        }
+                    }
                     Err(e) => {
                         tracing::error!(error = %e, "storing callbacks");
                         for reply in replies {
@@ -292,6 +479,7 @@ impl CallbackQueue {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::StoreError;
 
     fn agribank() -> BankId {
         BankId::resolve("Agribank").unwrap_or_else(|| panic!("Agribank"))
@@ -313,17 +501,154 @@ mod tests {
     #[test]
     fn amounts_are_exact() {
         for (v, want) in [
-            (serde_json::json!("1500000"), Ok(1_500_000)),
-            (serde_json::json!("1500000.00"), Ok(1_500_000)),
-            (serde_json::json!(1500000), Ok(1_500_000)),
-            (serde_json::json!(1500000.0), Ok(1_500_000)),
+            (serde_json::json!("1500000"), 1_500_000),
+            (serde_json::json!("1500000.00"), 1_500_000),
+            (serde_json::json!(1500000), 1_500_000),
+            // A plain decimal: three decimals are not Vietnamese thousands.
+            (serde_json::json!("1.000"), 1),
+            (serde_json::json!("1.0"), 1),
         ] {
-            assert_eq!(amount(Some(v)), want);
+            assert_eq!(amount(Some(v.clone())), Ok(want), "{v}");
         }
-        assert!(amount(Some(serde_json::json!("1500000.5"))).is_err());
-        assert!(amount(Some(serde_json::json!(0))).is_err());
-        assert!(amount(Some(serde_json::json!("-5"))).is_err());
+        for v in [
+            serde_json::json!("1500000.5"),
+            serde_json::json!(1500000.0),
+            serde_json::json!(1.5e6),
+            serde_json::json!(0),
+            serde_json::json!("0"),
+            serde_json::json!("-5"),
+            serde_json::json!(-5),
+            serde_json::json!("1.500.000"),
+            serde_json::json!("1,500,000"),
+            serde_json::json!(" 1500000"),
+            serde_json::json!("1500000."),
+            serde_json::json!(".5"),
+            serde_json::json!("1e6"),
+            serde_json::json!("+15"),
+            serde_json::json!(true),
+            serde_json::json!("9999999999999999"),
+        ] {
+            assert!(amount(Some(v.clone())).is_err(), "{v}");
+        }
         assert!(amount(None).is_err());
+    }
+
+    /// Fails any group holding the request with webhook id "poison", as PostgreSQL failed
+    /// a whole group for one item's NUL byte.
+    struct Poisoned(std::sync::Mutex<Vec<usize>>);
+
+    #[async_trait::async_trait]
+    impl GroupWriter for Poisoned {
+        async fn save(&self, requests: &[CallbackRequest]) -> StoreResult<Vec<CallbackVerdict>> {
+            self.0
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(requests.len());
+            if requests.iter().any(|r| r.webhook_id == "poison") {
+                return Err(StoreError::Corrupt("invalid byte sequence 0x00".into()));
+            }
+            Ok(requests
+                .iter()
+                .map(|r| CallbackVerdict::Accepted(Vec::with_capacity(r.items.len())))
+                .collect())
+        }
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn one_bad_request_fails_alone_not_its_whole_group() {
+        let writer = Arc::new(Poisoned(std::sync::Mutex::new(Vec::new())));
+        let queue = CallbackQueue::start_with(writer.clone());
+        let request = |id: &str| CallbackRequest {
+            bank_code: "VBA".into(),
+            token_name: "agribank".into(),
+            webhook_id: id.into(),
+            items: Vec::new(),
+        };
+        // Queued before the writer runs: they form one group.
+        let tasks: Vec<_> = ["a", "b", "poison", "c", "d"]
+            .into_iter()
+            .map(|id| {
+                let (q, r) = (queue.clone(), request(id));
+                tokio::spawn(async move { (id, q.submit(r).await.is_ok()) })
+            })
+            .collect();
+        let mut answers = Vec::new();
+        for t in tasks {
+            answers.push(t.await.unwrap_or(("join", false)));
+        }
+        assert_eq!(
+            answers,
+            vec![
+                ("a", true),
+                ("b", true),
+                ("poison", false),
+                ("c", true),
+                ("d", true)
+            ]
+        );
+        let calls = writer.0.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        assert_eq!(
+            calls,
+            vec![5, 1, 1, 1, 1, 1],
+            "one group, then each on its own"
+        );
+    }
+
+    fn item_error(body: &str) -> ItemError {
+        match parse(body.as_bytes(), agribank()) {
+            Err(ParseError::Item(e)) => e,
+            other => panic!("{body}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn unknown_and_duplicate_fields_are_refused() {
+        let typo = ONE.replace("\"population_id\"", "\"populaton_id\"");
+        let e = item_error(&typo);
+        assert_eq!((e.item, e.field.as_str()), (0, "populaton_id"));
+        let twice = ONE.replace("\"currency\"", "\"amount\":\"9500000\",\"currency\"");
+        let e = item_error(&format!("[{ONE},{twice}]"));
+        assert_eq!((e.item, e.field.as_str()), (1, "amount"), "{}", e.reason);
+        let e = item_error(&format!("[{ONE},{ONE},5]"));
+        assert_eq!((e.item, e.field.as_str()), (2, "item"));
+    }
+
+    #[test]
+    fn control_characters_and_long_fields_are_refused_per_field() {
+        for (field, body) in [
+            (
+                "beneficiary_name",
+                ONE.replace("NGUYEN VAN AN", "NGUYEN\\u0000VAN"),
+            ),
+            ("transaction_ref", ONE.replace("FT1", "FT\\u0007")),
+            (
+                "reason",
+                ONE.replace("\"currency\"", "\"reason\":\"a\\nb\",\"currency\""),
+            ),
+            (
+                "beneficiary_name",
+                ONE.replace("NGUYEN VAN AN", &"A".repeat(201)),
+            ),
+            (
+                "account_number",
+                ONE.replace("4200 205123456", &"1".repeat(35)),
+            ),
+            (
+                "reason",
+                ONE.replace(
+                    "\"currency\"",
+                    &format!("\"reason\":\"{}\",\"currency\"", "x".repeat(501)),
+                ),
+            ),
+            ("amount", ONE.replace("\"1500000\"", "\"1.500.000\"")),
+            ("period", ONE.replace("\"Tháng 9/2024\"", "7")),
+        ] {
+            let e = item_error(&body);
+            assert_eq!(e.field, field, "{}", e.reason);
+        }
+        // Within the limits is fine.
+        let long_ok = ONE.replace("NGUYEN VAN AN", &"A".repeat(200));
+        assert!(parse(long_ok.as_bytes(), agribank()).is_ok());
     }
 
     #[test]
@@ -333,7 +658,7 @@ mod tests {
         match parse(body.as_bytes(), agribank()) {
             Err(ParseError::Item(e)) => {
                 assert_eq!(
-                    (e.item, e.field, e.transaction_ref.as_deref()),
+                    (e.item, e.field.as_str(), e.transaction_ref.as_deref()),
                     (1, "currency", Some("FT2"))
                 );
             }

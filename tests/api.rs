@@ -971,3 +971,37 @@ async fn the_audit_trail_records_the_flow_and_verifies() {
     })
     .await;
 }
+
+/// A NUL in a list cell (xlsx `_x0000_`): PostgreSQL refuses NUL in text, SQLite keeps it;
+/// both store it as U+FFFD, so the upload succeeds the same way on both.
+#[tokio::test]
+async fn a_nul_in_a_cell_is_stored_the_same_on_both_backends() {
+    for_each_backend(|app| async move {
+        let t = app.tokens.accountant.clone();
+        let p = app.create_period(&t, &json!({ "code": "2024-10" })).await;
+        p.expect_status(StatusCode::CREATED, "create period");
+        let period = support::id_of(&p.json());
+        let strings = ["Họ và tên", "Số định danh", "Số tiền", "Nguyễn_x0000_Văn An", "025038000101"];
+        let sst = format!(
+            r#"<?xml version="1.0" encoding="UTF-8"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="5" uniqueCount="5">{}</sst>"#,
+            strings.iter().map(|s| format!("<si><t>{s}</t></si>")).collect::<String>()
+        );
+        let rows = r#"<row r="1"><c r="A1" t="s"><v>0</v></c><c r="B1" t="s"><v>1</v></c><c r="C1" t="s"><v>2</v></c></row><row r="2"><c r="A2" t="s"><v>3</v></c><c r="B2" t="s"><v>4</v></c><c r="C2"><v>1500000</v></c></row>"#;
+        let xlsx = bombs::xlsx(rows, &sst);
+        let path = format!("/api/v1/periods/{period}/beneficiary-lists");
+        let r = app.upload_bytes(&t, &path, "nul.xlsx", &xlsx, None).await;
+        r.expect_status(StatusCode::CREATED, "a NUL in a name");
+        let live = app
+            .get(&t, &format!("/api/v1/periods/{period}/coverage"))
+            .await
+            .json();
+        assert_eq!(live["beneficiaries"], 1, "{live}");
+        let inputs = app.store.period_inputs(period).await;
+        let name = inputs
+            .ok()
+            .and_then(|i| i.list)
+            .and_then(|(_, rows)| rows.first().map(|r| r.name.clone()));
+        assert_eq!(name.as_deref(), Some("Nguyễn\u{FFFD}Văn An"));
+    })
+    .await;
+}

@@ -30,6 +30,15 @@ async fn post(app: &TestApp, body: &Value) -> support::TestResponse {
         .await
 }
 
+/// Callbacks are only taken for a period that exists.
+async fn period_2024_09(app: &TestApp) -> i64 {
+    let p = app
+        .create_period(&app.tokens.accountant, &json!({"code": "2024-09"}))
+        .await;
+    p.expect_status(StatusCode::CREATED, "period 2024-09");
+    p.json()["id"].as_i64().unwrap_or(0)
+}
+
 async fn history(app: &TestApp, tref: &str) -> usize {
     app.store
         .callback_history("VBA", tref)
@@ -42,6 +51,7 @@ async fn history(app: &TestApp, tref: &str) -> usize {
 async fn signatures_timestamps_roles_and_banks() {
     for_each_backend(|app| async move {
         let t = app.tokens.clone();
+        period_2024_09(&app).await;
         let body = payout("FT-SIG", "025142000102", "1500000", "success").to_string();
 
         // A signature made with another secret, a stale or future timestamp, no headers.
@@ -127,6 +137,7 @@ async fn signatures_timestamps_roles_and_banks() {
 #[tokio::test]
 async fn replays_conflicts_and_transitions() {
     for_each_backend(|app| async move {
+        period_2024_09(&app).await;
         let paid = payout("FT-1", "025142000102", "1500000", "success");
         let first = post(&app, &paid).await;
         first.expect_status(StatusCode::OK, "first post");
@@ -191,6 +202,7 @@ async fn replays_conflicts_and_transitions() {
 #[tokio::test]
 async fn batches_are_all_or_nothing_and_name_the_item() {
     for_each_backend(|app| async move {
+        period_2024_09(&app).await;
         let ok = |r: &str| payout(r, "025142000102", "1500000", "success");
         let mut bad = ok("B-2");
         bad["currency"] = json!("USD");
@@ -240,6 +252,134 @@ async fn batches_are_all_or_nothing_and_name_the_item() {
             Some("batch-too-large"),
             "1,001 items",
         );
+        let huge = json!([{ "reason": "x".repeat(3 * 1024 * 1024) }]);
+        post(&app, &huge).await.expect_problem(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            Some("too-large"),
+            "a 3 MB body",
+        );
+    })
+    .await;
+}
+
+/// Every string field is checked per item: control characters (PostgreSQL refuses a NUL,
+/// which used to fail the whole group commit), lengths, unknown and repeated keys, amounts
+/// that are not plain whole đồng. The item and field are named; nothing is stored; the
+/// good requests around a bad one are stored.
+#[tokio::test]
+async fn bad_fields_are_refused_per_item_and_never_fail_others() {
+    for_each_backend(|app| async move {
+        period_2024_09(&app).await;
+        let ok = |r: &str| payout(r, "025142000102", "1500000", "success");
+        let with = |r: &str, key: &str, v: Value| {
+            let mut p = ok(r);
+            p[key] = v;
+            p
+        };
+        let body = |items: &[Value]| json!(items).to_string();
+        let cases: Vec<(&str, String)> = vec![
+            (
+                "beneficiary_name",
+                body(&[
+                    ok("F-0"),
+                    with("F-1", "beneficiary_name", json!("TRAN\u{0}BINH")),
+                ]),
+            ),
+            (
+                "reason",
+                body(&[ok("F-0"), with("F-1", "reason", json!("line\u{1b}[31m"))]),
+            ),
+            ("transaction_ref", body(&[ok("F-0"), ok(&"R".repeat(101))])),
+            (
+                "beneficiary_name",
+                body(&[
+                    ok("F-0"),
+                    with("F-1", "beneficiary_name", json!("B".repeat(1_000_000))),
+                ]),
+            ),
+            (
+                "reason",
+                body(&[ok("F-0"), with("F-1", "reason", json!("r".repeat(501)))]),
+            ),
+            (
+                "amount",
+                body(&[ok("F-0"), with("F-1", "amount", json!("1.500.000"))]),
+            ),
+            (
+                "amount",
+                body(&[ok("F-0"), with("F-1", "amount", json!(1500000.5))]),
+            ),
+            (
+                "amount",
+                body(&[ok("F-0"), with("F-1", "amount", json!("-1500000"))]),
+            ),
+            (
+                "populaton_id",
+                format!(
+                    "[{},{}]",
+                    ok("F-0"),
+                    ok("F-1")
+                        .to_string()
+                        .replace("population_id", "populaton_id")
+                ),
+            ),
+            (
+                "amount",
+                format!(
+                    "[{},{}]",
+                    ok("F-0"),
+                    ok("F-1")
+                        .to_string()
+                        .replacen("\"amount\"", "\"amount\":\"1\",\"amount\"", 1)
+                ),
+            ),
+        ];
+        for (field, text) in &cases {
+            let r = app
+                .post_callback(&app.tokens.bank, &app.tokens.bank_secret, text, 0)
+                .await;
+            let p = r.expect_problem(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some("invalid-item"),
+                field,
+            );
+            assert_eq!(
+                (p["item"].as_i64(), p["field"].as_str()),
+                (Some(1), Some(*field)),
+                "{p}"
+            );
+            assert_eq!(
+                history(&app, "F-0").await,
+                0,
+                "{field}: nothing of the batch stored"
+            );
+        }
+        // Concurrent good requests next to bad ones: every good one is stored.
+        let app = std::sync::Arc::new(app);
+        let mut tasks = tokio::task::JoinSet::new();
+        for i in 0..40 {
+            let item = if i % 4 == 0 {
+                with(&format!("G-{i}"), "beneficiary_name", json!("NUL\u{0}"))
+            } else {
+                ok(&format!("G-{i}"))
+            };
+            let app = app.clone();
+            tasks.spawn(async move { (i, post(&app, &item).await) });
+        }
+        while let Some(joined) = tasks.join_next().await {
+            let (i, r) = joined.unwrap_or_else(|e| panic!("task: {e}"));
+            let want = if i % 4 == 0 { 422 } else { 200 };
+            assert_eq!(r.status.as_u16(), want, "request {i}: {}", r.text());
+        }
+        // A plain decimal is read as written: "1.000" is one đồng, not a thousand.
+        let r = post(&app, &with("D-1", "amount", json!("1.000"))).await;
+        r.expect_status(StatusCode::OK, "1.000");
+        let stored = app
+            .store
+            .callback_history("VBA", "D-1")
+            .await
+            .unwrap_or_default();
+        assert_eq!(stored.first().map(|p| p.amount), Some(1));
     })
     .await;
 }
@@ -248,7 +388,21 @@ async fn batches_are_all_or_nothing_and_name_the_item() {
 async fn callbacks_link_when_the_list_arrives_and_show_live() {
     for_each_backend(|app| async move {
         let t = app.tokens.clone();
-        // Before the period and its list exist.
+        // Not before the period exists: it would wait, unseen, for whoever creates it.
+        let early = post(&app, &payout("L-0", "025142000102", "1500000", "success")).await;
+        let problem = early.expect_problem(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("unknown-period"),
+            "no such period",
+        );
+        assert_eq!(
+            (problem["item"].as_u64(), problem["field"].as_str()),
+            (Some(0), Some("period"))
+        );
+        assert_eq!(history(&app, "L-0").await, 0, "nothing stored");
+
+        // Before its list: kept, and linked when the list arrives.
+        let period = period_2024_09(&app).await;
         post(&app, &payout("L-1", "025142000102", "1500000", "success"))
             .await
             .expect_status(StatusCode::OK, "Bình");
@@ -256,11 +410,6 @@ async fn callbacks_link_when_the_list_arrives_and_show_live() {
             .await
             .expect_status(StatusCode::OK, "nobody on the list");
 
-        let p = app
-            .create_period(&t.accountant, &json!({"code": "2024-09"}))
-            .await;
-        p.expect_status(StatusCode::CREATED, "period");
-        let period = p.json()["id"].as_i64().unwrap_or(0);
         let live = format!("/api/v1/periods/{period}/coverage");
         app.get(&t.accountant, &live).await.expect_problem(
             StatusCode::CONFLICT,
@@ -346,11 +495,7 @@ async fn callbacks_link_when_the_list_arrives_and_show_live() {
 async fn a_bank_cannot_mark_another_banks_beneficiary_paid() {
     for_each_backend(|app| async move {
         let t = app.tokens.clone();
-        let p = app
-            .create_period(&t.accountant, &json!({"code": "2024-09"}))
-            .await;
-        p.expect_status(StatusCode::CREATED, "period");
-        let period = p.json()["id"].as_i64().unwrap_or(0);
+        let period = period_2024_09(&app).await;
         app.upload_list(&t.accountant, period, &fixture_path(LIST))
             .await
             .expect_status(StatusCode::CREATED, "list");

@@ -121,6 +121,7 @@ async fn crash_and_recover(database_url: String, dir: PathBuf) {
     let t0 = Instant::now();
     let bin = bin();
     let bank = loadgen::create_bank_token(&bin, &database_url, "crash-bank");
+    loadgen::create_period(&database_url, "2024-09").await;
     let log = dir.join("serve.log");
     let mut server = Server::start(&bin, &database_url, &log, READY_WITHIN).await;
 

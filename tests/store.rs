@@ -611,7 +611,7 @@ fn req(bank: &str, webhook_id: &str, items: Vec<CallbackPayout>) -> CallbackRequ
 
 async fn save(store: &dyn Store, requests: Vec<CallbackRequest>) -> Vec<CallbackVerdict> {
     let n = requests.len();
-    let verdicts = ok(store.save_callbacks(requests).await, "save_callbacks");
+    let verdicts = ok(store.save_callbacks(&requests).await, "save_callbacks");
     assert_eq!(verdicts.len(), n);
     verdicts
 }
@@ -837,7 +837,7 @@ async fn callback_story(store: Arc<dyn Store>) {
                     &format!("wh_c{i}"),
                     vec![paid(&format!("FT28{i:03}"))],
                 );
-                store.save_callbacks(vec![request]).await
+                store.save_callbacks(std::slice::from_ref(&request)).await
             })
         })
         .collect();

@@ -3,6 +3,7 @@
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
@@ -31,13 +32,14 @@ use crate::webhook::{self, WebhookSecret};
         (status = 401, description = "bad token, signature or timestamp; nothing stored"),
         (status = 403, description = "not a bank token, or another bank's payout"),
         (status = 409, description = "a transaction already stored with other content; nothing of the request stored"),
-        (status = 422, description = "an invalid item; nothing stored; names the item")),
+        (status = 413, description = "more than 1,000 items or 2 MB"),
+        (status = 422, description = "an invalid item (a missing, unknown, repeated or over-long field, a control character, an amount that is not whole đồng, a period that does not exist); nothing stored; names the item and field")),
     security(("bearer" = [])))]
 pub async fn payouts(
     State(st): State<AppState>,
     auth: Auth,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, AppError> {
     let forbidden = |why: &str| AppError::forbidden(why.to_owned());
     if auth.role() != Role::Bank {
@@ -57,6 +59,24 @@ pub async fn payouts(
         .await?
         .ok_or_else(|| forbidden("Token chưa có khoá ký / the token has no webhook secret"))?;
     let secret = WebhookSecret::parse(&secret_text).map_err(AppError::internal)?;
+    let body = body.map_err(|r| {
+        if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            AppError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too-large",
+                "Yêu cầu quá lớn / Request too large",
+                format!(
+                    "Tối đa {} KB mỗi yêu cầu ({} mục) / at most {} KB per request ({} items)",
+                    callbacks::MAX_BODY_BYTES / 1024,
+                    callbacks::MAX_ITEMS,
+                    callbacks::MAX_BODY_BYTES / 1024,
+                    callbacks::MAX_ITEMS
+                ),
+            )
+        } else {
+            AppError::bad_request(r.body_text())
+        }
+    })?;
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     // Before anything is parsed or stored: an unsigned body is not the bank's.
     webhook::verify(
@@ -100,6 +120,31 @@ pub async fn payouts(
             e,
         ),
     })?;
+    // A payout for a period nobody created would wait, unseen, for whichever period is
+    // later created with that code: refused, naming the first such item.
+    let mut known: Vec<&str> = Vec::new();
+    for (i, item) in parsed.items.iter().enumerate() {
+        if known.contains(&item.period.as_str()) {
+            continue;
+        }
+        if st.store.period_by_code(&item.period).await?.is_none() {
+            return Err(item_error(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "unknown-period",
+                "Kỳ chi trả không tồn tại / Unknown period",
+                callbacks::ItemError {
+                    item: i,
+                    transaction_ref: Some(item.transaction_ref.clone()),
+                    field: "period".to_owned(),
+                    reason: format!(
+                        "chưa có kỳ {} trong hệ thống / no period {} exists",
+                        item.period, item.period
+                    ),
+                },
+            ));
+        }
+        known.push(item.period.as_str());
+    }
     let request = CallbackRequest {
         bank_code: bank.code().to_owned(),
         token_name: auth.0.name.clone(),

@@ -1135,6 +1135,14 @@ macro_rules! impl_store {
                     Ok(rows.into_iter().map(Period::from).collect())
                 }
 
+                async fn period_by_code(&self, code: &str) -> StoreResult<Option<Period>> {
+                    let row: Option<PeriodRecord> = sqlx::query_as(period_sql!("WHERE code = $1"))
+                        .bind(code)
+                        .fetch_optional(self.reader())
+                        .await?;
+                    Ok(row.map(Period::from))
+                }
+
                 async fn get_period(&self, id: i64) -> StoreResult<Option<Period>> {
                     let row: Option<PeriodRecord> = sqlx::query_as(period_sql!("WHERE id = $1"))
                         .bind(id)
@@ -1557,7 +1565,7 @@ macro_rules! impl_store {
                     Ok(true)
                 }
 
-                async fn save_callbacks(&self, requests: Vec<CallbackRequest>) -> StoreResult<Vec<CallbackVerdict>> {
+                async fn save_callbacks(&self, requests: &[CallbackRequest]) -> StoreResult<Vec<CallbackVerdict>> {
                     if requests.is_empty() {
                         return Ok(Vec::new());
                     }

@@ -107,9 +107,9 @@ impl NewUpload {
         bank_code: Option<String>,
     ) -> Self {
         NewUpload {
-            file_name: imp.file.to_string(),
+            file_name: records::storable(&imp.file),
             format: imp.format.as_str().to_owned(),
-            sheet: imp.sheet.clone(),
+            sheet: imp.sheet.as_deref().map(records::storable),
             bank_code,
             sha256,
             size_bytes: size_bytes as i64,
@@ -324,6 +324,8 @@ pub trait Store: Send + Sync {
     async fn create_period(&self, new: NewPeriod, actor: &str) -> StoreResult<Period>;
     async fn list_periods(&self) -> StoreResult<Vec<Period>>;
     async fn get_period(&self, id: i64) -> StoreResult<Option<Period>>;
+    /// The period with this canonical code (`2024-09`), if any.
+    async fn period_by_code(&self, code: &str) -> StoreResult<Option<Period>>;
 
     /// Store a beneficiary list as the period's new current version, with its rows and an
     /// audit entry. The identical file (same SHA-256) again returns the stored upload and
@@ -389,7 +391,7 @@ pub trait Store: Send + Sync {
     /// Each accepted request appends one audit entry (`callback.payouts`).
     async fn save_callbacks(
         &self,
-        requests: Vec<CallbackRequest>,
+        requests: &[CallbackRequest],
     ) -> StoreResult<Vec<CallbackVerdict>>;
     /// Current state of every callback payout posted for a period code, in id order.
     async fn callback_payouts(&self, period_code: &str) -> StoreResult<Vec<StoredCallback>>;

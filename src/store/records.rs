@@ -49,6 +49,20 @@ pub struct PayoutRecord {
     pub reason: Option<String>,
 }
 
+/// Text as both databases keep it: PostgreSQL refuses a NUL in text (SQLite keeps it), so
+/// a NUL read from a file is stored as U+FFFD on both, the same way.
+pub fn storable(s: &str) -> String {
+    if s.contains('\0') {
+        s.replace('\0', "\u{FFFD}")
+    } else {
+        s.to_owned()
+    }
+}
+
+fn storable_opt(s: &Option<String>) -> Option<String> {
+    s.as_deref().map(storable)
+}
+
 /// Whole đồng as i64; importers guarantee scale 0 and ≤ 1e15.
 pub fn dong(d: Decimal) -> StoreResult<i64> {
     if !d.fract().is_zero() {
@@ -105,11 +119,11 @@ impl BeneficiaryRecord {
             seq: seq as i64,
             row_no: i64::from(r.source.row),
             id_status: id_status.to_owned(),
-            id_text,
+            id_text: storable(&id_text),
             id_problem,
-            name: r.name.clone(),
+            name: storable(&r.name),
             amount_due: dong(r.amount_due)?,
-            account: r.account.clone(),
+            account: storable_opt(&r.account),
             bank_code: r.bank.map(|b| b.code().to_owned()),
             birth: r.birth.map(|b| match b {
                 DateOrYear::Date(d) => d.format("%Y-%m-%d").to_string(),
@@ -119,8 +133,8 @@ impl BeneficiaryRecord {
                 Sex::Male => "male".to_owned(),
                 Sex::Female => "female".to_owned(),
             }),
-            category: r.category.clone(),
-            commune: r.commune.clone(),
+            category: storable_opt(&r.category),
+            commune: storable_opt(&r.commune),
         })
     }
 
@@ -152,16 +166,16 @@ impl PayoutRecord {
             seq: seq as i64,
             row_no: i64::from(r.source.row),
             bank_code: r.bank.code().to_owned(),
-            reference: r.reference.clone(),
+            reference: storable_opt(&r.reference),
             id_status: id_status.to_owned(),
-            id_text,
+            id_text: storable(&id_text),
             id_problem,
-            account: r.account.clone(),
-            name: r.name.clone(),
+            account: storable_opt(&r.account),
+            name: storable_opt(&r.name),
             amount: dong(r.amount)?,
             status: r.status.as_str().to_owned(),
             value_date: r.value_date,
-            reason: r.reason.clone(),
+            reason: storable_opt(&r.reason),
         })
     }
 

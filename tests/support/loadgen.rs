@@ -367,6 +367,24 @@ pub fn create_bank_token(bin: &Path, database_url: &str, name: &str) -> Bank {
     Bank::new(&field("token:"), &field("webhook_secret:"))
 }
 
+/// Create the period callbacks are posted for (they are refused for a period that does not
+/// exist), straight through the store.
+pub async fn create_period(database_url: &str, code: &str) {
+    let store = doisoat::store::connect(database_url)
+        .await
+        .unwrap_or_else(|e| panic!("connect {database_url}: {e}"));
+    let new = doisoat::store::NewPeriod {
+        code: code.to_owned(),
+        programme: None,
+        locality: None,
+        target_bp: None,
+    };
+    store
+        .create_period(new, "test")
+        .await
+        .unwrap_or_else(|e| panic!("create period {code}: {e}"));
+}
+
 /// A running `doisoat serve`; killed (SIGKILL) and reaped when dropped.
 pub struct Server {
     child: Option<Child>,
