@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use chrono::Datelike;
 use rust_decimal::Decimal;
+use serde::Deserialize;
 
 use crate::domain::banks::BankId;
 use crate::domain::population_id::IdCheck;
@@ -401,9 +402,33 @@ pub struct ExceptionQuery {
     /// Search: part of the personal ID, or of the name (diacritics-insensitive).
     pub q: Option<String>,
     /// 1-based page number (default 1).
+    #[serde(default, deserialize_with = "number_or_text")]
     pub page: Option<usize>,
     /// Rows per page (default 50, at most 500).
+    #[serde(default, deserialize_with = "number_or_text")]
     pub per_page: Option<usize>,
+}
+
+/// A whole number given as a number or as text: a query string is all text, and a struct
+/// flattened into another (the dashboard's query) hands its fields over as strings.
+fn number_or_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<usize>, D::Error> {
+    #[derive(serde::Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        Number(usize),
+        Text(String),
+    }
+    match Option::<Raw>::deserialize(d)? {
+        None => Ok(None),
+        Some(Raw::Number(n)) => Ok(Some(n)),
+        Some(Raw::Text(t)) if t.trim().is_empty() => Ok(None),
+        Some(Raw::Text(t)) => t.trim().parse().map(Some).map_err(|_| {
+            serde::de::Error::custom(format!(
+                "cần một số nguyên dương / a positive whole number, not '{}'",
+                t.chars().take(40).collect::<String>()
+            ))
+        }),
+    }
 }
 
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]

@@ -8,7 +8,10 @@ mod support;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
 use serde_json::json;
-use support::{TestApp, TestResponse, fixture_path, for_each_backend, multipart, read_file};
+use support::{
+    TestApp, TestResponse, fixture_path, for_each_backend, for_each_backend_with, multipart,
+    read_file,
+};
 
 /// A browser's cookie jar over the test app.
 struct Browser<'a> {
@@ -504,6 +507,167 @@ async fn uploads_runs_downloads_and_language() {
         assert!(en.contains("<html lang=\"en\">") && en.contains("Run reconciliation"));
         let r = b.get("/lang/en?next=https://evil.example").await;
         assert_eq!(location(&r), "/periods", "no open redirect");
+    })
+    .await;
+}
+
+/// Issue 9: no open redirect whatever `next` holds; dashboard paging works and a bad query
+/// value gets the site's error page; the upload form checks role and CSRF before reading any
+/// file, names a too-large file as such, and takes one list file per submit.
+#[tokio::test]
+async fn redirects_paging_and_upload_form_checks() {
+    for_each_backend_with(&[("DOISOAT_MAX_UPLOAD_MB", "1")], |app| async move {
+        let mut anon = Browser::new(&app);
+        for next in [
+            "/%09/evil.example",
+            "/%0d%0aSet-Cookie:%20x=1",
+            "/%5Cevil.example",
+            "/%5C%5Cevil.example",
+            "//evil.example",
+            "/%2F/evil.example",
+            "https://evil.example",
+            "/%20/evil.example",
+            "/periods%0a",
+        ] {
+            let r = anon.get(&format!("/lang/en?next={next}")).await;
+            assert_eq!(r.status, StatusCode::SEE_OTHER, "{next}");
+            assert_eq!(location(&r), "/periods", "{next}");
+        }
+        let r = anon.get("/lang/vi?next=/periods/3?page=2").await;
+        assert_eq!(location(&r), "/periods/3?page=2", "a real path is kept");
+
+        let id = period_with_list(&app).await;
+        let mut b = Browser::new(&app);
+        b.sign_in(&app.tokens.accountant).await;
+        let page1 = b.get(&format!("/periods/{id}?per_page=2")).await;
+        page1.expect_status(StatusCode::OK, "page 1");
+        let page2 = b.get(&format!("/periods/{id}?page=2&per_page=2")).await;
+        page2.expect_status(StatusCode::OK, "page 2");
+        assert_ne!(page1.text(), page2.text(), "page 2 shows other rows");
+        for bad in ["page=abc", "per_page=-1", "page=2.5"] {
+            let r = b.get(&format!("/periods/{id}?{bad}")).await;
+            assert_eq!(r.status, StatusCode::BAD_REQUEST, "{bad}");
+            assert!(
+                r.content_type().starts_with("text/html") && r.text().contains("<html"),
+                "{bad}: the site's error page, not plain text"
+            );
+        }
+        let api = app
+            .get(
+                &app.tokens.accountant,
+                "/api/v1/reconciliations/1/exceptions?page=abc",
+            )
+            .await;
+        api.expect_problem(StatusCode::BAD_REQUEST, Some("bad-query"), "API bad query");
+
+        // Upload form: a file part before the CSRF token is never read; an auditor is
+        // refused before the body; an oversized file is named as too large.
+        let page = b.get(&format!("/periods/{id}")).await.text();
+        let csrf = csrf_of(&page);
+        let list = read_file(&fixture_path("danh_sach_xa_tan_lap.xlsx"));
+        let upload = |parts: Vec<support::Part<'_>>| multipart(&parts);
+        let (ct, body) = upload(vec![support::Part::File {
+            name: "files",
+            file_name: "a.xlsx",
+            bytes: &list,
+        }]);
+        let r = b
+            .request(
+                Method::POST,
+                &format!("/periods/{id}/uploads/list"),
+                Some(&ct),
+                body,
+            )
+            .await;
+        assert_eq!(
+            r.status,
+            StatusCode::FORBIDDEN,
+            "no token first: {}",
+            r.text()
+        );
+        let big = vec![b'x'; 2 * 1024 * 1024];
+        let (ct, body) = upload(vec![
+            support::Part::Text {
+                name: "csrf",
+                value: &csrf,
+            },
+            support::Part::File {
+                name: "files",
+                file_name: "big.csv",
+                bytes: &big,
+            },
+        ]);
+        let r = b
+            .request(
+                Method::POST,
+                &format!("/periods/{id}/uploads/payouts"),
+                Some(&ct),
+                body,
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST);
+        assert!(
+            r.text().contains("quá lớn") || r.text().contains("too large"),
+            "named as too large, not as a CSRF failure: {}",
+            r.text()
+        );
+        let before = app.counts(id).await;
+        let (ct, body) = upload(vec![
+            support::Part::Text {
+                name: "csrf",
+                value: &csrf,
+            },
+            support::Part::File {
+                name: "files",
+                file_name: "a.xlsx",
+                bytes: &list,
+            },
+            support::Part::File {
+                name: "files",
+                file_name: "b.ods",
+                bytes: &read_file(&fixture_path("danh_sach_xa_tan_lap.ods")),
+            },
+        ]);
+        let r = b
+            .request(
+                Method::POST,
+                &format!("/periods/{id}/uploads/list"),
+                Some(&ct),
+                body,
+            )
+            .await;
+        assert_eq!(
+            r.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "two lists at once"
+        );
+        assert!(r.text().contains("một danh sách"), "says why: {}", r.text());
+        assert_eq!(app.counts(id).await, before, "nothing stored");
+
+        let mut auditor = Browser::new(&app);
+        auditor.sign_in(&app.tokens.auditor).await;
+        let a_page = auditor.get(&format!("/periods/{id}")).await.text();
+        let a_csrf = csrf_of(&a_page);
+        let (ct, body) = upload(vec![
+            support::Part::Text {
+                name: "csrf",
+                value: &a_csrf,
+            },
+            support::Part::File {
+                name: "files",
+                file_name: "a.xlsx",
+                bytes: &list,
+            },
+        ]);
+        let r = auditor
+            .request(
+                Method::POST,
+                &format!("/periods/{id}/uploads/list"),
+                Some(&ct),
+                body,
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "auditor");
     })
     .await;
 }

@@ -1,13 +1,13 @@
 //! The audit trail, for auditors.
 
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::AppState;
 use super::auth::Auth;
-use super::error::AppError;
+use super::error::{ApiQuery, AppError};
 use crate::audit::{self, AuditEntry, Broken};
 use crate::store::Store;
 
@@ -33,7 +33,7 @@ pub struct AuditPage {
 pub async fn list(
     State(st): State<AppState>,
     auth: Auth,
-    Query(q): Query<AuditQuery>,
+    ApiQuery(q): ApiQuery<AuditQuery>,
 ) -> Result<Json<AuditPage>, AppError> {
     auth.require_audit()?;
     let limit = q.limit.unwrap_or(100).clamp(1, 1000);

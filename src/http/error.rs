@@ -216,3 +216,28 @@ pub fn multipart_error(e: MultipartError, limit: usize) -> AppError {
         AppError::bad_request(format!("multipart: {}", e.body_text()))
     }
 }
+
+/// A query string for the API; a value that cannot be read is a problem+json 400.
+pub struct ApiQuery<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned, S: Send + Sync> axum::extract::FromRequestParts<S>
+    for ApiQuery<T>
+{
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        axum::extract::Query::<T>::try_from_uri(&parts.uri)
+            .map(|axum::extract::Query(q)| ApiQuery(q))
+            .map_err(|e| {
+                AppError::new(
+                    StatusCode::BAD_REQUEST,
+                    "bad-query",
+                    "Tham số không hợp lệ / Invalid query parameter",
+                    e.body_text(),
+                )
+            })
+    }
+}

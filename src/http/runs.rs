@@ -1,7 +1,7 @@
 //! Reconciliation runs: create (immutable), read, exceptions, downloads.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 
 use super::AppState;
 use super::auth::Auth;
-use super::error::AppError;
+use super::error::{ApiQuery, AppError};
 use crate::report::{Lang, ReportMeta};
 use crate::service::{self, Download, ExceptionPage, ExceptionQuery};
 use crate::store::RunInfo;
@@ -108,7 +108,7 @@ pub async fn exceptions(
     State(st): State<AppState>,
     auth: Auth,
     Path(id): Path<i64>,
-    Query(q): Query<ExceptionQuery>,
+    ApiQuery(q): ApiQuery<ExceptionQuery>,
 ) -> Result<Json<ExceptionPage>, AppError> {
     auth.require_read()?;
     let run = service::load_run(st.store.as_ref(), id).await?;
@@ -154,7 +154,7 @@ pub async fn report_json(
     State(st): State<AppState>,
     auth: Auth,
     Path(id): Path<i64>,
-    Query(l): Query<LangQuery>,
+    ApiQuery(l): ApiQuery<LangQuery>,
 ) -> Result<Response, AppError> {
     download(st, auth, id, Download::Json, l).await
 }
@@ -166,7 +166,7 @@ pub async fn report_csv(
     State(st): State<AppState>,
     auth: Auth,
     Path(id): Path<i64>,
-    Query(l): Query<LangQuery>,
+    ApiQuery(l): ApiQuery<LangQuery>,
 ) -> Result<Response, AppError> {
     download(st, auth, id, Download::Csv, l).await
 }
@@ -178,7 +178,7 @@ pub async fn report_xlsx(
     State(st): State<AppState>,
     auth: Auth,
     Path(id): Path<i64>,
-    Query(l): Query<LangQuery>,
+    ApiQuery(l): ApiQuery<LangQuery>,
 ) -> Result<Response, AppError> {
     download(st, auth, id, Download::Xlsx, l).await
 }
@@ -190,7 +190,7 @@ pub async fn follow_up(
     State(st): State<AppState>,
     auth: Auth,
     Path(id): Path<i64>,
-    Query(l): Query<LangQuery>,
+    ApiQuery(l): ApiQuery<LangQuery>,
 ) -> Result<Response, AppError> {
     download(st, auth, id, Download::FollowUp, l).await
 }

@@ -123,6 +123,38 @@ fn render<T: Template>(page: &T) -> Response {
     }
 }
 
+/// A page's query string; a value that cannot be read (`?page=abc`) gets the site's own
+/// error page in the reader's language, not a plain-text 400.
+pub struct PageQuery<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned, S: Send + Sync> axum::extract::FromRequestParts<S>
+    for PageQuery<T>
+{
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        match Query::<T>::try_from_uri(&parts.uri) {
+            Ok(Query(q)) => Ok(PageQuery(q)),
+            Err(e) => {
+                let lang = super::session::lang_of(&parts.headers);
+                let t = Tr { lang };
+                let message = format!(
+                    "{}: {}",
+                    t.pick(
+                        "Địa chỉ trang có giá trị không đọc được",
+                        "The page address has a value that cannot be read"
+                    ),
+                    e.body_text().chars().take(200).collect::<String>()
+                );
+                Err(WebError::BadRequest(message).into_page(lang))
+            }
+        }
+    }
+}
+
 fn see_other(to: &str) -> Response {
     Redirect::to(to).into_response()
 }
@@ -239,7 +271,7 @@ fn login_page(
 pub async fn login_form(
     State(st): State<AppState>,
     headers: HeaderMap,
-    Query(q): Query<NextQuery>,
+    PageQuery(q): PageQuery<NextQuery>,
 ) -> Response {
     login_page(
         &st,
@@ -363,7 +395,7 @@ pub async fn set_lang(
     State(st): State<AppState>,
     headers: HeaderMap,
     Path(code): Path<String>,
-    Query(q): Query<NextQuery>,
+    PageQuery(q): PageQuery<NextQuery>,
 ) -> Response {
     let code = if code == "en" { "en" } else { "vi" };
     let mut resp = see_other(&safe_next(q.next.as_deref()));
@@ -788,7 +820,7 @@ pub async fn period(
     State(st): State<AppState>,
     v: Viewer,
     Path(id): Path<i64>,
-    Query(q): Query<PeriodQuery>,
+    PageQuery(q): PageQuery<PeriodQuery>,
 ) -> PageResult {
     require_read(&v)?;
     period_page(&st, &v, id, &q, Vec::new(), StatusCode::OK).await
@@ -1055,7 +1087,7 @@ pub async fn run_page(
     State(st): State<AppState>,
     v: Viewer,
     Path(id): Path<i64>,
-    Query(q): Query<ExceptionQuery>,
+    PageQuery(q): PageQuery<ExceptionQuery>,
 ) -> PageResult {
     require_read(&v)?;
     let lang = v.lang;
@@ -1177,7 +1209,7 @@ const AUDIT_PAGE: usize = 100;
 pub async fn audit(
     State(st): State<AppState>,
     v: Viewer,
-    Query(q): Query<AuditQuery>,
+    PageQuery(q): PageQuery<AuditQuery>,
 ) -> PageResult {
     if !v.can_audit() {
         return Err(PageError(WebError::Forbidden, v.lang));

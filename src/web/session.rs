@@ -99,10 +99,22 @@ pub fn same_secret(a: &str, b: &str) -> bool {
     a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// Where to come back to after signing in: a path on this site only.
+/// Where to come back to after signing in: a path on this site only. Browsers drop tabs and
+/// newlines and read `\` as `/` in a location, so `/\t/evil.example` and `/\\evil.example`
+/// would leave the site; any control character, whitespace or backslash is refused, and so
+/// is `//` (another host).
 pub fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_owned(),
+        Some(n)
+            if n.starts_with('/')
+                && !n.starts_with("//")
+                && n.len() <= 2048
+                && !n
+                    .chars()
+                    .any(|c| c.is_control() || c.is_whitespace() || c == '\\') =>
+        {
+            n.to_owned()
+        }
         _ => "/periods".to_owned(),
     }
 }
