@@ -1005,3 +1005,40 @@ async fn a_nul_in_a_cell_is_stored_the_same_on_both_backends() {
     })
     .await;
 }
+
+/// A 1 MB cell in a bad row: the row error keeps ~100 characters of it, marked as cut, in
+/// its value and in both reasons; the upload and the period page stay small.
+#[tokio::test]
+async fn huge_cells_in_row_errors_are_cut() {
+    for_each_backend(|app| async move {
+        let t = app.tokens.accountant.clone();
+        let p = app.create_period(&t, &json!({ "code": "2024-10" })).await;
+        p.expect_status(StatusCode::CREATED, "create period");
+        let period = support::id_of(&p.json());
+        let huge = "9".repeat(1_000_000);
+        let csv = format!(
+            "Họ và tên,Số định danh,Số tiền\nNguyễn Văn An,025038000101,1500000\nTrần Thị Bình,{huge},1500000\nLê Văn C,025038000103,{huge}x\n"
+        );
+        let path = format!("/api/v1/periods/{period}/beneficiary-lists");
+        let r = app
+            .upload_bytes(&t, &path, "big.csv", csv.as_bytes(), None)
+            .await;
+        r.expect_status(StatusCode::CREATED, "list with two bad rows");
+        // (A million-digit ID is no ID: the row is refused as too long, not stored.)
+        assert!(r.body.len() < 10_000, "the answer is small: {} bytes", r.body.len());
+        let upload = r.json();
+        let errors = upload["row_errors"].as_array().cloned().unwrap_or_default();
+        assert_eq!(errors.len(), 2, "{upload}");
+        for e in &errors {
+            for key in ["value", "reason_vi", "reason_en"] {
+                let text = e[key].as_str().unwrap_or("");
+                assert!(text.chars().count() < 400, "{key}: {} characters", text.chars().count());
+            }
+            assert!(
+                e["value"].as_str().is_some_and(|v| v.contains("characters]") && v.contains("100000")),
+                "marked as cut, with the length: {e}"
+            );
+        }
+    })
+    .await;
+}

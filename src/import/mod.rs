@@ -236,6 +236,15 @@ impl<'a> RowCtx<'a> {
 
     pub fn reject(&mut self, f: Field, vi: impl Into<String>, en: impl Into<String>) {
         let col = self.header.column(f);
+        let full = self.cell(f).display();
+        let value = cut(&full);
+        // Reasons quote the value: quote the cut one, so a 40 MB cell is stored as ~100
+        // characters, not three times whole.
+        let (mut vi, mut en): (String, String) = (vi.into(), en.into());
+        if value.len() < full.len() {
+            vi = vi.replace(full.as_ref(), &value);
+            en = en.replace(full.as_ref(), &value);
+        }
         self.errors.push(RowError {
             file: self.file.to_string(),
             sheet: self.sheet.map(str::to_owned),
@@ -244,10 +253,41 @@ impl<'a> RowCtx<'a> {
             column_name: col
                 .map(|c| self.header.name_of(c).to_owned())
                 .or_else(|| Some(f.label().to_owned())),
-            value: self.cell(f).display().into_owned(),
-            reason_vi: vi.into(),
-            reason_en: en.into(),
+            value: value.into_owned(),
+            reason_vi: cut(&vi).into_owned(),
+            reason_en: cut(&en).into_owned(),
         });
+    }
+
+    /// Refuse the row when a field's text is longer than any real value of it: a 40 MB
+    /// name would otherwise be stored, reported and shown on every dashboard.
+    fn check_lengths(&mut self) {
+        const LIMITS: &[(Field, usize)] = &[
+            (Field::PopulationId, 40),
+            (Field::Name, 200),
+            (Field::Amount, 40),
+            (Field::Account, 40),
+            (Field::Bank, 100),
+            (Field::BirthDate, 40),
+            (Field::Sex, 20),
+            (Field::Category, 200),
+            (Field::Commune, 200),
+            (Field::Address, 500),
+            (Field::Reference, 100),
+            (Field::Status, 100),
+            (Field::ValueDate, 40),
+            (Field::Reason, 500),
+        ];
+        for &(f, limit) in LIMITS {
+            let n = self.cell(f).as_text().map_or(0, |t| t.chars().count());
+            if n > limit {
+                self.reject(
+                    f,
+                    format!("Quá dài: {n} ký tự, tối đa {limit}"),
+                    format!("Too long: {n} characters, at most {limit}"),
+                );
+            }
+        }
     }
 
     /// An amount in whole đồng, unit applied. `Ok(None)` when the cell is empty.
@@ -264,6 +304,22 @@ impl<'a> RowCtx<'a> {
     pub fn source(&self) -> crate::domain::records::RowRef {
         crate::domain::records::RowRef::new(self.file.clone(), self.row_number())
     }
+}
+
+/// Longest text of a cell kept in a row error (characters).
+pub const ROW_ERROR_VALUE_CHARS: usize = 100;
+
+/// A value as stored in a row error: at most `ROW_ERROR_VALUE_CHARS` characters, and when
+/// cut, says so and how long it was.
+pub fn cut(text: &str) -> std::borrow::Cow<'_, str> {
+    let Some((at, _)) = text.char_indices().nth(ROW_ERROR_VALUE_CHARS) else {
+        return std::borrow::Cow::Borrowed(text);
+    };
+    let total = text.chars().count();
+    std::borrow::Cow::Owned(format!(
+        "{}… [đã cắt, dài {total} ký tự / cut, {total} characters]",
+        &text[..at]
+    ))
 }
 
 fn read_amount(cell: Cell<'_>, unit: Decimal) -> Result<Decimal, AmountError> {
@@ -517,7 +573,12 @@ pub(crate) fn walk<T>(
             errors: Vec::new(),
             banks: &mut banks,
         };
-        let parsed = parse(&mut ctx);
+        ctx.check_lengths();
+        let parsed = if ctx.errors.is_empty() {
+            parse(&mut ctx)
+        } else {
+            None
+        };
         match parsed {
             Some(row) if ctx.errors.is_empty() => out.rows.push(row),
             _ => {
@@ -543,7 +604,13 @@ pub(crate) fn open_table(
     let header = header::find(&grid, required).map_err(|nf| ImportError::NoHeader {
         file: file.into(),
         sheet: sheet.clone(),
-        found: nf.found,
+        // What the first row held, bounded: a 40 MB cell is not echoed back.
+        found: nf
+            .found
+            .iter()
+            .take(60)
+            .map(|f| cut(f).into_owned())
+            .collect(),
         missing: nf.missing,
     })?;
     Ok((format, sheet, grid, header))
@@ -607,6 +674,15 @@ mod tests {
         // Công Tằng Tôn Nữ is a family name too; only subtotal phrases count.
         assert_eq!(total_marker("Công Tằng Tôn Nữ Mai"), None);
         assert_eq!(total_marker("Cộng trang"), Some(RowKind::Subtotal));
+    }
+
+    #[test]
+    fn long_values_are_cut_and_marked() {
+        assert_eq!(cut("ngắn"), "ngắn");
+        let long = "á".repeat(5000);
+        let c = cut(&long);
+        assert!(c.starts_with(&"á".repeat(100)) && c.contains("5000"), "{c}");
+        assert!(c.chars().count() < 160);
     }
 
     #[test]

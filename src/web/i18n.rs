@@ -135,6 +135,11 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ("period.chart", "Tỷ lệ theo xã", "Rates by commune"),
     ("period.uploaded_ok", "Đã lưu", "Stored"),
     (
+        "upload.errors_more",
+        "Trang chỉ liệt kê 200 lỗi đầu; số lỗi còn lại:",
+        "Only the first 200 errors are listed here; errors not shown:",
+    ),
+    (
         "period.upload_same",
         "Tệp này đã được tải lên trước đây (giữ bản cũ)",
         "This file was already uploaded (kept as is)",

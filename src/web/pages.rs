@@ -626,8 +626,13 @@ pub struct UploadView {
     notices: Vec<String>,
     control: Option<String>,
     errors: Vec<ErrorLine>,
+    /// Row errors beyond those shown (all of them are in the API's upload).
+    errors_more: usize,
     highlight: bool,
 }
+
+/// Row errors listed per upload on the page; a file of a million bad rows stays readable.
+const ERRORS_SHOWN: usize = 200;
 
 impl UploadView {
     fn new(u: &Upload, t: Tr, highlight: bool) -> Self {
@@ -668,9 +673,11 @@ impl UploadView {
             sha256: u.sha256.clone(),
             notices: u.notices.clone(),
             control,
+            errors_more: u.row_errors.len().saturating_sub(ERRORS_SHOWN),
             errors: u
                 .row_errors
                 .iter()
+                .take(ERRORS_SHOWN)
                 .map(|e| ErrorLine {
                     row: format!(
                         "{}{} {}",
