@@ -152,8 +152,11 @@ pub fn write_exceptions<W: Write>(
     lang: Lang,
 ) -> std::io::Result<()> {
     w.write_all(UTF8_BOM)?;
+    // Every field quoted: a `;` or tab inside one stays inside it whichever separator
+    // Excel splits on.
     let mut out = csv::WriterBuilder::new()
         .terminator(csv::Terminator::CRLF)
+        .quote_style(csv::QuoteStyle::Always)
         .from_writer(w);
     out.write_record(
         exception_headers(lang)
@@ -168,17 +171,33 @@ pub fn write_exceptions<W: Write>(
 }
 
 /// Formula-injection guard: a cell starting with = + - @ (or tab/CR) gets a leading
-/// apostrophe ('), as OWASP recommends; everything else unchanged. (A negative number
-/// like "-5" would also be quoted; amounts are never negative here.)
+/// apostrophe ('), as OWASP recommends; so does every such character right after a `;`,
+/// a tab or a line break inside the cell. Excel on a Vietnamese machine splits CSV on its
+/// list separator, usually `;`: "Tran;=HYPERLINK(…)" would start a live formula there. (A
+/// negative number like "-5" would also be quoted; amounts are never negative here.)
 ///
 /// Names, references and bank reasons come from files we do not control; Excel would
 /// run "=HYPERLINK(...)" or a DDE payload typed into a name cell.
 pub fn escape_cell(s: &str) -> Cow<'_, str> {
-    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        Cow::Owned(format!("'{s}"))
-    } else {
-        Cow::Borrowed(s)
+    const TRIGGERS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
+    const BREAKS: [char; 4] = [';', '\t', '\n', '\r'];
+    let inner = s
+        .char_indices()
+        .zip(s.chars().skip(1))
+        .any(|((_, c), next)| BREAKS.contains(&c) && TRIGGERS.contains(&next));
+    if !s.starts_with(TRIGGERS) && !inner {
+        return Cow::Borrowed(s);
     }
+    let mut out = String::with_capacity(s.len() + 4);
+    let mut prev: Option<char> = None;
+    for c in s.chars() {
+        if TRIGGERS.contains(&c) && prev.is_none_or(|p| BREAKS.contains(&p)) {
+            out.push('\'');
+        }
+        out.push(c);
+        prev = Some(c);
+    }
+    Cow::Owned(out)
 }
 
 #[cfg(test)]
@@ -233,7 +252,7 @@ mod tests {
         assert!(bytes.starts_with(UTF8_BOM));
         let text = String::from_utf8(bytes[3..].to_vec()).unwrap_or_default();
         assert!(
-            text.starts_with("Loại ngoại lệ,Mã,Số định danh,Họ và tên,Xã/phường,"),
+            text.starts_with("\"Loại ngoại lệ\",\"Mã\",\"Số định danh\",\"Họ và tên\",\"Xã/phường\","),
             "{text}"
         );
         assert!(text.contains("\r\n"));
@@ -294,6 +313,41 @@ mod tests {
         assert_eq!(rows[1][4], "'@SUM(1)");
     }
 
+    /// Read as Excel does with `;` as its list separator (the usual Vietnamese setting),
+    /// and with tab: no cell starts a formula.
+    #[test]
+    fn no_cell_starts_a_formula_whatever_the_separator() {
+        let mut r = row();
+        r.name = "Tran;=HYPERLINK(\"http://evil.example\",\"x\")".into();
+        r.commune = Some("Xa\t+cmd|' /C calc'!A0".into());
+        r.category = Some("a;@SUM(1)".into());
+        let bytes = write(&[r], Lang::Vi);
+        let text = String::from_utf8(bytes[3..].to_vec()).unwrap_or_default();
+        assert!(text.lines().all(|l| l.is_empty() || l.starts_with('"')), "every field quoted: {text}");
+        for sep in [b';', b'\t', b','] {
+            for quoting in [true, false] {
+                let cells: Vec<String> = csv::ReaderBuilder::new()
+                    .has_headers(false)
+                    .flexible(true)
+                    .quoting(quoting)
+                    .delimiter(sep)
+                    .from_reader(&bytes[3..])
+                    .records()
+                    .flatten()
+                    .flat_map(|r| r.iter().map(str::to_owned).collect::<Vec<_>>())
+                    .collect();
+                for c in &cells {
+                    let c = c.trim_start_matches('"');
+                    assert!(
+                        !c.starts_with(['=', '+', '@']),
+                        "separator {:?}, quoting {quoting}: a formula cell {c:?}",
+                        sep as char
+                    );
+                }
+            }
+        }
+    }
+
     #[test]
     fn escape_cell_rules() {
         assert_eq!(escape_cell("=1+1"), "'=1+1");
@@ -302,6 +356,11 @@ mod tests {
         assert_eq!(escape_cell("\rx"), "'\rx");
         assert_eq!(escape_cell("Trần Văn A"), "Trần Văn A");
         assert_eq!(escape_cell("a=b"), "a=b");
+        assert_eq!(escape_cell("Tran;=HYPERLINK(1)"), "Tran;'=HYPERLINK(1)");
+        assert_eq!(escape_cell("a\t+1;@x"), "a\t'+1;'@x");
+        assert_eq!(escape_cell("a\n-1"), "a\n'-1");
+        assert_eq!(escape_cell("=a;=b"), "'=a;'=b");
+        assert_eq!(escape_cell("a; b"), "a; b");
         assert_eq!(escape_cell(""), "");
         assert!(matches!(escape_cell("1500000"), Cow::Borrowed(_)));
     }
