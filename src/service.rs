@@ -91,7 +91,10 @@ pub async fn upload(
     let (file_name, bytes) = (req.file_name, req.bytes);
     match kind {
         UploadKind::Beneficiaries => {
-            let imp = blocking(move || import_beneficiaries(&file_name, bytes, &opts)).await??;
+            let imp = blocking(move || {
+                import_beneficiaries(&file_name, bytes, &opts).and_then(|i| i.require_rows())
+            })
+            .await??;
             let new = NewUpload::from_imported(&imp, sha256, size, None);
             Ok(store
                 .save_beneficiary_list(req.period_id, new, &imp.rows, &req.actor)

@@ -879,6 +879,8 @@ async fn health_readiness_and_openapi() {
             ("/api/v1/periods/{id}/reconciliations", "post"),
             ("/api/v1/periods/{id}/reconciliations", "get"),
             ("/api/v1/uploads/{id}", "get"),
+            ("/api/v1/uploads/{id}/make-current", "post"),
+            ("/api/v1/uploads/{id}/retire", "post"),
             ("/api/v1/reconciliations/{id}", "get"),
             ("/api/v1/reconciliations/{id}/meta", "get"),
             ("/api/v1/reconciliations/{id}/exceptions", "get"),
@@ -1039,6 +1041,202 @@ async fn huge_cells_in_row_errors_are_cut() {
                 "marked as cut, with the length: {e}"
             );
         }
+    })
+    .await;
+}
+
+/// A list with a header and nothing under it, or whose every row is rejected, would drop
+/// the period's figures to 0: refused (422, with the reasons), the current list unchanged.
+#[tokio::test]
+async fn a_list_without_a_usable_row_is_refused_and_changes_nothing() {
+    for_each_backend(|app| async move {
+        let t = app.tokens.accountant.clone();
+        let p = app.create_period(&t, &json!({ "code": "2024-09" })).await;
+        p.expect_status(StatusCode::CREATED, "create period");
+        let period = support::id_of(&p.json());
+        app.upload_list(&t, period, &fixture_path(LIST))
+            .await
+            .expect_status(StatusCode::CREATED, "the real list");
+        let live = format!("/api/v1/periods/{period}/coverage");
+        let before = app.get(&t, &live).await.json();
+        let counts = app.counts(period).await;
+        let path = format!("/api/v1/periods/{period}/beneficiary-lists");
+        let header_only = "Họ và tên,Số định danh,Số tiền\n";
+        let all_bad = "Họ và tên,Số định danh,Số tiền\nNguyễn Văn An,025038000101,abc\nTrần Thị Bình,025142000102,-5\n";
+        for (what, body, rejected) in [("header only", header_only, 0), ("every row rejected", all_bad, 2)] {
+            let r = app
+                .upload_bytes(&t, &path, "rong.csv", body.as_bytes(), None)
+                .await;
+            let problem = r.expect_problem(StatusCode::UNPROCESSABLE_ENTITY, Some("no-rows"), what);
+            assert_eq!(problem["rejected_rows"], rejected, "{problem}");
+            assert_eq!(
+                problem["row_errors"].as_array().map(Vec::len),
+                Some(rejected),
+                "{problem}"
+            );
+            assert_eq!(app.counts(period).await, counts, "{what}: nothing stored");
+            assert_eq!(app.get(&t, &live).await.json(), before, "{what}: figures unchanged");
+        }
+    })
+    .await;
+}
+
+/// Re-uploading an earlier list makes it current again (audited), and any version can be
+/// chosen or retired; the live figures follow, every upload says whether it is current.
+#[tokio::test]
+async fn list_versions_can_be_made_current_and_uploads_retired() {
+    for_each_backend(|app| async move {
+        let t = app.tokens.accountant.clone();
+        let p = app.create_period(&t, &json!({ "code": "2024-09" })).await;
+        p.expect_status(StatusCode::CREATED, "create period");
+        let period = support::id_of(&p.json());
+        let live = format!("/api/v1/periods/{period}/coverage");
+        let v1 = app.upload_list(&t, period, &fixture_path(LIST)).await;
+        v1.expect_status(StatusCode::CREATED, "v1");
+        let v1_id = support::id_of(&v1.json());
+        assert_eq!(v1.json()["current"], true);
+        let fig1 = app.get(&t, &live).await.json();
+        let v2 = app.upload_list(&t, period, &fixture_path(LIST_ODS)).await;
+        v2.expect_status(StatusCode::CREATED, "v2");
+        let v2_id = support::id_of(&v2.json());
+        let short = "Họ và tên,Số định danh,Số tiền\nNguyễn Văn An,025038000101,1500000\n";
+        let path = format!("/api/v1/periods/{period}/beneficiary-lists");
+        let v3 = app
+            .upload_bytes(&t, &path, "ngan.csv", short.as_bytes(), None)
+            .await;
+        v3.expect_status(StatusCode::CREATED, "v3");
+        let v3_id = support::id_of(&v3.json());
+        assert_eq!(
+            app.get(&t, &live).await.json()["beneficiaries"],
+            1,
+            "v3 is current"
+        );
+        let current = |uploads: &Value| -> Vec<i64> {
+            uploads
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter(|u| u["current"] == true)
+                        .map(support::id_of)
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let uploads_path = format!("/api/v1/periods/{period}/uploads");
+        assert_eq!(
+            current(&app.get(&t, &uploads_path).await.json()),
+            vec![v3_id]
+        );
+
+        // The first file again: 200, and it is current again.
+        let again = app.upload_list(&t, period, &fixture_path(LIST)).await;
+        again.expect_status(StatusCode::OK, "v1 again");
+        assert_eq!(
+            (
+                support::id_of(&again.json()),
+                again.json()["current"].clone()
+            ),
+            (v1_id, json!(true))
+        );
+        assert_eq!(app.get(&t, &live).await.json(), fig1, "v1's figures");
+        assert_eq!(
+            current(&app.get(&t, &uploads_path).await.json()),
+            vec![v1_id]
+        );
+
+        // Choose v2; retire it: the list current before it (v1) takes over.
+        let r = app
+            .post_json(
+                &t,
+                &format!("/api/v1/uploads/{v2_id}/make-current"),
+                &json!({}),
+            )
+            .await;
+        r.expect_status(StatusCode::OK, "make v2 current");
+        assert_eq!(
+            current(&app.get(&t, &uploads_path).await.json()),
+            vec![v2_id]
+        );
+        let r = app
+            .post_json(&t, &format!("/api/v1/uploads/{v2_id}/retire"), &json!({}))
+            .await;
+        r.expect_status(StatusCode::OK, "retire v2");
+        assert!(r.json()["retired_at"].is_string());
+        assert_eq!(
+            current(&app.get(&t, &uploads_path).await.json()),
+            vec![v1_id]
+        );
+        app.post_json(&t, &format!("/api/v1/uploads/{v2_id}/retire"), &json!({}))
+            .await
+            .expect_problem(StatusCode::CONFLICT, Some("conflict"), "retired twice");
+
+        // A retired bank file stops counting; uploading it again restores it.
+        let bank = app
+            .upload_payouts(&t, period, &fixture_path(AGRIBANK), Some("Agribank"))
+            .await;
+        bank.expect_status(StatusCode::CREATED, "bank file");
+        let bank_id = support::id_of(&bank.json());
+        let paid = app.get(&t, &live).await.json()["paid_cashless"].clone();
+        assert_ne!(paid, fig1["paid_cashless"]);
+        app.post_json(
+            &t,
+            &format!("/api/v1/uploads/{bank_id}/make-current"),
+            &json!({}),
+        )
+        .await
+        .expect_problem(
+            StatusCode::CONFLICT,
+            Some("conflict"),
+            "a bank file is no list",
+        );
+        app.post_json(&t, &format!("/api/v1/uploads/{bank_id}/retire"), &json!({}))
+            .await
+            .expect_status(StatusCode::OK, "retire the bank file");
+        assert_eq!(app.get(&t, &live).await.json(), fig1, "figures without it");
+        app.upload_payouts(&t, period, &fixture_path(AGRIBANK), Some("Agribank"))
+            .await
+            .expect_status(StatusCode::OK, "the same file again");
+        assert_eq!(
+            app.get(&t, &live).await.json()["paid_cashless"],
+            paid,
+            "restored"
+        );
+
+        // Auditors cannot; every change is in the audit trail.
+        app.post_json(
+            &app.tokens.auditor,
+            &format!("/api/v1/uploads/{v3_id}/retire"),
+            &json!({}),
+        )
+        .await
+        .expect_problem(StatusCode::FORBIDDEN, Some("forbidden"), "auditor");
+        let audit = app
+            .get(&app.tokens.auditor, "/api/v1/audit?limit=1000")
+            .await
+            .json();
+        let actions: Vec<String> = audit["entries"]
+            .as_array()
+            .map(|e| {
+                e.iter()
+                    .filter_map(|e| e["action"].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default();
+        for want in ["upload.make_current", "upload.retire", "upload.restore"] {
+            assert!(actions.iter().any(|a| a == want), "{want} in {actions:?}");
+        }
+        assert_eq!(
+            actions
+                .iter()
+                .filter(|a| *a == "upload.make_current")
+                .count(),
+            2
+        );
+        let v = app
+            .get(&app.tokens.auditor, "/api/v1/audit/verify")
+            .await
+            .json();
+        assert_eq!(v["ok"], true);
     })
     .await;
 }

@@ -668,6 +668,38 @@ async fn redirects_paging_and_upload_form_checks() {
             )
             .await;
         assert_eq!(r.status, StatusCode::FORBIDDEN, "auditor");
+
+        // The current list is marked; an earlier version can be made current, and retired.
+        let page = b.get(&format!("/periods/{id}")).await.text();
+        assert_eq!(page.matches("data-current=\"true\"").count(), 1, "one current list");
+        let short = b"H\xe1\xbb\x8d v\xc3\xa0 t\xc3\xaan,S\xe1\xbb\x91 \xc4\x91\xe1\xbb\x8bnh danh,S\xe1\xbb\x91 ti\xe1\xbb\x81n\nNguy\xe1\xbb\x85n V\xc4\x83n An,025038000101,1500000\n";
+        let (ct, body) = upload(vec![
+            support::Part::Text { name: "csrf", value: &csrf },
+            support::Part::File { name: "files", file_name: "ngan.csv", bytes: short },
+        ]);
+        let r = b
+            .request(Method::POST, &format!("/periods/{id}/uploads/list"), Some(&ct), body)
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+        let uploads = app.store.list_uploads(id).await.expect("uploads");
+        let first = uploads.iter().find(|u| u.version == Some(1)).expect("v1");
+        assert!(!first.current);
+        let r = b
+            .post_form(&format!("/uploads/{}/make-current", first.id), &[("csrf", &csrf)])
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+        let page = b.get(&location(&r)).await.text();
+        assert!(page.contains(&format!("data-upload-id=\"{}\" data-kind=\"beneficiaries\" data-current=\"true\"", first.id)), "v1 marked current");
+        let r = b
+            .post_form(&format!("/uploads/{}/retire", first.id), &[("csrf", &csrf)])
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER);
+        let page = b.get(&location(&r)).await.text();
+        assert!(page.contains("Đã loại bỏ"), "shown as retired");
+        let r = b
+            .post_form(&format!("/uploads/{}/retire", first.id), &[("csrf", "forged")])
+            .await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "CSRF");
     })
     .await;
 }

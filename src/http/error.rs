@@ -163,6 +163,22 @@ impl From<ImportError> for AppError {
             ImportError::ZipBomb { .. } => unreadable("zip-bomb"),
             ImportError::TooManyCells { .. } => unreadable("too-many-cells"),
             ImportError::Password { .. } => unreadable("password-protected"),
+            ImportError::NoRows {
+                data_rows,
+                rejected_rows,
+                errors,
+                ..
+            } => AppError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "no-rows",
+                "Danh sách không có dòng hợp lệ / No usable row",
+                detail.clone(),
+            )
+            .with(json!({
+                "data_rows": data_rows,
+                "rejected_rows": rejected_rows,
+                "row_errors": errors.iter().take(200).collect::<Vec<_>>(),
+            })),
             ImportError::NoSheet { .. } => unreadable("no-sheet"),
             ImportError::NoBank { .. } => unreadable("no-bank"),
         }

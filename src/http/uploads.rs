@@ -148,3 +148,31 @@ pub async fn get(
         .ok_or_else(|| AppError::not_found(format!("upload {id}")))?;
     Ok(Json(u))
 }
+
+/// Make this beneficiary list its period's current list again (restoring it if it was
+/// retired). Audited; the live figures follow at once, stored runs stay as they were.
+#[utoipa::path(post, path = "/api/v1/uploads/{id}/make-current", tag = "uploads", params(("id" = i64, Path)),
+    responses((status = 200, body = Upload), (status = 404), (status = 409, description = "a bank result file")),
+    security(("bearer" = [])))]
+pub async fn make_current(
+    State(st): State<AppState>,
+    auth: Auth,
+    Path(id): Path<i64>,
+) -> Result<Json<Upload>, AppError> {
+    auth.require_write()?;
+    Ok(Json(st.store.make_current(id, &auth.actor()).await?))
+}
+
+/// Retire an upload: its rows stop counting (a retired current list hands over to the list
+/// that was current before it). Audited; uploading the same file again restores it.
+#[utoipa::path(post, path = "/api/v1/uploads/{id}/retire", tag = "uploads", params(("id" = i64, Path)),
+    responses((status = 200, body = Upload), (status = 404), (status = 409, description = "already retired")),
+    security(("bearer" = [])))]
+pub async fn retire(
+    State(st): State<AppState>,
+    auth: Auth,
+    Path(id): Path<i64>,
+) -> Result<Json<Upload>, AppError> {
+    auth.require_write()?;
+    Ok(Json(st.store.retire_upload(id, &auth.actor()).await?))
+}

@@ -88,6 +88,40 @@ pub struct ControlTotal {
     pub computed: Decimal,
 }
 
+impl<T> Imported<T> {
+    /// A list to replace the current one must hold at least one usable row: a header with
+    /// nothing under it, or only rejected rows, would drop every figure to 0.
+    pub fn require_rows(self) -> Result<Self, ImportError> {
+        if !self.rows.is_empty() {
+            return Ok(self);
+        }
+        let first_errors = self
+            .errors
+            .iter()
+            .take(5)
+            .map(|e| {
+                format!(
+                    "dòng / row {}{}: {} / {}",
+                    e.row,
+                    e.column
+                        .as_deref()
+                        .map(|c| format!(", {c}"))
+                        .unwrap_or_default(),
+                    e.reason_vi,
+                    e.reason_en
+                )
+            })
+            .collect();
+        Err(ImportError::NoRows {
+            file: self.file.to_string(),
+            data_rows: self.data_rows,
+            rejected_rows: self.rejected_rows,
+            first_errors,
+            errors: self.errors,
+        })
+    }
+}
+
 impl ControlTotal {
     pub fn mismatch(&self) -> bool {
         self.stated != self.computed
@@ -151,6 +185,19 @@ pub enum ImportError {
         "Tệp có mật khẩu / the workbook is password-protected: {file}. Mở bằng Excel, vào Tệp > Thông tin > Bảo vệ sổ làm việc > Mã hoá bằng mật khẩu, xoá mật khẩu rồi lưu lại / open it in Excel, File > Info > Protect Workbook > Encrypt with Password, clear the password and save"
     )]
     Password { file: String },
+    #[error(
+        "Danh sách không có dòng hợp lệ nào ({rejected_rows} trong {data_rows} dòng dữ liệu bị từ chối); danh sách hiện hành giữ nguyên / the list has no valid row ({rejected_rows} of {data_rows} data rows rejected); the current list is unchanged: {file}{}",
+        first_errors.iter().map(|e| format!("\n- {e}")).collect::<String>()
+    )]
+    NoRows {
+        file: String,
+        data_rows: usize,
+        rejected_rows: usize,
+        /// The first row errors, as "row N, column: reason".
+        first_errors: Vec<String>,
+        /// Every row error, for the API's answer.
+        errors: Vec<RowError>,
+    },
     #[error("Tệp không có trang tính nào / the workbook has no worksheet: {file}")]
     NoSheet { file: String },
     #[error(

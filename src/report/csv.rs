@@ -252,7 +252,9 @@ mod tests {
         assert!(bytes.starts_with(UTF8_BOM));
         let text = String::from_utf8(bytes[3..].to_vec()).unwrap_or_default();
         assert!(
-            text.starts_with("\"Loại ngoại lệ\",\"Mã\",\"Số định danh\",\"Họ và tên\",\"Xã/phường\","),
+            text.starts_with(
+                "\"Loại ngoại lệ\",\"Mã\",\"Số định danh\",\"Họ và tên\",\"Xã/phường\","
+            ),
             "{text}"
         );
         assert!(text.contains("\r\n"));
@@ -323,7 +325,10 @@ mod tests {
         r.category = Some("a;@SUM(1)".into());
         let bytes = write(&[r], Lang::Vi);
         let text = String::from_utf8(bytes[3..].to_vec()).unwrap_or_default();
-        assert!(text.lines().all(|l| l.is_empty() || l.starts_with('"')), "every field quoted: {text}");
+        assert!(
+            text.lines().all(|l| l.is_empty() || l.starts_with('"')),
+            "every field quoted: {text}"
+        );
         for sep in [b';', b'\t', b','] {
             for quoting in [true, false] {
                 let cells: Vec<String> = csv::ReaderBuilder::new()

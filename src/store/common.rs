@@ -41,7 +41,11 @@ macro_rules! upload_sql {
             "SELECT id, period_id, kind, version, file_name, format, sheet, bank_code, sha256, \
              size_bytes, uploaded_by, created_at, header_row, data_rows, accepted_rows, \
              rejected_rows, control_total_row, control_total_stated, control_total_computed, \
-             errors_json, notices_json FROM uploads ",
+             errors_json, notices_json, current_since, retired_at, retired_by, \
+             (kind = 'beneficiaries' AND retired_at IS NULL AND current_since = \
+              (SELECT MAX(c.current_since) FROM uploads c WHERE c.period_id = uploads.period_id \
+               AND c.kind = 'beneficiaries' AND c.retired_at IS NULL)) AS is_current \
+             FROM uploads ",
             $rest
         )
     };
@@ -211,6 +215,11 @@ pub(super) struct UploadRecord {
     control_total_computed: Option<i64>,
     errors_json: String,
     notices_json: String,
+    #[allow(dead_code)] // Read for ordering in SQL; `is_current` carries what it decides.
+    current_since: Option<DateTime<Utc>>,
+    retired_at: Option<DateTime<Utc>>,
+    retired_by: Option<String>,
+    is_current: Option<bool>,
 }
 
 impl UploadRecord {
@@ -259,6 +268,9 @@ impl UploadRecord {
             rejected_rows: self.rejected_rows,
             control_total,
             notices,
+            current: self.is_current.unwrap_or(false),
+            retired_at: self.retired_at,
+            retired_by: self.retired_by,
             row_errors: errors
                 .into_iter()
                 .map(|e| RowError {
@@ -618,6 +630,46 @@ macro_rules! impl_store {
                 r.into_upload()
             }
 
+            /// An upload back in use: a list becomes its period's current list (restored if
+            /// retired), a retired payout file counts again. Audited when anything changed.
+            async fn reinstate_in(tx: &mut Tx, existing: Upload, actor: &str, at: DateTime<Utc>, why: &str) -> StoreResult<Upload> {
+                let is_list = existing.kind == UploadKind::Beneficiaries;
+                if existing.retired_at.is_none() && (!is_list || existing.current) {
+                    return Ok(existing);
+                }
+                sqlx::query(
+                    "UPDATE uploads SET current_since = CASE WHEN kind = 'beneficiaries' THEN $1 ELSE current_since END, \
+                     retired_at = NULL, retired_by = NULL WHERE id = $2",
+                )
+                .bind(at)
+                .bind(existing.id)
+                .execute(&mut **tx)
+                .await?;
+                let action = if is_list { "upload.make_current" } else { "upload.restore" };
+                let entry = NewAuditEntry::new(
+                    actor,
+                    action,
+                    format!("period/{}", existing.period_id),
+                    json!({
+                        "upload_id": existing.id,
+                        "version": existing.version,
+                        "file_name": existing.file_name,
+                        "was_retired": existing.retired_at.is_some(),
+                        "why": why,
+                    }),
+                );
+                append_in(tx, entry, at).await?;
+                upload_in(tx, existing.id).await
+            }
+
+            async fn existing_upload(tx: &mut Tx, id: i64) -> StoreResult<Upload> {
+                let r: Option<UploadRecord> = sqlx::query_as(upload_sql!("WHERE id = $1"))
+                    .bind(id)
+                    .fetch_optional(&mut **tx)
+                    .await?;
+                r.ok_or_else(|| StoreError::NotFound(format!("upload {id}")))?.into_upload()
+            }
+
             /// The first half of saving an upload: the period must exist; the identical
             /// file already stored is returned as is; otherwise the upload row is inserted
             /// (lists get the next version) and its id returned.
@@ -658,9 +710,9 @@ macro_rules! impl_store {
                     "INSERT INTO uploads (period_id, kind, version, file_name, format, sheet, bank_code, \
                      sha256, size_bytes, uploaded_by, created_at, header_row, data_rows, accepted_rows, \
                      rejected_rows, control_total_row, control_total_stated, control_total_computed, \
-                     errors_json, notices_json) \
+                     errors_json, notices_json, current_since) \
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
-                     $18, $19, $20) RETURNING id",
+                     $18, $19, $20, $21) RETURNING id",
                 )
                 .bind(period_id)
                 .bind(kind.as_str())
@@ -682,6 +734,7 @@ macro_rules! impl_store {
                 .bind(c.control_total_computed)
                 .bind(&c.errors_json)
                 .bind(&c.notices_json)
+                .bind((kind == UploadKind::Beneficiaries).then_some(at))
                 .fetch_one(&mut **tx)
                 .await?;
                 Ok(Ok(id))
@@ -1171,8 +1224,9 @@ macro_rules! impl_store {
                     let id = match insert_upload(&mut tx, period_id, kind, &upload, actor, at).await? {
                         Ok(id) => id,
                         Err(existing) => {
-                            tx.rollback().await?;
-                            return Ok(Saved { value: existing, created: false });
+                            let value = reinstate_in(&mut tx, existing, actor, at, "uploaded again").await?;
+                            tx.commit().await?;
+                            return Ok(Saved { value, created: false });
                         }
                     };
                     insert_beneficiaries(&mut tx, id, &records).await?;
@@ -1201,8 +1255,9 @@ macro_rules! impl_store {
                     let id = match insert_upload(&mut tx, period_id, kind, &upload, actor, at).await? {
                         Ok(id) => id,
                         Err(existing) => {
-                            tx.rollback().await?;
-                            return Ok(Saved { value: existing, created: false });
+                            let value = reinstate_in(&mut tx, existing, actor, at, "uploaded again").await?;
+                            tx.commit().await?;
+                            return Ok(Saved { value, created: false });
                         }
                     };
                     for r in &mut records {
@@ -1223,6 +1278,52 @@ macro_rules! impl_store {
                     rows.into_iter().map(UploadRecord::into_upload).collect()
                 }
 
+                async fn make_current(&self, upload_id: i64, actor: &str) -> StoreResult<Upload> {
+                    let mut tx = self.begin_write().await?;
+                    let existing = existing_upload(&mut tx, upload_id).await?;
+                    if existing.kind != UploadKind::Beneficiaries {
+                        return Err(StoreError::Conflict(format!(
+                            "upload {upload_id} is a bank result file, not a list / tệp kết quả chi, không phải danh sách"
+                        )));
+                    }
+                    let value = reinstate_in(&mut tx, existing, actor, now(), "chosen").await?;
+                    tx.commit().await?;
+                    Ok(value)
+                }
+
+                async fn retire_upload(&self, upload_id: i64, actor: &str) -> StoreResult<Upload> {
+                    let mut tx = self.begin_write().await?;
+                    let existing = existing_upload(&mut tx, upload_id).await?;
+                    if existing.retired_at.is_some() {
+                        return Err(StoreError::Conflict(format!(
+                            "upload {upload_id} is already retired / tệp đã được loại bỏ"
+                        )));
+                    }
+                    let at = now();
+                    sqlx::query("UPDATE uploads SET retired_at = $1, retired_by = $2 WHERE id = $3")
+                        .bind(at)
+                        .bind(actor)
+                        .bind(upload_id)
+                        .execute(&mut *tx)
+                        .await?;
+                    let entry = NewAuditEntry::new(
+                        actor,
+                        "upload.retire",
+                        format!("period/{}", existing.period_id),
+                        json!({
+                            "upload_id": upload_id,
+                            "kind": existing.kind.as_str(),
+                            "version": existing.version,
+                            "file_name": existing.file_name,
+                            "was_current": existing.current,
+                        }),
+                    );
+                    append_in(&mut tx, entry, at).await?;
+                    let value = upload_in(&mut tx, upload_id).await?;
+                    tx.commit().await?;
+                    Ok(value)
+                }
+
                 async fn get_upload(&self, id: i64) -> StoreResult<Option<Upload>> {
                     let row: Option<UploadRecord> = sqlx::query_as(upload_sql!("WHERE id = $1"))
                         .bind(id)
@@ -1237,7 +1338,8 @@ macro_rules! impl_store {
                         return Err(StoreError::NotFound(format!("period {period_id}")));
                     }
                     let current: Option<UploadRecord> = sqlx::query_as(upload_sql!(
-                        "WHERE period_id = $1 AND kind = 'beneficiaries' ORDER BY version DESC LIMIT 1"
+                        "WHERE period_id = $1 AND kind = 'beneficiaries' AND retired_at IS NULL \
+                         ORDER BY current_since DESC, id DESC LIMIT 1"
                     ))
                     .bind(period_id)
                     .fetch_optional(pool)
@@ -1263,7 +1365,7 @@ macro_rules! impl_store {
                         }
                     };
                     let files: Vec<UploadRecord> =
-                        sqlx::query_as(upload_sql!("WHERE period_id = $1 AND kind = 'payouts' ORDER BY id"))
+                        sqlx::query_as(upload_sql!("WHERE period_id = $1 AND kind = 'payouts' AND retired_at IS NULL ORDER BY id"))
                             .bind(period_id)
                             .fetch_all(pool)
                             .await?;
@@ -1279,7 +1381,7 @@ macro_rules! impl_store {
                         "SELECT r.upload_id, r.seq, r.row_no, r.bank_code, r.reference, r.id_status, r.id_text, \
                          r.id_problem, r.account, r.name, r.amount, r.status, r.value_date, r.reason \
                          FROM payout_rows r JOIN uploads u ON u.id = r.upload_id \
-                         WHERE u.period_id = $1 ORDER BY r.upload_id, r.seq",
+                         WHERE u.period_id = $1 AND u.retired_at IS NULL ORDER BY r.upload_id, r.seq",
                     )
                     .bind(period_id)
                     .fetch_all(pool)

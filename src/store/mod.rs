@@ -147,6 +147,11 @@ pub struct Upload {
     #[schema(value_type = Option<Object>)]
     pub control_total: Option<ControlTotal>,
     pub notices: Vec<String>,
+    /// Beneficiary lists: this is the period's current list.
+    pub current: bool,
+    /// When the upload was retired (its rows no longer count), and by whom.
+    pub retired_at: Option<DateTime<Utc>>,
+    pub retired_by: Option<String>,
     #[schema(value_type = Vec<Object>)]
     pub row_errors: Vec<RowError>,
 }
@@ -328,8 +333,9 @@ pub trait Store: Send + Sync {
     async fn period_by_code(&self, code: &str) -> StoreResult<Option<Period>>;
 
     /// Store a beneficiary list as the period's new current version, with its rows and an
-    /// audit entry. The identical file (same SHA-256) again returns the stored upload and
-    /// writes nothing. NotFound when the period does not exist.
+    /// audit entry. The identical file (same SHA-256) again returns the stored upload,
+    /// made current again if it was not (audited "upload.make_current"). NotFound when the
+    /// period does not exist.
     async fn save_beneficiary_list(
         &self,
         period_id: i64,
@@ -337,7 +343,7 @@ pub trait Store: Send + Sync {
         rows: &[BeneficiaryRow],
         actor: &str,
     ) -> StoreResult<Saved<Upload>>;
-    /// Same for a bank result file.
+    /// Same for a bank result file (the identical file again restores it if retired).
     async fn save_payout_file(
         &self,
         period_id: i64,
@@ -347,6 +353,14 @@ pub trait Store: Send + Sync {
     ) -> StoreResult<Saved<Upload>>;
     /// Every upload of a period, oldest first.
     async fn list_uploads(&self, period_id: i64) -> StoreResult<Vec<Upload>>;
+    /// Make a beneficiary list its period's current list again (restoring it if it was
+    /// retired); audits "upload.make_current". NotFound for no such upload; Conflict for a
+    /// payout file. A list already current is returned unchanged, nothing audited.
+    async fn make_current(&self, upload_id: i64, actor: &str) -> StoreResult<Upload>;
+    /// Retire an upload: its rows stop counting (a retired current list hands over to the
+    /// most recently current list left); audits "upload.retire". Conflict when already
+    /// retired.
+    async fn retire_upload(&self, upload_id: i64, actor: &str) -> StoreResult<Upload>;
     async fn get_upload(&self, id: i64) -> StoreResult<Option<Upload>>;
     /// The current list with its rows (seq order) and all payout rows (upload, seq order).
     /// NotFound when the period does not exist.

@@ -134,6 +134,14 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ),
     ("period.chart", "Tỷ lệ theo xã", "Rates by commune"),
     ("period.uploaded_ok", "Đã lưu", "Stored"),
+    ("upload.current", "Danh sách hiện hành", "Current list"),
+    ("upload.make_current", "Dùng bản này", "Make current"),
+    ("upload.retire", "Loại bỏ", "Retire"),
+    (
+        "upload.retired",
+        "Đã loại bỏ, không tính",
+        "Retired, not counted",
+    ),
     (
         "upload.errors_more",
         "Trang chỉ liệt kê 200 lỗi đầu; số lỗi còn lại:",

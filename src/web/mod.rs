@@ -48,6 +48,8 @@ pub fn router(
                 .layer::<_, Infallible>(uploads_at_once),
         )
         .route("/periods/{id}/runs", post(pages::run))
+        .route("/uploads/{id}/make-current", post(pages::make_current))
+        .route("/uploads/{id}/retire", post(pages::retire))
         .route("/runs/{id}", get(pages::run_page))
         .route("/runs/{id}/{file}", get(pages::download))
         .route("/audit", get(pages::audit))

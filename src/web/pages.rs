@@ -629,6 +629,11 @@ pub struct UploadView {
     /// Row errors beyond those shown (all of them are in the API's upload).
     errors_more: usize,
     highlight: bool,
+    /// The period's current list.
+    current: bool,
+    /// "retired by X at T", when retired.
+    retired: Option<String>,
+    is_list: bool,
 }
 
 /// Row errors listed per upload on the page; a file of a million bad rows stays readable.
@@ -647,7 +652,18 @@ impl UploadView {
                 t.s("upload.control_mismatch")
             )
         });
+        let retired = u.retired_at.map(|at| {
+            format!(
+                "{} · {} · {}",
+                t.s("upload.retired"),
+                u.retired_by.as_deref().unwrap_or(""),
+                views::date_time(at)
+            )
+        });
         UploadView {
+            current: u.current,
+            retired,
+            is_list: u.kind == UploadKind::Beneficiaries,
             id: u.id,
             kind: u.kind.as_str(),
             kind_label: t.s(match u.kind {
@@ -1036,6 +1052,45 @@ pub async fn upload_payouts(
     multipart: Result<Multipart, MultipartRejection>,
 ) -> PageResult {
     upload(st, headers, v, id, UploadKind::Payouts, multipart).await
+}
+
+/// `POST /uploads/{id}/make-current`: this list becomes its period's current list again.
+pub async fn make_current(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    v: Viewer,
+    Path(id): Path<i64>,
+    form: Result<Form<CsrfForm>, FormRejection>,
+) -> PageResult {
+    check_post(&v, &headers, csrf_of(&form))?;
+    require_write(&v)?;
+    let u = st
+        .store
+        .make_current(id, &v.actor())
+        .await
+        .or_page(v.lang)?;
+    Ok(see_other(&format!(
+        "/periods/{}?uploaded={}#uploads",
+        u.period_id, u.id
+    )))
+}
+
+/// `POST /uploads/{id}/retire`: the upload's rows stop counting.
+pub async fn retire(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    v: Viewer,
+    Path(id): Path<i64>,
+    form: Result<Form<CsrfForm>, FormRejection>,
+) -> PageResult {
+    check_post(&v, &headers, csrf_of(&form))?;
+    require_write(&v)?;
+    let u = st
+        .store
+        .retire_upload(id, &v.actor())
+        .await
+        .or_page(v.lang)?;
+    Ok(see_other(&format!("/periods/{}#uploads", u.period_id)))
 }
 
 pub async fn run(
