@@ -126,7 +126,7 @@ pub fn run(input: &JobInput, step: &dyn Fn(&str)) -> anyhow::Result<JobOutput> {
     let report = Report::new(&recon, row_errors, mismatches);
     let meta = ReportMeta {
         period: input.period.clone(),
-        generated_at: chrono::Local::now().format("%d/%m/%Y %H:%M").to_string(),
+        generated_at: crate::domain::dates::report_time(chrono::Utc::now()),
         inputs,
         target_pct: input.target_pct,
         tolerance: input.tolerance,

@@ -6,7 +6,6 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context;
-use chrono::Datelike;
 use clap::{Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use rust_decimal::Decimal;
@@ -308,7 +307,7 @@ fn reconcile(args: ReconcileArgs) -> anyhow::Result<()> {
         period: args.period,
         tolerance: args.tolerance,
         target_pct: args.target_pct,
-        as_of_year: chrono::Local::now().year(),
+        as_of_year: doisoat::domain::dates::this_year(),
     };
     let lang = match args.lang {
         LangArg::Vi => Lang::Vi,

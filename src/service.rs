@@ -3,7 +3,6 @@
 
 use std::sync::Arc;
 
-use chrono::Datelike;
 use rust_decimal::Decimal;
 use serde::Deserialize;
 
@@ -80,7 +79,7 @@ pub async fn upload(
         default_bank: req.bank,
         max_uncompressed_bytes: gate.max_uncompressed_bytes,
         max_cells: gate.max_cells,
-        ..ImportOptions::new(chrono::Local::now().year())
+        ..ImportOptions::new(crate::domain::dates::this_year())
     };
     // Held until the rows are stored: they are in memory until then.
     let _permit = gate
@@ -161,7 +160,7 @@ async fn gather(store: &dyn Store, period_id: i64) -> ServiceResult<Gathered> {
     let stored = store.callback_payouts(&period.code).await?;
     let mut payouts = inputs.payouts;
     let callbacks = (!stored.is_empty()).then(|| callback_input(&stored));
-    let year = chrono::Local::now().year();
+    let year = crate::domain::dates::this_year();
     let file: Arc<str> = Arc::from("callback");
     for c in &stored {
         let Some(bank) = BankId::resolve(&c.bank_code) else {
@@ -275,7 +274,7 @@ pub async fn reconcile_period(
             let report_sha256 = sha256_hex(report_json.as_bytes());
             let meta = ReportMeta {
                 period: Some(g.period_code.clone()),
-                generated_at: chrono::Local::now().format("%d/%m/%Y %H:%M").to_string(),
+                generated_at: crate::domain::dates::report_time(chrono::Utc::now()),
                 inputs: g
                     .uploads
                     .iter()

@@ -1240,3 +1240,42 @@ async fn list_versions_can_be_made_current_and_uploads_retired() {
     })
     .await;
 }
+
+/// A bank row still in progress ("Đang xử lý", "pending") is stored as pending: neither
+/// paid nor failed, not a row error, and shown as such.
+#[tokio::test]
+async fn pending_bank_rows_count_as_pending() {
+    for_each_backend(|app| async move {
+        let t = app.tokens.accountant.clone();
+        let p = app.create_period(&t, &json!({ "code": "2024-09" })).await;
+        p.expect_status(StatusCode::CREATED, "create period");
+        let period = support::id_of(&p.json());
+        app.upload_list(&t, period, &fixture_path(LIST))
+            .await
+            .expect_status(StatusCode::CREATED, "list");
+        let bank = "Số tham chiếu,Số định danh,Số tài khoản,Số tiền,Trạng thái\nP1,025142000102,4200205123457,1500000,Đang xử lý\nP2,025038000101,4200205123456,1500000,pending\n";
+        let path = format!("/api/v1/periods/{period}/payout-files");
+        let r = app
+            .upload_bytes(&t, &path, "dang_xu_ly.csv", bank.as_bytes(), Some("Agribank"))
+            .await;
+        r.expect_status(StatusCode::CREATED, "pending rows");
+        assert_eq!((r.json()["accepted_rows"].as_i64(), r.json()["rejected_rows"].as_i64()), (Some(2), Some(0)));
+        let live = app
+            .get(&t, &format!("/api/v1/periods/{period}/coverage"))
+            .await
+            .json();
+        assert_eq!(live["outcomes"]["pending"], 2, "{live}");
+        assert_eq!(live["paid_cashless"], 0);
+        assert_eq!(live["outcomes"]["failed"], 0);
+        let run = app.reconcile(&t, period).await;
+        run.expect_status(StatusCode::CREATED, "run");
+        let run_id = run.json()["id"].as_i64().unwrap_or(0);
+        let page = app
+            .get(&t, &format!("/api/v1/reconciliations/{run_id}/exceptions?outcome=pending"))
+            .await
+            .json();
+        assert_eq!(page["total"], 2, "{page}");
+        assert_eq!(page["items"][0]["payouts"][0]["status"], "pending");
+    })
+    .await;
+}

@@ -1,8 +1,30 @@
 //! Dates of birth and payment dates as they appear in lists: Vietnamese day-first
 //! text, a bare year (common for elderly beneficiaries), ISO, or an Excel serial.
 
-use chrono::{Datelike, Days, NaiveDate};
+use chrono::{DateTime, Datelike, Days, FixedOffset, NaiveDate, Utc};
 use serde::Serialize;
+
+/// Vietnam keeps UTC+7 all year (Asia/Ho_Chi_Minh has no daylight saving time).
+pub fn vietnam_time(t: DateTime<Utc>) -> DateTime<FixedOffset> {
+    match FixedOffset::east_opt(7 * 3600) {
+        Some(offset) => t.with_timezone(&offset),
+        None => t.fixed_offset(),
+    }
+}
+
+/// The time a report was made, as its readers quote it, zone named:
+/// "01/12/2026 16:05 (giờ Việt Nam, UTC+7)".
+pub fn report_time(t: DateTime<Utc>) -> String {
+    format!(
+        "{} (giờ Việt Nam, UTC+7)",
+        vietnam_time(t).format("%d/%m/%Y %H:%M")
+    )
+}
+
+/// This year, in Vietnam.
+pub fn this_year() -> i32 {
+    vietnam_time(Utc::now()).year()
+}
 
 /// Outside this range a "year" is a typo or a different quantity.
 const YEARS: std::ops::RangeInclusive<i32> = 1850..=2200;
@@ -119,6 +141,16 @@ pub fn format_date_vi(d: NaiveDate) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn report_times_are_vietnam_time_and_say_so() {
+        let t = chrono::DateTime::parse_from_rfc3339("2026-12-01T20:30:00Z")
+            .map(|t| t.with_timezone(&Utc))
+            .unwrap_or_default();
+        // 20:30 UTC is 03:30 the next day in Vietnam.
+        assert_eq!(report_time(t), "02/12/2026 03:30 (giờ Việt Nam, UTC+7)");
+        assert_eq!(vietnam_time(t).year(), 2026);
+    }
     use proptest::prelude::*;
 
     fn date(y: i32, m: u32, d: u32) -> Option<DateOrYear> {

@@ -10,7 +10,6 @@ use std::fmt;
 use std::str::FromStr;
 use std::sync::LazyLock;
 
-use chrono::Datelike;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::names::fold;
@@ -45,7 +44,7 @@ const TEN_POW_12: u64 = 1_000_000_000_000;
 /// The current calendar year on this machine, for callers of the `*_text`/`*_number`
 /// checks that take the year explicitly (kept explicit so results are reproducible).
 pub fn current_year() -> i32 {
-    chrono::Local::now().year()
+    super::dates::this_year()
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

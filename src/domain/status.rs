@@ -10,6 +10,8 @@ pub enum PayoutStatus {
     Success,
     Failed,
     Returned,
+    /// The bank has not finished the transfer: neither paid nor failed yet.
+    Pending,
 }
 
 /// Folded phrases. Negative forms come first: "khong thanh cong" contains
@@ -51,6 +53,24 @@ const PHRASES: &[(PayoutStatus, &[&str])] = &[
             "refunded",
             "refund",
             "chargeback",
+        ],
+    ),
+    (
+        PayoutStatus::Pending,
+        &[
+            "dang xu ly",
+            "cho xu ly",
+            "dang cho xu ly",
+            "dang cho",
+            "cho duyet",
+            "cho phe duyet",
+            "dang chuyen",
+            "cho chuyen",
+            "pending",
+            "processing",
+            "in progress",
+            "queued",
+            "on hold",
         ],
     ),
     (
@@ -113,6 +133,7 @@ impl PayoutStatus {
             PayoutStatus::Success => "success",
             PayoutStatus::Failed => "failed",
             PayoutStatus::Returned => "returned",
+            PayoutStatus::Pending => "pending",
         }
     }
 
@@ -121,6 +142,7 @@ impl PayoutStatus {
             PayoutStatus::Success => "Thành công",
             PayoutStatus::Failed => "Không thành công",
             PayoutStatus::Returned => "Hoàn trả",
+            PayoutStatus::Pending => "Đang xử lý",
         }
     }
 }
@@ -134,6 +156,26 @@ mod tests {
         for s in inputs {
             assert_eq!(PayoutStatus::parse(s), Some(status), "{s}");
         }
+    }
+
+    #[test]
+    fn pending_forms() {
+        all_parse_to(
+            PayoutStatus::Pending,
+            &[
+                "Đang xử lý",
+                "đang xử lý",
+                "Chờ xử lý",
+                "Đang chờ",
+                "Chờ duyệt",
+                "pending",
+                "PENDING",
+                "Processing",
+                "In progress",
+            ],
+        );
+        // Contradictory: a success said to be still in progress goes to a person.
+        assert_eq!(PayoutStatus::parse("Thành công - đang xử lý"), None);
     }
 
     #[test]
@@ -238,8 +280,7 @@ mod tests {
             "failing",
             "paidx",
             "Loitien",
-            "Đang xử lý",
-            "pending",
+            "pendingx",
             "chưa rõ",
             "xyz thành công",
         ] {

@@ -46,6 +46,7 @@ struct Tally {
     successes: u32,
     failed: bool,
     returned: bool,
+    pending: bool,
     any: bool,
     paying_bank: Option<BankId>,
 }
@@ -177,6 +178,7 @@ pub fn reconcile(
             }
             PayoutStatus::Failed => t.failed = true,
             PayoutStatus::Returned => t.returned = true,
+            PayoutStatus::Pending => t.pending = true,
         }
     }
 
@@ -313,6 +315,9 @@ fn outcome(due: Decimal, t: &Tally, listed_account: bool, tolerance: Decimal) ->
         } else {
             Outcome::Overpaid
         }
+    } else if t.pending {
+        // A transfer still in progress is the latest word, over an earlier failure.
+        Outcome::Pending
     } else if t.returned {
         Outcome::Returned
     } else if t.failed {
@@ -753,6 +758,34 @@ mod tests {
             ),
             Outcome::Returned
         );
+    }
+
+    /// A transfer still in progress is neither paid nor failed; a success settles it.
+    #[test]
+    fn pending_is_neither_paid_nor_failed() {
+        use crate::domain::status::PayoutStatus::Pending;
+        let list = [ben_acct(ID_A, 1000, "123", Some("Agribank"))];
+        let r = run(&list, &[with_status(1000, Pending)]);
+        let b = &r.beneficiaries[0];
+        assert_eq!(b.outcome, Outcome::Pending);
+        assert!(!b.paid_cashless);
+        assert_eq!(b.amount_paid, Decimal::ZERO);
+        assert_eq!(r.totals.outcomes.pending, 1);
+        assert_eq!(r.totals.paid_cashless, 0);
+        assert_eq!(
+            outcome_of(
+                1000,
+                &[with_status(1000, Failed), with_status(1000, Pending)]
+            ),
+            Outcome::Pending
+        );
+        assert_eq!(
+            outcome_of(1000, &[with_status(1000, Pending), ok(1000)]),
+            Outcome::Matched
+        );
+        let ex = crate::recon::exceptions(&list, &[with_status(1000, Pending)], &r);
+        assert_eq!(ex.len(), 1);
+        assert_eq!(ex[0].kind.as_str(), "pending");
     }
 
     #[test]

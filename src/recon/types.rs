@@ -16,18 +16,21 @@ pub enum Outcome {
     Duplicate,
     Failed,
     Returned,
+    /// The bank reported the transfer as still in progress: neither paid nor failed.
+    Pending,
     Unpaid,
     NoAccount,
 }
 
 impl Outcome {
-    pub const ALL: [Outcome; 8] = [
+    pub const ALL: [Outcome; 9] = [
         Outcome::Matched,
         Outcome::Underpaid,
         Outcome::Overpaid,
         Outcome::Duplicate,
         Outcome::Failed,
         Outcome::Returned,
+        Outcome::Pending,
         Outcome::Unpaid,
         Outcome::NoAccount,
     ];
@@ -40,6 +43,7 @@ impl Outcome {
             Outcome::Duplicate => "duplicate",
             Outcome::Failed => "failed",
             Outcome::Returned => "returned",
+            Outcome::Pending => "pending",
             Outcome::Unpaid => "unpaid",
             Outcome::NoAccount => "no_account",
         }
@@ -57,6 +61,7 @@ impl Outcome {
             Outcome::Duplicate => "Chi trùng",
             Outcome::Failed => "Chi không thành công",
             Outcome::Returned => "Bị hoàn trả",
+            Outcome::Pending => "Đang xử lý (ngân hàng chưa báo kết quả)",
             Outcome::Unpaid => "Chưa chi trả",
             Outcome::NoAccount => "Không có tài khoản (chi tiền mặt)",
         }
@@ -70,6 +75,7 @@ impl Outcome {
             Outcome::Duplicate => "Paid more than once",
             Outcome::Failed => "Payment failed",
             Outcome::Returned => "Returned",
+            Outcome::Pending => "Pending at the bank",
             Outcome::Unpaid => "Not paid",
             Outcome::NoAccount => "No account (cash)",
         }
@@ -202,6 +208,9 @@ pub struct OutcomeCounts {
     pub duplicate: u64,
     pub failed: u64,
     pub returned: u64,
+    /// Absent from runs stored before it existed: read as 0.
+    #[serde(default)]
+    pub pending: u64,
     pub unpaid: u64,
     pub no_account: u64,
 }
@@ -218,6 +227,7 @@ impl OutcomeCounts {
             self.duplicate,
             self.failed,
             self.returned,
+            self.pending,
             self.unpaid,
             self.no_account,
         ];
@@ -231,6 +241,7 @@ impl OutcomeCounts {
             Outcome::Duplicate => &mut self.duplicate,
             Outcome::Failed => &mut self.failed,
             Outcome::Returned => &mut self.returned,
+            Outcome::Pending => &mut self.pending,
             Outcome::Unpaid => &mut self.unpaid,
             Outcome::NoAccount => &mut self.no_account,
         }

@@ -67,6 +67,7 @@ pub(crate) fn status_label(status: PayoutStatus, lang: Lang) -> &'static str {
             PayoutStatus::Success => "Success",
             PayoutStatus::Failed => "Failed",
             PayoutStatus::Returned => "Returned",
+            PayoutStatus::Pending => "Pending",
         },
     }
 }

@@ -135,6 +135,11 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ("period.chart", "Tỷ lệ theo xã", "Rates by commune"),
     ("period.uploaded_ok", "Đã lưu", "Stored"),
     ("upload.current", "Danh sách hiện hành", "Current list"),
+    (
+        "layout.timezone",
+        "Mọi thời điểm theo giờ Việt Nam (UTC+7).",
+        "All times are Vietnam time (UTC+7).",
+    ),
     ("upload.make_current", "Dùng bản này", "Make current"),
     ("upload.retire", "Loại bỏ", "Retire"),
     (

@@ -1,25 +1,18 @@
 //! What the templates show, already formatted the Vietnamese way (`1.234.567 ₫`,
 //! `97,31%`, `dd/mm/yyyy`), so templates only place text.
 
-use chrono::{DateTime, FixedOffset, Utc};
+use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 
 use super::i18n::Tr;
+use crate::domain::dates::vietnam_time;
 use crate::domain::money::{format_pct, format_thousands, format_vnd};
 use crate::recon::{ExceptionRow, Flag, Outcome};
 use crate::report::{Figures, Report};
 use crate::service::{ExceptionPage, ExceptionQuery};
 
-/// Vietnam keeps UTC+7 all year.
-fn vn_time(t: DateTime<Utc>) -> DateTime<FixedOffset> {
-    let offset = FixedOffset::east_opt(7 * 3600).unwrap_or_else(|| Utc.fix());
-    t.with_timezone(&offset)
-}
-
-use chrono::Offset;
-
 pub fn date_time(t: DateTime<Utc>) -> String {
-    vn_time(t).format("%d/%m/%Y %H:%M").to_string()
+    vietnam_time(t).format("%d/%m/%Y %H:%M").to_string()
 }
 
 /// Audit entries carry RFC 3339 text.
