@@ -124,7 +124,9 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Reconcile(args) => {
-            doisoat::telemetry::init(LogFormat::Text, "warn");
+            // The reader's own notes (calamine's, in English) are not the user's business:
+            // what matters about a file is in our messages.
+            doisoat::telemetry::init(LogFormat::Text, "warn,calamine=error");
             reconcile(args)
         }
         Command::Fixtures { out, scale, sample } => fixtures(&out, scale, sample),

@@ -71,8 +71,10 @@ pub fn init(format: LogFormat, default_level: &str) {
     let filter = EnvFilter::try_from_env("DOISOAT_LOG")
         .or_else(|_| EnvFilter::try_from_default_env())
         .unwrap_or_else(|_| EnvFilter::new(default_level));
+    // Colour only for a person at a terminal: escapes in a redirected log or a pipe are noise.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&io::stderr()))
         .with_writer(Redacting);
     let _ = match format {
         LogFormat::Json => builder.json().try_init(),

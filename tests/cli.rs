@@ -362,3 +362,48 @@ fn token_create_prints_the_token_and_a_bank_webhook_secret() {
         "three audit entries"
     );
 }
+
+#[path = "support/bombs.rs"]
+#[allow(dead_code)]
+mod bombs;
+
+/// A reader's own warnings (calamine caps an ods repeat of 2,000,000 empty rows, and says
+/// so in English) are not shown to a CLI user; asked for with DOISOAT_LOG, they come
+/// without colour escapes when stderr is not a terminal.
+#[test]
+fn library_warnings_stay_out_of_the_way() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    let list = dir.path().join("list.ods");
+    let rows = r#"<table:table-row><table:table-cell office:value-type="string"><text:p>Họ và tên</text:p></table:table-cell><table:table-cell office:value-type="string"><text:p>Số định danh</text:p></table:table-cell><table:table-cell office:value-type="string"><text:p>Số tiền</text:p></table:table-cell></table:table-row><table:table-row><table:table-cell office:value-type="string"><text:p>Nguyễn Văn An</text:p></table:table-cell><table:table-cell office:value-type="string"><text:p>025038000101</text:p></table:table-cell><table:table-cell office:value-type="float" office:value="1500000"><text:p>1500000</text:p></table:table-cell></table:table-row><table:table-row table:number-rows-repeated="2000000"><table:table-cell table:number-columns-repeated="20000"/></table:table-row>"#;
+    std::fs::write(&list, bombs::ods(rows)).unwrap_or_else(|e| panic!("write: {e}"));
+    let list = list.display().to_string();
+    let args = [
+        "reconcile",
+        "--beneficiaries",
+        &list,
+        "--payouts",
+        &fixture("ket_qua_ngan_hang.csv"),
+    ];
+    let quiet = doisoat(&args);
+    assert!(
+        quiet.status.success(),
+        "{}",
+        String::from_utf8_lossy(&quiet.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&quiet.stderr),
+        "",
+        "nothing on stderr"
+    );
+    let asked = Command::new(env!("CARGO_BIN_EXE_doisoat"))
+        .args(args)
+        .env("DOISOAT_LOG", "warn")
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run doisoat: {e}"));
+    let stderr = String::from_utf8_lossy(&asked.stderr);
+    assert!(
+        stderr.contains("capped"),
+        "the warning, when asked for: {stderr}"
+    );
+    assert!(!stderr.contains('\u{1b}'), "no colour escapes: {stderr:?}");
+}

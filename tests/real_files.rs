@@ -74,7 +74,10 @@ fn calamine_cells(path: &Path, sheet: &str) -> Option<Vec<((u32, u32), Data)>> {
 #[test]
 fn real_workbooks_read_like_calamine_or_are_refused_clearly() {
     let Some(dir) = real_dir() else { return };
-    let paths = files(&dir.join("spreadsheets"), &["xlsx", "xlsm", "xls", "ods"]);
+    let paths = files(
+        &dir.join("spreadsheets"),
+        &["xlsx", "xlsm", "xlsb", "xls", "ods"],
+    );
     assert!(
         paths.len() > 100,
         "expected the real spreadsheets, found {}",
@@ -144,4 +147,63 @@ fn real_workbooks_read_like_calamine_or_are_refused_clearly() {
     }
     eprintln!("{read} read, {refused} refused of {}", paths.len());
     assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// What Excel users really produce, named as what it is (issue 9, item 10).
+#[test]
+fn real_protected_old_binary_and_unicode_text_files() {
+    let Some(dir) = real_dir() else { return };
+    let s = dir.join("spreadsheets");
+    let load = |rel: &str| {
+        let path = s.join(rel);
+        let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        source::load(rel, bytes, None, budget())
+    };
+    for rel in [
+        "calamine/pass_protected.xlsx",
+        "calamine/pass_protected.xlsb",
+        "calamine/pass_protected.ods",
+        "sheetjs/password_2002_40_xor.xls",
+    ] {
+        match load(rel) {
+            Err(e @ ImportError::Password { .. }) => {
+                assert!(e.to_string().contains("mật khẩu"), "{e}");
+            }
+            other => panic!("{rel}: {:?}", other.map(|(f, s, _)| (f, s)).err()),
+        }
+    }
+    for rel in [
+        "xlrd/biff4_no_format_no_window2.xls",
+        "sheetjs/crlf__CRLFX5_2.XLS",
+        "sheetjs/crlf__CRLFX5_3.XLS",
+        "sheetjs/crlf__CRLFR9_4.XLS",
+    ] {
+        match load(rel) {
+            Err(ImportError::UnsupportedFormat { detail_en, .. }) => {
+                assert!(detail_en.contains("Excel 2.x"), "{rel}: {detail_en}");
+            }
+            other => panic!("{rel}: {:?}", other.map(|(f, s, _)| (f, s))),
+        }
+    }
+    // xlsb is read, cell by cell.
+    for rel in ["calamine/any_sheets.xlsb", "calamine/date.xlsb"] {
+        match load(rel) {
+            Ok((format, Some(_), grid)) => {
+                assert_eq!(format.as_str(), "xlsb");
+                assert!(grid.height() > 0, "{rel}");
+            }
+            other => panic!("{rel}: {:?}", other.err().map(|e| e.to_string())),
+        }
+    }
+    // Excel's "Unicode Text": UTF-16 LE with BOM, tab-separated.
+    match load("other-office-formats/ErrorTypes.txt") {
+        Ok((format, None, grid)) => {
+            assert_eq!(format.as_str(), "csv");
+            assert!(grid.height() >= 2, "rows read");
+            let mut filled = Vec::new();
+            grid.filled(0, &mut filled);
+            assert!(filled.len() >= 2, "tab-separated cells: {filled:?}");
+        }
+        other => panic!("ErrorTypes.txt: {:?}", other.err().map(|e| e.to_string())),
+    }
 }

@@ -74,6 +74,11 @@ pub fn check_zip(file: &str, bytes: &[u8], max_total: u64) -> Result<(), ImportE
     Ok(())
 }
 
+/// The zip holds an entry of this name (read from the central directory only).
+pub fn zip_has(bytes: &[u8], name: &str) -> bool {
+    zip::ZipArchive::new(Cursor::new(bytes)).is_ok_and(|a| a.index_for_name(name).is_some())
+}
+
 /// An entry of the zip, streamed, with its declared inflated size; None when absent.
 fn zip_entry<'a, R: Read + std::io::Seek>(
     archive: &'a mut zip::ZipArchive<R>,
@@ -441,9 +446,12 @@ fn scan_biff(data: &mut [u8], max_cells: u64) -> BiffScan {
                 }
                 depth = depth.saturating_sub(1);
             }
-            // FilePass in the globals: the workbook is encrypted.
-            0x002F if u16_at(&data[start..end], 0).is_some_and(|v| v != 0) => {
+            // FilePass in the globals: the workbook is encrypted (RC4) or obfuscated (XOR,
+            // type 0, which calamine lets through and then reads as garbage). Everything
+            // after it is scrambled, so nothing more can be read.
+            0x002F => {
                 out.encrypted = true;
+                return out;
             }
             // Dimensions: rows first..last+1 (u32 in BIFF8, u16 before), columns (u16).
             0x0200 if depth == 1 => {

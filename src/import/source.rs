@@ -2,7 +2,7 @@
 
 use std::io::Cursor;
 
-use calamine::{Data, DataRef, Ods, Reader, SheetType, SheetVisible, Xls, Xlsx};
+use calamine::{Data, DataRef, Ods, Reader, SheetType, SheetVisible, Xls, Xlsb, Xlsx};
 
 use super::ImportError;
 use super::grid::{Cells, Grid, Sparse};
@@ -11,6 +11,8 @@ use super::guard::{self, Budget};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     Xlsx,
+    /// Excel's binary workbook (.xlsb), read like xlsx, cell by cell.
+    Xlsb,
     Xls,
     Ods,
     Csv,
@@ -20,6 +22,7 @@ impl Format {
     pub fn as_str(self) -> &'static str {
         match self {
             Format::Xlsx => "xlsx",
+            Format::Xlsb => "xlsb",
             Format::Xls => "xls",
             Format::Ods => "ods",
             Format::Csv => "csv",
@@ -61,6 +64,23 @@ pub fn sniff(file: &str, bytes: &[u8]) -> Result<Format, ImportError> {
             detail_en: format!("a {kind} file, not a spreadsheet (xlsx, xls, ods, csv)"),
         });
     }
+    // Excel 2.x-4.x (BIFF2-4) worksheets are a bare record stream: a BOF record first.
+    if bytes.len() >= 4
+        && bytes[0] == 0x09
+        && matches!(bytes[1], 0x00 | 0x02 | 0x04)
+        && matches!(bytes[2], 0x04 | 0x06 | 0x08)
+        && bytes[3] == 0x00
+    {
+        return Err(ImportError::UnsupportedFormat {
+            file: file.into(),
+            detail_vi: "bảng tính Excel 2.x–4.x (định dạng BIFF2–4, trước năm 1995); hãy mở bằng Excel hoặc LibreOffice và lưu lại dạng .xlsx".into(),
+            detail_en: "an Excel 2.x–4.x worksheet (BIFF2–4, before 1995); open it in Excel or LibreOffice and save it as .xlsx".into(),
+        });
+    }
+    // Excel's "Unicode Text" (UTF-16 with a BOM, tab-separated): read as text.
+    if bytes.starts_with(b"\xFF\xFE") || bytes.starts_with(b"\xFE\xFF") {
+        return Ok(Format::Csv);
+    }
     let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let first = body.iter().find(|b| !b.is_ascii_whitespace()).copied();
     if first == Some(b'<') {
@@ -92,9 +112,12 @@ pub fn load(
     sheet: Option<&str>,
     budget: Budget,
 ) -> Result<(Format, Option<String>, Grid), ImportError> {
-    let format = sniff(file, &bytes)?;
+    let mut format = sniff(file, &bytes)?;
     if matches!(format, Format::Xlsx | Format::Ods) {
         guard::check_zip(file, &bytes, budget.max_uncompressed_bytes)?;
+        if format == Format::Xlsx && guard::zip_has(&bytes, "xl/workbook.bin") {
+            format = Format::Xlsb;
+        }
     }
     let corrupt = |e: &dyn std::fmt::Display| ImportError::Corrupt {
         file: file.into(),
@@ -113,7 +136,22 @@ pub fn load(
                 e => corrupt(&e),
             })?;
             let name = pick_sheet(file, wb.sheets_metadata(), sheet)?;
-            let grid = load_xlsx_sheet(file, &mut wb, &name, budget)?;
+            let mut reader = wb.worksheet_cells_reader(&name).map_err(|e| corrupt(&e))?;
+            let grid = sparse_grid(file, &name, budget, || {
+                reader.next_cell().map_err(|e| e.to_string())
+            })?;
+            Ok((format, Some(name), grid))
+        }
+        Format::Xlsb => {
+            let mut wb = Xlsb::new(Cursor::new(bytes)).map_err(|e| match e {
+                calamine::XlsbError::Password => password(),
+                e => corrupt(&e),
+            })?;
+            let name = pick_sheet(file, wb.sheets_metadata(), sheet)?;
+            let mut reader = wb.worksheet_cells_reader(&name).map_err(|e| corrupt(&e))?;
+            let grid = sparse_grid(file, &name, budget, || {
+                reader.next_cell().map_err(|e| e.to_string())
+            })?;
             Ok((format, Some(name), grid))
         }
         Format::Xls => {
@@ -127,7 +165,10 @@ pub fn load(
         }
         Format::Ods => {
             guard::check_ods(file, &bytes, budget.max_cells)?;
-            let wb = Ods::new(Cursor::new(bytes)).map_err(|e| corrupt(&e))?;
+            let wb = Ods::new(Cursor::new(bytes)).map_err(|e| match e {
+                calamine::OdsError::Password => password(),
+                e => corrupt(&e),
+            })?;
             let (name, grid) = load_workbook(file, wb, sheet)?;
             Ok((format, Some(name), grid))
         }
@@ -159,24 +200,23 @@ fn pick_sheet(
     }
 }
 
-/// An xlsx sheet read cell by cell into a sparse grid, within the cell budget. The text
-/// copied out of the shared-string table is bounded too: a crafted sheet can point a
+/// A sheet read cell by cell (xlsx, xlsb) into a sparse grid, within the cell budget. The
+/// text copied out of the shared-string table is bounded too: a crafted sheet can point a
 /// million cells at one huge string.
-fn load_xlsx_sheet(
+fn sparse_grid<'a>(
     file: &str,
-    wb: &mut Xlsx<Cursor<Vec<u8>>>,
     name: &str,
     budget: Budget,
+    mut next_cell: impl FnMut() -> Result<Option<calamine::Cell<DataRef<'a>>>, String>,
 ) -> Result<Grid, ImportError> {
-    let corrupt = |e: calamine::XlsxError| ImportError::Corrupt {
+    let corrupt = |detail: String| ImportError::Corrupt {
         file: file.into(),
-        detail: e.to_string(),
+        detail,
     };
-    let mut reader = wb.worksheet_cells_reader(name).map_err(corrupt)?;
     let max_text = budget.max_uncompressed_bytes.saturating_mul(2);
     let mut cells: Vec<(u32, u32, Data)> = Vec::new();
     let mut text: u64 = 0;
-    while let Some(cell) = reader.next_cell().map_err(corrupt)? {
+    while let Some(cell) = next_cell().map_err(corrupt)? {
         let (row, col) = cell.get_position();
         let value: Data = match cell.get_value() {
             DataRef::Empty => continue,
@@ -243,7 +283,42 @@ where
     ))
 }
 
+/// Excel's "Unicode Text" export: UTF-16 (little-endian with BOM FF FE, or big-endian
+/// FE FF), tab-separated. Decoded to UTF-8 text, then read like any CSV.
+fn utf16_to_utf8(file: &str, bytes: &[u8]) -> Result<Option<Vec<u8>>, ImportError> {
+    let little = match bytes {
+        [0xFF, 0xFE, ..] => true,
+        [0xFE, 0xFF, ..] => false,
+        _ => return Ok(None),
+    };
+    let units = bytes[2..].chunks(2).map(|c| match (c, little) {
+        ([a, b], true) => u16::from_le_bytes([*a, *b]),
+        ([a, b], false) => u16::from_be_bytes([*a, *b]),
+        // An odd last byte: not a whole character.
+        _ => 0xDC00,
+    });
+    let mut text = String::with_capacity(bytes.len() / 2);
+    for (i, c) in char::decode_utf16(units).enumerate() {
+        match c {
+            Ok(c) => text.push(c),
+            Err(_) => {
+                return Err(ImportError::Corrupt {
+                    file: file.into(),
+                    detail: format!(
+                        "văn bản UTF-16 hỏng ở byte {} / broken UTF-16 text at byte {}",
+                        2 + 2 * i,
+                        2 + 2 * i
+                    ),
+                });
+            }
+        }
+    }
+    Ok(Some(text.into_bytes()))
+}
+
 fn load_csv(file: &str, bytes: &[u8]) -> Result<Grid, ImportError> {
+    let decoded = utf16_to_utf8(file, bytes)?;
+    let bytes = decoded.as_deref().unwrap_or(bytes);
     let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     if let Err(e) = std::str::from_utf8(body) {
         return Err(ImportError::NotUtf8 {
@@ -393,6 +468,52 @@ mod tests {
         assert_eq!(lines(b"\xEF\xBB\xBFa,b\r\n\r\n1,2\r\n"), vec![1, 3]);
         // A quoted field spanning lines: the next record is on a later line.
         assert_eq!(lines(b"a,b\n\"x\ny\",2\n3,4\n"), vec![1, 2, 4]);
+    }
+
+    #[test]
+    fn unicode_text_is_read_as_tab_separated() {
+        let text = "Họ và tên\tSố tiền\r\nNguyễn Văn An\t1500000\r\n";
+        for little in [true, false] {
+            let mut bytes = if little {
+                vec![0xFF, 0xFE]
+            } else {
+                vec![0xFE, 0xFF]
+            };
+            for u in text.encode_utf16() {
+                bytes.extend(if little {
+                    u.to_le_bytes()
+                } else {
+                    u.to_be_bytes()
+                });
+            }
+            match load("x.txt", bytes, None, budget(1 << 30)) {
+                Ok((Format::Csv, _, grid)) => {
+                    assert_eq!(grid.height(), 2);
+                    assert_eq!(grid.cell(1, 0).display(), "Nguyễn Văn An");
+                    assert_eq!(grid.cell(1, 1).display(), "1500000");
+                    assert_eq!(grid.row_number(1), 2);
+                }
+                other => panic!("{}", other.err().map(|e| e.to_string()).unwrap_or_default()),
+            }
+        }
+    }
+
+    #[test]
+    fn old_excel_worksheets_are_named() {
+        for head in [
+            [0x09u8, 0x00, 0x04, 0x00],
+            [0x09, 0x02, 0x06, 0x00],
+            [0x09, 0x04, 0x06, 0x00],
+        ] {
+            let mut bytes = head.to_vec();
+            bytes.extend([0u8; 40]);
+            match sniff("cu.xls", &bytes) {
+                Err(ImportError::UnsupportedFormat { detail_en, .. }) => {
+                    assert!(detail_en.contains("Excel 2.x"), "{detail_en}")
+                }
+                other => panic!("{other:?}"),
+            }
+        }
     }
 
     #[test]
