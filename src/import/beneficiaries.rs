@@ -4,7 +4,10 @@ use std::sync::Arc;
 
 use super::grid::Cell;
 use super::header::Field;
-use super::{ImportError, ImportOptions, Imported, RowCtx, commune_in, finish, open_table, walk};
+use super::{
+    ImportError, ImportOptions, Imported, RowCtx, commune_in, finish, legacy_notice, open_table,
+    walk,
+};
 use crate::domain::banks::BankId;
 use crate::domain::dates::{self, DateOrYear};
 use crate::domain::names;
@@ -19,7 +22,7 @@ pub fn import_beneficiaries(
     bytes: Vec<u8>,
     opts: &ImportOptions,
 ) -> Result<Imported<BeneficiaryRow>, ImportError> {
-    let (format, sheet, grid, header) = open_table(file, bytes, opts, REQUIRED)?;
+    let (format, sheet, grid, header, legacy) = open_table(file, bytes, opts, REQUIRED)?;
     let file: Arc<str> = Arc::from(file);
     let walked = walk(&grid, &header, &file, sheet.as_deref(), |ctx| {
         parse_row(ctx, opts)
@@ -31,7 +34,7 @@ pub fn import_beneficiaries(
         &header,
         walked,
         |r| r.amount_due,
-        Vec::new(),
+        legacy_notice(legacy).into_iter().collect(),
     ))
 }
 

@@ -3,6 +3,8 @@
 use std::borrow::Cow;
 
 use calamine::{Data, Range};
+
+use super::legacy_vn::Legacy;
 use chrono::NaiveDate;
 
 /// One cell, borrowed from the loaded sheet.
@@ -158,9 +160,68 @@ pub struct Grid {
     pub(crate) cells: Cells,
     /// Absolute 0-based position of the grid's first row and column.
     pub(crate) origin: (u32, u32),
+    /// A legacy Vietnamese encoding the workbook's fonts imply (`.VnTime`, `VNI-Times`).
+    pub(crate) font_hint: Option<Legacy>,
 }
 
 impl Grid {
+    pub(crate) fn new(cells: Cells, origin: (u32, u32)) -> Self {
+        Grid {
+            cells,
+            origin,
+            font_hint: None,
+        }
+    }
+
+    /// Up to `max` text cells from the top of the sheet, for telling its encoding.
+    pub fn sample_texts(&self, max: usize) -> Vec<&str> {
+        let mut out = Vec::new();
+        let mut filled = Vec::new();
+        for r in 0..self.height().min(300) {
+            self.filled(r, &mut filled);
+            out.extend(filled.iter().filter_map(|(_, c)| c.as_text()));
+            if out.len() >= max {
+                out.truncate(max);
+                break;
+            }
+        }
+        out
+    }
+
+    /// The same sheet with every text converted from a legacy Vietnamese encoding.
+    pub fn converted(&self, enc: Legacy) -> Grid {
+        let fix = |d: &Data| match d {
+            Data::String(s) => Data::String(enc.to_unicode(s)),
+            other => other.clone(),
+        };
+        let cells = match &self.cells {
+            Cells::Sheet(range) => Cells::Sparse(Sparse::new(
+                range
+                    .used_cells()
+                    .filter(|(_, _, v)| !matches!(v, Data::Empty))
+                    .map(|(r, c, v)| (self.origin.0 + r as u32, self.origin.1 + c as u32, fix(v)))
+                    .collect(),
+            )),
+            Cells::Sparse(sp) => Cells::Sparse(Sparse {
+                cells: sp.cells.iter().map(|(r, c, v)| (*r, *c, fix(v))).collect(),
+                rows: sp.rows.clone(),
+            }),
+            Cells::Csv(rows) => Cells::Csv(
+                rows.iter()
+                    .map(|(line, rec)| {
+                        let fields: Vec<String> = rec.iter().map(|f| enc.to_unicode(f)).collect();
+                        (*line, csv::StringRecord::from(fields))
+                    })
+                    .collect(),
+            ),
+        };
+        Grid {
+            cells,
+            origin: self.origin,
+            font_hint: self.font_hint,
+        }
+    }
+
     pub fn height(&self) -> usize {
         match &self.cells {
             Cells::Sheet(r) => r.height(),

@@ -74,6 +74,38 @@ pub fn check_zip(file: &str, bytes: &[u8], max_total: u64) -> Result<(), ImportE
     Ok(())
 }
 
+/// The legacy Vietnamese encoding the fonts declared in one XML part imply: xlsx
+/// `<font><name val=".VnTime"/>`, ods `<style:font-face style:name="VNI-Times"
+/// svg:font-family="…">`. Only the first 1 MB of the part is read.
+pub fn legacy_fonts(bytes: &[u8], part: &str) -> Option<super::legacy_vn::Legacy> {
+    use super::legacy_vn::Legacy;
+    let mut archive = zip::ZipArchive::new(Cursor::new(bytes)).ok()?;
+    let (_, entry) = zip_entry(&mut archive, part)?;
+    let mut reader = xml(BufReader::new(entry.take(1024 * 1024)));
+    let mut buf = Vec::new();
+    loop {
+        buf.clear();
+        match reader.read_event_into(&mut buf) {
+            Ok(Event::Start(e) | Event::Empty(e))
+                if matches!(e.local_name().as_ref(), "name" | "font-face" | "rFont") =>
+            {
+                let found = e
+                    .attributes()
+                    .flatten()
+                    .filter(|a| {
+                        matches!(a.key.local_name().as_ref(), "val" | "name" | "font-family")
+                    })
+                    .find_map(|a| Legacy::from_font(a.value.trim_matches(['\'', '"'])));
+                if found.is_some() {
+                    return found;
+                }
+            }
+            Ok(Event::Eof) | Err(_) => return None,
+            _ => {}
+        }
+    }
+}
+
 /// The zip holds an entry of this name (read from the central directory only).
 pub fn zip_has(bytes: &[u8], name: &str) -> bool {
     zip::ZipArchive::new(Cursor::new(bytes)).is_ok_and(|a| a.index_for_name(name).is_some())
@@ -519,4 +551,64 @@ fn scan_biff(data: &mut [u8], max_cells: u64) -> BiffScan {
         .saturating_add(values.cells())
         .saturating_add(formulas.cells());
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::import::legacy_vn::Legacy;
+
+    fn zip_of(name: &str, body: &str) -> Vec<u8> {
+        let mut w = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        let ok = w
+            .start_file(name, zip::write::SimpleFileOptions::default())
+            .is_ok()
+            && w.write_all(body.as_bytes()).is_ok();
+        assert!(ok);
+        w.finish().map(|c| c.into_inner()).unwrap_or_default()
+    }
+
+    #[test]
+    fn fonts_name_the_legacy_encoding() {
+        let xlsx = zip_of(
+            "xl/styles.xml",
+            r#"<styleSheet><fonts><font><sz val="11"/><name val="Calibri"/></font><font><name val=".VnTime"/></font></fonts></styleSheet>"#,
+        );
+        assert_eq!(legacy_fonts(&xlsx, "xl/styles.xml"), Some(Legacy::Tcvn3));
+        let ods = zip_of(
+            "styles.xml",
+            r#"<office:document-styles><office:font-face-decls><style:font-face style:name="VNI-Times" svg:font-family="&apos;VNI-Times&apos;"/></office:font-face-decls></office:document-styles>"#,
+        );
+        assert_eq!(legacy_fonts(&ods, "styles.xml"), Some(Legacy::Vni));
+        let plain = zip_of(
+            "xl/styles.xml",
+            r#"<styleSheet><fonts><font><name val="Times New Roman"/></font></fonts></styleSheet>"#,
+        );
+        assert_eq!(legacy_fonts(&plain, "xl/styles.xml"), None);
+    }
+
+    #[test]
+    fn biff_scan_zeroes_a_lying_dimensions_record_and_stops_at_filepass() {
+        let record = |typ: u16, data: &[u8]| {
+            let mut r = typ.to_le_bytes().to_vec();
+            r.extend((data.len() as u16).to_le_bytes());
+            r.extend(data);
+            r
+        };
+        let mut dims = 0u32.to_le_bytes().to_vec();
+        dims.extend(u32::MAX.to_le_bytes());
+        dims.extend([0, 0, 0, 1, 0, 0]);
+        let mut stream = record(0x0809, &[0; 16]);
+        stream.extend(record(0x0200, &dims));
+        stream.extend(record(0x000A, &[]));
+        let scan = scan_biff(&mut stream, DEFAULT_MAX_CELLS);
+        assert!(scan.patched && !scan.encrypted);
+        assert!(stream[24..38].iter().all(|b| *b == 0), "zeroed in place");
+        let mut enc = record(0x0809, &[0; 16]);
+        enc.extend(record(0x002F, &[0, 0, 1, 0]));
+        enc.extend(record(0x0203, &[0xFF, 0xFF, 0xFF, 0xFF, 0, 0]));
+        let scan = scan_biff(&mut enc, DEFAULT_MAX_CELLS);
+        assert!(scan.encrypted);
+        assert_eq!(scan.cells, 0, "nothing read past FILEPASS");
+    }
 }

@@ -331,11 +331,11 @@ fn is_syllable(word: &str) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     /// Test-only encoder: Unicode -> legacy bytes -> cp1252 characters, from the same tables.
-    fn encode(enc: Legacy, text: &str) -> Option<String> {
+    pub(crate) fn encode(enc: Legacy, text: &str) -> Option<String> {
         let mut out = String::new();
         for c in text.chars() {
             if c.is_ascii() {

@@ -8,6 +8,7 @@ mod beneficiaries;
 pub mod grid;
 pub mod guard;
 pub mod header;
+pub mod legacy_vn;
 mod payouts;
 pub mod source;
 
@@ -640,15 +641,24 @@ pub(crate) fn walk<T>(
     out
 }
 
+/// An opened sheet: its recognised header, and the legacy encoding it was converted from.
+pub(crate) type Table = (
+    Format,
+    Option<String>,
+    Grid,
+    Header,
+    Option<legacy_vn::Legacy>,
+);
+
 /// Shared head of both importers: the sheet and its recognised header.
 pub(crate) fn open_table(
     file: &str,
     bytes: Vec<u8>,
     opts: &ImportOptions,
     required: &[&[Field]],
-) -> Result<(Format, Option<String>, Grid, Header), ImportError> {
+) -> Result<Table, ImportError> {
     let (format, sheet, grid) = source::load(file, bytes, opts.sheet.as_deref(), opts.budget())?;
-    let header = header::find(&grid, required).map_err(|nf| ImportError::NoHeader {
+    let not_found = |nf: header::NotFound| ImportError::NoHeader {
         file: file.into(),
         sheet: sheet.clone(),
         // What the first row held, bounded: a 40 MB cell is not echoed back.
@@ -659,8 +669,44 @@ pub(crate) fn open_table(
             .map(|f| cut(f).into_owned())
             .collect(),
         missing: nf.missing,
-    })?;
-    Ok((format, sheet, grid, header))
+    };
+    // Lists typed with legacy Vietnamese fonts (TCVN3 `.VnTime`, VNI `VNI-Times`) arrive
+    // as `Hä vµ tªn`: converted to Unicode when the text says so, or when the fonts do and
+    // the text as it stands has no header.
+    let converted_header = |enc| {
+        let converted = grid.converted(enc);
+        header::find(&converted, required).map(|h| (converted, h))
+    };
+    match legacy_vn::guess(grid.sample_texts(2_000)) {
+        // The text itself says so: convert (unless only the original has a header).
+        Some(enc) => match converted_header(enc) {
+            Ok((converted, header)) => Ok((format, sheet, converted, header, Some(enc))),
+            Err(nf) => match header::find(&grid, required) {
+                Ok(header) => Ok((format, sheet, grid, header, None)),
+                Err(_) => Err(not_found(nf)),
+            },
+        },
+        None => match header::find(&grid, required) {
+            Ok(header) => Ok((format, sheet, grid, header, None)),
+            // Only the fonts say so: convert if that is what finds the header.
+            Err(nf) => match grid.font_hint.map(|enc| (enc, converted_header(enc))) {
+                Some((enc, Ok((converted, header)))) => {
+                    Ok((format, sheet, converted, header, Some(enc)))
+                }
+                _ => Err(not_found(nf)),
+            },
+        },
+    }
+}
+
+/// The notice for a list converted from a legacy encoding.
+pub(crate) fn legacy_notice(enc: Option<legacy_vn::Legacy>) -> Option<String> {
+    enc.map(|e| {
+        format!(
+            "Tệp được gõ bằng bảng mã cũ {n} (phông .VnTime/VNI-Times); đã chuyển sang Unicode để tên khớp với ngân hàng. Nên lưu lại tệp bằng Unicode / the file was typed in the legacy {n} encoding; converted to Unicode so names match the bank's. Consider saving it in Unicode",
+            n = e.name()
+        )
+    })
 }
 
 /// Shared tail of both importers: control total, notices, the result.
@@ -721,6 +767,55 @@ mod tests {
         // Công Tằng Tôn Nữ is a family name too; only subtotal phrases count.
         assert_eq!(total_marker("Công Tằng Tôn Nữ Mai"), None);
         assert_eq!(total_marker("Cộng trang"), Some(RowKind::Subtotal));
+    }
+
+    /// Lists typed in TCVN3 (.VnTime) or VNI (VNI-Times) read as Unicode, with a notice, so
+    /// names still match the bank's.
+    #[test]
+    fn legacy_encoded_lists_are_converted() {
+        use legacy_vn::Legacy;
+        let rows = [
+            "STT,Họ và tên,Số định danh cá nhân,Số tiền được hưởng,Xã/phường",
+            "1,Nguyễn Thị Hồng Nhung,025038000101,1500000,Xã Tân Lập",
+            "2,Trần Văn Đức,025142000102,1500000,Phường Hà Cầu",
+            "3,Lê Thị Bích Ngọc,025055000103,2250000,Xã Tân Lập",
+            "Tổng cộng,,,5250000,",
+        ];
+        for enc in [Legacy::Tcvn3, Legacy::Vni] {
+            let text: Vec<String> = rows
+                .iter()
+                .map(|r| legacy_vn::tests::encode(enc, r).unwrap_or_else(|| panic!("encode {r}")))
+                .collect();
+            assert_ne!(text[0], rows[0], "really encoded");
+            let csv = text.join("\n");
+            let imp =
+                match import_beneficiaries("cu.csv", csv.into_bytes(), &ImportOptions::new(2026)) {
+                    Ok(i) => i,
+                    Err(e) => panic!("{enc:?}: {e}"),
+                };
+            let names: Vec<&str> = imp.rows.iter().map(|r| r.name.as_str()).collect();
+            assert_eq!(
+                names,
+                ["Nguyễn Thị Hồng Nhung", "Trần Văn Đức", "Lê Thị Bích Ngọc"],
+                "{enc:?}"
+            );
+            assert_eq!(imp.rows[1].commune.as_deref(), Some("Phường Hà Cầu"));
+            assert!(
+                imp.notices.iter().any(|n| n.contains(enc.name())),
+                "{enc:?}: {:?}",
+                imp.notices
+            );
+            assert!(imp.control_total.is_some_and(|c| !c.mismatch()));
+        }
+        // Unicode text is left alone, without a notice.
+        let imp = import_beneficiaries(
+            "moi.csv",
+            rows.join("\n").into_bytes(),
+            &ImportOptions::new(2026),
+        );
+        assert!(
+            imp.is_ok_and(|i| i.notices.is_empty() && i.rows[0].name == "Nguyễn Thị Hồng Nhung")
+        );
     }
 
     #[test]

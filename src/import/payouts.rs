@@ -4,7 +4,9 @@ use std::sync::Arc;
 
 use super::beneficiaries::{read_account, read_bank, read_date, read_id};
 use super::header::Field;
-use super::{ImportError, ImportOptions, Imported, RowCtx, finish, open_table, walk};
+use super::{
+    ImportError, ImportOptions, Imported, RowCtx, finish, legacy_notice, open_table, walk,
+};
 use crate::domain::dates::DateOrYear;
 use crate::domain::population_id::IdCheck;
 use crate::domain::records::{PayoutOrigin, PayoutRow};
@@ -19,11 +21,11 @@ pub fn import_payouts(
     bytes: Vec<u8>,
     opts: &ImportOptions,
 ) -> Result<Imported<PayoutRow>, ImportError> {
-    let (format, sheet, grid, header) = open_table(file, bytes, opts, REQUIRED)?;
+    let (format, sheet, grid, header, legacy) = open_table(file, bytes, opts, REQUIRED)?;
     if !header.has(Field::Bank) && opts.default_bank.is_none() {
         return Err(ImportError::NoBank { file: file.into() });
     }
-    let mut notices = Vec::new();
+    let mut notices: Vec<String> = legacy_notice(legacy).into_iter().collect();
     if !header.has(Field::Status) {
         notices.push(
             "Tệp không có cột Trạng thái: mọi dòng được coi là chi thành công / no status column: every row is taken as paid"

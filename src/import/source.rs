@@ -131,15 +131,17 @@ pub fn load(
         }
         Format::Xlsx => {
             guard::check_xlsx(file, &bytes)?;
+            let font_hint = guard::legacy_fonts(&bytes, "xl/styles.xml");
             let mut wb = Xlsx::new(Cursor::new(bytes)).map_err(|e| match e {
                 calamine::XlsxError::Password => password(),
                 e => corrupt(&e),
             })?;
             let name = pick_sheet(file, wb.sheets_metadata(), sheet)?;
             let mut reader = wb.worksheet_cells_reader(&name).map_err(|e| corrupt(&e))?;
-            let grid = sparse_grid(file, &name, budget, || {
+            let mut grid = sparse_grid(file, &name, budget, || {
                 reader.next_cell().map_err(|e| e.to_string())
             })?;
+            grid.font_hint = font_hint;
             Ok((format, Some(name), grid))
         }
         Format::Xlsb => {
@@ -165,11 +167,14 @@ pub fn load(
         }
         Format::Ods => {
             guard::check_ods(file, &bytes, budget.max_cells)?;
+            let font_hint = guard::legacy_fonts(&bytes, "styles.xml")
+                .or_else(|| guard::legacy_fonts(&bytes, "content.xml"));
             let wb = Ods::new(Cursor::new(bytes)).map_err(|e| match e {
                 calamine::OdsError::Password => password(),
                 e => corrupt(&e),
             })?;
-            let (name, grid) = load_workbook(file, wb, sheet)?;
+            let (name, mut grid) = load_workbook(file, wb, sheet)?;
+            grid.font_hint = font_hint;
             Ok((format, Some(name), grid))
         }
     }
@@ -250,10 +255,7 @@ fn sparse_grid<'a>(
     }
     let sparse = Sparse::new(cells);
     let origin = sparse.origin();
-    Ok(Grid {
-        cells: Cells::Sparse(sparse),
-        origin,
-    })
+    Ok(Grid::new(Cells::Sparse(sparse), origin))
 }
 
 fn load_workbook<R, W>(
@@ -274,13 +276,7 @@ where
             detail: e.to_string(),
         })?;
     let origin = range.start().unwrap_or((0, 0));
-    Ok((
-        name,
-        Grid {
-            cells: Cells::Sheet(range),
-            origin,
-        },
-    ))
+    Ok((name, Grid::new(Cells::Sheet(range), origin)))
 }
 
 /// Excel's "Unicode Text" export: UTF-16 (little-endian with BOM FF FE, or big-endian
@@ -354,10 +350,7 @@ fn load_csv(file: &str, bytes: &[u8]) -> Result<Grid, ImportError> {
         }
         rows.push((line, rec));
     }
-    Ok(Grid {
-        cells: Cells::Csv(rows),
-        origin: (0, 0),
-    })
+    Ok(Grid::new(Cells::Csv(rows), (0, 0)))
 }
 
 /// Line breaks in `bytes`: `\n`, `\r\n`, or a lone `\r` (old Mac files).
