@@ -7,14 +7,15 @@ use rust_decimal::Decimal;
 use serde::Deserialize;
 
 use crate::domain::banks::BankId;
+use crate::domain::period::PeriodCode;
 use crate::domain::population_id::IdCheck;
 use crate::domain::records::{BeneficiaryRow, PayoutOrigin, PayoutRow, RowRef};
 use crate::import::{ImportError, ImportOptions, import_beneficiaries, import_payouts};
 use crate::recon::{self, ExceptionRow, Flag, Options};
 use crate::report::{InputFile, Lang, Report, ReportMeta, sha256_hex};
 use crate::store::{
-    NewRun, NewUpload, RunInfo, Saved, Store, StoreError, StoredCallback, StoredRun, Upload,
-    UploadKind,
+    NewRun, NewUpload, Period, RunInfo, Saved, Store, StoreError, StoredCallback, StoredRun,
+    Upload, UploadKind,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -27,6 +28,11 @@ pub enum ServiceError {
     Store(#[from] StoreError),
     #[error("kỳ {0} chưa có danh sách đối tượng / period {0} has no beneficiary list yet")]
     NoList(i64),
+    #[error(
+        "Tiêu đề của tệp không khớp với kỳ này; nếu đúng là danh sách của kỳ này, hãy xác nhận (confirm=true) rồi tải lên lại / the file's title does not match this period; if it really is this period's list, confirm (confirm=true) and upload again: {}",
+        .0.join("; ")
+    )]
+    NeedsConfirmation(Vec<String>),
     #[error("lỗi nội bộ / internal error: {0}")]
     Internal(String),
 }
@@ -41,6 +47,8 @@ pub struct UploadRequest {
     /// Payout files without a bank column.
     pub bank: Option<BankId>,
     pub actor: String,
+    /// The uploader confirmed a list whose title names another period or place.
+    pub confirmed: bool,
 }
 
 /// What an upload's import may cost, and how many imports may run at once: each holds a
@@ -70,9 +78,9 @@ pub async fn upload(
     req: UploadRequest,
     gate: &ImportGate,
 ) -> ServiceResult<Saved<Upload>> {
-    if store.get_period(req.period_id).await?.is_none() {
+    let Some(period) = store.get_period(req.period_id).await? else {
         return Err(ServiceError::NotFound(format!("period {}", req.period_id)));
-    }
+    };
     let sha256 = sha256_hex(&req.bytes);
     let size = req.bytes.len();
     let opts = ImportOptions {
@@ -94,6 +102,19 @@ pub async fn upload(
                 import_beneficiaries(&file_name, bytes, &opts).and_then(|i| i.require_rows())
             })
             .await??;
+            let mut imp = imp;
+            let warnings = title_mismatch(&period, &imp.title);
+            if !warnings.is_empty() {
+                if !req.confirmed {
+                    return Err(ServiceError::NeedsConfirmation(warnings));
+                }
+                imp.notices.extend(warnings.into_iter().map(|w| {
+                    format!(
+                        "{w} — {} / confirmed by {}",
+                        "người tải lên đã xác nhận", req.actor
+                    )
+                }));
+            }
             let new = NewUpload::from_imported(&imp, sha256, size, None);
             Ok(store
                 .save_beneficiary_list(req.period_id, new, &imp.rows, &req.actor)
@@ -108,6 +129,47 @@ pub async fn upload(
                 .await?)
         }
     }
+}
+
+/// What a list's title says that disagrees with the period it is uploaded to: another
+/// month or quarter ("THÁNG 10/2024" into September), or another commune, district or
+/// province than the period's locality. Empty when the title agrees or says nothing.
+pub fn title_mismatch(period: &Period, title: &[String]) -> Vec<String> {
+    use crate::domain::names::{places_named, same_place};
+    let mut out = Vec::new();
+    if let Ok(code) = PeriodCode::parse(&period.code) {
+        let named: Vec<PeriodCode> = title.iter().flat_map(|l| PeriodCode::named_in(l)).collect();
+        if !named.is_empty() && !named.iter().any(|n| n.overlaps(&code)) {
+            let labels: Vec<String> = named.iter().map(PeriodCode::label_vi).collect();
+            out.push(format!(
+                "tiêu đề ghi {} nhưng kỳ này là {} / the title names {} but this period is {}",
+                labels.join(", "),
+                code.label_vi(),
+                labels.join(", "),
+                code.as_str()
+            ));
+        }
+    }
+    if let Some(locality) = period.locality.as_deref() {
+        for (level, name) in places_named(locality) {
+            let titled: Vec<(String, String)> = title
+                .iter()
+                .flat_map(|l| {
+                    places_named(l)
+                        .into_iter()
+                        .filter(|(lv, _)| *lv == level)
+                        .map(move |(_, n)| (n, l.clone()))
+                })
+                .collect();
+            if !titled.is_empty() && !titled.iter().any(|(n, _)| same_place(n, &name)) {
+                out.push(format!(
+                    "tiêu đề ghi \"{}\" nhưng địa bàn của kỳ là \"{locality}\" / the title names \"{}\" but the period's locality is \"{locality}\"",
+                    titled[0].1, titled[0].1
+                ));
+            }
+        }
+    }
+    out
 }
 
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> ServiceResult<T> {

@@ -697,7 +697,7 @@ async fn an_upload_over_the_limit_is_413_and_changes_nothing() {
     for_each_backend_with(&[("DOISOAT_MAX_UPLOAD_MB", "1")], |app| async move {
         assert_eq!(app.config.max_upload_bytes, 1024 * 1024);
         let t = app.tokens.accountant.clone();
-        let p = app.create_period(&t, &json!({ "code": "2024-11" })).await;
+        let p = app.create_period(&t, &json!({ "code": "2024-09" })).await;
         p.expect_status(StatusCode::CREATED, "create period");
         let period = support::id_of(&p.json());
         let before = app.counts(period).await;
@@ -1276,6 +1276,100 @@ async fn pending_bank_rows_count_as_pending() {
             .json();
         assert_eq!(page["total"], 2, "{page}");
         assert_eq!(page["items"][0]["payouts"][0]["status"], "pending");
+    })
+    .await;
+}
+
+/// A bank's result file is refused in the list slot (and a list in the bank-file slot),
+/// naming the right slot; a list whose title names another month or commune is stored
+/// only once the uploader confirms, and the confirmation is noted on the upload.
+#[tokio::test]
+async fn files_in_the_wrong_slot_or_period_are_caught() {
+    for_each_backend(|app| async move {
+        let t = app.tokens.accountant.clone();
+        let p = app
+            .create_period(&t, &json!({ "code": "2024-10", "locality": "Xã Tân Phú" }))
+            .await;
+        p.expect_status(StatusCode::CREATED, "create period");
+        let period = support::id_of(&p.json());
+        let before = app.counts(period).await;
+        let lists = format!("/api/v1/periods/{period}/beneficiary-lists");
+        let payouts = format!("/api/v1/periods/{period}/payout-files");
+        let bank = support::read_file(&fixture_path(AGRIBANK));
+        let r = app.upload_bytes(&t, &lists, AGRIBANK, &bank, None).await;
+        let problem = r.expect_problem(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("wrong-slot"),
+            "bank file as a list",
+        );
+        assert!(
+            problem["detail"]
+                .as_str()
+                .is_some_and(|d| d.contains("payout-files")),
+            "{problem}"
+        );
+        let list = support::read_file(&fixture_path(LIST));
+        let r = app
+            .upload_bytes(&t, &payouts, LIST, &list, Some("Agribank"))
+            .await;
+        let problem = r.expect_problem(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("wrong-slot"),
+            "list as a bank file",
+        );
+        assert!(
+            problem["detail"]
+                .as_str()
+                .is_some_and(|d| d.contains("beneficiary-lists")),
+            "{problem}"
+        );
+        assert_eq!(app.counts(period).await, before, "nothing stored");
+
+        // The sample list's title says September 2024 and Xã Tân Lập.
+        let r = app.upload_bytes(&t, &lists, LIST, &list, None).await;
+        let problem = r.expect_problem(
+            StatusCode::CONFLICT,
+            Some("title-mismatch"),
+            "another month and commune",
+        );
+        let warnings = problem["warnings"].as_array().cloned().unwrap_or_default();
+        assert_eq!(warnings.len(), 2, "{problem}");
+        assert!(
+            warnings[0]
+                .as_str()
+                .is_some_and(|w| w.contains("Tháng 09/2024"))
+        );
+        assert!(
+            warnings[1].as_str().is_some_and(|w| w.contains("TÂN LẬP")),
+            "{warnings:?}"
+        );
+        assert_eq!(
+            app.counts(period).await,
+            before,
+            "nothing stored until confirmed"
+        );
+        let (ct, body) = support::multipart(&[
+            support::Part::File {
+                name: "file",
+                file_name: LIST,
+                bytes: &list,
+            },
+            support::Part::Text {
+                name: "confirm",
+                value: "true",
+            },
+        ]);
+        let r = app
+            .send(Method::POST, &lists, Some(&t), Some(&ct), body)
+            .await;
+        r.expect_status(StatusCode::CREATED, "confirmed");
+        let notices = r.json()["notices"].as_array().cloned().unwrap_or_default();
+        assert!(
+            notices.iter().any(|n| n
+                .as_str()
+                .is_some_and(|n| n.contains("confirmed by accountant:"))),
+            "{notices:?}"
+        );
     })
     .await;
 }

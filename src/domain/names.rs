@@ -147,6 +147,71 @@ fn ascii_fold_eq(a: &str, b: &str) -> bool {
 }
 
 /// For storing/displaying a name: NFC, whitespace collapsed and trimmed (case kept).
+/// The level of an administrative unit, as a title or a locality names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlaceLevel {
+    /// xã, phường, thị trấn
+    Commune,
+    /// huyện, quận, thị xã
+    District,
+    /// tỉnh, thành phố
+    Province,
+}
+
+/// Administrative units a text names, folded: "UBND XÃ TÂN LẬP" → (Commune, "tan lap");
+/// "Xã Tân Lập, huyện Thanh Sơn, tỉnh Phú Thọ" → three. "Xã hội" (social) is no commune.
+pub fn places_named(text: &str) -> Vec<(PlaceLevel, String)> {
+    let folded = fold(text);
+    let mut out = Vec::new();
+    for part in folded.split([',', ';', '-', '(', ')', ':']) {
+        let words: Vec<&str> = part.split_whitespace().collect();
+        let mut i = 0;
+        while i < words.len() {
+            let (level, skip) = match (words[i], words.get(i + 1).copied()) {
+                ("thi", Some("tran")) => (Some(PlaceLevel::Commune), 2),
+                ("thi", Some("xa")) => (Some(PlaceLevel::District), 2),
+                ("thanh", Some("pho")) => (Some(PlaceLevel::Province), 2),
+                ("xa", Some(next)) if next != "hoi" => (Some(PlaceLevel::Commune), 1),
+                ("phuong", _) => (Some(PlaceLevel::Commune), 1),
+                ("huyen" | "quan", _) => (Some(PlaceLevel::District), 1),
+                ("tinh", _) => (Some(PlaceLevel::Province), 1),
+                _ => (None, 1),
+            };
+            i += skip;
+            let Some(level) = level else { continue };
+            // The name: the words up to the next level word, a date or a number.
+            let rest = &words[i..];
+            let stops = |k: usize| {
+                let next = rest.get(k + 1).copied();
+                match rest[k] {
+                    "xa" | "phuong" | "huyen" | "quan" | "tinh" | "nam" | "thang" | "ngay"
+                    | "quy" | "danh" => true,
+                    "thi" => matches!(next, Some("tran" | "xa")),
+                    "thanh" => next == Some("pho"),
+                    w => w.chars().any(|c| c.is_ascii_digit()),
+                }
+            };
+            let len = (0..rest.len())
+                .find(|&k| stops(k))
+                .unwrap_or(rest.len())
+                .min(5);
+            let name = &rest[..len];
+            if !name.is_empty() {
+                out.push((level, name.join(" ")));
+            }
+        }
+    }
+    out
+}
+
+/// Whether two folded unit names are the same place ("tan lap" and "tan lap" — or one
+/// written shorter than the other, "phu tho" and "phu tho moi").
+pub fn same_place(a: &str, b: &str) -> bool {
+    let (a, b): (Vec<&str>, Vec<&str>) = (a.split(' ').collect(), b.split(' ').collect());
+    let n = a.len().min(b.len());
+    n > 0 && a[..n] == b[..n]
+}
+
 pub fn clean_display(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut pending_space = false;
@@ -165,6 +230,31 @@ pub fn clean_display(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn places_in_titles() {
+        assert_eq!(
+            places_named("UBND XÃ TÂN LẬP"),
+            vec![(PlaceLevel::Commune, "tan lap".to_owned())]
+        );
+        assert_eq!(
+            places_named("Xã Tân Lập, huyện Thanh Sơn, tỉnh Phú Thọ"),
+            vec![
+                (PlaceLevel::Commune, "tan lap".to_owned()),
+                (PlaceLevel::District, "thanh son".to_owned()),
+                (PlaceLevel::Province, "phu tho".to_owned())
+            ]
+        );
+        assert!(
+            places_named("DANH SÁCH CHI TRẢ TRỢ CẤP XÃ HỘI HÀNG THÁNG THÁNG 9/2024").is_empty()
+        );
+        assert_eq!(
+            places_named("Thị trấn Hưng Hà"),
+            vec![(PlaceLevel::Commune, "hung ha".to_owned())]
+        );
+        assert!(same_place("tan lap", "tan lap"));
+        assert!(!same_place("tan lap", "tan phu"));
+    }
     use proptest::prelude::*;
 
     #[test]

@@ -157,6 +157,54 @@ impl PeriodCode {
             .unwrap_or_default()
     }
 
+    /// The months (1–12) this period spans, and its year.
+    fn span(&self) -> (i32, std::ops::RangeInclusive<u32>) {
+        let month = |t: &str| t.parse::<u32>().unwrap_or(0);
+        match self.0.split_once('-') {
+            None => (self.year(), 1..=12),
+            Some((_, rest)) => match rest.strip_prefix('Q') {
+                Some(q) => {
+                    let q = month(q);
+                    (self.year(), (3 * q).saturating_sub(2)..=3 * q)
+                }
+                None => (self.year(), month(rest)..=month(rest)),
+            },
+        }
+    }
+
+    /// The two periods share a month (September 2024 is within Q3 2024 and 2024).
+    pub fn overlaps(&self, other: &PeriodCode) -> bool {
+        let ((y1, m1), (y2, m2)) = (self.span(), other.span());
+        y1 == y2 && m1.start() <= m2.end() && m2.start() <= m1.end()
+    }
+
+    /// Periods a text names, as office titles write them: "THÁNG 9/2024", "tháng 09 năm
+    /// 2024", "Quý III/2024", "quý 3 năm 2024".
+    pub fn named_in(text: &str) -> Vec<PeriodCode> {
+        let folded = fold(text);
+        let words: Vec<&str> = folded
+            .split(|c: char| !(c.is_alphanumeric() || c == '/'))
+            .filter(|w| !w.is_empty())
+            .collect();
+        let mut out = Vec::new();
+        for (i, w) in words.iter().enumerate() {
+            if !matches!(*w, "thang" | "quy") {
+                continue;
+            }
+            let candidate = match (words.get(i + 1), words.get(i + 2), words.get(i + 3)) {
+                (Some(a), _, _) if a.contains('/') => format!("{w} {a}"),
+                (Some(a), Some(&"nam"), Some(y)) => format!("{w} {a}/{y}"),
+                _ => continue,
+            };
+            if let Ok(code) = PeriodCode::parse(&candidate)
+                && !out.contains(&code)
+            {
+                out.push(code);
+            }
+        }
+        out
+    }
+
     /// "Quý 3/2024", "Tháng 09/2024", "Năm 2024".
     pub fn label_vi(&self) -> String {
         match self.0.split_once('-') {
@@ -205,6 +253,47 @@ impl<'de> Deserialize<'de> for PeriodCode {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn period(s: &str) -> PeriodCode {
+        PeriodCode::parse(s).unwrap_or_else(|e| panic!("{s}: {e:?}"))
+    }
+
+    #[test]
+    fn periods_named_in_titles() {
+        assert_eq!(
+            PeriodCode::named_in("DANH SÁCH CHI TRẢ TRỢ CẤP XÃ HỘI HÀNG THÁNG THÁNG 9/2024"),
+            vec![period("2024-09")]
+        );
+        assert_eq!(
+            PeriodCode::named_in("Tháng 10 năm 2024"),
+            vec![period("2024-10")]
+        );
+        assert_eq!(
+            PeriodCode::named_in("Quý III/2024"),
+            vec![period("2024-Q3")]
+        );
+        assert_eq!(
+            PeriodCode::named_in("quý 4 năm 2024"),
+            vec![period("2024-Q4")]
+        );
+        // A signature line's date names its month too.
+        assert_eq!(
+            PeriodCode::named_in("Tân Lập, ngày 15 tháng 9 năm 2024"),
+            vec![period("2024-09")]
+        );
+        assert!(PeriodCode::named_in("ĐVT: 1.000 đồng").is_empty());
+        assert!(PeriodCode::named_in("Hàng tháng").is_empty());
+    }
+
+    #[test]
+    fn overlapping_periods() {
+        assert!(period("2024-09").overlaps(&period("2024-Q3")));
+        assert!(period("2024-Q3").overlaps(&period("2024-09")));
+        assert!(period("2024").overlaps(&period("2024-12")));
+        assert!(!period("2024-09").overlaps(&period("2024-10")));
+        assert!(!period("2024-Q3").overlaps(&period("2024-10")));
+        assert!(!period("2024-09").overlaps(&period("2023-09")));
+    }
     use proptest::prelude::*;
 
     fn code(s: &str) -> String {

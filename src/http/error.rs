@@ -163,6 +163,7 @@ impl From<ImportError> for AppError {
             ImportError::ZipBomb { .. } => unreadable("zip-bomb"),
             ImportError::TooManyCells { .. } => unreadable("too-many-cells"),
             ImportError::Password { .. } => unreadable("password-protected"),
+            ImportError::WrongSlot { .. } => unreadable("wrong-slot"),
             ImportError::NoRows {
                 data_rows,
                 rejected_rows,
@@ -197,6 +198,13 @@ impl From<ServiceError> for AppError {
                 "Chưa có danh sách / No beneficiary list",
                 e.to_string(),
             ),
+            ServiceError::NeedsConfirmation(ref warnings) => AppError::new(
+                StatusCode::CONFLICT,
+                "title-mismatch",
+                "Tiêu đề không khớp với kỳ / Title does not match the period",
+                e.to_string(),
+            )
+            .with(json!({ "warnings": warnings, "confirm_with": "confirm=true" })),
             ServiceError::Internal(cause) => AppError::internal(cause),
         }
     }

@@ -20,12 +20,16 @@ pub struct UploadForm {
     file: Vec<u8>,
     /// Payout files only: the bank, when the file has no bank column (name, code or BIN).
     bank: Option<String>,
+    /// Lists only: `true` to store a list whose title names another period or locality
+    /// (without it such a list is refused with 409 `title-mismatch`, naming what differs).
+    confirm: Option<bool>,
 }
 
 struct Form {
     file_name: String,
     bytes: Vec<u8>,
     bank: Option<String>,
+    confirm: bool,
 }
 
 async fn read_form(
@@ -35,6 +39,7 @@ async fn read_form(
     let mut multipart = multipart?;
     let mut file = None;
     let mut bank = None;
+    let mut confirm = false;
     while let Some(field) = multipart
         .next_field()
         .await
@@ -53,6 +58,10 @@ async fn read_form(
                 let text = field.text().await.map_err(|e| multipart_error(e, limit))?;
                 bank = Some(text.trim().to_owned()).filter(|b| !b.is_empty());
             }
+            Some("confirm") => {
+                let text = field.text().await.map_err(|e| multipart_error(e, limit))?;
+                confirm = matches!(text.trim(), "true" | "1" | "on" | "yes");
+            }
             _ => {}
         }
     }
@@ -69,6 +78,7 @@ async fn read_form(
         file_name,
         bytes,
         bank,
+        confirm,
     })
 }
 
@@ -93,6 +103,7 @@ async fn store_upload(
         bytes: form.bytes,
         bank,
         actor: auth.actor(),
+        confirmed: form.confirm,
     };
     let saved = service::upload(st.store.as_ref(), kind, req, &st.imports).await?;
     let status = if saved.created {
@@ -108,6 +119,7 @@ async fn store_upload(
 #[utoipa::path(post, path = "/api/v1/periods/{id}/beneficiary-lists", tag = "uploads", params(("id" = i64, Path)),
     request_body(content = UploadForm, content_type = "multipart/form-data"),
     responses((status = 201, body = Upload), (status = 200, body = Upload, description = "identical file already stored"),
+        (status = 409, description = "the title names another period or locality: send confirm=true to store it anyway"),
         (status = 413), (status = 415), (status = 422)), security(("bearer" = [])))]
 pub async fn beneficiary_list(
     State(st): State<AppState>,

@@ -4,10 +4,7 @@ use std::sync::Arc;
 
 use super::grid::Cell;
 use super::header::Field;
-use super::{
-    ImportError, ImportOptions, Imported, RowCtx, commune_in, finish, legacy_notice, open_table,
-    walk,
-};
+use super::{ImportError, ImportOptions, Imported, RowCtx, commune_in, finish, open_table, walk};
 use crate::domain::banks::BankId;
 use crate::domain::dates::{self, DateOrYear};
 use crate::domain::names;
@@ -22,20 +19,25 @@ pub fn import_beneficiaries(
     bytes: Vec<u8>,
     opts: &ImportOptions,
 ) -> Result<Imported<BeneficiaryRow>, ImportError> {
-    let (format, sheet, grid, header, legacy) = open_table(file, bytes, opts, REQUIRED)?;
+    let table = open_table(file, bytes, opts, REQUIRED)?;
+    // A bank's result file has a transaction reference and a payment status: it goes in the
+    // other slot, and read as a list it would replace the period's beneficiaries.
+    if table.header.has(Field::Reference) && table.header.has(Field::Status) {
+        return Err(ImportError::WrongSlot {
+            file: file.into(),
+            detail_vi: "tệp có cột Số tham chiếu và Trạng thái: đây là tệp kết quả chi của ngân hàng, không phải danh sách đối tượng; hãy tải lên ở mục \"Tải tệp kết quả chi của ngân hàng\" (POST …/payout-files)".into(),
+            detail_en: "the file has a transaction reference and a payment status column: it is a bank result file, not a beneficiary list; upload it as a bank result file (POST …/payout-files)".into(),
+        });
+    }
     let file: Arc<str> = Arc::from(file);
-    let walked = walk(&grid, &header, &file, sheet.as_deref(), |ctx| {
-        parse_row(ctx, opts)
-    });
-    Ok(finish(
-        file,
-        format,
-        sheet,
-        &header,
-        walked,
-        |r| r.amount_due,
-        legacy_notice(legacy).into_iter().collect(),
-    ))
+    let walked = walk(
+        &table.grid,
+        &table.header,
+        &file,
+        table.sheet.as_deref(),
+        |ctx| parse_row(ctx, opts),
+    );
+    Ok(finish(file, table, walked, |r| r.amount_due, Vec::new()))
 }
 
 fn parse_row(ctx: &mut RowCtx<'_>, opts: &ImportOptions) -> Option<BeneficiaryRow> {

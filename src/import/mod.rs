@@ -135,6 +135,8 @@ pub struct Imported<T> {
     pub file: Arc<str>,
     pub format: Format,
     pub sheet: Option<String>,
+    /// The title block above the header, one text per row.
+    pub title: Vec<String>,
     pub header_row: u32,
     /// Multiplier applied to amounts (ĐVT).
     pub unit: Decimal,
@@ -198,6 +200,12 @@ pub enum ImportError {
         first_errors: Vec<String>,
         /// Every row error, for the API's answer.
         errors: Vec<RowError>,
+    },
+    #[error("{file}: {detail_vi} / {detail_en}")]
+    WrongSlot {
+        file: String,
+        detail_vi: String,
+        detail_en: String,
     },
     #[error("Tệp không có trang tính nào / the workbook has no worksheet: {file}")]
     NoSheet { file: String },
@@ -641,14 +649,37 @@ pub(crate) fn walk<T>(
     out
 }
 
-/// An opened sheet: its recognised header, and the legacy encoding it was converted from.
-pub(crate) type Table = (
-    Format,
-    Option<String>,
-    Grid,
-    Header,
-    Option<legacy_vn::Legacy>,
-);
+/// An opened sheet: its recognised header, the legacy encoding it was converted from, and
+/// the title block above the header.
+pub(crate) struct Table {
+    pub format: Format,
+    pub sheet: Option<String>,
+    pub grid: Grid,
+    pub header: Header,
+    pub legacy: Option<legacy_vn::Legacy>,
+}
+
+impl Table {
+    /// The texts above the header ("UBND XÃ TÂN LẬP", "DANH SÁCH … THÁNG 9/2024"), each cut.
+    pub fn title(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut filled = Vec::new();
+        for r in 0..self.grid.height() {
+            if self.grid.row_number(r) >= self.header.row_number {
+                break;
+            }
+            self.grid.filled(r, &mut filled);
+            let line: Vec<String> = filled
+                .iter()
+                .map(|(_, c)| c.display().into_owned())
+                .collect();
+            if !line.is_empty() {
+                out.push(cut(&line.join(" ")).into_owned());
+            }
+        }
+        out
+    }
+}
 
 /// Shared head of both importers: the sheet and its recognised header.
 pub(crate) fn open_table(
@@ -673,6 +704,13 @@ pub(crate) fn open_table(
     // Lists typed with legacy Vietnamese fonts (TCVN3 `.VnTime`, VNI `VNI-Times`) arrive
     // as `Hä vµ tªn`: converted to Unicode when the text says so, or when the fonts do and
     // the text as it stands has no header.
+    let table = |grid: Grid, header: Header, legacy| Table {
+        format,
+        sheet: sheet.clone(),
+        grid,
+        header,
+        legacy,
+    };
     let converted_header = |enc| {
         let converted = grid.converted(enc);
         header::find(&converted, required).map(|h| (converted, h))
@@ -680,19 +718,17 @@ pub(crate) fn open_table(
     match legacy_vn::guess(grid.sample_texts(2_000)) {
         // The text itself says so: convert (unless only the original has a header).
         Some(enc) => match converted_header(enc) {
-            Ok((converted, header)) => Ok((format, sheet, converted, header, Some(enc))),
+            Ok((converted, header)) => Ok(table(converted, header, Some(enc))),
             Err(nf) => match header::find(&grid, required) {
-                Ok(header) => Ok((format, sheet, grid, header, None)),
+                Ok(header) => Ok(table(grid, header, None)),
                 Err(_) => Err(not_found(nf)),
             },
         },
         None => match header::find(&grid, required) {
-            Ok(header) => Ok((format, sheet, grid, header, None)),
+            Ok(header) => Ok(table(grid, header, None)),
             // Only the fonts say so: convert if that is what finds the header.
             Err(nf) => match grid.font_hint.map(|enc| (enc, converted_header(enc))) {
-                Some((enc, Ok((converted, header)))) => {
-                    Ok((format, sheet, converted, header, Some(enc)))
-                }
+                Some((enc, Ok((converted, header)))) => Ok(table(converted, header, Some(enc))),
                 _ => Err(not_found(nf)),
             },
         },
@@ -700,7 +736,7 @@ pub(crate) fn open_table(
 }
 
 /// The notice for a list converted from a legacy encoding.
-pub(crate) fn legacy_notice(enc: Option<legacy_vn::Legacy>) -> Option<String> {
+fn legacy_notice(enc: Option<legacy_vn::Legacy>) -> Option<String> {
     enc.map(|e| {
         format!(
             "Tệp được gõ bằng bảng mã cũ {n} (phông .VnTime/VNI-Times); đã chuyển sang Unicode để tên khớp với ngân hàng. Nên lưu lại tệp bằng Unicode / the file was typed in the legacy {n} encoding; converted to Unicode so names match the bank's. Consider saving it in Unicode",
@@ -712,13 +748,21 @@ pub(crate) fn legacy_notice(enc: Option<legacy_vn::Legacy>) -> Option<String> {
 /// Shared tail of both importers: control total, notices, the result.
 pub(crate) fn finish<T>(
     file: Arc<str>,
-    format: Format,
-    sheet: Option<String>,
-    header: &Header,
+    table: Table,
     walked: Walked<T>,
     amount_of: impl Fn(&T) -> Decimal,
     mut notices: Vec<String>,
 ) -> Imported<T> {
+    if let Some(n) = legacy_notice(table.legacy) {
+        notices.insert(0, n);
+    }
+    let title = table.title();
+    let Table {
+        format,
+        sheet,
+        header,
+        ..
+    } = table;
     let control_total = match walked.total {
         Some((row, Ok(stated))) => Some(ControlTotal {
             row,
@@ -739,6 +783,7 @@ pub(crate) fn finish<T>(
         file,
         format,
         sheet,
+        title,
         header_row: header.row_number,
         unit: header.unit,
         data_rows: walked.data_rows,

@@ -4,9 +4,7 @@ use std::sync::Arc;
 
 use super::beneficiaries::{read_account, read_bank, read_date, read_id};
 use super::header::Field;
-use super::{
-    ImportError, ImportOptions, Imported, RowCtx, finish, legacy_notice, open_table, walk,
-};
+use super::{ImportError, ImportOptions, Imported, RowCtx, finish, open_table, walk};
 use crate::domain::dates::DateOrYear;
 use crate::domain::population_id::IdCheck;
 use crate::domain::records::{PayoutOrigin, PayoutRow};
@@ -21,11 +19,26 @@ pub fn import_payouts(
     bytes: Vec<u8>,
     opts: &ImportOptions,
 ) -> Result<Imported<PayoutRow>, ImportError> {
-    let (format, sheet, grid, header, legacy) = open_table(file, bytes, opts, REQUIRED)?;
+    let table = open_table(file, bytes, opts, REQUIRED)?;
+    let header = &table.header;
+    // A beneficiary list has no status and no reference, but list-only columns: taken as a
+    // bank file, every row would count as paid.
+    if !header.has(Field::Status)
+        && !header.has(Field::Reference)
+        && (header.has(Field::Category)
+            || header.has(Field::BirthDate)
+            || header.has(Field::Commune))
+    {
+        return Err(ImportError::WrongSlot {
+            file: file.into(),
+            detail_vi: "tệp không có cột Trạng thái hay Số tham chiếu mà có cột của danh sách đối tượng (đối tượng, ngày sinh, xã): đây là danh sách đối tượng, không phải kết quả chi; hãy tải lên ở mục \"Tải danh sách đối tượng\" (POST …/beneficiary-lists)".into(),
+            detail_en: "the file has no status or reference column but a beneficiary list's columns (category, birth date, commune): it is a beneficiary list, not bank results; upload it as the list (POST …/beneficiary-lists)".into(),
+        });
+    }
     if !header.has(Field::Bank) && opts.default_bank.is_none() {
         return Err(ImportError::NoBank { file: file.into() });
     }
-    let mut notices: Vec<String> = legacy_notice(legacy).into_iter().collect();
+    let mut notices = Vec::new();
     if !header.has(Field::Status) {
         notices.push(
             "Tệp không có cột Trạng thái: mọi dòng được coi là chi thành công / no status column: every row is taken as paid"
@@ -33,18 +46,14 @@ pub fn import_payouts(
         );
     }
     let file: Arc<str> = Arc::from(file);
-    let walked = walk(&grid, &header, &file, sheet.as_deref(), |ctx| {
-        parse_row(ctx, opts)
-    });
-    Ok(finish(
-        file,
-        format,
-        sheet,
-        &header,
-        walked,
-        |r| r.amount,
-        notices,
-    ))
+    let walked = walk(
+        &table.grid,
+        &table.header,
+        &file,
+        table.sheet.as_deref(),
+        |ctx| parse_row(ctx, opts),
+    );
+    Ok(finish(file, table, walked, |r| r.amount, notices))
 }
 
 fn parse_row(ctx: &mut RowCtx<'_>, opts: &ImportOptions) -> Option<PayoutRow> {

@@ -136,6 +136,16 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ("period.uploaded_ok", "Đã lưu", "Stored"),
     ("upload.current", "Danh sách hiện hành", "Current list"),
     (
+        "period.confirm",
+        "Tôi xác nhận đây là danh sách của kỳ này, dù tiêu đề ghi kỳ hoặc địa bàn khác",
+        "I confirm this is this period's list, although its title names another period or place",
+    ),
+    (
+        "period.confirm_help",
+        "Chưa lưu. Nếu đúng là danh sách của kỳ này, hãy đánh dấu ô xác nhận và chọn lại tệp.",
+        "Not stored. If it really is this period's list, tick the confirmation box and choose the file again.",
+    ),
+    (
         "layout.timezone",
         "Mọi thời điểm theo giờ Việt Nam (UTC+7).",
         "All times are Vietnam time (UTC+7).",

@@ -55,7 +55,9 @@ impl From<ServiceError> for WebError {
             ServiceError::NotFound(_) => WebError::NotFound,
             ServiceError::Store(s) => s.into(),
             ServiceError::Import(e) => WebError::BadRequest(e.to_string()),
-            ServiceError::NoList(_) => WebError::BadRequest(e.to_string()),
+            ServiceError::NoList(_) | ServiceError::NeedsConfirmation(_) => {
+                WebError::BadRequest(e.to_string())
+            }
             ServiceError::Internal(m) => WebError::Internal(m),
         }
     }
@@ -851,6 +853,8 @@ pub async fn period(
 
 struct UploadParts {
     bank: Option<String>,
+    /// The accountant confirmed a list whose title names another period or place.
+    confirm: bool,
     files: Vec<(String, Vec<u8>)>,
 }
 
@@ -876,6 +880,7 @@ async fn read_upload_parts(
     let mut multipart = multipart.map_err(|_| WebError::Csrf)?;
     let mut parts = UploadParts {
         bank: None,
+        confirm: false,
         files: Vec::new(),
     };
     let mut csrf_checked = false;
@@ -903,6 +908,10 @@ async fn read_upload_parts(
             Some("bank") => {
                 let text = field.text().await.map_err(|e| bad(e.body_text()))?;
                 parts.bank = Some(text.trim().to_owned()).filter(|b| !b.is_empty());
+            }
+            Some("confirm") => {
+                let text = field.text().await.map_err(|e| bad(e.body_text()))?;
+                parts.confirm = matches!(text.trim(), "1" | "true" | "on");
             }
             Some("files") => {
                 let name = field.file_name().unwrap_or("").to_owned();
@@ -994,6 +1003,7 @@ async fn upload(
             bytes,
             bank,
             actor: v.actor(),
+            confirmed: parts.confirm,
         };
         match service::upload(st.store.as_ref(), kind, req, &st.imports).await {
             Ok(saved) => {
@@ -1013,6 +1023,17 @@ async fn upload(
                 messages.push(Message {
                     ok: false,
                     text: format!("{} {file_name}: {e}", t.s("period.upload_failed")),
+                });
+            }
+            Err(ServiceError::NeedsConfirmation(warnings)) => {
+                failed = true;
+                messages.push(Message {
+                    ok: false,
+                    text: format!(
+                        "{file_name}: {} {}",
+                        warnings.join("; "),
+                        t.s("period.confirm_help")
+                    ),
                 });
             }
             Err(e) => return Err(PageError(e.into(), lang)),
