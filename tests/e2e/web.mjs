@@ -367,7 +367,8 @@ async function accountant(browser) {
         'form#upload-list is not enctype=multipart/form-data',
       );
       const input = await need(page, 'form#upload-list input[type=file][name=files]');
-      check((await input.getAttribute('multiple')) !== null, 'form#upload-list file input is not multiple');
+      // One list per submit: each list replaces the current one (issue 9).
+      check((await input.getAttribute('multiple')) === null, 'form#upload-list file input takes several files');
       await input.setInputFiles(path.join(FIXTURES, LIST_FILE));
       const resp = await submit(page, 'form#upload-list');
       if (pathOf(page) !== `/periods/${pid}`) {
