@@ -124,10 +124,12 @@ pub async fn payouts(
     // later created with that code: refused, naming the first such item.
     let mut known: Vec<&str> = Vec::new();
     for (i, item) in parsed.items.iter().enumerate() {
-        if known.contains(&item.period.as_str()) {
+        if known.contains(&item.period.as_str()) || st.periods_seen.contains(&item.period) {
             continue;
         }
-        if st.store.period_by_code(&item.period).await?.is_none() {
+        if st.store.period_by_code(&item.period).await?.is_some() {
+            st.periods_seen.insert(&item.period);
+        } else {
             return Err(item_error(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "unknown-period",
