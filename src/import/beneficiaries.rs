@@ -1,10 +1,8 @@
 //! Beneficiary lists (danh sách chi trả) → `BeneficiaryRow`s.
 
-use std::sync::Arc;
-
 use super::grid::Cell;
 use super::header::Field;
-use super::{ImportError, ImportOptions, Imported, RowCtx, commune_in, finish, open_table, walk};
+use super::{ImportError, ImportOptions, Imported, RowCtx, commune_in, finish, open_table};
 use crate::domain::banks::BankId;
 use crate::domain::dates::{self, DateOrYear};
 use crate::domain::names;
@@ -29,15 +27,13 @@ pub fn import_beneficiaries(
             detail_en: "the file has a transaction reference and a payment status column: it is a bank result file, not a beneficiary list; upload it as a bank result file (POST …/payout-files)".into(),
         });
     }
-    let file: Arc<str> = Arc::from(file);
-    let walked = walk(
-        &table.grid,
-        &table.header,
-        &file,
-        table.sheet.as_deref(),
+    Ok(finish(
+        file,
+        table,
         |ctx| parse_row(ctx, opts),
-    );
-    Ok(finish(file, table, walked, |r| r.amount_due, Vec::new()))
+        |r| r.amount_due,
+        Vec::new(),
+    ))
 }
 
 fn parse_row(ctx: &mut RowCtx<'_>, opts: &ImportOptions) -> Option<BeneficiaryRow> {

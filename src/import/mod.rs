@@ -745,14 +745,22 @@ fn legacy_notice(enc: Option<legacy_vn::Legacy>) -> Option<String> {
     })
 }
 
-/// Shared tail of both importers: control total, notices, the result.
+/// Shared tail of both importers: the rows, the control total, notices, the result.
 pub(crate) fn finish<T>(
-    file: Arc<str>,
+    file: &str,
     table: Table,
-    walked: Walked<T>,
+    parse: impl FnMut(&mut RowCtx<'_>) -> Option<T>,
     amount_of: impl Fn(&T) -> Decimal,
     mut notices: Vec<String>,
 ) -> Imported<T> {
+    let file: Arc<str> = Arc::from(file);
+    let walked = walk(
+        &table.grid,
+        &table.header,
+        &file,
+        table.sheet.as_deref(),
+        parse,
+    );
     if let Some(n) = legacy_notice(table.legacy) {
         notices.insert(0, n);
     }

@@ -1,10 +1,8 @@
 //! Bank result files (kết quả chi) → `PayoutRow`s.
 
-use std::sync::Arc;
-
 use super::beneficiaries::{read_account, read_bank, read_date, read_id};
 use super::header::Field;
-use super::{ImportError, ImportOptions, Imported, RowCtx, finish, open_table, walk};
+use super::{ImportError, ImportOptions, Imported, RowCtx, finish, open_table};
 use crate::domain::dates::DateOrYear;
 use crate::domain::population_id::IdCheck;
 use crate::domain::records::{PayoutOrigin, PayoutRow};
@@ -45,15 +43,13 @@ pub fn import_payouts(
                 .to_owned(),
         );
     }
-    let file: Arc<str> = Arc::from(file);
-    let walked = walk(
-        &table.grid,
-        &table.header,
-        &file,
-        table.sheet.as_deref(),
+    Ok(finish(
+        file,
+        table,
         |ctx| parse_row(ctx, opts),
-    );
-    Ok(finish(file, table, walked, |r| r.amount, notices))
+        |r| r.amount,
+        notices,
+    ))
 }
 
 fn parse_row(ctx: &mut RowCtx<'_>, opts: &ImportOptions) -> Option<PayoutRow> {
