@@ -335,7 +335,11 @@ impl<'a> RowCtx<'a> {
             (Field::Reason, 500),
         ];
         for &(f, limit) in LIMITS {
-            let n = self.cell(f).as_text().map_or(0, |t| t.chars().count());
+            // Bytes bound characters: count only a text that might be too long.
+            let n = match self.cell(f).as_text() {
+                Some(t) if t.len() > limit => t.chars().count(),
+                _ => 0,
+            };
             if n > limit {
                 self.reject(
                     f,
