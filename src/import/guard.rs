@@ -132,7 +132,7 @@ fn xml<R: BufRead>(r: R) -> quick_xml::Reader<R> {
 /// xlsx: calamine reserves the shared-string table's declared `uniqueCount` up front. A
 /// string costs at least `<si/>` (5 bytes) of XML, so a count beyond the part's size / 5 is
 /// a lie told to make the reader allocate.
-pub fn check_xlsx(file: &str, bytes: &[u8]) -> Result<(), ImportError> {
+pub fn check_xlsx(file: &str, bytes: &[u8], max_cells: u64) -> Result<(), ImportError> {
     let mut archive = zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| corrupt(file, e))?;
     let names: Vec<String> = archive
         .file_names()
@@ -150,18 +150,20 @@ pub fn check_xlsx(file: &str, bytes: &[u8]) -> Result<(), ImportError> {
             match reader.read_event_into(&mut buf) {
                 Ok(Event::Start(e) | Event::Empty(e)) if e.local_name().as_ref() == "sst" => {
                     for attr in e.attributes().flatten() {
-                        if matches!(attr.key.local_name().as_ref(), "uniqueCount" | "count") {
+                        // What calamine reserves; `count` (all references) is not used.
+                        if attr.key.local_name().as_ref() == "uniqueCount" {
                             let declared = attr.value.trim().parse::<u64>().unwrap_or(0);
-                            if declared > size / 5 + 1 {
+                            // The part's size is declared by the file too (bounded by the
+                            // zip check); a sheet holds no more strings than cells.
+                            let most = (size / 5 + 1).min(max_cells);
+                            if declared > most {
                                 return Err(ImportError::TooManyCells {
                                     file: file.into(),
                                     detail_vi: format!(
-                                        "bảng chuỗi dùng chung khai báo {declared} chuỗi nhưng chỉ chứa được tối đa {}",
-                                        size / 5 + 1
+                                        "bảng chuỗi dùng chung khai báo {declared} chuỗi nhưng chỉ chứa được tối đa {most}"
                                     ),
                                     detail_en: format!(
-                                        "the shared-string table declares {declared} strings but can hold at most {}",
-                                        size / 5 + 1
+                                        "the shared-string table declares {declared} strings but can hold at most {most}"
                                     ),
                                 });
                             }

@@ -130,7 +130,7 @@ pub fn load(
             Ok((format, None, grid))
         }
         Format::Xlsx => {
-            guard::check_xlsx(file, &bytes)?;
+            guard::check_xlsx(file, &bytes, budget.max_cells)?;
             let font_hint = guard::legacy_fonts(&bytes, "xl/styles.xml");
             let mut wb = Xlsx::new(Cursor::new(bytes)).map_err(|e| match e {
                 calamine::XlsxError::Password => password(),
