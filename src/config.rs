@@ -11,7 +11,7 @@ pub enum LogFormat {
     Json,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Config {
     /// `sqlite:…` (default: a file under ./data, created on first run) or `postgres://…`.
     pub database_url: String,
@@ -36,6 +36,40 @@ pub struct Config {
 }
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite:data/doisoat.db";
+
+/// A database URL fit for a log line: the password, if any, becomes `***`.
+pub fn redacted_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let (authority, tail) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _)) => format!("{scheme}://{user}:***@{host}{tail}"),
+            None => url.to_owned(),
+        },
+        None => url.to_owned(),
+    }
+}
+
+/// Printed (a startup log, a panic message) without the database password.
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("database_url", &redacted_url(&self.database_url))
+            .field("bind", &self.bind)
+            .field("max_upload_bytes", &self.max_upload_bytes)
+            .field("max_uncompressed_bytes", &self.max_uncompressed_bytes)
+            .field("max_cells", &self.max_cells)
+            .field("max_concurrent_imports", &self.max_concurrent_imports)
+            .field("max_concurrent_uploads", &self.max_concurrent_uploads)
+            .field("request_timeout", &self.request_timeout)
+            .field("header_read_timeout", &self.header_read_timeout)
+            .field("log_format", &self.log_format)
+            .field("secure_cookies", &self.secure_cookies)
+            .finish()
+    }
+}
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 #[error("cấu hình không hợp lệ / invalid setting {key}={value}: {reason}")]
@@ -175,6 +209,25 @@ mod tests {
         assert_eq!(e.map(|e| e.key), Some("DOISOAT_MAX_UPLOAD_MB".to_owned()));
         let e = Config::from_map(&map(&[("DOISOAT_BIND", "8080")])).err();
         assert_eq!(e.map(|e| e.key), Some("DOISOAT_BIND".to_owned()));
+    }
+
+    #[test]
+    fn debug_hides_the_database_password() {
+        let c = Config::from_map(&map(&[(
+            "DATABASE_URL",
+            "postgres://doisoat:s3cr3t-p@ss@db.example:5432/doisoat?sslmode=require",
+        )]));
+        let text = format!("{c:?}");
+        assert!(!text.contains("s3cr3t"), "{text}");
+        assert!(
+            text.contains("postgres://doisoat:***@db.example:5432/doisoat?sslmode=require"),
+            "{text}"
+        );
+        assert_eq!(
+            redacted_url("sqlite:data/doisoat.db"),
+            "sqlite:data/doisoat.db"
+        );
+        assert_eq!(redacted_url("postgres://u@h/db"), "postgres://u@h/db");
     }
 
     #[test]
