@@ -469,57 +469,6 @@ pub(super) struct CallbackStateRecord {
     pub version: i64,
 }
 
-/// Why `new` cannot follow `stored` (same bank and reference): the status move that is not
-/// allowed and the names of the fields that differ (never their values: they are personal).
-pub(super) fn callback_conflict_reason(stored: &CallbackPayout, new: &CallbackPayout) -> String {
-    let is_return = stored.status == PayoutStatus::Success && new.status == PayoutStatus::Returned;
-    let mut vi = Vec::new();
-    let mut en = Vec::new();
-    if stored.status != new.status && !is_return {
-        let (a, b) = (stored.status.as_str(), new.status.as_str());
-        vi.push(format!("{a} → {b} không hợp lệ"));
-        en.push(format!("{a} → {b} not allowed"));
-    }
-    let mut fields = Vec::new();
-    if stored.period != new.period {
-        fields.push("period");
-    }
-    if stored.population_id != new.population_id {
-        fields.push("population_id");
-    }
-    if stored.account_number != new.account_number {
-        fields.push("account_number");
-    }
-    if stored.beneficiary_name != new.beneficiary_name {
-        fields.push("beneficiary_name");
-    }
-    if stored.amount != new.amount {
-        fields.push("amount");
-    }
-    // A return may bring its own value date and reason.
-    if !is_return && stored.value_date != new.value_date {
-        fields.push("value_date");
-    }
-    if !is_return && stored.reason != new.reason {
-        fields.push("reason");
-    }
-    if !fields.is_empty() {
-        let list = fields.join(", ");
-        vi.push(format!("khác: {list}"));
-        en.push(format!("differs: {list}"));
-    }
-    if vi.is_empty() {
-        let (a, b) = (stored.status.as_str(), new.status.as_str());
-        vi.push(format!("{a} → {b}"));
-        en.push(format!("{a} → {b}"));
-    }
-    format!(
-        "đã nhận giao dịch này với nội dung khác ({}) / already received with different content ({})",
-        vi.join("; "),
-        en.join("; ")
-    )
-}
-
 #[derive(Debug, sqlx::FromRow)]
 pub(super) struct AuditRecord {
     seq: i64,
@@ -568,7 +517,7 @@ macro_rules! impl_store {
             use $crate::domain::records::{BeneficiaryRow, PayoutRow};
             use $crate::store::common::{
                 AuditRecord, BATCH_ROWS, CallbackRecord, CallbackStateRecord, PeriodRecord, RunInfoRecord, RunRecord,
-                SessionRecord, TokenRecord, UploadColumns, UploadRecord, callback_conflict_reason, callback_sql,
+                SessionRecord, TokenRecord, UploadColumns, UploadRecord, callback_sql,
                 is_unique_violation, now, period_sql, run_info_sql, run_sql, session_sql, token_actor, token_sql,
                 upload_sql,
             };
@@ -1756,11 +1705,11 @@ macro_rules! impl_store {
                             let stored = slot.current.as_mut().map_err(|(id, status)| {
                                 StoreError::Corrupt(format!("callback payout {id}: status '{status}'"))
                             })?;
-                            if !item.is_return_of(stored) {
+                            if let Err(reason) = item.follows(stored) {
                                 conflict = Some(CallbackVerdict::Conflict {
                                     index: ii,
                                     transaction_ref: item.transaction_ref.clone(),
-                                    reason: callback_conflict_reason(stored, item),
+                                    reason,
                                 });
                                 break;
                             }

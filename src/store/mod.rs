@@ -265,17 +265,61 @@ impl CallbackPayout {
         crate::report::sha256_hex(serde_json::to_string(self).unwrap_or_default().as_bytes())
     }
 
-    /// Only the status moved from success to returned (money came back); reason and
-    /// value date may change with it.
-    pub fn is_return_of(&self, earlier: &CallbackPayout) -> bool {
-        earlier.status == PayoutStatus::Success
-            && self.status == PayoutStatus::Returned
-            && self.transaction_ref == earlier.transaction_ref
-            && self.period == earlier.period
-            && self.population_id == earlier.population_id
-            && self.account_number == earlier.account_number
-            && self.beneficiary_name == earlier.beneficiary_name
-            && self.amount == earlier.amount
+    /// Whether this state may follow `earlier` (same bank and reference): only success →
+    /// returned (the money came back), with the same payee and amount; the return may bring
+    /// its own value date and reason. Err says what differs, for the bank's 409: the status
+    /// move not allowed and the names of the fields (never their values: they are personal).
+    /// The one transition rule: the store calls it, nothing else decides.
+    pub fn follows(&self, earlier: &CallbackPayout) -> Result<(), String> {
+        let is_return =
+            earlier.status == PayoutStatus::Success && self.status == PayoutStatus::Returned;
+        let mut fields = Vec::new();
+        let differs = [
+            (
+                "transaction_ref",
+                self.transaction_ref != earlier.transaction_ref,
+            ),
+            ("period", self.period != earlier.period),
+            ("population_id", self.population_id != earlier.population_id),
+            (
+                "account_number",
+                self.account_number != earlier.account_number,
+            ),
+            (
+                "beneficiary_name",
+                self.beneficiary_name != earlier.beneficiary_name,
+            ),
+            ("amount", self.amount != earlier.amount),
+            (
+                "value_date",
+                !is_return && self.value_date != earlier.value_date,
+            ),
+            ("reason", !is_return && self.reason != earlier.reason),
+        ];
+        fields.extend(differs.iter().filter(|(_, d)| *d).map(|(f, _)| *f));
+        if is_return && fields.is_empty() {
+            return Ok(());
+        }
+        let (mut vi, mut en) = (Vec::new(), Vec::new());
+        let (a, b) = (earlier.status.as_str(), self.status.as_str());
+        if earlier.status != self.status && !is_return {
+            vi.push(format!("{a} → {b} không hợp lệ"));
+            en.push(format!("{a} → {b} not allowed"));
+        }
+        if !fields.is_empty() {
+            let list = fields.join(", ");
+            vi.push(format!("khác: {list}"));
+            en.push(format!("differs: {list}"));
+        }
+        if vi.is_empty() {
+            vi.push(format!("{a} → {b}"));
+            en.push(format!("{a} → {b}"));
+        }
+        Err(format!(
+            "đã nhận giao dịch này với nội dung khác ({}) / already received with different content ({})",
+            vi.join("; "),
+            en.join("; ")
+        ))
     }
 }
 
@@ -401,7 +445,7 @@ pub trait Store: Send + Sync {
     /// is decided in order against what is stored (including earlier requests of the
     /// group) inside its own savepoint, so one request's conflict never undoes another's.
     /// Same (bank, ref) and same content as any earlier state → the stored answer, no write.
-    /// success → returned (`is_return_of`) → version + 1. Anything else → Conflict.
+    /// success → returned (`CallbackPayout::follows`) → version + 1. Anything else → Conflict.
     /// Each accepted request appends one audit entry (`callback.payouts`).
     async fn save_callbacks(
         &self,
@@ -438,3 +482,80 @@ pub async fn connect(url: &str) -> StoreResult<Arc<dyn Store>> {
 /// The migration folders, compiled in; a test checks they move in step.
 pub static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 pub static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn payout(status: PayoutStatus) -> CallbackPayout {
+        CallbackPayout {
+            transaction_ref: "FT1".into(),
+            period: "2024-09".into(),
+            population_id: Some("025038000101".into()),
+            account_number: "4200205123456".into(),
+            beneficiary_name: Some("NGUYEN VAN AN".into()),
+            amount: 1_500_000,
+            status,
+            value_date: chrono::NaiveDate::from_ymd_opt(2024, 9, 20).unwrap_or_default(),
+            reason: None,
+        }
+    }
+
+    fn status() -> impl Strategy<Value = PayoutStatus> {
+        prop_oneof![
+            Just(PayoutStatus::Success),
+            Just(PayoutStatus::Failed),
+            Just(PayoutStatus::Returned),
+            Just(PayoutStatus::Pending),
+        ]
+    }
+
+    #[test]
+    fn a_return_may_change_date_and_reason_only() {
+        let paid = payout(PayoutStatus::Success);
+        let back = CallbackPayout {
+            value_date: chrono::NaiveDate::from_ymd_opt(2024, 9, 25).unwrap_or_default(),
+            reason: Some("Tài khoản đã đóng".into()),
+            ..payout(PayoutStatus::Returned)
+        };
+        assert_eq!(back.follows(&paid), Ok(()));
+        let other_amount = CallbackPayout {
+            amount: 1,
+            ..back.clone()
+        };
+        let why = other_amount.follows(&paid).err().unwrap_or_default();
+        assert!(
+            why.contains("differs: amount") && !why.contains("1500000"),
+            "{why}"
+        );
+        let why = paid.follows(&back).err().unwrap_or_default();
+        assert!(why.contains("returned → success not allowed"), "{why}");
+    }
+
+    proptest! {
+        /// Allowed exactly when the status goes success → returned and the payee and amount
+        /// are those stored; the reason never carries a value.
+        #[test]
+        fn follows_is_the_transition_rule(
+            s1 in status(), s2 in status(),
+            amount_differs in any::<bool>(), account_differs in any::<bool>(),
+            name_differs in any::<bool>(), date_differs in any::<bool>(),
+        ) {
+            let earlier = payout(s1);
+            let mut later = payout(s2);
+            if amount_differs { later.amount += 1; }
+            if account_differs { later.account_number.push('9'); }
+            if name_differs { later.beneficiary_name = Some("TRAN VAN B".into()); }
+            if date_differs { later.value_date = later.value_date.succ_opt().unwrap_or_default(); }
+            let allowed = s1 == PayoutStatus::Success
+                && s2 == PayoutStatus::Returned
+                && !amount_differs && !account_differs && !name_differs;
+            let verdict = later.follows(&earlier);
+            prop_assert_eq!(verdict.is_ok(), allowed);
+            if let Err(why) = verdict {
+                prop_assert!(!why.contains("4200205123456") && !why.contains("NGUYEN"));
+            }
+        }
+    }
+}
