@@ -13,10 +13,11 @@ use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
+use doisoat::app::AppState;
 use doisoat::config::Config;
 use doisoat::domain::access::Role;
-use doisoat::http::{AppState, app};
 use doisoat::import::{ImportOptions, import_beneficiaries};
+use doisoat::server::router as app;
 use doisoat::store::{NewToken, Store};
 use http_body_util::BodyExt;
 use tower::ServiceExt;

@@ -131,7 +131,7 @@ fn main() -> ExitCode {
         }
         Command::Fixtures { out, scale, sample } => fixtures(&out, scale, sample),
         Command::Serve => service(|config, store| async move {
-            doisoat::http::serve(config, store)
+            doisoat::server::serve(config, store)
                 .await
                 .context("serving HTTP")
         }),
@@ -278,7 +278,7 @@ async fn token(cmd: TokenCommand, store: Arc<dyn Store>) -> anyhow::Result<()> {
 }
 
 async fn audit_verify(store: Arc<dyn Store>) -> anyhow::Result<()> {
-    let entries = doisoat::http::audit::all_entries(store.as_ref()).await?;
+    let entries = doisoat::service::audit_trail(store.as_ref()).await?;
     match doisoat::audit::verify(&entries) {
         Ok(n) => {
             println!("Chuỗi nhật ký hợp lệ / audit chain intact: {n} mục / entries");

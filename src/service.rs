@@ -451,6 +451,20 @@ pub async fn render(run: &LoadedRun, what: Download, lang: Lang) -> ServiceResul
     .map_err(ServiceError::Internal)
 }
 
+/// Every audit entry, oldest first (what verification and the audit page read).
+pub async fn audit_trail(store: &dyn Store) -> Result<Vec<crate::audit::AuditEntry>, StoreError> {
+    let mut all = Vec::new();
+    loop {
+        let after = all.last().map_or(0, |e: &crate::audit::AuditEntry| e.seq);
+        let page = store.audit_entries(after, 1000).await?;
+        let done = page.len() < 1000;
+        all.extend(page);
+        if done {
+            return Ok(all);
+        }
+    }
+}
+
 /// Filters for the exception list; all optional.
 #[derive(Debug, Clone, Default, serde::Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]

@@ -5,11 +5,10 @@ use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::AppState;
 use super::auth::Auth;
 use super::error::{ApiQuery, AppError};
+use crate::app::AppState;
 use crate::audit::{self, AuditEntry, Broken};
-use crate::store::Store;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -57,20 +56,6 @@ pub struct Verification {
     pub broken: Option<Broken>,
 }
 
-/// Every audit entry, oldest first.
-pub async fn all_entries(store: &dyn Store) -> Result<Vec<AuditEntry>, crate::store::StoreError> {
-    let mut all = Vec::new();
-    loop {
-        let after = all.last().map_or(0, |e: &AuditEntry| e.seq);
-        let page = store.audit_entries(after, 1000).await?;
-        let done = page.len() < 1000;
-        all.extend(page);
-        if done {
-            return Ok(all);
-        }
-    }
-}
-
 /// Re-check the hash chain; names the first broken entry.
 #[utoipa::path(get, path = "/api/v1/audit/verify", tag = "audit",
     responses((status = 200, body = Verification), (status = 403)), security(("bearer" = [])))]
@@ -79,7 +64,7 @@ pub async fn verify(
     auth: Auth,
 ) -> Result<Json<Verification>, AppError> {
     auth.require_audit()?;
-    let entries = all_entries(st.store.as_ref()).await?;
+    let entries = crate::service::audit_trail(st.store.as_ref()).await?;
     Ok(Json(match audit::verify(&entries) {
         Ok(n) => Verification {
             ok: true,

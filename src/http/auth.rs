@@ -4,8 +4,8 @@ use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 
-use super::AppState;
 use super::error::AppError;
+use crate::app::AppState;
 use crate::domain::access::Role;
 use crate::store::TokenInfo;
 

@@ -8,9 +8,9 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use super::AppState;
 use super::auth::Auth;
 use super::error::AppError;
+use crate::app::AppState;
 use crate::callbacks::{self, ParseError};
 use crate::domain::access::Role;
 use crate::domain::banks::BankId;

@@ -7,9 +7,9 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::AppState;
 use super::auth::Auth;
 use super::error::AppError;
+use crate::app::AppState;
 use crate::domain::period::PeriodCode;
 use crate::store::{NewPeriod, Period, Upload};
 

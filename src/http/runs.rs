@@ -7,9 +7,9 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::AppState;
 use super::auth::Auth;
 use super::error::{ApiQuery, AppError};
+use crate::app::AppState;
 use crate::report::{Lang, ReportMeta};
 use crate::service::{self, Download, ExceptionPage, ExceptionQuery};
 use crate::store::RunInfo;

@@ -5,9 +5,9 @@ use axum::extract::multipart::MultipartRejection;
 use axum::extract::{Multipart, Path, State};
 use axum::http::StatusCode;
 
-use super::AppState;
 use super::auth::Auth;
 use super::error::{AppError, multipart_error};
+use crate::app::AppState;
 use crate::domain::banks::BankId;
 use crate::service::{self, UploadRequest};
 use crate::store::{Upload, UploadKind};

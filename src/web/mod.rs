@@ -16,13 +16,13 @@ use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
-use crate::http::AppState;
+use crate::app::AppState;
 
 /// How many files one upload form may carry at most, for the request size limit.
 const FILES_PER_FORM: usize = 10;
 
 /// Every page form but the uploads is small: a sign-in or a new period never needs more
-/// (`http::FORM_BODY_LIMIT`, applied to the whole application).
+/// (`server` applies a small form limit to the whole application).
 pub fn router(
     max_upload_bytes: usize,
     uploads_at_once: tower::limit::GlobalConcurrencyLimitLayer,

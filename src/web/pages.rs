@@ -20,10 +20,10 @@ use super::session::{
     random_secret, safe_next, session_expiry, session_hash, set_cookie,
 };
 use super::views::{self, ExceptionsView, FiguresView};
+use crate::app::AppState;
 use crate::domain::access::Role;
 use crate::domain::banks::BankId;
 use crate::domain::period::PeriodCode;
-use crate::http::AppState;
 use crate::report::Lang;
 use crate::service::{self, Download, ExceptionQuery, ServiceError, UploadRequest};
 use crate::store::{NewPeriod, NewSession, Period, StoreError, Upload, UploadKind};
@@ -1298,7 +1298,7 @@ pub async fn audit(
         return Err(PageError(WebError::Forbidden, v.lang));
     }
     let t = Tr { lang: v.lang };
-    let all = crate::http::audit::all_entries(st.store.as_ref())
+    let all = service::audit_trail(st.store.as_ref())
         .await
         .or_page(v.lang)?;
     let (verified, verified_entries, broken) = match crate::audit::verify(&all) {

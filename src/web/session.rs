@@ -10,8 +10,8 @@ use axum::response::{IntoResponse, Redirect, Response};
 use base64::Engine;
 use chrono::{DateTime, Duration, Utc};
 
+use crate::app::AppState;
 use crate::domain::access::Role;
-use crate::http::AppState;
 use crate::report::Lang;
 use crate::store::{TokenInfo, WebSession};
 

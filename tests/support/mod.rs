@@ -18,10 +18,11 @@ use std::sync::{Arc, Once};
 
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, Method, Request, StatusCode, header};
+use doisoat::app::AppState;
 use doisoat::config::Config;
 use doisoat::domain::access::Role;
 use doisoat::domain::banks::BankId;
-use doisoat::http::{AppState, app};
+use doisoat::server::router as app;
 use doisoat::store::{self, NewToken, Store};
 use http_body_util::BodyExt;
 use serde_json::Value;

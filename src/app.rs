@@ -1,0 +1,58 @@
+//! What a request can reach: the application state shared by the API and the pages (the
+//! composition root; `server` builds the router and serves it).
+
+use std::sync::Arc;
+
+use crate::callbacks::CallbackQueue;
+use crate::config::Config;
+use crate::service::ImportGate;
+use crate::store::Store;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub config: Arc<Config>,
+    /// The group-commit writer for bank callbacks.
+    pub callbacks: CallbackQueue,
+    /// Upload imports: their budget and how many run at once.
+    pub imports: ImportGate,
+    /// Period codes known to exist (periods are never deleted), so a bank's stream of
+    /// callbacks costs no period lookup each.
+    pub periods_seen: PeriodsSeen,
+}
+
+/// A set of period codes seen to exist; only ever grows, so it is never stale.
+#[derive(Clone, Default)]
+pub struct PeriodsSeen(Arc<std::sync::RwLock<std::collections::HashSet<String>>>);
+
+impl PeriodsSeen {
+    pub fn contains(&self, code: &str) -> bool {
+        self.0.read().is_ok_and(|s| s.contains(code))
+    }
+
+    pub fn insert(&self, code: &str) {
+        if let Ok(mut s) = self.0.write() {
+            // Bounded by the number of periods, which is small; guard anyway.
+            if s.len() < 100_000 {
+                s.insert(code.to_owned());
+            }
+        }
+    }
+}
+
+impl AppState {
+    /// Starts the callback writer: call inside a Tokio runtime.
+    pub fn new(store: Arc<dyn Store>, config: Config) -> Self {
+        AppState {
+            callbacks: CallbackQueue::start(store.clone()),
+            imports: ImportGate::new(
+                config.max_uncompressed_bytes,
+                config.max_cells,
+                config.max_concurrent_imports,
+            ),
+            periods_seen: PeriodsSeen::default(),
+            store,
+            config: Arc::new(config),
+        }
+    }
+}
