@@ -14,8 +14,8 @@ use crate::import::{ImportError, ImportOptions, import_beneficiaries, import_pay
 use crate::recon::{self, ExceptionRow, Flag, Options};
 use crate::report::{InputFile, Lang, Report, ReportMeta, sha256_hex};
 use crate::store::{
-    NewRun, NewUpload, Period, RunInfo, Saved, Store, StoreError, StoredCallback, StoredRun,
-    Upload, UploadKind,
+    NewPeriod, NewRun, NewUpload, Period, RunInfo, Saved, Store, StoreError, StoredCallback,
+    StoredRun, Upload, UploadKind,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -49,6 +49,103 @@ pub struct UploadRequest {
     pub actor: String,
     /// The uploader confirmed a list whose title names another period or place.
     pub confirmed: bool,
+}
+
+/// A period as a person asks for it, before it is checked.
+#[derive(Debug, Clone, Default)]
+pub struct PeriodRequest {
+    /// As typed: `2024-09`, `Quý 3/2024`, `09/2024`…
+    pub code: String,
+    pub programme: Option<String>,
+    pub locality: Option<String>,
+    pub target_pct: Option<Decimal>,
+}
+
+/// A field of a period request that cannot be used, with what to fix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    /// The request field: `code`, `programme`, `locality`, `target_pct`.
+    pub field: &'static str,
+    pub message_vi: String,
+    pub message_en: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CreatePeriodError {
+    #[error("{}", .0.iter().map(|e| format!("{}: {} / {}", e.field, e.message_vi, e.message_en)).collect::<Vec<_>>().join("; "))]
+    Fields(Vec<FieldError>),
+    #[error("kỳ '{0}' đã có / period '{0}' exists")]
+    Exists(String),
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+/// Longest programme or locality name kept (characters).
+const PERIOD_TEXT_CHARS: usize = 200;
+
+/// Check a period request and create it: the one rule for the API and the pages. Every
+/// field's problem is reported, not just the first.
+pub async fn create_period(
+    store: &dyn Store,
+    req: PeriodRequest,
+    actor: &str,
+) -> Result<Period, CreatePeriodError> {
+    let mut errors = Vec::new();
+    let code = PeriodCode::parse(&req.code)
+        .map_err(|e| {
+            errors.push(FieldError {
+                field: "code",
+                message_vi: e.message_vi(),
+                message_en: e.message_en(),
+            })
+        })
+        .ok();
+    let target_bp = match req.target_pct {
+        None => None,
+        Some(t) => {
+            let bp = crate::domain::period::target_bp(t);
+            if bp.is_none() {
+                errors.push(FieldError {
+                    field: "target_pct",
+                    message_vi: format!(
+                        "chỉ tiêu phải từ 0 đến 100, tối đa 2 chữ số thập phân: {t}"
+                    ),
+                    message_en: format!("the target must be 0–100 with at most 2 decimals: {t}"),
+                });
+            }
+            bp
+        }
+    };
+    let mut text = |field: &'static str, v: Option<String>| {
+        let v = v.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        if v.as_ref().is_some_and(|v| {
+            v.chars().count() > PERIOD_TEXT_CHARS || v.chars().any(char::is_control)
+        }) {
+            errors.push(FieldError {
+                field,
+                message_vi: format!("tối đa {PERIOD_TEXT_CHARS} ký tự, không có ký tự điều khiển"),
+                message_en: format!(
+                    "at most {PERIOD_TEXT_CHARS} characters, no control characters"
+                ),
+            });
+        }
+        v
+    };
+    let programme = text("programme", req.programme);
+    let locality = text("locality", req.locality);
+    let (Some(code), true) = (code, errors.is_empty()) else {
+        return Err(CreatePeriodError::Fields(errors));
+    };
+    let new = NewPeriod {
+        code: code.as_str().to_owned(),
+        programme,
+        locality,
+        target_bp,
+    };
+    store.create_period(new, actor).await.map_err(|e| match e {
+        StoreError::Conflict(_) => CreatePeriodError::Exists(code.as_str().to_owned()),
+        other => CreatePeriodError::Store(other),
+    })
 }
 
 /// What an upload's import may cost, and how many imports may run at once: each holds a

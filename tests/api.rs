@@ -1373,3 +1373,38 @@ async fn files_in_the_wrong_slot_or_period_are_caught() {
     })
     .await;
 }
+
+/// One period rule for the API and the pages: every bad field is named, texts are bounded.
+#[tokio::test]
+async fn period_requests_name_every_bad_field() {
+    for_each_backend(|app| async move {
+        let t = app.tokens.accountant.clone();
+        let r = app
+            .create_period(
+                &t,
+                &json!({ "code": "sometime", "target_pct": 101, "locality": "X".repeat(201) }),
+            )
+            .await;
+        let p = r.expect_problem(
+            StatusCode::BAD_REQUEST,
+            Some("bad-request"),
+            "three bad fields",
+        );
+        assert_eq!(
+            p["fields"],
+            json!(["code", "target_pct", "locality"]),
+            "{p}"
+        );
+        assert_eq!(app.counts(0).await.periods, 0, "nothing created");
+        app.create_period(
+            &t,
+            &json!({ "code": "Quý 3/2024", "locality": "Xã Tân Lập" }),
+        )
+        .await
+        .expect_status(StatusCode::CREATED, "good");
+        app.create_period(&t, &json!({ "code": "2024-Q3" }))
+            .await
+            .expect_problem(StatusCode::CONFLICT, Some("conflict"), "exists");
+    })
+    .await;
+}

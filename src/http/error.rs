@@ -91,7 +91,7 @@ impl AppError {
             "Đã ghi nhận lỗi; vui lòng thử lại / the error was logged; please retry",
         )
     }
-    fn with(mut self, extra: serde_json::Value) -> Self {
+    pub fn with(mut self, extra: serde_json::Value) -> Self {
         self.extra = Some(extra);
         self
     }

@@ -11,7 +11,8 @@ use super::auth::Auth;
 use super::error::AppError;
 use crate::app::AppState;
 use crate::domain::period::PeriodCode;
-use crate::store::{NewPeriod, Period, Upload};
+use crate::service::{self, CreatePeriodError, PeriodRequest};
+use crate::store::{Period, Upload};
 
 /// JSON bodies whose rejections use the problem format too.
 #[derive(FromRequest)]
@@ -53,19 +54,6 @@ impl From<Period> for PeriodView {
     }
 }
 
-fn target_bp(t: Option<Decimal>) -> Result<Option<i64>, AppError> {
-    let Some(t) = t else { return Ok(None) };
-    crate::domain::period::target_bp(t).map(Some).ok_or_else(|| {
-        AppError::bad_request(format!(
-            "target_pct phải từ 0 đến 100, tối đa 2 chữ số thập phân / must be 0–100 with at most 2 decimals: {t}"
-        ))
-    })
-}
-
-fn clean(s: Option<String>) -> Option<String> {
-    s.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
-}
-
 /// Create a payment period.
 #[utoipa::path(post, path = "/api/v1/periods", tag = "periods", request_body = CreatePeriod,
     responses((status = 201, body = PeriodView), (status = 400), (status = 401), (status = 403), (status = 409)),
@@ -76,15 +64,26 @@ pub async fn create(
     AppJson(body): AppJson<CreatePeriod>,
 ) -> Result<(StatusCode, Json<PeriodView>), AppError> {
     auth.require_write()?;
-    let code = PeriodCode::parse(&body.code)
-        .map_err(|e| AppError::bad_request(format!("{} / {}", e.message_vi(), e.message_en())))?;
-    let new = NewPeriod {
-        code: code.as_str().to_owned(),
-        programme: clean(body.programme),
-        locality: clean(body.locality),
-        target_bp: target_bp(body.target_pct)?,
+    let req = PeriodRequest {
+        code: body.code,
+        programme: body.programme,
+        locality: body.locality,
+        target_pct: body.target_pct,
     };
-    let period = st.store.create_period(new, &auth.actor()).await?;
+    let period = service::create_period(st.store.as_ref(), req, &auth.actor())
+        .await
+        .map_err(|e| match e {
+            CreatePeriodError::Fields(ref fields) => AppError::bad_request(e.to_string()).with(
+                serde_json::json!({ "fields": fields.iter().map(|f| f.field).collect::<Vec<_>>() }),
+            ),
+            CreatePeriodError::Exists(_) => AppError::new(
+                StatusCode::CONFLICT,
+                "conflict",
+                "Xung đột / Conflict",
+                e.to_string(),
+            ),
+            CreatePeriodError::Store(e) => e.into(),
+        })?;
     Ok((StatusCode::CREATED, Json(period.into())))
 }
 

@@ -26,7 +26,7 @@ use crate::domain::banks::BankId;
 use crate::domain::period::PeriodCode;
 use crate::report::Lang;
 use crate::service::{self, Download, ExceptionQuery, ServiceError, UploadRequest};
-use crate::store::{NewPeriod, NewSession, Period, StoreError, Upload, UploadKind};
+use crate::store::{NewSession, Period, StoreError, Upload, UploadKind};
 
 // ---------------------------------------------------------------------------------------
 // Errors
@@ -527,22 +527,15 @@ pub async fn periods(State(st): State<AppState>, v: Viewer) -> PageResult {
 }
 
 /// "80", "80,5", "97.31" → basis points; None when empty.
-fn parse_target(text: &str, t: Tr) -> Result<Option<i64>, String> {
+/// The target as typed: `80`, `97,5`, `97.5%`; its range is the service's to check.
+fn parse_target(text: &str) -> Result<Option<Decimal>, ()> {
     let s = text.trim().trim_end_matches('%').trim();
     if s.is_empty() {
         return Ok(None);
     }
-    let bad = || {
-        t.pick(
-            "Chỉ tiêu phải là số từ 0 đến 100, tối đa 2 chữ số thập phân (ví dụ 80 hoặc 97,5).",
-            "The target must be a number from 0 to 100 with at most 2 decimals (e.g. 80 or 97.5).",
-        )
-        .to_owned()
-    };
-    let d = Decimal::from_str(&s.replace(',', ".")).map_err(|_| bad())?;
-    crate::domain::period::target_bp(d)
+    Decimal::from_str(&s.replace(',', "."))
         .map(Some)
-        .ok_or_else(bad)
+        .map_err(|_| ())
 }
 
 pub async fn create_period(
@@ -558,38 +551,40 @@ pub async fn create_period(
     check_post(&v, &headers, form.csrf.as_deref())?;
     require_write(&v)?;
     let t = Tr { lang: v.lang };
-    let mut errors = Vec::new();
-    let code = match PeriodCode::parse(&form.code) {
-        Ok(c) => Some(c),
-        Err(e) => {
-            errors.push(format!(
-                "{}: {}",
-                t.s("periods.code"),
-                t.pick(&e.message_vi(), &e.message_en())
-            ));
-            None
-        }
+    let target_help = || {
+        t.pick(
+            "Chỉ tiêu phải là số từ 0 đến 100, tối đa 2 chữ số thập phân (ví dụ 80 hoặc 97,5).",
+            "The target must be a number from 0 to 100 with at most 2 decimals (e.g. 80 or 97.5).",
+        )
+        .to_owned()
     };
-    let target = match parse_target(&form.target_pct, t) {
-        Ok(bp) => bp,
-        Err(m) => {
-            errors.push(m);
-            None
-        }
+    let Ok(target_pct) = parse_target(&form.target_pct) else {
+        return periods_page(&st, &v, form, vec![target_help()]).await;
     };
-    let Some(code) = code.filter(|_| errors.is_empty()) else {
-        return periods_page(&st, &v, form, errors).await;
+    let req = service::PeriodRequest {
+        code: form.code.clone(),
+        programme: Some(form.programme.clone()),
+        locality: Some(form.locality.clone()),
+        target_pct,
     };
-    let clean = |s: &str| Some(s.trim().to_owned()).filter(|s| !s.is_empty());
-    let new = NewPeriod {
-        code: code.as_str().to_owned(),
-        programme: clean(&form.programme),
-        locality: clean(&form.locality),
-        target_bp: target,
-    };
-    match st.store.create_period(new, &v.actor()).await {
+    match service::create_period(st.store.as_ref(), req, &v.actor()).await {
         Ok(p) => Ok(see_other(&format!("/periods/{}", p.id))),
-        Err(StoreError::Conflict(_)) => {
+        Err(service::CreatePeriodError::Fields(fields)) => {
+            let errors = fields
+                .iter()
+                .map(|f| match f.field {
+                    "target_pct" => target_help(),
+                    "code" => format!(
+                        "{}: {}",
+                        t.s("periods.code"),
+                        t.pick(&f.message_vi, &f.message_en)
+                    ),
+                    other => format!("{other}: {}", t.pick(&f.message_vi, &f.message_en)),
+                })
+                .collect();
+            periods_page(&st, &v, form, errors).await
+        }
+        Err(service::CreatePeriodError::Exists(_)) => {
             let msg = t
                 .pick(
                     "Mã kỳ này đã có. Mở kỳ đó trong danh sách bên dưới.",
@@ -598,7 +593,7 @@ pub async fn create_period(
                 .to_owned();
             periods_page(&st, &v, form, vec![msg]).await
         }
-        Err(e) => Err(PageError(e.into(), v.lang)),
+        Err(service::CreatePeriodError::Store(e)) => Err(PageError(e.into(), v.lang)),
     }
 }
 
@@ -1355,13 +1350,14 @@ mod tests {
 
     #[test]
     fn targets_in_vietnamese_and_english_notation() {
-        let t = Tr { lang: Lang::Vi };
-        assert_eq!(parse_target("80", t), Ok(Some(8000)));
-        assert_eq!(parse_target("97,31", t), Ok(Some(9731)));
-        assert_eq!(parse_target("97.5%", t), Ok(Some(9750)));
-        assert_eq!(parse_target("  ", t), Ok(None));
-        assert!(parse_target("101", t).is_err());
-        assert!(parse_target("97,315", t).is_err());
-        assert!(parse_target("abc", t).is_err());
+        // As typed on the page, then the service's range rule (domain::period::target_bp).
+        let bp = |s: &str| parse_target(s).map(|d| d.map(crate::domain::period::target_bp));
+        assert_eq!(bp("80"), Ok(Some(Some(8000))));
+        assert_eq!(bp("97,31"), Ok(Some(Some(9731))));
+        assert_eq!(bp("97.5%"), Ok(Some(Some(9750))));
+        assert_eq!(bp("  "), Ok(None));
+        assert_eq!(bp("101"), Ok(Some(None)));
+        assert_eq!(bp("97,315"), Ok(Some(None)));
+        assert!(parse_target("abc").is_err());
     }
 }
