@@ -4,13 +4,15 @@ use base64::Engine;
 
 use crate::report::sha256_hex;
 
+/// 32 random bytes, base64url without padding (43 characters): 256 bits.
+pub fn random_base64url() -> String {
+    let bytes: [u8; 32] = rand::random();
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
 /// `ds_` + 32 random bytes, base64url: 256 bits, so a fast hash is enough to store it.
 pub fn generate() -> String {
-    let bytes: [u8; 32] = rand::random();
-    format!(
-        "ds_{}",
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
-    )
+    format!("ds_{}", random_base64url())
 }
 
 pub fn hash(token: &str) -> String {

@@ -45,7 +45,7 @@ impl Auth {
 
     /// Who did it, as written in the audit trail.
     pub fn actor(&self) -> String {
-        format!("{}:{}", self.0.role.as_str(), self.0.name)
+        self.0.actor()
     }
 
     pub fn require_write(&self) -> Result<(), AppError> {

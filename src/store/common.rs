@@ -356,11 +356,6 @@ macro_rules! session_sql {
 }
 pub(super) use session_sql;
 
-/// Who signs in or out with a token, as the audit trail writes it (`Auth::actor()`).
-pub(super) fn token_actor(token: &TokenInfo) -> String {
-    format!("{}:{}", token.role.as_str(), token.name)
-}
-
 #[derive(Debug, sqlx::FromRow)]
 pub(super) struct RunInfoRecord {
     id: i64,
@@ -518,7 +513,7 @@ macro_rules! impl_store {
             use $crate::store::common::{
                 AuditRecord, BATCH_ROWS, CallbackRecord, CallbackStateRecord, PeriodRecord, RunInfoRecord, RunRecord,
                 SessionRecord, TokenRecord, UploadColumns, UploadRecord, callback_sql,
-                is_unique_violation, now, period_sql, run_info_sql, run_sql, session_sql, token_actor, token_sql,
+                is_unique_violation, now, period_sql, run_info_sql, run_sql, session_sql, token_sql,
                 upload_sql,
             };
             use $crate::store::{
@@ -1560,7 +1555,7 @@ macro_rules! impl_store {
                     }
                     // Never the session id or its hash: the audit log is readable by auditors.
                     let entry = NewAuditEntry::new(
-                        &token_actor(&token),
+                        &token.actor(),
                         "session.sign_in",
                         format!("token/{}", token.name),
                         json!({ "token_id": token.id, "expires_at": expires_at }),
@@ -1606,7 +1601,7 @@ macro_rules! impl_store {
                         .ok_or_else(|| StoreError::Corrupt(format!("web session of missing token {token_id}")))?
                         .into_info()?;
                     let entry = NewAuditEntry::new(
-                        &token_actor(&token),
+                        &token.actor(),
                         "session.sign_out",
                         format!("token/{}", token.name),
                         json!({ "token_id": token.id }),

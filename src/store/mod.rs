@@ -215,6 +215,13 @@ pub struct TokenInfo {
     pub revoked_at: Option<DateTime<Utc>>,
 }
 
+impl TokenInfo {
+    /// Who acted, as the audit trail writes it: `role:name` (`accountant:ke-toan`).
+    pub fn actor(&self) -> String {
+        format!("{}:{}", self.role.as_str(), self.name)
+    }
+}
+
 /// A browser session to store when a token signs in to the web pages.
 #[derive(Debug, Clone)]
 pub struct NewSession {

@@ -7,7 +7,6 @@ use axum::http::header::{COOKIE, HOST};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method};
 use axum::response::{IntoResponse, Redirect, Response};
-use base64::Engine;
 use chrono::{DateTime, Duration, Utc};
 
 use crate::app::AppState;
@@ -23,8 +22,7 @@ pub const SESSION_HOURS: i64 = 8;
 
 /// 32 random bytes, base64url: session ids and CSRF tokens.
 pub fn random_secret() -> String {
-    let bytes: [u8; 32] = rand::random();
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    crate::tokens::random_base64url()
 }
 
 pub fn session_expiry(now: DateTime<Utc>) -> DateTime<Utc> {
@@ -136,7 +134,7 @@ impl Viewer {
 
     /// As written in the audit trail (the same form as API callers).
     pub fn actor(&self) -> String {
-        format!("{}:{}", self.role().as_str(), self.session.token.name)
+        self.session.token.actor()
     }
 
     pub fn csrf(&self) -> &str {
