@@ -510,6 +510,7 @@ macro_rules! impl_store {
             use super::$store;
             use $crate::audit::{AuditEntry, NewAuditEntry};
             use $crate::domain::records::{BeneficiaryRow, PayoutRow};
+            use $crate::store::decide::{CallbackSlot, Decided, PendingEvent, SlotAnswer, decide};
             use $crate::store::common::{
                 AuditRecord, BATCH_ROWS, CallbackRecord, CallbackStateRecord, PeriodRecord, RunInfoRecord, RunRecord,
                 SessionRecord, TokenRecord, UploadColumns, UploadRecord, callback_sql,
@@ -517,7 +518,7 @@ macro_rules! impl_store {
                 upload_sql,
             };
             use $crate::store::{
-                BeneficiaryRecord, CallbackAnswer, CallbackPayout, CallbackRequest, CallbackVerdict, NewPeriod,
+                BeneficiaryRecord, CallbackPayout, CallbackRequest, CallbackVerdict, NewPeriod,
                 NewRun, NewSession, NewToken, NewUpload, PayoutRecord, Period, PeriodInputs, RunInfo, Saved, Store,
                 StoreError, StoreResult, StoredCallback, StoredRun, TokenInfo, Upload, UploadKind, WebSession,
             };
@@ -687,46 +688,6 @@ macro_rules! impl_store {
             fn json_text<T: serde::Serialize>(what: &str, value: &T) -> StoreResult<String> {
                 serde_json::to_string(value).map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
             }
-
-            /// A payout's state while `save_callbacks` decides a group in memory.
-            #[derive(Clone)]
-            struct CallbackSlot {
-                bank_code: String,
-                /// None until a payout new in this group is inserted.
-                id: Option<i64>,
-                /// The current state, or (id, status) when the stored status cannot be read.
-                current: Result<CallbackPayout, (i64, String)>,
-                content_sha256: String,
-                version: i64,
-                received_at: DateTime<Utc>,
-                updated_at: DateTime<Utc>,
-                /// New in this group: inserted with its final state.
-                inserted: bool,
-                /// Stored before and moved in this group: updated to its final state.
-                updated: bool,
-                /// Every state, in version order: its digest and the answer given for it.
-                events: Vec<(String, SlotAnswer)>,
-            }
-
-            #[derive(Clone)]
-            enum SlotAnswer {
-                /// `answer_json` as stored; parsed only when a replay needs it.
-                Stored(String),
-                /// Given in this group; its `payout_id` is set once the payout has an id.
-                Decided(CallbackAnswer),
-            }
-
-            /// A state decided in this group, to insert into `callback_events`.
-            struct PendingEvent {
-                slot: usize,
-                request: usize,
-                item: usize,
-                content_sha256: String,
-                answer: CallbackAnswer,
-            }
-
-            /// Answers of an accepted request; those with a slot get that slot's payout id.
-            type DraftAnswers = Vec<(Option<usize>, CallbackAnswer)>;
 
             /// Load the stored state of every (bank, reference) the group names, with the
             /// states each passed through: one query per bank and per 1,000 references.
@@ -979,21 +940,6 @@ macro_rules! impl_store {
                     qb.build().execute(&mut **tx).await?;
                 }
                 Ok(())
-            }
-
-            /// References only, hashed: the audit log never holds personal IDs.
-            fn callback_audit(req: &CallbackRequest) -> NewAuditEntry {
-                let refs: Vec<&str> = req.items.iter().map(|i| i.transaction_ref.as_str()).collect();
-                NewAuditEntry::new(
-                    &format!("bank:{}", req.token_name),
-                    "callback.payouts",
-                    format!("bank/{}", req.bank_code),
-                    json!({
-                        "webhook_id": req.webhook_id,
-                        "items": req.items.len(),
-                        "refs_sha256": $crate::report::sha256_hex(refs.join("\n").as_bytes()),
-                    }),
-                )
             }
 
             fn upload_audit(kind: UploadKind, period_id: i64, id: i64, u: &NewUpload, actor: &str) -> NewAuditEntry {
@@ -1622,140 +1568,8 @@ macro_rules! impl_store {
                     // then everything is written in a few multi-row statements.
                     let mut tx = self.begin_write().await?;
                     let (mut slots, mut index) = load_callback_slots(&mut tx, &requests).await?;
-                    let mut outcomes: Vec<Result<DraftAnswers, CallbackVerdict>> = Vec::with_capacity(requests.len());
-                    let mut events: Vec<PendingEvent> = Vec::new();
-                    let mut audits: Vec<(NewAuditEntry, DateTime<Utc>)> = Vec::new();
-                    for (ri, req) in requests.iter().enumerate() {
-                        let at = now();
-                        let mut staged: HashMap<usize, CallbackSlot> = HashMap::new();
-                        let mut created: Vec<CallbackSlot> = Vec::new();
-                        let mut created_at: HashMap<&str, usize> = HashMap::new();
-                        let mut pending: Vec<PendingEvent> = Vec::new();
-                        let mut answers: DraftAnswers = Vec::with_capacity(req.items.len());
-                        let mut wrote = false;
-                        let mut conflict = None;
-                        let base = slots.len();
-                        for (ii, item) in req.items.iter().enumerate() {
-                            let sha = item.content_sha256();
-                            let found = created_at.get(item.transaction_ref.as_str()).copied().or_else(|| {
-                                index
-                                    .get(req.bank_code.as_str())
-                                    .and_then(|m| m.get(item.transaction_ref.as_str()))
-                                    .copied()
-                            });
-                            let Some(i) = found else {
-                                let answer = CallbackAnswer {
-                                    transaction_ref: item.transaction_ref.clone(),
-                                    payout_id: 0,
-                                    status: item.status,
-                                    version: 1,
-                                    received_at: at,
-                                };
-                                let i = base + created.len();
-                                created.push(CallbackSlot {
-                                    bank_code: req.bank_code.clone(),
-                                    id: None,
-                                    current: Ok(item.clone()),
-                                    content_sha256: sha.clone(),
-                                    version: 1,
-                                    received_at: at,
-                                    updated_at: at,
-                                    inserted: true,
-                                    updated: false,
-                                    events: vec![(sha.clone(), SlotAnswer::Decided(answer.clone()))],
-                                });
-                                created_at.insert(item.transaction_ref.as_str(), i);
-                                pending.push(PendingEvent {
-                                    slot: i,
-                                    request: ri,
-                                    item: ii,
-                                    content_sha256: sha,
-                                    answer: answer.clone(),
-                                });
-                                answers.push((Some(i), answer));
-                                wrote = true;
-                                continue;
-                            };
-                            let slot = if i >= base {
-                                &mut created[i - base]
-                            } else {
-                                staged.entry(i).or_insert_with(|| slots[i].clone())
-                            };
-                            // The same content as any earlier state: a replay gets the answer given then.
-                            if let Some((_, given)) = slot.events.iter().find(|(s, _)| *s == sha) {
-                                match given {
-                                    SlotAnswer::Stored(text) => {
-                                        let answer: CallbackAnswer = serde_json::from_str(text).map_err(|e| {
-                                            StoreError::Corrupt(format!(
-                                                "callback payout {}: answer_json: {e}",
-                                                slot.id.unwrap_or_default()
-                                            ))
-                                        })?;
-                                        answers.push((None, answer));
-                                    }
-                                    SlotAnswer::Decided(answer) => answers.push((Some(i), answer.clone())),
-                                }
-                                continue;
-                            }
-                            let stored = slot.current.as_mut().map_err(|(id, status)| {
-                                StoreError::Corrupt(format!("callback payout {id}: status '{status}'"))
-                            })?;
-                            if let Err(reason) = item.follows(stored) {
-                                conflict = Some(CallbackVerdict::Conflict {
-                                    index: ii,
-                                    transaction_ref: item.transaction_ref.clone(),
-                                    reason,
-                                });
-                                break;
-                            }
-                            stored.status = item.status;
-                            stored.reason = item.reason.clone();
-                            stored.value_date = item.value_date;
-                            slot.version += 1;
-                            slot.content_sha256 = sha.clone();
-                            slot.updated_at = at;
-                            slot.updated = !slot.inserted;
-                            let answer = CallbackAnswer {
-                                transaction_ref: item.transaction_ref.clone(),
-                                payout_id: slot.id.unwrap_or_default(),
-                                status: item.status,
-                                version: slot.version,
-                                received_at: at,
-                            };
-                            slot.events.push((sha.clone(), SlotAnswer::Decided(answer.clone())));
-                            pending.push(PendingEvent {
-                                slot: i,
-                                request: ri,
-                                item: ii,
-                                content_sha256: sha,
-                                answer: answer.clone(),
-                            });
-                            answers.push((Some(i), answer));
-                            wrote = true;
-                        }
-                        if let Some(verdict) = conflict {
-                            outcomes.push(Err(verdict));
-                            continue;
-                        }
-                        for (i, slot) in staged {
-                            slots[i] = slot;
-                        }
-                        for slot in created {
-                            let tref = match &slot.current {
-                                Ok(p) => p.transaction_ref.clone(),
-                                Err(_) => unreachable!("a new payout's state is the item"),
-                            };
-                            index.entry(req.bank_code.clone()).or_default().insert(tref, slots.len());
-                            slots.push(slot);
-                        }
-                        events.append(&mut pending);
-                        // A pure replay changed nothing and records nothing.
-                        if wrote {
-                            audits.push((callback_audit(req), at));
-                        }
-                        outcomes.push(Ok(answers));
-                    }
-                    write_callback_slots(&mut tx, &requests, &mut slots, &mut events).await?;
+                    let Decided { outcomes, mut events, audits } = decide(requests, &mut slots, &mut index, now)?;
+                    write_callback_slots(&mut tx, requests, &mut slots, &mut events).await?;
                     append_many_in(&mut tx, audits).await?;
                     tx.commit().await?;
                     let mut verdicts = Vec::with_capacity(outcomes.len());

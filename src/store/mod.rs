@@ -3,6 +3,7 @@
 //! entry commit together or not at all); no transaction spans two calls.
 
 mod common;
+mod decide;
 pub mod postgres;
 mod records;
 pub mod sqlite;
