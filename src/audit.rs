@@ -25,6 +25,58 @@ pub struct AuditEntry {
     pub hash: String,
 }
 
+/// Every kind of state change the trail records: one vocabulary, so a reader of the
+/// trail (or a filter on it) can rely on the names. Stored as `as_str()`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    PeriodCreate,
+    UploadBeneficiaries,
+    UploadPayouts,
+    UploadMakeCurrent,
+    UploadRestore,
+    UploadRetire,
+    ReconciliationCreate,
+    TokenCreate,
+    TokenRevoke,
+    SessionSignIn,
+    SessionSignOut,
+    CallbackPayouts,
+}
+
+impl Action {
+    pub const ALL: [Action; 12] = [
+        Action::PeriodCreate,
+        Action::UploadBeneficiaries,
+        Action::UploadPayouts,
+        Action::UploadMakeCurrent,
+        Action::UploadRestore,
+        Action::UploadRetire,
+        Action::ReconciliationCreate,
+        Action::TokenCreate,
+        Action::TokenRevoke,
+        Action::SessionSignIn,
+        Action::SessionSignOut,
+        Action::CallbackPayouts,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::PeriodCreate => "period.create",
+            Action::UploadBeneficiaries => "upload.beneficiaries",
+            Action::UploadPayouts => "upload.payouts",
+            Action::UploadMakeCurrent => "upload.make_current",
+            Action::UploadRestore => "upload.restore",
+            Action::UploadRetire => "upload.retire",
+            Action::ReconciliationCreate => "reconciliation.create",
+            Action::TokenCreate => "token.create",
+            Action::TokenRevoke => "token.revoke",
+            Action::SessionSignIn => "session.sign_in",
+            Action::SessionSignOut => "session.sign_out",
+            Action::CallbackPayouts => "callback.payouts",
+        }
+    }
+}
+
 /// What a state change records before it is chained.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewAuditEntry {
@@ -37,13 +89,13 @@ pub struct NewAuditEntry {
 impl NewAuditEntry {
     pub fn new(
         actor: &str,
-        action: &str,
+        action: Action,
         subject: impl Into<String>,
         details: serde_json::Value,
     ) -> Self {
         Self {
             actor: actor.to_owned(),
-            action: action.to_owned(),
+            action: action.as_str().to_owned(),
             subject: subject.into(),
             details,
         }
@@ -155,7 +207,7 @@ mod tests {
             let prev = out.last().map(|e| (e.seq, e.hash.as_str()));
             let e = NewAuditEntry::new(
                 "admin",
-                "period.create",
+                Action::PeriodCreate,
                 format!("period/{i}"),
                 serde_json::json!({"i": i}),
             )

@@ -944,6 +944,53 @@ async fn the_audit_trail_records_the_flow_and_verifies() {
                 .is_some_and(|s_| s_.contains(&s.run.to_string())),
             "{run_entry}"
         );
+        // One vocabulary, and no personal ID or account in any entry: every ID and account
+        // of the sample files is looked for in each entry's text.
+        let names: Vec<&str> = doisoat::audit::Action::ALL
+            .iter()
+            .map(|a| a.as_str())
+            .collect();
+        assert!(actions.iter().all(|a| names.contains(a)), "{actions:?}");
+        let opts = doisoat::import::ImportOptions {
+            default_bank: doisoat::domain::banks::BankId::resolve("Agribank"),
+            ..doisoat::import::ImportOptions::new(2026)
+        };
+        let mut secrets: Vec<String> = Vec::new();
+        if let Ok(list) = doisoat::import::import_beneficiaries(
+            LIST,
+            support::read_file(&fixture_path(LIST)),
+            &opts,
+        ) {
+            for r in &list.rows {
+                secrets.push(r.id.display());
+                secrets.extend(r.account.clone());
+            }
+        }
+        for f in [AGRIBANK, BANK_CSV] {
+            if let Ok(p) =
+                doisoat::import::import_payouts(f, support::read_file(&fixture_path(f)), &opts)
+            {
+                for r in &p.rows {
+                    secrets.push(r.id.display());
+                    secrets.extend(r.account.clone());
+                }
+            }
+        }
+        secrets.retain(|s| s.len() >= 6);
+        assert!(
+            secrets.len() > 20,
+            "the sample's IDs and accounts: {}",
+            secrets.len()
+        );
+        for e in &entries {
+            let text = format!("{} {} {}", e["actor"], e["subject"], e["details"]);
+            for secret in &secrets {
+                assert!(
+                    !text.contains(secret.as_str()),
+                    "a personal ID or account in {e}"
+                );
+            }
+        }
         // Sequence numbers run 1, 2, 3… and each entry chains to the one before.
         for (i, e) in entries.iter().enumerate() {
             assert_eq!(e["seq"], (i + 1) as u64, "{e}");

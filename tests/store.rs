@@ -8,6 +8,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, NaiveDate, SubsecRound, TimeZone, Utc};
+use doisoat::audit::Action;
 use doisoat::audit::{self, NewAuditEntry};
 use doisoat::domain::access::Role;
 use doisoat::domain::banks::BankId;
@@ -364,8 +365,8 @@ async fn story(store: Arc<dyn Store>) {
         store
             .append_audit(NewAuditEntry::new(
                 ACTOR,
-                "cli.verify",
-                "audit",
+                Action::TokenRevoke,
+                "token/none",
                 serde_json::json!({"ok": true}),
             ))
             .await,
@@ -389,7 +390,7 @@ async fn story(store: Arc<dyn Store>) {
             "token.revoke",
             "token.create",
             "token.revoke",
-            "cli.verify",
+            "token.revoke",
         ]
     );
     assert!(

@@ -508,7 +508,7 @@ macro_rules! impl_store {
             use sqlx::QueryBuilder;
 
             use super::$store;
-            use $crate::audit::{AuditEntry, NewAuditEntry};
+            use $crate::audit::{Action, AuditEntry, NewAuditEntry};
             use $crate::domain::records::{BeneficiaryRow, PayoutRow};
             use $crate::store::decide::{CallbackSlot, Decided, PendingEvent, SlotAnswer, decide};
             use $crate::store::common::{
@@ -590,7 +590,7 @@ macro_rules! impl_store {
                 .bind(existing.id)
                 .execute(&mut **tx)
                 .await?;
-                let action = if is_list { "upload.make_current" } else { "upload.restore" };
+                let action = if is_list { Action::UploadMakeCurrent } else { Action::UploadRestore };
                 let entry = NewAuditEntry::new(
                     actor,
                     action,
@@ -944,8 +944,8 @@ macro_rules! impl_store {
 
             fn upload_audit(kind: UploadKind, period_id: i64, id: i64, u: &NewUpload, actor: &str) -> NewAuditEntry {
                 let action = match kind {
-                    UploadKind::Beneficiaries => "upload.beneficiaries",
-                    UploadKind::Payouts => "upload.payouts",
+                    UploadKind::Beneficiaries => Action::UploadBeneficiaries,
+                    UploadKind::Payouts => Action::UploadPayouts,
                 };
                 NewAuditEntry::new(
                     actor,
@@ -1050,7 +1050,7 @@ macro_rules! impl_store {
                     };
                     let entry = NewAuditEntry::new(
                         actor,
-                        "period.create",
+                        Action::PeriodCreate,
                         format!("period/{id}"),
                         json!({
                             "code": new.code,
@@ -1198,7 +1198,7 @@ macro_rules! impl_store {
                         .await?;
                     let entry = NewAuditEntry::new(
                         actor,
-                        "upload.retire",
+                        Action::UploadRetire,
                         format!("period/{}", existing.period_id),
                         json!({
                             "upload_id": upload_id,
@@ -1322,7 +1322,7 @@ macro_rules! impl_store {
                     .await?;
                     let entry = NewAuditEntry::new(
                         actor,
-                        "reconciliation.create",
+                        Action::ReconciliationCreate,
                         format!("period/{}", run.period_id),
                         json!({
                             "reconciliation_id": id,
@@ -1387,7 +1387,7 @@ macro_rules! impl_store {
                     // Never the hash: the audit log is readable by auditors.
                     let entry = NewAuditEntry::new(
                         actor,
-                        "token.create",
+                        Action::TokenCreate,
                         format!("token/{}", new.name),
                         json!({ "token_id": id, "name": new.name, "role": new.role.as_str(), "bank_code": new.bank_code }),
                     );
@@ -1436,7 +1436,7 @@ macro_rules! impl_store {
                         .rows_affected();
                     let entry = NewAuditEntry::new(
                         actor,
-                        "token.revoke",
+                        Action::TokenRevoke,
                         format!("token/{name}"),
                         json!({ "token_id": id, "name": name, "sessions_deleted": sessions }),
                     );
@@ -1502,7 +1502,7 @@ macro_rules! impl_store {
                     // Never the session id or its hash: the audit log is readable by auditors.
                     let entry = NewAuditEntry::new(
                         &token.actor(),
-                        "session.sign_in",
+                        Action::SessionSignIn,
                         format!("token/{}", token.name),
                         json!({ "token_id": token.id, "expires_at": expires_at }),
                     );
@@ -1548,7 +1548,7 @@ macro_rules! impl_store {
                         .into_info()?;
                     let entry = NewAuditEntry::new(
                         &token.actor(),
-                        "session.sign_out",
+                        Action::SessionSignOut,
                         format!("token/{}", token.name),
                         json!({ "token_id": token.id }),
                     );

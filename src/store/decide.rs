@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use serde_json::json;
 
-use crate::audit::NewAuditEntry;
+use crate::audit::{Action, NewAuditEntry};
 use crate::store::{
     CallbackAnswer, CallbackPayout, CallbackRequest, CallbackVerdict, StoreError, StoreResult,
 };
@@ -227,7 +227,7 @@ fn callback_audit(req: &CallbackRequest) -> NewAuditEntry {
         .collect();
     NewAuditEntry::new(
         &format!("bank:{}", req.token_name),
-        "callback.payouts",
+        Action::CallbackPayouts,
         format!("bank/{}", req.bank_code),
         json!({
             "webhook_id": req.webhook_id,
