@@ -85,6 +85,7 @@ const PERIOD_TEXT_CHARS: usize = 200;
 
 /// Check a period request and create it: the one rule for the API and the pages. Every
 /// field's problem is reported, not just the first.
+#[tracing::instrument(skip_all, fields(code = %req.code, actor = %actor))]
 pub async fn create_period(
     store: &dyn Store,
     req: PeriodRequest,
@@ -169,6 +170,7 @@ impl ImportGate {
 
 /// Import and store a file. The import runs on a blocking thread (calamine is CPU work),
 /// one of at most `gate`'s concurrent imports; nothing is stored unless the file can be read.
+#[tracing::instrument(skip_all, fields(period_id = req.period_id, kind = kind.as_str(), bytes = req.bytes.len(), actor = %req.actor))]
 pub async fn upload(
     store: &dyn Store,
     kind: UploadKind,
@@ -405,12 +407,14 @@ fn compute(g: &Gathered) -> (Report, Vec<ExceptionRow>) {
 }
 
 /// The period's figures right now (list, payout files and callbacks so far), not stored.
+#[tracing::instrument(skip(store))]
 pub async fn live_report(store: &dyn Store, period_id: i64) -> ServiceResult<Report> {
     let g = gather(store, period_id).await?;
     blocking(move || compute(&g).0).await
 }
 
 /// The live figures with their exception list (the dashboard's table).
+#[tracing::instrument(skip(store))]
 pub async fn live(store: &dyn Store, period_id: i64) -> ServiceResult<(Report, Vec<ExceptionRow>)> {
     let g = gather(store, period_id).await?;
     blocking(move || compute(&g)).await
@@ -419,6 +423,7 @@ pub async fn live(store: &dyn Store, period_id: i64) -> ServiceResult<(Report, V
 /// Reconcile the period's current list with all its payouts (files and callbacks) and
 /// store the run, with the SHA-256 of every input and of the report. Returns the run and
 /// its report JSON.
+#[tracing::instrument(skip(store))]
 pub async fn reconcile_period(
     store: &dyn Store,
     period_id: i64,
@@ -474,6 +479,7 @@ pub struct LoadedRun {
     pub exceptions: Arc<Vec<ExceptionRow>>,
 }
 
+#[tracing::instrument(skip(store))]
 pub async fn load_run(store: &dyn Store, id: i64) -> ServiceResult<LoadedRun> {
     let stored = store
         .get_reconciliation(id)
@@ -524,6 +530,7 @@ impl Download {
 }
 
 /// Render a download. report.json is the stored text itself: its digest is on record.
+#[tracing::instrument(skip(run), fields(run_id = run.stored.info.id))]
 pub async fn render(run: &LoadedRun, what: Download, lang: Lang) -> ServiceResult<Vec<u8>> {
     if what == Download::Json {
         return Ok(run.stored.report_json.clone().into_bytes());
@@ -549,6 +556,7 @@ pub async fn render(run: &LoadedRun, what: Download, lang: Lang) -> ServiceResul
 }
 
 /// Every audit entry, oldest first (what verification and the audit page read).
+#[tracing::instrument(skip_all)]
 pub async fn audit_trail(store: &dyn Store) -> Result<Vec<crate::audit::AuditEntry>, StoreError> {
     let mut all = Vec::new();
     loop {

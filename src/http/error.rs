@@ -119,6 +119,22 @@ impl IntoResponse for AppError {
     }
 }
 
+/// An error and every cause under it, "outer: inner: innermost", for the one log line.
+pub fn cause_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut next = e.source();
+    while let Some(cause) = next {
+        let text = cause.to_string();
+        // Messages that already quote their cause are not repeated.
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        next = cause.source();
+    }
+    out
+}
+
 impl From<StoreError> for AppError {
     fn from(e: StoreError) -> Self {
         match e {
@@ -129,7 +145,7 @@ impl From<StoreError> for AppError {
                 "Xung đột / Conflict",
                 what,
             ),
-            other => AppError::internal(other),
+            other => AppError::internal(cause_chain(&other)),
         }
     }
 }
@@ -263,5 +279,22 @@ impl<T: serde::de::DeserializeOwned, S: Send + Sync> axum::extract::FromRequestP
                     e.body_text(),
                 )
             })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("outer")]
+    struct Outer(#[source] std::io::Error);
+
+    #[test]
+    fn causes_are_logged_down_to_the_root() {
+        let e = Outer(std::io::Error::other("disk full"));
+        assert_eq!(cause_chain(&e), "outer: disk full");
+        let quoted = StoreError::Corrupt("row 3".into());
+        assert_eq!(cause_chain(&quoted), quoted.to_string());
     }
 }
