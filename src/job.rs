@@ -9,7 +9,7 @@ use rust_decimal::Decimal;
 use crate::domain::banks::BankId;
 use crate::domain::records::{BeneficiaryRow, PayoutRow};
 use crate::import::{ImportOptions, Imported, import_beneficiaries, import_payouts};
-use crate::recon::{self, ExceptionRow, Options, Reconciliation};
+use crate::recon::{ExceptionRow, Options, Reconciliation};
 use crate::report::{InputFile, Report, ReportMeta, sha256_hex};
 
 /// A payout file and the bank it belongs to when it has no bank column.
@@ -112,18 +112,16 @@ pub fn run(input: &JobInput, step: &dyn Fn(&str)) -> anyhow::Result<JobOutput> {
         tolerance: input.tolerance,
         target_pct: input.target_pct,
     };
-    let recon = recon::reconcile(&list.rows, &all_payouts, &options);
-    let exceptions = recon::exceptions(&list.rows, &all_payouts, &recon);
     let row_errors: Vec<_> = std::iter::once(&list.errors)
         .chain(payouts.iter().map(|p| &p.errors))
         .flatten()
         .cloned()
         .collect();
-    let mismatches = inputs
-        .iter()
-        .filter(|i| i.control_total.as_ref().is_some_and(|c| c.mismatch()))
-        .count() as u64;
-    let report = Report::new(&recon, row_errors, mismatches);
+    let crate::report::Assembled {
+        recon,
+        report,
+        exceptions,
+    } = crate::report::assemble(&list.rows, &all_payouts, &options, &inputs, row_errors);
     let meta = ReportMeta {
         period: input.period.clone(),
         generated_at: crate::domain::dates::report_time(chrono::Utc::now()),

@@ -11,7 +11,7 @@ use crate::domain::period::PeriodCode;
 use crate::domain::population_id::IdCheck;
 use crate::domain::records::{BeneficiaryRow, PayoutOrigin, PayoutRow, RowRef};
 use crate::import::{ImportError, ImportOptions, import_beneficiaries, import_payouts};
-use crate::recon::{self, ExceptionRow, Flag, Options};
+use crate::recon::{ExceptionRow, Flag, Options};
 use crate::report::{InputFile, Lang, Report, ReportMeta, sha256_hex};
 use crate::store::{
     NewPeriod, NewRun, NewUpload, Period, RunInfo, Saved, Store, StoreError, StoredCallback,
@@ -386,24 +386,27 @@ fn callback_input(stored: &[StoredCallback]) -> InputFile {
     }
 }
 
+/// The inputs of a run as the report lists them: the uploads, then the callbacks.
+fn inputs_of(g: &Gathered) -> Vec<InputFile> {
+    g.uploads
+        .iter()
+        .map(input_of)
+        .chain(g.callbacks.clone())
+        .collect()
+}
+
 fn compute(g: &Gathered) -> (Report, Vec<ExceptionRow>) {
     let options = Options {
         tolerance: Decimal::ZERO,
         target_pct: g.target_pct,
     };
-    let result = recon::reconcile(&g.list, &g.payouts, &options);
-    let exceptions = recon::exceptions(&g.list, &g.payouts, &result);
     let row_errors = g
         .uploads
         .iter()
         .flat_map(|u| u.row_errors.iter().cloned())
         .collect();
-    let mismatches = g
-        .uploads
-        .iter()
-        .filter(|u| u.control_total.as_ref().is_some_and(|c| c.mismatch()))
-        .count() as u64;
-    (Report::new(&result, row_errors, mismatches), exceptions)
+    let a = crate::report::assemble(&g.list, &g.payouts, &options, &inputs_of(g), row_errors);
+    (a.report, a.exceptions)
 }
 
 /// The period's figures right now (list, payout files and callbacks so far), not stored.
@@ -439,12 +442,7 @@ pub async fn reconcile_period(
             let meta = ReportMeta {
                 period: Some(g.period_code.clone()),
                 generated_at: crate::domain::dates::report_time(chrono::Utc::now()),
-                inputs: g
-                    .uploads
-                    .iter()
-                    .map(input_of)
-                    .chain(g.callbacks.clone())
-                    .collect(),
+                inputs: inputs_of(&g),
                 target_pct: g.target_pct,
                 tolerance: Decimal::ZERO,
                 report_sha256: Some(report_sha256.clone()),

@@ -171,6 +171,37 @@ impl Report {
     }
 }
 
+/// A reconciliation with everything a report is made of.
+pub struct Assembled {
+    pub recon: Reconciliation,
+    pub report: Report,
+    pub exceptions: Vec<crate::recon::ExceptionRow>,
+}
+
+/// The one way a report is made, for the CLI's job and the service's runs alike: run the
+/// engine, list the exceptions, and add what the importers found (row errors, and files
+/// whose totals row disagrees with their rows).
+pub fn assemble(
+    list: &[crate::domain::records::BeneficiaryRow],
+    payouts: &[crate::domain::records::PayoutRow],
+    options: &crate::recon::Options,
+    inputs: &[InputFile],
+    row_errors: Vec<RowError>,
+) -> Assembled {
+    let recon = crate::recon::reconcile(list, payouts, options);
+    let exceptions = crate::recon::exceptions(list, payouts, &recon);
+    let mismatches = inputs
+        .iter()
+        .filter(|i| i.control_total.as_ref().is_some_and(|c| c.mismatch()))
+        .count() as u64;
+    let report = Report::new(&recon, row_errors, mismatches);
+    Assembled {
+        recon,
+        report,
+        exceptions,
+    }
+}
+
 /// One input file, for the summary sheet and the audit trail.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InputFile {
