@@ -1455,3 +1455,45 @@ async fn period_requests_name_every_bad_field() {
     })
     .await;
 }
+
+/// The contracts banks' and auditors' tools rely on, as snapshots (tests/snapshots/): the
+/// OpenAPI document, the sample's report JSON (the same on both backends) and the problem
+/// documents of refused uploads. A change to any key or route shows as a reviewed diff.
+#[tokio::test]
+async fn contracts_match_their_snapshots() {
+    for_each_backend(|app| async move {
+        let o = app
+            .send(Method::GET, "/api/openapi.json", None, None, Vec::new())
+            .await;
+        o.expect_status(StatusCode::OK, "openapi");
+        insta::assert_json_snapshot!("openapi", o.json());
+
+        let s = app.seed_sample("2024-09").await;
+        let report = app
+            .get(
+                &app.tokens.auditor,
+                &format!("/api/v1/reconciliations/{}", s.run),
+            )
+            .await;
+        report.expect_status(StatusCode::OK, "report");
+        insta::assert_json_snapshot!("sample_report", report.json());
+
+        let t = app.tokens.accountant.clone();
+        let lists = format!("/api/v1/periods/{}/beneficiary-lists", s.period);
+        let mut problems = Vec::new();
+        for (name, bytes) in [
+            ("khong_tieu_de.csv", b"foo,bar,baz\n1,2,3\n".to_vec()),
+            (
+                "rong.csv",
+                "Họ và tên,Số định danh,Số tiền\n".as_bytes().to_vec(),
+            ),
+            ("sst.xlsx", bombs::xlsx_shared_strings_lie()),
+            ("cu.xls", vec![0x09, 0x04, 0x06, 0x00, 0, 0, 0x10, 0]),
+        ] {
+            let r = app.upload_bytes(&t, &lists, name, &bytes, None).await;
+            problems.push(r.json());
+        }
+        insta::assert_json_snapshot!("upload_problems", problems);
+    })
+    .await;
+}
