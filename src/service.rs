@@ -10,7 +10,7 @@ use crate::domain::banks::BankId;
 use crate::domain::period::PeriodCode;
 use crate::domain::population_id::IdCheck;
 use crate::domain::records::{BeneficiaryRow, PayoutOrigin, PayoutRow, RowRef};
-use crate::import::{ImportError, ImportOptions, import_beneficiaries, import_payouts};
+use crate::import::{ImportError, ImportOptions, Imported, import_beneficiaries, import_payouts};
 use crate::recon::{ExceptionRow, Flag, Options};
 use crate::report::{InputFile, Lang, Report, ReportMeta, sha256_hex};
 use crate::store::{
@@ -226,6 +226,34 @@ pub async fn upload(
             Ok(store
                 .save_payout_file(req.period_id, new, &imp.rows, &req.actor)
                 .await?)
+        }
+    }
+}
+
+// Here rather than in `store`: the store knows rows, not the importers that make them.
+impl NewUpload {
+    /// What an import found in a file, ready to store. `bank_code`: the bank given with a
+    /// payout file (its rows carry their own).
+    pub fn from_imported<T>(
+        imp: &Imported<T>,
+        sha256: String,
+        size_bytes: usize,
+        bank_code: Option<String>,
+    ) -> Self {
+        NewUpload {
+            file_name: crate::store::storable(&imp.file),
+            format: imp.format.as_str().to_owned(),
+            sheet: imp.sheet.as_deref().map(crate::store::storable),
+            bank_code,
+            sha256,
+            size_bytes: size_bytes as i64,
+            header_row: i64::from(imp.header_row),
+            data_rows: imp.data_rows as i64,
+            accepted_rows: imp.rows.len() as i64,
+            rejected_rows: imp.rejected_rows as i64,
+            control_total: imp.control_total.clone(),
+            errors: imp.errors.clone(),
+            notices: imp.notices.clone(),
         }
     }
 }

@@ -3,8 +3,11 @@
 //! periods) lives here so import and reconciliation share one reading of the data.
 
 pub mod access;
+pub mod audit;
 pub mod banks;
 pub mod dates;
+pub mod digest;
+pub mod lang;
 pub mod money;
 pub mod names;
 pub mod period;
@@ -14,6 +17,8 @@ pub mod status;
 
 pub use banks::{Bank, BankId};
 pub use dates::DateOrYear;
+pub use digest::sha256_hex;
+pub use lang::Lang;
 pub use money::AmountError;
 pub use period::{PeriodCode, PeriodError};
 pub use population_id::{IdCheck, IdProblem, PersonalId, Sex};

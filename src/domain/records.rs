@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
 
 use super::banks::BankId;
 use super::dates::DateOrYear;
@@ -64,4 +65,29 @@ pub struct PayoutRow {
     pub value_date: Option<NaiveDate>,
     pub reason: Option<String>,
     pub origin: PayoutOrigin,
+}
+
+/// A rejected row's problem, located the way the user sees the spreadsheet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RowError {
+    pub file: String,
+    pub sheet: Option<String>,
+    /// Row number as the spreadsheet shows it.
+    pub row: u32,
+    /// Column letter (A, B, …) and header text.
+    pub column: Option<String>,
+    pub column_name: Option<String>,
+    pub value: String,
+    pub reason_vi: String,
+    pub reason_en: String,
+}
+
+/// A totals row ("Tổng cộng") checked against the sum of the accepted rows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ControlTotal {
+    pub row: u32,
+    #[serde(with = "rust_decimal::serde::str")]
+    pub stated: Decimal,
+    #[serde(with = "rust_decimal::serde::str")]
+    pub computed: Decimal,
 }

@@ -15,11 +15,12 @@ pub mod source;
 use std::sync::Arc;
 
 use rust_decimal::Decimal;
-use serde::{Deserialize, Serialize};
 
 pub use beneficiaries::import_beneficiaries;
 pub use payouts::import_payouts;
 pub use source::Format;
+// Typed like the rows they describe, in `domain` (the store keeps them too).
+pub use crate::domain::records::{ControlTotal, RowError};
 
 use crate::domain::banks::BankId;
 use crate::domain::money::{self, AmountError};
@@ -62,31 +63,6 @@ impl ImportOptions {
             max_cells: self.max_cells,
         }
     }
-}
-
-/// A rejected row's problem, located the way the user sees the spreadsheet.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RowError {
-    pub file: String,
-    pub sheet: Option<String>,
-    /// Row number as the spreadsheet shows it.
-    pub row: u32,
-    /// Column letter (A, B, …) and header text.
-    pub column: Option<String>,
-    pub column_name: Option<String>,
-    pub value: String,
-    pub reason_vi: String,
-    pub reason_en: String,
-}
-
-/// A totals row ("Tổng cộng") checked against the sum of the accepted rows.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ControlTotal {
-    pub row: u32,
-    #[serde(with = "rust_decimal::serde::str")]
-    pub stated: Decimal,
-    #[serde(with = "rust_decimal::serde::str")]
-    pub computed: Decimal,
 }
 
 impl<T> Imported<T> {

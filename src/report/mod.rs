@@ -9,6 +9,8 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::banks::BankId;
+// Where they were first written; their home is `domain` (the pages and the store use them).
+pub use crate::domain::{Lang, sha256_hex};
 use crate::import::{ControlTotal, RowError};
 use crate::recon::{Coverage, FlagCounts, OutcomeCounts, Reconciliation, Slice, UnmatchedPayouts};
 
@@ -233,15 +235,6 @@ pub struct ReportMeta {
     pub report_sha256: Option<String>,
 }
 
-/// Language of labels in written reports. Vietnamese by default.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Lang {
-    #[default]
-    Vi,
-    En,
-}
-
 /// Percentages as JSON numbers (already exact 2-place values). Reading goes through
 /// `Option<Decimal>`, which also accepts the `null` a flattened struct hands over as unit
 /// (rust_decimal's own `float_option` refuses it).
@@ -256,10 +249,4 @@ mod pct {
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Decimal>, D::Error> {
         Option::<Decimal>::deserialize(d)
     }
-}
-
-/// SHA-256 of bytes, lowercase hex.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    use sha2::Digest;
-    hex::encode(sha2::Sha256::digest(bytes))
 }

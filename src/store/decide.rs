@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use serde_json::json;
 
-use crate::audit::{Action, NewAuditEntry};
+use crate::domain::audit::{Action, NewAuditEntry};
 use crate::store::{
     CallbackAnswer, CallbackPayout, CallbackRequest, CallbackVerdict, StoreError, StoreResult,
 };
@@ -232,7 +232,7 @@ fn callback_audit(req: &CallbackRequest) -> NewAuditEntry {
         json!({
             "webhook_id": req.webhook_id,
             "items": req.items.len(),
-            "refs_sha256": crate::report::sha256_hex(refs.join("\n").as_bytes()),
+            "refs_sha256": crate::domain::sha256_hex(refs.join("\n").as_bytes()),
         }),
     )
 }

@@ -14,13 +14,13 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::audit::{AuditEntry, NewAuditEntry};
 use crate::domain::access::Role;
+use crate::domain::audit::{AuditEntry, NewAuditEntry};
 use crate::domain::records::{BeneficiaryRow, PayoutRow};
+use crate::domain::records::{ControlTotal, RowError};
 use crate::domain::status::PayoutStatus;
-use crate::import::{ControlTotal, Imported, RowError};
 
-pub use records::{BeneficiaryRecord, PayoutRecord};
+pub use records::{BeneficiaryRecord, PayoutRecord, storable};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -96,33 +96,6 @@ pub struct NewUpload {
     pub control_total: Option<ControlTotal>,
     pub errors: Vec<RowError>,
     pub notices: Vec<String>,
-}
-
-impl NewUpload {
-    /// What an import found in a file, ready to store. `bank_code`: the bank given with a
-    /// payout file (its rows carry their own).
-    pub fn from_imported<T>(
-        imp: &Imported<T>,
-        sha256: String,
-        size_bytes: usize,
-        bank_code: Option<String>,
-    ) -> Self {
-        NewUpload {
-            file_name: records::storable(&imp.file),
-            format: imp.format.as_str().to_owned(),
-            sheet: imp.sheet.as_deref().map(records::storable),
-            bank_code,
-            sha256,
-            size_bytes: size_bytes as i64,
-            header_row: i64::from(imp.header_row),
-            data_rows: imp.data_rows as i64,
-            accepted_rows: imp.rows.len() as i64,
-            rejected_rows: imp.rejected_rows as i64,
-            control_total: imp.control_total.clone(),
-            errors: imp.errors.clone(),
-            notices: imp.notices.clone(),
-        }
-    }
 }
 
 /// A stored upload.
@@ -270,7 +243,7 @@ pub struct CallbackPayout {
 impl CallbackPayout {
     /// SHA-256 of the normalised content (fields in declaration order).
     pub fn content_sha256(&self) -> String {
-        crate::report::sha256_hex(serde_json::to_string(self).unwrap_or_default().as_bytes())
+        crate::domain::sha256_hex(serde_json::to_string(self).unwrap_or_default().as_bytes())
     }
 
     /// Whether this state may follow `earlier` (same bank and reference): only success →

@@ -9,7 +9,7 @@ use std::time::Duration;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::{Postgres, Transaction};
 
-use super::common::impl_store;
+use super::common::{Dialect, IdLookup, RefLookup};
 use super::{POSTGRES_MIGRATIONS, StoreResult};
 
 /// Key of the write lock ("doisoat" in ASCII); advisory locks are per database.
@@ -55,4 +55,32 @@ impl PgStore {
     }
 }
 
-impl_store!(PgStore, sqlx::Postgres, "postgres");
+/// One index lookup per reference. An IN list, or a plain LATERAL join (which the planner
+/// flattens into a hash join), may be planned as a scan of the bank's whole table while its
+/// statistics lag behind a burst of callbacks; LIMIT 1 (the key is unique) keeps the
+/// subquery a per-reference index probe whatever the statistics say, and OFFSET 0 is the
+/// same planner fence for events (a payout has several).
+const DIALECT: Dialect = Dialect {
+    name: "postgres",
+    payouts_by_ref: RefLookup {
+        open: "SELECT c.id, c.bank_code, c.transaction_ref, c.period_code, c.population_id, \
+               c.account_number, c.beneficiary_name, c.amount, c.status, c.value_date, c.reason, \
+               c.version FROM (VALUES ",
+        before_bank: ") AS r (tref) CROSS JOIN LATERAL (SELECT * FROM callback_payouts \
+                      WHERE bank_code = ",
+        after_bank: " AND transaction_ref = r.tref LIMIT 1) AS c",
+    },
+    events_by_payout: IdLookup {
+        open: "SELECT e.payout_id, e.version, e.content_sha256, e.answer_json FROM (VALUES ",
+        close: ") AS r (id) CROSS JOIN LATERAL (SELECT * FROM callback_events \
+                WHERE payout_id = r.id OFFSET 0) AS e ORDER BY e.payout_id, e.version",
+    },
+};
+
+/// The shared `Store` implementation (shared.rs), compiled for this backend.
+type Backend = PgStore;
+type Db = sqlx::Postgres;
+// Loaded once per backend on purpose: each copy is compiled against this module's `Db`.
+#[allow(clippy::duplicate_mod)]
+#[path = "shared.rs"]
+mod shared;

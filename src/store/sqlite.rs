@@ -10,7 +10,7 @@ use sqlx::sqlite::{
 };
 use sqlx::{Sqlite, Transaction};
 
-use super::common::impl_store;
+use super::common::{Dialect, IdLookup, RefLookup};
 use super::{SQLITE_MIGRATIONS, StoreError, StoreResult};
 
 /// Another process (the CLI on the same file) may hold the write lock this long.
@@ -85,4 +85,27 @@ impl SqliteStore {
     }
 }
 
-impl_store!(SqliteStore, sqlx::Sqlite, "sqlite");
+/// SQLite plans an `IN` list as index probes on the (bank, ref) and payout keys.
+const DIALECT: Dialect = Dialect {
+    name: "sqlite",
+    payouts_by_ref: RefLookup {
+        open: "SELECT id, bank_code, transaction_ref, period_code, population_id, account_number, \
+               beneficiary_name, amount, status, value_date, reason, version FROM callback_payouts \
+               WHERE transaction_ref IN (",
+        before_bank: ") AND bank_code = ",
+        after_bank: "",
+    },
+    events_by_payout: IdLookup {
+        open: "SELECT payout_id, version, content_sha256, answer_json FROM callback_events \
+               WHERE payout_id IN (",
+        close: ") ORDER BY payout_id, version",
+    },
+};
+
+/// The shared `Store` implementation (shared.rs), compiled for this backend.
+type Backend = SqliteStore;
+type Db = sqlx::Sqlite;
+// Loaded once per backend on purpose: each copy is compiled against this module's `Db`.
+#[allow(clippy::duplicate_mod)]
+#[path = "shared.rs"]
+mod shared;

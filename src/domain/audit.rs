@@ -4,7 +4,7 @@
 use chrono::{DateTime, SecondsFormat, SubsecRound, Utc};
 use serde::Serialize;
 
-use crate::report::sha256_hex;
+use super::digest::sha256_hex;
 
 /// `prev_hash` of the first entry.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";

@@ -1,0 +1,12 @@
+//! The language people read: Vietnamese by default, English available.
+
+use serde::{Deserialize, Serialize};
+
+/// Language of labels in pages and written reports. Vietnamese by default.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Lang {
+    #[default]
+    Vi,
+    En,
+}

@@ -1,0 +1,1205 @@
+//! The one `Store` implementation both backends share, compiled once inside each backend's
+//! module (`#[path = "shared.rs"] mod shared;` in sqlite.rs and postgres.rs), which supplies
+//! `Backend` (its store type, with `reader()` and `begin_write()`), `Db` (its sqlx
+//! database) and `DIALECT` (what its SQL spells differently). A module rather than generic
+//! functions: sqlx's executor bounds over a generic database would outweigh the code they
+//! share; a module rather than a macro so rustfmt, the compiler's spans and a reader see
+//! ordinary code.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, SubsecRound, Utc};
+use serde_json::json;
+use sqlx::QueryBuilder;
+
+use super::{Backend, DIALECT, Db};
+use crate::domain::audit::{Action, AuditEntry, NewAuditEntry};
+use crate::domain::records::{BeneficiaryRow, PayoutRow};
+use crate::store::common::{
+    AuditRecord, BATCH_ROWS, CallbackRecord, CallbackStateRecord, PeriodRecord, RunInfoRecord,
+    RunRecord, SessionRecord, TokenRecord, UploadColumns, UploadRecord, callback_sql,
+    is_unique_violation, now, period_sql, run_info_sql, run_sql, session_sql, token_sql,
+    upload_sql,
+};
+use crate::store::decide::{CallbackSlot, Decided, PendingEvent, SlotAnswer, decide};
+use crate::store::{
+    BeneficiaryRecord, CallbackPayout, CallbackRequest, CallbackVerdict, NewPeriod, NewRun,
+    NewSession, NewToken, NewUpload, PayoutRecord, Period, PeriodInputs, RunInfo, Saved, Store,
+    StoreError, StoreResult, StoredCallback, StoredRun, TokenInfo, Upload, UploadKind, WebSession,
+};
+
+type Tx = sqlx::Transaction<'static, Db>;
+
+/// Chain `entry` after the last stored one. The caller's transaction holds the
+/// write lock, so no other writer can read the same head; it may be a savepoint,
+/// and entries appended earlier in the same transaction are the head it sees.
+async fn append_in(
+    tx: &mut sqlx::Transaction<'_, Db>,
+    entry: NewAuditEntry,
+    at: DateTime<Utc>,
+) -> StoreResult<AuditEntry> {
+    let prev: Option<(i64, String)> =
+        sqlx::query_as("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
+            .fetch_optional(&mut **tx)
+            .await?;
+    let e = entry.chain(prev.as_ref().map(|(s, h)| (*s, h.as_str())), at);
+    sqlx::query(
+        "INSERT INTO audit_log (seq, at, actor, action, subject, details, prev_hash, hash) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(e.seq)
+    .bind(&e.at)
+    .bind(&e.actor)
+    .bind(&e.action)
+    .bind(&e.subject)
+    .bind(&e.details)
+    .bind(&e.prev_hash)
+    .bind(&e.hash)
+    .execute(&mut **tx)
+    .await?;
+    Ok(e)
+}
+
+async fn period_exists(tx: &mut Tx, period_id: i64) -> StoreResult<()> {
+    let found: Option<i64> = sqlx::query_scalar("SELECT id FROM periods WHERE id = $1")
+        .bind(period_id)
+        .fetch_optional(&mut **tx)
+        .await?;
+    match found {
+        Some(_) => Ok(()),
+        None => Err(StoreError::NotFound(format!("period {period_id}"))),
+    }
+}
+
+async fn upload_in(tx: &mut Tx, id: i64) -> StoreResult<Upload> {
+    let r: UploadRecord = sqlx::query_as(upload_sql!("WHERE id = $1"))
+        .bind(id)
+        .fetch_one(&mut **tx)
+        .await?;
+    r.into_upload()
+}
+
+/// An upload back in use: a list becomes its period's current list (restored if
+/// retired), a retired payout file counts again. Audited when anything changed.
+async fn reinstate_in(
+    tx: &mut Tx,
+    existing: Upload,
+    actor: &str,
+    at: DateTime<Utc>,
+    why: &str,
+) -> StoreResult<Upload> {
+    let is_list = existing.kind == UploadKind::Beneficiaries;
+    if existing.retired_at.is_none() && (!is_list || existing.current) {
+        return Ok(existing);
+    }
+    sqlx::query(
+        "UPDATE uploads SET current_since = CASE WHEN kind = 'beneficiaries' THEN $1 ELSE current_since END, \
+         retired_at = NULL, retired_by = NULL WHERE id = $2",
+    )
+    .bind(at)
+    .bind(existing.id)
+    .execute(&mut **tx)
+    .await?;
+    let action = if is_list {
+        Action::UploadMakeCurrent
+    } else {
+        Action::UploadRestore
+    };
+    let entry = NewAuditEntry::new(
+        actor,
+        action,
+        format!("period/{}", existing.period_id),
+        json!({
+            "upload_id": existing.id,
+            "version": existing.version,
+            "file_name": existing.file_name,
+            "was_retired": existing.retired_at.is_some(),
+            "why": why,
+        }),
+    );
+    append_in(tx, entry, at).await?;
+    upload_in(tx, existing.id).await
+}
+
+async fn existing_upload(tx: &mut Tx, id: i64) -> StoreResult<Upload> {
+    let r: Option<UploadRecord> = sqlx::query_as(upload_sql!("WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await?;
+    r.ok_or_else(|| StoreError::NotFound(format!("upload {id}")))?
+        .into_upload()
+}
+
+/// The first half of saving an upload: the period must exist; the identical
+/// file already stored is returned as is; otherwise the upload row is inserted
+/// (lists get the next version) and its id returned.
+async fn insert_upload(
+    tx: &mut Tx,
+    period_id: i64,
+    kind: UploadKind,
+    u: &NewUpload,
+    actor: &str,
+    at: DateTime<Utc>,
+) -> StoreResult<Result<i64, Upload>> {
+    period_exists(tx, period_id).await?;
+    let existing: Option<UploadRecord> = sqlx::query_as(upload_sql!(
+        "WHERE period_id = $1 AND kind = $2 AND sha256 = $3"
+    ))
+    .bind(period_id)
+    .bind(kind.as_str())
+    .bind(&u.sha256)
+    .fetch_optional(&mut **tx)
+    .await?;
+    if let Some(r) = existing {
+        return Ok(Err(r.into_upload()?));
+    }
+    let version: Option<i64> = match kind {
+        UploadKind::Beneficiaries => {
+            let max: i64 = sqlx::query_scalar(
+                "SELECT COALESCE(MAX(version), 0) FROM uploads WHERE period_id = $1 AND kind = $2",
+            )
+            .bind(period_id)
+            .bind(kind.as_str())
+            .fetch_one(&mut **tx)
+            .await?;
+            Some(max + 1)
+        }
+        UploadKind::Payouts => None,
+    };
+    let c = UploadColumns::new(u)?;
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO uploads (period_id, kind, version, file_name, format, sheet, bank_code, \
+         sha256, size_bytes, uploaded_by, created_at, header_row, data_rows, accepted_rows, \
+         rejected_rows, control_total_row, control_total_stated, control_total_computed, \
+         errors_json, notices_json, current_since) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
+         $18, $19, $20, $21) RETURNING id",
+    )
+    .bind(period_id)
+    .bind(kind.as_str())
+    .bind(version)
+    .bind(&u.file_name)
+    .bind(&u.format)
+    .bind(&u.sheet)
+    .bind(&u.bank_code)
+    .bind(&u.sha256)
+    .bind(u.size_bytes)
+    .bind(actor)
+    .bind(at)
+    .bind(u.header_row)
+    .bind(u.data_rows)
+    .bind(u.accepted_rows)
+    .bind(u.rejected_rows)
+    .bind(c.control_total_row)
+    .bind(c.control_total_stated)
+    .bind(c.control_total_computed)
+    .bind(&c.errors_json)
+    .bind(&c.notices_json)
+    .bind((kind == UploadKind::Beneficiaries).then_some(at))
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(Ok(id))
+}
+
+fn json_text<T: serde::Serialize>(what: &str, value: &T) -> StoreResult<String> {
+    serde_json::to_string(value).map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
+}
+
+/// Load the stored state of every (bank, reference) the group names, with the
+/// states each passed through: one query per bank and per 1,000 references.
+async fn load_callback_slots(
+    tx: &mut Tx,
+    requests: &[CallbackRequest],
+) -> StoreResult<(Vec<CallbackSlot>, HashMap<String, HashMap<String, usize>>)> {
+    let mut wanted: HashMap<&str, Vec<&str>> = HashMap::new();
+    let mut seen: std::collections::HashSet<(&str, &str)> = std::collections::HashSet::new();
+    for req in requests {
+        for item in &req.items {
+            if seen.insert((req.bank_code.as_str(), item.transaction_ref.as_str())) {
+                wanted
+                    .entry(req.bank_code.as_str())
+                    .or_default()
+                    .push(item.transaction_ref.as_str());
+            }
+        }
+    }
+    let mut slots = Vec::new();
+    let mut index: HashMap<String, HashMap<String, usize>> = HashMap::new();
+    let mut by_id: HashMap<i64, usize> = HashMap::new();
+    for (bank, refs) in &wanted {
+        for chunk in refs.chunks(BATCH_ROWS) {
+            // Each dialect's lookup is one index probe per reference (see `Dialect`).
+            let mut qb: QueryBuilder<Db> = QueryBuilder::new(DIALECT.payouts_by_ref.open);
+            let mut list = qb.separated(", ");
+            for r in chunk {
+                list.push("(");
+                list.push_bind_unseparated(*r);
+                list.push_unseparated(")");
+            }
+            qb.push(DIALECT.payouts_by_ref.before_bank);
+            qb.push_bind(*bank);
+            qb.push(DIALECT.payouts_by_ref.after_bank);
+            let rows: Vec<CallbackStateRecord> = qb.build_query_as().fetch_all(&mut **tx).await?;
+            for row in rows {
+                let rec = row.record;
+                let current = rec.payout().map_err(|_| (rec.id, rec.status.clone()));
+                let i = slots.len();
+                by_id.insert(rec.id, i);
+                index
+                    .entry(rec.bank_code.clone())
+                    .or_default()
+                    .insert(rec.transaction_ref.clone(), i);
+                slots.push(CallbackSlot {
+                    bank_code: rec.bank_code,
+                    id: Some(rec.id),
+                    current,
+                    content_sha256: String::new(),
+                    version: row.version,
+                    received_at: DateTime::<Utc>::MIN_UTC,
+                    updated_at: DateTime::<Utc>::MIN_UTC,
+                    inserted: false,
+                    updated: false,
+                    events: Vec::new(),
+                });
+            }
+        }
+    }
+    let ids: Vec<i64> = slots.iter().filter_map(|s| s.id).collect();
+    for chunk in ids.chunks(BATCH_ROWS) {
+        let mut qb: QueryBuilder<Db> = QueryBuilder::new(DIALECT.events_by_payout.open);
+        let mut list = qb.separated(", ");
+        for id in chunk {
+            list.push("(");
+            list.push_bind_unseparated(*id);
+            list.push_unseparated(")");
+        }
+        qb.push(DIALECT.events_by_payout.close);
+        let rows: Vec<(i64, i64, String, String)> =
+            qb.build_query_as().fetch_all(&mut **tx).await?;
+        for (payout_id, _version, sha, answer_json) in rows {
+            if let Some(&i) = by_id.get(&payout_id) {
+                slots[i].events.push((sha, SlotAnswer::Stored(answer_json)));
+            }
+        }
+    }
+    Ok((slots, index))
+}
+
+/// Write what `save_callbacks` decided: new payouts (their ids set in `slots`),
+/// moved payouts, new events with their answers, in few statements.
+async fn write_callback_slots(
+    tx: &mut Tx,
+    requests: &[CallbackRequest],
+    slots: &mut [CallbackSlot],
+    events: &mut [PendingEvent],
+) -> StoreResult<()> {
+    let new: Vec<usize> = (0..slots.len()).filter(|&i| slots[i].inserted).collect();
+    for chunk in new.chunks(BATCH_ROWS) {
+        let mut by_key: HashMap<(&str, &str), usize> = HashMap::new();
+        let mut qb: QueryBuilder<Db> = QueryBuilder::new(
+            "INSERT INTO callback_payouts (bank_code, transaction_ref, period_code, population_id, \
+             account_number, beneficiary_name, amount, status, value_date, reason, content_sha256, \
+             version, received_at, updated_at) ",
+        );
+        let mut rows = Vec::with_capacity(chunk.len());
+        for &i in chunk {
+            let s = &slots[i];
+            let Ok(p) = &s.current else {
+                return Err(StoreError::Corrupt(
+                    "callback payout: new state unreadable".into(),
+                ));
+            };
+            by_key.insert((s.bank_code.as_str(), p.transaction_ref.as_str()), i);
+            rows.push((s, p));
+        }
+        qb.push_values(rows, |mut b, (s, p)| {
+            b.push_bind(&s.bank_code)
+                .push_bind(&p.transaction_ref)
+                .push_bind(&p.period)
+                .push_bind(&p.population_id)
+                .push_bind(&p.account_number)
+                .push_bind(&p.beneficiary_name)
+                .push_bind(p.amount)
+                .push_bind(p.status.as_str())
+                .push_bind(p.value_date)
+                .push_bind(&p.reason)
+                .push_bind(&s.content_sha256)
+                .push_bind(s.version)
+                .push_bind(s.received_at)
+                .push_bind(s.updated_at);
+        });
+        qb.push(" RETURNING id, bank_code, transaction_ref");
+        let returned: Vec<(i64, String, String)> = qb.build_query_as().fetch_all(&mut **tx).await?;
+        let mut ids = Vec::with_capacity(returned.len());
+        for (id, bank, tref) in &returned {
+            let i = by_key
+                .get(&(bank.as_str(), tref.as_str()))
+                .copied()
+                .ok_or_else(|| {
+                    StoreError::Corrupt(format!(
+                        "callback payout {id}: inserted row not in the group"
+                    ))
+                })?;
+            ids.push((i, *id));
+        }
+        if ids.len() != chunk.len() {
+            return Err(StoreError::Corrupt(
+                "callback payouts: insert returned too few rows".into(),
+            ));
+        }
+        for (i, id) in ids {
+            slots[i].id = Some(id);
+        }
+    }
+    for s in slots.iter().filter(|s| s.updated) {
+        let Ok(p) = &s.current else {
+            return Err(StoreError::Corrupt(
+                "callback payout: new state unreadable".into(),
+            ));
+        };
+        sqlx::query(
+            "UPDATE callback_payouts SET status = $1, reason = $2, value_date = $3, content_sha256 = $4, \
+             version = $5, updated_at = $6 WHERE id = $7",
+        )
+        .bind(p.status.as_str())
+        .bind(&p.reason)
+        .bind(p.value_date)
+        .bind(&s.content_sha256)
+        .bind(s.version)
+        .bind(s.updated_at)
+        .bind(s.id)
+        .execute(&mut **tx)
+        .await?;
+    }
+    let mut rows = Vec::with_capacity(events.len());
+    for e in events.iter_mut() {
+        e.answer.payout_id = slots[e.slot]
+            .id
+            .ok_or_else(|| StoreError::Corrupt("callback payout without an id".into()))?;
+        let req = &requests[e.request];
+        rows.push((
+            e.answer.payout_id,
+            e.answer.version,
+            e.content_sha256.as_str(),
+            json_text("callback content", &req.items[e.item])?,
+            json_text("callback answer", &e.answer)?,
+            req.webhook_id.as_str(),
+            req.token_name.as_str(),
+            e.answer.received_at,
+        ));
+    }
+    for chunk in rows.chunks(BATCH_ROWS) {
+        let mut qb: QueryBuilder<Db> = QueryBuilder::new(
+            "INSERT INTO callback_events (payout_id, version, content_sha256, content_json, answer_json, \
+             webhook_id, token_name, received_at) ",
+        );
+        qb.push_values(chunk, |mut b, r| {
+            b.push_bind(r.0)
+                .push_bind(r.1)
+                .push_bind(r.2)
+                .push_bind(&r.3)
+                .push_bind(&r.4)
+                .push_bind(r.5)
+                .push_bind(r.6)
+                .push_bind(r.7);
+        });
+        qb.build().execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+/// Chain `entries` (in order) after the last stored audit entry, with one read
+/// of the head and one INSERT per 1,000 entries.
+async fn append_many_in(
+    tx: &mut Tx,
+    entries: Vec<(NewAuditEntry, DateTime<Utc>)>,
+) -> StoreResult<()> {
+    if entries.is_empty() {
+        return Ok(());
+    }
+    let mut prev: Option<(i64, String)> =
+        sqlx::query_as("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
+            .fetch_optional(&mut **tx)
+            .await?;
+    let mut chained = Vec::with_capacity(entries.len());
+    for (entry, at) in entries {
+        let e = entry.chain(prev.as_ref().map(|(s, h)| (*s, h.as_str())), at);
+        prev = Some((e.seq, e.hash.clone()));
+        chained.push(e);
+    }
+    for chunk in chained.chunks(BATCH_ROWS) {
+        let mut qb: QueryBuilder<Db> = QueryBuilder::new(
+            "INSERT INTO audit_log (seq, at, actor, action, subject, details, prev_hash, hash) ",
+        );
+        qb.push_values(chunk, |mut b, e| {
+            b.push_bind(e.seq)
+                .push_bind(&e.at)
+                .push_bind(&e.actor)
+                .push_bind(&e.action)
+                .push_bind(&e.subject)
+                .push_bind(&e.details)
+                .push_bind(&e.prev_hash)
+                .push_bind(&e.hash);
+        });
+        qb.build().execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+fn upload_audit(
+    kind: UploadKind,
+    period_id: i64,
+    id: i64,
+    u: &NewUpload,
+    actor: &str,
+) -> NewAuditEntry {
+    let action = match kind {
+        UploadKind::Beneficiaries => Action::UploadBeneficiaries,
+        UploadKind::Payouts => Action::UploadPayouts,
+    };
+    NewAuditEntry::new(
+        actor,
+        action,
+        format!("period/{period_id}"),
+        json!({
+            "upload_id": id,
+            "file_name": u.file_name,
+            "sha256": u.sha256,
+            "accepted_rows": u.accepted_rows,
+            "rejected_rows": u.rejected_rows,
+        }),
+    )
+}
+
+async fn insert_beneficiaries(
+    tx: &mut Tx,
+    upload_id: i64,
+    rows: &[BeneficiaryRecord],
+) -> StoreResult<()> {
+    for chunk in rows.chunks(BATCH_ROWS) {
+        let mut qb: QueryBuilder<Db> = QueryBuilder::new(
+            "INSERT INTO beneficiary_rows (upload_id, seq, row_no, id_status, id_text, id_problem, \
+             name, amount_due, account, bank_code, birth, sex, category, commune) ",
+        );
+        qb.push_values(chunk, |mut b, r| {
+            b.push_bind(upload_id)
+                .push_bind(r.seq)
+                .push_bind(r.row_no)
+                .push_bind(&r.id_status)
+                .push_bind(&r.id_text)
+                .push_bind(&r.id_problem)
+                .push_bind(&r.name)
+                .push_bind(r.amount_due)
+                .push_bind(&r.account)
+                .push_bind(&r.bank_code)
+                .push_bind(&r.birth)
+                .push_bind(&r.sex)
+                .push_bind(&r.category)
+                .push_bind(&r.commune);
+        });
+        qb.build().execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+async fn insert_payouts(tx: &mut Tx, rows: &[PayoutRecord]) -> StoreResult<()> {
+    for chunk in rows.chunks(BATCH_ROWS) {
+        let mut qb: QueryBuilder<Db> = QueryBuilder::new(
+            "INSERT INTO payout_rows (upload_id, seq, row_no, bank_code, reference, id_status, \
+             id_text, id_problem, account, name, amount, status, value_date, reason) ",
+        );
+        qb.push_values(chunk, |mut b, r| {
+            b.push_bind(r.upload_id)
+                .push_bind(r.seq)
+                .push_bind(r.row_no)
+                .push_bind(&r.bank_code)
+                .push_bind(&r.reference)
+                .push_bind(&r.id_status)
+                .push_bind(&r.id_text)
+                .push_bind(&r.id_problem)
+                .push_bind(&r.account)
+                .push_bind(&r.name)
+                .push_bind(r.amount)
+                .push_bind(&r.status)
+                .push_bind(r.value_date)
+                .push_bind(&r.reason);
+        });
+        qb.build().execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl Store for Backend {
+    fn backend(&self) -> &'static str {
+        DIALECT.name
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1").execute(self.reader()).await?;
+        Ok(())
+    }
+
+    async fn create_period(&self, new: NewPeriod, actor: &str) -> StoreResult<Period> {
+        let mut tx = self.begin_write().await?;
+        let at = now();
+        let inserted: Result<i64, sqlx::Error> = sqlx::query_scalar(
+            "INSERT INTO periods (code, programme, locality, target_bp, created_at, created_by) \
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        )
+        .bind(&new.code)
+        .bind(&new.programme)
+        .bind(&new.locality)
+        .bind(new.target_bp)
+        .bind(at)
+        .bind(actor)
+        .fetch_one(&mut *tx)
+        .await;
+        let id = match inserted {
+            Ok(id) => id,
+            Err(e) if is_unique_violation(&e) => {
+                return Err(StoreError::Conflict(format!(
+                    "period '{}' exists",
+                    new.code
+                )));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let entry = NewAuditEntry::new(
+            actor,
+            Action::PeriodCreate,
+            format!("period/{id}"),
+            json!({
+                "code": new.code,
+                "programme": new.programme,
+                "locality": new.locality,
+                "target_bp": new.target_bp,
+            }),
+        );
+        append_in(&mut tx, entry, at).await?;
+        tx.commit().await?;
+        Ok(Period {
+            id,
+            code: new.code,
+            programme: new.programme,
+            locality: new.locality,
+            target_bp: new.target_bp,
+            created_at: at,
+            created_by: actor.to_owned(),
+        })
+    }
+
+    async fn list_periods(&self) -> StoreResult<Vec<Period>> {
+        let rows: Vec<PeriodRecord> = sqlx::query_as(period_sql!("ORDER BY id"))
+            .fetch_all(self.reader())
+            .await?;
+        Ok(rows.into_iter().map(Period::from).collect())
+    }
+
+    async fn period_by_code(&self, code: &str) -> StoreResult<Option<Period>> {
+        let row: Option<PeriodRecord> = sqlx::query_as(period_sql!("WHERE code = $1"))
+            .bind(code)
+            .fetch_optional(self.reader())
+            .await?;
+        Ok(row.map(Period::from))
+    }
+
+    async fn get_period(&self, id: i64) -> StoreResult<Option<Period>> {
+        let row: Option<PeriodRecord> = sqlx::query_as(period_sql!("WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(self.reader())
+            .await?;
+        Ok(row.map(Period::from))
+    }
+
+    async fn save_beneficiary_list(
+        &self,
+        period_id: i64,
+        upload: NewUpload,
+        rows: &[BeneficiaryRow],
+        actor: &str,
+    ) -> StoreResult<Saved<Upload>> {
+        // Converted before the write lock is taken: a bad amount fails early
+        // and does not hold up other writers.
+        let records = rows
+            .iter()
+            .enumerate()
+            .map(|(seq, r)| BeneficiaryRecord::from_row(seq, r))
+            .collect::<StoreResult<Vec<_>>>()?;
+        let kind = UploadKind::Beneficiaries;
+        let mut tx = self.begin_write().await?;
+        let at = now();
+        let id = match insert_upload(&mut tx, period_id, kind, &upload, actor, at).await? {
+            Ok(id) => id,
+            Err(existing) => {
+                let value = reinstate_in(&mut tx, existing, actor, at, "uploaded again").await?;
+                tx.commit().await?;
+                return Ok(Saved {
+                    value,
+                    created: false,
+                });
+            }
+        };
+        insert_beneficiaries(&mut tx, id, &records).await?;
+        append_in(
+            &mut tx,
+            upload_audit(kind, period_id, id, &upload, actor),
+            at,
+        )
+        .await?;
+        let value = upload_in(&mut tx, id).await?;
+        tx.commit().await?;
+        Ok(Saved {
+            value,
+            created: true,
+        })
+    }
+
+    async fn save_payout_file(
+        &self,
+        period_id: i64,
+        upload: NewUpload,
+        rows: &[PayoutRow],
+        actor: &str,
+    ) -> StoreResult<Saved<Upload>> {
+        let kind = UploadKind::Payouts;
+        // Checked before the lock, like lists; the upload id is filled in below.
+        let mut records = rows
+            .iter()
+            .enumerate()
+            .map(|(seq, r)| PayoutRecord::from_row(0, seq, r))
+            .collect::<StoreResult<Vec<_>>>()?;
+        let mut tx = self.begin_write().await?;
+        let at = now();
+        let id = match insert_upload(&mut tx, period_id, kind, &upload, actor, at).await? {
+            Ok(id) => id,
+            Err(existing) => {
+                let value = reinstate_in(&mut tx, existing, actor, at, "uploaded again").await?;
+                tx.commit().await?;
+                return Ok(Saved {
+                    value,
+                    created: false,
+                });
+            }
+        };
+        for r in &mut records {
+            r.upload_id = id;
+        }
+        insert_payouts(&mut tx, &records).await?;
+        append_in(
+            &mut tx,
+            upload_audit(kind, period_id, id, &upload, actor),
+            at,
+        )
+        .await?;
+        let value = upload_in(&mut tx, id).await?;
+        tx.commit().await?;
+        Ok(Saved {
+            value,
+            created: true,
+        })
+    }
+
+    async fn list_uploads(&self, period_id: i64) -> StoreResult<Vec<Upload>> {
+        let rows: Vec<UploadRecord> =
+            sqlx::query_as(upload_sql!("WHERE period_id = $1 ORDER BY id"))
+                .bind(period_id)
+                .fetch_all(self.reader())
+                .await?;
+        rows.into_iter().map(UploadRecord::into_upload).collect()
+    }
+
+    async fn make_current(&self, upload_id: i64, actor: &str) -> StoreResult<Upload> {
+        let mut tx = self.begin_write().await?;
+        let existing = existing_upload(&mut tx, upload_id).await?;
+        if existing.kind != UploadKind::Beneficiaries {
+            return Err(StoreError::Conflict(format!(
+                "upload {upload_id} is a bank result file, not a list / tệp kết quả chi, không phải danh sách"
+            )));
+        }
+        let value = reinstate_in(&mut tx, existing, actor, now(), "chosen").await?;
+        tx.commit().await?;
+        Ok(value)
+    }
+
+    async fn retire_upload(&self, upload_id: i64, actor: &str) -> StoreResult<Upload> {
+        let mut tx = self.begin_write().await?;
+        let existing = existing_upload(&mut tx, upload_id).await?;
+        if existing.retired_at.is_some() {
+            return Err(StoreError::Conflict(format!(
+                "upload {upload_id} is already retired / tệp đã được loại bỏ"
+            )));
+        }
+        let at = now();
+        sqlx::query("UPDATE uploads SET retired_at = $1, retired_by = $2 WHERE id = $3")
+            .bind(at)
+            .bind(actor)
+            .bind(upload_id)
+            .execute(&mut *tx)
+            .await?;
+        let entry = NewAuditEntry::new(
+            actor,
+            Action::UploadRetire,
+            format!("period/{}", existing.period_id),
+            json!({
+                "upload_id": upload_id,
+                "kind": existing.kind.as_str(),
+                "version": existing.version,
+                "file_name": existing.file_name,
+                "was_current": existing.current,
+            }),
+        );
+        append_in(&mut tx, entry, at).await?;
+        let value = upload_in(&mut tx, upload_id).await?;
+        tx.commit().await?;
+        Ok(value)
+    }
+
+    async fn get_upload(&self, id: i64) -> StoreResult<Option<Upload>> {
+        let row: Option<UploadRecord> = sqlx::query_as(upload_sql!("WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(self.reader())
+            .await?;
+        row.map(UploadRecord::into_upload).transpose()
+    }
+
+    async fn period_inputs(&self, period_id: i64) -> StoreResult<PeriodInputs> {
+        let pool = self.reader();
+        if self.get_period(period_id).await?.is_none() {
+            return Err(StoreError::NotFound(format!("period {period_id}")));
+        }
+        let current: Option<UploadRecord> = sqlx::query_as(upload_sql!(
+            "WHERE period_id = $1 AND kind = 'beneficiaries' AND retired_at IS NULL \
+             ORDER BY current_since DESC, id DESC LIMIT 1"
+        ))
+        .bind(period_id)
+        .fetch_optional(pool)
+        .await?;
+        let list = match current {
+            None => None,
+            Some(r) => {
+                let upload = r.into_upload()?;
+                let file: Arc<str> = Arc::from(upload.file_name.as_str());
+                let records: Vec<BeneficiaryRecord> = sqlx::query_as(
+                    "SELECT seq, row_no, id_status, id_text, id_problem, name, amount_due, account, \
+                     bank_code, birth, sex, category, commune \
+                     FROM beneficiary_rows WHERE upload_id = $1 ORDER BY seq",
+                )
+                .bind(upload.id)
+                .fetch_all(pool)
+                .await?;
+                let rows = records
+                    .into_iter()
+                    .map(|r| r.into_row(&file))
+                    .collect::<StoreResult<Vec<_>>>()?;
+                Some((upload, rows))
+            }
+        };
+        let files: Vec<UploadRecord> = sqlx::query_as(upload_sql!(
+            "WHERE period_id = $1 AND kind = 'payouts' AND retired_at IS NULL ORDER BY id"
+        ))
+        .bind(period_id)
+        .fetch_all(pool)
+        .await?;
+        let payout_files = files
+            .into_iter()
+            .map(UploadRecord::into_upload)
+            .collect::<StoreResult<Vec<_>>>()?;
+        let names: HashMap<i64, Arc<str>> = payout_files
+            .iter()
+            .map(|u| (u.id, Arc::from(u.file_name.as_str())))
+            .collect();
+        let records: Vec<PayoutRecord> = sqlx::query_as(
+            "SELECT r.upload_id, r.seq, r.row_no, r.bank_code, r.reference, r.id_status, r.id_text, \
+             r.id_problem, r.account, r.name, r.amount, r.status, r.value_date, r.reason \
+             FROM payout_rows r JOIN uploads u ON u.id = r.upload_id \
+             WHERE u.period_id = $1 AND u.retired_at IS NULL ORDER BY r.upload_id, r.seq",
+        )
+        .bind(period_id)
+        .fetch_all(pool)
+        .await?;
+        // A file committed between the two queries has rows but is not in
+        // `payout_files`; its rows are left out so the inputs stay consistent
+        // (a file and its rows commit together, so every listed file is whole).
+        let mut payouts = Vec::with_capacity(records.len());
+        for r in records {
+            if let Some(file) = names.get(&r.upload_id) {
+                let file = file.clone();
+                payouts.push(r.into_row(&file)?);
+            }
+        }
+        Ok(PeriodInputs {
+            list,
+            payout_files,
+            payouts,
+        })
+    }
+
+    async fn save_reconciliation(&self, run: NewRun, actor: &str) -> StoreResult<RunInfo> {
+        let mut tx = self.begin_write().await?;
+        let at = now();
+        let list: Option<i64> = sqlx::query_scalar(
+            "SELECT id FROM uploads WHERE id = $1 AND period_id = $2 AND kind = 'beneficiaries'",
+        )
+        .bind(run.list_upload_id)
+        .bind(run.period_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if list.is_none() {
+            return Err(StoreError::NotFound(format!(
+                "beneficiary list {} of period {}",
+                run.list_upload_id, run.period_id
+            )));
+        }
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO reconciliations (period_id, list_upload_id, created_at, created_by, \
+             meta_json, report_json, exceptions_json, report_sha256) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+        )
+        .bind(run.period_id)
+        .bind(run.list_upload_id)
+        .bind(at)
+        .bind(actor)
+        .bind(&run.meta_json)
+        .bind(&run.report_json)
+        .bind(&run.exceptions_json)
+        .bind(&run.report_sha256)
+        .fetch_one(&mut *tx)
+        .await?;
+        let entry = NewAuditEntry::new(
+            actor,
+            Action::ReconciliationCreate,
+            format!("period/{}", run.period_id),
+            json!({
+                "reconciliation_id": id,
+                "list_upload_id": run.list_upload_id,
+                "report_sha256": run.report_sha256,
+            }),
+        );
+        append_in(&mut tx, entry, at).await?;
+        tx.commit().await?;
+        Ok(RunInfo {
+            id,
+            period_id: run.period_id,
+            list_upload_id: run.list_upload_id,
+            created_at: at,
+            created_by: actor.to_owned(),
+            report_sha256: run.report_sha256,
+        })
+    }
+
+    async fn get_reconciliation(&self, id: i64) -> StoreResult<Option<StoredRun>> {
+        let row: Option<RunRecord> = sqlx::query_as(run_sql!("WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(self.reader())
+            .await?;
+        Ok(row.map(RunRecord::into_stored))
+    }
+
+    async fn list_reconciliations(&self, period_id: i64) -> StoreResult<Vec<RunInfo>> {
+        let rows: Vec<RunInfoRecord> =
+            sqlx::query_as(run_info_sql!("WHERE period_id = $1 ORDER BY id"))
+                .bind(period_id)
+                .fetch_all(self.reader())
+                .await?;
+        Ok(rows.into_iter().map(RunInfo::from).collect())
+    }
+
+    async fn create_token(&self, new: NewToken, actor: &str) -> StoreResult<TokenInfo> {
+        let mut tx = self.begin_write().await?;
+        let at = now();
+        let inserted: Result<i64, sqlx::Error> = sqlx::query_scalar(
+            "INSERT INTO api_tokens (name, role, bank_code, token_hash, created_at, created_by, webhook_secret) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+        )
+        .bind(&new.name)
+        .bind(new.role.as_str())
+        .bind(&new.bank_code)
+        .bind(&new.token_hash)
+        .bind(at)
+        .bind(actor)
+        .bind(&new.webhook_secret)
+        .fetch_one(&mut *tx)
+        .await;
+        let id = match inserted {
+            Ok(id) => id,
+            // Name or hash: both are unique; the hash colliding means the same
+            // secret was generated twice, which callers treat like a name clash.
+            Err(e) if is_unique_violation(&e) => {
+                return Err(StoreError::Conflict(format!("token '{}' exists", new.name)));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        // Never the hash: the audit log is readable by auditors.
+        let entry = NewAuditEntry::new(
+            actor,
+            Action::TokenCreate,
+            format!("token/{}", new.name),
+            json!({ "token_id": id, "name": new.name, "role": new.role.as_str(), "bank_code": new.bank_code }),
+        );
+        append_in(&mut tx, entry, at).await?;
+        tx.commit().await?;
+        Ok(TokenInfo {
+            id,
+            name: new.name,
+            role: new.role,
+            bank_code: new.bank_code,
+            created_at: at,
+            created_by: actor.to_owned(),
+            revoked_at: None,
+        })
+    }
+
+    async fn webhook_secret(&self, token_id: i64) -> StoreResult<Option<String>> {
+        let secret: Option<Option<String>> = sqlx::query_scalar(
+            "SELECT webhook_secret FROM api_tokens WHERE id = $1 AND revoked_at IS NULL",
+        )
+        .bind(token_id)
+        .fetch_optional(self.reader())
+        .await?;
+        Ok(secret.flatten())
+    }
+
+    async fn revoke_token(&self, name: &str, actor: &str) -> StoreResult<bool> {
+        let mut tx = self.begin_write().await?;
+        let at = now();
+        let revoked: Option<i64> = sqlx::query_scalar(
+            "UPDATE api_tokens SET revoked_at = $1 WHERE name = $2 AND revoked_at IS NULL RETURNING id",
+        )
+        .bind(at)
+        .bind(name)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(id) = revoked else {
+            tx.rollback().await?;
+            return Ok(false);
+        };
+        // Its web sessions end with it (lookups also skip revoked tokens).
+        let sessions = sqlx::query("DELETE FROM web_sessions WHERE token_id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        let entry = NewAuditEntry::new(
+            actor,
+            Action::TokenRevoke,
+            format!("token/{name}"),
+            json!({ "token_id": id, "name": name, "sessions_deleted": sessions }),
+        );
+        append_in(&mut tx, entry, at).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn token_by_hash(&self, token_hash: &str) -> StoreResult<Option<TokenInfo>> {
+        let row: Option<TokenRecord> =
+            sqlx::query_as(token_sql!("WHERE token_hash = $1 AND revoked_at IS NULL"))
+                .bind(token_hash)
+                .fetch_optional(self.reader())
+                .await?;
+        row.map(TokenRecord::into_info).transpose()
+    }
+
+    async fn list_tokens(&self) -> StoreResult<Vec<TokenInfo>> {
+        let rows: Vec<TokenRecord> = sqlx::query_as(token_sql!("ORDER BY id"))
+            .fetch_all(self.reader())
+            .await?;
+        rows.into_iter().map(TokenRecord::into_info).collect()
+    }
+
+    async fn create_session(&self, session: NewSession) -> StoreResult<()> {
+        // Microseconds, like `now()`: what PostgreSQL keeps, so both backends read
+        // back the same instant (and SQLite's text stays in time order).
+        let expires_at = session.expires_at.trunc_subsecs(6);
+        let mut tx = self.begin_write().await?;
+        let at = now();
+        let token: Option<TokenRecord> =
+            sqlx::query_as(token_sql!("WHERE id = $1 AND revoked_at IS NULL"))
+                .bind(session.token_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let Some(token) = token else {
+            tx.rollback().await?;
+            return Err(StoreError::NotFound(format!("token {}", session.token_id)));
+        };
+        let token = token.into_info()?;
+        sqlx::query("DELETE FROM web_sessions WHERE expires_at <= $1")
+            .bind(at)
+            .execute(&mut *tx)
+            .await?;
+        let inserted = sqlx::query(
+            "INSERT INTO web_sessions (session_hash, token_id, csrf_token, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(&session.session_hash)
+        .bind(token.id)
+        .bind(&session.csrf_token)
+        .bind(at)
+        .bind(expires_at)
+        .execute(&mut *tx)
+        .await;
+        match inserted {
+            Ok(_) => {}
+            // Never the hash in the message: errors reach logs.
+            Err(e) if is_unique_violation(&e) => {
+                return Err(StoreError::Conflict("web session exists".into()));
+            }
+            Err(e) => return Err(e.into()),
+        }
+        // Never the session id or its hash: the audit log is readable by auditors.
+        let entry = NewAuditEntry::new(
+            &token.actor(),
+            Action::SessionSignIn,
+            format!("token/{}", token.name),
+            json!({ "token_id": token.id, "expires_at": expires_at }),
+        );
+        append_in(&mut tx, entry, at).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn session_by_hash(
+        &self,
+        session_hash: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<WebSession>> {
+        let row: Option<SessionRecord> = sqlx::query_as(session_sql!("WHERE s.session_hash = $1"))
+            .bind(session_hash)
+            .fetch_optional(self.reader())
+            .await?;
+        match row {
+            Some(r) => r.live_at(now),
+            None => Ok(None),
+        }
+    }
+
+    async fn delete_session(&self, session_hash: &str) -> StoreResult<bool> {
+        let mut tx = self.begin_write().await?;
+        let at = now();
+        let deleted: Option<i64> = sqlx::query_scalar(
+            "DELETE FROM web_sessions WHERE session_hash = $1 RETURNING token_id",
+        )
+        .bind(session_hash)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(token_id) = deleted else {
+            tx.rollback().await?;
+            return Ok(false);
+        };
+        // The token as it is, revoked or not: signing out always works.
+        let token: Option<TokenRecord> = sqlx::query_as(token_sql!("WHERE id = $1"))
+            .bind(token_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let token = token
+            .ok_or_else(|| StoreError::Corrupt(format!("web session of missing token {token_id}")))?
+            .into_info()?;
+        let entry = NewAuditEntry::new(
+            &token.actor(),
+            Action::SessionSignOut,
+            format!("token/{}", token.name),
+            json!({ "token_id": token.id }),
+        );
+        append_in(&mut tx, entry, at).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn save_callbacks(
+        &self,
+        requests: &[CallbackRequest],
+    ) -> StoreResult<Vec<CallbackVerdict>> {
+        if requests.is_empty() {
+            return Ok(Vec::new());
+        }
+        // One transaction, one commit for the whole group. The state of every
+        // payout the group names is loaded once; requests are decided in order in
+        // memory, each against a copy of what it touches that replaces the working
+        // state only when the request is accepted (so a conflict changes nothing);
+        // then everything is written in a few multi-row statements.
+        let mut tx = self.begin_write().await?;
+        let (mut slots, mut index) = load_callback_slots(&mut tx, requests).await?;
+        let Decided {
+            outcomes,
+            mut events,
+            audits,
+        } = decide(requests, &mut slots, &mut index, now)?;
+        write_callback_slots(&mut tx, requests, &mut slots, &mut events).await?;
+        append_many_in(&mut tx, audits).await?;
+        tx.commit().await?;
+        let mut verdicts = Vec::with_capacity(outcomes.len());
+        for outcome in outcomes {
+            match outcome {
+                Ok(drafts) => {
+                    let mut answers = Vec::with_capacity(drafts.len());
+                    for (slot, mut answer) in drafts {
+                        if let Some(i) = slot {
+                            answer.payout_id = slots[i].id.ok_or_else(|| {
+                                StoreError::Corrupt("callback payout without an id".into())
+                            })?;
+                        }
+                        answers.push(answer);
+                    }
+                    verdicts.push(CallbackVerdict::Accepted(answers));
+                }
+                Err(verdict) => verdicts.push(verdict),
+            }
+        }
+        Ok(verdicts)
+    }
+
+    async fn callback_payouts(&self, period_code: &str) -> StoreResult<Vec<StoredCallback>> {
+        let rows: Vec<CallbackRecord> =
+            sqlx::query_as(callback_sql!("WHERE period_code = $1 ORDER BY id"))
+                .bind(period_code)
+                .fetch_all(self.reader())
+                .await?;
+        rows.into_iter().map(CallbackRecord::into_stored).collect()
+    }
+
+    async fn callback_history(
+        &self,
+        bank_code: &str,
+        transaction_ref: &str,
+    ) -> StoreResult<Vec<CallbackPayout>> {
+        let rows: Vec<(i64, String)> = sqlx::query_as(
+            "SELECT e.version, e.content_json FROM callback_events e \
+             JOIN callback_payouts p ON p.id = e.payout_id \
+             WHERE p.bank_code = $1 AND p.transaction_ref = $2 ORDER BY e.version",
+        )
+        .bind(bank_code)
+        .bind(transaction_ref)
+        .fetch_all(self.reader())
+        .await?;
+        rows.into_iter()
+            .map(|(version, text)| {
+                serde_json::from_str(&text).map_err(|e| {
+                    StoreError::Corrupt(format!(
+                        "callback {bank_code}/{transaction_ref} version {version}: content_json: {e}"
+                    ))
+                })
+            })
+            .collect()
+    }
+
+    async fn audit_entries(&self, after: i64, limit: i64) -> StoreResult<Vec<AuditEntry>> {
+        let rows: Vec<AuditRecord> = sqlx::query_as(
+            "SELECT seq, at, actor, action, subject, details, prev_hash, hash \
+             FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2",
+        )
+        .bind(after)
+        .bind(limit.max(0))
+        .fetch_all(self.reader())
+        .await?;
+        Ok(rows.into_iter().map(AuditEntry::from).collect())
+    }
+
+    async fn append_audit(&self, entry: NewAuditEntry) -> StoreResult<AuditEntry> {
+        let mut tx = self.begin_write().await?;
+        let e = append_in(&mut tx, entry, now()).await?;
+        tx.commit().await?;
+        Ok(e)
+    }
+}
