@@ -7,17 +7,12 @@ use std::sync::LazyLock;
 use calamine::Reader;
 use doisoat::import::{ImportOptions, import_beneficiaries};
 
+#[path = "support/province.rs"]
+mod province;
+
 /// The province case ×4: a 107,236-row list in the office layout.
 static LIST: LazyLock<PathBuf> = LazyLock::new(|| {
-    let dir = std::env::temp_dir().join("doisoat-bench-import");
-    let path = dir.join(doisoat::fixtures::LIST_FILE);
-    if !path.exists() {
-        let case = doisoat::fixtures::province_case(4);
-        if let Err(e) = doisoat::fixtures::write_province_files(&case, &dir) {
-            panic!("writing bench files: {e}");
-        }
-    }
-    path
+    province::files(4, &std::env::temp_dir().join("doisoat-bench-import")).join(province::LIST_FILE)
 });
 
 fn main() {

@@ -24,6 +24,8 @@ use tower::ServiceExt;
 
 #[path = "../tests/support/pg.rs"]
 mod pg;
+#[path = "support/province.rs"]
+mod province;
 
 const RUNS: usize = 5;
 
@@ -152,17 +154,14 @@ impl Bench {
 }
 
 fn province(scale: u32) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("doisoat-bench-province-{scale}"));
-    if !dir.join(doisoat::fixtures::LIST_FILE).exists() {
-        let case = doisoat::fixtures::province_case(scale);
-        doisoat::fixtures::write_province_files(&case, &dir)
-            .unwrap_or_else(|e| fail("fixtures", e));
-    }
-    dir
+    province::files(
+        scale,
+        &std::env::temp_dir().join(format!("doisoat-bench-province-{scale}")),
+    )
 }
 
 async fn upload_all(b: &Bench, period: i64, dir: &Path) {
-    use doisoat::fixtures::*;
+    use province::*;
     b.upload(
         &format!("/api/v1/periods/{period}/beneficiary-lists"),
         &dir.join(LIST_FILE),
@@ -203,7 +202,7 @@ fn row(what: &str, took: Duration, target: Duration, baseline_name: &str, baseli
 async fn run(backend: &str, store: Arc<dyn Store>, p1: &Path, p4: &Path) {
     println!("{backend}:");
     let b = Bench::new(store).await;
-    let list4 = p4.join(doisoat::fixtures::LIST_FILE);
+    let list4 = p4.join(province::LIST_FILE);
 
     // 1. Upload + store a 107,236-row list; each run into a new period (same bytes into the
     // same period would be the idempotent fast path).
@@ -254,23 +253,21 @@ async fn run(backend: &str, store: Arc<dyn Store>, p1: &Path, p4: &Path) {
     let dir = p1.to_path_buf();
     let t = Instant::now();
     let job = doisoat::job::JobInput {
-        beneficiaries: dir.join(doisoat::fixtures::LIST_FILE),
+        beneficiaries: dir.join(province::LIST_FILE),
         beneficiaries_sheet: None,
         payouts: vec![
             doisoat::job::PayoutSource::parse(&format!(
                 "Agribank={}",
-                dir.join(doisoat::fixtures::AGRIBANK_FILE).display()
+                dir.join(province::AGRIBANK_FILE).display()
             ))
             .unwrap_or_else(|e| fail("arg", e)),
             doisoat::job::PayoutSource::parse(&format!(
                 "VietinBank={}",
-                dir.join(doisoat::fixtures::VIETINBANK_FILE).display()
+                dir.join(province::VIETINBANK_FILE).display()
             ))
             .unwrap_or_else(|e| fail("arg", e)),
             doisoat::job::PayoutSource::parse(
-                &dir.join(doisoat::fixtures::OTHER_BANKS_FILE)
-                    .display()
-                    .to_string(),
+                &dir.join(province::OTHER_BANKS_FILE).display().to_string(),
             )
             .unwrap_or_else(|e| fail("arg", e)),
         ],

@@ -3,9 +3,9 @@
 
 use std::sync::Arc;
 
-use crate::callbacks::CallbackQueue;
 use crate::config::Config;
 use crate::service::ImportGate;
+use crate::service::callbacks::CallbackQueue;
 use crate::store::Store;
 
 #[derive(Clone)]

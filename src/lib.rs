@@ -7,13 +7,10 @@
 //! below reads the code's `crate::` paths and holds the parts of this rule already true.
 
 pub mod app;
-pub mod callbacks;
 pub mod config;
 pub mod domain;
-pub mod fixtures;
 pub mod http;
 pub mod import;
-pub mod job;
 pub mod recon;
 pub mod report;
 pub mod server;
@@ -26,6 +23,8 @@ pub mod webhook;
 
 // Its home is `domain::audit`; the old path for the modules not yet moved to it.
 pub use domain::audit;
+// Their home is `service`; the old paths for the modules not yet moved to it.
+pub use service::{callbacks, job};
 
 #[cfg(test)]
 mod layering {
@@ -82,15 +81,63 @@ mod layering {
         assert!(extra.is_empty(), "{module} may not depend on {extra:?}");
     }
 
+    /// Every module and what it may use; a module missing here fails the test, so a new
+    /// one states its place in the rule.
+    const RULE: &[(&str, &[&str])] = &[
+        ("domain", &[]),
+        ("import", &["domain"]),
+        ("recon", &["domain"]),
+        ("report", &["domain", "import", "recon"]),
+        ("store", &["domain"]),
+        ("tokens", &["domain"]),
+        ("webhook", &[]),
+        ("config", &["domain", "import"]),
+        ("telemetry", &["config"]),
+        (
+            "service",
+            &[
+                "domain", "import", "recon", "report", "store", "tokens", "webhook", "config",
+            ],
+        ),
+        ("app", &["domain", "service", "store", "config"]),
+        // The API and the pages meet only in `app` (their state) and `server` (the router).
+        (
+            "http",
+            &[
+                "domain", "import", "report", "service", "store", "tokens", "webhook", "config",
+                "app",
+            ],
+        ),
+        (
+            "web",
+            &[
+                "domain", "import", "recon", "report", "service", "store", "tokens", "config",
+                "app", "audit", // until the pages use domain::audit
+            ],
+        ),
+        (
+            "server",
+            &["domain", "store", "config", "app", "http", "web"],
+        ),
+    ];
+
     #[test]
     fn layers_point_down() {
-        only("domain", &[]);
-        only("recon", &["domain"]);
-        only("import", &["domain"]);
-        only("report", &["domain", "import", "recon"]);
-        // The API and the pages meet only in `app` (their state) and `server` (the router).
-        assert!(!uses("http").contains("web"), "http uses web");
-        assert!(!uses("web").contains("http"), "web uses http");
-        assert!(!uses("http").contains("server") && !uses("web").contains("server"));
+        for (module, allowed) in RULE {
+            only(module, allowed);
+        }
+    }
+
+    #[test]
+    fn every_module_has_a_place_in_the_rule() {
+        let lib = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("src/lib.rs"))
+            .unwrap_or_default();
+        for name in lib.lines().filter_map(|l| l.strip_prefix("pub mod ")) {
+            let name = name.trim_end_matches(';');
+            assert!(
+                RULE.iter().any(|(m, _)| *m == name),
+                "{name} is not in the layering rule"
+            );
+        }
     }
 }

@@ -2,7 +2,7 @@
 
 use base64::Engine;
 
-use crate::report::sha256_hex;
+use crate::domain::sha256_hex;
 
 /// 32 random bytes, base64url without padding (43 characters): 256 bits.
 pub fn random_base64url() -> String {

@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 use super::auth::Auth;
 use super::error::{ApiQuery, AppError};
 use crate::app::AppState;
-use crate::audit::{self, AuditEntry, Broken};
+use crate::domain::audit::{self, AuditEntry, Broken};
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]

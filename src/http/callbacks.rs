@@ -11,9 +11,9 @@ use serde_json::json;
 use super::auth::Auth;
 use super::error::AppError;
 use crate::app::AppState;
-use crate::callbacks::{self, ParseError};
 use crate::domain::access::Role;
 use crate::domain::banks::BankId;
+use crate::service::callbacks::{self, ParseError};
 use crate::store::{CallbackAnswer, CallbackRequest, CallbackVerdict};
 use crate::webhook::{self, WebhookSecret};
 

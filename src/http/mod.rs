@@ -68,7 +68,9 @@ pub fn routes(limits: BodyLimits) -> (axum::Router<AppState>, utoipa::openapi::O
         .layer(limits.uploads_at_once);
     let callbacks = OpenApiRouter::new()
         .routes(routes!(callbacks::payouts))
-        .layer(DefaultBodyLimit::max(crate::callbacks::MAX_BODY_BYTES));
+        .layer(DefaultBodyLimit::max(
+            crate::service::callbacks::MAX_BODY_BYTES,
+        ));
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(periods::create, periods::list))
         .routes(routes!(periods::get))

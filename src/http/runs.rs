@@ -10,7 +10,8 @@ use utoipa::ToSchema;
 use super::auth::Auth;
 use super::error::{ApiQuery, AppError};
 use crate::app::AppState;
-use crate::report::{Lang, ReportMeta};
+use crate::domain::Lang;
+use crate::report::ReportMeta;
 use crate::service::{self, Download, ExceptionPage, ExceptionQuery};
 use crate::store::RunInfo;
 

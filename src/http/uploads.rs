@@ -172,7 +172,9 @@ pub async fn make_current(
     Path(id): Path<i64>,
 ) -> Result<Json<Upload>, AppError> {
     auth.require_write()?;
-    Ok(Json(st.store.make_current(id, &auth.actor()).await?))
+    Ok(Json(
+        service::make_current(st.store.as_ref(), id, &auth.actor()).await?,
+    ))
 }
 
 /// Retire an upload: its rows stop counting (a retired current list hands over to the list
@@ -186,5 +188,7 @@ pub async fn retire(
     Path(id): Path<i64>,
 ) -> Result<Json<Upload>, AppError> {
     auth.require_write()?;
-    Ok(Json(st.store.retire_upload(id, &auth.actor()).await?))
+    Ok(Json(
+        service::retire_upload(st.store.as_ref(), id, &auth.actor()).await?,
+    ))
 }

@@ -8,9 +8,10 @@ use rust_decimal::Decimal;
 
 use crate::domain::banks::BankId;
 use crate::domain::records::{BeneficiaryRow, PayoutRow};
+use crate::domain::sha256_hex;
 use crate::import::{ImportOptions, Imported, import_beneficiaries, import_payouts};
 use crate::recon::{ExceptionRow, Options, Reconciliation};
-use crate::report::{InputFile, Report, ReportMeta, sha256_hex};
+use crate::report::{InputFile, Report, ReportMeta};
 
 /// A payout file and the bank it belongs to when it has no bank column.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,6 +1,10 @@
 //! What the service does, independent of HTTP: store uploads, run and store
 //! reconciliations with their digests, and render stored runs for download.
 
+pub mod callbacks;
+pub mod job;
+pub mod tokens;
+
 use std::sync::Arc;
 
 use rust_decimal::Decimal;
@@ -10,9 +14,10 @@ use crate::domain::banks::BankId;
 use crate::domain::period::PeriodCode;
 use crate::domain::population_id::IdCheck;
 use crate::domain::records::{BeneficiaryRow, PayoutOrigin, PayoutRow, RowRef};
+use crate::domain::{Lang, sha256_hex};
 use crate::import::{ImportError, ImportOptions, Imported, import_beneficiaries, import_payouts};
 use crate::recon::{ExceptionRow, Flag, Options};
-use crate::report::{InputFile, Lang, Report, ReportMeta, sha256_hex};
+use crate::report::{InputFile, Report, ReportMeta};
 use crate::store::{
     NewPeriod, NewRun, NewUpload, Period, RunInfo, Saved, Store, StoreError, StoredCallback,
     StoredRun, Upload, UploadKind,
@@ -256,6 +261,24 @@ impl NewUpload {
             notices: imp.notices.clone(),
         }
     }
+}
+
+/// Make a stored list its period's current list again (restored if it was retired). The
+/// live figures follow at once; stored runs stay as they were.
+#[tracing::instrument(skip_all, fields(upload = upload_id, actor = %actor))]
+pub async fn make_current(store: &dyn Store, upload_id: i64, actor: &str) -> ServiceResult<Upload> {
+    Ok(store.make_current(upload_id, actor).await?)
+}
+
+/// Retire an upload: its rows stop counting (a retired current list hands over to the list
+/// that was current before it); uploading the same file again restores it.
+#[tracing::instrument(skip_all, fields(upload = upload_id, actor = %actor))]
+pub async fn retire_upload(
+    store: &dyn Store,
+    upload_id: i64,
+    actor: &str,
+) -> ServiceResult<Upload> {
+    Ok(store.retire_upload(upload_id, actor).await?)
 }
 
 /// What a list's title says that disagrees with the period it is uploaded to: another
@@ -583,10 +606,14 @@ pub async fn render(run: &LoadedRun, what: Download, lang: Lang) -> ServiceResul
 
 /// Every audit entry, oldest first (what verification and the audit page read).
 #[tracing::instrument(skip_all)]
-pub async fn audit_trail(store: &dyn Store) -> Result<Vec<crate::audit::AuditEntry>, StoreError> {
+pub async fn audit_trail(
+    store: &dyn Store,
+) -> Result<Vec<crate::domain::audit::AuditEntry>, StoreError> {
     let mut all = Vec::new();
     loop {
-        let after = all.last().map_or(0, |e: &crate::audit::AuditEntry| e.seq);
+        let after = all
+            .last()
+            .map_or(0, |e: &crate::domain::audit::AuditEntry| e.seq);
         let page = store.audit_entries(after, 1000).await?;
         let done = page.len() < 1000;
         all.extend(page);
@@ -708,8 +735,8 @@ pub fn filter_exceptions(rows: &[ExceptionRow], q: &ExceptionQuery) -> Exception
 
 #[cfg(test)]
 mod tests {
+    use super::job::{JobInput, PayoutSource};
     use super::*;
-    use crate::job::{JobInput, PayoutSource};
 
     /// What is stored for a run must read back exactly, or downloads break.
     #[test]
@@ -741,12 +768,12 @@ mod tests {
                 target_pct: target,
                 ..input.clone()
             };
-            let out = crate::job::run(&input, &|_| {}).unwrap_or_else(|e| panic!("{e}"));
+            let out = super::job::run(&input, &|_| {}).unwrap_or_else(|e| panic!("{e}"));
             let report: Result<Report, _> =
                 serde_json::to_string(&out.report).and_then(|s| serde_json::from_str(&s));
             assert_eq!(report.ok().as_ref(), Some(&out.report), "target {target:?}");
         }
-        let out = crate::job::run(&input, &|_| {}).unwrap_or_else(|e| panic!("{e}"));
+        let out = super::job::run(&input, &|_| {}).unwrap_or_else(|e| panic!("{e}"));
         let meta: Result<ReportMeta, _> =
             serde_json::to_string(&out.meta).and_then(|s| serde_json::from_str(&s));
         assert_eq!(meta.ok().as_ref(), Some(&out.meta));

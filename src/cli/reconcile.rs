@@ -1,0 +1,132 @@
+//! `doisoat reconcile`: a list and bank files in, the report out (terminal, JSON, xlsx, csv).
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::ValueEnum;
+use indicatif::{ProgressBar, ProgressStyle};
+use rust_decimal::Decimal;
+
+use doisoat::domain::Lang;
+use doisoat::report;
+use doisoat::service::job::{self, JobInput, PayoutSource};
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LangArg {
+    Vi,
+    En,
+}
+
+#[derive(clap::Args)]
+pub struct ReconcileArgs {
+    /// Danh sách đối tượng (xlsx, xls, ods, csv); FILE#SHEET chọn trang tính.
+    #[arg(long, value_name = "FILE")]
+    beneficiaries: String,
+    /// Kết quả chi của ngân hàng: [BANK=]FILE[#SHEET]; BANK khi tệp không có cột Ngân hàng.
+    #[arg(long, value_name = "[BANK=]FILE", required = true)]
+    payouts: Vec<String>,
+    /// Kỳ chi trả, vd. 2024-Q3.
+    #[arg(long, value_name = "LABEL")]
+    period: Option<String>,
+    /// In báo cáo dạng JSON / print the report as JSON.
+    #[arg(long)]
+    json: bool,
+    /// Ghi báo cáo: .xlsx (tổng hợp, theo xã, ngoại lệ, lỗi) hoặc .csv (ngoại lệ).
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+    /// Sai lệch cho phép, đồng / absolute tolerance in đồng.
+    #[arg(long, default_value = "0")]
+    tolerance: Decimal,
+    /// Chỉ tiêu %, so với tỷ lệ có tài khoản và tỷ lệ chi không dùng tiền mặt.
+    #[arg(long, value_name = "PCT")]
+    target_pct: Option<Decimal>,
+    #[arg(long, value_enum, default_value = "vi")]
+    lang: LangArg,
+}
+
+pub fn run(args: ReconcileArgs) -> anyhow::Result<()> {
+    if args.tolerance.is_sign_negative() {
+        anyhow::bail!("--tolerance phải ≥ 0 / must be ≥ 0");
+    }
+    let (list, list_sheet) = job::split_sheet(&args.beneficiaries);
+    let payouts = args
+        .payouts
+        .iter()
+        .map(|p| PayoutSource::parse(p).map_err(anyhow::Error::msg))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let input = JobInput {
+        beneficiaries: PathBuf::from(list),
+        beneficiaries_sheet: list_sheet,
+        payouts,
+        period: args.period,
+        tolerance: args.tolerance,
+        target_pct: args.target_pct,
+        as_of_year: doisoat::domain::dates::this_year(),
+    };
+    let lang = match args.lang {
+        LangArg::Vi => Lang::Vi,
+        LangArg::En => Lang::En,
+    };
+
+    // Hidden automatically when stderr is not a terminal.
+    let bar = ProgressBar::new(input.payouts.len() as u64 + 2);
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} [{elapsed}] {bar:30} {pos}/{len} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar.enable_steady_tick(Duration::from_millis(120));
+    let out = job::run(&input, &|msg| {
+        bar.set_message(msg.to_owned());
+        bar.inc(1);
+    });
+    bar.finish_and_clear();
+    let out = out?;
+
+    if let Some(path) = &args.out {
+        write_out(path, &out, lang)?;
+    }
+    let stdout = std::io::stdout();
+    let mut stdout = stdout.lock();
+    if args.json {
+        serde_json::to_writer_pretty(&mut stdout, &out.report).context("writing JSON")?;
+        writeln!(stdout)?;
+    } else {
+        write!(
+            stdout,
+            "{}",
+            report::text::summary(&out.report, &out.meta, lang)
+        )?;
+        if let Some(path) = &args.out {
+            writeln!(
+                stdout,
+                "\nĐã ghi báo cáo / report written: {}",
+                path.display()
+            )?;
+        }
+    }
+    Ok(())
+}
+
+fn write_out(path: &std::path::Path, out: &job::JobOutput, lang: Lang) -> anyhow::Result<()> {
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+        .unwrap_or_default();
+    let bytes = match ext.as_str() {
+        "xlsx" => report::xlsx::write_report(&out.report, &out.exceptions, &out.meta, lang)?,
+        "csv" => {
+            let mut buf = Vec::new();
+            report::csv::write_exceptions(&mut buf, &out.exceptions, lang)?;
+            buf
+        }
+        "json" => serde_json::to_vec_pretty(&out.report)?,
+        _ => anyhow::bail!(
+            "--out phải là .xlsx, .csv hoặc .json / --out must end in .xlsx, .csv or .json"
+        ),
+    };
+    std::fs::write(path, bytes)
+        .with_context(|| format!("không ghi được / cannot write {}", path.display()))
+}
