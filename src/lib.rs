@@ -1,10 +1,12 @@
 //! doisoat — đối soát chi trả an sinh xã hội không dùng tiền mặt.
 //!
-//! Layers point down: `domain` (pure rules) ← `import` (files → typed rows) and `recon`
-//! (the pure engine) ← `report` (writers) ← `service` (use cases) ← `app` (the state a
+//! Layers point down: `domain` (pure rules and types, the audit chain) ← `import` (files →
+//! typed rows) and `recon` (the pure engine) ← `report` (writers) ← `service` (the use
+//! cases: periods, uploads, runs, callbacks, tokens, the CLI's job) ← `app` (the state a
 //! request can reach) ← `http` (the API) and `web` (the pages), which never use each other
-//! ← `server` (router and connection loop) ← the CLI in `main.rs`. The `layering` test
-//! below reads the code's `crate::` paths and holds the parts of this rule already true.
+//! ← `server` (router and connection loop) ← the CLI (`src/main.rs`, `src/cli`). `store`
+//! (the `Store` trait, SQLite and PostgreSQL) depends on `domain` only. The `layering` test
+//! below reads every module's `crate::` paths and fails on any use outside this rule.
 
 pub mod app;
 pub mod config;
