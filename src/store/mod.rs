@@ -6,6 +6,7 @@ mod common;
 mod decide;
 pub mod postgres;
 mod records;
+mod rules;
 pub mod sqlite;
 
 use std::sync::Arc;

@@ -11,11 +11,10 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, SubsecRound, Utc};
-use serde_json::json;
 use sqlx::QueryBuilder;
 
 use super::{Backend, DIALECT, Db};
-use crate::domain::audit::{Action, AuditEntry, NewAuditEntry};
+use crate::domain::audit::{AuditEntry, NewAuditEntry};
 use crate::domain::records::{BeneficiaryRow, PayoutRow};
 use crate::store::common::{
     AuditRecord, BATCH_ROWS, CallbackRecord, CallbackStateRecord, PeriodRecord, RunInfoRecord,
@@ -24,6 +23,7 @@ use crate::store::common::{
     upload_sql,
 };
 use crate::store::decide::{CallbackSlot, Decided, PendingEvent, SlotAnswer, decide};
+use crate::store::rules;
 use crate::store::{
     BeneficiaryRecord, CallbackPayout, CallbackRequest, CallbackVerdict, NewPeriod, NewRun,
     NewSession, NewToken, NewUpload, PayoutRecord, Period, PeriodInputs, RunInfo, Saved, Store,
@@ -90,8 +90,7 @@ async fn reinstate_in(
     at: DateTime<Utc>,
     why: &str,
 ) -> StoreResult<Upload> {
-    let is_list = existing.kind == UploadKind::Beneficiaries;
-    if existing.retired_at.is_none() && (!is_list || existing.current) {
+    if !rules::reinstating_changes(&existing) {
         return Ok(existing);
     }
     sqlx::query(
@@ -102,23 +101,7 @@ async fn reinstate_in(
     .bind(existing.id)
     .execute(&mut **tx)
     .await?;
-    let action = if is_list {
-        Action::UploadMakeCurrent
-    } else {
-        Action::UploadRestore
-    };
-    let entry = NewAuditEntry::new(
-        actor,
-        action,
-        format!("period/{}", existing.period_id),
-        json!({
-            "upload_id": existing.id,
-            "version": existing.version,
-            "file_name": existing.file_name,
-            "was_retired": existing.retired_at.is_some(),
-            "why": why,
-        }),
-    );
+    let entry = rules::upload_reinstated(&existing, actor, why);
     append_in(tx, entry, at).await?;
     upload_in(tx, existing.id).await
 }
@@ -448,31 +431,6 @@ async fn append_many_in(
     Ok(())
 }
 
-fn upload_audit(
-    kind: UploadKind,
-    period_id: i64,
-    id: i64,
-    u: &NewUpload,
-    actor: &str,
-) -> NewAuditEntry {
-    let action = match kind {
-        UploadKind::Beneficiaries => Action::UploadBeneficiaries,
-        UploadKind::Payouts => Action::UploadPayouts,
-    };
-    NewAuditEntry::new(
-        actor,
-        action,
-        format!("period/{period_id}"),
-        json!({
-            "upload_id": id,
-            "file_name": u.file_name,
-            "sha256": u.sha256,
-            "accepted_rows": u.accepted_rows,
-            "rejected_rows": u.rejected_rows,
-        }),
-    )
-}
-
 async fn insert_beneficiaries(
     tx: &mut Tx,
     upload_id: i64,
@@ -567,17 +525,7 @@ impl Store for Backend {
             }
             Err(e) => return Err(e.into()),
         };
-        let entry = NewAuditEntry::new(
-            actor,
-            Action::PeriodCreate,
-            format!("period/{id}"),
-            json!({
-                "code": new.code,
-                "programme": new.programme,
-                "locality": new.locality,
-                "target_bp": new.target_bp,
-            }),
-        );
+        let entry = rules::period_created(id, &new, actor);
         append_in(&mut tx, entry, at).await?;
         tx.commit().await?;
         Ok(Period {
@@ -645,7 +593,7 @@ impl Store for Backend {
         insert_beneficiaries(&mut tx, id, &records).await?;
         append_in(
             &mut tx,
-            upload_audit(kind, period_id, id, &upload, actor),
+            rules::upload_saved(kind, period_id, id, &upload, actor),
             at,
         )
         .await?;
@@ -690,7 +638,7 @@ impl Store for Backend {
         insert_payouts(&mut tx, &records).await?;
         append_in(
             &mut tx,
-            upload_audit(kind, period_id, id, &upload, actor),
+            rules::upload_saved(kind, period_id, id, &upload, actor),
             at,
         )
         .await?;
@@ -714,11 +662,7 @@ impl Store for Backend {
     async fn make_current(&self, upload_id: i64, actor: &str) -> StoreResult<Upload> {
         let mut tx = self.begin_write().await?;
         let existing = existing_upload(&mut tx, upload_id).await?;
-        if existing.kind != UploadKind::Beneficiaries {
-            return Err(StoreError::Conflict(format!(
-                "upload {upload_id} is a bank result file, not a list / tệp kết quả chi, không phải danh sách"
-            )));
-        }
+        rules::may_make_current(&existing)?;
         let value = reinstate_in(&mut tx, existing, actor, now(), "chosen").await?;
         tx.commit().await?;
         Ok(value)
@@ -727,11 +671,7 @@ impl Store for Backend {
     async fn retire_upload(&self, upload_id: i64, actor: &str) -> StoreResult<Upload> {
         let mut tx = self.begin_write().await?;
         let existing = existing_upload(&mut tx, upload_id).await?;
-        if existing.retired_at.is_some() {
-            return Err(StoreError::Conflict(format!(
-                "upload {upload_id} is already retired / tệp đã được loại bỏ"
-            )));
-        }
+        rules::may_retire(&existing)?;
         let at = now();
         sqlx::query("UPDATE uploads SET retired_at = $1, retired_by = $2 WHERE id = $3")
             .bind(at)
@@ -739,18 +679,7 @@ impl Store for Backend {
             .bind(upload_id)
             .execute(&mut *tx)
             .await?;
-        let entry = NewAuditEntry::new(
-            actor,
-            Action::UploadRetire,
-            format!("period/{}", existing.period_id),
-            json!({
-                "upload_id": upload_id,
-                "kind": existing.kind.as_str(),
-                "version": existing.version,
-                "file_name": existing.file_name,
-                "was_current": existing.current,
-            }),
-        );
+        let entry = rules::upload_retired(&existing, actor);
         append_in(&mut tx, entry, at).await?;
         let value = upload_in(&mut tx, upload_id).await?;
         tx.commit().await?;
@@ -868,16 +797,7 @@ impl Store for Backend {
         .bind(&run.report_sha256)
         .fetch_one(&mut *tx)
         .await?;
-        let entry = NewAuditEntry::new(
-            actor,
-            Action::ReconciliationCreate,
-            format!("period/{}", run.period_id),
-            json!({
-                "reconciliation_id": id,
-                "list_upload_id": run.list_upload_id,
-                "report_sha256": run.report_sha256,
-            }),
-        );
+        let entry = rules::run_saved(id, &run, actor);
         append_in(&mut tx, entry, at).await?;
         tx.commit().await?;
         Ok(RunInfo {
@@ -932,13 +852,7 @@ impl Store for Backend {
             }
             Err(e) => return Err(e.into()),
         };
-        // Never the hash: the audit log is readable by auditors.
-        let entry = NewAuditEntry::new(
-            actor,
-            Action::TokenCreate,
-            format!("token/{}", new.name),
-            json!({ "token_id": id, "name": new.name, "role": new.role.as_str(), "bank_code": new.bank_code }),
-        );
+        let entry = rules::token_created(id, &new, actor);
         append_in(&mut tx, entry, at).await?;
         tx.commit().await?;
         Ok(TokenInfo {
@@ -982,12 +896,7 @@ impl Store for Backend {
             .execute(&mut *tx)
             .await?
             .rows_affected();
-        let entry = NewAuditEntry::new(
-            actor,
-            Action::TokenRevoke,
-            format!("token/{name}"),
-            json!({ "token_id": id, "name": name, "sessions_deleted": sessions }),
-        );
+        let entry = rules::token_revoked(id, name, sessions, actor);
         append_in(&mut tx, entry, at).await?;
         tx.commit().await?;
         Ok(true)
@@ -1048,13 +957,7 @@ impl Store for Backend {
             }
             Err(e) => return Err(e.into()),
         }
-        // Never the session id or its hash: the audit log is readable by auditors.
-        let entry = NewAuditEntry::new(
-            &token.actor(),
-            Action::SessionSignIn,
-            format!("token/{}", token.name),
-            json!({ "token_id": token.id, "expires_at": expires_at }),
-        );
+        let entry = rules::signed_in(&token, expires_at);
         append_in(&mut tx, entry, at).await?;
         tx.commit().await?;
         Ok(())
@@ -1096,12 +999,7 @@ impl Store for Backend {
         let token = token
             .ok_or_else(|| StoreError::Corrupt(format!("web session of missing token {token_id}")))?
             .into_info()?;
-        let entry = NewAuditEntry::new(
-            &token.actor(),
-            Action::SessionSignOut,
-            format!("token/{}", token.name),
-            json!({ "token_id": token.id }),
-        );
+        let entry = rules::signed_out(&token);
         append_in(&mut tx, entry, at).await?;
         tx.commit().await?;
         Ok(true)

@@ -1,0 +1,247 @@
+//! The store's rules, pure: which changes an upload's state allows, and what each write
+//! records in the audit trail. The backends (shared.rs) load, call these, and write.
+//!
+//! Audit entries are readable by auditors: they name files, ids, digests and counts, never
+//! a row's content, a token's hash or a session id.
+
+use chrono::{DateTime, Utc};
+use serde_json::json;
+
+use super::{
+    NewPeriod, NewRun, NewToken, NewUpload, StoreError, StoreResult, TokenInfo, Upload, UploadKind,
+};
+use crate::domain::audit::{Action, NewAuditEntry};
+
+/// Only a beneficiary list can be a period's current list.
+pub(super) fn may_make_current(u: &Upload) -> StoreResult<()> {
+    if u.kind == UploadKind::Beneficiaries {
+        Ok(())
+    } else {
+        Err(StoreError::Conflict(format!(
+            "upload {} is a bank result file, not a list / tệp kết quả chi, không phải danh sách",
+            u.id
+        )))
+    }
+}
+
+/// An upload is retired once.
+pub(super) fn may_retire(u: &Upload) -> StoreResult<()> {
+    if u.retired_at.is_none() {
+        Ok(())
+    } else {
+        Err(StoreError::Conflict(format!(
+            "upload {} is already retired / tệp đã được loại bỏ",
+            u.id
+        )))
+    }
+}
+
+/// Putting an upload back in use changes something: it is retired, or it is a list that
+/// is not the current one. Otherwise nothing is written and nothing audited.
+pub(super) fn reinstating_changes(u: &Upload) -> bool {
+    u.retired_at.is_some() || (u.kind == UploadKind::Beneficiaries && !u.current)
+}
+
+pub(super) fn upload_saved(
+    kind: UploadKind,
+    period_id: i64,
+    id: i64,
+    u: &NewUpload,
+    actor: &str,
+) -> NewAuditEntry {
+    let action = match kind {
+        UploadKind::Beneficiaries => Action::UploadBeneficiaries,
+        UploadKind::Payouts => Action::UploadPayouts,
+    };
+    NewAuditEntry::new(
+        actor,
+        action,
+        format!("period/{period_id}"),
+        json!({
+            "upload_id": id,
+            "file_name": u.file_name,
+            "sha256": u.sha256,
+            "accepted_rows": u.accepted_rows,
+            "rejected_rows": u.rejected_rows,
+        }),
+    )
+}
+
+/// A list made current (restored if retired), or a retired payout file counting again.
+pub(super) fn upload_reinstated(existing: &Upload, actor: &str, why: &str) -> NewAuditEntry {
+    let action = if existing.kind == UploadKind::Beneficiaries {
+        Action::UploadMakeCurrent
+    } else {
+        Action::UploadRestore
+    };
+    NewAuditEntry::new(
+        actor,
+        action,
+        format!("period/{}", existing.period_id),
+        json!({
+            "upload_id": existing.id,
+            "version": existing.version,
+            "file_name": existing.file_name,
+            "was_retired": existing.retired_at.is_some(),
+            "why": why,
+        }),
+    )
+}
+
+pub(super) fn upload_retired(existing: &Upload, actor: &str) -> NewAuditEntry {
+    NewAuditEntry::new(
+        actor,
+        Action::UploadRetire,
+        format!("period/{}", existing.period_id),
+        json!({
+            "upload_id": existing.id,
+            "kind": existing.kind.as_str(),
+            "version": existing.version,
+            "file_name": existing.file_name,
+            "was_current": existing.current,
+        }),
+    )
+}
+
+pub(super) fn period_created(id: i64, new: &NewPeriod, actor: &str) -> NewAuditEntry {
+    NewAuditEntry::new(
+        actor,
+        Action::PeriodCreate,
+        format!("period/{id}"),
+        json!({
+            "code": new.code,
+            "programme": new.programme,
+            "locality": new.locality,
+            "target_bp": new.target_bp,
+        }),
+    )
+}
+
+pub(super) fn run_saved(id: i64, run: &NewRun, actor: &str) -> NewAuditEntry {
+    NewAuditEntry::new(
+        actor,
+        Action::ReconciliationCreate,
+        format!("period/{}", run.period_id),
+        json!({
+            "reconciliation_id": id,
+            "list_upload_id": run.list_upload_id,
+            "report_sha256": run.report_sha256,
+        }),
+    )
+}
+
+/// Never the token's hash nor its webhook secret.
+pub(super) fn token_created(id: i64, new: &NewToken, actor: &str) -> NewAuditEntry {
+    NewAuditEntry::new(
+        actor,
+        Action::TokenCreate,
+        format!("token/{}", new.name),
+        json!({ "token_id": id, "name": new.name, "role": new.role.as_str(), "bank_code": new.bank_code }),
+    )
+}
+
+pub(super) fn token_revoked(id: i64, name: &str, sessions: u64, actor: &str) -> NewAuditEntry {
+    NewAuditEntry::new(
+        actor,
+        Action::TokenRevoke,
+        format!("token/{name}"),
+        json!({ "token_id": id, "name": name, "sessions_deleted": sessions }),
+    )
+}
+
+/// Never the session id or its hash.
+pub(super) fn signed_in(token: &TokenInfo, expires_at: DateTime<Utc>) -> NewAuditEntry {
+    NewAuditEntry::new(
+        &token.actor(),
+        Action::SessionSignIn,
+        format!("token/{}", token.name),
+        json!({ "token_id": token.id, "expires_at": expires_at }),
+    )
+}
+
+pub(super) fn signed_out(token: &TokenInfo) -> NewAuditEntry {
+    NewAuditEntry::new(
+        &token.actor(),
+        Action::SessionSignOut,
+        format!("token/{}", token.name),
+        json!({ "token_id": token.id }),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn upload(kind: UploadKind, current: bool, retired: bool) -> Upload {
+        Upload {
+            id: 7,
+            period_id: 3,
+            kind,
+            version: (kind == UploadKind::Beneficiaries).then_some(2),
+            file_name: "danh_sach.xlsx".into(),
+            format: "xlsx".into(),
+            sheet: None,
+            bank_code: None,
+            sha256: "ab".repeat(32),
+            size_bytes: 1,
+            uploaded_by: "accountant:kt".into(),
+            created_at: DateTime::<Utc>::UNIX_EPOCH,
+            header_row: 1,
+            data_rows: 1,
+            accepted_rows: 1,
+            rejected_rows: 0,
+            control_total: None,
+            notices: Vec::new(),
+            current,
+            retired_at: retired.then_some(DateTime::<Utc>::UNIX_EPOCH),
+            retired_by: retired.then(|| "accountant:kt".into()),
+            row_errors: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn only_lists_become_current_and_an_upload_retires_once() {
+        use UploadKind::{Beneficiaries as L, Payouts as P};
+        assert!(may_make_current(&upload(L, false, true)).is_ok());
+        assert!(matches!(
+            may_make_current(&upload(P, false, false)),
+            Err(StoreError::Conflict(_))
+        ));
+        assert!(may_retire(&upload(P, false, false)).is_ok());
+        assert!(matches!(
+            may_retire(&upload(L, false, true)),
+            Err(StoreError::Conflict(_))
+        ));
+    }
+
+    #[test]
+    fn reinstating_writes_only_when_something_changes() {
+        use UploadKind::{Beneficiaries as L, Payouts as P};
+        assert!(
+            !reinstating_changes(&upload(L, true, false)),
+            "already current"
+        );
+        assert!(
+            !reinstating_changes(&upload(P, false, false)),
+            "a payout file in use"
+        );
+        assert!(
+            reinstating_changes(&upload(L, false, false)),
+            "an older list"
+        );
+        assert!(
+            reinstating_changes(&upload(L, false, true)),
+            "a retired list"
+        );
+        assert!(
+            reinstating_changes(&upload(P, false, true)),
+            "a retired payout file"
+        );
+        let entry = upload_reinstated(&upload(P, false, true), "accountant:kt", "re-uploaded");
+        assert_eq!(entry.action, "upload.restore");
+        assert_eq!(entry.subject, "period/3");
+        assert_eq!(entry.details["was_retired"], true);
+        let entry = upload_reinstated(&upload(L, false, false), "accountant:kt", "chosen");
+        assert_eq!(entry.action, "upload.make_current");
+    }
+}
