@@ -25,6 +25,9 @@ use serde::Deserialize;
 
 use super::i18n::Tr;
 use super::session::{Viewer, cross_site_post};
+use crate::app::AppState;
+use crate::report::Lang;
+use crate::store::Period;
 
 pub use audit::audit;
 pub use auth::{login, login_form, logout, root, set_lang};
@@ -33,6 +36,8 @@ pub use period::period;
 pub use periods::{create_period, periods};
 pub use runs::{download, run, run_page};
 pub use uploads::{make_current, retire, upload_list, upload_payouts};
+
+use error::OrPage;
 
 fn render<T: Template>(page: &T) -> Response {
     match page.render() {
@@ -110,4 +115,13 @@ fn require_read(v: &Viewer) -> Result<(), PageError> {
     } else {
         Err(PageError(WebError::Forbidden, v.lang))
     }
+}
+
+/// The period, or the not-found page.
+async fn find_period(st: &AppState, id: i64, lang: Lang) -> Result<Period, PageError> {
+    st.store
+        .get_period(id)
+        .await
+        .or_page(lang)?
+        .ok_or(PageError(WebError::NotFound, lang))
 }

@@ -8,11 +8,11 @@ use axum::response::IntoResponse;
 use rust_decimal::Decimal;
 use serde::Deserialize;
 
-use super::error::{OrPage, PageError, PageResult, WebError};
+use super::error::{OrPage, PageError, PageResult};
 use super::layout::Layout;
 use super::periods::PeriodRow;
 use super::runs::RunRow;
-use super::{PageQuery, render, require_read};
+use super::{PageQuery, find_period, render, require_read};
 use crate::app::AppState;
 use crate::domain::banks::BankId;
 use crate::service::{self, ExceptionQuery, ServiceError};
@@ -182,12 +182,7 @@ pub(super) async fn period_page(
 ) -> PageResult {
     let lang = v.lang;
     let t = Tr { lang };
-    let period = st
-        .store
-        .get_period(id)
-        .await
-        .or_page(lang)?
-        .ok_or(PageError(WebError::NotFound, lang))?;
+    let period = find_period(st, id, lang).await?;
     let uploads = st.store.list_uploads(id).await.or_page(lang)?;
     let runs = st.store.list_reconciliations(id).await.or_page(lang)?;
     let target = period.target_bp.map(|bp| Decimal::new(bp, 2));
@@ -228,16 +223,7 @@ pub(super) async fn period_page(
             .rev()
             .map(|u| UploadView::new(u, t, highlighted.contains(&u.id)))
             .collect(),
-        runs: runs
-            .iter()
-            .rev()
-            .map(|r| RunRow {
-                id: r.id,
-                at: views::date_time(r.created_at),
-                by: r.created_by.clone(),
-                digest: r.report_sha256.clone(),
-            })
-            .collect(),
+        runs: runs.iter().rev().map(RunRow::new).collect(),
         exc,
         banks: BankId::all()
             .map(|b| BankOpt {

@@ -12,10 +12,12 @@ use super::layout::Layout;
 use super::period::{Message, PeriodQuery, period_page};
 use super::periods::PeriodRow;
 use super::{
-    CsrfForm, PageQuery, check_post, csrf_of, render, require_read, require_write, see_other,
+    CsrfForm, PageQuery, check_post, csrf_of, find_period, render, require_read, require_write,
+    see_other,
 };
 use crate::app::AppState;
 use crate::service::{self, Download, ExceptionQuery, ServiceError};
+use crate::store::RunInfo;
 use crate::web::i18n::Tr;
 use crate::web::session::Viewer;
 use crate::web::views::{self, ExceptionsView, FiguresView};
@@ -25,6 +27,17 @@ pub struct RunRow {
     pub(super) at: String,
     pub(super) by: String,
     pub(super) digest: String,
+}
+
+impl RunRow {
+    pub(super) fn new(r: &RunInfo) -> Self {
+        RunRow {
+            id: r.id,
+            at: views::date_time(r.created_at),
+            by: r.created_by.clone(),
+            digest: r.report_sha256.clone(),
+        }
+    }
 }
 
 pub async fn run(
@@ -89,23 +102,13 @@ pub async fn run_page(
         .await
         .or_page(lang)?;
     let info = &run.stored.info;
-    let period = st
-        .store
-        .get_period(info.period_id)
-        .await
-        .or_page(lang)?
-        .ok_or(PageError(WebError::NotFound, lang))?;
+    let period = find_period(&st, info.period_id, lang).await?;
     let target = run.meta.target_pct;
     let page = RunPage {
         t,
         l: Layout::of(&v, &format!("/runs/{id}")),
         p: PeriodRow::new(&period),
-        run: RunRow {
-            id: info.id,
-            at: views::date_time(info.created_at),
-            by: info.created_by.clone(),
-            digest: info.report_sha256.clone(),
-        },
+        run: RunRow::new(info),
         figures: FiguresView::of_report(&run.report, target, t),
         inputs: run
             .meta
