@@ -12,7 +12,7 @@ use super::figures::{outcome_label, put_figures, slice_headers};
 use super::styles::Formats;
 use crate::recon::{Flag, Outcome};
 use crate::report::csv::pick;
-use crate::report::{InputFile, Lang, Report, ReportMeta};
+use crate::report::{Figures, InputFile, Lang, Report, ReportMeta};
 
 fn flag_label(f: Flag, lang: Lang) -> &'static str {
     pick(lang, f.label_vi(), f.label_en())
@@ -184,18 +184,14 @@ pub(super) fn summary_sheet(
     headers.extend(slice_headers(lang));
     put_header(ws_, r, 0, &headers, fm)?;
     r += 1;
-    for s in &report.by_category {
+    let by_category = report.by_category.iter().map(|s| {
         let name =
             s.category
                 .as_deref()
                 .unwrap_or(pick(lang, "(không ghi đối tượng)", "(no category)"));
-        put_text(ws_, r, 0, name, &fm.label)?;
-        put_figures(ws_, r, 1, &s.figures, fm, false)?;
-        r += 1;
-    }
-    ws_.write_string_with_format(r, 0, pick(lang, "Tổng cộng", "Total"), &fm.total_label)?;
-    put_figures(ws_, r, 1, &totals, fm, true)?;
-    r += 1;
+        (name, &s.figures)
+    });
+    r = coverage_rows(ws_, r, by_category, &totals, lang, fm)?;
 
     // By bank.
     r += 1;
@@ -204,19 +200,15 @@ pub(super) fn summary_sheet(
     headers[0] = pick(lang, "Ngân hàng", "Bank");
     put_header(ws_, r, 0, &headers, fm)?;
     r += 1;
-    for s in &report.by_bank {
+    let by_bank = report.by_bank.iter().map(|s| {
         let name = s.bank.map(|b| b.short_name()).unwrap_or(pick(
             lang,
             "(không có ngân hàng: chi tiền mặt)",
             "(no bank: cash)",
         ));
-        put_text(ws_, r, 0, name, &fm.label)?;
-        put_figures(ws_, r, 1, &s.figures, fm, false)?;
-        r += 1;
-    }
-    ws_.write_string_with_format(r, 0, pick(lang, "Tổng cộng", "Total"), &fm.total_label)?;
-    put_figures(ws_, r, 1, &totals, fm, true)?;
-    r += 1;
+        (name, &s.figures)
+    });
+    r = coverage_rows(ws_, r, by_bank, &totals, lang, fm)?;
 
     // Inputs: the audit trail of which files, exactly, the figures come from.
     r += 1;
@@ -286,6 +278,26 @@ pub(super) fn summary_sheet(
     )?;
     put_decimal(ws_, r, 1, meta.tolerance, &fm.money)?;
     Ok(ws)
+}
+
+/// The rows of a coverage table (a name, then the seven figures), then its totals row;
+/// returns the next free row.
+fn coverage_rows<'a>(
+    ws: &mut Worksheet,
+    mut r: RowNum,
+    rows: impl IntoIterator<Item = (&'a str, &'a Figures)>,
+    totals: &Figures,
+    lang: Lang,
+    fm: &Formats,
+) -> XResult<RowNum> {
+    for (name, figures) in rows {
+        put_text(ws, r, 0, name, &fm.label)?;
+        put_figures(ws, r, 1, figures, fm, false)?;
+        r += 1;
+    }
+    ws.write_string_with_format(r, 0, pick(lang, "Tổng cộng", "Total"), &fm.total_label)?;
+    put_figures(ws, r, 1, totals, fm, true)?;
+    Ok(r + 1)
 }
 
 fn put_input(
