@@ -1,0 +1,138 @@
+//! Typed cell writers (text cut to Excel's limit, counts, exact decimals, percentages) and
+//! the small table helpers every sheet uses.
+
+use rust_decimal::Decimal;
+use rust_decimal::prelude::ToPrimitive;
+use rust_xlsxwriter::{Format, Worksheet};
+
+use super::styles::Formats;
+
+pub(super) type RowNum = u32;
+pub(super) type ColNum = u16;
+pub(super) type XResult<T = ()> = Result<T, rust_xlsxwriter::XlsxError>;
+
+/// Excel's per-cell limit, counted in UTF-16 units.
+const MAX_CELL_UTF16: usize = 32_767;
+
+/// Cuts text Excel would refuse, so one odd cell cannot cost the whole workbook.
+pub(super) fn fit_cell(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.len() <= MAX_CELL_UTF16 || s.encode_utf16().count() <= MAX_CELL_UTF16 {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut units = 0;
+    let mut out = String::new();
+    for c in s.chars() {
+        units += c.len_utf16();
+        if units > MAX_CELL_UTF16 - 1 {
+            break;
+        }
+        out.push(c);
+    }
+    out.push('…');
+    std::borrow::Cow::Owned(out)
+}
+
+pub(super) fn put_text(ws: &mut Worksheet, r: RowNum, c: ColNum, s: &str, f: &Format) -> XResult {
+    if s.is_empty() {
+        ws.write_blank(r, c, f)?;
+    } else {
+        ws.write_string_with_format(r, c, fit_cell(s), f)?;
+    }
+    Ok(())
+}
+
+pub(super) fn put_count(ws: &mut Worksheet, r: RowNum, c: ColNum, n: u64, f: &Format) -> XResult {
+    // Counts of rows and people are far below 2^53, so exact as f64.
+    ws.write_number_with_format(r, c, n as f64, f)?;
+    Ok(())
+}
+
+/// The single place where a Decimal becomes f64: amounts are whole đồng far below 2^53
+/// and percentages have two places, so Excel gets the exact value it would display.
+pub(super) fn put_decimal(
+    ws: &mut Worksheet,
+    r: RowNum,
+    c: ColNum,
+    d: Decimal,
+    f: &Format,
+) -> XResult {
+    match d.to_f64() {
+        Some(v) => ws.write_number_with_format(r, c, v, f)?,
+        // Not reachable for Decimal; text keeps the value rather than inventing one.
+        None => ws.write_string_with_format(r, c, d.to_string(), f)?,
+    };
+    Ok(())
+}
+
+pub(super) fn put_pct(
+    ws: &mut Worksheet,
+    r: RowNum,
+    c: ColNum,
+    p: Option<Decimal>,
+    f: &Format,
+) -> XResult {
+    match p {
+        Some(p) => put_decimal(ws, r, c, p, f),
+        None => {
+            ws.write_blank(r, c, f)?;
+            Ok(())
+        }
+    }
+}
+
+/// A two-column table (label, count) under a header row; returns the next free row.
+pub(super) fn label_count_table<'l>(
+    ws: &mut Worksheet,
+    mut r: RowNum,
+    header: [&str; 2],
+    rows: impl IntoIterator<Item = (&'l str, u64)>,
+    fm: &Formats,
+) -> XResult<RowNum> {
+    put_header(ws, r, 0, &header, fm)?;
+    r += 1;
+    for (label, n) in rows {
+        ws.write_string_with_format(r, 0, label, &fm.label)?;
+        put_count(ws, r, 1, n, &fm.count)?;
+        r += 1;
+    }
+    Ok(r)
+}
+
+pub(super) fn put_header(
+    ws: &mut Worksheet,
+    r: RowNum,
+    first: ColNum,
+    labels: &[&str],
+    fm: &Formats,
+) -> XResult {
+    for (c, label) in (first..).zip(labels) {
+        ws.write_string_with_format(r, c, *label, &fm.header)?;
+    }
+    Ok(())
+}
+
+pub(super) fn last_col(n: usize) -> ColNum {
+    // Tables here have a few dozen columns at most.
+    ColNum::try_from(n.saturating_sub(1)).unwrap_or(ColNum::MAX)
+}
+
+pub(super) fn set_widths(ws: &mut Worksheet, widths: &[f64]) -> XResult {
+    for (c, w) in (0..).zip(widths) {
+        ws.set_column_width(c, *w)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overlong_text_is_cut_not_fatal() {
+        let long = "ắ".repeat(40_000);
+        let cut = fit_cell(&long);
+        assert_eq!(cut.encode_utf16().count(), MAX_CELL_UTF16);
+        assert!(cut.ends_with('…'));
+        assert!(matches!(fit_cell("ngắn"), std::borrow::Cow::Borrowed(_)));
+    }
+}

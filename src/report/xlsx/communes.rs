@@ -1,0 +1,55 @@
+//! Sheet "Theo xã": coverage and outcome counts by commune, filterable, with a totals row.
+
+use rust_xlsxwriter::Worksheet;
+
+use super::SHEET_COMMUNES;
+use super::cells::{RowNum, XResult, last_col, put_count, put_header, put_text, set_widths};
+use super::figures::{outcome_label, put_figures, slice_headers};
+use super::styles::Formats;
+use crate::recon::Outcome;
+use crate::report::csv::pick;
+use crate::report::{Lang, Report, ReportMeta};
+
+pub(super) fn communes_sheet(
+    report: &Report,
+    meta: &ReportMeta,
+    lang: Lang,
+    fm: &Formats,
+) -> XResult<Worksheet> {
+    let mut ws = Worksheet::new();
+    ws.set_name(SHEET_COMMUNES)?;
+    let mut headers = vec![pick(lang, "Xã/phường", "Commune")];
+    headers.extend(slice_headers(lang));
+    headers.extend(Outcome::ALL.map(|o| outcome_label(o, lang)));
+    let mut widths = vec![28.0, 12.0, 12.0, 11.0, 16.0, 11.0, 18.0, 18.0];
+    widths.extend([13.0; Outcome::ALL.len()]);
+    set_widths(&mut ws, &widths)?;
+    ws.set_row_height(0, 45)?;
+    put_header(&mut ws, 0, 0, &headers, fm)?;
+
+    let mut r: RowNum = 1;
+    for s in &report.by_commune {
+        let name = s
+            .commune
+            .as_deref()
+            .unwrap_or(pick(lang, "(không ghi xã)", "(no commune)"));
+        put_text(&mut ws, r, 0, name, &fm.label)?;
+        put_figures(&mut ws, r, 1, &s.figures, fm, false)?;
+        for (c, o) in (8..).zip(Outcome::ALL) {
+            put_count(&mut ws, r, c, s.figures.outcomes.get(o), &fm.count)?;
+        }
+        r += 1;
+    }
+    let last = last_col(headers.len());
+    ws.set_freeze_panes(1, 1)?;
+    // The totals row stays outside the filter so filtering never hides it.
+    ws.autofilter(0, 0, r.saturating_sub(1), last)?;
+
+    let totals = report.totals(meta.target_pct);
+    ws.write_string_with_format(r, 0, pick(lang, "Tổng cộng", "Total"), &fm.total_label)?;
+    put_figures(&mut ws, r, 1, &totals, fm, true)?;
+    for (c, o) in (8..).zip(Outcome::ALL) {
+        put_count(&mut ws, r, c, report.outcomes.get(o), &fm.total_count)?;
+    }
+    Ok(ws)
+}

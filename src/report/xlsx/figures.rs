@@ -1,0 +1,60 @@
+//! The coverage columns shared by the summary's tables and the communes sheet.
+
+use rust_xlsxwriter::Worksheet;
+
+use super::cells::{ColNum, RowNum, XResult, put_count, put_decimal, put_pct};
+use super::styles::Formats;
+use crate::recon::Outcome;
+use crate::report::csv::pick;
+use crate::report::{Figures, Lang};
+
+pub(super) fn outcome_label(o: Outcome, lang: Lang) -> &'static str {
+    pick(lang, o.label_vi(), o.label_en())
+}
+
+/// Columns of every coverage table (communes, categories, banks), after the name column.
+pub(super) fn slice_headers(lang: Lang) -> [&'static str; 7] {
+    match lang {
+        Lang::Vi => [
+            "Số đối tượng",
+            "Có tài khoản",
+            "Tỷ lệ có TK",
+            "Đã chi không dùng tiền mặt",
+            "Tỷ lệ chi KDTM",
+            "Phải chi",
+            "Đã chi",
+        ],
+        Lang::En => [
+            "Beneficiaries",
+            "With account",
+            "% with account",
+            "Paid cashless",
+            "% paid cashless",
+            "Amount due",
+            "Amount paid",
+        ],
+    }
+}
+
+/// Writes the seven figures of [`slice_headers`] from column `c0`.
+pub(super) fn put_figures(
+    ws: &mut Worksheet,
+    r: RowNum,
+    c0: ColNum,
+    f: &Figures,
+    fm: &Formats,
+    total: bool,
+) -> XResult {
+    let (count, pct, money) = if total {
+        (&fm.total_count, &fm.total_pct, &fm.total_money)
+    } else {
+        (&fm.count, &fm.pct, &fm.money)
+    };
+    put_count(ws, r, c0, f.beneficiaries, count)?;
+    put_count(ws, r, c0 + 1, f.with_account, count)?;
+    put_pct(ws, r, c0 + 2, f.account_coverage_pct, pct)?;
+    put_count(ws, r, c0 + 3, f.paid_cashless, count)?;
+    put_pct(ws, r, c0 + 4, f.cashless_rate_pct, pct)?;
+    put_decimal(ws, r, c0 + 5, f.amount_due, money)?;
+    put_decimal(ws, r, c0 + 6, f.amount_paid, money)
+}

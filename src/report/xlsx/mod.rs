@@ -1,0 +1,184 @@
+//! The auditor's workbook and the follow-up (re-payment) list.
+//!
+//! Numbers are written as numbers with number formats, never as formatted text: Excel
+//! then shows the user's locale (decimal comma on Vietnamese machines) and formulas keep
+//! working. Identifiers are written as text, so leading zeros survive. Strings are never
+//! formula-escaped here: a string cell is not evaluated by Excel, and auditors need the
+//! exact value.
+//!
+//! By concern: `styles` (the cell formats), `cells` (typed cell writers and table helpers),
+//! `figures` (the coverage columns shared by the summary and the communes), one file per
+//! sheet of the workbook, and `followup` (the re-payment list).
+
+mod cells;
+mod communes;
+mod exceptions;
+mod figures;
+mod followup;
+mod row_errors;
+mod styles;
+mod summary;
+#[cfg(test)]
+mod testkit;
+
+use rust_xlsxwriter::Workbook;
+
+use super::{Lang, Report, ReportMeta};
+use crate::recon::ExceptionRow;
+use communes::communes_sheet;
+use exceptions::exceptions_sheet;
+use row_errors::row_errors_sheet;
+use styles::Formats;
+use summary::summary_sheet;
+
+pub use followup::write_followup;
+
+#[derive(Debug, thiserror::Error)]
+pub enum XlsxError {
+    #[error(transparent)]
+    Xlsx(#[from] rust_xlsxwriter::XlsxError),
+}
+
+/// Sheet names are Vietnamese in every language: scripts and auditors' macros refer to them.
+pub const SHEET_SUMMARY: &str = "Tổng hợp";
+pub const SHEET_COMMUNES: &str = "Theo xã";
+pub const SHEET_EXCEPTIONS: &str = "Ngoại lệ";
+pub const SHEET_ROW_ERRORS: &str = "Lỗi dữ liệu";
+pub const SHEET_FOLLOWUP: &str = "Danh sách chi lại";
+
+/// The auditor's workbook. Sheet names exactly (Vietnamese even for lang En):
+/// "Tổng hợp", "Theo xã", "Ngoại lệ", "Lỗi dữ liệu".
+pub fn write_report(
+    report: &Report,
+    exceptions: &[ExceptionRow],
+    meta: &ReportMeta,
+    lang: Lang,
+) -> Result<Vec<u8>, XlsxError> {
+    let fm = Formats::new();
+    let mut wb = Workbook::new();
+    // Auditors print these on A4 landscape: the two summaries one page wide; the wide data
+    // sheets at readable size, their header row repeated on every page.
+    for (mut ws, fit_width) in [
+        (summary_sheet(report, meta, lang, &fm)?, true),
+        (communes_sheet(report, meta, lang, &fm)?, true),
+        (exceptions_sheet(exceptions, lang, &fm)?, false),
+        (row_errors_sheet(report, lang, &fm)?, false),
+    ] {
+        ws.set_paper_size(9);
+        ws.set_landscape();
+        if fit_width {
+            ws.set_print_fit_to_pages(1, 0);
+        } else {
+            ws.set_repeat_rows(0, 0)?;
+        }
+        wb.push_worksheet(ws);
+    }
+    Ok(wb.save_to_buffer()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use calamine::{Data, Reader};
+
+    use super::testkit::{cell, find_row, open, sample, sheet};
+    use super::*;
+
+    #[test]
+    fn workbook_sheets_ids_and_amounts() {
+        let (report, exc, meta) = sample();
+        let bytes = match write_report(&report, &exc, &meta, Lang::Vi) {
+            Ok(b) => b,
+            Err(e) => panic!("{e}"),
+        };
+        let mut book = open(bytes);
+        assert_eq!(
+            book.sheet_names(),
+            vec!["Tổng hợp", "Theo xã", "Ngoại lệ", "Lỗi dữ liệu"]
+        );
+
+        let s = sheet(&mut book, SHEET_SUMMARY);
+        assert_eq!(
+            cell(&s, 0, 0),
+            Data::String("BÁO CÁO ĐỐI SOÁT CHI TRẢ KHÔNG DÙNG TIỀN MẶT".into())
+        );
+        let r = find_row(&s, 0, "Tổng số đối tượng");
+        assert_eq!(r.map(|r| cell(&s, r, 1)), Some(Data::Float(6.0)));
+        let r = find_row(&s, 0, "Số tiền phải chi");
+        assert_eq!(r.map(|r| cell(&s, r, 1)), Some(Data::Float(9_000_000.0)));
+        let r = find_row(&s, 0, "Tỷ lệ có tài khoản");
+        assert_eq!(r.map(|r| cell(&s, r, 1)), Some(Data::Float(83.33)));
+        let r = find_row(&s, 0, "Tổng dòng không khớp số liệu tổng cộng");
+        assert_eq!(r.map(|r| cell(&s, r, 1)), Some(Data::Float(1.0)));
+        let r = find_row(&s, 0, "danh_sach.xlsx");
+        assert_eq!(
+            r.map(|r| cell(&s, r, 9)),
+            Some(Data::String("Lệch (dòng 30)".into()))
+        );
+        assert_eq!(
+            r.map(|r| cell(&s, r, 11)),
+            Some(Data::String("ab".repeat(32)))
+        );
+        assert!(find_row(&s, 0, "SHA-256 của báo cáo (JSON)").is_some());
+
+        let c = sheet(&mut book, SHEET_COMMUNES);
+        assert_eq!(cell(&c, 0, 0), Data::String("Xã/phường".into()));
+        assert!(find_row(&c, 0, "(không ghi xã)").is_some());
+        let total = find_row(&c, 0, "Tổng cộng");
+        assert_eq!(total.map(|r| cell(&c, r, 1)), Some(Data::Float(6.0)));
+
+        let e = sheet(&mut book, SHEET_EXCEPTIONS);
+        assert_eq!(cell(&e, 0, 2), Data::String("Số định danh".into()));
+        let r = find_row(&e, 2, "001190012346");
+        assert!(r.is_some(), "the ID must be text with its leading zeros");
+        let r = r.unwrap_or_default();
+        assert_eq!(cell(&e, r, 0), Data::String("Chi không thành công".into()));
+        assert_eq!(cell(&e, r, 7), Data::String("0100200301".into()));
+        assert_eq!(cell(&e, r, 8), Data::Float(1_500_000.0));
+        assert_eq!(cell(&e, r, 9), Data::Float(0.0));
+        let unmatched = find_row(&e, 1, "unmatched_payout");
+        assert_eq!(unmatched.map(|r| cell(&e, r, 8)), Some(Data::Empty));
+        assert_eq!(
+            unmatched.map(|r| cell(&e, r, 9)),
+            Some(Data::Float(700_000.0))
+        );
+
+        let d = sheet(&mut book, SHEET_ROW_ERRORS);
+        assert_eq!(cell(&d, 1, 2), Data::Float(20.0));
+        assert_eq!(cell(&d, 1, 5), Data::String("1,5tr".into()));
+        assert_eq!(
+            cell(&d, 1, 6),
+            Data::String("Số tiền không hợp lệ: '1,5tr'".into())
+        );
+    }
+
+    #[test]
+    fn english_labels_vietnamese_sheet_names() {
+        let (report, exc, meta) = sample();
+        let bytes = match write_report(&report, &exc, &meta, Lang::En) {
+            Ok(b) => b,
+            Err(e) => panic!("{e}"),
+        };
+        let mut book = open(bytes);
+        assert_eq!(
+            book.sheet_names(),
+            vec!["Tổng hợp", "Theo xã", "Ngoại lệ", "Lỗi dữ liệu"]
+        );
+        let s = sheet(&mut book, SHEET_SUMMARY);
+        assert!(find_row(&s, 0, "Beneficiaries").is_some());
+        let d = sheet(&mut book, SHEET_ROW_ERRORS);
+        assert_eq!(cell(&d, 1, 6), Data::String("not a number: '1,5tr'".into()));
+    }
+
+    #[test]
+    fn empty_report_still_writes() {
+        let (mut report, _, mut meta) = sample();
+        report.row_errors.clear();
+        report.by_commune.clear();
+        report.account_coverage_pct = None;
+        meta.report_sha256 = None;
+        meta.inputs.clear();
+        meta.period = None;
+        assert!(write_report(&report, &[], &meta, Lang::Vi).is_ok());
+        assert!(write_followup(&[], &meta, Lang::Vi).is_ok());
+    }
+}

@@ -1,0 +1,46 @@
+//! The shared frame of every page.
+
+use crate::domain::access::Role;
+use crate::web::i18n::Tr;
+use crate::web::session::{self, Viewer};
+
+pub struct Nav {
+    pub name: String,
+    pub role: &'static str,
+    pub can_audit: bool,
+    pub csrf: String,
+}
+
+/// What the shared frame needs: the texts, who is signed in, where the language switch
+/// comes back to.
+pub struct Layout {
+    pub nav: Option<Nav>,
+    pub here: String,
+}
+
+impl Layout {
+    pub(super) fn anonymous(_t: Tr, here: &str) -> Self {
+        Layout {
+            nav: None,
+            here: session::url_encode(here),
+        }
+    }
+
+    pub(super) fn of(v: &Viewer, here: &str) -> Self {
+        let t = Tr { lang: v.lang };
+        Layout {
+            nav: Some(Nav {
+                name: v.token().name.clone(),
+                role: t.s(match v.role() {
+                    Role::Admin => "role.admin",
+                    Role::Accountant => "role.accountant",
+                    Role::Auditor => "role.auditor",
+                    Role::Bank => "role.bank",
+                }),
+                can_audit: v.can_audit(),
+                csrf: v.csrf().to_owned(),
+            }),
+            here: session::url_encode(here),
+        }
+    }
+}

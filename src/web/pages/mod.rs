@@ -1,0 +1,127 @@
+//! Page handlers: sign-in, periods, a period's uploads, figures and exceptions, runs and
+//! their downloads, the audit log. Writes go through the same service functions as the API.
+//!
+//! By concern: `error` (the error page and how handlers fail), `layout` (the shared frame),
+//! `auth` (sign-in, sign-out, language), `periods` (the list and a new period), `period` (a
+//! period's page), `uploads` (files in, made current, retired), `runs` (reconciling, a run's
+//! page, its downloads), `audit` (the log and its verification). Here: what they share —
+//! rendering, the query-string extractor and the checks on posts.
+
+mod audit;
+mod auth;
+mod error;
+mod layout;
+mod period;
+mod periods;
+mod runs;
+mod uploads;
+
+use askama::Template;
+use axum::extract::rejection::FormRejection;
+use axum::extract::{Form, Query};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use serde::Deserialize;
+
+use super::i18n::Tr;
+use super::session::{Viewer, cross_site_post};
+use crate::app::AppState;
+use crate::report::Lang;
+use crate::store::Period;
+
+pub use audit::audit;
+pub use auth::{login, login_form, logout, root, set_lang};
+pub use error::{PageError, WebError};
+pub use period::period;
+pub use periods::{create_period, periods};
+pub use runs::{download, run, run_page};
+pub use uploads::{make_current, retire, upload_list, upload_payouts};
+
+use error::OrPage;
+
+fn render<T: Template>(page: &T) -> Response {
+    match page.render() {
+        Ok(html) => Html(html).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "template failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, "template error").into_response()
+        }
+    }
+}
+
+/// A page's query string; a value that cannot be read (`?page=abc`) gets the site's own
+/// error page in the reader's language, not a plain-text 400.
+pub struct PageQuery<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned, S: Send + Sync> axum::extract::FromRequestParts<S>
+    for PageQuery<T>
+{
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        match Query::<T>::try_from_uri(&parts.uri) {
+            Ok(Query(q)) => Ok(PageQuery(q)),
+            Err(e) => {
+                let lang = super::session::lang_of(&parts.headers);
+                let t = Tr { lang };
+                let message = format!(
+                    "{}: {}",
+                    t.pick(
+                        "Địa chỉ trang có giá trị không đọc được",
+                        "The page address has a value that cannot be read"
+                    ),
+                    e.body_text().chars().take(200).collect::<String>()
+                );
+                Err(WebError::BadRequest(message).into_page(lang))
+            }
+        }
+    }
+}
+
+fn see_other(to: &str) -> Response {
+    Redirect::to(to).into_response()
+}
+
+#[derive(Deserialize)]
+pub struct CsrfForm {
+    csrf: Option<String>,
+}
+
+fn csrf_of(form: &Result<Form<CsrfForm>, FormRejection>) -> Option<&str> {
+    form.as_ref().ok().and_then(|f| f.csrf.as_deref())
+}
+
+fn check_post(v: &Viewer, headers: &HeaderMap, csrf: Option<&str>) -> Result<(), PageError> {
+    if !v.csrf_ok(csrf) || cross_site_post(headers) {
+        return Err(PageError(WebError::Csrf, v.lang));
+    }
+    Ok(())
+}
+
+fn require_write(v: &Viewer) -> Result<(), PageError> {
+    if v.can_write() {
+        Ok(())
+    } else {
+        Err(PageError(WebError::Forbidden, v.lang))
+    }
+}
+
+fn require_read(v: &Viewer) -> Result<(), PageError> {
+    if v.role().can_read() {
+        Ok(())
+    } else {
+        Err(PageError(WebError::Forbidden, v.lang))
+    }
+}
+
+/// The period, or the not-found page.
+async fn find_period(st: &AppState, id: i64, lang: Lang) -> Result<Period, PageError> {
+    st.store
+        .get_period(id)
+        .await
+        .or_page(lang)?
+        .ok_or(PageError(WebError::NotFound, lang))
+}

@@ -1,0 +1,170 @@
+//! Runs: reconciling a period, a run's page with its inputs and digest, its downloads.
+
+use askama::Template;
+use axum::extract::rejection::FormRejection;
+use axum::extract::{Form, Path, State};
+use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::IntoResponse;
+
+use super::error::{OrPage, PageError, PageResult, WebError};
+use super::layout::Layout;
+use super::period::{Message, PeriodQuery, period_page};
+use super::periods::PeriodRow;
+use super::{
+    CsrfForm, PageQuery, check_post, csrf_of, find_period, render, require_read, require_write,
+    see_other,
+};
+use crate::app::AppState;
+use crate::service::{self, Download, ExceptionQuery, ServiceError};
+use crate::store::RunInfo;
+use crate::web::i18n::Tr;
+use crate::web::session::Viewer;
+use crate::web::views::{self, ExceptionsView, FiguresView};
+
+pub struct RunRow {
+    pub(super) id: i64,
+    pub(super) at: String,
+    pub(super) by: String,
+    pub(super) digest: String,
+}
+
+impl RunRow {
+    pub(super) fn new(r: &RunInfo) -> Self {
+        RunRow {
+            id: r.id,
+            at: views::date_time(r.created_at),
+            by: r.created_by.clone(),
+            digest: r.report_sha256.clone(),
+        }
+    }
+}
+
+pub async fn run(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    v: Viewer,
+    Path(id): Path<i64>,
+    form: Result<Form<CsrfForm>, FormRejection>,
+) -> PageResult {
+    check_post(&v, &headers, csrf_of(&form))?;
+    require_write(&v)?;
+    match service::reconcile_period(st.store.as_ref(), id, &v.actor()).await {
+        Ok((run, _)) => Ok(see_other(&format!("/runs/{}", run.id))),
+        Err(ServiceError::NoList(_)) => {
+            let msg = Message {
+                ok: false,
+                text: Tr { lang: v.lang }.s("period.no_list").to_owned(),
+            };
+            period_page(
+                &st,
+                &v,
+                id,
+                &PeriodQuery::default(),
+                vec![msg],
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+        Err(e) => Err(PageError(e.into(), v.lang)),
+    }
+}
+
+pub struct InputView {
+    role: &'static str,
+    name: String,
+    sha256: String,
+    rows: String,
+}
+
+#[derive(Template)]
+#[template(path = "run.html")]
+struct RunPage {
+    t: Tr,
+    l: Layout,
+    p: PeriodRow,
+    run: RunRow,
+    figures: FiguresView,
+    inputs: Vec<InputView>,
+    exc: ExceptionsView,
+}
+
+pub async fn run_page(
+    State(st): State<AppState>,
+    v: Viewer,
+    Path(id): Path<i64>,
+    PageQuery(q): PageQuery<ExceptionQuery>,
+) -> PageResult {
+    require_read(&v)?;
+    let lang = v.lang;
+    let t = Tr { lang };
+    let run = service::load_run(st.store.as_ref(), id)
+        .await
+        .or_page(lang)?;
+    let info = &run.stored.info;
+    let period = find_period(&st, info.period_id, lang).await?;
+    let target = run.meta.target_pct;
+    let page = RunPage {
+        t,
+        l: Layout::of(&v, &format!("/runs/{id}")),
+        p: PeriodRow::new(&period),
+        run: RunRow::new(info),
+        figures: FiguresView::of_report(&run.report, target, t),
+        inputs: run
+            .meta
+            .inputs
+            .iter()
+            .map(|i| InputView {
+                role: t.s(if i.role == "beneficiaries" {
+                    "upload.kind.beneficiaries"
+                } else {
+                    "upload.kind.payouts"
+                }),
+                name: i.name.clone(),
+                sha256: i.sha256.clone(),
+                rows: format!(
+                    "{} / {}",
+                    views::count(i.accepted_rows as u64),
+                    views::count(i.data_rows as u64)
+                ),
+            })
+            .collect(),
+        exc: ExceptionsView::new(
+            format!("/runs/{id}"),
+            &run.exceptions,
+            &run.report,
+            &q,
+            v.sees_full_ids(),
+            t,
+        ),
+    };
+    Ok(render(&page))
+}
+
+pub async fn download(
+    State(st): State<AppState>,
+    v: Viewer,
+    Path((id, file)): Path<(i64, String)>,
+) -> PageResult {
+    require_read(&v)?;
+    let what = match file.as_str() {
+        "report.xlsx" => Download::Xlsx,
+        "report.csv" => Download::Csv,
+        "report.json" => Download::Json,
+        "follow-up.xlsx" => Download::FollowUp,
+        _ => return Err(PageError(WebError::NotFound, v.lang)),
+    };
+    let run = service::load_run(st.store.as_ref(), id)
+        .await
+        .or_page(v.lang)?;
+    let bytes = service::render(&run, what, v.lang).await.or_page(v.lang)?;
+    let disposition = format!("attachment; filename=\"{}\"", what.file_name(id));
+    Ok((
+        [
+            (CONTENT_TYPE, what.content_type().to_owned()),
+            (CONTENT_DISPOSITION, disposition),
+        ],
+        bytes,
+    )
+        .into_response())
+}

@@ -1,0 +1,280 @@
+//! Files in from the period page (CSRF first, then the files), and an upload made current
+//! again or retired.
+
+use axum::extract::multipart::MultipartRejection;
+use axum::extract::rejection::FormRejection;
+use axum::extract::{Form, Multipart, Path, State};
+use axum::http::{HeaderMap, StatusCode};
+
+use super::error::{OrPage, PageError, PageResult, WebError};
+use super::period::{Message, PeriodQuery, period_page};
+use super::{CsrfForm, check_post, csrf_of, require_write, see_other};
+use crate::app::AppState;
+use crate::domain::banks::BankId;
+use crate::service::{self, ServiceError, UploadRequest};
+use crate::store::UploadKind;
+use crate::web::i18n::Tr;
+use crate::web::session::{Viewer, cross_site_post};
+
+struct UploadParts {
+    bank: Option<String>,
+    /// The accountant confirmed a list whose title names another period or place.
+    confirm: bool,
+    files: Vec<(String, Vec<u8>)>,
+}
+
+/// Read an upload form. Its first field must be the session's CSRF token (the forms put
+/// it first): nothing after it, no file, is read into memory before the token checks out.
+async fn read_upload_parts(
+    multipart: Result<Multipart, MultipartRejection>,
+    limit: usize,
+    v: &Viewer,
+) -> Result<UploadParts, WebError> {
+    let t = Tr { lang: v.lang };
+    let too_large = || {
+        WebError::BadRequest(format!(
+            "{} {} MB.",
+            t.pick(
+                "Tệp quá lớn; mỗi tệp tối đa",
+                "File too large; each file may be at most"
+            ),
+            limit / (1024 * 1024)
+        ))
+    };
+    let bad = |e: String| WebError::BadRequest(e);
+    let mut multipart = multipart.map_err(|_| WebError::Csrf)?;
+    let mut parts = UploadParts {
+        bank: None,
+        confirm: false,
+        files: Vec::new(),
+    };
+    let mut csrf_checked = false;
+    loop {
+        let field = match multipart.next_field().await {
+            Ok(Some(f)) => f,
+            Ok(None) => break,
+            Err(_) if !csrf_checked => return Err(WebError::Csrf),
+            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => return Err(too_large()),
+            Err(e) => return Err(bad(e.body_text())),
+        };
+        if !csrf_checked {
+            // A token is a few dozen bytes: read at most a little of this field.
+            let token = match field.name() {
+                Some("csrf") => field.text().await.ok(),
+                _ => None,
+            };
+            if !v.csrf_ok(token.as_deref().filter(|t| t.len() <= 256)) {
+                return Err(WebError::Csrf);
+            }
+            csrf_checked = true;
+            continue;
+        }
+        match field.name() {
+            Some("bank") => {
+                let text = field.text().await.map_err(|e| bad(e.body_text()))?;
+                parts.bank = Some(text.trim().to_owned()).filter(|b| !b.is_empty());
+            }
+            Some("confirm") => {
+                let text = field.text().await.map_err(|e| bad(e.body_text()))?;
+                parts.confirm = matches!(text.trim(), "1" | "true" | "on");
+            }
+            Some("files") => {
+                let name = field.file_name().unwrap_or("").to_owned();
+                let bytes = match field.bytes().await {
+                    Ok(b) => b,
+                    Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                        return Err(too_large());
+                    }
+                    Err(e) => return Err(bad(e.body_text())),
+                };
+                // A form submitted with no file chosen sends one empty, nameless part.
+                if name.is_empty() && bytes.is_empty() {
+                    continue;
+                }
+                if bytes.len() > limit {
+                    return Err(too_large());
+                }
+                let base = name.rsplit(['/', '\\']).next().unwrap_or("upload");
+                let base = if base.is_empty() { "upload" } else { base };
+                parts.files.push((base.to_owned(), bytes.to_vec()));
+            }
+            _ => {}
+        }
+    }
+    if !csrf_checked {
+        return Err(WebError::Csrf);
+    }
+    Ok(parts)
+}
+
+async fn upload(
+    st: AppState,
+    headers: HeaderMap,
+    v: Viewer,
+    id: i64,
+    kind: UploadKind,
+    multipart: Result<Multipart, MultipartRejection>,
+) -> PageResult {
+    let lang = v.lang;
+    let t = Tr { lang };
+    // Session (the Viewer), origin and role are checked before the body is read.
+    if cross_site_post(&headers) {
+        return Err(PageError(WebError::Csrf, lang));
+    }
+    require_write(&v)?;
+    let parts = read_upload_parts(multipart, st.config.max_upload_bytes, &v)
+        .await
+        .map_err(|e| PageError(e, lang))?;
+    let q = PeriodQuery::default();
+    if parts.files.is_empty() {
+        let msg = Message {
+            ok: false,
+            text: t.s("period.no_files").to_owned(),
+        };
+        return period_page(&st, &v, id, &q, vec![msg], StatusCode::UNPROCESSABLE_ENTITY).await;
+    }
+    // Each list replaces the current one: several at once would silently keep the last.
+    if kind == UploadKind::Beneficiaries && parts.files.len() > 1 {
+        let msg = Message {
+            ok: false,
+            text: t.s("period.one_list").to_owned(),
+        };
+        return period_page(&st, &v, id, &q, vec![msg], StatusCode::UNPROCESSABLE_ENTITY).await;
+    }
+    let bank = match parts.bank.as_deref() {
+        None => None,
+        Some(b) => match BankId::resolve(b) {
+            Some(bank) => Some(bank),
+            None => {
+                let msg = Message {
+                    ok: false,
+                    text: format!(
+                        "{}: '{b}'",
+                        t.pick("Không nhận ra ngân hàng", "Unknown bank")
+                    ),
+                };
+                return period_page(&st, &v, id, &q, vec![msg], StatusCode::UNPROCESSABLE_ENTITY)
+                    .await;
+            }
+        },
+    };
+    let mut messages = Vec::new();
+    let mut stored = Vec::new();
+    let mut failed = false;
+    for (file_name, bytes) in parts.files {
+        let req = UploadRequest {
+            period_id: id,
+            file_name: file_name.clone(),
+            bytes,
+            bank,
+            actor: v.actor(),
+            confirmed: parts.confirm,
+        };
+        match service::upload(st.store.as_ref(), kind, req, &st.imports).await {
+            Ok(saved) => {
+                stored.push(saved.value.id);
+                let what = if saved.created {
+                    t.s("period.uploaded_ok")
+                } else {
+                    t.s("period.upload_same")
+                };
+                messages.push(Message {
+                    ok: true,
+                    text: format!("{what}: {file_name}"),
+                });
+            }
+            Err(ServiceError::Import(e)) => {
+                failed = true;
+                messages.push(Message {
+                    ok: false,
+                    text: format!("{} {file_name}: {e}", t.s("period.upload_failed")),
+                });
+            }
+            Err(ServiceError::NeedsConfirmation(warnings)) => {
+                failed = true;
+                messages.push(Message {
+                    ok: false,
+                    text: format!(
+                        "{file_name}: {} {}",
+                        warnings.join("; "),
+                        t.s("period.confirm_help")
+                    ),
+                });
+            }
+            Err(e) => return Err(PageError(e.into(), lang)),
+        }
+    }
+    let ids = stored
+        .iter()
+        .map(i64::to_string)
+        .collect::<Vec<_>>()
+        .join(",");
+    if failed {
+        // Show what failed and why on the page itself; files that were read are stored.
+        let q = PeriodQuery {
+            uploaded: Some(ids),
+            ..PeriodQuery::default()
+        };
+        return period_page(&st, &v, id, &q, messages, StatusCode::UNPROCESSABLE_ENTITY).await;
+    }
+    Ok(see_other(&format!("/periods/{id}?uploaded={ids}#uploads")))
+}
+
+pub async fn upload_list(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    v: Viewer,
+    Path(id): Path<i64>,
+    multipart: Result<Multipart, MultipartRejection>,
+) -> PageResult {
+    upload(st, headers, v, id, UploadKind::Beneficiaries, multipart).await
+}
+
+pub async fn upload_payouts(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    v: Viewer,
+    Path(id): Path<i64>,
+    multipart: Result<Multipart, MultipartRejection>,
+) -> PageResult {
+    upload(st, headers, v, id, UploadKind::Payouts, multipart).await
+}
+
+/// `POST /uploads/{id}/make-current`: this list becomes its period's current list again.
+pub async fn make_current(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    v: Viewer,
+    Path(id): Path<i64>,
+    form: Result<Form<CsrfForm>, FormRejection>,
+) -> PageResult {
+    check_post(&v, &headers, csrf_of(&form))?;
+    require_write(&v)?;
+    let u = st
+        .store
+        .make_current(id, &v.actor())
+        .await
+        .or_page(v.lang)?;
+    Ok(see_other(&format!(
+        "/periods/{}?uploaded={}#uploads",
+        u.period_id, u.id
+    )))
+}
+
+/// `POST /uploads/{id}/retire`: the upload's rows stop counting.
+pub async fn retire(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    v: Viewer,
+    Path(id): Path<i64>,
+    form: Result<Form<CsrfForm>, FormRejection>,
+) -> PageResult {
+    check_post(&v, &headers, csrf_of(&form))?;
+    require_write(&v)?;
+    let u = st
+        .store
+        .retire_upload(id, &v.actor())
+        .await
+        .or_page(v.lang)?;
+    Ok(see_other(&format!("/periods/{}#uploads", u.period_id)))
+}
