@@ -252,21 +252,21 @@ async fn run(backend: &str, store: Arc<dyn Store>, p1: &Path, p4: &Path) {
     }
     let dir = p1.to_path_buf();
     let t = Instant::now();
-    let job = doisoat::job::JobInput {
+    let job = doisoat::service::job::JobInput {
         beneficiaries: dir.join(province::LIST_FILE),
         beneficiaries_sheet: None,
         payouts: vec![
-            doisoat::job::PayoutSource::parse(&format!(
+            doisoat::service::job::PayoutSource::parse(&format!(
                 "Agribank={}",
                 dir.join(province::AGRIBANK_FILE).display()
             ))
             .unwrap_or_else(|e| fail("arg", e)),
-            doisoat::job::PayoutSource::parse(&format!(
+            doisoat::service::job::PayoutSource::parse(&format!(
                 "VietinBank={}",
                 dir.join(province::VIETINBANK_FILE).display()
             ))
             .unwrap_or_else(|e| fail("arg", e)),
-            doisoat::job::PayoutSource::parse(
+            doisoat::service::job::PayoutSource::parse(
                 &dir.join(province::OTHER_BANKS_FILE).display().to_string(),
             )
             .unwrap_or_else(|e| fail("arg", e)),
@@ -276,7 +276,7 @@ async fn run(backend: &str, store: Arc<dyn Store>, p1: &Path, p4: &Path) {
         target_pct: None,
         as_of_year: 2026,
     };
-    let job_out = doisoat::job::run(&job, &|_| {}).unwrap_or_else(|e| fail("job", e));
+    let job_out = doisoat::service::job::run(&job, &|_| {}).unwrap_or_else(|e| fail("job", e));
     let file_job = t.elapsed();
     drop(job_out);
     let run_time = median(runs);
@@ -339,7 +339,7 @@ async fn run(backend: &str, store: Arc<dyn Store>, p1: &Path, p4: &Path) {
         &run.report,
         &run.exceptions,
         &run.meta,
-        doisoat::report::Lang::Vi,
+        doisoat::domain::Lang::Vi,
     );
     let in_process = t.elapsed();
     assert!(direct.is_ok());

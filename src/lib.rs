@@ -114,7 +114,7 @@ mod layering {
             "web",
             &[
                 "domain", "import", "recon", "report", "service", "store", "tokens", "config",
-                "app", "audit", // until the pages use domain::audit
+                "app",
             ],
         ),
         (

@@ -9,7 +9,7 @@ use std::io::Write;
 
 use rust_decimal::Decimal;
 
-use super::Lang;
+use crate::domain::Lang;
 use crate::domain::money::format_vnd;
 use crate::domain::status::PayoutStatus;
 use crate::recon::{ExceptionKind, ExceptionRow};

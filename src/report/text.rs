@@ -2,7 +2,8 @@
 
 use std::fmt::Write;
 
-use super::{Lang, Report, ReportMeta};
+use super::{Report, ReportMeta};
+use crate::domain::Lang;
 use crate::domain::money::{format_pct, format_thousands, format_vnd};
 use crate::recon::{Flag, Outcome};
 

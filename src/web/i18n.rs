@@ -1,7 +1,7 @@
 //! Page texts in Vietnamese (default) and English. One table, so a missing translation
 //! is a test failure rather than a blank on screen.
 
-use crate::report::Lang;
+use crate::domain::Lang;
 
 /// (key, Vietnamese, English).
 const TEXTS: &[(&str, &str, &str)] = &[

@@ -10,8 +10,8 @@ use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{DateTime, Duration, Utc};
 
 use crate::app::AppState;
+use crate::domain::Lang;
 use crate::domain::access::Role;
-use crate::report::Lang;
 use crate::store::{TokenInfo, WebSession};
 
 pub const SESSION_COOKIE: &str = "doisoat_session";
@@ -159,7 +159,7 @@ impl Viewer {
 }
 
 pub fn session_hash(id: &str) -> String {
-    crate::report::sha256_hex(id.as_bytes())
+    crate::domain::sha256_hex(id.as_bytes())
 }
 
 /// Redirect to sign-in (pages) or refuse (form posts, whose data would be lost anyway).

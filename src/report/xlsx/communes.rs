@@ -6,9 +6,10 @@ use super::SHEET_COMMUNES;
 use super::cells::{RowNum, XResult, last_col, put_count, put_header, put_text, set_widths};
 use super::figures::{outcome_label, put_figures, slice_headers};
 use super::styles::Formats;
+use crate::domain::Lang;
 use crate::recon::Outcome;
 use crate::report::csv::pick;
-use crate::report::{Lang, Report, ReportMeta};
+use crate::report::{Report, ReportMeta};
 
 pub(super) fn communes_sheet(
     report: &Report,

@@ -5,8 +5,8 @@ use rust_xlsxwriter::Worksheet;
 use super::SHEET_EXCEPTIONS;
 use super::cells::{RowNum, XResult, last_col, put_decimal, put_header, put_text, set_widths};
 use super::styles::Formats;
+use crate::domain::Lang;
 use crate::recon::ExceptionRow;
-use crate::report::Lang;
 use crate::report::csv::{
     COL_ACCOUNT, COL_AMOUNT_DUE, COL_AMOUNT_PAID, COL_ID, exception_headers, exception_texts,
 };

@@ -4,9 +4,10 @@ use rust_xlsxwriter::Worksheet;
 
 use super::cells::{ColNum, RowNum, XResult, put_count, put_decimal, put_pct};
 use super::styles::Formats;
+use crate::domain::Lang;
 use crate::recon::Outcome;
+use crate::report::Figures;
 use crate::report::csv::pick;
-use crate::report::{Figures, Lang};
 
 pub(super) fn outcome_label(o: Outcome, lang: Lang) -> &'static str {
     pick(lang, o.label_vi(), o.label_en())

@@ -10,9 +10,10 @@ use super::cells::{
 };
 use super::styles::Formats;
 use super::{SHEET_FOLLOWUP, XlsxError};
+use crate::domain::Lang;
 use crate::recon::{ExceptionKind, ExceptionRow, Outcome};
+use crate::report::ReportMeta;
 use crate::report::csv::{joined_rows, kind_label, pick};
-use crate::report::{Lang, ReportMeta};
 
 fn needs_repayment(kind: ExceptionKind) -> bool {
     matches!(

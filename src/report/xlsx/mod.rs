@@ -23,7 +23,8 @@ mod testkit;
 
 use rust_xlsxwriter::Workbook;
 
-use super::{Lang, Report, ReportMeta};
+use super::{Report, ReportMeta};
+use crate::domain::Lang;
 use crate::recon::ExceptionRow;
 use communes::communes_sheet;
 use exceptions::exceptions_sheet;

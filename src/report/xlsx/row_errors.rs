@@ -5,7 +5,8 @@ use rust_xlsxwriter::Worksheet;
 use super::SHEET_ROW_ERRORS;
 use super::cells::{RowNum, XResult, last_col, put_count, put_header, put_text, set_widths};
 use super::styles::Formats;
-use crate::report::{Lang, Report};
+use crate::domain::Lang;
+use crate::report::Report;
 
 pub(super) fn row_errors_sheet(report: &Report, lang: Lang, fm: &Formats) -> XResult<Worksheet> {
     let mut ws = Worksheet::new();

@@ -10,9 +10,10 @@ use super::cells::{
 };
 use super::figures::{outcome_label, put_figures, slice_headers};
 use super::styles::Formats;
+use crate::domain::Lang;
 use crate::recon::{Flag, Outcome};
 use crate::report::csv::pick;
-use crate::report::{Figures, InputFile, Lang, Report, ReportMeta};
+use crate::report::{Figures, InputFile, Report, ReportMeta};
 
 fn flag_label(f: Flag, lang: Lang) -> &'static str {
     pick(lang, f.label_vi(), f.label_en())

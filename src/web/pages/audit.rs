@@ -55,7 +55,7 @@ pub async fn audit(
     let all = service::audit_trail(st.store.as_ref())
         .await
         .or_page(v.lang)?;
-    let (verified, verified_entries, broken) = match crate::audit::verify(&all) {
+    let (verified, verified_entries, broken) = match crate::domain::audit::verify(&all) {
         Ok(n) => (true, views::count(n as u64), None),
         Err(b) => (
             false,

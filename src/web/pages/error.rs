@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::layout::Layout;
 use super::render;
-use crate::report::Lang;
+use crate::domain::Lang;
 use crate::service::ServiceError;
 use crate::store::StoreError;
 use crate::web::i18n::Tr;

@@ -26,7 +26,7 @@ use serde::Deserialize;
 use super::i18n::Tr;
 use super::session::{Viewer, cross_site_post};
 use crate::app::AppState;
-use crate::report::Lang;
+use crate::domain::Lang;
 use crate::store::Period;
 
 pub use audit::audit;

@@ -250,9 +250,7 @@ pub async fn make_current(
 ) -> PageResult {
     check_post(&v, &headers, csrf_of(&form))?;
     require_write(&v)?;
-    let u = st
-        .store
-        .make_current(id, &v.actor())
+    let u = service::make_current(st.store.as_ref(), id, &v.actor())
         .await
         .or_page(v.lang)?;
     Ok(see_other(&format!(
@@ -271,9 +269,7 @@ pub async fn retire(
 ) -> PageResult {
     check_post(&v, &headers, csrf_of(&form))?;
     require_write(&v)?;
-    let u = st
-        .store
-        .retire_upload(id, &v.actor())
+    let u = service::retire_upload(st.store.as_ref(), id, &v.actor())
         .await
         .or_page(v.lang)?;
     Ok(see_other(&format!("/periods/{}#uploads", u.period_id)))
