@@ -2,7 +2,7 @@
 //! batches, linking when the list arrives, live figures, immutable runs. Every test runs on
 //! SQLite, and on PostgreSQL when `TEST_DATABASE_URL` is set.
 
-mod support;
+use crate::support;
 
 use axum::http::StatusCode;
 use serde_json::{Value, json};

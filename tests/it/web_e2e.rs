@@ -11,9 +11,9 @@
 //! `/usr/bin/chromium` (`apt-get install -y chromium`). Without them the test prints a
 //! loud note and passes, except under CI (`CI` set), where it fails.
 //!
-//!   cargo test --test web_e2e -- --nocapture
-//!   DOISOAT_E2E_SCREENSHOTS=docs/screenshots cargo test --test web_e2e   # regenerate PNGs
-//!   DOISOAT_E2E_KEEP=1 cargo test --test web_e2e -- --nocapture   # keep result.json, logs, xlsx
+//!   cargo test --test it web_e2e:: -- --nocapture
+//!   DOISOAT_E2E_SCREENSHOTS=docs/screenshots cargo test --test it web_e2e::   # regenerate PNGs
+//!   DOISOAT_E2E_KEEP=1 cargo test --test it web_e2e:: -- --nocapture   # keep result.json, logs, xlsx
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -27,10 +27,7 @@ use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 use serde_json::Value;
 
-#[path = "support/loadgen.rs"]
-mod loadgen;
-#[path = "support/pg.rs"]
-mod pg;
+use crate::support::{loadgen, pg};
 
 use loadgen::{Client, Server};
 

@@ -5,8 +5,7 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
-#[path = "support/sample.rs"]
-mod sample;
+use crate::support::sample;
 
 fn doisoat(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_doisoat"))
@@ -363,9 +362,7 @@ fn token_create_prints_the_token_and_a_bank_webhook_secret() {
     );
 }
 
-#[path = "support/bombs.rs"]
-#[allow(dead_code)]
-mod bombs;
+use crate::support::bombs;
 
 /// A reader's own warnings (calamine caps an ods repeat of 2,000,000 empty rows, and says
 /// so in English) are not shown to a CLI user; asked for with DOISOAT_LOG, they come

@@ -1,4 +1,4 @@
-//! A small load client for the bank-callback endpoint, shared by tests/crash.rs and
+//! A small load client for the bank-callback endpoint, shared by tests/it/crash.rs and
 //! benches/callbacks.rs (`#[path]`-included): raw HTTP/1.1 keep-alive on loopback, signed
 //! Standard Webhooks requests, and a guard around a `doisoat serve` child process.
 //! Everything is bounded: each request has a deadline, each wait a count and a time limit,

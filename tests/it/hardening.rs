@@ -3,7 +3,7 @@
 //! trickle their request head. The server must answer, stay up, and keep its peak memory
 //! (VmHWM, read from the OS) under a bound. SQLite always; PostgreSQL when
 //! TEST_DATABASE_URL is set.
-//!   cargo test --test hardening -- --nocapture
+//!   cargo test --test it hardening:: -- --nocapture
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -11,12 +11,7 @@ use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-#[path = "support/bombs.rs"]
-mod bombs;
-#[path = "support/loadgen.rs"]
-mod loadgen;
-#[path = "support/pg.rs"]
-mod pg;
+use crate::support::{bombs, loadgen, pg};
 
 use loadgen::{Client, Server, run_cli};
 

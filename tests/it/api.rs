@@ -1,7 +1,7 @@
 //! The HTTP API end to end, through `app(state).oneshot(…)`: every test runs on a fresh
 //! SQLite file, and again on a fresh PostgreSQL database when `TEST_DATABASE_URL` is set.
 
-mod support;
+use crate::support;
 
 use std::sync::OnceLock;
 
@@ -1456,7 +1456,7 @@ async fn period_requests_name_every_bad_field() {
     .await;
 }
 
-/// The contracts banks' and auditors' tools rely on, as snapshots (tests/snapshots/): the
+/// The contracts banks' and auditors' tools rely on, as snapshots (tests/it/snapshots/): the
 /// OpenAPI document, the sample's report JSON (the same on both backends) and the problem
 /// documents of refused uploads. A change to any key or route shows as a reviewed diff.
 #[tokio::test]

@@ -3,7 +3,7 @@
 //! stored exactly once, nothing duplicated, replays must get the answers given before the
 //! crash, and the audit chain must still verify. SQLite always; PostgreSQL when
 //! TEST_DATABASE_URL is set (a fresh database is created and dropped).
-//!   cargo test --test crash -- --nocapture
+//!   cargo test --test it crash:: -- --nocapture
 
 use std::collections::{HashMap, HashSet};
 use std::io;
@@ -12,10 +12,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-#[path = "support/loadgen.rs"]
-mod loadgen;
-#[path = "support/pg.rs"]
-mod pg;
+use crate::support::{loadgen, pg};
 
 use loadgen::{Bank, Client, Server, post_callback};
 

@@ -1,9 +1,7 @@
 //! One story driven through the `Store` trait, run against a fresh SQLite file always and
 //! against PostgreSQL when `TEST_DATABASE_URL` is set (each run in its own new database).
 
-#[path = "support/pg.rs"]
-mod pg;
-use pg::{PgTestDb, with_database};
+use crate::support::pg::{PgTestDb, with_database};
 use std::path::Path;
 use std::sync::Arc;
 

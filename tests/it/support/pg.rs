@@ -1,5 +1,5 @@
 //! A PostgreSQL database per test, on the server `TEST_DATABASE_URL` names: shared by the
-//! store and API tests and the service benchmark (`#[path]`-included where needed).
+//! tests (as `support::pg`) and the service and callback benchmarks (`#[path]`-included).
 #![allow(dead_code)] // Each includer uses a different part.
 
 use std::sync::atomic::{AtomicU32, Ordering};
