@@ -26,7 +26,7 @@ fn sheet_names(bytes: &[u8]) -> Vec<String> {
     use calamine::Reader;
     calamine::open_workbook_from_rs::<calamine::Xlsx<_>, _>(std::io::Cursor::new(bytes.to_vec()))
         .map(|w| w.sheet_names())
-        .unwrap_or_else(|e| panic!("not a workbook calamine can open: {e}"))
+        .expect("a workbook calamine can open")
 }
 
 fn row_numbers(upload: &Value) -> Vec<u64> {
@@ -393,7 +393,7 @@ async fn missing_bad_and_revoked_tokens_are_401() {
             .store
             .revoke_token("short-lived", "test")
             .await
-            .unwrap_or_else(|e| panic!("revoke: {e}"));
+            .expect("revoke");
         assert!(revoked);
         app.get(&token, "/api/v1/periods").await.expect_problem(
             StatusCode::UNAUTHORIZED,
@@ -503,15 +503,12 @@ fn zip_bomb() -> &'static [u8] {
         let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
         let opts = zip::write::SimpleFileOptions::default()
             .compression_method(zip::CompressionMethod::Deflated);
-        w.start_file("xl/worksheets/sheet1.xml", opts)
-            .unwrap_or_else(|e| panic!("zip: {e}"));
+        w.start_file("xl/worksheets/sheet1.xml", opts).expect("zip");
         let chunk = vec![0u8; 1 << 20];
         for _ in 0..200 {
-            w.write_all(&chunk).unwrap_or_else(|e| panic!("zip: {e}"));
+            w.write_all(&chunk).expect("zip");
         }
-        w.finish()
-            .map(std::io::Cursor::into_inner)
-            .unwrap_or_else(|e| panic!("zip: {e}"))
+        w.finish().map(std::io::Cursor::into_inner).expect("zip")
     })
 }
 

@@ -79,11 +79,11 @@ async fn client(id: usize, port: u16, bank: Bank, shared: Arc<Shared>) {
         } else {
             serde_json::to_vec(&items[0].1)
         }
-        .unwrap_or_else(|e| panic!("serialise: {e}"));
+        .expect("serialise");
         match post_callback(&mut http, &bank, &body).await {
             Ok((200, answer, _)) => {
-                let answer: serde_json::Value = serde_json::from_slice(&answer)
-                    .unwrap_or_else(|e| panic!("200 answer is not JSON: {e}"));
+                let answer: serde_json::Value =
+                    serde_json::from_slice(&answer).expect("the 200 answer is JSON");
                 shared.acked_items.fetch_add(n, Ordering::Relaxed);
                 lock(&shared.acked).push(Acked {
                     body,
@@ -145,8 +145,8 @@ async fn crash_and_recover(database_url: String, dir: PathBuf) {
     for t in tasks {
         tokio::time::timeout(Duration::from_secs(15), t)
             .await
-            .unwrap_or_else(|_| panic!("a client did not stop after the kill"))
-            .unwrap_or_else(|e| panic!("client task: {e}"));
+            .expect("a client did not stop after the kill")
+            .expect("client task");
     }
     let failures = lock(&shared.failures).clone();
     assert!(
@@ -173,13 +173,13 @@ async fn crash_and_recover(database_url: String, dir: PathBuf) {
     let server = Server::start(&bin, &database_url, &log, READY_WITHIN).await;
     let store = doisoat::store::connect(&database_url)
         .await
-        .unwrap_or_else(|e| panic!("open the store after the crash: {e}"));
+        .expect("open the store after the crash");
 
     // Nothing duplicated: one row per ref, and every stored ref has exactly one state.
     let stored = store
         .callback_payouts("2024-09")
         .await
-        .unwrap_or_else(|e| panic!("callback_payouts: {e}"));
+        .expect("callback_payouts");
     let mut stored_ids: HashMap<&str, i64> = HashMap::new();
     for s in &stored {
         assert_eq!(s.bank_code, "VBA");
@@ -195,7 +195,7 @@ async fn crash_and_recover(database_url: String, dir: PathBuf) {
         let history = store
             .callback_history("VBA", &s.payout.transaction_ref)
             .await
-            .unwrap_or_else(|e| panic!("callback_history: {e}"));
+            .expect("callback_history");
         assert_eq!(
             history.len(),
             1,
@@ -249,10 +249,9 @@ async fn crash_and_recover(database_url: String, dir: PathBuf) {
     for a in &replays {
         let (status, body, _) = post_callback(&mut http, &bank, &a.body)
             .await
-            .unwrap_or_else(|e| panic!("replay after restart: {e}"));
+            .expect("replay after restart");
         assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
-        let answer: serde_json::Value =
-            serde_json::from_slice(&body).unwrap_or_else(|e| panic!("replay answer: {e}"));
+        let answer: serde_json::Value = serde_json::from_slice(&body).expect("replay answer");
         assert_eq!(
             answer, a.answer,
             "replay answer differs from the one before the crash"
@@ -262,7 +261,7 @@ async fn crash_and_recover(database_url: String, dir: PathBuf) {
     let after = store
         .callback_payouts("2024-09")
         .await
-        .unwrap_or_else(|e| panic!("callback_payouts: {e}"));
+        .expect("callback_payouts");
     assert_eq!(after.len(), stored.len());
 
     let verify = loadgen::run_cli(&bin, &database_url, &["audit", "verify"]);
@@ -286,7 +285,7 @@ async fn crash_and_recover(database_url: String, dir: PathBuf) {
 }
 
 fn tempdir() -> tempfile::TempDir {
-    tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"))
+    tempfile::tempdir().expect("tempdir")
 }
 
 fn sqlite_url(dir: &Path) -> String {

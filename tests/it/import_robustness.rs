@@ -163,7 +163,7 @@ Tổng cộng,,,3.250.000,,
 ";
 
 fn ok<T>(r: Result<Imported<T>, doisoat::import::ImportError>) -> Imported<T> {
-    r.unwrap_or_else(|e| panic!("import failed: {e}"))
+    r.expect("import failed")
 }
 
 /// LIST_CSV with ';' outside quotes, CRLF line ends and a UTF-8 BOM.

@@ -5,6 +5,10 @@
 //!
 //!   cargo test --test it store::    # one area
 
+// Test code may unwrap and expect (clippy.toml allows it in #[test] functions); the harness
+// and the helpers the tests share are test code too.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod support;
 
 mod api;

@@ -26,7 +26,7 @@ fn fixture(name: &str) -> Vec<u8> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("fixtures")
         .join(name);
-    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    std::fs::read(&path).expect("read a fixture")
 }
 
 /// What the service builds from an import.
@@ -48,12 +48,11 @@ fn period(code: &str) -> NewPeriod {
     }
 }
 
-fn ok<T>(r: Result<T, StoreError>, what: &str) -> T {
-    r.unwrap_or_else(|e| panic!("{what}: {e}"))
-}
-
 async fn all_audit(store: &dyn Store) -> Vec<audit::AuditEntry> {
-    ok(store.audit_entries(0, 1_000_000).await, "audit_entries")
+    store
+        .audit_entries(0, 1_000_000)
+        .await
+        .expect("audit_entries")
 }
 
 fn assert_chain(entries: &[audit::AuditEntry], n: usize) {
@@ -67,15 +66,15 @@ fn assert_chain(entries: &[audit::AuditEntry], n: usize) {
 }
 
 async fn story(store: Arc<dyn Store>) {
-    ok(store.ping().await, "ping");
+    store.ping().await.expect("ping");
 
     // Periods.
-    let p = ok(
-        store.create_period(period("2026-03"), ACTOR).await,
-        "create_period",
-    );
+    let p = store
+        .create_period(period("2026-03"), ACTOR)
+        .await
+        .expect("create_period");
     assert_eq!(
-        ok(store.get_period(p.id).await, "get_period"),
+        store.get_period(p.id).await.expect("get_period"),
         Some(p.clone())
     );
     assert_eq!(p.target_bp, Some(9731));
@@ -84,10 +83,13 @@ async fn story(store: Arc<dyn Store>) {
         Err(StoreError::Conflict(_))
     ));
     assert_eq!(
-        ok(store.list_periods().await, "list_periods"),
+        store.list_periods().await.expect("list_periods"),
         vec![p.clone()]
     );
-    assert_eq!(ok(store.get_period(p.id + 100).await, "get_period"), None);
+    assert_eq!(
+        store.get_period(p.id + 100).await.expect("get_period"),
+        None
+    );
 
     // A beneficiary list, stored twice: the second time is a no-op.
     let bytes = fixture("danh_sach_xa_tan_lap.xlsx");
@@ -96,16 +98,14 @@ async fn story(store: Arc<dyn Store>) {
         bytes.clone(),
         &ImportOptions::new(2026),
     )
-    .unwrap_or_else(|e| panic!("import list: {e}"));
+    .expect("import list");
     // The sample has rejected rows and a totals row that disagrees: both must survive storage.
     assert!(!list.rows.is_empty() && !list.errors.is_empty() && list.control_total.is_some());
     let up = new_upload(&list, &bytes, None);
-    let v1 = ok(
-        store
-            .save_beneficiary_list(p.id, up.clone(), &list.rows, ACTOR)
-            .await,
-        "save list",
-    );
+    let v1 = store
+        .save_beneficiary_list(p.id, up.clone(), &list.rows, ACTOR)
+        .await
+        .expect("save list");
     assert!(v1.created);
     assert_eq!(v1.value.version, Some(1));
     assert_eq!(v1.value.kind, UploadKind::Beneficiaries);
@@ -114,15 +114,13 @@ async fn story(store: Arc<dyn Store>) {
     assert_eq!(v1.value.control_total, list.control_total);
     assert_eq!(v1.value.accepted_rows, list.rows.len() as i64);
     assert_eq!(
-        ok(store.get_upload(v1.value.id).await, "get_upload"),
+        store.get_upload(v1.value.id).await.expect("get_upload"),
         Some(v1.value.clone())
     );
-    let again = ok(
-        store
-            .save_beneficiary_list(p.id, up.clone(), &list.rows, ACTOR)
-            .await,
-        "save list again",
-    );
+    let again = store
+        .save_beneficiary_list(p.id, up.clone(), &list.rows, ACTOR)
+        .await
+        .expect("save list again");
     assert!(!again.created);
     assert_eq!(again.value, v1.value);
     assert!(matches!(
@@ -139,16 +137,14 @@ async fn story(store: Arc<dyn Store>) {
         bytes2.clone(),
         &ImportOptions::new(2026),
     )
-    .unwrap_or_else(|e| panic!("import ods list: {e}"));
+    .expect("import ods list");
     let mut up2 = new_upload(&list2, &bytes2, None);
     up2.notices
         .push("Không có cột trạng thái / no status column".into());
-    let v2 = ok(
-        store
-            .save_beneficiary_list(p.id, up2.clone(), &list2.rows, ACTOR)
-            .await,
-        "save list 2",
-    );
+    let v2 = store
+        .save_beneficiary_list(p.id, up2.clone(), &list2.rows, ACTOR)
+        .await
+        .expect("save list 2");
     assert!(v2.created);
     assert_eq!(v2.value.version, Some(2));
     assert_eq!(v2.value.notices, up2.notices);
@@ -158,18 +154,16 @@ async fn story(store: Arc<dyn Store>) {
     let mut opts = ImportOptions::new(2026);
     opts.default_bank = BankId::resolve("Agribank");
     let agri = import::import_payouts("ket_qua_agribank.xlsx", agri_bytes.clone(), &opts)
-        .unwrap_or_else(|e| panic!("import agribank: {e}"));
-    let agri_up = ok(
-        store
-            .save_payout_file(
-                p.id,
-                new_upload(&agri, &agri_bytes, Some("AGRIBANK")),
-                &agri.rows,
-                ACTOR,
-            )
-            .await,
-        "save agribank",
-    );
+        .expect("import agribank");
+    let agri_up = store
+        .save_payout_file(
+            p.id,
+            new_upload(&agri, &agri_bytes, Some("AGRIBANK")),
+            &agri.rows,
+            ACTOR,
+        )
+        .await
+        .expect("save agribank");
     assert!(agri_up.created);
     assert_eq!(agri_up.value.version, None);
     assert_eq!(agri_up.value.kind, UploadKind::Payouts);
@@ -179,31 +173,24 @@ async fn story(store: Arc<dyn Store>) {
         csv_bytes.clone(),
         &ImportOptions::new(2026),
     )
-    .unwrap_or_else(|e| panic!("import csv: {e}"));
-    let csv_up = ok(
-        store
-            .save_payout_file(p.id, new_upload(&csv, &csv_bytes, None), &csv.rows, ACTOR)
-            .await,
-        "save csv",
-    );
+    .expect("import csv");
+    let csv_up = store
+        .save_payout_file(p.id, new_upload(&csv, &csv_bytes, None), &csv.rows, ACTOR)
+        .await
+        .expect("save csv");
     assert!(csv_up.created);
-    let csv_again = ok(
-        store
-            .save_payout_file(p.id, new_upload(&csv, &csv_bytes, None), &csv.rows, ACTOR)
-            .await,
-        "save csv again",
-    );
+    let csv_again = store
+        .save_payout_file(p.id, new_upload(&csv, &csv_bytes, None), &csv.rows, ACTOR)
+        .await
+        .expect("save csv again");
     assert_eq!(
         (csv_again.created, csv_again.value.id),
         (false, csv_up.value.id)
     );
 
     // What a reconciliation reads back is what was imported.
-    let inputs = ok(store.period_inputs(p.id).await, "period_inputs");
-    let (current, rows) = inputs
-        .list
-        .clone()
-        .unwrap_or_else(|| panic!("no current list"));
+    let inputs = store.period_inputs(p.id).await.expect("period_inputs");
+    let (current, rows) = inputs.list.clone().expect("a current list");
     assert_eq!(current, v2.value);
     assert_eq!(rows, list2.rows);
     assert_eq!(
@@ -218,7 +205,7 @@ async fn story(store: Arc<dyn Store>) {
         ..v1.value.clone()
     };
     assert_eq!(
-        ok(store.list_uploads(p.id).await, "list_uploads"),
+        store.list_uploads(p.id).await.expect("list_uploads"),
         vec![
             v1_now,
             v2.value.clone(),
@@ -240,15 +227,15 @@ async fn story(store: Arc<dyn Store>) {
         exceptions_json: "[]".into(),
         report_sha256: sha256_hex(br#"{"coverage":"97.31"}"#),
     };
-    let info = ok(
-        store.save_reconciliation(run.clone(), ACTOR).await,
-        "save_reconciliation",
-    );
-    let stored = ok(
-        store.get_reconciliation(info.id).await,
-        "get_reconciliation",
-    )
-    .unwrap_or_else(|| panic!("run {} not found", info.id));
+    let info = store
+        .save_reconciliation(run.clone(), ACTOR)
+        .await
+        .expect("save_reconciliation");
+    let stored = store
+        .get_reconciliation(info.id)
+        .await
+        .expect("get_reconciliation")
+        .expect("the saved run is found");
     assert_eq!(stored.info, info);
     assert_eq!(
         (stored.meta_json, stored.report_json, stored.exceptions_json),
@@ -259,10 +246,10 @@ async fn story(store: Arc<dyn Store>) {
         )
     );
     assert_eq!(
-        ok(
-            store.list_reconciliations(p.id).await,
-            "list_reconciliations"
-        ),
+        store
+            .list_reconciliations(p.id)
+            .await
+            .expect("list_reconciliations"),
         vec![info]
     );
     let wrong_list = NewRun {
@@ -282,94 +269,100 @@ async fn story(store: Arc<dyn Store>) {
         token_hash: sha256_hex(b"secret-token"),
         webhook_secret: None,
     };
-    let token = ok(
-        store.create_token(new_token.clone(), ACTOR).await,
-        "create_token",
-    );
+    let token = store
+        .create_token(new_token.clone(), ACTOR)
+        .await
+        .expect("create_token");
     assert!(matches!(
         store.create_token(new_token.clone(), ACTOR).await,
         Err(StoreError::Conflict(_))
     ));
     assert_eq!(
-        ok(
-            store.token_by_hash(&new_token.token_hash).await,
-            "token_by_hash"
-        ),
+        store
+            .token_by_hash(&new_token.token_hash)
+            .await
+            .expect("token_by_hash"),
         Some(token.clone())
     );
     assert_eq!(
-        ok(store.list_tokens().await, "list_tokens"),
+        store.list_tokens().await.expect("list_tokens"),
         vec![token.clone()]
     );
-    assert!(ok(store.revoke_token("ketoan", ACTOR).await, "revoke"));
-    assert!(!ok(
-        store.revoke_token("ketoan", ACTOR).await,
-        "revoke again"
-    ));
-    assert!(!ok(
-        store.revoke_token("nobody", ACTOR).await,
-        "revoke unknown"
-    ));
+    assert!(store.revoke_token("ketoan", ACTOR).await.expect("revoke"));
+    assert!(
+        !store
+            .revoke_token("ketoan", ACTOR)
+            .await
+            .expect("revoke again")
+    );
+    assert!(
+        !store
+            .revoke_token("nobody", ACTOR)
+            .await
+            .expect("revoke unknown")
+    );
     assert_eq!(
-        ok(
-            store.token_by_hash(&new_token.token_hash).await,
-            "token_by_hash after revoke"
-        ),
+        store
+            .token_by_hash(&new_token.token_hash)
+            .await
+            .expect("token_by_hash after revoke"),
         None
     );
-    let listed = ok(store.list_tokens().await, "list_tokens");
+    let listed = store.list_tokens().await.expect("list_tokens");
     assert!(listed.len() == 1 && listed[0].revoked_at.is_some());
     assert_eq!(
-        ok(
-            store.webhook_secret(token.id).await,
-            "secret of a revoked token"
-        ),
+        store
+            .webhook_secret(token.id)
+            .await
+            .expect("secret of a revoked token"),
         None
     );
 
     // A bank token keeps the secret its callbacks are signed with, until revoked.
-    let bank_token = ok(
-        store
-            .create_token(
-                NewToken {
-                    name: "agribank".into(),
-                    role: Role::Bank,
-                    bank_code: Some("VBA".into()),
-                    token_hash: sha256_hex(b"bank-token"),
-                    webhook_secret: Some("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".into()),
-                },
-                ACTOR,
-            )
-            .await,
-        "create bank token",
-    );
+    let bank_token = store
+        .create_token(
+            NewToken {
+                name: "agribank".into(),
+                role: Role::Bank,
+                bank_code: Some("VBA".into()),
+                token_hash: sha256_hex(b"bank-token"),
+                webhook_secret: Some("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".into()),
+            },
+            ACTOR,
+        )
+        .await
+        .expect("create bank token");
     assert_eq!(
-        ok(store.webhook_secret(bank_token.id).await, "webhook_secret").as_deref(),
+        store
+            .webhook_secret(bank_token.id)
+            .await
+            .expect("webhook_secret")
+            .as_deref(),
         Some("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
     );
-    assert!(ok(
-        store.revoke_token("agribank", ACTOR).await,
-        "revoke bank"
-    ));
+    assert!(
+        store
+            .revoke_token("agribank", ACTOR)
+            .await
+            .expect("revoke bank")
+    );
     assert_eq!(
-        ok(
-            store.webhook_secret(bank_token.id).await,
-            "secret after revoke"
-        ),
+        store
+            .webhook_secret(bank_token.id)
+            .await
+            .expect("secret after revoke"),
         None
     );
 
-    ok(
-        store
-            .append_audit(NewAuditEntry::new(
-                ACTOR,
-                Action::TokenRevoke,
-                "token/none",
-                serde_json::json!({"ok": true}),
-            ))
-            .await,
-        "append_audit",
-    );
+    store
+        .append_audit(NewAuditEntry::new(
+            ACTOR,
+            Action::TokenRevoke,
+            "token/none",
+            serde_json::json!({"ok": true}),
+        ))
+        .await
+        .expect("append_audit");
 
     // The trail: one entry per change, none for the idempotent repeats or refusals.
     let entries = all_audit(store.as_ref()).await;
@@ -396,7 +389,7 @@ async fn story(store: Arc<dyn Store>) {
             .iter()
             .all(|e| !e.details.contains(&new_token.token_hash))
     );
-    let page = ok(store.audit_entries(3, 2).await, "audit page");
+    let page = store.audit_entries(3, 2).await.expect("audit page");
     assert_eq!(page.iter().map(|e| e.seq).collect::<Vec<_>>(), [4, 5]);
 
     // Concurrent writers all succeed and the chain stays whole.
@@ -411,15 +404,15 @@ async fn story(store: Arc<dyn Store>) {
         })
         .collect();
     for t in tasks {
-        let r = t.await.unwrap_or_else(|e| panic!("task: {e}"));
-        ok(r, "concurrent create_period");
+        let r = t.await.expect("task");
+        r.expect("concurrent create_period");
     }
     // The same file uploaded by several people at once is stored once.
-    let qid = ok(
-        store.create_period(period("2026-Q"), ACTOR).await,
-        "create_period",
-    )
-    .id;
+    let qid = store
+        .create_period(period("2026-Q"), ACTOR)
+        .await
+        .expect("create_period")
+        .id;
     let tasks: Vec<_> = (0..4)
         .map(|_| {
             let (store, up, rows) = (
@@ -432,35 +425,37 @@ async fn story(store: Arc<dyn Store>) {
         .collect();
     let mut created = 0;
     for t in tasks {
-        let r = t.await.unwrap_or_else(|e| panic!("task: {e}"));
-        created += usize::from(ok(r, "concurrent save_payout_file").created);
+        let r = t.await.expect("task");
+        created += usize::from(r.expect("concurrent save_payout_file").created);
     }
     assert_eq!(created, 1);
-    assert_eq!(ok(store.list_periods().await, "list_periods").len(), 10);
+    assert_eq!(store.list_periods().await.expect("list_periods").len(), 10);
     assert_chain(&all_audit(store.as_ref()).await, 11 + 8 + 1 + 1);
 }
 
 #[tokio::test]
 async fn sqlite_story() {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    let dir = tempfile::tempdir().expect("tempdir");
     // A folder that does not exist yet: connect creates it.
     let url = format!(
         "sqlite:{}",
         dir.path().join("data").join("doisoat.db").display()
     );
-    let store = ok(store::connect(&url).await, "connect sqlite");
+    let store = store::connect(&url).await.expect("connect sqlite");
     assert_eq!(store.backend(), "sqlite");
     story(store).await;
 }
 
 #[tokio::test]
 async fn sqlite_in_memory_works() {
-    let store = ok(store::connect("sqlite::memory:").await, "connect memory");
-    let p = ok(
-        store.create_period(period("2026-01"), ACTOR).await,
-        "create_period",
-    );
-    assert_eq!(ok(store.get_period(p.id).await, "get_period"), Some(p));
+    let store = store::connect("sqlite::memory:")
+        .await
+        .expect("connect memory");
+    let p = store
+        .create_period(period("2026-01"), ACTOR)
+        .await
+        .expect("create_period");
+    assert_eq!(store.get_period(p.id).await.expect("get_period"), Some(p));
 }
 
 #[tokio::test]
@@ -473,7 +468,7 @@ async fn postgres_story() {
     let url = db.url.clone();
     // Run in a task so the database is dropped even when the story panics.
     let result = tokio::spawn(async move {
-        let store = ok(store::connect(&url).await, "connect postgres");
+        let store = store::connect(&url).await.expect("connect postgres");
         assert_eq!(store.backend(), "postgres");
         story(store).await;
     })
@@ -510,13 +505,8 @@ fn file_names(dir: &str) -> Vec<String> {
         .join("migrations")
         .join(dir);
     let mut names: Vec<String> = std::fs::read_dir(&path)
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-        .map(|e| {
-            e.unwrap_or_else(|e| panic!("{e}"))
-                .file_name()
-                .to_string_lossy()
-                .into_owned()
-        })
+        .expect("read the migrations folder")
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     names.sort();
     names
@@ -530,8 +520,7 @@ fn tables(dir: &str) -> Vec<(String, Vec<String>)> {
             .join("migrations")
             .join(dir)
             .join(&name);
-        let sql =
-            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let sql = std::fs::read_to_string(&path).expect("read a migration");
         for line in sql.lines().map(str::trim) {
             // A table rebuilt (SQLite cannot alter a constraint): new, copy, drop, rename.
             if let Some(rest) = line.strip_prefix("DROP TABLE ") {
@@ -602,7 +591,7 @@ fn cb(reference: &str, period: &str, amount: i64, status: PayoutStatus) -> Callb
         beneficiary_name: Some("Nguyễn Văn An".to_owned()),
         amount,
         status,
-        value_date: NaiveDate::from_ymd_opt(2026, 3, 10).unwrap_or_else(|| panic!("date")),
+        value_date: NaiveDate::from_ymd_opt(2026, 3, 10).expect("date"),
         reason: None,
     }
 }
@@ -614,7 +603,7 @@ fn paid(reference: &str) -> CallbackPayout {
 fn returned(earlier: &CallbackPayout) -> CallbackPayout {
     CallbackPayout {
         status: PayoutStatus::Returned,
-        value_date: NaiveDate::from_ymd_opt(2026, 3, 14).unwrap_or_else(|| panic!("date")),
+        value_date: NaiveDate::from_ymd_opt(2026, 3, 14).expect("date"),
         reason: Some("Tài khoản đã đóng".to_owned()),
         ..earlier.clone()
     }
@@ -631,7 +620,10 @@ fn req(bank: &str, webhook_id: &str, items: Vec<CallbackPayout>) -> CallbackRequ
 
 async fn save(store: &dyn Store, requests: Vec<CallbackRequest>) -> Vec<CallbackVerdict> {
     let n = requests.len();
-    let verdicts = ok(store.save_callbacks(&requests).await, "save_callbacks");
+    let verdicts = store
+        .save_callbacks(&requests)
+        .await
+        .expect("save_callbacks");
     assert_eq!(verdicts.len(), n);
     verdicts
 }
@@ -657,10 +649,10 @@ async fn conflict(store: &dyn Store, request: CallbackRequest) -> (usize, String
 }
 
 async fn history(store: &dyn Store, bank: &str, reference: &str) -> Vec<CallbackPayout> {
-    ok(
-        store.callback_history(bank, reference).await,
-        "callback_history",
-    )
+    store
+        .callback_history(bank, reference)
+        .await
+        .expect("callback_history")
 }
 
 fn count_action(entries: &[audit::AuditEntry], action: &str) -> usize {
@@ -669,10 +661,10 @@ fn count_action(entries: &[audit::AuditEntry], action: &str) -> usize {
 
 async fn callback_story(store: Arc<dyn Store>) {
     let s = store.as_ref();
-    ok(
-        store.create_period(period("2026-03"), ACTOR).await,
-        "create_period",
-    );
+    store
+        .create_period(period("2026-03"), ACTOR)
+        .await
+        .expect("create_period");
     // Audit entries expected so far, and accepted requests that wrote something.
     let mut entries = 1;
     let mut callback_entries = 0;
@@ -695,12 +687,11 @@ async fn callback_story(store: Arc<dyn Store>) {
 
     // The audit entry: the bank's token, counts and a digest, never personal IDs.
     let log = all_audit(s).await;
-    let last = log.last().unwrap_or_else(|| panic!("no audit entry"));
+    let last = log.last().expect("an audit entry");
     assert_eq!(last.action, "callback.payouts");
     assert_eq!(last.actor, "bank:vcb-api");
     assert_eq!(last.subject, "bank/VCB");
-    let details: serde_json::Value =
-        serde_json::from_str(&last.details).unwrap_or_else(|e| panic!("audit details: {e}"));
+    let details: serde_json::Value = serde_json::from_str(&last.details).expect("audit details");
     assert_eq!(details["webhook_id"], "wh_1");
     assert_eq!(details["items"], 2);
     assert_eq!(details["refs_sha256"], sha256_hex(b"FT26001\nFT26002"));
@@ -753,7 +744,7 @@ async fn callback_story(store: Arc<dyn Store>) {
 
     // returned → success is not allowed (a success with other content than the first).
     let mut a1_again = a1.clone();
-    a1_again.value_date = NaiveDate::from_ymd_opt(2026, 3, 20).unwrap_or_else(|| panic!("date"));
+    a1_again.value_date = NaiveDate::from_ymd_opt(2026, 3, 20).expect("date");
     let (index, _, reason) = conflict(s, req(VCB, "wh_7", vec![a1_again])).await;
     assert_eq!(index, 0);
     assert!(reason.contains("returned → success"), "{reason}");
@@ -817,7 +808,10 @@ async fn callback_story(store: Arc<dyn Store>) {
     let early = cb("FT27001", "2027-01", 600_000, PayoutStatus::Success);
     accepted(s, req(VCB, "wh_12", vec![early.clone()])).await;
     (entries, callback_entries) = (entries + 1, callback_entries + 1);
-    let listed = ok(store.callback_payouts("2027-01").await, "callback_payouts");
+    let listed = store
+        .callback_payouts("2027-01")
+        .await
+        .expect("callback_payouts");
     assert_eq!(listed.len(), 1);
     assert_eq!(
         (listed[0].bank_code.as_str(), &listed[0].payout),
@@ -825,7 +819,10 @@ async fn callback_story(store: Arc<dyn Store>) {
     );
 
     // The period's current states, in id order.
-    let listed = ok(store.callback_payouts("2026-03").await, "callback_payouts");
+    let listed = store
+        .callback_payouts("2026-03")
+        .await
+        .expect("callback_payouts");
     let got: Vec<(String, CallbackPayout)> = listed
         .iter()
         .map(|c| (c.bank_code.clone(), c.payout.clone()))
@@ -843,7 +840,10 @@ async fn callback_story(store: Arc<dyn Store>) {
     assert!(listed.windows(2).all(|w| w[0].id < w[1].id));
     assert_eq!(listed[0].id, first[0].payout_id);
     assert_eq!(
-        ok(store.callback_payouts("2025-01").await, "callback_payouts"),
+        store
+            .callback_payouts("2025-01")
+            .await
+            .expect("callback_payouts"),
         vec![]
     );
 
@@ -862,8 +862,8 @@ async fn callback_story(store: Arc<dyn Store>) {
         })
         .collect();
     for t in tasks {
-        let r = t.await.unwrap_or_else(|e| panic!("task: {e}"));
-        let verdicts = ok(r, "concurrent save_callbacks");
+        let r = t.await.expect("task");
+        let verdicts = r.expect("concurrent save_callbacks");
         assert!(matches!(verdicts.as_slice(), [CallbackVerdict::Accepted(a)] if a.len() == 1));
     }
     (entries, callback_entries) = (entries + 8, callback_entries + 8);
@@ -876,9 +876,9 @@ async fn callback_story(store: Arc<dyn Store>) {
 
 #[tokio::test]
 async fn sqlite_callbacks() {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    let dir = tempfile::tempdir().expect("tempdir");
     let url = format!("sqlite:{}", dir.path().join("doisoat.db").display());
-    let store = ok(store::connect(&url).await, "connect sqlite");
+    let store = store::connect(&url).await.expect("connect sqlite");
     callback_story(store).await;
 }
 
@@ -891,7 +891,7 @@ async fn postgres_callbacks() {
     let db = PgTestDb::create(&admin_url, "doisoat_test").await;
     let url = db.url.clone();
     let result = tokio::spawn(async move {
-        let store = ok(store::connect(&url).await, "connect postgres");
+        let store = store::connect(&url).await.expect("connect postgres");
         callback_story(store).await;
     })
     .await;
@@ -921,14 +921,14 @@ async fn make_token(store: &dyn Store, name: &str, role: Role) -> TokenInfo {
         token_hash: sha256_hex(format!("token of {name}").as_bytes()),
         webhook_secret: None,
     };
-    ok(store.create_token(new, ACTOR).await, "create_token")
+    store.create_token(new, ACTOR).await.expect("create_token")
 }
 
 async fn lookup(store: &dyn Store, id: &str, now: DateTime<Utc>) -> Option<store::WebSession> {
-    ok(
-        store.session_by_hash(&sha256_hex(id.as_bytes()), now).await,
-        "session_by_hash",
-    )
+    store
+        .session_by_hash(&sha256_hex(id.as_bytes()), now)
+        .await
+        .expect("session_by_hash")
 }
 
 /// Run `sql` (one `$1` id parameter) straight on the database `url` names, past the store;
@@ -938,35 +938,35 @@ async fn raw(url: &str, sql: &str, id: Option<i64>) -> i64 {
     if url.starts_with("sqlite:") {
         let mut c = sqlx::SqliteConnection::connect(url)
             .await
-            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+            .expect("raw SQL on the test database");
         if fetch {
             sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
                 .fetch_one(&mut c)
                 .await
-                .unwrap_or_else(|e| panic!("{sql}: {e}"))
+                .expect("raw SQL on the test database")
         } else {
             let n = sqlx::query(sqlx::AssertSqlSafe(sql))
                 .bind(id)
                 .execute(&mut c)
                 .await
-                .unwrap_or_else(|e| panic!("{sql}: {e}"));
+                .expect("raw SQL on the test database");
             n.rows_affected() as i64
         }
     } else {
         let mut c = sqlx::PgConnection::connect(url)
             .await
-            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+            .expect("raw SQL on the test database");
         if fetch {
             sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
                 .fetch_one(&mut c)
                 .await
-                .unwrap_or_else(|e| panic!("{sql}: {e}"))
+                .expect("raw SQL on the test database")
         } else {
             let n = sqlx::query(sqlx::AssertSqlSafe(sql))
                 .bind(id)
                 .execute(&mut c)
                 .await
-                .unwrap_or_else(|e| panic!("{sql}: {e}"));
+                .expect("raw SQL on the test database");
             n.rows_affected() as i64
         }
     }
@@ -987,17 +987,15 @@ async fn session_story(store: Arc<dyn Store>, url: &str) {
     let before = Utc::now().trunc_subsecs(6);
     let expires = before + Duration::hours(8) + Duration::nanoseconds(123_456_789);
     let stored_expiry = expires.trunc_subsecs(6);
-    ok(
-        s.create_session(new_session(ketoan.id, "phien-1", expires))
-            .await,
-        "create_session",
-    );
+    s.create_session(new_session(ketoan.id, "phien-1", expires))
+        .await
+        .expect("create_session");
     entries += 1;
     ids.push("phien-1".into());
     let after = Utc::now();
     let live = lookup(s, "phien-1", after)
         .await
-        .unwrap_or_else(|| panic!("the new session is live"));
+        .expect("the new session is live");
     assert_eq!(live.token, ketoan);
     assert_eq!(live.csrf_token, "csrf-phien-1");
     assert_eq!(live.expires_at, stored_expiry);
@@ -1009,7 +1007,10 @@ async fn session_story(store: Arc<dyn Store>, url: &str) {
     assert!(lookup(s, "phien-khac", after).await.is_none(), "unknown id");
     // The cookie's id itself is not a key.
     assert!(
-        ok(s.session_by_hash("phien-1", after).await, "by raw id").is_none(),
+        s.session_by_hash("phien-1", after)
+            .await
+            .expect("by raw id")
+            .is_none(),
         "only the hash finds a session"
     );
 
@@ -1048,70 +1049,65 @@ async fn session_story(store: Arc<dyn Store>, url: &str) {
     // Expired sessions are deleted when someone signs in (and only those): one ended
     // a second ago, one whole-second expiry and one sub-millisecond one still ahead.
     let now = Utc::now().trunc_subsecs(6);
-    ok(
-        s.create_session(new_session(
-            kiemtoan.id,
-            "da-het-han",
-            now - Duration::seconds(1),
-        ))
-        .await,
-        "create expired",
-    );
+    s.create_session(new_session(
+        kiemtoan.id,
+        "da-het-han",
+        now - Duration::seconds(1),
+    ))
+    .await
+    .expect("create expired");
     let whole_second = Utc
         .timestamp_opt((now + Duration::hours(1)).timestamp(), 0)
         .single()
-        .unwrap_or_else(|| panic!("a whole second"));
-    ok(
-        s.create_session(new_session(kiemtoan.id, "giay-chan", whole_second))
-            .await,
-        "create whole second",
-    );
-    ok(
-        s.create_session(new_session(
-            kiemtoan.id,
-            "vi-giay",
-            now + Duration::hours(1) + Duration::microseconds(7),
-        ))
-        .await,
-        "create microseconds",
-    );
+        .expect("a whole second");
+    s.create_session(new_session(kiemtoan.id, "giay-chan", whole_second))
+        .await
+        .expect("create whole second");
+    s.create_session(new_session(
+        kiemtoan.id,
+        "vi-giay",
+        now + Duration::hours(1) + Duration::microseconds(7),
+    ))
+    .await
+    .expect("create microseconds");
     entries += 3;
     ids.extend(["da-het-han", "giay-chan", "vi-giay"].map(String::from));
     assert_eq!(session_rows(url).await, 3, "the expired one was deleted");
     assert!(lookup(s, "da-het-han", Utc::now()).await.is_none());
     let whole = lookup(s, "giay-chan", Utc::now())
         .await
-        .unwrap_or_else(|| panic!("whole-second session is live"));
+        .expect("whole-second session is live");
     assert_eq!(whole.expires_at, whole_second);
     assert_eq!(whole.token, kiemtoan);
 
     // Sign out: deleted once; the second time there is nothing to delete.
-    assert!(ok(
-        s.delete_session(&sha256_hex(b"phien-1")).await,
-        "delete_session"
-    ));
+    assert!(
+        s.delete_session(&sha256_hex(b"phien-1"))
+            .await
+            .expect("delete_session")
+    );
     entries += 1;
     assert!(lookup(s, "phien-1", after).await.is_none());
-    assert!(!ok(
-        s.delete_session(&sha256_hex(b"phien-1")).await,
-        "delete again"
-    ));
-    assert!(!ok(
-        s.delete_session(&sha256_hex(b"khong-co")).await,
-        "delete unknown"
-    ));
+    assert!(
+        !s.delete_session(&sha256_hex(b"phien-1"))
+            .await
+            .expect("delete again")
+    );
+    assert!(
+        !s.delete_session(&sha256_hex(b"khong-co"))
+            .await
+            .expect("delete unknown")
+    );
     assert_eq!(session_rows(url).await, 2);
 
     // Revoking a token ends its sessions; it cannot sign in again.
-    ok(
-        s.create_session(new_session(ketoan.id, "phien-2", expires))
-            .await,
-        "create_session",
-    );
+    s.create_session(new_session(ketoan.id, "phien-2", expires))
+        .await
+        .expect("create_session");
     entries += 1;
     ids.push("phien-2".into());
     assert!(lookup(s, "phien-2", Utc::now()).await.is_some());
-    assert!(ok(s.revoke_token("kiemtoan", ACTOR).await, "revoke"));
+    assert!(s.revoke_token("kiemtoan", ACTOR).await.expect("revoke"));
     entries += 1;
     assert!(lookup(s, "giay-chan", Utc::now()).await.is_none());
     assert!(lookup(s, "vi-giay", Utc::now()).await.is_none());
@@ -1127,18 +1123,17 @@ async fn session_story(store: Arc<dyn Store>, url: &str) {
     ));
     assert!(lookup(s, "phien-3", Utc::now()).await.is_none());
     assert_eq!(session_rows(url).await, 1);
-    assert!(!ok(
-        s.delete_session(&sha256_hex(b"vi-giay")).await,
-        "deleted by the revoke"
-    ));
+    assert!(
+        !s.delete_session(&sha256_hex(b"vi-giay"))
+            .await
+            .expect("deleted by the revoke")
+    );
 
     // A token revoked without its sessions being deleted (by hand, an older binary): the
     // lookup still refuses them, since it only joins active tokens. Sign-out still works.
-    ok(
-        s.create_session(new_session(ketoan.id, "phien-4", expires))
-            .await,
-        "create_session",
-    );
+    s.create_session(new_session(ketoan.id, "phien-4", expires))
+        .await
+        .expect("create_session");
     entries += 1;
     ids.push("phien-4".into());
     let revoked = raw(
@@ -1151,10 +1146,11 @@ async fn session_story(store: Arc<dyn Store>, url: &str) {
     assert_eq!(session_rows(url).await, 2);
     assert!(lookup(s, "phien-4", Utc::now()).await.is_none());
     assert!(lookup(s, "phien-2", Utc::now()).await.is_none());
-    assert!(ok(
-        s.delete_session(&sha256_hex(b"phien-4")).await,
-        "sign out of a revoked token's session"
-    ));
+    assert!(
+        s.delete_session(&sha256_hex(b"phien-4"))
+            .await
+            .expect("sign out of a revoked token's session")
+    );
     entries += 1;
 
     // The trail: whole, a sign-in per session and a sign-out per deletion, by the token
@@ -1166,23 +1162,21 @@ async fn session_story(store: Arc<dyn Store>, url: &str) {
     let first = log
         .iter()
         .find(|e| e.action == "session.sign_in")
-        .unwrap_or_else(|| panic!("a sign-in entry"));
+        .expect("a sign-in entry");
     assert_eq!(first.actor, "accountant:ketoan");
     assert_eq!(first.subject, "token/ketoan");
-    let details: serde_json::Value = ok(
-        serde_json::from_str(&first.details).map_err(|e| StoreError::Corrupt(e.to_string())),
-        "details",
-    );
+    let details: serde_json::Value =
+        serde_json::from_str(&first.details).expect("sign-in details are JSON");
     assert_eq!(details["token_id"], ketoan.id);
     let logged_expiry = details["expires_at"]
         .as_str()
         .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
-        .unwrap_or_else(|| panic!("expires_at in {details}"));
+        .expect("an RFC 3339 expires_at in the sign-in details");
     assert_eq!(logged_expiry, stored_expiry);
     let out = log
         .iter()
         .find(|e| e.action == "session.sign_out")
-        .unwrap_or_else(|| panic!("a sign-out entry"));
+        .expect("a sign-out entry");
     assert_eq!(
         (out.actor.as_str(), out.subject.as_str()),
         ("accountant:ketoan", "token/ketoan")
@@ -1190,7 +1184,7 @@ async fn session_story(store: Arc<dyn Store>, url: &str) {
     let revoke = log
         .iter()
         .rfind(|e| e.action == "token.revoke")
-        .unwrap_or_else(|| panic!("a revoke entry"));
+        .expect("a revoke entry");
     assert!(
         revoke.details.contains("\"sessions_deleted\":2"),
         "{}",
@@ -1210,9 +1204,9 @@ async fn session_story(store: Arc<dyn Store>, url: &str) {
 
 #[tokio::test]
 async fn sqlite_sessions() {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    let dir = tempfile::tempdir().expect("tempdir");
     let url = format!("sqlite:{}", dir.path().join("doisoat.db").display());
-    let store = ok(store::connect(&url).await, "connect sqlite");
+    let store = store::connect(&url).await.expect("connect sqlite");
     session_story(store, &url).await;
 }
 
@@ -1225,7 +1219,7 @@ async fn postgres_sessions() {
     let db = PgTestDb::create(&admin_url, "doisoat_test").await;
     let url = db.url.clone();
     let result = tokio::spawn(async move {
-        let store = ok(store::connect(&url).await, "connect postgres");
+        let store = store::connect(&url).await.expect("connect postgres");
         session_story(store, &url).await;
     })
     .await;
@@ -1239,16 +1233,13 @@ async fn postgres_sessions() {
 /// purging expired sessions compares that text in SQL, which must follow time order.
 #[tokio::test]
 async fn sqlite_time_text_sorts_in_time_order() {
-    let mut c = ok(
-        sqlx::SqliteConnection::connect("sqlite::memory:")
-            .await
-            .map_err(Into::into),
-        "connect memory",
-    );
+    let mut c = sqlx::SqliteConnection::connect("sqlite::memory:")
+        .await
+        .expect("connect memory");
     let base = Utc
         .timestamp_opt(1_767_225_599, 0)
         .single()
-        .unwrap_or_else(|| panic!("a time"));
+        .expect("a time");
     let micros = [0, 1, 999, 1_000, 1_001, 100_000, 123_456, 500_000, 999_999];
     let mut times: Vec<DateTime<Utc>> = Vec::new();
     for s in [0, 1, 60, 86_400] {
@@ -1258,15 +1249,12 @@ async fn sqlite_time_text_sorts_in_time_order() {
     }
     for a in &times {
         for b in &times {
-            let le: bool = ok(
-                sqlx::query_scalar("SELECT $1 <= $2")
-                    .bind(a)
-                    .bind(b)
-                    .fetch_one(&mut c)
-                    .await
-                    .map_err(Into::into),
-                "compare",
-            );
+            let le: bool = sqlx::query_scalar("SELECT $1 <= $2")
+                .bind(a)
+                .bind(b)
+                .fetch_one(&mut c)
+                .await
+                .expect("compare");
             assert_eq!(le, a <= b, "{a:?} <= {b:?}");
         }
     }

@@ -1,8 +1,6 @@
 //! The web pages through the router (no browser): sessions, CSRF, roles, masking,
 //! language, bad uploads. The browser walk-through is tests/it/web_e2e.rs.
 
-#![allow(clippy::expect_used)] // test code: a broken expectation should stop the test loudly
-
 use crate::support;
 
 use axum::body::Body;

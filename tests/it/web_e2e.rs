@@ -139,10 +139,8 @@ fn tail(path: &Path, lines: usize) -> String {
 
 /// Runs web.mjs to the end (or the time limit); returns its exit status text, None on success.
 async fn run_script(node: &Path, envs: &[(&str, String)], log: &Path) -> Option<String> {
-    let file = std::fs::File::create(log).unwrap_or_else(|e| panic!("{}: {e}", log.display()));
-    let file2 = file
-        .try_clone()
-        .unwrap_or_else(|e| panic!("{}: {e}", log.display()));
+    let file = std::fs::File::create(log).expect("create the script log");
+    let file2 = file.try_clone().expect("clone the script log handle");
     let mut cmd = Command::new(node);
     cmd.arg(e2e_dir().join("web.mjs"))
         .current_dir(e2e_dir())
@@ -152,9 +150,7 @@ async fn run_script(node: &Path, envs: &[(&str, String)], log: &Path) -> Option<
     for (k, v) in envs {
         cmd.env(k, v);
     }
-    let child = cmd
-        .spawn()
-        .unwrap_or_else(|e| panic!("spawn node tests/e2e/web.mjs: {e}"));
+    let child = cmd.spawn().expect("spawn node tests/e2e/web.mjs");
     let mut guard = ChildGuard(Some(child));
     let deadline = Instant::now() + SCRIPT_TIME_LIMIT;
     loop {
@@ -539,7 +535,7 @@ async fn scenario(
     screenshots: Option<&Path>,
 ) -> Vec<String> {
     let bin = PathBuf::from(env!("CARGO_BIN_EXE_doisoat"));
-    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    let tmp = tempfile::tempdir().expect("tempdir");
     let dir = tmp.path().to_owned();
     let dir = dir.as_path();
     if std::env::var_os("DOISOAT_E2E_KEEP").is_some() {
@@ -555,7 +551,7 @@ async fn scenario(
     let server = Server::start(&bin, database_url, &server_log, READY_WITHIN).await;
 
     let out_dir = dir.join("out");
-    std::fs::create_dir_all(&out_dir).unwrap_or_else(|e| panic!("{}: {e}", out_dir.display()));
+    std::fs::create_dir_all(&out_dir).expect("create the script's out folder");
     let mut envs = vec![
         ("BASE_URL", format!("http://127.0.0.1:{}", server.port)),
         ("ACCOUNTANT_TOKEN", accountant.clone()),
@@ -660,7 +656,7 @@ async fn web_pages_work_end_to_end() {
         });
 
     let mut failures = Vec::new();
-    let sqlite_dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    let sqlite_dir = tempfile::tempdir().expect("tempdir");
     let sqlite_url = format!("sqlite:{}/web.db", sqlite_dir.path().display());
     failures.extend(scenario("sqlite", &sqlite_url, &node, screenshots.as_deref()).await);
 

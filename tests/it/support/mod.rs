@@ -192,7 +192,7 @@ pub fn fixture_path(name: &str) -> PathBuf {
 }
 
 pub fn read_file(path: &Path) -> Vec<u8> {
-    std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    std::fs::read(path).expect("read a fixture")
 }
 
 /// The bearer token of every role; `bank` belongs to Agribank.
@@ -239,13 +239,12 @@ pub async fn spawn_app_with(backend: Backend, settings: &[(&str, &str)]) -> Test
     init_tracing();
     let (tmp, pg, url) = match backend {
         Backend::Sqlite => {
-            let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+            let dir = tempfile::tempdir().expect("tempdir");
             let url = format!("sqlite:{}/t.db", dir.path().display());
             (Some(dir), None, url)
         }
         Backend::Postgres => {
-            let admin = std::env::var("TEST_DATABASE_URL")
-                .unwrap_or_else(|e| panic!("TEST_DATABASE_URL: {e}"));
+            let admin = std::env::var("TEST_DATABASE_URL").expect("TEST_DATABASE_URL");
             let db = PgTestDb::create(admin.trim(), "doisoat_api").await;
             let url = db.url.clone();
             (None, Some(db), url)
@@ -256,14 +255,14 @@ pub async fn spawn_app_with(backend: Backend, settings: &[(&str, &str)]) -> Test
         .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
         .collect();
     vars.insert("DATABASE_URL".into(), url.clone());
-    let config = Arc::new(Config::from_map(&vars).unwrap_or_else(|e| panic!("config: {e}")));
+    let config = Arc::new(Config::from_map(&vars).expect("config"));
     let store = store::connect(&url)
         .await
-        .unwrap_or_else(|e| panic!("connect {url}: {e}"));
+        .expect("connect to the test database");
     assert_eq!(store.backend(), backend.name());
 
     let agribank = BankId::resolve("Agribank")
-        .unwrap_or_else(|| panic!("Agribank is a known bank"))
+        .expect("Agribank is a known bank")
         .code()
         .to_owned();
     let bank_token = make_bank_token(store.as_ref(), "test-bank", &agribank).await;
@@ -299,7 +298,7 @@ pub async fn make_token(store: &dyn Store, name: &str, role: Role, bank: Option<
     store
         .create_token(new, "test-harness")
         .await
-        .unwrap_or_else(|e| panic!("create token {name}: {e}"));
+        .expect("create a test token");
     token
 }
 
@@ -327,7 +326,7 @@ pub async fn make_bank_token(store: &dyn Store, name: &str, bank_code: &str) -> 
     store
         .create_token(new, "test-harness")
         .await
-        .unwrap_or_else(|e| panic!("create token {name}: {e}"));
+        .expect("create a test token");
     (token, secret)
 }
 
@@ -394,26 +393,25 @@ impl TestApp {
         let req = req
             .header(header::CONTENT_LENGTH, body.len())
             .body(Body::from(body))
-            .unwrap_or_else(|e| panic!("request {path}: {e}"));
+            .expect("build the request");
         self.dispatch(req).await
     }
 
     /// Run a request through the router and collect the whole response.
     pub async fn dispatch(&self, req: Request<Body>) -> TestResponse {
-        let path = req.uri().to_string();
         let resp = self
             .router
             .clone()
             .oneshot(req)
             .await
-            .unwrap_or_else(|e| panic!("{path}: {e}"));
+            .expect("the router answers");
         let status = resp.status();
         let headers = resp.headers().clone();
         let body = resp
             .into_body()
             .collect()
             .await
-            .unwrap_or_else(|e| panic!("{path}: reading the body: {e}"))
+            .expect("read the response body")
             .to_bytes();
         TestResponse {
             status,
@@ -430,8 +428,7 @@ impl TestApp {
         body: &str,
         skew: i64,
     ) -> TestResponse {
-        let secret = doisoat::webhook::WebhookSecret::parse(secret)
-            .unwrap_or_else(|e| panic!("secret: {e}"));
+        let secret = doisoat::webhook::WebhookSecret::parse(secret).expect("secret");
         let ts = chrono::Utc::now().timestamp() + skew;
         let id = format!("msg_test_{}", rand_suffix());
         let signature = secret.sign(&id, ts, body.as_bytes());
@@ -457,7 +454,7 @@ impl TestApp {
             .header("webhook-timestamp", ts)
             .header("webhook-signature", signature)
             .body(Body::from(body.to_owned()))
-            .unwrap_or_else(|e| panic!("callback request: {e}"));
+            .expect("callback request");
         self.dispatch(req).await
     }
 
@@ -585,11 +582,7 @@ impl TestApp {
 
     /// Counts straight from the store (uploads of `period`).
     pub async fn counts(&self, period: i64) -> StateCounts {
-        let periods = self
-            .store
-            .list_periods()
-            .await
-            .unwrap_or_else(|e| panic!("list_periods: {e}"));
+        let periods = self.store.list_periods().await.expect("list_periods");
         let uploads = self
             .store
             .list_uploads(period)
@@ -602,14 +595,14 @@ impl TestApp {
                 .store
                 .list_reconciliations(p.id)
                 .await
-                .unwrap_or_else(|e| panic!("list_reconciliations: {e}"))
+                .expect("list_reconciliations")
                 .len();
         }
         let audit_entries = self
             .store
             .audit_entries(0, 1_000_000)
             .await
-            .unwrap_or_else(|e| panic!("audit_entries: {e}"))
+            .expect("audit_entries")
             .len();
         StateCounts {
             periods: periods.len(),
