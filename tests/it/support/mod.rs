@@ -1,7 +1,8 @@
 //! The HTTP test harness (zero2prod style): `spawn_app(backend)` builds the whole
 //! application over a fresh database — a temporary SQLite file always, a new PostgreSQL
 //! database when `TEST_DATABASE_URL` is set — with a token for every role, and drives it
-//! with `oneshot` (no socket). `for_each_backend` runs one test body on every backend.
+//! with `oneshot` (no socket). `for_each_backend` runs one test body on every backend;
+//! `for_each_store` does the same with a bare `Store` (`TestStore`) for the store's own tests.
 //!
 //! Tracing stays quiet unless `TEST_LOG` is set (its value is an `EnvFilter`, e.g. `debug`).
 
@@ -229,6 +230,48 @@ pub struct TestApp {
     pg: Option<PgTestDb>,
 }
 
+/// A new empty database on `backend`, and its URL: a SQLite file `sqlite_file` (a path,
+/// created by `connect`) in a new temporary folder, or a new database named `pg_prefix_…`
+/// on the server `TEST_DATABASE_URL` names, to be dropped after the test (`run_then_drop`).
+async fn fresh_database(
+    backend: Backend,
+    sqlite_file: &str,
+    pg_prefix: &str,
+) -> (Option<tempfile::TempDir>, Option<PgTestDb>, String) {
+    match backend {
+        Backend::Sqlite => {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let url = format!("sqlite:{}", dir.path().join(sqlite_file).display());
+            (Some(dir), None, url)
+        }
+        Backend::Postgres => {
+            let admin = std::env::var("TEST_DATABASE_URL").expect("TEST_DATABASE_URL");
+            let db = PgTestDb::create(admin.trim(), pg_prefix).await;
+            let url = db.url.clone();
+            (None, Some(db), url)
+        }
+    }
+}
+
+/// Run one backend's test body in a task, so the PostgreSQL database is dropped even when
+/// the test panics; then pass the panic on, saying which backend failed.
+async fn run_then_drop<Fut>(backend: Backend, pg: Option<PgTestDb>, test: Fut)
+where
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let result = tokio::spawn(test).await;
+    if let Some(db) = pg {
+        db.drop_db().await;
+    }
+    if let Err(e) = result {
+        eprintln!("failed on the {} backend", backend.name());
+        match e.try_into_panic() {
+            Ok(p) => std::panic::resume_unwind(p),
+            Err(e) => panic!("{} backend: {e}", backend.name()),
+        }
+    }
+}
+
 /// An app with the default settings.
 pub async fn spawn_app(backend: Backend) -> TestApp {
     spawn_app_with(backend, &[]).await
@@ -237,19 +280,7 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
 /// An app with some settings (`DOISOAT_MAX_UPLOAD_MB`, …) as `Config::from_map` reads them.
 pub async fn spawn_app_with(backend: Backend, settings: &[(&str, &str)]) -> TestApp {
     init_tracing();
-    let (tmp, pg, url) = match backend {
-        Backend::Sqlite => {
-            let dir = tempfile::tempdir().expect("tempdir");
-            let url = format!("sqlite:{}/t.db", dir.path().display());
-            (Some(dir), None, url)
-        }
-        Backend::Postgres => {
-            let admin = std::env::var("TEST_DATABASE_URL").expect("TEST_DATABASE_URL");
-            let db = PgTestDb::create(admin.trim(), "doisoat_api").await;
-            let url = db.url.clone();
-            (None, Some(db), url)
-        }
-    };
+    let (tmp, pg, url) = fresh_database(backend, "t.db", "doisoat_api").await;
     let mut vars: HashMap<String, String> = settings
         .iter()
         .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
@@ -349,18 +380,59 @@ where
         eprintln!("on the {} backend", backend.name());
         let mut app = spawn_app_with(backend, settings).await;
         let pg = app.pg.take();
-        // In a task, so the PostgreSQL database is dropped even when the test panics.
-        let result = tokio::spawn(test(app)).await;
-        if let Some(db) = pg {
-            db.drop_db().await;
+        run_then_drop(backend, pg, test(app)).await;
+    }
+}
+
+/// A bare `Store` over its own fresh database: what `TestApp` runs on, without the HTTP layer.
+pub struct TestStore {
+    pub backend: Backend,
+    pub store: Arc<dyn Store>,
+    /// The database's URL, to check it straight, past the store.
+    pub url: String,
+}
+
+/// A fresh `TestStore`, and what to keep until its test is over: the SQLite file's folder
+/// (not in `TestStore`: a test body that uses only some fields captures only those) and the
+/// PostgreSQL database to drop.
+struct SpawnedStore {
+    store: TestStore,
+    _tmp: Option<tempfile::TempDir>,
+    pg: Option<PgTestDb>,
+}
+
+impl TestStore {
+    /// A fresh store; on SQLite its file is in a folder that does not exist yet (`connect`
+    /// makes it).
+    async fn spawn(backend: Backend) -> SpawnedStore {
+        init_tracing();
+        let (tmp, pg, url) = fresh_database(backend, "data/doisoat.db", "doisoat_test").await;
+        let store = store::connect(&url)
+            .await
+            .expect("connect to the test database");
+        assert_eq!(store.backend(), backend.name());
+        SpawnedStore {
+            store: TestStore {
+                backend,
+                store,
+                url,
+            },
+            _tmp: tmp,
+            pg,
         }
-        if let Err(e) = result {
-            eprintln!("failed on the {} backend", backend.name());
-            match e.try_into_panic() {
-                Ok(p) => std::panic::resume_unwind(p),
-                Err(e) => panic!("{} backend: {e}", backend.name()),
-            }
-        }
+    }
+}
+
+/// Run `test` on a fresh store on every backend (see `backends`).
+pub async fn for_each_store<F, Fut>(test: F)
+where
+    F: Fn(TestStore) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    for backend in backends() {
+        eprintln!("on the {} backend", backend.name());
+        let SpawnedStore { store, _tmp, pg } = TestStore::spawn(backend).await;
+        run_then_drop(backend, pg, test(store)).await;
     }
 }
 
