@@ -3,7 +3,8 @@
 //! stored exactly once, nothing duplicated, replays must get the answers given before the
 //! crash, and the audit chain must still verify. SQLite always; PostgreSQL when
 //! TEST_DATABASE_URL is set (a fresh database is created and dropped).
-//!   cargo test --test it crash:: -- --nocapture
+//! A slow test (`support::gate::slow`): it runs under CI (`CI` set) or when asked,
+//!   DOISOAT_SLOW_TESTS=1 cargo test --test it crash:: -- --nocapture
 
 use std::collections::{HashMap, HashSet};
 use std::io;
@@ -12,7 +13,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::support::{loadgen, pg};
+use crate::support::{gate, loadgen, pg};
 
 use loadgen::{Bank, Client, Server, post_callback};
 
@@ -294,12 +295,18 @@ fn sqlite_url(dir: &Path) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sqlite_kill_during_callbacks_loses_no_acknowledged_payout() {
+    if !gate::slow("crash::sqlite_kill_during_callbacks_loses_no_acknowledged_payout") {
+        return;
+    }
     let dir = tempdir();
     crash_and_recover(sqlite_url(dir.path()), dir.path().to_owned()).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn postgres_kill_during_callbacks_loses_no_acknowledged_payout() {
+    if !gate::slow("crash::postgres_kill_during_callbacks_loses_no_acknowledged_payout") {
+        return;
+    }
     let Ok(admin) = std::env::var("TEST_DATABASE_URL") else {
         eprintln!("TEST_DATABASE_URL not set: skipping the PostgreSQL crash test");
         return;

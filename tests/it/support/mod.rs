@@ -9,6 +9,7 @@
 #![allow(dead_code)] // Not every test file uses every helper.
 
 pub mod bombs;
+pub mod gate;
 pub mod loadgen;
 pub mod pg;
 pub mod sample;
