@@ -324,8 +324,28 @@ async fn check_against_api(
         return;
     };
 
-    // Live figures (period page before the run; the auditor's view afterwards: no callbacks,
-    // so both are the list against the files) and the chart.
+    check_live_figures(port, token, r, pid, failures).await;
+    check_uploads(port, token, r, pid, failures).await;
+    let Some(rid) = r["run_id"].as_i64() else {
+        failures.push("the script ran no reconciliation: no run to compare".to_owned());
+        return;
+    };
+    check_run(port, token, r, rid, out_dir, failures).await;
+    check_exceptions_total(port, token, r, rid, failures).await;
+    check_search(port, token, r, rid, failures).await;
+    check_second_period(port, token, r, failures).await;
+    check_runs_table(port, token, r, pid, rid, failures).await;
+}
+
+/// The live figures (period page before the run; the auditor's view afterwards: no
+/// callbacks, so both are the list against the files) and the chart.
+async fn check_live_figures(
+    port: u16,
+    token: &str,
+    r: &Value,
+    pid: i64,
+    failures: &mut Vec<String>,
+) {
     match api(port, token, &format!("/api/v1/periods/{pid}/coverage")).await {
         Ok(live) => {
             compare_figures("period page (live)", &r["live"], &live, failures);
@@ -347,8 +367,10 @@ async fn check_against_api(
         }
         Err(e) => failures.push(e),
     }
+}
 
-    // Uploads: one row per stored upload, its counts, its row errors by row number.
+/// The uploads table: one row per stored upload, its counts, its row errors by row number.
+async fn check_uploads(port: u16, token: &str, r: &Value, pid: i64, failures: &mut Vec<String>) {
     match api(port, token, &format!("/api/v1/periods/{pid}/uploads")).await {
         Ok(uploads) => {
             let list = uploads.as_array().cloned().unwrap_or_default();
@@ -408,11 +430,18 @@ async fn check_against_api(
         }
         Err(e) => failures.push(e),
     }
+}
 
-    let Some(rid) = r["run_id"].as_i64() else {
-        failures.push("the script ran no reconciliation: no run to compare".to_owned());
-        return;
-    };
+/// The run page's figures (the accountant's and the auditor's), the downloaded workbook, and
+/// the filtered exceptions against the API's filter.
+async fn check_run(
+    port: u16,
+    token: &str,
+    r: &Value,
+    rid: i64,
+    out_dir: &Path,
+    failures: &mut Vec<String>,
+) {
     match api(port, token, &format!("/api/v1/reconciliations/{rid}")).await {
         Ok(report) => {
             compare_figures("run page", &r["run"], &report, failures);
@@ -455,6 +484,16 @@ async fn check_against_api(
         }
         Err(e) => failures.push(e),
     }
+}
+
+/// The exceptions table's total against the run's.
+async fn check_exceptions_total(
+    port: u16,
+    token: &str,
+    r: &Value,
+    rid: i64,
+    failures: &mut Vec<String>,
+) {
     match api(
         port,
         token,
@@ -472,6 +511,10 @@ async fn check_against_api(
         }
         Err(e) => failures.push(e),
     }
+}
+
+/// The exceptions searched for a name against the API's search.
+async fn check_search(port: u16, token: &str, r: &Value, rid: i64, failures: &mut Vec<String>) {
     if let Some(q) = r["search"]["q"].as_str() {
         let path = format!("/api/v1/reconciliations/{rid}/exceptions?q={q}");
         match api(port, token, &path).await {
@@ -483,6 +526,10 @@ async fn check_against_api(
             Err(e) => failures.push(e),
         }
     }
+}
+
+/// The target typed the Vietnamese way ("80,5") is stored as 80.5.
+async fn check_second_period(port: u16, token: &str, r: &Value, failures: &mut Vec<String>) {
     if let Some(id) = r["second_period_id"].as_i64() {
         match api(port, token, &format!("/api/v1/periods/{id}")).await {
             Ok(p) if decimal(&p["target_pct"]) == Some(Decimal::new(805, 1)) => {}
@@ -493,6 +540,17 @@ async fn check_against_api(
             Err(e) => failures.push(e),
         }
     }
+}
+
+/// The runs table shows the run's report digest.
+async fn check_runs_table(
+    port: u16,
+    token: &str,
+    r: &Value,
+    pid: i64,
+    rid: i64,
+    failures: &mut Vec<String>,
+) {
     match api(
         port,
         token,
