@@ -490,10 +490,7 @@ async fn uploads_runs_downloads_and_language() {
         x.expect_status(StatusCode::OK, "xlsx");
         assert!(x.body.starts_with(b"PK"), "an xlsx (zip) file");
         let api_x = app
-            .get(
-                &app.tokens.accountant,
-                &format!("/api/v1/reconciliations/{run_id}/report.csv"),
-            )
+            .download(&app.tokens.accountant, run_id, "report.csv")
             .await;
         assert_eq!(
             b.get(&format!("/runs/{run_id}/report.csv")).await.body,

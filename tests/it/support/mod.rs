@@ -620,6 +620,13 @@ impl TestApp {
         .await
     }
 
+    /// Download one of a run's files (`report.json`, `report.csv`, `report.xlsx`,
+    /// `follow-up.xlsx`).
+    pub async fn download(&self, token: &str, run: i64, file: &str) -> TestResponse {
+        self.get(token, &format!("/api/v1/reconciliations/{run}/{file}"))
+            .await
+    }
+
     /// The sample story as the admin: a period (target 80%), the list, both payout files,
     /// one run.
     pub async fn seed_sample(&self, code: &str) -> Sample {
