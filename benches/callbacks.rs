@@ -11,9 +11,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-#[path = "../tests/support/loadgen.rs"]
+#[path = "../tests/it/support/loadgen.rs"]
 mod loadgen;
-#[path = "../tests/support/pg.rs"]
+#[path = "../tests/it/support/pg.rs"]
 mod pg;
 
 use loadgen::{Bank, Client, Server};

@@ -22,7 +22,7 @@ use doisoat::store::{NewToken, Store};
 use http_body_util::BodyExt;
 use tower::ServiceExt;
 
-#[path = "../tests/support/pg.rs"]
+#[path = "../tests/it/support/pg.rs"]
 mod pg;
 #[path = "support/province.rs"]
 mod province;

@@ -5,14 +5,13 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
-#[path = "support/sample.rs"]
-mod sample;
+use crate::support::sample;
 
 fn doisoat(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_doisoat"))
         .args(args)
         .output()
-        .unwrap_or_else(|e| panic!("cannot run doisoat: {e}"))
+        .expect("cannot run doisoat")
 }
 
 fn fixture(name: &str) -> String {
@@ -74,7 +73,7 @@ fn human_summary_is_vietnamese() {
 
 #[test]
 fn writes_xlsx_and_csv_reports() {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().unwrap();
     for name in ["r.xlsx", "r.csv", "r.json"] {
         let path = dir.path().join(name);
         let mut args = sample_args();
@@ -112,9 +111,9 @@ fn writes_xlsx_and_csv_reports() {
 
 #[test]
 fn unreadable_input_is_a_clear_non_zero_exit() {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("hong.xlsx");
-    std::fs::write(&bad, b"PK\x03\x04 not really a zip").unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(&bad, b"PK\x03\x04 not really a zip").unwrap();
     let out = doisoat(&[
         "reconcile",
         "--beneficiaries",
@@ -150,7 +149,7 @@ fn unreadable_input_is_a_clear_non_zero_exit() {
 
     // No header: says what it found and what it needs.
     let noheader = dir.path().join("ghi_chu.csv");
-    std::fs::write(&noheader, "ghi chú\nkhông có bảng\n").unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(&noheader, "ghi chú\nkhông có bảng\n").unwrap();
     let out = doisoat(&[
         "reconcile",
         "--beneficiaries",
@@ -278,14 +277,14 @@ fn ods_list_reconciles_like_the_xlsx() {
 
 #[test]
 fn token_create_prints_the_token_and_a_bank_webhook_secret() {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite:{}", dir.path().join("t.db").display());
     let run = |args: &[&str]| {
         Command::new(env!("CARGO_BIN_EXE_doisoat"))
             .args(args)
             .env("DATABASE_URL", &url)
             .output()
-            .unwrap_or_else(|e| panic!("cannot run doisoat: {e}"))
+            .expect("cannot run doisoat")
     };
     let out = run(&[
         "token", "create", "--role", "bank", "--bank", "Agribank", "--name", "agribank",
@@ -363,19 +362,17 @@ fn token_create_prints_the_token_and_a_bank_webhook_secret() {
     );
 }
 
-#[path = "support/bombs.rs"]
-#[allow(dead_code)]
-mod bombs;
+use crate::support::bombs;
 
 /// A reader's own warnings (calamine caps an ods repeat of 2,000,000 empty rows, and says
 /// so in English) are not shown to a CLI user; asked for with DOISOAT_LOG, they come
 /// without colour escapes when stderr is not a terminal.
 #[test]
 fn library_warnings_stay_out_of_the_way() {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    let dir = tempfile::tempdir().expect("tempdir");
     let list = dir.path().join("list.ods");
     let rows = r#"<table:table-row><table:table-cell office:value-type="string"><text:p>Họ và tên</text:p></table:table-cell><table:table-cell office:value-type="string"><text:p>Số định danh</text:p></table:table-cell><table:table-cell office:value-type="string"><text:p>Số tiền</text:p></table:table-cell></table:table-row><table:table-row><table:table-cell office:value-type="string"><text:p>Nguyễn Văn An</text:p></table:table-cell><table:table-cell office:value-type="string"><text:p>025038000101</text:p></table:table-cell><table:table-cell office:value-type="float" office:value="1500000"><text:p>1500000</text:p></table:table-cell></table:table-row><table:table-row table:number-rows-repeated="2000000"><table:table-cell table:number-columns-repeated="20000"/></table:table-row>"#;
-    std::fs::write(&list, bombs::ods(rows)).unwrap_or_else(|e| panic!("write: {e}"));
+    std::fs::write(&list, bombs::ods(rows)).expect("write");
     let list = list.display().to_string();
     let args = [
         "reconcile",
@@ -399,7 +396,7 @@ fn library_warnings_stay_out_of_the_way() {
         .args(args)
         .env("DOISOAT_LOG", "warn")
         .output()
-        .unwrap_or_else(|e| panic!("cannot run doisoat: {e}"));
+        .expect("cannot run doisoat");
     let stderr = String::from_utf8_lossy(&asked.stderr);
     assert!(
         stderr.contains("capped"),

@@ -3,7 +3,7 @@
 //! trickle their request head. The server must answer, stay up, and keep its peak memory
 //! (VmHWM, read from the OS) under a bound. SQLite always; PostgreSQL when
 //! TEST_DATABASE_URL is set.
-//!   cargo test --test hardening -- --nocapture
+//!   cargo test --test it hardening:: -- --nocapture
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -11,12 +11,7 @@ use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-#[path = "support/bombs.rs"]
-mod bombs;
-#[path = "support/loadgen.rs"]
-mod loadgen;
-#[path = "support/pg.rs"]
-mod pg;
+use crate::support::{bombs, loadgen, pg};
 
 use loadgen::{Client, Server, run_cli};
 
@@ -76,11 +71,9 @@ async fn hostile_clients(database_url: String, dir: PathBuf) {
     let r = http
         .request("POST", "/api/v1/periods", &json, br#"{"code":"2024-09"}"#)
         .await
-        .unwrap_or_else(|e| panic!("create period: {e}"));
+        .expect("create period");
     assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
-    let period = r.json()["id"]
-        .as_i64()
-        .unwrap_or_else(|| panic!("period id"));
+    let period = r.json()["id"].as_i64().expect("period id");
     let baseline = server.peak_rss_mib();
 
     // 1. Tiny workbooks, both upload slots: a clear 422 each, the server stays up.
@@ -151,10 +144,10 @@ async fn hostile_clients(database_url: String, dir: PathBuf) {
     for _ in 0..50 {
         let mut s = tokio::net::TcpStream::connect(("127.0.0.1", server.port))
             .await
-            .unwrap_or_else(|e| panic!("connect: {e}"));
+            .expect("connect");
         s.write_all(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n")
             .await
-            .unwrap_or_else(|e| panic!("write: {e}"));
+            .expect("write");
         trickling.push(s);
     }
     let mut closed = 0;
@@ -184,7 +177,7 @@ async fn hostile_clients(database_url: String, dir: PathBuf) {
     let r = Client::new(server.port)
         .request("GET", "/healthz", &[], b"")
         .await
-        .unwrap_or_else(|e| panic!("healthz: {e}"));
+        .expect("healthz");
     assert_eq!(r.status, 200);
 
     eprintln!(
@@ -197,7 +190,7 @@ async fn hostile_clients(database_url: String, dir: PathBuf) {
 }
 
 fn tempdir() -> tempfile::TempDir {
-    tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"))
+    tempfile::tempdir().expect("tempdir")
 }
 
 fn sqlite_url(dir: &Path) -> String {

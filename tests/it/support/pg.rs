@@ -1,6 +1,9 @@
 //! A PostgreSQL database per test, on the server `TEST_DATABASE_URL` names: shared by the
-//! store and API tests and the service benchmark (`#[path]`-included where needed).
-#![allow(dead_code)] // Each includer uses a different part.
+//! tests (as `support::pg`) and the service and callback benchmarks (`#[path]`-included).
+#![allow(dead_code)]
+// Each includer uses a different part.
+// Test-support code: the benches include this file as it is, outside the tests' allowance.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -29,11 +32,11 @@ impl PgTestDb {
         );
         let mut conn = sqlx::PgConnection::connect(admin_url)
             .await
-            .unwrap_or_else(|e| panic!("connect {admin_url}: {e}"));
+            .expect("connect to the TEST_DATABASE_URL server");
         sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
             .execute(&mut conn)
             .await
-            .unwrap_or_else(|e| panic!("create database {name}: {e}"));
+            .expect("create the test database");
         let _ = conn.close().await;
         Self {
             admin_url: admin_url.to_owned(),

@@ -6,8 +6,21 @@ use doisoat::domain::population_id::{IdCheck, IdProblem};
 use doisoat::domain::records::BeneficiaryRow;
 use doisoat::import::{ImportOptions, Imported, import_beneficiaries, import_payouts};
 use proptest::prelude::*;
+use proptest::test_runner::FileFailurePersistence;
 
 const HEADER: &str = "STT,Họ và tên,Số định danh cá nhân,Số tiền,Số tài khoản,Ngân hàng";
+
+/// `cases` cases, the seeds of past failures kept beside this file
+/// (tests/it/import_robustness.proptest-regressions). Proptest's default would look for
+/// tests/proptest-regressions/import_robustness.txt, since tests/it holds a main.rs.
+fn config(cases: u32) -> ProptestConfig {
+    ProptestConfig {
+        failure_persistence: Some(Box::new(FileFailurePersistence::WithSource(
+            "proptest-regressions",
+        ))),
+        ..ProptestConfig::with_cases(cases)
+    }
+}
 
 fn list_opts() -> ImportOptions {
     ImportOptions::new(2026)
@@ -95,7 +108,7 @@ fn csv_bytes(rows: &[Vec<String>], quoted: bool) -> Vec<u8> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(256))]
+    #![proptest_config(config(256))]
 
     #[test]
     fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..512)) {
@@ -134,7 +147,7 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(128))]
+    #![proptest_config(config(128))]
 
     #[test]
     fn junk_after_a_zip_signature_is_an_error(junk in prop::collection::vec(any::<u8>(), 0..1024)) {
@@ -163,7 +176,7 @@ Tổng cộng,,,3.250.000,,
 ";
 
 fn ok<T>(r: Result<Imported<T>, doisoat::import::ImportError>) -> Imported<T> {
-    r.unwrap_or_else(|e| panic!("import failed: {e}"))
+    r.expect("import failed")
 }
 
 /// LIST_CSV with ';' outside quotes, CRLF line ends and a UTF-8 BOM.

@@ -1,7 +1,7 @@
 //! The importers on real files other tools wrote (calamine's, xlrd's and SheetJS's test
 //! files, in `../shared/real/`; provenance in its PROVENANCE.md). They are read from there,
 //! never copied into the project: on a fresh clone without that folder these tests say so
-//! and pass; under CI (`CI` set) a missing folder fails them.
+//! loudly and pass; under CI (`support::gate::ci`) a missing folder fails them.
 
 use std::path::{Path, PathBuf};
 
@@ -10,16 +10,21 @@ use doisoat::import::grid::Cell;
 use doisoat::import::guard::{Budget, DEFAULT_MAX_CELLS};
 use doisoat::import::{ImportError, source};
 
+use crate::support::gate;
+
 fn real_dir() -> Option<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/real");
     if dir.is_dir() {
         return Some(dir);
     }
     assert!(
-        std::env::var_os("CI").is_none(),
+        !gate::ci(),
         "../shared/real is missing: under CI the real-file tests must run"
     );
-    eprintln!("SKIPPED: ../shared/real is not here (a fresh clone); real-file tests not run");
+    gate::skipped(
+        "real_files",
+        "../shared/real is not here (a fresh clone); the real-file tests did NOT run",
+    );
     None
 }
 

@@ -1,9 +1,12 @@
-//! A small load client for the bank-callback endpoint, shared by tests/crash.rs and
+//! A small load client for the bank-callback endpoint, shared by tests/it/crash.rs and
 //! benches/callbacks.rs (`#[path]`-included): raw HTTP/1.1 keep-alive on loopback, signed
 //! Standard Webhooks requests, and a guard around a `doisoat serve` child process.
 //! Everything is bounded: each request has a deadline, each wait a count and a time limit,
 //! and only 127.0.0.1 is ever contacted.
-#![allow(dead_code)] // Each includer uses a different part.
+#![allow(dead_code)]
+// Each includer uses a different part.
+// Test-support code: the benches include this file as it is, outside the tests' allowance.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
@@ -258,8 +261,7 @@ impl Bank {
     pub fn new(token: &str, secret: &str) -> Self {
         Bank {
             token: token.to_owned(),
-            secret: WebhookSecret::parse(secret)
-                .unwrap_or_else(|e| panic!("webhook secret from the CLI: {e}")),
+            secret: WebhookSecret::parse(secret).expect("webhook secret from the CLI"),
             authorization: format!("Bearer {token}"),
         }
     }
@@ -321,11 +323,8 @@ pub fn item(transaction_ref: &str, n: u64) -> serde_json::Value {
 
 /// A port that was free a moment ago on 127.0.0.1.
 pub fn free_port() -> u16 {
-    let l = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-        .unwrap_or_else(|e| panic!("bind 127.0.0.1:0: {e}"));
-    l.local_addr()
-        .unwrap_or_else(|e| panic!("local_addr: {e}"))
-        .port()
+    let l = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind 127.0.0.1:0");
+    l.local_addr().expect("local_addr").port()
 }
 
 /// Run `doisoat ARGS` with DATABASE_URL set; panics with its output unless it succeeds.
@@ -336,7 +335,7 @@ pub fn run_cli(bin: &Path, database_url: &str, args: &[&str]) -> String {
         .env("DOISOAT_LOG", "warn")
         .stdin(Stdio::null())
         .output()
-        .unwrap_or_else(|e| panic!("run {} {args:?}: {e}", bin.display()));
+        .expect("run the doisoat CLI");
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     if !out.status.success() {
         panic!(
@@ -372,7 +371,7 @@ pub fn create_bank_token(bin: &Path, database_url: &str, name: &str) -> Bank {
 pub async fn create_period(database_url: &str, code: &str) {
     let store = doisoat::store::connect(database_url)
         .await
-        .unwrap_or_else(|e| panic!("connect {database_url}: {e}"));
+        .expect("connect the store");
     let new = doisoat::store::NewPeriod {
         code: code.to_owned(),
         programme: None,
@@ -382,7 +381,7 @@ pub async fn create_period(database_url: &str, code: &str) {
     store
         .create_period(new, "test")
         .await
-        .unwrap_or_else(|e| panic!("create period {code}: {e}"));
+        .expect("create the period");
 }
 
 /// A running `doisoat serve`; killed (SIGKILL) and reaped when dropped.
@@ -417,10 +416,8 @@ impl Server {
             .create(true)
             .append(true)
             .open(log)
-            .unwrap_or_else(|e| panic!("open {}: {e}", log.display()));
-        let file2 = file
-            .try_clone()
-            .unwrap_or_else(|e| panic!("clone {}: {e}", log.display()));
+            .expect("open the server log");
+        let file2 = file.try_clone().expect("clone the server log handle");
         let child = Command::new(bin)
             .arg("serve")
             .envs(settings.iter().copied())
@@ -430,7 +427,7 @@ impl Server {
             .stdout(file)
             .stderr(file2)
             .spawn()
-            .unwrap_or_else(|e| panic!("spawn {} serve: {e}", bin.display()));
+            .expect("spawn doisoat serve");
         let mut server = Server {
             child: Some(child),
             port,
@@ -487,15 +484,15 @@ impl Server {
 
     /// Peak resident memory so far (VmHWM, from the OS), in MiB.
     pub fn peak_rss_mib(&self) -> u64 {
-        let pid = self.pid().unwrap_or_else(|| panic!("server not running"));
+        let pid = self.pid().expect("the server is running");
         let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
-            .unwrap_or_else(|e| panic!("read /proc/{pid}/status: {e}"));
+            .expect("read the server's /proc/PID/status");
         status
             .lines()
             .find_map(|l| l.strip_prefix("VmHWM:"))
             .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
             .map(|kb| kb / 1024)
-            .unwrap_or_else(|| panic!("no VmHWM in /proc/{pid}/status"))
+            .expect("a VmHWM line in the server's /proc/PID/status")
     }
 
     /// Still running (not exited or aborted)?

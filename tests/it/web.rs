@@ -1,9 +1,7 @@
 //! The web pages through the router (no browser): sessions, CSRF, roles, masking,
-//! language, bad uploads. The browser walk-through is tests/web_e2e.rs.
+//! language, bad uploads. The browser walk-through is tests/it/web_e2e.rs.
 
-#![allow(clippy::expect_used)] // test code: a broken expectation should stop the test loudly
-
-mod support;
+use crate::support;
 
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
@@ -492,10 +490,7 @@ async fn uploads_runs_downloads_and_language() {
         x.expect_status(StatusCode::OK, "xlsx");
         assert!(x.body.starts_with(b"PK"), "an xlsx (zip) file");
         let api_x = app
-            .get(
-                &app.tokens.accountant,
-                &format!("/api/v1/reconciliations/{run_id}/report.csv"),
-            )
+            .download(&app.tokens.accountant, run_id, "report.csv")
             .await;
         assert_eq!(
             b.get(&format!("/runs/{run_id}/report.csv")).await.body,

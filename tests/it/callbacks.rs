@@ -2,7 +2,7 @@
 //! batches, linking when the list arrives, live figures, immutable runs. Every test runs on
 //! SQLite, and on PostgreSQL when `TEST_DATABASE_URL` is set.
 
-mod support;
+use crate::support;
 
 use axum::http::StatusCode;
 use serde_json::{Value, json};
@@ -43,7 +43,7 @@ async fn history(app: &TestApp, tref: &str) -> usize {
     app.store
         .callback_history("VBA", tref)
         .await
-        .unwrap_or_else(|e| panic!("history: {e}"))
+        .expect("history")
         .len()
 }
 
@@ -79,8 +79,7 @@ async fn signatures_timestamps_roles_and_banks() {
             "no signature headers",
         );
         // A body changed after signing.
-        let secret = doisoat::webhook::WebhookSecret::parse(&t.bank_secret)
-            .unwrap_or_else(|e| panic!("{e}"));
+        let secret = doisoat::webhook::WebhookSecret::parse(&t.bank_secret).unwrap();
         let now = chrono::Utc::now().timestamp();
         let sig = secret.sign("msg_1", now, body.as_bytes());
         let tampered = body.replace("1500000", "9500000");
@@ -367,7 +366,7 @@ async fn bad_fields_are_refused_per_item_and_never_fail_others() {
             tasks.spawn(async move { (i, post(&app, &item).await) });
         }
         while let Some(joined) = tasks.join_next().await {
-            let (i, r) = joined.unwrap_or_else(|e| panic!("task: {e}"));
+            let (i, r) = joined.expect("task");
             let want = if i % 4 == 0 { 422 } else { 200 };
             assert_eq!(r.status.as_u16(), want, "request {i}: {}", r.text());
         }

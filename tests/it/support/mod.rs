@@ -1,13 +1,16 @@
 //! The HTTP test harness (zero2prod style): `spawn_app(backend)` builds the whole
 //! application over a fresh database — a temporary SQLite file always, a new PostgreSQL
 //! database when `TEST_DATABASE_URL` is set — with a token for every role, and drives it
-//! with `oneshot` (no socket). `for_each_backend` runs one test body on every backend.
+//! with `oneshot` (no socket). `for_each_backend` runs one test body on every backend;
+//! `for_each_store` does the same with a bare `Store` (`TestStore`) for the store's own tests.
 //!
 //! Tracing stays quiet unless `TEST_LOG` is set (its value is an `EnvFilter`, e.g. `debug`).
 
 #![allow(dead_code)] // Not every test file uses every helper.
 
 pub mod bombs;
+pub mod gate;
+pub mod loadgen;
 pub mod pg;
 pub mod sample;
 use pg::PgTestDb;
@@ -191,7 +194,7 @@ pub fn fixture_path(name: &str) -> PathBuf {
 }
 
 pub fn read_file(path: &Path) -> Vec<u8> {
-    std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    std::fs::read(path).expect("read a fixture")
 }
 
 /// The bearer token of every role; `bank` belongs to Agribank.
@@ -228,6 +231,48 @@ pub struct TestApp {
     pg: Option<PgTestDb>,
 }
 
+/// A new empty database on `backend`, and its URL: a SQLite file `sqlite_file` (a path,
+/// created by `connect`) in a new temporary folder, or a new database named `pg_prefix_…`
+/// on the server `TEST_DATABASE_URL` names, to be dropped after the test (`run_then_drop`).
+async fn fresh_database(
+    backend: Backend,
+    sqlite_file: &str,
+    pg_prefix: &str,
+) -> (Option<tempfile::TempDir>, Option<PgTestDb>, String) {
+    match backend {
+        Backend::Sqlite => {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let url = format!("sqlite:{}", dir.path().join(sqlite_file).display());
+            (Some(dir), None, url)
+        }
+        Backend::Postgres => {
+            let admin = std::env::var("TEST_DATABASE_URL").expect("TEST_DATABASE_URL");
+            let db = PgTestDb::create(admin.trim(), pg_prefix).await;
+            let url = db.url.clone();
+            (None, Some(db), url)
+        }
+    }
+}
+
+/// Run one backend's test body in a task, so the PostgreSQL database is dropped even when
+/// the test panics; then pass the panic on, saying which backend failed.
+async fn run_then_drop<Fut>(backend: Backend, pg: Option<PgTestDb>, test: Fut)
+where
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let result = tokio::spawn(test).await;
+    if let Some(db) = pg {
+        db.drop_db().await;
+    }
+    if let Err(e) = result {
+        eprintln!("failed on the {} backend", backend.name());
+        match e.try_into_panic() {
+            Ok(p) => std::panic::resume_unwind(p),
+            Err(e) => panic!("{} backend: {e}", backend.name()),
+        }
+    }
+}
+
 /// An app with the default settings.
 pub async fn spawn_app(backend: Backend) -> TestApp {
     spawn_app_with(backend, &[]).await
@@ -236,33 +281,20 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
 /// An app with some settings (`DOISOAT_MAX_UPLOAD_MB`, …) as `Config::from_map` reads them.
 pub async fn spawn_app_with(backend: Backend, settings: &[(&str, &str)]) -> TestApp {
     init_tracing();
-    let (tmp, pg, url) = match backend {
-        Backend::Sqlite => {
-            let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
-            let url = format!("sqlite:{}/t.db", dir.path().display());
-            (Some(dir), None, url)
-        }
-        Backend::Postgres => {
-            let admin = std::env::var("TEST_DATABASE_URL")
-                .unwrap_or_else(|e| panic!("TEST_DATABASE_URL: {e}"));
-            let db = PgTestDb::create(admin.trim(), "doisoat_api").await;
-            let url = db.url.clone();
-            (None, Some(db), url)
-        }
-    };
+    let (tmp, pg, url) = fresh_database(backend, "t.db", "doisoat_api").await;
     let mut vars: HashMap<String, String> = settings
         .iter()
         .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
         .collect();
     vars.insert("DATABASE_URL".into(), url.clone());
-    let config = Arc::new(Config::from_map(&vars).unwrap_or_else(|e| panic!("config: {e}")));
+    let config = Arc::new(Config::from_map(&vars).expect("config"));
     let store = store::connect(&url)
         .await
-        .unwrap_or_else(|e| panic!("connect {url}: {e}"));
+        .expect("connect to the test database");
     assert_eq!(store.backend(), backend.name());
 
     let agribank = BankId::resolve("Agribank")
-        .unwrap_or_else(|| panic!("Agribank is a known bank"))
+        .expect("Agribank is a known bank")
         .code()
         .to_owned();
     let bank_token = make_bank_token(store.as_ref(), "test-bank", &agribank).await;
@@ -298,7 +330,7 @@ pub async fn make_token(store: &dyn Store, name: &str, role: Role, bank: Option<
     store
         .create_token(new, "test-harness")
         .await
-        .unwrap_or_else(|e| panic!("create token {name}: {e}"));
+        .expect("create a test token");
     token
 }
 
@@ -326,7 +358,7 @@ pub async fn make_bank_token(store: &dyn Store, name: &str, bank_code: &str) -> 
     store
         .create_token(new, "test-harness")
         .await
-        .unwrap_or_else(|e| panic!("create token {name}: {e}"));
+        .expect("create a test token");
     (token, secret)
 }
 
@@ -349,18 +381,59 @@ where
         eprintln!("on the {} backend", backend.name());
         let mut app = spawn_app_with(backend, settings).await;
         let pg = app.pg.take();
-        // In a task, so the PostgreSQL database is dropped even when the test panics.
-        let result = tokio::spawn(test(app)).await;
-        if let Some(db) = pg {
-            db.drop_db().await;
+        run_then_drop(backend, pg, test(app)).await;
+    }
+}
+
+/// A bare `Store` over its own fresh database: what `TestApp` runs on, without the HTTP layer.
+pub struct TestStore {
+    pub backend: Backend,
+    pub store: Arc<dyn Store>,
+    /// The database's URL, to check it straight, past the store.
+    pub url: String,
+}
+
+/// A fresh `TestStore`, and what to keep until its test is over: the SQLite file's folder
+/// (not in `TestStore`: a test body that uses only some fields captures only those) and the
+/// PostgreSQL database to drop.
+struct SpawnedStore {
+    store: TestStore,
+    _tmp: Option<tempfile::TempDir>,
+    pg: Option<PgTestDb>,
+}
+
+impl TestStore {
+    /// A fresh store; on SQLite its file is in a folder that does not exist yet (`connect`
+    /// makes it).
+    async fn spawn(backend: Backend) -> SpawnedStore {
+        init_tracing();
+        let (tmp, pg, url) = fresh_database(backend, "data/doisoat.db", "doisoat_test").await;
+        let store = store::connect(&url)
+            .await
+            .expect("connect to the test database");
+        assert_eq!(store.backend(), backend.name());
+        SpawnedStore {
+            store: TestStore {
+                backend,
+                store,
+                url,
+            },
+            _tmp: tmp,
+            pg,
         }
-        if let Err(e) = result {
-            eprintln!("failed on the {} backend", backend.name());
-            match e.try_into_panic() {
-                Ok(p) => std::panic::resume_unwind(p),
-                Err(e) => panic!("{} backend: {e}", backend.name()),
-            }
-        }
+    }
+}
+
+/// Run `test` on a fresh store on every backend (see `backends`).
+pub async fn for_each_store<F, Fut>(test: F)
+where
+    F: Fn(TestStore) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    for backend in backends() {
+        eprintln!("on the {} backend", backend.name());
+        let SpawnedStore { store, _tmp, pg } = TestStore::spawn(backend).await;
+        run_then_drop(backend, pg, test(store)).await;
     }
 }
 
@@ -393,26 +466,25 @@ impl TestApp {
         let req = req
             .header(header::CONTENT_LENGTH, body.len())
             .body(Body::from(body))
-            .unwrap_or_else(|e| panic!("request {path}: {e}"));
+            .expect("build the request");
         self.dispatch(req).await
     }
 
     /// Run a request through the router and collect the whole response.
     pub async fn dispatch(&self, req: Request<Body>) -> TestResponse {
-        let path = req.uri().to_string();
         let resp = self
             .router
             .clone()
             .oneshot(req)
             .await
-            .unwrap_or_else(|e| panic!("{path}: {e}"));
+            .expect("the router answers");
         let status = resp.status();
         let headers = resp.headers().clone();
         let body = resp
             .into_body()
             .collect()
             .await
-            .unwrap_or_else(|e| panic!("{path}: reading the body: {e}"))
+            .expect("read the response body")
             .to_bytes();
         TestResponse {
             status,
@@ -429,8 +501,7 @@ impl TestApp {
         body: &str,
         skew: i64,
     ) -> TestResponse {
-        let secret = doisoat::webhook::WebhookSecret::parse(secret)
-            .unwrap_or_else(|e| panic!("secret: {e}"));
+        let secret = doisoat::webhook::WebhookSecret::parse(secret).expect("secret");
         let ts = chrono::Utc::now().timestamp() + skew;
         let id = format!("msg_test_{}", rand_suffix());
         let signature = secret.sign(&id, ts, body.as_bytes());
@@ -456,7 +527,7 @@ impl TestApp {
             .header("webhook-timestamp", ts)
             .header("webhook-signature", signature)
             .body(Body::from(body.to_owned()))
-            .unwrap_or_else(|e| panic!("callback request: {e}"));
+            .expect("callback request");
         self.dispatch(req).await
     }
 
@@ -549,6 +620,13 @@ impl TestApp {
         .await
     }
 
+    /// Download one of a run's files (`report.json`, `report.csv`, `report.xlsx`,
+    /// `follow-up.xlsx`).
+    pub async fn download(&self, token: &str, run: i64, file: &str) -> TestResponse {
+        self.get(token, &format!("/api/v1/reconciliations/{run}/{file}"))
+            .await
+    }
+
     /// The sample story as the admin: a period (target 80%), the list, both payout files,
     /// one run.
     pub async fn seed_sample(&self, code: &str) -> Sample {
@@ -584,11 +662,7 @@ impl TestApp {
 
     /// Counts straight from the store (uploads of `period`).
     pub async fn counts(&self, period: i64) -> StateCounts {
-        let periods = self
-            .store
-            .list_periods()
-            .await
-            .unwrap_or_else(|e| panic!("list_periods: {e}"));
+        let periods = self.store.list_periods().await.expect("list_periods");
         let uploads = self
             .store
             .list_uploads(period)
@@ -601,14 +675,14 @@ impl TestApp {
                 .store
                 .list_reconciliations(p.id)
                 .await
-                .unwrap_or_else(|e| panic!("list_reconciliations: {e}"))
+                .expect("list_reconciliations")
                 .len();
         }
         let audit_entries = self
             .store
             .audit_entries(0, 1_000_000)
             .await
-            .unwrap_or_else(|e| panic!("audit_entries: {e}"))
+            .expect("audit_entries")
             .len();
         StateCounts {
             periods: periods.len(),

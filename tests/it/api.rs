@@ -1,7 +1,7 @@
 //! The HTTP API end to end, through `app(state).oneshot(…)`: every test runs on a fresh
 //! SQLite file, and again on a fresh PostgreSQL database when `TEST_DATABASE_URL` is set.
 
-mod support;
+use crate::support;
 
 use std::sync::OnceLock;
 
@@ -26,7 +26,7 @@ fn sheet_names(bytes: &[u8]) -> Vec<String> {
     use calamine::Reader;
     calamine::open_workbook_from_rs::<calamine::Xlsx<_>, _>(std::io::Cursor::new(bytes.to_vec()))
         .map(|w| w.sheet_names())
-        .unwrap_or_else(|e| panic!("not a workbook calamine can open: {e}"))
+        .expect("a workbook calamine can open")
 }
 
 fn row_numbers(upload: &Value) -> Vec<u64> {
@@ -131,9 +131,7 @@ async fn the_whole_flow_gives_the_hand_computed_report_and_downloads() {
         assert_eq!(run_json["report"], report, "POST returns the same report");
 
         // report.json is the stored text: its digest is the one on record.
-        let rj = app
-            .get(&t, &format!("/api/v1/reconciliations/{run_id}/report.json"))
-            .await;
+        let rj = app.download(&t, run_id, "report.json").await;
         rj.expect_status(StatusCode::OK, "report.json");
         assert!(rj.content_type().starts_with("application/json"));
         assert_eq!(sha256_hex(&rj.body), sha, "report.json digest");
@@ -171,9 +169,7 @@ async fn the_whole_flow_gives_the_hand_computed_report_and_downloads() {
         );
 
         // Downloads.
-        let csv = app
-            .get(&t, &format!("/api/v1/reconciliations/{run_id}/report.csv"))
-            .await;
+        let csv = app.download(&t, run_id, "report.csv").await;
         csv.expect_status(StatusCode::OK, "report.csv");
         assert!(
             csv.content_type().starts_with("text/csv"),
@@ -190,9 +186,7 @@ async fn the_whole_flow_gives_the_hand_computed_report_and_downloads() {
             "{:?}",
             csv.headers
         );
-        let xlsx = app
-            .get(&t, &format!("/api/v1/reconciliations/{run_id}/report.xlsx"))
-            .await;
+        let xlsx = app.download(&t, run_id, "report.xlsx").await;
         xlsx.expect_status(StatusCode::OK, "report.xlsx");
         assert_eq!(
             sheet_names(&xlsx.body),
@@ -280,12 +274,7 @@ async fn a_corrected_list_is_version_2_and_earlier_runs_stay_as_they_were() {
     for_each_backend(|app| async move {
         let t = app.tokens.accountant.clone();
         let s = app.seed_sample("2024-09").await;
-        let old_report = app
-            .get(
-                &t,
-                &format!("/api/v1/reconciliations/{}/report.json", s.run),
-            )
-            .await;
+        let old_report = app.download(&t, s.run, "report.json").await;
         old_report.expect_status(StatusCode::OK, "first report");
         let old_meta = app
             .get(&t, &format!("/api/v1/reconciliations/{}/meta", s.run))
@@ -339,12 +328,7 @@ async fn a_corrected_list_is_version_2_and_earlier_runs_stay_as_they_were() {
         assert_eq!(m2["meta"]["inputs"][0]["name"], LIST_ODS);
 
         // The earlier run is unchanged, byte for byte.
-        let old_again = app
-            .get(
-                &t,
-                &format!("/api/v1/reconciliations/{}/report.json", s.run),
-            )
-            .await;
+        let old_again = app.download(&t, s.run, "report.json").await;
         assert_eq!(old_again.body, old_report.body, "the earlier report");
         let old_meta_again = app
             .get(&t, &format!("/api/v1/reconciliations/{}/meta", s.run))
@@ -393,7 +377,7 @@ async fn missing_bad_and_revoked_tokens_are_401() {
             .store
             .revoke_token("short-lived", "test")
             .await
-            .unwrap_or_else(|e| panic!("revoke: {e}"));
+            .expect("revoke");
         assert!(revoked);
         app.get(&token, "/api/v1/periods").await.expect_problem(
             StatusCode::UNAUTHORIZED,
@@ -479,8 +463,7 @@ async fn each_role_may_do_what_its_role_allows() {
                 check_access(&r, read, &format!("{who}: read {path}"));
             }
             for file in ["report.json", "report.csv", "report.xlsx", "follow-up.xlsx"] {
-                let path = format!("/api/v1/reconciliations/{}/{file}", s.run);
-                let r = app.get(&t, &path).await;
+                let r = app.download(&t, s.run, file).await;
                 check_access(&r, read, &format!("{who}: download {file}"));
             }
             let r = app.get(&t, "/api/v1/audit").await;
@@ -503,15 +486,12 @@ fn zip_bomb() -> &'static [u8] {
         let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
         let opts = zip::write::SimpleFileOptions::default()
             .compression_method(zip::CompressionMethod::Deflated);
-        w.start_file("xl/worksheets/sheet1.xml", opts)
-            .unwrap_or_else(|e| panic!("zip: {e}"));
+        w.start_file("xl/worksheets/sheet1.xml", opts).expect("zip");
         let chunk = vec![0u8; 1 << 20];
         for _ in 0..200 {
-            w.write_all(&chunk).unwrap_or_else(|e| panic!("zip: {e}"));
+            w.write_all(&chunk).expect("zip");
         }
-        w.finish()
-            .map(std::io::Cursor::into_inner)
-            .unwrap_or_else(|e| panic!("zip: {e}"))
+        w.finish().map(std::io::Cursor::into_inner).expect("zip")
     })
 }
 
@@ -1456,7 +1436,7 @@ async fn period_requests_name_every_bad_field() {
     .await;
 }
 
-/// The contracts banks' and auditors' tools rely on, as snapshots (tests/snapshots/): the
+/// The contracts banks' and auditors' tools rely on, as snapshots (tests/it/snapshots/): the
 /// OpenAPI document, the sample's report JSON (the same on both backends) and the problem
 /// documents of refused uploads. A change to any key or route shows as a reviewed diff.
 #[tokio::test]

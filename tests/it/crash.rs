@@ -3,7 +3,8 @@
 //! stored exactly once, nothing duplicated, replays must get the answers given before the
 //! crash, and the audit chain must still verify. SQLite always; PostgreSQL when
 //! TEST_DATABASE_URL is set (a fresh database is created and dropped).
-//!   cargo test --test crash -- --nocapture
+//! A slow test (`support::gate::slow`): it runs under CI (`CI` set) or when asked,
+//!   DOISOAT_SLOW_TESTS=1 cargo test --test it crash:: -- --nocapture
 
 use std::collections::{HashMap, HashSet};
 use std::io;
@@ -12,10 +13,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-#[path = "support/loadgen.rs"]
-mod loadgen;
-#[path = "support/pg.rs"]
-mod pg;
+use crate::support::{gate, loadgen, pg};
 
 use loadgen::{Bank, Client, Server, post_callback};
 
@@ -82,11 +80,11 @@ async fn client(id: usize, port: u16, bank: Bank, shared: Arc<Shared>) {
         } else {
             serde_json::to_vec(&items[0].1)
         }
-        .unwrap_or_else(|e| panic!("serialise: {e}"));
+        .expect("serialise");
         match post_callback(&mut http, &bank, &body).await {
             Ok((200, answer, _)) => {
-                let answer: serde_json::Value = serde_json::from_slice(&answer)
-                    .unwrap_or_else(|e| panic!("200 answer is not JSON: {e}"));
+                let answer: serde_json::Value =
+                    serde_json::from_slice(&answer).expect("the 200 answer is JSON");
                 shared.acked_items.fetch_add(n, Ordering::Relaxed);
                 lock(&shared.acked).push(Acked {
                     body,
@@ -148,8 +146,8 @@ async fn crash_and_recover(database_url: String, dir: PathBuf) {
     for t in tasks {
         tokio::time::timeout(Duration::from_secs(15), t)
             .await
-            .unwrap_or_else(|_| panic!("a client did not stop after the kill"))
-            .unwrap_or_else(|e| panic!("client task: {e}"));
+            .expect("a client did not stop after the kill")
+            .expect("client task");
     }
     let failures = lock(&shared.failures).clone();
     assert!(
@@ -176,13 +174,13 @@ async fn crash_and_recover(database_url: String, dir: PathBuf) {
     let server = Server::start(&bin, &database_url, &log, READY_WITHIN).await;
     let store = doisoat::store::connect(&database_url)
         .await
-        .unwrap_or_else(|e| panic!("open the store after the crash: {e}"));
+        .expect("open the store after the crash");
 
     // Nothing duplicated: one row per ref, and every stored ref has exactly one state.
     let stored = store
         .callback_payouts("2024-09")
         .await
-        .unwrap_or_else(|e| panic!("callback_payouts: {e}"));
+        .expect("callback_payouts");
     let mut stored_ids: HashMap<&str, i64> = HashMap::new();
     for s in &stored {
         assert_eq!(s.bank_code, "VBA");
@@ -198,7 +196,7 @@ async fn crash_and_recover(database_url: String, dir: PathBuf) {
         let history = store
             .callback_history("VBA", &s.payout.transaction_ref)
             .await
-            .unwrap_or_else(|e| panic!("callback_history: {e}"));
+            .expect("callback_history");
         assert_eq!(
             history.len(),
             1,
@@ -252,10 +250,9 @@ async fn crash_and_recover(database_url: String, dir: PathBuf) {
     for a in &replays {
         let (status, body, _) = post_callback(&mut http, &bank, &a.body)
             .await
-            .unwrap_or_else(|e| panic!("replay after restart: {e}"));
+            .expect("replay after restart");
         assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
-        let answer: serde_json::Value =
-            serde_json::from_slice(&body).unwrap_or_else(|e| panic!("replay answer: {e}"));
+        let answer: serde_json::Value = serde_json::from_slice(&body).expect("replay answer");
         assert_eq!(
             answer, a.answer,
             "replay answer differs from the one before the crash"
@@ -265,7 +262,7 @@ async fn crash_and_recover(database_url: String, dir: PathBuf) {
     let after = store
         .callback_payouts("2024-09")
         .await
-        .unwrap_or_else(|e| panic!("callback_payouts: {e}"));
+        .expect("callback_payouts");
     assert_eq!(after.len(), stored.len());
 
     let verify = loadgen::run_cli(&bin, &database_url, &["audit", "verify"]);
@@ -289,7 +286,7 @@ async fn crash_and_recover(database_url: String, dir: PathBuf) {
 }
 
 fn tempdir() -> tempfile::TempDir {
-    tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"))
+    tempfile::tempdir().expect("tempdir")
 }
 
 fn sqlite_url(dir: &Path) -> String {
@@ -298,12 +295,18 @@ fn sqlite_url(dir: &Path) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sqlite_kill_during_callbacks_loses_no_acknowledged_payout() {
+    if !gate::slow("crash::sqlite_kill_during_callbacks_loses_no_acknowledged_payout") {
+        return;
+    }
     let dir = tempdir();
     crash_and_recover(sqlite_url(dir.path()), dir.path().to_owned()).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn postgres_kill_during_callbacks_loses_no_acknowledged_payout() {
+    if !gate::slow("crash::postgres_kill_during_callbacks_loses_no_acknowledged_payout") {
+        return;
+    }
     let Ok(admin) = std::env::var("TEST_DATABASE_URL") else {
         eprintln!("TEST_DATABASE_URL not set: skipping the PostgreSQL crash test");
         return;
