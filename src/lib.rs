@@ -23,11 +23,6 @@ pub mod tokens;
 pub mod web;
 pub mod webhook;
 
-// Its home is `domain::audit`; the old path for the modules not yet moved to it.
-pub use domain::audit;
-// Their home is `service`; the old paths for the modules not yet moved to it.
-pub use service::{callbacks, job};
-
 #[cfg(test)]
 mod layering {
     //! The dependency rule, read from the code: each module's `crate::` paths (outside

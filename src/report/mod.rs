@@ -9,8 +9,6 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::banks::BankId;
-// TEMPORARY: the old path of the digest for the tests, until they move to tests/it.
-pub use crate::domain::sha256_hex;
 use crate::import::{ControlTotal, RowError};
 use crate::recon::{Coverage, FlagCounts, OutcomeCounts, Reconciliation, Slice, UnmatchedPayouts};
 

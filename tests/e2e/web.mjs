@@ -1,4 +1,4 @@
-// End-to-end browser test of doisoat's web pages, driven by tests/web_e2e.rs (`cargo test`).
+// End-to-end browser test of doisoat's web pages, driven by tests/it/web_e2e.rs (`cargo test`, a slow test).
 //
 // Env: BASE_URL, ACCOUNTANT_TOKEN, AUDITOR_TOKEN, FIXTURES (the fixtures/ folder), OUT_DIR;
 // SCREENSHOT_DIR (optional: PNGs of the main pages go there). Chromium: /usr/bin/chromium,

@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 
 use axum::http::{Method, StatusCode, header};
 use doisoat::domain::access::Role;
-use doisoat::report::sha256_hex;
+use doisoat::domain::sha256_hex;
 use serde_json::{Value, json};
 use support::{
     TestApp, TestResponse, bombs, fixture_path, for_each_backend, for_each_backend_with,
@@ -926,7 +926,7 @@ async fn the_audit_trail_records_the_flow_and_verifies() {
         );
         // One vocabulary, and no personal ID or account in any entry: every ID and account
         // of the sample files is looked for in each entry's text.
-        let names: Vec<&str> = doisoat::audit::Action::ALL
+        let names: Vec<&str> = doisoat::domain::audit::Action::ALL
             .iter()
             .map(|a| a.as_str())
             .collect();

@@ -41,7 +41,7 @@ const FIGURES: [&str; 4] = [
     "amount_paid",
     "beneficiaries",
 ];
-/// The report workbook's sheets (src/report/xlsx.rs: Vietnamese names in every language).
+/// The report workbook's sheets (src/report/xlsx/mod.rs: Vietnamese names in every language).
 const SHEETS: [&str; 4] = ["Tổng hợp", "Theo xã", "Ngoại lệ", "Lỗi dữ liệu"];
 
 fn manifest_dir() -> PathBuf {

@@ -10,13 +10,13 @@ mod sessions;
 use std::path::Path;
 
 use chrono::{DateTime, Duration, NaiveDate, SubsecRound, TimeZone, Utc};
-use doisoat::audit::Action;
-use doisoat::audit::{self, NewAuditEntry};
 use doisoat::domain::access::Role;
+use doisoat::domain::audit::Action;
+use doisoat::domain::audit::{self, NewAuditEntry};
 use doisoat::domain::banks::BankId;
+use doisoat::domain::sha256_hex;
 use doisoat::domain::status::PayoutStatus;
 use doisoat::import::{self, ImportOptions, Imported};
-use doisoat::report::sha256_hex;
 use doisoat::store::{
     self, CallbackAnswer, CallbackPayout, CallbackRequest, CallbackVerdict, NewPeriod, NewRun,
     NewSession, NewToken, NewUpload, POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS, Store, StoreError,
