@@ -1,6 +1,8 @@
 //! What a request can reach: the application state shared by the API and the pages (the
 //! composition root; `server` builds the router and serves it).
 
+pub mod upload_form;
+
 use std::sync::Arc;
 
 use crate::config::Config;

@@ -8,6 +8,7 @@ use axum::http::StatusCode;
 use super::auth::Auth;
 use super::error::{AppError, multipart_error};
 use crate::app::AppState;
+use crate::app::upload_form::{FormShape, UploadFormError, read_upload_form};
 use crate::domain::banks::BankId;
 use crate::service::{self, UploadRequest};
 use crate::store::{Upload, UploadKind};
@@ -32,53 +33,30 @@ struct Form {
     confirm: bool,
 }
 
+/// The API's form: one `file` part (the last, if several), `bank`, `confirm`.
 async fn read_form(
     multipart: Result<Multipart, MultipartRejection>,
     limit: usize,
 ) -> Result<Form, AppError> {
-    let mut multipart = multipart?;
-    let mut file = None;
-    let mut bank = None;
-    let mut confirm = false;
-    while let Some(field) = multipart
-        .next_field()
+    let shape = FormShape {
+        file_field: "file",
+        guard: None,
+    };
+    let mut form = read_upload_form(multipart?, limit, shape)
         .await
-        .map_err(|e| multipart_error(e, limit))?
-    {
-        match field.name() {
-            Some("file") => {
-                let name = field.file_name().unwrap_or("upload").to_owned();
-                let bytes = field.bytes().await.map_err(|e| multipart_error(e, limit))?;
-                if bytes.len() > limit {
-                    return Err(AppError::too_large(limit));
-                }
-                file = Some((name, bytes.to_vec()));
-            }
-            Some("bank") => {
-                let text = field.text().await.map_err(|e| multipart_error(e, limit))?;
-                bank = Some(text.trim().to_owned()).filter(|b| !b.is_empty());
-            }
-            Some("confirm") => {
-                let text = field.text().await.map_err(|e| multipart_error(e, limit))?;
-                confirm = matches!(text.trim(), "true" | "1" | "on" | "yes");
-            }
-            _ => {}
-        }
-    }
-    let (file_name, bytes) = file.ok_or_else(|| {
+        .map_err(|e| match e {
+            UploadFormError::Multipart(e) => multipart_error(e, limit),
+            UploadFormError::FileTooLarge => AppError::too_large(limit),
+            UploadFormError::Refused => AppError::bad_request(e.to_string()),
+        })?;
+    let file = form.files.pop().ok_or_else(|| {
         AppError::bad_request("Thiếu trường 'file' / missing multipart field 'file'")
     })?;
-    // Keep the base name only: it appears in reports and messages.
-    let file_name = file_name
-        .rsplit(['/', '\\'])
-        .next()
-        .unwrap_or("upload")
-        .to_owned();
     Ok(Form {
-        file_name,
-        bytes,
-        bank,
-        confirm,
+        file_name: file.name,
+        bytes: file.bytes,
+        bank: form.bank,
+        confirm: form.confirm,
     })
 }
 

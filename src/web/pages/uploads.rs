@@ -10,6 +10,7 @@ use super::error::{OrPage, PageError, PageResult, WebError};
 use super::period::{Message, PeriodQuery, period_page};
 use super::{CsrfForm, check_post, csrf_of, require_write, see_other};
 use crate::app::AppState;
+use crate::app::upload_form::{FormShape, UploadFormError, read_upload_form};
 use crate::domain::banks::BankId;
 use crate::service::{self, ServiceError, UploadRequest};
 use crate::store::UploadKind;
@@ -41,70 +42,33 @@ async fn read_upload_parts(
             limit / (1024 * 1024)
         ))
     };
-    let bad = |e: String| WebError::BadRequest(e);
-    let mut multipart = multipart.map_err(|_| WebError::Csrf)?;
-    let mut parts = UploadParts {
-        bank: None,
-        confirm: false,
-        files: Vec::new(),
+    let multipart = multipart.map_err(|_| WebError::Csrf)?;
+    let csrf = |name: Option<&str>, token: Option<&str>| name == Some("csrf") && v.csrf_ok(token);
+    let shape = FormShape {
+        file_field: "files",
+        guard: Some(&csrf),
     };
-    let mut csrf_checked = false;
-    loop {
-        let field = match multipart.next_field().await {
-            Ok(Some(f)) => f,
-            Ok(None) => break,
-            Err(_) if !csrf_checked => return Err(WebError::Csrf),
-            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => return Err(too_large()),
-            Err(e) => return Err(bad(e.body_text())),
-        };
-        if !csrf_checked {
-            // A token is a few dozen bytes: read at most a little of this field.
-            let token = match field.name() {
-                Some("csrf") => field.text().await.ok(),
-                _ => None,
-            };
-            if !v.csrf_ok(token.as_deref().filter(|t| t.len() <= 256)) {
-                return Err(WebError::Csrf);
+    let form = read_upload_form(multipart, limit, shape)
+        .await
+        .map_err(|e| match e {
+            UploadFormError::Refused => WebError::Csrf,
+            UploadFormError::FileTooLarge => too_large(),
+            UploadFormError::Multipart(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                too_large()
             }
-            csrf_checked = true;
-            continue;
-        }
-        match field.name() {
-            Some("bank") => {
-                let text = field.text().await.map_err(|e| bad(e.body_text()))?;
-                parts.bank = Some(text.trim().to_owned()).filter(|b| !b.is_empty());
-            }
-            Some("confirm") => {
-                let text = field.text().await.map_err(|e| bad(e.body_text()))?;
-                parts.confirm = matches!(text.trim(), "1" | "true" | "on");
-            }
-            Some("files") => {
-                let name = field.file_name().unwrap_or("").to_owned();
-                let bytes = match field.bytes().await {
-                    Ok(b) => b,
-                    Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-                        return Err(too_large());
-                    }
-                    Err(e) => return Err(bad(e.body_text())),
-                };
-                // A form submitted with no file chosen sends one empty, nameless part.
-                if name.is_empty() && bytes.is_empty() {
-                    continue;
-                }
-                if bytes.len() > limit {
-                    return Err(too_large());
-                }
-                let base = name.rsplit(['/', '\\']).next().unwrap_or("upload");
-                let base = if base.is_empty() { "upload" } else { base };
-                parts.files.push((base.to_owned(), bytes.to_vec()));
-            }
-            _ => {}
-        }
-    }
-    if !csrf_checked {
-        return Err(WebError::Csrf);
-    }
-    Ok(parts)
+            UploadFormError::Multipart(e) => WebError::BadRequest(e.body_text()),
+        })?;
+    Ok(UploadParts {
+        bank: form.bank,
+        confirm: form.confirm,
+        // A form submitted with no file chosen sends one empty, nameless part.
+        files: form
+            .files
+            .into_iter()
+            .filter(|f| !(f.sent_name.is_empty() && f.bytes.is_empty()))
+            .map(|f| (f.name, f.bytes))
+            .collect(),
+    })
 }
 
 async fn upload(
