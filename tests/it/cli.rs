@@ -165,15 +165,21 @@ fn unreadable_input_is_a_clear_non_zero_exit() {
     );
 }
 
+/// The province case, generated once per test run: the tests that read it run in parallel
+/// and must not see it half rewritten.
 fn province_dir() -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("province-1");
-    let out = doisoat(&["fixtures", "--out", &dir.display().to_string()]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    dir
+    static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("province-1");
+        let out = doisoat(&["fixtures", "--out", &dir.display().to_string()]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        dir
+    })
+    .clone()
 }
 
 #[test]
@@ -251,6 +257,107 @@ fn province_case_reproduces_the_seed_figures() {
             .unwrap_or(0);
         assert_eq!(sum, 26_794, "{slice}");
     }
+}
+
+/// The summary sheet says when it was written ("Lập lúc 01/12/2026 19:34 (giờ Việt Nam,
+/// UTC+7)"): that stamp, blanked.
+fn without_time_of_writing(xml: &str) -> String {
+    const MARK: &str = " (giờ Việt Nam, UTC+7)";
+    let mut out = String::new();
+    let mut rest = xml;
+    while let Some(i) = rest.find(MARK) {
+        // "dd/mm/yyyy hh:mm" is 16 ASCII bytes.
+        assert!(
+            i >= 16 && rest.is_char_boundary(i - 16),
+            "stamp before {MARK}"
+        );
+        out.push_str(&rest[..i - 16]);
+        out.push_str("dd/mm/yyyy hh:mm");
+        out.push_str(MARK);
+        rest = &rest[i + MARK.len()..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Every report the CLI writes, reduced to digests: the JSON on stdout, the exceptions CSV,
+/// and each part of the workbook but `docProps/core.xml` (it holds the time of writing), with
+/// the summary's own stamp of that time blanked.
+fn report_digests(args: &[String]) -> [String; 3] {
+    use doisoat::domain::sha256_hex;
+    let dir = tempfile::tempdir().unwrap();
+    let run = |extra: &[String]| {
+        let all: Vec<&str> = args.iter().chain(extra).map(String::as_str).collect();
+        let out = doisoat(&all);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out.stdout
+    };
+    let json = run(&["--json".into()]);
+    let csv = dir.path().join("r.csv");
+    run(&["--out".into(), csv.display().to_string()]);
+    let xlsx = dir.path().join("r.xlsx");
+    run(&["--out".into(), xlsx.display().to_string()]);
+    let mut zip = zip::ZipArchive::new(std::fs::File::open(&xlsx).unwrap()).unwrap();
+    let mut names: Vec<String> = zip.file_names().map(|n| n.unwrap().into_owned()).collect();
+    names.sort();
+    let mut parts = String::new();
+    for name in names.iter().filter(|n| *n != "docProps/core.xml") {
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut zip.by_name(name).unwrap(), &mut bytes).unwrap();
+        if name == "xl/sharedStrings.xml" {
+            bytes = without_time_of_writing(&String::from_utf8(bytes).unwrap()).into_bytes();
+        }
+        parts.push_str(&format!("{name} {}\n", sha256_hex(&bytes)));
+    }
+    [
+        sha256_hex(&json),
+        sha256_hex(&std::fs::read(&csv).unwrap()),
+        sha256_hex(parts.as_bytes()),
+    ]
+}
+
+/// The reports of the shipped samples and of the province case, pinned byte for byte
+/// (JSON, CSV, the workbook's parts), so a rewrite of the importers, the engine or the
+/// writers for scale (issue 11) cannot change an answer unseen. A change that is meant
+/// shows here: re-derive the digests and say why in the commit.
+#[test]
+fn reports_are_pinned_byte_for_byte() {
+    let sample = report_digests(&sample_args());
+    let dir = province_dir();
+    let d = dir.display().to_string();
+    let province: Vec<String> = [
+        "reconcile".to_owned(),
+        "--beneficiaries".into(),
+        format!("{d}/danh_sach_chi_tra.xlsx"),
+        "--payouts".into(),
+        format!("Agribank={d}/ket_qua_agribank.xlsx"),
+        "--payouts".into(),
+        format!("VietinBank={d}/vietinbank_results.csv"),
+        "--payouts".into(),
+        format!("{d}/ket_qua_ngan_hang_khac.xlsx"),
+    ]
+    .into();
+    let province = report_digests(&province);
+    assert_eq!(
+        [sample, province],
+        [
+            [
+                "70ce2889f5a4d971aad7cde5711acb041fb4a330f069a71cb0f8f6773f21b79f".to_owned(),
+                "98f6a929c98d66615f1215f5fcaca57d96dc88048f6018231b2cd8a2675f1c15".to_owned(),
+                "3faac77cab3d7622826f1c0b9f252b9ec10fa7796a88619f9e05682ae01b82b2".to_owned(),
+            ],
+            [
+                "e234e6431320b81afac5492de83848be53f9b66437ae62f58dd3f7fc1df1bdca".to_owned(),
+                "ada83d0cc52273914c1c375c1af8cc58ffc22617c1e7fa02338c87070dd4e82e".to_owned(),
+                "ab324c449a62d11997b6efe09e649655e7a19cd49c1555af8ad77f4bffbaf589".to_owned(),
+            ],
+        ],
+        "[json, csv, xlsx parts] of [sample, province]"
+    );
 }
 
 #[test]
