@@ -283,12 +283,18 @@ fn without_time_of_writing(xml: &str) -> String {
 /// Every report the CLI writes, reduced to digests: the JSON on stdout, the exceptions CSV,
 /// and each part of the workbook but `docProps/core.xml` (it holds the time of writing), with
 /// the summary's own stamp of that time blanked.
-fn report_digests(args: &[String]) -> [String; 3] {
+/// Run in `inputs` with bare file names: reports name their files as given, and the
+/// digests must not depend on where the checkout is.
+fn report_digests(inputs: &Path, args: &[&str]) -> [String; 3] {
     use doisoat::domain::sha256_hex;
     let dir = tempfile::tempdir().unwrap();
     let run = |extra: &[String]| {
-        let all: Vec<&str> = args.iter().chain(extra).map(String::as_str).collect();
-        let out = doisoat(&all);
+        let out = Command::new(env!("CARGO_BIN_EXE_doisoat"))
+            .current_dir(inputs)
+            .args(args)
+            .args(extra)
+            .output()
+            .expect("cannot run doisoat");
         assert!(
             out.status.success(),
             "{}",
@@ -326,34 +332,45 @@ fn report_digests(args: &[String]) -> [String; 3] {
 /// shows here: re-derive the digests and say why in the commit.
 #[test]
 fn reports_are_pinned_byte_for_byte() {
-    let sample = report_digests(&sample_args());
-    let dir = province_dir();
-    let d = dir.display().to_string();
-    let province: Vec<String> = [
-        "reconcile".to_owned(),
-        "--beneficiaries".into(),
-        format!("{d}/danh_sach_chi_tra.xlsx"),
-        "--payouts".into(),
-        format!("Agribank={d}/ket_qua_agribank.xlsx"),
-        "--payouts".into(),
-        format!("VietinBank={d}/vietinbank_results.csv"),
-        "--payouts".into(),
-        format!("{d}/ket_qua_ngan_hang_khac.xlsx"),
-    ]
-    .into();
-    let province = report_digests(&province);
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+    let sample = report_digests(
+        &fixtures,
+        &[
+            "reconcile",
+            "--beneficiaries",
+            "danh_sach_xa_tan_lap.xlsx",
+            "--payouts",
+            "Agribank=ket_qua_agribank.xlsx",
+            "--payouts",
+            "ket_qua_ngan_hang.csv",
+        ],
+    );
+    let province = report_digests(
+        &province_dir(),
+        &[
+            "reconcile",
+            "--beneficiaries",
+            "danh_sach_chi_tra.xlsx",
+            "--payouts",
+            "Agribank=ket_qua_agribank.xlsx",
+            "--payouts",
+            "VietinBank=vietinbank_results.csv",
+            "--payouts",
+            "ket_qua_ngan_hang_khac.xlsx",
+        ],
+    );
     assert_eq!(
         [sample, province],
         [
             [
-                "70ce2889f5a4d971aad7cde5711acb041fb4a330f069a71cb0f8f6773f21b79f".to_owned(),
-                "98f6a929c98d66615f1215f5fcaca57d96dc88048f6018231b2cd8a2675f1c15".to_owned(),
-                "3faac77cab3d7622826f1c0b9f252b9ec10fa7796a88619f9e05682ae01b82b2".to_owned(),
+                "2a7b94c0126a01f70cfd31fd7fe86b0f48b17f43c13fd94c9e021ac2610af3e9".to_owned(),
+                "dc37ae3244537099619658fe992ae92949e841604cba90cdb349cc2569158b5d".to_owned(),
+                "ae05db19d38cdc174601e97686df691386fe10cb31e2782b592b7015e71d287c".to_owned(),
             ],
             [
-                "e234e6431320b81afac5492de83848be53f9b66437ae62f58dd3f7fc1df1bdca".to_owned(),
-                "ada83d0cc52273914c1c375c1af8cc58ffc22617c1e7fa02338c87070dd4e82e".to_owned(),
-                "ab324c449a62d11997b6efe09e649655e7a19cd49c1555af8ad77f4bffbaf589".to_owned(),
+                "294d1d3b58ab9303d04ee9305d376ecbbc2602807981b0548c24fafba374a486".to_owned(),
+                "66ae0dbd933f18e2600ba0f4330e41cb9dd430233e956cecb8e8e9f0e5a8053f".to_owned(),
+                "699ede7127888e9809612cf5e12e53d6931b4b9382f4c5ab0cb8f97ca2c52d71".to_owned(),
             ],
         ],
         "[json, csv, xlsx parts] of [sample, province]"
