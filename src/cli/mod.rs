@@ -56,6 +56,12 @@ enum Command {
         /// Ghi bộ tệp mẫu nhỏ (như trong fixtures/) thay vì bộ cấp tỉnh / write the small samples instead.
         #[arg(long)]
         sample: bool,
+        /// Ghi tháng chi trả toàn quốc (2 tệp CSV phẳng) / write the national month: two flat CSVs.
+        #[arg(long, conflicts_with = "sample")]
+        national: bool,
+        /// Số người hưởng của bộ toàn quốc / beneficiaries in the national month.
+        #[arg(long, requires = "national", default_value_t = fixtures::NATIONAL_PEOPLE)]
+        people: u64,
     },
 }
 
@@ -69,7 +75,19 @@ pub fn run() -> ExitCode {
             doisoat::telemetry::init(LogFormat::Text, "warn,calamine=error");
             reconcile::run(args)
         }
-        Command::Fixtures { out, scale, sample } => fixtures::run(&out, scale, sample),
+        Command::Fixtures {
+            out,
+            scale,
+            sample,
+            national,
+            people,
+        } => {
+            if national {
+                fixtures::run_national(&out, people)
+            } else {
+                fixtures::run(&out, scale, sample)
+            }
+        }
         Command::Serve => serve::with_store(|config, store| async move {
             doisoat::server::serve(config, store)
                 .await

@@ -377,6 +377,52 @@ fn reports_are_pinned_byte_for_byte() {
     );
 }
 
+/// The national month's generator (small here; the benchmark writes 3.35 million): the
+/// engine's figures equal the ones computed from how each person was built.
+#[test]
+fn national_month_reproduces_its_construction() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().display().to_string();
+    let out = doisoat(&["fixtures", "--national", "--people", "20000", "--out", &d]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r = json(&doisoat(&[
+        "reconcile",
+        "--json",
+        "--beneficiaries",
+        &format!("{d}/danh_sach_quoc_gia.csv"),
+        "--payouts",
+        &format!("{d}/ket_qua_chi_quoc_gia.csv"),
+    ]));
+    let expected: Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("expected_national.json")).unwrap())
+            .unwrap();
+    for key in [
+        "beneficiaries",
+        "with_account",
+        "paid_cashless",
+        "amount_due",
+        "amount_paid",
+        "outcomes",
+        "unmatched_payouts",
+    ] {
+        assert_eq!(r[key], expected[key], "{key}");
+    }
+    assert_eq!(r["beneficiaries"], 20_000);
+    assert_eq!(expected["payout_rows"], 12_500);
+    // Every outcome present.
+    for (outcome, n) in r["outcomes"].as_object().unwrap() {
+        assert!(
+            outcome == "pending" || n.as_u64() > Some(0),
+            "{outcome}: {n}"
+        );
+    }
+    assert_eq!(r["row_errors"].as_array().map(Vec::len), Some(0));
+}
+
 #[test]
 fn ods_list_reconciles_like_the_xlsx() {
     let run = |list: &str| {
