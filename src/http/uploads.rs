@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use super::auth::Auth;
 use super::error::{AppError, multipart_error};
 use crate::app::AppState;
-use crate::app::upload_form::{FormShape, UploadFormError, read_upload_form};
+use crate::app::upload_form::{self, FormShape, UploadFormError, UploadedFile, read_upload_form};
 use crate::domain::banks::BankId;
 use crate::service::{self, UploadRequest};
 use crate::store::{Upload, UploadKind};
@@ -26,18 +26,11 @@ pub struct UploadForm {
     confirm: Option<bool>,
 }
 
-struct Form {
-    file_name: String,
-    bytes: Vec<u8>,
-    bank: Option<String>,
-    confirm: bool,
-}
-
 /// The API's form: one `file` part (the last, if several), `bank`, `confirm`.
 async fn read_form(
     multipart: Result<Multipart, MultipartRejection>,
     limit: usize,
-) -> Result<Form, AppError> {
+) -> Result<(UploadedFile, upload_form::UploadForm), AppError> {
     let shape = FormShape {
         file_field: "file",
         guard: None,
@@ -52,12 +45,7 @@ async fn read_form(
     let file = form.files.pop().ok_or_else(|| {
         AppError::bad_request("Thiếu trường 'file' / missing multipart field 'file'")
     })?;
-    Ok(Form {
-        file_name: file.name,
-        bytes: file.bytes,
-        bank: form.bank,
-        confirm: form.confirm,
-    })
+    Ok((file, form))
 }
 
 async fn store_upload(
@@ -68,7 +56,7 @@ async fn store_upload(
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Result<(StatusCode, Json<Upload>), AppError> {
     auth.require_write()?;
-    let form = read_form(multipart, st.config.max_upload_bytes).await?;
+    let (file, form) = read_form(multipart, st.config.max_upload_bytes).await?;
     let bank = match form.bank.as_deref() {
         None => None,
         Some(b) => Some(BankId::resolve(b).ok_or_else(|| {
@@ -77,8 +65,8 @@ async fn store_upload(
     };
     let req = UploadRequest {
         period_id,
-        file_name: form.file_name,
-        bytes: form.bytes,
+        file_name: file.name,
+        bytes: file.bytes,
         bank,
         actor: auth.actor(),
         confirmed: form.confirm,

@@ -10,19 +10,12 @@ use super::error::{OrPage, PageError, PageResult, WebError};
 use super::period::{Message, PeriodQuery, period_page};
 use super::{CsrfForm, check_post, csrf_of, require_write, see_other};
 use crate::app::AppState;
-use crate::app::upload_form::{FormShape, UploadFormError, read_upload_form};
+use crate::app::upload_form::{FormShape, UploadForm, UploadFormError, read_upload_form};
 use crate::domain::banks::BankId;
 use crate::service::{self, ServiceError, UploadRequest};
 use crate::store::UploadKind;
 use crate::web::i18n::Tr;
 use crate::web::session::{Viewer, cross_site_post};
-
-struct UploadParts {
-    bank: Option<String>,
-    /// The accountant confirmed a list whose title names another period or place.
-    confirm: bool,
-    files: Vec<(String, Vec<u8>)>,
-}
 
 /// Read an upload form. Its first field must be the session's CSRF token (the forms put
 /// it first): nothing after it, no file, is read into memory before the token checks out.
@@ -30,7 +23,7 @@ async fn read_upload_parts(
     multipart: Result<Multipart, MultipartRejection>,
     limit: usize,
     v: &Viewer,
-) -> Result<UploadParts, WebError> {
+) -> Result<UploadForm, WebError> {
     let t = Tr { lang: v.lang };
     let too_large = || {
         WebError::BadRequest(format!(
@@ -48,7 +41,7 @@ async fn read_upload_parts(
         file_field: "files",
         guard: Some(&csrf),
     };
-    let form = read_upload_form(multipart, limit, shape)
+    let mut form = read_upload_form(multipart, limit, shape)
         .await
         .map_err(|e| match e {
             UploadFormError::Refused => WebError::Csrf,
@@ -58,17 +51,10 @@ async fn read_upload_parts(
             }
             UploadFormError::Multipart(e) => WebError::BadRequest(e.body_text()),
         })?;
-    Ok(UploadParts {
-        bank: form.bank,
-        confirm: form.confirm,
-        // A form submitted with no file chosen sends one empty, nameless part.
-        files: form
-            .files
-            .into_iter()
-            .filter(|f| !(f.sent_name.is_empty() && f.bytes.is_empty()))
-            .map(|f| (f.name, f.bytes))
-            .collect(),
-    })
+    // A form submitted with no file chosen sends one empty, nameless part.
+    form.files
+        .retain(|f| !(f.sent_name.is_empty() && f.bytes.is_empty()));
+    Ok(form)
 }
 
 async fn upload(
@@ -125,11 +111,12 @@ async fn upload(
     let mut messages = Vec::new();
     let mut stored = Vec::new();
     let mut failed = false;
-    for (file_name, bytes) in parts.files {
+    for file in parts.files {
+        let file_name = file.name;
         let req = UploadRequest {
             period_id: id,
             file_name: file_name.clone(),
-            bytes,
+            bytes: file.bytes,
             bank,
             actor: v.actor(),
             confirmed: parts.confirm,
