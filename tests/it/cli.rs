@@ -8,7 +8,13 @@ use serde_json::Value;
 use crate::support::sample;
 
 fn doisoat(args: &[&str]) -> Output {
+    doisoat_in(Path::new("."), args)
+}
+
+/// `doisoat` run in `dir` (relative file names resolve there).
+fn doisoat_in(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_doisoat"))
+        .current_dir(dir)
         .args(args)
         .output()
         .expect("cannot run doisoat")
@@ -289,12 +295,12 @@ fn report_digests(inputs: &Path, args: &[&str]) -> [String; 3] {
     use doisoat::domain::sha256_hex;
     let dir = tempfile::tempdir().unwrap();
     let run = |extra: &[String]| {
-        let out = Command::new(env!("CARGO_BIN_EXE_doisoat"))
-            .current_dir(inputs)
-            .args(args)
-            .args(extra)
-            .output()
-            .expect("cannot run doisoat");
+        let all: Vec<&str> = args
+            .iter()
+            .copied()
+            .chain(extra.iter().map(String::as_str))
+            .collect();
+        let out = doisoat_in(inputs, &all);
         assert!(
             out.status.success(),
             "{}",
