@@ -115,18 +115,32 @@ fn write_out(path: &std::path::Path, out: &job::JobOutput, lang: Lang) -> anyhow
         .and_then(|e| e.to_str())
         .map(str::to_ascii_lowercase)
         .unwrap_or_default();
-    let bytes = match ext.as_str() {
-        "xlsx" => report::xlsx::write_report(&out.report, &out.exceptions, &out.meta, lang)?,
+    let cannot_write = || format!("không ghi được / cannot write {}", path.display());
+    match ext.as_str() {
+        // Written as the exceptions are made: a national report is never held whole.
+        "xlsx" => report::xlsx::write_report_file(
+            path,
+            &out.report,
+            out.exception_rows(),
+            out.exception_count(),
+            &out.meta,
+            lang,
+            report::xlsx::ExceptionLayout::default(),
+        )?,
         "csv" => {
-            let mut buf = Vec::new();
-            report::csv::write_exceptions(&mut buf, &out.exceptions, lang)?;
-            buf
+            let file = std::fs::File::create(path).with_context(cannot_write)?;
+            let mut w = std::io::BufWriter::new(file);
+            report::csv::write_exceptions(&mut w, out.exception_rows(), lang)
+                .and_then(|()| w.flush())
+                .with_context(cannot_write)?;
         }
-        "json" => serde_json::to_vec_pretty(&out.report)?,
+        "json" => {
+            let bytes = serde_json::to_vec_pretty(&out.report)?;
+            std::fs::write(path, bytes).with_context(cannot_write)?;
+        }
         _ => anyhow::bail!(
             "--out phải là .xlsx, .csv hoặc .json / --out must end in .xlsx, .csv or .json"
         ),
-    };
-    std::fs::write(path, bytes)
-        .with_context(|| format!("không ghi được / cannot write {}", path.display()))
+    }
+    Ok(())
 }

@@ -17,7 +17,16 @@ pub fn import_beneficiaries(
     bytes: Vec<u8>,
     opts: &ImportOptions,
 ) -> Result<Imported<BeneficiaryRow>, ImportError> {
-    let table = open_table(file, bytes, opts, REQUIRED)?;
+    import_beneficiaries_from(file, std::io::Cursor::new(bytes), opts)
+}
+
+/// The same, from a reader: a CSV file is read batch by batch, never whole.
+pub fn import_beneficiaries_from(
+    file: &str,
+    reader: impl std::io::Read,
+    opts: &ImportOptions,
+) -> Result<Imported<BeneficiaryRow>, ImportError> {
+    let table = open_table(file, reader, opts, REQUIRED)?;
     // A bank's result file has a transaction reference and a payment status: it goes in the
     // other slot, and read as a list it would replace the period's beneficiaries.
     if table.header.has(Field::Reference) && table.header.has(Field::Status) {
@@ -27,13 +36,14 @@ pub fn import_beneficiaries(
             detail_en: "the file has a transaction reference and a payment status column: it is a bank result file, not a beneficiary list; upload it as a bank result file (POST …/payout-files)".into(),
         });
     }
-    Ok(finish(
+    finish(
         file,
         table,
         |ctx| parse_row(ctx, opts),
         |r| r.amount_due,
         Vec::new(),
-    ))
+        opts.thread_count(),
+    )
 }
 
 fn parse_row(ctx: &mut RowCtx<'_>, opts: &ImportOptions) -> Option<BeneficiaryRow> {
@@ -132,5 +142,139 @@ pub(crate) fn read_date(cell: Cell<'_>) -> Option<DateOrYear> {
         Cell::Int(i) => dates::from_excel_number(i as f64),
         Cell::Text(t) => dates::parse_date_text(t),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::import::{Table, finish, header, source};
+
+    /// The list read the way it was before streaming: the whole file as one grid, walked
+    /// in one pass.
+    fn whole(file: &str, bytes: Vec<u8>, opts: &ImportOptions) -> Imported<BeneficiaryRow> {
+        let loaded = source::load(file, bytes, None, opts.budget());
+        let Ok((format, sheet, grid)) = loaded else {
+            panic!("load")
+        };
+        let Ok(header) = header::find(&grid, REQUIRED) else {
+            panic!("header")
+        };
+        let table = Table {
+            format,
+            sheet,
+            grid,
+            header,
+            legacy: None,
+            rest: None,
+        };
+        match finish(
+            file,
+            table,
+            |ctx| parse_row(ctx, opts),
+            |r| r.amount_due,
+            Vec::new(),
+            1,
+        ) {
+            Ok(i) => i,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    /// A list longer than a few batches, with what office files hold: a title, section
+    /// rows (one inside a batch, so a batch walked before knowing it is walked again),
+    /// blank lines, a quoted line break, bad rows, CRLF, a totals row and signatures with
+    /// text after them.
+    fn office_csv(rows: usize, crlf: bool) -> Vec<u8> {
+        let nl = if crlf { "\r\n" } else { "\n" };
+        let mut s = String::new();
+        s.push_str("UBND TỈNH PHÚ THỌ,,,,");
+        s.push_str(nl);
+        s.push_str("STT,Họ và tên,Số định danh cá nhân,Số tiền được hưởng,Xã/phường");
+        s.push_str(nl);
+        let mut total = 0u64;
+        for i in 0..rows {
+            if i == 700 || i == 20_000 {
+                s.push_str(&format!("I. Xã Tân Lập {i},,,,{nl}"));
+            }
+            if i % 997 == 0 {
+                s.push_str(nl);
+            }
+            let amount = 1_000_000 + (i % 7) as u64 * 250_000;
+            let commune = if i % 3 == 0 {
+                ""
+            } else {
+                "Phường Hà Cầu"
+            };
+            match i % 1_500 {
+                5 => s.push_str(&format!(
+                    "{i},Nguyễn Văn {i},0250380{i:05},\"1,5tr\",{commune}{nl}"
+                )),
+                6 => s.push_str(&format!(
+                    "{i},\"Trần\nThị {i}\",0251420{i:05},{amount},{commune}{nl}"
+                )),
+                _ => {
+                    total += amount;
+                    s.push_str(&format!(
+                        "{i},Lê Thị {i},0250550{i:05},{amount},{commune}{nl}"
+                    ));
+                }
+            }
+            if i % 1_500 == 6 {
+                total += 1_000_000 + (i % 7) as u64 * 250_000;
+            }
+        }
+        s.push_str(&format!(
+            "Tổng cộng,,,{total},{nl}Người lập biểu,,,,{nl}ghi chú,,,,{nl}"
+        ));
+        s.into_bytes()
+    }
+
+    #[test]
+    fn streamed_lists_equal_whole_reads_for_any_thread_count() {
+        for crlf in [false, true] {
+            let bytes = office_csv(40_000, crlf);
+            let opts = ImportOptions::new(2026);
+            let want = whole("ds.csv", bytes.clone(), &opts);
+            assert_eq!(want.data_rows, want.rows.len() + want.rejected_rows);
+            assert!(want.rejected_rows > 0 && want.control_total.is_some());
+            assert!(
+                want.rows
+                    .iter()
+                    .any(|r| r.commune.as_deref() == Some("Xã Tân Lập 20000"))
+            );
+            for threads in [1, 2, 3, 8] {
+                let opts = ImportOptions {
+                    threads,
+                    ..ImportOptions::new(2026)
+                };
+                let got = match import_beneficiaries("ds.csv", bytes.clone(), &opts) {
+                    Ok(i) => i,
+                    Err(e) => panic!("{e}"),
+                };
+                let ctx = format!("crlf {crlf}, {threads} threads");
+                assert_eq!(got.rows, want.rows, "{ctx}");
+                assert_eq!(got.errors, want.errors, "{ctx}");
+                assert_eq!(
+                    (got.data_rows, got.rejected_rows, got.header_row),
+                    (want.data_rows, want.rejected_rows, want.header_row),
+                    "{ctx}"
+                );
+                assert_eq!(got.control_total, want.control_total, "{ctx}");
+                assert_eq!(got.title, want.title, "{ctx}");
+            }
+        }
+    }
+
+    /// A bad byte after the signatures still refuses the file, at its offset.
+    #[test]
+    fn bytes_after_the_table_are_still_checked() {
+        let mut bytes = office_csv(3_000, false);
+        let at = bytes.len();
+        bytes.extend(b"\xE4 sau chu ky\n");
+        match import_beneficiaries("ds.csv", bytes, &ImportOptions::new(2026)) {
+            Err(ImportError::NotUtf8 { byte, .. }) => assert_eq!(byte, at),
+            other => panic!("{:?}", other.map(|i| i.rows.len())),
+        }
     }
 }

@@ -103,7 +103,71 @@ pub(crate) enum Cells {
     Sheet(Range<Data>),
     /// xlsx, read cell by cell: only the cells that hold something.
     Sparse(Sparse),
-    Csv(Vec<(u32, csv::StringRecord)>),
+    Csv(CsvRows),
+}
+
+/// CSV records in one text buffer: no allocation per record or field, so a batch of
+/// records costs what its text does.
+#[derive(Default)]
+pub(crate) struct CsvRows {
+    text: String,
+    /// Byte range in `text` of each field.
+    fields: Vec<(usize, usize)>,
+    /// Per record: the line it starts on, and where its fields start in `fields`.
+    rows: Vec<(u32, usize)>,
+}
+
+impl CsvRows {
+    pub(crate) fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    pub(crate) fn text_len(&self) -> usize {
+        self.text.len()
+    }
+
+    /// Append one record.
+    pub(crate) fn push<'f>(&mut self, line: u32, fields: impl IntoIterator<Item = &'f str>) {
+        self.rows.push((line, self.fields.len()));
+        for f in fields {
+            let start = self.text.len();
+            self.text.push_str(f);
+            self.fields.push((start, self.text.len()));
+        }
+    }
+
+    fn record(&self, r: usize) -> &[(usize, usize)] {
+        let Some(&(_, start)) = self.rows.get(r) else {
+            return &[];
+        };
+        let end = self.rows.get(r + 1).map_or(self.fields.len(), |n| n.1);
+        self.fields.get(start..end).unwrap_or(&[])
+    }
+
+    fn field(&self, r: usize, c: usize) -> Option<&str> {
+        let &(s, e) = self.record(r).get(c)?;
+        self.text.get(s..e)
+    }
+
+    pub(crate) fn line(&self, r: usize) -> u32 {
+        self.rows.get(r).map_or(0, |x| x.0)
+    }
+
+    /// Every field converted (legacy encodings), lines kept.
+    fn map(&self, f: impl Fn(&str) -> String) -> CsvRows {
+        let mut out = CsvRows::default();
+        for r in 0..self.len() {
+            let converted: Vec<String> = (0..self.record(r).len())
+                .map(|c| f(self.field(r, c).unwrap_or("")))
+                .collect();
+            out.push(self.line(r), converted.iter().map(String::as_str));
+        }
+        out
+    }
 }
 
 /// The non-empty cells of a sheet, row by row: memory follows what the file holds, not
@@ -206,14 +270,7 @@ impl Grid {
                 cells: sp.cells.iter().map(|(r, c, v)| (*r, *c, fix(v))).collect(),
                 rows: sp.rows.clone(),
             }),
-            Cells::Csv(rows) => Cells::Csv(
-                rows.iter()
-                    .map(|(line, rec)| {
-                        let fields: Vec<String> = rec.iter().map(|f| enc.to_unicode(f)).collect();
-                        (*line, csv::StringRecord::from(fields))
-                    })
-                    .collect(),
-            ),
+            Cells::Csv(rows) => Cells::Csv(rows.map(|f| enc.to_unicode(f))),
         };
         Grid {
             cells,
@@ -237,7 +294,7 @@ impl Grid {
                 .row(r)
                 .last()
                 .map_or(0, |c| (c.1 - self.origin.1) as usize + 1),
-            Cells::Csv(rows) => rows.get(r).map_or(0, |(_, rec)| rec.len()),
+            Cells::Csv(rows) => rows.record(r).len(),
         }
     }
 
@@ -250,10 +307,7 @@ impl Grid {
                 row.binary_search_by_key(&col, |x| x.1 as usize)
                     .map_or(Cell::Empty, |i| Cell::from_data(&row[i].2))
             }
-            Cells::Csv(rows) => rows
-                .get(r)
-                .and_then(|(_, rec)| rec.get(c))
-                .map_or(Cell::Empty, Cell::text),
+            Cells::Csv(rows) => rows.field(r, c).map_or(Cell::Empty, Cell::text),
         }
     }
 
@@ -262,7 +316,7 @@ impl Grid {
         match &self.cells {
             Cells::Sheet(_) => self.origin.0 + r as u32 + 1,
             Cells::Sparse(s) => s.rows.get(r).map_or(0, |x| x.0 + 1),
-            Cells::Csv(rows) => rows.get(r).map_or(0, |(line, _)| *line),
+            Cells::Csv(rows) => rows.line(r),
         }
     }
 

@@ -5,6 +5,7 @@
 //! The walker here knows that layout; `beneficiaries` and `payouts` parse the data rows.
 
 mod beneficiaries;
+mod csv_stream;
 pub mod grid;
 pub mod guard;
 pub mod header;
@@ -12,12 +13,15 @@ pub mod legacy_vn;
 mod payouts;
 pub mod source;
 
-use std::sync::Arc;
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::ops::Range;
+use std::sync::{Arc, Mutex, mpsc};
 
 use rust_decimal::Decimal;
 
-pub use beneficiaries::import_beneficiaries;
-pub use payouts::import_payouts;
+pub use beneficiaries::{import_beneficiaries, import_beneficiaries_from};
+pub use payouts::{import_payouts, import_payouts_from};
 pub use source::Format;
 // Typed like the rows they describe, in `domain` (the store keeps them too).
 pub use crate::domain::records::{ControlTotal, RowError};
@@ -25,7 +29,8 @@ pub use crate::domain::records::{ControlTotal, RowError};
 use crate::domain::banks::BankId;
 use crate::domain::money::{self, AmountError};
 use crate::domain::names::fold;
-use grid::{Cell, Grid};
+use csv_stream::{BATCH_ROWS, BATCH_TEXT, CsvStream};
+use grid::{Cell, Cells, Grid};
 use header::{Field, Header};
 
 /// What importers need to know besides the bytes.
@@ -41,6 +46,9 @@ pub struct ImportOptions {
     pub max_uncompressed_bytes: u64,
     /// Largest number of cells a sheet may expand to in memory.
     pub max_cells: u64,
+    /// Threads that parse a streamed file's rows (0: one per core). The rows, errors and
+    /// figures are the same whatever the count.
+    pub threads: usize,
 }
 
 /// 256 MiB: a 100,000-row list inflates to ~60 MB of sheet XML.
@@ -54,6 +62,14 @@ impl ImportOptions {
             default_bank: None,
             max_uncompressed_bytes: DEFAULT_MAX_UNCOMPRESSED,
             max_cells: guard::DEFAULT_MAX_CELLS,
+            threads: 0,
+        }
+    }
+
+    fn thread_count(&self) -> usize {
+        match self.threads {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
         }
     }
 
@@ -550,7 +566,7 @@ fn classify_row<'g>(
     RowKind::Data
 }
 
-/// Walk the rows under the header, handing data rows to `parse`.
+/// The rows under the header, handed to `parse`: what an import found.
 pub(crate) struct Walked<T> {
     pub rows: Vec<T>,
     pub errors: Vec<RowError>,
@@ -558,88 +574,296 @@ pub(crate) struct Walked<T> {
     pub rejected_rows: usize,
     /// Totals row number and its raw amount.
     pub total: Option<(u32, Result<Decimal, AmountError>)>,
+    /// A totals or signature row ended the table.
+    stopped: bool,
+    /// The commune named by the last section row so far.
+    section: Option<String>,
 }
 
-pub(crate) fn walk<T>(
-    grid: &Grid,
-    header: &Header,
-    file: &Arc<str>,
-    sheet: Option<&str>,
-    mut parse: impl FnMut(&mut RowCtx<'_>) -> Option<T>,
-) -> Walked<T> {
-    let mut out = Walked {
-        rows: Vec::with_capacity(grid.height().saturating_sub(header.last_row + 1)),
-        errors: Vec::new(),
-        data_rows: 0,
-        rejected_rows: 0,
-        total: None,
-    };
-    let mut section: Option<String> = None;
-    let mut filled = Vec::new();
-    let mut banks = BankCache::default();
-    for r in header.last_row + 1..grid.height() {
-        match classify_row(grid, header, r, r <= header.last_row + 2, &mut filled) {
-            RowKind::Skip | RowKind::Subtotal => continue,
-            RowKind::Section(commune) => {
-                if commune.is_some() {
-                    section = commune;
-                }
-                continue;
-            }
-            RowKind::Total => {
-                if let Some(c) = header.column(Field::Amount) {
-                    let cell = grid.cell(r, c);
-                    if !cell.is_empty() {
-                        out.total = Some((grid.row_number(r), read_amount(cell, header.unit)));
-                    }
-                }
-                break;
-            }
-            RowKind::End => break,
-            RowKind::Data => {}
-        }
-        out.data_rows += 1;
-        let mut ctx = RowCtx {
-            grid,
-            header,
-            file,
-            sheet,
-            r,
-            section: section.as_deref(),
+/// One run of rows walked on its own (a streamed batch, or a whole sheet).
+struct Chunk<T> {
+    found: Walked<T>,
+    /// A data row came before the chunk's first section row: its commune may be the
+    /// section in force when the chunk began.
+    inherits: bool,
+}
+
+impl<T> Default for Walked<T> {
+    fn default() -> Self {
+        Walked {
+            rows: Vec::new(),
             errors: Vec::new(),
-            banks: &mut banks,
-        };
-        ctx.check_lengths();
-        let parsed = if ctx.errors.is_empty() {
-            parse(&mut ctx)
-        } else {
-            None
-        };
-        match parsed {
-            Some(row) if ctx.errors.is_empty() => out.rows.push(row),
-            _ => {
-                out.rejected_rows += 1;
-                if ctx.errors.is_empty() {
-                    ctx.reject(Field::Amount, "Dòng không dùng được", "Row cannot be used");
-                }
-                out.errors.append(&mut ctx.errors);
-            }
+            data_rows: 0,
+            rejected_rows: 0,
+            total: None,
+            stopped: false,
+            section: None,
         }
     }
-    out
 }
 
+impl<T> Walked<T> {
+    /// Add the next chunk's findings, in file order.
+    fn absorb(&mut self, chunk: Walked<T>) {
+        if self.stopped {
+            return;
+        }
+        let mut chunk = chunk;
+        self.rows.append(&mut chunk.rows);
+        self.errors.append(&mut chunk.errors);
+        self.data_rows += chunk.data_rows;
+        self.rejected_rows += chunk.rejected_rows;
+        self.total = chunk.total;
+        self.stopped = chunk.stopped;
+        if chunk.section.is_some() {
+            self.section = chunk.section;
+        }
+    }
+}
+
+/// What walking needs besides the rows: shared, read-only, by every thread.
+struct Walker<'a, F> {
+    header: &'a Header,
+    file: &'a Arc<str>,
+    sheet: Option<&'a str>,
+    parse: &'a F,
+}
+
+impl<F> Walker<'_, F> {
+    /// Walk `rows` of `grid` (`base`: how many rows of the table came before the grid),
+    /// with `section` in force at the start.
+    fn chunk<T>(
+        &self,
+        grid: &Grid,
+        rows: Range<usize>,
+        base: usize,
+        section: Option<&str>,
+    ) -> Chunk<T>
+    where
+        F: Fn(&mut RowCtx<'_>) -> Option<T>,
+    {
+        let header = self.header;
+        let mut out = Walked {
+            rows: Vec::with_capacity(rows.len()),
+            section: section.map(str::to_owned),
+            ..Walked::default()
+        };
+        let mut named_section = false;
+        let mut inherits = false;
+        let mut filled = Vec::new();
+        let mut banks = BankCache::default();
+        for r in rows {
+            let near_header = base + r <= header.last_row + 2;
+            match classify_row(grid, header, r, near_header, &mut filled) {
+                RowKind::Skip | RowKind::Subtotal => continue,
+                RowKind::Section(commune) => {
+                    if commune.is_some() {
+                        out.section = commune;
+                        named_section = true;
+                    }
+                    continue;
+                }
+                RowKind::Total => {
+                    if let Some(c) = header.column(Field::Amount) {
+                        let cell = grid.cell(r, c);
+                        if !cell.is_empty() {
+                            out.total = Some((grid.row_number(r), read_amount(cell, header.unit)));
+                        }
+                    }
+                    out.stopped = true;
+                    break;
+                }
+                RowKind::End => {
+                    out.stopped = true;
+                    break;
+                }
+                RowKind::Data => {}
+            }
+            inherits |= !named_section;
+            out.data_rows += 1;
+            let mut ctx = RowCtx {
+                grid,
+                header,
+                file: self.file,
+                sheet: self.sheet,
+                r,
+                section: out.section.as_deref(),
+                errors: Vec::new(),
+                banks: &mut banks,
+            };
+            ctx.check_lengths();
+            let parsed = if ctx.errors.is_empty() {
+                (self.parse)(&mut ctx)
+            } else {
+                None
+            };
+            match parsed {
+                Some(row) if ctx.errors.is_empty() => out.rows.push(row),
+                _ => {
+                    out.rejected_rows += 1;
+                    if ctx.errors.is_empty() {
+                        ctx.reject(Field::Amount, "Dòng không dùng được", "Row cannot be used");
+                    }
+                    out.errors.append(&mut ctx.errors);
+                }
+            }
+        }
+        if !named_section {
+            // Only a section row of this chunk says what follows it.
+            out.section = None;
+        }
+        Chunk {
+            found: out,
+            inherits,
+        }
+    }
+}
+
+/// A walked batch waiting for its turn, with its rows when it may need walking again.
+type Done<T> = (Chunk<T>, Option<(usize, Grid)>);
+
+/// Merge the batches that are next in file order. A batch walked without knowing the
+/// section in force is walked again when it turns out there was one (files with section
+/// rows are office lists, small; the common flat file never needs it).
+fn merge_ready<T, F: Fn(&mut RowCtx<'_>) -> Option<T>>(
+    walker: &Walker<'_, F>,
+    pending: &mut BTreeMap<usize, Done<T>>,
+    next: &mut usize,
+    out: &mut Walked<T>,
+) {
+    while let Some((chunk, rows)) = pending.remove(next) {
+        *next += 1;
+        let chunk = match (&out.section, rows) {
+            (Some(section), Some((base, grid))) if chunk.inherits => {
+                walker.chunk(&grid, 0..grid.height(), base, Some(section))
+            }
+            _ => chunk,
+        };
+        out.absorb(chunk.found);
+    }
+}
+
+/// Walk the whole table: the loaded grid, then, for a streamed CSV, every further batch,
+/// parsed by `threads` workers and merged in file order (the same result for any count).
+fn walk_table<T, F>(
+    table: &mut Table<'_>,
+    file: &Arc<str>,
+    parse: &F,
+    threads: usize,
+) -> Result<Walked<T>, ImportError>
+where
+    T: Send,
+    F: Fn(&mut RowCtx<'_>) -> Option<T> + Sync,
+{
+    let walker = Walker {
+        header: &table.header,
+        file,
+        sheet: table.sheet.as_deref(),
+        parse,
+    };
+    let mut out = Walked::default();
+    let first = walker.chunk(
+        &table.grid,
+        table.header.last_row + 1..table.grid.height(),
+        0,
+        None,
+    );
+    out.absorb(first.found);
+    let Some(mut stream) = table.rest.take() else {
+        return Ok(out);
+    };
+    let legacy = table.legacy;
+    let mut base = table.grid.height();
+    let batch = |rows| {
+        let grid = Grid::new(Cells::Csv(rows), (0, 0));
+        match legacy {
+            Some(enc) => grid.converted(enc),
+            None => grid,
+        }
+    };
+    if threads <= 1 {
+        while !out.stopped {
+            let Some(rows) = stream.next_batch(BATCH_ROWS, BATCH_TEXT)? else {
+                break;
+            };
+            let grid = batch(rows);
+            let chunk = walker.chunk(&grid, 0..grid.height(), base, out.section.as_deref());
+            base += grid.height();
+            out.absorb(chunk.found);
+        }
+        stream.drain()?;
+        return Ok(out);
+    }
+    let (jobs, job_rx) = mpsc::sync_channel::<(usize, usize, grid::CsvRows)>(threads * 2);
+    let job_rx = Mutex::new(job_rx);
+    let (done_tx, done) = mpsc::channel::<(usize, Done<T>)>();
+    let read = std::thread::scope(|scope| -> Result<(), ImportError> {
+        // Owned here: dropping it tells the workers there is no more.
+        let jobs = jobs;
+        for _ in 0..threads {
+            let (job_rx, done_tx, walker, batch) = (&job_rx, done_tx.clone(), &walker, &batch);
+            scope.spawn(move || {
+                loop {
+                    let job = match job_rx.lock() {
+                        Ok(rx) => rx.recv(),
+                        Err(_) => return,
+                    };
+                    let Ok((seq, base, rows)) = job else { return };
+                    let grid = batch(rows);
+                    let chunk = walker.chunk(&grid, 0..grid.height(), base, None);
+                    let keep = chunk.inherits.then_some((base, grid));
+                    if done_tx.send((seq, (chunk, keep))).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+        drop(done_tx);
+        let (mut pending, mut next, mut sent) = (BTreeMap::new(), 0usize, 0usize);
+        while !out.stopped {
+            let Some(rows) = stream.next_batch(BATCH_ROWS, BATCH_TEXT)? else {
+                break;
+            };
+            let height = rows.len();
+            if jobs.send((sent, base, rows)).is_err() {
+                break;
+            }
+            sent += 1;
+            base += height;
+            while let Ok((seq, d)) = done.try_recv() {
+                pending.insert(seq, d);
+            }
+            merge_ready(&walker, &mut pending, &mut next, &mut out);
+        }
+        drop(jobs);
+        while next < sent && !out.stopped {
+            let Ok((seq, d)) = done.recv() else { break };
+            pending.insert(seq, d);
+            merge_ready(&walker, &mut pending, &mut next, &mut out);
+        }
+        Ok(())
+    });
+    read?;
+    stream.drain()?;
+    Ok(out)
+}
+
+/// Rows read to find a streamed CSV's header and encoding (both look at the top only).
+const HEAD_ROWS: usize = 1_000;
+
 /// An opened sheet: its recognised header, the legacy encoding it was converted from, and
-/// the title block above the header.
-pub(crate) struct Table {
+/// the title block above the header. `grid` is the whole sheet, or a CSV's first rows
+/// with `rest` still to be read.
+pub(crate) struct Table<'r> {
     pub format: Format,
     pub sheet: Option<String>,
     pub grid: Grid,
     pub header: Header,
     pub legacy: Option<legacy_vn::Legacy>,
+    rest: Option<CsvStream<Box<dyn Read + 'r>>>,
 }
 
-impl Table {
+impl Table<'_> {
     /// The texts above the header ("UBND XÃ TÂN LẬP", "DANH SÁCH … THÁNG 9/2024"), each cut.
     pub fn title(&self) -> Vec<String> {
         let mut out = Vec::new();
@@ -662,13 +886,31 @@ impl Table {
 }
 
 /// Shared head of both importers: the sheet and its recognised header.
-pub(crate) fn open_table(
+pub(crate) fn open_table<'r>(
     file: &str,
-    bytes: Vec<u8>,
+    raw: impl Read + 'r,
     opts: &ImportOptions,
     required: &[&[Field]],
-) -> Result<Table, ImportError> {
-    let (format, sheet, grid) = source::load(file, bytes, opts.sheet.as_deref(), opts.budget())?;
+) -> Result<Table<'r>, ImportError> {
+    let (format, sheet, grid, mut rest) =
+        match source::open(file, raw, opts.sheet.as_deref(), opts.budget())? {
+            source::Opened::Sheet {
+                format,
+                sheet,
+                grid,
+            } => (format, sheet, grid, None),
+            source::Opened::Csv(mut stream) => {
+                let head = stream
+                    .next_batch(HEAD_ROWS, usize::MAX)?
+                    .unwrap_or_default();
+                (
+                    Format::Csv,
+                    None,
+                    Grid::new(Cells::Csv(head), (0, 0)),
+                    Some(stream),
+                )
+            }
+        };
     let not_found = |nf: header::NotFound| ImportError::NoHeader {
         file: file.into(),
         sheet: sheet.clone(),
@@ -684,34 +926,44 @@ pub(crate) fn open_table(
     // Lists typed with legacy Vietnamese fonts (TCVN3 `.VnTime`, VNI `VNI-Times`) arrive
     // as `Hä vµ tªn`: converted to Unicode when the text says so, or when the fonts do and
     // the text as it stands has no header.
-    let table = |grid: Grid, header: Header, legacy| Table {
-        format,
-        sheet: sheet.clone(),
-        grid,
-        header,
-        legacy,
-    };
     let converted_header = |enc| {
         let converted = grid.converted(enc);
         header::find(&converted, required).map(|h| (converted, h))
     };
-    match legacy_vn::guess(grid.sample_texts(2_000)) {
+    let found = match legacy_vn::guess(grid.sample_texts(2_000)) {
         // The text itself says so: convert (unless only the original has a header).
         Some(enc) => match converted_header(enc) {
-            Ok((converted, header)) => Ok(table(converted, header, Some(enc))),
+            Ok((converted, header)) => Ok((converted, header, Some(enc))),
             Err(nf) => match header::find(&grid, required) {
-                Ok(header) => Ok(table(grid, header, None)),
+                Ok(header) => Ok((grid, header, None)),
                 Err(_) => Err(not_found(nf)),
             },
         },
         None => match header::find(&grid, required) {
-            Ok(header) => Ok(table(grid, header, None)),
+            Ok(header) => Ok((grid, header, None)),
             // Only the fonts say so: convert if that is what finds the header.
             Err(nf) => match grid.font_hint.map(|enc| (enc, converted_header(enc))) {
-                Some((enc, Ok((converted, header)))) => Ok(table(converted, header, Some(enc))),
+                Some((enc, Ok((converted, header)))) => Ok((converted, header, Some(enc))),
                 _ => Err(not_found(nf)),
             },
         },
+    };
+    match found {
+        Ok((grid, header, legacy)) => Ok(Table {
+            format,
+            sheet: sheet.clone(),
+            grid,
+            header,
+            legacy,
+            rest,
+        }),
+        Err(e) => {
+            // A bad byte further down is what a whole read would have said first.
+            if let Some(stream) = rest.take() {
+                stream.drain()?;
+            }
+            Err(e)
+        }
     }
 }
 
@@ -726,21 +978,16 @@ fn legacy_notice(enc: Option<legacy_vn::Legacy>) -> Option<String> {
 }
 
 /// Shared tail of both importers: the rows, the control total, notices, the result.
-pub(crate) fn finish<T>(
+pub(crate) fn finish<T: Send>(
     file: &str,
-    table: Table,
-    parse: impl FnMut(&mut RowCtx<'_>) -> Option<T>,
+    mut table: Table<'_>,
+    parse: impl Fn(&mut RowCtx<'_>) -> Option<T> + Sync,
     amount_of: impl Fn(&T) -> Decimal,
     mut notices: Vec<String>,
-) -> Imported<T> {
+    threads: usize,
+) -> Result<Imported<T>, ImportError> {
     let file: Arc<str> = Arc::from(file);
-    let walked = walk(
-        &table.grid,
-        &table.header,
-        &file,
-        table.sheet.as_deref(),
-        parse,
-    );
+    let walked = walk_table(&mut table, &file, &parse, threads)?;
     if let Some(n) = legacy_notice(table.legacy) {
         notices.insert(0, n);
     }
@@ -767,7 +1014,7 @@ pub(crate) fn finish<T>(
         }
         None => None,
     };
-    Imported {
+    Ok(Imported {
         file,
         format,
         sheet,
@@ -780,7 +1027,7 @@ pub(crate) fn finish<T>(
         errors: walked.errors,
         control_total,
         notices,
-    }
+    })
 }
 
 #[cfg(test)]

@@ -17,7 +17,16 @@ pub fn import_payouts(
     bytes: Vec<u8>,
     opts: &ImportOptions,
 ) -> Result<Imported<PayoutRow>, ImportError> {
-    let table = open_table(file, bytes, opts, REQUIRED)?;
+    import_payouts_from(file, std::io::Cursor::new(bytes), opts)
+}
+
+/// The same, from a reader: a CSV file is read batch by batch, never whole.
+pub fn import_payouts_from(
+    file: &str,
+    reader: impl std::io::Read,
+    opts: &ImportOptions,
+) -> Result<Imported<PayoutRow>, ImportError> {
+    let table = open_table(file, reader, opts, REQUIRED)?;
     let header = &table.header;
     // A beneficiary list has no status and no reference, but list-only columns: taken as a
     // bank file, every row would count as paid.
@@ -43,13 +52,14 @@ pub fn import_payouts(
                 .to_owned(),
         );
     }
-    Ok(finish(
+    finish(
         file,
         table,
         |ctx| parse_row(ctx, opts),
         |r| r.amount,
         notices,
-    ))
+        opts.thread_count(),
+    )
 }
 
 fn parse_row(ctx: &mut RowCtx<'_>, opts: &ImportOptions) -> Option<PayoutRow> {

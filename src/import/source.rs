@@ -4,7 +4,10 @@ use std::io::Cursor;
 
 use calamine::{Data, DataRef, Ods, Reader, SheetType, SheetVisible, Xls, Xlsb, Xlsx};
 
+use std::io::Read;
+
 use super::ImportError;
+use super::csv_stream::{CsvStream, detect_delimiter};
 use super::grid::{Cells, Grid, Sparse};
 use super::guard::{self, Budget};
 
@@ -126,7 +129,7 @@ pub fn load(
     let password = || ImportError::Password { file: file.into() };
     match format {
         Format::Csv => {
-            let grid = load_csv(file, &bytes)?;
+            let grid = load_csv(file, bytes, budget)?;
             Ok((format, None, grid))
         }
         Format::Xlsx => {
@@ -312,88 +315,78 @@ fn utf16_to_utf8(file: &str, bytes: &[u8]) -> Result<Option<Vec<u8>>, ImportErro
     Ok(Some(text.into_bytes()))
 }
 
-fn load_csv(file: &str, bytes: &[u8]) -> Result<Grid, ImportError> {
-    let decoded = utf16_to_utf8(file, bytes)?;
-    let bytes = decoded.as_deref().unwrap_or(bytes);
-    let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    if let Err(e) = std::str::from_utf8(body) {
-        return Err(ImportError::NotUtf8 {
-            file: file.into(),
-            byte: e.valid_up_to(),
+/// The size of the head read to tell a file's format and a CSV's delimiter (the delimiter
+/// looks at 64 KiB after any byte-order mark).
+const HEAD: u64 = 64 * 1024 + 3;
+
+/// A file as opened: a loaded sheet, or a CSV text to read batch by batch.
+pub(crate) enum Opened<'r> {
+    Sheet {
+        format: Format,
+        sheet: Option<String>,
+        grid: Grid,
+    },
+    Csv(CsvStream<Box<dyn Read + 'r>>),
+}
+
+/// Open a file from a reader. Workbooks are read whole (zip and compound files need to
+/// seek, and are checked against the budget before they inflate); CSV text is streamed.
+pub(crate) fn open<'r>(
+    file: &str,
+    mut raw: impl Read + 'r,
+    sheet: Option<&str>,
+    budget: Budget,
+) -> Result<Opened<'r>, ImportError> {
+    let io_error = |e: std::io::Error| ImportError::Corrupt {
+        file: file.into(),
+        detail: e.to_string(),
+    };
+    let mut head = Vec::new();
+    (&mut raw)
+        .take(HEAD)
+        .read_to_end(&mut head)
+        .map_err(io_error)?;
+    let full = head.len() as u64 == HEAD;
+    let format = match sniff(file, &head) {
+        // Only whitespace so far: look at the rest before calling the file empty.
+        Err(ImportError::Empty { .. }) if full => {
+            raw.read_to_end(&mut head).map_err(io_error)?;
+            sniff(file, &head)?
+        }
+        other => other?,
+    };
+    if format != Format::Csv {
+        raw.read_to_end(&mut head).map_err(io_error)?;
+        let (format, sheet, grid) = load(file, head, sheet, budget)?;
+        return Ok(Opened::Sheet {
+            format,
+            sheet,
+            grid,
         });
     }
-    let delimiter = detect_delimiter(body);
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .delimiter(delimiter)
-        .from_reader(body);
-    let mut rows = Vec::new();
-    // Line numbers from byte offsets: the csv crate's own count drifts on CRLF files
-    // (it places a record's start on the `\n` of the previous `\r\n`).
-    let (mut seen, mut line) = (0usize, 1u32);
-    for rec in reader.records() {
-        let rec = rec.map_err(|e| ImportError::Corrupt {
-            file: file.into(),
-            detail: e.to_string(),
-        })?;
-        let mut start = rec
-            .position()
-            .map_or(seen, |p| p.byte() as usize)
-            .min(body.len());
-        while start < body.len() && matches!(body[start], b'\r' | b'\n') {
-            start += 1;
-        }
-        if start > seen {
-            line += line_breaks(&body[seen..start]);
-            seen = start;
-        }
-        rows.push((line, rec));
+    if head.starts_with(b"\xFF\xFE") || head.starts_with(b"\xFE\xFF") {
+        raw.read_to_end(&mut head).map_err(io_error)?;
+        let text = utf16_to_utf8(file, &head)?.unwrap_or_default();
+        let delimiter = detect_delimiter(&text);
+        let body: Box<dyn Read + 'r> = Box::new(std::io::Cursor::new(text));
+        return Ok(Opened::Csv(CsvStream::new(file, body, delimiter)));
     }
-    Ok(Grid::new(Cells::Csv(rows), (0, 0)))
+    if head.starts_with(b"\xEF\xBB\xBF") {
+        head.drain(..3);
+    }
+    let delimiter = detect_delimiter(&head);
+    let body: Box<dyn Read + 'r> = Box::new(std::io::Cursor::new(head).chain(raw));
+    Ok(Opened::Csv(CsvStream::new(file, body, delimiter)))
 }
 
-/// Line breaks in `bytes`: `\n`, `\r\n`, or a lone `\r` (old Mac files).
-fn line_breaks(bytes: &[u8]) -> u32 {
-    let mut n = 0;
-    for (i, b) in bytes.iter().enumerate() {
-        match b {
-            b'\n' => n += 1,
-            b'\r' if bytes.get(i + 1) != Some(&b'\n') => n += 1,
-            _ => {}
-        }
-    }
-    n
-}
-
-/// The delimiter that splits the most rows near the top into the same number (≥ 2) of
-/// fields: a comma inside an unquoted amount splits one row differently from the rest.
-fn detect_delimiter(body: &[u8]) -> u8 {
-    let head = &body[..body.len().min(64 * 1024)];
-    let mut best = ((0usize, 0usize), b',');
-    for d in [b',', b';', b'\t'] {
-        let mut reader = csv::ReaderBuilder::new()
-            .has_headers(false)
-            .flexible(true)
-            .delimiter(d)
-            .from_reader(head);
-        let widths: Vec<usize> = reader
-            .records()
-            .take(40)
-            .filter_map(Result::ok)
-            .map(|r| r.len())
-            .collect();
-        let mut counts = std::collections::BTreeMap::new();
-        for w in widths.iter().filter(|w| **w >= 2) {
-            *counts.entry(*w).or_insert(0usize) += 1;
-        }
-        // (rows agreeing on the most common width, that width)
-        let score = counts.iter().map(|(w, n)| (*n, *w)).max().unwrap_or((0, 0));
-        if score > best.0 {
-            best = (score, d);
-        }
-    }
-    best.1
+/// A whole CSV text as one grid (small files and tests; imports read batches).
+fn load_csv(file: &str, bytes: Vec<u8>, budget: Budget) -> Result<Grid, ImportError> {
+    let mut stream = match open(file, std::io::Cursor::new(bytes), None, budget)? {
+        Opened::Csv(s) => s,
+        Opened::Sheet { grid, .. } => return Ok(grid),
+    };
+    let rows = stream.next_batch(usize::MAX, usize::MAX)?;
+    Ok(Grid::new(Cells::Csv(rows.unwrap_or_default()), (0, 0)))
 }
 
 #[cfg(test)]

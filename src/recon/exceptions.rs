@@ -106,66 +106,95 @@ pub fn exceptions(
     payouts: &[PayoutRow],
     recon: &Reconciliation,
 ) -> Vec<ExceptionRow> {
-    let mut out = Vec::new();
-    for (b, person) in recon.beneficiaries.iter().enumerate() {
-        if person.outcome == Outcome::Matched && person.flags.is_empty() {
-            continue;
-        }
-        let row = &list[person.row as usize];
-        let mut list_rows = vec![row.source.row];
-        list_rows.extend(
-            person
-                .extra_rows
-                .iter()
-                .map(|r| list[*r as usize].source.row),
-        );
-        out.push(ExceptionRow {
-            kind: ExceptionKind::Beneficiary(person.outcome),
-            population_id: row.id.display(),
-            name: row.name.clone(),
-            commune: row.commune.clone(),
-            category: row.category.clone(),
-            bank: person.bank,
-            account: row.account.clone(),
-            amount_due: Some(person.amount_due),
-            amount_paid: person.amount_paid,
-            flags: person.flags,
-            list_file: Some(row.source.file.to_string()),
-            list_rows,
-            payouts: recon
-                .payouts_of(b)
-                .iter()
-                .map(|&p| summary(&payouts[p as usize]))
-                .collect(),
+    exception_rows(list, payouts, recon).collect()
+}
+
+fn is_exception(person: &super::types::BeneficiaryResult) -> bool {
+    !(person.outcome == Outcome::Matched && person.flags.is_empty())
+}
+
+/// How many rows [`exception_rows`] gives, without making them.
+pub fn exception_count(recon: &Reconciliation) -> usize {
+    recon
+        .beneficiaries
+        .iter()
+        .filter(|p| is_exception(p))
+        .count()
+        + recon
+            .payout_links
+            .iter()
+            .filter(|l| l.is_unmatched())
+            .count()
+}
+
+/// The same rows one at a time, for writers of any size: the list is never held whole.
+pub fn exception_rows<'a>(
+    list: &'a [BeneficiaryRow],
+    payouts: &'a [PayoutRow],
+    recon: &'a Reconciliation,
+) -> impl Iterator<Item = ExceptionRow> + 'a {
+    let people = recon
+        .beneficiaries
+        .iter()
+        .enumerate()
+        .filter(|(_, person)| is_exception(person))
+        .map(move |(b, person)| {
+            let row = &list[person.row as usize];
+            let mut list_rows = vec![row.source.row];
+            list_rows.extend(
+                person
+                    .extra_rows
+                    .iter()
+                    .map(|r| list[*r as usize].source.row),
+            );
+            ExceptionRow {
+                kind: ExceptionKind::Beneficiary(person.outcome),
+                population_id: row.id.display(),
+                name: row.name.clone(),
+                commune: row.commune.clone(),
+                category: row.category.clone(),
+                bank: person.bank,
+                account: row.account.clone(),
+                amount_due: Some(person.amount_due),
+                amount_paid: person.amount_paid,
+                flags: person.flags,
+                list_file: Some(row.source.file.to_string()),
+                list_rows,
+                payouts: recon
+                    .payouts_of(b)
+                    .iter()
+                    .map(|&p| summary(&payouts[p as usize]))
+                    .collect(),
+            }
         });
-    }
-    for (p, link) in payouts.iter().zip(&recon.payout_links) {
-        if !link.is_unmatched() {
-            continue;
-        }
-        let mut flags = Flags::default();
-        if matches!(link, PayoutLink::WrongBank { .. }) {
-            flags.insert(Flag::WrongBank);
-        }
-        out.push(ExceptionRow {
-            kind: ExceptionKind::UnmatchedPayout,
-            population_id: p.id.display(),
-            name: p.name.clone().unwrap_or_default(),
-            commune: None,
-            category: None,
-            bank: Some(p.bank),
-            account: p.account.clone(),
-            amount_due: None,
-            amount_paid: if p.status == PayoutStatus::Success {
-                p.amount
-            } else {
-                Decimal::ZERO
-            },
-            flags,
-            list_file: None,
-            list_rows: Vec::new(),
-            payouts: vec![summary(p)],
+    let unmatched = payouts
+        .iter()
+        .zip(&recon.payout_links)
+        .filter(|(_, link)| link.is_unmatched())
+        .map(|(p, link)| {
+            let mut flags = Flags::default();
+            if matches!(link, PayoutLink::WrongBank { .. }) {
+                flags.insert(Flag::WrongBank);
+            }
+            ExceptionRow {
+                kind: ExceptionKind::UnmatchedPayout,
+                population_id: p.id.display(),
+                name: p.name.clone().unwrap_or_default(),
+                commune: None,
+                category: None,
+                bank: Some(p.bank),
+                account: p.account.clone(),
+                amount_due: None,
+                amount_paid: if p.status == PayoutStatus::Success {
+                    p.amount
+                } else {
+                    Decimal::ZERO
+                },
+                flags,
+                list_file: None,
+                list_rows: Vec::new(),
+                payouts: vec![summary(p)],
+            }
         });
-    }
-    out
+    people.chain(unmatched)
 }

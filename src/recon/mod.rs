@@ -5,5 +5,7 @@ mod exceptions;
 mod types;
 
 pub use engine::reconcile;
-pub use exceptions::{ExceptionKind, ExceptionRow, PayoutSummary, exceptions};
+pub use exceptions::{
+    ExceptionKind, ExceptionRow, PayoutSummary, exception_count, exception_rows, exceptions,
+};
 pub use types::*;

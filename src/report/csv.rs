@@ -4,7 +4,7 @@
 //! The column set and the cell texts are shared with the "Ngoại lệ" sheet of the
 //! workbook, so both views of an exception always agree.
 
-use std::borrow::Cow;
+use std::borrow::{Borrow, Cow};
 use std::io::Write;
 
 use rust_decimal::Decimal;
@@ -147,11 +147,12 @@ pub(crate) fn exception_texts(row: &ExceptionRow, lang: Lang) -> [String; 15] {
 
 /// The exceptions as CSV for Excel users: UTF-8 with BOM (so Excel shows Vietnamese),
 /// comma separated, CRLF line endings, header row of labels in `lang`.
-pub fn write_exceptions<W: Write>(
-    mut w: W,
-    exceptions: &[ExceptionRow],
-    lang: Lang,
-) -> std::io::Result<()> {
+pub fn write_exceptions<W, I>(mut w: W, exceptions: I, lang: Lang) -> std::io::Result<()>
+where
+    W: Write,
+    I: IntoIterator,
+    I::Item: std::borrow::Borrow<ExceptionRow>,
+{
     w.write_all(UTF8_BOM)?;
     // Every field quoted: a `;` or tab inside one stays inside it whichever separator
     // Excel splits on.
@@ -165,7 +166,7 @@ pub fn write_exceptions<W: Write>(
             .map(|h| escape_cell(h).into_owned()),
     )?;
     for row in exceptions {
-        let texts = exception_texts(row, lang);
+        let texts = exception_texts(row.borrow(), lang);
         out.write_record(texts.iter().map(|t| escape_cell(t)).map(|c| c.into_owned()))?;
     }
     out.flush()

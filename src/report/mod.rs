@@ -188,18 +188,31 @@ pub fn assemble(
     inputs: &[InputFile],
     row_errors: Vec<RowError>,
 ) -> Assembled {
-    let recon = crate::recon::reconcile(list, payouts, options);
+    let (recon, report) = figures(list, payouts, options, inputs, row_errors);
     let exceptions = crate::recon::exceptions(list, payouts, &recon);
-    let mismatches = inputs
-        .iter()
-        .filter(|i| i.control_total.as_ref().is_some_and(|c| c.mismatch()))
-        .count() as u64;
-    let report = Report::new(&recon, row_errors, mismatches);
     Assembled {
         recon,
         report,
         exceptions,
     }
+}
+
+/// The engine's result and the report, without the exception list (made when a writer
+/// asks for it: `--json` needs none).
+pub fn figures(
+    list: &[crate::domain::records::BeneficiaryRow],
+    payouts: &[crate::domain::records::PayoutRow],
+    options: &crate::recon::Options,
+    inputs: &[InputFile],
+    row_errors: Vec<RowError>,
+) -> (Reconciliation, Report) {
+    let recon = crate::recon::reconcile(list, payouts, options);
+    let mismatches = inputs
+        .iter()
+        .filter(|i| i.control_total.as_ref().is_some_and(|c| c.mismatch()))
+        .count() as u64;
+    let report = Report::new(&recon, row_errors, mismatches);
+    (recon, report)
 }
 
 /// One input file, for the summary sheet and the audit trail.

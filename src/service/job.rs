@@ -7,9 +7,10 @@ use anyhow::Context;
 use rust_decimal::Decimal;
 
 use crate::domain::banks::BankId;
+use crate::domain::digest::Sha256Reader;
 use crate::domain::records::{BeneficiaryRow, PayoutRow};
 use crate::domain::sha256_hex;
-use crate::import::{ImportOptions, Imported, import_beneficiaries, import_payouts};
+use crate::import::{ImportOptions, Imported, import_beneficiaries_from, import_payouts_from};
 use crate::recon::{ExceptionRow, Options, Reconciliation};
 use crate::report::{InputFile, Report, ReportMeta};
 
@@ -66,11 +67,41 @@ pub struct JobInput {
 
 pub struct JobOutput {
     pub list: Imported<BeneficiaryRow>,
+    /// The payout files as imported; their rows moved, in order, into `payout_rows`.
     pub payouts: Vec<Imported<PayoutRow>>,
+    pub payout_rows: Vec<PayoutRow>,
     pub recon: Reconciliation,
     pub report: Report,
-    pub exceptions: Vec<ExceptionRow>,
     pub meta: ReportMeta,
+}
+
+impl JobOutput {
+    /// The exception list, made on demand (the JSON figures need none).
+    pub fn exceptions(&self) -> Vec<ExceptionRow> {
+        self.exception_rows().collect()
+    }
+
+    /// The exceptions one by one, for writers of any size.
+    pub fn exception_rows(&self) -> impl Iterator<Item = ExceptionRow> + '_ {
+        crate::recon::exception_rows(&self.list.rows, &self.payout_rows, &self.recon)
+    }
+
+    pub fn exception_count(&self) -> usize {
+        crate::recon::exception_count(&self.recon)
+    }
+}
+
+/// Open a file to import it while hashing it: nothing holds it whole.
+fn open(path: &std::path::Path) -> anyhow::Result<Sha256Reader<std::fs::File>> {
+    std::fs::File::open(path)
+        .map(Sha256Reader::new)
+        .with_context(|| format!("không đọc được tệp / cannot read {}", path.display()))
+}
+
+fn digest(reader: Sha256Reader<std::fs::File>, path: &std::path::Path) -> anyhow::Result<String> {
+    reader
+        .finish()
+        .with_context(|| format!("không đọc được tệp / cannot read {}", path.display()))
 }
 
 /// Run the job. `step` is told what is happening (for a progress display).
@@ -78,37 +109,46 @@ pub fn run(input: &JobInput, step: &dyn Fn(&str)) -> anyhow::Result<JobOutput> {
     let mut inputs = Vec::new();
     let path = &input.beneficiaries;
     step(&format!("Đọc danh sách {}", path.display()));
-    let bytes = std::fs::read(path)
-        .with_context(|| format!("không đọc được tệp / cannot read {}", path.display()))?;
-    let digest = sha256_hex(&bytes);
+    let mut reader = open(path)?;
     let opts = ImportOptions {
         sheet: input.beneficiaries_sheet.clone(),
         ..ImportOptions::new(input.as_of_year)
     };
-    let list = import_beneficiaries(&path.display().to_string(), bytes, &opts)?;
-    inputs.push(input_file("beneficiaries", &list, None, digest));
+    let list = import_beneficiaries_from(&path.display().to_string(), &mut reader, &opts)?;
+    inputs.push(input_file(
+        "beneficiaries",
+        &list,
+        None,
+        digest(reader, path)?,
+    ));
 
     let mut payouts = Vec::new();
+    let mut payout_rows = Vec::new();
     for src in &input.payouts {
         step(&format!("Đọc kết quả chi {}", src.path.display()));
-        let bytes = std::fs::read(&src.path)
-            .with_context(|| format!("không đọc được tệp / cannot read {}", src.path.display()))?;
-        let digest = sha256_hex(&bytes);
+        let mut reader = open(&src.path)?;
         let opts = ImportOptions {
             sheet: src.sheet.clone(),
             default_bank: src.bank,
             ..ImportOptions::new(input.as_of_year)
         };
-        let imported = import_payouts(&src.path.display().to_string(), bytes, &opts)?;
-        inputs.push(input_file("payouts", &imported, src.bank, digest));
+        let mut imported =
+            import_payouts_from(&src.path.display().to_string(), &mut reader, &opts)?;
+        inputs.push(input_file(
+            "payouts",
+            &imported,
+            src.bank,
+            digest(reader, &src.path)?,
+        ));
+        if payout_rows.is_empty() {
+            payout_rows = std::mem::take(&mut imported.rows);
+        } else {
+            payout_rows.append(&mut imported.rows);
+        }
         payouts.push(imported);
     }
 
     step("Đối soát");
-    let all_payouts: Vec<PayoutRow> = payouts
-        .iter()
-        .flat_map(|p| p.rows.iter().cloned())
-        .collect();
     let options = Options {
         tolerance: input.tolerance,
         target_pct: input.target_pct,
@@ -118,11 +158,8 @@ pub fn run(input: &JobInput, step: &dyn Fn(&str)) -> anyhow::Result<JobOutput> {
         .flatten()
         .cloned()
         .collect();
-    let crate::report::Assembled {
-        recon,
-        report,
-        exceptions,
-    } = crate::report::assemble(&list.rows, &all_payouts, &options, &inputs, row_errors);
+    let (recon, report) =
+        crate::report::figures(&list.rows, &payout_rows, &options, &inputs, row_errors);
     let meta = ReportMeta {
         period: input.period.clone(),
         generated_at: crate::domain::dates::report_time(chrono::Utc::now()),
@@ -134,9 +171,9 @@ pub fn run(input: &JobInput, step: &dyn Fn(&str)) -> anyhow::Result<JobOutput> {
     Ok(JobOutput {
         list,
         payouts,
+        payout_rows,
         recon,
         report,
-        exceptions,
         meta,
     })
 }

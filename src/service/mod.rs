@@ -589,7 +589,7 @@ pub async fn render(run: &LoadedRun, what: Download, lang: Lang) -> ServiceResul
         match what {
             Download::Csv => {
                 let mut buf = Vec::new();
-                crate::report::csv::write_exceptions(&mut buf, &exceptions, lang)
+                crate::report::csv::write_exceptions(&mut buf, exceptions.iter(), lang)
                     .map_err(|e| e.to_string())?;
                 Ok(buf)
             }
@@ -778,7 +778,7 @@ mod tests {
             serde_json::to_string(&out.meta).and_then(|s| serde_json::from_str(&s));
         assert_eq!(meta.ok().as_ref(), Some(&out.meta));
         let ex: Result<Vec<ExceptionRow>, _> =
-            serde_json::to_string(&out.exceptions).and_then(|s| serde_json::from_str(&s));
-        assert_eq!(ex.ok().as_ref(), Some(&out.exceptions));
+            serde_json::to_string(&out.exceptions()).and_then(|s| serde_json::from_str(&s));
+        assert_eq!(ex.ok(), Some(out.exceptions()));
     }
 }

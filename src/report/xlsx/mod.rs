@@ -21,13 +21,15 @@ mod summary;
 #[cfg(test)]
 mod testkit;
 
+use std::borrow::Borrow;
+
 use rust_xlsxwriter::Workbook;
 
 use super::{Report, ReportMeta};
 use crate::domain::Lang;
 use crate::recon::ExceptionRow;
 use communes::communes_sheet;
-use exceptions::exceptions_sheet;
+use exceptions::add_exception_sheets;
 use row_errors::row_errors_sheet;
 use styles::Formats;
 use summary::summary_sheet;
@@ -38,6 +40,8 @@ pub use followup::write_followup;
 pub enum XlsxError {
     #[error(transparent)]
     Xlsx(#[from] rust_xlsxwriter::XlsxError),
+    #[error("Không ghi được báo cáo {file}: {detail} / cannot write the report {file}: {detail}")]
+    Write { file: String, detail: String },
 }
 
 /// Sheet names are Vietnamese in every language: scripts and auditors' macros refer to them.
@@ -47,24 +51,70 @@ pub const SHEET_EXCEPTIONS: &str = "Ngoại lệ";
 pub const SHEET_ROW_ERRORS: &str = "Lỗi dữ liệu";
 pub const SHEET_FOLLOWUP: &str = "Danh sách chi lại";
 
+pub use exceptions::{EXCEL_MAX_DATA_ROWS, ExceptionLayout, exceptions_sheet_name};
+
 /// The auditor's workbook. Sheet names exactly (Vietnamese even for lang En):
-/// "Tổng hợp", "Theo xã", "Ngoại lệ", "Lỗi dữ liệu".
+/// "Tổng hợp", "Theo xã", "Ngoại lệ" (continued on "Ngoại lệ (2)", … past Excel's row
+/// limit), "Lỗi dữ liệu".
 pub fn write_report(
     report: &Report,
     exceptions: &[ExceptionRow],
     meta: &ReportMeta,
     lang: Lang,
 ) -> Result<Vec<u8>, XlsxError> {
+    let mut wb = workbook(
+        report,
+        exceptions,
+        exceptions.len(),
+        meta,
+        lang,
+        ExceptionLayout::default(),
+    )?;
+    Ok(wb.save_to_buffer()?)
+}
+
+/// The same workbook written to `path`, the exceptions taken one by one as they are
+/// written (a national report's list is never held whole, nor the file).
+pub fn write_report_file<I>(
+    path: &std::path::Path,
+    report: &Report,
+    exceptions: I,
+    count: usize,
+    meta: &ReportMeta,
+    lang: Lang,
+    layout: ExceptionLayout,
+) -> Result<(), XlsxError>
+where
+    I: IntoIterator,
+    I::Item: Borrow<ExceptionRow>,
+{
+    let failed = |e: rust_xlsxwriter::XlsxError| XlsxError::Write {
+        file: path.display().to_string(),
+        detail: e.to_string(),
+    };
+    let mut wb = workbook(report, exceptions, count, meta, lang, layout).map_err(failed)?;
+    wb.save(path).map_err(failed)
+}
+
+fn workbook<I>(
+    report: &Report,
+    exceptions: I,
+    count: usize,
+    meta: &ReportMeta,
+    lang: Lang,
+    layout: ExceptionLayout,
+) -> Result<Workbook, rust_xlsxwriter::XlsxError>
+where
+    I: IntoIterator,
+    I::Item: Borrow<ExceptionRow>,
+{
     let fm = Formats::new();
     let mut wb = Workbook::new();
     // Auditors print these on A4 landscape: the two summaries one page wide; the wide data
     // sheets at readable size, their header row repeated on every page.
-    for (mut ws, fit_width) in [
-        (summary_sheet(report, meta, lang, &fm)?, true),
-        (communes_sheet(report, meta, lang, &fm)?, true),
-        (exceptions_sheet(exceptions, lang, &fm)?, false),
-        (row_errors_sheet(report, lang, &fm)?, false),
-    ] {
+    let print = |ws: &mut rust_xlsxwriter::Worksheet,
+                 fit_width: bool|
+     -> Result<(), rust_xlsxwriter::XlsxError> {
         ws.set_paper_size(9);
         ws.set_landscape();
         if fit_width {
@@ -72,9 +122,20 @@ pub fn write_report(
         } else {
             ws.set_repeat_rows(0, 0)?;
         }
+        Ok(())
+    };
+    for mut ws in [
+        summary_sheet(report, meta, lang, &fm)?,
+        communes_sheet(report, meta, lang, &fm)?,
+    ] {
+        print(&mut ws, true)?;
         wb.push_worksheet(ws);
     }
-    Ok(wb.save_to_buffer()?)
+    add_exception_sheets(&mut wb, exceptions, count, lang, &fm, layout)?;
+    let mut ws = row_errors_sheet(report, lang, &fm)?;
+    print(&mut ws, false)?;
+    wb.push_worksheet(ws);
+    Ok(wb)
 }
 
 #[cfg(test)]
