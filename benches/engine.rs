@@ -103,8 +103,8 @@ fn main() {
 #[divan::bench(sample_count = 5, sample_size = 1)]
 fn reconcile_1m_x_1m() -> usize {
     let r = reconcile(
-        divan::black_box(&CASE.list),
-        divan::black_box(&CASE.payouts),
+        divan::black_box(CASE.list.as_slice()),
+        divan::black_box(CASE.payouts.as_slice()),
         &Options::default(),
     );
     assert_eq!(r.totals.beneficiaries, N as u64);

@@ -91,3 +91,160 @@ pub struct ControlTotal {
     #[serde(with = "rust_decimal::serde::str")]
     pub computed: Decimal,
 }
+
+/// A personal ID as the engine reads it, borrowed from wherever the rows are kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdRef<'a> {
+    Valid(super::population_id::PersonalId),
+    Legacy(&'a str),
+    Invalid(&'a str),
+    Missing,
+}
+
+impl IdRef<'_> {
+    /// As typed or as the ID reads ("" when missing).
+    pub fn display(self) -> String {
+        match self {
+            IdRef::Valid(id) => id.to_string(),
+            IdRef::Legacy(s) | IdRef::Invalid(s) => s.to_owned(),
+            IdRef::Missing => String::new(),
+        }
+    }
+
+    /// Whether a birth year or sex on the list disagrees with a valid ID.
+    pub fn disagrees_with(self, birth_year: Option<i32>, sex: Option<Sex>) -> bool {
+        match self {
+            IdRef::Valid(id) => IdCheck::Valid(id).disagrees_with(birth_year, sex),
+            _ => false,
+        }
+    }
+}
+
+impl IdCheck {
+    pub fn as_id_ref(&self) -> IdRef<'_> {
+        match self {
+            IdCheck::Valid(id) => IdRef::Valid(*id),
+            IdCheck::Legacy(s) => IdRef::Legacy(s),
+            IdCheck::Invalid { raw, .. } => IdRef::Invalid(raw),
+            IdCheck::Missing => IdRef::Missing,
+        }
+    }
+}
+
+/// A beneficiary list as the engine and the exception list read it, row by row: a slice
+/// of owned rows (the service's), or compact columns (a national file's).
+pub trait ListRows: Sync {
+    fn len(&self) -> usize;
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    fn id(&self, i: usize) -> IdRef<'_>;
+    fn name(&self, i: usize) -> &str;
+    fn amount_due(&self, i: usize) -> Decimal;
+    fn account(&self, i: usize) -> Option<&str>;
+    fn bank(&self, i: usize) -> Option<BankId>;
+    fn birth_year(&self, i: usize) -> Option<i32>;
+    fn sex(&self, i: usize) -> Option<Sex>;
+    fn category(&self, i: usize) -> Option<&str>;
+    fn commune(&self, i: usize) -> Option<&str>;
+    fn file(&self, i: usize) -> &str;
+    /// The row number the spreadsheet shows.
+    fn row_number(&self, i: usize) -> u32;
+}
+
+/// Bank payout results as the engine and the exception list read them.
+pub trait PayoutRows: Sync {
+    fn len(&self) -> usize;
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    fn id(&self, i: usize) -> IdRef<'_>;
+    fn bank(&self, i: usize) -> BankId;
+    fn reference(&self, i: usize) -> Option<&str>;
+    fn account(&self, i: usize) -> Option<&str>;
+    fn name(&self, i: usize) -> Option<&str>;
+    fn amount(&self, i: usize) -> Decimal;
+    fn status(&self, i: usize) -> PayoutStatus;
+    fn reason(&self, i: usize) -> Option<&str>;
+    fn origin(&self, i: usize) -> PayoutOrigin;
+    fn file(&self, i: usize) -> &str;
+    fn row_number(&self, i: usize) -> u32;
+}
+
+impl ListRows for [BeneficiaryRow] {
+    fn len(&self) -> usize {
+        <[BeneficiaryRow]>::len(self)
+    }
+    fn id(&self, i: usize) -> IdRef<'_> {
+        self[i].id.as_id_ref()
+    }
+    fn name(&self, i: usize) -> &str {
+        &self[i].name
+    }
+    fn amount_due(&self, i: usize) -> Decimal {
+        self[i].amount_due
+    }
+    fn account(&self, i: usize) -> Option<&str> {
+        self[i].account.as_deref()
+    }
+    fn bank(&self, i: usize) -> Option<BankId> {
+        self[i].bank
+    }
+    fn birth_year(&self, i: usize) -> Option<i32> {
+        self[i].birth.map(|b| b.year())
+    }
+    fn sex(&self, i: usize) -> Option<Sex> {
+        self[i].sex
+    }
+    fn category(&self, i: usize) -> Option<&str> {
+        self[i].category.as_deref()
+    }
+    fn commune(&self, i: usize) -> Option<&str> {
+        self[i].commune.as_deref()
+    }
+    fn file(&self, i: usize) -> &str {
+        &self[i].source.file
+    }
+    fn row_number(&self, i: usize) -> u32 {
+        self[i].source.row
+    }
+}
+
+impl PayoutRows for [PayoutRow] {
+    fn len(&self) -> usize {
+        <[PayoutRow]>::len(self)
+    }
+    fn id(&self, i: usize) -> IdRef<'_> {
+        self[i].id.as_id_ref()
+    }
+    fn bank(&self, i: usize) -> BankId {
+        self[i].bank
+    }
+    fn reference(&self, i: usize) -> Option<&str> {
+        self[i].reference.as_deref()
+    }
+    fn account(&self, i: usize) -> Option<&str> {
+        self[i].account.as_deref()
+    }
+    fn name(&self, i: usize) -> Option<&str> {
+        self[i].name.as_deref()
+    }
+    fn amount(&self, i: usize) -> Decimal {
+        self[i].amount
+    }
+    fn status(&self, i: usize) -> PayoutStatus {
+        self[i].status
+    }
+    fn reason(&self, i: usize) -> Option<&str> {
+        self[i].reason.as_deref()
+    }
+    fn origin(&self, i: usize) -> PayoutOrigin {
+        self[i].origin
+    }
+    fn file(&self, i: usize) -> &str {
+        &self[i].source.file
+    }
+    fn row_number(&self, i: usize) -> u32 {
+        self[i].source.row
+    }
+}

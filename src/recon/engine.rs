@@ -8,17 +8,16 @@ use rustc_hash::FxHashMap;
 use super::types::*;
 use crate::domain::banks::BankId;
 use crate::domain::names;
-use crate::domain::population_id::IdCheck;
-use crate::domain::records::{BeneficiaryRow, PayoutOrigin, PayoutRow};
+use crate::domain::records::{IdRef, ListRows, PayoutOrigin, PayoutRows};
 use crate::domain::status::PayoutStatus;
 
 /// Legacy CMNDs share the grouping map with 12-digit IDs; this offset keeps their keys apart.
 const LEGACY_KEY_OFFSET: u64 = 1 << 41;
 
-fn person_key(id: &IdCheck) -> Option<u64> {
+fn person_key(id: IdRef<'_>) -> Option<u64> {
     match id {
-        IdCheck::Valid(p) => Some(p.value()),
-        IdCheck::Legacy(s) => s.parse::<u64>().ok().map(|n| n + LEGACY_KEY_OFFSET),
+        IdRef::Valid(p) => Some(p.value()),
+        IdRef::Legacy(s) => s.parse::<u64>().ok().map(|n| n + LEGACY_KEY_OFFSET),
         _ => None,
     }
 }
@@ -56,23 +55,24 @@ struct Tally {
 /// Rows with the same ID are one person; each payout links to at most one person, by ID,
 /// or by (bank, account) when the payout carries no usable ID. Later payouts with the same
 /// (bank, reference) supersede earlier ones: a bank reports a transaction's latest state.
-pub fn reconcile(
-    list: &[BeneficiaryRow],
-    payouts: &[PayoutRow],
-    options: &Options,
-) -> Reconciliation {
+pub fn reconcile<L, P>(list: &L, payouts: &P, options: &Options) -> Reconciliation
+where
+    L: ListRows + ?Sized,
+    P: PayoutRows + ?Sized,
+{
     // 1. One beneficiary per person.
     let mut by_person: FxHashMap<u64, u32> = FxHashMap::default();
     by_person.reserve(list.len());
     let mut people: Vec<BeneficiaryResult> = Vec::with_capacity(list.len());
-    for (i, row) in list.iter().enumerate() {
-        let i = i as u32;
-        if let Some(key) = person_key(&row.id) {
+    for r in 0..list.len() {
+        let i = r as u32;
+        let id = list.id(r);
+        if let Some(key) = person_key(id) {
             match by_person.entry(key) {
                 Entry::Occupied(e) => {
                     let b = &mut people[*e.get() as usize];
                     b.extra_rows.push(i);
-                    b.amount_due += row.amount_due;
+                    b.amount_due += list.amount_due(r);
                     b.flags.insert(Flag::DuplicateRow);
                     continue;
                 }
@@ -82,11 +82,11 @@ pub fn reconcile(
             }
         }
         let mut flags = Flags::default();
-        match &row.id {
-            IdCheck::Invalid { .. } | IdCheck::Missing => flags.insert(Flag::InvalidId),
-            IdCheck::Legacy(_) => flags.insert(Flag::LegacyId),
-            IdCheck::Valid(_) => {
-                if row.id.disagrees_with(row.birth.map(|b| b.year()), row.sex) {
+        match id {
+            IdRef::Invalid(_) | IdRef::Missing => flags.insert(Flag::InvalidId),
+            IdRef::Legacy(_) => flags.insert(Flag::LegacyId),
+            IdRef::Valid(_) => {
+                if id.disagrees_with(list.birth_year(r), list.sex(r)) {
                     flags.insert(Flag::IdDobMismatch);
                 }
             }
@@ -96,11 +96,11 @@ pub fn reconcile(
             extra_rows: Vec::new(),
             outcome: Outcome::Unpaid,
             flags,
-            amount_due: row.amount_due,
+            amount_due: list.amount_due(r),
             amount_paid: Decimal::ZERO,
             has_account: false,
             paid_cashless: false,
-            bank: row.bank,
+            bank: list.bank(r),
         });
     }
 
@@ -109,11 +109,11 @@ pub fn reconcile(
     {
         let mut last_by_ref: FxHashMap<(BankId, &str), u32> = FxHashMap::default();
         last_by_ref.reserve(payouts.len());
-        for (i, p) in payouts.iter().enumerate() {
-            let Some(r) = p.reference.as_deref() else {
+        for i in 0..payouts.len() {
+            let Some(r) = payouts.reference(i) else {
                 continue;
             };
-            if let Some(prev) = last_by_ref.insert((p.bank, r), i as u32) {
+            if let Some(prev) = last_by_ref.insert((payouts.bank(i), r), i as u32) {
                 payout_links[prev as usize] = PayoutLink::Superseded { by: i as u32 };
             }
         }
@@ -122,59 +122,57 @@ pub fn reconcile(
     // 3. Link payouts to people.
     let mut accounts: Option<FxHashMap<&str, AccountSlot>> = None;
     let mut tallies = vec![Tally::default(); people.len()];
-    for (i, p) in payouts.iter().enumerate() {
-        if matches!(payout_links[i], PayoutLink::Superseded { .. }) {
+    for (i, link) in payout_links.iter_mut().enumerate() {
+        if matches!(link, PayoutLink::Superseded { .. }) {
             continue;
         }
-        let (target, by_account) = match &p.id {
-            IdCheck::Valid(id) => (by_person.get(&id.value()).copied(), false),
+        let bank = payouts.bank(i);
+        let (target, by_account) = match payouts.id(i) {
+            IdRef::Valid(id) => (by_person.get(&id.value()).copied(), false),
             _ => {
                 let index = accounts.get_or_insert_with(|| account_index(list, &people));
-                let hit = p
-                    .account
-                    .as_deref()
+                let hit = payouts
+                    .account(i)
                     .and_then(|a| match index.get(account_key(a)) {
                         Some(AccountSlot::One(b)) => Some(*b),
                         _ => None,
                     });
                 // The bank must agree when the list names one.
                 let hit = hit.filter(|b| {
-                    list[people[*b as usize].row as usize]
-                        .bank
-                        .is_none_or(|lb| lb == p.bank)
+                    list.bank(people[*b as usize].row as usize)
+                        .is_none_or(|lb| lb == bank)
                 });
                 (hit, true)
             }
         };
         let Some(b) = target else { continue };
-        if p.origin == PayoutOrigin::Callback
-            && !callback_may_pay(&list[people[b as usize].row as usize], p)
-        {
-            payout_links[i] = PayoutLink::WrongBank { named: b };
+        let r = people[b as usize].row as usize;
+        if payouts.origin(i) == PayoutOrigin::Callback && !callback_may_pay(list, r, payouts, i) {
+            *link = PayoutLink::WrongBank { named: b };
             continue;
         }
-        payout_links[i] = PayoutLink::Beneficiary(b);
+        *link = PayoutLink::Beneficiary(b);
         let person = &mut people[b as usize];
-        let row = &list[person.row as usize];
         if by_account {
             person.flags.insert(Flag::LinkedByAccount);
-        } else if differs(row, p) {
+        } else if differs(list, r, payouts, i) {
             person.flags.insert(Flag::AccountMismatch);
         }
-        if let Some(name) = p.name.as_deref()
+        let listed_name = list.name(r);
+        if let Some(name) = payouts.name(i)
             && !name.trim().is_empty()
-            && name != row.name
-            && !names::names_match(name, &row.name)
+            && name != listed_name
+            && !names::names_match(name, listed_name)
         {
             person.flags.insert(Flag::NameMismatch);
         }
         let t = &mut tallies[b as usize];
         t.any = true;
-        match p.status {
+        match payouts.status(i) {
             PayoutStatus::Success => {
-                t.paid += p.amount;
+                t.paid += payouts.amount(i);
                 t.successes += 1;
-                t.paying_bank.get_or_insert(p.bank);
+                t.paying_bank.get_or_insert(bank);
             }
             PayoutStatus::Failed => t.failed = true,
             PayoutStatus::Returned => t.returned = true,
@@ -184,7 +182,7 @@ pub fn reconcile(
 
     // 4. Outcomes.
     for (b, t) in people.iter_mut().zip(&tallies) {
-        let listed_account = list[b.row as usize].account.is_some();
+        let listed_account = list.account(b.row as usize).is_some();
         b.amount_paid = t.paid;
         b.paid_cashless = t.successes > 0;
         b.has_account = listed_account || b.paid_cashless;
@@ -221,19 +219,20 @@ pub fn reconcile(
     let mut banks: FxHashMap<Option<BankId>, Coverage> = FxHashMap::default();
     for b in &people {
         totals.add_beneficiary(b);
-        let row = &list[b.row as usize];
-        communes.slot(row.commune.as_deref()).add_beneficiary(b);
-        categories.slot(row.category.as_deref()).add_beneficiary(b);
+        let row = b.row as usize;
+        communes.slot(list.commune(row)).add_beneficiary(b);
+        categories.slot(list.category(row)).add_beneficiary(b);
         banks.entry(b.bank).or_default().add_beneficiary(b);
     }
-    for (p, l) in payouts.iter().zip(&payout_links) {
+    for (i, l) in payout_links.iter().enumerate() {
         if l.is_unmatched() {
             let wrong_bank = matches!(l, PayoutLink::WrongBank { .. });
-            totals.add_unmatched(p.amount, wrong_bank);
+            let amount = payouts.amount(i);
+            totals.add_unmatched(amount, wrong_bank);
             banks
-                .entry(Some(p.bank))
+                .entry(Some(payouts.bank(i)))
                 .or_default()
-                .add_unmatched(p.amount, wrong_bank);
+                .add_unmatched(amount, wrong_bank);
         }
     }
     let mut by_bank: Vec<Slice<BankId>> = banks
@@ -257,33 +256,41 @@ pub fn reconcile(
 
 /// A bank's callback speaks only for that bank's beneficiaries: the listed bank must be the
 /// posting bank; where the list names no bank, the listed account must be the one paid.
-fn callback_may_pay(row: &BeneficiaryRow, p: &PayoutRow) -> bool {
-    match row.bank {
-        Some(listed) => listed == p.bank,
+fn callback_may_pay<L, P>(list: &L, r: usize, payouts: &P, i: usize) -> bool
+where
+    L: ListRows + ?Sized,
+    P: PayoutRows + ?Sized,
+{
+    match list.bank(r) {
+        Some(listed) => listed == payouts.bank(i),
         None => matches!(
-            (row.account.as_deref(), p.account.as_deref()),
+            (list.account(r), payouts.account(i)),
             (Some(a), Some(b)) if account_key(a) == account_key(b)
         ),
     }
 }
 
-fn differs(row: &BeneficiaryRow, p: &PayoutRow) -> bool {
-    let bank_differs = row.bank.is_some_and(|b| b != p.bank);
-    let account_differs = match (row.account.as_deref(), p.account.as_deref()) {
+fn differs<L, P>(list: &L, r: usize, payouts: &P, i: usize) -> bool
+where
+    L: ListRows + ?Sized,
+    P: PayoutRows + ?Sized,
+{
+    let bank_differs = list.bank(r).is_some_and(|b| b != payouts.bank(i));
+    let account_differs = match (list.account(r), payouts.account(i)) {
         (Some(a), Some(b)) => account_key(a) != account_key(b),
         _ => false,
     };
     bank_differs || account_differs
 }
 
-fn account_index<'a>(
-    list: &'a [BeneficiaryRow],
+fn account_index<'a, L: ListRows + ?Sized>(
+    list: &'a L,
     people: &[BeneficiaryResult],
 ) -> FxHashMap<&'a str, AccountSlot> {
     let mut index: FxHashMap<&str, AccountSlot> = FxHashMap::default();
     index.reserve(people.len());
     for (b, person) in people.iter().enumerate() {
-        let Some(acct) = list[person.row as usize].account.as_deref() else {
+        let Some(acct) = list.account(person.row as usize) else {
             continue;
         };
         index
@@ -649,8 +656,8 @@ mod tests {
             .find(|s| s.key == Some(bank("Vietcombank")));
         assert_eq!(vcb.map(|s| s.coverage.flags.wrong_bank), Some(3));
         let ex = crate::recon::exceptions(
-            &list,
-            &[cb(ID_A, "Vietcombank", "111")],
+            &list[..],
+            &[cb(ID_A, "Vietcombank", "111")][..],
             &run(&list, &[cb(ID_A, "Vietcombank", "111")]),
         );
         assert!(ex.iter().any(|e| e.flags.contains(Flag::WrongBank)));
@@ -783,7 +790,7 @@ mod tests {
             outcome_of(1000, &[with_status(1000, Pending), ok(1000)]),
             Outcome::Matched
         );
-        let ex = crate::recon::exceptions(&list, &[with_status(1000, Pending)], &r);
+        let ex = crate::recon::exceptions(&list[..], &[with_status(1000, Pending)][..], &r);
         assert_eq!(ex.len(), 1);
         assert_eq!(ex[0].kind.as_str(), "pending");
     }

@@ -6,7 +6,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::types::{Flag, Flags, Outcome, PayoutLink, Reconciliation};
 use crate::domain::banks::BankId;
-use crate::domain::records::{BeneficiaryRow, PayoutRow};
+use crate::domain::records::{ListRows, PayoutRows};
 use crate::domain::status::PayoutStatus;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -88,24 +88,24 @@ pub struct ExceptionRow {
     pub payouts: Vec<PayoutSummary>,
 }
 
-fn summary(p: &PayoutRow) -> PayoutSummary {
+fn summary<P: PayoutRows + ?Sized>(payouts: &P, i: usize) -> PayoutSummary {
     PayoutSummary {
-        file: p.source.file.to_string(),
-        row: p.source.row,
-        bank: p.bank,
-        reference: p.reference.clone(),
-        status: p.status,
-        amount: p.amount,
-        reason: p.reason.clone(),
+        file: payouts.file(i).to_owned(),
+        row: payouts.row_number(i),
+        bank: payouts.bank(i),
+        reference: payouts.reference(i).map(str::to_owned),
+        status: payouts.status(i),
+        amount: payouts.amount(i),
+        reason: payouts.reason(i).map(str::to_owned),
     }
 }
 
 /// Exceptions in list order, then unmatched payouts in input order.
-pub fn exceptions(
-    list: &[BeneficiaryRow],
-    payouts: &[PayoutRow],
-    recon: &Reconciliation,
-) -> Vec<ExceptionRow> {
+pub fn exceptions<L, P>(list: &L, payouts: &P, recon: &Reconciliation) -> Vec<ExceptionRow>
+where
+    L: ListRows + ?Sized,
+    P: PayoutRows + ?Sized,
+{
     exception_rows(list, payouts, recon).collect()
 }
 
@@ -128,72 +128,77 @@ pub fn exception_count(recon: &Reconciliation) -> usize {
 }
 
 /// The same rows one at a time, for writers of any size: the list is never held whole.
-pub fn exception_rows<'a>(
-    list: &'a [BeneficiaryRow],
-    payouts: &'a [PayoutRow],
+pub fn exception_rows<'a, L, P>(
+    list: &'a L,
+    payouts: &'a P,
     recon: &'a Reconciliation,
-) -> impl Iterator<Item = ExceptionRow> + 'a {
+) -> impl Iterator<Item = ExceptionRow> + 'a
+where
+    L: ListRows + ?Sized,
+    P: PayoutRows + ?Sized,
+{
     let people = recon
         .beneficiaries
         .iter()
         .enumerate()
         .filter(|(_, person)| is_exception(person))
         .map(move |(b, person)| {
-            let row = &list[person.row as usize];
-            let mut list_rows = vec![row.source.row];
+            let r = person.row as usize;
+            let mut list_rows = vec![list.row_number(r)];
             list_rows.extend(
                 person
                     .extra_rows
                     .iter()
-                    .map(|r| list[*r as usize].source.row),
+                    .map(|x| list.row_number(*x as usize)),
             );
             ExceptionRow {
                 kind: ExceptionKind::Beneficiary(person.outcome),
-                population_id: row.id.display(),
-                name: row.name.clone(),
-                commune: row.commune.clone(),
-                category: row.category.clone(),
+                population_id: list.id(r).display(),
+                name: list.name(r).to_owned(),
+                commune: list.commune(r).map(str::to_owned),
+                category: list.category(r).map(str::to_owned),
                 bank: person.bank,
-                account: row.account.clone(),
+                account: list.account(r).map(str::to_owned),
                 amount_due: Some(person.amount_due),
                 amount_paid: person.amount_paid,
                 flags: person.flags,
-                list_file: Some(row.source.file.to_string()),
+                list_file: Some(list.file(r).to_owned()),
                 list_rows,
                 payouts: recon
                     .payouts_of(b)
                     .iter()
-                    .map(|&p| summary(&payouts[p as usize]))
+                    .map(|&p| summary(payouts, p as usize))
                     .collect(),
             }
         });
-    let unmatched = payouts
+    let unmatched = recon
+        .payout_links
         .iter()
-        .zip(&recon.payout_links)
+        .enumerate()
         .filter(|(_, link)| link.is_unmatched())
-        .map(|(p, link)| {
+        .map(move |(i, link)| {
             let mut flags = Flags::default();
             if matches!(link, PayoutLink::WrongBank { .. }) {
                 flags.insert(Flag::WrongBank);
             }
             ExceptionRow {
                 kind: ExceptionKind::UnmatchedPayout,
-                population_id: p.id.display(),
-                name: p.name.clone().unwrap_or_default(),
+                population_id: payouts.id(i).display(),
+                name: payouts.name(i).unwrap_or_default().to_owned(),
                 commune: None,
                 category: None,
-                bank: Some(p.bank),
-                account: p.account.clone(),
+                bank: Some(payouts.bank(i)),
+                account: payouts.account(i).map(str::to_owned),
                 amount_due: None,
-                amount_paid: if p.status == PayoutStatus::Success {
-                    p.amount
+                amount_paid: if payouts.status(i) == PayoutStatus::Success {
+                    payouts.amount(i)
                 } else {
                     Decimal::ZERO
                 },
                 flags,
                 list_file: None,
                 list_rows: Vec::new(),
-                payouts: vec![summary(p)],
+                payouts: vec![summary(payouts, i)],
             }
         });
     people.chain(unmatched)

@@ -83,7 +83,11 @@ impl JobOutput {
 
     /// The exceptions one by one, for writers of any size.
     pub fn exception_rows(&self) -> impl Iterator<Item = ExceptionRow> + '_ {
-        crate::recon::exception_rows(&self.list.rows, &self.payout_rows, &self.recon)
+        crate::recon::exception_rows(
+            self.list.rows.as_slice(),
+            self.payout_rows.as_slice(),
+            &self.recon,
+        )
     }
 
     pub fn exception_count(&self) -> usize {

@@ -75,7 +75,7 @@ fn payout(
 /// A small run through the real engine, so the exception rows (and their payout
 /// summaries) are exactly what production produces.
 pub(super) fn sample() -> (Report, Vec<ExceptionRow>, ReportMeta) {
-    let list = vec![
+    let list = [
         person(
             10,
             "001090012345",
@@ -113,7 +113,7 @@ pub(super) fn sample() -> (Report, Vec<ExceptionRow>, ReportMeta) {
             Some("Xã Tân Lập"),
         ),
     ];
-    let payouts = vec![
+    let payouts = [
         payout(
             5,
             "001090012345",
@@ -159,7 +159,7 @@ pub(super) fn sample() -> (Report, Vec<ExceptionRow>, ReportMeta) {
         tolerance: Decimal::ZERO,
         target_pct: Some(dec(90)),
     };
-    let recon = reconcile(&list, &payouts, &options);
+    let recon = reconcile(&list[..], &payouts[..], &options);
     let row_errors = vec![RowError {
         file: "danh_sach.xlsx".into(),
         sheet: Some("DS".into()),
@@ -171,7 +171,7 @@ pub(super) fn sample() -> (Report, Vec<ExceptionRow>, ReportMeta) {
         reason_en: "not a number: '1,5tr'".into(),
     }];
     let report = Report::new(&recon, row_errors, 1);
-    let exc = exceptions(&list, &payouts, &recon);
+    let exc = exceptions(&list[..], &payouts[..], &recon);
     let meta = ReportMeta {
         period: Some("Tháng 9/2025".into()),
         generated_at: "2025-09-30 10:15".into(),
