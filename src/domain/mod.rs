@@ -5,6 +5,7 @@
 pub mod access;
 pub mod audit;
 pub mod banks;
+pub mod columns;
 pub mod dates;
 pub mod digest;
 pub mod lang;

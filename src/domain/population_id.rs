@@ -141,6 +141,11 @@ impl PersonalId {
         self.0
     }
 
+    /// Back from `value()` of an ID already validated (compact columns keep the number).
+    pub(crate) fn from_stored(value: u64) -> PersonalId {
+        PersonalId(value)
+    }
+
     pub fn province_code(self) -> u16 {
         // < 1000 because value < 10^12.
         (self.0 / 1_000_000_000) as u16

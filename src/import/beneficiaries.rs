@@ -2,7 +2,7 @@
 
 use super::grid::Cell;
 use super::header::Field;
-use super::{ImportError, ImportOptions, Imported, RowCtx, commune_in, finish, open_table};
+use super::{ImportError, ImportOptions, Imported, RowCtx, Rows, commune_in, finish, open_table};
 use crate::domain::banks::BankId;
 use crate::domain::dates::{self, DateOrYear};
 use crate::domain::names;
@@ -20,12 +20,13 @@ pub fn import_beneficiaries(
     import_beneficiaries_from(file, std::io::Cursor::new(bytes), opts)
 }
 
-/// The same, from a reader: a CSV file is read batch by batch, never whole.
-pub fn import_beneficiaries_from(
+/// The same, from a reader, into any row store (`Vec`, or compact columns): a CSV file is
+/// read batch by batch, never whole.
+pub fn import_beneficiaries_from<R: Rows<BeneficiaryRow>>(
     file: &str,
     reader: impl std::io::Read,
     opts: &ImportOptions,
-) -> Result<Imported<BeneficiaryRow>, ImportError> {
+) -> Result<Imported<BeneficiaryRow, R>, ImportError> {
     let table = open_table(file, reader, opts, REQUIRED)?;
     // A bank's result file has a transaction reference and a payment status: it goes in the
     // other slot, and read as a list it would replace the period's beneficiaries.

@@ -81,11 +81,59 @@ impl ImportOptions {
     }
 }
 
-impl<T> Imported<T> {
+/// Where an import puts its accepted rows: a `Vec` of owned rows, or compact columns
+/// (`domain::columns`) for files of any size. Batches parsed apart are appended in order.
+pub trait Rows<T>: Default + Send {
+    fn push(&mut self, row: T);
+    fn append(&mut self, other: Self);
+    fn count(&self) -> usize;
+}
+
+impl<T: Send> Rows<T> for Vec<T> {
+    fn push(&mut self, row: T) {
+        Vec::push(self, row);
+    }
+    fn append(&mut self, mut other: Self) {
+        if self.is_empty() {
+            *self = other;
+        } else {
+            Vec::append(self, &mut other);
+        }
+    }
+    fn count(&self) -> usize {
+        self.len()
+    }
+}
+
+impl Rows<crate::domain::records::BeneficiaryRow> for crate::domain::columns::ListTable {
+    fn push(&mut self, row: crate::domain::records::BeneficiaryRow) {
+        crate::domain::columns::ListTable::push(self, row);
+    }
+    fn append(&mut self, other: Self) {
+        crate::domain::columns::ListTable::append(self, other);
+    }
+    fn count(&self) -> usize {
+        crate::domain::records::ListRows::len(self)
+    }
+}
+
+impl Rows<crate::domain::records::PayoutRow> for crate::domain::columns::PayoutTable {
+    fn push(&mut self, row: crate::domain::records::PayoutRow) {
+        crate::domain::columns::PayoutTable::push(self, row);
+    }
+    fn append(&mut self, other: Self) {
+        crate::domain::columns::PayoutTable::append(self, other);
+    }
+    fn count(&self) -> usize {
+        crate::domain::records::PayoutRows::len(self)
+    }
+}
+
+impl<T, R: Rows<T>> Imported<T, R> {
     /// A list to replace the current one must hold at least one usable row: a header with
     /// nothing under it, or only rejected rows, would drop every figure to 0.
     pub fn require_rows(self) -> Result<Self, ImportError> {
-        if !self.rows.is_empty() {
+        if self.rows.count() > 0 {
             return Ok(self);
         }
         let first_errors = self
@@ -121,9 +169,9 @@ impl ControlTotal {
     }
 }
 
-/// The result of importing one file.
+/// The result of importing one file: its rows in `R` (owned rows by default).
 #[derive(Debug, Clone)]
-pub struct Imported<T> {
+pub struct Imported<T, R = Vec<T>> {
     pub file: Arc<str>,
     pub format: Format,
     pub sheet: Option<String>,
@@ -135,11 +183,12 @@ pub struct Imported<T> {
     /// Rows that hold data: `rows.len() + rejected_rows == data_rows`, always.
     pub data_rows: usize,
     pub rejected_rows: usize,
-    pub rows: Vec<T>,
+    pub rows: R,
     pub errors: Vec<RowError>,
     pub control_total: Option<ControlTotal>,
     /// File-level remarks (e.g. no status column: every row taken as paid).
     pub notices: Vec<String>,
+    pub(crate) row_type: std::marker::PhantomData<fn() -> T>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -567,8 +616,10 @@ fn classify_row<'g>(
 }
 
 /// The rows under the header, handed to `parse`: what an import found.
-pub(crate) struct Walked<T> {
-    pub rows: Vec<T>,
+pub(crate) struct Walked<R> {
+    pub rows: R,
+    /// Sum of the accepted rows' amounts, for the totals row.
+    pub amount: Decimal,
     pub errors: Vec<RowError>,
     pub data_rows: usize,
     pub rejected_rows: usize,
@@ -581,17 +632,18 @@ pub(crate) struct Walked<T> {
 }
 
 /// One run of rows walked on its own (a streamed batch, or a whole sheet).
-struct Chunk<T> {
-    found: Walked<T>,
+struct Chunk<R> {
+    found: Walked<R>,
     /// A data row came before the chunk's first section row: its commune may be the
     /// section in force when the chunk began.
     inherits: bool,
 }
 
-impl<T> Default for Walked<T> {
+impl<R: Default> Default for Walked<R> {
     fn default() -> Self {
         Walked {
-            rows: Vec::new(),
+            rows: R::default(),
+            amount: Decimal::ZERO,
             errors: Vec::new(),
             data_rows: 0,
             rejected_rows: 0,
@@ -602,14 +654,18 @@ impl<T> Default for Walked<T> {
     }
 }
 
-impl<T> Walked<T> {
+impl<R> Walked<R> {
     /// Add the next chunk's findings, in file order.
-    fn absorb(&mut self, chunk: Walked<T>) {
+    fn absorb<T>(&mut self, chunk: Walked<R>)
+    where
+        R: Rows<T>,
+    {
         if self.stopped {
             return;
         }
         let mut chunk = chunk;
-        self.rows.append(&mut chunk.rows);
+        self.rows.append(chunk.rows);
+        self.amount += chunk.amount;
         self.errors.append(&mut chunk.errors);
         self.data_rows += chunk.data_rows;
         self.rejected_rows += chunk.rejected_rows;
@@ -622,29 +678,30 @@ impl<T> Walked<T> {
 }
 
 /// What walking needs besides the rows: shared, read-only, by every thread.
-struct Walker<'a, F> {
+struct Walker<'a, F, A> {
     header: &'a Header,
     file: &'a Arc<str>,
     sheet: Option<&'a str>,
     parse: &'a F,
+    amount_of: &'a A,
 }
 
-impl<F> Walker<'_, F> {
+impl<F, A> Walker<'_, F, A> {
     /// Walk `rows` of `grid` (`base`: how many rows of the table came before the grid),
     /// with `section` in force at the start.
-    fn chunk<T>(
+    fn chunk<T, R: Rows<T>>(
         &self,
         grid: &Grid,
         rows: Range<usize>,
         base: usize,
         section: Option<&str>,
-    ) -> Chunk<T>
+    ) -> Chunk<R>
     where
         F: Fn(&mut RowCtx<'_>) -> Option<T>,
+        A: Fn(&T) -> Decimal,
     {
         let header = self.header;
-        let mut out = Walked {
-            rows: Vec::with_capacity(rows.len()),
+        let mut out: Walked<R> = Walked {
             section: section.map(str::to_owned),
             ..Walked::default()
         };
@@ -698,7 +755,10 @@ impl<F> Walker<'_, F> {
                 None
             };
             match parsed {
-                Some(row) if ctx.errors.is_empty() => out.rows.push(row),
+                Some(row) if ctx.errors.is_empty() => {
+                    out.amount += (self.amount_of)(&row);
+                    out.rows.push(row);
+                }
                 _ => {
                     out.rejected_rows += 1;
                     if ctx.errors.is_empty() {
@@ -720,17 +780,21 @@ impl<F> Walker<'_, F> {
 }
 
 /// A walked batch waiting for its turn, with its rows when it may need walking again.
-type Done<T> = (Chunk<T>, Option<(usize, Grid)>);
+type Done<R> = (Chunk<R>, Option<(usize, Grid)>);
 
 /// Merge the batches that are next in file order. A batch walked without knowing the
 /// section in force is walked again when it turns out there was one (files with section
 /// rows are office lists, small; the common flat file never needs it).
-fn merge_ready<T, F: Fn(&mut RowCtx<'_>) -> Option<T>>(
-    walker: &Walker<'_, F>,
-    pending: &mut BTreeMap<usize, Done<T>>,
+fn merge_ready<T, R, F, A>(
+    walker: &Walker<'_, F, A>,
+    pending: &mut BTreeMap<usize, Done<R>>,
     next: &mut usize,
-    out: &mut Walked<T>,
-) {
+    out: &mut Walked<R>,
+) where
+    R: Rows<T>,
+    F: Fn(&mut RowCtx<'_>) -> Option<T>,
+    A: Fn(&T) -> Decimal,
+{
     while let Some((chunk, rows)) = pending.remove(next) {
         *next += 1;
         let chunk = match (&out.section, rows) {
@@ -745,21 +809,24 @@ fn merge_ready<T, F: Fn(&mut RowCtx<'_>) -> Option<T>>(
 
 /// Walk the whole table: the loaded grid, then, for a streamed CSV, every further batch,
 /// parsed by `threads` workers and merged in file order (the same result for any count).
-fn walk_table<T, F>(
+fn walk_table<T, R, F, A>(
     table: &mut Table<'_>,
     file: &Arc<str>,
     parse: &F,
+    amount_of: &A,
     threads: usize,
-) -> Result<Walked<T>, ImportError>
+) -> Result<Walked<R>, ImportError>
 where
-    T: Send,
+    R: Rows<T>,
     F: Fn(&mut RowCtx<'_>) -> Option<T> + Sync,
+    A: Fn(&T) -> Decimal + Sync,
 {
     let walker = Walker {
         header: &table.header,
         file,
         sheet: table.sheet.as_deref(),
         parse,
+        amount_of,
     };
     let mut out = Walked::default();
     let first = walker.chunk(
@@ -796,7 +863,7 @@ where
     }
     let (jobs, job_rx) = mpsc::sync_channel::<(usize, usize, grid::CsvRows)>(threads * 2);
     let job_rx = Mutex::new(job_rx);
-    let (done_tx, done) = mpsc::channel::<(usize, Done<T>)>();
+    let (done_tx, done) = mpsc::channel::<(usize, Done<R>)>();
     let read = std::thread::scope(|scope| -> Result<(), ImportError> {
         // Owned here: dropping it tells the workers there is no more.
         let jobs = jobs;
@@ -978,16 +1045,16 @@ fn legacy_notice(enc: Option<legacy_vn::Legacy>) -> Option<String> {
 }
 
 /// Shared tail of both importers: the rows, the control total, notices, the result.
-pub(crate) fn finish<T: Send>(
+pub(crate) fn finish<T, R: Rows<T>>(
     file: &str,
     mut table: Table<'_>,
     parse: impl Fn(&mut RowCtx<'_>) -> Option<T> + Sync,
-    amount_of: impl Fn(&T) -> Decimal,
+    amount_of: impl Fn(&T) -> Decimal + Sync,
     mut notices: Vec<String>,
     threads: usize,
-) -> Result<Imported<T>, ImportError> {
+) -> Result<Imported<T, R>, ImportError> {
     let file: Arc<str> = Arc::from(file);
-    let walked = walk_table(&mut table, &file, &parse, threads)?;
+    let walked = walk_table(&mut table, &file, &parse, &amount_of, threads)?;
     if let Some(n) = legacy_notice(table.legacy) {
         notices.insert(0, n);
     }
@@ -1002,7 +1069,7 @@ pub(crate) fn finish<T: Send>(
         Some((row, Ok(stated))) => Some(ControlTotal {
             row,
             stated,
-            computed: walked.rows.iter().map(&amount_of).sum(),
+            computed: walked.amount,
         }),
         Some((row, Err(e))) => {
             notices.push(format!(
@@ -1027,6 +1094,7 @@ pub(crate) fn finish<T: Send>(
         errors: walked.errors,
         control_total,
         notices,
+        row_type: std::marker::PhantomData,
     })
 }
 

@@ -2,7 +2,7 @@
 
 use super::beneficiaries::{read_account, read_bank, read_date, read_id};
 use super::header::Field;
-use super::{ImportError, ImportOptions, Imported, RowCtx, finish, open_table};
+use super::{ImportError, ImportOptions, Imported, RowCtx, Rows, finish, open_table};
 use crate::domain::dates::DateOrYear;
 use crate::domain::population_id::IdCheck;
 use crate::domain::records::{PayoutOrigin, PayoutRow};
@@ -20,12 +20,13 @@ pub fn import_payouts(
     import_payouts_from(file, std::io::Cursor::new(bytes), opts)
 }
 
-/// The same, from a reader: a CSV file is read batch by batch, never whole.
-pub fn import_payouts_from(
+/// The same, from a reader, into any row store (`Vec`, or compact columns): a CSV file is
+/// read batch by batch, never whole.
+pub fn import_payouts_from<R: Rows<PayoutRow>>(
     file: &str,
     reader: impl std::io::Read,
     opts: &ImportOptions,
-) -> Result<Imported<PayoutRow>, ImportError> {
+) -> Result<Imported<PayoutRow, R>, ImportError> {
     let table = open_table(file, reader, opts, REQUIRED)?;
     let header = &table.header;
     // A beneficiary list has no status and no reference, but list-only columns: taken as a

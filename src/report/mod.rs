@@ -199,13 +199,17 @@ pub fn assemble(
 
 /// The engine's result and the report, without the exception list (made when a writer
 /// asks for it: `--json` needs none).
-pub fn figures(
-    list: &[crate::domain::records::BeneficiaryRow],
-    payouts: &[crate::domain::records::PayoutRow],
+pub fn figures<L, P>(
+    list: &L,
+    payouts: &P,
     options: &crate::recon::Options,
     inputs: &[InputFile],
     row_errors: Vec<RowError>,
-) -> (Reconciliation, Report) {
+) -> (Reconciliation, Report)
+where
+    L: crate::domain::records::ListRows + ?Sized,
+    P: crate::domain::records::PayoutRows + ?Sized,
+{
     let recon = crate::recon::reconcile(list, payouts, options);
     let mismatches = inputs
         .iter()

@@ -7,10 +7,13 @@ use anyhow::Context;
 use rust_decimal::Decimal;
 
 use crate::domain::banks::BankId;
+use crate::domain::columns::{ListTable, PayoutTable};
 use crate::domain::digest::Sha256Reader;
 use crate::domain::records::{BeneficiaryRow, PayoutRow};
 use crate::domain::sha256_hex;
-use crate::import::{ImportOptions, Imported, import_beneficiaries_from, import_payouts_from};
+use crate::import::{
+    ImportOptions, Imported, Rows, import_beneficiaries_from, import_payouts_from,
+};
 use crate::recon::{ExceptionRow, Options, Reconciliation};
 use crate::report::{InputFile, Report, ReportMeta};
 
@@ -65,11 +68,13 @@ pub struct JobInput {
     pub as_of_year: i32,
 }
 
+/// The job's result. Rows are kept as compact columns: a national month is millions of
+/// rows.
 pub struct JobOutput {
-    pub list: Imported<BeneficiaryRow>,
+    pub list: Imported<BeneficiaryRow, ListTable>,
     /// The payout files as imported; their rows moved, in order, into `payout_rows`.
-    pub payouts: Vec<Imported<PayoutRow>>,
-    pub payout_rows: Vec<PayoutRow>,
+    pub payouts: Vec<Imported<PayoutRow, PayoutTable>>,
+    pub payout_rows: PayoutTable,
     pub recon: Reconciliation,
     pub report: Report,
     pub meta: ReportMeta,
@@ -83,11 +88,7 @@ impl JobOutput {
 
     /// The exceptions one by one, for writers of any size.
     pub fn exception_rows(&self) -> impl Iterator<Item = ExceptionRow> + '_ {
-        crate::recon::exception_rows(
-            self.list.rows.as_slice(),
-            self.payout_rows.as_slice(),
-            &self.recon,
-        )
+        crate::recon::exception_rows(&self.list.rows, &self.payout_rows, &self.recon)
     }
 
     pub fn exception_count(&self) -> usize {
@@ -127,7 +128,7 @@ pub fn run(input: &JobInput, step: &dyn Fn(&str)) -> anyhow::Result<JobOutput> {
     ));
 
     let mut payouts = Vec::new();
-    let mut payout_rows = Vec::new();
+    let mut payout_rows = PayoutTable::default();
     for src in &input.payouts {
         step(&format!("Đọc kết quả chi {}", src.path.display()));
         let mut reader = open(&src.path)?;
@@ -144,11 +145,7 @@ pub fn run(input: &JobInput, step: &dyn Fn(&str)) -> anyhow::Result<JobOutput> {
             src.bank,
             digest(reader, &src.path)?,
         ));
-        if payout_rows.is_empty() {
-            payout_rows = std::mem::take(&mut imported.rows);
-        } else {
-            payout_rows.append(&mut imported.rows);
-        }
+        payout_rows.append(std::mem::take(&mut imported.rows));
         payouts.push(imported);
     }
 
@@ -182,7 +179,12 @@ pub fn run(input: &JobInput, step: &dyn Fn(&str)) -> anyhow::Result<JobOutput> {
     })
 }
 
-fn input_file<T>(role: &str, imp: &Imported<T>, bank: Option<BankId>, sha256: String) -> InputFile {
+fn input_file<T, R: Rows<T>>(
+    role: &str,
+    imp: &Imported<T, R>,
+    bank: Option<BankId>,
+    sha256: String,
+) -> InputFile {
     InputFile {
         role: role.to_owned(),
         name: imp.file.to_string(),
@@ -190,7 +192,7 @@ fn input_file<T>(role: &str, imp: &Imported<T>, bank: Option<BankId>, sha256: St
         bank,
         sha256,
         data_rows: imp.data_rows,
-        accepted_rows: imp.rows.len(),
+        accepted_rows: imp.rows.count(),
         rejected_rows: imp.rejected_rows,
         control_total: imp.control_total.clone(),
         notices: imp.notices.clone(),

@@ -1,0 +1,491 @@
+//! Imported rows kept as compact columns: what a national list costs in memory is its
+//! text and a few integers per row, not a struct of heap strings per row. The engine and
+//! the exception list read them through `ListRows` / `PayoutRows`, exactly as they read
+//! owned rows; `tests` check that both give the same values.
+
+use std::sync::Arc;
+
+use rust_decimal::Decimal;
+use rust_decimal::prelude::ToPrimitive;
+use rustc_hash::FxHashMap;
+
+use super::banks::BankId;
+use super::population_id::{IdCheck, Sex};
+use super::records::{BeneficiaryRow, IdRef, ListRows, PayoutOrigin, PayoutRow, PayoutRows};
+use super::status::PayoutStatus;
+
+/// Marks an absent value in a `TextColumn`'s end offsets.
+const NONE: u64 = 1 << 63;
+
+/// Optional texts of many rows in one buffer.
+#[derive(Debug, Default, Clone)]
+pub struct TextColumn {
+    text: String,
+    /// End of each value in `text`; `NONE` set for an absent one.
+    ends: Vec<u64>,
+}
+
+impl TextColumn {
+    pub fn push(&mut self, value: Option<&str>) {
+        match value {
+            Some(v) => {
+                self.text.push_str(v);
+                self.ends.push(self.text.len() as u64);
+            }
+            None => self.ends.push(self.text.len() as u64 | NONE),
+        }
+    }
+
+    pub fn get(&self, i: usize) -> Option<&str> {
+        let end = *self.ends.get(i)?;
+        if end & NONE != 0 {
+            return None;
+        }
+        let start = match i {
+            0 => 0,
+            _ => self.ends[i - 1] & !NONE,
+        };
+        self.text.get(start as usize..end as usize)
+    }
+
+    pub fn append(&mut self, other: TextColumn) {
+        let base = self.text.len() as u64;
+        self.text.push_str(&other.text);
+        self.ends
+            .extend(other.ends.iter().map(|e| (e & NONE) | ((e & !NONE) + base)));
+    }
+}
+
+/// Texts that repeat (communes, categories): each distinct one stored once.
+#[derive(Debug, Default, Clone)]
+pub struct InternedColumn {
+    values: Vec<Box<str>>,
+    index: FxHashMap<Box<str>, u32>,
+    /// Per row: an index into `values`, or `u32::MAX` when absent.
+    ids: Vec<u32>,
+}
+
+impl InternedColumn {
+    fn id_of(&mut self, v: &str) -> u32 {
+        if let Some(&id) = self.index.get(v) {
+            return id;
+        }
+        let id = self.values.len() as u32;
+        self.values.push(v.into());
+        self.index.insert(v.into(), id);
+        id
+    }
+
+    pub fn push(&mut self, value: Option<&str>) {
+        let id = value.map_or(u32::MAX, |v| self.id_of(v));
+        self.ids.push(id);
+    }
+
+    pub fn get(&self, i: usize) -> Option<&str> {
+        let id = *self.ids.get(i)?;
+        self.values.get(id as usize).map(|v| &**v)
+    }
+
+    pub fn append(&mut self, other: InternedColumn) {
+        let remap: Vec<u32> = other.values.iter().map(|v| self.id_of(v)).collect();
+        self.ids.extend(
+            other
+                .ids
+                .iter()
+                .map(|&id| remap.get(id as usize).copied().unwrap_or(u32::MAX)),
+        );
+    }
+}
+
+/// Personal IDs: a valid one as its number; the rare others (CMND, invalid, missing) aside.
+#[derive(Debug, Default, Clone)]
+struct IdColumn {
+    values: Vec<u64>,
+    others: FxHashMap<u32, IdCheck>,
+}
+
+/// Not a 12-digit number: look in `others`.
+const OTHER_ID: u64 = u64::MAX;
+
+impl IdColumn {
+    fn push(&mut self, id: IdCheck) {
+        match id {
+            IdCheck::Valid(p) => self.values.push(p.value()),
+            other => {
+                self.others.insert(self.values.len() as u32, other);
+                self.values.push(OTHER_ID);
+            }
+        }
+    }
+
+    fn get(&self, i: usize) -> IdRef<'_> {
+        match self.values.get(i) {
+            Some(&OTHER_ID) | None => self
+                .others
+                .get(&(i as u32))
+                .map_or(IdRef::Missing, IdCheck::as_id_ref),
+            Some(&v) => IdRef::Valid(super::population_id::PersonalId::from_stored(v)),
+        }
+    }
+
+    fn append(&mut self, other: IdColumn) {
+        let base = self.values.len() as u32;
+        self.values.extend(other.values);
+        self.others
+            .extend(other.others.into_iter().map(|(i, id)| (i + base, id)));
+    }
+}
+
+/// Amounts in whole đồng (importers refuse fractions, negatives and more than 10^15), as
+/// integers; an amount that is not one (never, from an importer) is kept aside exactly.
+#[derive(Debug, Default, Clone)]
+struct AmountColumn {
+    values: Vec<i64>,
+    others: FxHashMap<u32, Decimal>,
+}
+
+const OTHER_AMOUNT: i64 = i64::MIN;
+
+impl AmountColumn {
+    fn push(&mut self, d: Decimal) {
+        match d.to_i64().filter(|v| d.scale() == 0 && *v != OTHER_AMOUNT) {
+            Some(v) => self.values.push(v),
+            None => {
+                self.others.insert(self.values.len() as u32, d);
+                self.values.push(OTHER_AMOUNT);
+            }
+        }
+    }
+
+    fn get(&self, i: usize) -> Decimal {
+        match self.values.get(i) {
+            Some(&OTHER_AMOUNT) | None => self
+                .others
+                .get(&(i as u32))
+                .copied()
+                .unwrap_or(Decimal::ZERO),
+            Some(&v) => Decimal::from(v),
+        }
+    }
+
+    fn append(&mut self, other: AmountColumn) {
+        let base = self.values.len() as u32;
+        self.values.extend(other.values);
+        self.others
+            .extend(other.others.into_iter().map(|(i, d)| (i + base, d)));
+    }
+}
+
+/// Which file each run of rows came from (rows from several files are appended).
+#[derive(Debug, Default, Clone)]
+struct FileColumn {
+    /// (index of the file's first row, file name), in row order.
+    starts: Vec<(u32, Arc<str>)>,
+    len: u32,
+}
+
+impl FileColumn {
+    fn push(&mut self, file: &Arc<str>) {
+        if self
+            .starts
+            .last()
+            .is_none_or(|(_, f)| !Arc::ptr_eq(f, file))
+        {
+            self.starts.push((self.len, file.clone()));
+        }
+        self.len += 1;
+    }
+
+    fn get(&self, i: usize) -> &str {
+        let at = self
+            .starts
+            .partition_point(|(start, _)| *start as usize <= i);
+        at.checked_sub(1)
+            .and_then(|k| self.starts.get(k))
+            .map_or("", |(_, f)| f)
+    }
+
+    fn append(&mut self, other: FileColumn) {
+        for (start, file) in other.starts {
+            if self
+                .starts
+                .last()
+                .is_none_or(|(_, f)| !Arc::ptr_eq(f, &file))
+            {
+                self.starts.push((self.len + start, file));
+            }
+        }
+        self.len += other.len;
+    }
+}
+
+/// A beneficiary list as columns.
+#[derive(Debug, Default, Clone)]
+pub struct ListTable {
+    files: FileColumn,
+    rows: Vec<u32>,
+    ids: IdColumn,
+    names: TextColumn,
+    amounts: AmountColumn,
+    accounts: TextColumn,
+    banks: Vec<Option<BankId>>,
+    birth_years: Vec<Option<i32>>,
+    sexes: Vec<Option<Sex>>,
+    categories: InternedColumn,
+    communes: InternedColumn,
+}
+
+impl ListTable {
+    pub fn push(&mut self, row: BeneficiaryRow) {
+        self.files.push(&row.source.file);
+        self.rows.push(row.source.row);
+        self.ids.push(row.id);
+        self.names.push(Some(&row.name));
+        self.amounts.push(row.amount_due);
+        self.accounts.push(row.account.as_deref());
+        self.banks.push(row.bank);
+        self.birth_years.push(row.birth.map(|b| b.year()));
+        self.sexes.push(row.sex);
+        self.categories.push(row.category.as_deref());
+        self.communes.push(row.commune.as_deref());
+    }
+
+    pub fn append(&mut self, other: ListTable) {
+        self.files.append(other.files);
+        self.rows.extend(other.rows);
+        self.ids.append(other.ids);
+        self.names.append(other.names);
+        self.amounts.append(other.amounts);
+        self.accounts.append(other.accounts);
+        self.banks.extend(other.banks);
+        self.birth_years.extend(other.birth_years);
+        self.sexes.extend(other.sexes);
+        self.categories.append(other.categories);
+        self.communes.append(other.communes);
+    }
+}
+
+impl ListRows for ListTable {
+    fn len(&self) -> usize {
+        self.rows.len()
+    }
+    fn id(&self, i: usize) -> IdRef<'_> {
+        self.ids.get(i)
+    }
+    fn name(&self, i: usize) -> &str {
+        self.names.get(i).unwrap_or("")
+    }
+    fn amount_due(&self, i: usize) -> Decimal {
+        self.amounts.get(i)
+    }
+    fn account(&self, i: usize) -> Option<&str> {
+        self.accounts.get(i)
+    }
+    fn bank(&self, i: usize) -> Option<BankId> {
+        self.banks.get(i).copied().flatten()
+    }
+    fn birth_year(&self, i: usize) -> Option<i32> {
+        self.birth_years.get(i).copied().flatten()
+    }
+    fn sex(&self, i: usize) -> Option<Sex> {
+        self.sexes.get(i).copied().flatten()
+    }
+    fn category(&self, i: usize) -> Option<&str> {
+        self.categories.get(i)
+    }
+    fn commune(&self, i: usize) -> Option<&str> {
+        self.communes.get(i)
+    }
+    fn file(&self, i: usize) -> &str {
+        self.files.get(i)
+    }
+    fn row_number(&self, i: usize) -> u32 {
+        self.rows.get(i).copied().unwrap_or(0)
+    }
+}
+
+/// Bank payout results as columns (the value date is not kept: nothing downstream of the
+/// engine shows it).
+#[derive(Debug, Default, Clone)]
+pub struct PayoutTable {
+    files: FileColumn,
+    rows: Vec<u32>,
+    ids: IdColumn,
+    banks: Vec<BankId>,
+    references: TextColumn,
+    accounts: TextColumn,
+    names: TextColumn,
+    amounts: AmountColumn,
+    statuses: Vec<PayoutStatus>,
+    reasons: TextColumn,
+    origins: Vec<PayoutOrigin>,
+}
+
+impl PayoutTable {
+    pub fn push(&mut self, row: PayoutRow) {
+        self.files.push(&row.source.file);
+        self.rows.push(row.source.row);
+        self.ids.push(row.id);
+        self.banks.push(row.bank);
+        self.references.push(row.reference.as_deref());
+        self.accounts.push(row.account.as_deref());
+        self.names.push(row.name.as_deref());
+        self.amounts.push(row.amount);
+        self.statuses.push(row.status);
+        self.reasons.push(row.reason.as_deref());
+        self.origins.push(row.origin);
+    }
+
+    pub fn append(&mut self, other: PayoutTable) {
+        self.files.append(other.files);
+        self.rows.extend(other.rows);
+        self.ids.append(other.ids);
+        self.banks.extend(other.banks);
+        self.references.append(other.references);
+        self.accounts.append(other.accounts);
+        self.names.append(other.names);
+        self.amounts.append(other.amounts);
+        self.statuses.extend(other.statuses);
+        self.reasons.append(other.reasons);
+        self.origins.extend(other.origins);
+    }
+}
+
+impl PayoutRows for PayoutTable {
+    fn len(&self) -> usize {
+        self.rows.len()
+    }
+    fn id(&self, i: usize) -> IdRef<'_> {
+        self.ids.get(i)
+    }
+    fn bank(&self, i: usize) -> BankId {
+        self.banks[i]
+    }
+    fn reference(&self, i: usize) -> Option<&str> {
+        self.references.get(i)
+    }
+    fn account(&self, i: usize) -> Option<&str> {
+        self.accounts.get(i)
+    }
+    fn name(&self, i: usize) -> Option<&str> {
+        self.names.get(i)
+    }
+    fn amount(&self, i: usize) -> Decimal {
+        self.amounts.get(i)
+    }
+    fn status(&self, i: usize) -> PayoutStatus {
+        self.statuses[i]
+    }
+    fn reason(&self, i: usize) -> Option<&str> {
+        self.reasons.get(i)
+    }
+    fn origin(&self, i: usize) -> PayoutOrigin {
+        self.origins[i]
+    }
+    fn file(&self, i: usize) -> &str {
+        self.files.get(i)
+    }
+    fn row_number(&self, i: usize) -> u32 {
+        self.rows.get(i).copied().unwrap_or(0)
+    }
+}
+
+/// Rows as they are built from a row struct, for tests comparing both forms.
+#[cfg(test)]
+pub(crate) fn list_of(rows: &[BeneficiaryRow]) -> ListTable {
+    let mut t = ListTable::default();
+    rows.iter().cloned().for_each(|r| t.push(r));
+    t
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::records::RowRef;
+
+    fn row(file: &Arc<str>, n: u32, id: &str, commune: Option<&str>) -> BeneficiaryRow {
+        BeneficiaryRow {
+            source: RowRef::new(file.clone(), n),
+            id: IdCheck::from_text(id, 2026),
+            name: format!("Người {n}"),
+            amount_due: Decimal::from(1_500_000 + n as i64),
+            account: n.is_multiple_of(2).then(|| format!("0{n}")),
+            bank: BankId::resolve("Agribank").filter(|_| n.is_multiple_of(3)),
+            birth: None,
+            sex: n.is_multiple_of(5).then_some(Sex::Female),
+            category: Some("Người cao tuổi".into()),
+            commune: commune.map(str::to_owned),
+        }
+    }
+
+    /// Pushed in two chunks and appended, or pushed at once: the columns read back every
+    /// value of the rows, the odd IDs and empty texts included.
+    #[test]
+    fn columns_read_back_what_rows_hold() {
+        let a: Arc<str> = Arc::from("a.csv");
+        let b: Arc<str> = Arc::from("b.csv");
+        let rows: Vec<BeneficiaryRow> = (0..40)
+            .map(|n| {
+                let id = match n % 7 {
+                    0 => "012345678".to_owned(),
+                    1 => "12x".to_owned(),
+                    2 => String::new(),
+                    _ => format!("0010900{n:05}"),
+                };
+                let file = if n < 25 { &a } else { &b };
+                let commune = ["Xã Tân Lập", "", "Phường Hà Cầu"][n as usize % 3];
+                row(file, n, &id, (n % 4 != 0).then_some(commune))
+            })
+            .collect();
+        let whole = list_of(&rows);
+        let mut chunked = list_of(&rows[..17]);
+        chunked.append(list_of(&rows[17..]));
+        for t in [&whole, &chunked] {
+            let s = &rows[..];
+            assert_eq!(ListRows::len(t), ListRows::len(s));
+            for i in 0..rows.len() {
+                assert_eq!(t.id(i), s.id(i), "{i}");
+                assert_eq!(t.name(i), s.name(i));
+                assert_eq!(t.amount_due(i), s.amount_due(i));
+                assert_eq!(t.account(i), s.account(i));
+                assert_eq!(t.bank(i), s.bank(i));
+                assert_eq!(t.sex(i), s.sex(i));
+                assert_eq!(t.category(i), s.category(i));
+                assert_eq!(t.commune(i), s.commune(i), "{i}");
+                assert_eq!(ListRows::file(t, i), ListRows::file(s, i), "{i}");
+                assert_eq!(t.row_number(i), s.row_number(i));
+            }
+        }
+    }
+
+    #[test]
+    fn payout_columns_read_back_what_rows_hold() {
+        let f: Arc<str> = Arc::from("kq.csv");
+        let rows: Vec<PayoutRow> = (0..30)
+            .map(|n| PayoutRow {
+                source: RowRef::new(f.clone(), n + 2),
+                bank: BankId::resolve("BIDV").unwrap_or_else(|| panic!("BIDV")),
+                reference: (n % 3 != 0).then(|| format!("FT{n}")),
+                id: IdCheck::from_text(&format!("0010900{n:05}"), 2026),
+                account: None,
+                name: (n % 2 == 0).then(|| "NGUYEN VAN AN".into()),
+                amount: Decimal::from(n as i64 * 1000),
+                status: PayoutStatus::Success,
+                value_date: None,
+                reason: None,
+                origin: PayoutOrigin::File,
+            })
+            .collect();
+        let mut t = PayoutTable::default();
+        rows.iter().cloned().for_each(|r| t.push(r));
+        let s = &rows[..];
+        for i in 0..rows.len() {
+            assert_eq!(t.id(i), s.id(i));
+            assert_eq!(t.reference(i), s.reference(i));
+            assert_eq!(t.name(i), s.name(i));
+            assert_eq!(t.amount(i), s.amount(i));
+            assert_eq!(PayoutRows::file(&t, i), PayoutRows::file(s, i));
+            assert_eq!(PayoutRows::row_number(&t, i), PayoutRows::row_number(s, i));
+        }
+    }
+}
