@@ -66,7 +66,7 @@ impl<R: Read> Tracked<R> {
             while taken < bytes.len() && self.carry.len() < 4 {
                 self.carry.push(bytes[taken]);
                 taken += 1;
-                match std::str::from_utf8(&self.carry) {
+                match simdutf8::compat::from_utf8(&self.carry) {
                     Ok(_) => break,
                     Err(e) if e.error_len().is_some() => {
                         return Err(Bad::Utf8(base - (self.carry.len() - taken) as u64));
@@ -74,7 +74,7 @@ impl<R: Read> Tracked<R> {
                     Err(_) => {}
                 }
             }
-            if std::str::from_utf8(&self.carry).is_err() {
+            if simdutf8::compat::from_utf8(&self.carry).is_err() {
                 if taken == bytes.len() && self.carry.len() < 4 {
                     return Ok(());
                 }
@@ -83,7 +83,7 @@ impl<R: Read> Tracked<R> {
             self.carry.clear();
             start = taken;
         }
-        match std::str::from_utf8(&bytes[start..]) {
+        match simdutf8::compat::from_utf8(&bytes[start..]) {
             Ok(_) => Ok(()),
             Err(e) if e.error_len().is_none() => {
                 self.carry
@@ -243,7 +243,8 @@ impl<R: Read> CsvStream<R> {
             let line = self.reader.get_mut().line_of(start);
             // Every byte passed the stream's UTF-8 check, and fields end at ASCII bytes:
             // one check of the whole record, then slices of it.
-            let text = std::str::from_utf8(self.record.as_slice()).map_err(|e| self.error(e))?;
+            let text =
+                simdutf8::compat::from_utf8(self.record.as_slice()).map_err(|e| self.error(e))?;
             let record = &self.record;
             batch.push(
                 line,

@@ -283,18 +283,30 @@ pub(crate) struct RowCtx<'a> {
     banks: &'a mut BankCache,
 }
 
-/// A file names its banks in a handful of spellings; resolve each spelling once.
+/// A file names its banks and statuses in a handful of spellings; read each spelling once.
 #[derive(Default)]
-pub(crate) struct BankCache(rustc_hash::FxHashMap<String, Option<BankId>>);
+pub(crate) struct BankCache {
+    banks: rustc_hash::FxHashMap<String, Option<BankId>>,
+    statuses: rustc_hash::FxHashMap<String, Option<crate::domain::status::PayoutStatus>>,
+}
 
 impl BankCache {
     pub fn resolve(&mut self, text: &str) -> Option<BankId> {
-        if let Some(b) = self.0.get(text) {
+        if let Some(b) = self.banks.get(text) {
             return *b;
         }
         let b = BankId::resolve(text);
-        self.0.insert(text.to_owned(), b);
+        self.banks.insert(text.to_owned(), b);
         b
+    }
+
+    pub fn status(&mut self, text: &str) -> Option<crate::domain::status::PayoutStatus> {
+        if let Some(s) = self.statuses.get(text) {
+            return *s;
+        }
+        let s = crate::domain::status::PayoutStatus::parse(text);
+        self.statuses.insert(text.to_owned(), s);
+        s
     }
 }
 
@@ -325,6 +337,10 @@ impl<'a> RowCtx<'a> {
 
     pub fn resolve_bank(&mut self, text: &str) -> Option<BankId> {
         self.banks.resolve(text)
+    }
+
+    pub fn resolve_status(&mut self, text: &str) -> Option<crate::domain::status::PayoutStatus> {
+        self.banks.status(text)
     }
 
     pub fn section(&self) -> Option<&'a str> {

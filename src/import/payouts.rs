@@ -76,7 +76,7 @@ fn parse_row(ctx: &mut RowCtx<'_>, opts: &ImportOptions) -> Option<PayoutRow> {
                 None
             }
             Some(s) => {
-                let st = PayoutStatus::parse(&s);
+                let st = ctx.resolve_status(&s);
                 if st.is_none() {
                     ctx.reject(
                         Field::Status,

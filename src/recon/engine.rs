@@ -39,14 +39,13 @@ enum AccountSlot {
     Ambiguous,
 }
 
+/// What a person's payouts said, besides the amount paid (summed into the result).
 #[derive(Default, Clone, Copy)]
 struct Tally {
-    paid: Decimal,
     successes: u32,
     failed: bool,
     returned: bool,
     pending: bool,
-    any: bool,
     paying_bank: Option<BankId>,
 }
 
@@ -60,77 +59,29 @@ where
     L: ListRows + ?Sized,
     P: PayoutRows + ?Sized,
 {
-    // 1. One beneficiary per person.
-    let mut by_person: FxHashMap<u64, u32> = FxHashMap::default();
-    by_person.reserve(list.len());
-    let mut people: Vec<BeneficiaryResult> = Vec::with_capacity(list.len());
-    for r in 0..list.len() {
-        let i = r as u32;
-        let id = list.id(r);
-        if let Some(key) = person_key(id) {
-            match by_person.entry(key) {
-                Entry::Occupied(e) => {
-                    let b = &mut people[*e.get() as usize];
-                    b.extra_rows.push(i);
-                    b.amount_due += list.amount_due(r);
-                    b.flags.insert(Flag::DuplicateRow);
-                    continue;
-                }
-                Entry::Vacant(e) => {
-                    e.insert(people.len() as u32);
-                }
-            }
-        }
-        let mut flags = Flags::default();
-        match id {
-            IdRef::Invalid(_) | IdRef::Missing => flags.insert(Flag::InvalidId),
-            IdRef::Legacy(_) => flags.insert(Flag::LegacyId),
-            IdRef::Valid(_) => {
-                if id.disagrees_with(list.birth_year(r), list.sex(r)) {
-                    flags.insert(Flag::IdDobMismatch);
-                }
-            }
-        }
-        people.push(BeneficiaryResult {
-            row: i,
-            extra_rows: Vec::new(),
-            outcome: Outcome::Unpaid,
-            flags,
-            amount_due: list.amount_due(r),
-            amount_paid: Decimal::ZERO,
-            has_account: false,
-            paid_cashless: false,
-            bank: list.bank(r),
-        });
-    }
+    // 1 and 2 are independent: the list's people on this thread, the latest state of
+    // each bank transaction on another.
+    let ((by_person, mut people, duplicate_rows), mut payout_links) = std::thread::scope(|s| {
+        let latest = s.spawn(|| latest_states(payouts));
+        let grouped = group_people(list);
+        let links = latest.join().unwrap_or_else(|_| latest_states(payouts));
+        (grouped, links)
+    });
 
-    // 2. The latest state of each bank transaction.
-    let mut payout_links = vec![PayoutLink::Unmatched; payouts.len()];
-    {
-        let mut last_by_ref: FxHashMap<(BankId, &str), u32> = FxHashMap::default();
-        last_by_ref.reserve(payouts.len());
-        for i in 0..payouts.len() {
-            let Some(r) = payouts.reference(i) else {
-                continue;
-            };
-            if let Some(prev) = last_by_ref.insert((payouts.bank(i), r), i as u32) {
-                payout_links[prev as usize] = PayoutLink::Superseded { by: i as u32 };
-            }
-        }
-    }
-
-    // 3. Link payouts to people.
-    let mut accounts: Option<FxHashMap<&str, AccountSlot>> = None;
-    let mut tallies = vec![Tally::default(); people.len()];
-    for (i, link) in payout_links.iter_mut().enumerate() {
-        if matches!(link, PayoutLink::Superseded { .. }) {
-            continue;
+    // 3. Link payouts to people: who each payout names and what it says about them, in
+    // parallel (each payout on its own); then its effect, in input order.
+    let accounts = (0..payouts.len())
+        .any(|i| !matches!(payouts.id(i), IdRef::Valid(_)))
+        .then(|| account_index(list, &people));
+    let resolve = |i: usize| -> Option<(u32, u8)> {
+        if matches!(payout_links[i], PayoutLink::Superseded { .. }) {
+            return None;
         }
         let bank = payouts.bank(i);
-        let (target, by_account) = match payouts.id(i) {
-            IdRef::Valid(id) => (by_person.get(&id.value()).copied(), false),
+        let (b, by_account) = match payouts.id(i) {
+            IdRef::Valid(id) => (by_person.get(&id.value()).copied()?, false),
             _ => {
-                let index = accounts.get_or_insert_with(|| account_index(list, &people));
+                let index = accounts.as_ref()?;
                 let hit = payouts
                     .account(i)
                     .and_then(|a| match index.get(account_key(a)) {
@@ -141,22 +92,19 @@ where
                 let hit = hit.filter(|b| {
                     list.bank(people[*b as usize].row as usize)
                         .is_none_or(|lb| lb == bank)
-                });
+                })?;
                 (hit, true)
             }
         };
-        let Some(b) = target else { continue };
         let r = people[b as usize].row as usize;
         if payouts.origin(i) == PayoutOrigin::Callback && !callback_may_pay(list, r, payouts, i) {
-            *link = PayoutLink::WrongBank { named: b };
-            continue;
+            return Some((b, WRONG_BANK));
         }
-        *link = PayoutLink::Beneficiary(b);
-        let person = &mut people[b as usize];
+        let mut seen = 0;
         if by_account {
-            person.flags.insert(Flag::LinkedByAccount);
+            seen |= BY_ACCOUNT;
         } else if differs(list, r, payouts, i) {
-            person.flags.insert(Flag::AccountMismatch);
+            seen |= ACCOUNT_DIFFERS;
         }
         let listed_name = list.name(r);
         if let Some(name) = payouts.name(i)
@@ -164,15 +112,35 @@ where
             && name != listed_name
             && !names::names_match(name, listed_name)
         {
+            seen |= NAME_DIFFERS;
+        }
+        Some((b, seen))
+    };
+    let resolved = in_parallel(payouts.len(), &resolve);
+    let mut tallies = vec![Tally::default(); people.len()];
+    for (i, (link, res)) in payout_links.iter_mut().zip(resolved).enumerate() {
+        let Some((b, seen)) = res else { continue };
+        if seen & WRONG_BANK != 0 {
+            *link = PayoutLink::WrongBank { named: b };
+            continue;
+        }
+        *link = PayoutLink::Beneficiary(b);
+        let person = &mut people[b as usize];
+        if seen & BY_ACCOUNT != 0 {
+            person.flags.insert(Flag::LinkedByAccount);
+        }
+        if seen & ACCOUNT_DIFFERS != 0 {
+            person.flags.insert(Flag::AccountMismatch);
+        }
+        if seen & NAME_DIFFERS != 0 {
             person.flags.insert(Flag::NameMismatch);
         }
         let t = &mut tallies[b as usize];
-        t.any = true;
         match payouts.status(i) {
             PayoutStatus::Success => {
-                t.paid += payouts.amount(i);
+                person.amount_paid += payouts.amount(i);
                 t.successes += 1;
-                t.paying_bank.get_or_insert(bank);
+                t.paying_bank.get_or_insert(payouts.bank(i));
             }
             PayoutStatus::Failed => t.failed = true,
             PayoutStatus::Returned => t.returned = true,
@@ -183,13 +151,18 @@ where
     // 4. Outcomes.
     for (b, t) in people.iter_mut().zip(&tallies) {
         let listed_account = list.account(b.row as usize).is_some();
-        b.amount_paid = t.paid;
         b.paid_cashless = t.successes > 0;
         b.has_account = listed_account || b.paid_cashless;
         if b.bank.is_none() {
             b.bank = t.paying_bank;
         }
-        b.outcome = outcome(b.amount_due, t, listed_account, options.tolerance);
+        b.outcome = outcome(
+            b.amount_due,
+            b.amount_paid,
+            t,
+            listed_account,
+            options.tolerance,
+        );
     }
 
     // 5. CSR index person -> payouts, for exception listings.
@@ -249,9 +222,114 @@ where
         by_category: categories.finish(),
         by_bank,
         options: options.clone(),
+        duplicate_rows,
         payout_offsets,
         payout_index,
     }
+}
+
+/// What resolving a payout found (bits of `reconcile`'s step 3).
+const WRONG_BANK: u8 = 1;
+const BY_ACCOUNT: u8 = 2;
+const ACCOUNT_DIFFERS: u8 = 4;
+const NAME_DIFFERS: u8 = 8;
+
+/// `f(0..n)` on every core, in contiguous runs, results in order: the same for any count.
+fn in_parallel<T: Send>(n: usize, f: &(impl Fn(usize) -> T + Sync)) -> Vec<T> {
+    let threads = std::thread::available_parallelism().map_or(1, |t| t.get());
+    // Below this a thread costs more than it saves.
+    if threads < 2 || n < 50_000 {
+        return (0..n).map(f).collect();
+    }
+    let per = n.div_ceil(threads);
+    std::thread::scope(|s| {
+        let parts: Vec<_> = (0..threads)
+            .map(|t| {
+                let range = (t * per).min(n)..((t + 1) * per).min(n);
+                s.spawn(move || range.map(f).collect::<Vec<T>>())
+            })
+            .collect();
+        let mut out = Vec::with_capacity(n);
+        for (t, part) in parts.into_iter().enumerate() {
+            match part.join() {
+                Ok(mut v) => out.append(&mut v),
+                // A worker cannot fail short of a bug; redo its run here rather than lose it.
+                Err(_) => out.extend(((t * per).min(n)..((t + 1) * per).min(n)).map(f)),
+            }
+        }
+        out
+    })
+}
+
+/// Step 1: one beneficiary per person (rows with the same ID merged), and the index from
+/// a person's key to them.
+type Grouped = (
+    FxHashMap<u64, u32>,
+    Vec<BeneficiaryResult>,
+    FxHashMap<u32, Vec<u32>>,
+);
+
+fn group_people<L: ListRows + ?Sized>(list: &L) -> Grouped {
+    let mut duplicate_rows: FxHashMap<u32, Vec<u32>> = FxHashMap::default();
+    let mut by_person: FxHashMap<u64, u32> = FxHashMap::default();
+    by_person.reserve(list.len());
+    let mut people: Vec<BeneficiaryResult> = Vec::with_capacity(list.len());
+    for r in 0..list.len() {
+        let i = r as u32;
+        let id = list.id(r);
+        if let Some(key) = person_key(id) {
+            match by_person.entry(key) {
+                Entry::Occupied(e) => {
+                    duplicate_rows.entry(*e.get()).or_default().push(i);
+                    let b = &mut people[*e.get() as usize];
+                    b.amount_due += list.amount_due(r);
+                    b.flags.insert(Flag::DuplicateRow);
+                    continue;
+                }
+                Entry::Vacant(e) => {
+                    e.insert(people.len() as u32);
+                }
+            }
+        }
+        let mut flags = Flags::default();
+        match id {
+            IdRef::Invalid(_) | IdRef::Missing => flags.insert(Flag::InvalidId),
+            IdRef::Legacy(_) => flags.insert(Flag::LegacyId),
+            IdRef::Valid(_) => {
+                if id.disagrees_with(list.birth_year(r), list.sex(r)) {
+                    flags.insert(Flag::IdDobMismatch);
+                }
+            }
+        }
+        people.push(BeneficiaryResult {
+            row: i,
+            outcome: Outcome::Unpaid,
+            flags,
+            amount_due: list.amount_due(r),
+            amount_paid: Decimal::ZERO,
+            has_account: false,
+            paid_cashless: false,
+            bank: list.bank(r),
+        });
+    }
+    (by_person, people, duplicate_rows)
+}
+
+/// Step 2: every payout unmatched so far, except those a later payout with the same
+/// (bank, reference) supersedes.
+fn latest_states<P: PayoutRows + ?Sized>(payouts: &P) -> Vec<PayoutLink> {
+    let mut links = vec![PayoutLink::Unmatched; payouts.len()];
+    let mut last_by_ref: FxHashMap<(BankId, &str), u32> = FxHashMap::default();
+    last_by_ref.reserve(payouts.len());
+    for i in 0..payouts.len() {
+        let Some(r) = payouts.reference(i) else {
+            continue;
+        };
+        if let Some(prev) = last_by_ref.insert((payouts.bank(i), r), i as u32) {
+            links[prev as usize] = PayoutLink::Superseded { by: i as u32 };
+        }
+    }
+    links
 }
 
 /// A bank's callback speaks only for that bank's beneficiaries: the listed bank must be the
@@ -306,15 +384,21 @@ fn account_index<'a, L: ListRows + ?Sized>(
     index
 }
 
-fn outcome(due: Decimal, t: &Tally, listed_account: bool, tolerance: Decimal) -> Outcome {
+fn outcome(
+    due: Decimal,
+    paid: Decimal,
+    t: &Tally,
+    listed_account: bool,
+    tolerance: Decimal,
+) -> Outcome {
     if t.successes > 0 {
-        let diff = t.paid - due;
+        let diff = paid - due;
         if diff.abs() <= tolerance {
             Outcome::Matched
         } else if t.successes >= 2
             && !due.is_zero()
-            && (t.paid % due).is_zero()
-            && t.paid / due >= Decimal::TWO
+            && (paid % due).is_zero()
+            && paid / due >= Decimal::TWO
         {
             Outcome::Duplicate
         } else if diff.is_sign_negative() {
@@ -896,7 +980,7 @@ mod tests {
         assert_eq!(r.beneficiaries.len(), 2);
         let a = &r.beneficiaries[0];
         assert_eq!(a.row, 0);
-        assert_eq!(a.extra_rows, vec![2]);
+        assert_eq!(r.extra_rows(0), [2]);
         assert_eq!(a.amount_due, d(1000));
         assert!(a.flags.contains(Flag::DuplicateRow));
         assert_eq!(a.outcome, Outcome::Matched);
@@ -915,7 +999,7 @@ mod tests {
         ];
         let r = run(&list, &[]);
         assert_eq!(r.beneficiaries.len(), 5);
-        assert_eq!(r.beneficiaries[4].extra_rows, vec![5]);
+        assert_eq!(r.extra_rows(4), [5]);
     }
 
     #[test]

@@ -146,8 +146,8 @@ where
             let r = person.row as usize;
             let mut list_rows = vec![list.row_number(r)];
             list_rows.extend(
-                person
-                    .extra_rows
+                recon
+                    .extra_rows(b)
                     .iter()
                     .map(|x| list.row_number(*x as usize)),
             );

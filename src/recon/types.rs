@@ -371,10 +371,9 @@ impl Coverage {
 /// The engine's verdict on one beneficiary (one person, possibly several list rows).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BeneficiaryResult {
-    /// Index of the first list row for this person.
+    /// Index of the first list row for this person. Further rows with the same ID are
+    /// merged into this one (amounts summed): `Reconciliation::extra_rows`.
     pub row: u32,
-    /// Further rows with the same ID (merged, amounts summed).
-    pub extra_rows: Vec<u32>,
     pub outcome: Outcome,
     pub flags: Flags,
     pub amount_due: Decimal,
@@ -426,6 +425,9 @@ pub struct Reconciliation {
     pub by_category: Vec<Slice<String>>,
     pub by_bank: Vec<Slice<BankId>>,
     pub options: Options,
+    /// Further list rows of a person listed more than once (rare: kept apart, not a
+    /// vector in every beneficiary).
+    pub(crate) duplicate_rows: rustc_hash::FxHashMap<u32, Vec<u32>>,
     // CSR index beneficiary -> linked payouts.
     pub(crate) payout_offsets: Vec<u32>,
     pub(crate) payout_index: Vec<u32>,
@@ -439,6 +441,13 @@ impl PayoutLink {
 }
 
 impl Reconciliation {
+    /// Further list rows (indexes) of beneficiary `b`, merged into its first.
+    pub fn extra_rows(&self, b: usize) -> &[u32] {
+        self.duplicate_rows
+            .get(&(b as u32))
+            .map_or(&[], Vec::as_slice)
+    }
+
     /// Indexes (into the input payouts) of the payouts linked to beneficiary `b`.
     pub fn payouts_of(&self, b: usize) -> &[u32] {
         match (self.payout_offsets.get(b), self.payout_offsets.get(b + 1)) {

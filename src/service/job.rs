@@ -119,7 +119,14 @@ pub fn run(input: &JobInput, step: &dyn Fn(&str)) -> anyhow::Result<JobOutput> {
         sheet: input.beneficiaries_sheet.clone(),
         ..ImportOptions::new(input.as_of_year)
     };
-    let list = import_beneficiaries_from(&path.display().to_string(), &mut reader, &opts)?;
+    let started = std::time::Instant::now();
+    let list: Imported<BeneficiaryRow, ListTable> =
+        import_beneficiaries_from(&path.display().to_string(), &mut reader, &opts)?;
+    tracing::debug!(
+        rows = list.rows.count(),
+        ms = started.elapsed().as_millis() as u64,
+        "list imported"
+    );
     inputs.push(input_file(
         "beneficiaries",
         &list,
@@ -137,8 +144,14 @@ pub fn run(input: &JobInput, step: &dyn Fn(&str)) -> anyhow::Result<JobOutput> {
             default_bank: src.bank,
             ..ImportOptions::new(input.as_of_year)
         };
-        let mut imported =
+        let started = std::time::Instant::now();
+        let mut imported: Imported<PayoutRow, PayoutTable> =
             import_payouts_from(&src.path.display().to_string(), &mut reader, &opts)?;
+        tracing::debug!(
+            rows = imported.rows.count(),
+            ms = started.elapsed().as_millis() as u64,
+            "payout file imported"
+        );
         inputs.push(input_file(
             "payouts",
             &imported,
@@ -159,8 +172,10 @@ pub fn run(input: &JobInput, step: &dyn Fn(&str)) -> anyhow::Result<JobOutput> {
         .flatten()
         .cloned()
         .collect();
+    let started = std::time::Instant::now();
     let (recon, report) =
         crate::report::figures(&list.rows, &payout_rows, &options, &inputs, row_errors);
+    tracing::debug!(ms = started.elapsed().as_millis() as u64, "reconciled");
     let meta = ReportMeta {
         period: input.period.clone(),
         generated_at: crate::domain::dates::report_time(chrono::Utc::now()),
