@@ -68,6 +68,10 @@ fn strip_currency(mut t: &str) -> &str {
 /// decimal separator. A leading '-' or parentheses mean a negative amount.
 pub fn parse_amount_text(s: &str) -> Result<Decimal, AmountError> {
     let raw = s.trim();
+    // Most cells are plain digits ("1500000"): what the full reading below gives them.
+    if !raw.is_empty() && raw.bytes().all(|b| b.is_ascii_digit()) {
+        return digits_to_decimal(raw, "", raw);
+    }
     let not_a_number = || AmountError::NotANumber(raw.to_string());
     let compact: String = fold(raw).chars().filter(|c| !c.is_whitespace()).collect();
     if compact.is_empty() {

@@ -124,7 +124,7 @@ pub(crate) fn read_account(cell: Cell<'_>) -> Option<String> {
 
 /// The bank cell resolved to a known bank; an unknown bank rejects the row.
 pub(crate) fn read_bank(ctx: &mut RowCtx<'_>) -> Option<BankId> {
-    let text = ctx.text(Field::Bank)?;
+    let text = ctx.text_ref(Field::Bank)?;
     let bank = ctx.resolve_bank(&text);
     if bank.is_none() {
         ctx.reject(

@@ -42,7 +42,7 @@ impl<'a> Cell<'a> {
 
     /// Text cells holding only whitespace count as empty.
     pub fn text(s: &'a str) -> Cell<'a> {
-        if s.trim().is_empty() {
+        if trimmed(s).is_empty() {
             Cell::Empty
         } else {
             Cell::Text(s)
@@ -57,7 +57,7 @@ impl<'a> Cell<'a> {
     pub fn display(&self) -> Cow<'a, str> {
         match *self {
             Cell::Empty => Cow::Borrowed(""),
-            Cell::Text(s) => Cow::Borrowed(s.trim()),
+            Cell::Text(s) => Cow::Borrowed(trimmed(s)),
             Cell::Number(f) => Cow::Owned(number_text(f)),
             Cell::Int(i) => Cow::Owned(i.to_string()),
             Cell::Bool(b) => Cow::Borrowed(if b { "TRUE" } else { "FALSE" }),
@@ -69,9 +69,18 @@ impl<'a> Cell<'a> {
     /// Text content trimmed, or None for empty/non-text cells.
     pub fn as_text(&self) -> Option<&'a str> {
         match *self {
-            Cell::Text(s) => Some(s.trim()),
+            Cell::Text(s) => Some(trimmed(s)),
             _ => None,
         }
+    }
+}
+
+/// `s.trim()`, without looking at the characters when both ends are visible ASCII (a
+/// national file has tens of millions of cells).
+fn trimmed(s: &str) -> &str {
+    match (s.as_bytes().first(), s.as_bytes().last()) {
+        (Some(a), Some(b)) if a.is_ascii_graphic() && b.is_ascii_graphic() => s,
+        _ => s.trim(),
     }
 }
 
@@ -219,6 +228,46 @@ impl Sparse {
     }
 }
 
+/// One row of a grid, its cells read without finding the row again for each (a CSV
+/// row's fields are one slice of the batch).
+#[derive(Clone, Copy)]
+pub(crate) enum RowView<'g> {
+    Csv {
+        text: &'g str,
+        fields: &'g [(usize, usize)],
+    },
+    Other {
+        grid: &'g Grid,
+        r: usize,
+    },
+}
+
+impl<'g> RowView<'g> {
+    pub(crate) fn cell(&self, c: usize) -> Cell<'g> {
+        match *self {
+            RowView::Csv { text, fields } => fields
+                .get(c)
+                .and_then(|&(s, e)| text.get(s..e))
+                .map_or(Cell::Empty, Cell::text),
+            RowView::Other { grid, r } => grid.cell(r, c),
+        }
+    }
+
+    /// The non-empty cells with their columns, into `out` (cleared first).
+    pub(crate) fn filled(&self, out: &mut Vec<(usize, Cell<'g>)>) {
+        match *self {
+            RowView::Csv { text, fields } => {
+                out.clear();
+                out.extend(fields.iter().enumerate().filter_map(|(c, &(s, e))| {
+                    let cell = text.get(s..e).map_or(Cell::Empty, Cell::text);
+                    (!cell.is_empty()).then_some((c, cell))
+                }));
+            }
+            RowView::Other { grid, r } => grid.filled(r, out),
+        }
+    }
+}
+
 /// A loaded sheet: cells plus where they sit in the original file.
 pub struct Grid {
     pub(crate) cells: Cells,
@@ -276,6 +325,16 @@ impl Grid {
             cells,
             origin: self.origin,
             font_hint: self.font_hint,
+        }
+    }
+
+    pub(crate) fn row_view(&self, r: usize) -> RowView<'_> {
+        match &self.cells {
+            Cells::Csv(rows) => RowView::Csv {
+                text: &rows.text,
+                fields: rows.record(r),
+            },
+            _ => RowView::Other { grid: self, r },
         }
     }
 

@@ -273,6 +273,7 @@ const HEADER_SCAN_ROWS: usize = header::HEADER_SCAN_ROWS;
 /// Everything a row parser needs to read cells and report problems.
 pub(crate) struct RowCtx<'a> {
     grid: &'a Grid,
+    row: grid::RowView<'a>,
     header: &'a Header,
     file: &'a Arc<str>,
     sheet: Option<&'a str>,
@@ -318,7 +319,7 @@ impl<'a> RowCtx<'a> {
     pub fn cell(&self, f: Field) -> Cell<'a> {
         self.header
             .column(f)
-            .map_or(Cell::Empty, |c| self.grid.cell(self.r, c))
+            .map_or(Cell::Empty, |c| self.row.cell(c))
     }
 
     pub fn has(&self, f: Field) -> bool {
@@ -327,11 +328,20 @@ impl<'a> RowCtx<'a> {
 
     /// Text of a cell (numbers as Excel shows them), trimmed; None when empty.
     pub fn text(&self, f: Field) -> Option<String> {
+        self.text_ref(f).map(std::borrow::Cow::into_owned)
+    }
+
+    pub fn has_text(&self, f: Field) -> bool {
+        !self.cell(f).is_empty()
+    }
+
+    /// The same, borrowed where the cell holds text: for values only looked at.
+    pub fn text_ref(&self, f: Field) -> Option<std::borrow::Cow<'a, str>> {
         let c = self.cell(f);
         if c.is_empty() {
             None
         } else {
-            Some(c.display().into_owned())
+            Some(c.display())
         }
     }
 
@@ -567,13 +577,12 @@ fn commune_in(text: &str) -> Option<String> {
 }
 
 fn classify_row<'g>(
-    grid: &'g Grid,
+    row: grid::RowView<'g>,
     header: &Header,
-    r: usize,
     near_header: bool,
     filled: &mut Vec<(usize, Cell<'g>)>,
 ) -> RowKind {
-    grid.filled(r, filled);
+    row.filled(filled);
     if filled.is_empty() {
         return RowKind::Skip;
     }
@@ -582,7 +591,7 @@ fn classify_row<'g>(
     }
     let id_col = header.column(Field::PopulationId);
     let amount_col = header.column(Field::Amount);
-    let has_id = id_col.is_some_and(|c| !grid.cell(r, c).is_empty());
+    let has_id = id_col.is_some_and(|c| !row.cell(c).is_empty());
     // Data rows carry an ID; only rows without one are worth folding for a totals label.
     if !has_id {
         for (_, cell) in filled.iter().take(3) {
@@ -593,7 +602,7 @@ fn classify_row<'g>(
             }
         }
     }
-    let has_amount = amount_col.is_some_and(|c| !grid.cell(r, c).is_empty());
+    let has_amount = amount_col.is_some_and(|c| !row.cell(c).is_empty());
     if !has_id
         && !has_amount
         && filled
@@ -727,7 +736,8 @@ impl<F, A> Walker<'_, F, A> {
         let mut banks = BankCache::default();
         for r in rows {
             let near_header = base + r <= header.last_row + 2;
-            match classify_row(grid, header, r, near_header, &mut filled) {
+            let row = grid.row_view(r);
+            match classify_row(row, header, near_header, &mut filled) {
                 RowKind::Skip | RowKind::Subtotal => continue,
                 RowKind::Section(commune) => {
                     if commune.is_some() {
@@ -738,7 +748,7 @@ impl<F, A> Walker<'_, F, A> {
                 }
                 RowKind::Total => {
                     if let Some(c) = header.column(Field::Amount) {
-                        let cell = grid.cell(r, c);
+                        let cell = row.cell(c);
                         if !cell.is_empty() {
                             out.total = Some((grid.row_number(r), read_amount(cell, header.unit)));
                         }
@@ -756,6 +766,7 @@ impl<F, A> Walker<'_, F, A> {
             out.data_rows += 1;
             let mut ctx = RowCtx {
                 grid,
+                row,
                 header,
                 file: self.file,
                 sheet: self.sheet,

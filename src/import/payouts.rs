@@ -66,7 +66,7 @@ pub fn import_payouts_from<R: Rows<PayoutRow>>(
 fn parse_row(ctx: &mut RowCtx<'_>, opts: &ImportOptions) -> Option<PayoutRow> {
     let amount = ctx.amount();
     let status = if ctx.has(Field::Status) {
-        match ctx.text(Field::Status) {
+        match ctx.text_ref(Field::Status) {
             None => {
                 ctx.reject(
                     Field::Status,
@@ -113,12 +113,12 @@ fn parse_row(ctx: &mut RowCtx<'_>, opts: &ImportOptions) -> Option<PayoutRow> {
             "no personal ID and no account number: the payout cannot be linked",
         );
     }
-    let bank = read_bank(ctx).or(if ctx.text(Field::Bank).is_none() {
+    let bank = read_bank(ctx).or(if !ctx.has_text(Field::Bank) {
         opts.default_bank
     } else {
         None
     });
-    if bank.is_none() && ctx.text(Field::Bank).is_none() {
+    if bank.is_none() && !ctx.has_text(Field::Bank) {
         ctx.reject(Field::Bank, "Thiếu ngân hàng", "missing bank");
     }
     let value_date = match read_date(ctx.cell(Field::ValueDate)) {
