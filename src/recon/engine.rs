@@ -1,6 +1,7 @@
 //! The reconciliation engine: a pure function of typed rows.
 
 use std::collections::hash_map::Entry;
+use std::ops::Range;
 
 use rust_decimal::Decimal;
 use rustc_hash::FxHashMap;
@@ -55,6 +56,21 @@ struct Tally {
 /// or by (bank, account) when the payout carries no usable ID. Later payouts with the same
 /// (bank, reference) supersede earlier ones: a bank reports a transaction's latest state.
 pub fn reconcile<L, P>(list: &L, payouts: &P, options: &Options) -> Reconciliation
+where
+    L: ListRows + ?Sized,
+    P: PayoutRows + ?Sized,
+{
+    let threads = std::thread::available_parallelism().map_or(1, |t| t.get());
+    reconcile_on(list, payouts, options, threads)
+}
+
+/// `reconcile` on `threads` cores: the result is the same for any count.
+pub(crate) fn reconcile_on<L, P>(
+    list: &L,
+    payouts: &P,
+    options: &Options,
+    threads: usize,
+) -> Reconciliation
 where
     L: ListRows + ?Sized,
     P: PayoutRows + ?Sized,
@@ -116,7 +132,7 @@ where
         }
         Some((b, seen))
     };
-    let resolved = in_parallel(payouts.len(), &resolve);
+    let resolved = in_parallel(payouts.len(), threads, &resolve);
     let mut tallies = vec![Tally::default(); people.len()];
     for (i, (link, res)) in payout_links.iter_mut().zip(resolved).enumerate() {
         let Some((b, seen)) = res else { continue };
@@ -185,18 +201,29 @@ where
         }
     }
 
-    // 6. Figures, overall and by slice.
-    let mut totals = Coverage::default();
-    let mut communes = Slicer::default();
-    let mut categories = Slicer::default();
-    let mut banks: FxHashMap<Option<BankId>, Coverage> = FxHashMap::default();
-    for b in &people {
-        totals.add_beneficiary(b);
-        let row = b.row as usize;
-        communes.slot(list.commune(row)).add_beneficiary(b);
-        categories.slot(list.category(row)).add_beneficiary(b);
-        banks.entry(b.bank).or_default().add_beneficiary(b);
+    // 6. Figures, overall and by slice: runs of people summed apart, then merged in
+    // order (sums are exact, slices keep their first-seen order).
+    let parts = in_parallel_runs(people.len(), threads, &|run: Range<usize>| {
+        let mut part = Figures::default();
+        for b in &people[run] {
+            part.totals.add_beneficiary(b);
+            let row = b.row as usize;
+            part.communes.slot(list.commune(row)).add_beneficiary(b);
+            part.categories.slot(list.category(row)).add_beneficiary(b);
+            part.banks.entry(b.bank).or_default().add_beneficiary(b);
+        }
+        part
+    });
+    let mut whole = Figures::default();
+    for part in parts {
+        whole.absorb(part);
     }
+    let Figures {
+        mut totals,
+        communes,
+        categories,
+        mut banks,
+    } = whole;
     for (i, l) in payout_links.iter().enumerate() {
         if l.is_unmatched() {
             let wrong_bank = matches!(l, PayoutLink::WrongBank { .. });
@@ -234,31 +261,63 @@ const BY_ACCOUNT: u8 = 2;
 const ACCOUNT_DIFFERS: u8 = 4;
 const NAME_DIFFERS: u8 = 8;
 
+/// Rows below which the engine stays on one thread.
+const MIN_PARALLEL: usize = 50_000;
+
 /// `f(0..n)` on every core, in contiguous runs, results in order: the same for any count.
-fn in_parallel<T: Send>(n: usize, f: &(impl Fn(usize) -> T + Sync)) -> Vec<T> {
-    let threads = std::thread::available_parallelism().map_or(1, |t| t.get());
+fn in_parallel<T: Send>(n: usize, threads: usize, f: &(impl Fn(usize) -> T + Sync)) -> Vec<T> {
+    let mut out = Vec::with_capacity(n);
+    let runs = in_parallel_runs(n, threads, &|run: Range<usize>| {
+        run.map(f).collect::<Vec<T>>()
+    });
+    for mut part in runs {
+        out.append(&mut part);
+    }
+    out
+}
+
+/// `f` on contiguous runs covering `0..n`, one per core, results in run order.
+fn in_parallel_runs<T: Send>(
+    n: usize,
+    threads: usize,
+    f: &(impl Fn(Range<usize>) -> T + Sync),
+) -> Vec<T> {
     // Below this a thread costs more than it saves.
-    if threads < 2 || n < 50_000 {
-        return (0..n).map(f).collect();
+    if threads < 2 || n < MIN_PARALLEL {
+        return vec![f(0..n)];
     }
     let per = n.div_ceil(threads);
+    let run = |t: usize| (t * per).min(n)..((t + 1) * per).min(n);
     std::thread::scope(|s| {
-        let parts: Vec<_> = (0..threads)
-            .map(|t| {
-                let range = (t * per).min(n)..((t + 1) * per).min(n);
-                s.spawn(move || range.map(f).collect::<Vec<T>>())
-            })
-            .collect();
-        let mut out = Vec::with_capacity(n);
-        for (t, part) in parts.into_iter().enumerate() {
-            match part.join() {
-                Ok(mut v) => out.append(&mut v),
-                // A worker cannot fail short of a bug; redo its run here rather than lose it.
-                Err(_) => out.extend(((t * per).min(n)..((t + 1) * per).min(n)).map(f)),
-            }
-        }
-        out
+        let parts: Vec<_> = (0..threads).map(|t| s.spawn(move || f(run(t)))).collect();
+        parts
+            .into_iter()
+            .enumerate()
+            // A worker cannot fail short of a bug; redo its run here rather than lose it.
+            .map(|(t, part)| part.join().unwrap_or_else(|_| f(run(t))))
+            .collect()
     })
+}
+
+/// The figures of some of the people (step 6).
+#[derive(Default)]
+struct Figures<'a> {
+    totals: Coverage,
+    communes: Slicer<'a>,
+    categories: Slicer<'a>,
+    banks: FxHashMap<Option<BankId>, Coverage>,
+}
+
+impl<'a> Figures<'a> {
+    /// Add the figures of the people after these.
+    fn absorb(&mut self, later: Figures<'a>) {
+        self.totals.merge(&later.totals);
+        self.communes.absorb(later.communes);
+        self.categories.absorb(later.categories);
+        for (k, c) in later.banks {
+            self.banks.entry(k).or_default().merge(&c);
+        }
+    }
 }
 
 /// Step 1: one beneficiary per person (rows with the same ID merged), and the index from
@@ -435,6 +494,13 @@ impl<'a> Slicer<'a> {
             self.slices.len() - 1
         });
         &mut self.slices[i].1
+    }
+
+    /// Add the slices of later rows: keys new here come after, in their first-seen order.
+    fn absorb(&mut self, later: Slicer<'a>) {
+        for (key, coverage) in later.slices {
+            self.slot(key).merge(&coverage);
+        }
     }
 
     /// One slice per commune (or category) as a reader means it: "Xã Tân Lập" and
@@ -1318,5 +1384,71 @@ mod tests {
         let r = run(&[ben(ID_A, "A", 1000)], &[]);
         assert_eq!(r.totals.account_coverage_pct(), Some(Decimal::ZERO));
         assert_eq!(r.totals.cashless_rate_pct(), None);
+    }
+
+    /// Past the size where it splits the work, the engine gives the same result on any
+    /// number of threads (every outcome, flag and slice; payouts in input order).
+    #[test]
+    fn same_result_whatever_the_thread_count() {
+        use crate::domain::population_id::PersonalId;
+        let n = super::MIN_PARALLEL + 7_000;
+        let communes = [
+            "Xã Tân Lập",
+            "xã tân lập",
+            "Phường Hà Cầu",
+            "",
+            "Xã Yên Bài",
+        ];
+        let banks = ["Agribank", "BIDV", "VietinBank"];
+        let id_of = |i: usize| {
+            let v = 1_090_000_000 + (i as u64 % (n as u64 - 500));
+            PersonalId::new(v, YEAR)
+                .map(|p| p.to_string())
+                .unwrap_or_default()
+        };
+        let list: Vec<BeneficiaryRow> = (0..n)
+            .map(|i| BeneficiaryRow {
+                commune: Some(communes[i % communes.len()].to_owned()),
+                category: Some(["NCT", "Khuyết tật"][i % 2].to_owned()),
+                ..ben_acct(
+                    &id_of(i),
+                    1_000 + (i % 3) as i64,
+                    &format!("{i}"),
+                    Some(banks[i % 3]),
+                )
+            })
+            .collect();
+        let payouts: Vec<PayoutRow> = (0..n)
+            .map(|i| {
+                let status = [Success, Success, Failed, Returned, PayoutStatus::Pending][i % 5];
+                // Every 13th names nobody on the list.
+                let id = if i % 13 == 0 {
+                    PersonalId::new(95_000_000_000 + i as u64, YEAR)
+                        .map(|p| p.to_string())
+                        .unwrap_or_default()
+                } else {
+                    id_of(i * 7 % n)
+                };
+                let p = pay(&id, banks[(i / 3) % 3], 1_000 + (i % 4) as i64, status);
+                let p = PayoutRow {
+                    name: Some(["NGUYEN VAN AN", "TRAN THI B"][i % 2].into()),
+                    account: Some(format!("{}", i * 7 % n)),
+                    ..p
+                };
+                if i % 11 == 0 {
+                    with_ref(p, &format!("R{}", i % 500))
+                } else {
+                    p
+                }
+            })
+            .collect();
+        let one = super::reconcile_on(&list[..], &payouts[..], &Options::default(), 1);
+        assert!(one.totals.flags.duplicate_row > 0, "{:?}", one.totals.flags);
+        assert!(one.totals.unmatched_payouts.count > 0, "{:?}", one.totals);
+        assert!(one.by_commune.len() >= 3, "{:?}", one.by_commune.len());
+        for threads in [2, 3, 8] {
+            let many = super::reconcile_on(&list[..], &payouts[..], &Options::default(), threads);
+            assert!(many == one, "{threads} threads differ");
+        }
     }
 }
