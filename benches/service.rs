@@ -285,7 +285,8 @@ async fn run(backend: &str, store: Arc<dyn Store>, p1: &Path, p4: &Path) {
         target_pct: None,
         as_of_year: 2026,
     };
-    let job_out = doisoat::service::job::run(&job, &|_| {}).unwrap_or_else(|e| fail("job", e));
+    let job_out =
+        doisoat::service::job::run(&job, &|_: &str| {}).unwrap_or_else(|e| fail("job", e));
     let file_job = t.elapsed();
     drop(job_out);
     let run_time = median(runs);

@@ -70,17 +70,17 @@ pub fn run(args: ReconcileArgs) -> anyhow::Result<()> {
         LangArg::En => Lang::En,
     };
 
-    // Hidden automatically when stderr is not a terminal.
-    let bar = ProgressBar::new(input.payouts.len() as u64 + 2);
+    // Hidden automatically when stderr is not a terminal. The files are streamed: the bar
+    // follows the bytes read, then says what it is doing with them.
+    let bar = ProgressBar::new(0);
     bar.set_style(
-        ProgressStyle::with_template("{spinner} [{elapsed}] {bar:30} {pos}/{len} {msg}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        ProgressStyle::with_template(
+            "{spinner} [{elapsed}] {bar:30} {bytes}/{total_bytes} ({binary_bytes_per_sec}) {msg}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     bar.enable_steady_tick(Duration::from_millis(120));
-    let out = job::run(&input, &|msg| {
-        bar.set_message(msg.to_owned());
-        bar.inc(1);
-    });
+    let out = job::run(&input, &Bar(&bar));
     bar.finish_and_clear();
     let out = out?;
 
@@ -107,6 +107,19 @@ pub fn run(args: ReconcileArgs) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// The job's progress on the terminal.
+struct Bar<'a>(&'a ProgressBar);
+
+impl job::Progress for Bar<'_> {
+    fn step(&self, what: &str) {
+        self.0.set_message(what.to_owned());
+    }
+    fn read(&self, bytes: u64, total: u64) {
+        self.0.set_length(total);
+        self.0.set_position(bytes);
+    }
 }
 
 fn write_out(path: &std::path::Path, out: &job::JobOutput, lang: Lang) -> anyhow::Result<()> {

@@ -96,25 +96,78 @@ impl JobOutput {
     }
 }
 
-/// Open a file to import it while hashing it: nothing holds it whole.
-fn open(path: &std::path::Path) -> anyhow::Result<Sha256Reader<std::fs::File>> {
-    std::fs::File::open(path)
-        .map(Sha256Reader::new)
-        .with_context(|| format!("không đọc được tệp / cannot read {}", path.display()))
+/// What the job tells whoever shows its progress.
+pub trait Progress {
+    /// A new step begins ("Đọc danh sách …").
+    fn step(&self, what: &str);
+    /// Bytes of the input files read so far, of `total`: the files are streamed, so this
+    /// is how far the import is.
+    fn read(&self, _bytes: u64, _total: u64) {}
 }
 
-fn digest(reader: Sha256Reader<std::fs::File>, path: &std::path::Path) -> anyhow::Result<String> {
+impl<F: Fn(&str)> Progress for F {
+    fn step(&self, what: &str) {
+        self(what)
+    }
+}
+
+/// A file as the job reads it: counted for the progress display.
+struct Counted<'p> {
+    file: std::fs::File,
+    read: u64,
+    reported: u64,
+    total: u64,
+    progress: &'p dyn Progress,
+}
+
+impl std::io::Read for Counted<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = std::io::Read::read(&mut self.file, buf)?;
+        self.read += n as u64;
+        if self.read - self.reported >= 1 << 20 || n == 0 {
+            self.reported = self.read;
+            self.progress.read(self.read, self.total);
+        }
+        Ok(n)
+    }
+}
+
+type Input<'p> = Sha256Reader<Counted<'p>>;
+
+/// Open a file to import it while hashing it: nothing holds it whole. `done` bytes of
+/// `total` were read before it.
+fn open<'p>(
+    path: &std::path::Path,
+    done: u64,
+    total: u64,
+    progress: &'p dyn Progress,
+) -> anyhow::Result<Input<'p>> {
+    let file = std::fs::File::open(path)
+        .with_context(|| format!("không đọc được tệp / cannot read {}", path.display()))?;
+    Ok(Sha256Reader::new(Counted {
+        file,
+        read: done,
+        reported: done,
+        total,
+        progress,
+    }))
+}
+
+fn digest(reader: Input<'_>, path: &std::path::Path) -> anyhow::Result<String> {
     reader
         .finish()
         .with_context(|| format!("không đọc được tệp / cannot read {}", path.display()))
 }
 
 /// Run the job. `step` is told what is happening (for a progress display).
-pub fn run(input: &JobInput, step: &dyn Fn(&str)) -> anyhow::Result<JobOutput> {
+pub fn run(input: &JobInput, progress: &dyn Progress) -> anyhow::Result<JobOutput> {
     let mut inputs = Vec::new();
     let path = &input.beneficiaries;
-    step(&format!("Đọc danh sách {}", path.display()));
-    let mut reader = open(path)?;
+    let size = |p: &std::path::Path| std::fs::metadata(p).map_or(0, |m| m.len());
+    let total = size(path) + input.payouts.iter().map(|p| size(&p.path)).sum::<u64>();
+    let mut done = 0;
+    progress.step(&format!("Đọc danh sách {}", path.display()));
+    let mut reader = open(path, done, total, progress)?;
     let opts = ImportOptions {
         sheet: input.beneficiaries_sheet.clone(),
         ..ImportOptions::new(input.as_of_year)
@@ -133,12 +186,13 @@ pub fn run(input: &JobInput, step: &dyn Fn(&str)) -> anyhow::Result<JobOutput> {
         None,
         digest(reader, path)?,
     ));
+    done += size(path);
 
     let mut payouts = Vec::new();
     let mut payout_rows = PayoutTable::default();
     for src in &input.payouts {
-        step(&format!("Đọc kết quả chi {}", src.path.display()));
-        let mut reader = open(&src.path)?;
+        progress.step(&format!("Đọc kết quả chi {}", src.path.display()));
+        let mut reader = open(&src.path, done, total, progress)?;
         let opts = ImportOptions {
             sheet: src.sheet.clone(),
             default_bank: src.bank,
@@ -158,11 +212,12 @@ pub fn run(input: &JobInput, step: &dyn Fn(&str)) -> anyhow::Result<JobOutput> {
             src.bank,
             digest(reader, &src.path)?,
         ));
+        done += size(&src.path);
         payout_rows.append(std::mem::take(&mut imported.rows));
         payouts.push(imported);
     }
 
-    step("Đối soát");
+    progress.step("Đối soát");
     let options = Options {
         tolerance: input.tolerance,
         target_pct: input.target_pct,

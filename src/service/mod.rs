@@ -768,12 +768,12 @@ mod tests {
                 target_pct: target,
                 ..input.clone()
             };
-            let out = super::job::run(&input, &|_| {}).unwrap_or_else(|e| panic!("{e}"));
+            let out = super::job::run(&input, &|_: &str| {}).unwrap_or_else(|e| panic!("{e}"));
             let report: Result<Report, _> =
                 serde_json::to_string(&out.report).and_then(|s| serde_json::from_str(&s));
             assert_eq!(report.ok().as_ref(), Some(&out.report), "target {target:?}");
         }
-        let out = super::job::run(&input, &|_| {}).unwrap_or_else(|e| panic!("{e}"));
+        let out = super::job::run(&input, &|_: &str| {}).unwrap_or_else(|e| panic!("{e}"));
         let meta: Result<ReportMeta, _> =
             serde_json::to_string(&out.meta).and_then(|s| serde_json::from_str(&s));
         assert_eq!(meta.ok().as_ref(), Some(&out.meta));
