@@ -1,6 +1,5 @@
 //! The reconciliation engine: a pure function of typed rows.
 
-use std::collections::hash_map::Entry;
 use std::ops::Range;
 
 use rust_decimal::Decimal;
@@ -95,7 +94,7 @@ where
         }
         let bank = payouts.bank(i);
         let (b, by_account) = match payouts.id(i) {
-            IdRef::Valid(id) => (by_person.get(&id.value()).copied()?, false),
+            IdRef::Valid(id) => (find_person(&by_person, list, &people, id.value())?, false),
             _ => {
                 let index = accounts.as_ref()?;
                 let hit = payouts
@@ -163,6 +162,9 @@ where
             PayoutStatus::Pending => t.pending = true,
         }
     }
+    // Linking is done: what it needed goes before the figures are made.
+    drop(by_person);
+    drop(accounts);
 
     // 4. Outcomes.
     for (b, t) in people.iter_mut().zip(&tallies) {
@@ -180,6 +182,7 @@ where
             options.tolerance,
         );
     }
+    drop(tallies);
 
     // 5. CSR index person -> payouts, for exception listings.
     let mut payout_offsets = vec![0u32; people.len() + 1];
@@ -323,31 +326,61 @@ impl<'a> Figures<'a> {
 /// Step 1: one beneficiary per person (rows with the same ID merged), and the index from
 /// a person's key to them.
 type Grouped = (
-    FxHashMap<u64, u32>,
+    hashbrown::HashTable<u32>,
     Vec<BeneficiaryResult>,
     FxHashMap<u32, Vec<u32>>,
 );
 
+fn key_hash(key: u64) -> u64 {
+    use std::hash::BuildHasher;
+    rustc_hash::FxBuildHasher.hash_one(key)
+}
+
+/// The key of beneficiary `b`, read back from its list row.
+fn key_of<L: ListRows + ?Sized>(list: &L, people: &[BeneficiaryResult], b: u32) -> Option<u64> {
+    people
+        .get(b as usize)
+        .and_then(|p| person_key(list.id(p.row as usize)))
+}
+
+/// The beneficiary with `key`, if listed.
+fn find_person<L: ListRows + ?Sized>(
+    by_person: &hashbrown::HashTable<u32>,
+    list: &L,
+    people: &[BeneficiaryResult],
+    key: u64,
+) -> Option<u32> {
+    by_person
+        .find(key_hash(key), |&b| key_of(list, people, b) == Some(key))
+        .copied()
+}
+
 fn group_people<L: ListRows + ?Sized>(list: &L) -> Grouped {
     let mut duplicate_rows: FxHashMap<u32, Vec<u32>> = FxHashMap::default();
-    let mut by_person: FxHashMap<u64, u32> = FxHashMap::default();
-    by_person.reserve(list.len());
+    // Person indexes only (5 bytes a slot): the key is read back from the list.
+    let mut by_person: hashbrown::HashTable<u32> = hashbrown::HashTable::with_capacity(list.len());
     let mut people: Vec<BeneficiaryResult> = Vec::with_capacity(list.len());
     for r in 0..list.len() {
         let i = r as u32;
         let id = list.id(r);
         if let Some(key) = person_key(id) {
-            match by_person.entry(key) {
-                Entry::Occupied(e) => {
-                    duplicate_rows.entry(*e.get()).or_default().push(i);
-                    let b = &mut people[*e.get() as usize];
-                    b.amount_due += list.amount_due(r);
-                    b.flags.insert(Flag::DuplicateRow);
-                    continue;
-                }
-                Entry::Vacant(e) => {
+            let found = match by_person.entry(
+                key_hash(key),
+                |&b| key_of(list, &people, b) == Some(key),
+                |&b| key_of(list, &people, b).map_or(0, key_hash),
+            ) {
+                hashbrown::hash_table::Entry::Occupied(e) => Some(*e.get()),
+                hashbrown::hash_table::Entry::Vacant(e) => {
                     e.insert(people.len() as u32);
+                    None
                 }
+            };
+            if let Some(first) = found {
+                duplicate_rows.entry(first).or_default().push(i);
+                let b = &mut people[first as usize];
+                b.amount_due += list.amount_due(r);
+                b.flags.insert(Flag::DuplicateRow);
+                continue;
             }
         }
         let mut flags = Flags::default();
@@ -377,15 +410,30 @@ fn group_people<L: ListRows + ?Sized>(list: &L) -> Grouped {
 /// Step 2: every payout unmatched so far, except those a later payout with the same
 /// (bank, reference) supersedes.
 fn latest_states<P: PayoutRows + ?Sized>(payouts: &P) -> Vec<PayoutLink> {
+    use std::hash::BuildHasher;
     let mut links = vec![PayoutLink::Unmatched; payouts.len()];
-    let mut last_by_ref: FxHashMap<(BankId, &str), u32> = FxHashMap::default();
-    last_by_ref.reserve(payouts.len());
-    for i in 0..payouts.len() {
-        let Some(r) = payouts.reference(i) else {
+    // The last payout seen per (bank, reference), as its index: the key is read back
+    // from the payouts, never copied.
+    let key = |i: u32| (payouts.bank(i as usize), payouts.reference(i as usize));
+    let hash = |k: (BankId, Option<&str>)| rustc_hash::FxBuildHasher.hash_one(k);
+    let mut last_by_ref: hashbrown::HashTable<u32> = hashbrown::HashTable::with_capacity(
+        (0..payouts.len())
+            .filter(|&i| payouts.reference(i).is_some())
+            .count(),
+    );
+    for i in 0..payouts.len() as u32 {
+        let k = key(i);
+        if k.1.is_none() {
             continue;
-        };
-        if let Some(prev) = last_by_ref.insert((payouts.bank(i), r), i as u32) {
-            links[prev as usize] = PayoutLink::Superseded { by: i as u32 };
+        }
+        match last_by_ref.entry(hash(k), |&j| key(j) == k, |&j| hash(key(j))) {
+            hashbrown::hash_table::Entry::Occupied(mut e) => {
+                let prev = std::mem::replace(e.get_mut(), i);
+                links[prev as usize] = PayoutLink::Superseded { by: i };
+            }
+            hashbrown::hash_table::Entry::Vacant(e) => {
+                e.insert(i);
+            }
         }
     }
     links
