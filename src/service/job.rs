@@ -175,12 +175,7 @@ pub fn run(input: &JobInput, progress: &dyn Progress) -> anyhow::Result<JobOutpu
     let started = std::time::Instant::now();
     let list: Imported<BeneficiaryRow, ListTable> =
         import_beneficiaries_from(&path.display().to_string(), &mut reader, &opts)?;
-    tracing::debug!(
-        rows = list.rows.count(),
-        ms = started.elapsed().as_millis() as u64,
-        peak_mb = peak_mb(),
-        "list imported"
-    );
+    phase_done("list imported", list.rows.count(), started);
     inputs.push(input_file(
         "beneficiaries",
         &list,
@@ -202,12 +197,7 @@ pub fn run(input: &JobInput, progress: &dyn Progress) -> anyhow::Result<JobOutpu
         let started = std::time::Instant::now();
         let mut imported: Imported<PayoutRow, PayoutTable> =
             import_payouts_from(&src.path.display().to_string(), &mut reader, &opts)?;
-        tracing::debug!(
-            rows = imported.rows.count(),
-            ms = started.elapsed().as_millis() as u64,
-            peak_mb = peak_mb(),
-            "payout file imported"
-        );
+        phase_done("payout file imported", imported.rows.count(), started);
         inputs.push(input_file(
             "payouts",
             &imported,
@@ -232,11 +222,7 @@ pub fn run(input: &JobInput, progress: &dyn Progress) -> anyhow::Result<JobOutpu
     let started = std::time::Instant::now();
     let (recon, report) =
         crate::report::figures(&list.rows, &payout_rows, &options, &inputs, row_errors);
-    tracing::debug!(
-        ms = started.elapsed().as_millis() as u64,
-        peak_mb = peak_mb(),
-        "reconciled"
-    );
+    phase_done("reconciled", list.rows.count(), started);
     let meta = ReportMeta {
         period: input.period.clone(),
         generated_at: crate::domain::dates::report_time(chrono::Utc::now()),
@@ -253,6 +239,16 @@ pub fn run(input: &JobInput, progress: &dyn Progress) -> anyhow::Result<JobOutpu
         report,
         meta,
     })
+}
+
+/// The debug log of a phase: rows, time, and the process's peak memory so far.
+fn phase_done(what: &str, rows: usize, started: std::time::Instant) {
+    tracing::debug!(
+        rows,
+        ms = started.elapsed().as_millis() as u64,
+        peak_mb = peak_mb(),
+        "{what}"
+    );
 }
 
 /// The process's peak resident memory so far, in MB, for the debug log (Linux; 0 elsewhere).
