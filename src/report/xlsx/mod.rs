@@ -53,6 +53,10 @@ pub const SHEET_FOLLOWUP: &str = "Danh sách chi lại";
 
 pub use exceptions::{EXCEL_MAX_DATA_ROWS, ExceptionLayout, exceptions_sheet_name};
 
+/// Exceptions past which the workbook may near a plain zip's 4 GB (the national month's
+/// 1.34 M take 101 MB: about 75 bytes a row, compressed).
+const ZIP64_FROM_ROWS: usize = 30_000_000;
+
 /// The auditor's workbook. Sheet names exactly (Vietnamese even for lang En):
 /// "Tổng hợp", "Theo xã", "Ngoại lệ" (continued on "Ngoại lệ (2)", … past Excel's row
 /// limit), "Lỗi dữ liệu".
@@ -131,6 +135,8 @@ where
         print(&mut ws, true)?;
         wb.push_worksheet(ws);
     }
+    // Past what a plain zip can hold (4 GB), ZIP64, which Excel and LibreOffice read.
+    wb.use_zip_large_file(count > ZIP64_FROM_ROWS);
     add_exception_sheets(&mut wb, exceptions, count, lang, &fm, layout)?;
     let mut ws = row_errors_sheet(report, lang, &fm)?;
     print(&mut ws, false)?;
