@@ -14,36 +14,84 @@ use super::population_id::{IdCheck, Sex};
 use super::records::{BeneficiaryRow, IdRef, ListRows, PayoutOrigin, PayoutRow, PayoutRows};
 use super::status::PayoutStatus;
 
-/// Marks an absent value in a `TextColumn`'s end offsets.
-const NONE: u64 = 1 << 63;
-
-/// Optional texts of many rows in one buffer.
+/// Optional texts of many rows in one buffer, with each value's end offset: 4 bytes a
+/// row while the buffer is under 2 GiB, 8 past it (switched once, exactly).
 #[derive(Debug, Default, Clone)]
 pub struct TextColumn {
     text: String,
-    /// End of each value in `text`; `NONE` set for an absent one.
-    ends: Vec<u64>,
+    ends: Ends,
+}
+
+/// End offsets, the top bit marking an absent value.
+#[derive(Debug, Clone)]
+enum Ends {
+    Small(Vec<u32>),
+    Large(Vec<u64>),
+}
+
+impl Default for Ends {
+    fn default() -> Self {
+        Ends::Small(Vec::new())
+    }
+}
+
+const NONE32: u32 = 1 << 31;
+const NONE64: u64 = 1 << 63;
+
+impl Ends {
+    fn len(&self) -> usize {
+        match self {
+            Ends::Small(v) => v.len(),
+            Ends::Large(v) => v.len(),
+        }
+    }
+
+    /// (end, absent) of value `i`.
+    fn get(&self, i: usize) -> Option<(u64, bool)> {
+        match self {
+            Ends::Small(v) => v.get(i).map(|&e| (u64::from(e & !NONE32), e & NONE32 != 0)),
+            Ends::Large(v) => v.get(i).map(|&e| (e & !NONE64, e & NONE64 != 0)),
+        }
+    }
+
+    fn push(&mut self, end: u64, absent: bool) {
+        if let Ends::Small(v) = self {
+            match u32::try_from(end) {
+                Ok(e) if e < NONE32 => {
+                    v.push(if absent { e | NONE32 } else { e });
+                    return;
+                }
+                _ => {
+                    let wide = v
+                        .iter()
+                        .map(|&e| u64::from(e & !NONE32) | if e & NONE32 != 0 { NONE64 } else { 0 })
+                        .collect();
+                    *self = Ends::Large(wide);
+                }
+            }
+        }
+        if let Ends::Large(v) = self {
+            v.push(if absent { end | NONE64 } else { end });
+        }
+    }
 }
 
 impl TextColumn {
     pub fn push(&mut self, value: Option<&str>) {
-        match value {
-            Some(v) => {
-                self.text.push_str(v);
-                self.ends.push(self.text.len() as u64);
-            }
-            None => self.ends.push(self.text.len() as u64 | NONE),
+        if let Some(v) = value {
+            self.text.push_str(v);
         }
+        self.ends.push(self.text.len() as u64, value.is_none());
     }
 
     pub fn get(&self, i: usize) -> Option<&str> {
-        let end = *self.ends.get(i)?;
-        if end & NONE != 0 {
+        let (end, absent) = self.ends.get(i)?;
+        if absent {
             return None;
         }
         let start = match i {
             0 => 0,
-            _ => self.ends[i - 1] & !NONE,
+            _ => self.ends.get(i - 1).map_or(0, |(e, _)| e),
         };
         self.text.get(start as usize..end as usize)
     }
@@ -51,8 +99,23 @@ impl TextColumn {
     pub fn append(&mut self, other: TextColumn) {
         let base = self.text.len() as u64;
         self.text.push_str(&other.text);
-        self.ends
-            .extend(other.ends.iter().map(|e| (e & NONE) | ((e & !NONE) + base)));
+        // Both narrow and still under the bound: shift the offsets in one pass.
+        if let (Ends::Small(mine), Ends::Small(theirs)) = (&mut self.ends, &other.ends)
+            && let Ok(base32) = u32::try_from(base)
+            && (self.text.len() as u64) < u64::from(NONE32)
+        {
+            mine.extend(
+                theirs
+                    .iter()
+                    .map(|&e| ((e & !NONE32) + base32) | (e & NONE32)),
+            );
+            return;
+        }
+        for i in 0..other.ends.len() {
+            if let Some((end, absent)) = other.ends.get(i) {
+                self.ends.push(base + end, absent);
+            }
+        }
     }
 }
 
@@ -487,5 +550,29 @@ mod tests {
             assert_eq!(PayoutRows::file(&t, i), PayoutRows::file(s, i));
             assert_eq!(PayoutRows::row_number(&t, i), PayoutRows::row_number(s, i));
         }
+    }
+
+    /// Past 2 GiB of text the offsets widen without changing any value.
+    #[test]
+    fn text_offsets_widen_exactly() {
+        let mut ends = Ends::default();
+        ends.push(5, false);
+        ends.push(5, true);
+        ends.push(u64::from(NONE32) + 10, false);
+        ends.push(u64::from(NONE32) + 10, true);
+        assert!(matches!(ends, Ends::Large(_)));
+        assert_eq!(ends.get(0), Some((5, false)));
+        assert_eq!(ends.get(1), Some((5, true)));
+        assert_eq!(ends.get(2), Some((u64::from(NONE32) + 10, false)));
+        assert_eq!(ends.get(3), Some((u64::from(NONE32) + 10, true)));
+        let mut col = TextColumn::default();
+        col.push(Some("Nguyễn"));
+        col.push(None);
+        col.push(Some(""));
+        let mut more = TextColumn::default();
+        more.push(Some("An"));
+        col.append(more);
+        let got: Vec<_> = (0..4).map(|i| col.get(i)).collect();
+        assert_eq!(got, [Some("Nguyễn"), None, Some(""), Some("An")]);
     }
 }
