@@ -193,13 +193,17 @@ pub(crate) struct Sparse {
 impl Sparse {
     /// From cells in any order (later duplicates of a position win, as in a sheet).
     pub(crate) fn new(mut cells: Vec<(u32, u32, Data)>) -> Self {
-        if !cells.is_sorted_by_key(|c| (c.0, c.1)) {
+        // A sheet as written holds each position once, in order: nothing to do then.
+        let in_order = cells
+            .windows(2)
+            .all(|w| (w[0].0, w[0].1) < (w[1].0, w[1].1));
+        if !in_order {
+            // Stable, so equal positions stay in file order; keep the last of each.
             cells.sort_by_key(|c| (c.0, c.1));
+            cells.reverse();
+            cells.dedup_by_key(|c| (c.0, c.1));
+            cells.reverse();
         }
-        // Keep the last of equal positions.
-        cells.reverse();
-        cells.dedup_by_key(|c| (c.0, c.1));
-        cells.reverse();
         let mut rows: Vec<(u32, u32)> = Vec::new();
         for (i, c) in cells.iter().enumerate() {
             if rows.last().is_none_or(|r| r.0 != c.0) {
