@@ -213,19 +213,20 @@ pub fn same_place(a: &str, b: &str) -> bool {
 }
 
 pub fn clean_display(s: &str) -> String {
+    let nfc = is_nfc_quick(s.chars()) == IsNormalized::Yes;
     // Nearly every name is already clean: NFC, single spaces, nothing invisible.
-    let clean = !s.starts_with(' ')
+    let clean = nfc
+        && !s.starts_with(' ')
         && !s.ends_with(' ')
         && !s.contains("  ")
         && s.chars()
-            .all(|c| (c == ' ' || !c.is_whitespace()) && !is_invisible(c))
-        && is_nfc_quick(s.chars()) == IsNormalized::Yes;
+            .all(|c| (c == ' ' || !c.is_whitespace()) && !is_invisible(c));
     if clean {
         return s.to_owned();
     }
     let mut out = String::with_capacity(s.len());
     let mut pending_space = false;
-    if is_nfc_quick(s.chars()) == IsNormalized::Yes {
+    if nfc {
         for c in s.chars().filter(|&c| !is_invisible(c)) {
             push_collapsed(&mut out, &mut pending_space, c);
         }

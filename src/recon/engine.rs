@@ -416,11 +416,9 @@ fn latest_states<P: PayoutRows + ?Sized>(payouts: &P) -> Vec<PayoutLink> {
     // from the payouts, never copied.
     let key = |i: u32| (payouts.bank(i as usize), payouts.reference(i as usize));
     let hash = |k: (BankId, Option<&str>)| rustc_hash::FxBuildHasher.hash_one(k);
-    let mut last_by_ref: hashbrown::HashTable<u32> = hashbrown::HashTable::with_capacity(
-        (0..payouts.len())
-            .filter(|&i| payouts.reference(i).is_some())
-            .count(),
-    );
+    // Sized for every payout (5 bytes a slot) rather than a pass counting references.
+    let mut last_by_ref: hashbrown::HashTable<u32> =
+        hashbrown::HashTable::with_capacity(payouts.len());
     for i in 0..payouts.len() as u32 {
         let k = key(i);
         if k.1.is_none() {

@@ -163,8 +163,11 @@ fn digest(reader: Input<'_>, path: &std::path::Path) -> anyhow::Result<String> {
 pub fn run(input: &JobInput, progress: &dyn Progress) -> anyhow::Result<JobOutput> {
     let mut inputs = Vec::new();
     let path = &input.beneficiaries;
+    // Sizes once, for the progress total and where each file starts in it.
     let size = |p: &std::path::Path| std::fs::metadata(p).map_or(0, |m| m.len());
-    let total = size(path) + input.payouts.iter().map(|p| size(&p.path)).sum::<u64>();
+    let list_size = size(path);
+    let payout_sizes: Vec<u64> = input.payouts.iter().map(|p| size(&p.path)).collect();
+    let total = list_size + payout_sizes.iter().sum::<u64>();
     let mut done = 0;
     progress.step(&format!("Đọc danh sách {}", path.display()));
     let mut reader = open(path, done, total, progress)?;
@@ -182,11 +185,11 @@ pub fn run(input: &JobInput, progress: &dyn Progress) -> anyhow::Result<JobOutpu
         None,
         digest(reader, path)?,
     ));
-    done += size(path);
+    done += list_size;
 
     let mut payouts = Vec::new();
     let mut payout_rows = PayoutTable::default();
-    for src in &input.payouts {
+    for (src, src_size) in input.payouts.iter().zip(payout_sizes) {
         progress.step(&format!("Đọc kết quả chi {}", src.path.display()));
         let mut reader = open(&src.path, done, total, progress)?;
         let opts = ImportOptions {
@@ -204,7 +207,7 @@ pub fn run(input: &JobInput, progress: &dyn Progress) -> anyhow::Result<JobOutpu
             src.bank,
             digest(reader, &src.path)?,
         ));
-        done += size(&src.path);
+        done += src_size;
         payout_rows.append(std::mem::take(&mut imported.rows));
         payouts.push(imported);
     }
