@@ -2,6 +2,7 @@
 
 use super::grid::Cell;
 use super::header::Field;
+use super::source::Input;
 use super::{ImportError, ImportOptions, Imported, RowCtx, Rows, commune_in, finish, open_table};
 use crate::domain::banks::BankId;
 use crate::domain::dates::{self, DateOrYear};
@@ -17,7 +18,7 @@ pub fn import_beneficiaries(
     bytes: Vec<u8>,
     opts: &ImportOptions,
 ) -> Result<Imported<BeneficiaryRow>, ImportError> {
-    import_beneficiaries_from(file, std::io::Cursor::new(bytes), opts)
+    import(file, Input::<std::io::Empty>::Bytes(bytes), opts)
 }
 
 /// The same, from a reader, into any row store (`Vec`, or compact columns): a CSV file is
@@ -27,7 +28,15 @@ pub fn import_beneficiaries_from<R: Rows<BeneficiaryRow>>(
     reader: impl std::io::Read,
     opts: &ImportOptions,
 ) -> Result<Imported<BeneficiaryRow, R>, ImportError> {
-    let table = open_table(file, reader, opts, REQUIRED)?;
+    import(file, Input::Reader(reader), opts)
+}
+
+fn import<R: Rows<BeneficiaryRow>>(
+    file: &str,
+    input: Input<impl std::io::Read>,
+    opts: &ImportOptions,
+) -> Result<Imported<BeneficiaryRow, R>, ImportError> {
+    let table = open_table(file, input, opts, REQUIRED)?;
     // A bank's result file has a transaction reference and a payment status: it goes in the
     // other slot, and read as a list it would replace the period's beneficiaries.
     if table.header.has(Field::Reference) && table.header.has(Field::Status) {

@@ -980,14 +980,14 @@ impl Table<'_> {
 }
 
 /// Shared head of both importers: the sheet and its recognised header.
-pub(crate) fn open_table<'r>(
+pub(crate) fn open_table<'r, R: Read + 'r>(
     file: &str,
-    raw: impl Read + 'r,
+    input: source::Input<R>,
     opts: &ImportOptions,
     required: &[&[Field]],
 ) -> Result<Table<'r>, ImportError> {
     let (format, sheet, grid, mut rest) =
-        match source::open(file, raw, opts.sheet.as_deref(), opts.budget())? {
+        match source::open(file, input, opts.sheet.as_deref(), opts.budget())? {
             source::Opened::Sheet {
                 format,
                 sheet,

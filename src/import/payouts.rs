@@ -2,6 +2,7 @@
 
 use super::beneficiaries::{read_account, read_bank, read_date, read_id};
 use super::header::Field;
+use super::source::Input;
 use super::{ImportError, ImportOptions, Imported, RowCtx, Rows, finish, open_table};
 use crate::domain::dates::DateOrYear;
 use crate::domain::population_id::IdCheck;
@@ -17,7 +18,7 @@ pub fn import_payouts(
     bytes: Vec<u8>,
     opts: &ImportOptions,
 ) -> Result<Imported<PayoutRow>, ImportError> {
-    import_payouts_from(file, std::io::Cursor::new(bytes), opts)
+    import(file, Input::<std::io::Empty>::Bytes(bytes), opts)
 }
 
 /// The same, from a reader, into any row store (`Vec`, or compact columns): a CSV file is
@@ -27,7 +28,15 @@ pub fn import_payouts_from<R: Rows<PayoutRow>>(
     reader: impl std::io::Read,
     opts: &ImportOptions,
 ) -> Result<Imported<PayoutRow, R>, ImportError> {
-    let table = open_table(file, reader, opts, REQUIRED)?;
+    import(file, Input::Reader(reader), opts)
+}
+
+fn import<R: Rows<PayoutRow>>(
+    file: &str,
+    input: Input<impl std::io::Read>,
+    opts: &ImportOptions,
+) -> Result<Imported<PayoutRow, R>, ImportError> {
+    let table = open_table(file, input, opts, REQUIRED)?;
     let header = &table.header;
     // A beneficiary list has no status and no reference, but list-only columns: taken as a
     // bank file, every row would count as paid.

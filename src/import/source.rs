@@ -329,14 +329,25 @@ pub(crate) enum Opened<'r> {
     Csv(CsvStream<Box<dyn Read + 'r>>),
 }
 
-/// Open a file from a reader. Workbooks are read whole (zip and compound files need to
-/// seek, and are checked against the budget before they inflate); CSV text is streamed.
-pub(crate) fn open<'r>(
+/// Where a file's bytes are: already in memory (an upload), or still to be read.
+pub(crate) enum Input<R> {
+    Bytes(Vec<u8>),
+    Reader(R),
+}
+
+/// Open a file. Workbooks are read whole (zip and compound files need to seek, and are
+/// checked against the budget before they inflate); CSV text is streamed. Bytes already
+/// in memory are used as they are, never copied.
+pub(crate) fn open<'r, R: Read + 'r>(
     file: &str,
-    mut raw: impl Read + 'r,
+    input: Input<R>,
     sheet: Option<&str>,
     budget: Budget,
 ) -> Result<Opened<'r>, ImportError> {
+    let mut raw = match input {
+        Input::Reader(r) => r,
+        Input::Bytes(bytes) => return open_bytes(file, bytes, sheet, budget),
+    };
     let io_error = |e: std::io::Error| ImportError::Corrupt {
         file: file.into(),
         detail: e.to_string(),
@@ -379,9 +390,37 @@ pub(crate) fn open<'r>(
     Ok(Opened::Csv(CsvStream::new(file, body, delimiter)))
 }
 
+/// `open` for bytes in memory: the same readings, on the bytes themselves.
+fn open_bytes<'r>(
+    file: &str,
+    bytes: Vec<u8>,
+    sheet: Option<&str>,
+    budget: Budget,
+) -> Result<Opened<'r>, ImportError> {
+    let format = sniff(file, &bytes)?;
+    if format != Format::Csv {
+        let (format, sheet, grid) = load(file, bytes, sheet, budget)?;
+        return Ok(Opened::Sheet {
+            format,
+            sheet,
+            grid,
+        });
+    }
+    let (text, skip) = match utf16_to_utf8(file, &bytes)? {
+        Some(text) => (text, 0),
+        None if bytes.starts_with(b"\xEF\xBB\xBF") => (bytes, 3),
+        None => (bytes, 0),
+    };
+    let delimiter = detect_delimiter(&text[skip..]);
+    let mut body = std::io::Cursor::new(text);
+    body.set_position(skip as u64);
+    let body: Box<dyn Read + 'r> = Box::new(body);
+    Ok(Opened::Csv(CsvStream::new(file, body, delimiter)))
+}
+
 /// A whole CSV text as one grid (small files and tests; imports read batches).
 fn load_csv(file: &str, bytes: Vec<u8>, budget: Budget) -> Result<Grid, ImportError> {
-    let mut stream = match open(file, std::io::Cursor::new(bytes), None, budget)? {
+    let mut stream = match open_bytes(file, bytes, None, budget)? {
         Opened::Csv(s) => s,
         Opened::Sheet { grid, .. } => return Ok(grid),
     };
