@@ -5,6 +5,7 @@
 //! and some web exports), with doubled or non-breaking spaces.
 
 use std::sync::LazyLock;
+use std::borrow::Cow;
 
 use unicode_normalization::char::is_combining_mark;
 use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfc_quick};
@@ -212,7 +213,10 @@ pub fn same_place(a: &str, b: &str) -> bool {
     n > 0 && a[..n] == b[..n]
 }
 
-pub fn clean_display(s: &str) -> String {
+pub fn clean_display(s: &str) -> Cow<'_, str> {
+    if plainly_clean(s) {
+        return Cow::Borrowed(s);
+    }
     let nfc = is_nfc_quick(s.chars()) == IsNormalized::Yes;
     // Nearly every name is already clean: NFC, single spaces, nothing invisible.
     let clean = nfc
@@ -222,7 +226,7 @@ pub fn clean_display(s: &str) -> String {
         && s.chars()
             .all(|c| (c == ' ' || !c.is_whitespace()) && !is_invisible(c));
     if clean {
-        return s.to_owned();
+        return Cow::Borrowed(s);
     }
     let mut out = String::with_capacity(s.len());
     let mut pending_space = false;
@@ -235,7 +239,33 @@ pub fn clean_display(s: &str) -> String {
             push_collapsed(&mut out, &mut pending_space, c);
         }
     }
-    out
+    Cow::Owned(out)
+}
+
+/// The common name, told apart in one pass without the normalisation tables: single
+/// spaces inside, and only characters that are NFC on their own and never combine (Latin
+/// up to U+02FF, Vietnamese's precomposed letters U+1E00–U+1EFF; a test checks every one).
+fn plainly_clean(s: &str) -> bool {
+    let b = s.as_bytes();
+    if b.first() == Some(&b' ') || b.last() == Some(&b' ') {
+        return false;
+    }
+    let mut after_space = false;
+    for c in s.chars() {
+        if c == ' ' {
+            if after_space {
+                return false;
+            }
+            after_space = true;
+            continue;
+        }
+        after_space = false;
+        let u = u32::from(c);
+        if !((u < 0x300 && !c.is_whitespace()) || (0x1E00..=0x1EFF).contains(&u)) {
+            return false;
+        }
+    }
+    true
 }
 
 #[cfg(test)]
@@ -303,6 +333,22 @@ mod tests {
         assert!(names_match("Phạm Đức", "Pham Duc"));
         assert!(!names_match("Phạm Đức", "Pham Dung"));
         assert!(!names_match("Le Van", "Le Van A"));
+    }
+
+    #[test]
+    fn plainly_clean_characters_are_nfc_and_never_combine() {
+        use unicode_normalization::char::canonical_combining_class;
+        let plain = (0u32..0x300).chain(0x1E00..=0x1EFF).filter_map(char::from_u32);
+        for c in plain.filter(|c| !c.is_whitespace()) {
+            assert_eq!(is_nfc_quick(std::iter::once(c)), IsNormalized::Yes, "{c:?}");
+            assert_eq!(canonical_combining_class(c), 0, "{c:?}");
+            assert!(!is_invisible(c), "{c:?}");
+        }
+        assert!(plainly_clean("Nguyễn Văn Đạt"));
+        assert!(!plainly_clean("Nguyễn  Văn"));
+        assert!(!plainly_clean(" Lê"));
+        assert!(!plainly_clean("Lê\tVăn"));
+        assert!(!plainly_clean("Le\u{0301}"));
     }
 
     #[test]

@@ -65,8 +65,8 @@ fn parse_row(ctx: &mut RowCtx<'_>, opts: &ImportOptions) -> Option<BeneficiaryRo
     }
     let id = read_id(ctx.cell(Field::PopulationId), opts.as_of_year);
     let name = ctx
-        .text(Field::Name)
-        .map(|n| names::clean_display(&n))
+        .text_ref(Field::Name)
+        .map(|n| names::clean_display(&n).into_owned())
         .unwrap_or_default();
     if matches!(id, IdCheck::Missing) && name.is_empty() {
         ctx.reject(

@@ -93,8 +93,11 @@ where
             return None;
         }
         let bank = payouts.bank(i);
-        let (b, by_account) = match payouts.id(i) {
-            IdRef::Valid(id) => (find_person(&by_person, list, &people, id.value())?, false),
+        let (b, r, by_account) = match payouts.id(i) {
+            IdRef::Valid(id) => {
+                let (b, r) = find_person(&by_person, id.value())?;
+                (b, r as usize, false)
+            }
             _ => {
                 let index = accounts.as_ref()?;
                 let hit = payouts
@@ -108,10 +111,9 @@ where
                     list.bank(people[*b as usize].row as usize)
                         .is_none_or(|lb| lb == bank)
                 })?;
-                (hit, true)
+                (hit, people[hit as usize].row as usize, true)
             }
         };
-        let r = people[b as usize].row as usize;
         if payouts.origin(i) == PayoutOrigin::Callback && !callback_may_pay(list, r, payouts, i) {
             return Some((b, WRONG_BANK));
         }
@@ -326,39 +328,36 @@ impl<'a> Figures<'a> {
 /// Step 1: one beneficiary per person (rows with the same ID merged), and the index from
 /// a person's key to them.
 type Grouped = (
-    hashbrown::HashTable<u32>,
+    hashbrown::HashTable<Listed>,
     Vec<BeneficiaryResult>,
     FxHashMap<u32, Vec<u32>>,
 );
+
+/// A slot of the person index: the key, the beneficiary and their first list row side by
+/// side (16 bytes), so a lookup touches the index only, not the people or the list.
+#[derive(Clone, Copy)]
+struct Listed {
+    key: u64,
+    person: u32,
+    row: u32,
+}
 
 fn key_hash(key: u64) -> u64 {
     use std::hash::BuildHasher;
     rustc_hash::FxBuildHasher.hash_one(key)
 }
 
-/// The key of beneficiary `b`, read back from its list row.
-fn key_of<L: ListRows + ?Sized>(list: &L, people: &[BeneficiaryResult], b: u32) -> Option<u64> {
-    people
-        .get(b as usize)
-        .and_then(|p| person_key(list.id(p.row as usize)))
-}
-
-/// The beneficiary with `key`, if listed.
-fn find_person<L: ListRows + ?Sized>(
-    by_person: &hashbrown::HashTable<u32>,
-    list: &L,
-    people: &[BeneficiaryResult],
-    key: u64,
-) -> Option<u32> {
+/// The beneficiary with `key`, if listed: (person, first list row).
+fn find_person(by_person: &hashbrown::HashTable<Listed>, key: u64) -> Option<(u32, u32)> {
     by_person
-        .find(key_hash(key), |&b| key_of(list, people, b) == Some(key))
-        .copied()
+        .find(key_hash(key), |l| l.key == key)
+        .map(|l| (l.person, l.row))
 }
 
 fn group_people<L: ListRows + ?Sized>(list: &L) -> Grouped {
     let mut duplicate_rows: FxHashMap<u32, Vec<u32>> = FxHashMap::default();
-    // Person indexes only (5 bytes a slot): the key is read back from the list.
-    let mut by_person: hashbrown::HashTable<u32> = hashbrown::HashTable::with_capacity(list.len());
+    let mut by_person: hashbrown::HashTable<Listed> =
+        hashbrown::HashTable::with_capacity(list.len());
     let mut people: Vec<BeneficiaryResult> = Vec::with_capacity(list.len());
     for r in 0..list.len() {
         let i = r as u32;
@@ -366,12 +365,16 @@ fn group_people<L: ListRows + ?Sized>(list: &L) -> Grouped {
         if let Some(key) = person_key(id) {
             let found = match by_person.entry(
                 key_hash(key),
-                |&b| key_of(list, &people, b) == Some(key),
-                |&b| key_of(list, &people, b).map_or(0, key_hash),
+                |l| l.key == key,
+                |l| key_hash(l.key),
             ) {
-                hashbrown::hash_table::Entry::Occupied(e) => Some(*e.get()),
+                hashbrown::hash_table::Entry::Occupied(e) => Some(e.get().person),
                 hashbrown::hash_table::Entry::Vacant(e) => {
-                    e.insert(people.len() as u32);
+                    e.insert(Listed {
+                        key,
+                        person: people.len() as u32,
+                        row: i,
+                    });
                     None
                 }
             };

@@ -249,9 +249,25 @@ fn phase_done(what: &str, rows: usize, started: std::time::Instant) {
     tracing::debug!(
         rows,
         ms = started.elapsed().as_millis() as u64,
+        cpu_ms = cpu_ms(),
         peak_mb = peak_mb(),
         "{what}"
     );
+}
+
+/// The process's CPU time so far (user + system), in ms, for the debug log (Linux; 0 elsewhere):
+/// against the wall time, how well a phase used the cores.
+fn cpu_ms() -> u64 {
+    std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|s| {
+            // Fields after the command's closing parenthesis; utime and stime are 14 and 15.
+            let rest = s.rsplit_once(')')?.1;
+            let f: Vec<&str> = rest.split_whitespace().collect();
+            let ticks = f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?;
+            Some(ticks * 10)
+        })
+        .unwrap_or(0)
 }
 
 /// The process's peak resident memory so far, in MB, for the debug log (Linux; 0 elsewhere).
