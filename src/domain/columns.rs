@@ -11,7 +11,10 @@ use rustc_hash::FxHashMap;
 
 use super::banks::BankId;
 use super::population_id::{IdCheck, Sex};
-use super::records::{BeneficiaryRow, IdRef, ListRows, PayoutOrigin, PayoutRow, PayoutRows};
+use super::records::{
+    BeneficiaryDraft, BeneficiaryRow, IdRef, ListRows, PayoutDraft, PayoutOrigin, PayoutRow,
+    PayoutRows,
+};
 use super::status::PayoutStatus;
 
 /// Optional texts of many rows in one buffer, with each value's end offset: 4 bytes a
@@ -300,8 +303,13 @@ pub struct ListTable {
 
 impl ListTable {
     pub fn push(&mut self, row: BeneficiaryRow) {
-        self.files.push(&row.source.file);
-        self.rows.push(row.source.row);
+        self.push_draft(row.as_draft());
+    }
+
+    /// The same from an importer's borrowed row: each text copied once, into its column.
+    pub fn push_draft(&mut self, row: BeneficiaryDraft<'_>) {
+        self.files.push(row.file);
+        self.rows.push(row.row);
         self.ids.push(row.id);
         self.names.push(Some(&row.name));
         self.amounts.push(row.amount_due);
@@ -386,8 +394,13 @@ pub struct PayoutTable {
 
 impl PayoutTable {
     pub fn push(&mut self, row: PayoutRow) {
-        self.files.push(&row.source.file);
-        self.rows.push(row.source.row);
+        self.push_draft(row.as_draft());
+    }
+
+    /// The same from an importer's borrowed row.
+    pub fn push_draft(&mut self, row: PayoutDraft<'_>) {
+        self.files.push(row.file);
+        self.rows.push(row.row);
         self.ids.push(row.id);
         self.banks.push(row.bank);
         self.references.push(row.reference.as_deref());

@@ -4,8 +4,8 @@
 //! diacritics, in upper case, precomposed (NFC) or decomposed (NFD, common from macOS
 //! and some web exports), with doubled or non-breaking spaces.
 
-use std::sync::LazyLock;
 use std::borrow::Cow;
+use std::sync::LazyLock;
 
 use unicode_normalization::char::is_combining_mark;
 use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfc_quick};
@@ -338,7 +338,9 @@ mod tests {
     #[test]
     fn plainly_clean_characters_are_nfc_and_never_combine() {
         use unicode_normalization::char::canonical_combining_class;
-        let plain = (0u32..0x300).chain(0x1E00..=0x1EFF).filter_map(char::from_u32);
+        let plain = (0u32..0x300)
+            .chain(0x1E00..=0x1EFF)
+            .filter_map(char::from_u32);
         for c in plain.filter(|c| !c.is_whitespace()) {
             assert_eq!(is_nfc_quick(std::iter::once(c)), IsNormalized::Yes, "{c:?}");
             assert_eq!(canonical_combining_class(c), 0, "{c:?}");

@@ -1,5 +1,6 @@
 //! Typed rows: what importers produce and the engine consumes.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use chrono::NaiveDate;
@@ -41,6 +42,59 @@ pub struct BeneficiaryRow {
     pub commune: Option<String>,
 }
 
+/// A beneficiary row as an importer reads it, borrowing the file's text: compact columns
+/// copy each field once into their buffers, and nothing is allocated per field.
+#[derive(Debug)]
+pub struct BeneficiaryDraft<'a> {
+    pub file: &'a Arc<str>,
+    pub row: u32,
+    pub id: IdCheck,
+    pub name: Cow<'a, str>,
+    pub amount_due: Decimal,
+    pub account: Option<Cow<'a, str>>,
+    pub bank: Option<BankId>,
+    pub birth: Option<DateOrYear>,
+    pub sex: Option<Sex>,
+    pub category: Option<Cow<'a, str>>,
+    pub commune: Option<Cow<'a, str>>,
+}
+
+impl BeneficiaryRow {
+    /// Borrowed, for the stores that take drafts.
+    pub fn as_draft(&self) -> BeneficiaryDraft<'_> {
+        BeneficiaryDraft {
+            file: &self.source.file,
+            row: self.source.row,
+            id: self.id.clone(),
+            name: Cow::Borrowed(&self.name),
+            amount_due: self.amount_due,
+            account: self.account.as_deref().map(Cow::Borrowed),
+            bank: self.bank,
+            birth: self.birth,
+            sex: self.sex,
+            category: self.category.as_deref().map(Cow::Borrowed),
+            commune: self.commune.as_deref().map(Cow::Borrowed),
+        }
+    }
+}
+
+impl BeneficiaryDraft<'_> {
+    pub fn into_owned(self) -> BeneficiaryRow {
+        BeneficiaryRow {
+            source: RowRef::new(self.file.clone(), self.row),
+            id: self.id,
+            name: self.name.into_owned(),
+            amount_due: self.amount_due,
+            account: self.account.map(Cow::into_owned),
+            bank: self.bank,
+            birth: self.birth,
+            sex: self.sex,
+            category: self.category.map(Cow::into_owned),
+            commune: self.commune.map(Cow::into_owned),
+        }
+    }
+}
+
 /// How a payout result reached us: it decides whose word it is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PayoutOrigin {
@@ -65,6 +119,61 @@ pub struct PayoutRow {
     pub value_date: Option<NaiveDate>,
     pub reason: Option<String>,
     pub origin: PayoutOrigin,
+}
+
+/// A payout row as an importer reads it, borrowing the file's text (see `BeneficiaryDraft`).
+#[derive(Debug)]
+pub struct PayoutDraft<'a> {
+    pub file: &'a Arc<str>,
+    pub row: u32,
+    pub bank: BankId,
+    pub reference: Option<Cow<'a, str>>,
+    pub id: IdCheck,
+    pub account: Option<Cow<'a, str>>,
+    pub name: Option<Cow<'a, str>>,
+    pub amount: Decimal,
+    pub status: PayoutStatus,
+    pub value_date: Option<NaiveDate>,
+    pub reason: Option<Cow<'a, str>>,
+    pub origin: PayoutOrigin,
+}
+
+impl PayoutRow {
+    /// Borrowed, for the stores that take drafts.
+    pub fn as_draft(&self) -> PayoutDraft<'_> {
+        PayoutDraft {
+            file: &self.source.file,
+            row: self.source.row,
+            bank: self.bank,
+            reference: self.reference.as_deref().map(Cow::Borrowed),
+            id: self.id.clone(),
+            account: self.account.as_deref().map(Cow::Borrowed),
+            name: self.name.as_deref().map(Cow::Borrowed),
+            amount: self.amount,
+            status: self.status,
+            value_date: self.value_date,
+            reason: self.reason.as_deref().map(Cow::Borrowed),
+            origin: self.origin,
+        }
+    }
+}
+
+impl PayoutDraft<'_> {
+    pub fn into_owned(self) -> PayoutRow {
+        PayoutRow {
+            source: RowRef::new(self.file.clone(), self.row),
+            bank: self.bank,
+            reference: self.reference.map(Cow::into_owned),
+            id: self.id,
+            account: self.account.map(Cow::into_owned),
+            name: self.name.map(Cow::into_owned),
+            amount: self.amount,
+            status: self.status,
+            value_date: self.value_date,
+            reason: self.reason.map(Cow::into_owned),
+            origin: self.origin,
+        }
+    }
 }
 
 /// A rejected row's problem, located the way the user sees the spreadsheet.

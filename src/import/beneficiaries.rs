@@ -8,7 +8,8 @@ use crate::domain::banks::BankId;
 use crate::domain::dates::{self, DateOrYear};
 use crate::domain::names;
 use crate::domain::population_id::{IdCheck, IdProblem, Sex};
-use crate::domain::records::BeneficiaryRow;
+use crate::domain::records::{BeneficiaryDraft, BeneficiaryRow};
+use std::borrow::Cow;
 
 const REQUIRED: &[&[Field]] = &[&[Field::PopulationId], &[Field::Name], &[Field::Amount]];
 
@@ -46,17 +47,16 @@ fn import<R: Rows<BeneficiaryRow>>(
             detail_en: "the file has a transaction reference and a payment status column: it is a bank result file, not a beneficiary list; upload it as a bank result file (POST …/payout-files)".into(),
         });
     }
-    finish(
+    finish::<BeneficiaryRow, R>(
         file,
         table,
         |ctx| parse_row(ctx, opts),
-        |r| r.amount_due,
         Vec::new(),
         opts.thread_count(),
     )
 }
 
-fn parse_row(ctx: &mut RowCtx<'_>, opts: &ImportOptions) -> Option<BeneficiaryRow> {
+fn parse_row<'a>(ctx: &mut RowCtx<'a>, opts: &ImportOptions) -> Option<BeneficiaryDraft<'a>> {
     let amount = ctx.amount();
     if let Some(a) = amount
         && a.is_zero()
@@ -64,10 +64,11 @@ fn parse_row(ctx: &mut RowCtx<'_>, opts: &ImportOptions) -> Option<BeneficiaryRo
         ctx.reject(Field::Amount, "Số tiền bằng 0", "amount is zero");
     }
     let id = read_id(ctx.cell(Field::PopulationId), opts.as_of_year);
-    let name = ctx
-        .text_ref(Field::Name)
-        .map(|n| names::clean_display(&n).into_owned())
-        .unwrap_or_default();
+    let name = match ctx.text_ref(Field::Name) {
+        Some(Cow::Borrowed(n)) => names::clean_display(n),
+        Some(Cow::Owned(n)) => Cow::Owned(names::clean_display(&n).into_owned()),
+        None => Cow::Borrowed(""),
+    };
     if matches!(id, IdCheck::Missing) && name.is_empty() {
         ctx.reject(
             Field::Name,
@@ -84,13 +85,18 @@ fn parse_row(ctx: &mut RowCtx<'_>, opts: &ImportOptions) -> Option<BeneficiaryRo
         Cell::Text("Nữ") => Some(Sex::Female),
         c => c.as_text().and_then(Sex::parse),
     };
-    let category = ctx.text(Field::Category);
+    let category = ctx.text_ref(Field::Category);
     let commune = ctx
-        .text(Field::Commune)
-        .or_else(|| ctx.section().map(str::to_owned))
-        .or_else(|| ctx.text(Field::Address).and_then(|a| commune_in(&a)));
-    Some(BeneficiaryRow {
-        source: ctx.source(),
+        .text_ref(Field::Commune)
+        .or_else(|| ctx.section().map(Cow::Borrowed))
+        .or_else(|| {
+            ctx.text_ref(Field::Address)
+                .and_then(|a| commune_in(&a))
+                .map(Cow::Owned)
+        });
+    Some(BeneficiaryDraft {
+        file: ctx.file(),
+        row: ctx.row_number(),
         id,
         name,
         amount_due: amount?,
@@ -118,15 +124,19 @@ pub(crate) fn read_id(cell: Cell<'_>, year: i32) -> IdCheck {
 }
 
 /// Account numbers: a numeric cell as its integer digits, text as typed without spaces.
-pub(crate) fn read_account(cell: Cell<'_>) -> Option<String> {
+pub(crate) fn read_account(cell: Cell<'_>) -> Option<Cow<'_, str>> {
     let s = match cell {
         Cell::Empty => return None,
-        Cell::Text(t) => t
-            .trim_start_matches('\'')
-            .chars()
-            .filter(|c| !c.is_whitespace())
-            .collect(),
-        other => other.display().into_owned(),
+        Cell::Text(t) => {
+            let t = t.trim_start_matches('\'');
+            if t.bytes().all(|b| b.is_ascii_alphanumeric()) {
+                // Digits (and letters) only, the common case: nothing to remove.
+                Cow::Borrowed(t)
+            } else {
+                Cow::Owned(t.chars().filter(|c| !c.is_whitespace()).collect())
+            }
+        }
+        other => other.display(),
     };
     if s.is_empty() { None } else { Some(s) }
 }
@@ -178,11 +188,10 @@ mod tests {
             legacy: None,
             rest: None,
         };
-        match finish(
+        match finish::<BeneficiaryRow, Vec<BeneficiaryRow>>(
             file,
             table,
             |ctx| parse_row(ctx, opts),
-            |r| r.amount_due,
             Vec::new(),
             1,
         ) {

@@ -81,33 +81,71 @@ impl ImportOptions {
     }
 }
 
+/// A row type that importers first read in a borrowed form (`Draft`), so a row stored into
+/// compact columns costs no allocation per field.
+pub trait Drafted: Sized + Send {
+    type Draft<'a>;
+    /// The amount the control total sums.
+    fn amount(draft: &Self::Draft<'_>) -> Decimal;
+}
+
+impl Drafted for crate::domain::records::BeneficiaryRow {
+    type Draft<'a> = crate::domain::records::BeneficiaryDraft<'a>;
+    fn amount(draft: &Self::Draft<'_>) -> Decimal {
+        draft.amount_due
+    }
+}
+
+impl Drafted for crate::domain::records::PayoutRow {
+    type Draft<'a> = crate::domain::records::PayoutDraft<'a>;
+    fn amount(draft: &Self::Draft<'_>) -> Decimal {
+        draft.amount
+    }
+}
+
 /// Where an import puts its accepted rows: a `Vec` of owned rows, or compact columns
 /// (`domain::columns`) for files of any size. Batches parsed apart are appended in order.
-pub trait Rows<T>: Default + Send {
-    fn push(&mut self, row: T);
+pub trait Rows<T: Drafted>: Default + Send {
+    fn push(&mut self, row: T::Draft<'_>);
     fn append(&mut self, other: Self);
     fn count(&self) -> usize;
 }
 
-impl<T: Send> Rows<T> for Vec<T> {
-    fn push(&mut self, row: T) {
-        Vec::push(self, row);
+impl Rows<crate::domain::records::BeneficiaryRow> for Vec<crate::domain::records::BeneficiaryRow> {
+    fn push(&mut self, row: crate::domain::records::BeneficiaryDraft<'_>) {
+        Vec::push(self, row.into_owned());
     }
-    fn append(&mut self, mut other: Self) {
-        if self.is_empty() {
-            *self = other;
-        } else {
-            Vec::append(self, &mut other);
-        }
+    fn append(&mut self, other: Self) {
+        append_vec(self, other);
     }
     fn count(&self) -> usize {
         self.len()
     }
 }
 
+impl Rows<crate::domain::records::PayoutRow> for Vec<crate::domain::records::PayoutRow> {
+    fn push(&mut self, row: crate::domain::records::PayoutDraft<'_>) {
+        Vec::push(self, row.into_owned());
+    }
+    fn append(&mut self, other: Self) {
+        append_vec(self, other);
+    }
+    fn count(&self) -> usize {
+        self.len()
+    }
+}
+
+fn append_vec<T>(v: &mut Vec<T>, mut other: Vec<T>) {
+    if v.is_empty() {
+        *v = other;
+    } else {
+        v.append(&mut other);
+    }
+}
+
 impl Rows<crate::domain::records::BeneficiaryRow> for crate::domain::columns::ListTable {
-    fn push(&mut self, row: crate::domain::records::BeneficiaryRow) {
-        crate::domain::columns::ListTable::push(self, row);
+    fn push(&mut self, row: crate::domain::records::BeneficiaryDraft<'_>) {
+        crate::domain::columns::ListTable::push_draft(self, row);
     }
     fn append(&mut self, other: Self) {
         crate::domain::columns::ListTable::append(self, other);
@@ -118,8 +156,8 @@ impl Rows<crate::domain::records::BeneficiaryRow> for crate::domain::columns::Li
 }
 
 impl Rows<crate::domain::records::PayoutRow> for crate::domain::columns::PayoutTable {
-    fn push(&mut self, row: crate::domain::records::PayoutRow) {
-        crate::domain::columns::PayoutTable::push(self, row);
+    fn push(&mut self, row: crate::domain::records::PayoutDraft<'_>) {
+        crate::domain::columns::PayoutTable::push_draft(self, row);
     }
     fn append(&mut self, other: Self) {
         crate::domain::columns::PayoutTable::append(self, other);
@@ -129,7 +167,7 @@ impl Rows<crate::domain::records::PayoutRow> for crate::domain::columns::PayoutT
     }
 }
 
-impl<T, R: Rows<T>> Imported<T, R> {
+impl<T: Drafted, R: Rows<T>> Imported<T, R> {
     /// A list to replace the current one must hold at least one usable row: a header with
     /// nothing under it, or only rejected rows, would drop every figure to 0.
     pub fn require_rows(self) -> Result<Self, ImportError> {
@@ -326,16 +364,12 @@ impl<'a> RowCtx<'a> {
         self.header.has(f)
     }
 
-    /// Text of a cell (numbers as Excel shows them), trimmed; None when empty.
-    pub fn text(&self, f: Field) -> Option<String> {
-        self.text_ref(f).map(std::borrow::Cow::into_owned)
-    }
-
     pub fn has_text(&self, f: Field) -> bool {
         !self.cell(f).is_empty()
     }
 
-    /// The same, borrowed where the cell holds text: for values only looked at.
+    /// Text of a cell (numbers as Excel shows them), trimmed, borrowed where the cell holds
+    /// text; None when empty.
     pub fn text_ref(&self, f: Field) -> Option<std::borrow::Cow<'a, str>> {
         let c = self.cell(f);
         if c.is_empty() {
@@ -428,8 +462,9 @@ impl<'a> RowCtx<'a> {
         }
     }
 
-    pub fn source(&self) -> crate::domain::records::RowRef {
-        crate::domain::records::RowRef::new(self.file.clone(), self.row_number())
+    /// The file the row is in, for a draft row to point at (no copy, no count).
+    pub fn file(&self) -> &'a Arc<str> {
+        self.file
     }
 }
 
@@ -681,7 +716,7 @@ impl<R: Default> Default for Walked<R> {
 
 impl<R> Walked<R> {
     /// Add the next chunk's findings, in file order.
-    fn absorb<T>(&mut self, chunk: Walked<R>)
+    fn absorb<T: Drafted>(&mut self, chunk: Walked<R>)
     where
         R: Rows<T>,
     {
@@ -703,18 +738,17 @@ impl<R> Walked<R> {
 }
 
 /// What walking needs besides the rows: shared, read-only, by every thread.
-struct Walker<'a, F, A> {
+struct Walker<'a, F> {
     header: &'a Header,
     file: &'a Arc<str>,
     sheet: Option<&'a str>,
     parse: &'a F,
-    amount_of: &'a A,
 }
 
-impl<F, A> Walker<'_, F, A> {
+impl<F> Walker<'_, F> {
     /// Walk `rows` of `grid` (`base`: how many rows of the table came before the grid),
     /// with `section` in force at the start.
-    fn chunk<T, R: Rows<T>>(
+    fn chunk<T: Drafted, R: Rows<T>>(
         &self,
         grid: &Grid,
         rows: Range<usize>,
@@ -722,8 +756,7 @@ impl<F, A> Walker<'_, F, A> {
         section: Option<&str>,
     ) -> Chunk<R>
     where
-        F: Fn(&mut RowCtx<'_>) -> Option<T>,
-        A: Fn(&T) -> Decimal,
+        F: for<'g> Fn(&mut RowCtx<'g>) -> Option<T::Draft<'g>>,
     {
         let header = self.header;
         let mut out: Walked<R> = Walked {
@@ -783,7 +816,7 @@ impl<F, A> Walker<'_, F, A> {
             };
             match parsed {
                 Some(row) if ctx.errors.is_empty() => {
-                    out.amount += (self.amount_of)(&row);
+                    out.amount += T::amount(&row);
                     out.rows.push(row);
                 }
                 _ => {
@@ -812,15 +845,15 @@ type Done<R> = (Chunk<R>, Option<(usize, Grid)>);
 /// Merge the batches that are next in file order. A batch walked without knowing the
 /// section in force is walked again when it turns out there was one (files with section
 /// rows are office lists, small; the common flat file never needs it).
-fn merge_ready<T, R, F, A>(
-    walker: &Walker<'_, F, A>,
+fn merge_ready<T, R, F>(
+    walker: &Walker<'_, F>,
     pending: &mut BTreeMap<usize, Done<R>>,
     next: &mut usize,
     out: &mut Walked<R>,
 ) where
+    T: Drafted,
     R: Rows<T>,
-    F: Fn(&mut RowCtx<'_>) -> Option<T>,
-    A: Fn(&T) -> Decimal,
+    F: for<'g> Fn(&mut RowCtx<'g>) -> Option<T::Draft<'g>>,
 {
     while let Some((chunk, rows)) = pending.remove(next) {
         *next += 1;
@@ -836,24 +869,22 @@ fn merge_ready<T, R, F, A>(
 
 /// Walk the whole table: the loaded grid, then, for a streamed CSV, every further batch,
 /// parsed by `threads` workers and merged in file order (the same result for any count).
-fn walk_table<T, R, F, A>(
+fn walk_table<T, R, F>(
     table: &mut Table<'_>,
     file: &Arc<str>,
     parse: &F,
-    amount_of: &A,
     threads: usize,
 ) -> Result<Walked<R>, ImportError>
 where
+    T: Drafted,
     R: Rows<T>,
-    F: Fn(&mut RowCtx<'_>) -> Option<T> + Sync,
-    A: Fn(&T) -> Decimal + Sync,
+    F: for<'g> Fn(&mut RowCtx<'g>) -> Option<T::Draft<'g>> + Sync,
 {
     let walker = Walker {
         header: &table.header,
         file,
         sheet: table.sheet.as_deref(),
         parse,
-        amount_of,
     };
     let mut out = Walked::default();
     let first = walker.chunk(
@@ -1072,16 +1103,15 @@ fn legacy_notice(enc: Option<legacy_vn::Legacy>) -> Option<String> {
 }
 
 /// Shared tail of both importers: the rows, the control total, notices, the result.
-pub(crate) fn finish<T, R: Rows<T>>(
+pub(crate) fn finish<T: Drafted, R: Rows<T>>(
     file: &str,
     mut table: Table<'_>,
-    parse: impl Fn(&mut RowCtx<'_>) -> Option<T> + Sync,
-    amount_of: impl Fn(&T) -> Decimal + Sync,
+    parse: impl for<'g> Fn(&mut RowCtx<'g>) -> Option<T::Draft<'g>> + Sync,
     mut notices: Vec<String>,
     threads: usize,
 ) -> Result<Imported<T, R>, ImportError> {
     let file: Arc<str> = Arc::from(file);
-    let walked = walk_table(&mut table, &file, &parse, &amount_of, threads)?;
+    let walked = walk_table::<T, R, _>(&mut table, &file, &parse, threads)?;
     if let Some(n) = legacy_notice(table.legacy) {
         notices.insert(0, n);
     }

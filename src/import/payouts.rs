@@ -6,7 +6,7 @@ use super::source::Input;
 use super::{ImportError, ImportOptions, Imported, RowCtx, Rows, finish, open_table};
 use crate::domain::dates::DateOrYear;
 use crate::domain::population_id::IdCheck;
-use crate::domain::records::{PayoutOrigin, PayoutRow};
+use crate::domain::records::{PayoutDraft, PayoutOrigin, PayoutRow};
 use crate::domain::status::PayoutStatus;
 
 const REQUIRED: &[&[Field]] = &[&[Field::Amount], &[Field::PopulationId, Field::Account]];
@@ -62,17 +62,16 @@ fn import<R: Rows<PayoutRow>>(
                 .to_owned(),
         );
     }
-    finish(
+    finish::<PayoutRow, R>(
         file,
         table,
         |ctx| parse_row(ctx, opts),
-        |r| r.amount,
         notices,
         opts.thread_count(),
     )
 }
 
-fn parse_row(ctx: &mut RowCtx<'_>, opts: &ImportOptions) -> Option<PayoutRow> {
+fn parse_row<'a>(ctx: &mut RowCtx<'a>, opts: &ImportOptions) -> Option<PayoutDraft<'a>> {
     let amount = ctx.amount();
     let status = if ctx.has(Field::Status) {
         match ctx.text_ref(Field::Status) {
@@ -134,17 +133,18 @@ fn parse_row(ctx: &mut RowCtx<'_>, opts: &ImportOptions) -> Option<PayoutRow> {
         Some(DateOrYear::Date(d)) => Some(d),
         _ => None,
     };
-    Some(PayoutRow {
-        source: ctx.source(),
+    Some(PayoutDraft {
+        file: ctx.file(),
+        row: ctx.row_number(),
         bank: bank?,
-        reference: ctx.text(Field::Reference),
+        reference: ctx.text_ref(Field::Reference),
         id,
         account,
-        name: ctx.text(Field::Name),
+        name: ctx.text_ref(Field::Name),
         amount: amount?,
         status: status?,
         value_date,
-        reason: ctx.text(Field::Reason),
+        reason: ctx.text_ref(Field::Reason),
         origin: PayoutOrigin::File,
     })
 }

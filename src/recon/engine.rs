@@ -363,11 +363,8 @@ fn group_people<L: ListRows + ?Sized>(list: &L) -> Grouped {
         let i = r as u32;
         let id = list.id(r);
         if let Some(key) = person_key(id) {
-            let found = match by_person.entry(
-                key_hash(key),
-                |l| l.key == key,
-                |l| key_hash(l.key),
-            ) {
+            let found = match by_person.entry(key_hash(key), |l| l.key == key, |l| key_hash(l.key))
+            {
                 hashbrown::hash_table::Entry::Occupied(e) => Some(e.get().person),
                 hashbrown::hash_table::Entry::Vacant(e) => {
                     e.insert(Listed {

@@ -282,7 +282,7 @@ fn peak_mb() -> u64 {
         .map_or(0, |kb| kb / 1024)
 }
 
-fn input_file<T, R: Rows<T>>(
+fn input_file<T: crate::import::Drafted, R: Rows<T>>(
     role: &str,
     imp: &Imported<T, R>,
     bank: Option<BankId>,
