@@ -246,28 +246,32 @@ pub fn run(input: &JobInput, progress: &dyn Progress) -> anyhow::Result<JobOutpu
 
 /// The debug log of a phase: rows, time, and the process's peak memory so far.
 fn phase_done(what: &str, rows: usize, started: std::time::Instant) {
+    let (cpu_ms, faults) = cpu_and_faults();
     tracing::debug!(
         rows,
         ms = started.elapsed().as_millis() as u64,
-        cpu_ms = cpu_ms(),
+        cpu_ms,
+        faults,
         peak_mb = peak_mb(),
         "{what}"
     );
 }
 
-/// The process's CPU time so far (user + system), in ms, for the debug log (Linux; 0 elsewhere):
-/// against the wall time, how well a phase used the cores.
-fn cpu_ms() -> u64 {
+/// The process's CPU time so far (user + system, ms) and its page faults (each a fresh page
+/// the kernel had to find and zero), for the debug log (Linux; 0 elsewhere): against the
+/// wall time, how well a phase used the cores and how much fresh memory it touched.
+fn cpu_and_faults() -> (u64, u64) {
     std::fs::read_to_string("/proc/self/stat")
         .ok()
         .and_then(|s| {
-            // Fields after the command's closing parenthesis; utime and stime are 14 and 15.
+            // Fields after the command's closing parenthesis: minflt is field 10, utime and
+            // stime 14 and 15 (in ticks of 10 ms).
             let rest = s.rsplit_once(')')?.1;
             let f: Vec<&str> = rest.split_whitespace().collect();
-            let ticks = f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?;
-            Some(ticks * 10)
+            let n = |i: usize| f.get(i).and_then(|v| v.parse::<u64>().ok());
+            Some(((n(11)? + n(12)?) * 10, n(7)?))
         })
-        .unwrap_or(0)
+        .unwrap_or((0, 0))
 }
 
 /// The process's peak resident memory so far, in MB, for the debug log (Linux; 0 elsewhere).
