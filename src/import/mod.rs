@@ -436,9 +436,16 @@ impl<'a> RowCtx<'a> {
             (Field::Reason, 500),
         ];
         for &(f, limit) in LIMITS {
-            // Bytes bound characters: count only a text that might be too long.
-            let n = match self.cell(f).as_text() {
-                Some(t) if t.len() > limit => t.chars().count(),
+            let Some(c) = self.header.column(f) else {
+                continue;
+            };
+            // Bytes bound characters, and the cell's bytes its trimmed text's: count only
+            // a text that might be too long.
+            let n = match self.row.cell(c) {
+                Cell::Text(raw) if raw.len() > limit => {
+                    let t = self.row.cell(c).as_text().unwrap_or(raw);
+                    if t.len() > limit { t.chars().count() } else { 0 }
+                }
                 _ => 0,
             };
             if n > limit {
@@ -617,6 +624,13 @@ fn classify_row<'g>(
     near_header: bool,
     filled: &mut Vec<(usize, Cell<'g>)>,
 ) -> RowKind {
+    let id_col = header.column(Field::PopulationId);
+    let has_id = id_col.is_some_and(|c| !row.cell(c).is_empty());
+    // A row with an ID is data, whatever else it holds (every test below needs no ID, or
+    // is met by the ID's cell); only near the header can it be a row of column numbers.
+    if has_id && !near_header {
+        return RowKind::Data;
+    }
     row.filled(filled);
     if filled.is_empty() {
         return RowKind::Skip;
@@ -624,9 +638,7 @@ fn classify_row<'g>(
     if near_header && filled.len() >= 2 && filled.iter().all(|(_, c)| is_column_number(*c)) {
         return RowKind::Skip;
     }
-    let id_col = header.column(Field::PopulationId);
     let amount_col = header.column(Field::Amount);
-    let has_id = id_col.is_some_and(|c| !row.cell(c).is_empty());
     // Data rows carry an ID; only rows without one are worth folding for a totals label.
     if !has_id {
         for (_, cell) in filled.iter().take(3) {
