@@ -226,10 +226,21 @@ impl<R: Read> CsvStream<R> {
         max_rows: usize,
         max_text: usize,
     ) -> Result<Option<CsvRows>, ImportError> {
+        self.next_batch_in(CsvRows::default(), max_rows, max_text)
+    }
+
+    /// The same, into the buffers of a batch already walked (`CsvRows::cleared`).
+    pub(crate) fn next_batch_in(
+        &mut self,
+        mut batch: CsvRows,
+        max_rows: usize,
+        max_text: usize,
+    ) -> Result<Option<CsvRows>, ImportError> {
         if self.done {
             return Ok(None);
         }
-        let mut batch = CsvRows::default();
+        // Batches keep 32-bit offsets: under 2 GiB of text, plus one record under 2 GiB.
+        let max_text = max_text.min(MAX_RECORD);
         while batch.len() < max_rows && batch.text_len() < max_text {
             match self.reader.read_byte_record(&mut self.record) {
                 Ok(true) => {}
@@ -241,6 +252,14 @@ impl<R: Read> CsvStream<R> {
             }
             let start = self.record.position().map_or(0, |p| p.byte());
             let line = self.reader.get_mut().line_of(start);
+            if self.record.as_slice().len() >= MAX_RECORD {
+                return Err(ImportError::Corrupt {
+                    file: self.file.clone(),
+                    detail: format!(
+                        "dòng {line}: một bản ghi dài hơn 2 GiB / line {line}: a record longer than 2 GiB"
+                    ),
+                });
+            }
             // Every byte passed the stream's UTF-8 check, and fields end at ASCII bytes:
             // one check of the whole record, then slices of it.
             let text =
@@ -270,6 +289,9 @@ impl<R: Read> CsvStream<R> {
         }
     }
 }
+
+/// The longest record, and the most text a batch collects before it ends.
+const MAX_RECORD: usize = 1 << 31;
 
 /// The delimiter that splits the most rows near the top into the same number (≥ 2) of
 /// fields: a comma inside an unquoted amount splits one row differently from the rest.

@@ -120,8 +120,9 @@ pub(crate) enum Cells {
 #[derive(Default)]
 pub(crate) struct CsvRows {
     text: String,
-    /// Byte range in `text` of each field.
-    fields: Vec<(usize, usize)>,
+    /// Byte range in `text` of each field (32-bit: a batch's text stays under 4 GiB, as
+    /// `csv_stream` bounds it).
+    fields: Vec<(u32, u32)>,
     /// Per record: the line it starts on, and where its fields start in `fields`.
     rows: Vec<(u32, usize)>,
 }
@@ -139,17 +140,25 @@ impl CsvRows {
         self.text.len()
     }
 
+    /// Emptied, its buffers kept for the next batch (fresh pages cost more than reuse).
+    pub(crate) fn cleared(mut self) -> CsvRows {
+        self.text.clear();
+        self.fields.clear();
+        self.rows.clear();
+        self
+    }
+
     /// Append one record.
     pub(crate) fn push<'f>(&mut self, line: u32, fields: impl IntoIterator<Item = &'f str>) {
         self.rows.push((line, self.fields.len()));
         for f in fields {
-            let start = self.text.len();
+            let start = self.text.len() as u32;
             self.text.push_str(f);
-            self.fields.push((start, self.text.len()));
+            self.fields.push((start, self.text.len() as u32));
         }
     }
 
-    fn record(&self, r: usize) -> &[(usize, usize)] {
+    fn record(&self, r: usize) -> &[(u32, u32)] {
         let Some(&(_, start)) = self.rows.get(r) else {
             return &[];
         };
@@ -159,7 +168,7 @@ impl CsvRows {
 
     fn field(&self, r: usize, c: usize) -> Option<&str> {
         let &(s, e) = self.record(r).get(c)?;
-        self.text.get(s..e)
+        self.text.get(s as usize..e as usize)
     }
 
     pub(crate) fn line(&self, r: usize) -> u32 {
@@ -238,7 +247,7 @@ impl Sparse {
 pub(crate) enum RowView<'g> {
     Csv {
         text: &'g str,
-        fields: &'g [(usize, usize)],
+        fields: &'g [(u32, u32)],
     },
     Other {
         grid: &'g Grid,
@@ -251,7 +260,7 @@ impl<'g> RowView<'g> {
         match *self {
             RowView::Csv { text, fields } => fields
                 .get(c)
-                .and_then(|&(s, e)| text.get(s..e))
+                .and_then(|&(s, e)| text.get(s as usize..e as usize))
                 .map_or(Cell::Empty, Cell::text),
             RowView::Other { grid, r } => grid.cell(r, c),
         }
@@ -263,7 +272,9 @@ impl<'g> RowView<'g> {
             RowView::Csv { text, fields } => {
                 out.clear();
                 out.extend(fields.iter().enumerate().filter_map(|(c, &(s, e))| {
-                    let cell = text.get(s..e).map_or(Cell::Empty, Cell::text);
+                    let cell = text
+                        .get(s as usize..e as usize)
+                        .map_or(Cell::Empty, Cell::text);
                     (!cell.is_empty()).then_some((c, cell))
                 }));
             }
@@ -339,6 +350,14 @@ impl Grid {
                 fields: rows.record(r),
             },
             _ => RowView::Other { grid: self, r },
+        }
+    }
+
+    /// A streamed batch's rows back, for their buffers to be reused.
+    pub(crate) fn into_csv(self) -> Option<CsvRows> {
+        match self.cells {
+            Cells::Csv(rows) => Some(rows),
+            _ => None,
         }
     }
 

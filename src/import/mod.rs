@@ -444,7 +444,11 @@ impl<'a> RowCtx<'a> {
             let n = match self.row.cell(c) {
                 Cell::Text(raw) if raw.len() > limit => {
                     let t = self.row.cell(c).as_text().unwrap_or(raw);
-                    if t.len() > limit { t.chars().count() } else { 0 }
+                    if t.len() > limit {
+                        t.chars().count()
+                    } else {
+                        0
+                    }
                 }
                 _ => 0,
             };
@@ -919,14 +923,19 @@ where
         }
     };
     if threads <= 1 {
+        let mut spare = grid::CsvRows::default();
         while !out.stopped {
-            let Some(rows) = stream.next_batch(BATCH_ROWS, BATCH_TEXT)? else {
+            let Some(rows) = stream.next_batch_in(spare, BATCH_ROWS, BATCH_TEXT)? else {
                 break;
             };
             let grid = batch(rows);
             let chunk = walker.chunk(&grid, 0..grid.height(), base, out.section.as_deref());
             base += grid.height();
             out.absorb(chunk.found);
+            spare = grid
+                .into_csv()
+                .map(grid::CsvRows::cleared)
+                .unwrap_or_default();
         }
         stream.drain()?;
         return Ok(out);
@@ -934,11 +943,15 @@ where
     let (jobs, job_rx) = mpsc::sync_channel::<(usize, usize, grid::CsvRows)>(threads * 2);
     let job_rx = Mutex::new(job_rx);
     let (done_tx, done) = mpsc::channel::<(usize, Done<R>)>();
+    // Walked batches' buffers go back to the reader: a few circulate instead of one fresh
+    // allocation (and fresh pages) per batch.
+    let (spare_tx, spare) = mpsc::channel::<grid::CsvRows>();
     let read = std::thread::scope(|scope| -> Result<(), ImportError> {
         // Owned here: dropping it tells the workers there is no more.
         let jobs = jobs;
         for _ in 0..threads {
             let (job_rx, done_tx, walker, batch) = (&job_rx, done_tx.clone(), &walker, &batch);
+            let spare_tx = spare_tx.clone();
             scope.spawn(move || {
                 loop {
                     let job = match job_rx.lock() {
@@ -948,7 +961,15 @@ where
                     let Ok((seq, base, rows)) = job else { return };
                     let grid = batch(rows);
                     let chunk = walker.chunk(&grid, 0..grid.height(), base, None);
-                    let keep = chunk.inherits.then_some((base, grid));
+                    let keep = if chunk.inherits {
+                        Some((base, grid))
+                    } else {
+                        if let Some(rows) = grid.into_csv() {
+                            // The reader may be gone (a totals row ended the table).
+                            let _ = spare_tx.send(rows.cleared());
+                        }
+                        None
+                    };
                     if done_tx.send((seq, (chunk, keep))).is_err() {
                         return;
                     }
@@ -958,7 +979,8 @@ where
         drop(done_tx);
         let (mut pending, mut next, mut sent) = (BTreeMap::new(), 0usize, 0usize);
         while !out.stopped {
-            let Some(rows) = stream.next_batch(BATCH_ROWS, BATCH_TEXT)? else {
+            let buffers = spare.try_recv().unwrap_or_default();
+            let Some(rows) = stream.next_batch_in(buffers, BATCH_ROWS, BATCH_TEXT)? else {
                 break;
             };
             let height = rows.len();
