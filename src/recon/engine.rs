@@ -79,7 +79,7 @@ where
     let ((by_person, mut people, duplicate_rows, person_of_row), mut payout_links) =
         std::thread::scope(|s| {
             let latest = s.spawn(|| latest_states(payouts));
-            let grouped = group_people(list);
+            let grouped = group_people(list, threads);
             let links = latest.join().unwrap_or_else(|_| latest_states(payouts));
             (grouped, links)
         });
@@ -112,7 +112,7 @@ where
                 let (b, r) = match near(key, cursor) {
                     Some(hit) => hit,
                     None => {
-                        let hit = find_person(&by_person, key)?;
+                        let hit = find_person(&by_person, &person_of_row, key)?;
                         *cursor = hit.1 as usize + 1;
                         hit
                     }
@@ -359,64 +359,153 @@ impl<'a> Figures<'a> {
 /// Step 1: one beneficiary per person (rows with the same ID merged), and the index from
 /// a person's key to them.
 type Grouped = (
-    hashbrown::HashTable<Listed>,
+    PersonIndex,
     Vec<BeneficiaryResult>,
     FxHashMap<u32, Vec<u32>>,
     Vec<u32>,
 );
 
-/// A slot of the person index: the key, the beneficiary and their first list row side by
-/// side (16 bytes), so a lookup touches the index only, not the people or the list.
+/// A slot of the person index: the key beside the person's first list row.
 #[derive(Clone, Copy)]
 struct Listed {
     key: u64,
-    person: u32,
     row: u32,
 }
 
+/// The person index, in parts by bits of the key's hash: each part is small enough to stay
+/// in cache while it is built (one big table costs two cache misses an insert), and the
+/// parts are built on every core.
+struct PersonIndex {
+    parts: Vec<hashbrown::HashTable<Listed>>,
+    /// Bits of the hash that choose the part.
+    bits: u32,
+}
+
+/// A part of the index, and its rows whose key an earlier row has: (row, first row).
+type PartBuilt = (hashbrown::HashTable<Listed>, Vec<(u32, u32)>);
+
+/// Keys per part of the index, about: 8,192 slots of 16 bytes stay in a core's L2.
+const KEYS_PER_PART: usize = 8_192;
+
+impl PersonIndex {
+    /// The part of `hash`: bits above those a part's table uses for its buckets and below
+    /// the 7 it keeps as tags, so neither is the same for every key of a part.
+    fn part_of(hash: u64, bits: u32) -> usize {
+        ((hash >> 32) & ((1u64 << bits) - 1)) as usize
+    }
+
+    /// The first list row of the person with `key`.
+    fn first_row(&self, key: u64) -> Option<u32> {
+        let hash = key_hash(key);
+        self.parts
+            .get(Self::part_of(hash, self.bits))?
+            .find(hash, |l| l.key == key)
+            .map(|l| l.row)
+    }
+}
+
+/// A 64-bit mix (murmur3's finaliser): every bit of the key reaches every bit of the hash,
+/// which the index's parts and buckets, taken from different bits, rely on.
 fn key_hash(key: u64) -> u64 {
-    use std::hash::BuildHasher;
-    rustc_hash::FxBuildHasher.hash_one(key)
+    let mut h = key;
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    h ^ (h >> 33)
 }
 
 /// The beneficiary with `key`, if listed: (person, first list row).
-fn find_person(by_person: &hashbrown::HashTable<Listed>, key: u64) -> Option<(u32, u32)> {
-    by_person
-        .find(key_hash(key), |l| l.key == key)
-        .map(|l| (l.person, l.row))
+fn find_person(index: &PersonIndex, person_of_row: &[u32], key: u64) -> Option<(u32, u32)> {
+    let row = index.first_row(key)?;
+    Some((*person_of_row.get(row as usize)?, row))
 }
 
-fn group_people<L: ListRows + ?Sized>(list: &L) -> Grouped {
-    let mut duplicate_rows: FxHashMap<u32, Vec<u32>> = FxHashMap::default();
-    let mut by_person: hashbrown::HashTable<Listed> =
-        hashbrown::HashTable::with_capacity(list.len());
-    let mut people: Vec<BeneficiaryResult> = Vec::with_capacity(list.len());
-    let mut person_of_row: Vec<u32> = Vec::with_capacity(list.len());
-    for r in 0..list.len() {
-        let i = r as u32;
-        let id = list.id(r);
-        if let Some(key) = person_key(id) {
-            let found = match by_person.entry(key_hash(key), |l| l.key == key, |l| key_hash(l.key))
-            {
-                hashbrown::hash_table::Entry::Occupied(e) => Some(e.get().person),
-                hashbrown::hash_table::Entry::Vacant(e) => {
-                    e.insert(Listed {
-                        key,
-                        person: people.len() as u32,
-                        row: i,
-                    });
-                    None
+fn group_people<L: ListRows + ?Sized>(list: &L, threads: usize) -> Grouped {
+    let n = list.len();
+    // 1a. Every keyed row, scattered into its part, in row order within each part.
+    let bits = (n / KEYS_PER_PART)
+        .next_power_of_two()
+        .trailing_zeros()
+        .min(16);
+    let parts = 1usize << bits;
+    // Two passes over the list's IDs (sizes, then places) rather than a copy of them all.
+    let keyed = || (0..n).filter_map(|r| person_key(list.id(r)).map(|k| (k, r as u32)));
+    let mut starts = vec![0usize; parts + 1];
+    for (k, _) in keyed() {
+        starts[PersonIndex::part_of(key_hash(k), bits) + 1] += 1;
+    }
+    for p in 0..parts {
+        starts[p + 1] += starts[p];
+    }
+    let mut fill = starts.clone();
+    let mut scattered = vec![(0u64, 0u32); starts[parts]];
+    for (k, r) in keyed() {
+        let slot = &mut fill[PersonIndex::part_of(key_hash(k), bits)];
+        if let Some(s) = scattered.get_mut(*slot) {
+            *s = (k, r);
+        }
+        *slot += 1;
+    }
+    // 1b. Each part's table, and its rows whose key an earlier row has: (row, first row).
+    let build = |range: Range<usize>| -> Vec<PartBuilt> {
+        range
+            .map(|p| {
+                let rows = scattered.get(starts[p]..starts[p + 1]).unwrap_or(&[]);
+                let mut table = hashbrown::HashTable::with_capacity(rows.len());
+                let mut repeats = Vec::new();
+                for &(key, row) in rows {
+                    match table.entry(
+                        key_hash(key),
+                        |l: &Listed| l.key == key,
+                        |l| key_hash(l.key),
+                    ) {
+                        hashbrown::hash_table::Entry::Occupied(e) => {
+                            repeats.push((row, e.get().row));
+                        }
+                        hashbrown::hash_table::Entry::Vacant(e) => {
+                            e.insert(Listed { key, row });
+                        }
+                    }
                 }
-            };
-            if let Some(first) = found {
-                person_of_row.push(first);
-                duplicate_rows.entry(first).or_default().push(i);
-                let b = &mut people[first as usize];
+                (table, repeats)
+            })
+            .collect()
+    };
+    let built = if threads < 2 || n < MIN_PARALLEL {
+        build(0..parts)
+    } else {
+        in_parallel_runs(parts, threads.min(parts), &build)
+            .into_iter()
+            .flatten()
+            .collect()
+    };
+    drop(scattered);
+    let mut tables = Vec::with_capacity(parts);
+    let mut repeats = Vec::new();
+    for (table, r) in built {
+        tables.push(table);
+        repeats.extend(r);
+    }
+    repeats.sort_unstable();
+    // 1c. The people, in list order: a repeated row adds to its first row's person.
+    let mut duplicate_rows: FxHashMap<u32, Vec<u32>> = FxHashMap::default();
+    let mut people: Vec<BeneficiaryResult> = Vec::with_capacity(n);
+    let mut person_of_row: Vec<u32> = Vec::with_capacity(n);
+    let mut repeats = repeats.into_iter().peekable();
+    for r in 0..n {
+        let i = r as u32;
+        if let Some((_, first_row)) = repeats.next_if(|&(row, _)| row == i) {
+            let first = person_of_row.get(first_row as usize).copied().unwrap_or(0);
+            person_of_row.push(first);
+            duplicate_rows.entry(first).or_default().push(i);
+            if let Some(b) = people.get_mut(first as usize) {
                 b.amount_due += list.amount_due(r);
                 b.flags.insert(Flag::DuplicateRow);
-                continue;
             }
+            continue;
         }
+        let id = list.id(r);
         person_of_row.push(people.len() as u32);
         let mut flags = Flags::default();
         match id {
@@ -439,7 +528,11 @@ fn group_people<L: ListRows + ?Sized>(list: &L) -> Grouped {
             bank: list.bank(r),
         });
     }
-    (by_person, people, duplicate_rows, person_of_row)
+    let index = PersonIndex {
+        parts: tables,
+        bits,
+    };
+    (index, people, duplicate_rows, person_of_row)
 }
 
 /// Step 2: every payout unmatched so far, except those a later payout with the same
