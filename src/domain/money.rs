@@ -72,6 +72,20 @@ pub fn parse_amount_text(s: &str) -> Result<Decimal, AmountError> {
     if !raw.is_empty() && raw.bytes().all(|b| b.is_ascii_digit()) {
         return digits_to_decimal(raw, "", raw);
     }
+    // And most others are grouped in thousands ("1.500.000", "1,500,000"): the digits, as
+    // the full reading below takes them (a first group of 1-3 digits not starting with 0,
+    // then groups of exactly 3 after one kind of mark, is grouping there too).
+    let mut digits = [0u8; 32];
+    if let Some(n) = grouped_thousands(raw, &mut digits)
+        && let Ok(d) = std::str::from_utf8(digits.get(..n).unwrap_or(&[]))
+    {
+        return digits_to_decimal(d, "", raw);
+    }
+    parse_amount_full(raw)
+}
+
+/// The full reading of an amount's text (`raw` trimmed): signs, currency, both marks.
+fn parse_amount_full(raw: &str) -> Result<Decimal, AmountError> {
     let not_a_number = || AmountError::NotANumber(raw.to_string());
     let compact: String = fold(raw).chars().filter(|c| !c.is_whitespace()).collect();
     if compact.is_empty() {
@@ -101,6 +115,34 @@ pub fn parse_amount_text(s: &str) -> Result<Decimal, AmountError> {
     }
     Ok(value)
 }
+
+/// The digits of "1.500.000" or "1,500,000" into `out` (how many), when `s` is exactly
+/// that: `[1-9]\d{0,2}` then one or more groups of a mark and 3 digits, one kind of mark.
+fn grouped_thousands(s: &str, out: &mut [u8; 32]) -> Option<usize> {
+    let b = s.as_bytes();
+    let sep = *b.iter().find(|c| !c.is_ascii_digit())?;
+    if sep != b'.' && sep != b',' {
+        return None;
+    }
+    let mut groups = b.split(|&c| c == sep);
+    let first = groups.next()?;
+    if first.is_empty() || first.len() > 3 || first[0] == b'0' {
+        return None;
+    }
+    let mut n = 0;
+    for (i, g) in std::iter::once(first).chain(groups).enumerate() {
+        if (i > 0 && g.len() != 3) || !g.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        out.get_mut(n..n + g.len())?.copy_from_slice(g);
+        n += g.len();
+    }
+    // At least one mark: plain digits are read before this.
+    (n < b.len()).then_some(n)
+}
+
+/// Whole numbers up to here are exact in an f64 (2^53).
+const MAX_EXACT_WHOLE: f64 = 9_007_199_254_740_992.0;
 
 /// Splits "1.500.000,50" into ("1500000", "50") following the separator rules.
 fn split_number(t: &str) -> Option<(String, String)> {
@@ -203,6 +245,15 @@ fn digits_to_decimal(
 /// shortest round-trip decimal text, so 1080.5 stays 1080.5 rather than the binary
 /// approximation.
 pub fn amount_from_f64(f: f64) -> Result<Decimal, AmountError> {
+    // A whole number of đồng, exactly representable: what reading its digits gives.
+    if f.fract() == 0.0 && (0.0..=MAX_EXACT_WHOLE).contains(&f) && f <= MAX_AMOUNT as f64 {
+        return Ok(Decimal::from(f as i64));
+    }
+    amount_from_f64_text(f)
+}
+
+/// The general reading of a number cell: through the digits Rust's `Display` gives it.
+fn amount_from_f64_text(f: f64) -> Result<Decimal, AmountError> {
     let text = if f == 0.0 {
         "0".to_string()
     } else {
@@ -394,6 +445,27 @@ pub fn percent(num: u64, den: u64) -> Option<Decimal> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    proptest! {
+        /// The fast readings give what the full ones do, on digits and marks of any shape.
+        #[test]
+        fn fast_amount_readings_agree_with_the_full_ones(
+            s in "[0-9]{0,4}([.,][0-9]{0,4}){0,4}",
+            n in 0u64..=10_000_000_000_000_000,
+        ) {
+            let raw = s.trim();
+            prop_assert_eq!(parse_amount_text(raw), parse_amount_full(raw));
+            let dotted = format_vnd(Decimal::from(n)).replace(" ₫", "");
+            prop_assert_eq!(parse_amount_text(&dotted), parse_amount_full(&dotted));
+            if n >= 1000 {
+                prop_assert!(grouped_thousands(&dotted, &mut [0; 32]).is_some(), "{}", dotted);
+            }
+            let commas = dotted.replace('.', ",");
+            prop_assert_eq!(parse_amount_text(&commas), parse_amount_full(&commas));
+            let f = n as f64;
+            prop_assert_eq!(amount_from_f64(f), amount_from_f64_text(f));
+        }
+    }
 
     fn dec(s: &str) -> Decimal {
         Decimal::from_str(s).unwrap_or_else(|e| panic!("{s}: {e}"))

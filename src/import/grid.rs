@@ -194,14 +194,34 @@ impl CsvRows {
 #[derive(Default)]
 pub(crate) struct Sparse {
     /// (absolute row, absolute column, value), sorted by row then column.
-    cells: Vec<(u32, u32, Data)>,
+    cells: Vec<(u32, u32, Value)>,
     /// Per row that has cells: its absolute row and where its cells start.
     rows: Vec<(u32, u32)>,
+    /// The workbook's shared strings the cells use, each once.
+    strings: Vec<String>,
+}
+
+/// A sparse cell's value: calamine's, or a string of the workbook's shared-string table,
+/// kept once however many cells use it (a list's commune or category is one string for
+/// thousands of cells).
+#[derive(Clone)]
+pub(crate) enum Value {
+    Data(Data),
+    Shared(u32),
 }
 
 impl Sparse {
     /// From cells in any order (later duplicates of a position win, as in a sheet).
-    pub(crate) fn new(mut cells: Vec<(u32, u32, Data)>) -> Self {
+    pub(crate) fn new(cells: Vec<(u32, u32, Data)>) -> Self {
+        let cells = cells
+            .into_iter()
+            .map(|(r, c, v)| (r, c, Value::Data(v)))
+            .collect();
+        Self::with_strings(cells, Vec::new())
+    }
+
+    /// The same, with the shared strings `Value::Shared` points into.
+    pub(crate) fn with_strings(mut cells: Vec<(u32, u32, Value)>, strings: Vec<String>) -> Self {
         // A sheet as written holds each position once, in order: nothing to do then.
         let in_order = cells
             .windows(2)
@@ -219,7 +239,21 @@ impl Sparse {
                 rows.push((c.0, i as u32));
             }
         }
-        Sparse { cells, rows }
+        Sparse {
+            cells,
+            rows,
+            strings,
+        }
+    }
+
+    fn value<'s>(&'s self, v: &'s Value) -> Cell<'s> {
+        match v {
+            Value::Data(d) => Cell::from_data(d),
+            Value::Shared(i) => self
+                .strings
+                .get(*i as usize)
+                .map_or(Cell::Empty, |s| Cell::text(s)),
+        }
     }
 
     /// Smallest row and column that hold a cell.
@@ -229,7 +263,7 @@ impl Sparse {
         (row, col)
     }
 
-    fn row(&self, r: usize) -> &[(u32, u32, Data)] {
+    fn row(&self, r: usize) -> &[(u32, u32, Value)] {
         let Some(&(_, start)) = self.rows.get(r) else {
             return &[];
         };
@@ -331,8 +365,19 @@ impl Grid {
                     .collect(),
             )),
             Cells::Sparse(sp) => Cells::Sparse(Sparse {
-                cells: sp.cells.iter().map(|(r, c, v)| (*r, *c, fix(v))).collect(),
+                cells: sp
+                    .cells
+                    .iter()
+                    .map(|(r, c, v)| {
+                        let v = match v {
+                            Value::Data(d) => Value::Data(fix(d)),
+                            shared => shared.clone(),
+                        };
+                        (*r, *c, v)
+                    })
+                    .collect(),
                 rows: sp.rows.clone(),
+                strings: sp.strings.iter().map(|t| enc.to_unicode(t)).collect(),
             }),
             Cells::Csv(rows) => Cells::Csv(rows.map(|f| enc.to_unicode(f))),
         };
@@ -387,7 +432,7 @@ impl Grid {
                 let row = s.row(r);
                 let col = self.origin.1 as usize + c;
                 row.binary_search_by_key(&col, |x| x.1 as usize)
-                    .map_or(Cell::Empty, |i| Cell::from_data(&row[i].2))
+                    .map_or(Cell::Empty, |i| s.value(&row[i].2))
             }
             Cells::Csv(rows) => rows.field(r, c).map_or(Cell::Empty, Cell::text),
         }
@@ -425,7 +470,7 @@ impl Grid {
             Cells::Sparse(s) => out.extend(
                 s.row(r)
                     .iter()
-                    .map(|x| ((x.1 - self.origin.1) as usize, Cell::from_data(&x.2)))
+                    .map(|x| ((x.1 - self.origin.1) as usize, s.value(&x.2)))
                     .filter(|(_, c)| !c.is_empty()),
             ),
             _ => out.extend(

@@ -2,14 +2,15 @@
 
 use std::io::Cursor;
 
-use calamine::{Data, DataRef, Ods, Reader, SheetType, SheetVisible, Xls, Xlsb, Xlsx};
+use calamine::{DataRef, Ods, Reader, SheetType, SheetVisible, Xls, Xlsb, Xlsx};
 
 use std::io::Read;
 
 use super::ImportError;
 use super::csv_stream::{CsvStream, detect_delimiter};
-use super::grid::{Cells, Grid, Sparse};
+use super::grid::{Cells, Grid, Sparse, Value};
 use super::guard::{self, Budget};
+use rustc_hash::FxHashMap;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -222,21 +223,32 @@ fn sparse_grid<'a>(
         detail,
     };
     let max_text = budget.max_uncompressed_bytes.saturating_mul(2);
-    let mut cells: Vec<(u32, u32, Data)> = Vec::new();
+    let mut cells: Vec<(u32, u32, Value)> = Vec::new();
     let mut text: u64 = 0;
+    // Each shared string once, known by where it sits in the workbook's table (which
+    // outlives this read): no copy per cell.
+    let mut shared: FxHashMap<(usize, usize), u32> = FxHashMap::default();
+    let mut strings: Vec<String> = Vec::new();
     while let Some(cell) = next_cell().map_err(corrupt)? {
         let (row, col) = cell.get_position();
-        let value: Data = match cell.get_value() {
+        let value = match cell.get_value() {
             DataRef::Empty => continue,
             DataRef::SharedString(s) => {
+                // Counted per cell, as a copy would be: the bound stays what it was.
                 text += s.len() as u64;
-                Data::String((*s).to_owned())
+                let at = *shared
+                    .entry((s.as_ptr() as usize, s.len()))
+                    .or_insert_with(|| {
+                        strings.push((*s).to_owned());
+                        (strings.len() - 1) as u32
+                    });
+                Value::Shared(at)
             }
             other => {
                 if let DataRef::String(s) = other {
                     text += s.len() as u64;
                 }
-                other.clone().into()
+                Value::Data(other.clone().into())
             }
         };
         if cells.len() as u64 >= budget.max_cells || text > max_text {
@@ -256,7 +268,7 @@ fn sparse_grid<'a>(
         }
         cells.push((row, col, value));
     }
-    let sparse = Sparse::new(cells);
+    let sparse = Sparse::with_strings(cells, strings);
     let origin = sparse.origin();
     Ok(Grid::new(Cells::Sparse(sparse), origin))
 }
