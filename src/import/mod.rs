@@ -87,6 +87,8 @@ pub trait Drafted: Sized + Send {
     type Draft<'a>;
     /// The amount the control total sums.
     fn amount(draft: &Self::Draft<'_>) -> Decimal;
+    /// The owned row, for stores of owned rows.
+    fn owned(draft: Self::Draft<'_>) -> Self;
 }
 
 impl Drafted for crate::domain::records::BeneficiaryRow {
@@ -94,12 +96,18 @@ impl Drafted for crate::domain::records::BeneficiaryRow {
     fn amount(draft: &Self::Draft<'_>) -> Decimal {
         draft.amount_due
     }
+    fn owned(draft: Self::Draft<'_>) -> Self {
+        draft.into_owned()
+    }
 }
 
 impl Drafted for crate::domain::records::PayoutRow {
     type Draft<'a> = crate::domain::records::PayoutDraft<'a>;
     fn amount(draft: &Self::Draft<'_>) -> Decimal {
         draft.amount
+    }
+    fn owned(draft: Self::Draft<'_>) -> Self {
+        draft.into_owned()
     }
 }
 
@@ -111,35 +119,19 @@ pub trait Rows<T: Drafted>: Default + Send {
     fn count(&self) -> usize;
 }
 
-impl Rows<crate::domain::records::BeneficiaryRow> for Vec<crate::domain::records::BeneficiaryRow> {
-    fn push(&mut self, row: crate::domain::records::BeneficiaryDraft<'_>) {
-        Vec::push(self, row.into_owned());
+impl<T: Drafted> Rows<T> for Vec<T> {
+    fn push(&mut self, row: T::Draft<'_>) {
+        Vec::push(self, T::owned(row));
     }
-    fn append(&mut self, other: Self) {
-        append_vec(self, other);
-    }
-    fn count(&self) -> usize {
-        self.len()
-    }
-}
-
-impl Rows<crate::domain::records::PayoutRow> for Vec<crate::domain::records::PayoutRow> {
-    fn push(&mut self, row: crate::domain::records::PayoutDraft<'_>) {
-        Vec::push(self, row.into_owned());
-    }
-    fn append(&mut self, other: Self) {
-        append_vec(self, other);
+    fn append(&mut self, mut other: Self) {
+        if self.is_empty() {
+            *self = other;
+        } else {
+            Vec::append(self, &mut other);
+        }
     }
     fn count(&self) -> usize {
         self.len()
-    }
-}
-
-fn append_vec<T>(v: &mut Vec<T>, mut other: Vec<T>) {
-    if v.is_empty() {
-        *v = other;
-    } else {
-        v.append(&mut other);
     }
 }
 
