@@ -143,10 +143,7 @@ impl PersonalId {
         if !s.bytes().all(|b| b.is_ascii_digit()) {
             return Err(IdProblem::NotDigits);
         }
-        if s.len() != 12 {
-            return Err(IdProblem::WrongLength);
-        }
-        let value = s.parse::<u64>().map_err(|_| IdProblem::NotDigits)?;
+        let value = twelve_digits(s).ok_or(IdProblem::WrongLength)?;
         PersonalId::new(value, current_year)
     }
 
