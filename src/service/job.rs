@@ -246,6 +246,10 @@ pub fn run(input: &JobInput, progress: &dyn Progress) -> anyhow::Result<JobOutpu
 
 /// The debug log of a phase: rows, time, and the process's peak memory so far.
 fn phase_done(what: &str, rows: usize, started: std::time::Instant) {
+    // The readings are files under /proc: read them only for a log that is kept.
+    if !tracing::enabled!(tracing::Level::DEBUG) {
+        return;
+    }
     let (cpu_ms, faults) = cpu_and_faults();
     tracing::debug!(
         rows,
