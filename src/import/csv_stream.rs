@@ -3,8 +3,7 @@
 //! offset of the first bad byte, no NUL bytes, and row numbers are the editor's lines
 //! (CRLF, LF and old-Mac CR alike).
 
-use std::collections::VecDeque;
-use std::io::{self, Read};
+use std::io::Read;
 
 use super::ImportError;
 use super::grid::CsvRows;
@@ -12,210 +11,204 @@ use super::grid::CsvRows;
 /// Records per batch, and text per batch: what a worker parses at once.
 pub(crate) const BATCH_ROWS: usize = 16_384;
 pub(crate) const BATCH_TEXT: usize = 8 * 1024 * 1024;
+/// Text per batch handed to a worker unsplit (`Batch::Raw`): about 16,000 list rows.
+pub(crate) const RAW_TEXT: usize = 2 * 1024 * 1024;
+/// Bytes asked of the reader at a time.
+const READ: usize = 1024 * 1024;
 
-/// What the byte checks found, in the bytes read so far.
+/// What the byte checks found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Bad {
     Utf8(u64),
     Nul,
 }
 
-/// The bytes under the CSV parser: checks them as they pass and remembers where line
-/// breaks are, so a record's start offset gives its line.
-struct Tracked<R> {
-    inner: R,
-    /// Bytes passed so far.
-    offset: u64,
-    /// An incomplete UTF-8 sequence at the end of the last read (at most 3 bytes).
-    carry: Vec<u8>,
-    bad: Option<Bad>,
-    /// Runs of CR/LF bytes not yet passed by the records: (start, end, line breaks up to
-    /// the run's end).
-    runs: VecDeque<(u64, u64, u32)>,
-    /// The run still open at the end of the last read: (start, last byte, breaks so far).
-    open: Option<(u64, u64)>,
-    last_was_cr: bool,
-    breaks: u32,
-    /// Line breaks before every run already passed.
-    passed_breaks: u32,
+/// Where the text is in lines: the editor's line of the next byte, and whether the byte
+/// before it was a CR (CRLF, LF and CR are each one line break).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Lines {
+    line: u32,
+    after_cr: bool,
 }
 
-impl<R: Read> Tracked<R> {
-    fn new(inner: R) -> Self {
-        Tracked {
-            inner,
-            offset: 0,
-            carry: Vec::new(),
-            bad: None,
-            runs: VecDeque::new(),
-            open: None,
-            last_was_cr: false,
-            breaks: 0,
-            passed_breaks: 0,
+impl Lines {
+    const START: Lines = Lines {
+        line: 1,
+        after_cr: false,
+    };
+
+    fn brk(&mut self, byte: u8) {
+        let cr = byte == b'\r';
+        if cr || !self.after_cr {
+            self.line = self.line.saturating_add(1);
         }
+        self.after_cr = cr;
     }
 
-    fn check_utf8(&mut self, bytes: &[u8], base: u64) -> Result<(), Bad> {
-        if memchr::memchr(0, bytes).is_some() {
-            return Err(Bad::Nul);
-        }
-        let mut start = 0;
-        if !self.carry.is_empty() {
-            // Complete the sequence cut by the last read, byte by byte.
-            let mut taken = 0;
-            while taken < bytes.len() && self.carry.len() < 4 {
-                self.carry.push(bytes[taken]);
-                taken += 1;
-                match simdutf8::compat::from_utf8(&self.carry) {
-                    Ok(_) => break,
-                    Err(e) if e.error_len().is_some() => {
-                        return Err(Bad::Utf8(base - (self.carry.len() - taken) as u64));
-                    }
-                    Err(_) => {}
+    /// Past `bytes`.
+    fn pass(&mut self, bytes: &[u8]) {
+        let Some(&last) = bytes.last() else { return };
+        if memchr::memchr(b'\r', bytes).is_none() {
+            let lf = memchr::memchr_iter(b'\n', bytes).count();
+            let joined = self.after_cr && bytes[0] == b'\n';
+            self.line = self.line.saturating_add((lf - usize::from(joined)) as u32);
+        } else {
+            let mut prev_cr = self.after_cr.then_some(0);
+            for i in memchr::memchr2_iter(b'\r', b'\n', bytes) {
+                if bytes[i] == b'\r' {
+                    self.line = self.line.saturating_add(1);
+                    prev_cr = Some(i + 1);
+                } else if prev_cr != Some(i) {
+                    self.line = self.line.saturating_add(1);
                 }
             }
-            if simdutf8::compat::from_utf8(&self.carry).is_err() {
-                if taken == bytes.len() && self.carry.len() < 4 {
-                    return Ok(());
-                }
-                return Err(Bad::Utf8(base - (self.carry.len() - taken) as u64));
-            }
-            self.carry.clear();
-            start = taken;
         }
-        match simdutf8::compat::from_utf8(&bytes[start..]) {
-            Ok(_) => Ok(()),
-            Err(e) if e.error_len().is_none() => {
-                self.carry
-                    .extend_from_slice(&bytes[start + e.valid_up_to()..]);
-                Ok(())
-            }
-            Err(e) => Err(Bad::Utf8(base + (start + e.valid_up_to()) as u64)),
-        }
+        self.after_cr = last == b'\r';
     }
+}
 
-    /// Record the CR/LF runs in `bytes` (at `base`). A CR counts as a break, and an LF
-    /// right after a CR does not: CRLF, LF and CR are each one line break.
-    fn track_lines(&mut self, bytes: &[u8], base: u64) {
-        for i in memchr::memchr2_iter(b'\r', b'\n', bytes) {
-            let at = base + i as u64;
-            match self.open {
-                Some((start, last)) if last + 1 == at => self.open = Some((start, at)),
-                Some((start, last)) => {
-                    self.runs.push_back((start, last + 1, self.breaks));
-                    self.open = Some((at, at));
-                    self.last_was_cr = false;
-                }
-                None => {
-                    self.open = Some((at, at));
-                    self.last_was_cr = false;
-                }
-            }
-            let cr = bytes[i] == b'\r';
-            if cr || !self.last_was_cr {
-                self.breaks += 1;
-            }
-            self.last_was_cr = cr;
-        }
-        // A run ends at the first other byte.
-        if let Some((start, last)) = self.open
-            && last + 1 < base + bytes.len() as u64
-        {
-            self.runs.push_back((start, last + 1, self.breaks));
-            self.open = None;
-            self.last_was_cr = false;
-        }
-    }
+/// A batch of CSV records: split already, or whole lines of text a worker splits
+/// (`into_rows`), so the reader's thread only reads, checks and cuts.
+pub(crate) enum Batch {
+    Parsed(CsvRows),
+    /// Complete lines without a quote: fields are the text between delimiters.
+    Raw {
+        rows: CsvRows,
+        at: Lines,
+        delimiter: u8,
+    },
+}
 
-    fn finish_lines(&mut self) {
-        if let Some((start, last)) = self.open.take() {
-            self.runs.push_back((start, last + 1, self.breaks));
-        }
-    }
-
-    /// The line a record starting at byte `start` is on (records come in order).
-    fn line_of(&mut self, start: u64) -> u32 {
-        while let Some(&(_, end, breaks)) = self.runs.front() {
-            if end > start {
-                break;
+impl Batch {
+    pub(crate) fn into_rows(self) -> CsvRows {
+        match self {
+            Batch::Parsed(rows) => rows,
+            Batch::Raw {
+                mut rows,
+                at,
+                delimiter,
+            } => {
+                rows.split_plain(at.line, at.after_cr, delimiter);
+                rows
             }
-            self.passed_breaks = breaks;
-            self.runs.pop_front();
-        }
-        match self.runs.front() {
-            // The parser may place a record on the line breaks before it.
-            Some(&(run_start, _, breaks)) if run_start <= start => 1 + breaks,
-            _ => 1 + self.passed_breaks,
         }
     }
 }
 
-impl<R: Read> Read for Tracked<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        if self.bad.is_some() {
-            return Err(io::Error::new(io::ErrorKind::InvalidData, "bad bytes"));
-        }
-        let n = self.inner.read(buf)?;
-        let base = self.offset;
-        if n == 0 {
-            self.finish_lines();
-            if !self.carry.is_empty() {
-                self.bad = Some(Bad::Utf8(base - self.carry.len() as u64));
-                return Err(io::Error::new(io::ErrorKind::InvalidData, "bad bytes"));
-            }
-            return Ok(0);
-        }
-        let bytes = &buf[..n];
-        if let Err(bad) = self.check_utf8(bytes, base) {
-            self.bad = Some(bad);
-            return Err(io::Error::new(io::ErrorKind::InvalidData, "bad bytes"));
-        }
-        self.track_lines(bytes, base);
-        self.offset += n as u64;
-        Ok(n)
-    }
+/// What one step of the record reader found.
+enum Step {
+    Record,
+    NeedMore,
+    End,
 }
 
-/// A CSV text read batch by batch.
+/// A CSV text read batch by batch. Every byte is still checked: UTF-8 with the offset of
+/// the first bad byte, no NUL bytes.
 pub(crate) struct CsvStream<R> {
     file: String,
-    reader: csv::Reader<Tracked<R>>,
-    record: csv::ByteRecord,
+    inner: R,
+    delimiter: u8,
+    /// For records with quotes: the csv crate's own parser, so quoting reads as before.
+    core: csv_core::Reader,
+    out: Vec<u8>,
+    ends: Vec<usize>,
+    /// Bytes read and not yet handed out: `buf[pos..]`.
+    buf: Vec<u8>,
+    pos: usize,
+    /// Offset in the text of `buf[0]`.
+    base: u64,
+    /// Lines at `buf[pos]`.
+    lines: Lines,
+    eof: bool,
     done: bool,
 }
 
 impl<R: Read> CsvStream<R> {
     /// `body` is the text after any byte-order mark; `delimiter` as detected on its head.
     pub(crate) fn new(file: &str, body: R, delimiter: u8) -> Self {
-        let reader = csv::ReaderBuilder::new()
-            .has_headers(false)
-            .flexible(true)
-            .delimiter(delimiter)
-            .buffer_capacity(64 * 1024)
-            .from_reader(Tracked::new(body));
         CsvStream {
             file: file.to_owned(),
-            reader,
-            record: csv::ByteRecord::new(),
+            inner: body,
+            delimiter,
+            core: csv_core::ReaderBuilder::new().delimiter(delimiter).build(),
+            out: Vec::new(),
+            ends: Vec::new(),
+            buf: Vec::new(),
+            pos: 0,
+            base: 0,
+            lines: Lines::START,
+            eof: false,
             done: false,
         }
     }
 
-    fn error(&self, e: impl std::fmt::Display) -> ImportError {
-        match self.reader.get_ref().bad {
-            Some(Bad::Utf8(byte)) => ImportError::NotUtf8 {
+    fn error(&self, bad: Bad) -> ImportError {
+        match bad {
+            Bad::Utf8(byte) => ImportError::NotUtf8 {
                 file: self.file.clone(),
                 byte: byte as usize,
             },
-            Some(Bad::Nul) => ImportError::UnsupportedFormat {
+            Bad::Nul => ImportError::UnsupportedFormat {
                 file: self.file.clone(),
                 detail_vi: "không phải xlsx, xls, ods hay csv".into(),
                 detail_en: "not an xlsx, xls, ods or csv file".into(),
             },
-            None => ImportError::Corrupt {
+        }
+    }
+
+    /// Read more after what is left; the buffer grows only for a record longer than it.
+    fn fill(&mut self) -> Result<(), ImportError> {
+        if self.eof {
+            return Ok(());
+        }
+        if self.pos > 0 {
+            self.buf.drain(..self.pos);
+            self.base += self.pos as u64;
+            self.pos = 0;
+        }
+        if self.buf.len() >= MAX_RECORD {
+            let line = self.lines.line;
+            return Err(ImportError::Corrupt {
+                file: self.file.clone(),
+                detail: format!(
+                    "dòng {line}: một bản ghi dài hơn 2 GiB / line {line}: a record longer than 2 GiB"
+                ),
+            });
+        }
+        let start = self.buf.len();
+        let want = READ.max(start);
+        self.buf.reserve(want);
+        let n = (&mut self.inner)
+            .take(want as u64)
+            .read_to_end(&mut self.buf)
+            .map_err(|e| ImportError::Corrupt {
                 file: self.file.clone(),
                 detail: e.to_string(),
-            },
+            })?;
+        if n < want {
+            self.eof = true;
+        }
+        if memchr::memchr(0, &self.buf[start..]).is_some() {
+            return Err(self.error(Bad::Nul));
+        }
+        // The parser the csv crate used skipped one more byte-order mark at the start.
+        if self.base == 0 && start < 3 && self.buf.starts_with(b"\xEF\xBB\xBF") {
+            self.pos = 3;
+        }
+        Ok(())
+    }
+
+    /// `buf[pos..]` as text, and whether it is the end of the file; an incomplete UTF-8
+    /// sequence at its end waits for the next read.
+    fn text(buf: &[u8], base: u64, eof: bool) -> Result<(&str, bool), Bad> {
+        match simdutf8::compat::from_utf8(buf) {
+            Ok(s) => Ok((s, eof)),
+            Err(e) if e.error_len().is_none() && !eof => {
+                let s = simdutf8::compat::from_utf8(&buf[..e.valid_up_to()])
+                    .map_err(|_| Bad::Utf8(base))?;
+                Ok((s, false))
+            }
+            Err(e) => Err(Bad::Utf8(base + e.valid_up_to() as u64)),
         }
     }
 
@@ -236,58 +229,180 @@ impl<R: Read> CsvStream<R> {
         max_rows: usize,
         max_text: usize,
     ) -> Result<Option<CsvRows>, ImportError> {
-        if self.done {
-            return Ok(None);
-        }
         // Batches keep 32-bit offsets: under 2 GiB of text, plus one record under 2 GiB.
         let max_text = max_text.min(MAX_RECORD);
-        while batch.len() < max_rows && batch.text_len() < max_text {
-            match self.reader.read_byte_record(&mut self.record) {
-                Ok(true) => {}
-                Ok(false) => {
-                    self.done = true;
+        while !self.done && batch.len() < max_rows && batch.text_len() < max_text {
+            if self.buf.len() == self.pos {
+                self.fill()?;
+            }
+            let base = self.base + self.pos as u64;
+            let (text, complete) =
+                Self::text(&self.buf[self.pos..], base, self.eof).map_err(|b| self.error(b))?;
+            let mut at = 0;
+            let mut step = Step::Record;
+            while batch.len() < max_rows && batch.text_len() < max_text {
+                let (n, s) = read_record(
+                    &text[at..],
+                    complete,
+                    &mut self.lines,
+                    self.delimiter,
+                    (&mut self.core, &mut self.out, &mut self.ends),
+                    &mut batch,
+                );
+                at += n;
+                step = s;
+                if !matches!(step, Step::Record) {
                     break;
                 }
-                Err(e) => return Err(self.error(e)),
             }
-            let start = self.record.position().map_or(0, |p| p.byte());
-            let line = self.reader.get_mut().line_of(start);
-            if self.record.as_slice().len() >= MAX_RECORD {
-                return Err(ImportError::Corrupt {
-                    file: self.file.clone(),
-                    detail: format!(
-                        "dòng {line}: một bản ghi dài hơn 2 GiB / line {line}: a record longer than 2 GiB"
-                    ),
-                });
+            self.pos += at;
+            match step {
+                Step::Record => {}
+                Step::End => self.done = true,
+                Step::NeedMore => self.fill()?,
             }
-            // Every byte passed the stream's UTF-8 check, and fields end at ASCII bytes:
-            // one check of the whole record, then slices of it.
-            let text =
-                simdutf8::compat::from_utf8(self.record.as_slice()).map_err(|e| self.error(e))?;
-            let record = &self.record;
-            batch.push(
-                line,
-                (0..record.len()).map(|i| record.range(i).and_then(|r| text.get(r)).unwrap_or("")),
-            );
         }
         Ok(if batch.is_empty() { None } else { Some(batch) })
+    }
+
+    /// About `max_text` of whole lines, for a worker to split: the reader's thread only
+    /// reads, checks and cuts. Text with a quote is parsed here, record by record.
+    pub(crate) fn next_raw_in(
+        &mut self,
+        mut batch: CsvRows,
+        max_text: usize,
+    ) -> Result<Option<Batch>, ImportError> {
+        let max_text = max_text.clamp(1, MAX_RECORD);
+        loop {
+            if self.done {
+                return Ok(None);
+            }
+            while !self.eof && self.buf.len() - self.pos < max_text {
+                self.fill()?;
+            }
+            let avail = &self.buf[self.pos..];
+            if avail.is_empty() {
+                self.done = true;
+                return Ok(None);
+            }
+            let cut = if self.eof {
+                avail.len()
+            } else {
+                match memchr::memrchr2(b'\r', b'\n', avail) {
+                    Some(i) => i + 1,
+                    None => {
+                        // One line longer than the buffer: read on.
+                        self.fill()?;
+                        continue;
+                    }
+                }
+            };
+            let region = &avail[..cut];
+            if memchr::memchr(b'"', region).is_some() {
+                let rows = self.next_batch_in(batch, BATCH_ROWS, max_text)?;
+                return Ok(rows.map(Batch::Parsed));
+            }
+            let base = self.base + self.pos as u64;
+            let text = simdutf8::compat::from_utf8(region)
+                .map_err(|e| self.error(Bad::Utf8(base + e.valid_up_to() as u64)))?;
+            batch.push_text(text);
+            let at = self.lines;
+            self.lines.pass(region);
+            self.pos += cut;
+            return Ok(Some(Batch::Raw {
+                rows: batch,
+                at,
+                delimiter: self.delimiter,
+            }));
+        }
     }
 
     /// Read the rest unparsed, for its byte checks: a list that ends at its signatures is
     /// still refused for a bad byte after them, as when files were read whole.
     pub(crate) fn drain(mut self) -> Result<(), ImportError> {
-        if self.done {
-            return Ok(());
-        }
-        let mut sink = [0u8; 64 * 1024];
         loop {
-            match self.reader.get_mut().read(&mut sink) {
-                Ok(0) => return Ok(()),
-                Ok(_) => {}
-                Err(e) => return Err(self.error(e)),
+            let base = self.base + self.pos as u64;
+            let (text, _) =
+                Self::text(&self.buf[self.pos..], base, self.eof).map_err(|b| self.error(b))?;
+            self.pos += text.len();
+            if self.eof {
+                return Ok(());
             }
+            self.fill()?;
         }
     }
+}
+
+/// One record from the start of `text` (after the line breaks before it), into `batch`:
+/// the bytes used, and what was found. `complete`: nothing follows `text`.
+fn read_record(
+    text: &str,
+    complete: bool,
+    lines: &mut Lines,
+    delimiter: u8,
+    (core, out, ends): (&mut csv_core::Reader, &mut Vec<u8>, &mut Vec<usize>),
+    batch: &mut CsvRows,
+) -> (usize, Step) {
+    let b = text.as_bytes();
+    let mut i = 0;
+    while let Some(&c @ (b'\r' | b'\n')) = b.get(i) {
+        lines.brk(c);
+        i += 1;
+    }
+    let rest = &b[i..];
+    if rest.is_empty() {
+        return (i, if complete { Step::End } else { Step::NeedMore });
+    }
+    let line = lines.line;
+    let plain_end = match memchr::memchr3(b'"', b'\r', b'\n', rest) {
+        Some(j) if rest[j] != b'"' => Some(j),
+        None if complete => Some(rest.len()),
+        None => return (i, Step::NeedMore),
+        Some(_) => None,
+    };
+    if let Some(j) = plain_end {
+        batch.push_plain(line, &text[i..i + j], delimiter);
+        lines.after_cr = false;
+        return (i + j, Step::Record);
+    }
+    // A quote: csv-core reads the record exactly as the csv crate did.
+    core.reset();
+    let (mut nin, mut nout, mut nend) = (0, 0, 0);
+    loop {
+        if out.len() == nout {
+            out.resize((out.len() * 2).max(1024), 0);
+        }
+        if ends.len() == nend {
+            ends.resize((ends.len() * 2).max(64), 0);
+        }
+        let input = &rest[nin..];
+        let (res, i_n, o_n, e_n) = core.read_record(input, &mut out[nout..], &mut ends[nend..]);
+        nin += i_n;
+        nout += o_n;
+        nend += e_n;
+        match res {
+            csv_core::ReadRecordResult::InputEmpty if !complete => return (i, Step::NeedMore),
+            // Empty input tells csv-core the text has ended.
+            csv_core::ReadRecordResult::InputEmpty if !input.is_empty() => {}
+            csv_core::ReadRecordResult::InputEmpty => break,
+            csv_core::ReadRecordResult::OutputFull | csv_core::ReadRecordResult::OutputEndsFull => {
+            }
+            csv_core::ReadRecordResult::Record | csv_core::ReadRecordResult::End => break,
+        }
+    }
+    lines.pass(&rest[..nin]);
+    // Fields are the input without its quotes: still UTF-8.
+    let field_text = String::from_utf8_lossy(&out[..nout]);
+    let mut start = 0;
+    batch.push(
+        line,
+        ends[..nend].iter().map(|&end| {
+            let f = field_text.get(start..end).unwrap_or("");
+            start = end;
+            f
+        }),
+    );
+    (i + nin, Step::Record)
 }
 
 /// The longest record, and the most text a batch collects before it ends.
@@ -326,6 +441,7 @@ pub(crate) fn detect_delimiter(body: &[u8]) -> u8 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io;
 
     /// A reader that hands out `step` bytes at a time, to cut sequences and CRLFs.
     struct Trickle<'a>(&'a [u8], usize);
@@ -345,6 +461,94 @@ mod tests {
             out.extend((0..b.len()).map(|r| b.line(r)));
         }
         Ok(out)
+    }
+
+    type Records = Vec<(u32, Vec<String>)>;
+
+    fn collect(rows: &CsvRows, out: &mut Records) {
+        out.extend(rows.records());
+    }
+
+    /// Every record with its line: split by the reader (`raw` None) or in raw batches of
+    /// about `raw` bytes, split as a worker would.
+    fn records(body: &[u8], step: usize, raw: Option<usize>) -> Result<Records, ImportError> {
+        let mut s = CsvStream::new("x.csv", Trickle(body, step), b',');
+        let mut out = Vec::new();
+        match raw {
+            None => {
+                while let Some(b) = s.next_batch(2, BATCH_TEXT)? {
+                    collect(&b, &mut out);
+                }
+            }
+            Some(max) => {
+                while let Some(b) = s.next_raw_in(CsvRows::default(), max)? {
+                    collect(&b.into_rows(), &mut out);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// The csv crate's reading, which the streamed reader must equal field for field.
+    fn csv_crate(body: &[u8]) -> Vec<Vec<String>> {
+        csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(body)
+            .byte_records()
+            .filter_map(Result::ok)
+            .map(|r| {
+                r.iter()
+                    .map(|f| String::from_utf8_lossy(f).into_owned())
+                    .collect()
+            })
+            .collect()
+    }
+
+    fn same_as_csv_crate(body: &[u8]) {
+        let want = csv_crate(body);
+        let first = records(body, 64 * 1024, None).map_err(|e| e.to_string());
+        let Ok(first) = first else {
+            panic!("{body:?}: {first:?}");
+        };
+        let fields: Vec<Vec<String>> = first.iter().map(|r| r.1.clone()).collect();
+        assert_eq!(fields, want, "{body:?}");
+        for step in [1, 2, 3, 7, 64 * 1024] {
+            for raw in [None, Some(1), Some(2), Some(5), Some(64), Some(RAW_TEXT)] {
+                let got = records(body, step, raw).map_err(|e| e.to_string());
+                assert_eq!(got.as_ref(), Ok(&first), "{body:?} step {step} raw {raw:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn records_and_lines_as_the_csv_crate_reads_them_whichever_path() {
+        for body in [
+            &b"a,b\n1,2\n"[..],
+            b"a,b\r\n1,2\r\n\r\n\r\n3,4",
+            b"a,b\r1,2\r3,4\r",
+            b"\xEF\xBB\xBFa,b\n1,2",
+            b"a,\"x\ny\",c\n\"q\"\"q\",2\nab\"c,\"ab\"c,\"\"\n1,2",
+            b",\n,,\n \n\t\n,x,\n",
+            b"\"unterminated\n1,2\n3,4",
+            b"H\xC3\xA0 N\xE1\xBB\x99i,1\r\n\"\xC4\x90\xC3\xA0, N\xE1\xBA\xB5ng\",2\r",
+            b"\n\n\r\r\n",
+            b"",
+        ] {
+            same_as_csv_crate(body);
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_text_reads_as_the_csv_crate_reads_it(
+            body in proptest::collection::vec(
+                proptest::sample::select(vec!["a", "\u{1EC7}", ",", "\"", "\r", "\n", " ", "\r\n"]),
+                0..40,
+            )
+        ) {
+            same_as_csv_crate(body.concat().as_bytes());
+        }
     }
 
     #[test]

@@ -158,6 +158,80 @@ impl CsvRows {
         }
     }
 
+    /// Append one record without quotes: its text once, its fields between delimiters.
+    pub(crate) fn push_plain(&mut self, line: u32, record: &str, delimiter: u8) {
+        self.rows.push((line, self.fields.len()));
+        let base = self.text.len();
+        self.text.push_str(record);
+        let mut start = base;
+        for d in memchr::memchr_iter(delimiter, record.as_bytes()) {
+            self.fields.push((start as u32, (base + d) as u32));
+            start = base + d + 1;
+        }
+        self.fields.push((start as u32, self.text.len() as u32));
+    }
+
+    /// Every record with its line, for tests.
+    #[cfg(test)]
+    pub(crate) fn records(&self) -> Vec<(u32, Vec<String>)> {
+        (0..self.len())
+            .map(|r| {
+                let n = self.record(r).len();
+                let fields = (0..n).map(|c| self.field(r, c).unwrap_or("").to_owned());
+                (self.line(r), fields.collect())
+            })
+            .collect()
+    }
+
+    /// Append text that `split_plain` will split (no records yet).
+    pub(crate) fn push_text(&mut self, text: &str) {
+        self.text.push_str(text);
+    }
+
+    /// Split the text pushed (`push_text`: whole lines from `first_line`, no quotes; `after_cr`:
+    /// a CR came just before) into records and fields in one pass over its
+    /// delimiters and line breaks; blank lines are skipped, as the csv parser skips them.
+    pub(crate) fn split_plain(&mut self, first_line: u32, after_cr: bool, delimiter: u8) {
+        let (fields, rows) = (&mut self.fields, &mut self.rows);
+        let b = self.text.as_bytes();
+        let mut line = first_line;
+        // The position right after the last CR: an LF there ends the same line break.
+        let mut cr_end = if after_cr { Some(0) } else { None };
+        let mut field_start = 0usize;
+        let mut in_record = false;
+        for p in memchr::memchr3_iter(delimiter, b'\r', b'\n', b) {
+            let c = b[p];
+            if c == delimiter {
+                if !in_record {
+                    rows.push((line, fields.len()));
+                    in_record = true;
+                }
+                fields.push((field_start as u32, p as u32));
+            } else {
+                if in_record || p > field_start {
+                    if !in_record {
+                        rows.push((line, fields.len()));
+                    }
+                    fields.push((field_start as u32, p as u32));
+                    in_record = false;
+                }
+                if c == b'\r' {
+                    line = line.saturating_add(1);
+                    cr_end = Some(p + 1);
+                } else if cr_end != Some(p) {
+                    line = line.saturating_add(1);
+                }
+            }
+            field_start = p + 1;
+        }
+        if in_record || field_start < b.len() {
+            if !in_record {
+                rows.push((line, fields.len()));
+            }
+            fields.push((field_start as u32, b.len() as u32));
+        }
+    }
+
     fn record(&self, r: usize) -> &[(u32, u32)] {
         let Some(&(_, start)) = self.rows.get(r) else {
             return &[];

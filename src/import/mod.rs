@@ -29,7 +29,7 @@ pub use crate::domain::records::{ControlTotal, RowError};
 use crate::domain::banks::BankId;
 use crate::domain::money::{self, AmountError};
 use crate::domain::names::fold;
-use csv_stream::{BATCH_ROWS, BATCH_TEXT, CsvStream};
+use csv_stream::{BATCH_ROWS, BATCH_TEXT, Batch, CsvStream, RAW_TEXT};
 use grid::{Cell, Cells, Grid};
 use header::{Field, Header};
 
@@ -914,13 +914,26 @@ where
             None => grid,
         }
     };
+    // Rows right under the header are classified with it in view (`near_header`): those
+    // come split by the reader, which then knows their count; later text goes to the
+    // workers unsplit, and `base` only has to stay past the header's neighbourhood.
+    let near = table.header.last_row + 2;
+    let read_next = |stream: &mut CsvStream<_>, spare, base: usize| {
+        if base <= near {
+            Ok(stream
+                .next_batch_in(spare, BATCH_ROWS, BATCH_TEXT)?
+                .map(Batch::Parsed))
+        } else {
+            stream.next_raw_in(spare, RAW_TEXT)
+        }
+    };
     if threads <= 1 {
         let mut spare = grid::CsvRows::default();
         while !out.stopped {
-            let Some(rows) = stream.next_batch_in(spare, BATCH_ROWS, BATCH_TEXT)? else {
+            let Some(rows) = read_next(&mut stream, spare, base)? else {
                 break;
             };
-            let grid = batch(rows);
+            let grid = batch(rows.into_rows());
             let chunk = walker.chunk(&grid, 0..grid.height(), base, out.section.as_deref());
             base += grid.height();
             out.absorb(chunk.found);
@@ -932,7 +945,7 @@ where
         stream.drain()?;
         return Ok(out);
     }
-    let (jobs, job_rx) = mpsc::sync_channel::<(usize, usize, grid::CsvRows)>(threads * 2);
+    let (jobs, job_rx) = mpsc::sync_channel::<(usize, usize, Batch)>(threads * 2);
     let job_rx = Mutex::new(job_rx);
     let (done_tx, done) = mpsc::channel::<(usize, Done<R>)>();
     // Walked batches' buffers go back to the reader: a few circulate instead of one fresh
@@ -951,7 +964,7 @@ where
                         Err(_) => return,
                     };
                     let Ok((seq, base, rows)) = job else { return };
-                    let grid = batch(rows);
+                    let grid = batch(rows.into_rows());
                     let chunk = walker.chunk(&grid, 0..grid.height(), base, None);
                     let keep = if chunk.inherits {
                         Some((base, grid))
@@ -972,10 +985,13 @@ where
         let (mut pending, mut next, mut sent) = (BTreeMap::new(), 0usize, 0usize);
         while !out.stopped {
             let buffers = spare.try_recv().unwrap_or_default();
-            let Some(rows) = stream.next_batch_in(buffers, BATCH_ROWS, BATCH_TEXT)? else {
+            let Some(rows) = read_next(&mut stream, buffers, base)? else {
                 break;
             };
-            let height = rows.len();
+            let height = match &rows {
+                Batch::Parsed(rows) => rows.len(),
+                Batch::Raw { .. } => 0,
+            };
             if jobs.send((sent, base, rows)).is_err() {
                 break;
             }
@@ -1011,7 +1027,7 @@ pub(crate) struct Table<'r> {
     pub grid: Grid,
     pub header: Header,
     pub legacy: Option<legacy_vn::Legacy>,
-    rest: Option<CsvStream<Box<dyn Read + 'r>>>,
+    rest: Option<Box<CsvStream<Box<dyn Read + 'r>>>>,
 }
 
 impl Table<'_> {

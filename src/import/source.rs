@@ -338,7 +338,7 @@ pub(crate) enum Opened<'r> {
         sheet: Option<String>,
         grid: Grid,
     },
-    Csv(CsvStream<Box<dyn Read + 'r>>),
+    Csv(Box<CsvStream<Box<dyn Read + 'r>>>),
 }
 
 /// Where a file's bytes are: already in memory (an upload), or still to be read.
@@ -392,14 +392,14 @@ pub(crate) fn open<'r, R: Read + 'r>(
         let text = utf16_to_utf8(file, &head)?.unwrap_or_default();
         let delimiter = detect_delimiter(&text);
         let body: Box<dyn Read + 'r> = Box::new(std::io::Cursor::new(text));
-        return Ok(Opened::Csv(CsvStream::new(file, body, delimiter)));
+        return Ok(Opened::Csv(Box::new(CsvStream::new(file, body, delimiter))));
     }
     if head.starts_with(b"\xEF\xBB\xBF") {
         head.drain(..3);
     }
     let delimiter = detect_delimiter(&head);
     let body: Box<dyn Read + 'r> = Box::new(std::io::Cursor::new(head).chain(raw));
-    Ok(Opened::Csv(CsvStream::new(file, body, delimiter)))
+    Ok(Opened::Csv(Box::new(CsvStream::new(file, body, delimiter))))
 }
 
 /// `open` for bytes in memory: the same readings, on the bytes themselves.
@@ -427,7 +427,7 @@ fn open_bytes<'r>(
     let mut body = std::io::Cursor::new(text);
     body.set_position(skip as u64);
     let body: Box<dyn Read + 'r> = Box::new(body);
-    Ok(Opened::Csv(CsvStream::new(file, body, delimiter)))
+    Ok(Opened::Csv(Box::new(CsvStream::new(file, body, delimiter))))
 }
 
 /// A whole CSV text as one grid (small files and tests; imports read batches).
