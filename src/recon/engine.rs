@@ -39,14 +39,37 @@ enum AccountSlot {
     Ambiguous,
 }
 
-/// What a person's payouts said, besides the amount paid (summed into the result).
+/// What a person's payouts said, besides the amount paid (summed into the result) and
+/// the paying bank (set on the result at the first success): one byte a person, as the
+/// outcome needs only none, one or several successes and which other states were seen.
 #[derive(Default, Clone, Copy)]
-struct Tally {
-    successes: u32,
-    failed: bool,
-    returned: bool,
-    pending: bool,
-    paying_bank: Option<BankId>,
+struct Tally(u8);
+
+impl Tally {
+    const ONE_SUCCESS: u8 = 1;
+    const SUCCESSES: u8 = 2;
+    const FAILED: u8 = 4;
+    const RETURNED: u8 = 8;
+    const PENDING: u8 = 16;
+
+    fn add(&mut self, status: PayoutStatus) {
+        self.0 |= match status {
+            PayoutStatus::Success if self.0 & Self::ONE_SUCCESS != 0 => Self::SUCCESSES,
+            PayoutStatus::Success => Self::ONE_SUCCESS,
+            PayoutStatus::Failed => Self::FAILED,
+            PayoutStatus::Returned => Self::RETURNED,
+            PayoutStatus::Pending => Self::PENDING,
+        };
+    }
+    fn paid(self) -> bool {
+        self.0 & Self::ONE_SUCCESS != 0
+    }
+    fn paid_twice_or_more(self) -> bool {
+        self.0 & Self::SUCCESSES != 0
+    }
+    fn saw(self, bit: u8) -> bool {
+        self.0 & bit != 0
+    }
 }
 
 /// Reconcile a beneficiary list with bank payouts.
@@ -112,7 +135,7 @@ where
                 let (b, r) = match near(key, cursor) {
                     Some(hit) => hit,
                     None => {
-                        let hit = find_person(&by_person, &person_of_row, key)?;
+                        let hit = find_person(list, &by_person, &person_of_row, key)?;
                         *cursor = hit.1 as usize + 1;
                         hit
                     }
@@ -173,30 +196,23 @@ where
         if seen & NAME_DIFFERS != 0 {
             person.flags.insert(Flag::NameMismatch);
         }
-        let t = &mut tallies[b as usize];
-        match payouts.status(i) {
-            PayoutStatus::Success => {
-                person.amount_paid += payouts.amount(i);
-                t.successes += 1;
-                t.paying_bank.get_or_insert(payouts.bank(i));
-            }
-            PayoutStatus::Failed => t.failed = true,
-            PayoutStatus::Returned => t.returned = true,
-            PayoutStatus::Pending => t.pending = true,
+        let status = payouts.status(i);
+        if status == PayoutStatus::Success {
+            person.amount_paid += payouts.amount(i);
+            // The listed bank, else the first that paid.
+            person.bank.get_or_insert(payouts.bank(i));
         }
+        tallies[b as usize].add(status);
     }
     // Linking is done: what it needed goes before the figures are made.
     drop(by_person);
     drop(accounts);
 
     // 4. Outcomes.
-    for (b, t) in people.iter_mut().zip(&tallies) {
+    for (b, t) in people.iter_mut().zip(tallies.iter().copied()) {
         let listed_account = list.account(b.row as usize).is_some();
-        b.paid_cashless = t.successes > 0;
+        b.paid_cashless = t.paid();
         b.has_account = listed_account || b.paid_cashless;
-        if b.bank.is_none() {
-            b.bank = t.paying_bank;
-        }
         b.outcome = outcome(
             b.amount_due,
             b.amount_paid,
@@ -365,26 +381,21 @@ type Grouped = (
     Vec<u32>,
 );
 
-/// A slot of the person index: the key beside the person's first list row.
-#[derive(Clone, Copy)]
-struct Listed {
-    key: u64,
-    row: u32,
-}
-
 /// The person index, in parts by bits of the key's hash: each part is small enough to stay
 /// in cache while it is built (one big table costs two cache misses an insert), and the
-/// parts are built on every core.
+/// parts are built on every core. A slot holds the person's first list row only (4 bytes,
+/// not 16 with the key): the key is read back from the list when a slot's tag matches.
 struct PersonIndex {
-    parts: Vec<hashbrown::HashTable<Listed>>,
+    parts: Vec<hashbrown::HashTable<u32>>,
     /// Bits of the hash that choose the part.
     bits: u32,
 }
 
 /// A part of the index, and its rows whose key an earlier row has: (row, first row).
-type PartBuilt = (hashbrown::HashTable<Listed>, Vec<(u32, u32)>);
+type PartBuilt = (hashbrown::HashTable<u32>, Vec<(u32, u32)>);
 
-/// Keys per part of the index, about: 8,192 slots of 16 bytes stay in a core's L2.
+/// Keys per part of the index, about: its slots and the keys they point at stay in a
+/// core's L2.
 const KEYS_PER_PART: usize = 8_192;
 
 impl PersonIndex {
@@ -395,12 +406,12 @@ impl PersonIndex {
     }
 
     /// The first list row of the person with `key`.
-    fn first_row(&self, key: u64) -> Option<u32> {
+    fn first_row<L: ListRows + ?Sized>(&self, list: &L, key: u64) -> Option<u32> {
         let hash = key_hash(key);
         self.parts
             .get(Self::part_of(hash, self.bits))?
-            .find(hash, |l| l.key == key)
-            .map(|l| l.row)
+            .find(hash, |&row| row_key(list, row) == Some(key))
+            .copied()
     }
 }
 
@@ -415,9 +426,19 @@ fn key_hash(key: u64) -> u64 {
     h ^ (h >> 33)
 }
 
+/// The key of list row `row`.
+fn row_key<L: ListRows + ?Sized>(list: &L, row: u32) -> Option<u64> {
+    person_key(list.id(row as usize))
+}
+
 /// The beneficiary with `key`, if listed: (person, first list row).
-fn find_person(index: &PersonIndex, person_of_row: &[u32], key: u64) -> Option<(u32, u32)> {
-    let row = index.first_row(key)?;
+fn find_person<L: ListRows + ?Sized>(
+    list: &L,
+    index: &PersonIndex,
+    person_of_row: &[u32],
+    key: u64,
+) -> Option<(u32, u32)> {
+    let row = index.first_row(list, key)?;
     Some((*person_of_row.get(row as usize)?, row))
 }
 
@@ -457,14 +478,14 @@ fn group_people<L: ListRows + ?Sized>(list: &L, threads: usize) -> Grouped {
                 for &(key, row) in rows {
                     match table.entry(
                         key_hash(key),
-                        |l: &Listed| l.key == key,
-                        |l| key_hash(l.key),
+                        |&r| row_key(list, r) == Some(key),
+                        |&r| row_key(list, r).map_or(0, key_hash),
                     ) {
                         hashbrown::hash_table::Entry::Occupied(e) => {
-                            repeats.push((row, e.get().row));
+                            repeats.push((row, *e.get()));
                         }
                         hashbrown::hash_table::Entry::Vacant(e) => {
-                            e.insert(Listed { key, row });
+                            e.insert(row);
                         }
                     }
                 }
@@ -620,15 +641,15 @@ fn account_index<'a, L: ListRows + ?Sized>(
 fn outcome(
     due: Decimal,
     paid: Decimal,
-    t: &Tally,
+    t: Tally,
     listed_account: bool,
     tolerance: Decimal,
 ) -> Outcome {
-    if t.successes > 0 {
+    if t.paid() {
         let diff = paid - due;
         if diff.abs() <= tolerance {
             Outcome::Matched
-        } else if t.successes >= 2
+        } else if t.paid_twice_or_more()
             && !due.is_zero()
             && (paid % due).is_zero()
             && paid / due >= Decimal::TWO
@@ -639,12 +660,12 @@ fn outcome(
         } else {
             Outcome::Overpaid
         }
-    } else if t.pending {
+    } else if t.saw(Tally::PENDING) {
         // A transfer still in progress is the latest word, over an earlier failure.
         Outcome::Pending
-    } else if t.returned {
+    } else if t.saw(Tally::RETURNED) {
         Outcome::Returned
-    } else if t.failed {
+    } else if t.saw(Tally::FAILED) {
         Outcome::Failed
     } else if listed_account {
         Outcome::Unpaid
