@@ -140,7 +140,9 @@ fn cut_branch(words: &[String]) -> &[String] {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct BankId(u16);
+/// A bank of the reference table: its index plus one, so `Option<BankId>` is 2 bytes in
+/// the list's columns and the engine's results.
+pub struct BankId(std::num::NonZeroU16);
 
 impl BankId {
     /// Exact match (after folding) against BIN, code, names and aliases, also with
@@ -161,7 +163,7 @@ impl BankId {
 
     pub fn bank(self) -> &'static Bank {
         // BankIds are only made from indexes of BANKS.
-        &BANKS[usize::from(self.0)]
+        &BANKS[usize::from(self.0.get() - 1)]
     }
 
     pub fn code(self) -> &'static str {
@@ -174,7 +176,7 @@ impl BankId {
 
     pub fn all() -> impl Iterator<Item = BankId> {
         // The registry has a few dozen rows, far below u16::MAX.
-        (0..BANKS.len() as u16).map(BankId)
+        (1..=BANKS.len() as u16).filter_map(|i| std::num::NonZeroU16::new(i).map(BankId))
     }
 }
 

@@ -242,6 +242,48 @@ impl AmountColumn {
     }
 }
 
+/// Birth years in 2 bytes a row; a year outside `i16` (never, from an importer) is kept
+/// aside exactly.
+#[derive(Debug, Default, Clone)]
+struct YearColumn {
+    values: Vec<i16>,
+    others: FxHashMap<u32, i32>,
+}
+
+const NO_YEAR: i16 = i16::MIN;
+const OTHER_YEAR: i16 = i16::MIN + 1;
+
+impl YearColumn {
+    fn push(&mut self, year: Option<i32>) {
+        let v = match year {
+            None => NO_YEAR,
+            Some(y) => match i16::try_from(y) {
+                Ok(v) if v > OTHER_YEAR => v,
+                _ => {
+                    self.others.insert(self.values.len() as u32, y);
+                    OTHER_YEAR
+                }
+            },
+        };
+        self.values.push(v);
+    }
+
+    fn get(&self, i: usize) -> Option<i32> {
+        match *self.values.get(i)? {
+            NO_YEAR => None,
+            OTHER_YEAR => self.others.get(&(i as u32)).copied(),
+            v => Some(i32::from(v)),
+        }
+    }
+
+    fn append(&mut self, other: YearColumn) {
+        let base = self.values.len() as u32;
+        self.values.extend(other.values);
+        self.others
+            .extend(other.others.into_iter().map(|(i, y)| (i + base, y)));
+    }
+}
+
 /// Which file each run of rows came from (rows from several files are appended).
 #[derive(Debug, Default, Clone)]
 struct FileColumn {
@@ -295,7 +337,7 @@ pub struct ListTable {
     amounts: AmountColumn,
     accounts: TextColumn,
     banks: Vec<Option<BankId>>,
-    birth_years: Vec<Option<i32>>,
+    birth_years: YearColumn,
     sexes: Vec<Option<Sex>>,
     categories: InternedColumn,
     communes: InternedColumn,
@@ -329,7 +371,7 @@ impl ListTable {
         self.amounts.append(other.amounts);
         self.accounts.append(other.accounts);
         self.banks.extend(other.banks);
-        self.birth_years.extend(other.birth_years);
+        self.birth_years.append(other.birth_years);
         self.sexes.extend(other.sexes);
         self.categories.append(other.categories);
         self.communes.append(other.communes);
@@ -356,7 +398,7 @@ impl ListRows for ListTable {
         self.banks.get(i).copied().flatten()
     }
     fn birth_year(&self, i: usize) -> Option<i32> {
-        self.birth_years.get(i).copied().flatten()
+        self.birth_years.get(i)
     }
     fn sex(&self, i: usize) -> Option<Sex> {
         self.sexes.get(i).copied().flatten()
@@ -510,7 +552,11 @@ mod tests {
                 };
                 let file = if n < 25 { &a } else { &b };
                 let commune = ["Xã Tân Lập", "", "Phường Hà Cầu"][n as usize % 3];
-                row(file, n, &id, (n % 4 != 0).then_some(commune))
+                let mut r = row(file, n, &id, (n % 4 != 0).then_some(commune));
+                // Years a 2-byte column holds, and some it must keep aside.
+                let year = [None, Some(1950), Some(-40_000), Some(40_000), Some(-32_767)];
+                r.birth = year[n as usize % 5].map(crate::domain::dates::DateOrYear::Year);
+                r
             })
             .collect();
         let whole = list_of(&rows);
@@ -526,6 +572,7 @@ mod tests {
                 assert_eq!(t.account(i), s.account(i));
                 assert_eq!(t.bank(i), s.bank(i));
                 assert_eq!(t.sex(i), s.sex(i));
+                assert_eq!(t.birth_year(i), s.birth_year(i), "{i}");
                 assert_eq!(t.category(i), s.category(i));
                 assert_eq!(t.commune(i), s.commune(i), "{i}");
                 assert_eq!(ListRows::file(t, i), ListRows::file(s, i), "{i}");

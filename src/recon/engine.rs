@@ -224,22 +224,25 @@ where
     drop(tallies);
 
     // 5. CSR index person -> payouts, for exception listings.
+    // Counts, summed to each person's end, then filled backwards: each person's payouts in
+    // input order, with no second array of cursors.
     let mut payout_offsets = vec![0u32; people.len() + 1];
     for l in &payout_links {
         if let PayoutLink::Beneficiary(b) = l {
-            payout_offsets[*b as usize + 1] += 1;
+            payout_offsets[*b as usize] += 1;
         }
     }
-    for i in 1..payout_offsets.len() {
-        payout_offsets[i] += payout_offsets[i - 1];
+    let mut total = 0u32;
+    for o in payout_offsets.iter_mut() {
+        total += *o;
+        *o = total;
     }
-    let mut fill = payout_offsets.clone();
-    let mut payout_index = vec![0u32; payout_offsets.last().copied().unwrap_or(0) as usize];
-    for (i, l) in payout_links.iter().enumerate() {
+    let mut payout_index = vec![0u32; total as usize];
+    for (i, l) in payout_links.iter().enumerate().rev() {
         if let PayoutLink::Beneficiary(b) = l {
-            let slot = &mut fill[*b as usize];
+            let slot = &mut payout_offsets[*b as usize];
+            *slot -= 1;
             payout_index[*slot as usize] = i as u32;
-            *slot += 1;
         }
     }
 
