@@ -242,6 +242,88 @@ impl AmountColumn {
     }
 }
 
+/// Row numbers as the spreadsheet shows them, as runs of consecutive rows: a list's rows
+/// mostly follow one another, so a file costs a few runs rather than 4 bytes a row. Rows
+/// that jump about are kept one by one, once runs would cost more.
+#[derive(Debug, Clone)]
+enum RowNumbers {
+    /// (index of the run's first row, its row number), in order; `len` rows in all.
+    Runs {
+        runs: Vec<(u32, u32)>,
+        len: u32,
+    },
+    Each(Vec<u32>),
+}
+
+impl Default for RowNumbers {
+    fn default() -> Self {
+        RowNumbers::Runs {
+            runs: Vec::new(),
+            len: 0,
+        }
+    }
+}
+
+impl RowNumbers {
+    fn len(&self) -> usize {
+        match self {
+            RowNumbers::Runs { len, .. } => *len as usize,
+            RowNumbers::Each(v) => v.len(),
+        }
+    }
+
+    /// `count` rows numbered from `row` on.
+    fn push_run(&mut self, row: u32, count: u32) {
+        match self {
+            RowNumbers::Runs { runs, len } => {
+                let continues = runs
+                    .last()
+                    .is_some_and(|&(i, r)| r.checked_add(*len - i) == Some(row));
+                if !continues {
+                    runs.push((*len, row));
+                }
+                *len += count;
+                // Runs cost 8 bytes each, single rows 4.
+                if runs.len() > 32 && runs.len() * 2 > *len as usize {
+                    let each = (0..*len as usize).filter_map(|i| self.get(i)).collect();
+                    *self = RowNumbers::Each(each);
+                }
+            }
+            RowNumbers::Each(v) => v.extend((0..count).map(|k| row.wrapping_add(k))),
+        }
+    }
+
+    fn push(&mut self, row: u32) {
+        self.push_run(row, 1);
+    }
+
+    fn get(&self, i: usize) -> Option<u32> {
+        match self {
+            RowNumbers::Runs { runs, len } => {
+                if i >= *len as usize {
+                    return None;
+                }
+                let k = runs.partition_point(|&(start, _)| start as usize <= i);
+                let &(start, row) = runs.get(k.checked_sub(1)?)?;
+                Some(row.wrapping_add(i as u32 - start))
+            }
+            RowNumbers::Each(v) => v.get(i).copied(),
+        }
+    }
+
+    fn append(&mut self, other: RowNumbers) {
+        match other {
+            RowNumbers::Runs { runs, len } => {
+                for (k, &(start, row)) in runs.iter().enumerate() {
+                    let end = runs.get(k + 1).map_or(len, |r| r.0);
+                    self.push_run(row, end - start);
+                }
+            }
+            RowNumbers::Each(v) => v.into_iter().for_each(|r| self.push(r)),
+        }
+    }
+}
+
 /// Birth years in 2 bytes a row; a year outside `i16` (never, from an importer) is kept
 /// aside exactly.
 #[derive(Debug, Default, Clone)]
@@ -331,7 +413,7 @@ impl FileColumn {
 #[derive(Debug, Default, Clone)]
 pub struct ListTable {
     files: FileColumn,
-    rows: Vec<u32>,
+    rows: RowNumbers,
     ids: IdColumn,
     names: TextColumn,
     amounts: AmountColumn,
@@ -365,7 +447,7 @@ impl ListTable {
 
     pub fn append(&mut self, other: ListTable) {
         self.files.append(other.files);
-        self.rows.extend(other.rows);
+        self.rows.append(other.rows);
         self.ids.append(other.ids);
         self.names.append(other.names);
         self.amounts.append(other.amounts);
@@ -413,7 +495,7 @@ impl ListRows for ListTable {
         self.files.get(i)
     }
     fn row_number(&self, i: usize) -> u32 {
-        self.rows.get(i).copied().unwrap_or(0)
+        self.rows.get(i).unwrap_or(0)
     }
 }
 
@@ -422,7 +504,7 @@ impl ListRows for ListTable {
 #[derive(Debug, Default, Clone)]
 pub struct PayoutTable {
     files: FileColumn,
-    rows: Vec<u32>,
+    rows: RowNumbers,
     ids: IdColumn,
     banks: Vec<BankId>,
     references: TextColumn,
@@ -456,7 +538,7 @@ impl PayoutTable {
 
     pub fn append(&mut self, other: PayoutTable) {
         self.files.append(other.files);
-        self.rows.extend(other.rows);
+        self.rows.append(other.rows);
         self.ids.append(other.ids);
         self.banks.extend(other.banks);
         self.references.append(other.references);
@@ -504,7 +586,7 @@ impl PayoutRows for PayoutTable {
         self.files.get(i)
     }
     fn row_number(&self, i: usize) -> u32 {
-        self.rows.get(i).copied().unwrap_or(0)
+        self.rows.get(i).unwrap_or(0)
     }
 }
 
@@ -613,6 +695,49 @@ mod tests {
     }
 
     /// Past 2 GiB of text the offsets widen without changing any value.
+    proptest::proptest! {
+        /// Row numbers read back as pushed, in runs or one by one, whole or appended.
+        #[test]
+        fn row_numbers_read_back_as_pushed(
+            steps in proptest::collection::vec((0u32..3, 1u32..50), 0..300),
+            cut in 0usize..300,
+        ) {
+            // Mostly the next row, sometimes a jump back or forward.
+            let mut rows = Vec::new();
+            let mut row = 7u32;
+            for (jump, run) in steps {
+                row = match jump { 0 => row, 1 => row + 5, _ => row.saturating_sub(20) };
+                for _ in 0..run {
+                    rows.push(row);
+                    row += 1;
+                }
+            }
+            let cut = cut.min(rows.len());
+            let mut whole = RowNumbers::default();
+            rows.iter().for_each(|&r| whole.push(r));
+            let (mut first, mut second) = (RowNumbers::default(), RowNumbers::default());
+            rows[..cut].iter().for_each(|&r| first.push(r));
+            rows[cut..].iter().for_each(|&r| second.push(r));
+            first.append(second);
+            for t in [&whole, &first] {
+                proptest::prop_assert_eq!(t.len(), rows.len());
+                let back: Vec<u32> = (0..rows.len()).filter_map(|i| t.get(i)).collect();
+                proptest::prop_assert_eq!(&back, &rows);
+                proptest::prop_assert_eq!(t.get(rows.len()), None);
+            }
+        }
+    }
+
+    #[test]
+    fn row_numbers_of_a_plain_file_are_one_run() {
+        let mut t = RowNumbers::default();
+        (2..100_000).for_each(|r| t.push(r));
+        assert!(matches!(&t, RowNumbers::Runs { runs, .. } if runs.len() == 1));
+        let mut scattered = RowNumbers::default();
+        (0..1000).for_each(|r| scattered.push(r * 2));
+        assert!(matches!(scattered, RowNumbers::Each(_)));
+    }
+
     #[test]
     fn text_offsets_widen_exactly() {
         let mut ends = Ends::default();
