@@ -694,7 +694,6 @@ mod tests {
         }
     }
 
-    /// Past 2 GiB of text the offsets widen without changing any value.
     proptest::proptest! {
         /// Row numbers read back as pushed, in runs or one by one, whole or appended.
         #[test]
@@ -738,6 +737,7 @@ mod tests {
         assert!(matches!(scattered, RowNumbers::Each(_)));
     }
 
+    /// Past 2 GiB of text the offsets widen without changing any value.
     #[test]
     fn text_offsets_widen_exactly() {
         let mut ends = Ends::default();
