@@ -116,15 +116,21 @@ where
     // is usually a few rows after the last one's. Looking there first (a short sequential
     // read) spares most lookups in the person index (two cache misses each); it finds the
     // same person the index would, as a key names one person.
-    let near = |key: u64, cursor: &mut usize| -> Option<(u32, u32)> {
+    let near = |key: u64, cursor: &mut usize, people: &[BeneficiaryResult]| -> Option<(u32, u32)> {
         let end = (*cursor + LOOK_AHEAD).min(list.len());
         let r =
             (*cursor..end).find(|&r| matches!(list.id(r), IdRef::Valid(p) if p.value() == key))?;
         *cursor = r + 1;
-        let b = *person_of_row.get(r)?;
+        let b = person_of_row.person(r as u32);
         Some((b, people.get(b as usize)?.row))
     };
-    let resolve = |i: usize, cursor: &mut usize| -> Option<(u32, u8)> {
+    // The links and people as they stand before a block is applied (what resolving reads
+    // of them, superseded payouts and first rows, no block changes).
+    let resolve = |i: usize,
+                   cursor: &mut usize,
+                   payout_links: &[PayoutLink],
+                   people: &[BeneficiaryResult]|
+     -> Option<(u32, u8)> {
         if matches!(payout_links[i], PayoutLink::Superseded { .. }) {
             return None;
         }
@@ -132,7 +138,7 @@ where
         let (b, r, by_account) = match payouts.id(i) {
             IdRef::Valid(id) => {
                 let key = id.value();
-                let (b, r) = match near(key, cursor) {
+                let (b, r) = match near(key, cursor, people) {
                     Some(hit) => hit,
                     None => {
                         let hit = find_person(list, &by_person, &person_of_row, key)?;
@@ -177,32 +183,40 @@ where
         }
         Some((b, seen))
     };
-    let resolved = in_parallel_with(payouts.len(), threads, &resolve);
+    // In blocks, so what resolving found is held for one block at a time.
     let mut tallies = vec![Tally::default(); people.len()];
-    for (i, (link, res)) in payout_links.iter_mut().zip(resolved).enumerate() {
-        let Some((b, seen)) = res else { continue };
-        if seen & WRONG_BANK != 0 {
-            *link = PayoutLink::WrongBank { named: b };
-            continue;
+    for start in (0..payouts.len()).step_by(RESOLVE_BLOCK) {
+        let end = (start + RESOLVE_BLOCK).min(payouts.len());
+        let (links, persons) = (&payout_links[..], &people[..]);
+        let resolved = in_parallel_with(end - start, threads, &|k, hint: &mut usize| {
+            resolve(start + k, hint, links, persons)
+        });
+        for (i, res) in (start..end).zip(resolved) {
+            let Some((b, seen)) = res else { continue };
+            let link = &mut payout_links[i];
+            if seen & WRONG_BANK != 0 {
+                *link = PayoutLink::WrongBank { named: b };
+                continue;
+            }
+            *link = PayoutLink::Beneficiary(b);
+            let person = &mut people[b as usize];
+            if seen & BY_ACCOUNT != 0 {
+                person.flags.insert(Flag::LinkedByAccount);
+            }
+            if seen & ACCOUNT_DIFFERS != 0 {
+                person.flags.insert(Flag::AccountMismatch);
+            }
+            if seen & NAME_DIFFERS != 0 {
+                person.flags.insert(Flag::NameMismatch);
+            }
+            let status = payouts.status(i);
+            if status == PayoutStatus::Success {
+                person.amount_paid += payouts.amount(i);
+                // The listed bank, else the first that paid.
+                person.bank.get_or_insert(payouts.bank(i));
+            }
+            tallies[b as usize].add(status);
         }
-        *link = PayoutLink::Beneficiary(b);
-        let person = &mut people[b as usize];
-        if seen & BY_ACCOUNT != 0 {
-            person.flags.insert(Flag::LinkedByAccount);
-        }
-        if seen & ACCOUNT_DIFFERS != 0 {
-            person.flags.insert(Flag::AccountMismatch);
-        }
-        if seen & NAME_DIFFERS != 0 {
-            person.flags.insert(Flag::NameMismatch);
-        }
-        let status = payouts.status(i);
-        if status == PayoutStatus::Success {
-            person.amount_paid += payouts.amount(i);
-            // The listed bank, else the first that paid.
-            person.bank.get_or_insert(payouts.bank(i));
-        }
-        tallies[b as usize].add(status);
     }
     // Linking is done: what it needed goes before the figures are made.
     drop(by_person);
@@ -306,6 +320,9 @@ const BY_ACCOUNT: u8 = 2;
 const ACCOUNT_DIFFERS: u8 = 4;
 const NAME_DIFFERS: u8 = 8;
 
+/// Payouts resolved at a time (step 3).
+const RESOLVE_BLOCK: usize = 1 << 18;
+
 /// List rows after the last payout's person where the next payout's is looked for first.
 const LOOK_AHEAD: usize = 16;
 
@@ -381,7 +398,7 @@ type Grouped = (
     PersonIndex,
     Vec<BeneficiaryResult>,
     FxHashMap<u32, Vec<u32>>,
-    Vec<u32>,
+    RowPeople,
 );
 
 /// The person index, in parts by bits of the key's hash: each part is small enough to stay
@@ -429,6 +446,23 @@ fn key_hash(key: u64) -> u64 {
     h ^ (h >> 33)
 }
 
+/// Which person each list row is: people are the list's rows in order, less the rows that
+/// repeat an earlier row's ID, so only those are stored (a few, not 4 bytes a row).
+struct RowPeople {
+    /// (repeated row, its person), by row.
+    repeats: Vec<(u32, u32)>,
+}
+
+impl RowPeople {
+    fn person(&self, row: u32) -> u32 {
+        let before = self.repeats.partition_point(|&(r, _)| r < row);
+        match self.repeats.get(before) {
+            Some(&(r, person)) if r == row => person,
+            _ => row - before as u32,
+        }
+    }
+}
+
 /// The key of list row `row`.
 fn row_key<L: ListRows + ?Sized>(list: &L, row: u32) -> Option<u64> {
     person_key(list.id(row as usize))
@@ -438,11 +472,11 @@ fn row_key<L: ListRows + ?Sized>(list: &L, row: u32) -> Option<u64> {
 fn find_person<L: ListRows + ?Sized>(
     list: &L,
     index: &PersonIndex,
-    person_of_row: &[u32],
+    person_of_row: &RowPeople,
     key: u64,
 ) -> Option<(u32, u32)> {
     let row = index.first_row(list, key)?;
-    Some((*person_of_row.get(row as usize)?, row))
+    Some((person_of_row.person(row), row))
 }
 
 fn group_people<L: ListRows + ?Sized>(list: &L, threads: usize) -> Grouped {
@@ -515,13 +549,16 @@ fn group_people<L: ListRows + ?Sized>(list: &L, threads: usize) -> Grouped {
     // 1c. The people, in list order: a repeated row adds to its first row's person.
     let mut duplicate_rows: FxHashMap<u32, Vec<u32>> = FxHashMap::default();
     let mut people: Vec<BeneficiaryResult> = Vec::with_capacity(n);
-    let mut person_of_row: Vec<u32> = Vec::with_capacity(n);
+    let mut person_of_row = RowPeople {
+        repeats: Vec::with_capacity(repeats.len()),
+    };
     let mut repeats = repeats.into_iter().peekable();
     for r in 0..n {
         let i = r as u32;
         if let Some((_, first_row)) = repeats.next_if(|&(row, _)| row == i) {
-            let first = person_of_row.get(first_row as usize).copied().unwrap_or(0);
-            person_of_row.push(first);
+            // The first row comes earlier: its person is known.
+            let first = person_of_row.person(first_row);
+            person_of_row.repeats.push((i, first));
             duplicate_rows.entry(first).or_default().push(i);
             if let Some(b) = people.get_mut(first as usize) {
                 b.amount_due += list.amount_due(r);
@@ -530,7 +567,6 @@ fn group_people<L: ListRows + ?Sized>(list: &L, threads: usize) -> Grouped {
             continue;
         }
         let id = list.id(r);
-        person_of_row.push(people.len() as u32);
         let mut flags = Flags::default();
         match id {
             IdRef::Invalid(_) | IdRef::Missing => flags.insert(Flag::InvalidId),
