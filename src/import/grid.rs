@@ -41,6 +41,7 @@ impl<'a> Cell<'a> {
     }
 
     /// Text cells holding only whitespace count as empty.
+    #[inline]
     pub fn text(s: &'a str) -> Cell<'a> {
         if trimmed(s).is_empty() {
             Cell::Empty
@@ -77,6 +78,7 @@ impl<'a> Cell<'a> {
 
 /// `s.trim()`, without looking at the characters when both ends are visible ASCII (a
 /// national file has tens of millions of cells).
+#[inline]
 fn trimmed(s: &str) -> &str {
     match (s.as_bytes().first(), s.as_bytes().last()) {
         (Some(a), Some(b)) if a.is_ascii_graphic() && b.is_ascii_graphic() => s,
@@ -364,6 +366,7 @@ pub(crate) enum RowView<'g> {
 }
 
 impl<'g> RowView<'g> {
+    #[inline]
     pub(crate) fn cell(&self, c: usize) -> Cell<'g> {
         match *self {
             RowView::Csv { text, fields } => fields
