@@ -99,7 +99,7 @@ where
 {
     // 1 and 2 are independent: the list's people on this thread, the latest state of
     // each bank transaction on another.
-    let ((by_person, mut people, duplicate_rows, person_of_row), mut payout_links) =
+    let ((by_person, mut people, mut amounts, duplicate_rows, person_of_row), mut payout_links) =
         std::thread::scope(|s| {
             let latest = s.spawn(|| latest_states(payouts));
             let grouped = group_people(list, threads);
@@ -211,7 +211,7 @@ where
             }
             let status = payouts.status(i);
             if status == PayoutStatus::Success {
-                person.amount_paid += payouts.amount(i);
+                amounts.add_paid(b as usize, payouts.amount(i));
                 // The listed bank, else the first that paid.
                 person.bank.get_or_insert(payouts.bank(i));
             }
@@ -223,13 +223,13 @@ where
     drop(accounts);
 
     // 4. Outcomes.
-    for (b, t) in people.iter_mut().zip(tallies.iter().copied()) {
+    for (i, (b, t)) in people.iter_mut().zip(tallies.iter().copied()).enumerate() {
         let listed_account = list.account(b.row as usize).is_some();
         b.paid_cashless = t.paid();
         b.has_account = listed_account || b.paid_cashless;
         b.outcome = outcome(
-            b.amount_due,
-            b.amount_paid,
+            amounts.due(i),
+            amounts.paid(i),
             t,
             listed_account,
             options.tolerance,
@@ -264,12 +264,20 @@ where
     // order (sums are exact, slices keep their first-seen order).
     let parts = in_parallel_runs(people.len(), threads, &|run: Range<usize>| {
         let mut part = Figures::default();
-        for b in &people[run] {
-            part.totals.add_beneficiary(b);
+        for (i, b) in run.clone().zip(&people[run]) {
+            let (due, paid) = (amounts.due(i), amounts.paid(i));
+            part.totals.add_beneficiary(b, due, paid);
             let row = b.row as usize;
-            part.communes.slot(list.commune(row)).add_beneficiary(b);
-            part.categories.slot(list.category(row)).add_beneficiary(b);
-            part.banks.entry(b.bank).or_default().add_beneficiary(b);
+            part.communes
+                .slot(list.commune(row))
+                .add_beneficiary(b, due, paid);
+            part.categories
+                .slot(list.category(row))
+                .add_beneficiary(b, due, paid);
+            part.banks
+                .entry(b.bank)
+                .or_default()
+                .add_beneficiary(b, due, paid);
         }
         part
     });
@@ -308,6 +316,7 @@ where
         by_category: categories.finish(),
         by_bank,
         options: options.clone(),
+        amounts,
         duplicate_rows,
         payout_offsets,
         payout_index,
@@ -397,6 +406,7 @@ impl<'a> Figures<'a> {
 type Grouped = (
     PersonIndex,
     Vec<BeneficiaryResult>,
+    PersonAmounts,
     FxHashMap<u32, Vec<u32>>,
     RowPeople,
 );
@@ -549,6 +559,7 @@ fn group_people<L: ListRows + ?Sized>(list: &L, threads: usize) -> Grouped {
     // 1c. The people, in list order: a repeated row adds to its first row's person.
     let mut duplicate_rows: FxHashMap<u32, Vec<u32>> = FxHashMap::default();
     let mut people: Vec<BeneficiaryResult> = Vec::with_capacity(n);
+    let mut amounts = PersonAmounts::with_capacity(n);
     let mut person_of_row = RowPeople {
         repeats: Vec::with_capacity(repeats.len()),
     };
@@ -561,7 +572,7 @@ fn group_people<L: ListRows + ?Sized>(list: &L, threads: usize) -> Grouped {
             person_of_row.repeats.push((i, first));
             duplicate_rows.entry(first).or_default().push(i);
             if let Some(b) = people.get_mut(first as usize) {
-                b.amount_due += list.amount_due(r);
+                amounts.add_due(first as usize, list.amount_due(r));
                 b.flags.insert(Flag::DuplicateRow);
             }
             continue;
@@ -577,12 +588,11 @@ fn group_people<L: ListRows + ?Sized>(list: &L, threads: usize) -> Grouped {
                 }
             }
         }
+        amounts.push(list.amount_due(r));
         people.push(BeneficiaryResult {
             row: i,
             outcome: Outcome::Unpaid,
             flags,
-            amount_due: list.amount_due(r),
-            amount_paid: Decimal::ZERO,
             has_account: false,
             paid_cashless: false,
             bank: list.bank(r),
@@ -592,7 +602,7 @@ fn group_people<L: ListRows + ?Sized>(list: &L, threads: usize) -> Grouped {
         parts: tables,
         bits,
     };
-    (index, people, duplicate_rows, person_of_row)
+    (index, people, amounts, duplicate_rows, person_of_row)
 }
 
 /// Step 2: every payout unmatched so far, except those a later payout with the same
@@ -1107,7 +1117,7 @@ mod tests {
             Outcome::Duplicate
         );
         let r = run(&[ben(ID_A, "A", 1000)], &[ok(1000), ok(1000)]);
-        assert_eq!(r.beneficiaries[0].amount_paid, d(2000));
+        assert_eq!(r.amount_paid(0), d(2000));
         assert_eq!(r.totals.outcomes.duplicate, 1);
     }
 
@@ -1125,7 +1135,7 @@ mod tests {
         );
         let b = &r.beneficiaries[0];
         assert_eq!(b.outcome, Outcome::Failed);
-        assert_eq!(b.amount_paid, Decimal::ZERO);
+        assert_eq!(r.amount_paid(0), Decimal::ZERO);
         assert!(!b.paid_cashless);
     }
 
@@ -1160,7 +1170,7 @@ mod tests {
         let b = &r.beneficiaries[0];
         assert_eq!(b.outcome, Outcome::Pending);
         assert!(!b.paid_cashless);
-        assert_eq!(b.amount_paid, Decimal::ZERO);
+        assert_eq!(r.amount_paid(0), Decimal::ZERO);
         assert_eq!(r.totals.outcomes.pending, 1);
         assert_eq!(r.totals.paid_cashless, 0);
         assert_eq!(
@@ -1230,7 +1240,7 @@ mod tests {
         );
         // The amount paid is still what was paid.
         assert_eq!(
-            run_tol(&list, &[ok(999_500)], 1000).beneficiaries[0].amount_paid,
+            run_tol(&list, &[ok(999_500)], 1000).amount_paid(0),
             d(999_500)
         );
     }
@@ -1249,12 +1259,12 @@ mod tests {
         assert_eq!(r.payout_links[0], PayoutLink::Superseded { by: 1 });
         assert_eq!(r.payout_links[1], PayoutLink::Beneficiary(0));
         assert_eq!(r.beneficiaries[0].outcome, Outcome::Returned);
-        assert_eq!(r.beneficiaries[0].amount_paid, Decimal::ZERO);
+        assert_eq!(r.amount_paid(0), Decimal::ZERO);
         assert_eq!(r.payouts_of(0), &[1]);
         // An identical repeat counts once.
         let r = run(&list, &[with_ref(ok(1000), "T1"), with_ref(ok(1000), "T1")]);
         assert_eq!(r.beneficiaries[0].outcome, Outcome::Matched);
-        assert_eq!(r.beneficiaries[0].amount_paid, d(1000));
+        assert_eq!(r.amount_paid(0), d(1000));
         assert_eq!(r.totals.unmatched_payouts.count, 0);
         // The same reference at two banks: two transactions.
         let other = with_ref(pay(ID_A, "Vietcombank", 1000, Success), "T1");
@@ -1281,7 +1291,7 @@ mod tests {
         let a = &r.beneficiaries[0];
         assert_eq!(a.row, 0);
         assert_eq!(r.extra_rows(0), [2]);
-        assert_eq!(a.amount_due, d(1000));
+        assert_eq!(r.amount_due(0), d(1000));
         assert!(a.flags.contains(Flag::DuplicateRow));
         assert_eq!(a.outcome, Outcome::Matched);
         assert!(!r.beneficiaries[1].flags.contains(Flag::DuplicateRow));
