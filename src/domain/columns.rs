@@ -122,13 +122,109 @@ impl TextColumn {
     }
 }
 
+/// A text most rows lack (a bank's reason for a failure): only the rows that have one.
+#[derive(Debug, Default, Clone)]
+struct SparseText {
+    /// Rows with a value, in order, and their values.
+    rows: Vec<u32>,
+    values: TextColumn,
+    len: u32,
+}
+
+impl SparseText {
+    fn push(&mut self, value: Option<&str>) {
+        if value.is_some() {
+            self.rows.push(self.len);
+            self.values.push(value);
+        }
+        self.len += 1;
+    }
+
+    fn get(&self, i: usize) -> Option<&str> {
+        let k = self.rows.binary_search(&u32::try_from(i).ok()?).ok()?;
+        self.values.get(k)
+    }
+
+    fn append(&mut self, other: SparseText) {
+        let base = self.len;
+        self.rows.extend(other.rows.iter().map(|r| r + base));
+        self.values.append(other.values);
+        self.len += other.len;
+    }
+}
+
 /// Texts that repeat (communes, categories): each distinct one stored once.
 #[derive(Debug, Default, Clone)]
 pub struct InternedColumn {
     values: Vec<Box<str>>,
     index: FxHashMap<Box<str>, u32>,
-    /// Per row: an index into `values`, or `u32::MAX` when absent.
-    ids: Vec<u32>,
+    /// Per row: an index into `values`, or absent.
+    ids: InternedIds,
+}
+
+/// 2 bytes a row while under 65,535 distinct values (3,321 communes in the country), 4
+/// past it (widened once, exactly).
+#[derive(Debug, Clone)]
+enum InternedIds {
+    Narrow(Vec<u16>),
+    Wide(Vec<u32>),
+}
+
+impl Default for InternedIds {
+    fn default() -> Self {
+        InternedIds::Narrow(Vec::new())
+    }
+}
+
+impl InternedIds {
+    /// `u32::MAX` for absent.
+    fn push(&mut self, id: u32) {
+        if let InternedIds::Narrow(v) = self {
+            match u16::try_from(id) {
+                Ok(n) if n != u16::MAX => {
+                    v.push(n);
+                    return;
+                }
+                _ if id == u32::MAX => {
+                    v.push(u16::MAX);
+                    return;
+                }
+                _ => {
+                    let wide = v
+                        .iter()
+                        .map(|&n| {
+                            if n == u16::MAX {
+                                u32::MAX
+                            } else {
+                                u32::from(n)
+                            }
+                        })
+                        .collect();
+                    *self = InternedIds::Wide(wide);
+                }
+            }
+        }
+        if let InternedIds::Wide(v) = self {
+            v.push(id);
+        }
+    }
+
+    fn get(&self, i: usize) -> Option<u32> {
+        match self {
+            InternedIds::Narrow(v) => match *v.get(i)? {
+                u16::MAX => None,
+                n => Some(u32::from(n)),
+            },
+            InternedIds::Wide(v) => v.get(i).copied().filter(|&n| n != u32::MAX),
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            InternedIds::Narrow(v) => v.len(),
+            InternedIds::Wide(v) => v.len(),
+        }
+    }
 }
 
 impl InternedColumn {
@@ -148,18 +244,19 @@ impl InternedColumn {
     }
 
     pub fn get(&self, i: usize) -> Option<&str> {
-        let id = *self.ids.get(i)?;
+        let id = self.ids.get(i)?;
         self.values.get(id as usize).map(|v| &**v)
     }
 
     pub fn append(&mut self, other: InternedColumn) {
         let remap: Vec<u32> = other.values.iter().map(|v| self.id_of(v)).collect();
-        self.ids.extend(
-            other
+        for i in 0..other.ids.len() {
+            let id = other
                 .ids
-                .iter()
-                .map(|&id| remap.get(id as usize).copied().unwrap_or(u32::MAX)),
-        );
+                .get(i)
+                .and_then(|id| remap.get(id as usize).copied());
+            self.ids.push(id.unwrap_or(u32::MAX));
+        }
     }
 }
 
@@ -206,15 +303,16 @@ impl IdColumn {
 /// integers; an amount that is not one (never, from an importer) is kept aside exactly.
 #[derive(Debug, Default, Clone)]
 struct AmountColumn {
-    values: Vec<i64>,
+    /// 4 bytes a row: up to 4,294,967,294 đồng a row, far above any allowance.
+    values: Vec<u32>,
     others: FxHashMap<u32, Decimal>,
 }
 
-const OTHER_AMOUNT: i64 = i64::MIN;
+const OTHER_AMOUNT: u32 = u32::MAX;
 
 impl AmountColumn {
     fn push(&mut self, d: Decimal) {
-        match d.to_i64().filter(|v| d.scale() == 0 && *v != OTHER_AMOUNT) {
+        match d.to_u32().filter(|v| d.scale() == 0 && *v != OTHER_AMOUNT) {
             Some(v) => self.values.push(v),
             None => {
                 self.others.insert(self.values.len() as u32, d);
@@ -512,7 +610,7 @@ pub struct PayoutTable {
     names: TextColumn,
     amounts: AmountColumn,
     statuses: Vec<PayoutStatus>,
-    reasons: TextColumn,
+    reasons: SparseText,
     origins: Vec<PayoutOrigin>,
 }
 
@@ -638,6 +736,16 @@ mod tests {
                 // Years a 2-byte column holds, and some it must keep aside.
                 let year = [None, Some(1950), Some(-40_000), Some(40_000), Some(-32_767)];
                 r.birth = year[n as usize % 5].map(crate::domain::dates::DateOrYear::Year);
+                // Amounts 4 bytes hold, and some they must keep aside.
+                let amount = [
+                    Decimal::from(1_500_000),
+                    Decimal::from(u32::MAX),
+                    Decimal::from(u32::MAX - 1),
+                    Decimal::from(1_000_000_000_000_000i64),
+                    Decimal::new(15, 1),
+                    Decimal::from(-5),
+                ];
+                r.amount_due = amount[n as usize % 6];
                 r
             })
             .collect();
@@ -677,14 +785,20 @@ mod tests {
                 amount: Decimal::from(n as i64 * 1000),
                 status: PayoutStatus::Success,
                 value_date: None,
-                reason: None,
+                reason: (n % 7 == 1).then(|| format!("AC0{n}")),
                 origin: PayoutOrigin::File,
             })
             .collect();
-        let mut t = PayoutTable::default();
-        rows.iter().cloned().for_each(|r| t.push(r));
+        let mut whole = PayoutTable::default();
+        rows.iter().cloned().for_each(|r| whole.push(r));
+        let (mut t, mut rest) = (PayoutTable::default(), PayoutTable::default());
+        rows[..11].iter().cloned().for_each(|r| t.push(r));
+        rows[11..].iter().cloned().for_each(|r| rest.push(r));
+        t.append(rest);
         let s = &rows[..];
         for i in 0..rows.len() {
+            assert_eq!(whole.reason(i), s.reason(i), "{i}");
+            assert_eq!(t.reason(i), s.reason(i), "{i}");
             assert_eq!(t.id(i), s.id(i));
             assert_eq!(t.reference(i), s.reference(i));
             assert_eq!(t.name(i), s.name(i));
@@ -723,6 +837,25 @@ mod tests {
                 let back: Vec<u32> = (0..rows.len()).filter_map(|i| t.get(i)).collect();
                 proptest::prop_assert_eq!(&back, &rows);
                 proptest::prop_assert_eq!(t.get(rows.len()), None);
+            }
+        }
+    }
+
+    #[test]
+    fn interned_values_read_back_past_65535_distinct() {
+        let value = |i: usize| (i % 7 != 3).then(|| format!("Xã {}", i / 2));
+        let (mut whole, mut first, mut second) = Default::default();
+        let n = 140_000;
+        for i in 0..n {
+            InternedColumn::push(&mut whole, value(i).as_deref());
+            let half = if i < n / 3 { &mut first } else { &mut second };
+            InternedColumn::push(half, value(i).as_deref());
+        }
+        first.append(second);
+        for t in [&whole, &first] {
+            assert!(matches!(t.ids, InternedIds::Wide(_)));
+            for i in 0..n {
+                assert_eq!(t.get(i), value(i).as_deref(), "{i}");
             }
         }
     }
