@@ -370,23 +370,23 @@ impl Coverage {
 }
 
 /// Each person's amount due (their rows summed) and paid (their successful payouts
-/// summed), apart from `BeneficiaryResult`: whole đồng as integers, 16 bytes a person
-/// instead of 32; an amount that is not whole đồng or leaves `i64` (never, from an
-/// importer, the store or a callback) is kept exactly, aside.
+/// summed), apart from `BeneficiaryResult`: whole đồng as integers, 8 bytes a person
+/// instead of 32; an amount that is not whole đồng or passes 4,294,967,294 đồng (a
+/// person's allowance never does) is kept exactly, aside.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct PersonAmounts {
-    due: Vec<i64>,
-    paid: Vec<i64>,
+    due: Vec<u32>,
+    paid: Vec<u32>,
     /// By person: (due, paid), where `due` holds `ASIDE`.
     aside: rustc_hash::FxHashMap<u32, (Decimal, Decimal)>,
 }
 
-const ASIDE: i64 = i64::MIN;
+const ASIDE: u32 = u32::MAX;
 
-fn whole(d: Decimal) -> Option<i64> {
+fn whole(d: Decimal) -> Option<u32> {
     use rust_decimal::prelude::ToPrimitive;
     if d.scale() == 0 || d.fract().is_zero() {
-        d.to_i64().filter(|&v| v != ASIDE)
+        d.to_u32().filter(|&v| v != ASIDE)
     } else {
         None
     }
@@ -442,7 +442,7 @@ impl PersonAmounts {
         if let (Some(&due), Some(paid), Some(v)) =
             (self.due.get(b), self.paid.get_mut(b), whole(amount))
             && due != ASIDE
-            && let Some(sum) = paid.checked_add(v)
+            && let Some(sum) = paid.checked_add(v).filter(|&s| s != ASIDE)
         {
             *paid = sum;
             return;
@@ -453,7 +453,7 @@ impl PersonAmounts {
     }
 
     /// (due, paid) of person `b`, as whole đồng when both are.
-    pub(crate) fn whole(&self, b: usize) -> Option<(i64, i64)> {
+    pub(crate) fn whole(&self, b: usize) -> Option<(u32, u32)> {
         match (self.due.get(b), self.paid.get(b)) {
             (Some(&due), Some(&paid)) if due != ASIDE => Some((due, paid)),
             _ => None,
@@ -597,7 +597,7 @@ mod tests {
                 // Small whole amounts, whole amounts near i64's end, fractions.
                 let amount = match kind {
                     0 => Decimal::from(n * 1_000),
-                    1 => Decimal::from(i64::MAX / 2) * Decimal::from(n.signum()),
+                    1 => Decimal::from(u32::MAX / 2) * Decimal::from(n.signum()),
                     _ => Decimal::new(n * 15, 1),
                 };
                 if what == 0 || want.is_empty() {
