@@ -6,7 +6,6 @@
 use std::sync::Arc;
 
 use rust_decimal::Decimal;
-use rust_decimal::prelude::ToPrimitive;
 use rustc_hash::FxHashMap;
 
 use super::banks::BankId;
@@ -312,13 +311,17 @@ const OTHER_AMOUNT: u32 = u32::MAX;
 
 impl AmountColumn {
     fn push(&mut self, d: Decimal) {
-        match d.to_u32().filter(|v| d.scale() == 0 && *v != OTHER_AMOUNT) {
+        match super::records::whole_u32(d) {
             Some(v) => self.values.push(v),
             None => {
                 self.others.insert(self.values.len() as u32, d);
                 self.values.push(OTHER_AMOUNT);
             }
         }
+    }
+
+    fn whole(&self, i: usize) -> Option<u32> {
+        self.values.get(i).copied().filter(|&v| v != OTHER_AMOUNT)
     }
 
     fn get(&self, i: usize) -> Decimal {
@@ -571,6 +574,9 @@ impl ListRows for ListTable {
     fn amount_due(&self, i: usize) -> Decimal {
         self.amounts.get(i)
     }
+    fn amount_due_whole(&self, i: usize) -> Option<u32> {
+        self.amounts.whole(i)
+    }
     fn account(&self, i: usize) -> Option<&str> {
         self.accounts.get(i)
     }
@@ -670,6 +676,9 @@ impl PayoutRows for PayoutTable {
     }
     fn amount(&self, i: usize) -> Decimal {
         self.amounts.get(i)
+    }
+    fn amount_whole(&self, i: usize) -> Option<u32> {
+        self.amounts.whole(i)
     }
     fn status(&self, i: usize) -> PayoutStatus {
         self.statuses[i]

@@ -84,6 +84,17 @@ pub fn parse_amount_text(s: &str) -> Result<Decimal, AmountError> {
     parse_amount_full(raw)
 }
 
+/// An amount in đồng written as plain digits ("1500000", " 0025 "), read straight: what
+/// `parse_amount_text` then `to_dong` with a unit of 1 give it; `None` for anything else.
+pub fn plain_dong(s: &str) -> Option<Decimal> {
+    let raw = s.trim_matches(|c: char| c.is_ascii_whitespace());
+    if raw.is_empty() || raw.len() > 19 || !raw.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let v = raw.bytes().fold(0u64, |v, b| v * 10 + u64::from(b - b'0'));
+    (i128::from(v) <= MAX_AMOUNT).then(|| Decimal::from(v))
+}
+
 /// The full reading of an amount's text (`raw` trimmed): signs, currency, both marks.
 fn parse_amount_full(raw: &str) -> Result<Decimal, AmountError> {
     let not_a_number = || AmountError::NotANumber(raw.to_string());
@@ -464,6 +475,14 @@ mod tests {
             prop_assert_eq!(parse_amount_text(&commas), parse_amount_full(&commas));
             let f = n as f64;
             prop_assert_eq!(amount_from_f64(f), amount_from_f64_text(f));
+            for plain in [n.to_string(), format!(" 00{n} "), s.clone()] {
+                if let Some(d) = plain_dong(&plain) {
+                    let full = parse_amount_text(&plain).and_then(|d| to_dong(d, Decimal::ONE));
+                    prop_assert_eq!(Ok(d), full, "{:?}", plain);
+                    prop_assert_eq!(d.scale(), 0);
+                }
+            }
+            prop_assert!(plain_dong(&n.to_string()).is_some() == (n <= 1_000_000_000_000_000));
         }
     }
 

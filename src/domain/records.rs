@@ -242,6 +242,16 @@ impl IdCheck {
 
 /// A beneficiary list as the engine and the exception list read it, row by row: a slice
 /// of owned rows (the service's), or compact columns (a national file's).
+/// `d` as whole đồng below `u32::MAX`, the engine's compact amounts.
+pub fn whole_u32(d: Decimal) -> Option<u32> {
+    use rust_decimal::prelude::ToPrimitive;
+    if d.scale() == 0 || d.fract().is_zero() {
+        d.to_u32().filter(|&v| v != u32::MAX)
+    } else {
+        None
+    }
+}
+
 pub trait ListRows: Sync {
     fn len(&self) -> usize;
     fn is_empty(&self) -> bool {
@@ -250,6 +260,10 @@ pub trait ListRows: Sync {
     fn id(&self, i: usize) -> IdRef<'_>;
     fn name(&self, i: usize) -> &str;
     fn amount_due(&self, i: usize) -> Decimal;
+    /// `amount_due` as whole đồng in 4 bytes, when it is that (what the engine sums).
+    fn amount_due_whole(&self, i: usize) -> Option<u32> {
+        whole_u32(self.amount_due(i))
+    }
     fn account(&self, i: usize) -> Option<&str>;
     fn bank(&self, i: usize) -> Option<BankId>;
     fn birth_year(&self, i: usize) -> Option<i32>;
@@ -273,6 +287,10 @@ pub trait PayoutRows: Sync {
     fn account(&self, i: usize) -> Option<&str>;
     fn name(&self, i: usize) -> Option<&str>;
     fn amount(&self, i: usize) -> Decimal;
+    /// `amount` as whole đồng in 4 bytes, when it is that (what the engine sums).
+    fn amount_whole(&self, i: usize) -> Option<u32> {
+        whole_u32(self.amount(i))
+    }
     fn status(&self, i: usize) -> PayoutStatus;
     fn reason(&self, i: usize) -> Option<&str>;
     fn origin(&self, i: usize) -> PayoutOrigin;

@@ -211,7 +211,10 @@ where
             }
             let status = payouts.status(i);
             if status == PayoutStatus::Success {
-                amounts.add_paid(b as usize, payouts.amount(i));
+                match payouts.amount_whole(i) {
+                    Some(v) => amounts.add_paid_whole(b as usize, v),
+                    None => amounts.add_paid(b as usize, payouts.amount(i)),
+                }
                 // The listed bank, else the first that paid.
                 person.bank.get_or_insert(payouts.bank(i));
             }
@@ -265,19 +268,13 @@ where
     let parts = in_parallel_runs(people.len(), threads, &|run: Range<usize>| {
         let mut part = Figures::default();
         for (i, b) in run.clone().zip(&people[run]) {
-            let (due, paid) = (amounts.due(i), amounts.paid(i));
-            part.totals.add_beneficiary(b, due, paid);
+            let sums = amounts.whole(i);
+            let add = |s: &mut Summing| s.add(b, sums, &amounts, i);
+            add(&mut part.totals);
             let row = b.row as usize;
-            part.communes
-                .slot(list.commune(row))
-                .add_beneficiary(b, due, paid);
-            part.categories
-                .slot(list.category(row))
-                .add_beneficiary(b, due, paid);
-            part.banks
-                .entry(b.bank)
-                .or_default()
-                .add_beneficiary(b, due, paid);
+            add(part.communes.slot(list.commune(row)));
+            add(part.categories.slot(list.category(row)));
+            add(part.banks.entry(b.bank).or_default());
         }
         part
     });
@@ -286,11 +283,14 @@ where
         whole.absorb(part);
     }
     let Figures {
-        mut totals,
+        totals,
         communes,
         categories,
-        mut banks,
+        banks,
     } = whole;
+    let mut totals = totals.finish();
+    let mut banks: FxHashMap<Option<BankId>, Coverage> =
+        banks.into_iter().map(|(k, s)| (k, s.finish())).collect();
     for (i, l) in payout_links.iter().enumerate() {
         if l.is_unmatched() {
             let wrong_bank = matches!(l, PayoutLink::WrongBank { .. });
@@ -383,20 +383,75 @@ fn in_parallel_runs<T: Send>(
 /// The figures of some of the people (step 6).
 #[derive(Default)]
 struct Figures<'a> {
-    totals: Coverage,
+    totals: Summing,
     communes: Slicer<'a>,
     categories: Slicer<'a>,
-    banks: FxHashMap<Option<BankId>, Coverage>,
+    banks: FxHashMap<Option<BankId>, Summing>,
+}
+
+/// Coverage being summed: whole đồng in integers (a decimal add per person and slice cost
+/// a tenth of the run), folded into the exact decimals at the end.
+#[derive(Default)]
+struct Summing {
+    coverage: Coverage,
+    due: u64,
+    paid: u64,
+}
+
+impl Summing {
+    /// Beneficiary `i`, with `whole` = `amounts.whole(i)`.
+    fn add(
+        &mut self,
+        b: &BeneficiaryResult,
+        whole: Option<(u32, u32)>,
+        amounts: &PersonAmounts,
+        i: usize,
+    ) {
+        self.coverage.count_beneficiary(b);
+        match whole {
+            Some((due, paid)) => {
+                Self::sum(&mut self.due, &mut self.coverage.amount_due, due.into());
+                Self::sum(&mut self.paid, &mut self.coverage.amount_paid, paid.into());
+            }
+            None => {
+                self.coverage.amount_due += amounts.due(i);
+                self.coverage.amount_paid += amounts.paid(i);
+            }
+        }
+    }
+
+    /// `v` into `sum`, and `sum` into `exact` before it would overflow.
+    fn sum(sum: &mut u64, exact: &mut Decimal, v: u64) {
+        match sum.checked_add(v) {
+            Some(s) => *sum = s,
+            None => {
+                *exact += Decimal::from(*sum);
+                *sum = v;
+            }
+        }
+    }
+
+    fn merge(&mut self, other: Summing) {
+        self.coverage.merge(&other.coverage);
+        Self::sum(&mut self.due, &mut self.coverage.amount_due, other.due);
+        Self::sum(&mut self.paid, &mut self.coverage.amount_paid, other.paid);
+    }
+
+    fn finish(mut self) -> Coverage {
+        self.coverage.amount_due += Decimal::from(self.due);
+        self.coverage.amount_paid += Decimal::from(self.paid);
+        self.coverage
+    }
 }
 
 impl<'a> Figures<'a> {
     /// Add the figures of the people after these.
     fn absorb(&mut self, later: Figures<'a>) {
-        self.totals.merge(&later.totals);
+        self.totals.merge(later.totals);
         self.communes.absorb(later.communes);
         self.categories.absorb(later.categories);
         for (k, c) in later.banks {
-            self.banks.entry(k).or_default().merge(&c);
+            self.banks.entry(k).or_default().merge(c);
         }
     }
 }
@@ -588,7 +643,10 @@ fn group_people<L: ListRows + ?Sized>(list: &L, threads: usize) -> Grouped {
                 }
             }
         }
-        amounts.push(list.amount_due(r));
+        match list.amount_due_whole(r) {
+            Some(v) => amounts.push_whole(v),
+            None => amounts.push(list.amount_due(r)),
+        }
         people.push(BeneficiaryResult {
             row: i,
             outcome: Outcome::Unpaid,
@@ -727,14 +785,14 @@ fn outcome(
 #[derive(Default)]
 struct Slicer<'a> {
     index: FxHashMap<Option<&'a str>, usize>,
-    slices: Vec<(Option<&'a str>, Coverage)>,
+    slices: Vec<(Option<&'a str>, Summing)>,
 }
 
 impl<'a> Slicer<'a> {
-    fn slot(&mut self, key: Option<&'a str>) -> &mut Coverage {
+    fn slot(&mut self, key: Option<&'a str>) -> &mut Summing {
         let key = key.filter(|k| !k.trim().is_empty());
         let i = *self.index.entry(key).or_insert_with(|| {
-            self.slices.push((key, Coverage::default()));
+            self.slices.push((key, Summing::default()));
             self.slices.len() - 1
         });
         &mut self.slices[i].1
@@ -742,8 +800,8 @@ impl<'a> Slicer<'a> {
 
     /// Add the slices of later rows: keys new here come after, in their first-seen order.
     fn absorb(&mut self, later: Slicer<'a>) {
-        for (key, coverage) in later.slices {
-            self.slot(key).merge(&coverage);
+        for (key, summing) in later.slices {
+            self.slot(key).merge(summing);
         }
     }
 
@@ -753,7 +811,8 @@ impl<'a> Slicer<'a> {
     fn finish(self) -> Vec<Slice<String>> {
         let mut merged: Vec<(Option<String>, Slice<String>)> = Vec::new();
         let mut by_fold: FxHashMap<Option<String>, usize> = FxHashMap::default();
-        for (k, coverage) in self.slices {
+        for (k, summing) in self.slices {
+            let coverage = summing.finish();
             let folded = k.map(names::fold);
             match by_fold.get(&folded) {
                 Some(&i) => merged[i].1.coverage.merge(&coverage),

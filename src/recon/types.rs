@@ -328,8 +328,8 @@ impl Coverage {
         percent(self.paid_cashless, self.with_account)
     }
 
-    /// Beneficiary `b`, due `due` and paid `paid` (`Reconciliation::amount_due`, `…_paid`).
-    pub(crate) fn add_beneficiary(&mut self, b: &BeneficiaryResult, due: Decimal, paid: Decimal) {
+    /// Beneficiary `b` counted, without the amounts (the engine sums them apart).
+    pub(crate) fn count_beneficiary(&mut self, b: &BeneficiaryResult) {
         self.beneficiaries += 1;
         if b.has_account {
             self.with_account += 1;
@@ -337,8 +337,6 @@ impl Coverage {
         if b.paid_cashless {
             self.paid_cashless += 1;
         }
-        self.amount_due += due;
-        self.amount_paid += paid;
         self.outcomes.add(b.outcome);
         self.flags.add(b.flags);
     }
@@ -383,14 +381,7 @@ pub(crate) struct PersonAmounts {
 
 const ASIDE: u32 = u32::MAX;
 
-fn whole(d: Decimal) -> Option<u32> {
-    use rust_decimal::prelude::ToPrimitive;
-    if d.scale() == 0 || d.fract().is_zero() {
-        d.to_u32().filter(|&v| v != ASIDE)
-    } else {
-        None
-    }
-}
+use crate::domain::records::whole_u32 as whole;
 
 impl PersonAmounts {
     pub(crate) fn with_capacity(n: usize) -> Self {
@@ -399,6 +390,15 @@ impl PersonAmounts {
             paid: Vec::with_capacity(n),
             aside: Default::default(),
         }
+    }
+
+    /// A new person, owing `due` whole đồng.
+    pub(crate) fn push_whole(&mut self, due: u32) {
+        if due == ASIDE {
+            return self.push(Decimal::from(due));
+        }
+        self.paid.push(0);
+        self.due.push(due);
     }
 
     /// A new person, owing `due`.
@@ -436,6 +436,18 @@ impl PersonAmounts {
         if let Some(a) = self.set_aside(b) {
             a.0 += amount;
         }
+    }
+
+    /// `add_paid` of whole đồng, without a decimal on the way.
+    pub(crate) fn add_paid_whole(&mut self, b: usize, amount: u32) {
+        if let (Some(&due), Some(paid)) = (self.due.get(b), self.paid.get_mut(b))
+            && due != ASIDE
+            && let Some(sum) = paid.checked_add(amount).filter(|&s| s != ASIDE)
+        {
+            *paid = sum;
+            return;
+        }
+        self.add_paid(b, Decimal::from(amount));
     }
 
     pub(crate) fn add_paid(&mut self, b: usize, amount: Decimal) {
@@ -601,7 +613,10 @@ mod tests {
                     _ => Decimal::new(n * 15, 1),
                 };
                 if what == 0 || want.is_empty() {
-                    amounts.push(amount);
+                    match whole(amount) {
+                        Some(v) if kind == 0 => amounts.push_whole(v),
+                        _ => amounts.push(amount),
+                    }
                     want.push((amount, Decimal::ZERO));
                     continue;
                 }
@@ -610,7 +625,10 @@ mod tests {
                     amounts.add_due(b, amount);
                     want[b].0 += amount;
                 } else {
-                    amounts.add_paid(b, amount);
+                    match whole(amount) {
+                        Some(v) if kind == 0 => amounts.add_paid_whole(b, v),
+                        _ => amounts.add_paid(b, amount),
+                    }
                     want[b].1 += amount;
                 }
             }
