@@ -440,6 +440,19 @@ impl<'g> RowView<'g> {
         }
     }
 
+    /// Bytes of column `c`'s text as stored (0 for a cell that is not text): a bound of
+    /// its trimmed text's length, without making the cell.
+    #[inline]
+    pub(crate) fn text_len(&self, c: usize) -> usize {
+        match *self {
+            RowView::Csv { fields, .. } => fields.get(c).map_or(0, |&(s, e)| (e - s) as usize),
+            RowView::Other { grid, r } => match grid.cell(r, c) {
+                Cell::Text(t) => t.len(),
+                _ => 0,
+            },
+        }
+    }
+
     /// The non-empty cells with their columns, into `out` (cleared first).
     pub(crate) fn filled(&self, out: &mut Vec<(usize, Cell<'g>)>) {
         match *self {

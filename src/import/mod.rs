@@ -433,6 +433,9 @@ impl<'a> RowCtx<'a> {
             };
             // Bytes bound characters, and the cell's bytes its trimmed text's: count only
             // a text that might be too long.
+            if self.row.text_len(c) <= limit {
+                continue;
+            }
             let n = match self.row.cell(c) {
                 Cell::Text(raw) if raw.len() > limit => {
                     let t = self.row.cell(c).as_text().unwrap_or(raw);
