@@ -201,7 +201,7 @@ impl CsvRows {
         let mut cr_end = if after_cr { Some(0) } else { None };
         let mut field_start = 0usize;
         let mut in_record = false;
-        for p in Breaks::new(b, delimiter) {
+        for p in memchr::memchr3_iter(delimiter, b'\r', b'\n', b) {
             let c = b[p];
             if c == delimiter {
                 if !in_record {
@@ -261,69 +261,6 @@ impl CsvRows {
             out.push(self.line(r), converted.iter().map(String::as_str));
         }
         out
-    }
-}
-
-/// Positions of a delimiter, CR or LF in a text, in order: found 64 bytes at a time as a
-/// bit mask (a loop the compiler turns into vector compares), since in CSV they come every
-/// few bytes, too often for a search that starts afresh at each one.
-struct Breaks<'t> {
-    text: &'t [u8],
-    delimiter: u8,
-    /// Start of the block `mask` covers.
-    base: usize,
-    mask: u64,
-}
-
-impl<'t> Breaks<'t> {
-    fn new(text: &'t [u8], delimiter: u8) -> Self {
-        let mut b = Breaks {
-            text,
-            delimiter,
-            base: 0,
-            mask: 0,
-        };
-        b.mask = b.block_mask(0);
-        b
-    }
-
-    fn block_mask(&self, base: usize) -> u64 {
-        let d = self.delimiter;
-        let hit = |c: u8| u64::from((c == d) | (c == b'\r') | (c == b'\n'));
-        match self.text.get(base..).and_then(<[u8]>::first_chunk::<64>) {
-            Some(block) => {
-                let mut mask = 0u64;
-                for (k, &c) in block.iter().enumerate() {
-                    mask |= hit(c) << k;
-                }
-                mask
-            }
-            None => {
-                let tail = self.text.get(base..).unwrap_or(&[]);
-                let mut mask = 0u64;
-                for (k, &c) in tail.iter().enumerate() {
-                    mask |= hit(c) << k;
-                }
-                mask
-            }
-        }
-    }
-}
-
-impl Iterator for Breaks<'_> {
-    type Item = usize;
-
-    fn next(&mut self) -> Option<usize> {
-        while self.mask == 0 {
-            self.base += 64;
-            if self.base >= self.text.len() {
-                return None;
-            }
-            self.mask = self.block_mask(self.base);
-        }
-        let p = self.base + self.mask.trailing_zeros() as usize;
-        self.mask &= self.mask - 1;
-        Some(p)
     }
 }
 
