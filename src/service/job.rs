@@ -8,6 +8,8 @@ use rust_decimal::Decimal;
 
 use crate::domain::banks::BankId;
 use crate::domain::columns::{ListTable, PayoutTable};
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use crate::domain::digest::Sha256Reader;
 use crate::domain::records::{BeneficiaryRow, PayoutRow};
 use crate::domain::sha256_hex;
@@ -96,8 +98,8 @@ impl JobOutput {
     }
 }
 
-/// What the job tells whoever shows its progress.
-pub trait Progress {
+/// What the job tells whoever shows its progress (from the threads reading the files).
+pub trait Progress: Sync {
     /// A new step begins ("Đọc danh sách …").
     fn step(&self, what: &str);
     /// Bytes of the input files read so far, of `total`: the files are streamed, so this
@@ -105,17 +107,18 @@ pub trait Progress {
     fn read(&self, _bytes: u64, _total: u64) {}
 }
 
-impl<F: Fn(&str)> Progress for F {
+impl<F: Fn(&str) + Sync> Progress for F {
     fn step(&self, what: &str) {
         self(what)
     }
 }
 
-/// A file as the job reads it: counted for the progress display.
+/// A file as the job reads it: counted for the progress display, with the other files
+/// read at the same time (`read`: bytes of all the job's files so far).
 struct Counted<'p> {
     file: std::fs::File,
-    read: u64,
-    reported: u64,
+    read: &'p AtomicU64,
+    unreported: u64,
     total: u64,
     progress: &'p dyn Progress,
 }
@@ -123,10 +126,11 @@ struct Counted<'p> {
 impl std::io::Read for Counted<'_> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = std::io::Read::read(&mut self.file, buf)?;
-        self.read += n as u64;
-        if self.read - self.reported >= 1 << 20 || n == 0 {
-            self.reported = self.read;
-            self.progress.read(self.read, self.total);
+        let read = self.read.fetch_add(n as u64, Ordering::Relaxed) + n as u64;
+        self.unreported += n as u64;
+        if self.unreported >= 1 << 20 || n == 0 {
+            self.unreported = 0;
+            self.progress.read(read, self.total);
         }
         Ok(n)
     }
@@ -134,11 +138,10 @@ impl std::io::Read for Counted<'_> {
 
 type Input<'p> = Sha256Reader<Counted<'p>>;
 
-/// Open a file to import it while hashing it: nothing holds it whole. `done` bytes of
-/// `total` were read before it.
+/// Open a file to import it while hashing it: nothing holds it whole.
 fn open<'p>(
     path: &std::path::Path,
-    done: u64,
+    read: &'p AtomicU64,
     total: u64,
     progress: &'p dyn Progress,
 ) -> anyhow::Result<Input<'p>> {
@@ -146,11 +149,21 @@ fn open<'p>(
         .with_context(|| format!("không đọc được tệp / cannot read {}", path.display()))?;
     Ok(Sha256Reader::new(Counted {
         file,
-        read: done,
-        reported: done,
+        read,
+        unreported: 0,
         total,
         progress,
     }))
+}
+
+/// Whether the file is an xlsx, xls or ods workbook (by its first bytes, as the importer
+/// tells formats).
+fn is_workbook(path: &std::path::Path) -> bool {
+    use std::io::Read;
+    let mut head = Vec::with_capacity(512);
+    let read = std::fs::File::open(path).and_then(|f| f.take(512).read_to_end(&mut head));
+    read.is_ok()
+        && crate::import::source::sniff("", &head).is_ok_and(|f| f != crate::import::Format::Csv)
 }
 
 fn digest(reader: Input<'_>, path: &std::path::Path) -> anyhow::Result<String> {
@@ -161,53 +174,73 @@ fn digest(reader: Input<'_>, path: &std::path::Path) -> anyhow::Result<String> {
 
 /// Run the job. `step` is told what is happening (for a progress display).
 pub fn run(input: &JobInput, progress: &dyn Progress) -> anyhow::Result<JobOutput> {
-    let mut inputs = Vec::new();
     let path = &input.beneficiaries;
-    // Sizes once, for the progress total and where each file starts in it.
+    // Sizes once, for the progress total.
     let size = |p: &std::path::Path| std::fs::metadata(p).map_or(0, |m| m.len());
-    let list_size = size(path);
-    let payout_sizes: Vec<u64> = input.payouts.iter().map(|p| size(&p.path)).collect();
-    let total = list_size + payout_sizes.iter().sum::<u64>();
-    let mut done = 0;
-    progress.step(&format!("Đọc danh sách {}", path.display()));
-    let mut reader = open(path, done, total, progress)?;
-    let opts = ImportOptions {
-        sheet: input.beneficiaries_sheet.clone(),
-        ..ImportOptions::new(input.as_of_year)
-    };
-    let started = std::time::Instant::now();
-    let list: Imported<BeneficiaryRow, ListTable> =
-        import_beneficiaries_from(&path.display().to_string(), &mut reader, &opts)?;
-    phase_done("list imported", list.rows.count(), started);
-    inputs.push(input_file(
-        "beneficiaries",
-        &list,
-        None,
-        digest(reader, path)?,
-    ));
-    done += list_size;
-
-    let mut payouts = Vec::new();
-    let mut payout_rows = PayoutTable::default();
-    for (src, src_size) in input.payouts.iter().zip(payout_sizes) {
-        progress.step(&format!("Đọc kết quả chi {}", src.path.display()));
-        let mut reader = open(&src.path, done, total, progress)?;
+    let total = size(path) + input.payouts.iter().map(|p| size(&p.path)).sum::<u64>();
+    let read = AtomicU64::new(0);
+    progress.step(&match input.payouts.len() {
+        0 => format!("Đọc danh sách {}", path.display()),
+        n => format!("Đọc danh sách {} và {n} tệp kết quả chi", path.display()),
+    });
+    // The list and the bank files are independent until they are reconciled. A workbook
+    // list is read on one core: the bank files are then read meanwhile on a thread of
+    // their own (one after another, in order). A CSV list is read on every core already,
+    // and reading both at once only holds more at a time.
+    let read_list = || -> anyhow::Result<(Imported<BeneficiaryRow, ListTable>, InputFile)> {
+        let mut reader = open(path, &read, total, progress)?;
         let opts = ImportOptions {
-            sheet: src.sheet.clone(),
-            default_bank: src.bank,
+            sheet: input.beneficiaries_sheet.clone(),
             ..ImportOptions::new(input.as_of_year)
         };
         let started = std::time::Instant::now();
-        let mut imported: Imported<PayoutRow, PayoutTable> =
-            import_payouts_from(&src.path.display().to_string(), &mut reader, &opts)?;
-        phase_done("payout file imported", imported.rows.count(), started);
-        inputs.push(input_file(
-            "payouts",
-            &imported,
-            src.bank,
-            digest(reader, &src.path)?,
-        ));
-        done += src_size;
+        let list: Imported<BeneficiaryRow, ListTable> =
+            import_beneficiaries_from(&path.display().to_string(), &mut reader, &opts)?;
+        phase_done("list imported", list.rows.count(), started);
+        let file = input_file("beneficiaries", &list, None, digest(reader, path)?);
+        Ok((list, file))
+    };
+    type BankFile = (Imported<PayoutRow, PayoutTable>, InputFile);
+    let read_payouts = || -> anyhow::Result<Vec<BankFile>> {
+        let mut out = Vec::new();
+        for src in &input.payouts {
+            let mut reader = open(&src.path, &read, total, progress)?;
+            let opts = ImportOptions {
+                sheet: src.sheet.clone(),
+                default_bank: src.bank,
+                ..ImportOptions::new(input.as_of_year)
+            };
+            let started = std::time::Instant::now();
+            let imported: Imported<PayoutRow, PayoutTable> =
+                import_payouts_from(&src.path.display().to_string(), &mut reader, &opts)?;
+            phase_done("payout file imported", imported.rows.count(), started);
+            let file = input_file("payouts", &imported, src.bank, digest(reader, &src.path)?);
+            out.push((imported, file));
+        }
+        Ok(out)
+    };
+    let (list, bank_files) = if is_workbook(path) {
+        std::thread::scope(|s| {
+            let payouts = s.spawn(read_payouts);
+            let list = read_list();
+            let bank_files = payouts
+                .join()
+                .unwrap_or_else(|_| Err(anyhow::anyhow!("bank files: the reading thread stopped")));
+            (list, bank_files)
+        })
+    } else {
+        match read_list() {
+            Ok(list) => (Ok(list), read_payouts()),
+            Err(e) => (Err(e), Ok(Vec::new())),
+        }
+    };
+    // The list's error first, as when the files were read one after another.
+    let (list, list_file) = list?;
+    let mut inputs = vec![list_file];
+    let mut payouts = Vec::new();
+    let mut payout_rows = PayoutTable::default();
+    for (mut imported, file) in bank_files? {
+        inputs.push(file);
         payout_rows.append(std::mem::take(&mut imported.rows));
         payouts.push(imported);
     }
@@ -313,6 +346,43 @@ fn input_file<T: crate::import::Drafted, R: Rows<T>>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Whether the files are read together (a workbook list) or one after another (CSV),
+    /// a broken list is the error reported, as it always was, whatever the bank files.
+    #[test]
+    fn the_list_error_comes_first_whichever_way_files_are_read() {
+        let dir = std::env::temp_dir().join(format!("doisoat-job-{}", std::process::id()));
+        let _ = std::fs::create_dir_all(&dir);
+        let workbook = dir.join("danh_sach_hong.xlsx");
+        let text = dir.join("danh_sach_rong.csv");
+        let written = std::fs::write(&workbook, b"PK\x03\x04 not a zip at all")
+            .and_then(|()| std::fs::write(&text, b""));
+        assert!(written.is_ok(), "{written:?}");
+        assert!(is_workbook(&workbook) && !is_workbook(&text));
+        for list in [&workbook, &text] {
+            let input = JobInput {
+                beneficiaries: list.clone(),
+                beneficiaries_sheet: None,
+                payouts: vec![PayoutSource {
+                    bank: None,
+                    path: dir.join("khong_co.csv"),
+                    sheet: None,
+                }],
+                period: None,
+                tolerance: Decimal::ZERO,
+                target_pct: None,
+                as_of_year: 2026,
+            };
+            let err = run(&input, &|_: &str| {}).err().map(|e| format!("{e:#}"));
+            let name = list.file_name().and_then(|n| n.to_str()).unwrap_or("?");
+            assert!(err.as_deref().is_some_and(|e| e.contains(name)), "{err:?}");
+            assert!(
+                !err.as_deref().is_some_and(|e| e.contains("khong_co")),
+                "{err:?}"
+            );
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     #[test]
     fn payout_argument_forms() {
