@@ -389,8 +389,8 @@ struct Figures<'a> {
     banks: FxHashMap<Option<BankId>, Summing>,
 }
 
-/// Coverage being summed: whole đồng in integers (a decimal add per person and slice cost
-/// a tenth of the run), folded into the exact decimals at the end.
+/// Coverage being summed: whole đồng in integers (decimal adds per person and slice took
+/// about 5% of the national run), folded into the exact decimals at the end.
 #[derive(Default)]
 struct Summing {
     coverage: Coverage,
