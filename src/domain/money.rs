@@ -70,6 +70,13 @@ pub fn parse_amount_text(s: &str) -> Result<Decimal, AmountError> {
     let raw = s.trim();
     // Most cells are plain digits ("1500000"): what the full reading below gives them.
     if !raw.is_empty() && raw.bytes().all(|b| b.is_ascii_digit()) {
+        // Up to 19 digits fit a u64: no text-to-decimal on the way.
+        if raw.len() <= 19 {
+            let v = raw.bytes().fold(0u64, |v, b| v * 10 + u64::from(b - b'0'));
+            if i128::from(v) <= MAX_AMOUNT {
+                return Ok(Decimal::from(v));
+            }
+        }
         return digits_to_decimal(raw, "", raw);
     }
     // And most others are grouped in thousands ("1.500.000", "1,500,000"): the digits, as
@@ -82,17 +89,6 @@ pub fn parse_amount_text(s: &str) -> Result<Decimal, AmountError> {
         return digits_to_decimal(d, "", raw);
     }
     parse_amount_full(raw)
-}
-
-/// An amount in đồng written as plain digits ("1500000", " 0025 "), read straight: what
-/// `parse_amount_text` then `to_dong` with a unit of 1 give it; `None` for anything else.
-pub fn plain_dong(s: &str) -> Option<Decimal> {
-    let raw = s.trim_matches(|c: char| c.is_ascii_whitespace());
-    if raw.is_empty() || raw.len() > 19 || !raw.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let v = raw.bytes().fold(0u64, |v, b| v * 10 + u64::from(b - b'0'));
-    (i128::from(v) <= MAX_AMOUNT).then(|| Decimal::from(v))
 }
 
 /// The full reading of an amount's text (`raw` trimmed): signs, currency, both marks.
@@ -288,6 +284,20 @@ fn amount_from_f64_text(f: f64) -> Result<Decimal, AmountError> {
 
 /// Multiply by the sheet's unit (1, 1000, 1_000_000) and require whole đồng.
 pub fn to_dong(value: Decimal, unit: Decimal) -> Result<Decimal, AmountError> {
+    // Most amounts: whole đồng, in đồng, in bounds, which the reading below leaves as
+    // they are.
+    if unit == Decimal::ONE
+        && value.scale() == 0
+        && value.is_sign_positive()
+        && value <= Decimal::from_i128_with_scale(MAX_AMOUNT, 0)
+    {
+        return Ok(value);
+    }
+    to_dong_full(value, unit)
+}
+
+/// `to_dong` for any value and unit.
+fn to_dong_full(value: Decimal, unit: Decimal) -> Result<Decimal, AmountError> {
     let Some(scaled) = value.checked_mul(unit) else {
         return Err(AmountError::TooLarge(value.to_string()));
     };
@@ -475,14 +485,23 @@ mod tests {
             prop_assert_eq!(parse_amount_text(&commas), parse_amount_full(&commas));
             let f = n as f64;
             prop_assert_eq!(amount_from_f64(f), amount_from_f64_text(f));
-            for plain in [n.to_string(), format!(" 00{n} "), s.clone()] {
-                if let Some(d) = plain_dong(&plain) {
-                    let full = parse_amount_text(&plain).and_then(|d| to_dong(d, Decimal::ONE));
-                    prop_assert_eq!(Ok(d), full, "{:?}", plain);
+            for plain in [n.to_string(), format!(" 00{n} ")] {
+                let fast = parse_amount_text(&plain);
+                prop_assert_eq!(&fast, &parse_amount_full(plain.trim()), "{:?}", plain);
+                if let Ok(d) = fast {
                     prop_assert_eq!(d.scale(), 0);
                 }
             }
-            prop_assert!(plain_dong(&n.to_string()).is_some() == (n <= 1_000_000_000_000_000));
+            for d in [
+                Decimal::from(n),
+                Decimal::from(n) * Decimal::NEGATIVE_ONE,
+                Decimal::new(n as i64, 2),
+                -Decimal::ZERO,
+            ] {
+                for unit in [Decimal::ONE, Decimal::new(10, 1), Decimal::from(1000)] {
+                    prop_assert_eq!(to_dong(d, unit), to_dong_full(d, unit), "{} × {}", d, unit);
+                }
+            }
         }
     }
 

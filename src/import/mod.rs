@@ -491,13 +491,6 @@ pub fn cut(text: &str) -> std::borrow::Cow<'_, str> {
 }
 
 fn read_amount(cell: Cell<'_>, unit: Decimal) -> Result<Decimal, AmountError> {
-    // Most cells: plain digits, in đồng.
-    if let Cell::Text(t) = cell
-        && let Some(d) = money::plain_dong(t)
-        && unit == Decimal::ONE
-    {
-        return Ok(d);
-    }
     let raw = match cell {
         Cell::Empty => return Err(AmountError::Empty),
         Cell::Number(f) => money::amount_from_f64(f)?,
