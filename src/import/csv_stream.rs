@@ -6,7 +6,7 @@
 use std::io::Read;
 
 use super::ImportError;
-use super::grid::CsvRows;
+use super::grid::{CsvRows, LineCount};
 
 /// Records per batch, and text per batch: what a worker parses at once.
 pub(crate) const BATCH_ROWS: usize = 16_384;
@@ -53,15 +53,11 @@ impl Lines {
             let joined = self.after_cr && bytes[0] == b'\n';
             self.line = self.line.saturating_add((lf - usize::from(joined)) as u32);
         } else {
-            let mut prev_cr = self.after_cr.then_some(0);
+            let mut count = LineCount::new(self.line, self.after_cr);
             for i in memchr::memchr2_iter(b'\r', b'\n', bytes) {
-                if bytes[i] == b'\r' {
-                    self.line = self.line.saturating_add(1);
-                    prev_cr = Some(i + 1);
-                } else if prev_cr != Some(i) {
-                    self.line = self.line.saturating_add(1);
-                }
+                count.brk(i, bytes[i]);
             }
+            self.line = count.line;
         }
         self.after_cr = last == b'\r';
     }

@@ -117,6 +117,36 @@ pub(crate) enum Cells {
     Csv(CsvRows),
 }
 
+/// Lines as an editor counts them, fed the CR and LF bytes of a text by position, in
+/// order: CR, LF and CRLF are each one line break.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct LineCount {
+    pub(crate) line: u32,
+    /// The position right after the last CR: an LF there ends the same line break.
+    cr_end: Option<usize>,
+}
+
+impl LineCount {
+    /// At `line`; `after_cr`: the byte before position 0 was a CR.
+    pub(crate) fn new(line: u32, after_cr: bool) -> Self {
+        LineCount {
+            line,
+            cr_end: after_cr.then_some(0),
+        }
+    }
+
+    /// The CR or LF `byte` at position `p`.
+    #[inline]
+    pub(crate) fn brk(&mut self, p: usize, byte: u8) {
+        if byte == b'\r' {
+            self.line = self.line.saturating_add(1);
+            self.cr_end = Some(p + 1);
+        } else if self.cr_end != Some(p) {
+            self.line = self.line.saturating_add(1);
+        }
+    }
+}
+
 /// CSV records in one text buffer: no allocation per record or field, so a batch of
 /// records costs what its text does.
 #[derive(Default)]
@@ -196,39 +226,32 @@ impl CsvRows {
     pub(crate) fn split_plain(&mut self, first_line: u32, after_cr: bool, delimiter: u8) {
         let (fields, rows) = (&mut self.fields, &mut self.rows);
         let b = self.text.as_bytes();
-        let mut line = first_line;
-        // The position right after the last CR: an LF there ends the same line break.
-        let mut cr_end = if after_cr { Some(0) } else { None };
+        let mut lines = LineCount::new(first_line, after_cr);
         let mut field_start = 0usize;
         let mut in_record = false;
         for p in memchr::memchr3_iter(delimiter, b'\r', b'\n', b) {
             let c = b[p];
             if c == delimiter {
                 if !in_record {
-                    rows.push((line, fields.len()));
+                    rows.push((lines.line, fields.len()));
                     in_record = true;
                 }
                 fields.push((field_start as u32, p as u32));
             } else {
                 if in_record || p > field_start {
                     if !in_record {
-                        rows.push((line, fields.len()));
+                        rows.push((lines.line, fields.len()));
                     }
                     fields.push((field_start as u32, p as u32));
                     in_record = false;
                 }
-                if c == b'\r' {
-                    line = line.saturating_add(1);
-                    cr_end = Some(p + 1);
-                } else if cr_end != Some(p) {
-                    line = line.saturating_add(1);
-                }
+                lines.brk(p, c);
             }
             field_start = p + 1;
         }
         if in_record || field_start < b.len() {
             if !in_record {
-                rows.push((line, fields.len()));
+                rows.push((lines.line, fields.len()));
             }
             fields.push((field_start as u32, b.len() as u32));
         }
