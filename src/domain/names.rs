@@ -63,91 +63,85 @@ pub fn fold(s: &str) -> String {
 
 /// Whether two names are the same person-name after folding.
 pub fn names_match(a: &str, b: &str) -> bool {
-    if a.is_ascii() && b.is_ascii() {
-        return ascii_fold_eq(a, b);
+    // The engine compares millions of names: fold both through the letter table into
+    // buffers on the stack, and the full `fold` only for text the table does not cover
+    // (combining marks, invisible characters, other scripts, very long text).
+    let (mut x, mut y) = ([0u8; QUICK_FOLD_MAX], [0u8; QUICK_FOLD_MAX]);
+    match (quick_fold_into(a, &mut x), quick_fold_into(b, &mut y)) {
+        (Some(x), Some(y)) => x == y,
+        _ => fold(a) == fold(b),
     }
-    // The engine compares a million names: use the precomposed-letter table, and the full
-    // fold only for text it does not cover (combining marks, invisible or other scripts).
-    quick_fold_eq(a, b).unwrap_or_else(|| fold(a) == fold(b))
 }
 
-/// Folded base letter of each precomposed letter in U+00C0..U+024F and U+1E00..U+1EFF
-/// (all Vietnamese letters), derived from `fold` itself; '\0' where it is not one char.
-static PRECOMPOSED: LazyLock<Vec<char>> = LazyLock::new(|| {
-    let fold_one = |c: char| {
-        let f = fold(c.encode_utf8(&mut [0u8; 4]));
-        let mut it = f.chars();
-        match (it.next(), it.next()) {
-            (Some(x), None) => x,
-            _ => '\0',
+const QUICK_FOLD_MAX: usize = 128;
+const LATIN: std::ops::RangeInclusive<u32> = 0xC0..=0x24F;
+const VIETNAMESE: std::ops::RangeInclusive<u32> = 0x1E00..=0x1EFF;
+const LATIN_LEN: u32 = 0x24F - 0xC0 + 1;
+
+/// What `fold` makes of each letter in U+00C0..U+024F and U+1E00..U+1EFF (all of
+/// Vietnamese's), where that is one ASCII letter; 0 where it is not. Derived from `fold`.
+static ASCII_FOLD: LazyLock<Vec<u8>> = LazyLock::new(|| {
+    let fold_one = |u: u32| {
+        let Some(c) = char::from_u32(u) else { return 0 };
+        match fold(c.encode_utf8(&mut [0u8; 4])).as_bytes() {
+            &[b] if b.is_ascii_alphanumeric() => b,
+            _ => 0,
         }
     };
-    let latin = (0xC0u32..=0x24F).map(|u| char::from_u32(u).map_or('\0', fold_one));
-    let viet = (0x1E00u32..=0x1EFF).map(|u| char::from_u32(u).map_or('\0', fold_one));
-    latin.chain(viet).collect()
+    LATIN.chain(VIETNAMESE).map(fold_one).collect()
 });
 
-fn quick_fold(c: char) -> Option<char> {
-    let u = c as u32;
-    let i = match u {
-        0..=0x7F => return Some(c.to_ascii_lowercase()),
-        0xC0..=0x24F => u - 0xC0,
-        0x1E00..=0x1EFF => u - 0x1E00 + (0x24F - 0xC0 + 1),
-        _ => return None,
-    };
-    PRECOMPOSED.get(i as usize).copied().filter(|c| *c != '\0')
-}
-
-/// `Some(equal)` when every character is in the table; `None` to fall back to `fold`.
-fn quick_fold_eq(a: &str, b: &str) -> Option<bool> {
-    let mut x = a.split_whitespace();
-    let mut y = b.split_whitespace();
-    let mut equal = true;
-    loop {
-        match (x.next(), y.next()) {
-            (None, None) => return Some(equal),
-            (p, q) => {
-                // Keep folding after a difference: an unknown character later must still
-                // send the whole comparison to the fallback.
-                let (p, q) = (p.unwrap_or(""), q.unwrap_or(""));
-                let mut pc = p.chars();
-                let mut qc = q.chars();
-                if p.is_empty() != q.is_empty() {
-                    equal = false;
-                }
-                loop {
-                    match (pc.next(), qc.next()) {
-                        (None, None) => break,
-                        (m, n) => {
-                            let m = m.map(quick_fold);
-                            let n = n.map(quick_fold);
-                            if matches!(m, Some(None)) || matches!(n, Some(None)) {
-                                return None;
-                            }
-                            if m != n {
-                                equal = false;
-                            }
-                        }
-                    }
-                }
+/// `fold(s)` into `out` when every character is ASCII or in `ASCII_FOLD` and it fits;
+/// None to take the full fold. Reads the UTF-8 bytes: decoding chars costs more.
+fn quick_fold_into<'o>(s: &str, out: &'o mut [u8; QUICK_FOLD_MAX]) -> Option<&'o [u8]> {
+    let table: &[u8] = &ASCII_FOLD;
+    let b = s.as_bytes();
+    let (mut i, mut n, mut pending_space) = (0, 0, false);
+    while let Some(&c) = b.get(i) {
+        let folded = match c {
+            b' ' | b'\t'..=b'\r' => {
+                pending_space = n > 0;
+                i += 1;
+                continue;
             }
+            0..=0x7F => {
+                i += 1;
+                c.to_ascii_lowercase()
+            }
+            0xC0..=0xDF => {
+                let u = (u32::from(c & 0x1F) << 6) | u32::from(b.get(i + 1)? & 0x3F);
+                i += 2;
+                if !LATIN.contains(&u) {
+                    return None;
+                }
+                *table.get((u - LATIN.start()) as usize)?
+            }
+            0xE1 => {
+                let u = 0x1000
+                    | (u32::from(b.get(i + 1)? & 0x3F) << 6)
+                    | u32::from(b.get(i + 2)? & 0x3F);
+                i += 3;
+                if !VIETNAMESE.contains(&u) {
+                    return None;
+                }
+                *table.get((u - VIETNAMESE.start() + LATIN_LEN) as usize)?
+            }
+            _ => return None,
+        };
+        if folded == 0 || n + 2 > out.len() {
+            return None;
         }
+        if pending_space {
+            out[n] = b' ';
+            n += 1;
+            pending_space = false;
+        }
+        out[n] = folded;
+        n += 1;
     }
+    out.get(..n)
 }
 
-fn ascii_fold_eq(a: &str, b: &str) -> bool {
-    let mut x = a.split_ascii_whitespace();
-    let mut y = b.split_ascii_whitespace();
-    loop {
-        match (x.next(), y.next()) {
-            (None, None) => return true,
-            (Some(p), Some(q)) if p.eq_ignore_ascii_case(q) => {}
-            _ => return false,
-        }
-    }
-}
-
-/// For storing/displaying a name: NFC, whitespace collapsed and trimmed (case kept).
 /// The level of an administrative unit, as a title or a locality names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PlaceLevel {
@@ -213,6 +207,7 @@ pub fn same_place(a: &str, b: &str) -> bool {
     n > 0 && a[..n] == b[..n]
 }
 
+/// For storing/displaying a name: NFC, whitespace collapsed and trimmed (case kept).
 pub fn clean_display(s: &str) -> Cow<'_, str> {
     if plainly_clean(s) {
         return Cow::Borrowed(s);
@@ -246,24 +241,37 @@ pub fn clean_display(s: &str) -> Cow<'_, str> {
 /// spaces inside, and only characters that are NFC on their own and never combine (Latin
 /// up to U+02FF, Vietnamese's precomposed letters U+1E00–U+1EFF; a test checks every one).
 fn plainly_clean(s: &str) -> bool {
+    // Byte by byte on the UTF-8 (valid, being a str): ASCII; two-byte letters up to U+02FF
+    // (leads C2–CB) but for U+0085 and U+00A0, the whitespace among them; and the
+    // three-byte U+1E00–U+1EFF (E1 B8–BB). Decoding each char costs more than this.
     let b = s.as_bytes();
     if b.first() == Some(&b' ') || b.last() == Some(&b' ') {
         return false;
     }
     let mut after_space = false;
-    for c in s.chars() {
-        if c == ' ' {
-            if after_space {
-                return false;
+    let mut i = 0;
+    while let Some(&lead) = b.get(i) {
+        match lead {
+            b' ' => {
+                if after_space {
+                    return false;
+                }
+                after_space = true;
+                i += 1;
+                continue;
             }
-            after_space = true;
-            continue;
+            b'\t'..=b'\r' => return false,
+            0..=0x7F => i += 1,
+            0xC2..=0xCB => {
+                if lead == 0xC2 && matches!(b.get(i + 1), Some(0x85 | 0xA0)) {
+                    return false;
+                }
+                i += 2;
+            }
+            0xE1 if matches!(b.get(i + 1), Some(0xB8..=0xBB)) => i += 3,
+            _ => return false,
         }
         after_space = false;
-        let u = u32::from(c);
-        if !((u < 0x300 && !c.is_whitespace()) || (0x1E00..=0x1EFF).contains(&u)) {
-            return false;
-        }
     }
     true
 }
@@ -353,6 +361,25 @@ mod tests {
         assert!(!plainly_clean("Le\u{0301}"));
     }
 
+    /// `plainly_clean`'s rule as first written, char by char.
+    fn plainly_clean_by_chars(s: &str) -> bool {
+        let no_edge = !s.starts_with(' ') && !s.ends_with(' ') && !s.contains("  ");
+        no_edge
+            && s.chars().all(|c| {
+                let u = u32::from(c);
+                c == ' ' || (u < 0x300 && !c.is_whitespace()) || (0x1E00..=0x1EFF).contains(&u)
+            })
+    }
+
+    #[test]
+    fn plainly_clean_agrees_on_every_char() {
+        for c in (0u32..0x11000).filter_map(char::from_u32) {
+            for s in [c.to_string(), format!("a{c}b"), format!("{c} {c}")] {
+                assert_eq!(plainly_clean(&s), plainly_clean_by_chars(&s), "{c:?}");
+            }
+        }
+    }
+
     #[test]
     fn clean_display_nfc_and_whitespace() {
         let nfd: String = "Nguyễn  Văn Đạt".nfd().collect();
@@ -375,6 +402,13 @@ mod tests {
         }
 
         #[test]
+        fn plainly_clean_reads_bytes_as_its_rule_reads_chars(
+            s in "[a-zA-Z \t\u{1}\u{7f}\u{85}\u{a0}\u{c0}-\u{2ff}\u{300}-\u{36f}\u{1dff}-\u{1f00}\u{3000}]{0,8}",
+        ) {
+            prop_assert_eq!(plainly_clean(&s), plainly_clean_by_chars(&s));
+        }
+
+        #[test]
         fn clean_display_is_idempotent(s in "\\PC*") {
             let once = clean_display(&s);
             prop_assert_eq!(clean_display(&once), once.clone());
@@ -386,8 +420,8 @@ mod tests {
         // invisible characters and stray combining marks included.
         #[test]
         fn names_match_agrees_with_fold_vietnamese(
-            a in "[ a-zA-ZàáạảãâầấậẩẫăằắặẳẵèéẹẻẽêềếệểễđĐ\u{00A0}\u{200B}\u{0301}]{0,16}",
-            b in "[ a-zA-ZàáạảãâầấậẩẫăằắặẳẵèéẹẻẽêềếệểễđĐ\u{00A0}\u{200B}\u{0301}]{0,16}",
+            a in "[ a-zA-ZàáạảãâầấậẩẫăằắặẳẵèéẹẻẽêềếệểễđĐðøßÆ\t\u{b}\u{85}\u{00A0}\u{200B}\u{0301}]{0,16}",
+            b in "[ a-zA-ZàáạảãâầấậẩẫăằắặẳẵèéẹẻẽêềếệểễđĐðøßÆ\t\u{b}\u{85}\u{00A0}\u{200B}\u{0301}]{0,16}",
         ) {
             prop_assert_eq!(names_match(&a, &b), fold(&a) == fold(&b));
             let upper = fold(&a).to_uppercase();

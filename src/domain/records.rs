@@ -240,18 +240,24 @@ impl IdCheck {
     }
 }
 
-/// A beneficiary list as the engine and the exception list read it, row by row: a slice
-/// of owned rows (the service's), or compact columns (a national file's).
 /// `d` as whole đồng below `u32::MAX`, the engine's compact amounts.
 pub fn whole_u32(d: Decimal) -> Option<u32> {
     use rust_decimal::prelude::ToPrimitive;
-    if d.scale() == 0 || d.fract().is_zero() {
+    if d.scale() == 0 {
+        // As read from a file: the mantissa is the amount (negative ones fail here).
+        return u32::try_from(d.mantissa())
+            .ok()
+            .filter(|&v| v != u32::MAX);
+    }
+    if d.fract().is_zero() {
         d.to_u32().filter(|&v| v != u32::MAX)
     } else {
         None
     }
 }
 
+/// A beneficiary list as the engine and the exception list read it, row by row: a slice
+/// of owned rows (the service's), or compact columns (a national file's).
 pub trait ListRows: Sync {
     fn len(&self) -> usize;
     fn is_empty(&self) -> bool {
