@@ -197,7 +197,7 @@ async fn backend(backend: &'static str, bin: &Path, url: &str, log: &Path) -> Ve
         .await
         .unwrap_or_else(|e| panic!("open {backend} store: {e}"));
     let stored = store
-        .callback_payouts("2024-09")
+        .callback_payouts("TCXH", "2024-09")
         .await
         .unwrap_or_else(|e| panic!("callback_payouts: {e}"))
         .len();

@@ -18,25 +18,28 @@ pub struct AppState {
     pub callbacks: CallbackQueue,
     /// Upload imports: their budget and how many run at once.
     pub imports: ImportGate,
-    /// Period codes known to exist (periods are never deleted), so a bank's stream of
-    /// callbacks costs no period lookup each.
+    /// (programme, period code) pairs known to exist (periods are never deleted), so a
+    /// bank's stream of callbacks costs no period lookup each.
     pub periods_seen: PeriodsSeen,
 }
 
-/// A set of period codes seen to exist; only ever grows, so it is never stale.
+/// A set of (programme, period code) pairs seen to exist; only ever grows, so it is never
+/// stale.
 #[derive(Clone, Default)]
-pub struct PeriodsSeen(Arc<std::sync::RwLock<std::collections::HashSet<String>>>);
+pub struct PeriodsSeen(Arc<std::sync::RwLock<std::collections::HashSet<(String, String)>>>);
 
 impl PeriodsSeen {
-    pub fn contains(&self, code: &str) -> bool {
-        self.0.read().is_ok_and(|s| s.contains(code))
+    pub fn contains(&self, programme: &str, code: &str) -> bool {
+        self.0
+            .read()
+            .is_ok_and(|s| s.contains(&(programme.to_owned(), code.to_owned())))
     }
 
-    pub fn insert(&self, code: &str) {
+    pub fn insert(&self, programme: &str, code: &str) {
         if let Ok(mut s) = self.0.write() {
             // Bounded by the number of periods, which is small; guard anyway.
             if s.len() < 100_000 {
-                s.insert(code.to_owned());
+                s.insert((programme.to_owned(), code.to_owned()));
             }
         }
     }

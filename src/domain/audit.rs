@@ -41,10 +41,11 @@ pub enum Action {
     SessionSignIn,
     SessionSignOut,
     CallbackPayouts,
+    ProgrammeCreate,
 }
 
 impl Action {
-    pub const ALL: [Action; 12] = [
+    pub const ALL: [Action; 13] = [
         Action::PeriodCreate,
         Action::UploadBeneficiaries,
         Action::UploadPayouts,
@@ -57,11 +58,13 @@ impl Action {
         Action::SessionSignIn,
         Action::SessionSignOut,
         Action::CallbackPayouts,
+        Action::ProgrammeCreate,
     ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Action::PeriodCreate => "period.create",
+            Action::ProgrammeCreate => "programme.create",
             Action::UploadBeneficiaries => "upload.beneficiaries",
             Action::UploadPayouts => "upload.payouts",
             Action::UploadMakeCurrent => "upload.make_current",

@@ -15,6 +15,7 @@ pub mod period;
 pub mod population_id;
 pub mod records;
 pub mod status;
+pub mod units;
 
 pub use banks::{Bank, BankId};
 pub use dates::DateOrYear;

@@ -245,9 +245,7 @@ pub fn whole_u32(d: Decimal) -> Option<u32> {
     use rust_decimal::prelude::ToPrimitive;
     if d.scale() == 0 {
         // As read from a file: the mantissa is the amount (negative ones fail here).
-        return u32::try_from(d.mantissa())
-            .ok()
-            .filter(|&v| v != u32::MAX);
+        return u32::try_from(d.mantissa()).ok().filter(|&v| v != u32::MAX);
     }
     if d.fract().is_zero() {
         d.to_u32().filter(|&v| v != u32::MAX)

@@ -62,6 +62,13 @@ impl Auth {
         )
     }
 
+    pub fn require_admin(&self) -> Result<(), AppError> {
+        self.check(
+            self.role() == Role::Admin,
+            "quản trị (tạo chế độ) / administer (create programmes)",
+        )
+    }
+
     pub fn require_audit(&self) -> Result<(), AppError> {
         self.check(
             self.role().can_audit(),

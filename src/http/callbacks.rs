@@ -122,13 +122,14 @@ pub async fn payouts(
     })?;
     // A payout for a period nobody created would wait, unseen, for whichever period is
     // later created with that code: refused, naming the first such item.
-    let mut known: Vec<&str> = Vec::new();
+    let mut known: Vec<(&str, &str)> = Vec::new();
     for (i, item) in parsed.items.iter().enumerate() {
-        if known.contains(&item.period.as_str()) || st.periods_seen.contains(&item.period) {
+        let key = (item.programme.as_str(), item.period.as_str());
+        if known.contains(&key) || st.periods_seen.contains(key.0, key.1) {
             continue;
         }
-        if st.store.period_by_code(&item.period).await?.is_some() {
-            st.periods_seen.insert(&item.period);
+        if st.store.period_by_code(key.0, key.1).await?.is_some() {
+            st.periods_seen.insert(key.0, key.1);
         } else {
             return Err(item_error(
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -139,13 +140,13 @@ pub async fn payouts(
                     transaction_ref: Some(item.transaction_ref.clone()),
                     field: "period".to_owned(),
                     reason: format!(
-                        "chưa có kỳ {} trong hệ thống / no period {} exists",
-                        item.period, item.period
+                        "chưa có kỳ {} của chế độ {} trong hệ thống / no period {} of programme {} exists",
+                        item.period, item.programme, item.period, item.programme
                     ),
                 },
             ));
         }
-        known.push(item.period.as_str());
+        known.push(key);
     }
     let request = CallbackRequest {
         bank_code: bank.code().to_owned(),

@@ -7,6 +7,7 @@ pub mod callbacks;
 pub mod error;
 pub mod periods;
 pub mod runs;
+pub mod units;
 pub mod uploads;
 
 use axum::extract::DefaultBodyLimit;
@@ -27,6 +28,7 @@ use crate::app::AppState;
     modifiers(&BearerAuth),
     tags(
         (name = "periods", description = "Kỳ chi trả / payment periods"),
+        (name = "units", description = "Đơn vị hành chính và chế độ / administrative units and programmes"),
         (name = "uploads", description = "Danh sách và kết quả chi / lists and bank result files"),
         (name = "reconciliations", description = "Đối soát / reconciliation runs"),
         (name = "downloads", description = "Báo cáo / reports"),
@@ -72,6 +74,9 @@ pub fn routes(limits: BodyLimits) -> (axum::Router<AppState>, utoipa::openapi::O
             crate::service::callbacks::MAX_BODY_BYTES,
         ));
     OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(units::list))
+        .routes(routes!(units::get))
+        .routes(routes!(units::programmes, units::create_programme))
         .routes(routes!(periods::create, periods::list))
         .routes(routes!(periods::get))
         .routes(routes!(periods::uploads))

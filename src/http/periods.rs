@@ -23,6 +23,7 @@ pub struct AppJson<T>(pub T);
 pub struct CreatePeriod {
     /// `2024-Q3`, `2024-09` (also `Q3/2024`, `09/2024`, `Quý 3/2024`…; stored canonical).
     pub code: String,
+    /// A programme code (`TCXH`, the default; `NCC`, `HTXH`…), or its name as written.
     pub programme: Option<String>,
     pub locality: Option<String>,
     /// Target percentage, 0–100, at most 2 decimals.
@@ -76,7 +77,7 @@ pub async fn create(
             CreatePeriodError::Fields(ref fields) => AppError::bad_request(e.to_string()).with(
                 serde_json::json!({ "fields": fields.iter().map(|f| f.field).collect::<Vec<_>>() }),
             ),
-            CreatePeriodError::Exists(_) => AppError::new(
+            CreatePeriodError::Exists(..) => AppError::new(
                 StatusCode::CONFLICT,
                 "conflict",
                 "Xung đột / Conflict",

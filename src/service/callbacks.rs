@@ -31,6 +31,8 @@ const MAX_GROUP_ITEMS: usize = 4_000;
 struct ItemIn {
     transaction_ref: Option<serde_json::Value>,
     period: Option<serde_json::Value>,
+    /// Optional: the period's programme code, `TCXH` when not given.
+    programme: Option<serde_json::Value>,
     population_id: Option<serde_json::Value>,
     account_number: Option<serde_json::Value>,
     beneficiary_name: Option<serde_json::Value>,
@@ -48,6 +50,7 @@ struct ItemIn {
 const FIELD_LIMITS: &[(&str, usize)] = &[
     ("transaction_ref", 100),
     ("period", 40),
+    ("programme", 16),
     ("population_id", 20),
     ("account_number", 34),
     ("beneficiary_name", 200),
@@ -278,6 +281,9 @@ fn item(index: usize, it: ItemIn, bank: BankId) -> Result<CallbackPayout, ParseE
                 )
             })
         })?;
+    let programme = text("programme", it.programme)?
+        .map(|p| p.to_uppercase())
+        .unwrap_or_else(|| crate::store::DEFAULT_PROGRAMME.to_owned());
     let population_id = text("population_id", it.population_id)?
         .map(|p| p.chars().filter(|c| !c.is_whitespace()).collect::<String>())
         .map(|p| {
@@ -332,6 +338,7 @@ fn item(index: usize, it: ItemIn, bank: BankId) -> Result<CallbackPayout, ParseE
     Ok(CallbackPayout {
         transaction_ref: tref.clone(),
         period: period.as_str().to_owned(),
+        programme,
         population_id,
         account_number,
         beneficiary_name: text("beneficiary_name", it.beneficiary_name)?,

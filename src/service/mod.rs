@@ -19,8 +19,8 @@ use crate::import::{ImportError, ImportOptions, Imported, import_beneficiaries, 
 use crate::recon::{ExceptionRow, Flag, Options};
 use crate::report::{InputFile, Report, ReportMeta};
 use crate::store::{
-    NewPeriod, NewRun, NewUpload, Period, RunInfo, Saved, Store, StoreError, StoredCallback,
-    StoredRun, Upload, UploadKind,
+    DEFAULT_PROGRAMME, NewPeriod, NewRun, NewUpload, Period, Programme, RunInfo, Saved, Store,
+    StoreError, StoredCallback, StoredRun, Upload, UploadKind,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -61,6 +61,7 @@ pub struct UploadRequest {
 pub struct PeriodRequest {
     /// As typed: `2024-09`, `Quý 3/2024`, `09/2024`…
     pub code: String,
+    /// A programme's code (`TCXH`) or its name as written; none: `TCXH`.
     pub programme: Option<String>,
     pub locality: Option<String>,
     pub target_pct: Option<Decimal>,
@@ -79,8 +80,8 @@ pub struct FieldError {
 pub enum CreatePeriodError {
     #[error("{}", .0.iter().map(|e| format!("{}: {} / {}", e.field, e.message_vi, e.message_en)).collect::<Vec<_>>().join("; "))]
     Fields(Vec<FieldError>),
-    #[error("kỳ '{0}' đã có / period '{0}' exists")]
-    Exists(String),
+    #[error("kỳ '{0}' của chế độ {1} đã có / period '{0}' of programme {1} exists")]
+    Exists(String, String),
     #[error(transparent)]
     Store(StoreError),
 }
@@ -137,21 +138,123 @@ pub async fn create_period(
         }
         v
     };
-    let programme = text("programme", req.programme);
+    let asked = text("programme", req.programme);
     let locality = text("locality", req.locality);
-    let (Some(code), true) = (code, errors.is_empty()) else {
+    let programmes = store
+        .list_programmes()
+        .await
+        .map_err(CreatePeriodError::Store)?;
+    let programme = match resolve_programme(&programmes, asked.as_deref()) {
+        Ok(p) => Some(p),
+        Err(e) => {
+            errors.push(e);
+            None
+        }
+    };
+    let (Some(code), Some(programme), true) = (code, programme, errors.is_empty()) else {
         return Err(CreatePeriodError::Fields(errors));
     };
     let new = NewPeriod {
         code: code.as_str().to_owned(),
-        programme,
+        programme: programme.clone(),
         locality,
         target_bp,
     };
     store.create_period(new, actor).await.map_err(|e| match e {
-        StoreError::Conflict(_) => CreatePeriodError::Exists(code.as_str().to_owned()),
+        StoreError::Conflict(_) => CreatePeriodError::Exists(code.as_str().to_owned(), programme),
         other => CreatePeriodError::Store(other),
     })
+}
+
+/// The programme a request names: by code in any case (`tcxh`), or by its name as written,
+/// without regard to case or diacritics ("Trợ cấp xã hội hằng tháng"); none named: `TCXH`.
+pub fn resolve_programme(known: &[Programme], asked: Option<&str>) -> Result<String, FieldError> {
+    let Some(asked) = asked.map(str::trim).filter(|a| !a.is_empty()) else {
+        return Ok(DEFAULT_PROGRAMME.to_owned());
+    };
+    let folded = crate::domain::names::fold(asked);
+    known
+        .iter()
+        .find(|p| {
+            p.code.eq_ignore_ascii_case(asked) || crate::domain::names::fold(&p.name) == folded
+        })
+        .map(|p| p.code.clone())
+        .ok_or_else(|| {
+            let codes = known
+                .iter()
+                .map(|p| format!("{} ({})", p.code, p.name))
+                .collect::<Vec<_>>()
+                .join(", ");
+            FieldError {
+                field: "programme",
+                message_vi: format!("không có chế độ '{asked}'; các chế độ: {codes}"),
+                message_en: format!("no programme '{asked}'; programmes: {codes}"),
+            }
+        })
+}
+
+/// A programme as an admin asks for it, before it is checked.
+#[derive(Debug, Clone, Default)]
+pub struct ProgrammeRequest {
+    pub code: String,
+    pub name: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CreateProgrammeError {
+    #[error("{}", .0.iter().map(|e| format!("{}: {} / {}", e.field, e.message_vi, e.message_en)).collect::<Vec<_>>().join("; "))]
+    Fields(Vec<FieldError>),
+    #[error("chế độ '{0}' đã có / programme '{0}' exists")]
+    Exists(String),
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+/// Check a programme request and create it: a code of 2–16 letters, digits or `_` (stored
+/// in capitals), and a name.
+pub async fn create_programme(
+    store: &dyn Store,
+    req: ProgrammeRequest,
+    actor: &str,
+) -> Result<Programme, CreateProgrammeError> {
+    let mut errors = Vec::new();
+    let code = req.code.trim().to_uppercase();
+    let code_ok = (2..=16).contains(&code.len())
+        && code.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    if !code_ok {
+        errors.push(FieldError {
+            field: "code",
+            message_vi: "mã chế độ: 2–16 chữ cái, chữ số hoặc _".into(),
+            message_en: "programme code: 2–16 letters, digits or _".into(),
+        });
+    }
+    let name = crate::domain::names::clean_display(req.name.trim()).into_owned();
+    if name.is_empty()
+        || name.chars().count() > PERIOD_TEXT_CHARS
+        || name.chars().any(char::is_control)
+    {
+        errors.push(FieldError {
+            field: "name",
+            message_vi: format!("tên chế độ: bắt buộc, tối đa {PERIOD_TEXT_CHARS} ký tự"),
+            message_en: format!("programme name: required, at most {PERIOD_TEXT_CHARS} characters"),
+        });
+    }
+    if !errors.is_empty() {
+        return Err(CreateProgrammeError::Fields(errors));
+    }
+    store
+        .create_programme(
+            Programme {
+                code: code.clone(),
+                name,
+            },
+            actor,
+        )
+        .await
+        .map_err(|e| match e {
+            StoreError::Conflict(_) => CreateProgrammeError::Exists(code),
+            other => CreateProgrammeError::Store(other),
+        })
 }
 
 /// What an upload's import may cost, and how many imports may run at once: each holds a
@@ -369,7 +472,9 @@ async fn gather(store: &dyn Store, period_id: i64) -> ServiceResult<Gathered> {
     let uploads: Vec<Upload> = std::iter::once(list_upload.clone())
         .chain(inputs.payout_files.iter().cloned())
         .collect();
-    let stored = store.callback_payouts(&period.code).await?;
+    let stored = store
+        .callback_payouts(&period.programme, &period.code)
+        .await?;
     let mut payouts = inputs.payouts;
     let callbacks = (!stored.is_empty()).then(|| callback_input(&stored));
     let year = crate::domain::dates::this_year();

@@ -18,6 +18,7 @@ use crate::domain::access::Role;
 use crate::domain::audit::AuditEntry;
 use crate::domain::records::{ControlTotal, RowError};
 use crate::domain::status::PayoutStatus;
+use crate::domain::units::{Unit, UnitLevel};
 
 /// Rows per multi-row INSERT: 14 columns × 1,000 = 14,000 parameters, under SQLite's
 /// 32,766 and PostgreSQL's 65,535, and large enough that 100,000 rows take 100 statements.
@@ -79,7 +80,8 @@ pub(super) use upload_sql;
 macro_rules! period_sql {
     ($rest:literal) => {
         concat!(
-            "SELECT id, code, programme, locality, target_bp, created_at, created_by FROM periods ",
+            "SELECT p.id, p.code, p.programme, g.name AS programme_name, p.locality, p.target_bp, \
+             p.created_at, p.created_by FROM periods p JOIN programmes g ON g.code = p.programme ",
             $rest
         )
     };
@@ -123,19 +125,58 @@ pub(super) use run_info_sql;
 macro_rules! callback_sql {
     ($rest:literal) => {
         concat!(
-            "SELECT id, bank_code, transaction_ref, period_code, population_id, account_number, \
-             beneficiary_name, amount, status, value_date, reason FROM callback_payouts ",
+            "SELECT id, bank_code, transaction_ref, period_code, programme, population_id, \
+             account_number, beneficiary_name, amount, status, value_date, reason \
+             FROM callback_payouts ",
             $rest
         )
     };
 }
 pub(super) use callback_sql;
 
+/// `SELECT <every unit column> FROM units <rest>`.
+macro_rules! unit_sql {
+    ($rest:literal) => {
+        concat!(
+            "SELECT code, name, full_name, level, parent, kind FROM units ",
+            $rest
+        )
+    };
+}
+pub(super) use unit_sql;
+
+#[derive(Debug, sqlx::FromRow)]
+pub(super) struct UnitRecord {
+    code: String,
+    name: String,
+    full_name: String,
+    level: String,
+    parent: Option<String>,
+    kind: Option<String>,
+}
+
+impl UnitRecord {
+    pub fn into_unit(self) -> StoreResult<Unit> {
+        let level = UnitLevel::parse(&self.level).ok_or_else(|| {
+            StoreError::Corrupt(format!("unit {}: level '{}'", self.code, self.level))
+        })?;
+        Ok(Unit {
+            code: self.code,
+            name: self.name,
+            full_name: self.full_name,
+            level,
+            parent: self.parent,
+            kind: self.kind,
+        })
+    }
+}
+
 #[derive(Debug, sqlx::FromRow)]
 pub(super) struct PeriodRecord {
     id: i64,
     code: String,
-    programme: Option<String>,
+    programme: String,
+    programme_name: String,
     locality: Option<String>,
     target_bp: Option<i64>,
     created_at: DateTime<Utc>,
@@ -148,6 +189,7 @@ impl From<PeriodRecord> for Period {
             id: r.id,
             code: r.code,
             programme: r.programme,
+            programme_name: r.programme_name,
             locality: r.locality,
             target_bp: r.target_bp,
             created_at: r.created_at,
@@ -441,6 +483,7 @@ pub(super) struct CallbackRecord {
     pub bank_code: String,
     pub transaction_ref: String,
     pub period_code: String,
+    pub programme: String,
     pub population_id: Option<String>,
     pub account_number: String,
     pub beneficiary_name: Option<String>,
@@ -461,6 +504,7 @@ impl CallbackRecord {
         Ok(CallbackPayout {
             transaction_ref: self.transaction_ref.clone(),
             period: self.period_code.clone(),
+            programme: self.programme.clone(),
             population_id: self.population_id.clone(),
             account_number: self.account_number.clone(),
             beneficiary_name: self.beneficiary_name.clone(),

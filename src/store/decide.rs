@@ -251,6 +251,7 @@ mod tests {
         CallbackPayout {
             transaction_ref: tref.into(),
             period: "2024-09".into(),
+            programme: crate::store::DEFAULT_PROGRAMME.into(),
             population_id: Some("025038000101".into()),
             account_number: "4200205123456".into(),
             beneficiary_name: None,

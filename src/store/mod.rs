@@ -21,6 +21,7 @@ use crate::domain::records::{BeneficiaryRow, PayoutRow};
 use crate::domain::records::{ControlTotal, RowError};
 use crate::domain::status::PayoutStatus;
 
+pub use crate::domain::units::{NATION, Unit, UnitLevel};
 pub use records::{BeneficiaryRecord, PayoutRecord, storable};
 
 #[derive(Debug, thiserror::Error)]
@@ -47,7 +48,10 @@ pub type StoreResult<T> = Result<T, StoreError>;
 pub struct Period {
     pub id: i64,
     pub code: String,
-    pub programme: Option<String>,
+    /// The programme's code (`TCXH`); a period is (programme, code).
+    pub programme: String,
+    /// "Trợ cấp xã hội hàng tháng".
+    pub programme_name: String,
     pub locality: Option<String>,
     /// Target in basis points (9731 = 97,31%).
     #[serde(skip)]
@@ -59,7 +63,8 @@ pub struct Period {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewPeriod {
     pub code: String,
-    pub programme: Option<String>,
+    /// A known programme code (`TCXH`).
+    pub programme: String,
     pub locality: Option<String>,
     pub target_bp: Option<i64>,
 }
@@ -225,12 +230,34 @@ pub struct PeriodInputs {
     pub payouts: Vec<PayoutRow>,
 }
 
+/// A programme (chế độ): periods, lists and callbacks belong to one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct Programme {
+    /// `TCXH`, `NCC`, `HTXH`…
+    pub code: String,
+    pub name: String,
+}
+
+/// The programme a period, callback or request that names none belongs to.
+pub const DEFAULT_PROGRAMME: &str = "TCXH";
+
+fn is_default_programme(code: &str) -> bool {
+    code == DEFAULT_PROGRAMME
+}
+
 /// One payout a bank posted, validated and normalised (what replays are compared on).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct CallbackPayout {
     pub transaction_ref: String,
     /// Canonical period code (`2024-09`, `2024-Q3`).
     pub period: String,
+    /// The period's programme. Left out of the normalised content when it is the default,
+    /// so the digests of payouts stored before programmes existed stay what they were.
+    #[serde(
+        default = "default_programme",
+        skip_serializing_if = "is_default_programme"
+    )]
+    pub programme: String,
     pub population_id: Option<String>,
     pub account_number: String,
     pub beneficiary_name: Option<String>,
@@ -239,6 +266,10 @@ pub struct CallbackPayout {
     pub status: PayoutStatus,
     pub value_date: chrono::NaiveDate,
     pub reason: Option<String>,
+}
+
+fn default_programme() -> String {
+    DEFAULT_PROGRAMME.to_owned()
 }
 
 impl CallbackPayout {
@@ -262,6 +293,7 @@ impl CallbackPayout {
                 self.transaction_ref != earlier.transaction_ref,
             ),
             ("period", self.period != earlier.period),
+            ("programme", self.programme != earlier.programme),
             ("population_id", self.population_id != earlier.population_id),
             (
                 "account_number",
@@ -351,12 +383,21 @@ pub trait Store: Send + Sync {
     fn backend(&self) -> &'static str;
     async fn ping(&self) -> StoreResult<()>;
 
-    /// Conflict when the code exists.
+    /// Units whose parent is `parent` (`VN`: the provinces), by code.
+    async fn child_units(&self, parent: &str) -> StoreResult<Vec<Unit>>;
+    async fn get_unit(&self, code: &str) -> StoreResult<Option<Unit>>;
+
+    /// Every programme, by code.
+    async fn list_programmes(&self) -> StoreResult<Vec<Programme>>;
+    /// Conflict when the code exists; audits "programme.create".
+    async fn create_programme(&self, new: Programme, actor: &str) -> StoreResult<Programme>;
+
+    /// Conflict when (programme, code) exists; NotFound when the programme does not.
     async fn create_period(&self, new: NewPeriod, actor: &str) -> StoreResult<Period>;
     async fn list_periods(&self) -> StoreResult<Vec<Period>>;
     async fn get_period(&self, id: i64) -> StoreResult<Option<Period>>;
-    /// The period with this canonical code (`2024-09`), if any.
-    async fn period_by_code(&self, code: &str) -> StoreResult<Option<Period>>;
+    /// The period of `programme` with this canonical code (`2024-09`), if any.
+    async fn period_by_code(&self, programme: &str, code: &str) -> StoreResult<Option<Period>>;
 
     /// Store a beneficiary list as the period's new current version, with its rows and an
     /// audit entry. The identical file (same SHA-256) again returns the stored upload,
@@ -433,8 +474,13 @@ pub trait Store: Send + Sync {
         &self,
         requests: &[CallbackRequest],
     ) -> StoreResult<Vec<CallbackVerdict>>;
-    /// Current state of every callback payout posted for a period code, in id order.
-    async fn callback_payouts(&self, period_code: &str) -> StoreResult<Vec<StoredCallback>>;
+    /// Current state of every callback payout posted for a programme's period code, in id
+    /// order.
+    async fn callback_payouts(
+        &self,
+        programme: &str,
+        period_code: &str,
+    ) -> StoreResult<Vec<StoredCallback>>;
     /// Every state one payout passed through, oldest first (empty when unknown).
     async fn callback_history(
         &self,
@@ -474,6 +520,7 @@ mod tests {
         CallbackPayout {
             transaction_ref: "FT1".into(),
             period: "2024-09".into(),
+            programme: DEFAULT_PROGRAMME.into(),
             population_id: Some("025038000101".into()),
             account_number: "4200205123456".into(),
             beneficiary_name: Some("NGUYEN VAN AN".into()),
@@ -513,6 +560,40 @@ mod tests {
         );
         let why = paid.follows(&back).err().unwrap_or_default();
         assert!(why.contains("returned → success not allowed"), "{why}");
+    }
+
+    /// Migration 0007 seeds exactly the units the domain ships, on both backends.
+    #[test]
+    fn units_migration_is_the_shipped_tree() {
+        let quote =
+            |s: Option<&str>| s.map_or("NULL".into(), |s| format!("'{}'", s.replace('\'', "''")));
+        let values: Vec<String> = crate::domain::units::seed()
+            .iter()
+            .map(|u| {
+                format!(
+                    "    ({}, {}, {}, '{}', {}, {})",
+                    quote(Some(&u.code)),
+                    quote(Some(&u.name)),
+                    quote(Some(&u.full_name)),
+                    u.level.as_str(),
+                    quote(u.parent.as_deref()),
+                    quote(u.kind.as_deref()),
+                )
+            })
+            .collect();
+        let expected = format!(
+            "INSERT INTO units (code, name, full_name, level, parent, kind) VALUES\n{};\n",
+            values.join(",\n")
+        );
+        for sql in [
+            include_str!("../../migrations/sqlite/0007_units.sql"),
+            include_str!("../../migrations/postgres/0007_units.sql"),
+        ] {
+            assert!(
+                sql.ends_with(&expected),
+                "the migration's rows differ from admin_units_2025.csv"
+            );
+        }
     }
 
     proptest! {

@@ -63,7 +63,7 @@ impl PgStore {
 const DIALECT: Dialect = Dialect {
     name: "postgres",
     payouts_by_ref: RefLookup {
-        open: "SELECT c.id, c.bank_code, c.transaction_ref, c.period_code, c.population_id, \
+        open: "SELECT c.id, c.bank_code, c.transaction_ref, c.period_code, c.programme, c.population_id, \
                c.account_number, c.beneficiary_name, c.amount, c.status, c.value_date, c.reason, \
                c.version FROM (VALUES ",
         before_bank: ") AS r (tref) CROSS JOIN LATERAL (SELECT * FROM callback_payouts \

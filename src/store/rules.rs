@@ -8,7 +8,8 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 
 use super::{
-    NewPeriod, NewRun, NewToken, NewUpload, StoreError, StoreResult, TokenInfo, Upload, UploadKind,
+    NewPeriod, NewRun, NewToken, NewUpload, Programme, StoreError, StoreResult, TokenInfo, Upload,
+    UploadKind,
 };
 use crate::domain::audit::{Action, NewAuditEntry};
 
@@ -114,6 +115,15 @@ pub(super) fn period_created(id: i64, new: &NewPeriod, actor: &str) -> NewAuditE
             "locality": new.locality,
             "target_bp": new.target_bp,
         }),
+    )
+}
+
+pub(super) fn programme_created(new: &Programme, actor: &str) -> NewAuditEntry {
+    NewAuditEntry::new(
+        actor,
+        Action::ProgrammeCreate,
+        format!("programme/{}", new.code),
+        json!({ "code": new.code, "name": new.name }),
     )
 }
 

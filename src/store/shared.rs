@@ -16,18 +16,20 @@ use sqlx::QueryBuilder;
 use super::{Backend, DIALECT, Db};
 use crate::domain::audit::{AuditEntry, NewAuditEntry};
 use crate::domain::records::{BeneficiaryRow, PayoutRow};
+use crate::domain::units::Unit;
 use crate::store::common::{
     AuditRecord, BATCH_ROWS, CallbackRecord, CallbackStateRecord, PeriodRecord, RunInfoRecord,
-    RunRecord, SessionRecord, TokenRecord, UploadColumns, UploadRecord, callback_sql,
-    is_unique_violation, now, period_sql, run_info_sql, run_sql, session_sql, token_sql,
+    RunRecord, SessionRecord, TokenRecord, UnitRecord, UploadColumns, UploadRecord, callback_sql,
+    is_unique_violation, now, period_sql, run_info_sql, run_sql, session_sql, token_sql, unit_sql,
     upload_sql,
 };
 use crate::store::decide::{CallbackSlot, Decided, PendingEvent, SlotAnswer, decide};
 use crate::store::rules;
 use crate::store::{
     BeneficiaryRecord, CallbackPayout, CallbackRequest, CallbackVerdict, NewPeriod, NewRun,
-    NewSession, NewToken, NewUpload, PayoutRecord, Period, PeriodInputs, RunInfo, Saved, Store,
-    StoreError, StoreResult, StoredCallback, StoredRun, TokenInfo, Upload, UploadKind, WebSession,
+    NewSession, NewToken, NewUpload, PayoutRecord, Period, PeriodInputs, Programme, RunInfo, Saved,
+    Store, StoreError, StoreResult, StoredCallback, StoredRun, TokenInfo, Upload, UploadKind,
+    WebSession,
 };
 
 type Tx = sqlx::Transaction<'static, Db>;
@@ -282,7 +284,7 @@ async fn write_callback_slots(
     for chunk in new.chunks(BATCH_ROWS) {
         let mut by_key: HashMap<(&str, &str), usize> = HashMap::new();
         let mut qb: QueryBuilder<Db> = QueryBuilder::new(
-            "INSERT INTO callback_payouts (bank_code, transaction_ref, period_code, population_id, \
+            "INSERT INTO callback_payouts (bank_code, transaction_ref, period_code, programme, population_id, \
              account_number, beneficiary_name, amount, status, value_date, reason, content_sha256, \
              version, received_at, updated_at) ",
         );
@@ -301,6 +303,7 @@ async fn write_callback_slots(
             b.push_bind(&s.bank_code)
                 .push_bind(&p.transaction_ref)
                 .push_bind(&p.period)
+                .push_bind(&p.programme)
                 .push_bind(&p.population_id)
                 .push_bind(&p.account_number)
                 .push_bind(&p.beneficiary_name)
@@ -500,9 +503,70 @@ impl Store for Backend {
         Ok(())
     }
 
+    async fn child_units(&self, parent: &str) -> StoreResult<Vec<Unit>> {
+        let rows: Vec<UnitRecord> = sqlx::query_as(unit_sql!("WHERE parent = $1 ORDER BY code"))
+            .bind(parent)
+            .fetch_all(self.reader())
+            .await?;
+        rows.into_iter().map(UnitRecord::into_unit).collect()
+    }
+
+    async fn get_unit(&self, code: &str) -> StoreResult<Option<Unit>> {
+        let row: Option<UnitRecord> = sqlx::query_as(unit_sql!("WHERE code = $1"))
+            .bind(code)
+            .fetch_optional(self.reader())
+            .await?;
+        row.map(UnitRecord::into_unit).transpose()
+    }
+
+    async fn list_programmes(&self) -> StoreResult<Vec<Programme>> {
+        let rows: Vec<(String, String)> =
+            sqlx::query_as("SELECT code, name FROM programmes ORDER BY code")
+                .fetch_all(self.reader())
+                .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(code, name)| Programme { code, name })
+            .collect())
+    }
+
+    async fn create_programme(&self, new: Programme, actor: &str) -> StoreResult<Programme> {
+        let mut tx = self.begin_write().await?;
+        let at = now();
+        let inserted = sqlx::query("INSERT INTO programmes (code, name) VALUES ($1, $2)")
+            .bind(&new.code)
+            .bind(&new.name)
+            .execute(&mut *tx)
+            .await;
+        match inserted {
+            Ok(_) => {}
+            Err(e) if is_unique_violation(&e) => {
+                return Err(StoreError::Conflict(format!(
+                    "programme '{}' exists",
+                    new.code
+                )));
+            }
+            Err(e) => return Err(e.into()),
+        }
+        append_in(&mut tx, rules::programme_created(&new, actor), at).await?;
+        tx.commit().await?;
+        Ok(new)
+    }
+
     async fn create_period(&self, new: NewPeriod, actor: &str) -> StoreResult<Period> {
         let mut tx = self.begin_write().await?;
         let at = now();
+        let programme_name: Option<String> =
+            sqlx::query_scalar("SELECT name FROM programmes WHERE code = $1")
+                .bind(&new.programme)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let Some(programme_name) = programme_name else {
+            return Err(StoreError::NotFound(format!(
+                "programme '{}'",
+                new.programme
+            )));
+        };
         let inserted: Result<i64, sqlx::Error> = sqlx::query_scalar(
             "INSERT INTO periods (code, programme, locality, target_bp, created_at, created_by) \
              VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
@@ -519,8 +583,8 @@ impl Store for Backend {
             Ok(id) => id,
             Err(e) if is_unique_violation(&e) => {
                 return Err(StoreError::Conflict(format!(
-                    "period '{}' exists",
-                    new.code
+                    "period '{}' of programme {} exists",
+                    new.code, new.programme
                 )));
             }
             Err(e) => return Err(e.into()),
@@ -532,6 +596,7 @@ impl Store for Backend {
             id,
             code: new.code,
             programme: new.programme,
+            programme_name,
             locality: new.locality,
             target_bp: new.target_bp,
             created_at: at,
@@ -540,22 +605,24 @@ impl Store for Backend {
     }
 
     async fn list_periods(&self) -> StoreResult<Vec<Period>> {
-        let rows: Vec<PeriodRecord> = sqlx::query_as(period_sql!("ORDER BY id"))
+        let rows: Vec<PeriodRecord> = sqlx::query_as(period_sql!("ORDER BY p.id"))
             .fetch_all(self.reader())
             .await?;
         Ok(rows.into_iter().map(Period::from).collect())
     }
 
-    async fn period_by_code(&self, code: &str) -> StoreResult<Option<Period>> {
-        let row: Option<PeriodRecord> = sqlx::query_as(period_sql!("WHERE code = $1"))
-            .bind(code)
-            .fetch_optional(self.reader())
-            .await?;
+    async fn period_by_code(&self, programme: &str, code: &str) -> StoreResult<Option<Period>> {
+        let row: Option<PeriodRecord> =
+            sqlx::query_as(period_sql!("WHERE p.programme = $1 AND p.code = $2"))
+                .bind(programme)
+                .bind(code)
+                .fetch_optional(self.reader())
+                .await?;
         Ok(row.map(Period::from))
     }
 
     async fn get_period(&self, id: i64) -> StoreResult<Option<Period>> {
-        let row: Option<PeriodRecord> = sqlx::query_as(period_sql!("WHERE id = $1"))
+        let row: Option<PeriodRecord> = sqlx::query_as(period_sql!("WHERE p.id = $1"))
             .bind(id)
             .fetch_optional(self.reader())
             .await?;
@@ -1048,12 +1115,18 @@ impl Store for Backend {
         Ok(verdicts)
     }
 
-    async fn callback_payouts(&self, period_code: &str) -> StoreResult<Vec<StoredCallback>> {
-        let rows: Vec<CallbackRecord> =
-            sqlx::query_as(callback_sql!("WHERE period_code = $1 ORDER BY id"))
-                .bind(period_code)
-                .fetch_all(self.reader())
-                .await?;
+    async fn callback_payouts(
+        &self,
+        programme: &str,
+        period_code: &str,
+    ) -> StoreResult<Vec<StoredCallback>> {
+        let rows: Vec<CallbackRecord> = sqlx::query_as(callback_sql!(
+            "WHERE programme = $1 AND period_code = $2 ORDER BY id"
+        ))
+        .bind(programme)
+        .bind(period_code)
+        .fetch_all(self.reader())
+        .await?;
         rows.into_iter().map(CallbackRecord::into_stored).collect()
     }
 

@@ -89,8 +89,9 @@ impl SqliteStore {
 const DIALECT: Dialect = Dialect {
     name: "sqlite",
     payouts_by_ref: RefLookup {
-        open: "SELECT id, bank_code, transaction_ref, period_code, population_id, account_number, \
-               beneficiary_name, amount, status, value_date, reason, version FROM callback_payouts \
+        open: "SELECT id, bank_code, transaction_ref, period_code, programme, population_id, \
+               account_number, beneficiary_name, amount, status, value_date, reason, version \
+               FROM callback_payouts \
                WHERE transaction_ref IN (",
         before_bank: ") AND bank_code = ",
         after_bank: "",

@@ -42,7 +42,7 @@ const PAYOUT_FILES = ['ket_qua_agribank.xlsx', 'ket_qua_ngan_hang.csv'];
 // code such as '2024-09-e2e' is refused, so the sample's month it is (each run has a fresh db).
 const PERIOD = {
   code: '2024-09',
-  programme: 'Trợ cấp xã hội hàng tháng',
+  programme: 'TCXH',
   locality: 'Xã Tân Lập',
   target_pct: '80',
 };
@@ -335,7 +335,9 @@ async function accountant(browser) {
       for (const [name, value] of Object.entries(PERIOD)) {
         const sel = `form#create-period [name=${name}]`;
         await need(page, sel);
-        await page.fill(sel, value);
+        // The programme is chosen from the programmes the system knows.
+        if (name === 'programme') await page.selectOption(sel, value);
+        else await page.fill(sel, value);
       }
       const resp = await submit(page, 'form#create-period');
       const m = pathOf(page).match(/^\/periods\/(\d+)$/);

@@ -178,7 +178,7 @@ async fn crash_and_recover(database_url: String, dir: PathBuf) {
 
     // Nothing duplicated: one row per ref, and every stored ref has exactly one state.
     let stored = store
-        .callback_payouts("2024-09")
+        .callback_payouts("TCXH", "2024-09")
         .await
         .expect("callback_payouts");
     let mut stored_ids: HashMap<&str, i64> = HashMap::new();
@@ -260,7 +260,7 @@ async fn crash_and_recover(database_url: String, dir: PathBuf) {
     }
     // The replays stored nothing new.
     let after = store
-        .callback_payouts("2024-09")
+        .callback_payouts("TCXH", "2024-09")
         .await
         .expect("callback_payouts");
     assert_eq!(after.len(), stored.len());

@@ -25,5 +25,6 @@ mod hardening;
 mod import_robustness;
 mod real_files;
 mod store;
+mod units;
 mod web;
 mod web_e2e;

@@ -16,7 +16,7 @@ use super::{check_post, render, require_read, require_write, see_other};
 use crate::app::AppState;
 use crate::domain::period::PeriodCode;
 use crate::service;
-use crate::store::Period;
+use crate::store::{DEFAULT_PROGRAMME, Period, Programme};
 use crate::web::i18n::Tr;
 use crate::web::session::Viewer;
 use crate::web::views;
@@ -38,7 +38,7 @@ impl PeriodRow {
             id: p.id,
             code: p.code.clone(),
             label,
-            programme: p.programme.clone().unwrap_or_default(),
+            programme: p.programme_name.clone(),
             locality: p.locality.clone().unwrap_or_default(),
             target: p
                 .target_bp
@@ -72,6 +72,19 @@ struct PeriodsPage {
     csrf: String,
     form: PeriodFormData,
     errors: Vec<String>,
+    programmes: Vec<Programme>,
+}
+
+impl PeriodsPage {
+    /// The programme the form shows chosen: what was posted, else the default.
+    fn chosen(&self, code: &str) -> bool {
+        let posted = self.form.programme.trim();
+        if posted.is_empty() {
+            code == DEFAULT_PROGRAMME
+        } else {
+            posted.eq_ignore_ascii_case(code)
+        }
+    }
 }
 
 async fn periods_page(
@@ -82,6 +95,7 @@ async fn periods_page(
 ) -> PageResult {
     let t = Tr { lang: v.lang };
     let periods = st.store.list_periods().await.or_page(v.lang)?;
+    let programmes = st.store.list_programmes().await.or_page(v.lang)?;
     let status = if errors.is_empty() {
         StatusCode::OK
     } else {
@@ -95,6 +109,7 @@ async fn periods_page(
         csrf: v.csrf().to_owned(),
         form,
         errors,
+        programmes,
     };
     Ok((status, render(&page)).into_response())
 }
@@ -162,13 +177,14 @@ pub async fn create_period(
                 .collect();
             periods_page(&st, &v, form, errors).await
         }
-        Err(service::CreatePeriodError::Exists(_)) => {
-            let msg = t
-                .pick(
-                    "Mã kỳ này đã có. Mở kỳ đó trong danh sách bên dưới.",
-                    "A period with this code exists; open it from the list below.",
-                )
-                .to_owned();
+        Err(service::CreatePeriodError::Exists(_, programme)) => {
+            let (vi, en) = (
+                format!("Kỳ này của chế độ {programme} đã có. Mở kỳ đó trong danh sách bên dưới."),
+                format!(
+                    "This period of programme {programme} exists; open it from the list below."
+                ),
+            );
+            let msg = t.pick(&vi, &en).to_owned();
             periods_page(&st, &v, form, vec![msg]).await
         }
         Err(service::CreatePeriodError::Store(e)) => Err(PageError(e.into(), v.lang)),

@@ -13,6 +13,7 @@ fn cb(reference: &str, period: &str, amount: i64, status: PayoutStatus) -> Callb
     CallbackPayout {
         transaction_ref: reference.to_owned(),
         period: period.to_owned(),
+        programme: "TCXH".to_owned(),
         population_id: Some(POPULATION_ID.to_owned()),
         account_number: "0011001234567".to_owned(),
         beneficiary_name: Some("Nguyễn Văn An".to_owned()),
@@ -393,7 +394,7 @@ async fn a_callback_for_a_period_with_no_row_yet_is_kept() {
         first_post(s).await;
         accepted(s, req(VCB, "wh_12", vec![early()])).await;
         let listed = s
-            .callback_payouts("2027-01")
+            .callback_payouts("TCXH", "2027-01")
             .await
             .expect("callback_payouts");
         assert_eq!(listed.len(), 1);
@@ -411,7 +412,7 @@ async fn a_periods_current_states_are_listed_in_id_order() {
         let s = t.store.as_ref();
         let AllCallbacks { f, a1r, g } = all_callbacks(s).await;
         let listed = s
-            .callback_payouts("2026-03")
+            .callback_payouts("TCXH", "2026-03")
             .await
             .expect("callback_payouts");
         let got: Vec<(String, CallbackPayout)> = listed
@@ -431,7 +432,7 @@ async fn a_periods_current_states_are_listed_in_id_order() {
         assert!(listed.windows(2).all(|w| w[0].id < w[1].id));
         assert_eq!(listed[0].id, f.first[0].payout_id);
         assert_eq!(
-            s.callback_payouts("2025-01")
+            s.callback_payouts("TCXH", "2025-01")
                 .await
                 .expect("callback_payouts"),
             vec![]

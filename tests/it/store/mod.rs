@@ -6,6 +6,7 @@
 mod callbacks;
 mod records;
 mod sessions;
+mod units;
 
 use std::path::Path;
 
@@ -49,7 +50,7 @@ fn new_upload<T>(imported: &Imported<T>, bytes: &[u8], bank_code: Option<&str>) 
 fn period(code: &str) -> NewPeriod {
     NewPeriod {
         code: code.to_owned(),
-        programme: Some("Trợ cấp xã hội hằng tháng".into()),
+        programme: "TCXH".into(),
         locality: Some("Xã Tân Lập".into()),
         target_bp: Some(9731),
     }
@@ -135,6 +136,15 @@ fn tables(dir: &str) -> Vec<(String, Vec<String>)> {
             if let Some(rest) = line.strip_prefix("DROP TABLE ") {
                 let table = rest.trim_end_matches(';').trim();
                 out.retain(|(t, _)| t != table);
+                continue;
+            }
+            if let Some(rest) = line.strip_prefix("ALTER TABLE ")
+                && let Some((table, column)) = rest.split_once(" ADD COLUMN ")
+            {
+                let column = column.split_whitespace().next().unwrap_or_default();
+                for (_, cols) in out.iter_mut().filter(|(t, _)| t == table.trim()) {
+                    cols.push(column.to_owned());
+                }
                 continue;
             }
             if let Some(rest) = line.strip_prefix("ALTER TABLE ")

@@ -374,7 +374,7 @@ pub async fn create_period(database_url: &str, code: &str) {
         .expect("connect the store");
     let new = doisoat::store::NewPeriod {
         code: code.to_owned(),
-        programme: None,
+        programme: "TCXH".into(),
         locality: None,
         target_bp: None,
     };

@@ -437,6 +437,21 @@ where
     }
 }
 
+/// A fresh, empty database URL per backend (no store connected, no migration run), for
+/// tests of the migrations themselves.
+pub async fn for_each_empty_database<F, Fut>(test: F)
+where
+    F: Fn(Backend, String) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    for backend in backends() {
+        eprintln!("on the {} backend", backend.name());
+        let (tmp, pg, url) = fresh_database(backend, "doisoat.db", "doisoat_migrate").await;
+        run_then_drop(backend, pg, test(backend, url)).await;
+        drop(tmp);
+    }
+}
+
 /// What a refused request must leave as it was.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StateCounts {

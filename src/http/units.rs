@@ -1,0 +1,114 @@
+//! Administrative units (the 2025 tree) and programmes: the reference every period, list
+//! and figure is attached to.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+
+use super::auth::Auth;
+use super::error::AppError;
+use super::periods::AppJson;
+use crate::app::AppState;
+use crate::service::{self, CreateProgrammeError, ProgrammeRequest};
+use crate::store::{NATION, Programme, Unit};
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct UnitsQuery {
+    /// The parent unit's code; `VN` (the provinces) when not given.
+    pub parent: Option<String>,
+}
+
+/// Child units: the provinces, or `?parent=CODE`'s communes.
+#[utoipa::path(get, path = "/api/v1/units", tag = "units", params(UnitsQuery),
+    responses((status = 200, body = Vec<Unit>), (status = 401), (status = 404)),
+    security(("bearer" = [])))]
+pub async fn list(
+    State(st): State<AppState>,
+    auth: Auth,
+    Query(q): Query<UnitsQuery>,
+) -> Result<Json<Vec<Unit>>, AppError> {
+    auth.require_read()?;
+    let parent = q.parent.as_deref().map(str::trim).unwrap_or(NATION);
+    if parent.len() > 16 || st.store.get_unit(parent).await?.is_none() {
+        return Err(AppError::not_found(format!("unit {}", cut(parent))));
+    }
+    Ok(Json(st.store.child_units(parent).await?))
+}
+
+/// One unit.
+#[utoipa::path(get, path = "/api/v1/units/{code}", tag = "units", params(("code" = String, Path)),
+    responses((status = 200, body = Unit), (status = 401), (status = 404)),
+    security(("bearer" = [])))]
+pub async fn get(
+    State(st): State<AppState>,
+    auth: Auth,
+    Path(code): Path<String>,
+) -> Result<Json<Unit>, AppError> {
+    auth.require_read()?;
+    let unit = if code.len() > 16 {
+        None
+    } else {
+        st.store.get_unit(code.trim()).await?
+    };
+    unit.map(Json)
+        .ok_or_else(|| AppError::not_found(format!("unit {}", cut(&code))))
+}
+
+/// A code as echoed in a message: user input, so bounded.
+fn cut(s: &str) -> String {
+    s.chars().take(16).collect()
+}
+
+/// Every programme.
+#[utoipa::path(get, path = "/api/v1/programmes", tag = "units",
+    responses((status = 200, body = Vec<Programme>), (status = 401)),
+    security(("bearer" = [])))]
+pub async fn programmes(
+    State(st): State<AppState>,
+    auth: Auth,
+) -> Result<Json<Vec<Programme>>, AppError> {
+    auth.require_read()?;
+    Ok(Json(st.store.list_programmes().await?))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CreateProgramme {
+    /// 2–16 letters, digits or `_`; stored in capitals (`TCXH`).
+    pub code: String,
+    pub name: String,
+}
+
+/// Create a programme (admin).
+#[utoipa::path(post, path = "/api/v1/programmes", tag = "units", request_body = CreateProgramme,
+    responses((status = 201, body = Programme), (status = 400), (status = 401), (status = 403), (status = 409)),
+    security(("bearer" = [])))]
+pub async fn create_programme(
+    State(st): State<AppState>,
+    auth: Auth,
+    AppJson(body): AppJson<CreateProgramme>,
+) -> Result<(StatusCode, Json<Programme>), AppError> {
+    auth.require_admin()?;
+    let req = ProgrammeRequest {
+        code: body.code,
+        name: body.name,
+    };
+    let created = service::create_programme(st.store.as_ref(), req, &auth.actor())
+        .await
+        .map_err(|e| match e {
+            CreateProgrammeError::Fields(ref fields) => {
+                AppError::bad_request(e.to_string()).with(serde_json::json!({
+                    "fields": fields.iter().map(|f| f.field).collect::<Vec<_>>()
+                }))
+            }
+            CreateProgrammeError::Exists(_) => AppError::new(
+                StatusCode::CONFLICT,
+                "conflict",
+                "Xung đột / Conflict",
+                e.to_string(),
+            ),
+            CreateProgrammeError::Store(e) => e.into(),
+        })?;
+    Ok((StatusCode::CREATED, Json(created)))
+}

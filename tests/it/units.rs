@@ -1,0 +1,220 @@
+//! Administrative units, programmes and periods per programme through the API, on SQLite
+//! and, when `TEST_DATABASE_URL` is set, PostgreSQL.
+
+use crate::support;
+
+use axum::http::{Method, StatusCode};
+use serde_json::{Value, json};
+use support::for_each_backend;
+
+#[tokio::test]
+async fn units_as_the_2025_tree() {
+    for_each_backend(|app| async move {
+        let t = app.tokens.auditor.clone();
+        let provinces = app.get(&t, "/api/v1/units").await;
+        provinces.expect_status(StatusCode::OK, "provinces");
+        let provinces = provinces.json();
+        let provinces = provinces.as_array().cloned().unwrap_or_default();
+        assert_eq!(provinces.len(), 34);
+        assert_eq!(
+            provinces[0],
+            json!({"code": "01", "name": "Hà Nội", "full_name": "Thành phố Hà Nội",
+                   "level": "province", "parent": "VN", "kind": "Thành phố"})
+        );
+        let hanoi = app.get(&t, "/api/v1/units?parent=01").await;
+        hanoi.expect_status(StatusCode::OK, "Hà Nội's communes");
+        let hanoi = hanoi.json();
+        let communes = hanoi.as_array().cloned().unwrap_or_default();
+        assert!(communes.len() > 100, "{}", communes.len());
+        assert!(
+            communes
+                .iter()
+                .all(|c| c["level"] == "commune" && c["parent"] == "01")
+        );
+
+        let ba_dinh = app.get(&t, "/api/v1/units/00004").await;
+        ba_dinh.expect_status(StatusCode::OK, "a commune");
+        assert_eq!(ba_dinh.json()["full_name"], "Phường Ba Đình");
+        let vn = app.get(&t, "/api/v1/units/VN").await;
+        vn.expect_status(StatusCode::OK, "the nation");
+        assert_eq!(vn.json()["level"], "nation");
+        assert_eq!(vn.json()["parent"], Value::Null);
+
+        for path in [
+            "/api/v1/units/99999",
+            "/api/v1/units?parent=99999",
+            "/api/v1/units?parent=0123456789012345678901234567890",
+        ] {
+            app.get(&t, path)
+                .await
+                .expect_status(StatusCode::NOT_FOUND, path);
+        }
+        app.send(Method::GET, "/api/v1/units", None, None, Vec::new())
+            .await
+            .expect_status(StatusCode::UNAUTHORIZED, "no token");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn programmes_are_listed_and_only_an_admin_adds_one() {
+    for_each_backend(|app| async move {
+        let t = app.tokens.clone();
+        let listed = app.get(&t.accountant, "/api/v1/programmes").await;
+        listed.expect_status(StatusCode::OK, "programmes");
+        let codes: Vec<String> = listed
+            .json()
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|p| p["code"].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default();
+        assert_eq!(codes, ["HTXH", "NCC", "TCXH"]);
+
+        let body = json!({"code": "btxh", "name": "Bảo trợ xã hội"});
+        let before = app
+            .store
+            .audit_entries(0, 1_000_000)
+            .await
+            .map(|e| e.len())
+            .ok();
+        for token in [&t.accountant, &t.auditor, &t.bank] {
+            app.post_json(token, "/api/v1/programmes", &body)
+                .await
+                .expect_status(StatusCode::FORBIDDEN, "not an admin");
+        }
+        let bad = app
+            .post_json(
+                &t.admin,
+                "/api/v1/programmes",
+                &json!({"code": "a b", "name": ""}),
+            )
+            .await;
+        bad.expect_status(StatusCode::BAD_REQUEST, "bad code and name");
+        assert_eq!(bad.json()["fields"], json!(["code", "name"]));
+        let after = app
+            .store
+            .audit_entries(0, 1_000_000)
+            .await
+            .map(|e| e.len())
+            .ok();
+        assert_eq!(before, after, "refused requests change nothing");
+
+        let made = app.post_json(&t.admin, "/api/v1/programmes", &body).await;
+        made.expect_status(StatusCode::CREATED, "admin creates");
+        assert_eq!(
+            made.json(),
+            json!({"code": "BTXH", "name": "Bảo trợ xã hội"})
+        );
+        app.post_json(&t.admin, "/api/v1/programmes", &body)
+            .await
+            .expect_status(StatusCode::CONFLICT, "twice");
+        // A period of the new programme.
+        app.create_period(
+            &t.accountant,
+            &json!({"code": "2024-09", "programme": "BTXH"}),
+        )
+        .await
+        .expect_status(StatusCode::CREATED, "period of the new programme");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn each_programme_has_its_own_september() {
+    for_each_backend(|app| async move {
+        let t = app.tokens.clone();
+        let tcxh = app
+            .create_period(&t.accountant, &json!({"code": "2024-09"}))
+            .await;
+        tcxh.expect_status(StatusCode::CREATED, "TCXH by default");
+        assert_eq!(tcxh.json()["programme"], "TCXH");
+        let ncc = app
+            .create_period(
+                &t.accountant,
+                &json!({"code": "09/2024", "programme": "ncc"}),
+            )
+            .await;
+        ncc.expect_status(StatusCode::CREATED, "NCC, same month");
+        assert_eq!(ncc.json()["programme"], "NCC");
+        assert_eq!(ncc.json()["programme_name"], "Trợ cấp ưu đãi người có công");
+        let by_name = app
+            .create_period(
+                &t.accountant,
+                &json!({"code": "Tháng 9/2024", "programme": "trợ cấp hưu trí xã hội"}),
+            )
+            .await;
+        by_name.expect_status(StatusCode::CREATED, "HTXH by its name");
+        assert_eq!(by_name.json()["programme"], "HTXH");
+
+        let before = app.counts(0).await;
+        for (body, status) in [
+            (json!({"code": "2024-09"}), StatusCode::CONFLICT),
+            (
+                json!({"code": "2024-09", "programme": "TCXH"}),
+                StatusCode::CONFLICT,
+            ),
+            (
+                json!({"code": "2024-10", "programme": "XYZ"}),
+                StatusCode::BAD_REQUEST,
+            ),
+        ] {
+            let r = app.create_period(&t.accountant, &body).await;
+            r.expect_status(status, &body.to_string());
+            if status == StatusCode::BAD_REQUEST {
+                assert_eq!(r.json()["fields"], json!(["programme"]));
+                assert!(
+                    r.text().contains("TCXH"),
+                    "names the programmes: {}",
+                    r.text()
+                );
+            }
+        }
+        assert_eq!(
+            app.counts(0).await,
+            before,
+            "refused requests change nothing"
+        );
+
+        // Callbacks name the programme, TCXH when they do not.
+        let item = |tref: &str, programme: Option<&str>| {
+            let mut v = json!({
+                "transaction_ref": tref, "period": "2024-09",
+                "population_id": "025142000102", "account_number": "4200205123457",
+                "amount": "1500000", "currency": "VND", "status": "success",
+                "value_date": "2024-09-20",
+            });
+            if let Some(p) = programme {
+                v["programme"] = json!(p);
+            }
+            v.to_string()
+        };
+        for (tref, programme) in [("FT-1", None), ("FT-2", Some("ncc")), ("FT-3", Some("NCC"))] {
+            app.post_callback(&t.bank, &t.bank_secret, &item(tref, programme), 0)
+                .await
+                .expect_status(StatusCode::OK, tref);
+        }
+        let r = app
+            .post_callback(&t.bank, &t.bank_secret, &item("FT-4", Some("BTXH")), 0)
+            .await;
+        r.expect_status(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "no such programme's period",
+        );
+        assert!(r.text().contains("BTXH"), "{}", r.text());
+        let count = |programme: &'static str| {
+            let store = app.store.clone();
+            async move {
+                store
+                    .callback_payouts(programme, "2024-09")
+                    .await
+                    .map(|c| c.len())
+                    .unwrap_or(usize::MAX)
+            }
+        };
+        assert_eq!((count("TCXH").await, count("NCC").await), (1, 2));
+    })
+    .await;
+}
