@@ -4,6 +4,7 @@
 //! Copyright (c) 2021 Thang Le Quoc); the database is seeded with the same rows by
 //! migration 0007, and a test keeps the two equal.
 
+use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use serde::{Deserialize, Serialize};
@@ -96,6 +97,91 @@ static SEED: LazyLock<Vec<Unit>> = LazyLock::new(|| {
     std::iter::once(nation).chain(units).collect()
 });
 
+/// The tree, indexed: parents, subtrees and communes by name. Built once from the units
+/// the store holds (or the shipped `seed()`), then only read.
+#[derive(Debug, Clone, Default)]
+pub struct UnitTree {
+    units: HashMap<String, Unit>,
+    /// (province code, commune key) → the commune's code; None where two share the key.
+    communes: HashMap<(String, String), Option<String>>,
+}
+
+impl UnitTree {
+    pub fn new(units: impl IntoIterator<Item = Unit>) -> UnitTree {
+        let units: HashMap<String, Unit> = units.into_iter().map(|u| (u.code.clone(), u)).collect();
+        let mut communes: HashMap<(String, String), Option<String>> = HashMap::new();
+        for u in units.values().filter(|u| u.level == UnitLevel::Commune) {
+            let Some(province) = &u.parent else { continue };
+            for name in [&u.full_name, &u.name] {
+                let key = (province.clone(), commune_key(name));
+                communes
+                    .entry(key)
+                    .and_modify(|c| {
+                        if c.as_deref() != Some(u.code.as_str()) {
+                            *c = None;
+                        }
+                    })
+                    .or_insert_with(|| Some(u.code.clone()));
+            }
+        }
+        UnitTree { units, communes }
+    }
+
+    /// The shipped 2025 tree.
+    pub fn shipped() -> UnitTree {
+        UnitTree::new(seed().iter().cloned())
+    }
+
+    pub fn get(&self, code: &str) -> Option<&Unit> {
+        self.units.get(code)
+    }
+
+    /// Whether `code` is `ancestor` or lies below it. Unknown codes are within nothing.
+    pub fn is_within(&self, code: &str, ancestor: &str) -> bool {
+        let mut at = self.units.get(code);
+        while let Some(u) = at {
+            if u.code == ancestor {
+                return true;
+            }
+            at = u.parent.as_deref().and_then(|p| self.units.get(p));
+        }
+        false
+    }
+
+    /// The commune of `unit`'s subtree a list's commune column names: `unit` itself when it
+    /// is that commune, one of its communes when it is a province, any commune under `VN`
+    /// when the name is unique in the country. None when the name resolves to no commune
+    /// there, or to two (then the row stays with the list's unit, its name kept as written).
+    pub fn resolve_commune(&self, unit: &str, written: &str) -> Option<&Unit> {
+        let key = commune_key(written);
+        let u = self.units.get(unit)?;
+        match u.level {
+            UnitLevel::Commune => {
+                let own = u.parent.as_ref().and_then(|p| self.commune(p, &key));
+                own.filter(|c| c.code == u.code)
+            }
+            UnitLevel::Province => self.commune(&u.code, &key),
+            UnitLevel::Nation => {
+                let mut found = self
+                    .units
+                    .values()
+                    .filter(|p| p.level == UnitLevel::Province)
+                    .filter_map(|p| self.commune(&p.code, &key));
+                let first = found.next()?;
+                found.next().is_none().then_some(first)
+            }
+        }
+    }
+
+    fn commune(&self, province: &str, key: &str) -> Option<&Unit> {
+        let code = self
+            .communes
+            .get(&(province.to_owned(), key.to_owned()))?
+            .as_deref()?;
+        self.units.get(code)
+    }
+}
+
 /// A commune's name as lists write it, for comparing: case, diacritics and the kind word
 /// in front ("Xã", "Phường", "Thị trấn", "Đặc khu", "X.", "P.", "TT.") do not count.
 /// "Xã Tân Lập", "xa tan lap", "X. Tân Lập" and "Tân Lập" all give "tan lap".
@@ -128,7 +214,7 @@ pub fn commune_key(name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::{HashMap, HashSet};
+    use std::collections::HashSet;
 
     #[test]
     fn the_2025_tree() {
@@ -186,6 +272,33 @@ mod tests {
         // Names that merely start like a kind word keep it.
         assert_eq!(commune_key("Xuân Phương"), "xuan phuong");
         assert_eq!(commune_key("Phú Xuân"), "phu xuan");
+    }
+
+    #[test]
+    fn subtrees_and_communes_by_name() {
+        let tree = UnitTree::shipped();
+        assert!(tree.is_within("00004", "01"));
+        assert!(tree.is_within("00004", NATION));
+        assert!(tree.is_within("01", "01"));
+        assert!(!tree.is_within("01", "00004"));
+        assert!(!tree.is_within("00004", "37"));
+        assert!(!tree.is_within("nope", NATION));
+
+        for written in ["Phường Ba Đình", "P. Ba Đình", "phuong ba dinh", "BA ĐÌNH"] {
+            let found = tree.resolve_commune("01", written).map(|u| u.code.as_str());
+            assert_eq!(found, Some("00004"), "{written}");
+        }
+        // Within a commune's own list only that commune resolves; not in another province.
+        assert_eq!(
+            tree.resolve_commune("00004", "Ba Đình")
+                .map(|u| u.code.as_str()),
+            Some("00004")
+        );
+        assert!(tree.resolve_commune("00008", "Ba Đình").is_none());
+        assert!(tree.resolve_commune("37", "Ba Đình").is_none());
+        // A pre-2025 commune name that no longer exists resolves to nothing.
+        assert!(tree.resolve_commune("01", "Xã Không Có Thật").is_none());
+        assert!(tree.resolve_commune("99", "Ba Đình").is_none());
     }
 
     #[test]
