@@ -450,6 +450,23 @@ pub fn format_pct(p: Decimal) -> String {
     format!("{rounded:.2}%").replace('.', ",")
 }
 
+/// How far a rate is from its target, in percentage points, as a province reports it:
+/// "vượt 33,16 điểm phần trăm" / "33.16 points above"; "thiếu 2,50 điểm phần trăm" / "2.50
+/// points below"; "bằng chỉ tiêu" / "at the target".
+pub fn target_margin(points: Decimal, vi: bool) -> String {
+    let p = points.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero);
+    let abs = p.abs();
+    let (num_vi, num_en) = (format!("{abs:.2}").replace('.', ","), format!("{abs:.2}"));
+    match (p.cmp(&Decimal::ZERO), vi) {
+        (std::cmp::Ordering::Greater, true) => format!("vượt {num_vi} điểm phần trăm"),
+        (std::cmp::Ordering::Greater, false) => format!("{num_en} points above"),
+        (std::cmp::Ordering::Less, true) => format!("thiếu {num_vi} điểm phần trăm"),
+        (std::cmp::Ordering::Less, false) => format!("{num_en} points below"),
+        (std::cmp::Ordering::Equal, true) => "bằng chỉ tiêu".to_owned(),
+        (std::cmp::Ordering::Equal, false) => "at the target".to_owned(),
+    }
+}
+
 /// num/den*100 rounded half-up to 2 places; None when den == 0.
 pub fn percent(num: u64, den: u64) -> Option<Decimal> {
     if den == 0 {
@@ -466,6 +483,17 @@ pub fn percent(num: u64, den: u64) -> Option<Decimal> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn margins_as_a_province_reports_them() {
+        let d = |s: &str| Decimal::from_str_exact(s).unwrap_or_default();
+        assert_eq!(target_margin(d("33.16"), true), "vượt 33,16 điểm phần trăm");
+        assert_eq!(target_margin(d("33.16"), false), "33.16 points above");
+        assert_eq!(target_margin(d("-2.5"), true), "thiếu 2,50 điểm phần trăm");
+        assert_eq!(target_margin(d("-2.5"), false), "2.50 points below");
+        assert_eq!(target_margin(d("0"), true), "bằng chỉ tiêu");
+        assert_eq!(target_margin(d("0.00"), false), "at the target");
+    }
 
     proptest! {
         /// The fast readings give what the full ones do, on digits and marks of any shape.

@@ -59,6 +59,11 @@ pub struct Figures {
     pub account_coverage_meets_target: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cashless_rate_meets_target: Option<bool>,
+    /// Rate − target in percentage points (63,16% against 30%: 33.16; below: negative).
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "pct")]
+    pub account_coverage_vs_target_points: Option<Decimal>,
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "pct")]
+    pub cashless_rate_vs_target_points: Option<Decimal>,
 }
 
 impl Figures {
@@ -66,6 +71,7 @@ impl Figures {
         let acc = c.account_coverage_pct();
         let cash = c.cashless_rate_pct();
         let meets = |p: Option<Decimal>| target.map(|t| p.is_some_and(|p| p >= t));
+        let points = |p: Option<Decimal>| Some(p? - target?);
         Figures {
             beneficiaries: c.beneficiaries,
             with_account: c.with_account,
@@ -80,6 +86,8 @@ impl Figures {
             target_pct: target,
             account_coverage_meets_target: meets(acc),
             cashless_rate_meets_target: meets(cash),
+            account_coverage_vs_target_points: points(acc),
+            cashless_rate_vs_target_points: points(cash),
         }
     }
 }

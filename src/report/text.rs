@@ -110,11 +110,17 @@ pub fn summary(report: &Report, meta: &ReportMeta, lang: Lang) -> String {
     );
     if let Some(target) = meta.target_pct {
         let totals = report.totals(Some(target));
-        let verdict = |m: Option<bool>| match (m, vi) {
-            (Some(true), true) => "đạt",
-            (Some(true), false) => "met",
-            (_, true) => "chưa đạt",
-            (_, false) => "not met",
+        let verdict = |m: Option<bool>, points: Option<rust_decimal::Decimal>| {
+            let word = match (m, vi) {
+                (Some(true), true) => "đạt",
+                (Some(true), false) => "met",
+                (_, true) => "chưa đạt",
+                (_, false) => "not met",
+            };
+            match points {
+                Some(p) => format!("{word} ({})", crate::domain::money::target_margin(p, vi)),
+                None => word.to_owned(),
+            }
         };
         let _ = writeln!(
             s,
@@ -122,9 +128,15 @@ pub fn summary(report: &Report, meta: &ReportMeta, lang: Lang) -> String {
             t("Chỉ tiêu", "Target"),
             format_pct(target),
             t("có tài khoản", "with account"),
-            verdict(totals.account_coverage_meets_target),
+            verdict(
+                totals.account_coverage_meets_target,
+                totals.account_coverage_vs_target_points
+            ),
             t("chi không dùng tiền mặt", "cashless"),
-            verdict(totals.cashless_rate_meets_target)
+            verdict(
+                totals.cashless_rate_meets_target,
+                totals.cashless_rate_vs_target_points
+            )
         );
     }
     let _ = writeln!(s);

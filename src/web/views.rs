@@ -5,8 +5,9 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 
 use super::i18n::Tr;
+use crate::domain::Lang;
 use crate::domain::dates::vietnam_time;
-use crate::domain::money::{format_pct, format_thousands, format_vnd};
+use crate::domain::money::{format_pct, format_thousands, format_vnd, target_margin};
 use crate::recon::{ExceptionRow, Flag, Outcome};
 use crate::report::{Figures, Report};
 use crate::service::{ExceptionPage, ExceptionQuery};
@@ -62,7 +63,10 @@ pub struct FiguresView {
     pub amount_paid: String,
     pub target: Option<String>,
     pub account_meets: Option<bool>,
+    /// "vượt 33,16 điểm phần trăm".
+    pub account_margin: Option<String>,
     pub cashless_meets: Option<bool>,
+    pub cashless_margin: Option<String>,
     pub outcomes: Vec<OutcomeCount>,
     pub unmatched_count: String,
     pub unmatched_amount: String,
@@ -89,7 +93,13 @@ impl FiguresView {
             amount_paid: format_vnd(f.amount_paid),
             target: f.target_pct.map(format_pct),
             account_meets: f.account_coverage_meets_target,
+            account_margin: f
+                .account_coverage_vs_target_points
+                .map(|p| target_margin(p, t.lang == Lang::Vi)),
             cashless_meets: f.cashless_rate_meets_target,
+            cashless_margin: f
+                .cashless_rate_vs_target_points
+                .map(|p| target_margin(p, t.lang == Lang::Vi)),
             outcomes,
             unmatched_count: count(f.unmatched_payouts.count),
             unmatched_amount: format_vnd(f.unmatched_payouts.amount),

@@ -1,6 +1,7 @@
 //! Sheet "Tổng hợp": the headline figures, outcome and flag counts, coverage by category
 //! and by bank, the input files with their digests and control totals.
 
+use rust_decimal::Decimal;
 use rust_xlsxwriter::Worksheet;
 
 use super::SHEET_SUMMARY;
@@ -24,6 +25,17 @@ fn yes_no(b: bool, lang: Lang) -> &'static str {
         pick(lang, "Đạt", "Met")
     } else {
         pick(lang, "Chưa đạt", "Not met")
+    }
+}
+
+/// "Đạt, vượt 33,16 điểm phần trăm": the verdict and by how much.
+fn with_margin(verdict: &str, points: Option<Decimal>, lang: Lang) -> String {
+    match points {
+        Some(p) => format!(
+            "{verdict}, {}",
+            crate::domain::money::target_margin(p, lang == Lang::Vi)
+        ),
+        None => verdict.to_owned(),
     }
 }
 
@@ -126,7 +138,12 @@ pub(super) fn summary_sheet(
                 "Tỷ lệ có tài khoản so với chỉ tiêu",
                 "Account coverage vs target",
             )?;
-            ws_.write_string_with_format(row, 1, yes_no(met, lang), &fm.label)?;
+            let text = with_margin(
+                yes_no(met, lang),
+                totals.account_coverage_vs_target_points,
+                lang,
+            );
+            ws_.write_string_with_format(row, 1, text, &fm.label)?;
         }
         if let Some(met) = totals.cashless_rate_meets_target {
             let row = line(
@@ -134,7 +151,12 @@ pub(super) fn summary_sheet(
                 "Tỷ lệ chi không dùng tiền mặt so với chỉ tiêu",
                 "Cashless rate vs target",
             )?;
-            ws_.write_string_with_format(row, 1, yes_no(met, lang), &fm.label)?;
+            let text = with_margin(
+                yes_no(met, lang),
+                totals.cashless_rate_vs_target_points,
+                lang,
+            );
+            ws_.write_string_with_format(row, 1, text, &fm.label)?;
         }
     }
 
