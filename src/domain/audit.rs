@@ -42,10 +42,11 @@ pub enum Action {
     SessionSignOut,
     CallbackPayouts,
     ProgrammeCreate,
+    PeriodTarget,
 }
 
 impl Action {
-    pub const ALL: [Action; 13] = [
+    pub const ALL: [Action; 14] = [
         Action::PeriodCreate,
         Action::UploadBeneficiaries,
         Action::UploadPayouts,
@@ -59,12 +60,14 @@ impl Action {
         Action::SessionSignOut,
         Action::CallbackPayouts,
         Action::ProgrammeCreate,
+        Action::PeriodTarget,
     ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Action::PeriodCreate => "period.create",
             Action::ProgrammeCreate => "programme.create",
+            Action::PeriodTarget => "period.target",
             Action::UploadBeneficiaries => "upload.beneficiaries",
             Action::UploadPayouts => "upload.payouts",
             Action::UploadMakeCurrent => "upload.make_current",

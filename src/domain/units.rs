@@ -59,6 +59,13 @@ pub struct Unit {
     pub kind: Option<String>,
 }
 
+/// The shipped tree, built once. The database holds the same units (migration 0007, checked
+/// by a test) and nothing changes them at run time, so this is the tree the service uses.
+pub fn shipped_tree() -> &'static UnitTree {
+    static TREE: LazyLock<UnitTree> = LazyLock::new(UnitTree::shipped);
+    &TREE
+}
+
 /// The units as shipped, each parent before its children (the migration's seed).
 pub fn seed() -> &'static [Unit] {
     &SEED
@@ -171,6 +178,25 @@ impl UnitTree {
                 found.next().is_none().then_some(first)
             }
         }
+    }
+
+    /// The target that applies to `unit`: its own, else its nearest ancestor's, else the
+    /// period's. `own` holds units' own targets; the answer says whose it is (None: the
+    /// period's).
+    pub fn target_for<'t, T: Copy>(
+        &'t self,
+        unit: &str,
+        own: &'t HashMap<String, T>,
+        period: Option<T>,
+    ) -> (Option<T>, Option<&'t str>) {
+        let mut at = self.units.get(unit);
+        while let Some(u) = at {
+            if let Some(t) = own.get(&u.code) {
+                return (Some(*t), Some(u.code.as_str()));
+            }
+            at = u.parent.as_deref().and_then(|p| self.units.get(p));
+        }
+        (period, None)
     }
 
     fn commune(&self, province: &str, key: &str) -> Option<&Unit> {
@@ -299,6 +325,27 @@ mod tests {
         // A pre-2025 commune name that no longer exists resolves to nothing.
         assert!(tree.resolve_commune("01", "Xã Không Có Thật").is_none());
         assert!(tree.resolve_commune("99", "Ba Đình").is_none());
+    }
+
+    #[test]
+    fn a_unit_takes_its_own_target_else_the_nearest_above_else_the_period() {
+        let tree = UnitTree::shipped();
+        let own: HashMap<String, u32> =
+            [("01".to_owned(), 9000), ("00008".to_owned(), 9500)].into();
+        assert_eq!(
+            tree.target_for("00008", &own, Some(8000)),
+            (Some(9500), Some("00008"))
+        );
+        assert_eq!(
+            tree.target_for("00004", &own, Some(8000)),
+            (Some(9000), Some("01"))
+        );
+        assert_eq!(
+            tree.target_for("01", &own, Some(8000)),
+            (Some(9000), Some("01"))
+        );
+        assert_eq!(tree.target_for("37", &own, Some(8000)), (Some(8000), None));
+        assert_eq!(tree.target_for(NATION, &own, None), (None, None));
     }
 
     #[test]

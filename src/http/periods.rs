@@ -12,7 +12,7 @@ use super::error::AppError;
 use crate::app::AppState;
 use crate::domain::period::PeriodCode;
 use crate::service::{self, CreatePeriodError, PeriodRequest};
-use crate::store::{Period, Upload};
+use crate::store::{Period, UnitTarget, Upload};
 
 /// JSON bodies whose rejections use the problem format too.
 #[derive(FromRequest)]
@@ -152,4 +152,133 @@ pub async fn uploads(
         return Err(AppError::not_found(format!("period {id}")));
     }
     Ok(Json(st.store.list_uploads(id).await?))
+}
+
+/// The units' own targets of a period, beside the period's.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TargetsView {
+    /// The period's target: it applies wherever a unit (or a unit above it) has none.
+    #[schema(value_type = Option<f64>)]
+    #[serde(with = "rust_decimal::serde::float_option")]
+    pub target_pct: Option<Decimal>,
+    pub units: Vec<UnitTargetView>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UnitTargetView {
+    #[serde(flatten)]
+    pub target: UnitTarget,
+    #[schema(value_type = f64)]
+    #[serde(with = "rust_decimal::serde::float")]
+    pub target_pct: Decimal,
+}
+
+/// What applies to one unit, and whose target it is.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EffectiveTarget {
+    pub unit: String,
+    #[schema(value_type = Option<f64>)]
+    #[serde(with = "rust_decimal::serde::float_option")]
+    pub target_pct: Option<Decimal>,
+    /// The unit whose own target this is (the unit itself or one above it); null: the
+    /// period's target.
+    pub set_for: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct SetTarget {
+    /// 0–100, at most 2 decimals; null removes the unit's own target.
+    #[schema(value_type = Option<f64>)]
+    pub target_pct: Option<Decimal>,
+}
+
+async fn targets_of(st: &AppState, id: i64) -> Result<(Period, Vec<UnitTarget>), AppError> {
+    let p = st
+        .store
+        .get_period(id)
+        .await?
+        .ok_or_else(|| AppError::not_found(format!("period {id}")))?;
+    let own = st.store.unit_targets(id).await?;
+    Ok((p, own))
+}
+
+/// The period's target and every unit's own.
+#[utoipa::path(get, path = "/api/v1/periods/{id}/targets", tag = "periods", params(("id" = i64, Path)),
+    responses((status = 200, body = TargetsView), (status = 404)), security(("bearer" = [])))]
+pub async fn targets(
+    State(st): State<AppState>,
+    auth: Auth,
+    Path(id): Path<i64>,
+) -> Result<Json<TargetsView>, AppError> {
+    auth.require_read()?;
+    let (p, own) = targets_of(&st, id).await?;
+    Ok(Json(TargetsView {
+        target_pct: p.target_bp.map(|bp| Decimal::new(bp, 2)),
+        units: own
+            .into_iter()
+            .map(|t| UnitTargetView {
+                target_pct: Decimal::new(t.target_bp, 2),
+                target: t,
+            })
+            .collect(),
+    }))
+}
+
+/// The target that applies to a unit: its own, else the nearest unit's above it, else the
+/// period's.
+#[utoipa::path(get, path = "/api/v1/periods/{id}/targets/{unit}", tag = "periods",
+    params(("id" = i64, Path), ("unit" = String, Path)),
+    responses((status = 200, body = EffectiveTarget), (status = 404)), security(("bearer" = [])))]
+pub async fn unit_target(
+    State(st): State<AppState>,
+    auth: Auth,
+    Path((id, unit)): Path<(i64, String)>,
+) -> Result<Json<EffectiveTarget>, AppError> {
+    auth.require_read()?;
+    let tree = crate::domain::units::shipped_tree();
+    if tree.get(&unit).is_none() {
+        return Err(AppError::not_found(format!(
+            "unit {}",
+            unit.chars().take(16).collect::<String>()
+        )));
+    }
+    let (p, own) = targets_of(&st, id).await?;
+    let own: std::collections::HashMap<String, i64> =
+        own.into_iter().map(|t| (t.unit, t.target_bp)).collect();
+    let (bp, set_for) = tree.target_for(&unit, &own, p.target_bp);
+    Ok(Json(EffectiveTarget {
+        target_pct: bp.map(|bp| Decimal::new(bp, 2)),
+        set_for: set_for.map(str::to_owned),
+        unit,
+    }))
+}
+
+/// Set a unit's own target for the period (`{"target_pct": null}` removes it).
+#[utoipa::path(put, path = "/api/v1/periods/{id}/targets/{unit}", tag = "periods",
+    params(("id" = i64, Path), ("unit" = String, Path)), request_body = SetTarget,
+    responses((status = 200, body = EffectiveTarget), (status = 400), (status = 403), (status = 404)),
+    security(("bearer" = [])))]
+pub async fn set_unit_target(
+    State(st): State<AppState>,
+    auth: Auth,
+    Path((id, unit)): Path<(i64, String)>,
+    AppJson(body): AppJson<SetTarget>,
+) -> Result<Json<EffectiveTarget>, AppError> {
+    auth.require_write()?;
+    let bp = match body.target_pct {
+        None => None,
+        Some(t) => Some(crate::domain::period::target_bp(t).ok_or_else(|| {
+            AppError::bad_request(format!(
+                "chỉ tiêu phải từ 0 đến 100, tối đa 2 chữ số thập phân / the target must be 0–100 with at most 2 decimals: {t}"
+            ))
+            .with(serde_json::json!({ "fields": ["target_pct"] }))
+        })?),
+    };
+    if unit.len() > 16 {
+        return Err(AppError::not_found("unit"));
+    }
+    st.store
+        .set_unit_target(id, &unit, bp, &auth.actor())
+        .await?;
+    unit_target(State(st), auth, Path((id, unit))).await
 }

@@ -238,6 +238,17 @@ pub struct Programme {
     pub name: String,
 }
 
+/// A unit's own target for a period (the period's target applies where a unit has none).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct UnitTarget {
+    pub unit: String,
+    /// Basis points (9731 = 97,31%).
+    #[serde(skip)]
+    pub target_bp: i64,
+    pub set_at: DateTime<Utc>,
+    pub set_by: String,
+}
+
 /// The programme a period, callback or request that names none belongs to.
 pub const DEFAULT_PROGRAMME: &str = "TCXH";
 
@@ -398,6 +409,18 @@ pub trait Store: Send + Sync {
     async fn get_period(&self, id: i64) -> StoreResult<Option<Period>>;
     /// The period of `programme` with this canonical code (`2024-09`), if any.
     async fn period_by_code(&self, programme: &str, code: &str) -> StoreResult<Option<Period>>;
+
+    /// Set (Some) or remove (None) a unit's own target for a period; audits "period.target"
+    /// with the target before and after. NotFound when the period or the unit does not exist.
+    async fn set_unit_target(
+        &self,
+        period_id: i64,
+        unit: &str,
+        target_bp: Option<i64>,
+        actor: &str,
+    ) -> StoreResult<()>;
+    /// Every unit's own target for a period, by unit code.
+    async fn unit_targets(&self, period_id: i64) -> StoreResult<Vec<UnitTarget>>;
 
     /// Store a beneficiary list as the period's new current version, with its rows and an
     /// audit entry. The identical file (same SHA-256) again returns the stored upload,

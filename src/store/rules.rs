@@ -127,6 +127,21 @@ pub(super) fn programme_created(new: &Programme, actor: &str) -> NewAuditEntry {
     )
 }
 
+pub(super) fn target_set(
+    period_id: i64,
+    unit: &str,
+    before: Option<i64>,
+    after: Option<i64>,
+    actor: &str,
+) -> NewAuditEntry {
+    NewAuditEntry::new(
+        actor,
+        Action::PeriodTarget,
+        format!("period/{period_id}"),
+        json!({ "unit": unit, "target_bp_before": before, "target_bp": after }),
+    )
+}
+
 pub(super) fn run_saved(id: i64, run: &NewRun, actor: &str) -> NewAuditEntry {
     NewAuditEntry::new(
         actor,

@@ -28,8 +28,8 @@ use crate::store::rules;
 use crate::store::{
     BeneficiaryRecord, CallbackPayout, CallbackRequest, CallbackVerdict, NewPeriod, NewRun,
     NewSession, NewToken, NewUpload, PayoutRecord, Period, PeriodInputs, Programme, RunInfo, Saved,
-    Store, StoreError, StoreResult, StoredCallback, StoredRun, TokenInfo, Upload, UploadKind,
-    WebSession,
+    Store, StoreError, StoreResult, StoredCallback, StoredRun, TokenInfo, UnitTarget, Upload,
+    UploadKind, WebSession,
 };
 
 type Tx = sqlx::Transaction<'static, Db>;
@@ -602,6 +602,76 @@ impl Store for Backend {
             created_at: at,
             created_by: actor.to_owned(),
         })
+    }
+
+    async fn set_unit_target(
+        &self,
+        period_id: i64,
+        unit: &str,
+        target_bp: Option<i64>,
+        actor: &str,
+    ) -> StoreResult<()> {
+        let mut tx = self.begin_write().await?;
+        let at = now();
+        period_exists(&mut tx, period_id).await?;
+        let known: Option<String> = sqlx::query_scalar("SELECT code FROM units WHERE code = $1")
+            .bind(unit)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if known.is_none() {
+            return Err(StoreError::NotFound(format!("unit {unit}")));
+        }
+        let before: Option<i64> = sqlx::query_scalar(
+            "SELECT target_bp FROM period_targets WHERE period_id = $1 AND unit_code = $2",
+        )
+        .bind(period_id)
+        .bind(unit)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if before == target_bp {
+            return Ok(());
+        }
+        sqlx::query("DELETE FROM period_targets WHERE period_id = $1 AND unit_code = $2")
+            .bind(period_id)
+            .bind(unit)
+            .execute(&mut *tx)
+            .await?;
+        if let Some(bp) = target_bp {
+            sqlx::query(
+                "INSERT INTO period_targets (period_id, unit_code, target_bp, set_at, set_by) \
+                 VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(period_id)
+            .bind(unit)
+            .bind(bp)
+            .bind(at)
+            .bind(actor)
+            .execute(&mut *tx)
+            .await?;
+        }
+        let entry = rules::target_set(period_id, unit, before, target_bp, actor);
+        append_in(&mut tx, entry, at).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn unit_targets(&self, period_id: i64) -> StoreResult<Vec<UnitTarget>> {
+        let rows: Vec<(String, i64, DateTime<Utc>, String)> = sqlx::query_as(
+            "SELECT unit_code, target_bp, set_at, set_by FROM period_targets \
+             WHERE period_id = $1 ORDER BY unit_code",
+        )
+        .bind(period_id)
+        .fetch_all(self.reader())
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(unit, target_bp, set_at, set_by)| UnitTarget {
+                unit,
+                target_bp,
+                set_at,
+                set_by,
+            })
+            .collect())
     }
 
     async fn list_periods(&self) -> StoreResult<Vec<Period>> {

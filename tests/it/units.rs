@@ -218,3 +218,125 @@ async fn each_programme_has_its_own_september() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_unit_may_have_its_own_target() {
+    for_each_backend(|app| async move {
+        let t = app.tokens.clone();
+        let p = app
+            .create_period(&t.accountant, &json!({"code": "2024-09", "target_pct": 30}))
+            .await;
+        p.expect_status(StatusCode::CREATED, "period");
+        let id = support::id_of(&p.json());
+        let put = |unit: &str, body: Value, token: String| {
+            let path = format!("/api/v1/periods/{id}/targets/{unit}");
+            let app = &app;
+            async move {
+                app.send(
+                    Method::PUT,
+                    &path,
+                    Some(&token),
+                    Some("application/json"),
+                    body.to_string().into_bytes(),
+                )
+                .await
+            }
+        };
+        let effective = |unit: &str| {
+            let path = format!("/api/v1/periods/{id}/targets/{unit}");
+            let (app, token) = (&app, t.auditor.clone());
+            async move {
+                let r = app.get(&token, &path).await;
+                r.expect_status(StatusCode::OK, &path);
+                let j = r.json();
+                (
+                    j["target_pct"].as_f64(),
+                    j["set_for"].as_str().map(str::to_owned),
+                )
+            }
+        };
+
+        let set = put("01", json!({"target_pct": 50.5}), t.accountant.clone()).await;
+        set.expect_status(StatusCode::OK, "Hà Nội's own target");
+        assert_eq!(
+            set.json(),
+            json!({"unit": "01", "target_pct": 50.5, "set_for": "01"})
+        );
+        assert_eq!(
+            effective("00004").await,
+            (Some(50.5), Some("01".to_owned()))
+        );
+        assert_eq!(effective("37").await, (Some(30.0), None));
+        let listed = app
+            .get(&t.auditor, &format!("/api/v1/periods/{id}/targets"))
+            .await;
+        listed.expect_status(StatusCode::OK, "targets");
+        let listed = listed.json();
+        assert_eq!(listed["target_pct"], 30.0);
+        assert_eq!(listed["units"][0]["unit"], "01");
+        assert_eq!(listed["units"][0]["target_pct"], 50.5);
+
+        let before = app
+            .store
+            .audit_entries(0, 1_000_000)
+            .await
+            .map(|e| e.len())
+            .ok();
+        for (unit, body, token, status) in [
+            (
+                "00004",
+                json!({"target_pct": 101}),
+                t.accountant.clone(),
+                StatusCode::BAD_REQUEST,
+            ),
+            (
+                "99999",
+                json!({"target_pct": 50}),
+                t.accountant.clone(),
+                StatusCode::NOT_FOUND,
+            ),
+            (
+                "00004",
+                json!({"target_pct": 50}),
+                t.auditor.clone(),
+                StatusCode::FORBIDDEN,
+            ),
+        ] {
+            put(unit, body.clone(), token)
+                .await
+                .expect_status(status, &body.to_string());
+        }
+        app.send(
+            Method::PUT,
+            "/api/v1/periods/999999/targets/01",
+            Some(&t.accountant),
+            Some("application/json"),
+            br#"{"target_pct": 50}"#.to_vec(),
+        )
+        .await
+        .expect_status(StatusCode::NOT_FOUND, "no such period");
+        let after = app
+            .store
+            .audit_entries(0, 1_000_000)
+            .await
+            .map(|e| e.len())
+            .ok();
+        assert_eq!(before, after, "refused requests change nothing");
+
+        put("01", json!({"target_pct": null}), t.accountant.clone())
+            .await
+            .expect_status(StatusCode::OK, "removed");
+        assert_eq!(effective("00004").await, (Some(30.0), None));
+        let entries = app
+            .store
+            .audit_entries(0, 1_000_000)
+            .await
+            .unwrap_or_default();
+        let targets = entries
+            .iter()
+            .filter(|e| e.action == "period.target")
+            .count();
+        assert_eq!(targets, 2, "set and removed, each audited");
+    })
+    .await;
+}
