@@ -1,5 +1,8 @@
 -- Programmes (chế độ) and periods per programme: a period is (programme, code), so every
--- programme has its own September.
+-- programme has its own September. Periods stored before programmes existed become TCXH
+-- periods, whatever their free text said (kept in legacy_programme): their callbacks were
+-- stored without a programme and count as TCXH, so period and callbacks stay together, and
+-- the callbacks' digests stay valid.
 -- Keep migrations/postgres/ in step: same file names, same tables and columns.
 CREATE TABLE programmes (
     code  TEXT PRIMARY KEY,
@@ -10,13 +13,9 @@ INSERT INTO programmes (code, name) VALUES
     ('NCC', 'Trợ cấp ưu đãi người có công'),
     ('HTXH', 'Trợ cấp hưu trí xã hội');
 
--- What an earlier version stored as free text in `programme`, when it was no code.
+-- What an earlier version stored as free text in `programme`.
 ALTER TABLE periods ADD COLUMN legacy_programme TEXT;
-UPDATE periods SET legacy_programme = programme
-    WHERE programme IS NOT NULL AND upper(trim(programme)) NOT IN ('TCXH', 'NCC', 'HTXH');
-UPDATE periods SET programme = CASE
-    WHEN upper(trim(programme)) IN ('TCXH', 'NCC', 'HTXH') THEN upper(trim(programme))
-    ELSE 'TCXH' END;
+UPDATE periods SET legacy_programme = programme, programme = 'TCXH';
 ALTER TABLE periods ALTER COLUMN programme SET NOT NULL;
 ALTER TABLE periods ADD CONSTRAINT periods_programme_fkey
     FOREIGN KEY (programme) REFERENCES programmes (code);

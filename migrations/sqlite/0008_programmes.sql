@@ -3,6 +3,9 @@
 -- programme has its own September. SQLite cannot drop the old UNIQUE (code) in place: the
 -- periods table is rebuilt, with foreign keys off (uploads and runs point at it) and the
 -- whole change in one transaction of its own (hence no-transaction for the migrator).
+-- Periods stored before programmes existed become TCXH periods, whatever their free text said
+-- (kept in legacy_programme): their callbacks were stored without a programme and count as
+-- TCXH, so period and callbacks stay together, and the callbacks' digests stay valid.
 -- Keep migrations/postgres/ in step: same file names, same tables and columns.
 PRAGMA foreign_keys = OFF;
 BEGIN IMMEDIATE;
@@ -25,17 +28,13 @@ CREATE TABLE periods_new (
     target_bp         INTEGER,
     created_at        TEXT NOT NULL,
     created_by        TEXT NOT NULL,
-    -- What an earlier version stored as free text in `programme`, when it was no code.
+    -- What an earlier version stored as free text in `programme`.
     legacy_programme  TEXT,
     UNIQUE (programme, code)
 );
 INSERT INTO periods_new (id, code, programme, locality, target_bp, created_at, created_by,
     legacy_programme)
-SELECT id, code,
-    CASE WHEN upper(trim(programme)) IN ('TCXH', 'NCC', 'HTXH') THEN upper(trim(programme))
-         ELSE 'TCXH' END,
-    locality, target_bp, created_at, created_by,
-    CASE WHEN upper(trim(programme)) IN ('TCXH', 'NCC', 'HTXH') THEN NULL ELSE programme END
+SELECT id, code, 'TCXH', locality, target_bp, created_at, created_by, programme
 FROM periods;
 DROP TABLE periods;
 ALTER TABLE periods_new RENAME TO periods;

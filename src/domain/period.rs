@@ -221,11 +221,12 @@ impl PeriodCode {
 /// decimals, else None. One rule for the API and the pages.
 pub fn target_bp(pct: rust_decimal::Decimal) -> Option<i64> {
     use rust_decimal::prelude::ToPrimitive;
-    let bp = pct * rust_decimal::Decimal::ONE_HUNDRED;
-    if pct < rust_decimal::Decimal::ZERO
-        || pct > rust_decimal::Decimal::ONE_HUNDRED
-        || !bp.fract().is_zero()
-    {
+    // The range first: a huge value (1e28) would overflow the multiplication.
+    if pct < rust_decimal::Decimal::ZERO || pct > rust_decimal::Decimal::ONE_HUNDRED {
+        return None;
+    }
+    let bp = pct.checked_mul(rust_decimal::Decimal::ONE_HUNDRED)?;
+    if !bp.fract().is_zero() {
         return None;
     }
     bp.to_i64()
@@ -256,6 +257,21 @@ mod tests {
 
     fn period(s: &str) -> PeriodCode {
         PeriodCode::parse(s).unwrap_or_else(|e| panic!("{s}: {e:?}"))
+    }
+
+    #[test]
+    fn targets_in_basis_points_and_nothing_out_of_range() {
+        use rust_decimal::Decimal;
+        let d = |s: &str| Decimal::from_str_exact(s).unwrap_or_default();
+        assert_eq!(target_bp(d("97.31")), Some(9731));
+        assert_eq!(target_bp(d("100")), Some(10000));
+        assert_eq!(target_bp(d("0")), Some(0));
+        assert_eq!(target_bp(d("97.315")), None);
+        assert_eq!(target_bp(d("-1")), None);
+        assert_eq!(target_bp(d("100.01")), None);
+        // Far out of range (a JSON 1e28) is refused, not an overflow.
+        assert_eq!(target_bp(Decimal::MAX), None);
+        assert_eq!(target_bp(Decimal::MIN), None);
     }
 
     #[test]

@@ -186,10 +186,18 @@ pub struct EffectiveTarget {
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct SetTarget {
-    /// 0–100, at most 2 decimals; null removes the unit's own target.
-    #[schema(value_type = Option<f64>)]
-    pub target_pct: Option<Decimal>,
+    /// Required: 0–100, at most 2 decimals; null removes the unit's own target (a missing
+    /// or misspelt field must not remove it).
+    #[schema(value_type = Option<f64>, required = true)]
+    #[serde(default, deserialize_with = "present")]
+    pub target_pct: Option<Option<Decimal>>,
+}
+
+/// A field that is there, even as null: Some(None) for null, None only when it is missing.
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<Decimal>>, D::Error> {
+    Option::<Decimal>::deserialize(d).map(Some)
 }
 
 async fn targets_of(st: &AppState, id: i64) -> Result<(Period, Vec<UnitTarget>), AppError> {
@@ -265,7 +273,13 @@ pub async fn set_unit_target(
     AppJson(body): AppJson<SetTarget>,
 ) -> Result<Json<EffectiveTarget>, AppError> {
     auth.require_write()?;
-    let bp = match body.target_pct {
+    let Some(target_pct) = body.target_pct else {
+        return Err(AppError::bad_request(
+            "thiếu target_pct (null để bỏ chỉ tiêu riêng) / target_pct is required (null removes the unit's own target)",
+        )
+        .with(serde_json::json!({ "fields": ["target_pct"] })));
+    };
+    let bp = match target_pct {
         None => None,
         Some(t) => Some(crate::domain::period::target_bp(t).ok_or_else(|| {
             AppError::bad_request(format!(

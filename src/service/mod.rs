@@ -144,8 +144,10 @@ pub async fn create_period(
         .list_programmes()
         .await
         .map_err(CreatePeriodError::Store)?;
+    let too_long = errors.iter().any(|e| e.field == "programme");
     let programme = match resolve_programme(&programmes, asked.as_deref()) {
         Ok(p) => Some(p),
+        Err(_) if too_long => None,
         Err(e) => {
             errors.push(e);
             None
@@ -173,10 +175,13 @@ pub fn resolve_programme(known: &[Programme], asked: Option<&str>) -> Result<Str
         return Ok(DEFAULT_PROGRAMME.to_owned());
     };
     let folded = crate::domain::names::fold(asked);
-    known
-        .iter()
-        .find(|p| {
-            p.code.eq_ignore_ascii_case(asked) || crate::domain::names::fold(&p.name) == folded
+    // A code wins over a name: a programme named "TCXH" must not take TCXH's periods.
+    let by_code = known.iter().find(|p| p.code.eq_ignore_ascii_case(asked));
+    by_code
+        .or_else(|| {
+            known
+                .iter()
+                .find(|p| crate::domain::names::fold(&p.name) == folded)
         })
         .map(|p| p.code.clone())
         .ok_or_else(|| {
@@ -237,6 +242,21 @@ pub async fn create_programme(
             field: "name",
             message_vi: format!("tên chế độ: bắt buộc, tối đa {PERIOD_TEXT_CHARS} ký tự"),
             message_en: format!("programme name: required, at most {PERIOD_TEXT_CHARS} characters"),
+        });
+    }
+    let known = store
+        .list_programmes()
+        .await
+        .map_err(CreateProgrammeError::Store)?;
+    let folded = crate::domain::names::fold(&name);
+    let clash = known.iter().find(|p| {
+        crate::domain::names::fold(&p.name) == folded || p.code.eq_ignore_ascii_case(&name)
+    });
+    if let Some(p) = clash.filter(|p| p.code != code) {
+        errors.push(FieldError {
+            field: "name",
+            message_vi: format!("tên này đã là chế độ {} ({})", p.code, p.name),
+            message_en: format!("this name is already programme {} ({})", p.code, p.name),
         });
     }
     if !errors.is_empty() {

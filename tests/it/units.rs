@@ -118,6 +118,34 @@ async fn programmes_are_listed_and_only_an_admin_adds_one() {
         )
         .await
         .expect_status(StatusCode::CREATED, "period of the new programme");
+        // A name another programme has, or a code as a name, is refused; a code always
+        // means its own programme.
+        for name in ["trợ cấp xã hội hằng tháng", "NCC"] {
+            let r = app
+                .post_json(
+                    &t.admin,
+                    "/api/v1/programmes",
+                    &json!({"code": "XX", "name": name}),
+                )
+                .await;
+            r.expect_status(StatusCode::BAD_REQUEST, name);
+            assert_eq!(r.json()["fields"], json!(["name"]), "{name}");
+        }
+        app.post_json(
+            &t.admin,
+            "/api/v1/programmes",
+            &json!({"code": "AAA", "name": "BTXH2"}),
+        )
+        .await
+        .expect_status(StatusCode::CREATED, "AAA");
+        let p = app
+            .create_period(
+                &t.accountant,
+                &json!({"code": "2024-10", "programme": "btxh"}),
+            )
+            .await;
+        p.expect_status(StatusCode::CREATED, "by code");
+        assert_eq!(p.json()["programme"], "BTXH");
     })
     .await;
 }
@@ -300,6 +328,25 @@ async fn a_unit_may_have_its_own_target() {
                 json!({"target_pct": 50}),
                 t.auditor.clone(),
                 StatusCode::FORBIDDEN,
+            ),
+            // A missing or misspelt field must not remove Hà Nội's target.
+            (
+                "01",
+                json!({}),
+                t.accountant.clone(),
+                StatusCode::BAD_REQUEST,
+            ),
+            (
+                "01",
+                json!({"target": 95}),
+                t.accountant.clone(),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            ),
+            (
+                "01",
+                json!({"target_pct": 1e28}),
+                t.accountant.clone(),
+                StatusCode::BAD_REQUEST,
             ),
         ] {
             put(unit, body.clone(), token)

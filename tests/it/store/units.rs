@@ -168,8 +168,8 @@ async fn programmes_each_have_their_own_periods() {
 }
 
 /// A database with periods of free-text programmes, an upload and a callback, migrated:
-/// codes map to programmes, other text is kept aside, nothing else changes, and the old
-/// one-period-per-code rule is gone.
+/// every period becomes TCXH with its callbacks (even one whose text looked like a code),
+/// the text is kept aside, nothing else changes, and the old one-period-per-code rule is gone.
 #[tokio::test]
 async fn periods_from_before_programmes_migrate() {
     for_each_empty_database(|backend, url| async move {
@@ -211,7 +211,7 @@ async fn periods_from_before_programmes_migrate() {
             got,
             [
                 (ids[0], "2024-09", "TCXH"),
-                (ids[1], "2024-10", "NCC"),
+                (ids[1], "2024-10", "TCXH"),
                 (ids[2], "2024-11", "TCXH")
             ]
         );
@@ -270,7 +270,11 @@ async fn periods_from_before_programmes_migrate() {
         };
         assert_eq!(
             legacy[..3],
-            [Some("Trợ cấp xã hội hằng tháng".to_owned()), None, None]
+            [
+                Some("Trợ cấp xã hội hằng tháng".to_owned()),
+                Some(" ncc ".to_owned()),
+                None
+            ]
         );
     })
     .await;
