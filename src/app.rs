@@ -3,6 +3,7 @@
 
 pub mod upload_form;
 
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use crate::config::Config;
@@ -25,21 +26,24 @@ pub struct AppState {
 
 /// A set of (programme, period code) pairs seen to exist; only ever grows, so it is never
 /// stale.
+/// Keyed programme → codes, so the lookup each callback item makes allocates nothing.
 #[derive(Clone, Default)]
-pub struct PeriodsSeen(Arc<std::sync::RwLock<std::collections::HashSet<(String, String)>>>);
+pub struct PeriodsSeen(Arc<std::sync::RwLock<HashMap<String, HashSet<String>>>>);
 
 impl PeriodsSeen {
     pub fn contains(&self, programme: &str, code: &str) -> bool {
         self.0
             .read()
-            .is_ok_and(|s| s.contains(&(programme.to_owned(), code.to_owned())))
+            .is_ok_and(|s| s.get(programme).is_some_and(|codes| codes.contains(code)))
     }
 
     pub fn insert(&self, programme: &str, code: &str) {
         if let Ok(mut s) = self.0.write() {
             // Bounded by the number of periods, which is small; guard anyway.
-            if s.len() < 100_000 {
-                s.insert((programme.to_owned(), code.to_owned()));
+            if s.values().map(HashSet::len).sum::<usize>() < 100_000 {
+                s.entry(programme.to_owned())
+                    .or_default()
+                    .insert(code.to_owned());
             }
         }
     }

@@ -109,29 +109,48 @@ static SEED: LazyLock<Vec<Unit>> = LazyLock::new(|| {
 #[derive(Debug, Clone, Default)]
 pub struct UnitTree {
     units: HashMap<String, Unit>,
-    /// (province code, commune key) → the commune's code; None where two share the key.
-    communes: HashMap<(String, String), Option<String>>,
+    /// Province code → commune key → the commune's code; None where two share the key.
+    communes: HashMap<String, HashMap<String, Option<String>>>,
+    /// Commune key → the commune's code where exactly one province has it (unshared there).
+    national: HashMap<String, Option<String>>,
+}
+
+/// Record `code` under `key`, or None once a second code claims it.
+fn claim(index: &mut HashMap<String, Option<String>>, key: String, code: &str) {
+    index
+        .entry(key)
+        .and_modify(|c| {
+            if c.as_deref() != Some(code) {
+                *c = None;
+            }
+        })
+        .or_insert_with(|| Some(code.to_owned()));
 }
 
 impl UnitTree {
     pub fn new(units: impl IntoIterator<Item = Unit>) -> UnitTree {
         let units: HashMap<String, Unit> = units.into_iter().map(|u| (u.code.clone(), u)).collect();
-        let mut communes: HashMap<(String, String), Option<String>> = HashMap::new();
+        let mut communes: HashMap<String, HashMap<String, Option<String>>> = HashMap::new();
         for u in units.values().filter(|u| u.level == UnitLevel::Commune) {
             let Some(province) = &u.parent else { continue };
+            let index = communes.entry(province.clone()).or_default();
             for name in [&u.full_name, &u.name] {
-                let key = (province.clone(), commune_key(name));
-                communes
-                    .entry(key)
-                    .and_modify(|c| {
-                        if c.as_deref() != Some(u.code.as_str()) {
-                            *c = None;
-                        }
-                    })
-                    .or_insert_with(|| Some(u.code.clone()));
+                claim(index, commune_key(name), &u.code);
             }
         }
-        UnitTree { units, communes }
+        let mut national = HashMap::new();
+        for index in communes.values() {
+            for (key, code) in index {
+                if let Some(code) = code {
+                    claim(&mut national, key.clone(), code);
+                }
+            }
+        }
+        UnitTree {
+            units,
+            communes,
+            national,
+        }
     }
 
     /// The shipped 2025 tree.
@@ -143,16 +162,16 @@ impl UnitTree {
         self.units.get(code)
     }
 
+    /// `code`'s unit, then its parent, up to `VN` (nothing for an unknown code).
+    fn up_from<'t>(&'t self, code: &str) -> impl Iterator<Item = &'t Unit> + 't {
+        std::iter::successors(self.units.get(code), |u| {
+            u.parent.as_deref().and_then(|p| self.units.get(p))
+        })
+    }
+
     /// Whether `code` is `ancestor` or lies below it. Unknown codes are within nothing.
     pub fn is_within(&self, code: &str, ancestor: &str) -> bool {
-        let mut at = self.units.get(code);
-        while let Some(u) = at {
-            if u.code == ancestor {
-                return true;
-            }
-            at = u.parent.as_deref().and_then(|p| self.units.get(p));
-        }
-        false
+        self.up_from(code).any(|u| u.code == ancestor)
     }
 
     /// The commune of `unit`'s subtree a list's commune column names: `unit` itself when it
@@ -169,13 +188,8 @@ impl UnitTree {
             }
             UnitLevel::Province => self.commune(&u.code, &key),
             UnitLevel::Nation => {
-                let mut found = self
-                    .units
-                    .values()
-                    .filter(|p| p.level == UnitLevel::Province)
-                    .filter_map(|p| self.commune(&p.code, &key));
-                let first = found.next()?;
-                found.next().is_none().then_some(first)
+                let code = self.national.get(&key)?.as_deref()?;
+                self.units.get(code)
             }
         }
     }
@@ -189,21 +203,13 @@ impl UnitTree {
         own: &'t HashMap<String, T>,
         period: Option<T>,
     ) -> (Option<T>, Option<&'t str>) {
-        let mut at = self.units.get(unit);
-        while let Some(u) = at {
-            if let Some(t) = own.get(&u.code) {
-                return (Some(*t), Some(u.code.as_str()));
-            }
-            at = u.parent.as_deref().and_then(|p| self.units.get(p));
-        }
-        (period, None)
+        self.up_from(unit)
+            .find_map(|u| own.get(&u.code).map(|t| (Some(*t), Some(u.code.as_str()))))
+            .unwrap_or((period, None))
     }
 
     fn commune(&self, province: &str, key: &str) -> Option<&Unit> {
-        let code = self
-            .communes
-            .get(&(province.to_owned(), key.to_owned()))?
-            .as_deref()?;
+        let code = self.communes.get(province)?.get(key)?.as_deref()?;
         self.units.get(code)
     }
 }
@@ -325,6 +331,16 @@ mod tests {
         // A pre-2025 commune name that no longer exists resolves to nothing.
         assert!(tree.resolve_commune("01", "Xã Không Có Thật").is_none());
         assert!(tree.resolve_commune("99", "Ba Đình").is_none());
+        // From the nation: a name only one province has, and not one two provinces have.
+        assert_eq!(
+            tree.resolve_commune(NATION, "P. Giảng Võ")
+                .map(|u| u.code.as_str()),
+            Some("00025")
+        );
+        assert!(
+            tree.resolve_commune(NATION, "Ba Đình").is_none(),
+            "01 and 38 both"
+        );
     }
 
     #[test]

@@ -174,12 +174,7 @@ pub async fn payouts(
             reason,
         } => Err(AppError {
             extra: Some(json!({ "item": index, "transaction_ref": transaction_ref })),
-            ..AppError::new(
-                StatusCode::CONFLICT,
-                "conflict",
-                "Xung đột / Conflict",
-                reason,
-            )
+            ..AppError::conflict(reason)
         }),
     }
 }

@@ -46,6 +46,19 @@ impl AppError {
             detail,
         )
     }
+    /// 400 naming the request fields that cannot be used (`{"fields": [...]}`).
+    pub fn bad_fields(detail: impl Into<String>, fields: &[crate::service::FieldError]) -> Self {
+        let names: Vec<&str> = fields.iter().map(|f| f.field).collect();
+        Self::bad_request(detail).with(serde_json::json!({ "fields": names }))
+    }
+    pub fn conflict(detail: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::CONFLICT,
+            "conflict",
+            "Xung đột / Conflict",
+            detail,
+        )
+    }
     pub fn unauthorized() -> Self {
         Self::new(
             StatusCode::UNAUTHORIZED,
@@ -139,12 +152,7 @@ impl From<StoreError> for AppError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound(what) => AppError::not_found(what),
-            StoreError::Conflict(what) => AppError::new(
-                StatusCode::CONFLICT,
-                "conflict",
-                "Xung đột / Conflict",
-                what,
-            ),
+            StoreError::Conflict(what) => AppError::conflict(what),
             other => AppError::internal(cause_chain(&other)),
         }
     }

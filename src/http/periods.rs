@@ -74,15 +74,8 @@ pub async fn create(
     let period = service::create_period(st.store.as_ref(), req, &auth.actor())
         .await
         .map_err(|e| match e {
-            CreatePeriodError::Fields(ref fields) => AppError::bad_request(e.to_string()).with(
-                serde_json::json!({ "fields": fields.iter().map(|f| f.field).collect::<Vec<_>>() }),
-            ),
-            CreatePeriodError::Exists(..) => AppError::new(
-                StatusCode::CONFLICT,
-                "conflict",
-                "Xung đột / Conflict",
-                e.to_string(),
-            ),
+            CreatePeriodError::Fields(ref fields) => AppError::bad_fields(e.to_string(), fields),
+            CreatePeriodError::Exists(..) => AppError::conflict(e.to_string()),
             CreatePeriodError::Store(e) => e.into(),
         })?;
     Ok((StatusCode::CREATED, Json(period.into())))
@@ -245,10 +238,7 @@ pub async fn unit_target(
     auth.require_read()?;
     let tree = crate::domain::units::shipped_tree();
     if tree.get(&unit).is_none() {
-        return Err(AppError::not_found(format!(
-            "unit {}",
-            unit.chars().take(16).collect::<String>()
-        )));
+        return Err(super::units::unit_not_found(&unit));
     }
     let (p, own) = targets_of(&st, id).await?;
     let own: std::collections::HashMap<String, i64> =
@@ -288,8 +278,8 @@ pub async fn set_unit_target(
             .with(serde_json::json!({ "fields": ["target_pct"] }))
         })?),
     };
-    if unit.len() > 16 {
-        return Err(AppError::not_found("unit"));
+    if unit.len() > super::units::MAX_UNIT_CODE {
+        return Err(super::units::unit_not_found(&unit));
     }
     st.store
         .set_unit_target(id, &unit, bp, &auth.actor())

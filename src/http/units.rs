@@ -31,8 +31,8 @@ pub async fn list(
 ) -> Result<Json<Vec<Unit>>, AppError> {
     auth.require_read()?;
     let parent = q.parent.as_deref().map(str::trim).unwrap_or(NATION);
-    if parent.len() > 16 || st.store.get_unit(parent).await?.is_none() {
-        return Err(AppError::not_found(format!("unit {}", cut(parent))));
+    if parent.len() > MAX_UNIT_CODE || st.store.get_unit(parent).await?.is_none() {
+        return Err(unit_not_found(parent));
     }
     Ok(Json(st.store.child_units(parent).await?))
 }
@@ -47,18 +47,21 @@ pub async fn get(
     Path(code): Path<String>,
 ) -> Result<Json<Unit>, AppError> {
     auth.require_read()?;
-    let unit = if code.len() > 16 {
+    let unit = if code.len() > MAX_UNIT_CODE {
         None
     } else {
         st.store.get_unit(code.trim()).await?
     };
-    unit.map(Json)
-        .ok_or_else(|| AppError::not_found(format!("unit {}", cut(&code))))
+    unit.map(Json).ok_or_else(|| unit_not_found(&code))
 }
 
-/// A code as echoed in a message: user input, so bounded.
-fn cut(s: &str) -> String {
-    s.chars().take(16).collect()
+/// Longer than any unit code (`VN`, `01`, `00004`): not looked up at all.
+pub(super) const MAX_UNIT_CODE: usize = 16;
+
+/// 404 for a unit code as given: user input, so echoed bounded.
+pub(super) fn unit_not_found(code: &str) -> AppError {
+    let shown: String = code.chars().take(MAX_UNIT_CODE).collect();
+    AppError::not_found(format!("unit {shown}"))
 }
 
 /// Every programme.
@@ -97,17 +100,8 @@ pub async fn create_programme(
     let created = service::create_programme(st.store.as_ref(), req, &auth.actor())
         .await
         .map_err(|e| match e {
-            CreateProgrammeError::Fields(ref fields) => {
-                AppError::bad_request(e.to_string()).with(serde_json::json!({
-                    "fields": fields.iter().map(|f| f.field).collect::<Vec<_>>()
-                }))
-            }
-            CreateProgrammeError::Exists(_) => AppError::new(
-                StatusCode::CONFLICT,
-                "conflict",
-                "Xung đột / Conflict",
-                e.to_string(),
-            ),
+            CreateProgrammeError::Fields(ref fields) => AppError::bad_fields(e.to_string(), fields),
+            CreateProgrammeError::Exists(_) => AppError::conflict(e.to_string()),
             CreateProgrammeError::Store(e) => e.into(),
         })?;
     Ok((StatusCode::CREATED, Json(created)))

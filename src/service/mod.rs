@@ -248,11 +248,12 @@ pub async fn create_programme(
         .list_programmes()
         .await
         .map_err(CreateProgrammeError::Store)?;
-    let folded = crate::domain::names::fold(&name);
-    let clash = known.iter().find(|p| {
-        crate::domain::names::fold(&p.name) == folded || p.code.eq_ignore_ascii_case(&name)
-    });
-    if let Some(p) = clash.filter(|p| p.code != code) {
+    // A name clashes when a request naming it would mean another programme.
+    let clash = (!name.is_empty())
+        .then(|| resolve_programme(&known, Some(&name)).ok())
+        .flatten()
+        .filter(|other| *other != code);
+    if let Some(p) = clash.and_then(|c| known.iter().find(|p| p.code == c)) {
         errors.push(FieldError {
             field: "name",
             message_vi: format!("tên này đã là chế độ {} ({})", p.code, p.name),

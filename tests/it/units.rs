@@ -74,12 +74,7 @@ async fn programmes_are_listed_and_only_an_admin_adds_one() {
         assert_eq!(codes, ["HTXH", "NCC", "TCXH"]);
 
         let body = json!({"code": "btxh", "name": "Bảo trợ xã hội"});
-        let before = app
-            .store
-            .audit_entries(0, 1_000_000)
-            .await
-            .map(|e| e.len())
-            .ok();
+        let before = app.counts(0).await;
         for token in [&t.accountant, &t.auditor, &t.bank] {
             app.post_json(token, "/api/v1/programmes", &body)
                 .await
@@ -94,12 +89,7 @@ async fn programmes_are_listed_and_only_an_admin_adds_one() {
             .await;
         bad.expect_status(StatusCode::BAD_REQUEST, "bad code and name");
         assert_eq!(bad.json()["fields"], json!(["code", "name"]));
-        let after = app
-            .store
-            .audit_entries(0, 1_000_000)
-            .await
-            .map(|e| e.len())
-            .ok();
+        let after = app.counts(0).await;
         assert_eq!(before, after, "refused requests change nothing");
 
         let made = app.post_json(&t.admin, "/api/v1/programmes", &body).await;
@@ -304,12 +294,7 @@ async fn a_unit_may_have_its_own_target() {
         assert_eq!(listed["units"][0]["unit"], "01");
         assert_eq!(listed["units"][0]["target_pct"], 50.5);
 
-        let before = app
-            .store
-            .audit_entries(0, 1_000_000)
-            .await
-            .map(|e| e.len())
-            .ok();
+        let before = app.counts(id).await;
         for (unit, body, token, status) in [
             (
                 "00004",
@@ -362,12 +347,7 @@ async fn a_unit_may_have_its_own_target() {
         )
         .await
         .expect_status(StatusCode::NOT_FOUND, "no such period");
-        let after = app
-            .store
-            .audit_entries(0, 1_000_000)
-            .await
-            .map(|e| e.len())
-            .ok();
+        let after = app.counts(id).await;
         assert_eq!(before, after, "refused requests change nothing");
 
         put("01", json!({"target_pct": null}), t.accountant.clone())
