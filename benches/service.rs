@@ -51,6 +51,7 @@ impl Bench {
             name: "bench".into(),
             role: Role::Admin,
             bank_code: None,
+            unit: "VN".into(),
             token_hash: doisoat::tokens::hash(&token),
             webhook_secret: None,
         };

@@ -1,5 +1,5 @@
 //! One reader of upload forms (multipart) for the API and the pages: the file parts, the
-//! bank, the confirmation. Each file is bounded by the upload limit (the body limit stops a
+//! bank, the unit, the confirmation. Each file is bounded by the upload limit (the body limit stops a
 //! larger one as it streams in); names keep only their base name, as reports and messages
 //! show them.
 
@@ -16,6 +16,8 @@ pub struct UploadForm {
     pub bank: Option<String>,
     /// The uploader confirmed a list whose title names another period or place.
     pub confirm: bool,
+    /// The unit the upload is for, as sent (trimmed, never empty, at most 64 characters).
+    pub unit: Option<String>,
 }
 
 #[derive(Debug)]
@@ -114,6 +116,11 @@ pub async fn read_upload_form(
                 form.bank = Some(t.trim().to_owned()).filter(|b| !b.is_empty());
             }
             Some("confirm") => form.confirm = is_yes(&field.text().await?),
+            Some("unit") => {
+                let t = field.text().await?;
+                form.unit =
+                    Some(t.trim().chars().take(64).collect()).filter(|u: &String| !u.is_empty());
+            }
             _ => {}
         }
     }

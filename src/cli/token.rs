@@ -16,6 +16,10 @@ pub enum TokenCommand {
         /// Ngân hàng của mã vai trò bank / the bank of a `bank` token.
         #[arg(long)]
         bank: Option<String>,
+        /// Đơn vị: mã chỉ đọc và ghi trong đơn vị này và các đơn vị trực thuộc (mặc định VN)
+        /// / the unit whose subtree the token reads and writes (`37`, `00004`; default `VN`).
+        #[arg(long)]
+        unit: Option<String>,
         #[arg(long)]
         name: String,
     },
@@ -34,18 +38,28 @@ pub async fn run(cmd: TokenCommand, store: Arc<dyn Store>) -> anyhow::Result<()>
         std::env::var("USER").unwrap_or_else(|_| "admin".into())
     );
     match cmd {
-        TokenCommand::Create { role, bank, name } => {
-            let issued =
-                tokens::issue_token(store.as_ref(), TokenRequest { name, role, bank }, &actor)
-                    .await?;
+        TokenCommand::Create {
+            role,
+            bank,
+            unit,
+            name,
+        } => {
+            let req = TokenRequest {
+                name,
+                role,
+                bank,
+                unit,
+            };
+            let issued = tokens::issue_token(store.as_ref(), req, &actor).await?;
             println!("token: {}", issued.secret);
             if let Some(text) = &issued.webhook_secret {
                 println!("webhook_secret: {text}");
             }
             eprintln!(
-                "Đã tạo mã '{}' (vai trò {}); chỉ hiện một lần / created; shown once.",
+                "Đã tạo mã '{}' (vai trò {}, đơn vị {}); chỉ hiện một lần / created; shown once.",
                 issued.info.name,
-                issued.info.role.as_str()
+                issued.info.role.as_str(),
+                issued.info.unit
             );
         }
         TokenCommand::Revoke { name } => {
@@ -55,10 +69,11 @@ pub async fn run(cmd: TokenCommand, store: Arc<dyn Store>) -> anyhow::Result<()>
         TokenCommand::List => {
             for t in store.list_tokens().await? {
                 println!(
-                    "{}\t{}\t{}\t{}\t{}",
+                    "{}\t{}\t{}\t{}\t{}\t{}",
                     t.name,
                     t.role.as_str(),
                     t.bank_code.as_deref().unwrap_or("-"),
+                    t.unit,
                     t.created_at.format("%d/%m/%Y %H:%M"),
                     t.revoked_at.map_or("active".to_owned(), |r| format!(
                         "revoked {}",

@@ -277,6 +277,20 @@ pub trait ListRows: Sync {
     fn file(&self, i: usize) -> &str;
     /// The row number the spreadsheet shows.
     fn row_number(&self, i: usize) -> u32;
+    /// Whether rows say which unit they count in (the service's period lists do; a file
+    /// read alone does not): the engine then breaks its figures down by unit.
+    fn has_units(&self) -> bool {
+        false
+    }
+    /// The unit (an administrative code) row `i` counts in.
+    fn unit(&self, _i: usize) -> Option<&str> {
+        None
+    }
+    /// Which list row `i` came from, when several are read as one: the same ID on two
+    /// lists is flagged `duplicate_across_units`, on one list `duplicate_row`.
+    fn source(&self, _i: usize) -> u32 {
+        0
+    }
 }
 
 /// Bank payout results as the engine and the exception list read them.
@@ -300,6 +314,10 @@ pub trait PayoutRows: Sync {
     fn origin(&self, i: usize) -> PayoutOrigin;
     fn file(&self, i: usize) -> &str;
     fn row_number(&self, i: usize) -> u32;
+    /// The unit payout `i` counts in when it links to nobody on the lists.
+    fn unit(&self, _i: usize) -> Option<&str> {
+        None
+    }
 }
 
 impl ListRows for [BeneficiaryRow] {

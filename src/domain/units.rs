@@ -174,10 +174,20 @@ impl UnitTree {
         self.up_from(code).any(|u| u.code == ancestor)
     }
 
+    /// The child of `ancestor` on the way up from `code`: where `code`'s figures roll up
+    /// among `ancestor`'s children. None unless `code` lies strictly below `ancestor`.
+    pub fn child_toward(&self, ancestor: &str, code: &str) -> Option<&Unit> {
+        self.up_from(code)
+            .find(|u| u.parent.as_deref() == Some(ancestor))
+    }
+
     /// The commune of `unit`'s subtree a list's commune column names: `unit` itself when it
-    /// is that commune, one of its communes when it is a province, any commune under `VN`
-    /// when the name is unique in the country. None when the name resolves to no commune
-    /// there, or to two (then the row stays with the list's unit, its name kept as written).
+    /// is that commune, one of its communes when it is a province. None when the name
+    /// resolves to no commune there, or to two (then the row stays with the list's unit,
+    /// its name kept as written), and for a list of the whole country: a pre-2025 commune
+    /// name that happens to be unique among today's communes would land in another
+    /// province, so a nation's rows stay at the nation (`resolve_nationally` exists for a
+    /// caller that knows better).
     pub fn resolve_commune(&self, unit: &str, written: &str) -> Option<&Unit> {
         let key = commune_key(written);
         let u = self.units.get(unit)?;
@@ -187,11 +197,15 @@ impl UnitTree {
                 own.filter(|c| c.code == u.code)
             }
             UnitLevel::Province => self.commune(&u.code, &key),
-            UnitLevel::Nation => {
-                let code = self.national.get(&key)?.as_deref()?;
-                self.units.get(code)
-            }
+            UnitLevel::Nation => None,
         }
+    }
+
+    /// The commune a name means anywhere in the country, when exactly one province has
+    /// one commune of that name.
+    pub fn resolve_nationally(&self, written: &str) -> Option<&Unit> {
+        let code = self.national.get(&commune_key(written))?.as_deref()?;
+        self.units.get(code)
     }
 
     /// The target that applies to `unit`: its own, else its nearest ancestor's, else the
@@ -331,16 +345,24 @@ mod tests {
         // A pre-2025 commune name that no longer exists resolves to nothing.
         assert!(tree.resolve_commune("01", "Xã Không Có Thật").is_none());
         assert!(tree.resolve_commune("99", "Ba Đình").is_none());
-        // From the nation: a name only one province has, and not one two provinces have.
+        // A nation's list stays at the nation; by name across the country: a name only
+        // one province has, and not one two provinces have.
+        assert!(tree.resolve_commune(NATION, "P. Giảng Võ").is_none());
         assert_eq!(
-            tree.resolve_commune(NATION, "P. Giảng Võ")
+            tree.resolve_nationally("P. Giảng Võ")
                 .map(|u| u.code.as_str()),
             Some("00025")
         );
         assert!(
-            tree.resolve_commune(NATION, "Ba Đình").is_none(),
+            tree.resolve_nationally("Ba Đình").is_none(),
             "01 and 38 both"
         );
+        // Where a commune's figures roll up.
+        let toward = |a: &str, c: &str| tree.child_toward(a, c).map(|u| u.code.clone());
+        assert_eq!(toward(NATION, "00004").as_deref(), Some("01"));
+        assert_eq!(toward("01", "00004").as_deref(), Some("00004"));
+        assert_eq!(toward("01", "01"), None);
+        assert_eq!(toward("37", "00004"), None);
     }
 
     #[test]

@@ -7,6 +7,7 @@ use axum::http::request::Parts;
 use super::error::AppError;
 use crate::app::AppState;
 use crate::domain::access::Role;
+use crate::domain::units::Unit;
 use crate::store::TokenInfo;
 
 /// The authenticated caller. Rejects with 401 when the token is missing, unknown or revoked.
@@ -74,6 +75,46 @@ impl Auth {
             self.role().can_audit(),
             "xem nhật ký kiểm toán / read the audit trail",
         )
+    }
+
+    /// The unit a read names (`asked`), else the caller's own: 404 when it is unknown or
+    /// outside the caller's subtree (another unit's figures are not theirs to know of).
+    pub fn read_unit(&self, asked: Option<&str>) -> Result<&'static Unit, AppError> {
+        let unit = crate::service::unit_or(asked, &self.0.unit)?;
+        if self.0.sees(&unit.code) {
+            Ok(unit)
+        } else {
+            Err(super::units::unit_not_found(&unit.code))
+        }
+    }
+
+    /// The unit a write names (`asked`), else the caller's own: 404 when unknown, 403 when
+    /// outside the caller's subtree.
+    pub fn write_unit(&self, asked: Option<&str>) -> Result<&'static Unit, AppError> {
+        let unit = crate::service::unit_or(asked, &self.0.unit)?;
+        self.may_write_in(&unit.code)?;
+        Ok(unit)
+    }
+
+    /// 404 unless a resource of `unit` lies within the caller's subtree.
+    pub fn may_see(&self, unit: &str, what: impl FnOnce() -> String) -> Result<(), AppError> {
+        if self.0.sees(unit) {
+            Ok(())
+        } else {
+            Err(AppError::not_found(what()))
+        }
+    }
+
+    /// 403 unless `unit` lies within the caller's subtree.
+    pub fn may_write_in(&self, unit: &str) -> Result<(), AppError> {
+        if self.0.sees(unit) {
+            Ok(())
+        } else {
+            Err(AppError::forbidden(format!(
+                "Mã của đơn vị {own} chỉ được ghi trong đơn vị {own} và các đơn vị trực thuộc, không phải {unit} / a token of unit {own} writes only within {own}'s subtree, not {unit}",
+                own = self.0.unit
+            )))
+        }
     }
 
     fn check(&self, ok: bool, what: &str) -> Result<(), AppError> {

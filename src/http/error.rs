@@ -216,12 +216,13 @@ impl From<ServiceError> for AppError {
             ServiceError::NotFound(what) => AppError::not_found(what),
             ServiceError::Import(e) => e.into(),
             ServiceError::Store(e) => e.into(),
-            ServiceError::NoList(_) => AppError::new(
+            ServiceError::NoList(_) | ServiceError::NoListIn(..) => AppError::new(
                 StatusCode::CONFLICT,
                 "no-list",
                 "Chưa có danh sách / No beneficiary list",
                 e.to_string(),
             ),
+            ServiceError::UnknownUnit(ref code) => super::units::unit_not_found(code),
             ServiceError::NeedsConfirmation(ref warnings) => AppError::new(
                 StatusCode::CONFLICT,
                 "title-mismatch",

@@ -5,10 +5,10 @@ use axum::extract::{FromRequest, Path, State};
 use axum::http::StatusCode;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 
 use super::auth::Auth;
-use super::error::AppError;
+use super::error::{ApiQuery, AppError};
 use crate::app::AppState;
 use crate::domain::period::PeriodCode;
 use crate::service::{self, CreatePeriodError, PeriodRequest};
@@ -116,23 +116,63 @@ pub async fn get(
     Ok(Json(p.into()))
 }
 
-/// Live figures: the current list against every payout file and every bank callback so
-/// far, computed on read (stored runs stay as they were). Same keys as a run's report.
-#[utoipa::path(get, path = "/api/v1/periods/{id}/coverage", tag = "reconciliations", params(("id" = i64, Path)),
-    responses((status = 200, description = "the report JSON, live"), (status = 404), (status = 409, description = "no list yet")),
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct UnitQuery {
+    /// A unit's code (`VN`, `37`, `00004`) within the token's subtree; default: the
+    /// token's unit.
+    pub unit: Option<String>,
+}
+
+/// Live figures of a unit's subtree: every current list of the period against every
+/// payout file and every bank callback so far, computed on read (stored runs stay as they
+/// were). Same keys as a run's report; rates against the target that applies to the unit.
+#[utoipa::path(get, path = "/api/v1/periods/{id}/coverage", tag = "reconciliations", params(("id" = i64, Path), UnitQuery),
+    responses((status = 200, description = "the report JSON, live"), (status = 404, description = "no such period, or a unit outside the token's subtree"), (status = 409, description = "no list yet")),
     security(("bearer" = [])))]
 pub async fn coverage(
     State(st): State<AppState>,
     auth: Auth,
     Path(id): Path<i64>,
+    ApiQuery(q): ApiQuery<UnitQuery>,
 ) -> Result<Json<crate::report::Report>, AppError> {
     auth.require_read()?;
+    let unit = auth.read_unit(q.unit.as_deref())?;
     Ok(Json(
-        crate::service::live_report(st.store.as_ref(), id).await?,
+        crate::service::live_report(st.store.as_ref(), id, &unit.code).await?,
     ))
 }
 
-/// Every upload of a period (lists with their versions, payout files), oldest first.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ParentQuery {
+    /// The parent unit's code within the token's subtree; default: the token's unit.
+    pub parent: Option<String>,
+}
+
+/// Live figures of each child unit of `parent` that has data: each the exact sum of its
+/// subtree (rates recomputed from the sums, never averaged), against the target that
+/// applies to it. A parent's figures are the sum of its children's plus what counts at
+/// the parent itself (list rows whose commune did not resolve, unmatched payouts of files
+/// uploaded there).
+#[utoipa::path(get, path = "/api/v1/periods/{id}/coverage/units", tag = "reconciliations", params(("id" = i64, Path), ParentQuery),
+    responses((status = 200, description = "one row per child unit with data: {unit: {code, name, full_name, level}, beneficiaries, with_account, account_coverage_pct, …}"),
+        (status = 404, description = "no such period, or a unit outside the token's subtree"), (status = 409, description = "no list yet")),
+    security(("bearer" = [])))]
+pub async fn coverage_units(
+    State(st): State<AppState>,
+    auth: Auth,
+    Path(id): Path<i64>,
+    ApiQuery(q): ApiQuery<ParentQuery>,
+) -> Result<Json<Vec<crate::report::UnitFigures>>, AppError> {
+    auth.require_read()?;
+    let parent = auth.read_unit(q.parent.as_deref())?;
+    let rollup = crate::service::unit_rollup(st.store.as_ref(), id, &parent.code).await?;
+    Ok(Json(rollup.children))
+}
+
+/// Every upload of a period within the token's subtree (lists with their versions, payout
+/// files), oldest first.
 #[utoipa::path(get, path = "/api/v1/periods/{id}/uploads", tag = "uploads", params(("id" = i64, Path)),
     responses((status = 200, body = Vec<Upload>), (status = 404)), security(("bearer" = [])))]
 pub async fn uploads(
@@ -144,7 +184,9 @@ pub async fn uploads(
     if st.store.get_period(id).await?.is_none() {
         return Err(AppError::not_found(format!("period {id}")));
     }
-    Ok(Json(st.store.list_uploads(id).await?))
+    let mut uploads = st.store.list_uploads(id).await?;
+    uploads.retain(|u| auth.0.sees(&u.unit));
+    Ok(Json(uploads))
 }
 
 /// The units' own targets of a period, beside the period's.
@@ -212,7 +254,10 @@ pub async fn targets(
     Path(id): Path<i64>,
 ) -> Result<Json<TargetsView>, AppError> {
     auth.require_read()?;
-    let (p, own) = targets_of(&st, id).await?;
+    let (p, mut own) = targets_of(&st, id).await?;
+    // The caller's subtree's targets, and those above it that apply to it.
+    let tree = crate::domain::units::shipped_tree();
+    own.retain(|t| auth.0.sees(&t.unit) || tree.is_within(&auth.0.unit, &t.unit));
     Ok(Json(TargetsView {
         target_pct: p.target_bp.map(|bp| Decimal::new(bp, 2)),
         units: own
@@ -237,9 +282,7 @@ pub async fn unit_target(
 ) -> Result<Json<EffectiveTarget>, AppError> {
     auth.require_read()?;
     let tree = crate::domain::units::shipped_tree();
-    if tree.get(&unit).is_none() {
-        return Err(super::units::unit_not_found(&unit));
-    }
+    let unit = auth.read_unit(Some(&unit))?.code.clone();
     let (p, own) = targets_of(&st, id).await?;
     let own: std::collections::HashMap<String, i64> =
         own.into_iter().map(|t| (t.unit, t.target_bp)).collect();
@@ -281,6 +324,7 @@ pub async fn set_unit_target(
     if unit.len() > super::units::MAX_UNIT_CODE {
         return Err(super::units::unit_not_found(&unit));
     }
+    let unit = auth.write_unit(Some(&unit))?.code.clone();
     st.store
         .set_unit_target(id, &unit, bp, &auth.actor())
         .await?;

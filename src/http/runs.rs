@@ -24,23 +24,49 @@ pub struct CreatedRun {
     pub report: serde_json::Value,
 }
 
-/// Reconcile the period's current list with all its payouts; stores an immutable run.
+/// What to reconcile; every field optional (an empty body will do).
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateRun {
+    /// The unit whose subtree to reconcile (`37`, `00004`), within the token's subtree;
+    /// default: the token's unit.
+    pub unit: Option<String>,
+}
+
+/// Reconcile a unit's subtree of the period (every current list with every payout, linked
+/// as the whole period links them; figures and exceptions of the subtree); stores an
+/// immutable run with the digest of every input it used.
 #[utoipa::path(post, path = "/api/v1/periods/{id}/reconciliations", tag = "reconciliations", params(("id" = i64, Path)),
-    responses((status = 201, body = CreatedRun), (status = 404), (status = 409, description = "no beneficiary list yet")),
+    request_body(content = Option<CreateRun>, description = "optional"),
+    responses((status = 201, body = CreatedRun), (status = 403, description = "a unit outside the token's subtree"), (status = 404), (status = 409, description = "no beneficiary list yet")),
     security(("bearer" = [])))]
 pub async fn create(
     State(st): State<AppState>,
     auth: Auth,
     Path(id): Path<i64>,
+    body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<CreatedRun>), AppError> {
     auth.require_write()?;
+    let req: CreateRun = if body.iter().all(u8::is_ascii_whitespace) {
+        CreateRun::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|e| {
+            AppError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid-json",
+                "JSON không hợp lệ / Invalid JSON",
+                e.to_string(),
+            )
+        })?
+    };
+    let unit = auth.write_unit(req.unit.as_deref())?;
     let (run, report_json) =
-        service::reconcile_period(st.store.as_ref(), id, &auth.actor()).await?;
+        service::reconcile_period(st.store.as_ref(), id, &unit.code, &auth.actor()).await?;
     let report = serde_json::from_str(&report_json).map_err(AppError::internal)?;
     Ok((StatusCode::CREATED, Json(CreatedRun { run, report })))
 }
 
-/// The period's runs, oldest first.
+/// The period's runs within the token's subtree, oldest first.
 #[utoipa::path(get, path = "/api/v1/periods/{id}/reconciliations", tag = "reconciliations", params(("id" = i64, Path)),
     responses((status = 200, body = Vec<RunInfo>)), security(("bearer" = [])))]
 pub async fn list(
@@ -52,7 +78,18 @@ pub async fn list(
     if st.store.get_period(id).await?.is_none() {
         return Err(AppError::not_found(format!("period {id}")));
     }
-    Ok(Json(st.store.list_reconciliations(id).await?))
+    let mut runs = st.store.list_reconciliations(id).await?;
+    runs.retain(|r| auth.0.sees(&r.unit));
+    Ok(Json(runs))
+}
+
+/// A stored run the caller may read: 404 when there is none or it covers a unit outside
+/// the caller's subtree.
+async fn visible_run(st: &AppState, auth: &Auth, id: i64) -> Result<service::LoadedRun, AppError> {
+    auth.require_read()?;
+    let run = service::load_run(st.store.as_ref(), id).await?;
+    auth.may_see(&run.stored.info.unit, || format!("reconciliation {id}"))?;
+    Ok(run)
 }
 
 fn json_text(text: String) -> Response {
@@ -73,6 +110,7 @@ pub async fn get(
         .get_reconciliation(id)
         .await?
         .ok_or_else(|| AppError::not_found(format!("reconciliation {id}")))?;
+    auth.may_see(&run.info.unit, || format!("reconciliation {id}"))?;
     Ok(json_text(run.report_json))
 }
 
@@ -93,8 +131,7 @@ pub async fn meta(
     auth: Auth,
     Path(id): Path<i64>,
 ) -> Result<Json<RunDetail>, AppError> {
-    auth.require_read()?;
-    let run = service::load_run(st.store.as_ref(), id).await?;
+    let run = visible_run(&st, &auth, id).await?;
     Ok(Json(RunDetail {
         run: run.stored.info,
         meta: run.meta,
@@ -111,8 +148,7 @@ pub async fn exceptions(
     Path(id): Path<i64>,
     ApiQuery(q): ApiQuery<ExceptionQuery>,
 ) -> Result<Json<ExceptionPage>, AppError> {
-    auth.require_read()?;
-    let run = service::load_run(st.store.as_ref(), id).await?;
+    let run = visible_run(&st, &auth, id).await?;
     Ok(Json(service::filter_exceptions(&run.exceptions, &q)))
 }
 
@@ -130,12 +166,11 @@ async fn download(
     what: Download,
     lang: LangQuery,
 ) -> Result<Response, AppError> {
-    auth.require_read()?;
+    let run = visible_run(&st, &auth, id).await?;
     let lang = match lang.lang.as_deref() {
         Some("en") => Lang::En,
         _ => Lang::Vi,
     };
-    let run = service::load_run(st.store.as_ref(), id).await?;
     let bytes = service::render(&run, what, lang).await?;
     let disposition = format!("attachment; filename=\"{}\"", what.file_name(id));
     Ok((

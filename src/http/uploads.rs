@@ -24,6 +24,9 @@ pub struct UploadForm {
     /// Lists only: `true` to store a list whose title names another period or locality
     /// (without it such a list is refused with 409 `title-mismatch`, naming what differs).
     confirm: Option<bool>,
+    /// The unit the file is for (`37`, `00004`), within the token's subtree; default: the
+    /// token's unit. A list is that unit's; a bank file's unmatched payouts count there.
+    unit: Option<String>,
 }
 
 /// The API's form: one `file` part (the last, if several), `bank`, `confirm`.
@@ -57,6 +60,7 @@ async fn store_upload(
 ) -> Result<(StatusCode, Json<Upload>), AppError> {
     auth.require_write()?;
     let (file, form) = read_form(multipart, st.config.max_upload_bytes).await?;
+    let unit = auth.write_unit(form.unit.as_deref())?;
     let bank = match form.bank.as_deref() {
         None => None,
         Some(b) => Some(BankId::resolve(b).ok_or_else(|| {
@@ -68,6 +72,7 @@ async fn store_upload(
         file_name: file.name,
         bytes: file.bytes,
         bank,
+        unit: unit.code.clone(),
         actor: auth.actor(),
         confirmed: form.confirm,
     };
@@ -80,12 +85,15 @@ async fn store_upload(
     Ok((status, Json(saved.value)))
 }
 
-/// Upload a beneficiary list; it becomes the period's current list. The identical file
-/// again returns the stored upload with 200.
+/// Upload a beneficiary list for a unit (form field `unit`, default the token's); it becomes
+/// that unit's current list in the period, other units' lists stay. The identical file
+/// again returns the stored upload with 200. 409 when an ancestor or descendant unit has a
+/// current list in the period (naming it), nothing stored.
 #[utoipa::path(post, path = "/api/v1/periods/{id}/beneficiary-lists", tag = "uploads", params(("id" = i64, Path)),
     request_body(content = UploadForm, content_type = "multipart/form-data"),
     responses((status = 201, body = Upload), (status = 200, body = Upload, description = "identical file already stored"),
-        (status = 409, description = "the title names another period or locality: send confirm=true to store it anyway"),
+        (status = 403, description = "a unit outside the token's subtree"),
+        (status = 409, description = "the title names another period or locality (send confirm=true to store it anyway), or an ancestor's or descendant's list is current"),
         (status = 413), (status = 415), (status = 422)), security(("bearer" = [])))]
 pub async fn beneficiary_list(
     State(st): State<AppState>,
@@ -100,6 +108,7 @@ pub async fn beneficiary_list(
 #[utoipa::path(post, path = "/api/v1/periods/{id}/payout-files", tag = "uploads", params(("id" = i64, Path)),
     request_body(content = UploadForm, content_type = "multipart/form-data"),
     responses((status = 201, body = Upload), (status = 200, body = Upload, description = "identical file already stored"),
+        (status = 403, description = "a unit outside the token's subtree"),
         (status = 413), (status = 415), (status = 422)), security(("bearer" = [])))]
 pub async fn payout_file(
     State(st): State<AppState>,
@@ -124,20 +133,33 @@ pub async fn get(
         .get_upload(id)
         .await?
         .ok_or_else(|| AppError::not_found(format!("upload {id}")))?;
+    auth.may_see(&u.unit, || format!("upload {id}"))?;
     Ok(Json(u))
+}
+
+/// An upload the caller may change: 404 when there is none, 403 when it is another
+/// unit's.
+async fn writable_upload(st: &AppState, auth: &Auth, id: i64) -> Result<(), AppError> {
+    auth.require_write()?;
+    let u = st
+        .store
+        .get_upload(id)
+        .await?
+        .ok_or_else(|| AppError::not_found(format!("upload {id}")))?;
+    auth.may_write_in(&u.unit)
 }
 
 /// Make this beneficiary list its period's current list again (restoring it if it was
 /// retired). Audited; the live figures follow at once, stored runs stay as they were.
 #[utoipa::path(post, path = "/api/v1/uploads/{id}/make-current", tag = "uploads", params(("id" = i64, Path)),
-    responses((status = 200, body = Upload), (status = 404), (status = 409, description = "a bank result file")),
+    responses((status = 200, body = Upload), (status = 403), (status = 404), (status = 409, description = "a bank result file, or an ancestor's or descendant's list is current")),
     security(("bearer" = [])))]
 pub async fn make_current(
     State(st): State<AppState>,
     auth: Auth,
     Path(id): Path<i64>,
 ) -> Result<Json<Upload>, AppError> {
-    auth.require_write()?;
+    writable_upload(&st, &auth, id).await?;
     Ok(Json(
         service::make_current(st.store.as_ref(), id, &auth.actor()).await?,
     ))
@@ -146,14 +168,14 @@ pub async fn make_current(
 /// Retire an upload: its rows stop counting (a retired current list hands over to the list
 /// that was current before it). Audited; uploading the same file again restores it.
 #[utoipa::path(post, path = "/api/v1/uploads/{id}/retire", tag = "uploads", params(("id" = i64, Path)),
-    responses((status = 200, body = Upload), (status = 404), (status = 409, description = "already retired")),
+    responses((status = 200, body = Upload), (status = 403), (status = 404), (status = 409, description = "already retired")),
     security(("bearer" = [])))]
 pub async fn retire(
     State(st): State<AppState>,
     auth: Auth,
     Path(id): Path<i64>,
 ) -> Result<Json<Upload>, AppError> {
-    auth.require_write()?;
+    writable_upload(&st, &auth, id).await?;
     Ok(Json(
         service::retire_upload(st.store.as_ref(), id, &auth.actor()).await?,
     ))

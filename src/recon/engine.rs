@@ -263,18 +263,115 @@ where
         }
     }
 
-    // 6. Figures, overall and by slice: runs of people summed apart, then merged in
-    // order (sums are exact, slices keep their first-seen order).
+    // 6. Figures, overall and by slice.
+    let Summed {
+        totals,
+        by_commune,
+        by_category,
+        by_bank,
+        by_unit,
+    } = sum_figures(
+        list,
+        payouts,
+        &people,
+        &amounts,
+        &payout_links,
+        threads,
+        None,
+    );
+
+    Reconciliation {
+        beneficiaries: people,
+        payout_links,
+        totals,
+        by_commune,
+        by_category,
+        by_bank,
+        by_unit,
+        options: options.clone(),
+        amounts,
+        duplicate_rows,
+        payout_offsets,
+        payout_index,
+    }
+}
+
+/// Which units' people and unmatched payouts a figure counts (`Reconciliation::scoped`).
+pub type Keep<'k> = dyn Fn(Option<&str>) -> bool + Sync + 'k;
+
+impl Reconciliation {
+    /// The same reconciliation with its figures (totals and every breakdown) made only of
+    /// the people and unmatched payouts whose unit `keep` lets through: a unit's subtree
+    /// of a period reconciled as a whole, so every payout linked as the whole period links
+    /// it. Per-person results stay as they were.
+    pub fn scoped<L, P>(mut self, list: &L, payouts: &P, keep: &Keep<'_>) -> Reconciliation
+    where
+        L: ListRows + ?Sized,
+        P: PayoutRows + ?Sized,
+    {
+        let threads = std::thread::available_parallelism().map_or(1, |t| t.get());
+        let s = sum_figures(
+            list,
+            payouts,
+            &self.beneficiaries,
+            &self.amounts,
+            &self.payout_links,
+            threads,
+            Some(keep),
+        );
+        self.totals = s.totals;
+        self.by_commune = s.by_commune;
+        self.by_category = s.by_category;
+        self.by_bank = s.by_bank;
+        self.by_unit = s.by_unit;
+        self
+    }
+}
+
+/// The figures step 6 makes.
+struct Summed {
+    totals: Coverage,
+    by_commune: Vec<Slice<String>>,
+    by_category: Vec<Slice<String>>,
+    by_bank: Vec<Slice<BankId>>,
+    by_unit: Vec<Slice<String>>,
+}
+
+/// Step 6: the figures, overall and by slice, of the people and unmatched payouts whose
+/// unit `keep` lets through (all when None): runs of people summed apart, then merged in
+/// order (sums are exact, slices keep their first-seen order).
+fn sum_figures<L, P>(
+    list: &L,
+    payouts: &P,
+    people: &[BeneficiaryResult],
+    amounts: &PersonAmounts,
+    payout_links: &[PayoutLink],
+    threads: usize,
+    keep: Option<&Keep<'_>>,
+) -> Summed
+where
+    L: ListRows + ?Sized,
+    P: PayoutRows + ?Sized,
+{
+    let units = list.has_units();
     let parts = in_parallel_runs(people.len(), threads, &|run: Range<usize>| {
         let mut part = Figures::default();
         for (i, b) in run.clone().zip(&people[run]) {
-            let sums = amounts.whole(i);
-            let add = |s: &mut Summing| s.add(b, sums, &amounts, i);
-            add(&mut part.totals);
             let row = b.row as usize;
+            if let Some(keep) = keep
+                && !keep(list.unit(row))
+            {
+                continue;
+            }
+            let sums = amounts.whole(i);
+            let add = |s: &mut Summing| s.add(b, sums, amounts, i);
+            add(&mut part.totals);
             add(part.communes.slot(list.commune(row)));
             add(part.categories.slot(list.category(row)));
             add(part.banks.entry(b.bank).or_default());
+            if units {
+                add(part.units.slot(list.unit(row)));
+            }
         }
         part
     });
@@ -287,17 +384,36 @@ where
         communes,
         categories,
         banks,
+        units: unit_slices,
     } = whole;
     let mut totals = totals.finish();
     let mut banks: FxHashMap<Option<BankId>, Coverage> =
         banks.into_iter().map(|(k, s)| (k, s.finish())).collect();
+    let mut by_unit: FxHashMap<Option<String>, Coverage> = unit_slices
+        .slices
+        .into_iter()
+        .map(|(k, s)| (k.map(str::to_owned), s.finish()))
+        .collect();
     for (i, l) in payout_links.iter().enumerate() {
-        if l.is_unmatched() {
-            let wrong_bank = matches!(l, PayoutLink::WrongBank { .. });
-            let amount = payouts.amount(i);
-            totals.add_unmatched(amount, wrong_bank);
-            banks
-                .entry(Some(payouts.bank(i)))
+        if !l.is_unmatched() {
+            continue;
+        }
+        let unit = payouts.unit(i);
+        if let Some(keep) = keep
+            && !keep(unit)
+        {
+            continue;
+        }
+        let wrong_bank = matches!(l, PayoutLink::WrongBank { .. });
+        let amount = payouts.amount(i);
+        totals.add_unmatched(amount, wrong_bank);
+        banks
+            .entry(Some(payouts.bank(i)))
+            .or_default()
+            .add_unmatched(amount, wrong_bank);
+        if units || unit.is_some() {
+            by_unit
+                .entry(unit.map(str::to_owned))
                 .or_default()
                 .add_unmatched(amount, wrong_bank);
         }
@@ -307,19 +423,17 @@ where
         .map(|(key, coverage)| Slice { key, coverage })
         .collect();
     by_bank.sort_by_key(|s| (s.key.is_none(), s.key.map(|k| k.short_name())));
-
-    Reconciliation {
-        beneficiaries: people,
-        payout_links,
+    let mut by_unit: Vec<Slice<String>> = by_unit
+        .into_iter()
+        .map(|(key, coverage)| Slice { key, coverage })
+        .collect();
+    by_unit.sort_by(|a, b| (a.key.is_none(), &a.key).cmp(&(b.key.is_none(), &b.key)));
+    Summed {
         totals,
         by_commune: communes.finish(),
         by_category: categories.finish(),
         by_bank,
-        options: options.clone(),
-        amounts,
-        duplicate_rows,
-        payout_offsets,
-        payout_index,
+        by_unit,
     }
 }
 
@@ -387,6 +501,7 @@ struct Figures<'a> {
     communes: Slicer<'a>,
     categories: Slicer<'a>,
     banks: FxHashMap<Option<BankId>, Summing>,
+    units: Slicer<'a>,
 }
 
 /// Coverage being summed: whole đồng in integers (decimal adds per person and slice took
@@ -450,6 +565,7 @@ impl<'a> Figures<'a> {
         self.totals.merge(later.totals);
         self.communes.absorb(later.communes);
         self.categories.absorb(later.categories);
+        self.units.absorb(later.units);
         for (k, c) in later.banks {
             self.banks.entry(k).or_default().merge(c);
         }
@@ -628,7 +744,13 @@ fn group_people<L: ListRows + ?Sized>(list: &L, threads: usize) -> Grouped {
             duplicate_rows.entry(first).or_default().push(i);
             if let Some(b) = people.get_mut(first as usize) {
                 amounts.add_due(first as usize, list.amount_due(r));
-                b.flags.insert(Flag::DuplicateRow);
+                // Twice on one list, or on the lists of two units.
+                b.flags
+                    .insert(if list.source(r) == list.source(first_row as usize) {
+                        Flag::DuplicateRow
+                    } else {
+                        Flag::DuplicateAcrossUnits
+                    });
             }
             continue;
         }

@@ -86,6 +86,30 @@ pub struct ExceptionRow {
     pub list_file: Option<String>,
     pub list_rows: Vec<u32>,
     pub payouts: Vec<PayoutSummary>,
+    /// The unit the person (or unmatched payout) counts in, where rows name units.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit: Option<String>,
+    /// The same person's rows on other units' lists (flag `duplicate_across_units`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub other_lists: Vec<OtherListing>,
+}
+
+/// A person's rows on another unit's list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OtherListing {
+    pub unit: Option<String>,
+    pub file: String,
+    pub rows: Vec<u32>,
+}
+
+impl ExceptionRow {
+    /// Every unit this exception concerns: its own, and those of its other listings.
+    pub fn units(&self) -> impl Iterator<Item = &str> {
+        self.unit
+            .as_deref()
+            .into_iter()
+            .chain(self.other_lists.iter().filter_map(|o| o.unit.as_deref()))
+    }
 }
 
 fn summary<P: PayoutRows + ?Sized>(payouts: &P, i: usize) -> PayoutSummary {
@@ -145,12 +169,26 @@ where
         .map(move |(b, person)| {
             let r = person.row as usize;
             let mut list_rows = vec![list.row_number(r)];
-            list_rows.extend(
-                recon
-                    .extra_rows(b)
-                    .iter()
-                    .map(|x| list.row_number(*x as usize)),
-            );
+            let mut other_lists: Vec<(u32, OtherListing)> = Vec::new();
+            for &x in recon.extra_rows(b) {
+                let x = x as usize;
+                let source = list.source(x);
+                if source == list.source(r) {
+                    list_rows.push(list.row_number(x));
+                    continue;
+                }
+                match other_lists.iter_mut().find(|(s, _)| *s == source) {
+                    Some((_, o)) => o.rows.push(list.row_number(x)),
+                    None => other_lists.push((
+                        source,
+                        OtherListing {
+                            unit: list.unit(x).map(str::to_owned),
+                            file: list.file(x).to_owned(),
+                            rows: vec![list.row_number(x)],
+                        },
+                    )),
+                }
+            }
             ExceptionRow {
                 kind: ExceptionKind::Beneficiary(person.outcome),
                 population_id: list.id(r).display(),
@@ -169,6 +207,8 @@ where
                     .iter()
                     .map(|&p| summary(payouts, p as usize))
                     .collect(),
+                unit: list.unit(r).map(str::to_owned),
+                other_lists: other_lists.into_iter().map(|(_, o)| o).collect(),
             }
         });
     let unmatched = recon
@@ -199,6 +239,8 @@ where
                 list_file: None,
                 list_rows: Vec::new(),
                 payouts: vec![summary(payouts, i)],
+                unit: payouts.unit(i).map(str::to_owned),
+                other_lists: Vec::new(),
             }
         });
     people.chain(unmatched)

@@ -4,8 +4,9 @@ mod engine;
 mod exceptions;
 mod types;
 
-pub use engine::reconcile;
+pub use engine::{Keep, reconcile};
 pub use exceptions::{
-    ExceptionKind, ExceptionRow, PayoutSummary, exception_count, exception_rows, exceptions,
+    ExceptionKind, ExceptionRow, OtherListing, PayoutSummary, exception_count, exception_rows,
+    exceptions,
 };
 pub use types::*;

@@ -100,10 +100,12 @@ pub enum Flag {
     /// On an unmatched payout: a bank's callback named a beneficiary listed with another
     /// bank (or, where the list names no bank, with another account). Not counted as paid.
     WrongBank,
+    /// The same personal ID on the current lists of two units of the period.
+    DuplicateAcrossUnits,
 }
 
 impl Flag {
-    pub const ALL: [Flag; 8] = [
+    pub const ALL: [Flag; 9] = [
         Flag::NameMismatch,
         Flag::AccountMismatch,
         Flag::LinkedByAccount,
@@ -112,6 +114,7 @@ impl Flag {
         Flag::LegacyId,
         Flag::DuplicateRow,
         Flag::WrongBank,
+        Flag::DuplicateAcrossUnits,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -124,6 +127,7 @@ impl Flag {
             Flag::LegacyId => "legacy_id",
             Flag::DuplicateRow => "duplicate_row",
             Flag::WrongBank => "wrong_bank",
+            Flag::DuplicateAcrossUnits => "duplicate_across_units",
         }
     }
 
@@ -143,6 +147,7 @@ impl Flag {
             Flag::WrongBank => {
                 "Ngân hàng báo chi cho người thuộc ngân hàng khác (không tính là đã chi)"
             }
+            Flag::DuplicateAcrossUnits => "Có tên trong danh sách của hai đơn vị",
         }
     }
 
@@ -158,17 +163,18 @@ impl Flag {
             Flag::WrongBank => {
                 "Posted by a bank for another bank's beneficiary (not counted as paid)"
             }
+            Flag::DuplicateAcrossUnits => "On the lists of two units",
         }
     }
 
-    fn bit(self) -> u8 {
-        1 << (self as u8)
+    fn bit(self) -> u16 {
+        1 << (self as u16)
     }
 }
 
 /// A small set of flags.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
-pub struct Flags(u8);
+pub struct Flags(u16);
 
 impl Flags {
     pub fn insert(&mut self, flag: Flag) {
@@ -262,6 +268,10 @@ pub struct FlagCounts {
     /// stored before it existed: read as 0).
     #[serde(default)]
     pub wrong_bank: u64,
+    /// People on the current lists of two units (absent from runs stored before it
+    /// existed: read as 0).
+    #[serde(default)]
+    pub duplicate_across_units: u64,
     /// Filled by whoever knows the files (the engine sees rows only).
     pub control_total_mismatch: u64,
 }
@@ -282,6 +292,7 @@ impl FlagCounts {
             Flag::LegacyId => self.legacy_id,
             Flag::DuplicateRow => self.duplicate_row,
             Flag::WrongBank => self.wrong_bank,
+            Flag::DuplicateAcrossUnits => self.duplicate_across_units,
         }
     }
     fn slot(&mut self, f: Flag) -> &mut u64 {
@@ -294,6 +305,7 @@ impl FlagCounts {
             Flag::LegacyId => &mut self.legacy_id,
             Flag::DuplicateRow => &mut self.duplicate_row,
             Flag::WrongBank => &mut self.wrong_bank,
+            Flag::DuplicateAcrossUnits => &mut self.duplicate_across_units,
         }
     }
 }
@@ -540,6 +552,9 @@ pub struct Reconciliation {
     pub by_commune: Vec<Slice<String>>,
     pub by_category: Vec<Slice<String>>,
     pub by_bank: Vec<Slice<BankId>>,
+    /// By the unit each person and unmatched payout counts in (empty when the rows name
+    /// no units), by code.
+    pub by_unit: Vec<Slice<String>>,
     pub options: Options,
     /// Each beneficiary's amounts due and paid: `amount_due(b)`, `amount_paid(b)`.
     pub(crate) amounts: PersonAmounts,

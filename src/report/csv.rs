@@ -226,6 +226,8 @@ mod tests {
             list_file: Some("danh_sach.xlsx".into()),
             list_rows: vec![12, 40],
             payouts: Vec::new(),
+            unit: None,
+            other_lists: Vec::new(),
         }
     }
 

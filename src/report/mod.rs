@@ -189,20 +189,55 @@ pub struct Assembled {
 /// The one way a report is made, for the CLI's job and the service's runs alike: run the
 /// engine, list the exceptions, and add what the importers found (row errors, and files
 /// whose totals row disagrees with their rows).
-pub fn assemble(
-    list: &[crate::domain::records::BeneficiaryRow],
-    payouts: &[crate::domain::records::PayoutRow],
+pub fn assemble<L, P>(
+    list: &L,
+    payouts: &P,
     options: &crate::recon::Options,
     inputs: &[InputFile],
     row_errors: Vec<RowError>,
-) -> Assembled {
-    let (recon, report) = figures(list, payouts, options, inputs, row_errors);
-    let exceptions = crate::recon::exceptions(list, payouts, &recon);
+) -> Assembled
+where
+    L: crate::domain::records::ListRows + ?Sized,
+    P: crate::domain::records::PayoutRows + ?Sized,
+{
+    assemble_within(list, payouts, options, inputs, row_errors, None)
+}
+
+/// `assemble`, with figures and exceptions only of the people and unmatched payouts whose
+/// unit `keep` lets through (all when None), everything linked as the whole input links
+/// it. `inputs` and `row_errors` are those of the units kept.
+pub fn assemble_within<L, P>(
+    list: &L,
+    payouts: &P,
+    options: &crate::recon::Options,
+    inputs: &[InputFile],
+    row_errors: Vec<RowError>,
+    keep: Option<&crate::recon::Keep<'_>>,
+) -> Assembled
+where
+    L: crate::domain::records::ListRows + ?Sized,
+    P: crate::domain::records::PayoutRows + ?Sized,
+{
+    let mut recon = crate::recon::reconcile(list, payouts, options);
+    if let Some(keep) = keep {
+        recon = recon.scoped(list, payouts, keep);
+    }
+    let report = Report::new(&recon, row_errors, control_total_mismatches(inputs));
+    let exceptions = crate::recon::exception_rows(list, payouts, &recon)
+        .filter(|e| keep.is_none_or(|keep| e.units().any(|u| keep(Some(u)))))
+        .collect();
     Assembled {
         recon,
         report,
         exceptions,
     }
+}
+
+fn control_total_mismatches(inputs: &[InputFile]) -> u64 {
+    inputs
+        .iter()
+        .filter(|i| i.control_total.as_ref().is_some_and(|c| c.mismatch()))
+        .count() as u64
 }
 
 /// The engine's result and the report, without the exception list (made when a writer
@@ -219,11 +254,7 @@ where
     P: crate::domain::records::PayoutRows + ?Sized,
 {
     let recon = crate::recon::reconcile(list, payouts, options);
-    let mismatches = inputs
-        .iter()
-        .filter(|i| i.control_total.as_ref().is_some_and(|c| c.mismatch()))
-        .count() as u64;
-    let report = Report::new(&recon, row_errors, mismatches);
+    let report = Report::new(&recon, row_errors, control_total_mismatches(inputs));
     (recon, report)
 }
 
@@ -241,6 +272,9 @@ pub struct InputFile {
     pub rejected_rows: usize,
     pub control_total: Option<ControlTotal>,
     pub notices: Vec<String>,
+    /// The unit the upload is for (the service's runs; a file read alone has none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit: Option<String>,
 }
 
 /// What a written report says about where it came from.
@@ -256,6 +290,49 @@ pub struct ReportMeta {
     pub tolerance: Decimal,
     /// SHA-256 of the report JSON, when the caller has it (stored runs do).
     pub report_sha256: Option<String>,
+    /// The unit whose subtree the figures cover, with its name (stored runs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit: Option<UnitRef>,
+    /// The period's programme: code and name (stored runs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub programme: Option<ProgrammeRef>,
+}
+
+/// A unit as reports name it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct UnitRef {
+    pub code: String,
+    pub name: String,
+    pub full_name: String,
+    #[schema(value_type = String)]
+    pub level: crate::domain::units::UnitLevel,
+}
+
+impl From<&crate::domain::units::Unit> for UnitRef {
+    fn from(u: &crate::domain::units::Unit) -> Self {
+        UnitRef {
+            code: u.code.clone(),
+            name: u.name.clone(),
+            full_name: u.full_name.clone(),
+            level: u.level,
+        }
+    }
+}
+
+/// A programme as reports name it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProgrammeRef {
+    pub code: String,
+    pub name: String,
+}
+
+/// One unit's figures in a roll-up (`GET …/coverage/units`): the unit, then the same
+/// figures as a report's slices, against the target that applies to it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UnitFigures {
+    pub unit: UnitRef,
+    #[serde(flatten)]
+    pub figures: Figures,
 }
 
 /// Percentages as JSON numbers (already exact 2-place values). Reading goes through

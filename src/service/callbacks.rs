@@ -43,6 +43,9 @@ struct ItemIn {
     reason: Option<serde_json::Value>,
     /// Optional; when given it must be the token's own bank.
     bank: Option<serde_json::Value>,
+    /// Optional: the unit (`37`, `00004`) the payout counts in when it links to nobody on
+    /// the period's lists; `VN` when not given.
+    unit: Option<serde_json::Value>,
 }
 
 /// Longest text each field may carry (characters). A bank has no reason to send more, and
@@ -51,6 +54,7 @@ const FIELD_LIMITS: &[(&str, usize)] = &[
     ("transaction_ref", 100),
     ("period", 40),
     ("programme", 16),
+    ("unit", 16),
     ("population_id", 20),
     ("account_number", 34),
     ("beneficiary_name", 200),
@@ -284,6 +288,22 @@ fn item(index: usize, it: ItemIn, bank: BankId) -> Result<CallbackPayout, ParseE
     let programme = text("programme", it.programme)?
         .map(|p| p.to_uppercase())
         .unwrap_or_else(|| crate::store::DEFAULT_PROGRAMME.to_owned());
+    let unit = text("unit", it.unit)?
+        .map(|u| {
+            crate::domain::units::shipped_tree()
+                .get(u.trim())
+                .map(|unit| unit.code.clone())
+                .ok_or_else(|| {
+                    bad(
+                        t,
+                        "unit",
+                        format!("không có đơn vị '{u}' (xem GET /api/v1/units) / no unit '{u}' (see GET /api/v1/units)"),
+                    )
+                })
+        })
+        .transpose()?
+        // The nation is where a payout without a unit counts: the same content either way.
+        .filter(|u| u != crate::domain::units::NATION);
     let population_id = text("population_id", it.population_id)?
         .map(|p| p.chars().filter(|c| !c.is_whitespace()).collect::<String>())
         .map(|p| {
@@ -346,6 +366,7 @@ fn item(index: usize, it: ItemIn, bank: BankId) -> Result<CallbackPayout, ParseE
         status,
         value_date,
         reason: text("reason", it.reason)?,
+        unit,
     })
 }
 

@@ -266,6 +266,8 @@ pub fn run(input: &JobInput, progress: &dyn Progress) -> anyhow::Result<JobOutpu
         target_pct: input.target_pct,
         tolerance: input.tolerance,
         report_sha256: serde_json::to_vec(&report).ok().map(|b| sha256_hex(&b)),
+        unit: None,
+        programme: None,
     };
     Ok(JobOutput {
         list,
@@ -340,6 +342,7 @@ fn input_file<T: crate::import::Drafted, R: Rows<T>>(
         rejected_rows: imp.rejected_rows,
         control_total: imp.control_total.clone(),
         notices: imp.notices.clone(),
+        unit: None,
     }
 }
 

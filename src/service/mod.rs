@@ -5,19 +5,22 @@ pub mod callbacks;
 pub mod job;
 pub mod tokens;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use rust_decimal::Decimal;
 use serde::Deserialize;
 
+use crate::domain::attributed::InUnits;
 use crate::domain::banks::BankId;
 use crate::domain::period::PeriodCode;
 use crate::domain::population_id::IdCheck;
-use crate::domain::records::{BeneficiaryRow, PayoutOrigin, PayoutRow, RowRef};
+use crate::domain::records::{BeneficiaryRow, ListRows, PayoutOrigin, PayoutRow, RowRef};
+use crate::domain::units::{NATION, Unit, UnitLevel};
 use crate::domain::{Lang, sha256_hex};
 use crate::import::{ImportError, ImportOptions, Imported, import_beneficiaries, import_payouts};
-use crate::recon::{ExceptionRow, Flag, Options};
-use crate::report::{InputFile, Report, ReportMeta};
+use crate::recon::{Coverage, ExceptionRow, Flag, Options};
+use crate::report::{InputFile, ProgrammeRef, Report, ReportMeta, UnitFigures, UnitRef};
 use crate::store::{
     DEFAULT_PROGRAMME, NewPeriod, NewRun, NewUpload, Period, Programme, RunInfo, Saved, Store,
     StoreError, StoredCallback, StoredRun, Upload, UploadKind,
@@ -33,6 +36,12 @@ pub enum ServiceError {
     Store(#[from] StoreError),
     #[error("kỳ {0} chưa có danh sách đối tượng / period {0} has no beneficiary list yet")]
     NoList(i64),
+    #[error(
+        "kỳ {0}: đơn vị {1} chưa có danh sách đối tượng (của chính đơn vị hoặc đơn vị cấp trên ghi tên xã của đơn vị) / period {0}: unit {1} has no beneficiary on any list yet"
+    )]
+    NoListIn(i64, String),
+    #[error("không có đơn vị '{0}' / no unit '{0}'")]
+    UnknownUnit(String),
     #[error(
         "Tiêu đề của tệp không khớp với kỳ này; nếu đúng là danh sách của kỳ này, hãy xác nhận (confirm=true) rồi tải lên lại / the file's title does not match this period; if it really is this period's list, confirm (confirm=true) and upload again: {}",
         .0.join("; ")
@@ -51,6 +60,8 @@ pub struct UploadRequest {
     pub bytes: Vec<u8>,
     /// Payout files without a bank column.
     pub bank: Option<BankId>,
+    /// The unit it is for (already checked to be within the uploader's subtree).
+    pub unit: String,
     pub actor: String,
     /// The uploader confirmed a list whose title names another period or place.
     pub confirmed: bool,
@@ -309,6 +320,10 @@ pub async fn upload(
     let Some(period) = store.get_period(req.period_id).await? else {
         return Err(ServiceError::NotFound(format!("period {}", req.period_id)));
     };
+    let tree = crate::domain::units::shipped_tree();
+    if tree.get(&req.unit).is_none() {
+        return Err(ServiceError::UnknownUnit(req.unit));
+    }
     let sha256 = sha256_hex(&req.bytes);
     let size = req.bytes.len();
     let opts = ImportOptions {
@@ -343,15 +358,19 @@ pub async fn upload(
                     )
                 }));
             }
-            let new = NewUpload::from_imported(&imp, sha256, size, None);
+            let (units, unresolved) = attribute_rows(&imp.rows, &req.unit);
+            if let Some(n) = unresolved {
+                imp.notices.push(n);
+            }
+            let new = NewUpload::from_imported(&imp, sha256, size, None, &req.unit);
             Ok(store
-                .save_beneficiary_list(req.period_id, new, &imp.rows, &req.actor)
+                .save_beneficiary_list(req.period_id, new, &imp.rows, &units, &req.actor)
                 .await?)
         }
         UploadKind::Payouts => {
             let imp = blocking(move || import_payouts(&file_name, bytes, &opts)).await??;
-            let new =
-                NewUpload::from_imported(&imp, sha256, size, req.bank.map(|b| b.code().to_owned()));
+            let bank = req.bank.map(|b| b.code().to_owned());
+            let new = NewUpload::from_imported(&imp, sha256, size, bank, &req.unit);
             Ok(store
                 .save_payout_file(req.period_id, new, &imp.rows, &req.actor)
                 .await?)
@@ -368,8 +387,10 @@ impl NewUpload {
         sha256: String,
         size_bytes: usize,
         bank_code: Option<String>,
+        unit: &str,
     ) -> Self {
         NewUpload {
+            unit: unit.to_owned(),
             file_name: crate::store::storable(&imp.file),
             format: imp.format.as_str().to_owned(),
             sheet: imp.sheet.as_deref().map(crate::store::storable),
@@ -385,6 +406,64 @@ impl NewUpload {
             notices: imp.notices.clone(),
         }
     }
+}
+
+/// The commune each row of a list for `unit` counts in (None: `unit` itself), by its commune
+/// column; and a notice naming the communes that did not resolve (lists from before the
+/// 2025 merger name old communes: normal, not an error). A list for the nation stays there.
+fn attribute_rows(
+    rows: &[BeneficiaryRow],
+    unit: &str,
+) -> (Vec<Option<&'static str>>, Option<String>) {
+    let tree = crate::domain::units::shipped_tree();
+    let Some(list_unit) = tree.get(unit).filter(|u| u.level != UnitLevel::Nation) else {
+        return (vec![None; rows.len()], None);
+    };
+    let mut units = Vec::with_capacity(rows.len());
+    // Written name → what it resolved to, so each distinct name is looked up once.
+    let mut seen: HashMap<&str, Option<&'static str>> = HashMap::new();
+    let mut unresolved: Vec<&str> = Vec::new();
+    let mut unresolved_rows = 0usize;
+    for r in rows {
+        let Some(written) = r.commune.as_deref().filter(|c| !c.trim().is_empty()) else {
+            units.push(None);
+            continue;
+        };
+        let code = *seen.entry(written).or_insert_with(|| {
+            let found = tree.resolve_commune(unit, written).map(|c| c.code.as_str());
+            if found.is_none() {
+                unresolved.push(written);
+            }
+            found
+        });
+        if code.is_none() {
+            unresolved_rows += 1;
+        }
+        units.push(code);
+    }
+    if unresolved.is_empty() {
+        return (units, None);
+    }
+    const SHOWN: usize = 20;
+    let mut names: Vec<String> = unresolved
+        .iter()
+        .take(SHOWN)
+        .map(|n| {
+            crate::domain::names::clean_display(n)
+                .chars()
+                .take(60)
+                .collect()
+        })
+        .collect();
+    if unresolved.len() > SHOWN {
+        names.push(format!("… (+{})", unresolved.len() - SHOWN));
+    }
+    let names = names.join(", ");
+    let notice = format!(
+        "{unresolved_rows} dòng ghi tên xã không thuộc {} (theo danh mục từ 1/7/2025), được tính vào chính {}: {names} / {unresolved_rows} rows name a commune that is not one of {}'s (as of 1/7/2025) and count in {} itself: {names}",
+        list_unit.full_name, list_unit.full_name, list_unit.full_name, list_unit.full_name
+    );
+    (units, Some(notice))
 }
 
 /// Make a stored list its period's current list again (restored if it was retired). The
@@ -464,21 +543,65 @@ fn input_of(u: &Upload) -> InputFile {
         rejected_rows: u.rejected_rows as usize,
         control_total: u.control_total.clone(),
         notices: u.notices.clone(),
+        unit: Some(u.unit.clone()),
     }
 }
 
-/// Everything a reconciliation of a period reads.
+/// Everything a reconciliation of a period reads: every unit's current list and every
+/// payout, each row with the unit it counts in.
 struct Gathered {
-    period_code: String,
-    target_pct: Option<Decimal>,
-    list_upload_id: i64,
-    list: Vec<BeneficiaryRow>,
-    /// The list's upload, then the payout files.
+    period: Period,
+    /// The current lists (by unit code), then the payout files in use.
     uploads: Vec<Upload>,
+    list: InUnits<BeneficiaryRow>,
     /// File payouts, then callbacks (a callback restating a file's transaction wins).
-    payouts: Vec<PayoutRow>,
+    payouts: InUnits<PayoutRow>,
     /// The callbacks as an input of the run, when there are any.
     callbacks: Option<InputFile>,
+    /// Units' own targets, basis points.
+    targets: HashMap<String, i64>,
+}
+
+impl Gathered {
+    /// The target that applies to `unit`: its own, the nearest above, or the period's.
+    fn target_for(&self, unit: &str) -> Option<Decimal> {
+        let tree = crate::domain::units::shipped_tree();
+        let (bp, _) = tree.target_for(unit, &self.targets, self.period.target_bp);
+        bp.map(|bp| Decimal::new(bp, 2))
+    }
+
+    /// The inputs of a run as the report lists them: every upload used (lists, then bank
+    /// files), then the callbacks.
+    fn inputs(&self) -> Vec<InputFile> {
+        self.uploads
+            .iter()
+            .map(input_of)
+            .chain(self.callbacks.clone())
+            .collect()
+    }
+
+    /// The first current list with rows in `scope`: its own, one below it, or one above it
+    /// whose rows name its communes.
+    fn first_list_within(&self, scope: &str) -> Option<i64> {
+        let tree = crate::domain::units::shipped_tree();
+        let lists = self
+            .uploads
+            .iter()
+            .filter(|u| u.kind == UploadKind::Beneficiaries);
+        let own = lists.clone().find(|u| tree.is_within(&u.unit, scope));
+        own.or_else(|| {
+            // Rows of a list above that count in the scope.
+            let file_of_row = |i: usize| ListRows::file(&self.list, i);
+            let row = (0..self.list.len()).find(|&i| {
+                self.list
+                    .unit_of(i)
+                    .is_some_and(|u| tree.is_within(u, scope))
+            })?;
+            let file = file_of_row(row);
+            lists.clone().find(|u| u.file_name == file)
+        })
+        .map(|u| u.id)
+    }
 }
 
 async fn gather(store: &dyn Store, period_id: i64) -> ServiceResult<Gathered> {
@@ -487,19 +610,35 @@ async fn gather(store: &dyn Store, period_id: i64) -> ServiceResult<Gathered> {
         .await?
         .ok_or_else(|| ServiceError::NotFound(format!("period {period_id}")))?;
     let inputs = store.period_inputs(period_id).await?;
-    let Some((list_upload, list)) = inputs.list else {
+    if inputs.lists.is_empty() {
         return Err(ServiceError::NoList(period_id));
-    };
-    let uploads: Vec<Upload> = std::iter::once(list_upload.clone())
-        .chain(inputs.payout_files.iter().cloned())
-        .collect();
+    }
+    let mut uploads = Vec::new();
+    let mut list = InUnits::new();
+    for l in inputs.lists {
+        let unit = l.upload.unit.clone();
+        let units = l.units;
+        list.push_source(l.rows, |i| {
+            units
+                .get(i)
+                .and_then(|u| u.as_deref())
+                .unwrap_or(unit.as_str())
+        });
+        uploads.push(l.upload);
+    }
+    let mut payouts = InUnits::new();
+    for f in inputs.payout_files {
+        let unit = f.upload.unit.clone();
+        payouts.push_source(f.rows, |_| unit.as_str());
+        uploads.push(f.upload);
+    }
     let stored = store
         .callback_payouts(&period.programme, &period.code)
         .await?;
-    let mut payouts = inputs.payouts;
     let callbacks = (!stored.is_empty()).then(|| callback_input(&stored));
     let year = crate::domain::dates::this_year();
     let file: Arc<str> = Arc::from("callback");
+    let mut rows = Vec::with_capacity(stored.len());
     for c in &stored {
         let Some(bank) = BankId::resolve(&c.bank_code) else {
             return Err(ServiceError::Store(StoreError::Corrupt(format!(
@@ -508,7 +647,7 @@ async fn gather(store: &dyn Store, period_id: i64) -> ServiceResult<Gathered> {
             ))));
         };
         let p = &c.payout;
-        payouts.push(PayoutRow {
+        rows.push(PayoutRow {
             source: RowRef::new(file.clone(), u32::try_from(c.id).unwrap_or(u32::MAX)),
             bank,
             reference: Some(p.transaction_ref.clone()),
@@ -525,14 +664,25 @@ async fn gather(store: &dyn Store, period_id: i64) -> ServiceResult<Gathered> {
             origin: PayoutOrigin::Callback,
         });
     }
+    payouts.push_source(rows, |i| {
+        stored
+            .get(i)
+            .and_then(|c| c.payout.unit.as_deref())
+            .unwrap_or(NATION)
+    });
+    let targets = store
+        .unit_targets(period_id)
+        .await?
+        .into_iter()
+        .map(|t| (t.unit, t.target_bp))
+        .collect();
     Ok(Gathered {
-        period_code: period.code,
-        target_pct: period.target_bp.map(|bp| Decimal::new(bp, 2)),
-        list_upload_id: list_upload.id,
-        list,
+        period,
         uploads,
+        list,
         payouts,
         callbacks,
+        targets,
     })
 }
 
@@ -560,74 +710,178 @@ fn callback_input(stored: &[StoredCallback]) -> InputFile {
         rejected_rows: 0,
         control_total: None,
         notices: Vec::new(),
+        unit: None,
     }
 }
 
-/// The inputs of a run as the report lists them: the uploads, then the callbacks.
-fn inputs_of(g: &Gathered) -> Vec<InputFile> {
-    g.uploads
-        .iter()
-        .map(input_of)
-        .chain(g.callbacks.clone())
-        .collect()
+/// Whether `unit` (a row's or payout's) lies within `scope`.
+fn within(scope: &str) -> impl Fn(Option<&str>) -> bool + Sync + '_ {
+    let tree = crate::domain::units::shipped_tree();
+    move |u: Option<&str>| u.is_some_and(|u| tree.is_within(u, scope))
 }
 
-fn compute(g: &Gathered) -> (Report, Vec<ExceptionRow>) {
+/// The period reconciled as a whole, its figures and exceptions those of `scope`'s
+/// subtree, against the target that applies to `scope`.
+fn compute(g: &Gathered, scope: &str) -> crate::report::Assembled {
     let options = Options {
         tolerance: Decimal::ZERO,
-        target_pct: g.target_pct,
+        target_pct: g.target_for(scope),
     };
+    let keep = within(scope);
+    let in_scope = |u: &Upload| keep(Some(&u.unit));
     let row_errors = g
         .uploads
         .iter()
+        .filter(|u| in_scope(u))
         .flat_map(|u| u.row_errors.iter().cloned())
         .collect();
-    let a = crate::report::assemble(&g.list, &g.payouts, &options, &inputs_of(g), row_errors);
-    (a.report, a.exceptions)
+    let inputs: Vec<InputFile> = g
+        .uploads
+        .iter()
+        .filter(|u| in_scope(u))
+        .map(input_of)
+        .collect();
+    // The nation holds every unit: nothing to leave out.
+    let keep: Option<&crate::recon::Keep<'_>> = (scope != NATION).then_some(&keep);
+    crate::report::assemble_within(&g.list, &g.payouts, &options, &inputs, row_errors, keep)
 }
 
-/// The period's figures right now (list, payout files and callbacks so far), not stored.
+/// The unit a request names (`unit`, else the caller's own), known to the tree.
+pub fn unit_or(asked: Option<&str>, own: &str) -> ServiceResult<&'static Unit> {
+    let code = asked
+        .map(str::trim)
+        .filter(|u| !u.is_empty())
+        .unwrap_or(own);
+    crate::domain::units::shipped_tree()
+        .get(code)
+        .ok_or_else(|| ServiceError::UnknownUnit(code.chars().take(16).collect()))
+}
+
+/// The period's figures right now (lists, payout files and callbacks so far) for `unit`'s
+/// subtree, not stored.
 #[tracing::instrument(skip(store))]
-pub async fn live_report(store: &dyn Store, period_id: i64) -> ServiceResult<Report> {
+pub async fn live_report(store: &dyn Store, period_id: i64, unit: &str) -> ServiceResult<Report> {
     let g = gather(store, period_id).await?;
-    blocking(move || compute(&g).0).await
+    let unit = unit.to_owned();
+    blocking(move || compute(&g, &unit).report).await
 }
 
 /// The live figures with their exception list (the dashboard's table).
 #[tracing::instrument(skip(store))]
-pub async fn live(store: &dyn Store, period_id: i64) -> ServiceResult<(Report, Vec<ExceptionRow>)> {
+pub async fn live(
+    store: &dyn Store,
+    period_id: i64,
+    unit: &str,
+) -> ServiceResult<(Report, Vec<ExceptionRow>)> {
     let g = gather(store, period_id).await?;
-    blocking(move || compute(&g)).await
+    let unit = unit.to_owned();
+    blocking(move || {
+        let a = compute(&g, &unit);
+        (a.report, a.exceptions)
+    })
+    .await
 }
 
-/// Reconcile the period's current list with all its payouts (files and callbacks) and
-/// store the run, with the SHA-256 of every input and of the report. Returns the run and
-/// its report JSON.
+/// The live figures of each child unit of `parent` that has data (people or unmatched
+/// payouts), by code: each the exact sum of everything counting in its subtree, its rates
+/// recomputed from those sums, against the target that applies to it. Also what counts at
+/// `parent` itself (rows whose commune did not resolve, unmatched payouts uploaded there),
+/// when anything does.
+#[tracing::instrument(skip(store))]
+pub async fn unit_rollup(store: &dyn Store, period_id: i64, parent: &str) -> ServiceResult<Rollup> {
+    let g = gather(store, period_id).await?;
+    let parent = parent.to_owned();
+    blocking(move || rollup(&g, &parent)).await
+}
+
+/// A unit's figures split by its children.
+#[derive(Debug, Clone)]
+pub struct Rollup {
+    pub children: Vec<UnitFigures>,
+    /// What counts at the parent itself, when anything does.
+    pub own: Option<UnitFigures>,
+}
+
+fn rollup(g: &Gathered, parent: &str) -> Rollup {
+    let tree = crate::domain::units::shipped_tree();
+    let options = Options {
+        tolerance: Decimal::ZERO,
+        target_pct: None,
+    };
+    let recon = crate::recon::reconcile(&g.list, &g.payouts, &options);
+    let mut children: std::collections::BTreeMap<&str, Coverage> = Default::default();
+    let mut own: Option<Coverage> = None;
+    for slice in &recon.by_unit {
+        let Some(code) = slice.key.as_deref() else {
+            continue;
+        };
+        if code == parent {
+            own.get_or_insert_with(Coverage::default)
+                .merge(&slice.coverage);
+        } else if let Some(child) = tree.child_toward(parent, code) {
+            children
+                .entry(child.code.as_str())
+                .or_default()
+                .merge(&slice.coverage);
+        }
+    }
+    let figures = |code: &str, c: &Coverage| {
+        let unit = tree.get(code).map(UnitRef::from);
+        unit.map(|unit| UnitFigures {
+            figures: crate::report::Figures::new(c, g.target_for(code)),
+            unit,
+        })
+    };
+    Rollup {
+        children: children
+            .iter()
+            .filter_map(|(code, c)| figures(code, c))
+            .collect(),
+        own: own.and_then(|c| figures(parent, &c)),
+    }
+}
+
+/// Reconcile `unit`'s subtree of the period: every current list with every payout (files
+/// and callbacks), linked as the whole period links them, the figures and exceptions
+/// those of the subtree; store the run, with the SHA-256 of every input and of the
+/// report. Returns the run and its report JSON.
 #[tracing::instrument(skip(store))]
 pub async fn reconcile_period(
     store: &dyn Store,
     period_id: i64,
+    unit: &str,
     actor: &str,
 ) -> ServiceResult<(RunInfo, String)> {
     let g = gather(store, period_id).await?;
-    let list_upload_id = g.list_upload_id;
+    let Some(list_upload_id) = g.first_list_within(unit) else {
+        return Err(ServiceError::NoListIn(period_id, unit.to_owned()));
+    };
+    let scope = crate::domain::units::shipped_tree()
+        .get(unit)
+        .ok_or_else(|| ServiceError::UnknownUnit(unit.to_owned()))?;
+    let programme = ProgrammeRef {
+        code: g.period.programme.clone(),
+        name: g.period.programme_name.clone(),
+    };
     let computed = blocking(
         move || -> Result<(String, String, String, String), serde_json::Error> {
-            let (report, exceptions) = compute(&g);
-            let report_json = serde_json::to_string(&report)?;
+            let a = compute(&g, &scope.code);
+            let report_json = serde_json::to_string(&a.report)?;
             let report_sha256 = sha256_hex(report_json.as_bytes());
             let meta = ReportMeta {
-                period: Some(g.period_code.clone()),
+                period: Some(g.period.code.clone()),
                 generated_at: crate::domain::dates::report_time(chrono::Utc::now()),
-                inputs: inputs_of(&g),
-                target_pct: g.target_pct,
+                inputs: g.inputs(),
+                target_pct: g.target_for(&scope.code),
                 tolerance: Decimal::ZERO,
                 report_sha256: Some(report_sha256.clone()),
+                unit: Some(UnitRef::from(scope)),
+                programme: Some(programme),
             };
             Ok((
                 serde_json::to_string(&meta)?,
                 report_json,
-                serde_json::to_string(&exceptions)?,
+                serde_json::to_string(&a.exceptions)?,
                 report_sha256,
             ))
         },
@@ -637,6 +891,7 @@ pub async fn reconcile_period(
     let (meta_json, report_json, exceptions_json, report_sha256) = computed;
     let run = NewRun {
         period_id,
+        unit: unit.to_owned(),
         list_upload_id,
         meta_json,
         report_json: report_json.clone(),
@@ -763,6 +1018,9 @@ pub struct ExceptionQuery {
     pub bank: Option<String>,
     /// Search: part of the personal ID, or of the name (diacritics-insensitive).
     pub q: Option<String>,
+    /// A unit's code: the exceptions that concern its subtree (the person counts there, or
+    /// is also on a list there).
+    pub unit: Option<String>,
     /// 1-based page number (default 1).
     #[serde(default, deserialize_with = "number_or_text")]
     pub page: Option<usize>,
@@ -821,6 +1079,8 @@ pub fn filter_exceptions(rows: &[ExceptionRow], q: &ExceptionQuery) -> Exception
         .filter(|s| !s.trim().is_empty())
         .map(BankId::resolve);
     let needle = q.q.as_deref().map(fold).filter(|s| !s.is_empty());
+    let tree = crate::domain::units::shipped_tree();
+    let unit = q.unit.as_deref().map(str::trim).filter(|s| !s.is_empty());
     let matching: Vec<&ExceptionRow> = rows
         .iter()
         .filter(|r| outcome.is_none_or(|o| r.kind.as_str() == o))
@@ -838,6 +1098,7 @@ pub fn filter_exceptions(rows: &[ExceptionRow], q: &ExceptionQuery) -> Exception
             None => true,
             Some(b) => b.is_some() && r.bank == b,
         })
+        .filter(|r| unit.is_none_or(|u| r.units().any(|ru| tree.is_within(ru, u))))
         .filter(|r| {
             needle.as_ref().is_none_or(|n| {
                 r.population_id.contains(n.as_str()) || fold(&r.name).contains(n.as_str())

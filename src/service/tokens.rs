@@ -12,6 +12,9 @@ pub struct TokenRequest {
     pub role: String,
     /// The bank of a `bank` token, as typed (code, name or BIN).
     pub bank: Option<String>,
+    /// The unit whose subtree the token reads and writes, by code (`37`, `00004`); none:
+    /// `VN`, everything. Bank tokens speak for their bank, not a unit.
+    pub unit: Option<String>,
 }
 
 /// A stored token and its secrets, to be shown once.
@@ -32,6 +35,12 @@ pub enum TokenError {
     BankMissing,
     #[error("--bank chỉ dùng cho vai trò bank / --bank is for bank tokens only")]
     BankNotAllowed,
+    #[error(
+        "không có đơn vị mã '{0}' (VN, 2 chữ số cho tỉnh, 5 chữ số cho xã; xem GET /api/v1/units) / no unit '{0}' (VN, 2 digits for a province, 5 for a commune; see GET /api/v1/units)"
+    )]
+    UnknownUnit(String),
+    #[error("--unit không dùng cho vai trò bank / bank tokens have no unit")]
+    UnitNotAllowed,
     #[error("không có mã đang hoạt động tên '{0}' / no active token named '{0}'")]
     NoActiveToken(String),
     #[error(transparent)]
@@ -57,12 +66,22 @@ pub async fn issue_token(
         (_, Some(_)) => return Err(TokenError::BankNotAllowed),
         (_, None) => None,
     };
+    let unit = match (role, req.unit.as_deref().map(str::trim)) {
+        (_, None | Some("")) => crate::domain::units::NATION.to_owned(),
+        (Role::Bank, Some(_)) => return Err(TokenError::UnitNotAllowed),
+        (_, Some(u)) => crate::domain::units::shipped_tree()
+            .get(u)
+            .ok_or_else(|| TokenError::UnknownUnit(u.chars().take(40).collect()))?
+            .code
+            .clone(),
+    };
     let secret = crate::tokens::generate();
     let webhook_secret = (role == Role::Bank).then(|| crate::webhook::WebhookSecret::generate().1);
     let new = NewToken {
         name: req.name.trim().to_owned(),
         role,
         bank_code,
+        unit,
         token_hash: crate::tokens::hash(&secret),
         webhook_secret: webhook_secret.clone(),
     };

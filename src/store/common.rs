@@ -63,13 +63,14 @@ pub(super) fn is_unique_violation(e: &sqlx::Error) -> bool {
 macro_rules! upload_sql {
     ($rest:literal) => {
         concat!(
-            "SELECT id, period_id, kind, version, file_name, format, sheet, bank_code, sha256, \
+            "SELECT id, period_id, kind, unit_code, version, file_name, format, sheet, bank_code, sha256, \
              size_bytes, uploaded_by, created_at, header_row, data_rows, accepted_rows, \
              rejected_rows, control_total_row, control_total_stated, control_total_computed, \
              errors_json, notices_json, current_since, retired_at, retired_by, \
              (kind = 'beneficiaries' AND retired_at IS NULL AND current_since = \
               (SELECT MAX(c.current_since) FROM uploads c WHERE c.period_id = uploads.period_id \
-               AND c.kind = 'beneficiaries' AND c.retired_at IS NULL)) AS is_current \
+               AND c.kind = 'beneficiaries' AND c.unit_code = uploads.unit_code \
+               AND c.retired_at IS NULL)) AS is_current \
              FROM uploads ",
             $rest
         )
@@ -91,7 +92,8 @@ pub(super) use period_sql;
 macro_rules! token_sql {
     ($rest:literal) => {
         concat!(
-            "SELECT id, name, role, bank_code, created_at, created_by, revoked_at FROM api_tokens ",
+            "SELECT id, name, role, bank_code, unit_code, created_at, created_by, revoked_at \
+             FROM api_tokens ",
             $rest
         )
     };
@@ -101,7 +103,7 @@ pub(super) use token_sql;
 macro_rules! run_sql {
     ($rest:literal) => {
         concat!(
-            "SELECT id, period_id, list_upload_id, created_at, created_by, report_sha256, \
+            "SELECT id, period_id, unit_code, list_upload_id, created_at, created_by, report_sha256, \
              meta_json, report_json, exceptions_json FROM reconciliations ",
             $rest
         )
@@ -113,8 +115,8 @@ pub(super) use run_sql;
 macro_rules! run_info_sql {
     ($rest:literal) => {
         concat!(
-            "SELECT id, period_id, list_upload_id, created_at, created_by, report_sha256 \
-             FROM reconciliations ",
+            "SELECT id, period_id, unit_code, list_upload_id, created_at, created_by, \
+             report_sha256 FROM reconciliations ",
             $rest
         )
     };
@@ -126,7 +128,7 @@ macro_rules! callback_sql {
     ($rest:literal) => {
         concat!(
             "SELECT id, bank_code, transaction_ref, period_code, programme, population_id, \
-             account_number, beneficiary_name, amount, status, value_date, reason \
+             account_number, beneficiary_name, amount, status, value_date, reason, unit_code \
              FROM callback_payouts ",
             $rest
         )
@@ -263,6 +265,7 @@ pub(super) struct UploadRecord {
     id: i64,
     period_id: i64,
     kind: String,
+    unit_code: String,
     version: Option<i64>,
     file_name: String,
     format: String,
@@ -319,6 +322,7 @@ impl UploadRecord {
             id: self.id,
             period_id: self.period_id,
             kind,
+            unit: self.unit_code,
             version: self.version,
             file_name: self.file_name,
             format: self.format,
@@ -360,6 +364,7 @@ pub(super) struct TokenRecord {
     name: String,
     role: String,
     bank_code: Option<String>,
+    unit_code: String,
     created_at: DateTime<Utc>,
     created_by: String,
     revoked_at: Option<DateTime<Utc>>,
@@ -375,6 +380,7 @@ impl TokenRecord {
             name: self.name,
             role,
             bank_code: self.bank_code,
+            unit: self.unit_code,
             created_at: self.created_at,
             created_by: self.created_by,
             revoked_at: self.revoked_at,
@@ -413,7 +419,7 @@ impl SessionRecord {
 macro_rules! session_sql {
     ($rest:literal) => {
         concat!(
-            "SELECT t.id, t.name, t.role, t.bank_code, t.created_at, t.created_by, t.revoked_at, \
+            "SELECT t.id, t.name, t.role, t.bank_code, t.unit_code, t.created_at, t.created_by, t.revoked_at, \
              s.csrf_token, s.created_at AS session_created_at, s.expires_at \
              FROM web_sessions s JOIN api_tokens t ON t.id = s.token_id AND t.revoked_at IS NULL ",
             $rest
@@ -426,6 +432,7 @@ pub(super) use session_sql;
 pub(super) struct RunInfoRecord {
     id: i64,
     period_id: i64,
+    unit_code: String,
     list_upload_id: i64,
     created_at: DateTime<Utc>,
     created_by: String,
@@ -437,6 +444,7 @@ impl From<RunInfoRecord> for RunInfo {
         RunInfo {
             id: r.id,
             period_id: r.period_id,
+            unit: r.unit_code,
             list_upload_id: r.list_upload_id,
             created_at: r.created_at,
             created_by: r.created_by,
@@ -449,6 +457,7 @@ impl From<RunInfoRecord> for RunInfo {
 pub(super) struct RunRecord {
     id: i64,
     period_id: i64,
+    unit_code: String,
     list_upload_id: i64,
     created_at: DateTime<Utc>,
     created_by: String,
@@ -464,6 +473,7 @@ impl RunRecord {
             info: RunInfo {
                 id: self.id,
                 period_id: self.period_id,
+                unit: self.unit_code,
                 list_upload_id: self.list_upload_id,
                 created_at: self.created_at,
                 created_by: self.created_by,
@@ -491,6 +501,7 @@ pub(super) struct CallbackRecord {
     pub status: String,
     pub value_date: chrono::NaiveDate,
     pub reason: Option<String>,
+    pub unit_code: Option<String>,
 }
 
 impl CallbackRecord {
@@ -512,6 +523,7 @@ impl CallbackRecord {
             status,
             value_date: self.value_date,
             reason: self.reason.clone(),
+            unit: self.unit_code.clone(),
         })
     }
 

@@ -259,6 +259,7 @@ mod tests {
             status,
             value_date: chrono::NaiveDate::from_ymd_opt(2024, 9, 20).unwrap_or_default(),
             reason: None,
+            unit: None,
         }
     }
 

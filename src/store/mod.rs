@@ -102,6 +102,9 @@ pub struct NewUpload {
     pub control_total: Option<ControlTotal>,
     pub errors: Vec<RowError>,
     pub notices: Vec<String>,
+    /// The unit the upload is for (`VN`, a province, a commune): a list is that unit's, a
+    /// bank file's unmatched payouts count there.
+    pub unit: String,
 }
 
 /// A stored upload.
@@ -110,7 +113,9 @@ pub struct Upload {
     pub id: i64,
     pub period_id: i64,
     pub kind: UploadKind,
-    /// Beneficiary lists: 1, 2, 3… (the highest is current).
+    /// The unit it is for: each unit has its own current list and versions.
+    pub unit: String,
+    /// Beneficiary lists: 1, 2, 3… per unit.
     pub version: Option<i64>,
     pub file_name: String,
     pub format: String,
@@ -127,7 +132,7 @@ pub struct Upload {
     #[schema(value_type = Option<Object>)]
     pub control_total: Option<ControlTotal>,
     pub notices: Vec<String>,
-    /// Beneficiary lists: this is the period's current list.
+    /// Beneficiary lists: this is its unit's current list in the period.
     pub current: bool,
     /// When the upload was retired (its rows no longer count), and by whom.
     pub retired_at: Option<DateTime<Utc>>,
@@ -148,6 +153,9 @@ pub struct Saved<T> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewRun {
     pub period_id: i64,
+    /// The subtree the run covers.
+    pub unit: String,
+    /// The first current list within the subtree (every list used is in the meta).
     pub list_upload_id: i64,
     pub meta_json: String,
     pub report_json: String,
@@ -159,6 +167,9 @@ pub struct NewRun {
 pub struct RunInfo {
     pub id: i64,
     pub period_id: i64,
+    /// The unit whose subtree the run covers.
+    pub unit: String,
+    /// The first current list within that subtree; `GET …/meta` lists every input.
     pub list_upload_id: i64,
     pub created_at: DateTime<Utc>,
     pub created_by: String,
@@ -178,6 +189,8 @@ pub struct NewToken {
     pub name: String,
     pub role: Role,
     pub bank_code: Option<String>,
+    /// The unit whose subtree the token reads and writes (`VN`: everything).
+    pub unit: String,
     /// SHA-256 of the token; the token itself is never stored.
     pub token_hash: String,
     /// Bank tokens: the `whsec_…` secret their callbacks are signed with.
@@ -190,12 +203,19 @@ pub struct TokenInfo {
     pub name: String,
     pub role: Role,
     pub bank_code: Option<String>,
+    /// The unit whose subtree the token reads and writes (`VN`: everything).
+    pub unit: String,
     pub created_at: DateTime<Utc>,
     pub created_by: String,
     pub revoked_at: Option<DateTime<Utc>>,
 }
 
 impl TokenInfo {
+    /// Whether `unit` lies within this token's subtree (an unknown code lies nowhere).
+    pub fn sees(&self, unit: &str) -> bool {
+        crate::domain::units::shipped_tree().is_within(unit, &self.unit)
+    }
+
     /// Who acted, as the audit trail writes it: `role:name` (`accountant:ke-toan`).
     pub fn actor(&self) -> String {
         format!("{}:{}", self.role.as_str(), self.name)
@@ -222,12 +242,28 @@ pub struct WebSession {
     pub expires_at: DateTime<Utc>,
 }
 
-/// The rows a reconciliation needs: the current list and every payout file.
+/// A unit's current list with its rows (seq order).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListInput {
+    pub upload: Upload,
+    pub rows: Vec<BeneficiaryRow>,
+    /// Per row: the commune it counts in, when not the list's own unit.
+    pub units: Vec<Option<String>>,
+}
+
+/// A bank result file in use, with its rows (seq order).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PayoutInput {
+    pub upload: Upload,
+    pub rows: Vec<PayoutRow>,
+}
+
+/// The rows a reconciliation needs: every unit's current list (by unit code) and every
+/// payout file in use (oldest first).
 #[derive(Debug, Clone, PartialEq)]
 pub struct PeriodInputs {
-    pub list: Option<(Upload, Vec<BeneficiaryRow>)>,
-    pub payout_files: Vec<Upload>,
-    pub payouts: Vec<PayoutRow>,
+    pub lists: Vec<ListInput>,
+    pub payout_files: Vec<PayoutInput>,
 }
 
 /// A programme (chế độ): periods, lists and callbacks belong to one.
@@ -277,6 +313,10 @@ pub struct CallbackPayout {
     pub status: PayoutStatus,
     pub value_date: chrono::NaiveDate,
     pub reason: Option<String>,
+    /// The unit its payout counts in when it links to nobody (none: `VN`). Left out of the
+    /// normalised content when none, so earlier digests stay valid.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit: Option<String>,
 }
 
 fn default_programme() -> String {
@@ -315,6 +355,7 @@ impl CallbackPayout {
                 self.beneficiary_name != earlier.beneficiary_name,
             ),
             ("amount", self.amount != earlier.amount),
+            ("unit", self.unit != earlier.unit),
             (
                 "value_date",
                 !is_return && self.value_date != earlier.value_date,
@@ -422,15 +463,18 @@ pub trait Store: Send + Sync {
     /// Every unit's own target for a period, by unit code.
     async fn unit_targets(&self, period_id: i64) -> StoreResult<Vec<UnitTarget>>;
 
-    /// Store a beneficiary list as the period's new current version, with its rows and an
-    /// audit entry. The identical file (same SHA-256) again returns the stored upload,
-    /// made current again if it was not (audited "upload.make_current"). NotFound when the
-    /// period does not exist.
+    /// Store a beneficiary list as its unit's new current version in the period, with its
+    /// rows (`units[i]`: the commune row i counts in, None: the list's unit) and an audit
+    /// entry. The identical file (same SHA-256) again returns the stored upload, made
+    /// current again if it was not (audited "upload.make_current"). NotFound when the
+    /// period does not exist; Conflict, nothing stored, when an ancestor or descendant unit
+    /// has a current list in the period, or the same file is stored for another unit.
     async fn save_beneficiary_list(
         &self,
         period_id: i64,
         upload: NewUpload,
         rows: &[BeneficiaryRow],
+        units: &[Option<&str>],
         actor: &str,
     ) -> StoreResult<Saved<Upload>>;
     /// Same for a bank result file (the identical file again restores it if retired).
@@ -443,20 +487,22 @@ pub trait Store: Send + Sync {
     ) -> StoreResult<Saved<Upload>>;
     /// Every upload of a period, oldest first.
     async fn list_uploads(&self, period_id: i64) -> StoreResult<Vec<Upload>>;
-    /// Make a beneficiary list its period's current list again (restoring it if it was
+    /// Make a beneficiary list its unit's current list again (restoring it if it was
     /// retired); audits "upload.make_current". NotFound for no such upload; Conflict for a
-    /// payout file. A list already current is returned unchanged, nothing audited.
+    /// payout file, or when an ancestor or descendant unit has a current list. A list
+    /// already current is returned unchanged, nothing audited.
     async fn make_current(&self, upload_id: i64, actor: &str) -> StoreResult<Upload>;
     /// Retire an upload: its rows stop counting (a retired current list hands over to the
     /// most recently current list left); audits "upload.retire". Conflict when already
     /// retired.
     async fn retire_upload(&self, upload_id: i64, actor: &str) -> StoreResult<Upload>;
     async fn get_upload(&self, id: i64) -> StoreResult<Option<Upload>>;
-    /// The current list with its rows (seq order) and all payout rows (upload, seq order).
-    /// NotFound when the period does not exist.
+    /// Every unit's current list with its rows, and every payout file in use with its
+    /// rows. NotFound when the period does not exist.
     async fn period_inputs(&self, period_id: i64) -> StoreResult<PeriodInputs>;
 
-    /// NotFound unless `list_upload_id` is a beneficiary list of `period_id`.
+    /// NotFound unless `list_upload_id` is a beneficiary list of `period_id`; audits
+    /// "reconciliation.create".
     async fn save_reconciliation(&self, run: NewRun, actor: &str) -> StoreResult<RunInfo>;
     async fn get_reconciliation(&self, id: i64) -> StoreResult<Option<StoredRun>>;
     async fn list_reconciliations(&self, period_id: i64) -> StoreResult<Vec<RunInfo>>;
@@ -551,6 +597,7 @@ mod tests {
             status,
             value_date: chrono::NaiveDate::from_ymd_opt(2024, 9, 20).unwrap_or_default(),
             reason: None,
+            unit: None,
         }
     }
 

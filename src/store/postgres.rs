@@ -65,7 +65,7 @@ const DIALECT: Dialect = Dialect {
     payouts_by_ref: RefLookup {
         open: "SELECT c.id, c.bank_code, c.transaction_ref, c.period_code, c.programme, c.population_id, \
                c.account_number, c.beneficiary_name, c.amount, c.status, c.value_date, c.reason, \
-               c.version FROM (VALUES ",
+               c.unit_code, c.version FROM (VALUES ",
         before_bank: ") AS r (tref) CROSS JOIN LATERAL (SELECT * FROM callback_payouts \
                       WHERE bank_code = ",
         after_bank: " AND transaction_ref = r.tref LIMIT 1) AS c",

@@ -29,6 +29,8 @@ pub struct BeneficiaryRecord {
     pub sex: Option<String>,
     pub category: Option<String>,
     pub commune: Option<String>,
+    /// The commune the row counts in, when not its list's unit.
+    pub unit_code: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -135,6 +137,7 @@ impl BeneficiaryRecord {
             }),
             category: storable_opt(&r.category),
             commune: storable_opt(&r.commune),
+            unit_code: None,
         })
     }
 

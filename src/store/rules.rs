@@ -37,6 +37,42 @@ pub(super) fn may_retire(u: &Upload) -> StoreResult<()> {
     }
 }
 
+/// The identical file already stored for another unit is not this unit's to reuse: each
+/// unit's uploads are its own (a list stored twice would count its people twice).
+pub(super) fn same_unit_as_stored(existing: &Upload, unit: &str) -> StoreResult<()> {
+    if existing.unit == unit {
+        return Ok(());
+    }
+    Err(StoreError::Conflict(format!(
+        "tệp này đã được tải lên cho đơn vị {} (tệp #{}, '{}') / this file is already stored for unit {} (upload {}, '{}')",
+        existing.unit,
+        existing.id,
+        existing.file_name,
+        existing.unit,
+        existing.id,
+        existing.file_name
+    )))
+}
+
+/// A list may become `unit`'s current list only while no ancestor or descendant unit has
+/// a current list in the period (`current`: the period's current lists): a province's
+/// list and its communes' lists would count the same people twice.
+pub(super) fn no_overlap(unit: &str, current: &[Upload]) -> StoreResult<()> {
+    let tree = crate::domain::units::shipped_tree();
+    let clash = current.iter().find(|c| {
+        c.unit != unit && (tree.is_within(&c.unit, unit) || tree.is_within(unit, &c.unit))
+    });
+    let Some(c) = clash else { return Ok(()) };
+    let name = tree
+        .get(&c.unit)
+        .map_or_else(|| c.unit.clone(), |u| u.full_name.clone());
+    let version = c.version.unwrap_or(0);
+    Err(StoreError::Conflict(format!(
+        "đơn vị {} ({name}) đã có danh sách hiện hành trong kỳ này: '{}' (tệp #{}, phiên bản {version}); danh sách của đơn vị cấp trên và cấp dưới không được chồng lên nhau — hãy loại bỏ danh sách đó trước / unit {} ({name}) already has a current list in this period: '{}' (upload {}, version {version}); a unit's list may not overlap its ancestors' or descendants' — retire that list first",
+        c.unit, c.file_name, c.id, c.unit, c.file_name, c.id
+    )))
+}
+
 /// Putting an upload back in use changes something: it is retired, or it is a list that
 /// is not the current one. Otherwise nothing is written and nothing audited.
 pub(super) fn reinstating_changes(u: &Upload) -> bool {
@@ -60,6 +96,7 @@ pub(super) fn upload_saved(
         format!("period/{period_id}"),
         json!({
             "upload_id": id,
+            "unit": u.unit,
             "file_name": u.file_name,
             "sha256": u.sha256,
             "accepted_rows": u.accepted_rows,
@@ -149,6 +186,7 @@ pub(super) fn run_saved(id: i64, run: &NewRun, actor: &str) -> NewAuditEntry {
         format!("period/{}", run.period_id),
         json!({
             "reconciliation_id": id,
+            "unit": run.unit,
             "list_upload_id": run.list_upload_id,
             "report_sha256": run.report_sha256,
         }),
@@ -161,7 +199,7 @@ pub(super) fn token_created(id: i64, new: &NewToken, actor: &str) -> NewAuditEnt
         actor,
         Action::TokenCreate,
         format!("token/{}", new.name),
-        json!({ "token_id": id, "name": new.name, "role": new.role.as_str(), "bank_code": new.bank_code }),
+        json!({ "token_id": id, "name": new.name, "role": new.role.as_str(), "bank_code": new.bank_code, "unit": new.unit }),
     )
 }
 
@@ -202,6 +240,7 @@ mod tests {
             id: 7,
             period_id: 3,
             kind,
+            unit: "VN".into(),
             version: (kind == UploadKind::Beneficiaries).then_some(2),
             file_name: "danh_sach.xlsx".into(),
             format: "xlsx".into(),

@@ -26,10 +26,10 @@ use crate::store::common::{
 use crate::store::decide::{CallbackSlot, Decided, PendingEvent, SlotAnswer, decide};
 use crate::store::rules;
 use crate::store::{
-    BeneficiaryRecord, CallbackPayout, CallbackRequest, CallbackVerdict, NewPeriod, NewRun,
-    NewSession, NewToken, NewUpload, PayoutRecord, Period, PeriodInputs, Programme, RunInfo, Saved,
-    Store, StoreError, StoreResult, StoredCallback, StoredRun, TokenInfo, UnitTarget, Upload,
-    UploadKind, WebSession,
+    BeneficiaryRecord, CallbackPayout, CallbackRequest, CallbackVerdict, ListInput, NewPeriod,
+    NewRun, NewSession, NewToken, NewUpload, PayoutInput, PayoutRecord, Period, PeriodInputs,
+    Programme, RunInfo, Saved, Store, StoreError, StoreResult, StoredCallback, StoredRun,
+    TokenInfo, UnitTarget, Upload, UploadKind, WebSession,
 };
 
 type Tx = sqlx::Transaction<'static, Db>;
@@ -117,6 +117,23 @@ async fn existing_upload(tx: &mut Tx, id: i64) -> StoreResult<Upload> {
         .into_upload()
 }
 
+/// Refuse a list becoming `unit`'s current list while an ancestor or descendant unit has a
+/// current list in the period (their rows would be counted twice).
+async fn no_overlap(tx: &mut Tx, period_id: i64, unit: &str) -> StoreResult<()> {
+    let rows: Vec<UploadRecord> = sqlx::query_as(upload_sql!(
+        "WHERE period_id = $1 AND kind = 'beneficiaries' AND retired_at IS NULL"
+    ))
+    .bind(period_id)
+    .fetch_all(&mut **tx)
+    .await?;
+    let current = rows
+        .into_iter()
+        .map(UploadRecord::into_upload)
+        .filter(|u| u.as_ref().map_or(true, |u| u.current))
+        .collect::<StoreResult<Vec<_>>>()?;
+    rules::no_overlap(unit, &current)
+}
+
 /// The first half of saving an upload: the period must exist; the identical
 /// file already stored is returned as is; otherwise the upload row is inserted
 /// (lists get the next version) and its id returned.
@@ -138,15 +155,19 @@ async fn insert_upload(
     .fetch_optional(&mut **tx)
     .await?;
     if let Some(r) = existing {
-        return Ok(Err(r.into_upload()?));
+        let existing = r.into_upload()?;
+        rules::same_unit_as_stored(&existing, &u.unit)?;
+        return Ok(Err(existing));
     }
     let version: Option<i64> = match kind {
         UploadKind::Beneficiaries => {
             let max: i64 = sqlx::query_scalar(
-                "SELECT COALESCE(MAX(version), 0) FROM uploads WHERE period_id = $1 AND kind = $2",
+                "SELECT COALESCE(MAX(version), 0) FROM uploads \
+                 WHERE period_id = $1 AND kind = $2 AND unit_code = $3",
             )
             .bind(period_id)
             .bind(kind.as_str())
+            .bind(&u.unit)
             .fetch_one(&mut **tx)
             .await?;
             Some(max + 1)
@@ -158,9 +179,9 @@ async fn insert_upload(
         "INSERT INTO uploads (period_id, kind, version, file_name, format, sheet, bank_code, \
          sha256, size_bytes, uploaded_by, created_at, header_row, data_rows, accepted_rows, \
          rejected_rows, control_total_row, control_total_stated, control_total_computed, \
-         errors_json, notices_json, current_since) \
+         errors_json, notices_json, current_since, unit_code) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
-         $18, $19, $20, $21) RETURNING id",
+         $18, $19, $20, $21, $22) RETURNING id",
     )
     .bind(period_id)
     .bind(kind.as_str())
@@ -183,6 +204,7 @@ async fn insert_upload(
     .bind(&c.errors_json)
     .bind(&c.notices_json)
     .bind((kind == UploadKind::Beneficiaries).then_some(at))
+    .bind(&u.unit)
     .fetch_one(&mut **tx)
     .await?;
     Ok(Ok(id))
@@ -286,7 +308,7 @@ async fn write_callback_slots(
         let mut qb: QueryBuilder<Db> = QueryBuilder::new(
             "INSERT INTO callback_payouts (bank_code, transaction_ref, period_code, programme, population_id, \
              account_number, beneficiary_name, amount, status, value_date, reason, content_sha256, \
-             version, received_at, updated_at) ",
+             version, received_at, updated_at, unit_code) ",
         );
         let mut rows = Vec::with_capacity(chunk.len());
         for &i in chunk {
@@ -314,7 +336,8 @@ async fn write_callback_slots(
                 .push_bind(&s.content_sha256)
                 .push_bind(s.version)
                 .push_bind(s.received_at)
-                .push_bind(s.updated_at);
+                .push_bind(s.updated_at)
+                .push_bind(&p.unit);
         });
         qb.push(" RETURNING id, bank_code, transaction_ref");
         let returned: Vec<(i64, String, String)> = qb.build_query_as().fetch_all(&mut **tx).await?;
@@ -442,7 +465,7 @@ async fn insert_beneficiaries(
     for chunk in rows.chunks(BATCH_ROWS) {
         let mut qb: QueryBuilder<Db> = QueryBuilder::new(
             "INSERT INTO beneficiary_rows (upload_id, seq, row_no, id_status, id_text, id_problem, \
-             name, amount_due, account, bank_code, birth, sex, category, commune) ",
+             name, amount_due, account, bank_code, birth, sex, category, commune, unit_code) ",
         );
         qb.push_values(chunk, |mut b, r| {
             b.push_bind(upload_id)
@@ -458,7 +481,8 @@ async fn insert_beneficiaries(
                 .push_bind(&r.birth)
                 .push_bind(&r.sex)
                 .push_bind(&r.category)
-                .push_bind(&r.commune);
+                .push_bind(&r.commune)
+                .push_bind(&r.unit_code);
         });
         qb.build().execute(&mut **tx).await?;
     }
@@ -704,6 +728,7 @@ impl Store for Backend {
         period_id: i64,
         upload: NewUpload,
         rows: &[BeneficiaryRow],
+        units: &[Option<&str>],
         actor: &str,
     ) -> StoreResult<Saved<Upload>> {
         // Converted before the write lock is taken: a bad amount fails early
@@ -711,11 +736,22 @@ impl Store for Backend {
         let records = rows
             .iter()
             .enumerate()
-            .map(|(seq, r)| BeneficiaryRecord::from_row(seq, r))
+            .map(|(seq, r)| {
+                let mut rec = BeneficiaryRecord::from_row(seq, r)?;
+                rec.unit_code = units
+                    .get(seq)
+                    .copied()
+                    .flatten()
+                    .filter(|u| *u != upload.unit)
+                    .map(str::to_owned);
+                Ok(rec)
+            })
             .collect::<StoreResult<Vec<_>>>()?;
         let kind = UploadKind::Beneficiaries;
         let mut tx = self.begin_write().await?;
         let at = now();
+        period_exists(&mut tx, period_id).await?;
+        no_overlap(&mut tx, period_id, &upload.unit).await?;
         let id = match insert_upload(&mut tx, period_id, kind, &upload, actor, at).await? {
             Ok(id) => id,
             Err(existing) => {
@@ -800,6 +836,7 @@ impl Store for Backend {
         let mut tx = self.begin_write().await?;
         let existing = existing_upload(&mut tx, upload_id).await?;
         rules::may_make_current(&existing)?;
+        no_overlap(&mut tx, existing.period_id, &existing.unit).await?;
         let value = reinstate_in(&mut tx, existing, actor, now(), "chosen").await?;
         tx.commit().await?;
         Ok(value)
@@ -836,47 +873,57 @@ impl Store for Backend {
         if self.get_period(period_id).await?.is_none() {
             return Err(StoreError::NotFound(format!("period {period_id}")));
         }
-        let current: Option<UploadRecord> = sqlx::query_as(upload_sql!(
-            "WHERE period_id = $1 AND kind = 'beneficiaries' AND retired_at IS NULL \
-             ORDER BY current_since DESC, id DESC LIMIT 1"
-        ))
-        .bind(period_id)
-        .fetch_optional(pool)
-        .await?;
-        let list = match current {
-            None => None,
-            Some(r) => {
-                let upload = r.into_upload()?;
-                let file: Arc<str> = Arc::from(upload.file_name.as_str());
-                let records: Vec<BeneficiaryRecord> = sqlx::query_as(
-                    "SELECT seq, row_no, id_status, id_text, id_problem, name, amount_due, account, \
-                     bank_code, birth, sex, category, commune \
-                     FROM beneficiary_rows WHERE upload_id = $1 ORDER BY seq",
-                )
-                .bind(upload.id)
-                .fetch_all(pool)
-                .await?;
-                let rows = records
-                    .into_iter()
-                    .map(|r| r.into_row(&file))
-                    .collect::<StoreResult<Vec<_>>>()?;
-                Some((upload, rows))
-            }
-        };
-        let files: Vec<UploadRecord> = sqlx::query_as(upload_sql!(
-            "WHERE period_id = $1 AND kind = 'payouts' AND retired_at IS NULL ORDER BY id"
+        let uploads: Vec<UploadRecord> = sqlx::query_as(upload_sql!(
+            "WHERE period_id = $1 AND retired_at IS NULL ORDER BY unit_code, id"
         ))
         .bind(period_id)
         .fetch_all(pool)
         .await?;
-        let payout_files = files
+        let uploads = uploads
             .into_iter()
             .map(UploadRecord::into_upload)
             .collect::<StoreResult<Vec<_>>>()?;
-        let names: HashMap<i64, Arc<str>> = payout_files
+        let mut lists = Vec::new();
+        for upload in uploads
             .iter()
-            .map(|u| (u.id, Arc::from(u.file_name.as_str())))
+            .filter(|u| u.kind == UploadKind::Beneficiaries && u.current)
+        {
+            let file: Arc<str> = Arc::from(upload.file_name.as_str());
+            let records: Vec<BeneficiaryRecord> = sqlx::query_as(
+                "SELECT seq, row_no, id_status, id_text, id_problem, name, amount_due, account, \
+                 bank_code, birth, sex, category, commune, unit_code \
+                 FROM beneficiary_rows WHERE upload_id = $1 ORDER BY seq",
+            )
+            .bind(upload.id)
+            .fetch_all(pool)
+            .await?;
+            let mut rows = Vec::with_capacity(records.len());
+            let mut units = Vec::with_capacity(records.len());
+            for mut r in records {
+                units.push(r.unit_code.take());
+                rows.push(r.into_row(&file)?);
+            }
+            lists.push(ListInput {
+                upload: upload.clone(),
+                rows,
+                units,
+            });
+        }
+        let mut files: Vec<Upload> = uploads
+            .into_iter()
+            .filter(|u| u.kind == UploadKind::Payouts)
             .collect();
+        files.sort_by_key(|u| u.id);
+        let mut by_id: HashMap<i64, PayoutInput> = HashMap::new();
+        for upload in &files {
+            by_id.insert(
+                upload.id,
+                PayoutInput {
+                    upload: upload.clone(),
+                    rows: Vec::new(),
+                },
+            );
+        }
         let records: Vec<PayoutRecord> = sqlx::query_as(
             "SELECT r.upload_id, r.seq, r.row_no, r.bank_code, r.reference, r.id_status, r.id_text, \
              r.id_problem, r.account, r.name, r.amount, r.status, r.value_date, r.reason \
@@ -886,20 +933,25 @@ impl Store for Backend {
         .bind(period_id)
         .fetch_all(pool)
         .await?;
-        // A file committed between the two queries has rows but is not in
-        // `payout_files`; its rows are left out so the inputs stay consistent
-        // (a file and its rows commit together, so every listed file is whole).
-        let mut payouts = Vec::with_capacity(records.len());
+        // A file committed between the two queries has rows but is not among `files`; its
+        // rows are left out so the inputs stay consistent (a file and its rows commit
+        // together, so every listed file is whole).
+        let names: HashMap<i64, Arc<str>> = files
+            .iter()
+            .map(|u| (u.id, Arc::from(u.file_name.as_str())))
+            .collect();
         for r in records {
-            if let Some(file) = names.get(&r.upload_id) {
+            if let (Some(file), Some(input)) =
+                (names.get(&r.upload_id), by_id.get_mut(&r.upload_id))
+            {
                 let file = file.clone();
-                payouts.push(r.into_row(&file)?);
+                input.rows.push(r.into_row(&file)?);
             }
         }
+        let payout_files = files.iter().filter_map(|u| by_id.remove(&u.id)).collect();
         Ok(PeriodInputs {
-            list,
+            lists,
             payout_files,
-            payouts,
         })
     }
 
@@ -921,8 +973,8 @@ impl Store for Backend {
         }
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO reconciliations (period_id, list_upload_id, created_at, created_by, \
-             meta_json, report_json, exceptions_json, report_sha256) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+             meta_json, report_json, exceptions_json, report_sha256, unit_code) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
         )
         .bind(run.period_id)
         .bind(run.list_upload_id)
@@ -932,6 +984,7 @@ impl Store for Backend {
         .bind(&run.report_json)
         .bind(&run.exceptions_json)
         .bind(&run.report_sha256)
+        .bind(&run.unit)
         .fetch_one(&mut *tx)
         .await?;
         let entry = rules::run_saved(id, &run, actor);
@@ -940,6 +993,7 @@ impl Store for Backend {
         Ok(RunInfo {
             id,
             period_id: run.period_id,
+            unit: run.unit,
             list_upload_id: run.list_upload_id,
             created_at: at,
             created_by: actor.to_owned(),
@@ -968,8 +1022,8 @@ impl Store for Backend {
         let mut tx = self.begin_write().await?;
         let at = now();
         let inserted: Result<i64, sqlx::Error> = sqlx::query_scalar(
-            "INSERT INTO api_tokens (name, role, bank_code, token_hash, created_at, created_by, webhook_secret) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+            "INSERT INTO api_tokens (name, role, bank_code, token_hash, created_at, created_by, \
+             webhook_secret, unit_code) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
         )
         .bind(&new.name)
         .bind(new.role.as_str())
@@ -978,6 +1032,7 @@ impl Store for Backend {
         .bind(at)
         .bind(actor)
         .bind(&new.webhook_secret)
+        .bind(&new.unit)
         .fetch_one(&mut *tx)
         .await;
         let id = match inserted {
@@ -997,6 +1052,7 @@ impl Store for Backend {
             name: new.name,
             role: new.role,
             bank_code: new.bank_code,
+            unit: new.unit,
             created_at: at,
             created_by: actor.to_owned(),
             revoked_at: None,

@@ -90,7 +90,7 @@ const DIALECT: Dialect = Dialect {
     name: "sqlite",
     payouts_by_ref: RefLookup {
         open: "SELECT id, bank_code, transaction_ref, period_code, programme, population_id, \
-               account_number, beneficiary_name, amount, status, value_date, reason, version \
+               account_number, beneficiary_name, amount, status, value_date, reason, unit_code, version \
                FROM callback_payouts \
                WHERE transaction_ref IN (",
         before_bank: ") AND bank_code = ",

@@ -1030,8 +1030,8 @@ async fn a_nul_in_a_cell_is_stored_the_same_on_both_backends() {
         let inputs = app.store.period_inputs(period).await;
         let name = inputs
             .ok()
-            .and_then(|i| i.list)
-            .and_then(|(_, rows)| rows.first().map(|r| r.name.clone()));
+            .and_then(|i| i.lists.into_iter().next())
+            .and_then(|l| l.rows.first().map(|r| r.name.clone()));
         assert_eq!(name.as_deref(), Some("Nguyễn\u{FFFD}Văn An"));
     })
     .await;

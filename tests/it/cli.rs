@@ -369,14 +369,14 @@ fn reports_are_pinned_byte_for_byte() {
         [sample, province],
         [
             [
-                "2a7b94c0126a01f70cfd31fd7fe86b0f48b17f43c13fd94c9e021ac2610af3e9".to_owned(),
+                "9236b6c90cc773ccf4f2581e1563feb2798a1154f32f02f4cdee1241da6dfd7d".to_owned(),
                 "dc37ae3244537099619658fe992ae92949e841604cba90cdb349cc2569158b5d".to_owned(),
-                "ae05db19d38cdc174601e97686df691386fe10cb31e2782b592b7015e71d287c".to_owned(),
+                "e8baddad6a6e4379c9d6329ce90e52b05dd6929543bf562ca853e12779c3992d".to_owned(),
             ],
             [
-                "294d1d3b58ab9303d04ee9305d376ecbbc2602807981b0548c24fafba374a486".to_owned(),
+                "02eb5ae335efa2ba80630387a8aba1bd2ed661394ce71168520417ec6e2541d9".to_owned(),
                 "66ae0dbd933f18e2600ba0f4330e41cb9dd430233e956cecb8e8e9f0e5a8053f".to_owned(),
-                "699ede7127888e9809612cf5e12e53d6931b4b9382f4c5ab0cb8f97ca2c52d71".to_owned(),
+                "79b5ef2215188186f71c7f725d639afc920f081e0f050f3a0dca3ae78a082c9b".to_owned(),
             ],
         ],
         "[json, csv, xlsx parts] of [sample, province]"

@@ -24,6 +24,7 @@ mod crash;
 mod hardening;
 mod import_robustness;
 mod real_files;
+mod rollups;
 mod store;
 mod units;
 mod web;

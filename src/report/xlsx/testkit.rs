@@ -190,10 +190,13 @@ pub(super) fn sample() -> (Report, Vec<ExceptionRow>, ReportMeta) {
                 computed: dec(9_000_000),
             }),
             notices: vec!["Không có cột trạng thái".into()],
+            unit: None,
         }],
         target_pct: Some(dec(90)),
         tolerance: Decimal::ZERO,
         report_sha256: Some("cd".repeat(32)),
+        unit: None,
+        programme: None,
     };
     (report, exc, meta)
 }

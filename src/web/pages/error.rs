@@ -25,6 +25,7 @@ impl From<StoreError> for WebError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound(_) => WebError::NotFound,
+            StoreError::Conflict(m) => WebError::BadRequest(m),
             other => WebError::Internal(other.to_string()),
         }
     }
@@ -36,9 +37,10 @@ impl From<ServiceError> for WebError {
             ServiceError::NotFound(_) => WebError::NotFound,
             ServiceError::Store(s) => s.into(),
             ServiceError::Import(e) => WebError::BadRequest(e.to_string()),
-            ServiceError::NoList(_) | ServiceError::NeedsConfirmation(_) => {
-                WebError::BadRequest(e.to_string())
-            }
+            ServiceError::NoList(_)
+            | ServiceError::NoListIn(..)
+            | ServiceError::NeedsConfirmation(_) => WebError::BadRequest(e.to_string()),
+            ServiceError::UnknownUnit(_) => WebError::NotFound,
             ServiceError::Internal(m) => WebError::Internal(m),
         }
     }

@@ -39,6 +39,22 @@ pub use uploads::{make_current, retire, upload_list, upload_payouts};
 
 use error::OrPage;
 
+/// The unit a page shows (`asked`, else the viewer's own): not found unless it lies within
+/// the viewer's subtree.
+fn viewed_unit(
+    v: &Viewer,
+    asked: Option<&str>,
+) -> Result<&'static crate::domain::units::Unit, PageError> {
+    let code = asked
+        .map(str::trim)
+        .filter(|a| !a.is_empty())
+        .unwrap_or(&v.token().unit);
+    crate::domain::units::shipped_tree()
+        .get(code)
+        .filter(|u| v.token().sees(&u.code))
+        .ok_or(PageError(WebError::NotFound, v.lang))
+}
+
 fn render<T: Template>(page: &T) -> Response {
     match page.render() {
         Ok(html) => Html(html).into_response(),

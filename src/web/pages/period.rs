@@ -170,6 +170,8 @@ pub struct PeriodQuery {
     #[serde(flatten)]
     pub(super) filters: ExceptionQuery,
     pub(super) uploaded: Option<String>,
+    /// The unit whose figures and exceptions to show; default: the viewer's.
+    pub(super) unit: Option<String>,
 }
 
 pub(super) async fn period_page(
@@ -183,10 +185,13 @@ pub(super) async fn period_page(
     let lang = v.lang;
     let t = Tr { lang };
     let period = find_period(st, id, lang).await?;
-    let uploads = st.store.list_uploads(id).await.or_page(lang)?;
-    let runs = st.store.list_reconciliations(id).await.or_page(lang)?;
+    let unit = super::viewed_unit(v, q.unit.as_deref())?;
+    let mut uploads = st.store.list_uploads(id).await.or_page(lang)?;
+    uploads.retain(|u| v.token().sees(&u.unit));
+    let mut runs = st.store.list_reconciliations(id).await.or_page(lang)?;
+    runs.retain(|r| v.token().sees(&r.unit));
     let target = period.target_bp.map(|bp| Decimal::new(bp, 2));
-    let (figures, chart, exc) = match service::live(st.store.as_ref(), id).await {
+    let (figures, chart, exc) = match service::live(st.store.as_ref(), id, &unit.code).await {
         Ok((report, exceptions)) => (
             Some(FiguresView::of_report(&report, target, t)),
             views::commune_chart(&report, target, t),

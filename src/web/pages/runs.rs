@@ -49,9 +49,10 @@ pub async fn run(
 ) -> PageResult {
     check_post(&v, &headers, csrf_of(&form))?;
     require_write(&v)?;
-    match service::reconcile_period(st.store.as_ref(), id, &v.actor()).await {
+    let unit = v.token().unit.clone();
+    match service::reconcile_period(st.store.as_ref(), id, &unit, &v.actor()).await {
         Ok((run, _)) => Ok(see_other(&format!("/runs/{}", run.id))),
-        Err(ServiceError::NoList(_)) => {
+        Err(ServiceError::NoList(_) | ServiceError::NoListIn(..)) => {
             let msg = Message {
                 ok: false,
                 text: Tr { lang: v.lang }.s("period.no_list").to_owned(),
@@ -101,6 +102,9 @@ pub async fn run_page(
     let run = service::load_run(st.store.as_ref(), id)
         .await
         .or_page(lang)?;
+    if !v.token().sees(&run.stored.info.unit) {
+        return Err(PageError(WebError::NotFound, lang));
+    }
     let info = &run.stored.info;
     let period = find_period(&st, info.period_id, lang).await?;
     let target = run.meta.target_pct;
@@ -157,6 +161,9 @@ pub async fn download(
     let run = service::load_run(st.store.as_ref(), id)
         .await
         .or_page(v.lang)?;
+    if !v.token().sees(&run.stored.info.unit) {
+        return Err(PageError(WebError::NotFound, v.lang));
+    }
     let bytes = service::render(&run, what, v.lang).await.or_page(v.lang)?;
     let disposition = format!("attachment; filename=\"{}\"", what.file_name(id));
     Ok((

@@ -108,6 +108,13 @@ async fn upload(
             }
         },
     };
+    let unit = match parts.unit.as_deref() {
+        None => v.token().unit.clone(),
+        Some(u) => match crate::domain::units::shipped_tree().get(u) {
+            Some(unit) if v.token().sees(&unit.code) => unit.code.clone(),
+            _ => return Err(PageError(WebError::Forbidden, lang)),
+        },
+    };
     let mut messages = Vec::new();
     let mut stored = Vec::new();
     let mut failed = false;
@@ -118,6 +125,7 @@ async fn upload(
             file_name: file_name.clone(),
             bytes: file.bytes,
             bank,
+            unit: unit.clone(),
             actor: v.actor(),
             confirmed: parts.confirm,
         };
@@ -191,6 +199,17 @@ pub async fn upload_payouts(
     upload(st, headers, v, id, UploadKind::Payouts, multipart).await
 }
 
+/// An upload the viewer may change: not found when there is none, forbidden when it is
+/// another unit's.
+async fn writable_upload(st: &AppState, v: &Viewer, id: i64) -> Result<(), PageError> {
+    let u = st.store.get_upload(id).await.or_page(v.lang)?;
+    match u {
+        None => Err(PageError(WebError::NotFound, v.lang)),
+        Some(u) if !v.token().sees(&u.unit) => Err(PageError(WebError::Forbidden, v.lang)),
+        Some(_) => Ok(()),
+    }
+}
+
 /// `POST /uploads/{id}/make-current`: this list becomes its period's current list again.
 pub async fn make_current(
     State(st): State<AppState>,
@@ -201,6 +220,7 @@ pub async fn make_current(
 ) -> PageResult {
     check_post(&v, &headers, csrf_of(&form))?;
     require_write(&v)?;
+    writable_upload(&st, &v, id).await?;
     let u = service::make_current(st.store.as_ref(), id, &v.actor())
         .await
         .or_page(v.lang)?;
@@ -220,6 +240,7 @@ pub async fn retire(
 ) -> PageResult {
     check_post(&v, &headers, csrf_of(&form))?;
     require_write(&v)?;
+    writable_upload(&st, &v, id).await?;
     let u = service::retire_upload(st.store.as_ref(), id, &v.actor())
         .await
         .or_page(v.lang)?;

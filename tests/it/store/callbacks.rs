@@ -21,6 +21,7 @@ fn cb(reference: &str, period: &str, amount: i64, status: PayoutStatus) -> Callb
         status,
         value_date: NaiveDate::from_ymd_opt(2026, 3, 10).expect("date"),
         reason: None,
+        unit: None,
     }
 }
 

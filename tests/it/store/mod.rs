@@ -44,6 +44,7 @@ fn new_upload<T>(imported: &Imported<T>, bytes: &[u8], bank_code: Option<&str>) 
         sha256_hex(bytes),
         bytes.len(),
         bank_code.map(str::to_owned),
+        "VN",
     )
 }
 

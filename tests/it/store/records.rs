@@ -99,11 +99,11 @@ struct StoredSample {
 async fn store_sample(s: &dyn Store, f: &SampleFiles) -> StoredSample {
     let p = create_2026_03(s).await;
     let v1 = s
-        .save_beneficiary_list(p.id, f.list_upload(), &f.list.rows, ACTOR)
+        .save_beneficiary_list(p.id, f.list_upload(), &f.list.rows, &[], ACTOR)
         .await
         .expect("save list");
     let v2 = s
-        .save_beneficiary_list(p.id, f.list2_upload(), &f.list2.rows, ACTOR)
+        .save_beneficiary_list(p.id, f.list2_upload(), &f.list2.rows, &[], ACTOR)
         .await
         .expect("save list 2");
     let agri = s
@@ -126,6 +126,7 @@ async fn store_sample(s: &dyn Store, f: &SampleFiles) -> StoredSample {
 fn sample_run(period_id: i64, list_upload_id: i64) -> NewRun {
     NewRun {
         period_id,
+        unit: "VN".into(),
         list_upload_id,
         meta_json: r#"{"as_of_year":2026}"#.into(),
         report_json: r#"{"coverage":"97.31"}"#.into(),
@@ -139,6 +140,7 @@ fn accountant_token() -> NewToken {
         name: "ketoan".into(),
         role: Role::Accountant,
         bank_code: None,
+        unit: "VN".into(),
         token_hash: sha256_hex(b"secret-token"),
         webhook_secret: None,
     }
@@ -151,6 +153,7 @@ fn bank_token() -> NewToken {
         name: "agribank".into(),
         role: Role::Bank,
         bank_code: Some("VBA".into()),
+        unit: "VN".into(),
         token_hash: sha256_hex(b"bank-token"),
         webhook_secret: Some(BANK_SECRET.into()),
     }
@@ -164,17 +167,17 @@ async fn whole_story(s: &dyn Store) {
     s.create_period(period("2026-03"), ACTOR)
         .await
         .expect_err("a second 2026-03");
-    s.save_beneficiary_list(p.id, f.list_upload(), &f.list.rows, ACTOR)
+    s.save_beneficiary_list(p.id, f.list_upload(), &f.list.rows, &[], ACTOR)
         .await
         .expect("save list");
-    s.save_beneficiary_list(p.id, f.list_upload(), &f.list.rows, ACTOR)
+    s.save_beneficiary_list(p.id, f.list_upload(), &f.list.rows, &[], ACTOR)
         .await
         .expect("save list again");
-    s.save_beneficiary_list(p.id + 100, f.list_upload(), &f.list.rows, ACTOR)
+    s.save_beneficiary_list(p.id + 100, f.list_upload(), &f.list.rows, &[], ACTOR)
         .await
         .expect_err("a list for an unknown period");
     let v2 = s
-        .save_beneficiary_list(p.id, f.list2_upload(), &f.list2.rows, ACTOR)
+        .save_beneficiary_list(p.id, f.list2_upload(), &f.list2.rows, &[], ACTOR)
         .await
         .expect("save list 2");
     let agri = s
@@ -268,7 +271,7 @@ async fn a_list_is_stored_with_its_row_errors_notices_and_totals() {
         assert!(!list.rows.is_empty() && !list.errors.is_empty() && list.control_total.is_some());
         let p = create_2026_03(s).await;
         let v1 = s
-            .save_beneficiary_list(p.id, f.list_upload(), &list.rows, ACTOR)
+            .save_beneficiary_list(p.id, f.list_upload(), &list.rows, &[], ACTOR)
             .await
             .expect("save list");
         assert!(v1.created);
@@ -293,11 +296,11 @@ async fn the_same_list_twice_is_stored_once() {
         let f = sample_files();
         let p = create_2026_03(s).await;
         let v1 = s
-            .save_beneficiary_list(p.id, f.list_upload(), &f.list.rows, ACTOR)
+            .save_beneficiary_list(p.id, f.list_upload(), &f.list.rows, &[], ACTOR)
             .await
             .expect("save list");
         let again = s
-            .save_beneficiary_list(p.id, f.list_upload(), &f.list.rows, ACTOR)
+            .save_beneficiary_list(p.id, f.list_upload(), &f.list.rows, &[], ACTOR)
             .await
             .expect("save list again");
         assert!(!again.created);
@@ -313,7 +316,7 @@ async fn a_list_for_an_unknown_period_is_refused() {
         let f = sample_files();
         let p = create_2026_03(s).await;
         assert!(matches!(
-            s.save_beneficiary_list(p.id + 100, f.list_upload(), &f.list.rows, ACTOR)
+            s.save_beneficiary_list(p.id + 100, f.list_upload(), &f.list.rows, &[], ACTOR)
                 .await,
             Err(StoreError::NotFound(_))
         ));
@@ -327,12 +330,12 @@ async fn a_second_different_list_is_version_2_with_its_notices() {
         let s = t.store.as_ref();
         let f = sample_files();
         let p = create_2026_03(s).await;
-        s.save_beneficiary_list(p.id, f.list_upload(), &f.list.rows, ACTOR)
+        s.save_beneficiary_list(p.id, f.list_upload(), &f.list.rows, &[], ACTOR)
             .await
             .expect("save list");
         let up2 = f.list2_upload();
         let v2 = s
-            .save_beneficiary_list(p.id, up2.clone(), &f.list2.rows, ACTOR)
+            .save_beneficiary_list(p.id, up2.clone(), &f.list2.rows, &[], ACTOR)
             .await
             .expect("save list 2");
         assert!(v2.created);
@@ -379,11 +382,18 @@ async fn a_reconciliation_reads_back_what_was_imported() {
         let f = sample_files();
         let stored = store_sample(s, &f).await;
         let inputs = s.period_inputs(stored.p.id).await.expect("period_inputs");
-        let (current, rows) = inputs.list.clone().expect("a current list");
-        assert_eq!(current, stored.v2.value);
-        assert_eq!(rows, f.list2.rows);
+        assert_eq!(inputs.lists.len(), 1, "one unit, one current list");
+        let current = &inputs.lists[0];
+        assert_eq!(current.upload, stored.v2.value);
+        assert_eq!(current.rows, f.list2.rows);
+        assert!(current.units.iter().all(Option::is_none));
+        let files: Vec<_> = inputs
+            .payout_files
+            .iter()
+            .map(|p| p.upload.clone())
+            .collect();
         assert_eq!(
-            inputs.payout_files,
+            files,
             vec![stored.agri.value.clone(), stored.csv.value.clone()]
         );
         let expected: Vec<_> = f
@@ -393,7 +403,12 @@ async fn a_reconciliation_reads_back_what_was_imported() {
             .chain(f.csv.rows.iter())
             .cloned()
             .collect();
-        assert_eq!(inputs.payouts, expected);
+        let payouts: Vec<_> = inputs
+            .payout_files
+            .iter()
+            .flat_map(|p| p.rows.iter().cloned())
+            .collect();
+        assert_eq!(payouts, expected);
     })
     .await;
 }

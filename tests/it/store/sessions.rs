@@ -19,6 +19,7 @@ async fn make_token(store: &dyn Store, name: &str, role: Role) -> TokenInfo {
         name: name.to_owned(),
         role,
         bank_code: None,
+        unit: "VN".into(),
         token_hash: sha256_hex(format!("token of {name}").as_bytes()),
         webhook_secret: None,
     };

@@ -229,7 +229,7 @@ async fn periods_from_before_programmes_migrate() {
         ncc.programme = "NCC".into();
         s.create_period(ncc, ACTOR).await.expect("NCC September");
         let orphan = s
-            .save_beneficiary_list(999_999, empty_list(), &[], ACTOR)
+            .save_beneficiary_list(999_999, empty_list(), &[], &[], ACTOR)
             .await;
         assert!(matches!(orphan, Err(StoreError::NotFound(_))), "{orphan:?}");
         // The free text is kept aside, not lost.
@@ -296,5 +296,6 @@ fn empty_list() -> NewUpload {
         control_total: None,
         errors: Vec::new(),
         notices: Vec::new(),
+        unit: "VN".into(),
     }
 }

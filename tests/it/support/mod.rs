@@ -319,11 +319,23 @@ pub async fn spawn_app_with(backend: Backend, settings: &[(&str, &str)]) -> Test
 
 /// A token made directly through the store, as `doisoat token create` would.
 pub async fn make_token(store: &dyn Store, name: &str, role: Role, bank: Option<String>) -> String {
+    make_token_in(store, name, role, bank, "VN").await
+}
+
+/// A token of a unit (`--unit`): it reads and writes within that unit's subtree.
+pub async fn make_token_in(
+    store: &dyn Store,
+    name: &str,
+    role: Role,
+    bank: Option<String>,
+    unit: &str,
+) -> String {
     let token = doisoat::tokens::generate();
     let new = NewToken {
         name: name.to_owned(),
         role,
         bank_code: bank,
+        unit: unit.to_owned(),
         token_hash: doisoat::tokens::hash(&token),
         webhook_secret: None,
     };
@@ -352,6 +364,7 @@ pub async fn make_bank_token(store: &dyn Store, name: &str, bank_code: &str) -> 
         name: name.to_owned(),
         role: Role::Bank,
         bank_code: Some(bank_code.to_owned()),
+        unit: "VN".into(),
         token_hash: doisoat::tokens::hash(&token),
         webhook_secret: Some(secret.clone()),
     };
