@@ -19,7 +19,7 @@ use crate::domain::records::{BeneficiaryRow, ListRows, PayoutOrigin, PayoutRow, 
 use crate::domain::units::{NATION, Unit, UnitLevel};
 use crate::domain::{Lang, sha256_hex};
 use crate::import::{ImportError, ImportOptions, Imported, import_beneficiaries, import_payouts};
-use crate::recon::{Coverage, ExceptionRow, Flag, Options};
+use crate::recon::{Coverage, ExceptionRow, Flag, Options, Slice};
 use crate::report::{InputFile, ProgrammeRef, Report, ReportMeta, UnitFigures, UnitRef};
 use crate::store::{
     DEFAULT_PROGRAMME, NewPeriod, NewRun, NewUpload, Period, Programme, RunInfo, Saved, Store,
@@ -766,18 +766,30 @@ pub async fn live_report(store: &dyn Store, period_id: i64, unit: &str) -> Servi
     blocking(move || compute(&g, &unit).report).await
 }
 
-/// The live figures with their exception list (the dashboard's table).
+/// A unit's live figures as the dashboard shows them: the report, its exception list and
+/// its children's figures, from one reconciliation.
+pub struct Live {
+    pub report: Report,
+    pub exceptions: Vec<ExceptionRow>,
+    pub children: Rollup,
+    /// The target that applies to the unit (its own, the nearest above, the period's).
+    pub target: Option<Decimal>,
+}
+
+/// The live figures of `unit`'s subtree with their exception list and the unit's children.
 #[tracing::instrument(skip(store))]
-pub async fn live(
-    store: &dyn Store,
-    period_id: i64,
-    unit: &str,
-) -> ServiceResult<(Report, Vec<ExceptionRow>)> {
+pub async fn live(store: &dyn Store, period_id: i64, unit: &str) -> ServiceResult<Live> {
     let g = gather(store, period_id).await?;
     let unit = unit.to_owned();
     blocking(move || {
         let a = compute(&g, &unit);
-        (a.report, a.exceptions)
+        let children = rollup(&g, &a.recon.by_unit, &unit);
+        Live {
+            report: a.report,
+            exceptions: a.exceptions,
+            children,
+            target: g.target_for(&unit),
+        }
     })
     .await
 }
@@ -791,7 +803,7 @@ pub async fn live(
 pub async fn unit_rollup(store: &dyn Store, period_id: i64, parent: &str) -> ServiceResult<Rollup> {
     let g = gather(store, period_id).await?;
     let parent = parent.to_owned();
-    blocking(move || rollup(&g, &parent)).await
+    blocking(move || rollup(&g, &compute(&g, &parent).recon.by_unit, &parent)).await
 }
 
 /// A unit's figures split by its children.
@@ -802,16 +814,13 @@ pub struct Rollup {
     pub own: Option<UnitFigures>,
 }
 
-fn rollup(g: &Gathered, parent: &str) -> Rollup {
+/// `parent`'s children's figures, from the figures by unit of a reconciliation that covers
+/// `parent`'s subtree (`by_unit`).
+fn rollup(g: &Gathered, by_unit: &[Slice<String>], parent: &str) -> Rollup {
     let tree = crate::domain::units::shipped_tree();
-    let options = Options {
-        tolerance: Decimal::ZERO,
-        target_pct: None,
-    };
-    let recon = crate::recon::reconcile(&g.list, &g.payouts, &options);
     let mut children: std::collections::BTreeMap<&str, Coverage> = Default::default();
     let mut own: Option<Coverage> = None;
-    for slice in &recon.by_unit {
+    for slice in by_unit {
         let Some(code) = slice.key.as_deref() else {
             continue;
         };

@@ -197,6 +197,28 @@ const TEXTS: &[(&str, &str, &str)] = &[
         "does not match the sum of rows",
     ),
     ("fig.beneficiaries", "Đối tượng", "Beneficiaries"),
+    ("units.title", "Theo đơn vị", "By unit"),
+    (
+        "units.help",
+        "Mỗi đơn vị là tổng của các xã, phường trực thuộc; tỷ lệ tính lại từ tổng, không lấy bình quân. Bấm tên đơn vị để xem chi tiết, bấm tiêu đề cột để sắp xếp.",
+        "Each unit is the sum of its communes and wards; rates are worked out again from the sums, never averaged. Click a unit for its figures, a column header to sort.",
+    ),
+    ("units.unit", "Đơn vị", "Unit"),
+    ("units.itself", "tại chính đơn vị", "at the unit itself"),
+    ("units.chart", "Tỷ lệ theo đơn vị", "Rates by unit"),
+    (
+        "units.unmatched",
+        "Khoản chi không có trong danh sách",
+        "Payouts to nobody",
+    ),
+    ("units.of", "Đơn vị đang xem", "Unit shown"),
+    ("upload.unit", "Đơn vị", "Unit"),
+    (
+        "upload.unit_help",
+        "Danh sách thuộc về đơn vị này; các dòng được tính vào xã, phường ghi trong cột xã. Để chọn xã, phường, hãy mở đơn vị cấp trên ở mục Theo đơn vị.",
+        "The list belongs to this unit; its rows count in the commune their commune column names. To pick a commune, open its province under By unit.",
+    ),
+    ("run.unit", "Đơn vị", "Unit"),
     ("fig.with_account", "Có tài khoản", "With an account"),
     (
         "fig.cashless",

@@ -126,10 +126,51 @@ pub fn escape(s: &str) -> String {
     out
 }
 
-/// Horizontal bars per commune: share with an account and share paid cashless, with the
-/// target as a dashed line. Server-rendered SVG: no script, prints as it shows.
+/// Horizontal bars per commune (names as the list wrote them): share with an account and
+/// share paid cashless, with the target as a dashed line.
 pub fn commune_chart(r: &Report, target: Option<Decimal>, t: Tr) -> Option<String> {
-    if r.by_commune.is_empty() {
+    let bars: Vec<Bar> = r
+        .by_commune
+        .iter()
+        .map(|c| Bar {
+            label: c.commune.clone().unwrap_or_else(|| "—".to_owned()),
+            account: c.figures.account_coverage_pct,
+            cashless: c.figures.cashless_rate_pct,
+        })
+        .collect();
+    bar_chart("commune-chart", t.s("period.chart"), &bars, target, t)
+}
+
+/// The same bars per child unit of a drill-down.
+pub fn unit_chart(rows: &[UnitRowView], target: Option<Decimal>, t: Tr) -> Option<String> {
+    let bars: Vec<Bar> = rows
+        .iter()
+        .map(|r| Bar {
+            label: r.name.clone(),
+            account: r.account_pct_value,
+            cashless: r.cashless_pct_value,
+        })
+        .collect();
+    bar_chart("unit-chart", t.s("units.chart"), &bars, target, t)
+}
+
+/// One row of a bar chart.
+pub struct Bar {
+    pub label: String,
+    pub account: Option<Decimal>,
+    pub cashless: Option<Decimal>,
+}
+
+/// Horizontal bars: share with an account and share paid cashless, with the target as a
+/// dashed line. Server-rendered SVG: no script, prints as it shows.
+fn bar_chart(
+    id: &str,
+    title: &str,
+    bars: &[Bar],
+    target: Option<Decimal>,
+    t: Tr,
+) -> Option<String> {
+    if bars.is_empty() {
         return None;
     }
     const LABEL_W: f64 = 210.0;
@@ -137,16 +178,16 @@ pub fn commune_chart(r: &Report, target: Option<Decimal>, t: Tr) -> Option<Strin
     const ROW_H: f64 = 34.0;
     const TOP: f64 = 30.0;
     let width = LABEL_W + BAR_W + 110.0;
-    let height = TOP + ROW_H * r.by_commune.len() as f64 + 10.0;
+    let height = TOP + ROW_H * bars.len() as f64 + 10.0;
     let to_f = |d: Option<Decimal>| -> f64 {
         d.and_then(|d| d.to_string().parse::<f64>().ok())
             .unwrap_or(0.0)
             .clamp(0.0, 100.0)
     };
     let mut svg = format!(
-        "<svg id=\"commune-chart\" role=\"img\" aria-labelledby=\"commune-chart-title\" viewBox=\"0 0 {width} {height}\" \
-         width=\"100%\" xmlns=\"http://www.w3.org/2000/svg\"><title id=\"commune-chart-title\">{}</title>",
-        escape(t.s("period.chart"))
+        "<svg id=\"{id}\" class=\"bars\" role=\"img\" aria-labelledby=\"{id}-title\" viewBox=\"0 0 {width} {height}\" \
+         width=\"100%\" xmlns=\"http://www.w3.org/2000/svg\"><title id=\"{id}-title\">{}</title>",
+        escape(title)
     );
     svg.push_str(&format!(
         "<rect x=\"{LABEL_W}\" y=\"6\" width=\"12\" height=\"12\" class=\"key-account\"/>\
@@ -159,11 +200,10 @@ pub fn commune_chart(r: &Report, target: Option<Decimal>, t: Tr) -> Option<Strin
         LABEL_W + 216.0,
         escape(t.s("fig.cashless")),
     ));
-    for (i, c) in r.by_commune.iter().enumerate() {
+    for (i, b) in bars.iter().enumerate() {
         let y = TOP + ROW_H * i as f64;
-        let name = c.commune.as_deref().unwrap_or("—");
-        let acc = to_f(c.figures.account_coverage_pct);
-        let cash = to_f(c.figures.cashless_rate_pct);
+        let acc = to_f(b.account);
+        let cash = to_f(b.cashless);
         svg.push_str(&format!(
             "<g class=\"commune\"><text x=\"{}\" y=\"{}\" text-anchor=\"end\" class=\"label\">{}</text>\
              <rect class=\"bar bar-account\" x=\"{LABEL_W}\" y=\"{}\" width=\"{:.1}\" height=\"13\"><title>{}: {}</title></rect>\
@@ -172,21 +212,21 @@ pub fn commune_chart(r: &Report, target: Option<Decimal>, t: Tr) -> Option<Strin
              <text x=\"{:.1}\" y=\"{}\" class=\"value\">{}</text></g>",
             LABEL_W - 8.0,
             y + 18.0,
-            escape(name),
+            escape(&b.label),
             y + 2.0,
             BAR_W * acc / 100.0,
             escape(t.s("fig.with_account")),
-            pct(c.figures.account_coverage_pct),
+            pct(b.account),
             LABEL_W + BAR_W * acc / 100.0 + 4.0,
             y + 13.0,
-            pct(c.figures.account_coverage_pct),
+            pct(b.account),
             y + 16.0,
             BAR_W * cash / 100.0,
             escape(t.s("fig.cashless")),
-            pct(c.figures.cashless_rate_pct),
+            pct(b.cashless),
             LABEL_W + BAR_W * cash / 100.0 + 4.0,
             y + 27.0,
-            pct(c.figures.cashless_rate_pct),
+            pct(b.cashless),
         ));
     }
     if let Some(target) = target {
@@ -201,6 +241,94 @@ pub fn commune_chart(r: &Report, target: Option<Decimal>, t: Tr) -> Option<Strin
     }
     svg.push_str("</svg>");
     Some(svg)
+}
+
+/// One unit's row in a drill-down table, formatted.
+pub struct UnitRowView {
+    pub code: String,
+    pub name: String,
+    /// Where its own figures are; None for what sits at the parent itself.
+    pub link: Option<String>,
+    pub beneficiaries: String,
+    pub with_account: String,
+    pub account_pct: String,
+    pub paid_cashless: String,
+    pub cashless_pct: String,
+    pub amount_due: String,
+    pub amount_paid: String,
+    pub unmatched: String,
+    pub target: String,
+    pub account_meets: Option<bool>,
+    pub account_margin: String,
+    pub cashless_meets: Option<bool>,
+    pub cashless_margin: String,
+    account_pct_value: Option<Decimal>,
+    cashless_pct_value: Option<Decimal>,
+    sort_keys: (u64, Option<Decimal>, Option<Decimal>, Decimal, Decimal),
+}
+
+impl UnitRowView {
+    pub fn new(u: &crate::report::UnitFigures, link: Option<String>, label: String, t: Tr) -> Self {
+        let f = &u.figures;
+        let margin = |p: Option<Decimal>| {
+            p.map(|p| target_margin(p, t.lang == Lang::Vi))
+                .unwrap_or_default()
+        };
+        UnitRowView {
+            code: u.unit.code.clone(),
+            name: label,
+            link,
+            beneficiaries: count(f.beneficiaries),
+            with_account: count(f.with_account),
+            account_pct: pct(f.account_coverage_pct),
+            paid_cashless: count(f.paid_cashless),
+            cashless_pct: pct(f.cashless_rate_pct),
+            amount_due: format_vnd(f.amount_due),
+            amount_paid: format_vnd(f.amount_paid),
+            unmatched: count(f.unmatched_payouts.count),
+            target: f.target_pct.map(format_pct).unwrap_or_default(),
+            account_meets: f.account_coverage_meets_target,
+            account_margin: margin(f.account_coverage_vs_target_points),
+            cashless_meets: f.cashless_rate_meets_target,
+            cashless_margin: margin(f.cashless_rate_vs_target_points),
+            account_pct_value: f.account_coverage_pct,
+            cashless_pct_value: f.cashless_rate_pct,
+            sort_keys: (
+                f.beneficiaries,
+                f.account_coverage_pct,
+                f.cashless_rate_pct,
+                f.amount_due,
+                f.amount_paid,
+            ),
+        }
+    }
+}
+
+/// The columns a drill-down table sorts by (`?sort=`), with `unit` (code order) first.
+pub const UNIT_SORTS: [&str; 6] = [
+    "unit",
+    "beneficiaries",
+    "account",
+    "cashless",
+    "due",
+    "paid",
+];
+
+/// Sort the rows by a column of `UNIT_SORTS` (unknown: by code), descending when asked.
+pub fn sort_units(rows: &mut [UnitRowView], by: &str, descending: bool) {
+    rows.sort_by(|a, b| {
+        let (x, y) = (&a.sort_keys, &b.sort_keys);
+        let o = match by {
+            "beneficiaries" => x.0.cmp(&y.0),
+            "account" => x.1.cmp(&y.1),
+            "cashless" => x.2.cmp(&y.2),
+            "due" => x.3.cmp(&y.3),
+            "paid" => x.4.cmp(&y.4),
+            _ => a.code.cmp(&b.code),
+        };
+        let o = o.then_with(|| a.code.cmp(&b.code));
+        if descending { o.reverse() } else { o }
+    });
 }
 
 pub struct Opt {
@@ -238,6 +366,8 @@ pub struct ExceptionsView {
     pub communes: Vec<Opt>,
     pub banks: Vec<Opt>,
     pub q: String,
+    /// The unit the list is filtered to, kept by the filter form.
+    pub unit: String,
     pub masked: bool,
 }
 
@@ -349,6 +479,7 @@ impl ExceptionsView {
                 ("commune", &q.commune),
                 ("bank", &q.bank),
                 ("q", &q.q),
+                ("unit", &q.unit),
             ] {
                 if let Some(v) = v.as_deref().filter(|v| !v.trim().is_empty()) {
                     parts.push(format!("{k}={}", super::session::url_encode(v)));
@@ -370,6 +501,7 @@ impl ExceptionsView {
             communes,
             banks,
             q: q.q.clone().unwrap_or_default(),
+            unit: q.unit.clone().unwrap_or_default(),
             masked: !full_ids,
             base,
         }

@@ -698,3 +698,100 @@ async fn redirects_paging_and_upload_form_checks() {
     })
     .await;
 }
+
+/// A province drills down to its wards; a ward sees its own unit and nothing of another's.
+#[tokio::test]
+async fn a_province_drills_down_and_a_ward_sees_only_its_own() {
+    for_each_backend(|app| async move {
+        use doisoat::domain::access::Role;
+        let s = app.store.as_ref();
+        let province = support::make_token_in(s, "tinh", Role::Accountant, None, "01").await;
+        let ward = support::make_token_in(s, "phuong", Role::Accountant, None, "00004").await;
+        let other = support::make_token_in(s, "phuong-khac", Role::Accountant, None, "00008").await;
+        let p = app
+            .create_period(&province, &json!({"code": "2025-09", "target_pct": 80}))
+            .await;
+        let p = p.json()["id"].as_i64().expect("period");
+        let list = |rows: &str| {
+            format!("population_id,full_name,year_of_birth,commune,category,amount,account_number,bank\n{rows}")
+        };
+        let upload = |token: String, name: &'static str, bytes: String, slot: &'static str| {
+            let app = &app;
+            async move {
+                let (ct, body) = multipart(&[support::Part::File {
+                    name: "file",
+                    file_name: name,
+                    bytes: bytes.as_bytes(),
+                }]);
+                let r = app
+                    .send(Method::POST, &format!("/api/v1/periods/{p}/{slot}"), Some(&token), Some(&ct), body)
+                    .await;
+                r.expect_status(StatusCode::CREATED, name);
+                r.json()["id"].as_i64().expect("upload id")
+            }
+        };
+        upload(ward.clone(), "ds_ba_dinh.csv", list("001090000001,NGUYEN VAN AN,1990,Phường Ba Đình,NCT,1500000,1001,Agribank\n001090000003,LE VAN CUONG,1990,Ba Đình,NCT,1000000,,\n"), "beneficiary-lists").await;
+        let other_list = upload(other.clone(), "ds_ngoc_ha.csv", list("001090000004,PHAM VAN DUNG,1990,Ngọc Hà,NCT,2000000,2001,Agribank\n"), "beneficiary-lists").await;
+        upload(province.clone(), "kq_01.csv", "transaction_ref,population_id,account_number,beneficiary_name,amount,status,value_date,bank\nFT1,001090000001,1001,NGUYEN VAN AN,1500000,success,2025-09-20,Agribank\nFT3,001090000004,2001,PHAM VAN DUNG,2000000,success,2025-09-20,Agribank\n".to_owned(), "payout-files").await;
+        let run = app
+            .post_json(&other, &format!("/api/v1/periods/{p}/reconciliations"), &json!({}))
+            .await;
+        let other_run = run.json()["id"].as_i64().expect("run");
+
+        // The province: its wards against the target, sortable, each a link down.
+        let mut b = Browser::new(&app);
+        b.sign_in(&province).await;
+        let page = b.get(&format!("/periods/{p}")).await;
+        page.expect_status(StatusCode::OK, "the province's page");
+        let html = page.text();
+        assert!(html.contains("id=\"unit-table\""), "the drill-down table");
+        let at = |code: &str| html.find(&format!("<tr data-unit=\"{code}\"")).unwrap_or(usize::MAX);
+        assert!(at("00004") < at("00008"), "by code at first");
+        assert!(html.contains(&format!("href=\"/periods/{p}?unit=00004\"")));
+        assert!(html.contains("svg id=\"unit-chart\""));
+        let sorted = b.get(&format!("/periods/{p}?unit=01&sort=account&dir=desc")).await.text();
+        let at = |code: &str| sorted.find(&format!("<tr data-unit=\"{code}\"")).unwrap_or(usize::MAX);
+        assert!(at("00008") < at("00004"), "100% before 50% when sorted by accounts, highest first");
+        assert!(sorted.contains("aria-sort=\"descending\""));
+        let down = b.get(&format!("/periods/{p}?unit=00004")).await.text();
+        assert!(down.contains("id=\"unit-shown\" data-unit=\"00004\""), "Ba Đình shown");
+        assert!(down.contains(&format!("href=\"/periods/{p}?unit=01\"")), "the way back up");
+        assert!(down.contains("LE VAN CUONG"), "Ba Đình's exceptions");
+
+        // A ward: its own unit, only its uploads and runs; the other ward's are not found.
+        let mut w = Browser::new(&app);
+        w.sign_in(&ward).await;
+        let html = w.get(&format!("/periods/{p}")).await.text();
+        assert!(html.contains("id=\"unit-shown\" data-unit=\"00004\""));
+        assert!(html.contains("ds_ba_dinh.csv") && !html.contains("ds_ngoc_ha.csv"));
+        assert!(!html.contains(&format!("data-run-id=\"{other_run}\"")));
+        assert!(!html.contains("value=\"00008\""), "no other ward to upload for");
+        for path in [
+            format!("/periods/{p}?unit=00008"),
+            format!("/periods/{p}?unit=01"),
+            format!("/runs/{other_run}"),
+            format!("/runs/{other_run}/report.xlsx"),
+        ] {
+            w.get(&path).await.expect_status(StatusCode::NOT_FOUND, &path);
+        }
+        let csrf = csrf_of(&html);
+        let r = w.post_form(&format!("/uploads/{other_list}/retire"), &[("csrf", &csrf)]).await;
+        r.expect_status(StatusCode::FORBIDDEN, "another ward's upload");
+        let (ct, body) = multipart(&[
+            support::Part::Text { name: "csrf", value: &csrf },
+            support::Part::Text { name: "unit", value: "00008" },
+            support::Part::File { name: "files", file_name: "x.csv", bytes: b"a,b\n1,2\n" },
+        ]);
+        let r = w.request(Method::POST, &format!("/periods/{p}/uploads/list"), Some(&ct), body).await;
+        r.expect_status(StatusCode::FORBIDDEN, "an upload for another ward");
+        let r = w.post_form(&format!("/periods/{p}/runs"), &[("csrf", &csrf), ("unit", "00008")]).await;
+        r.expect_status(StatusCode::NOT_FOUND, "a run of another ward");
+        // Its own run, from its page.
+        let r = w.post_form(&format!("/periods/{p}/runs"), &[("csrf", &csrf), ("unit", "00004")]).await;
+        r.expect_status(StatusCode::SEE_OTHER, "its own run");
+        let run_page = w.get(&location(&r)).await.text();
+        assert!(run_page.contains("id=\"run-unit\" data-unit=\"00004\""));
+        assert_eq!(app.store.list_uploads(p).await.map(|u| u.len()).ok(), Some(3));
+    })
+    .await;
+}

@@ -9,6 +9,8 @@ pub struct Nav {
     pub role: &'static str,
     pub can_audit: bool,
     pub csrf: String,
+    /// The viewer's unit ("Thành phố Hà Nội"): what they read and write within.
+    pub unit: String,
 }
 
 /// What the shared frame needs: the texts, who is signed in, where the language switch
@@ -39,6 +41,7 @@ impl Layout {
                 }),
                 can_audit: v.can_audit(),
                 csrf: v.csrf().to_owned(),
+                unit: super::unit_name(&v.token().unit),
             }),
             here: session::url_encode(here),
         }

@@ -39,6 +39,23 @@ pub use uploads::{make_current, retire, upload_list, upload_payouts};
 
 use error::OrPage;
 
+/// A unit's full name ("Phường Ba Đình"), or its code when unknown.
+fn unit_name(code: &str) -> String {
+    crate::domain::units::shipped_tree()
+        .get(code)
+        .map_or_else(|| code.to_owned(), unit_label)
+}
+
+/// How a page names a unit: "Phường Ba Đình", "Thành phố Hà Nội"; the nation as "Việt Nam"
+/// (its full name is the state's).
+fn unit_label(u: &crate::domain::units::Unit) -> String {
+    if u.level == crate::domain::units::UnitLevel::Nation {
+        u.name.clone()
+    } else {
+        u.full_name.clone()
+    }
+}
+
 /// The unit a page shows (`asked`, else the viewer's own): not found unless it lies within
 /// the viewer's subtree.
 fn viewed_unit(
@@ -104,6 +121,8 @@ fn see_other(to: &str) -> Response {
 #[derive(Deserialize)]
 pub struct CsrfForm {
     csrf: Option<String>,
+    /// The unit a form acts for (the run button's), where it names one.
+    unit: Option<String>,
 }
 
 fn csrf_of(form: &Result<Form<CsrfForm>, FormRejection>) -> Option<&str> {

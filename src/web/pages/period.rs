@@ -5,7 +5,6 @@ use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use rust_decimal::Decimal;
 use serde::Deserialize;
 
 use super::error::{OrPage, PageError, PageResult};
@@ -15,11 +14,12 @@ use super::runs::RunRow;
 use super::{PageQuery, find_period, render, require_read};
 use crate::app::AppState;
 use crate::domain::banks::BankId;
+use crate::domain::units::Unit;
 use crate::service::{self, ExceptionQuery, ServiceError};
 use crate::store::{Upload, UploadKind};
 use crate::web::i18n::Tr;
 use crate::web::session::Viewer;
-use crate::web::views::{self, ExceptionsView, FiguresView};
+use crate::web::views::{self, ExceptionsView, FiguresView, UnitRowView};
 
 pub struct ErrorLine {
     row: String,
@@ -32,6 +32,8 @@ pub struct UploadView {
     id: i64,
     kind: &'static str,
     kind_label: &'static str,
+    unit: String,
+    unit_name: String,
     file_name: String,
     version: String,
     bank: String,
@@ -83,6 +85,8 @@ impl UploadView {
             retired,
             is_list: u.kind == UploadKind::Beneficiaries,
             id: u.id,
+            unit: u.unit.clone(),
+            unit_name: super::unit_name(&u.unit),
             kind: u.kind.as_str(),
             kind_label: t.s(match u.kind {
                 UploadKind::Beneficiaries => "upload.kind.beneficiaries",
@@ -163,15 +167,61 @@ struct PeriodPage {
     exc: Option<ExceptionsView>,
     banks: Vec<BankOpt>,
     max_upload_mb: usize,
+    /// The unit shown, from the viewer's own down to it.
+    unit: UnitView,
+    crumbs: Vec<UnitView>,
+    /// The unit's children with data, when it has any.
+    units: Option<UnitsView>,
+    /// The units an upload may be for: the way down to the unit shown, and its children.
+    unit_choices: Vec<views::Opt>,
+}
+
+/// A unit as a page names and links it.
+pub struct UnitView {
+    code: String,
+    name: String,
+    link: String,
+}
+
+impl UnitView {
+    fn new(u: &Unit, period: i64) -> Self {
+        UnitView {
+            code: u.code.clone(),
+            name: super::unit_label(u),
+            link: format!("/periods/{period}?unit={}", u.code),
+        }
+    }
+}
+
+/// The drill-down: the unit's children against their targets, sortable, with a chart.
+pub struct UnitsView {
+    rows: Vec<UnitRowView>,
+    /// What counts at the unit itself (rows whose commune did not resolve, payouts to
+    /// nobody of files uploaded there).
+    own: Option<UnitRowView>,
+    sorts: Vec<SortLink>,
+    chart: Option<String>,
+}
+
+/// A column header that sorts the table.
+pub struct SortLink {
+    label: &'static str,
+    link: String,
+    /// "ascending" / "descending" when the table is sorted by it (aria-sort).
+    sorted: &'static str,
+    num: bool,
 }
 
 #[derive(Deserialize, Default)]
 pub struct PeriodQuery {
+    /// The exceptions' filters; `unit` is also the unit whose figures are shown (default:
+    /// the viewer's).
     #[serde(flatten)]
     pub(super) filters: ExceptionQuery,
     pub(super) uploaded: Option<String>,
-    /// The unit whose figures and exceptions to show; default: the viewer's.
-    pub(super) unit: Option<String>,
+    /// The drill-down's column (`views::UNIT_SORTS`) and direction (`desc`).
+    pub(super) sort: Option<String>,
+    pub(super) dir: Option<String>,
 }
 
 pub(super) async fn period_page(
@@ -185,26 +235,60 @@ pub(super) async fn period_page(
     let lang = v.lang;
     let t = Tr { lang };
     let period = find_period(st, id, lang).await?;
-    let unit = super::viewed_unit(v, q.unit.as_deref())?;
+    let unit = super::viewed_unit(v, q.filters.unit.as_deref())?;
+    let tree = crate::domain::units::shipped_tree();
+    // From the viewer's own unit down to the one shown.
+    let mut crumbs: Vec<UnitView> = std::iter::successors(Some(unit), |u| {
+        (u.code != v.token().unit)
+            .then(|| u.parent.as_deref().and_then(|p| tree.get(p)))
+            .flatten()
+    })
+    .map(|u| UnitView::new(u, id))
+    .collect();
+    crumbs.reverse();
+    let children = st.store.child_units(&unit.code).await.or_page(lang)?;
+    let unit_choices = crumbs
+        .iter()
+        .map(|c| (c.code.clone(), c.name.clone()))
+        .chain(
+            children
+                .iter()
+                .map(|c| (c.code.clone(), super::unit_label(c))),
+        )
+        .map(|(code, name)| views::Opt {
+            selected: code == unit.code,
+            label: format!("{name} ({code})"),
+            value: code,
+        })
+        .collect();
     let mut uploads = st.store.list_uploads(id).await.or_page(lang)?;
     uploads.retain(|u| v.token().sees(&u.unit));
     let mut runs = st.store.list_reconciliations(id).await.or_page(lang)?;
     runs.retain(|r| v.token().sees(&r.unit));
-    let target = period.target_bp.map(|bp| Decimal::new(bp, 2));
-    let (figures, chart, exc) = match service::live(st.store.as_ref(), id, &unit.code).await {
-        Ok((report, exceptions)) => (
-            Some(FiguresView::of_report(&report, target, t)),
-            views::commune_chart(&report, target, t),
-            Some(ExceptionsView::new(
-                format!("/periods/{id}"),
-                &exceptions,
-                &report,
-                &q.filters,
-                v.sees_full_ids(),
-                t,
-            )),
-        ),
-        Err(ServiceError::NoList(_)) => (None, None, None),
+    let (figures, chart, exc, units) = match service::live(st.store.as_ref(), id, &unit.code).await
+    {
+        Ok(live) => {
+            let units = units_view(&live, id, unit, q, t);
+            // A unit with children has their chart; a commune the communes as written.
+            let chart = match &units {
+                Some(_) => None,
+                None => views::commune_chart(&live.report, live.target, t),
+            };
+            (
+                Some(FiguresView::of_report(&live.report, live.target, t)),
+                chart,
+                Some(ExceptionsView::new(
+                    format!("/periods/{id}"),
+                    &live.exceptions,
+                    &live.report,
+                    &q.filters,
+                    v.sees_full_ids(),
+                    t,
+                )),
+                units,
+            )
+        }
+        Err(ServiceError::NoList(_)) => (None, None, None, None),
         Err(e) => return Err(PageError(e.into(), lang)),
     };
     let highlighted: Vec<i64> = q
@@ -216,7 +300,7 @@ pub(super) async fn period_page(
         .collect();
     let page = PeriodPage {
         t,
-        l: Layout::of(v, &format!("/periods/{id}")),
+        l: Layout::of(v, &format!("/periods/{id}?unit={}", unit.code)),
         p: PeriodRow::new(&period),
         can_write: v.can_write(),
         csrf: v.csrf().to_owned(),
@@ -237,8 +321,83 @@ pub(super) async fn period_page(
             })
             .collect(),
         max_upload_mb: st.config.max_upload_bytes / (1024 * 1024),
+        unit: UnitView::new(unit, id),
+        crumbs,
+        units,
+        unit_choices,
     };
     Ok((status, render(&page)).into_response())
+}
+
+/// The drill-down table of `unit`'s children, sorted as the query asks.
+fn units_view(
+    live: &service::Live,
+    period: i64,
+    unit: &Unit,
+    q: &PeriodQuery,
+    t: Tr,
+) -> Option<UnitsView> {
+    if live.children.children.is_empty() {
+        return None;
+    }
+    let mut rows: Vec<UnitRowView> = live
+        .children
+        .children
+        .iter()
+        .map(|c| {
+            let name = super::unit_name(&c.unit.code);
+            let link = format!("/periods/{period}?unit={}", c.unit.code);
+            UnitRowView::new(c, Some(link), name, t)
+        })
+        .collect();
+    let by = q
+        .sort
+        .as_deref()
+        .filter(|s| views::UNIT_SORTS.contains(s))
+        .unwrap_or("unit");
+    let descending = q.dir.as_deref() == Some("desc");
+    views::sort_units(&mut rows, by, descending);
+    let own = live.children.own.as_ref().map(|o| {
+        let label = format!("{} ({})", super::unit_label(unit), t.s("units.itself"));
+        UnitRowView::new(o, None, label, t)
+    });
+    let labels = [
+        ("unit", "units.unit", false),
+        ("beneficiaries", "fig.beneficiaries", true),
+        ("account", "fig.with_account", true),
+        ("cashless", "fig.cashless", true),
+        ("due", "fig.amount_due", true),
+        ("paid", "fig.amount_paid", true),
+    ];
+    let sorts = labels
+        .into_iter()
+        .map(|(key, label, num)| {
+            let current = key == by;
+            // A click on the sorted column turns it round; numbers start from the highest.
+            let next_desc = if current { !descending } else { num };
+            SortLink {
+                label: t.s(label),
+                link: format!(
+                    "/periods/{period}?unit={}&sort={key}{}#units",
+                    unit.code,
+                    if next_desc { "&dir=desc" } else { "" }
+                ),
+                sorted: match (current, descending) {
+                    (false, _) => "none",
+                    (true, false) => "ascending",
+                    (true, true) => "descending",
+                },
+                num,
+            }
+        })
+        .collect();
+    let chart = views::unit_chart(&rows, live.target, t);
+    Some(UnitsView {
+        rows,
+        own,
+        sorts,
+        chart,
+    })
 }
 
 pub async fn period(

@@ -24,6 +24,8 @@ use crate::web::views::{self, ExceptionsView, FiguresView};
 
 pub struct RunRow {
     pub(super) id: i64,
+    pub(super) unit: String,
+    pub(super) unit_name: String,
     pub(super) at: String,
     pub(super) by: String,
     pub(super) digest: String,
@@ -33,6 +35,8 @@ impl RunRow {
     pub(super) fn new(r: &RunInfo) -> Self {
         RunRow {
             id: r.id,
+            unit: r.unit.clone(),
+            unit_name: super::unit_name(&r.unit),
             at: views::date_time(r.created_at),
             by: r.created_by.clone(),
             digest: r.report_sha256.clone(),
@@ -49,7 +53,9 @@ pub async fn run(
 ) -> PageResult {
     check_post(&v, &headers, csrf_of(&form))?;
     require_write(&v)?;
-    let unit = v.token().unit.clone();
+    // The unit the page showed, else the viewer's own; never one outside the viewer's.
+    let asked = form.as_ref().ok().and_then(|f| f.unit.as_deref());
+    let unit = super::viewed_unit(&v, asked)?.code.clone();
     match service::reconcile_period(st.store.as_ref(), id, &unit, &v.actor()).await {
         Ok((run, _)) => Ok(see_other(&format!("/runs/{}", run.id))),
         Err(ServiceError::NoList(_) | ServiceError::NoListIn(..)) => {

@@ -160,6 +160,14 @@ async fn upload(
                     ),
                 });
             }
+            // Another unit's list in the way (or the same file stored for another unit).
+            Err(ServiceError::Store(crate::store::StoreError::Conflict(why))) => {
+                failed = true;
+                messages.push(Message {
+                    ok: false,
+                    text: format!("{} {file_name}: {why}", t.s("period.upload_failed")),
+                });
+            }
             Err(e) => return Err(PageError(e.into(), lang)),
         }
     }
@@ -170,13 +178,16 @@ async fn upload(
         .join(",");
     if failed {
         // Show what failed and why on the page itself; files that were read are stored.
-        let q = PeriodQuery {
+        let mut q = PeriodQuery {
             uploaded: Some(ids),
             ..PeriodQuery::default()
         };
+        q.filters.unit = Some(unit);
         return period_page(&st, &v, id, &q, messages, StatusCode::UNPROCESSABLE_ENTITY).await;
     }
-    Ok(see_other(&format!("/periods/{id}?uploaded={ids}#uploads")))
+    Ok(see_other(&format!(
+        "/periods/{id}?unit={unit}&uploaded={ids}#uploads"
+    )))
 }
 
 pub async fn upload_list(
