@@ -1912,4 +1912,104 @@ mod tests {
             assert!(ordered.payout_links == back);
         }
     }
+
+    /// Two wards' lists and a province's bank file, as the service reads a period.
+    fn wards() -> (
+        crate::domain::attributed::InUnits<BeneficiaryRow>,
+        crate::domain::attributed::InUnits<PayoutRow>,
+    ) {
+        use crate::domain::attributed::InUnits;
+        let mut list = InUnits::new();
+        list.push_source(
+            vec![ben_acct(ID_A, 100, "1", None), ben(ID_B, "B", 200)],
+            |_| "00004",
+        );
+        // Ward 00008 lists C, and A again: the same person on two units' lists.
+        list.push_source(
+            vec![
+                ben_acct(ID_C, 300, "3", None),
+                ben_acct(ID_A, 100, "1", None),
+            ],
+            |_| "00008",
+        );
+        let mut payouts = InUnits::new();
+        payouts.push_source(
+            vec![
+                ok(100),
+                pay(ID_C, "Agribank", 300, Success),
+                pay(ID_D, "Agribank", 50, Success),
+            ],
+            |_| "01",
+        );
+        (list, payouts)
+    }
+
+    #[test]
+    fn the_same_id_on_two_lists_is_one_person_flagged_across_units() {
+        let (list, payouts) = wards();
+        let r = reconcile(&list, &payouts, &Options::default());
+        assert_eq!(r.beneficiaries.len(), 3);
+        let a = &r.beneficiaries[0];
+        assert!(a.flags.contains(Flag::DuplicateAcrossUnits));
+        assert!(
+            !a.flags.contains(Flag::DuplicateRow),
+            "not twice on one list"
+        );
+        assert_eq!(r.totals.flags.duplicate_across_units, 1);
+        // Twice on one list stays duplicate_row.
+        let one = run(&[ben(ID_A, "A", 1), ben(ID_A, "A", 1)], &[]);
+        assert!(one.beneficiaries[0].flags.contains(Flag::DuplicateRow));
+        assert!(
+            !one.beneficiaries[0]
+                .flags
+                .contains(Flag::DuplicateAcrossUnits)
+        );
+        // Both listings show in the person's exception.
+        let ex = crate::recon::exceptions(&list, &payouts, &r);
+        let a = ex
+            .iter()
+            .find(|e| e.population_id == ID_A)
+            .unwrap_or_else(|| panic!("A's exception"));
+        assert_eq!(a.unit.as_deref(), Some("00004"));
+        assert_eq!(a.other_lists.len(), 1);
+        assert_eq!(a.other_lists[0].unit.as_deref(), Some("00008"));
+        assert_eq!(a.units().collect::<Vec<_>>(), ["00004", "00008"]);
+    }
+
+    #[test]
+    fn figures_by_unit_and_scoped_sum_to_the_whole() {
+        let (list, payouts) = wards();
+        let whole = reconcile(&list, &payouts, &Options::default());
+        let keys: Vec<Option<&str>> = whole.by_unit.iter().map(|s| s.key.as_deref()).collect();
+        assert_eq!(keys, [Some("00004"), Some("00008"), Some("01")]);
+        assert_eq!(sum_slices(&whole.by_unit), whole.totals);
+        // The payout to nobody counts in its file's unit.
+        let at = |r: &Reconciliation, u: &str| {
+            r.by_unit
+                .iter()
+                .find(|s| s.key.as_deref() == Some(u))
+                .map(|s| s.coverage.clone())
+                .unwrap_or_default()
+        };
+        assert_eq!(at(&whole, "01").unmatched_payouts.count, 1);
+        assert_eq!(at(&whole, "01").beneficiaries, 0);
+        let mut parts = Coverage::default();
+        for unit in ["00004", "00008", "01"] {
+            let scoped =
+                reconcile(&list, &payouts, &Options::default())
+                    .scoped(&list, &payouts, &|u| u == Some(unit));
+            assert_eq!(scoped.totals, at(&whole, unit), "{unit}");
+            assert_eq!(
+                sum_slices(&scoped.by_bank),
+                scoped.totals,
+                "{unit}: by bank"
+            );
+            // Per-person results are those of the whole period.
+            assert_eq!(scoped.beneficiaries, whole.beneficiaries);
+            parts.merge(&scoped.totals);
+        }
+        assert_eq!(parts, whole.totals);
+        // A list read alone names no units: no breakdown by unit.
+        assert!(run(&[ben(ID_A, "A", 1)], &[ok(1)]).by_unit.is_empty());
+    }
 }

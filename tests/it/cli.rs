@@ -502,6 +502,57 @@ fn token_create_prints_the_token_and_a_bank_webhook_secret() {
         "{stdout}"
     );
 
+    // A token of a unit reads and writes its subtree; `token list` says which.
+    let out = run(&[
+        "token",
+        "create",
+        "--role",
+        "accountant",
+        "--unit",
+        "37",
+        "--name",
+        "ke-toan-37",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = run(&["token", "list"]);
+    let listed = String::from_utf8_lossy(&out.stdout).into_owned();
+    let unit_of = |name: &str| {
+        listed
+            .lines()
+            .find(|l| l.starts_with(&format!("{name}\t")))
+            .and_then(|l| l.split('\t').nth(3))
+            .map(str::to_owned)
+    };
+    assert_eq!(unit_of("ke-toan-37").as_deref(), Some("37"), "{listed}");
+    assert_eq!(unit_of("kiem-toan").as_deref(), Some("VN"), "{listed}");
+    // An unknown unit, or a unit for a bank token, is refused with what to do.
+    for args in [
+        &[
+            "token",
+            "create",
+            "--role",
+            "accountant",
+            "--unit",
+            "99",
+            "--name",
+            "y",
+        ][..],
+        &[
+            "token", "create", "--role", "bank", "--bank", "BIDV", "--unit", "37", "--name", "z",
+        ],
+    ] {
+        let out = run(args);
+        assert!(!out.status.success(), "{args:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("unit"),
+            "{args:?}"
+        );
+    }
+
     // A bank token needs its bank; the name is unique; revoke by name.
     assert!(
         !run(&["token", "create", "--role", "bank", "--name", "x"])
@@ -533,8 +584,8 @@ fn token_create_prints_the_token_and_a_bank_webhook_secret() {
     let out = run(&["audit", "verify"]);
     assert!(out.status.success());
     assert!(
-        String::from_utf8_lossy(&out.stdout).contains("3"),
-        "three audit entries"
+        String::from_utf8_lossy(&out.stdout).contains("4"),
+        "four audit entries"
     );
 }
 

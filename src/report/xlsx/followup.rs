@@ -102,7 +102,18 @@ pub fn write_followup(
         .period
         .as_deref()
         .unwrap_or(pick(lang, "(không ghi)", "(not stated)"));
-    let period_line = format!("{}: {period}", pick(lang, "Kỳ chi trả", "Period"));
+    let mut period_line = format!("{}: {period}", pick(lang, "Kỳ chi trả", "Period"));
+    // A stored run's programme and unit (a file reconciled alone has neither).
+    if let Some(p) = &meta.programme {
+        period_line.push_str(&format!(" · {} ({})", p.name, p.code));
+    }
+    if let Some(u) = &meta.unit {
+        period_line.push_str(&format!(
+            " · {}: {}",
+            pick(lang, "Đơn vị", "Unit"),
+            u.full_name
+        ));
+    }
     ws.merge_range(1, 0, 1, last, &fit_cell(&period_line), &sub_fmt)?;
     let generated = format!(
         "{}: {}",

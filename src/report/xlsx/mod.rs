@@ -238,6 +238,45 @@ mod tests {
     }
 
     #[test]
+    fn a_stored_run_names_its_programme_and_unit() {
+        let (report, exc, mut meta) = sample();
+        meta.programme = Some(crate::report::ProgrammeRef {
+            code: "NCC".into(),
+            name: "Trợ cấp ưu đãi người có công".into(),
+        });
+        meta.unit = crate::domain::units::shipped_tree()
+            .get("00004")
+            .map(crate::report::UnitRef::from);
+        let mut book = match write_report(&report, &exc, &meta, Lang::Vi) {
+            Ok(b) => open(b),
+            Err(e) => panic!("{e}"),
+        };
+        let s = sheet(&mut book, SHEET_SUMMARY);
+        let r = find_row(&s, 0, "Chế độ");
+        assert_eq!(
+            r.map(|r| cell(&s, r, 1)),
+            Some(Data::String("Trợ cấp ưu đãi người có công (NCC)".into()))
+        );
+        let r = find_row(&s, 0, "Đơn vị");
+        assert_eq!(
+            r.map(|r| cell(&s, r, 1)),
+            Some(Data::String("Phường Ba Đình (00004)".into()))
+        );
+        assert!(find_row(&s, 0, "Tổng số đối tượng").is_some());
+        let mut book = match write_followup(&exc, &meta, Lang::Vi) {
+            Ok(b) => open(b),
+            Err(e) => panic!("{e}"),
+        };
+        let names = book.sheet_names();
+        let f = sheet(&mut book, &names[0]);
+        let line = cell(&f, 1, 0).to_string();
+        assert!(
+            line.contains("(NCC)") && line.contains("Phường Ba Đình"),
+            "{line}"
+        );
+    }
+
+    #[test]
     fn empty_report_still_writes() {
         let (mut report, _, mut meta) = sample();
         report.row_errors.clear();

@@ -71,16 +71,37 @@ pub(super) fn summary_sheet(
         .as_deref()
         .unwrap_or(pick(lang, "(không ghi)", "(not stated)"));
     ws_.write_string_with_format(1, 1, fit_cell(period), &fm.subtitle)?;
+    // A stored run's programme and the unit whose subtree it covers (a file reconciled
+    // alone has neither, and its sheet stays as it was).
+    let mut r: RowNum = 2;
+    let programme = meta
+        .programme
+        .as_ref()
+        .map(|p| format!("{} ({})", p.name, p.code));
+    let unit = meta
+        .unit
+        .as_ref()
+        .map(|u| format!("{} ({})", u.full_name, u.code));
+    for (label, value) in [
+        (pick(lang, "Chế độ", "Programme"), programme),
+        (pick(lang, "Đơn vị", "Unit"), unit),
+    ] {
+        if let Some(value) = value {
+            ws_.write_string_with_format(r, 0, label, &fm.subtitle)?;
+            ws_.write_string_with_format(r, 1, fit_cell(&value), &fm.subtitle)?;
+            r += 1;
+        }
+    }
     ws_.write_string_with_format(
-        2,
+        r,
         0,
         pick(lang, "Thời điểm lập", "Generated at"),
         &fm.subtitle,
     )?;
-    ws_.write_string_with_format(2, 1, fit_cell(&meta.generated_at), &fm.subtitle)?;
+    ws_.write_string_with_format(r, 1, fit_cell(&meta.generated_at), &fm.subtitle)?;
 
     // Headline figures.
-    let mut r: RowNum = 4;
+    let mut r: RowNum = r + 2;
     put_header(
         ws_,
         r,
