@@ -25,6 +25,16 @@ pub struct AuditEntry {
     pub hash: String,
 }
 
+impl AuditEntry {
+    /// The unit the change was for, where the entry names one (uploads, runs, targets,
+    /// tokens); entries of the whole system (periods, programmes, sessions, callbacks) name
+    /// none.
+    pub fn unit(&self) -> Option<String> {
+        let details: serde_json::Value = serde_json::from_str(&self.details).ok()?;
+        details.get("unit")?.as_str().map(str::to_owned)
+    }
+}
+
 /// Every kind of state change the trail records: one vocabulary, so a reader of the
 /// trail (or a filter on it) can rely on the names. Stored as `as_str()`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

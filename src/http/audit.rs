@@ -26,7 +26,8 @@ pub struct AuditPage {
     pub next_after: Option<i64>,
 }
 
-/// Audit entries, oldest first.
+/// Audit entries, oldest first: every entry for a national token; for a unit's, those of
+/// its subtree (uploads, runs, targets and tokens of its units).
 #[utoipa::path(get, path = "/api/v1/audit", tag = "audit", params(AuditQuery),
     responses((status = 200, body = AuditPage), (status = 403)), security(("bearer" = [])))]
 pub async fn list(
@@ -36,13 +37,28 @@ pub async fn list(
 ) -> Result<Json<AuditPage>, AppError> {
     auth.require_audit()?;
     let limit = q.limit.unwrap_or(100).clamp(1, 1000);
-    let entries = st
-        .store
-        .audit_entries(q.after.unwrap_or(0).max(0), limit)
-        .await?;
-    let next_after = (entries.len() as i64 == limit)
-        .then(|| entries.last().map(|e| e.seq))
-        .flatten();
+    let mut after = q.after.unwrap_or(0).max(0);
+    let mut entries = Vec::new();
+    // Read on until the page is full of entries the caller may read, or the trail ends.
+    let next_after = loop {
+        let batch = st.store.audit_entries(after, limit).await?;
+        let end = (batch.len() as i64) < limit;
+        for e in batch {
+            after = e.seq;
+            if auth.0.reads_audit_entry(&e) {
+                entries.push(e);
+                if entries.len() as i64 == limit {
+                    break;
+                }
+            }
+        }
+        if entries.len() as i64 == limit {
+            break Some(after);
+        }
+        if end {
+            break None;
+        }
+    };
     Ok(Json(AuditPage {
         entries,
         next_after,

@@ -55,9 +55,9 @@ impl From<Period> for PeriodView {
     }
 }
 
-/// Create a payment period.
+/// Create a payment period, shared by every unit: a national (`VN`) token's to create.
 #[utoipa::path(post, path = "/api/v1/periods", tag = "periods", request_body = CreatePeriod,
-    responses((status = 201, body = PeriodView), (status = 400), (status = 401), (status = 403), (status = 409)),
+    responses((status = 201, body = PeriodView), (status = 400), (status = 401), (status = 403, description = "not a writer, or not a national (VN) token"), (status = 409)),
     security(("bearer" = [])))]
 pub async fn create(
     State(st): State<AppState>,
@@ -65,6 +65,12 @@ pub async fn create(
     AppJson(body): AppJson<CreatePeriod>,
 ) -> Result<(StatusCode, Json<PeriodView>), AppError> {
     auth.require_write()?;
+    // Every unit shares a period (and its locality and target): the country makes them.
+    if !auth.0.is_national() {
+        return Err(AppError::forbidden(
+            "Kỳ chi trả dùng chung cho cả nước: chỉ mã cấp toàn quốc (VN) tạo kỳ / periods are shared by every unit: only a national (VN) token creates them",
+        ));
+    }
     let req = PeriodRequest {
         code: body.code,
         programme: body.programme,
@@ -325,6 +331,11 @@ pub async fn set_unit_target(
         return Err(super::units::unit_not_found(&unit));
     }
     let unit = auth.write_unit(Some(&unit))?.code.clone();
+    if !auth.0.sets_target_of(&unit) {
+        return Err(AppError::forbidden(format!(
+            "Chỉ tiêu của đơn vị {unit} do đơn vị cấp trên đặt / unit {unit}'s target is set by a unit above it"
+        )));
+    }
     st.store
         .set_unit_target(id, &unit, bp, &auth.actor())
         .await?;

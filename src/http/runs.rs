@@ -24,9 +24,9 @@ pub struct CreatedRun {
     pub report: serde_json::Value,
 }
 
-/// What to reconcile; every field optional (an empty body will do).
+/// What to reconcile; every field optional (an empty body, or `null`, will do). Other
+/// fields are ignored, as they were before the body was read at all.
 #[derive(Debug, Default, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
 pub struct CreateRun {
     /// The unit whose subtree to reconcile (`37`, `00004`), within the token's subtree;
     /// default: the token's unit.
@@ -50,14 +50,16 @@ pub async fn create(
     let req: CreateRun = if body.iter().all(u8::is_ascii_whitespace) {
         CreateRun::default()
     } else {
-        serde_json::from_slice(&body).map_err(|e| {
-            AppError::new(
-                StatusCode::BAD_REQUEST,
-                "invalid-json",
-                "JSON không hợp lệ / Invalid JSON",
-                e.to_string(),
-            )
-        })?
+        serde_json::from_slice::<Option<CreateRun>>(&body)
+            .map(Option::unwrap_or_default)
+            .map_err(|e| {
+                AppError::new(
+                    StatusCode::BAD_REQUEST,
+                    "invalid-json",
+                    "JSON không hợp lệ / Invalid JSON",
+                    e.to_string(),
+                )
+            })?
     };
     let unit = auth.write_unit(req.unit.as_deref())?;
     let (run, report_json) =

@@ -22,17 +22,6 @@ fn person_key(id: IdRef<'_>) -> Option<u64> {
     }
 }
 
-/// Account numbers compare without leading zeros: a list typed in Excel as a number lost
-/// them, the bank's file did not. (Importers already removed spaces.)
-fn account_key(a: &str) -> &str {
-    let t = a.trim_start_matches('0');
-    if t.is_empty() && !a.is_empty() {
-        "0"
-    } else {
-        t
-    }
-}
-
 #[derive(Clone, Copy)]
 enum AccountSlot {
     One(u32),
@@ -99,13 +88,15 @@ where
 {
     // 1 and 2 are independent: the list's people on this thread, the latest state of
     // each bank transaction on another.
-    let ((by_person, mut people, mut amounts, duplicate_rows, person_of_row), mut payout_links) =
-        std::thread::scope(|s| {
-            let latest = s.spawn(|| latest_states(payouts));
-            let grouped = group_people(list, threads);
-            let links = latest.join().unwrap_or_else(|_| latest_states(payouts));
-            (grouped, links)
-        });
+    let (
+        (by_person, mut people, mut amounts, duplicate_rows, person_of_row, across),
+        mut payout_links,
+    ) = std::thread::scope(|s| {
+        let latest = s.spawn(|| latest_states(payouts));
+        let grouped = group_people(list, threads);
+        let links = latest.join().unwrap_or_else(|_| latest_states(payouts));
+        (grouped, links)
+    });
 
     // 3. Link payouts to people: who each payout names and what it says about them, in
     // parallel (each payout on its own); then its effect, in input order.
@@ -145,6 +136,11 @@ where
                         *cursor = hit.1 as usize + 1;
                         hit
                     }
+                };
+                // Listed by two units: the listing the payout's account or bank fits.
+                let (b, r) = match across.listing_for(b, list, people, payouts, i) {
+                    Some(other) => (other, people[other as usize].row),
+                    None => (b, r),
                 };
                 (b, r as usize, false)
             }
@@ -291,6 +287,7 @@ where
         options: options.clone(),
         amounts,
         duplicate_rows,
+        across_units: across,
         payout_offsets,
         payout_index,
     }
@@ -572,14 +569,15 @@ impl<'a> Figures<'a> {
     }
 }
 
-/// Step 1: one beneficiary per person (rows with the same ID merged), and the index from
-/// a person's key to them.
+/// Step 1: one beneficiary per person and list (rows of one list with the same ID merged),
+/// and the index from a person's key to them.
 type Grouped = (
     PersonIndex,
     Vec<BeneficiaryResult>,
     PersonAmounts,
     FxHashMap<u32, Vec<u32>>,
     RowPeople,
+    AcrossUnits,
 );
 
 /// The person index, in parts by bits of the key's hash: each part is small enough to stay
@@ -735,27 +733,46 @@ fn group_people<L: ListRows + ?Sized>(list: &L, threads: usize) -> Grouped {
         repeats: Vec::with_capacity(repeats.len()),
     };
     let mut repeats = repeats.into_iter().peekable();
+    let mut across = AcrossUnits::default();
+    // (the key's first row, a later list) → that list's person of the key.
+    let mut on_other_list: FxHashMap<(u32, u32), u32> = FxHashMap::default();
     for r in 0..n {
         let i = r as u32;
+        let mut also_listed = false;
         if let Some((_, first_row)) = repeats.next_if(|&(row, _)| row == i) {
-            // The first row comes earlier: its person is known.
+            // The first row comes earlier: its person is known. A row of the same list
+            // adds to its person; the first row of another list (another unit's) is a
+            // person of that list, both flagged: each unit counts whom it listed.
+            let source = list.source(r);
+            let same_list = source == list.source(first_row as usize);
             let first = person_of_row.person(first_row);
-            person_of_row.repeats.push((i, first));
-            duplicate_rows.entry(first).or_default().push(i);
-            if let Some(b) = people.get_mut(first as usize) {
-                amounts.add_due(first as usize, list.amount_due(r));
-                // Twice on one list, or on the lists of two units.
-                b.flags
-                    .insert(if list.source(r) == list.source(first_row as usize) {
-                        Flag::DuplicateRow
-                    } else {
-                        Flag::DuplicateAcrossUnits
-                    });
+            let into = if same_list {
+                Some(first)
+            } else {
+                on_other_list.get(&(first_row, source)).copied()
+            };
+            if let Some(into) = into {
+                person_of_row.repeats.push((i, into));
+                duplicate_rows.entry(into).or_default().push(i);
+                if let Some(b) = people.get_mut(into as usize) {
+                    amounts.add_due(into as usize, list.amount_due(r));
+                    b.flags.insert(Flag::DuplicateRow);
+                }
+                continue;
             }
-            continue;
+            let person = people.len() as u32;
+            on_other_list.insert((first_row, source), person);
+            across.add(first, person);
+            if let Some(b) = people.get_mut(first as usize) {
+                b.flags.insert(Flag::DuplicateAcrossUnits);
+            }
+            also_listed = true;
         }
         let id = list.id(r);
         let mut flags = Flags::default();
+        if also_listed {
+            flags.insert(Flag::DuplicateAcrossUnits);
+        }
         match id {
             IdRef::Invalid(_) | IdRef::Missing => flags.insert(Flag::InvalidId),
             IdRef::Legacy(_) => flags.insert(Flag::LegacyId),
@@ -782,7 +799,14 @@ fn group_people<L: ListRows + ?Sized>(list: &L, threads: usize) -> Grouped {
         parts: tables,
         bits,
     };
-    (index, people, amounts, duplicate_rows, person_of_row)
+    (
+        index,
+        people,
+        amounts,
+        duplicate_rows,
+        person_of_row,
+        across,
+    )
 }
 
 /// Step 2: every payout unmatched so far, except those a later payout with the same
@@ -1945,17 +1969,26 @@ mod tests {
     }
 
     #[test]
-    fn the_same_id_on_two_lists_is_one_person_flagged_across_units() {
+    fn the_same_id_on_two_units_lists_is_a_person_of_each_flagged_on_both() {
         let (list, payouts) = wards();
         let r = reconcile(&list, &payouts, &Options::default());
-        assert_eq!(r.beneficiaries.len(), 3);
-        let a = &r.beneficiaries[0];
-        assert!(a.flags.contains(Flag::DuplicateAcrossUnits));
-        assert!(
-            !a.flags.contains(Flag::DuplicateRow),
-            "not twice on one list"
+        // Each unit counts whom it listed: A in 00004 and in 00008.
+        assert_eq!(r.beneficiaries.len(), 4);
+        let (a4, a8) = (&r.beneficiaries[0], &r.beneficiaries[3]);
+        for a in [a4, a8] {
+            assert!(a.flags.contains(Flag::DuplicateAcrossUnits));
+            assert!(
+                !a.flags.contains(Flag::DuplicateRow),
+                "not twice on one list"
+            );
+        }
+        assert_eq!(r.totals.flags.duplicate_across_units, 2);
+        // The payout (no account, no listed bank) goes to the first listing only.
+        assert_eq!(
+            (a4.outcome, a8.outcome),
+            (Outcome::Matched, Outcome::Unpaid)
         );
-        assert_eq!(r.totals.flags.duplicate_across_units, 1);
+        assert_eq!((r.amount_due(0), r.amount_due(3)), (d(100), d(100)));
         // Twice on one list stays duplicate_row.
         let one = run(&[ben(ID_A, "A", 1), ben(ID_A, "A", 1)], &[]);
         assert!(one.beneficiaries[0].flags.contains(Flag::DuplicateRow));
@@ -1964,16 +1997,44 @@ mod tests {
                 .flags
                 .contains(Flag::DuplicateAcrossUnits)
         );
-        // Both listings show in the person's exception.
+        // Both listings are exceptions, each naming the other.
         let ex = crate::recon::exceptions(&list, &payouts, &r);
-        let a = ex
-            .iter()
-            .find(|e| e.population_id == ID_A)
-            .unwrap_or_else(|| panic!("A's exception"));
-        assert_eq!(a.unit.as_deref(), Some("00004"));
-        assert_eq!(a.other_lists.len(), 1);
-        assert_eq!(a.other_lists[0].unit.as_deref(), Some("00008"));
-        assert_eq!(a.units().collect::<Vec<_>>(), ["00004", "00008"]);
+        let of = |unit: &str| {
+            ex.iter()
+                .find(|e| e.population_id == ID_A && e.unit.as_deref() == Some(unit))
+                .unwrap_or_else(|| panic!("A's exception in {unit}"))
+        };
+        assert_eq!(of("00004").other_lists[0].unit.as_deref(), Some("00008"));
+        assert_eq!(of("00008").other_lists[0].unit.as_deref(), Some("00004"));
+        assert_eq!(of("00008").other_lists[0].rows, [1]);
+    }
+
+    #[test]
+    fn a_payout_goes_to_the_listing_its_account_fits() {
+        use crate::domain::attributed::InUnits;
+        let mut list = InUnits::new();
+        list.push_source(vec![ben_acct(ID_A, 100, "1", None)], |_| "00004");
+        // 00008 lists A with another account, and twice: one person there, its rows added.
+        list.push_source(
+            vec![ben_acct(ID_A, 100, "009", None), ben(ID_A, "A", 50)],
+            |_| "00008",
+        );
+        let mut payouts = InUnits::new();
+        let by_account = PayoutRow {
+            account: Some("9".into()),
+            ..ok(150)
+        };
+        payouts.push_source(vec![by_account], |_| "01");
+        let r = reconcile(&list, &payouts, &Options::default());
+        assert_eq!(r.beneficiaries.len(), 2);
+        let a8 = &r.beneficiaries[1];
+        assert!(
+            a8.flags.contains(Flag::DuplicateRow) && a8.flags.contains(Flag::DuplicateAcrossUnits)
+        );
+        assert_eq!((r.amount_due(1), r.amount_paid(1)), (d(150), d(150)));
+        assert_eq!(a8.outcome, Outcome::Matched);
+        assert_eq!(r.beneficiaries[0].outcome, Outcome::Unpaid);
+        assert_eq!(r.payout_links, [PayoutLink::Beneficiary(1)]);
     }
 
     #[test]

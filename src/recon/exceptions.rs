@@ -89,7 +89,8 @@ pub struct ExceptionRow {
     /// The unit the person (or unmatched payout) counts in, where rows name units.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unit: Option<String>,
-    /// The same person's rows on other units' lists (flag `duplicate_across_units`).
+    /// The same person on other units' lists (flag `duplicate_across_units`), each also an
+    /// exception of its own.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub other_lists: Vec<OtherListing>,
 }
@@ -100,16 +101,6 @@ pub struct OtherListing {
     pub unit: Option<String>,
     pub file: String,
     pub rows: Vec<u32>,
-}
-
-impl ExceptionRow {
-    /// Every unit this exception concerns: its own, and those of its other listings.
-    pub fn units(&self) -> impl Iterator<Item = &str> {
-        self.unit
-            .as_deref()
-            .into_iter()
-            .chain(self.other_lists.iter().filter_map(|o| o.unit.as_deref()))
-    }
 }
 
 fn summary<P: PayoutRows + ?Sized>(payouts: &P, i: usize) -> PayoutSummary {
@@ -168,27 +159,30 @@ where
         .filter(|(_, person)| is_exception(person))
         .map(move |(b, person)| {
             let r = person.row as usize;
-            let mut list_rows = vec![list.row_number(r)];
-            let mut other_lists: Vec<(u32, OtherListing)> = Vec::new();
-            for &x in recon.extra_rows(b) {
-                let x = x as usize;
-                let source = list.source(x);
-                if source == list.source(r) {
-                    list_rows.push(list.row_number(x));
-                    continue;
-                }
-                match other_lists.iter_mut().find(|(s, _)| *s == source) {
-                    Some((_, o)) => o.rows.push(list.row_number(x)),
-                    None => other_lists.push((
-                        source,
-                        OtherListing {
-                            unit: list.unit(x).map(str::to_owned),
-                            file: list.file(x).to_owned(),
-                            rows: vec![list.row_number(x)],
-                        },
-                    )),
-                }
-            }
+            let rows_of = |b: usize| {
+                let first = recon.beneficiaries.get(b).map_or(0, |p| p.row as usize);
+                std::iter::once(list.row_number(first))
+                    .chain(
+                        recon
+                            .extra_rows(b)
+                            .iter()
+                            .map(|x| list.row_number(*x as usize)),
+                    )
+                    .collect::<Vec<u32>>()
+            };
+            let list_rows = rows_of(b);
+            // The same person on other units' lists: each is its own exception too.
+            let other_lists = recon
+                .also_listed_as(b)
+                .filter_map(|o| {
+                    let row = recon.beneficiaries.get(o as usize)?.row as usize;
+                    Some(OtherListing {
+                        unit: list.unit(row).map(str::to_owned),
+                        file: list.file(row).to_owned(),
+                        rows: rows_of(o as usize),
+                    })
+                })
+                .collect();
             ExceptionRow {
                 kind: ExceptionKind::Beneficiary(person.outcome),
                 population_id: list.id(r).display(),
@@ -208,7 +202,7 @@ where
                     .map(|&p| summary(payouts, p as usize))
                     .collect(),
                 unit: list.unit(r).map(str::to_owned),
-                other_lists: other_lists.into_iter().map(|(_, o)| o).collect(),
+                other_lists,
             }
         });
     let unmatched = recon

@@ -499,6 +499,82 @@ impl PersonAmounts {
     }
 }
 
+/// People with the same ID on the lists of several units: one beneficiary per list (each
+/// unit counts whom it listed), grouped so a payout goes to the one listing it fits and the
+/// exceptions show the others. Rare: empty unless a period's lists overlap.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct AcrossUnits {
+    /// First listing's person → every listing's person, first first.
+    groups: rustc_hash::FxHashMap<u32, Vec<u32>>,
+    /// A later listing's person → the first listing's.
+    first_of: rustc_hash::FxHashMap<u32, u32>,
+}
+
+impl AcrossUnits {
+    pub(crate) fn add(&mut self, first: u32, other: u32) {
+        self.groups
+            .entry(first)
+            .or_insert_with(|| vec![first])
+            .push(other);
+        self.first_of.insert(other, first);
+    }
+
+    /// Every listing's person of `b`'s group (empty when `b` is listed once).
+    pub(crate) fn members(&self, b: u32) -> &[u32] {
+        let first = self.first_of.get(&b).copied().unwrap_or(b);
+        self.groups.get(&first).map_or(&[], Vec::as_slice)
+    }
+
+    /// Of the listings of the person `b` is, the one payout `i` is for: the one whose
+    /// account, else whose bank, is the payout's, else the first. None when `b` is listed
+    /// once (nothing to choose).
+    pub(crate) fn listing_for<L, P>(
+        &self,
+        b: u32,
+        list: &L,
+        people: &[BeneficiaryResult],
+        payouts: &P,
+        i: usize,
+    ) -> Option<u32>
+    where
+        L: crate::domain::records::ListRows + ?Sized,
+        P: crate::domain::records::PayoutRows + ?Sized,
+    {
+        if self.groups.is_empty() {
+            return None;
+        }
+        let members = self.members(b);
+        let (first, _) = members.split_first()?;
+        let row = |m: u32| people.get(m as usize).map(|p| p.row as usize);
+        let account = payouts.account(i).map(account_key);
+        let by_account = account.and_then(|a| {
+            members
+                .iter()
+                .copied()
+                .find(|&m| row(m).and_then(|r| list.account(r)).map(account_key) == Some(a))
+        });
+        let bank = payouts.bank(i);
+        let by_bank = || {
+            members
+                .iter()
+                .copied()
+                .find(|&m| row(m).and_then(|r| list.bank(r)) == Some(bank))
+        };
+        Some(by_account.or_else(by_bank).unwrap_or(*first))
+    }
+}
+
+/// Account numbers compare without leading zeros: a list typed in Excel as a number lost
+/// them, the bank's file did not. (Importers already removed spaces.)
+pub(crate) fn account_key(a: &str) -> &str {
+    let t = a.trim_start_matches('0');
+    if t.is_empty() && !a.is_empty() {
+        "0"
+    } else {
+        t
+    }
+}
+
 /// The engine's verdict on one beneficiary (one person, possibly several list rows).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BeneficiaryResult {
@@ -561,6 +637,8 @@ pub struct Reconciliation {
     /// Further list rows of a person listed more than once (rare: kept apart, not a
     /// vector in every beneficiary).
     pub(crate) duplicate_rows: rustc_hash::FxHashMap<u32, Vec<u32>>,
+    /// People listed by two units' lists (one person per list), grouped.
+    pub(crate) across_units: AcrossUnits,
     // CSR index beneficiary -> linked payouts.
     pub(crate) payout_offsets: Vec<u32>,
     pub(crate) payout_index: Vec<u32>,
@@ -589,6 +667,15 @@ impl Reconciliation {
         self.duplicate_rows
             .get(&(b as u32))
             .map_or(&[], Vec::as_slice)
+    }
+
+    /// The same person on other units' lists (indexes into `beneficiaries`).
+    pub fn also_listed_as(&self, b: usize) -> impl Iterator<Item = u32> + '_ {
+        self.across_units
+            .members(b as u32)
+            .iter()
+            .copied()
+            .filter(move |&m| m != b as u32)
     }
 
     /// Indexes (into the input payouts) of the payouts linked to beneficiary `b`.

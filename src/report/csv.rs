@@ -19,7 +19,7 @@ use crate::recon::{ExceptionKind, ExceptionRow};
 const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// (Vietnamese, English) headers of the exception columns, in order.
-pub(crate) const EXCEPTION_COLUMNS: [(&str, &str); 15] = [
+pub(crate) const EXCEPTION_COLUMNS: [(&str, &str); 16] = [
     ("Loại ngoại lệ", "Exception"),
     ("Mã", "Code"),
     ("Số định danh", "Personal ID"),
@@ -35,6 +35,7 @@ pub(crate) const EXCEPTION_COLUMNS: [(&str, &str); 15] = [
     ("Tệp danh sách", "List file"),
     ("Dòng", "Rows"),
     ("Giao dịch", "Payouts"),
+    ("Đơn vị", "Unit"),
 ];
 
 /// Indexes into [`EXCEPTION_COLUMNS`] of the columns the workbook writes as numbers.
@@ -51,7 +52,7 @@ pub(crate) fn pick(lang: Lang, vi: &'static str, en: &'static str) -> &'static s
     }
 }
 
-pub(crate) fn exception_headers(lang: Lang) -> [&'static str; 15] {
+pub(crate) fn exception_headers(lang: Lang) -> [&'static str; 16] {
     EXCEPTION_COLUMNS.map(|(vi, en)| pick(lang, vi, en))
 }
 
@@ -115,7 +116,7 @@ fn payouts_text(row: &ExceptionRow, lang: Lang) -> String {
 }
 
 /// The cell texts of one exception, unescaped, in [`EXCEPTION_COLUMNS`] order.
-pub(crate) fn exception_texts(row: &ExceptionRow, lang: Lang) -> [String; 15] {
+pub(crate) fn exception_texts(row: &ExceptionRow, lang: Lang) -> [String; 16] {
     [
         kind_label(row.kind, lang).to_owned(),
         row.kind.as_str().to_owned(),
@@ -142,7 +143,34 @@ pub(crate) fn exception_texts(row: &ExceptionRow, lang: Lang) -> [String; 15] {
         row.list_file.clone().unwrap_or_default(),
         joined_rows(&row.list_rows),
         payouts_text(row, lang),
+        unit_text(row, lang),
     ]
+}
+
+/// The unit the exception counts in ("Phường Ba Đình (00004)"), and the other units'
+/// lists the same person is on; empty for a file reconciled alone.
+fn unit_text(row: &ExceptionRow, lang: Lang) -> String {
+    let tree = crate::domain::units::shipped_tree();
+    let name = |code: &str| {
+        tree.get(code)
+            .map_or_else(|| code.to_owned(), |u| format!("{} ({code})", u.full_name))
+    };
+    let mut s = row.unit.as_deref().map(name).unwrap_or_default();
+    for o in &row.other_lists {
+        s.push_str(pick(
+            lang,
+            "; cũng có trong danh sách của ",
+            "; also on the list of ",
+        ));
+        s.push_str(&o.unit.as_deref().map(name).unwrap_or_default());
+        s.push_str(&format!(
+            " ({}, {} {})",
+            o.file,
+            pick(lang, "dòng", "rows"),
+            joined_rows(&o.rows)
+        ));
+    }
+    s
 }
 
 /// The exceptions as CSV for Excel users: UTF-8 with BOM (so Excel shows Vietnamese),
@@ -292,6 +320,28 @@ mod tests {
         assert_eq!(r[12], "danh_sach.xlsx");
         assert_eq!(r[13], "12, 40");
         assert_eq!(r[14], "");
+    }
+
+    #[test]
+    fn the_unit_and_the_other_units_lists_are_named() {
+        let mut r = row();
+        assert_eq!(
+            read(&write(&[r.clone()], Lang::Vi))[1][15],
+            "",
+            "no unit: a file alone"
+        );
+        r.unit = Some("00004".into());
+        r.other_lists = vec![crate::recon::OtherListing {
+            unit: Some("00008".into()),
+            file: "ds_ngoc_ha.csv".into(),
+            rows: vec![5],
+        }];
+        let rows = read(&write(&[r], Lang::Vi));
+        assert_eq!(rows[0][15], "Đơn vị");
+        assert_eq!(
+            rows[1][15],
+            "Phường Ba Đình (00004); cũng có trong danh sách của Phường Ngọc Hà (00008) (ds_ngoc_ha.csv, dòng 5)"
+        );
     }
 
     #[test]

@@ -224,7 +224,7 @@ where
     }
     let report = Report::new(&recon, row_errors, control_total_mismatches(inputs));
     let exceptions = crate::recon::exception_rows(list, payouts, &recon)
-        .filter(|e| keep.is_none_or(|keep| e.units().any(|u| keep(Some(u)))))
+        .filter(|e| keep.is_none_or(|keep| keep(e.unit.as_deref())))
         .collect();
     Assembled {
         recon,

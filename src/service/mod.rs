@@ -570,12 +570,27 @@ impl Gathered {
         bp.map(|bp| Decimal::new(bp, 2))
     }
 
-    /// The inputs of a run as the report lists them: every upload used (lists, then bank
-    /// files), then the callbacks.
-    fn inputs(&self) -> Vec<InputFile> {
+    /// The inputs of a run of `scope` as the report lists them: every upload used (lists,
+    /// then bank files), then the callbacks. Another unit's file is named only by its unit,
+    /// role and digest: the run used it (its links count), its reader has no business with
+    /// its name or notices.
+    fn inputs(&self, scope: &str) -> Vec<InputFile> {
+        let keep = within(scope);
         self.uploads
             .iter()
-            .map(input_of)
+            .map(|u| {
+                let mut input = input_of(u);
+                if !keep(Some(&u.unit)) {
+                    input.name = format!(
+                        "(tệp của đơn vị {unit} / a file of unit {unit})",
+                        unit = u.unit
+                    );
+                    input.sheet = None;
+                    input.notices.clear();
+                    input.control_total = None;
+                }
+                input
+            })
             .chain(self.callbacks.clone())
             .collect()
     }
@@ -590,15 +605,16 @@ impl Gathered {
             .filter(|u| u.kind == UploadKind::Beneficiaries);
         let own = lists.clone().find(|u| tree.is_within(&u.unit, scope));
         own.or_else(|| {
-            // Rows of a list above that count in the scope.
-            let file_of_row = |i: usize| ListRows::file(&self.list, i);
+            // Rows of a list above that count in the scope: the lists are the sources, in
+            // order.
             let row = (0..self.list.len()).find(|&i| {
                 self.list
                     .unit_of(i)
                     .is_some_and(|u| tree.is_within(u, scope))
             })?;
-            let file = file_of_row(row);
-            lists.clone().find(|u| u.file_name == file)
+            lists
+                .clone()
+                .nth(ListRows::source(&self.list, row) as usize)
         })
         .map(|u| u.id)
     }
@@ -836,10 +852,21 @@ fn rollup(g: &Gathered, by_unit: &[Slice<String>], parent: &str) -> Rollup {
     }
     let figures = |code: &str, c: &Coverage| {
         let unit = tree.get(code).map(UnitRef::from);
-        unit.map(|unit| UnitFigures {
-            figures: crate::report::Figures::new(c, g.target_for(code)),
-            unit,
-        })
+        let mut figures = crate::report::Figures::new(c, g.target_for(code));
+        // As a report of the unit counts them: its files whose totals row disagrees.
+        let own = |u: &Upload| {
+            if code == parent {
+                u.unit == code
+            } else {
+                tree.is_within(&u.unit, code)
+            }
+        };
+        figures.flags.control_total_mismatch = g
+            .uploads
+            .iter()
+            .filter(|u| own(u) && u.control_total.as_ref().is_some_and(|c| c.mismatch()))
+            .count() as u64;
+        unit.map(|unit| UnitFigures { figures, unit })
     };
     Rollup {
         children: children
@@ -880,7 +907,7 @@ pub async fn reconcile_period(
             let meta = ReportMeta {
                 period: Some(g.period.code.clone()),
                 generated_at: crate::domain::dates::report_time(chrono::Utc::now()),
-                inputs: g.inputs(),
+                inputs: g.inputs(&scope.code),
                 target_pct: g.target_for(&scope.code),
                 tolerance: Decimal::ZERO,
                 report_sha256: Some(report_sha256.clone()),
@@ -1027,8 +1054,8 @@ pub struct ExceptionQuery {
     pub bank: Option<String>,
     /// Search: part of the personal ID, or of the name (diacritics-insensitive).
     pub q: Option<String>,
-    /// A unit's code: the exceptions that concern its subtree (the person counts there, or
-    /// is also on a list there).
+    /// A unit's code: the exceptions of its subtree (the people and unmatched payouts that
+    /// count there).
     pub unit: Option<String>,
     /// 1-based page number (default 1).
     #[serde(default, deserialize_with = "number_or_text")]
@@ -1107,7 +1134,7 @@ pub fn filter_exceptions(rows: &[ExceptionRow], q: &ExceptionQuery) -> Exception
             None => true,
             Some(b) => b.is_some() && r.bank == b,
         })
-        .filter(|r| unit.is_none_or(|u| r.units().any(|ru| tree.is_within(ru, u))))
+        .filter(|r| unit.is_none_or(|u| r.unit.as_deref().is_some_and(|ru| tree.is_within(ru, u))))
         .filter(|r| {
             needle.as_ref().is_none_or(|n| {
                 r.population_id.contains(n.as_str()) || fold(&r.name).contains(n.as_str())

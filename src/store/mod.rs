@@ -211,6 +211,23 @@ pub struct TokenInfo {
 }
 
 impl TokenInfo {
+    /// A token of the whole country (`VN`): it creates the periods every unit shares.
+    pub fn is_national(&self) -> bool {
+        self.unit == crate::domain::units::NATION
+    }
+
+    /// Whether this token may set `unit`'s own target: a national token any unit's, another
+    /// only a unit strictly below its own (a unit does not set the bar it is measured by).
+    pub fn sets_target_of(&self, unit: &str) -> bool {
+        self.is_national() || (unit != self.unit && self.sees(unit))
+    }
+
+    /// Whether this token may read an audit entry: a national token every entry, another
+    /// those of its subtree (the chain is verified whole either way).
+    pub fn reads_audit_entry(&self, e: &AuditEntry) -> bool {
+        self.is_national() || e.unit().is_some_and(|u| self.sees(&u))
+    }
+
     /// Whether `unit` lies within this token's subtree (an unknown code lies nowhere).
     pub fn sees(&self, unit: &str) -> bool {
         crate::domain::units::shipped_tree().is_within(unit, &self.unit)

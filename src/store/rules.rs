@@ -43,14 +43,10 @@ pub(super) fn same_unit_as_stored(existing: &Upload, unit: &str) -> StoreResult<
     if existing.unit == unit {
         return Ok(());
     }
+    // The unit only: the uploader may not see that unit's files.
     Err(StoreError::Conflict(format!(
-        "tệp này đã được tải lên cho đơn vị {} (tệp #{}, '{}') / this file is already stored for unit {} (upload {}, '{}')",
-        existing.unit,
-        existing.id,
-        existing.file_name,
-        existing.unit,
-        existing.id,
-        existing.file_name
+        "tệp này đã được tải lên cho đơn vị {unit}; mỗi tệp chỉ thuộc một đơn vị / this file is already stored for unit {unit}; a file belongs to one unit",
+        unit = existing.unit
     )))
 }
 
@@ -118,6 +114,7 @@ pub(super) fn upload_reinstated(existing: &Upload, actor: &str, why: &str) -> Ne
         format!("period/{}", existing.period_id),
         json!({
             "upload_id": existing.id,
+            "unit": existing.unit,
             "version": existing.version,
             "file_name": existing.file_name,
             "was_retired": existing.retired_at.is_some(),
@@ -133,6 +130,7 @@ pub(super) fn upload_retired(existing: &Upload, actor: &str) -> NewAuditEntry {
         format!("period/{}", existing.period_id),
         json!({
             "upload_id": existing.id,
+            "unit": existing.unit,
             "kind": existing.kind.as_str(),
             "version": existing.version,
             "file_name": existing.file_name,

@@ -370,13 +370,13 @@ fn reports_are_pinned_byte_for_byte() {
         [
             [
                 "9236b6c90cc773ccf4f2581e1563feb2798a1154f32f02f4cdee1241da6dfd7d".to_owned(),
-                "dc37ae3244537099619658fe992ae92949e841604cba90cdb349cc2569158b5d".to_owned(),
-                "e8baddad6a6e4379c9d6329ce90e52b05dd6929543bf562ca853e12779c3992d".to_owned(),
+                "6bedd2c8042789e575f7c76f0ea88bcddb328213516316fec883411f817163e2".to_owned(),
+                "a0a541e46b8431b58dd4a9b5d0c7c20562b7ae08766b11f232da6007ebb951f8".to_owned(),
             ],
             [
                 "02eb5ae335efa2ba80630387a8aba1bd2ed661394ce71168520417ec6e2541d9".to_owned(),
-                "66ae0dbd933f18e2600ba0f4330e41cb9dd430233e956cecb8e8e9f0e5a8053f".to_owned(),
-                "79b5ef2215188186f71c7f725d639afc920f081e0f050f3a0dca3ae78a082c9b".to_owned(),
+                "f570b534032e893a62c0f3e4ef915c86b968829dda7fbb0738bc8db6cd52b9ea".to_owned(),
+                "c9b2cc10ad09db69ee479f6217037cc0e0b17981ef48265ff56a07b3e015b7fb".to_owned(),
             ],
         ],
         "[json, csv, xlsx parts] of [sample, province]"

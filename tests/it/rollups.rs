@@ -428,10 +428,16 @@ async fn the_same_person_on_two_units_lists_is_flagged_on_both() {
         upload(&app, &u.ngoc_ha, p, "beneficiary-lists", "ds_ngoc_ha.csv", &list_csv(&[NGOC_HA_ROWS, also]), None)
             .await
             .expect_status(StatusCode::CREATED, "Ngọc Hà");
+        // Each ward counts whom it listed, both flagged; Ba Đình's figures are its own.
         let province = coverage(&app, &u.province, p, PROVINCE).await;
-        assert_eq!(province["flags"]["duplicate_across_units"], 1, "{}", province["flags"]);
+        assert_eq!(province["flags"]["duplicate_across_units"], 2, "{}", province["flags"]);
         assert_eq!(province["flags"]["duplicate_row"], 0);
-        assert_eq!(province["beneficiaries"], 6, "one person, listed twice");
+        assert_eq!(province["beneficiaries"], 7, "one person on two wards' lists");
+        let ba_dinh = coverage(&app, &u.ba_dinh, p, BA_DINH).await;
+        assert_eq!((n(&ba_dinh["beneficiaries"]), n(&ba_dinh["amount_due"])), (3, 4_000_000));
+        let ngoc_ha = coverage(&app, &u.ngoc_ha, p, NGOC_HA).await;
+        assert_eq!((n(&ngoc_ha["beneficiaries"]), n(&ngoc_ha["amount_due"])), (4, 6_500_000));
+        assert_eq!(ngoc_ha["flags"]["duplicate_across_units"], 1);
 
         let run = app
             .post_json(&u.province, &format!("/api/v1/periods/{p}/reconciliations"), &json!({}))
@@ -442,19 +448,23 @@ async fn the_same_person_on_two_units_lists_is_flagged_on_both() {
             .get(&u.province, &format!("/api/v1/reconciliations/{run}/exceptions?flag=duplicate_across_units"))
             .await
             .json();
-        assert_eq!(page["total"], 1, "{page}");
-        let e = &page["items"][0];
-        assert_eq!(e["population_id"], "001090000001");
-        assert_eq!(e["unit"], BA_DINH);
-        assert_eq!(e["list_file"], "ds_ba_dinh.csv");
-        assert_eq!(e["other_lists"], json!([{"unit": NGOC_HA, "file": "ds_ngoc_ha.csv", "rows": [5]}]));
-        // Both wards see it in their exceptions.
+        assert_eq!(page["total"], 2, "both rows: {page}");
+        for (e, (unit, file, other, other_file, row)) in page["items"].as_array().into_iter().flatten().zip([
+            (BA_DINH, "ds_ba_dinh.csv", NGOC_HA, "ds_ngoc_ha.csv", 5),
+            (NGOC_HA, "ds_ngoc_ha.csv", BA_DINH, "ds_ba_dinh.csv", 2),
+        ]) {
+            assert_eq!(e["population_id"], "001090000001");
+            assert_eq!((e["unit"].as_str(), e["list_file"].as_str()), (Some(unit), Some(file)));
+            assert_eq!(e["other_lists"], json!([{"unit": other, "file": other_file, "rows": [row]}]));
+        }
+        // Each ward sees its own listing, naming the other.
         for unit in [BA_DINH, NGOC_HA] {
             let page = app
                 .get(&u.province, &format!("/api/v1/reconciliations/{run}/exceptions?flag=duplicate_across_units&unit={unit}"))
                 .await
                 .json();
             assert_eq!(page["total"], 1, "{unit}: {page}");
+            assert_eq!(page["items"][0]["unit"], unit);
         }
         let r = app
             .post_json(&u.ngoc_ha, &format!("/api/v1/periods/{p}/reconciliations"), &json!({}))
@@ -465,7 +475,7 @@ async fn the_same_person_on_two_units_lists_is_flagged_on_both() {
             .get(&u.ngoc_ha, &format!("/api/v1/reconciliations/{own}/exceptions?flag=duplicate_across_units"))
             .await
             .json();
-        assert_eq!(page["total"], 1, "Ngọc Hà's own run shows the person: {page}");
+        assert_eq!(page["total"], 1, "Ngọc Hà's own run shows its listing: {page}");
     })
     .await;
 }
@@ -567,6 +577,26 @@ async fn a_ward_token_reads_and_writes_only_its_own_subtree() {
                 .json();
             let ids: Vec<i64> = runs.as_array().into_iter().flatten().map(id_of).collect();
             assert_eq!(ids, [own_run], "{who}: only its own runs");
+            // Its own run's inputs: every file the run used, another unit's named only by its
+            // unit and digest.
+            let meta = app
+                .get(token, &format!("/api/v1/reconciliations/{own_run}/meta"))
+                .await;
+            meta.expect_status(StatusCode::OK, "its own run's meta");
+            let names: Vec<String> = meta.json()["meta"]["inputs"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|i| i["name"].as_str().unwrap_or_default().to_owned())
+                .collect();
+            assert_eq!(names.len(), 3, "{names:?}");
+            assert!(names.contains(&"ds_ba_dinh.csv".to_owned()), "{names:?}");
+            assert!(
+                names
+                    .iter()
+                    .all(|n| !n.contains("ngoc_ha") && !n.contains("agribank")),
+                "{names:?}"
+            );
             // Its own: readable.
             for path in [
                 format!("/api/v1/uploads/{ba_dinh_list}"),
@@ -580,6 +610,27 @@ async fn a_ward_token_reads_and_writes_only_its_own_subtree() {
                     .expect_status(StatusCode::OK, &format!("{who}: {path}"));
             }
             if !write {
+                // The audit trail: the ward's entries only (the chain still verifies whole).
+                let trail = app.get(token, "/api/v1/audit?limit=1000").await;
+                trail.expect_status(StatusCode::OK, "a ward auditor's trail");
+                let trail = trail.json();
+                let units: Vec<String> = trail["entries"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|e| {
+                        let d: Value = serde_json::from_str(e["details"].as_str().unwrap_or("{}"))
+                            .unwrap_or_default();
+                        d["unit"].as_str().unwrap_or("-").to_owned()
+                    })
+                    .collect();
+                assert!(
+                    !units.is_empty() && units.iter().all(|u| u == BA_DINH),
+                    "{units:?}"
+                );
+                let whole = app.get(token, "/api/v1/audit/verify").await.json();
+                assert_eq!(whole["ok"], true);
+                assert!(whole["entries"].as_u64().unwrap_or(0) > units.len() as u64);
                 continue;
             }
             // Writes for another unit: 403, nothing changed.
@@ -651,6 +702,16 @@ async fn a_ward_token_reads_and_writes_only_its_own_subtree() {
                     json!({"target_pct": 50}).to_string().into_bytes(),
                 )
                 .await,
+                // Its own target is set from above; periods are the country's to create.
+                app.send(
+                    Method::PUT,
+                    &format!("/api/v1/periods/{p}/targets/{BA_DINH}"),
+                    Some(token),
+                    Some("application/json"),
+                    json!({"target_pct": 50}).to_string().into_bytes(),
+                )
+                .await,
+                app.create_period(token, &json!({"code": "2025-10"})).await,
             ];
             for (i, r) in writes.iter().enumerate() {
                 refused(r, true, &format!("{who}: write {i}"));

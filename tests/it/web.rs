@@ -709,7 +709,7 @@ async fn a_province_drills_down_and_a_ward_sees_only_its_own() {
         let ward = support::make_token_in(s, "phuong", Role::Accountant, None, "00004").await;
         let other = support::make_token_in(s, "phuong-khac", Role::Accountant, None, "00008").await;
         let p = app
-            .create_period(&province, &json!({"code": "2025-09", "target_pct": 80}))
+            .create_period(&app.tokens.accountant, &json!({"code": "2025-09", "target_pct": 80}))
             .await;
         let p = p.json()["id"].as_i64().expect("period");
         let list = |rows: &str| {

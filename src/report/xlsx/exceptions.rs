@@ -52,7 +52,7 @@ fn start_sheet(ws: &mut Worksheet, n: usize, lang: Lang, fm: &Formats) -> XResul
         ws,
         &[
             30.0, 16.0, 16.0, 26.0, 18.0, 20.0, 12.0, 18.0, 16.0, 16.0, 40.0, 24.0, 22.0, 10.0,
-            70.0,
+            70.0, 30.0,
         ],
     )?;
     put_header(ws, 0, 0, &exception_headers(lang), fm)

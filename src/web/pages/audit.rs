@@ -63,6 +63,11 @@ pub async fn audit(
             Some(format!("{} {}: {}", t.s("audit.broken"), b.seq, b.reason)),
         ),
     };
+    // The chain is verified whole; a unit's auditor sees its subtree's entries.
+    let all: Vec<_> = all
+        .into_iter()
+        .filter(|e| v.token().reads_audit_entry(e))
+        .collect();
     let before = q.before.unwrap_or(i64::MAX);
     let older_than: Vec<_> = all.iter().rev().filter(|e| e.seq < before).collect();
     let shown: Vec<_> = older_than.iter().take(AUDIT_PAGE).collect();

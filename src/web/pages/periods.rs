@@ -105,7 +105,8 @@ async fn periods_page(
         t,
         l: Layout::of(v, "/periods"),
         periods: periods.iter().rev().map(PeriodRow::new).collect(),
-        can_write: v.can_write(),
+        // Periods are shared by every unit: the country makes them.
+        can_write: v.can_write() && v.token().is_national(),
         csrf: v.csrf().to_owned(),
         form,
         errors,
@@ -143,6 +144,9 @@ pub async fn create_period(
     };
     check_post(&v, &headers, form.csrf.as_deref())?;
     require_write(&v)?;
+    if !v.token().is_national() {
+        return Err(PageError(WebError::Forbidden, v.lang));
+    }
     let t = Tr { lang: v.lang };
     let target_help = || {
         t.pick(
