@@ -249,19 +249,7 @@ pub struct UnitRowView {
     pub name: String,
     /// Where its own figures are; None for what sits at the parent itself.
     pub link: Option<String>,
-    pub beneficiaries: String,
-    pub with_account: String,
-    pub account_pct: String,
-    pub paid_cashless: String,
-    pub cashless_pct: String,
-    pub amount_due: String,
-    pub amount_paid: String,
-    pub unmatched: String,
-    pub target: String,
-    pub account_meets: Option<bool>,
-    pub account_margin: String,
-    pub cashless_meets: Option<bool>,
-    pub cashless_margin: String,
+    pub f: FiguresView,
     account_pct_value: Option<Decimal>,
     cashless_pct_value: Option<Decimal>,
     sort_keys: (u64, Option<Decimal>, Option<Decimal>, Decimal, Decimal),
@@ -270,27 +258,11 @@ pub struct UnitRowView {
 impl UnitRowView {
     pub fn new(u: &crate::report::UnitFigures, link: Option<String>, label: String, t: Tr) -> Self {
         let f = &u.figures;
-        let margin = |p: Option<Decimal>| {
-            p.map(|p| target_margin(p, t.lang == Lang::Vi))
-                .unwrap_or_default()
-        };
         UnitRowView {
             code: u.unit.code.clone(),
             name: label,
             link,
-            beneficiaries: count(f.beneficiaries),
-            with_account: count(f.with_account),
-            account_pct: pct(f.account_coverage_pct),
-            paid_cashless: count(f.paid_cashless),
-            cashless_pct: pct(f.cashless_rate_pct),
-            amount_due: format_vnd(f.amount_due),
-            amount_paid: format_vnd(f.amount_paid),
-            unmatched: count(f.unmatched_payouts.count),
-            target: f.target_pct.map(format_pct).unwrap_or_default(),
-            account_meets: f.account_coverage_meets_target,
-            account_margin: margin(f.account_coverage_vs_target_points),
-            cashless_meets: f.cashless_rate_meets_target,
-            cashless_margin: margin(f.cashless_rate_vs_target_points),
+            f: FiguresView::new(f, t),
             account_pct_value: f.account_coverage_pct,
             cashless_pct_value: f.cashless_rate_pct,
             sort_keys: (

@@ -125,6 +125,36 @@ async fn children(app: &TestApp, token: &str, period: i64, parent: &str) -> Vec<
     r.json().as_array().cloned().unwrap_or_default()
 }
 
+/// A run of `unit`'s subtree (the token's own when None): its id and unit.
+async fn run_for(app: &TestApp, token: &str, period: i64, unit: Option<&str>) -> (i64, String) {
+    let body = unit.map_or_else(|| json!({}), |u| json!({"unit": u}));
+    let r = app
+        .post_json(
+            token,
+            &format!("/api/v1/periods/{period}/reconciliations"),
+            &body,
+        )
+        .await;
+    r.expect_status(StatusCode::CREATED, "a run");
+    let run = r.json();
+    (
+        id_of(&run),
+        run["unit"].as_str().unwrap_or_default().to_owned(),
+    )
+}
+
+/// A page of a run's exceptions, filtered by `query`.
+async fn exceptions(app: &TestApp, token: &str, run: i64, query: &str) -> Value {
+    let r = app
+        .get(
+            token,
+            &format!("/api/v1/reconciliations/{run}/exceptions?{query}"),
+        )
+        .await;
+    r.expect_status(StatusCode::OK, query);
+    r.json()
+}
+
 fn row_of<'a>(rows: &'a [Value], code: &str) -> &'a Value {
     rows.iter()
         .find(|r| r["unit"]["code"] == code)
@@ -421,61 +451,91 @@ async fn the_same_person_on_two_units_lists_is_flagged_on_both() {
         let u = unit_tokens(&app).await;
         let p = new_period(&app, json!({"code": "2025-09"})).await;
         // Ngọc Hà also lists Ba Đình's first person.
-        let also = "001090000001,NGUYEN VAN AN,1990,Phường Ngọc Hà,Người cao tuổi,1500000,1001,Agribank\n";
-        upload(&app, &u.ba_dinh, p, "beneficiary-lists", "ds_ba_dinh.csv", &list_csv(&[BA_DINH_ROWS]), None)
-            .await
-            .expect_status(StatusCode::CREATED, "Ba Đình");
-        upload(&app, &u.ngoc_ha, p, "beneficiary-lists", "ds_ngoc_ha.csv", &list_csv(&[NGOC_HA_ROWS, also]), None)
-            .await
-            .expect_status(StatusCode::CREATED, "Ngọc Hà");
+        let also =
+            "001090000001,NGUYEN VAN AN,1990,Phường Ngọc Hà,Người cao tuổi,1500000,1001,Agribank\n";
+        upload(
+            &app,
+            &u.ba_dinh,
+            p,
+            "beneficiary-lists",
+            "ds_ba_dinh.csv",
+            &list_csv(&[BA_DINH_ROWS]),
+            None,
+        )
+        .await
+        .expect_status(StatusCode::CREATED, "Ba Đình");
+        upload(
+            &app,
+            &u.ngoc_ha,
+            p,
+            "beneficiary-lists",
+            "ds_ngoc_ha.csv",
+            &list_csv(&[NGOC_HA_ROWS, also]),
+            None,
+        )
+        .await
+        .expect_status(StatusCode::CREATED, "Ngọc Hà");
         // Each ward counts whom it listed, both flagged; Ba Đình's figures are its own.
         let province = coverage(&app, &u.province, p, PROVINCE).await;
-        assert_eq!(province["flags"]["duplicate_across_units"], 2, "{}", province["flags"]);
+        assert_eq!(
+            province["flags"]["duplicate_across_units"], 2,
+            "{}",
+            province["flags"]
+        );
         assert_eq!(province["flags"]["duplicate_row"], 0);
-        assert_eq!(province["beneficiaries"], 7, "one person on two wards' lists");
+        assert_eq!(
+            province["beneficiaries"], 7,
+            "one person on two wards' lists"
+        );
         let ba_dinh = coverage(&app, &u.ba_dinh, p, BA_DINH).await;
-        assert_eq!((n(&ba_dinh["beneficiaries"]), n(&ba_dinh["amount_due"])), (3, 4_000_000));
+        assert_eq!(
+            (n(&ba_dinh["beneficiaries"]), n(&ba_dinh["amount_due"])),
+            (3, 4_000_000)
+        );
         let ngoc_ha = coverage(&app, &u.ngoc_ha, p, NGOC_HA).await;
-        assert_eq!((n(&ngoc_ha["beneficiaries"]), n(&ngoc_ha["amount_due"])), (4, 6_500_000));
+        assert_eq!(
+            (n(&ngoc_ha["beneficiaries"]), n(&ngoc_ha["amount_due"])),
+            (4, 6_500_000)
+        );
         assert_eq!(ngoc_ha["flags"]["duplicate_across_units"], 1);
 
-        let run = app
-            .post_json(&u.province, &format!("/api/v1/periods/{p}/reconciliations"), &json!({}))
-            .await;
-        run.expect_status(StatusCode::CREATED, "the province's run");
-        let run = id_of(&run.json());
-        let page = app
-            .get(&u.province, &format!("/api/v1/reconciliations/{run}/exceptions?flag=duplicate_across_units"))
-            .await
-            .json();
+        let (run, _) = run_for(&app, &u.province, p, None).await;
+        let page = exceptions(&app, &u.province, run, "flag=duplicate_across_units").await;
         assert_eq!(page["total"], 2, "both rows: {page}");
-        for (e, (unit, file, other, other_file, row)) in page["items"].as_array().into_iter().flatten().zip([
-            (BA_DINH, "ds_ba_dinh.csv", NGOC_HA, "ds_ngoc_ha.csv", 5),
-            (NGOC_HA, "ds_ngoc_ha.csv", BA_DINH, "ds_ba_dinh.csv", 2),
-        ]) {
+        for (e, (unit, file, other, other_file, row)) in
+            page["items"].as_array().into_iter().flatten().zip([
+                (BA_DINH, "ds_ba_dinh.csv", NGOC_HA, "ds_ngoc_ha.csv", 5),
+                (NGOC_HA, "ds_ngoc_ha.csv", BA_DINH, "ds_ba_dinh.csv", 2),
+            ])
+        {
             assert_eq!(e["population_id"], "001090000001");
-            assert_eq!((e["unit"].as_str(), e["list_file"].as_str()), (Some(unit), Some(file)));
-            assert_eq!(e["other_lists"], json!([{"unit": other, "file": other_file, "rows": [row]}]));
+            assert_eq!(
+                (e["unit"].as_str(), e["list_file"].as_str()),
+                (Some(unit), Some(file))
+            );
+            assert_eq!(
+                e["other_lists"],
+                json!([{"unit": other, "file": other_file, "rows": [row]}])
+            );
         }
         // Each ward sees its own listing, naming the other.
         for unit in [BA_DINH, NGOC_HA] {
-            let page = app
-                .get(&u.province, &format!("/api/v1/reconciliations/{run}/exceptions?flag=duplicate_across_units&unit={unit}"))
-                .await
-                .json();
+            let page = exceptions(
+                &app,
+                &u.province,
+                run,
+                &format!("flag=duplicate_across_units&unit={unit}"),
+            )
+            .await;
             assert_eq!(page["total"], 1, "{unit}: {page}");
             assert_eq!(page["items"][0]["unit"], unit);
         }
-        let r = app
-            .post_json(&u.ngoc_ha, &format!("/api/v1/periods/{p}/reconciliations"), &json!({}))
-            .await;
-        r.expect_status(StatusCode::CREATED, "Ngọc Hà's run");
-        let own = id_of(&r.json());
-        let page = app
-            .get(&u.ngoc_ha, &format!("/api/v1/reconciliations/{own}/exceptions?flag=duplicate_across_units"))
-            .await
-            .json();
-        assert_eq!(page["total"], 1, "Ngọc Hà's own run shows its listing: {page}");
+        let (own, _) = run_for(&app, &u.ngoc_ha, p, None).await;
+        let page = exceptions(&app, &u.ngoc_ha, own, "flag=duplicate_across_units").await;
+        assert_eq!(
+            page["total"], 1,
+            "Ngọc Hà's own run shows its listing: {page}"
+        );
     })
     .await;
 }
@@ -496,32 +556,13 @@ async fn a_ward_token_reads_and_writes_only_its_own_subtree() {
         let u = unit_tokens(&app).await;
         let p = new_period(&app, json!({"code": "2025-09"})).await;
         let (ba_dinh_list, ngoc_ha_list) = communes_upload(&app, &u, p).await;
-        let run_of = |token: String, unit: Option<&'static str>| {
-            let app = &app;
-            async move {
-                let body = unit.map_or_else(|| json!({}), |u| json!({"unit": u}));
-                let r = app
-                    .post_json(
-                        &token,
-                        &format!("/api/v1/periods/{p}/reconciliations"),
-                        &body,
-                    )
-                    .await;
-                r.expect_status(StatusCode::CREATED, "a run");
-                let run = r.json();
-                (
-                    id_of(&run),
-                    run["unit"].as_str().unwrap_or_default().to_owned(),
-                )
-            }
-        };
-        let (own_run, unit) = run_of(u.ba_dinh.clone(), None).await;
+        let (own_run, unit) = run_for(&app, &u.ba_dinh, p, None).await;
         assert_eq!(unit, BA_DINH);
-        let (other_run, unit) = run_of(u.ngoc_ha.clone(), None).await;
+        let (other_run, unit) = run_for(&app, &u.ngoc_ha, p, None).await;
         assert_eq!(unit, NGOC_HA);
-        let (province_run, unit) = run_of(u.province.clone(), None).await;
+        let (province_run, unit) = run_for(&app, &u.province, p, None).await;
         assert_eq!(unit, PROVINCE);
-        let (_, unit) = run_of(u.province.clone(), Some(NGOC_HA)).await;
+        let (_, unit) = run_for(&app, &u.province, p, Some(NGOC_HA)).await;
         assert_eq!(unit, NGOC_HA, "a province reconciles one of its wards");
 
         for (who, token, write) in [
