@@ -208,8 +208,8 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ("units.chart", "Tỷ lệ theo đơn vị", "Rates by unit"),
     (
         "units.unmatched",
-        "Khoản chi không có trong danh sách",
-        "Payouts to nobody",
+        "Chi ngoài danh sách",
+        "Paid to nobody listed",
     ),
     ("units.of", "Đơn vị đang xem", "Unit shown"),
     ("upload.unit", "Đơn vị", "Unit"),
