@@ -102,7 +102,7 @@ where
     // parallel (each payout on its own); then its effect, in input order.
     let accounts = (0..payouts.len())
         .any(|i| !matches!(payouts.id(i), IdRef::Valid(_)))
-        .then(|| account_index(list, &people));
+        .then(|| account_index(list, &people, &across));
     // Bank files follow the payment orders, which follow the list: the next payout's person
     // is usually a few rows after the last one's. Looking there first (a short sequential
     // read) spares most lookups in the person index (two cache misses each); it finds the
@@ -871,6 +871,7 @@ where
 fn account_index<'a, L: ListRows + ?Sized>(
     list: &'a L,
     people: &[BeneficiaryResult],
+    across: &AcrossUnits,
 ) -> FxHashMap<&'a str, AccountSlot> {
     let mut index: FxHashMap<&str, AccountSlot> = FxHashMap::default();
     index.reserve(people.len());
@@ -881,8 +882,10 @@ fn account_index<'a, L: ListRows + ?Sized>(
         index
             .entry(account_key(acct))
             .and_modify(|slot| {
-                // Two people sharing an account: linking by it would guess.
-                if !matches!(slot, AccountSlot::One(x) if *x == b as u32) {
+                // Two people sharing an account: linking by it would guess. One person on
+                // two units' lists with one account is not two people: the first listing.
+                let same = |x: u32| x == b as u32 || across.members(x).contains(&(b as u32));
+                if !matches!(slot, AccountSlot::One(x) if same(*x)) {
                     *slot = AccountSlot::Ambiguous;
                 }
             })
@@ -2035,6 +2038,19 @@ mod tests {
         assert_eq!(a8.outcome, Outcome::Matched);
         assert_eq!(r.beneficiaries[0].outcome, Outcome::Unpaid);
         assert_eq!(r.payout_links, [PayoutLink::Beneficiary(1)]);
+    }
+
+    #[test]
+    fn a_payout_without_an_id_links_by_the_account_both_listings_share() {
+        use crate::domain::attributed::InUnits;
+        let mut list = InUnits::new();
+        list.push_source(vec![ben_acct(ID_A, 100, "777", None)], |_| "00004");
+        list.push_source(vec![ben_acct(ID_A, 100, "0777", None)], |_| "00008");
+        let mut payouts = InUnits::new();
+        payouts.push_source(vec![pay_acct("777", "Agribank", 100)], |_| "01");
+        let r = reconcile(&list, &payouts, &Options::default());
+        assert_eq!(r.payout_links, [PayoutLink::Beneficiary(0)]);
+        assert!(r.beneficiaries[0].flags.contains(Flag::LinkedByAccount));
     }
 
     #[test]
