@@ -39,10 +39,12 @@ pub async fn list(
     let limit = q.limit.unwrap_or(100).clamp(1, 1000);
     let mut after = q.after.unwrap_or(0).max(0);
     let mut entries = Vec::new();
-    // Read on until the page is full of entries the caller may read, or the trail ends.
+    // Read on, a thousand at a time, until the page is full of entries the caller may
+    // read, or the trail ends.
+    const BATCH: i64 = 1000;
     let next_after = loop {
-        let batch = st.store.audit_entries(after, limit).await?;
-        let end = (batch.len() as i64) < limit;
+        let batch = st.store.audit_entries(after, BATCH).await?;
+        let end = (batch.len() as i64) < BATCH;
         for e in batch {
             after = e.seq;
             if auth.0.reads_audit_entry(&e) {

@@ -93,6 +93,12 @@ pub async fn create_programme(
     AppJson(body): AppJson<CreateProgramme>,
 ) -> Result<(StatusCode, Json<Programme>), AppError> {
     auth.require_admin()?;
+    // Programmes are the whole country's, as periods are.
+    if !auth.0.is_national() {
+        return Err(AppError::forbidden(
+            "Chế độ dùng chung cho cả nước: chỉ mã quản trị cấp toàn quốc (VN) tạo chế độ / programmes are the whole country's: only a national (VN) admin token creates them",
+        ));
+    }
     let req = ProgrammeRequest {
         code: body.code,
         name: body.name,

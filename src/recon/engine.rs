@@ -106,7 +106,8 @@ where
     // Bank files follow the payment orders, which follow the list: the next payout's person
     // is usually a few rows after the last one's. Looking there first (a short sequential
     // read) spares most lookups in the person index (two cache misses each); it finds the
-    // same person the index would, as a key names one person.
+    // same person the index would (a key names one person, or one per list when units'
+    // lists overlap: then the listing is chosen when the payout is applied).
     let near = |key: u64, cursor: &mut usize, people: &[BeneficiaryResult]| -> Option<(u32, u32)> {
         let end = (*cursor + LOOK_AHEAD).min(list.len());
         let r =
@@ -137,11 +138,10 @@ where
                         hit
                     }
                 };
-                // Listed by two units: the listing the payout's account or bank fits.
-                let (b, r) = match across.listing_for(b, list, people, payouts, i) {
-                    Some(other) => (other, people[other as usize].row),
-                    None => (b, r),
-                };
+                // Listed by two units: which listing is chosen when the payout is applied.
+                if across.has(b) {
+                    return Some((b, GROUP));
+                }
                 (b, r as usize, false)
             }
             _ => {
@@ -152,6 +152,9 @@ where
                         Some(AccountSlot::One(b)) => Some(*b),
                         _ => None,
                     });
+                if let Some(b) = hit.filter(|b| across.has(*b)) {
+                    return Some((b, GROUP | BY_ACCOUNT));
+                }
                 // The bank must agree when the list names one.
                 let hit = hit.filter(|b| {
                     list.bank(people[*b as usize].row as usize)
@@ -160,24 +163,7 @@ where
                 (hit, people[hit as usize].row as usize, true)
             }
         };
-        if payouts.origin(i) == PayoutOrigin::Callback && !callback_may_pay(list, r, payouts, i) {
-            return Some((b, WRONG_BANK));
-        }
-        let mut seen = 0;
-        if by_account {
-            seen |= BY_ACCOUNT;
-        } else if differs(list, r, payouts, i) {
-            seen |= ACCOUNT_DIFFERS;
-        }
-        let listed_name = list.name(r);
-        if let Some(name) = payouts.name(i)
-            && !name.trim().is_empty()
-            && name != listed_name
-            && !names::names_match(name, listed_name)
-        {
-            seen |= NAME_DIFFERS;
-        }
-        Some((b, seen))
+        Some((b, judge(list, payouts, r, i, by_account)))
     };
     // In blocks, so what resolving found is held for one block at a time.
     let mut tallies = vec![Tally::default(); people.len()];
@@ -188,7 +174,26 @@ where
             resolve(start + k, hint, links, persons)
         });
         for (i, res) in (start..end).zip(resolved) {
-            let Some((b, seen)) = res else { continue };
+            let Some((mut b, mut seen)) = res else {
+                continue;
+            };
+            if seen & GROUP != 0 {
+                // One person on several units' lists: the listing this payout is for, given
+                // what earlier payouts paid.
+                let by_account = seen & BY_ACCOUNT != 0;
+                let state = |m: u32, r: usize| {
+                    let may_pay = payouts.origin(i) != PayoutOrigin::Callback
+                        || callback_may_pay(list, r, payouts, i);
+                    (may_pay, tallies.get(m as usize).is_some_and(|t| t.paid()))
+                };
+                b = across.choose(b, list, &people, payouts, i, state);
+                let r = people[b as usize].row as usize;
+                // Linked by account alone, the listed bank must agree.
+                if by_account && list.bank(r).is_some_and(|lb| lb != payouts.bank(i)) {
+                    continue;
+                }
+                seen = judge(list, payouts, r, i, by_account);
+            }
             let link = &mut payout_links[i];
             if seen & WRONG_BANK != 0 {
                 *link = PayoutLink::WrongBank { named: b };
@@ -439,6 +444,34 @@ const WRONG_BANK: u8 = 1;
 const BY_ACCOUNT: u8 = 2;
 const ACCOUNT_DIFFERS: u8 = 4;
 const NAME_DIFFERS: u8 = 8;
+/// The payout names a person on several units' lists: the listing is chosen when applied.
+const GROUP: u8 = 16;
+
+/// What payout `i` says of list row `r` it links to (`by_account`: by account alone).
+fn judge<L, P>(list: &L, payouts: &P, r: usize, i: usize, by_account: bool) -> u8
+where
+    L: ListRows + ?Sized,
+    P: PayoutRows + ?Sized,
+{
+    if payouts.origin(i) == PayoutOrigin::Callback && !callback_may_pay(list, r, payouts, i) {
+        return WRONG_BANK;
+    }
+    let mut seen = 0;
+    if by_account {
+        seen |= BY_ACCOUNT;
+    } else if differs(list, r, payouts, i) {
+        seen |= ACCOUNT_DIFFERS;
+    }
+    let listed_name = list.name(r);
+    if let Some(name) = payouts.name(i)
+        && !name.trim().is_empty()
+        && name != listed_name
+        && !names::names_match(name, listed_name)
+    {
+        seen |= NAME_DIFFERS;
+    }
+    seen
+}
 
 /// Payouts resolved at a time (step 3).
 const RESOLVE_BLOCK: usize = 1 << 18;
@@ -2051,6 +2084,60 @@ mod tests {
         let r = reconcile(&list, &payouts, &Options::default());
         assert_eq!(r.payout_links, [PayoutLink::Beneficiary(0)]);
         assert!(r.beneficiaries[0].flags.contains(Flag::LinkedByAccount));
+    }
+
+    /// A on the lists of wards 00004 and 00008, with these (account, bank) each.
+    fn a_on_two_lists(
+        on4: (&str, &str),
+        on8: (&str, &str),
+    ) -> crate::domain::attributed::InUnits<BeneficiaryRow> {
+        let mut list = crate::domain::attributed::InUnits::new();
+        list.push_source(vec![ben_acct(ID_A, 100, on4.0, Some(on4.1))], |_| "00004");
+        list.push_source(vec![ben_acct(ID_A, 100, on8.0, Some(on8.1))], |_| "00008");
+        list
+    }
+
+    #[test]
+    fn a_listing_is_paid_by_its_units_file_then_by_what_fits_then_unpaid_first() {
+        use crate::domain::attributed::InUnits;
+        let list = a_on_two_lists(("1", "Agribank"), ("1", "Agribank"));
+        let with_ref = |r: &str| with_ref(ok(100), r);
+        // Ngọc Hà's own file pays its own listing.
+        let mut own = InUnits::new();
+        own.push_source(vec![with_ref("FT1")], |_| "00008");
+        let r = reconcile(&list, &own, &Options::default());
+        assert_eq!(r.payout_links, [PayoutLink::Beneficiary(1)]);
+        // A province's file with one payment per ward's order: one each, not both to one.
+        let mut province = InUnits::new();
+        province.push_source(vec![with_ref("FT1"), with_ref("FT2")], |_| "01");
+        let r = reconcile(&list, &province, &Options::default());
+        assert_eq!(
+            r.payout_links,
+            [PayoutLink::Beneficiary(0), PayoutLink::Beneficiary(1)]
+        );
+        assert_eq!(
+            (r.beneficiaries[0].outcome, r.beneficiaries[1].outcome),
+            (Outcome::Matched, Outcome::Matched)
+        );
+    }
+
+    #[test]
+    fn account_and_bank_together_choose_the_listing_with_or_without_an_id() {
+        use crate::domain::attributed::InUnits;
+        let list = a_on_two_lists(("777", "Vietcombank"), ("777", "Agribank"));
+        for payout in [
+            PayoutRow {
+                account: Some("777".into()),
+                ..ok(100)
+            },
+            pay_acct("777", "Agribank", 100),
+        ] {
+            let mut payouts = InUnits::new();
+            payouts.push_source(vec![payout], |_| "01");
+            let r = reconcile(&list, &payouts, &Options::default());
+            assert_eq!(r.payout_links, [PayoutLink::Beneficiary(1)]);
+            assert!(!r.beneficiaries[1].flags.contains(Flag::AccountMismatch));
+        }
     }
 
     #[test]

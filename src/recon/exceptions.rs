@@ -99,7 +99,10 @@ pub struct ExceptionRow {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OtherListing {
     pub unit: Option<String>,
+    /// The list file and rows; left out where the reader's unit is not the listing's.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub file: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub rows: Vec<u32>,
 }
 

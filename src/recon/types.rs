@@ -519,48 +519,65 @@ impl AcrossUnits {
         self.first_of.insert(other, first);
     }
 
+    /// Whether `b` is one of several listings of a person.
+    pub(crate) fn has(&self, b: u32) -> bool {
+        !self.groups.is_empty() && !self.members(b).is_empty()
+    }
+
     /// Every listing's person of `b`'s group (empty when `b` is listed once).
     pub(crate) fn members(&self, b: u32) -> &[u32] {
         let first = self.first_of.get(&b).copied().unwrap_or(b);
         self.groups.get(&first).map_or(&[], Vec::as_slice)
     }
 
-    /// Of the listings of the person `b` is, the one payout `i` is for: the one whose
-    /// account, else whose bank, is the payout's, else the first. None when `b` is listed
-    /// once (nothing to choose).
-    pub(crate) fn listing_for<L, P>(
+    /// Of the listings of the person `b` is, the one payout `i` is for, by what it says of
+    /// itself, in this order: its file's (or callback's) unit holds the listing; a bank's
+    /// callback may pay it; account and bank both fit, then the account, then the bank; not
+    /// paid yet; else the first listing. `state(person, row)` says (may pay, paid yet).
+    pub(crate) fn choose<L, P>(
         &self,
         b: u32,
         list: &L,
         people: &[BeneficiaryResult],
         payouts: &P,
         i: usize,
-    ) -> Option<u32>
+        state: impl Fn(u32, usize) -> (bool, bool),
+    ) -> u32
     where
         L: crate::domain::records::ListRows + ?Sized,
         P: crate::domain::records::PayoutRows + ?Sized,
     {
-        if self.groups.is_empty() {
-            return None;
-        }
-        let members = self.members(b);
-        let (first, _) = members.split_first()?;
-        let row = |m: u32| people.get(m as usize).map(|p| p.row as usize);
+        let tree = crate::domain::units::shipped_tree();
         let account = payouts.account(i).map(account_key);
-        let by_account = account.and_then(|a| {
-            members
-                .iter()
-                .copied()
-                .find(|&m| row(m).and_then(|r| list.account(r)).map(account_key) == Some(a))
-        });
-        let bank = payouts.bank(i);
-        let by_bank = || {
-            members
-                .iter()
-                .copied()
-                .find(|&m| row(m).and_then(|r| list.bank(r)) == Some(bank))
+        let (bank, unit) = (payouts.bank(i), payouts.unit(i));
+        let rank = |m: u32| {
+            let Some(r) = people.get(m as usize).map(|p| p.row as usize) else {
+                return (false, false, false, false, false, false);
+            };
+            let acct = account.is_some() && list.account(r).map(account_key) == account;
+            let same_bank = list.bank(r) == Some(bank);
+            let (may_pay, paid) = state(m, r);
+            (
+                unit.zip(list.unit(r))
+                    .is_some_and(|(pu, lu)| tree.is_within(lu, pu)),
+                may_pay,
+                acct && same_bank,
+                acct,
+                same_bank,
+                !paid,
+            )
         };
-        Some(by_account.or_else(by_bank).unwrap_or(*first))
+        let members = self.members(b);
+        let mut best = members.first().copied().unwrap_or(b);
+        let mut best_rank = rank(best);
+        for &m in members.iter().skip(1) {
+            let r = rank(m);
+            // Strictly better only: among equals the first listing stays.
+            if r > best_rank {
+                (best, best_rank) = (m, r);
+            }
+        }
+        best
     }
 }
 
@@ -578,8 +595,9 @@ pub(crate) fn account_key(a: &str) -> &str {
 /// The engine's verdict on one beneficiary (one person, possibly several list rows).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BeneficiaryResult {
-    /// Index of the first list row for this person. Further rows with the same ID are
-    /// merged into this one (amounts summed): `Reconciliation::extra_rows`.
+    /// Index of the first list row for this person. Further rows of the same list with the
+    /// same ID are merged into this one (amounts summed): `Reconciliation::extra_rows`; the
+    /// same ID on another list (another unit's) is a person of that list.
     pub row: u32,
     pub outcome: Outcome,
     pub flags: Flags,

@@ -163,12 +163,14 @@ fn unit_text(row: &ExceptionRow, lang: Lang) -> String {
             "; also on the list of ",
         ));
         s.push_str(&o.unit.as_deref().map(name).unwrap_or_default());
-        s.push_str(&format!(
-            " ({}, {} {})",
-            o.file,
-            pick(lang, "dòng", "rows"),
-            joined_rows(&o.rows)
-        ));
+        if !o.file.is_empty() {
+            s.push_str(&format!(
+                " ({}, {} {})",
+                o.file,
+                pick(lang, "dòng", "rows"),
+                joined_rows(&o.rows)
+            ));
+        }
     }
     s
 }

@@ -225,6 +225,20 @@ where
     let report = Report::new(&recon, row_errors, control_total_mismatches(inputs));
     let exceptions = crate::recon::exception_rows(list, payouts, &recon)
         .filter(|e| keep.is_none_or(|keep| keep(e.unit.as_deref())))
+        .map(|mut e| {
+            // Another unit's listing of the same person: its unit, not its file.
+            if let Some(keep) = keep {
+                for o in e
+                    .other_lists
+                    .iter_mut()
+                    .filter(|o| !keep(o.unit.as_deref()))
+                {
+                    o.file.clear();
+                    o.rows.clear();
+                }
+            }
+            e
+        })
         .collect();
     Assembled {
         recon,

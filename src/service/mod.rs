@@ -572,8 +572,8 @@ impl Gathered {
 
     /// The inputs of a run of `scope` as the report lists them: every upload used (lists,
     /// then bank files), then the callbacks. Another unit's file is named only by its unit,
-    /// role and digest: the run used it (its links count), its reader has no business with
-    /// its name or notices.
+    /// role, digest and row counts: the run used it (its links count), its reader has no
+    /// business with its name, bank or notices.
     fn inputs(&self, scope: &str) -> Vec<InputFile> {
         let keep = within(scope);
         self.uploads
@@ -586,6 +586,7 @@ impl Gathered {
                         unit = u.unit
                     );
                     input.sheet = None;
+                    input.bank = None;
                     input.notices.clear();
                     input.control_total = None;
                 }
@@ -873,7 +874,10 @@ fn rollup(g: &Gathered, by_unit: &[Slice<String>], parent: &str) -> Rollup {
             .iter()
             .filter_map(|(code, c)| figures(code, c))
             .collect(),
-        own: own.and_then(|c| figures(parent, &c)),
+        // What counts at the parent, or its own files' totals-row mismatches: the rows
+        // then add up to the parent's report.
+        own: figures(parent, &own.clone().unwrap_or_default())
+            .filter(|f| own.is_some() || f.figures.flags.control_total_mismatch > 0),
     }
 }
 

@@ -201,12 +201,18 @@ pub(super) fn token_created(id: i64, new: &NewToken, actor: &str) -> NewAuditEnt
     )
 }
 
-pub(super) fn token_revoked(id: i64, name: &str, sessions: u64, actor: &str) -> NewAuditEntry {
+pub(super) fn token_revoked(
+    id: i64,
+    name: &str,
+    unit: &str,
+    sessions: u64,
+    actor: &str,
+) -> NewAuditEntry {
     NewAuditEntry::new(
         actor,
         Action::TokenRevoke,
         format!("token/{name}"),
-        json!({ "token_id": id, "name": name, "sessions_deleted": sessions }),
+        json!({ "token_id": id, "name": name, "unit": unit, "sessions_deleted": sessions }),
     )
 }
 
@@ -216,7 +222,7 @@ pub(super) fn signed_in(token: &TokenInfo, expires_at: DateTime<Utc>) -> NewAudi
         &token.actor(),
         Action::SessionSignIn,
         format!("token/{}", token.name),
-        json!({ "token_id": token.id, "expires_at": expires_at }),
+        json!({ "token_id": token.id, "unit": token.unit, "expires_at": expires_at }),
     )
 }
 
@@ -225,7 +231,7 @@ pub(super) fn signed_out(token: &TokenInfo) -> NewAuditEntry {
         &token.actor(),
         Action::SessionSignOut,
         format!("token/{}", token.name),
-        json!({ "token_id": token.id }),
+        json!({ "token_id": token.id, "unit": token.unit }),
     )
 }
 

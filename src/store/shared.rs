@@ -1072,14 +1072,15 @@ impl Store for Backend {
     async fn revoke_token(&self, name: &str, actor: &str) -> StoreResult<bool> {
         let mut tx = self.begin_write().await?;
         let at = now();
-        let revoked: Option<i64> = sqlx::query_scalar(
-            "UPDATE api_tokens SET revoked_at = $1 WHERE name = $2 AND revoked_at IS NULL RETURNING id",
+        let revoked: Option<(i64, String)> = sqlx::query_as(
+            "UPDATE api_tokens SET revoked_at = $1 WHERE name = $2 AND revoked_at IS NULL \
+             RETURNING id, unit_code",
         )
         .bind(at)
         .bind(name)
         .fetch_optional(&mut *tx)
         .await?;
-        let Some(id) = revoked else {
+        let Some((id, unit)) = revoked else {
             tx.rollback().await?;
             return Ok(false);
         };
@@ -1089,7 +1090,7 @@ impl Store for Backend {
             .execute(&mut *tx)
             .await?
             .rows_affected();
-        let entry = rules::token_revoked(id, name, sessions, actor);
+        let entry = rules::token_revoked(id, name, &unit, sessions, actor);
         append_in(&mut tx, entry, at).await?;
         tx.commit().await?;
         Ok(true)

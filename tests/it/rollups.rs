@@ -536,6 +536,8 @@ async fn the_same_person_on_two_units_lists_is_flagged_on_both() {
             page["total"], 1,
             "Ngọc Hà's own run shows its listing: {page}"
         );
+        // Ba Đình's listing is named by its unit only, not by Ba Đình's file.
+        assert_eq!(page["items"][0]["other_lists"], json!([{"unit": BA_DINH}]));
     })
     .await;
 }
@@ -779,6 +781,18 @@ async fn a_ward_token_reads_and_writes_only_its_own_subtree() {
             .await
             .json();
         assert_eq!(runs.as_array().map(Vec::len), Some(4));
+        // Programmes, like periods, are the whole country's.
+        let admin_01 =
+            support::make_token_in(app.store.as_ref(), "admin-01", Role::Admin, None, PROVINCE)
+                .await;
+        let r = app
+            .post_json(
+                &admin_01,
+                "/api/v1/programmes",
+                &json!({"code": "TT01", "name": "Riêng tỉnh"}),
+            )
+            .await;
+        refused(&r, true, "a province's admin creates a programme");
         // An unknown unit is not found, whoever asks.
         refused(
             &app.get(
