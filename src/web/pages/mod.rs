@@ -62,12 +62,8 @@ fn viewed_unit(
     v: &Viewer,
     asked: Option<&str>,
 ) -> Result<&'static crate::domain::units::Unit, PageError> {
-    let code = asked
-        .map(str::trim)
-        .filter(|a| !a.is_empty())
-        .unwrap_or(&v.token().unit);
-    crate::domain::units::shipped_tree()
-        .get(code)
+    crate::service::unit_or(asked, &v.token().unit)
+        .ok()
         .filter(|u| v.token().sees(&u.code))
         .ok_or(PageError(WebError::NotFound, v.lang))
 }
