@@ -33,6 +33,9 @@ pub struct Config {
     /// Mark cookies `Secure` even when no proxy says the request came over TLS
     /// (`DOISOAT_SECURE_COOKIES=true` behind a TLS proxy that sends no X-Forwarded-Proto).
     pub secure_cookies: bool,
+    /// Where `GET /metrics` is also served without a token (an internal address for a
+    /// Prometheus scraper); on the main address it needs an admin token.
+    pub metrics_bind: Option<SocketAddr>,
 }
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite:data/doisoat.db";
@@ -67,6 +70,7 @@ impl std::fmt::Debug for Config {
             .field("header_read_timeout", &self.header_read_timeout)
             .field("log_format", &self.log_format)
             .field("secure_cookies", &self.secure_cookies)
+            .field("metrics_bind", &self.metrics_bind)
             .finish()
     }
 }
@@ -123,6 +127,17 @@ impl Config {
                 .parse()
                 .map_err(|_| bad("DOISOAT_BIND", v, "expected HOST:PORT, e.g. 0.0.0.0:8080"))?,
         };
+        let metrics_bind = get("DOISOAT_METRICS_BIND")
+            .map(|v| {
+                v.parse().map_err(|_| {
+                    bad(
+                        "DOISOAT_METRICS_BIND",
+                        v,
+                        "expected HOST:PORT, e.g. 127.0.0.1:9100",
+                    )
+                })
+            })
+            .transpose()?;
         let number = |k: &str, default: u64| -> Result<u64, ConfigError> {
             match get(k) {
                 None => Ok(default),
@@ -161,6 +176,7 @@ impl Config {
             header_read_timeout: Duration::from_secs(number("DOISOAT_HEADER_TIMEOUT_SECS", 10)?),
             log_format,
             secure_cookies,
+            metrics_bind,
         })
     }
 }

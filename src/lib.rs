@@ -13,6 +13,7 @@ pub mod config;
 pub mod domain;
 pub mod http;
 pub mod import;
+pub mod metrics;
 pub mod recon;
 pub mod report;
 pub mod server;
@@ -90,10 +91,12 @@ mod layering {
         ("webhook", &[]),
         ("config", &["domain", "import"]),
         ("telemetry", &["config"]),
+        ("metrics", &[]),
         (
             "service",
             &[
                 "domain", "import", "recon", "report", "store", "tokens", "webhook", "config",
+                "metrics",
             ],
         ),
         ("app", &["domain", "service", "store", "config"]),
@@ -102,7 +105,7 @@ mod layering {
             "http",
             &[
                 "domain", "import", "report", "service", "store", "tokens", "webhook", "config",
-                "app",
+                "app", "metrics",
             ],
         ),
         (
@@ -114,7 +117,7 @@ mod layering {
         ),
         (
             "server",
-            &["domain", "store", "config", "app", "http", "web"],
+            &["domain", "store", "config", "app", "http", "web", "metrics"],
         ),
     ];
 

@@ -42,6 +42,9 @@ pub fn router(state: AppState) -> axum::Router {
             "/api/openapi.json",
             get(move || async move { Json(doc.as_ref().clone()) }),
         )
+        .route("/metrics", get(metrics_for_admins))
+        // Matched routes only: their pattern, never a path with its ids, labels the metrics.
+        .route_layer(axum::middleware::from_fn(count_request))
         .layer(DefaultBodyLimit::max(FORM_BODY_LIMIT))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
@@ -49,6 +52,65 @@ pub fn router(state: AppState) -> axum::Router {
         ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// Every answered request, by method, route pattern and status, with its latency.
+async fn count_request(
+    route: axum::extract::MatchedPath,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let method = req.method().clone();
+    let started = std::time::Instant::now();
+    let response = next.run(req).await;
+    crate::metrics::global().request(
+        method.as_str(),
+        route.as_str(),
+        response.status().as_u16(),
+        started.elapsed(),
+    );
+    response
+}
+
+/// The metrics as text, the pools read now.
+async fn metrics_text(store: &dyn Store) -> axum::response::Response {
+    let m = crate::metrics::global();
+    for pool in store.pools() {
+        m.pool(pool.name, pool.size, pool.idle);
+    }
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            crate::metrics::CONTENT_TYPE,
+        )],
+        m.render(),
+    )
+        .into_response()
+}
+
+/// `GET /metrics` on the service's address: for admin tokens (`DOISOAT_METRICS_BIND` serves
+/// it without one on an internal address).
+async fn metrics_for_admins(
+    State(st): State<AppState>,
+    auth: http::auth::Auth,
+) -> Result<axum::response::Response, http::error::AppError> {
+    auth.require_admin()?;
+    Ok(metrics_text(st.store.as_ref()).await)
+}
+
+/// `DOISOAT_METRICS_BIND`: `GET /metrics` alone, without a token, for a scraper on an
+/// internal network.
+async fn serve_metrics(listener: tokio::net::TcpListener, store: Arc<dyn Store>) {
+    let app = axum::Router::new().route(
+        "/metrics",
+        get(move || {
+            let store = store.clone();
+            async move { metrics_text(store.as_ref()).await }
+        }),
+    );
+    if let Err(e) = axum::serve(listener, app).await {
+        tracing::error!(error = %e, "the metrics listener stopped");
+    }
 }
 
 async fn healthz() -> impl IntoResponse {
@@ -84,6 +146,12 @@ pub async fn serve(config: Config, store: Arc<dyn Store>) -> std::io::Result<()>
 
     let listener = tokio::net::TcpListener::bind(config.bind).await?;
     tracing::info!(addr = %listener.local_addr()?, database = store.backend(), "doisoat serving");
+    // Bound before serving, so an address that cannot be had stops the start.
+    if let Some(addr) = config.metrics_bind {
+        let metrics = tokio::net::TcpListener::bind(addr).await?;
+        tracing::info!(addr = %metrics.local_addr()?, "metrics serving");
+        tokio::spawn(serve_metrics(metrics, store.clone()));
+    }
     let header_timeout = config.header_read_timeout;
     let drain = config.request_timeout;
     let router = router(AppState::new(store, config));

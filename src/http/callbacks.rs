@@ -41,6 +41,21 @@ pub async fn payouts(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, AppError> {
+    let answered = receive(st, auth, headers, body).await;
+    match &answered {
+        Ok((_, payouts)) => crate::metrics::global().callback(true, *payouts),
+        Err(_) => crate::metrics::global().callback(false, 0),
+    }
+    answered.map(|(response, _)| response)
+}
+
+/// The answer to a callback request, and how many payouts it acknowledged.
+async fn receive(
+    st: AppState,
+    auth: Auth,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<(Response, usize), AppError> {
     let forbidden = |why: &str| AppError::forbidden(why.to_owned());
     if auth.role() != Role::Bank {
         return Err(forbidden(
@@ -160,14 +175,18 @@ pub async fn payouts(
         .await
         .map_err(AppError::internal)?
     {
-        CallbackVerdict::Accepted(mut answers) => Ok(if parsed.batch {
-            Json(json!({ "results": answers })).into_response()
-        } else {
-            match answers.pop() {
-                Some(a) => Json(a).into_response(),
-                None => return Err(AppError::internal("no answer for a one-item request")),
-            }
-        }),
+        CallbackVerdict::Accepted(mut answers) => {
+            let acknowledged = answers.len();
+            let response = if parsed.batch {
+                Json(json!({ "results": answers })).into_response()
+            } else {
+                match answers.pop() {
+                    Some(a) => Json(a).into_response(),
+                    None => return Err(AppError::internal("no answer for a one-item request")),
+                }
+            };
+            Ok((response, acknowledged))
+        }
         CallbackVerdict::Conflict {
             index,
             transaction_ref,

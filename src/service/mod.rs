@@ -363,18 +363,30 @@ pub async fn upload(
                 imp.notices.push(n);
             }
             let new = NewUpload::from_imported(&imp, sha256, size, None, &req.unit);
-            Ok(store
+            let saved = store
                 .save_beneficiary_list(req.period_id, new, &imp.rows, &units, &req.actor)
-                .await?)
+                .await?;
+            ingested(kind, &saved);
+            Ok(saved)
         }
         UploadKind::Payouts => {
             let imp = blocking(move || import_payouts(&file_name, bytes, &opts)).await??;
             let bank = req.bank.map(|b| b.code().to_owned());
             let new = NewUpload::from_imported(&imp, sha256, size, bank, &req.unit);
-            Ok(store
+            let saved = store
                 .save_payout_file(req.period_id, new, &imp.rows, &req.actor)
-                .await?)
+                .await?;
+            ingested(kind, &saved);
+            Ok(saved)
         }
+    }
+}
+
+/// Rows stored by an upload, for the metrics (an identical file again stores none).
+fn ingested(kind: UploadKind, saved: &Saved<Upload>) {
+    if saved.created {
+        let rows = u64::try_from(saved.value.accepted_rows).unwrap_or(0);
+        crate::metrics::global().rows_ingested(kind.as_str(), rows);
     }
 }
 
@@ -778,9 +790,12 @@ pub fn unit_or(asked: Option<&str>, own: &str) -> ServiceResult<&'static Unit> {
 /// subtree, not stored.
 #[tracing::instrument(skip(store))]
 pub async fn live_report(store: &dyn Store, period_id: i64, unit: &str) -> ServiceResult<Report> {
+    let started = std::time::Instant::now();
     let g = gather(store, period_id).await?;
     let unit = unit.to_owned();
-    blocking(move || compute(&g, &unit).report).await
+    let report = blocking(move || compute(&g, &unit).report).await;
+    crate::metrics::global().live_refresh(started.elapsed());
+    report
 }
 
 /// A unit's live figures as the dashboard shows them: the report, its exception list and
@@ -796,9 +811,10 @@ pub struct Live {
 /// The live figures of `unit`'s subtree with their exception list and the unit's children.
 #[tracing::instrument(skip(store))]
 pub async fn live(store: &dyn Store, period_id: i64, unit: &str) -> ServiceResult<Live> {
+    let started = std::time::Instant::now();
     let g = gather(store, period_id).await?;
     let unit = unit.to_owned();
-    blocking(move || {
+    let live = blocking(move || {
         let a = compute(&g, &unit);
         let children = rollup(&g, &a.recon.by_unit, &unit);
         Live {
@@ -808,7 +824,9 @@ pub async fn live(store: &dyn Store, period_id: i64, unit: &str) -> ServiceResul
             target: g.target_for(&unit),
         }
     })
-    .await
+    .await;
+    crate::metrics::global().live_refresh(started.elapsed());
+    live
 }
 
 /// The live figures of each child unit of `parent` that has data (people or unmatched
@@ -818,9 +836,12 @@ pub async fn live(store: &dyn Store, period_id: i64, unit: &str) -> ServiceResul
 /// when anything does.
 #[tracing::instrument(skip(store))]
 pub async fn unit_rollup(store: &dyn Store, period_id: i64, parent: &str) -> ServiceResult<Rollup> {
+    let started = std::time::Instant::now();
     let g = gather(store, period_id).await?;
     let parent = parent.to_owned();
-    blocking(move || rollup(&g, &compute(&g, &parent).recon.by_unit, &parent)).await
+    let rollup = blocking(move || rollup(&g, &compute(&g, &parent).recon.by_unit, &parent)).await;
+    crate::metrics::global().live_refresh(started.elapsed());
+    rollup
 }
 
 /// A unit's figures split by its children.
@@ -892,6 +913,7 @@ pub async fn reconcile_period(
     unit: &str,
     actor: &str,
 ) -> ServiceResult<(RunInfo, String)> {
+    let started = std::time::Instant::now();
     let g = gather(store, period_id).await?;
     let Some(list_upload_id) = g.first_list_within(unit) else {
         return Err(ServiceError::NoListIn(period_id, unit.to_owned()));
@@ -938,7 +960,9 @@ pub async fn reconcile_period(
         exceptions_json,
         report_sha256,
     };
-    Ok((store.save_reconciliation(run, actor).await?, report_json))
+    let info = store.save_reconciliation(run, actor).await?;
+    crate::metrics::global().reconciliation(started.elapsed());
+    Ok((info, report_json))
 }
 
 /// A stored run, parsed back.

@@ -283,6 +283,14 @@ pub struct PeriodInputs {
     pub payout_files: Vec<PayoutInput>,
 }
 
+/// A connection pool's use, for `GET /metrics`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolUse {
+    pub name: &'static str,
+    pub size: u32,
+    pub idle: u32,
+}
+
 /// A programme (chế độ): periods, lists and callbacks belong to one.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Programme {
@@ -450,6 +458,8 @@ pub struct StoredCallback {
 pub trait Store: Send + Sync {
     /// Which backend, for logs and /readyz.
     fn backend(&self) -> &'static str;
+    /// Each connection pool (`reader`, `writer`): its open connections and how many idle.
+    fn pools(&self) -> Vec<PoolUse>;
     async fn ping(&self) -> StoreResult<()>;
 
     /// Units whose parent is `parent` (`VN`: the provinces), by code.

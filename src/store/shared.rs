@@ -28,7 +28,7 @@ use crate::store::rules;
 use crate::store::{
     BeneficiaryRecord, CallbackPayout, CallbackRequest, CallbackVerdict, ListInput, NewPeriod,
     NewRun, NewSession, NewToken, NewUpload, PayoutInput, PayoutRecord, Period, PeriodInputs,
-    Programme, RunInfo, Saved, Store, StoreError, StoreResult, StoredCallback, StoredRun,
+    PoolUse, Programme, RunInfo, Saved, Store, StoreError, StoreResult, StoredCallback, StoredRun,
     TokenInfo, UnitTarget, Upload, UploadKind, WebSession,
 };
 
@@ -520,6 +520,18 @@ async fn insert_payouts(tx: &mut Tx, rows: &[PayoutRecord]) -> StoreResult<()> {
 impl Store for Backend {
     fn backend(&self) -> &'static str {
         DIALECT.name
+    }
+
+    fn pools(&self) -> Vec<PoolUse> {
+        let use_of = |name, pool: &sqlx::Pool<Db>| PoolUse {
+            name,
+            size: pool.size(),
+            idle: pool.num_idle() as u32,
+        };
+        vec![
+            use_of("reader", self.reader()),
+            use_of("writer", &self.writer),
+        ]
     }
 
     async fn ping(&self) -> StoreResult<()> {

@@ -23,6 +23,7 @@ mod cli;
 mod crash;
 mod hardening;
 mod import_robustness;
+mod metrics;
 mod real_files;
 mod rollups;
 mod store;
