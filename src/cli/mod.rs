@@ -45,6 +45,13 @@ enum Command {
     /// Nhật ký kiểm toán / audit trail.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
+    /// Sao lưu cơ sở dữ liệu SQLite khi dịch vụ đang chạy / an online backup of the SQLite
+    /// database into a new file (PostgreSQL: pg_dump, see the README).
+    Backup {
+        /// Tệp sao lưu (chưa tồn tại) / the backup file to write (must not exist).
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Sinh bộ dữ liệu mẫu cấp tỉnh (xác định) / write the deterministic province-size test case.
     Fixtures {
         /// Thư mục ghi tệp / output folder (created if missing).
@@ -105,6 +112,19 @@ pub fn run() -> ExitCode {
         Command::Audit(audit::AuditCommand::Verify) => {
             serve::with_store(|_, store| audit::verify(store))
         }
+        Command::Backup { out } => serve::with_store(|_, store| async move {
+            anyhow::ensure!(
+                !out.exists(),
+                "{} đã có; chọn tệp mới / already exists; choose a new file",
+                out.display()
+            );
+            store
+                .backup_to(&out)
+                .await
+                .with_context(|| format!("backing up to {}", out.display()))?;
+            println!("Đã sao lưu / backed up to {}", out.display());
+            Ok(())
+        }),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -41,6 +41,9 @@ pub(super) struct Dialect {
     /// The stored events of a list of payout ids, in (payout, version) order:
     /// `open`, then `(id), (id)…`, then `close`.
     pub events_by_payout: IdLookup,
+    /// A consistent copy of the live database into the file bound as `$1`, where the
+    /// backend makes one itself (SQLite); None where its own tool does (`pg_dump`).
+    pub backup_into: Option<&'static str>,
 }
 
 pub(super) struct RefLookup {

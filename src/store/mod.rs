@@ -40,6 +40,8 @@ pub enum StoreError {
         "DATABASE_URL không hỗ trợ / unsupported DATABASE_URL '{0}': use sqlite:… or postgres://…"
     )]
     UnsupportedUrl(String),
+    #[error("{0}")]
+    NotSupported(&'static str),
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -460,6 +462,9 @@ pub trait Store: Send + Sync {
     fn backend(&self) -> &'static str;
     /// Each connection pool (`reader`, `writer`): its open connections and how many idle.
     fn pools(&self) -> Vec<PoolUse>;
+    /// A consistent copy of the live database, written to `path` (which must not exist),
+    /// while the service goes on (SQLite). NotSupported on PostgreSQL: `pg_dump` does it.
+    async fn backup_to(&self, path: &std::path::Path) -> StoreResult<()>;
     async fn ping(&self) -> StoreResult<()>;
 
     /// Units whose parent is `parent` (`VN`: the provinces), by code.

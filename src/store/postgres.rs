@@ -62,6 +62,7 @@ impl PgStore {
 /// same planner fence for events (a payout has several).
 const DIALECT: Dialect = Dialect {
     name: "postgres",
+    backup_into: None,
     payouts_by_ref: RefLookup {
         open: "SELECT c.id, c.bank_code, c.transaction_ref, c.period_code, c.programme, c.population_id, \
                c.account_number, c.beneficiary_name, c.amount, c.status, c.value_date, c.reason, \

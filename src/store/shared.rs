@@ -522,6 +522,19 @@ impl Store for Backend {
         DIALECT.name
     }
 
+    async fn backup_to(&self, path: &std::path::Path) -> StoreResult<()> {
+        let Some(sql) = DIALECT.backup_into else {
+            return Err(StoreError::NotSupported(
+                "PostgreSQL: sao lưu bằng pg_dump (xem README) / back up with pg_dump (see the README)",
+            ));
+        };
+        let path = path.to_str().ok_or(StoreError::NotSupported(
+            "đường dẫn phải là UTF-8 / the path must be UTF-8",
+        ))?;
+        sqlx::query(sql).bind(path).execute(self.reader()).await?;
+        Ok(())
+    }
+
     fn pools(&self) -> Vec<PoolUse> {
         let use_of = |name, pool: &sqlx::Pool<Db>| PoolUse {
             name,

@@ -88,6 +88,8 @@ impl SqliteStore {
 /// SQLite plans an `IN` list as index probes on the (bank, ref) and payout keys.
 const DIALECT: Dialect = Dialect {
     name: "sqlite",
+    // An online backup: one read transaction, so writers go on and the copy is consistent.
+    backup_into: Some("VACUUM INTO $1"),
     payouts_by_ref: RefLookup {
         open: "SELECT id, bank_code, transaction_ref, period_code, programme, population_id, \
                account_number, beneficiary_name, amount, status, value_date, reason, unit_code, version \

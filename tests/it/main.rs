@@ -18,6 +18,7 @@
 mod support;
 
 mod api;
+mod backup;
 mod callbacks;
 mod cli;
 mod crash;
