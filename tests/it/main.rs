@@ -27,6 +27,7 @@ mod import_robustness;
 mod metrics;
 mod real_files;
 mod rollups;
+mod scale_out;
 mod store;
 mod units;
 mod web;
