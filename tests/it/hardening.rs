@@ -13,7 +13,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::support::{bombs, loadgen, pg};
 
-use loadgen::{Client, Server, run_cli};
+use loadgen::{Client, Server, create_token};
 
 /// Peak resident memory the server may reach through all of this. An idle server is
 /// ~20-30 MiB; before the fixes a single bomb aborted it and 40 sign-ins reached 1.77 GB.
@@ -45,23 +45,7 @@ async fn hostile_clients(database_url: String, dir: PathBuf) {
         &[("DOISOAT_HEADER_TIMEOUT_SECS", "2")],
     )
     .await;
-    let out = run_cli(
-        &bin,
-        &database_url,
-        &[
-            "token",
-            "create",
-            "--role",
-            "accountant",
-            "--name",
-            "ke-toan",
-        ],
-    );
-    let token = out
-        .lines()
-        .find_map(|l| l.strip_prefix("token:"))
-        .map(|t| t.trim().to_owned())
-        .unwrap_or_else(|| panic!("no token in {out}"));
+    let token = create_token(&bin, &database_url, "accountant", "ke-toan");
     let auth = format!("Bearer {token}");
     let mut http = Client::new(server.port);
     let json = [

@@ -11,7 +11,7 @@ use std::time::Duration;
 use doisoat::domain::sha256_hex;
 use serde_json::Value;
 
-use crate::support::loadgen::{self, Client, Server, create_bank_token, run_cli};
+use crate::support::loadgen::{self, Client, Server, create_bank_token, create_token, run_cli};
 use crate::support::pg::PgTestDb;
 use crate::support::{Part, multipart};
 
@@ -33,24 +33,7 @@ async fn two_instances_on_one_postgres_lose_and_double_nothing() {
     let dir = tempfile::tempdir().expect("tempdir");
     let bin = bin();
     run_cli(&bin, &url, &["migrate"]);
-    let accountant = run_cli(
-        &bin,
-        &url,
-        &[
-            "token",
-            "create",
-            "--role",
-            "accountant",
-            "--name",
-            "ke-toan",
-        ],
-    );
-    let accountant = accountant
-        .lines()
-        .find_map(|l| l.strip_prefix("token: "))
-        .expect("a token")
-        .trim()
-        .to_owned();
+    let accountant = create_token(&bin, &url, "accountant", "ke-toan");
     let bank = create_bank_token(&bin, &url, "agribank");
     loadgen::create_period(&url, "2024-09").await;
     let ready = Duration::from_secs(60);

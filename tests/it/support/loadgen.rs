@@ -347,6 +347,19 @@ pub fn run_cli(bin: &Path, database_url: &str, args: &[&str]) -> String {
     stdout
 }
 
+/// `doisoat token create --role ROLE --name NAME`: the token it printed.
+pub fn create_token(bin: &Path, database_url: &str, role: &str, name: &str) -> String {
+    let out = run_cli(
+        bin,
+        database_url,
+        &["token", "create", "--role", role, "--name", name],
+    );
+    out.lines()
+        .find_map(|l| l.strip_prefix("token:"))
+        .map(|t| t.trim().to_owned())
+        .unwrap_or_else(|| panic!("no token in {out}"))
+}
+
 /// `doisoat token create --role bank --bank Agribank --name NAME`, parsed.
 pub fn create_bank_token(bin: &Path, database_url: &str, name: &str) -> Bank {
     let out = run_cli(
