@@ -839,7 +839,14 @@ pub async fn unit_rollup(store: &dyn Store, period_id: i64, parent: &str) -> Ser
     let started = std::time::Instant::now();
     let g = gather(store, period_id).await?;
     let parent = parent.to_owned();
-    let rollup = blocking(move || rollup(&g, &compute(&g, &parent).recon.by_unit, &parent)).await;
+    // The figures by unit are all a roll-up reads: no scoped report, no exception list
+    // (units outside `parent`'s subtree are left out by `rollup` itself).
+    let rollup = blocking(move || {
+        let options = Options::default();
+        let recon = crate::recon::reconcile(&g.list, &g.payouts, &options);
+        rollup(&g, &recon.by_unit, &parent)
+    })
+    .await;
     crate::metrics::global().live_refresh(started.elapsed());
     rollup
 }

@@ -3,7 +3,7 @@
 //! tokens that read and write only within their unit's subtree. On SQLite and, when
 //! `TEST_DATABASE_URL` is set, PostgreSQL.
 
-use crate::support::{self, Part, TestApp, TestResponse, for_each_backend, id_of, multipart};
+use crate::support::{self, TestApp, TestResponse, for_each_backend, id_of};
 
 use axum::http::{Method, StatusCode};
 use doisoat::domain::access::Role;
@@ -86,21 +86,9 @@ async fn upload(
     bytes: &[u8],
     unit: Option<&str>,
 ) -> TestResponse {
-    let mut parts = vec![Part::File {
-        name: "file",
-        file_name: name,
-        bytes,
-    }];
-    if let Some(unit) = unit {
-        parts.push(Part::Text {
-            name: "unit",
-            value: unit,
-        });
-    }
-    let (ct, body) = multipart(&parts);
+    let fields: Vec<(&str, &str)> = unit.map(|u| ("unit", u)).into_iter().collect();
     let path = format!("/api/v1/periods/{period}/{slot}");
-    app.send(Method::POST, &path, Some(token), Some(&ct), body)
-        .await
+    app.upload_form(token, &path, name, bytes, &fields).await
 }
 
 async fn coverage(app: &TestApp, token: &str, period: i64, unit: &str) -> Value {

@@ -718,13 +718,9 @@ async fn a_province_drills_down_and_a_ward_sees_only_its_own() {
         let upload = |token: String, name: &'static str, bytes: String, slot: &'static str| {
             let app = &app;
             async move {
-                let (ct, body) = multipart(&[support::Part::File {
-                    name: "file",
-                    file_name: name,
-                    bytes: bytes.as_bytes(),
-                }]);
+                let path = format!("/api/v1/periods/{p}/{slot}");
                 let r = app
-                    .send(Method::POST, &format!("/api/v1/periods/{p}/{slot}"), Some(&token), Some(&ct), body)
+                    .upload_bytes(&token, &path, name, bytes.as_bytes(), None)
                     .await;
                 r.expect_status(StatusCode::CREATED, name);
                 r.json()["id"].as_i64().expect("upload id")

@@ -588,17 +588,30 @@ impl TestApp {
         bytes: &[u8],
         bank: Option<&str>,
     ) -> TestResponse {
+        let fields: Vec<(&str, &str)> = bank.map(|b| ("bank", b)).into_iter().collect();
+        self.upload_form(token, path, file_name, bytes, &fields)
+            .await
+    }
+
+    /// POST a multipart form with `file` and text `fields` (`bank`, `unit`, …) to `path`.
+    pub async fn upload_form(
+        &self,
+        token: &str,
+        path: &str,
+        file_name: &str,
+        bytes: &[u8],
+        fields: &[(&str, &str)],
+    ) -> TestResponse {
         let mut parts = vec![Part::File {
             name: "file",
             file_name,
             bytes,
         }];
-        if let Some(bank) = bank {
-            parts.push(Part::Text {
-                name: "bank",
-                value: bank,
-            });
-        }
+        parts.extend(
+            fields
+                .iter()
+                .map(|&(name, value)| Part::Text { name, value }),
+        );
         let (ct, body) = multipart(&parts);
         self.send(Method::POST, path, Some(token), Some(&ct), body)
             .await
