@@ -1,6 +1,7 @@
 //! What a request can reach: the application state shared by the API and the pages (the
 //! composition root; `server` builds the router and serves it).
 
+pub mod download;
 pub mod upload_form;
 
 use std::collections::{HashMap, HashSet};

@@ -151,7 +151,9 @@ pub async fn exceptions(
     ApiQuery(q): ApiQuery<ExceptionQuery>,
 ) -> Result<Json<ExceptionPage>, AppError> {
     let run = visible_run(&st, &auth, id).await?;
-    Ok(Json(service::filter_exceptions(&run.exceptions, &q)))
+    Ok(Json(
+        service::exception_page(st.store.as_ref(), run.stored.info.id, &q).await?,
+    ))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -173,16 +175,8 @@ async fn download(
         Some("en") => Lang::En,
         _ => Lang::Vi,
     };
-    let bytes = service::render(&run, what, lang).await?;
-    let disposition = format!("attachment; filename=\"{}\"", what.file_name(id));
-    Ok((
-        [
-            (header::CONTENT_TYPE, what.content_type().to_owned()),
-            (header::CONTENT_DISPOSITION, disposition),
-        ],
-        bytes,
-    )
-        .into_response())
+    let body = service::download(st.store.clone(), run, what, lang).await?;
+    Ok(crate::app::download::response(what, id, body))
 }
 
 /// The report as stored (its SHA-256 is on record).

@@ -183,18 +183,43 @@ where
     I: IntoIterator,
     I::Item: std::borrow::Borrow<ExceptionRow>,
 {
-    w.write_all(UTF8_BOM)?;
-    // Every field quoted: a `;` or tab inside one stays inside it whichever separator
-    // Excel splits on.
-    let mut out = csv::WriterBuilder::new()
+    w.write_all(&exceptions_head(lang)?)?;
+    write_exception_rows(w, exceptions, lang)
+}
+
+/// Every field quoted: a `;` or tab inside one stays inside it whichever separator Excel
+/// splits on.
+fn writer<W: Write>(w: W) -> csv::Writer<W> {
+    csv::WriterBuilder::new()
         .terminator(csv::Terminator::CRLF)
         .quote_style(csv::QuoteStyle::Always)
-        .from_writer(w);
+        .from_writer(w)
+}
+
+/// The start of the exceptions CSV: the BOM and the header row. Rows written after it
+/// with `write_exception_rows`, in as many pieces as wanted, make the same bytes as
+/// `write_exceptions` (a download streams them as they are read).
+pub fn exceptions_head(lang: Lang) -> std::io::Result<Vec<u8>> {
+    let mut buf = UTF8_BOM.to_vec();
+    let mut out = writer(&mut buf);
     out.write_record(
         exception_headers(lang)
             .iter()
             .map(|h| escape_cell(h).into_owned()),
     )?;
+    out.flush()?;
+    drop(out);
+    Ok(buf)
+}
+
+/// Exception rows of the CSV, to follow `exceptions_head`.
+pub fn write_exception_rows<W, I>(w: W, exceptions: I, lang: Lang) -> std::io::Result<()>
+where
+    W: Write,
+    I: IntoIterator,
+    I::Item: std::borrow::Borrow<ExceptionRow>,
+{
+    let mut out = writer(w);
     for row in exceptions {
         let texts = exception_texts(row.borrow(), lang);
         out.write_record(texts.iter().map(|t| escape_cell(t)).map(|c| c.into_owned()))?;

@@ -2,28 +2,32 @@
 //! reconciliations with their digests, and render stored runs for download.
 
 pub mod callbacks;
+pub mod exceptions;
 pub mod job;
 pub mod tokens;
+
+pub use exceptions::{
+    DownloadBody, ExceptionPage, ExceptionQuery, download, exception_page, filter_exceptions,
+};
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use rust_decimal::Decimal;
-use serde::Deserialize;
 
 use crate::domain::attributed::InUnits;
 use crate::domain::banks::BankId;
 use crate::domain::period::PeriodCode;
 use crate::domain::population_id::IdCheck;
 use crate::domain::records::{BeneficiaryRow, ListRows, PayoutOrigin, PayoutRow, RowRef};
+use crate::domain::sha256_hex;
 use crate::domain::units::{NATION, Unit, UnitLevel};
-use crate::domain::{Lang, sha256_hex};
 use crate::import::{ImportError, ImportOptions, Imported, import_beneficiaries, import_payouts};
-use crate::recon::{Coverage, ExceptionRow, Flag, Options, Slice};
+use crate::recon::{Coverage, ExceptionRow, Options, Slice};
 use crate::report::{InputFile, ProgrammeRef, Report, ReportMeta, UnitFigures, UnitRef};
 use crate::store::{
-    DEFAULT_PROGRAMME, NewPeriod, NewRun, NewUpload, Period, Programme, RunInfo, Saved, Store,
-    StoreError, StoredCallback, StoredRun, Upload, UploadKind,
+    DEFAULT_PROGRAMME, ExceptionRecord, NewPeriod, NewRun, NewUpload, Period, Programme, RunInfo,
+    Saved, Store, StoreError, StoredCallback, StoredRun, Upload, UploadKind,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -933,7 +937,7 @@ pub async fn reconcile_period(
         name: g.period.programme_name.clone(),
     };
     let computed = blocking(
-        move || -> Result<(String, String, String, String), serde_json::Error> {
+        move || -> Result<(String, String, Vec<ExceptionRecord>, String), serde_json::Error> {
             let a = compute(&g, &scope.code);
             let report_json = serde_json::to_string(&a.report)?;
             let report_sha256 = sha256_hex(report_json.as_bytes());
@@ -950,21 +954,21 @@ pub async fn reconcile_period(
             Ok((
                 serde_json::to_string(&meta)?,
                 report_json,
-                serde_json::to_string(&a.exceptions)?,
+                exceptions::records(&a.exceptions)?,
                 report_sha256,
             ))
         },
     )
     .await?
     .map_err(|e| ServiceError::Internal(e.to_string()))?;
-    let (meta_json, report_json, exceptions_json, report_sha256) = computed;
+    let (meta_json, report_json, exceptions, report_sha256) = computed;
     let run = NewRun {
         period_id,
         unit: unit.to_owned(),
         list_upload_id,
         meta_json,
         report_json: report_json.clone(),
-        exceptions_json,
+        exceptions,
         report_sha256,
     };
     let info = store.save_reconciliation(run, actor).await?;
@@ -972,31 +976,29 @@ pub async fn reconcile_period(
     Ok((info, report_json))
 }
 
-/// A stored run, parsed back.
+/// A stored run, parsed back; its exceptions stay in the store (`exception_page`,
+/// `download`).
 pub struct LoadedRun {
     pub stored: StoredRun,
     pub report: Report,
     pub meta: ReportMeta,
-    pub exceptions: Arc<Vec<ExceptionRow>>,
 }
 
 #[tracing::instrument(skip(store))]
 pub async fn load_run(store: &dyn Store, id: i64) -> ServiceResult<LoadedRun> {
-    let stored = store
+    let mut stored = store
         .get_reconciliation(id)
         .await?
         .ok_or_else(|| ServiceError::NotFound(format!("reconciliation {id}")))?;
+    exceptions::move_legacy(store, &mut stored).await?;
     let corrupt =
         |e: serde_json::Error| ServiceError::Store(StoreError::Corrupt(format!("run {id}: {e}")));
     let report: Report = serde_json::from_str(&stored.report_json).map_err(corrupt)?;
     let meta: ReportMeta = serde_json::from_str(&stored.meta_json).map_err(corrupt)?;
-    let exceptions: Vec<ExceptionRow> =
-        serde_json::from_str(&stored.exceptions_json).map_err(corrupt)?;
     Ok(LoadedRun {
         stored,
         report,
         meta,
-        exceptions: Arc::new(exceptions),
     })
 }
 
@@ -1030,32 +1032,6 @@ impl Download {
     }
 }
 
-/// Render a download. report.json is the stored text itself: its digest is on record.
-#[tracing::instrument(skip(run), fields(run_id = run.stored.info.id))]
-pub async fn render(run: &LoadedRun, what: Download, lang: Lang) -> ServiceResult<Vec<u8>> {
-    if what == Download::Json {
-        return Ok(run.stored.report_json.clone().into_bytes());
-    }
-    let (report, meta, exceptions) = (run.report.clone(), run.meta.clone(), run.exceptions.clone());
-    blocking(move || -> Result<Vec<u8>, String> {
-        match what {
-            Download::Csv => {
-                let mut buf = Vec::new();
-                crate::report::csv::write_exceptions(&mut buf, exceptions.iter(), lang)
-                    .map_err(|e| e.to_string())?;
-                Ok(buf)
-            }
-            Download::Xlsx => crate::report::xlsx::write_report(&report, &exceptions, &meta, lang)
-                .map_err(|e| e.to_string()),
-            Download::FollowUp => crate::report::xlsx::write_followup(&exceptions, &meta, lang)
-                .map_err(|e| e.to_string()),
-            Download::Json => Ok(Vec::new()),
-        }
-    })
-    .await?
-    .map_err(ServiceError::Internal)
-}
-
 /// Every audit entry, oldest first (what verification and the audit page read).
 #[tracing::instrument(skip_all)]
 pub async fn audit_trail(
@@ -1072,122 +1048,6 @@ pub async fn audit_trail(
         if done {
             return Ok(all);
         }
-    }
-}
-
-/// Filters for the exception list; all optional.
-#[derive(Debug, Clone, Default, serde::Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct ExceptionQuery {
-    /// An outcome (`underpaid`, `unpaid`, …) or `unmatched_payout`.
-    pub outcome: Option<String>,
-    /// A flag (`name_mismatch`, `invalid_id`, …).
-    pub flag: Option<String>,
-    /// Commune name, case- and diacritics-insensitive.
-    pub commune: Option<String>,
-    /// Bank name, code or BIN.
-    pub bank: Option<String>,
-    /// Search: part of the personal ID, or of the name (diacritics-insensitive).
-    pub q: Option<String>,
-    /// A unit's code: the exceptions of its subtree (the people and unmatched payouts that
-    /// count there).
-    pub unit: Option<String>,
-    /// 1-based page number (default 1).
-    #[serde(default, deserialize_with = "number_or_text")]
-    pub page: Option<usize>,
-    /// Rows per page (default 50, at most 500).
-    #[serde(default, deserialize_with = "number_or_text")]
-    pub per_page: Option<usize>,
-}
-
-/// A whole number given as a number or as text: a query string is all text, and a struct
-/// flattened into another (the dashboard's query) hands its fields over as strings.
-fn number_or_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<usize>, D::Error> {
-    #[derive(serde::Deserialize)]
-    #[serde(untagged)]
-    enum Raw {
-        Number(usize),
-        Text(String),
-    }
-    match Option::<Raw>::deserialize(d)? {
-        None => Ok(None),
-        Some(Raw::Number(n)) => Ok(Some(n)),
-        Some(Raw::Text(t)) if t.trim().is_empty() => Ok(None),
-        Some(Raw::Text(t)) => t.trim().parse().map(Some).map_err(|_| {
-            serde::de::Error::custom(format!(
-                "cần một số nguyên dương / a positive whole number, not '{}'",
-                t.chars().take(40).collect::<String>()
-            ))
-        }),
-    }
-}
-
-#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
-pub struct ExceptionPage {
-    pub total: usize,
-    pub page: usize,
-    pub per_page: usize,
-    #[schema(value_type = Vec<Object>)]
-    pub items: Vec<ExceptionRow>,
-}
-
-/// Filter and page exceptions. Unknown filter values match nothing (never everything).
-pub fn filter_exceptions(rows: &[ExceptionRow], q: &ExceptionQuery) -> ExceptionPage {
-    use crate::domain::names::fold;
-    let per_page = q.per_page.unwrap_or(50).clamp(1, 500);
-    let page = q.page.unwrap_or(1).max(1);
-    let outcome = q
-        .outcome
-        .as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty());
-    let flag = q.flag.as_deref().map(str::trim).filter(|s| !s.is_empty());
-    let flag_parsed = flag.map(Flag::parse);
-    let commune = q.commune.as_deref().map(fold).filter(|s| !s.is_empty());
-    let bank = q
-        .bank
-        .as_deref()
-        .filter(|s| !s.trim().is_empty())
-        .map(BankId::resolve);
-    let needle = q.q.as_deref().map(fold).filter(|s| !s.is_empty());
-    let tree = crate::domain::units::shipped_tree();
-    let unit = q.unit.as_deref().map(str::trim).filter(|s| !s.is_empty());
-    let matching: Vec<&ExceptionRow> = rows
-        .iter()
-        .filter(|r| outcome.is_none_or(|o| r.kind.as_str() == o))
-        .filter(|r| match flag_parsed {
-            None => true,
-            Some(Some(f)) => r.flags.contains(f),
-            Some(None) => false,
-        })
-        .filter(|r| {
-            commune
-                .as_ref()
-                .is_none_or(|c| r.commune.as_deref().map(fold).as_ref() == Some(c))
-        })
-        .filter(|r| match bank {
-            None => true,
-            Some(b) => b.is_some() && r.bank == b,
-        })
-        .filter(|r| unit.is_none_or(|u| r.unit.as_deref().is_some_and(|ru| tree.is_within(ru, u))))
-        .filter(|r| {
-            needle.as_ref().is_none_or(|n| {
-                r.population_id.contains(n.as_str()) || fold(&r.name).contains(n.as_str())
-            })
-        })
-        .collect();
-    let total = matching.len();
-    let items = matching
-        .into_iter()
-        .skip((page - 1).saturating_mul(per_page))
-        .take(per_page)
-        .cloned()
-        .collect();
-    ExceptionPage {
-        total,
-        page,
-        per_page,
-        items,
     }
 }
 

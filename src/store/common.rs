@@ -107,7 +107,7 @@ macro_rules! run_sql {
     ($rest:literal) => {
         concat!(
             "SELECT id, period_id, unit_code, list_upload_id, created_at, created_by, report_sha256, \
-             meta_json, report_json, exceptions_json FROM reconciliations ",
+             meta_json, report_json, exceptions_json, exception_rows FROM reconciliations ",
             $rest
         )
     };
@@ -468,6 +468,7 @@ pub(super) struct RunRecord {
     meta_json: String,
     report_json: String,
     exceptions_json: String,
+    exception_rows: Option<i64>,
 }
 
 impl RunRecord {
@@ -484,7 +485,8 @@ impl RunRecord {
             },
             meta_json: self.meta_json,
             report_json: self.report_json,
-            exceptions_json: self.exceptions_json,
+            exception_rows: self.exception_rows,
+            legacy_exceptions_json: self.exceptions_json,
         }
     }
 }

@@ -161,7 +161,8 @@ pub struct NewRun {
     pub list_upload_id: i64,
     pub meta_json: String,
     pub report_json: String,
-    pub exceptions_json: String,
+    /// The run's exceptions in order, each stored as an indexed row.
+    pub exceptions: Vec<ExceptionRecord>,
     pub report_sha256: String,
 }
 
@@ -183,7 +184,62 @@ pub struct StoredRun {
     pub info: RunInfo,
     pub meta_json: String,
     pub report_json: String,
-    pub exceptions_json: String,
+    /// How many exceptions the run stores as rows; `None` for a run stored before they were
+    /// rows, whose list is still `legacy_exceptions_json` until `move_exceptions_to_rows`.
+    pub exception_rows: Option<i64>,
+    pub legacy_exceptions_json: String,
+}
+
+/// One exception of a run as the store keeps it: the columns its filters read, and the
+/// row itself (`row_json`) as the service wrote it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExceptionRecord {
+    /// An outcome (`underpaid`, …) or `unmatched_payout`.
+    pub kind: String,
+    /// Flag names (`name_mismatch`, …).
+    pub flags: Vec<String>,
+    pub unit_code: Option<String>,
+    /// The province of `unit_code` (itself when it is one); `None` at the nation.
+    pub province_code: Option<String>,
+    /// The commune as written, folded (`domain::names::fold`).
+    pub commune_key: Option<String>,
+    pub bank_code: Option<String>,
+    pub population_id: String,
+    /// The name folded.
+    pub name_key: String,
+    pub row_json: String,
+}
+
+/// Which of a run's exceptions a page reads; every field narrows it (all `None`: all).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ExceptionFilter {
+    /// Any of these kinds (empty: any kind).
+    pub kinds: Vec<String>,
+    pub flag: Option<String>,
+    pub commune_key: Option<String>,
+    pub bank_code: Option<String>,
+    pub unit: Option<UnitScope>,
+    /// Digits: the start of the personal ID (an index range); else part of the folded name.
+    pub search: Option<String>,
+}
+
+/// A unit's subtree as the exception rows can be filtered to it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UnitScope {
+    /// Every row that counts in some unit.
+    Nation,
+    Province(String),
+    /// A commune (or any unit without children): its own rows.
+    Unit(String),
+}
+
+/// Where a page of exceptions starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PageStart {
+    /// After the row with this `seq` (keyset paging: one index range at any depth).
+    After(i64),
+    /// Skip this many matching rows (numbered pages).
+    Skip(i64),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -538,6 +594,24 @@ pub trait Store: Send + Sync {
     async fn save_reconciliation(&self, run: NewRun, actor: &str) -> StoreResult<RunInfo>;
     async fn get_reconciliation(&self, id: i64) -> StoreResult<Option<StoredRun>>;
     async fn list_reconciliations(&self, period_id: i64) -> StoreResult<Vec<RunInfo>>;
+    /// Matching exceptions of a run in its order, at most `limit` from `start`, as
+    /// `(seq, row_json)`.
+    async fn exception_rows(
+        &self,
+        run_id: i64,
+        filter: &ExceptionFilter,
+        start: PageStart,
+        limit: i64,
+    ) -> StoreResult<Vec<(i64, String)>>;
+    /// How many of a run's exceptions match.
+    async fn count_exceptions(&self, run_id: i64, filter: &ExceptionFilter) -> StoreResult<i64>;
+    /// A run stored before exceptions were rows: store `rows` as its rows and empty its
+    /// JSON list, unless that already happened (then nothing changes).
+    async fn move_exceptions_to_rows(
+        &self,
+        run_id: i64,
+        rows: Vec<ExceptionRecord>,
+    ) -> StoreResult<()>;
 
     /// Conflict when the name exists.
     async fn create_token(&self, new: NewToken, actor: &str) -> StoreResult<TokenInfo>;

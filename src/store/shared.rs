@@ -26,10 +26,11 @@ use crate::store::common::{
 use crate::store::decide::{CallbackSlot, Decided, PendingEvent, SlotAnswer, decide};
 use crate::store::rules;
 use crate::store::{
-    BeneficiaryRecord, CallbackPayout, CallbackRequest, CallbackVerdict, ListInput, NewPeriod,
-    NewRun, NewSession, NewToken, NewUpload, PayoutInput, PayoutRecord, Period, PeriodInputs,
-    PoolUse, Programme, RunInfo, Saved, Store, StoreError, StoreResult, StoredCallback, StoredRun,
-    TokenInfo, UnitTarget, Upload, UploadKind, WebSession,
+    BeneficiaryRecord, CallbackPayout, CallbackRequest, CallbackVerdict, ExceptionFilter,
+    ExceptionRecord, ListInput, NewPeriod, NewRun, NewSession, NewToken, NewUpload, PageStart,
+    PayoutInput, PayoutRecord, Period, PeriodInputs, PoolUse, Programme, RunInfo, Saved, Store,
+    StoreError, StoreResult, StoredCallback, StoredRun, TokenInfo, UnitScope, UnitTarget, Upload,
+    UploadKind, WebSession,
 };
 
 type Tx = sqlx::Transaction<'static, Db>;
@@ -514,6 +515,123 @@ async fn insert_payouts(tx: &mut Tx, rows: &[PayoutRecord]) -> StoreResult<()> {
         qb.build().execute(&mut **tx).await?;
     }
     Ok(())
+}
+
+/// A run's exceptions as rows, in order (`seq` from 0), with one flags row per flag.
+async fn insert_exceptions(tx: &mut Tx, run_id: i64, rows: &[ExceptionRecord]) -> StoreResult<()> {
+    let numbered: Vec<(i64, &ExceptionRecord)> = (0..).zip(rows).collect();
+    for chunk in numbered.chunks(BATCH_ROWS) {
+        let mut qb: QueryBuilder<Db> = QueryBuilder::new(
+            "INSERT INTO run_exceptions (run_id, seq, kind, unit_code, province_code, \
+             commune_key, bank_code, population_id, name_key, row_json) ",
+        );
+        qb.push_values(chunk, |mut b, (seq, r)| {
+            b.push_bind(run_id)
+                .push_bind(*seq)
+                .push_bind(&r.kind)
+                .push_bind(&r.unit_code)
+                .push_bind(&r.province_code)
+                .push_bind(&r.commune_key)
+                .push_bind(&r.bank_code)
+                .push_bind(&r.population_id)
+                .push_bind(&r.name_key)
+                .push_bind(&r.row_json);
+        });
+        qb.build().execute(&mut **tx).await?;
+    }
+    let flags: Vec<(i64, &str)> = numbered
+        .iter()
+        .flat_map(|(seq, r)| r.flags.iter().map(move |f| (*seq, f.as_str())))
+        .collect();
+    for chunk in flags.chunks(BATCH_ROWS) {
+        let mut qb: QueryBuilder<Db> =
+            QueryBuilder::new("INSERT INTO run_exception_flags (run_id, flag, seq) ");
+        qb.push_values(chunk, |mut b, (seq, flag)| {
+            b.push_bind(run_id).push_bind(*flag).push_bind(*seq);
+        });
+        qb.build().execute(&mut **tx).await?;
+    }
+    let n = i64::try_from(rows.len()).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    sqlx::query(
+        "UPDATE reconciliations SET exception_rows = $1, exceptions_json = '' WHERE id = $2",
+    )
+    .bind(n)
+    .bind(run_id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// `FROM … WHERE …` of a run's exceptions matching `f`.
+fn push_exception_filter(qb: &mut QueryBuilder<Db>, run_id: i64, f: &ExceptionFilter) {
+    qb.push(" FROM run_exceptions e WHERE e.run_id = ");
+    qb.push_bind(run_id);
+    if !f.kinds.is_empty() {
+        qb.push(" AND e.kind IN (");
+        let mut kinds = qb.separated(", ");
+        for kind in &f.kinds {
+            kinds.push_bind(kind.clone());
+        }
+        qb.push(")");
+    }
+    if let Some(flag) = &f.flag {
+        // The flag's rows drive: a rare flag is a short index range, not a scan of the run.
+        qb.push(" AND e.seq IN (SELECT x.seq FROM run_exception_flags x WHERE x.run_id = ");
+        qb.push_bind(run_id);
+        qb.push(" AND x.flag = ");
+        qb.push_bind(flag.clone());
+        qb.push(")");
+    }
+    if let Some(commune) = &f.commune_key {
+        qb.push(" AND e.commune_key = ");
+        qb.push_bind(commune.clone());
+    }
+    if let Some(bank) = &f.bank_code {
+        qb.push(" AND e.bank_code = ");
+        qb.push_bind(bank.clone());
+    }
+    match &f.unit {
+        None => {}
+        Some(UnitScope::Nation) => {
+            qb.push(" AND e.unit_code IS NOT NULL");
+        }
+        Some(UnitScope::Province(code)) => {
+            qb.push(" AND e.province_code = ");
+            qb.push_bind(code.clone());
+        }
+        Some(UnitScope::Unit(code)) => {
+            qb.push(" AND e.unit_code = ");
+            qb.push_bind(code.clone());
+        }
+    }
+    if let Some(q) = &f.search {
+        if !q.is_empty() && q.bytes().all(|b| b.is_ascii_digit()) {
+            // IDs with this start: an index range (bytewise order on both backends).
+            qb.push(" AND e.population_id >= ");
+            qb.push_bind(q.clone());
+            qb.push(" AND e.population_id < ");
+            qb.push_bind(format!("{q}{}", char::MAX));
+        } else {
+            let pattern = format!("%{}%", like_escaped(q));
+            qb.push(" AND (e.name_key LIKE ");
+            qb.push_bind(pattern.clone());
+            qb.push(" ESCAPE '\\' OR e.population_id LIKE ");
+            qb.push_bind(pattern);
+            qb.push(" ESCAPE '\\')");
+        }
+    }
+}
+
+/// `s` matched literally by LIKE (with `ESCAPE '\'`).
+fn like_escaped(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
 }
 
 #[async_trait]
@@ -1007,11 +1125,12 @@ impl Store for Backend {
         .bind(actor)
         .bind(&run.meta_json)
         .bind(&run.report_json)
-        .bind(&run.exceptions_json)
+        .bind("")
         .bind(&run.report_sha256)
         .bind(&run.unit)
         .fetch_one(&mut *tx)
         .await?;
+        insert_exceptions(&mut tx, id, &run.exceptions).await?;
         let entry = rules::run_saved(id, &run, actor);
         append_in(&mut tx, entry, at).await?;
         tx.commit().await?;
@@ -1032,6 +1151,68 @@ impl Store for Backend {
             .fetch_optional(self.reader())
             .await?;
         Ok(row.map(RunRecord::into_stored))
+    }
+
+    async fn exception_rows(
+        &self,
+        run_id: i64,
+        filter: &ExceptionFilter,
+        start: PageStart,
+        limit: i64,
+    ) -> StoreResult<Vec<(i64, String)>> {
+        // Rows are numbered from 0 without gaps: an unfiltered numbered page is a range too.
+        let start = match start {
+            PageStart::Skip(n) if *filter == ExceptionFilter::default() => PageStart::After(n - 1),
+            other => other,
+        };
+        let mut qb: QueryBuilder<Db> = QueryBuilder::new("SELECT e.seq, e.row_json");
+        push_exception_filter(&mut qb, run_id, filter);
+        if let PageStart::After(seq) = start {
+            qb.push(" AND e.seq > ");
+            qb.push_bind(seq);
+        }
+        qb.push(" ORDER BY e.seq LIMIT ");
+        qb.push_bind(limit.max(0));
+        if let PageStart::Skip(n) = start {
+            qb.push(" OFFSET ");
+            qb.push_bind(n.max(0));
+        }
+        Ok(qb.build_query_as().fetch_all(self.reader()).await?)
+    }
+
+    async fn count_exceptions(&self, run_id: i64, filter: &ExceptionFilter) -> StoreResult<i64> {
+        if *filter == ExceptionFilter::default() {
+            let n: Option<Option<i64>> =
+                sqlx::query_scalar("SELECT exception_rows FROM reconciliations WHERE id = $1")
+                    .bind(run_id)
+                    .fetch_optional(self.reader())
+                    .await?;
+            return Ok(n.flatten().unwrap_or(0));
+        }
+        let mut qb: QueryBuilder<Db> = QueryBuilder::new("SELECT COUNT(*)");
+        push_exception_filter(&mut qb, run_id, filter);
+        Ok(qb.build_query_scalar().fetch_one(self.reader()).await?)
+    }
+
+    async fn move_exceptions_to_rows(
+        &self,
+        run_id: i64,
+        rows: Vec<ExceptionRecord>,
+    ) -> StoreResult<()> {
+        let mut tx = self.begin_write().await?;
+        let moved: Option<Option<i64>> =
+            sqlx::query_scalar("SELECT exception_rows FROM reconciliations WHERE id = $1")
+                .bind(run_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        match moved {
+            None => return Err(StoreError::NotFound(format!("reconciliation {run_id}"))),
+            Some(Some(_)) => return Ok(()),
+            Some(None) => {}
+        }
+        insert_exceptions(&mut tx, run_id, &rows).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     async fn list_reconciliations(&self, period_id: i64) -> StoreResult<Vec<RunInfo>> {

@@ -8,7 +8,7 @@ use super::i18n::Tr;
 use crate::domain::Lang;
 use crate::domain::dates::vietnam_time;
 use crate::domain::money::{format_pct, format_thousands, format_vnd, target_margin};
-use crate::recon::{ExceptionRow, Flag, Outcome};
+use crate::recon::{Flag, Outcome};
 use crate::report::{Figures, Report};
 use crate::service::{ExceptionPage, ExceptionQuery};
 
@@ -346,21 +346,27 @@ pub struct ExceptionsView {
 const PER_PAGE: usize = 50;
 
 impl ExceptionsView {
+    /// The query a page of the list reads: `q` with the page's size.
+    pub fn query(q: &ExceptionQuery) -> ExceptionQuery {
+        ExceptionQuery {
+            per_page: Some(PER_PAGE),
+            after: None,
+            ..q.clone()
+        }
+    }
+
+    /// The list around `found`, the page `Self::query(q)` read.
     pub fn new(
         base: String,
-        all: &[ExceptionRow],
+        found: ExceptionPage,
         report: &Report,
         q: &ExceptionQuery,
         full_ids: bool,
         t: Tr,
     ) -> Self {
-        let query = ExceptionQuery {
-            per_page: Some(PER_PAGE),
-            ..q.clone()
-        };
         let ExceptionPage {
             total, page, items, ..
-        } = crate::service::filter_exceptions(all, &query);
+        } = found;
         let pages = total.div_ceil(PER_PAGE).max(1);
         let sel = |v: &Option<String>, value: &str| v.as_deref().map(str::trim) == Some(value);
         let mut outcomes: Vec<Opt> = Outcome::ALL

@@ -227,6 +227,38 @@ async fn the_whole_flow_gives_the_hand_computed_report_and_downloads() {
             .map(|a| a.iter().skip(2).take(2).cloned().collect())
             .unwrap_or_default();
         assert_eq!(page["items"], Value::Array(want), "the second page of two");
+
+        // Keyset pages (`after` = the page before's `next_after`) walk the same list.
+        let mut walked = Vec::new();
+        let mut query = "per_page=2".to_owned();
+        loop {
+            let page = exceptions(&app, run_id, &query).await;
+            walked.extend(page["items"].as_array().cloned().unwrap_or_default());
+            match page["next_after"].as_u64() {
+                Some(after) => query = format!("per_page=2&after={after}"),
+                None => break,
+            }
+            assert!(walked.len() <= total as usize, "keyset paging ends");
+        }
+        assert_eq!(Value::Array(walked), all["items"], "keyset pages of two");
+
+        // Digits search the start of the ID.
+        let first_id = all["items"][0]["population_id"]
+            .as_str()
+            .unwrap_or("")
+            .to_owned();
+        let start = &first_id[..6.min(first_id.len())];
+        let by_start = exceptions(&app, run_id, &format!("q={start}")).await;
+        let want = all["items"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter(|i| i["population_id"].as_str().unwrap_or("").starts_with(start))
+                    .count()
+            })
+            .unwrap_or(0);
+        assert!(want >= 1);
+        assert_eq!(by_start["total"], want, "{by_start}");
     })
     .await;
 }

@@ -279,7 +279,10 @@ pub(super) async fn period_page(
                 chart,
                 Some(ExceptionsView::new(
                     format!("/periods/{id}"),
-                    &live.exceptions,
+                    service::filter_exceptions(
+                        &live.exceptions,
+                        &ExceptionsView::query(&q.filters),
+                    ),
                     &live.report,
                     &q.filters,
                     v.sees_full_ids(),

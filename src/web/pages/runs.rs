@@ -3,9 +3,7 @@
 use askama::Template;
 use axum::extract::rejection::FormRejection;
 use axum::extract::{Form, Path, State};
-use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::IntoResponse;
 
 use super::error::{OrPage, PageError, PageResult, WebError};
 use super::layout::Layout;
@@ -141,7 +139,9 @@ pub async fn run_page(
             .collect(),
         exc: ExceptionsView::new(
             format!("/runs/{id}"),
-            &run.exceptions,
+            service::exception_page(st.store.as_ref(), id, &ExceptionsView::query(&q))
+                .await
+                .or_page(lang)?,
             &run.report,
             &q,
             v.sees_full_ids(),
@@ -170,14 +170,8 @@ pub async fn download(
     if !v.token().sees(&run.stored.info.unit) {
         return Err(PageError(WebError::NotFound, v.lang));
     }
-    let bytes = service::render(&run, what, v.lang).await.or_page(v.lang)?;
-    let disposition = format!("attachment; filename=\"{}\"", what.file_name(id));
-    Ok((
-        [
-            (CONTENT_TYPE, what.content_type().to_owned()),
-            (CONTENT_DISPOSITION, disposition),
-        ],
-        bytes,
-    )
-        .into_response())
+    let body = service::download(st.store.clone(), run, what, v.lang)
+        .await
+        .or_page(v.lang)?;
+    Ok(crate::app::download::response(what, id, body))
 }

@@ -225,3 +225,44 @@ async fn sqlite_time_text_sorts_in_time_order() {
         }
     }
 }
+
+/// Run `sql` (one `$1` id parameter) straight on the database `url` names, past the store;
+/// returns the first column of the first row as an integer, or the rows affected.
+pub(super) async fn raw(url: &str, sql: &str, id: Option<i64>) -> i64 {
+    let fetch = sql.starts_with("SELECT");
+    if url.starts_with("sqlite:") {
+        let mut c = sqlx::SqliteConnection::connect(url)
+            .await
+            .expect("connect straight to the test database");
+        if fetch {
+            sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+                .fetch_one(&mut c)
+                .await
+                .expect("raw SQL on the test database")
+        } else {
+            let n = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(id)
+                .execute(&mut c)
+                .await
+                .expect("raw SQL on the test database");
+            n.rows_affected() as i64
+        }
+    } else {
+        let mut c = sqlx::PgConnection::connect(url)
+            .await
+            .expect("connect straight to the test database");
+        if fetch {
+            sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+                .fetch_one(&mut c)
+                .await
+                .expect("raw SQL on the test database")
+        } else {
+            let n = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(id)
+                .execute(&mut c)
+                .await
+                .expect("raw SQL on the test database");
+            n.rows_affected() as i64
+        }
+    }
+}

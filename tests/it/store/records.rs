@@ -2,7 +2,7 @@
 //! leave: each test on a fresh store on every backend (`for_each_store`).
 
 use doisoat::domain::records::{BeneficiaryRow, PayoutRow};
-use doisoat::store::{Period, Saved};
+use doisoat::store::{ExceptionFilter, ExceptionRecord, PageStart, Period, Saved, UnitScope};
 
 use super::*;
 
@@ -130,7 +130,7 @@ fn sample_run(period_id: i64, list_upload_id: i64) -> NewRun {
         list_upload_id,
         meta_json: r#"{"as_of_year":2026}"#.into(),
         report_json: r#"{"coverage":"97.31"}"#.into(),
-        exceptions_json: "[]".into(),
+        exceptions: (0..7).map(exception).collect(),
         report_sha256: sha256_hex(br#"{"coverage":"97.31"}"#),
     }
 }
@@ -469,8 +469,23 @@ async fn a_run_is_stored_as_given_and_listed() {
             .expect("the saved run is found");
         assert_eq!(got.info, info);
         assert_eq!(
-            (got.meta_json, got.report_json, got.exceptions_json),
-            (run.meta_json, run.report_json, run.exceptions_json)
+            (got.meta_json, got.report_json, got.exception_rows),
+            (run.meta_json, run.report_json, Some(7))
+        );
+        let rows = s
+            .exception_rows(
+                info.id,
+                &ExceptionFilter::default(),
+                PageStart::After(-1),
+                100,
+            )
+            .await
+            .expect("exception_rows");
+        assert_eq!(
+            rows,
+            (0..7)
+                .map(|i| (i as i64, exception(i).row_json))
+                .collect::<Vec<_>>()
         );
         assert_eq!(
             s.list_reconciliations(stored.p.id)
@@ -682,6 +697,195 @@ async fn concurrent_writers_all_succeed_and_the_chain_stays_whole() {
         assert_eq!(created, 1);
         assert_eq!(store.list_periods().await.expect("list_periods").len(), 10);
         assert_chain(&all_audit(store.as_ref()).await, 11 + 8 + 1 + 1);
+    })
+    .await;
+}
+
+/// The `i`th of a run's exceptions, varied so each filter picks a different part: kinds in
+/// turn, a flag on every third, communes of two provinces (00004 in 01; 26734 in 79) and
+/// one province-level row in four, a commune name on every fifth, a bank on every fourth.
+fn exception(i: usize) -> ExceptionRecord {
+    let kinds = ["unpaid", "no_account", "underpaid", "unmatched_payout"];
+    let (unit, province) = match i % 4 {
+        0 | 1 => ("00004", "01"),
+        2 => ("26734", "79"),
+        _ => ("79", "79"),
+    };
+    ExceptionRecord {
+        kind: kinds[i % kinds.len()].into(),
+        flags: if i.is_multiple_of(3) {
+            vec!["name_mismatch".into(), "missing_account".into()]
+        } else {
+            vec![]
+        },
+        unit_code: Some(unit.into()),
+        province_code: Some(province.into()),
+        commune_key: i.is_multiple_of(5).then(|| "phuc xa".into()),
+        bank_code: i.is_multiple_of(4).then(|| "VBA".into()),
+        population_id: format!("0011{i:08}"),
+        name_key: format!("nguyen van {i}"),
+        row_json: format!(r#"{{"i":{i},"ten":"Nguyễn Văn {i}"}}"#),
+    }
+}
+
+/// What a filter must pick from `exception(0..n)`, worked out here row by row.
+fn expected(n: usize, f: &ExceptionFilter) -> Vec<i64> {
+    (0..n)
+        .filter(|&i| {
+            let r = exception(i);
+            (f.kinds.is_empty() || f.kinds.contains(&r.kind))
+                && f.flag.as_ref().is_none_or(|fl| r.flags.contains(fl))
+                && f.commune_key
+                    .as_ref()
+                    .is_none_or(|c| r.commune_key.as_ref() == Some(c))
+                && f.bank_code
+                    .as_ref()
+                    .is_none_or(|b| r.bank_code.as_ref() == Some(b))
+                && match &f.unit {
+                    None => true,
+                    Some(UnitScope::Nation) => r.unit_code.is_some(),
+                    Some(UnitScope::Province(p)) => r.province_code.as_ref() == Some(p),
+                    Some(UnitScope::Unit(u)) => r.unit_code.as_ref() == Some(u),
+                }
+                && f.search.as_ref().is_none_or(|q| {
+                    if q.bytes().all(|b| b.is_ascii_digit()) {
+                        r.population_id.starts_with(q.as_str())
+                    } else {
+                        r.name_key.contains(q.as_str()) || r.population_id.contains(q.as_str())
+                    }
+                })
+        })
+        .map(|i| i as i64)
+        .collect()
+}
+
+#[tokio::test]
+async fn exceptions_are_rows_filtered_and_paged_by_the_store() {
+    for_each_store(|t| async move {
+        let s = t.store.as_ref();
+        let stored = store_sample(s, &sample_files()).await;
+        const N: usize = 1_234;
+        let run = NewRun {
+            exceptions: (0..N).map(exception).collect(),
+            ..sample_run(stored.p.id, stored.v2.value.id)
+        };
+        let info = s.save_reconciliation(run, ACTOR).await.expect("save run");
+        // Another run's rows never show in this one's.
+        let other = s
+            .save_reconciliation(sample_run(stored.p.id, stored.v2.value.id), ACTOR)
+            .await
+            .expect("save another run");
+        let f = |g: fn(&mut ExceptionFilter)| {
+            let mut f = ExceptionFilter::default();
+            g(&mut f);
+            f
+        };
+        let filters = [
+            ExceptionFilter::default(),
+            f(|f| f.kinds = vec!["unpaid".into()]),
+            f(|f| f.kinds = vec!["unpaid".into(), "underpaid".into()]),
+            f(|f| f.kinds = vec!["paid_in_full_nowhere".into()]),
+            f(|f| f.flag = Some("name_mismatch".into())),
+            f(|f| f.commune_key = Some("phuc xa".into())),
+            f(|f| f.bank_code = Some("VBA".into())),
+            f(|f| f.unit = Some(UnitScope::Nation)),
+            f(|f| f.unit = Some(UnitScope::Province("79".into()))),
+            f(|f| f.unit = Some(UnitScope::Unit("00004".into()))),
+            f(|f| f.search = Some("0011000001".into())),
+            f(|f| f.search = Some("00110000012".into())),
+            f(|f| f.search = Some("van 12".into())),
+            f(|f| f.search = Some("%".into())),
+            f(|f| f.search = Some("_".into())),
+            f(|f| {
+                f.kinds = vec!["unpaid".into()];
+                f.flag = Some("name_mismatch".into());
+                f.unit = Some(UnitScope::Province("01".into()));
+            }),
+        ];
+        for filter in &filters {
+            let want = expected(N, filter);
+            assert_eq!(
+                s.count_exceptions(info.id, filter).await.expect("count"),
+                want.len() as i64,
+                "count of {filter:?}"
+            );
+            // Keyset pages of 100 walk the whole match, in order.
+            let mut got = Vec::new();
+            let mut after = -1;
+            loop {
+                let page = s
+                    .exception_rows(info.id, filter, PageStart::After(after), 100)
+                    .await
+                    .expect("keyset page");
+                got.extend(page.iter().map(|(seq, _)| *seq));
+                match page.last() {
+                    Some((seq, _)) if page.len() == 100 => after = *seq,
+                    _ => break,
+                }
+            }
+            assert_eq!(got, want, "keyset pages of {filter:?}");
+            // A numbered page is the same window.
+            let skip = want.len() / 3;
+            let page = s
+                .exception_rows(info.id, filter, PageStart::Skip(skip as i64), 17)
+                .await
+                .expect("numbered page");
+            let seqs: Vec<i64> = page.iter().map(|(seq, _)| *seq).collect();
+            let window: Vec<i64> = want.iter().skip(skip).take(17).copied().collect();
+            assert_eq!(seqs, window, "page from {skip} of {filter:?}");
+            for (seq, json) in &page {
+                assert_eq!(json, &exception(*seq as usize).row_json);
+            }
+        }
+        assert_eq!(
+            s.count_exceptions(other.id, &ExceptionFilter::default())
+                .await
+                .expect("count other"),
+            7
+        );
+
+        // A run stored before exceptions were rows: its list moves into rows once.
+        raw(
+            &t.url,
+            "UPDATE reconciliations SET exception_rows = NULL, exceptions_json = '[]' WHERE id = $1",
+            Some(other.id),
+        )
+        .await;
+        raw(&t.url, "DELETE FROM run_exception_flags WHERE run_id = $1", Some(other.id)).await;
+        raw(&t.url, "DELETE FROM run_exceptions WHERE run_id = $1", Some(other.id)).await;
+        let legacy = s
+            .get_reconciliation(other.id)
+            .await
+            .expect("get")
+            .expect("found");
+        assert_eq!(
+            (legacy.exception_rows, legacy.legacy_exceptions_json.as_str()),
+            (None, "[]")
+        );
+        s.move_exceptions_to_rows(other.id, (0..3).map(exception).collect())
+            .await
+            .expect("move");
+        s.move_exceptions_to_rows(other.id, (0..5).map(exception).collect())
+            .await
+            .expect("a second move changes nothing");
+        let moved = s
+            .get_reconciliation(other.id)
+            .await
+            .expect("get")
+            .expect("found");
+        assert_eq!(
+            (moved.exception_rows, moved.legacy_exceptions_json.as_str()),
+            (Some(3), "")
+        );
+        let flagged = ExceptionFilter {
+            flag: Some("name_mismatch".into()),
+            ..ExceptionFilter::default()
+        };
+        assert_eq!(s.count_exceptions(other.id, &flagged).await.expect("count"), 1);
+        assert!(matches!(
+            s.move_exceptions_to_rows(9_999, vec![]).await,
+            Err(StoreError::NotFound(_))
+        ));
     })
     .await;
 }

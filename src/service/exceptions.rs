@@ -1,0 +1,529 @@
+//! Exceptions: a stored run keeps them as indexed rows (one per exception, in the run's
+//! order), so a page, a filter or a search is one store query whatever the run's size, and
+//! downloads stream them from the store a chunk at a time. The live figures' exceptions
+//! are in memory and are filtered here the same way (`filter_exceptions`).
+
+use std::sync::{Arc, Mutex};
+
+use futures_util::stream::{self, BoxStream, StreamExt};
+use serde::Deserialize;
+
+use super::{LoadedRun, ServiceError, ServiceResult, blocking};
+use crate::domain::Lang;
+use crate::domain::banks::BankId;
+use crate::domain::names::fold;
+use crate::domain::units::{NATION, UnitLevel, shipped_tree};
+use crate::recon::{ExceptionRow, Flag};
+use crate::store::{ExceptionFilter, ExceptionRecord, PageStart, Store, StoreError, UnitScope};
+
+/// Filters for the exception list; all optional.
+#[derive(Debug, Clone, Default, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ExceptionQuery {
+    /// An outcome (`underpaid`, `unpaid`, …) or `unmatched_payout`.
+    pub outcome: Option<String>,
+    /// A flag (`name_mismatch`, `invalid_id`, …).
+    pub flag: Option<String>,
+    /// Commune name, case- and diacritics-insensitive.
+    pub commune: Option<String>,
+    /// Bank name, code or BIN.
+    pub bank: Option<String>,
+    /// Search: digits are the start of the personal ID (or all of it); other text is part
+    /// of the name (diacritics-insensitive) or of the ID as written.
+    pub q: Option<String>,
+    /// A unit's code: the exceptions of its subtree (the people and unmatched payouts that
+    /// count there).
+    pub unit: Option<String>,
+    /// 1-based page number (default 1).
+    #[serde(default, deserialize_with = "number_or_text")]
+    pub page: Option<usize>,
+    /// Rows per page (default 50, at most 500).
+    #[serde(default, deserialize_with = "number_or_text")]
+    pub per_page: Option<usize>,
+    /// Keyset paging: the `next_after` of the page before; the page then starts right after
+    /// it (one index range at any depth) and `page` is not used.
+    #[serde(default, deserialize_with = "number_or_text")]
+    pub after: Option<usize>,
+}
+
+/// A whole number given as a number or as text: a query string is all text, and a struct
+/// flattened into another (the dashboard's query) hands its fields over as strings.
+fn number_or_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<usize>, D::Error> {
+    #[derive(serde::Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        Number(usize),
+        Text(String),
+    }
+    match Option::<Raw>::deserialize(d)? {
+        None => Ok(None),
+        Some(Raw::Number(n)) => Ok(Some(n)),
+        Some(Raw::Text(t)) if t.trim().is_empty() => Ok(None),
+        Some(Raw::Text(t)) => t.trim().parse().map(Some).map_err(|_| {
+            serde::de::Error::custom(format!(
+                "cần một số nguyên dương / a positive whole number, not '{}'",
+                t.chars().take(40).collect::<String>()
+            ))
+        }),
+    }
+}
+
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct ExceptionPage {
+    pub total: usize,
+    pub page: usize,
+    pub per_page: usize,
+    #[schema(value_type = Vec<Object>)]
+    pub items: Vec<ExceptionRow>,
+    /// Where the next page starts (`after=`), when this page is full.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_after: Option<usize>,
+}
+
+impl ExceptionQuery {
+    fn per_page(&self) -> usize {
+        self.per_page.unwrap_or(50).clamp(1, 500)
+    }
+    fn page(&self) -> usize {
+        self.page.unwrap_or(1).max(1)
+    }
+
+    /// The store's filter; None when a value names nothing there is (an unknown outcome
+    /// still goes to the store, where it matches nothing): unknown values match nothing,
+    /// never everything.
+    fn filter(&self) -> Option<ExceptionFilter> {
+        let given = |v: &Option<String>| {
+            v.as_deref()
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+        };
+        let flag = match given(&self.flag) {
+            None => None,
+            Some(f) => Some(Flag::parse(&f)?.as_str().to_owned()),
+        };
+        let bank_code = match given(&self.bank) {
+            None => None,
+            Some(b) => Some(BankId::resolve(&b)?.code().to_owned()),
+        };
+        let unit = match given(&self.unit) {
+            None => None,
+            Some(code) => Some(match shipped_tree().get(&code)?.level {
+                UnitLevel::Nation => UnitScope::Nation,
+                UnitLevel::Province => UnitScope::Province(code),
+                UnitLevel::Commune => UnitScope::Unit(code),
+            }),
+        };
+        let folded = |v: &Option<String>| v.as_deref().map(fold).filter(|s| !s.is_empty());
+        Some(ExceptionFilter {
+            kinds: given(&self.outcome).into_iter().collect(),
+            flag,
+            commune_key: folded(&self.commune),
+            bank_code,
+            unit,
+            search: folded(&self.q),
+        })
+    }
+}
+
+/// The store's form of each exception: the columns its filters read, the row as JSON.
+pub fn records(rows: &[ExceptionRow]) -> Result<Vec<ExceptionRecord>, serde_json::Error> {
+    let tree = shipped_tree();
+    rows.iter()
+        .map(|row| {
+            Ok(ExceptionRecord {
+                kind: row.kind.as_str().to_owned(),
+                flags: row.flags.iter().map(|f| f.as_str().to_owned()).collect(),
+                unit_code: row.unit.clone(),
+                province_code: row
+                    .unit
+                    .as_deref()
+                    .and_then(|u| tree.child_toward(NATION, u))
+                    .map(|p| p.code.clone()),
+                commune_key: row.commune.as_deref().map(fold),
+                bank_code: row.bank.map(|b| b.code().to_owned()),
+                population_id: row.population_id.clone(),
+                name_key: fold(&row.name),
+                row_json: serde_json::to_string(row)?,
+            })
+        })
+        .collect()
+}
+
+fn parse_row(run_id: i64, json: &str) -> Result<ExceptionRow, StoreError> {
+    serde_json::from_str(json).map_err(|e| StoreError::Corrupt(format!("run {run_id}: {e}")))
+}
+
+/// A run stored before its exceptions were rows: move its JSON list into rows, once.
+pub(super) async fn move_legacy(
+    store: &dyn Store,
+    run: &mut crate::store::StoredRun,
+) -> ServiceResult<()> {
+    if run.exception_rows.is_some() {
+        return Ok(());
+    }
+    let id = run.info.id;
+    let json = std::mem::take(&mut run.legacy_exceptions_json);
+    let moved = blocking(move || -> Result<Vec<ExceptionRecord>, String> {
+        let rows: Vec<ExceptionRow> = if json.trim().is_empty() {
+            Vec::new()
+        } else {
+            serde_json::from_str(&json).map_err(|e| format!("run {id}: {e}"))?
+        };
+        records(&rows).map_err(|e| format!("run {id}: {e}"))
+    })
+    .await?
+    .map_err(|e| ServiceError::Store(StoreError::Corrupt(e)))?;
+    let n = i64::try_from(moved.len()).map_err(|e| ServiceError::Internal(e.to_string()))?;
+    store.move_exceptions_to_rows(id, moved).await?;
+    run.exception_rows = Some(n);
+    Ok(())
+}
+
+/// A page of a stored run's exceptions, filtered: one store query for the rows and one
+/// for the count (none when nothing is filtered: the run knows how many it has).
+#[tracing::instrument(skip(store))]
+pub async fn exception_page(
+    store: &dyn Store,
+    run_id: i64,
+    q: &ExceptionQuery,
+) -> ServiceResult<ExceptionPage> {
+    let (per_page, page) = (q.per_page(), q.page());
+    let empty = ExceptionPage {
+        total: 0,
+        page,
+        per_page,
+        items: Vec::new(),
+        next_after: None,
+    };
+    let Some(filter) = q.filter() else {
+        return Ok(empty);
+    };
+    let wide = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
+    let start = match q.after {
+        Some(after) => PageStart::After(wide(after)),
+        None => PageStart::Skip(wide((page - 1).saturating_mul(per_page))),
+    };
+    let rows = store
+        .exception_rows(run_id, &filter, start, wide(per_page))
+        .await?;
+    let total = store.count_exceptions(run_id, &filter).await?;
+    let next_after = if rows.len() == per_page {
+        rows.last().and_then(|(seq, _)| usize::try_from(*seq).ok())
+    } else {
+        None
+    };
+    let items = rows
+        .iter()
+        .map(|(_, json)| parse_row(run_id, json))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(ExceptionPage {
+        total: usize::try_from(total).unwrap_or(0),
+        items,
+        next_after,
+        ..empty
+    })
+}
+
+/// Filter and page exceptions held in memory (the live figures') exactly as a stored
+/// run's are. Unknown filter values match nothing (never everything).
+pub fn filter_exceptions(rows: &[ExceptionRow], q: &ExceptionQuery) -> ExceptionPage {
+    let (per_page, page) = (q.per_page(), q.page());
+    let Some(f) = q.filter() else {
+        return ExceptionPage {
+            total: 0,
+            page,
+            per_page,
+            items: Vec::new(),
+            next_after: None,
+        };
+    };
+    let tree = shipped_tree();
+    let matches = |r: &ExceptionRow| -> bool {
+        (f.kinds.is_empty() || f.kinds.iter().any(|k| k == r.kind.as_str()))
+            && f.flag
+                .as_deref()
+                .is_none_or(|fl| r.flags.iter().any(|x| x.as_str() == fl))
+            && f.commune_key
+                .as_ref()
+                .is_none_or(|c| r.commune.as_deref().map(fold).as_ref() == Some(c))
+            && f.bank_code
+                .as_deref()
+                .is_none_or(|b| r.bank.is_some_and(|rb| rb.code() == b))
+            && match &f.unit {
+                None => true,
+                Some(UnitScope::Nation) => r.unit.is_some(),
+                Some(UnitScope::Province(u) | UnitScope::Unit(u)) => {
+                    r.unit.as_deref().is_some_and(|ru| tree.is_within(ru, u))
+                }
+            }
+            && f.search.as_deref().is_none_or(|n| {
+                if n.bytes().all(|b| b.is_ascii_digit()) {
+                    r.population_id.starts_with(n)
+                } else {
+                    r.population_id.contains(n) || fold(&r.name).contains(n)
+                }
+            })
+    };
+    let matching: Vec<(usize, &ExceptionRow)> = rows
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| matches(r))
+        .collect();
+    let total = matching.len();
+    let skip = match q.after {
+        Some(after) => matching.partition_point(|(i, _)| *i <= after),
+        None => (page - 1).saturating_mul(per_page),
+    };
+    let window: Vec<&(usize, &ExceptionRow)> = matching.iter().skip(skip).take(per_page).collect();
+    let next_after = if window.len() == per_page {
+        window.last().map(|(i, _)| *i)
+    } else {
+        None
+    };
+    ExceptionPage {
+        total,
+        page,
+        per_page,
+        items: window.into_iter().map(|(_, r)| (*r).clone()).collect(),
+        next_after,
+    }
+}
+
+/// Rows read from the store per query while a download is written.
+const CHUNK_ROWS: i64 = 5_000;
+
+/// A download's bytes as they are made, and their length when known beforehand.
+pub struct DownloadBody {
+    pub stream: BoxStream<'static, Result<Vec<u8>, std::io::Error>>,
+    pub len: Option<u64>,
+}
+
+fn io_error(e: impl std::fmt::Display) -> std::io::Error {
+    std::io::Error::other(e.to_string())
+}
+
+/// The stored run's exceptions one by one, read from the store a chunk at a time, for a
+/// writer on a blocking thread. A read that fails ends the rows and is kept in `failed`.
+struct StoredRows {
+    store: Arc<dyn Store>,
+    run_id: i64,
+    filter: ExceptionFilter,
+    after: i64,
+    held: std::vec::IntoIter<ExceptionRow>,
+    done: bool,
+    failed: Arc<Mutex<Option<String>>>,
+    runtime: tokio::runtime::Handle,
+}
+
+impl StoredRows {
+    fn fetch(&mut self) -> Result<Vec<ExceptionRow>, StoreError> {
+        let rows = self.runtime.block_on(self.store.exception_rows(
+            self.run_id,
+            &self.filter,
+            PageStart::After(self.after),
+            CHUNK_ROWS,
+        ))?;
+        if let Some((seq, _)) = rows.last() {
+            self.after = *seq;
+        }
+        if i64::try_from(rows.len()).unwrap_or(0) < CHUNK_ROWS {
+            self.done = true;
+        }
+        rows.iter()
+            .map(|(_, j)| parse_row(self.run_id, j))
+            .collect()
+    }
+}
+
+impl Iterator for StoredRows {
+    type Item = ExceptionRow;
+    fn next(&mut self) -> Option<ExceptionRow> {
+        loop {
+            if let Some(row) = self.held.next() {
+                return Some(row);
+            }
+            if self.done {
+                return None;
+            }
+            match self.fetch() {
+                Ok(rows) => self.held = rows.into_iter(),
+                Err(e) => {
+                    if let Ok(mut f) = self.failed.lock() {
+                        *f = Some(e.to_string());
+                    }
+                    self.done = true;
+                }
+            }
+        }
+    }
+}
+
+/// A file's bytes, 64 KiB at a time.
+fn file_stream(file: tokio::fs::File) -> BoxStream<'static, Result<Vec<u8>, std::io::Error>> {
+    use tokio::io::AsyncReadExt;
+    stream::unfold(Some(file), |file| async move {
+        let mut file = file?;
+        let mut buf = vec![0; 64 * 1024];
+        match file.read(&mut buf).await {
+            Ok(0) => None,
+            Ok(n) => {
+                buf.truncate(n);
+                Some((Ok(buf), Some(file)))
+            }
+            Err(e) => Some((Err(e), None)),
+        }
+    })
+    .boxed()
+}
+
+/// The CSV of a run's exceptions: the header at once, then rows as they are read.
+fn csv_stream(
+    store: Arc<dyn Store>,
+    run_id: i64,
+    lang: Lang,
+) -> BoxStream<'static, Result<Vec<u8>, std::io::Error>> {
+    let head = stream::once(async move { crate::report::csv::exceptions_head(lang) });
+    let rows = stream::unfold(Some(-1_i64), move |after| {
+        let store = store.clone();
+        async move {
+            let after = after?;
+            let chunk = store
+                .exception_rows(
+                    run_id,
+                    &ExceptionFilter::default(),
+                    PageStart::After(after),
+                    CHUNK_ROWS,
+                )
+                .await;
+            let rows = match chunk {
+                Ok(rows) => rows,
+                Err(e) => return Some((Err(io_error(e)), None)),
+            };
+            if rows.is_empty() {
+                return None;
+            }
+            let next = match rows.last() {
+                Some((seq, _)) if i64::try_from(rows.len()).unwrap_or(0) == CHUNK_ROWS => {
+                    Some(*seq)
+                }
+                _ => None,
+            };
+            let parsed = rows
+                .iter()
+                .map(|(_, j)| parse_row(run_id, j))
+                .collect::<Result<Vec<_>, _>>();
+            let bytes = parsed.map_err(io_error).and_then(|rows| {
+                let mut buf = Vec::new();
+                crate::report::csv::write_exception_rows(&mut buf, &rows, lang)?;
+                Ok(buf)
+            });
+            let next = if bytes.is_ok() { next } else { None };
+            Some((bytes, next))
+        }
+    });
+    head.chain(rows).boxed()
+}
+
+/// A download of a stored run. report.json is the stored text itself (its digest is on
+/// record); the CSV streams as its rows are read; the workbooks are written on a blocking
+/// thread from rows read a chunk at a time (report.xlsx to a temporary file in Excel's
+/// constant-memory mode past 100,000 rows, continuing on further sheets past Excel's row
+/// limit), then sent.
+#[tracing::instrument(skip(store, run), fields(run_id = run.stored.info.id))]
+pub async fn download(
+    store: Arc<dyn Store>,
+    run: LoadedRun,
+    what: super::Download,
+    lang: Lang,
+) -> ServiceResult<DownloadBody> {
+    use super::Download;
+    let run_id = run.stored.info.id;
+    match what {
+        Download::Json => {
+            let bytes = run.stored.report_json.into_bytes();
+            let len = Some(bytes.len() as u64);
+            Ok(DownloadBody {
+                stream: stream::once(async move { Ok(bytes) }).boxed(),
+                len,
+            })
+        }
+        Download::Csv => Ok(DownloadBody {
+            stream: csv_stream(store, run_id, lang),
+            len: None,
+        }),
+        Download::FollowUp => {
+            // Only the failed, returned and unpaid are on it: read just those.
+            let filter = ExceptionFilter {
+                kinds: ["failed", "returned", "unpaid"].map(str::to_owned).to_vec(),
+                ..ExceptionFilter::default()
+            };
+            let failed = Arc::new(Mutex::new(None));
+            let rows = StoredRows {
+                store,
+                run_id,
+                filter,
+                after: -1,
+                held: Vec::new().into_iter(),
+                done: false,
+                failed: failed.clone(),
+                runtime: tokio::runtime::Handle::current(),
+            };
+            let meta = run.meta;
+            let bytes = blocking(move || {
+                let rows: Vec<ExceptionRow> = rows.collect();
+                crate::report::xlsx::write_followup(&rows, &meta, lang).map_err(|e| e.to_string())
+            })
+            .await?
+            .map_err(ServiceError::Internal)?;
+            if let Some(e) = failed.lock().ok().and_then(|mut f| f.take()) {
+                return Err(ServiceError::Internal(e));
+            }
+            let len = Some(bytes.len() as u64);
+            Ok(DownloadBody {
+                stream: stream::once(async move { Ok(bytes) }).boxed(),
+                len,
+            })
+        }
+        Download::Xlsx => {
+            let count = usize::try_from(run.stored.exception_rows.unwrap_or(0)).unwrap_or(0);
+            let failed = Arc::new(Mutex::new(None));
+            let rows = StoredRows {
+                store,
+                run_id,
+                filter: ExceptionFilter::default(),
+                after: -1,
+                held: Vec::new().into_iter(),
+                done: false,
+                failed: failed.clone(),
+                runtime: tokio::runtime::Handle::current(),
+            };
+            let (report, meta) = (run.report, run.meta);
+            let file = blocking(move || -> Result<std::fs::File, String> {
+                let tmp = tempfile::NamedTempFile::new().map_err(|e| e.to_string())?;
+                crate::report::xlsx::write_report_file(
+                    tmp.path(),
+                    &report,
+                    rows,
+                    count,
+                    &meta,
+                    lang,
+                    crate::report::xlsx::ExceptionLayout::default(),
+                )
+                .map_err(|e| e.to_string())?;
+                // Opened again before the name goes: the file lives while it is sent.
+                tmp.reopen().map_err(|e| e.to_string())
+            })
+            .await?
+            .map_err(ServiceError::Internal)?;
+            if let Some(e) = failed.lock().ok().and_then(|mut f| f.take()) {
+                return Err(ServiceError::Internal(e));
+            }
+            let len = file.metadata().ok().map(|m| m.len());
+            Ok(DownloadBody {
+                stream: file_stream(tokio::fs::File::from_std(file)),
+                len,
+            })
+        }
+    }
+}
