@@ -30,6 +30,77 @@ pub(super) fn now() -> DateTime<Utc> {
     Utc::now().trunc_subsecs(6)
 }
 
+/// One value of a row written in bulk (`bulk_insert` in each backend).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Cell<'a> {
+    Null,
+    Int(i64),
+    Text(&'a str),
+    Date(chrono::NaiveDate),
+}
+
+impl<'a> From<Option<&'a str>> for Cell<'a> {
+    fn from(v: Option<&'a str>) -> Self {
+        v.map_or(Cell::Null, Cell::Text)
+    }
+}
+
+impl<'a> From<&'a str> for Cell<'a> {
+    fn from(v: &'a str) -> Self {
+        Cell::Text(v)
+    }
+}
+
+impl From<i64> for Cell<'_> {
+    fn from(v: i64) -> Self {
+        Cell::Int(v)
+    }
+}
+
+/// Parameters per multi-row INSERT where a backend has no COPY: under SQLite's 32,766.
+pub(super) const BULK_PARAMS: usize = 30_000;
+
+/// `cells` as one line of PostgreSQL's COPY text format: tab-separated, `\N` for NULL,
+/// backslash, tab, line feed and carriage return escaped (stored text never holds NUL:
+/// `records::storable`).
+pub(super) fn copy_line(cells: &[Cell<'_>], out: &mut Vec<u8>) {
+    use std::io::Write;
+    for (i, cell) in cells.iter().enumerate() {
+        if i > 0 {
+            out.push(b'\t');
+        }
+        match cell {
+            Cell::Null => out.extend_from_slice(b"\\N"),
+            // Writing to a Vec cannot fail.
+            Cell::Int(n) => {
+                let _ = write!(out, "{n}");
+            }
+            Cell::Date(d) => {
+                let _ = write!(out, "{}", d.format("%Y-%m-%d"));
+            }
+            Cell::Text(s)
+                if !s
+                    .bytes()
+                    .any(|b| matches!(b, b'\\' | b'\t' | b'\n' | b'\r')) =>
+            {
+                out.extend_from_slice(s.as_bytes());
+            }
+            Cell::Text(s) => {
+                for b in s.bytes() {
+                    match b {
+                        b'\\' => out.extend_from_slice(b"\\\\"),
+                        b'\t' => out.extend_from_slice(b"\\t"),
+                        b'\n' => out.extend_from_slice(b"\\n"),
+                        b'\r' => out.extend_from_slice(b"\\r"),
+                        _ => out.push(b),
+                    }
+                }
+            }
+        }
+    }
+    out.push(b'\n');
+}
+
 /// What a backend's SQL spells differently, as data: the shared code (shared.rs) pushes
 /// these pieces around the same binds on either backend.
 pub(super) struct Dialect {
@@ -44,6 +115,10 @@ pub(super) struct Dialect {
     /// A consistent copy of the live database into the file bound as `$1`, where the
     /// backend makes one itself (SQLite); None where its own tool does (`pg_dump`).
     pub backup_into: Option<&'static str>,
+    /// Run after a run's exception rows are committed (outside the transaction), so the
+    /// planner knows the new rows and counts read the index alone: PostgreSQL's statistics
+    /// and visibility map are otherwise only updated when autovacuum comes by.
+    pub after_exception_rows: &'static [&'static str],
 }
 
 pub(super) struct RefLookup {
@@ -573,5 +648,30 @@ impl From<AuditRecord> for AuditEntry {
             prev_hash: r.prev_hash,
             hash: r.hash,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn copy_lines_escape_what_copy_text_format_reads_specially() {
+        let date = chrono::NaiveDate::from_ymd_opt(2024, 9, 15);
+        let mut out = Vec::new();
+        copy_line(
+            &[
+                Cell::Int(-7),
+                Cell::Null,
+                Cell::Text("Nguyễn\tVăn\nA\\B\r"),
+                Cell::Text(""),
+                date.map_or(Cell::Null, Cell::Date),
+            ],
+            &mut out,
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&out),
+            "-7\t\\N\tNguyễn\\tVăn\\nA\\\\B\\r\t\t2024-09-15\n"
+        );
     }
 }

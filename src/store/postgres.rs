@@ -9,7 +9,7 @@ use std::time::Duration;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::{Postgres, Transaction};
 
-use super::common::{Dialect, IdLookup, RefLookup};
+use super::common::{Cell, Dialect, IdLookup, RefLookup, copy_line};
 use super::{POSTGRES_MIGRATIONS, StoreResult};
 
 /// Key of the write lock ("doisoat" in ASCII); advisory locks are per database.
@@ -63,6 +63,7 @@ impl PgStore {
 const DIALECT: Dialect = Dialect {
     name: "postgres",
     backup_into: None,
+    after_exception_rows: &["VACUUM (ANALYZE) run_exceptions, run_exception_flags"],
     payouts_by_ref: RefLookup {
         open: "SELECT c.id, c.bank_code, c.transaction_ref, c.period_code, c.programme, c.population_id, \
                c.account_number, c.beneficiary_name, c.amount, c.status, c.value_date, c.reason, \
@@ -77,6 +78,47 @@ const DIALECT: Dialect = Dialect {
                 WHERE payout_id = r.id OFFSET 0) AS e ORDER BY e.payout_id, e.version",
     },
 };
+
+/// Bytes of COPY data sent per message.
+const COPY_CHUNK: usize = 1 << 20;
+
+/// Append `rows` to `table` with `COPY … FROM STDIN` (text format) in the caller's
+/// transaction: PostgreSQL's own bulk path, a megabyte of lines per message.
+async fn bulk_insert<'r, T>(
+    tx: &mut Transaction<'static, Postgres>,
+    table: &str,
+    columns: &[&str],
+    rows: &'r [T],
+    cells: impl Fn(&'r T, &mut Vec<Cell<'r>>),
+) -> StoreResult<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let sql = format!("COPY {table} ({}) FROM STDIN", columns.join(", "));
+    let mut copy = (**tx).copy_in_raw(&sql).await?;
+    let mut buf = Vec::with_capacity(COPY_CHUNK + 4096);
+    let mut line = Vec::with_capacity(columns.len());
+    for row in rows {
+        line.clear();
+        cells(row, &mut line);
+        copy_line(&line, &mut buf);
+        if buf.len() >= COPY_CHUNK {
+            if let Err(e) = copy.send(std::mem::take(&mut buf)).await {
+                let _ = copy.abort(e.to_string()).await;
+                return Err(e.into());
+            }
+            buf.reserve(COPY_CHUNK + 4096);
+        }
+    }
+    if !buf.is_empty()
+        && let Err(e) = copy.send(buf).await
+    {
+        let _ = copy.abort(e.to_string()).await;
+        return Err(e.into());
+    }
+    copy.finish().await?;
+    Ok(())
+}
 
 /// The shared `Store` implementation (shared.rs), compiled for this backend.
 type Backend = PgStore;

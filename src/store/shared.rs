@@ -18,10 +18,10 @@ use crate::domain::audit::{AuditEntry, NewAuditEntry};
 use crate::domain::records::{BeneficiaryRow, PayoutRow};
 use crate::domain::units::Unit;
 use crate::store::common::{
-    AuditRecord, BATCH_ROWS, CallbackRecord, CallbackStateRecord, PeriodRecord, RunInfoRecord,
-    RunRecord, SessionRecord, TokenRecord, UnitRecord, UploadColumns, UploadRecord, callback_sql,
-    is_unique_violation, now, period_sql, run_info_sql, run_sql, session_sql, token_sql, unit_sql,
-    upload_sql,
+    AuditRecord, BATCH_ROWS, CallbackRecord, CallbackStateRecord, Cell, PeriodRecord,
+    RunInfoRecord, RunRecord, SessionRecord, TokenRecord, UnitRecord, UploadColumns, UploadRecord,
+    callback_sql, is_unique_violation, now, period_sql, run_info_sql, run_sql, session_sql,
+    token_sql, unit_sql, upload_sql,
 };
 use crate::store::decide::{CallbackSlot, Decided, PendingEvent, SlotAnswer, decide};
 use crate::store::rules;
@@ -463,94 +463,140 @@ async fn insert_beneficiaries(
     upload_id: i64,
     rows: &[BeneficiaryRecord],
 ) -> StoreResult<()> {
-    for chunk in rows.chunks(BATCH_ROWS) {
-        let mut qb: QueryBuilder<Db> = QueryBuilder::new(
-            "INSERT INTO beneficiary_rows (upload_id, seq, row_no, id_status, id_text, id_problem, \
-             name, amount_due, account, bank_code, birth, sex, category, commune, unit_code) ",
-        );
-        qb.push_values(chunk, |mut b, r| {
-            b.push_bind(upload_id)
-                .push_bind(r.seq)
-                .push_bind(r.row_no)
-                .push_bind(&r.id_status)
-                .push_bind(&r.id_text)
-                .push_bind(&r.id_problem)
-                .push_bind(&r.name)
-                .push_bind(r.amount_due)
-                .push_bind(&r.account)
-                .push_bind(&r.bank_code)
-                .push_bind(&r.birth)
-                .push_bind(&r.sex)
-                .push_bind(&r.category)
-                .push_bind(&r.commune)
-                .push_bind(&r.unit_code);
-        });
-        qb.build().execute(&mut **tx).await?;
-    }
-    Ok(())
+    super::bulk_insert(
+        tx,
+        "beneficiary_rows",
+        &[
+            "upload_id",
+            "seq",
+            "row_no",
+            "id_status",
+            "id_text",
+            "id_problem",
+            "name",
+            "amount_due",
+            "account",
+            "bank_code",
+            "birth",
+            "sex",
+            "category",
+            "commune",
+            "unit_code",
+        ],
+        rows,
+        |r, c| {
+            c.extend([
+                Cell::Int(upload_id),
+                Cell::Int(r.seq),
+                Cell::Int(r.row_no),
+                Cell::Text(&r.id_status),
+                Cell::Text(&r.id_text),
+                r.id_problem.as_deref().into(),
+                Cell::Text(&r.name),
+                Cell::Int(r.amount_due),
+                r.account.as_deref().into(),
+                r.bank_code.as_deref().into(),
+                r.birth.as_deref().into(),
+                r.sex.as_deref().into(),
+                r.category.as_deref().into(),
+                r.commune.as_deref().into(),
+                r.unit_code.as_deref().into(),
+            ]);
+        },
+    )
+    .await
 }
 
 async fn insert_payouts(tx: &mut Tx, rows: &[PayoutRecord]) -> StoreResult<()> {
-    for chunk in rows.chunks(BATCH_ROWS) {
-        let mut qb: QueryBuilder<Db> = QueryBuilder::new(
-            "INSERT INTO payout_rows (upload_id, seq, row_no, bank_code, reference, id_status, \
-             id_text, id_problem, account, name, amount, status, value_date, reason) ",
-        );
-        qb.push_values(chunk, |mut b, r| {
-            b.push_bind(r.upload_id)
-                .push_bind(r.seq)
-                .push_bind(r.row_no)
-                .push_bind(&r.bank_code)
-                .push_bind(&r.reference)
-                .push_bind(&r.id_status)
-                .push_bind(&r.id_text)
-                .push_bind(&r.id_problem)
-                .push_bind(&r.account)
-                .push_bind(&r.name)
-                .push_bind(r.amount)
-                .push_bind(&r.status)
-                .push_bind(r.value_date)
-                .push_bind(&r.reason);
-        });
-        qb.build().execute(&mut **tx).await?;
-    }
-    Ok(())
+    super::bulk_insert(
+        tx,
+        "payout_rows",
+        &[
+            "upload_id",
+            "seq",
+            "row_no",
+            "bank_code",
+            "reference",
+            "id_status",
+            "id_text",
+            "id_problem",
+            "account",
+            "name",
+            "amount",
+            "status",
+            "value_date",
+            "reason",
+        ],
+        rows,
+        |r, c| {
+            c.extend([
+                Cell::Int(r.upload_id),
+                Cell::Int(r.seq),
+                Cell::Int(r.row_no),
+                Cell::Text(&r.bank_code),
+                r.reference.as_deref().into(),
+                Cell::Text(&r.id_status),
+                Cell::Text(&r.id_text),
+                r.id_problem.as_deref().into(),
+                r.account.as_deref().into(),
+                r.name.as_deref().into(),
+                Cell::Int(r.amount),
+                Cell::Text(&r.status),
+                r.value_date.map_or(Cell::Null, Cell::Date),
+                r.reason.as_deref().into(),
+            ]);
+        },
+    )
+    .await
 }
 
 /// A run's exceptions as rows, in order (`seq` from 0), with one flags row per flag.
 async fn insert_exceptions(tx: &mut Tx, run_id: i64, rows: &[ExceptionRecord]) -> StoreResult<()> {
     let numbered: Vec<(i64, &ExceptionRecord)> = (0..).zip(rows).collect();
-    for chunk in numbered.chunks(BATCH_ROWS) {
-        let mut qb: QueryBuilder<Db> = QueryBuilder::new(
-            "INSERT INTO run_exceptions (run_id, seq, kind, unit_code, province_code, \
-             commune_key, bank_code, population_id, name_key, row_json) ",
-        );
-        qb.push_values(chunk, |mut b, (seq, r)| {
-            b.push_bind(run_id)
-                .push_bind(*seq)
-                .push_bind(&r.kind)
-                .push_bind(&r.unit_code)
-                .push_bind(&r.province_code)
-                .push_bind(&r.commune_key)
-                .push_bind(&r.bank_code)
-                .push_bind(&r.population_id)
-                .push_bind(&r.name_key)
-                .push_bind(&r.row_json);
-        });
-        qb.build().execute(&mut **tx).await?;
-    }
+    super::bulk_insert(
+        tx,
+        "run_exceptions",
+        &[
+            "run_id",
+            "seq",
+            "kind",
+            "unit_code",
+            "province_code",
+            "commune_key",
+            "bank_code",
+            "population_id",
+            "name_key",
+            "row_json",
+        ],
+        &numbered,
+        |(seq, r), c| {
+            c.extend([
+                Cell::Int(run_id),
+                Cell::Int(*seq),
+                Cell::Text(&r.kind),
+                r.unit_code.as_deref().into(),
+                r.province_code.as_deref().into(),
+                r.commune_key.as_deref().into(),
+                r.bank_code.as_deref().into(),
+                Cell::Text(&r.population_id),
+                Cell::Text(&r.name_key),
+                Cell::Text(&r.row_json),
+            ]);
+        },
+    )
+    .await?;
     let flags: Vec<(i64, &str)> = numbered
         .iter()
         .flat_map(|(seq, r)| r.flags.iter().map(move |f| (*seq, f.as_str())))
         .collect();
-    for chunk in flags.chunks(BATCH_ROWS) {
-        let mut qb: QueryBuilder<Db> =
-            QueryBuilder::new("INSERT INTO run_exception_flags (run_id, flag, seq) ");
-        qb.push_values(chunk, |mut b, (seq, flag)| {
-            b.push_bind(run_id).push_bind(*flag).push_bind(*seq);
-        });
-        qb.build().execute(&mut **tx).await?;
-    }
+    super::bulk_insert(
+        tx,
+        "run_exception_flags",
+        &["run_id", "flag", "seq"],
+        &flags,
+        |(seq, flag), c| c.extend([Cell::Int(run_id), Cell::Text(flag), Cell::Int(*seq)]),
+    )
+    .await?;
     let n = i64::try_from(rows.len()).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     sqlx::query(
         "UPDATE reconciliations SET exception_rows = $1, exceptions_json = '' WHERE id = $2",
@@ -632,6 +678,21 @@ fn like_escaped(s: &str) -> String {
         out.push(c);
     }
     out
+}
+
+impl Backend {
+    /// `DIALECT.after_exception_rows`. The rows are committed whatever happens here: a
+    /// failure is logged, and autovacuum does the same later.
+    async fn after_exception_rows(&self) {
+        for sql in DIALECT.after_exception_rows {
+            if let Err(e) = sqlx::query(sqlx::AssertSqlSafe(*sql))
+                .execute(self.reader())
+                .await
+            {
+                tracing::warn!(error = %e, sql, "maintenance after storing exception rows");
+            }
+        }
+    }
 }
 
 #[async_trait]
@@ -1134,6 +1195,7 @@ impl Store for Backend {
         let entry = rules::run_saved(id, &run, actor);
         append_in(&mut tx, entry, at).await?;
         tx.commit().await?;
+        self.after_exception_rows().await;
         Ok(RunInfo {
             id,
             period_id: run.period_id,
@@ -1165,7 +1227,10 @@ impl Store for Backend {
             PageStart::Skip(n) if *filter == ExceptionFilter::default() => PageStart::After(n - 1),
             other => other,
         };
-        let mut qb: QueryBuilder<Db> = QueryBuilder::new("SELECT e.seq, e.row_json");
+        // The page's keys first, from the filter's index alone (an OFFSET then skips index
+        // entries, not rows), then just those rows.
+        let mut qb: QueryBuilder<Db> =
+            QueryBuilder::new("SELECT r.seq, r.row_json FROM run_exceptions r JOIN (SELECT e.seq");
         push_exception_filter(&mut qb, run_id, filter);
         if let PageStart::After(seq) = start {
             qb.push(" AND e.seq > ");
@@ -1177,6 +1242,9 @@ impl Store for Backend {
             qb.push(" OFFSET ");
             qb.push_bind(n.max(0));
         }
+        qb.push(") p ON r.seq = p.seq WHERE r.run_id = ");
+        qb.push_bind(run_id);
+        qb.push(" ORDER BY r.seq");
         Ok(qb.build_query_as().fetch_all(self.reader()).await?)
     }
 
@@ -1212,6 +1280,7 @@ impl Store for Backend {
         }
         insert_exceptions(&mut tx, run_id, &rows).await?;
         tx.commit().await?;
+        self.after_exception_rows().await;
         Ok(())
     }
 

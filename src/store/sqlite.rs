@@ -10,7 +10,7 @@ use sqlx::sqlite::{
 };
 use sqlx::{Sqlite, Transaction};
 
-use super::common::{Dialect, IdLookup, RefLookup};
+use super::common::{BULK_PARAMS, Cell, Dialect, IdLookup, RefLookup};
 use super::{SQLITE_MIGRATIONS, StoreError, StoreResult};
 
 /// Another process (the CLI on the same file) may hold the write lock this long.
@@ -90,6 +90,8 @@ const DIALECT: Dialect = Dialect {
     name: "sqlite",
     // An online backup: one read transaction, so writers go on and the copy is consistent.
     backup_into: Some("VACUUM INTO $1"),
+    // SQLite plans these queries well without statistics (its ANALYZE would scan them all).
+    after_exception_rows: &[],
     payouts_by_ref: RefLookup {
         open: "SELECT id, bank_code, transaction_ref, period_code, programme, population_id, \
                account_number, beneficiary_name, amount, status, value_date, reason, unit_code, version \
@@ -104,6 +106,38 @@ const DIALECT: Dialect = Dialect {
         close: ") ORDER BY payout_id, version",
     },
 };
+
+/// Append `rows` to `table` in the caller's transaction: multi-row INSERTs of as many
+/// rows as SQLite's parameter limit allows, each full batch the same statement (prepared
+/// once, cached by the connection).
+async fn bulk_insert<'r, T>(
+    tx: &mut Transaction<'static, Sqlite>,
+    table: &str,
+    columns: &[&str],
+    rows: &'r [T],
+    cells: impl Fn(&'r T, &mut Vec<Cell<'r>>),
+) -> StoreResult<()> {
+    let per_batch = (BULK_PARAMS / columns.len().max(1)).max(1);
+    let head = format!("INSERT INTO {table} ({}) ", columns.join(", "));
+    let mut line = Vec::with_capacity(columns.len());
+    for chunk in rows.chunks(per_batch) {
+        let mut qb: sqlx::QueryBuilder<Sqlite> = sqlx::QueryBuilder::new(head.clone());
+        qb.push_values(chunk, |mut b, row| {
+            line.clear();
+            cells(row, &mut line);
+            for cell in line.drain(..) {
+                match cell {
+                    Cell::Null => b.push_bind(None::<i64>),
+                    Cell::Int(n) => b.push_bind(n),
+                    Cell::Text(t) => b.push_bind(t),
+                    Cell::Date(d) => b.push_bind(d),
+                };
+            }
+        });
+        qb.build().execute(&mut **tx).await?;
+    }
+    Ok(())
+}
 
 /// The shared `Store` implementation (shared.rs), compiled for this backend.
 type Backend = SqliteStore;
