@@ -8,7 +8,10 @@
 ALTER TABLE reconciliations ADD COLUMN exception_rows BIGINT;
 
 CREATE TABLE run_exceptions (
-    run_id         BIGINT NOT NULL REFERENCES reconciliations (id),
+    -- No REFERENCES: the rows are written with their run, in its transaction, and a
+    -- foreign key is checked row by row (on PostgreSQL, a trigger per row: most of the time
+    -- a national run's 1.3 million rows take to store).
+    run_id         BIGINT NOT NULL,
     seq            BIGINT NOT NULL,
     kind           TEXT NOT NULL,
     -- The unit the person or payout counts in, and that unit's province (the filter by a

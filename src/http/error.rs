@@ -89,9 +89,8 @@ impl AppError {
             "too-large",
             "Tệp quá lớn / Upload too large",
             format!(
-                "Tệp vượt quá giới hạn {} MB / the upload exceeds the {} MB limit",
-                limit_bytes / (1024 * 1024),
-                limit_bytes / (1024 * 1024)
+                "Tệp vượt quá giới hạn {mb} MB; quản trị viên có thể nâng giới hạn bằng biến môi trường DOISOAT_MAX_UPLOAD_MB / the upload exceeds the {mb} MB limit; an administrator raises it with the DOISOAT_MAX_UPLOAD_MB setting",
+                mb = limit_bytes / (1024 * 1024),
             ),
         )
     }

@@ -926,6 +926,7 @@ pub async fn reconcile_period(
 ) -> ServiceResult<(RunInfo, String)> {
     let started = std::time::Instant::now();
     let g = gather(store, period_id).await?;
+    let gathered = started.elapsed();
     let Some(list_upload_id) = g.first_list_within(unit) else {
         return Err(ServiceError::NoListIn(period_id, unit.to_owned()));
     };
@@ -961,7 +962,9 @@ pub async fn reconcile_period(
     )
     .await?
     .map_err(|e| ServiceError::Internal(e.to_string()))?;
+    let computed_at = started.elapsed();
     let (meta_json, report_json, exceptions, report_sha256) = computed;
+    let exception_rows = exceptions.len();
     let run = NewRun {
         period_id,
         unit: unit.to_owned(),
@@ -972,7 +975,17 @@ pub async fn reconcile_period(
         report_sha256,
     };
     let info = store.save_reconciliation(run, actor).await?;
-    crate::metrics::global().reconciliation(started.elapsed());
+    let total = started.elapsed();
+    // Where a run's time goes, for whoever sizes the machine.
+    tracing::info!(
+        run = info.id,
+        exception_rows,
+        read_ms = gathered.as_millis() as u64,
+        reconcile_ms = (computed_at - gathered).as_millis() as u64,
+        store_ms = (total - computed_at).as_millis() as u64,
+        "reconciliation stored"
+    );
+    crate::metrics::global().reconciliation(total);
     Ok((info, report_json))
 }
 

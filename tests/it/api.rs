@@ -729,6 +729,11 @@ async fn an_upload_over_the_limit_is_413_and_changes_nothing() {
         ] {
             let r = app.upload_bytes(&t, &path, "lon.csv", &big, None).await;
             r.expect_problem(StatusCode::PAYLOAD_TOO_LARGE, Some("too-large"), &path);
+            let detail = r.json()["detail"].as_str().unwrap_or("").to_owned();
+            assert!(
+                detail.contains("1 MB") && detail.contains("DOISOAT_MAX_UPLOAD_MB"),
+                "the limit and the setting that raises it: {detail}"
+            );
             assert_eq!(app.counts(period).await, before, "{path}: no state change");
         }
         // Below the limit still works.
