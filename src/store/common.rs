@@ -101,6 +101,93 @@ pub(super) fn copy_line(cells: &[Cell<'_>], out: &mut Vec<u8>) {
     out.push(b'\n');
 }
 
+/// The fields of one line of PostgreSQL's COPY text output (without its line feed), into
+/// `out`: `None` for `\N`, backslash escapes undone.
+pub(super) fn copy_fields(line: &[u8], out: &mut Vec<Option<String>>) -> StoreResult<()> {
+    out.clear();
+    for field in line.split(|b| *b == b'\t') {
+        if field == b"\\N" {
+            out.push(None);
+            continue;
+        }
+        let text = if field.contains(&b'\\') {
+            let mut v = Vec::with_capacity(field.len());
+            let mut it = field.iter();
+            while let Some(&b) = it.next() {
+                if b != b'\\' {
+                    v.push(b);
+                    continue;
+                }
+                v.push(match it.next() {
+                    Some(b'n') => b'\n',
+                    Some(b't') => b'\t',
+                    Some(b'r') => b'\r',
+                    Some(b'b') => 0x08,
+                    Some(b'f') => 0x0c,
+                    Some(b'v') => 0x0b,
+                    Some(&other) => other,
+                    None => {
+                        return Err(StoreError::Corrupt("COPY line ends in a backslash".into()));
+                    }
+                });
+            }
+            String::from_utf8(v)
+        } else {
+            String::from_utf8(field.to_vec())
+        };
+        out.push(Some(
+            text.map_err(|e| StoreError::Corrupt(format!("COPY text: {e}")))?,
+        ));
+    }
+    Ok(())
+}
+
+/// Lines of COPY output as they arrive in chunks that need not end at a line's end.
+#[derive(Default)]
+pub(super) struct CopyLines {
+    carry: Vec<u8>,
+}
+
+impl CopyLines {
+    /// Every whole line `chunk` completes, each without its line feed.
+    pub fn feed(
+        &mut self,
+        chunk: &[u8],
+        mut line: impl FnMut(&[u8]) -> StoreResult<()>,
+    ) -> StoreResult<()> {
+        let mut rest = chunk;
+        if !self.carry.is_empty() {
+            match memchr::memchr(b'\n', rest) {
+                None => {
+                    self.carry.extend_from_slice(rest);
+                    return Ok(());
+                }
+                Some(end) => {
+                    self.carry.extend_from_slice(&rest[..end]);
+                    let whole = std::mem::take(&mut self.carry);
+                    line(&whole)?;
+                    rest = &rest[end + 1..];
+                }
+            }
+        }
+        while let Some(end) = memchr::memchr(b'\n', rest) {
+            line(&rest[..end])?;
+            rest = &rest[end + 1..];
+        }
+        self.carry.extend_from_slice(rest);
+        Ok(())
+    }
+
+    /// Error when the output stopped inside a line.
+    pub fn finish(self) -> StoreResult<()> {
+        if self.carry.is_empty() {
+            Ok(())
+        } else {
+            Err(StoreError::Corrupt("COPY output ends inside a line".into()))
+        }
+    }
+}
+
 /// What a backend's SQL spells differently, as data: the shared code (shared.rs) pushes
 /// these pieces around the same binds on either backend.
 pub(super) struct Dialect {
@@ -654,6 +741,36 @@ impl From<AuditRecord> for AuditEntry {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn copy_output_reads_back_what_copy_lines_wrote() {
+        let texts = ["Nguyễn\tVăn\nA\\B\r", "", "\\N", "x\u{8}\u{c}\u{b}"];
+        let mut written = Vec::new();
+        let cells: Vec<Cell<'_>> = texts
+            .iter()
+            .map(|t| Cell::Text(t))
+            .chain([Cell::Null])
+            .collect();
+        copy_line(&cells, &mut written);
+        // PostgreSQL writes \b, \f, \v for those control characters; copy_line leaves them.
+        let from_pg = String::from_utf8_lossy(&written).replace('\u{8}', "\\b");
+        let mut fields = Vec::new();
+        let mut lines = CopyLines::default();
+        let bytes = from_pg.as_bytes();
+        // Fed in pieces that cut the line anywhere.
+        for piece in bytes.chunks(3) {
+            lines
+                .feed(piece, |l| copy_fields(l, &mut fields))
+                .expect("feed");
+        }
+        lines.finish().expect("whole lines");
+        let mut want: Vec<Option<String>> = texts.iter().map(|t| Some((*t).to_owned())).collect();
+        want.push(None);
+        assert_eq!(fields, want);
+        let mut half = CopyLines::default();
+        half.feed(b"1\t2", |_| Ok(())).expect("feed");
+        assert!(half.finish().is_err());
+    }
 
     #[test]
     fn copy_lines_escape_what_copy_text_format_reads_specially() {

@@ -9,7 +9,8 @@ use std::time::Duration;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::{Postgres, Transaction};
 
-use super::common::{Cell, Dialect, IdLookup, RefLookup, copy_line};
+use super::common::{Cell, CopyLines, Dialect, IdLookup, RefLookup, copy_fields, copy_line};
+use super::records::{BeneficiaryRecord, LIST_ROW_COLUMNS, PAYOUT_ROW_COLUMNS, PayoutRecord};
 use super::{POSTGRES_MIGRATIONS, StoreResult};
 
 /// Key of the write lock ("doisoat" in ASCII); advisory locks are per database.
@@ -118,6 +119,68 @@ async fn bulk_insert<'r, T>(
     }
     copy.finish().await?;
     Ok(())
+}
+
+/// Every row `select` returns, read with `COPY (…) TO STDOUT` (text format): PostgreSQL's
+/// bulk path out, without a decode per column; `row` gets each line's fields. COPY takes
+/// no parameters: callers build `select` from integers only.
+async fn bulk_select(
+    pool: &PgPool,
+    select: &str,
+    mut row: impl FnMut(&mut Vec<Option<String>>) -> StoreResult<()>,
+) -> StoreResult<()> {
+    use futures_util::TryStreamExt;
+    let mut conn = pool.acquire().await?;
+    let read = async {
+        let mut out = conn
+            .copy_out_raw(&format!("COPY ({select}) TO STDOUT"))
+            .await?;
+        let mut lines = CopyLines::default();
+        let mut fields = Vec::new();
+        while let Some(chunk) = out.try_next().await? {
+            lines.feed(&chunk, |l| {
+                copy_fields(l, &mut fields)?;
+                row(&mut fields)
+            })?;
+        }
+        lines.finish()
+    }
+    .await;
+    if read.is_err() {
+        // Stopped mid-COPY: the connection may still have output queued; it is not reused.
+        let _ = conn.close().await;
+    }
+    read
+}
+
+/// A list's rows in order.
+async fn for_each_list_row(
+    pool: &PgPool,
+    upload_id: i64,
+    mut f: impl FnMut(BeneficiaryRecord) -> StoreResult<()>,
+) -> StoreResult<()> {
+    let select = format!(
+        "SELECT {LIST_ROW_COLUMNS} FROM beneficiary_rows WHERE upload_id = {upload_id} ORDER BY seq"
+    );
+    bulk_select(pool, &select, |fields| {
+        f(BeneficiaryRecord::from_copy(fields)?)
+    })
+    .await
+}
+
+/// The rows of a period's payout files in use, by file and row.
+async fn for_each_payout_row(
+    pool: &PgPool,
+    period_id: i64,
+    mut f: impl FnMut(PayoutRecord) -> StoreResult<()>,
+) -> StoreResult<()> {
+    // The date as ISO text whatever the session's DateStyle.
+    let columns = PAYOUT_ROW_COLUMNS.replace("r.value_date", "to_char(r.value_date, 'YYYY-MM-DD')");
+    let select = format!(
+        "SELECT {columns} FROM payout_rows r JOIN uploads u ON u.id = r.upload_id \
+         WHERE u.period_id = {period_id} AND u.retired_at IS NULL ORDER BY r.upload_id, r.seq"
+    );
+    bulk_select(pool, &select, |fields| f(PayoutRecord::from_copy(fields)?)).await
 }
 
 /// The shared `Store` implementation (shared.rs), compiled for this backend.

@@ -161,6 +161,84 @@ impl BeneficiaryRecord {
     }
 }
 
+/// Field `i` of a COPY line, taken (`None` for NULL).
+fn field(fields: &mut [Option<String>], i: usize) -> StoreResult<Option<String>> {
+    fields
+        .get_mut(i)
+        .map(Option::take)
+        .ok_or_else(|| StoreError::Corrupt(format!("COPY line without field {i}")))
+}
+
+fn text_field(fields: &mut [Option<String>], i: usize) -> StoreResult<String> {
+    field(fields, i)?.ok_or_else(|| StoreError::Corrupt(format!("NULL in field {i}")))
+}
+
+fn int_field(fields: &mut [Option<String>], i: usize) -> StoreResult<i64> {
+    let t = text_field(fields, i)?;
+    t.parse()
+        .map_err(|_| StoreError::Corrupt(format!("field {i}: '{t}' is not a whole number")))
+}
+
+impl BeneficiaryRecord {
+    /// The fields of `LIST_ROW_COLUMNS`, in that order, as COPY wrote them.
+    pub fn from_copy(f: &mut [Option<String>]) -> StoreResult<Self> {
+        Ok(Self {
+            seq: int_field(f, 0)?,
+            row_no: int_field(f, 1)?,
+            id_status: text_field(f, 2)?,
+            id_text: text_field(f, 3)?,
+            id_problem: field(f, 4)?,
+            name: text_field(f, 5)?,
+            amount_due: int_field(f, 6)?,
+            account: field(f, 7)?,
+            bank_code: field(f, 8)?,
+            birth: field(f, 9)?,
+            sex: field(f, 10)?,
+            category: field(f, 11)?,
+            commune: field(f, 12)?,
+            unit_code: field(f, 13)?,
+        })
+    }
+}
+
+/// What a list row is read back as, in `BeneficiaryRecord::from_copy`'s order.
+pub const LIST_ROW_COLUMNS: &str = "seq, row_no, id_status, id_text, id_problem, name, \
+    amount_due, account, bank_code, birth, sex, category, commune, unit_code";
+
+/// What a payout row is read back as (prefixed `r.`), in `PayoutRecord::from_copy`'s order.
+pub const PAYOUT_ROW_COLUMNS: &str = "r.upload_id, r.seq, r.row_no, r.bank_code, r.reference, \
+    r.id_status, r.id_text, r.id_problem, r.account, r.name, r.amount, r.status, r.value_date, \
+    r.reason";
+
+impl PayoutRecord {
+    /// The fields of `PAYOUT_ROW_COLUMNS`, in that order, as COPY wrote them (dates as
+    /// `YYYY-MM-DD`).
+    pub fn from_copy(f: &mut [Option<String>]) -> StoreResult<Self> {
+        Ok(Self {
+            upload_id: int_field(f, 0)?,
+            seq: int_field(f, 1)?,
+            row_no: int_field(f, 2)?,
+            bank_code: text_field(f, 3)?,
+            reference: field(f, 4)?,
+            id_status: text_field(f, 5)?,
+            id_text: text_field(f, 6)?,
+            id_problem: field(f, 7)?,
+            account: field(f, 8)?,
+            name: field(f, 9)?,
+            amount: int_field(f, 10)?,
+            status: text_field(f, 11)?,
+            value_date: match field(f, 12)? {
+                None => None,
+                Some(d) => Some(
+                    NaiveDate::parse_from_str(&d, "%Y-%m-%d")
+                        .map_err(|_| StoreError::Corrupt(format!("value_date '{d}'")))?,
+                ),
+            },
+            reason: field(f, 13)?,
+        })
+    }
+}
+
 impl PayoutRecord {
     pub fn from_row(upload_id: i64, seq: usize, r: &PayoutRow) -> StoreResult<Self> {
         let (id_status, id_text, id_problem) = id_columns(&r.id);

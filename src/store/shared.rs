@@ -1093,20 +1093,15 @@ impl Store for Backend {
             .filter(|u| u.kind == UploadKind::Beneficiaries && u.current)
         {
             let file: Arc<str> = Arc::from(upload.file_name.as_str());
-            let records: Vec<BeneficiaryRecord> = sqlx::query_as(
-                "SELECT seq, row_no, id_status, id_text, id_problem, name, amount_due, account, \
-                 bank_code, birth, sex, category, commune, unit_code \
-                 FROM beneficiary_rows WHERE upload_id = $1 ORDER BY seq",
-            )
-            .bind(upload.id)
-            .fetch_all(pool)
-            .await?;
-            let mut rows = Vec::with_capacity(records.len());
-            let mut units = Vec::with_capacity(records.len());
-            for mut r in records {
+            let expected = usize::try_from(upload.accepted_rows).unwrap_or(0);
+            let mut rows = Vec::with_capacity(expected);
+            let mut units = Vec::with_capacity(expected);
+            super::for_each_list_row(pool, upload.id, |mut r| {
                 units.push(r.unit_code.take());
                 rows.push(r.into_row(&file)?);
-            }
+                Ok(())
+            })
+            .await?;
             lists.push(ListInput {
                 upload: upload.clone(),
                 rows,
@@ -1128,30 +1123,23 @@ impl Store for Backend {
                 },
             );
         }
-        let records: Vec<PayoutRecord> = sqlx::query_as(
-            "SELECT r.upload_id, r.seq, r.row_no, r.bank_code, r.reference, r.id_status, r.id_text, \
-             r.id_problem, r.account, r.name, r.amount, r.status, r.value_date, r.reason \
-             FROM payout_rows r JOIN uploads u ON u.id = r.upload_id \
-             WHERE u.period_id = $1 AND u.retired_at IS NULL ORDER BY r.upload_id, r.seq",
-        )
-        .bind(period_id)
-        .fetch_all(pool)
-        .await?;
-        // A file committed between the two queries has rows but is not among `files`; its
+        // A file committed after `uploads` was read has rows but is not among `files`; its
         // rows are left out so the inputs stay consistent (a file and its rows commit
         // together, so every listed file is whole).
         let names: HashMap<i64, Arc<str>> = files
             .iter()
             .map(|u| (u.id, Arc::from(u.file_name.as_str())))
             .collect();
-        for r in records {
+        super::for_each_payout_row(pool, period_id, |r| {
             if let (Some(file), Some(input)) =
                 (names.get(&r.upload_id), by_id.get_mut(&r.upload_id))
             {
                 let file = file.clone();
                 input.rows.push(r.into_row(&file)?);
             }
-        }
+            Ok(())
+        })
+        .await?;
         let payout_files = files.iter().filter_map(|u| by_id.remove(&u.id)).collect();
         Ok(PeriodInputs {
             lists,

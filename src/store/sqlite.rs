@@ -11,6 +11,7 @@ use sqlx::sqlite::{
 use sqlx::{Sqlite, Transaction};
 
 use super::common::{BULK_PARAMS, Cell, Dialect, IdLookup, RefLookup};
+use super::records::{BeneficiaryRecord, LIST_ROW_COLUMNS, PAYOUT_ROW_COLUMNS, PayoutRecord};
 use super::{SQLITE_MIGRATIONS, StoreError, StoreResult};
 
 /// Another process (the CLI on the same file) may hold the write lock this long.
@@ -135,6 +136,45 @@ async fn bulk_insert<'r, T>(
             }
         });
         qb.build().execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+/// A list's rows in order, streamed from the query (never all held as records).
+async fn for_each_list_row(
+    pool: &SqlitePool,
+    upload_id: i64,
+    mut f: impl FnMut(BeneficiaryRecord) -> StoreResult<()>,
+) -> StoreResult<()> {
+    use futures_util::TryStreamExt;
+    let sql = format!(
+        "SELECT {LIST_ROW_COLUMNS} FROM beneficiary_rows WHERE upload_id = $1 ORDER BY seq"
+    );
+    let mut rows = sqlx::query_as::<_, BeneficiaryRecord>(sqlx::AssertSqlSafe(sql))
+        .bind(upload_id)
+        .fetch(pool);
+    while let Some(r) = rows.try_next().await? {
+        f(r)?;
+    }
+    Ok(())
+}
+
+/// The rows of a period's payout files in use, by file and row, streamed.
+async fn for_each_payout_row(
+    pool: &SqlitePool,
+    period_id: i64,
+    mut f: impl FnMut(PayoutRecord) -> StoreResult<()>,
+) -> StoreResult<()> {
+    use futures_util::TryStreamExt;
+    let sql = format!(
+        "SELECT {PAYOUT_ROW_COLUMNS} FROM payout_rows r JOIN uploads u ON u.id = r.upload_id \
+         WHERE u.period_id = $1 AND u.retired_at IS NULL ORDER BY r.upload_id, r.seq"
+    );
+    let mut rows = sqlx::query_as::<_, PayoutRecord>(sqlx::AssertSqlSafe(sql))
+        .bind(period_id)
+        .fetch(pool);
+    while let Some(r) = rows.try_next().await? {
+        f(r)?;
     }
     Ok(())
 }
