@@ -1087,30 +1087,10 @@ impl Store for Backend {
             .into_iter()
             .map(UploadRecord::into_upload)
             .collect::<StoreResult<Vec<_>>>()?;
-        let mut lists = Vec::new();
-        for upload in uploads
-            .iter()
-            .filter(|u| u.kind == UploadKind::Beneficiaries && u.current)
-        {
-            let file: Arc<str> = Arc::from(upload.file_name.as_str());
-            let expected = usize::try_from(upload.accepted_rows).unwrap_or(0);
-            let mut rows = Vec::with_capacity(expected);
-            let mut units = Vec::with_capacity(expected);
-            super::for_each_list_row(pool, upload.id, |mut r| {
-                units.push(r.unit_code.take());
-                rows.push(r.into_row(&file)?);
-                Ok(())
-            })
-            .await?;
-            lists.push(ListInput {
-                upload: upload.clone(),
-                rows,
-                units,
-            });
-        }
         let mut files: Vec<Upload> = uploads
-            .into_iter()
+            .iter()
             .filter(|u| u.kind == UploadKind::Payouts)
+            .cloned()
             .collect();
         files.sort_by_key(|u| u.id);
         let mut by_id: HashMap<i64, PayoutInput> = HashMap::new();
@@ -1130,16 +1110,57 @@ impl Store for Backend {
             .iter()
             .map(|u| (u.id, Arc::from(u.file_name.as_str())))
             .collect();
-        super::for_each_payout_row(pool, period_id, |r| {
-            if let (Some(file), Some(input)) =
-                (names.get(&r.upload_id), by_id.get_mut(&r.upload_id))
+        // The payouts are read on another task while the lists are read here: two
+        // connections, both cores.
+        let payout_pool = pool.clone();
+        let payouts = tokio::spawn(async move {
+            super::for_each_payout_row(&payout_pool, period_id, |r| {
+                if let (Some(file), Some(input)) =
+                    (names.get(&r.upload_id), by_id.get_mut(&r.upload_id))
+                {
+                    let file = file.clone();
+                    input.rows.push(r.into_row(&file)?);
+                }
+                Ok(())
+            })
+            .await
+            .map(|()| by_id)
+        });
+        let lists = async {
+            let mut lists = Vec::new();
+            for upload in uploads
+                .iter()
+                .filter(|u| u.kind == UploadKind::Beneficiaries && u.current)
             {
-                let file = file.clone();
-                input.rows.push(r.into_row(&file)?);
+                let file: Arc<str> = Arc::from(upload.file_name.as_str());
+                let expected = usize::try_from(upload.accepted_rows).unwrap_or(0);
+                let mut rows = Vec::with_capacity(expected);
+                let mut units = Vec::with_capacity(expected);
+                super::for_each_list_row(pool, upload.id, |mut r| {
+                    units.push(r.unit_code.take());
+                    rows.push(r.into_row(&file)?);
+                    Ok(())
+                })
+                .await?;
+                lists.push(ListInput {
+                    upload: upload.clone(),
+                    rows,
+                    units,
+                });
             }
-            Ok(())
-        })
-        .await?;
+            Ok::<_, StoreError>(lists)
+        }
+        .await;
+        let lists = match lists {
+            Ok(lists) => lists,
+            Err(e) => {
+                payouts.abort();
+                return Err(e);
+            }
+        };
+        let mut by_id = payouts
+            .await
+            .map_err(|e| StoreError::Corrupt(format!("reading payout rows: {e}")))??;
         let payout_files = files.iter().filter_map(|u| by_id.remove(&u.id)).collect();
         Ok(PeriodInputs {
             lists,
@@ -1217,8 +1238,11 @@ impl Store for Backend {
         };
         // The page's keys first, from the filter's index alone (an OFFSET then skips index
         // entries, not rows), then just those rows.
+        // (An IN, not a JOIN: SQLite may plan a join as a scan of the run probing the keys.)
         let mut qb: QueryBuilder<Db> =
-            QueryBuilder::new("SELECT r.seq, r.row_json FROM run_exceptions r JOIN (SELECT e.seq");
+            QueryBuilder::new("SELECT r.seq, r.row_json FROM run_exceptions r WHERE r.run_id = ");
+        qb.push_bind(run_id);
+        qb.push(" AND r.seq IN (SELECT e.seq");
         push_exception_filter(&mut qb, run_id, filter);
         if let PageStart::After(seq) = start {
             qb.push(" AND e.seq > ");
@@ -1230,9 +1254,7 @@ impl Store for Backend {
             qb.push(" OFFSET ");
             qb.push_bind(n.max(0));
         }
-        qb.push(") p ON r.seq = p.seq WHERE r.run_id = ");
-        qb.push_bind(run_id);
-        qb.push(" ORDER BY r.seq");
+        qb.push(") ORDER BY r.seq");
         Ok(qb.build_query_as().fetch_all(self.reader()).await?)
     }
 

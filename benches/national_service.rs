@@ -1,0 +1,414 @@
+//! The national month through a real `doisoat serve` (release build), as a ministry would
+//! run it: upload the list (3.35 M rows) and the bank file (2.1 M rows) over HTTP, reconcile,
+//! read exception pages (first, deep, filtered, searched), the live coverage of the country,
+//! a province and a commune, and download report.csv, report.xlsx and follow-up.xlsx. Wall
+//! times from the client (curl), the server's peak memory from the OS (VmHWM).
+//!
+//! The floor, in the same run: PostgreSQL's own `psql \copy` of the same two CSVs into plain
+//! tables (when `TEST_DATABASE_URL` is set and `psql` is installed).
+//!
+//!   cargo build --release
+//!   TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test cargo bench --bench national_service
+//!
+//! `DOISOAT_NATIONAL_PEOPLE` (default 3,350,000) sizes the month; `DOISOAT_BENCH_DIR` keeps
+//! the generated files between runs; `DOISOAT_BASELINE_BIN=path/to/older/doisoat` runs the
+//! same steps with another build, side by side (before/after); `DOISOAT_BENCH_BACKENDS`
+//! (`sqlite,postgres` by default) picks the backends.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+#[path = "../tests/it/support/loadgen.rs"]
+mod loadgen;
+#[path = "../tests/it/support/pg.rs"]
+mod pg;
+
+use loadgen::Server;
+
+const LIST: &str = "danh_sach_quoc_gia.csv";
+const PAYOUTS: &str = "ket_qua_chi_quoc_gia.csv";
+
+fn fail(what: &str, e: impl std::fmt::Display) -> ! {
+    panic!("{what}: {e}")
+}
+
+/// The server binary cargo built for this bench (the bench profile is the release one).
+fn server_binary() -> PathBuf {
+    let built = PathBuf::from(env!("CARGO_BIN_EXE_doisoat"));
+    if built.is_file() {
+        return built;
+    }
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("target/release/doisoat")
+}
+
+/// The national files, generated once into `dir`.
+fn national_files(bin: &Path, dir: &Path) {
+    if dir.join(LIST).is_file() && dir.join(PAYOUTS).is_file() {
+        return;
+    }
+    let people = std::env::var("DOISOAT_NATIONAL_PEOPLE").unwrap_or_else(|_| "3350000".into());
+    let out = Command::new(bin)
+        .args(["fixtures", "--national", "--people", &people, "--out"])
+        .arg(dir)
+        .output()
+        .unwrap_or_else(|e| fail("doisoat fixtures", e));
+    if !out.status.success() {
+        fail("doisoat fixtures", String::from_utf8_lossy(&out.stderr));
+    }
+}
+
+/// One HTTP call by curl: status, seconds to the first byte, seconds in all, bytes.
+struct Call {
+    status: u16,
+    first_byte: f64,
+    total: f64,
+    body: Vec<u8>,
+}
+
+fn curl(port: u16, token: &str, method: &str, path: &str, form_file: Option<&Path>) -> Call {
+    let out_file = tempfile::NamedTempFile::new().unwrap_or_else(|e| fail("tempfile", e));
+    let mut cmd = Command::new("curl");
+    cmd.args(["-s", "-X", method, "-o"])
+        .arg(out_file.path())
+        .args(["-w", "%{http_code} %{time_starttransfer} %{time_total}"])
+        .arg("-H")
+        .arg(format!("Authorization: Bearer {token}"));
+    if let Some(f) = form_file {
+        cmd.arg("-F").arg(format!("file=@{}", f.display()));
+    }
+    if method == "POST" && form_file.is_none() {
+        cmd.args(["-H", "content-type: application/json", "-d", "{}"]);
+    }
+    cmd.arg(format!("http://127.0.0.1:{port}{path}"));
+    let out = cmd.output().unwrap_or_else(|e| fail("curl", e));
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let mut it = text.split_whitespace();
+    let status = it.next().and_then(|s| s.parse().ok()).unwrap_or(0);
+    let first_byte = it.next().and_then(|s| s.parse().ok()).unwrap_or(f64::NAN);
+    let total = it.next().and_then(|s| s.parse().ok()).unwrap_or(f64::NAN);
+    let body = std::fs::read(out_file.path()).unwrap_or_default();
+    Call {
+        status,
+        first_byte,
+        total,
+        body,
+    }
+}
+
+fn json(call: &Call) -> serde_json::Value {
+    serde_json::from_slice(&call.body).unwrap_or(serde_json::Value::Null)
+}
+
+/// A step's figure: seconds (or MiB for memory) and a note.
+struct Figure {
+    step: String,
+    value: f64,
+    unit: &'static str,
+    note: String,
+}
+
+/// Every step against one build on one database; the server's log goes to `log`.
+async fn steps(bin: &Path, url: &str, dir: &Path, log: &Path) -> Vec<Figure> {
+    let token = loadgen::create_token(bin, url, "admin", "bench-admin");
+    let server = Server::start_with(
+        bin,
+        url,
+        log,
+        Duration::from_secs(60),
+        &[
+            ("DOISOAT_MAX_UPLOAD_MB", "400"),
+            ("DOISOAT_REQUEST_TIMEOUT_SECS", "600"),
+        ],
+    )
+    .await;
+    let port = server.port;
+    let mut figures = Vec::new();
+    let mut add = |step: &str, call: &Call, note: String| {
+        let ok = (200..300).contains(&call.status);
+        figures.push(Figure {
+            step: step.to_owned(),
+            value: call.total,
+            unit: "s",
+            note: if ok {
+                note
+            } else {
+                format!("HTTP {} {}", call.status, note)
+            },
+        });
+    };
+    let created = Command::new("curl")
+        .args(["-s", "-H"])
+        .arg(format!("Authorization: Bearer {token}"))
+        .args([
+            "-H",
+            "content-type: application/json",
+            "-d",
+            r#"{"code":"2024-09"}"#,
+        ])
+        .arg(format!("http://127.0.0.1:{port}/api/v1/periods"))
+        .output()
+        .unwrap_or_else(|e| fail("curl", e));
+    let period: serde_json::Value =
+        serde_json::from_slice(&created.stdout).unwrap_or(serde_json::Value::Null);
+    let period = period["id"]
+        .as_i64()
+        .unwrap_or_else(|| fail("create period", String::from_utf8_lossy(&created.stdout)));
+
+    let list = curl(
+        port,
+        &token,
+        "POST",
+        &format!("/api/v1/periods/{period}/beneficiary-lists"),
+        Some(&dir.join(LIST)),
+    );
+    add("upload the list", &list, String::new());
+    let pay = curl(
+        port,
+        &token,
+        "POST",
+        &format!("/api/v1/periods/{period}/payout-files"),
+        Some(&dir.join(PAYOUTS)),
+    );
+    add("upload the bank file", &pay, String::new());
+    let ingest_peak = server.peak_rss_mib();
+
+    let run = curl(
+        port,
+        &token,
+        "POST",
+        &format!("/api/v1/periods/{period}/reconciliations"),
+        None,
+    );
+    add("POST …/reconciliations", &run, String::new());
+    let run_id = json(&run)["id"].as_i64().unwrap_or(0);
+    let all = curl(
+        port,
+        &token,
+        "GET",
+        &format!("/api/v1/reconciliations/{run_id}/exceptions"),
+        None,
+    );
+    let total = json(&all)["total"].as_u64().unwrap_or(0);
+    add(
+        "exceptions, first page",
+        &all,
+        format!("{total} exceptions"),
+    );
+    let deep = (total / 50 / 2).max(1);
+    for (step, query) in [
+        ("exceptions, a deep page", format!("page={deep}")),
+        (
+            "exceptions, filtered (unpaid, page 100)",
+            "outcome=unpaid&page=100".to_owned(),
+        ),
+        (
+            "exceptions, filtered (a bank, page 50)",
+            "bank=BIDV&page=50".to_owned(),
+        ),
+        (
+            "exceptions, searched (start of an ID)",
+            "q=0252170".to_owned(),
+        ),
+        ("exceptions, searched (a name)", "q=hung".to_owned()),
+    ] {
+        let c = curl(
+            port,
+            &token,
+            "GET",
+            &format!("/api/v1/reconciliations/{run_id}/exceptions?{query}"),
+            None,
+        );
+        let n = json(&c)["total"].as_u64().unwrap_or(0);
+        add(step, &c, format!("{query}: {n}"));
+    }
+    for (step, query) in [
+        ("live coverage, the country", String::new()),
+        ("live coverage, a province", "?unit=01".to_owned()),
+        ("live coverage, a commune", "?unit=00004".to_owned()),
+    ] {
+        let c = curl(
+            port,
+            &token,
+            "GET",
+            &format!("/api/v1/periods/{period}/coverage{query}"),
+            None,
+        );
+        add(step, &c, String::new());
+    }
+    for (step, file) in [
+        ("report.csv", "report.csv"),
+        ("report.xlsx", "report.xlsx"),
+        ("follow-up.xlsx", "follow-up.xlsx"),
+    ] {
+        let c = curl(
+            port,
+            &token,
+            "GET",
+            &format!("/api/v1/reconciliations/{run_id}/{file}"),
+            None,
+        );
+        add(
+            step,
+            &c,
+            format!(
+                "first byte {:.2} s, {:.0} MB",
+                c.first_byte,
+                c.body.len() as f64 / 1e6
+            ),
+        );
+    }
+    figures.push(Figure {
+        step: "server peak memory, ingest".into(),
+        value: ingest_peak as f64,
+        unit: "MiB",
+        note: String::new(),
+    });
+    figures.push(Figure {
+        step: "server peak memory, throughout".into(),
+        value: server.peak_rss_mib() as f64,
+        unit: "MiB",
+        note: String::new(),
+    });
+    drop(server);
+    figures
+}
+
+/// `psql \copy` of both files into plain text tables: the floor for ingest.
+fn copy_floor(url: &str, dir: &Path) -> Option<f64> {
+    let psql = |sql: &str| {
+        Command::new("psql")
+            .arg(url)
+            .args(["-q", "-v", "ON_ERROR_STOP=1", "-c", sql])
+            .output()
+    };
+    let tables = psql(
+        "CREATE TABLE floor_list (population_id text, full_name text, year_of_birth text, \
+         commune text, category text, amount text, account_number text, bank text); \
+         CREATE TABLE floor_payouts (transaction_ref text, population_id text, \
+         account_number text, beneficiary_name text, amount text, status text, \
+         value_date text, bank text)",
+    )
+    .ok()?;
+    if !tables.status.success() {
+        eprintln!("psql: {}", String::from_utf8_lossy(&tables.stderr));
+        return None;
+    }
+    let started = Instant::now();
+    for (table, file) in [("floor_list", LIST), ("floor_payouts", PAYOUTS)] {
+        let out = psql(&format!(
+            "\\copy {table} FROM '{}' CSV HEADER",
+            dir.join(file).display()
+        ))
+        .ok()?;
+        if !out.status.success() {
+            eprintln!("psql \\copy: {}", String::from_utf8_lossy(&out.stderr));
+            return None;
+        }
+    }
+    Some(started.elapsed().as_secs_f64())
+}
+
+struct Column {
+    title: String,
+    figures: Vec<Figure>,
+}
+
+async fn backend(name: &str, bins: &[(String, PathBuf)], dir: &Path) -> (Vec<Column>, Option<f64>) {
+    let mut columns = Vec::new();
+    let mut floor = None;
+    for (label, bin) in bins {
+        let tmp = tempfile::tempdir().unwrap_or_else(|e| fail("tempdir", e));
+        let log = tmp.path().join(format!("{name}-{label}.log"));
+        let figures = if name == "postgres" {
+            let Ok(admin) = std::env::var("TEST_DATABASE_URL") else {
+                println!("TEST_DATABASE_URL not set: PostgreSQL skipped");
+                return (columns, None);
+            };
+            let db = pg::PgTestDb::create(&admin, "doisoat_natbench").await;
+            if floor.is_none() {
+                floor = copy_floor(&db.url, dir);
+            }
+            let f = steps(bin, &db.url, dir, &log).await;
+            db.drop_db().await;
+            f
+        } else {
+            let url = format!("sqlite:{}", tmp.path().join("bench.db").display());
+            steps(bin, &url, dir, &log).await
+        };
+        columns.push(Column {
+            title: format!("{name}, {label}"),
+            figures,
+        });
+    }
+    (columns, floor)
+}
+
+fn print(name: &str, columns: &[Column], floor: Option<f64>) {
+    if columns.is_empty() {
+        return;
+    }
+    println!("\n### {name}\n");
+    let mut head = "| step |".to_owned();
+    let mut rule = "|---|".to_owned();
+    for c in columns {
+        head.push_str(&format!(" {} |", c.title));
+        rule.push_str("---:|");
+    }
+    println!("{head} note |\n{rule}---|");
+    for (i, f) in columns[0].figures.iter().enumerate() {
+        let mut line = format!("| {} |", f.step);
+        for c in columns {
+            match c.figures.get(i) {
+                Some(g) if g.unit == "s" && g.value < 1.0 => {
+                    line.push_str(&format!(" {:.0} ms |", g.value * 1000.0))
+                }
+                Some(g) if g.unit == "s" => line.push_str(&format!(" {:.1} s |", g.value)),
+                Some(g) => line.push_str(&format!(" {:.0} {} |", g.value, g.unit)),
+                None => line.push_str(" – |"),
+            }
+        }
+        line.push_str(&format!(" {} |", f.note));
+        println!("{line}");
+    }
+    let ingest: f64 = columns[0].figures.iter().take(2).map(|f| f.value).sum();
+    match floor {
+        Some(floor) => println!(
+            "\nfloor: `psql \\copy` of both files {floor:.1} s; ingest through the service {ingest:.1} s = {:.2}× the floor (target ≤ 1.5×)",
+            ingest / floor
+        ),
+        None => println!(
+            "\ningest through the service {ingest:.1} s (no floor measured on this backend)"
+        ),
+    }
+}
+
+fn main() {
+    let bin = server_binary();
+    let mut bins = vec![("this build".to_owned(), bin.clone())];
+    if let Ok(base) = std::env::var("DOISOAT_BASELINE_BIN") {
+        bins.push(("baseline".to_owned(), PathBuf::from(base)));
+    }
+    let keep = std::env::var("DOISOAT_BENCH_DIR").ok().map(PathBuf::from);
+    let tmp = tempfile::tempdir().unwrap_or_else(|e| fail("tempdir", e));
+    let dir = keep.unwrap_or_else(|| tmp.path().to_owned());
+    if let Err(e) = std::fs::create_dir_all(&dir) {
+        fail("bench dir", e);
+    }
+    national_files(&bin, &dir);
+    let backends =
+        std::env::var("DOISOAT_BENCH_BACKENDS").unwrap_or_else(|_| "sqlite,postgres".into());
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap_or_else(|e| fail("runtime", e));
+    println!(
+        "doisoat national month through `doisoat serve`: {} CPUs, files in {}",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        dir.display()
+    );
+    for name in backends.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let (columns, floor) = runtime.block_on(backend(name, &bins, &dir));
+        print(name, &columns, floor);
+    }
+}
