@@ -127,27 +127,28 @@ impl ExceptionQuery {
 }
 
 /// The store's form of each exception: the columns its filters read, the row as JSON.
-pub fn records(rows: &[ExceptionRow]) -> Result<Vec<ExceptionRecord>, serde_json::Error> {
+/// Each row is dropped once written (a national run has 1.3 million: never both whole).
+pub fn records(rows: Vec<ExceptionRow>) -> Result<Vec<ExceptionRecord>, serde_json::Error> {
     let tree = shipped_tree();
-    rows.iter()
-        .map(|row| {
-            Ok(ExceptionRecord {
-                kind: row.kind.as_str().to_owned(),
-                flags: row.flags.iter().map(|f| f.as_str().to_owned()).collect(),
-                unit_code: row.unit.clone(),
-                province_code: row
-                    .unit
-                    .as_deref()
-                    .and_then(|u| tree.child_toward(NATION, u))
-                    .map(|p| p.code.clone()),
-                commune_key: row.commune.as_deref().map(fold),
-                bank_code: row.bank.map(|b| b.code().to_owned()),
-                population_id: row.population_id.clone(),
-                name_key: fold(&row.name),
-                row_json: serde_json::to_string(row)?,
-            })
-        })
-        .collect()
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        out.push(ExceptionRecord {
+            kind: row.kind.as_str().to_owned(),
+            flags: row.flags.iter().map(|f| f.as_str().to_owned()).collect(),
+            unit_code: row.unit.clone(),
+            province_code: row
+                .unit
+                .as_deref()
+                .and_then(|u| tree.child_toward(NATION, u))
+                .map(|p| p.code.clone()),
+            commune_key: row.commune.as_deref().map(fold),
+            bank_code: row.bank.map(|b| b.code().to_owned()),
+            population_id: row.population_id.clone(),
+            name_key: fold(&row.name),
+            row_json: serde_json::to_string(&row)?,
+        });
+    }
+    Ok(out)
 }
 
 fn parse_row(run_id: i64, json: &str) -> Result<ExceptionRow, StoreError> {
@@ -170,7 +171,7 @@ pub(super) async fn move_legacy(
         } else {
             serde_json::from_str(&json).map_err(|e| format!("run {id}: {e}"))?
         };
-        records(&rows).map_err(|e| format!("run {id}: {e}"))
+        records(rows).map_err(|e| format!("run {id}: {e}"))
     })
     .await?
     .map_err(|e| ServiceError::Store(StoreError::Corrupt(e)))?;

@@ -955,7 +955,7 @@ pub async fn reconcile_period(
             Ok((
                 serde_json::to_string(&meta)?,
                 report_json,
-                exceptions::records(&a.exceptions)?,
+                exceptions::records(a.exceptions)?,
                 report_sha256,
             ))
         },
