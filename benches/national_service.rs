@@ -66,7 +66,16 @@ struct Call {
     body: Vec<u8>,
 }
 
-fn curl(port: u16, token: &str, method: &str, path: &str, form_file: Option<&Path>) -> Call {
+/// `form_file` is sent as the multipart field `file`; a POST without one sends `json`
+/// (or `{}`).
+fn curl(
+    port: u16,
+    token: &str,
+    method: &str,
+    path: &str,
+    form_file: Option<&Path>,
+    json_body: Option<&str>,
+) -> Call {
     let out_file = tempfile::NamedTempFile::new().unwrap_or_else(|e| fail("tempfile", e));
     let mut cmd = Command::new("curl");
     cmd.args(["-s", "-X", method, "-o"])
@@ -78,7 +87,8 @@ fn curl(port: u16, token: &str, method: &str, path: &str, form_file: Option<&Pat
         cmd.arg("-F").arg(format!("file=@{}", f.display()));
     }
     if method == "POST" && form_file.is_none() {
-        cmd.args(["-H", "content-type: application/json", "-d", "{}"]);
+        cmd.args(["-H", "content-type: application/json", "-d"])
+            .arg(json_body.unwrap_or("{}"));
     }
     cmd.arg(format!("http://127.0.0.1:{port}{path}"));
     let out = cmd.output().unwrap_or_else(|e| fail("curl", e));
@@ -137,23 +147,17 @@ async fn steps(bin: &Path, url: &str, dir: &Path, log: &Path) -> Vec<Figure> {
             },
         });
     };
-    let created = Command::new("curl")
-        .args(["-s", "-H"])
-        .arg(format!("Authorization: Bearer {token}"))
-        .args([
-            "-H",
-            "content-type: application/json",
-            "-d",
-            r#"{"code":"2024-09"}"#,
-        ])
-        .arg(format!("http://127.0.0.1:{port}/api/v1/periods"))
-        .output()
-        .unwrap_or_else(|e| fail("curl", e));
-    let period: serde_json::Value =
-        serde_json::from_slice(&created.stdout).unwrap_or(serde_json::Value::Null);
-    let period = period["id"]
+    let created = curl(
+        port,
+        &token,
+        "POST",
+        "/api/v1/periods",
+        None,
+        Some(r#"{"code":"2024-09"}"#),
+    );
+    let period = json(&created)["id"]
         .as_i64()
-        .unwrap_or_else(|| fail("create period", String::from_utf8_lossy(&created.stdout)));
+        .unwrap_or_else(|| fail("create period", String::from_utf8_lossy(&created.body)));
 
     let list = curl(
         port,
@@ -161,6 +165,7 @@ async fn steps(bin: &Path, url: &str, dir: &Path, log: &Path) -> Vec<Figure> {
         "POST",
         &format!("/api/v1/periods/{period}/beneficiary-lists"),
         Some(&dir.join(LIST)),
+        None,
     );
     add("upload the list", &list, String::new());
     let pay = curl(
@@ -169,6 +174,7 @@ async fn steps(bin: &Path, url: &str, dir: &Path, log: &Path) -> Vec<Figure> {
         "POST",
         &format!("/api/v1/periods/{period}/payout-files"),
         Some(&dir.join(PAYOUTS)),
+        None,
     );
     add("upload the bank file", &pay, String::new());
     let ingest_peak = server.peak_rss_mib();
@@ -179,6 +185,7 @@ async fn steps(bin: &Path, url: &str, dir: &Path, log: &Path) -> Vec<Figure> {
         "POST",
         &format!("/api/v1/periods/{period}/reconciliations"),
         None,
+        None,
     );
     add("POST …/reconciliations", &run, String::new());
     let run_id = json(&run)["id"].as_i64().unwrap_or(0);
@@ -187,6 +194,7 @@ async fn steps(bin: &Path, url: &str, dir: &Path, log: &Path) -> Vec<Figure> {
         &token,
         "GET",
         &format!("/api/v1/reconciliations/{run_id}/exceptions"),
+        None,
         None,
     );
     let total = json(&all)["total"].as_u64().unwrap_or(0);
@@ -218,6 +226,7 @@ async fn steps(bin: &Path, url: &str, dir: &Path, log: &Path) -> Vec<Figure> {
             "GET",
             &format!("/api/v1/reconciliations/{run_id}/exceptions?{query}"),
             None,
+            None,
         );
         let n = json(&c)["total"].as_u64().unwrap_or(0);
         add(step, &c, format!("{query}: {n}"));
@@ -233,6 +242,7 @@ async fn steps(bin: &Path, url: &str, dir: &Path, log: &Path) -> Vec<Figure> {
             "GET",
             &format!("/api/v1/periods/{period}/coverage{query}"),
             None,
+            None,
         );
         add(step, &c, String::new());
     }
@@ -246,6 +256,7 @@ async fn steps(bin: &Path, url: &str, dir: &Path, log: &Path) -> Vec<Figure> {
             &token,
             "GET",
             &format!("/api/v1/reconciliations/{run_id}/{file}"),
+            None,
             None,
         );
         add(

@@ -318,6 +318,26 @@ struct StoredRows {
 }
 
 impl StoredRows {
+    /// `filter`'s rows of the run from the start; read failures land in the returned slot.
+    fn new(
+        store: Arc<dyn Store>,
+        run_id: i64,
+        filter: ExceptionFilter,
+    ) -> (Self, Arc<Mutex<Option<String>>>) {
+        let failed = Arc::new(Mutex::new(None));
+        let rows = StoredRows {
+            store,
+            run_id,
+            filter,
+            after: -1,
+            held: Vec::new().into_iter(),
+            done: false,
+            failed: failed.clone(),
+            runtime: tokio::runtime::Handle::current(),
+        };
+        (rows, failed)
+    }
+
     fn fetch(&mut self) -> Result<Vec<ExceptionRow>, StoreError> {
         let rows = self.runtime.block_on(self.store.exception_rows(
             self.run_id,
@@ -459,17 +479,7 @@ pub async fn download(
                 kinds: ["failed", "returned", "unpaid"].map(str::to_owned).to_vec(),
                 ..ExceptionFilter::default()
             };
-            let failed = Arc::new(Mutex::new(None));
-            let rows = StoredRows {
-                store,
-                run_id,
-                filter,
-                after: -1,
-                held: Vec::new().into_iter(),
-                done: false,
-                failed: failed.clone(),
-                runtime: tokio::runtime::Handle::current(),
-            };
+            let (rows, failed) = StoredRows::new(store, run_id, filter);
             let meta = run.meta;
             let bytes = blocking(move || {
                 let rows: Vec<ExceptionRow> = rows.collect();
@@ -488,17 +498,7 @@ pub async fn download(
         }
         Download::Xlsx => {
             let count = usize::try_from(run.stored.exception_rows.unwrap_or(0)).unwrap_or(0);
-            let failed = Arc::new(Mutex::new(None));
-            let rows = StoredRows {
-                store,
-                run_id,
-                filter: ExceptionFilter::default(),
-                after: -1,
-                held: Vec::new().into_iter(),
-                done: false,
-                failed: failed.clone(),
-                runtime: tokio::runtime::Handle::current(),
-            };
+            let (rows, failed) = StoredRows::new(store, run_id, ExceptionFilter::default());
             let (report, meta) = (run.report, run.meta);
             let file = blocking(move || -> Result<std::fs::File, String> {
                 let tmp = tempfile::NamedTempFile::new().map_err(|e| e.to_string())?;
