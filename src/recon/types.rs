@@ -225,6 +225,9 @@ impl OutcomeCounts {
     pub fn add(&mut self, o: Outcome) {
         *self.slot(o) += 1;
     }
+    pub(crate) fn set(&mut self, o: Outcome, v: u64) {
+        *self.slot(o) = v;
+    }
     pub fn get(&self, o: Outcome) -> u64 {
         let arr = [
             self.matched,
@@ -281,6 +284,9 @@ impl FlagCounts {
         for f in flags.iter() {
             *self.slot(f) += 1;
         }
+    }
+    pub(crate) fn set(&mut self, f: Flag, v: u64) {
+        *self.slot(f) = v;
     }
     pub fn get(&self, f: Flag) -> u64 {
         match f {

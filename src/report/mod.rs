@@ -122,8 +122,45 @@ impl Report {
         row_errors: Vec<RowError>,
         control_total_mismatches: u64,
     ) -> Self {
-        let t = &recon.totals;
-        let target = recon.options.target_pct;
+        Self::of(
+            &recon.totals,
+            &recon.by_commune,
+            &recon.by_category,
+            &recon.by_bank,
+            recon.options.target_pct,
+            row_errors,
+            control_total_mismatches,
+        )
+    }
+
+    /// The report of summed cells (`recon::cells::sum`): the same as `new` makes from a
+    /// reconciliation of the same rows.
+    pub fn from_sums(
+        sums: &crate::recon::cells::Summed,
+        target: Option<Decimal>,
+        row_errors: Vec<RowError>,
+        control_total_mismatches: u64,
+    ) -> Self {
+        Self::of(
+            &sums.totals,
+            &sums.by_commune,
+            &sums.by_category,
+            &sums.by_bank,
+            target,
+            row_errors,
+            control_total_mismatches,
+        )
+    }
+
+    fn of(
+        t: &Coverage,
+        by_commune: &[Slice<String>],
+        by_category: &[Slice<String>],
+        by_bank: &[Slice<BankId>],
+        target: Option<Decimal>,
+        row_errors: Vec<RowError>,
+        control_total_mismatches: u64,
+    ) -> Self {
         let text_slices = |s: &[Slice<String>]| -> Vec<(Option<String>, Figures)> {
             s.iter()
                 .map(|s| (s.key.clone(), Figures::new(&s.coverage, target)))
@@ -143,16 +180,15 @@ impl Report {
             unmatched_payouts: t.unmatched_payouts,
             flags,
             row_errors,
-            by_commune: text_slices(&recon.by_commune)
+            by_commune: text_slices(by_commune)
                 .into_iter()
                 .map(|(commune, figures)| CommuneFigures { commune, figures })
                 .collect(),
-            by_category: text_slices(&recon.by_category)
+            by_category: text_slices(by_category)
                 .into_iter()
                 .map(|(category, figures)| CategoryFigures { category, figures })
                 .collect(),
-            by_bank: recon
-                .by_bank
+            by_bank: by_bank
                 .iter()
                 .map(|s| BankFigures {
                     bank: s.key,
