@@ -69,6 +69,8 @@ pub struct Metrics {
     rows: Family<KindLabels, Counter>,
     reconciliations: Histogram,
     live: Histogram,
+    live_changes: Counter,
+    live_recomputes: Counter,
     pool: Family<PoolLabels, Gauge>,
 }
 
@@ -125,6 +127,18 @@ impl Metrics {
             "Time to work out a period's live figures (coverage, roll-ups, the dashboard)",
             live.clone(),
         );
+        let live_changes = Counter::default();
+        registry.register(
+            "live_figures_changes_applied",
+            "Changed callback payouts taken into the live figures without a full recompute",
+            live_changes.clone(),
+        );
+        let live_recomputes = Counter::default();
+        registry.register(
+            "live_figures_recomputes",
+            "Full recomputes of a period's live figures (new or retired uploads)",
+            live_recomputes.clone(),
+        );
         let pool = Family::<PoolLabels, Gauge>::default();
         registry.register(
             "db_pool_connections",
@@ -140,6 +154,8 @@ impl Metrics {
             rows,
             reconciliations,
             live,
+            live_changes,
+            live_recomputes,
             pool,
         }
     }
@@ -196,6 +212,14 @@ impl Metrics {
         self.live.observe(took.as_secs_f64());
     }
 
+    pub fn live_changes(&self, payouts: u64) {
+        self.live_changes.inc_by(payouts);
+    }
+
+    pub fn live_recompute(&self) {
+        self.live_recomputes.inc();
+    }
+
     /// A pool's connections as the store reports them when scraped.
     pub fn pool(&self, pool: &str, size: u32, idle: u32) {
         let gauge = |state: &str| {
@@ -233,6 +257,8 @@ mod tests {
         m.rows_ingested("payouts", 7);
         m.reconciliation(Duration::from_millis(40));
         m.live_refresh(Duration::from_millis(40));
+        m.live_changes(3);
+        m.live_recompute();
         m.pool("writer", 4, 1);
         let text = m.render();
         for want in [
@@ -244,6 +270,8 @@ mod tests {
             "doisoat_rows_ingested_total{kind=\"payouts\"} 7",
             "doisoat_reconciliation_duration_seconds_count 1",
             "doisoat_live_figures_refresh_duration_seconds_count 1",
+            "doisoat_live_figures_changes_applied_total 3",
+            "doisoat_live_figures_recomputes_total 1",
             "doisoat_db_pool_connections{pool=\"writer\",state=\"in_use\"} 3",
             "# EOF",
         ] {

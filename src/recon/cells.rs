@@ -297,19 +297,7 @@ pub fn sum<'c>(cells: impl IntoIterator<Item = (&'c CellKey, &'c Cell)>) -> Summ
     }
 }
 
-/// What links rows into one reconciliation component: the engine links a list row and a
-/// payout only through these (a person's ID; an account, for payouts without a valid ID;
-/// a bank's transaction reference, which later states supersede). The rows sharing no key,
-/// transitively, with a changed row reconcile exactly as they did.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum LinkKey {
-    /// An ID as stored (12 digits, or a legacy CMND).
-    Person(String),
-    /// An account without its leading zeros (`account_key`).
-    Account(String),
-    /// (bank code, transaction reference).
-    Reference(String, String),
-}
+pub use crate::domain::records::LinkKey;
 
 /// The keys list row `r` links through.
 pub fn list_keys<L: ListRows + ?Sized>(list: &L, r: usize, mut out: impl FnMut(LinkKey)) {

@@ -4,6 +4,7 @@
 pub mod callbacks;
 pub mod exceptions;
 pub mod job;
+pub mod live;
 pub mod tokens;
 
 pub use exceptions::{
@@ -576,6 +577,8 @@ struct Gathered {
     callbacks: Option<InputFile>,
     /// Units' own targets, basis points.
     targets: HashMap<String, i64>,
+    /// Each callback's state as read (what figures made from this count it as).
+    callback_states: HashMap<i64, crate::store::CallbackState>,
 }
 
 impl Gathered {
@@ -673,29 +676,7 @@ async fn gather(store: &dyn Store, period_id: i64) -> ServiceResult<Gathered> {
     let file: Arc<str> = Arc::from("callback");
     let mut rows = Vec::with_capacity(stored.len());
     for c in &stored {
-        let Some(bank) = BankId::resolve(&c.bank_code) else {
-            return Err(ServiceError::Store(StoreError::Corrupt(format!(
-                "callback bank '{}'",
-                c.bank_code
-            ))));
-        };
-        let p = &c.payout;
-        rows.push(PayoutRow {
-            source: RowRef::new(file.clone(), u32::try_from(c.id).unwrap_or(u32::MAX)),
-            bank,
-            reference: Some(p.transaction_ref.clone()),
-            id: p
-                .population_id
-                .as_deref()
-                .map_or(IdCheck::Missing, |t| IdCheck::from_text(t, year)),
-            account: Some(p.account_number.clone()),
-            name: p.beneficiary_name.clone(),
-            amount: Decimal::from(p.amount),
-            status: p.status,
-            value_date: Some(p.value_date),
-            reason: p.reason.clone(),
-            origin: PayoutOrigin::Callback,
-        });
+        rows.push(callback_row(c, &file, year)?);
     }
     payouts.push_source(rows, |i| {
         stored
@@ -703,6 +684,20 @@ async fn gather(store: &dyn Store, period_id: i64) -> ServiceResult<Gathered> {
             .and_then(|c| c.payout.unit.as_deref())
             .unwrap_or(NATION)
     });
+    let callback_states = stored
+        .iter()
+        .map(|c| {
+            let p = &c.payout;
+            (
+                c.id,
+                crate::store::CallbackState {
+                    status: p.status,
+                    reason: p.reason.clone(),
+                    value_date: p.value_date,
+                },
+            )
+        })
+        .collect();
     let targets = store
         .unit_targets(period_id)
         .await?
@@ -715,7 +710,35 @@ async fn gather(store: &dyn Store, period_id: i64) -> ServiceResult<Gathered> {
         list,
         payouts,
         callbacks,
+        callback_states,
         targets,
+    })
+}
+
+/// A stored callback as the engine reads a payout.
+fn callback_row(c: &StoredCallback, file: &Arc<str>, year: i32) -> ServiceResult<PayoutRow> {
+    let Some(bank) = BankId::resolve(&c.bank_code) else {
+        return Err(ServiceError::Store(StoreError::Corrupt(format!(
+            "callback bank '{}'",
+            c.bank_code
+        ))));
+    };
+    let p = &c.payout;
+    Ok(PayoutRow {
+        source: RowRef::new(file.clone(), u32::try_from(c.id).unwrap_or(u32::MAX)),
+        bank,
+        reference: Some(p.transaction_ref.clone()),
+        id: p
+            .population_id
+            .as_deref()
+            .map_or(IdCheck::Missing, |t| IdCheck::from_text(t, year)),
+        account: Some(p.account_number.clone()),
+        name: p.beneficiary_name.clone(),
+        amount: Decimal::from(p.amount),
+        status: p.status,
+        value_date: Some(p.value_date),
+        reason: p.reason.clone(),
+        origin: PayoutOrigin::Callback,
     })
 }
 
@@ -791,15 +814,51 @@ pub fn unit_or(asked: Option<&str>, own: &str) -> ServiceResult<&'static Unit> {
 }
 
 /// The period's figures right now (lists, payout files and callbacks so far) for `unit`'s
-/// subtree, not stored.
+/// subtree, not stored: the sum of the period's live cells there (`live`), equal to a
+/// reconciliation of the whole period scoped to the unit.
 #[tracing::instrument(skip(store))]
 pub async fn live_report(store: &dyn Store, period_id: i64, unit: &str) -> ServiceResult<Report> {
     let started = std::time::Instant::now();
+    let period = store
+        .get_period(period_id)
+        .await?
+        .ok_or_else(|| ServiceError::NotFound(format!("period {period_id}")))?;
+    let read = live::read(store, period_id, unit).await?;
+    let target = live::target_for(store, &period).await?;
+    let tree = crate::domain::units::shipped_tree();
+    let in_scope: Vec<&Upload> = read
+        .uploads
+        .iter()
+        .filter(|u| tree.is_within(&u.unit, unit))
+        .collect();
+    let row_errors = in_scope
+        .iter()
+        .flat_map(|u| u.row_errors.iter().cloned())
+        .collect();
+    let mismatches = in_scope
+        .iter()
+        .filter(|u| u.control_total.as_ref().is_some_and(|c| c.mismatch()))
+        .count() as u64;
+    let sums = crate::recon::cells::sum(&read.cells);
+    crate::metrics::global().live_refresh(started.elapsed());
+    Ok(Report::from_sums(
+        &sums,
+        target(unit),
+        row_errors,
+        mismatches,
+    ))
+}
+
+/// `live_report` made the old way, from every stored row: what the live cells must equal
+/// (tests compare them).
+pub async fn live_report_recomputed(
+    store: &dyn Store,
+    period_id: i64,
+    unit: &str,
+) -> ServiceResult<Report> {
     let g = gather(store, period_id).await?;
     let unit = unit.to_owned();
-    let report = blocking(move || compute(&g, &unit).report).await;
-    crate::metrics::global().live_refresh(started.elapsed());
-    report
+    blocking(move || compute(&g, &unit).report).await
 }
 
 /// A unit's live figures as the dashboard shows them: the report, its exception list and
@@ -820,7 +879,7 @@ pub async fn live(store: &dyn Store, period_id: i64, unit: &str) -> ServiceResul
     let unit = unit.to_owned();
     let live = blocking(move || {
         let a = compute(&g, &unit);
-        let children = rollup(&g, &a.recon.by_unit, &unit);
+        let children = rollup(&g.uploads, &|u| g.target_for(u), &a.recon.by_unit, &unit);
         Live {
             report: a.report,
             exceptions: a.exceptions,
@@ -841,18 +900,17 @@ pub async fn live(store: &dyn Store, period_id: i64, unit: &str) -> ServiceResul
 #[tracing::instrument(skip(store))]
 pub async fn unit_rollup(store: &dyn Store, period_id: i64, parent: &str) -> ServiceResult<Rollup> {
     let started = std::time::Instant::now();
-    let g = gather(store, period_id).await?;
-    let parent = parent.to_owned();
-    // The figures by unit are all a roll-up reads: no scoped report, no exception list
-    // (units outside `parent`'s subtree are left out by `rollup` itself).
-    let rollup = blocking(move || {
-        let options = Options::default();
-        let recon = crate::recon::reconcile(&g.list, &g.payouts, &options);
-        rollup(&g, &recon.by_unit, &parent)
-    })
-    .await;
+    let period = store
+        .get_period(period_id)
+        .await?
+        .ok_or_else(|| ServiceError::NotFound(format!("period {period_id}")))?;
+    // The cells of `parent`'s subtree, summed by unit: all a roll-up reads.
+    let read = live::read(store, period_id, parent).await?;
+    let target = live::target_for(store, &period).await?;
+    let by_unit = crate::recon::cells::sum(&read.cells).by_unit;
+    let rollup = rollup(&read.uploads, &target, &by_unit, parent);
     crate::metrics::global().live_refresh(started.elapsed());
-    rollup
+    Ok(rollup)
 }
 
 /// A unit's figures split by its children.
@@ -864,8 +922,13 @@ pub struct Rollup {
 }
 
 /// `parent`'s children's figures, from the figures by unit of a reconciliation that covers
-/// `parent`'s subtree (`by_unit`).
-fn rollup(g: &Gathered, by_unit: &[Slice<String>], parent: &str) -> Rollup {
+/// `parent`'s subtree (`by_unit`), with the period's uploads in use and its targets.
+fn rollup(
+    uploads: &[Upload],
+    target_for: &dyn Fn(&str) -> Option<Decimal>,
+    by_unit: &[Slice<String>],
+    parent: &str,
+) -> Rollup {
     let tree = crate::domain::units::shipped_tree();
     let mut children: std::collections::BTreeMap<&str, Coverage> = Default::default();
     let mut own: Option<Coverage> = None;
@@ -885,7 +948,7 @@ fn rollup(g: &Gathered, by_unit: &[Slice<String>], parent: &str) -> Rollup {
     }
     let figures = |code: &str, c: &Coverage| {
         let unit = tree.get(code).map(UnitRef::from);
-        let mut figures = crate::report::Figures::new(c, g.target_for(code));
+        let mut figures = crate::report::Figures::new(c, target_for(code));
         // As a report of the unit counts them: its files whose totals row disagrees.
         let own = |u: &Upload| {
             if code == parent {
@@ -894,8 +957,7 @@ fn rollup(g: &Gathered, by_unit: &[Slice<String>], parent: &str) -> Rollup {
                 tree.is_within(&u.unit, code)
             }
         };
-        figures.flags.control_total_mismatch = g
-            .uploads
+        figures.flags.control_total_mismatch = uploads
             .iter()
             .filter(|u| own(u) && u.control_total.as_ref().is_some_and(|c| c.mismatch()))
             .count() as u64;

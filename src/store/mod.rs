@@ -9,6 +9,7 @@ mod records;
 mod rules;
 pub mod sqlite;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -512,6 +513,113 @@ pub struct StoredCallback {
     pub payout: CallbackPayout,
 }
 
+/// Where a period's live cells stand (`Store::live_status`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiveStatus {
+    /// The inputs the stored cells were computed from (`inputs_key`); None: none stored.
+    pub cells_key: Option<String>,
+    /// The period's inputs now.
+    pub current_key: String,
+    /// Callback changes not yet in the cells.
+    pub pending: bool,
+    /// The newest change recorded for the period (0: none): a full recompute that starts
+    /// now takes in the changes up to it, perhaps more.
+    pub watermark: i64,
+}
+
+/// A period's inputs as the live figures name them: its current lists (by unit, then id:
+/// the order a reconciliation reads them) and its payout files in use (by id).
+pub fn inputs_key(lists: &[i64], files: &[i64]) -> String {
+    let ids = |v: &[i64]| v.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+    format!("lists:{};files:{}", ids(lists), ids(files))
+}
+
+/// An upload as a component's rows name it: which source of the period it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InputRef {
+    pub id: i64,
+    pub unit: String,
+    pub file_name: String,
+}
+
+/// The state a callback payout had (what changes between its versions).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallbackState {
+    pub status: PayoutStatus,
+    pub reason: Option<String>,
+    pub value_date: chrono::NaiveDate,
+}
+
+/// The rows of some components of a period: every row sharing a link key with another,
+/// transitively, with the period's inputs in order.
+#[derive(Debug, Clone, Default)]
+pub struct ComponentRows {
+    pub lists: Vec<InputRef>,
+    pub files: Vec<InputRef>,
+    /// (list upload id, row).
+    pub list_rows: Vec<(i64, BeneficiaryRecord)>,
+    pub payout_rows: Vec<PayoutRecord>,
+    pub callbacks: Vec<StoredCallback>,
+}
+
+/// One stored live cell (the service's `recon::cells`, flat: the store keeps cells, it
+/// does not add them up).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiveCellRow {
+    /// The cell's identity: its kind, unit, commune, category and bank, joined.
+    pub cell_key: String,
+    /// `people` or `unmatched`.
+    pub kind: String,
+    pub unit_code: Option<String>,
+    pub province_code: Option<String>,
+    pub commune_key: Option<String>,
+    pub category_key: Option<String>,
+    pub bank_code: Option<String>,
+    pub commune_text: Option<String>,
+    pub category_text: Option<String>,
+    pub first_pos: i64,
+    pub figures: String,
+}
+
+/// How a refresh changes the stored cells: the cells it touches, and what they become
+/// given what they hold (None: they do not hold what the change says they count).
+pub struct LiveDelta {
+    pub touched: Vec<String>,
+    #[allow(clippy::type_complexity)]
+    pub apply: Box<dyn FnOnce(Vec<LiveCellRow>) -> Option<Vec<LiveCellRow>> + Send>,
+}
+
+/// What the live refresh needs from the engine, given by the service (the store knows
+/// rows, not how they reconcile).
+pub trait LiveComponents: Send + Sync {
+    /// Every link key of these rows.
+    fn keys(&self, rows: &ComponentRows) -> Vec<crate::domain::records::LinkKey>;
+    /// The change to the cells: these rows as the stored cells count them (each changed
+    /// callback in `before`'s state, absent where None) replaced by the rows as they are.
+    fn delta(
+        &self,
+        rows: &ComponentRows,
+        before: &HashMap<i64, Option<CallbackState>>,
+    ) -> Result<LiveDelta, String>;
+}
+
+/// What a refresh did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LiveRefresh {
+    /// Changes applied (how many), or none waiting.
+    Applied(usize),
+    /// The inputs are not those of the cells (or there are none): recompute in full.
+    Stale,
+}
+
+/// Which cells a read wants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CellScope<'a> {
+    Nation,
+    Province(&'a str),
+    Unit(&'a str),
+}
+
 #[async_trait]
 pub trait Store: Send + Sync {
     /// Which backend, for logs and /readyz.
@@ -662,6 +770,36 @@ pub trait Store: Send + Sync {
         bank_code: &str,
         transaction_ref: &str,
     ) -> StoreResult<Vec<CallbackPayout>>;
+
+    /// Where the period's live cells stand.
+    async fn live_status(&self, period_id: i64) -> StoreResult<LiveStatus>;
+    /// The period's live cells a scope needs (a province's, or the unit's own).
+    async fn live_cells(
+        &self,
+        period_id: i64,
+        scope: CellScope<'_>,
+    ) -> StoreResult<Vec<LiveCellRow>>;
+    /// Replace the period's cells with `cells`, computed in full from the inputs
+    /// `inputs_key` names and the callbacks in `gathered` (by id, in the state read), which
+    /// took in every change up to `watermark`; then apply the changes after it, as
+    /// `apply_live_changes` does. Stale (nothing written) when the inputs changed since.
+    async fn replace_live_cells(
+        &self,
+        period_id: i64,
+        inputs_key: &str,
+        cells: Vec<LiveCellRow>,
+        watermark: i64,
+        gathered: HashMap<i64, CallbackState>,
+        components: &dyn LiveComponents,
+    ) -> StoreResult<LiveRefresh>;
+    /// Apply the period's pending callback changes to its cells in one transaction: the
+    /// rows linked to each changed payout are read, reconciled as the cells counted them
+    /// and as they are now, and the difference added.
+    async fn apply_live_changes(
+        &self,
+        period_id: i64,
+        components: &dyn LiveComponents,
+    ) -> StoreResult<LiveRefresh>;
 
     /// Entries with seq > `after`, oldest first, at most `limit`.
     async fn audit_entries(&self, after: i64, limit: i64) -> StoreResult<Vec<AuditEntry>>;

@@ -24,6 +24,7 @@ use crate::store::common::{
     token_sql, unit_sql, upload_sql,
 };
 use crate::store::decide::{CallbackSlot, Decided, PendingEvent, SlotAnswer, decide};
+use crate::store::records::{LIST_ROW_COLUMNS, PAYOUT_ROW_COLUMNS};
 use crate::store::rules;
 use crate::store::{
     BeneficiaryRecord, CallbackPayout, CallbackRequest, CallbackVerdict, ExceptionFilter,
@@ -1498,12 +1499,28 @@ impl Store for Backend {
         // then everything is written in a few multi-row statements.
         let mut tx = self.begin_write().await?;
         let (mut slots, mut index) = load_callback_slots(&mut tx, requests).await?;
+        // What the live figures count each loaded payout as, until they take in its change.
+        let loaded: HashMap<i64, crate::store::CallbackState> = slots
+            .iter()
+            .filter_map(|s| {
+                let p = s.current.as_ref().ok()?;
+                Some((
+                    s.id?,
+                    crate::store::CallbackState {
+                        status: p.status,
+                        reason: p.reason.clone(),
+                        value_date: p.value_date,
+                    },
+                ))
+            })
+            .collect();
         let Decided {
             outcomes,
             mut events,
             audits,
         } = decide(requests, &mut slots, &mut index, now)?;
         write_callback_slots(&mut tx, requests, &mut slots, &mut events).await?;
+        record_live_changes(&mut tx, &slots, &loaded).await?;
         append_many_in(&mut tx, audits).await?;
         tx.commit().await?;
         let mut verdicts = Vec::with_capacity(outcomes.len());
@@ -1567,6 +1584,156 @@ impl Store for Backend {
             .collect()
     }
 
+    async fn live_status(&self, period_id: i64) -> StoreResult<crate::store::LiveStatus> {
+        let mut conn = self.reader().acquire().await?;
+        let (programme, code) = period_code(&mut conn, period_id).await?;
+        let (lists, files) = live_inputs(&mut conn, period_id).await?;
+        let cells_key: Option<String> =
+            sqlx::query_scalar("SELECT inputs_key FROM live_state WHERE period_id = $1")
+                .bind(period_id)
+                .fetch_optional(&mut *conn)
+                .await?;
+        let watermark: Option<i64> = sqlx::query_scalar(
+            "SELECT MAX(id) FROM live_changes WHERE programme = $1 AND period_code = $2",
+        )
+        .bind(&programme)
+        .bind(&code)
+        .fetch_one(&mut *conn)
+        .await?;
+        Ok(crate::store::LiveStatus {
+            cells_key,
+            current_key: key_of(&lists, &files),
+            pending: watermark.is_some(),
+            watermark: watermark.unwrap_or(0),
+        })
+    }
+
+    async fn live_cells(
+        &self,
+        period_id: i64,
+        scope: crate::store::CellScope<'_>,
+    ) -> StoreResult<Vec<crate::store::LiveCellRow>> {
+        use crate::store::CellScope;
+        let select = format!("SELECT {LIVE_CELL_COLUMNS} FROM live_cells WHERE period_id = $1");
+        let query = |sql: String| sqlx::query_as::<_, LiveCellRecord>(sqlx::AssertSqlSafe(sql));
+        let rows: Vec<LiveCellRecord> = match scope {
+            CellScope::Nation => {
+                query(select)
+                    .bind(period_id)
+                    .fetch_all(self.reader())
+                    .await?
+            }
+            CellScope::Province(p) => {
+                query(format!("{select} AND province_code = $2"))
+                    .bind(period_id)
+                    .bind(p)
+                    .fetch_all(self.reader())
+                    .await?
+            }
+            CellScope::Unit(u) => {
+                query(format!("{select} AND unit_code = $2"))
+                    .bind(period_id)
+                    .bind(u)
+                    .fetch_all(self.reader())
+                    .await?
+            }
+        };
+        Ok(rows
+            .into_iter()
+            .map(crate::store::LiveCellRow::from)
+            .collect())
+    }
+
+    async fn replace_live_cells(
+        &self,
+        period_id: i64,
+        inputs_key: &str,
+        cells: Vec<crate::store::LiveCellRow>,
+        watermark: i64,
+        gathered: HashMap<i64, crate::store::CallbackState>,
+        components: &dyn crate::store::LiveComponents,
+    ) -> StoreResult<crate::store::LiveRefresh> {
+        let mut tx = self.begin_write().await?;
+        let (programme, code) = period_code(&mut tx, period_id).await?;
+        let (lists, files) = live_inputs(&mut tx, period_id).await?;
+        if key_of(&lists, &files) != inputs_key {
+            return Ok(crate::store::LiveRefresh::Stale);
+        }
+        sqlx::query("DELETE FROM live_cells WHERE period_id = $1")
+            .bind(period_id)
+            .execute(&mut *tx)
+            .await?;
+        insert_live_cells(&mut tx, period_id, &cells).await?;
+        drop(cells);
+        set_live_state(&mut tx, period_id, inputs_key).await?;
+        // Changes after the watermark may or may not be in what was read: the cells count
+        // each such payout as it was read (or not at all), so that is their old state.
+        let changes = live_changes(&mut tx, &programme, &code).await?;
+        let mut dirty = HashMap::new();
+        for c in changes.iter().filter(|c| c.id > watermark) {
+            dirty
+                .entry(c.callback_id)
+                .or_insert_with(|| gathered.get(&c.callback_id).cloned());
+        }
+        if !dirty.is_empty()
+            && apply_components(
+                &mut tx, period_id, &programme, &code, lists, files, &dirty, components,
+            )
+            .await?
+            .is_none()
+        {
+            return Err(StoreError::Corrupt(
+                "live figures: a full recompute does not hold what it read".into(),
+            ));
+        }
+        if let Some(last) = changes.last() {
+            delete_changes(&mut tx, &programme, &code, last.id).await?;
+        }
+        tx.commit().await?;
+        Ok(crate::store::LiveRefresh::Applied(dirty.len()))
+    }
+
+    async fn apply_live_changes(
+        &self,
+        period_id: i64,
+        components: &dyn crate::store::LiveComponents,
+    ) -> StoreResult<crate::store::LiveRefresh> {
+        let mut tx = self.begin_write().await?;
+        let (programme, code) = period_code(&mut tx, period_id).await?;
+        let (lists, files) = live_inputs(&mut tx, period_id).await?;
+        let cells_key: Option<String> =
+            sqlx::query_scalar("SELECT inputs_key FROM live_state WHERE period_id = $1")
+                .bind(period_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let inputs_key = key_of(&lists, &files);
+        if cells_key.as_deref() != Some(inputs_key.as_str()) {
+            return Ok(crate::store::LiveRefresh::Stale);
+        }
+        let changes = live_changes(&mut tx, &programme, &code).await?;
+        let Some(last) = changes.last().map(|c| c.id) else {
+            return Ok(crate::store::LiveRefresh::Applied(0));
+        };
+        // The first change of each payout says what the cells count it as.
+        let mut dirty = HashMap::new();
+        for c in &changes {
+            if let std::collections::hash_map::Entry::Vacant(e) = dirty.entry(c.callback_id) {
+                e.insert(before_state(c)?);
+            }
+        }
+        let applied = apply_components(
+            &mut tx, period_id, &programme, &code, lists, files, &dirty, components,
+        )
+        .await?;
+        if applied.is_none() {
+            return Ok(crate::store::LiveRefresh::Stale);
+        }
+        delete_changes(&mut tx, &programme, &code, last).await?;
+        set_live_state(&mut tx, period_id, &inputs_key).await?;
+        tx.commit().await?;
+        Ok(crate::store::LiveRefresh::Applied(dirty.len()))
+    }
+
     async fn audit_entries(&self, after: i64, limit: i64) -> StoreResult<Vec<AuditEntry>> {
         let rows: Vec<AuditRecord> = sqlx::query_as(
             "SELECT seq, at, actor, action, subject, details, prev_hash, hash \
@@ -1585,4 +1752,468 @@ impl Store for Backend {
         tx.commit().await?;
         Ok(e)
     }
+}
+
+// ---- Live figures: cells, changes, components (see migrations/*/0013_live_figures.sql).
+
+type Conn = <Db as sqlx::Database>::Connection;
+
+/// The period's inputs in the order a reconciliation reads them: current lists by unit
+/// then id, payout files in use by id (as `period_inputs`).
+async fn live_inputs(
+    conn: &mut Conn,
+    period_id: i64,
+) -> StoreResult<(Vec<crate::store::InputRef>, Vec<crate::store::InputRef>)> {
+    let uploads: Vec<UploadRecord> = sqlx::query_as(upload_sql!(
+        "WHERE period_id = $1 AND retired_at IS NULL ORDER BY unit_code, id"
+    ))
+    .bind(period_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let uploads = uploads
+        .into_iter()
+        .map(UploadRecord::into_upload)
+        .collect::<StoreResult<Vec<_>>>()?;
+    let input = |u: &Upload| crate::store::InputRef {
+        id: u.id,
+        unit: u.unit.clone(),
+        file_name: u.file_name.clone(),
+    };
+    let lists = uploads
+        .iter()
+        .filter(|u| u.kind == UploadKind::Beneficiaries && u.current)
+        .map(input)
+        .collect();
+    let mut files: Vec<_> = uploads
+        .iter()
+        .filter(|u| u.kind == UploadKind::Payouts)
+        .map(input)
+        .collect();
+    files.sort_by_key(|f: &crate::store::InputRef| f.id);
+    Ok((lists, files))
+}
+
+fn key_of(lists: &[crate::store::InputRef], files: &[crate::store::InputRef]) -> String {
+    let ids = |v: &[crate::store::InputRef]| v.iter().map(|u| u.id).collect::<Vec<_>>();
+    crate::store::inputs_key(&ids(lists), &ids(files))
+}
+
+async fn period_code(conn: &mut Conn, period_id: i64) -> StoreResult<(String, String)> {
+    let row: Option<(Option<String>, String)> =
+        sqlx::query_as("SELECT programme, code FROM periods WHERE id = $1")
+            .bind(period_id)
+            .fetch_optional(&mut *conn)
+            .await?;
+    let (programme, code) =
+        row.ok_or_else(|| StoreError::NotFound(format!("period {period_id}")))?;
+    Ok((
+        programme.unwrap_or_else(|| crate::store::DEFAULT_PROGRAMME.to_owned()),
+        code,
+    ))
+}
+
+#[derive(sqlx::FromRow)]
+struct LiveCellRecord {
+    cell_key: String,
+    kind: String,
+    unit_code: Option<String>,
+    province_code: Option<String>,
+    commune_key: Option<String>,
+    category_key: Option<String>,
+    bank_code: Option<String>,
+    commune_text: Option<String>,
+    category_text: Option<String>,
+    first_pos: i64,
+    figures: String,
+}
+
+const LIVE_CELL_COLUMNS: &str = "cell_key, kind, unit_code, province_code, commune_key, \
+    category_key, bank_code, commune_text, category_text, first_pos, figures";
+
+impl From<LiveCellRecord> for crate::store::LiveCellRow {
+    fn from(r: LiveCellRecord) -> Self {
+        crate::store::LiveCellRow {
+            cell_key: r.cell_key,
+            kind: r.kind,
+            unit_code: r.unit_code,
+            province_code: r.province_code,
+            commune_key: r.commune_key,
+            category_key: r.category_key,
+            bank_code: r.bank_code,
+            commune_text: r.commune_text,
+            category_text: r.category_text,
+            first_pos: r.first_pos,
+            figures: r.figures,
+        }
+    }
+}
+
+/// Write cells (none of them stored yet) for the period.
+async fn insert_live_cells(
+    tx: &mut Tx,
+    period_id: i64,
+    cells: &[crate::store::LiveCellRow],
+) -> StoreResult<()> {
+    super::bulk_insert(
+        tx,
+        "live_cells",
+        &[
+            "period_id",
+            "cell_key",
+            "kind",
+            "unit_code",
+            "province_code",
+            "commune_key",
+            "category_key",
+            "bank_code",
+            "commune_text",
+            "category_text",
+            "first_pos",
+            "figures",
+        ],
+        cells,
+        |c, out| {
+            out.extend([
+                Cell::Int(period_id),
+                Cell::Text(&c.cell_key),
+                Cell::Text(&c.kind),
+                c.unit_code.as_deref().into(),
+                c.province_code.as_deref().into(),
+                c.commune_key.as_deref().into(),
+                c.category_key.as_deref().into(),
+                c.bank_code.as_deref().into(),
+                c.commune_text.as_deref().into(),
+                c.category_text.as_deref().into(),
+                Cell::Int(c.first_pos),
+                Cell::Text(&c.figures),
+            ]);
+        },
+    )
+    .await
+}
+
+#[derive(sqlx::FromRow)]
+struct LinkedListRecord {
+    upload_id: i64,
+    #[sqlx(flatten)]
+    row: BeneficiaryRecord,
+}
+
+/// An account key as the index holds it: `ltrim(account, '0')` ('' where `account_key`
+/// keeps one zero).
+fn account_sql_key(k: &str) -> &str {
+    if k == "0" { "" } else { k }
+}
+
+/// Add to `rows` every row of the period's inputs linked through `keys` (not there yet).
+async fn fetch_linked(
+    tx: &mut Tx,
+    programme: &str,
+    code: &str,
+    keys: &[crate::domain::records::LinkKey],
+    rows: &mut crate::store::ComponentRows,
+    seen: &mut LinkedSeen,
+) -> StoreResult<()> {
+    use crate::domain::records::LinkKey;
+    let mut ids: Vec<&str> = Vec::new();
+    let mut accounts: Vec<&str> = Vec::new();
+    let mut refs: HashMap<&str, Vec<&str>> = HashMap::new();
+    for k in keys {
+        match k {
+            LinkKey::Person(id) => ids.push(id),
+            LinkKey::Account(a) => accounts.push(account_sql_key(a)),
+            LinkKey::Reference(bank, r) => refs.entry(bank).or_default().push(r),
+        }
+    }
+    let lists: std::collections::HashSet<i64> = rows.lists.iter().map(|u| u.id).collect();
+    let files: std::collections::HashSet<i64> = rows.files.iter().map(|u| u.id).collect();
+    // Rows of other periods share IDs and accounts: kept out here, in memory, so each
+    // lookup stays one probe of its key's index.
+    let list_select = format!("SELECT upload_id, {LIST_ROW_COLUMNS} FROM beneficiary_rows WHERE ");
+    let payout_select = format!("SELECT {PAYOUT_ROW_COLUMNS} FROM payout_rows r WHERE ");
+    // (list column, payout column, callback column, values)
+    let mut lookups: Vec<(&str, &str, &str, Vec<&str>)> = Vec::new();
+    if !ids.is_empty() {
+        lookups.push((
+            "id_status IN ('valid', 'legacy') AND id_text",
+            "r.id_status = 'valid' AND r.id_text",
+            "population_id",
+            ids,
+        ));
+    }
+    if !accounts.is_empty() {
+        lookups.push((
+            "ltrim(account, '0')",
+            "ltrim(r.account, '0')",
+            "ltrim(account_number, '0')",
+            accounts,
+        ));
+    }
+    for (list_col, payout_col, callback_col, values) in &lookups {
+        for chunk in values.chunks(BATCH_ROWS) {
+            if !lists.is_empty() {
+                let mut qb: QueryBuilder<Db> =
+                    QueryBuilder::new(format!("{list_select}{list_col} IN ("));
+                push_list(&mut qb, chunk);
+                let found: Vec<LinkedListRecord> = qb.build_query_as().fetch_all(&mut **tx).await?;
+                for r in found {
+                    if lists.contains(&r.upload_id) && seen.list.insert((r.upload_id, r.row.seq)) {
+                        rows.list_rows.push((r.upload_id, r.row));
+                    }
+                }
+            }
+            if !files.is_empty() {
+                let mut qb: QueryBuilder<Db> =
+                    QueryBuilder::new(format!("{payout_select}{payout_col} IN ("));
+                push_list(&mut qb, chunk);
+                let found: Vec<PayoutRecord> = qb.build_query_as().fetch_all(&mut **tx).await?;
+                for r in found {
+                    if files.contains(&r.upload_id) && seen.payout.insert((r.upload_id, r.seq)) {
+                        rows.payout_rows.push(r);
+                    }
+                }
+            }
+            let mut qb: QueryBuilder<Db> =
+                QueryBuilder::new(format!("{} WHERE {callback_col} IN (", callback_sql!("")));
+            push_list(&mut qb, chunk);
+            let found: Vec<CallbackRecord> = qb.build_query_as().fetch_all(&mut **tx).await?;
+            add_callbacks(found, programme, code, rows, seen)?;
+        }
+    }
+    for (bank, values) in &refs {
+        for chunk in values.chunks(BATCH_ROWS) {
+            if !files.is_empty() {
+                let mut qb: QueryBuilder<Db> =
+                    QueryBuilder::new(format!("{payout_select}r.bank_code = "));
+                qb.push_bind(*bank);
+                qb.push(" AND r.reference IN (");
+                push_list(&mut qb, chunk);
+                let found: Vec<PayoutRecord> = qb.build_query_as().fetch_all(&mut **tx).await?;
+                for r in found {
+                    if files.contains(&r.upload_id) && seen.payout.insert((r.upload_id, r.seq)) {
+                        rows.payout_rows.push(r);
+                    }
+                }
+            }
+            let mut qb: QueryBuilder<Db> =
+                QueryBuilder::new(format!("{} WHERE bank_code = ", callback_sql!("")));
+            qb.push_bind(*bank);
+            qb.push(" AND transaction_ref IN (");
+            push_list(&mut qb, chunk);
+            let found: Vec<CallbackRecord> = qb.build_query_as().fetch_all(&mut **tx).await?;
+            add_callbacks(found, programme, code, rows, seen)?;
+        }
+    }
+    Ok(())
+}
+
+/// The period's callbacks among `found` not in the component yet.
+fn add_callbacks(
+    found: Vec<CallbackRecord>,
+    programme: &str,
+    code: &str,
+    rows: &mut crate::store::ComponentRows,
+    seen: &mut LinkedSeen,
+) -> StoreResult<()> {
+    for r in found {
+        if r.programme == programme && r.period_code == code && seen.callback.insert(r.id) {
+            rows.callbacks.push(r.into_stored()?);
+        }
+    }
+    Ok(())
+}
+
+/// `a, b, c)`: the values bound, the list closed.
+fn push_list(qb: &mut QueryBuilder<Db>, values: &[&str]) {
+    let mut list = qb.separated(", ");
+    for v in values {
+        list.push_bind(*v);
+    }
+    qb.push(")");
+}
+
+/// Rows already in a component (by upload and seq; callbacks by id).
+#[derive(Default)]
+struct LinkedSeen {
+    list: std::collections::HashSet<(i64, i64)>,
+    payout: std::collections::HashSet<(i64, i64)>,
+    callback: std::collections::HashSet<i64>,
+}
+
+/// Apply the changes of the callbacks in `dirty` (each with the state the cells counted)
+/// to the period's cells: their components read, reconciled both ways, the difference
+/// added. None when the cells do not hold what the old state says they count.
+#[allow(clippy::too_many_arguments)]
+async fn apply_components(
+    tx: &mut Tx,
+    period_id: i64,
+    programme: &str,
+    code: &str,
+    lists: Vec<crate::store::InputRef>,
+    files: Vec<crate::store::InputRef>,
+    dirty: &HashMap<i64, Option<crate::store::CallbackState>>,
+    components: &dyn crate::store::LiveComponents,
+) -> StoreResult<Option<()>> {
+    let mut rows = crate::store::ComponentRows {
+        lists,
+        files,
+        ..Default::default()
+    };
+    let mut seen = LinkedSeen::default();
+    let ids: Vec<i64> = dirty.keys().copied().collect();
+    for chunk in ids.chunks(BATCH_ROWS) {
+        let mut qb: QueryBuilder<Db> =
+            QueryBuilder::new(format!("{} WHERE id IN (", callback_sql!("")));
+        let mut list = qb.separated(", ");
+        for id in chunk {
+            list.push_bind(*id);
+        }
+        qb.push(")");
+        let found: Vec<CallbackRecord> = qb.build_query_as().fetch_all(&mut **tx).await?;
+        for r in found {
+            if seen.callback.insert(r.id) {
+                rows.callbacks.push(r.into_stored()?);
+            }
+        }
+    }
+    let mut known: std::collections::HashSet<crate::domain::records::LinkKey> = Default::default();
+    loop {
+        let new: Vec<_> = components
+            .keys(&rows)
+            .into_iter()
+            .filter(|k| known.insert(k.clone()))
+            .collect();
+        if new.is_empty() {
+            break;
+        }
+        fetch_linked(tx, programme, code, &new, &mut rows, &mut seen).await?;
+    }
+    let delta = components
+        .delta(&rows, dirty)
+        .map_err(|e| StoreError::Corrupt(format!("live figures: {e}")))?;
+    let mut stored = Vec::new();
+    for chunk in delta.touched.chunks(BATCH_ROWS) {
+        let mut qb: QueryBuilder<Db> = QueryBuilder::new(format!(
+            "SELECT {LIVE_CELL_COLUMNS} FROM live_cells WHERE period_id = "
+        ));
+        qb.push_bind(period_id);
+        qb.push(" AND cell_key IN (");
+        let refs: Vec<&str> = chunk.iter().map(String::as_str).collect();
+        push_list(&mut qb, &refs);
+        let found: Vec<LiveCellRecord> = qb.build_query_as().fetch_all(&mut **tx).await?;
+        stored.extend(found.into_iter().map(crate::store::LiveCellRow::from));
+    }
+    let Some(cells) = (delta.apply)(stored) else {
+        return Ok(None);
+    };
+    for chunk in delta.touched.chunks(BATCH_ROWS) {
+        let mut qb: QueryBuilder<Db> =
+            QueryBuilder::new("DELETE FROM live_cells WHERE period_id = ");
+        qb.push_bind(period_id);
+        qb.push(" AND cell_key IN (");
+        let refs: Vec<&str> = chunk.iter().map(String::as_str).collect();
+        push_list(&mut qb, &refs);
+        qb.build().execute(&mut **tx).await?;
+    }
+    insert_live_cells(tx, period_id, &cells).await?;
+    Ok(Some(()))
+}
+
+#[derive(sqlx::FromRow)]
+struct LiveChangeRecord {
+    id: i64,
+    callback_id: i64,
+    before_status: Option<String>,
+    before_reason: Option<String>,
+    before_value_date: Option<chrono::NaiveDate>,
+}
+
+async fn live_changes(
+    tx: &mut Tx,
+    programme: &str,
+    code: &str,
+) -> StoreResult<Vec<LiveChangeRecord>> {
+    Ok(sqlx::query_as(
+        "SELECT id, callback_id, before_status, before_reason, before_value_date \
+         FROM live_changes WHERE programme = $1 AND period_code = $2 ORDER BY id",
+    )
+    .bind(programme)
+    .bind(code)
+    .fetch_all(&mut **tx)
+    .await?)
+}
+
+async fn set_live_state(tx: &mut Tx, period_id: i64, inputs_key: &str) -> StoreResult<()> {
+    sqlx::query("DELETE FROM live_state WHERE period_id = $1")
+        .bind(period_id)
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query("INSERT INTO live_state (period_id, inputs_key, refreshed_at) VALUES ($1, $2, $3)")
+        .bind(period_id)
+        .bind(inputs_key)
+        .bind(now())
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+async fn delete_changes(tx: &mut Tx, programme: &str, code: &str, up_to: i64) -> StoreResult<()> {
+    sqlx::query("DELETE FROM live_changes WHERE programme = $1 AND period_code = $2 AND id <= $3")
+        .bind(programme)
+        .bind(code)
+        .bind(up_to)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+fn before_state(c: &LiveChangeRecord) -> StoreResult<Option<crate::store::CallbackState>> {
+    let Some(status) = c.before_status.as_deref() else {
+        return Ok(None);
+    };
+    let status = crate::domain::status::PayoutStatus::parse(status)
+        .ok_or_else(|| StoreError::Corrupt(format!("live change {}: status", c.id)))?;
+    let value_date = c
+        .before_value_date
+        .ok_or_else(|| StoreError::Corrupt(format!("live change {}: value date", c.id)))?;
+    Ok(Some(crate::store::CallbackState {
+        status,
+        reason: c.before_reason.clone(),
+        value_date,
+    }))
+}
+
+/// One live change per payout the group inserted or changed, with the state the live
+/// figures count it as (none for a new one), in the callbacks' transaction.
+async fn record_live_changes(
+    tx: &mut Tx,
+    slots: &[CallbackSlot],
+    loaded: &HashMap<i64, crate::store::CallbackState>,
+) -> StoreResult<()> {
+    let mut rows = Vec::new();
+    for s in slots.iter().filter(|s| s.inserted || s.updated) {
+        let (Some(id), Ok(p)) = (s.id, &s.current) else {
+            return Err(StoreError::Corrupt(
+                "callback payout: changed without an id or a state".into(),
+            ));
+        };
+        let before = if s.inserted { None } else { loaded.get(&id) };
+        rows.push((p, id, before));
+    }
+    for chunk in rows.chunks(BATCH_ROWS) {
+        let mut qb: QueryBuilder<Db> = QueryBuilder::new(
+            "INSERT INTO live_changes (programme, period_code, callback_id, before_status, \
+             before_reason, before_value_date) ",
+        );
+        qb.push_values(chunk, |mut b, (p, id, before)| {
+            b.push_bind(&p.programme)
+                .push_bind(&p.period)
+                .push_bind(*id)
+                .push_bind(before.map(|b| b.status.as_str()))
+                .push_bind(before.and_then(|b| b.reason.as_deref()))
+                .push_bind(before.map(|b| b.value_date));
+        });
+        qb.build().execute(&mut **tx).await?;
+    }
+    Ok(())
 }

@@ -24,6 +24,7 @@ mod cli;
 mod crash;
 mod hardening;
 mod import_robustness;
+mod live;
 mod metrics;
 mod real_files;
 mod rollups;

@@ -1,0 +1,58 @@
+-- Live figures kept, not recomputed on every read: a period's figures as cells that add up
+-- (recon::cells: one per unit, commune, category and bank of the people, one per unit and
+-- bank of the payouts that link to nobody). A read sums the cells of a subtree.
+-- Keep migrations/sqlite/ in step.
+
+-- What a period's cells were computed from: its current lists and payout files in use
+-- (their ids). Other uploads, or others made current, mean a full recompute.
+CREATE TABLE live_state (
+    period_id     BIGINT PRIMARY KEY REFERENCES periods (id),
+    inputs_key    TEXT NOT NULL,
+    refreshed_at  TIMESTAMPTZ NOT NULL
+);
+
+CREATE TABLE live_cells (
+    period_id      BIGINT NOT NULL,
+    -- kind, unit, commune, category and bank joined: the cell's identity.
+    cell_key       TEXT NOT NULL,
+    kind           TEXT NOT NULL CHECK (kind IN ('people', 'unmatched')),
+    unit_code      TEXT,
+    -- The unit's province (the filter by a province's subtree).
+    province_code  TEXT,
+    commune_key    TEXT,
+    category_key   TEXT,
+    bank_code      TEXT,
+    -- As the cell's first person spells them, and where that person is in the lists.
+    commune_text   TEXT,
+    category_text  TEXT,
+    first_pos      BIGINT NOT NULL,
+    -- The cell's counts and exact amounts (recon::cells::encode).
+    figures        TEXT NOT NULL,
+    PRIMARY KEY (period_id, cell_key)
+);
+CREATE INDEX live_cells_province ON live_cells (period_id, province_code);
+CREATE INDEX live_cells_unit ON live_cells (period_id, unit_code);
+
+-- Callback payouts changed since the cells last took them in: the payout and the state the
+-- cells counted (before_status NULL: none, the payout is new). Written in the callback's
+-- transaction; a refresh applies and deletes them in one transaction.
+CREATE TABLE live_changes (
+    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    programme          TEXT NOT NULL,
+    period_code        TEXT NOT NULL,
+    callback_id        BIGINT NOT NULL,
+    before_status      TEXT,
+    before_reason      TEXT,
+    before_value_date  DATE
+);
+CREATE INDEX live_changes_period ON live_changes (programme, period_code, id);
+
+-- A change touches only the rows linked to it (by ID, by account without leading zeros, by
+-- bank reference): these find them.
+CREATE INDEX beneficiary_rows_id ON beneficiary_rows (id_text);
+CREATE INDEX beneficiary_rows_account ON beneficiary_rows (ltrim(account, '0'));
+CREATE INDEX payout_rows_id ON payout_rows (id_text);
+CREATE INDEX payout_rows_account ON payout_rows (ltrim(account, '0'));
+CREATE INDEX payout_rows_reference ON payout_rows (bank_code, reference);
+CREATE INDEX callback_payouts_id ON callback_payouts (population_id);
+CREATE INDEX callback_payouts_account ON callback_payouts (ltrim(account_number, '0'));

@@ -1,0 +1,410 @@
+//! A period's live figures, kept rather than recomputed on every read: its figures as
+//! cells that add up (`recon::cells`), stored. A callback records its change in its own
+//! transaction; a refresh (on read, and in the background) reconciles only the rows linked
+//! to the changed payouts, as the cells counted them and as they are now, and adds the
+//! difference. New or retired uploads mean a full recompute. A read is a refresh (usually
+//! nothing to do) and a sum of the cells of the unit's subtree.
+
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock};
+
+use rust_decimal::Decimal;
+
+use super::{ServiceError, ServiceResult, blocking, callback_row, gather};
+use crate::domain::attributed::InUnits;
+use crate::domain::banks::BankId;
+use crate::domain::records::{BeneficiaryRow, ListRows, PayoutRow};
+use crate::domain::units::{NATION, UnitLevel, shipped_tree};
+use crate::recon::cells::{self, CellKey, CellKind, Cells, LinkKey};
+use crate::recon::{Options, reconcile};
+use crate::store::{
+    CallbackState, CellScope, ComponentRows, LiveCellRow, LiveComponents, LiveDelta, LiveRefresh,
+    Store, StoreError, Upload, UploadKind,
+};
+
+/// The engine's side of a refresh: how rows link and what they add up to.
+pub struct Components;
+
+impl LiveComponents for Components {
+    fn keys(&self, rows: &ComponentRows) -> Vec<LinkKey> {
+        let Ok((list, payouts, _)) = inputs(rows, None) else {
+            // `cells` reads the same rows and says what is wrong with them.
+            return Vec::new();
+        };
+        let mut keys = Vec::new();
+        for r in 0..list.len() {
+            cells::list_keys(&list, r, |k| keys.push(k));
+        }
+        for i in 0..crate::domain::records::PayoutRows::len(&payouts) {
+            cells::payout_keys(&payouts, i, |k| keys.push(k));
+        }
+        keys
+    }
+
+    fn delta(
+        &self,
+        rows: &ComponentRows,
+        before: &HashMap<i64, Option<CallbackState>>,
+    ) -> Result<LiveDelta, String> {
+        let of = |before| -> Result<Cells, String> {
+            let (list, payouts, positions) = inputs(rows, before).map_err(|e| e.to_string())?;
+            let recon = reconcile(&list, &payouts, &Options::default());
+            Ok(cells::cells_of(&list, &payouts, &recon, |r| {
+                positions.get(r).copied().unwrap_or(u64::MAX)
+            }))
+        };
+        let (old, new) = (of(Some(before))?, of(None)?);
+        let touched: Vec<String> = old
+            .keys()
+            .chain(new.keys())
+            .map(key_text)
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        Ok(LiveDelta {
+            touched,
+            apply: Box::new(move |stored: Vec<LiveCellRow>| {
+                let mut base = from_rows(stored).ok()?;
+                cells::apply_delta(&mut base, &old, new)?;
+                Some(to_rows(&base))
+            }),
+        })
+    }
+}
+
+/// A cell's identity as one text: its parts joined, an absent part marked apart from an
+/// empty one.
+fn key_text(k: &CellKey) -> String {
+    let part = |p: Option<&str>| p.map_or("\u{1e}".to_owned(), str::to_owned);
+    [
+        kind_text(k.kind).to_owned(),
+        part(k.unit.as_deref()),
+        part(k.commune.as_deref()),
+        part(k.category.as_deref()),
+        part(k.bank.map(|b| b.code())),
+    ]
+    .join("\u{1f}")
+}
+
+fn kind_text(k: CellKind) -> &'static str {
+    match k {
+        CellKind::People => "people",
+        CellKind::Unmatched => "unmatched",
+    }
+}
+
+/// Cells as the store keeps them (with each unit's province, the filter of a province's
+/// reads).
+fn to_rows(cells: &Cells) -> Vec<LiveCellRow> {
+    let tree = shipped_tree();
+    cells
+        .iter()
+        .map(|(k, c)| LiveCellRow {
+            cell_key: key_text(k),
+            kind: kind_text(k.kind).to_owned(),
+            unit_code: k.unit.clone(),
+            province_code: k
+                .unit
+                .as_deref()
+                .and_then(|u| tree.child_toward(NATION, u))
+                .map(|p| p.code.clone()),
+            commune_key: k.commune.clone(),
+            category_key: k.category.clone(),
+            bank_code: k.bank.map(|b| b.code().to_owned()),
+            commune_text: c.commune_text.clone(),
+            category_text: c.category_text.clone(),
+            first_pos: i64::try_from(c.first).unwrap_or(i64::MAX),
+            figures: cells::encode(&c.coverage),
+        })
+        .collect()
+}
+
+/// Stored cells back; an error names what does not read.
+fn from_rows(rows: Vec<LiveCellRow>) -> ServiceResult<Cells> {
+    let corrupt =
+        |what: &str| ServiceError::Store(StoreError::Corrupt(format!("live cell: {what}")));
+    let mut out = Cells::with_capacity(rows.len());
+    for r in rows {
+        let kind = match r.kind.as_str() {
+            "people" => CellKind::People,
+            "unmatched" => CellKind::Unmatched,
+            _ => return Err(corrupt("kind")),
+        };
+        let bank = match r.bank_code.as_deref() {
+            None => None,
+            Some(code) => Some(BankId::resolve(code).ok_or_else(|| corrupt("bank"))?),
+        };
+        let coverage = cells::decode(&r.figures).ok_or_else(|| corrupt("figures"))?;
+        let first = if r.first_pos == i64::MAX {
+            u64::MAX
+        } else {
+            u64::try_from(r.first_pos).map_err(|_| corrupt("position"))?
+        };
+        out.insert(
+            CellKey {
+                kind,
+                unit: r.unit_code,
+                commune: r.commune_key,
+                category: r.category_key,
+                bank,
+            },
+            cells::Cell {
+                commune_text: r.commune_text,
+                category_text: r.category_text,
+                first,
+                coverage,
+            },
+        );
+    }
+    Ok(out)
+}
+
+/// A row's place in the period's lists: (list, row), as `gather` reads them.
+fn position(source: usize, seq: i64) -> u64 {
+    ((source as u64) << 32) | u64::try_from(seq).unwrap_or(0)
+}
+
+/// Some components' rows as the engine reads them, every list and file of the period a
+/// source in its place (empty where none of its rows is linked); with `before`, each
+/// changed callback in the state the cells counted (left out where None).
+fn inputs(
+    rows: &ComponentRows,
+    before: Option<&HashMap<i64, Option<CallbackState>>>,
+) -> ServiceResult<(InUnits<BeneficiaryRow>, InUnits<PayoutRow>, Vec<u64>)> {
+    let mut list = InUnits::new();
+    let mut positions = Vec::new();
+    for (s, upload) in rows.lists.iter().enumerate() {
+        let file: Arc<str> = Arc::from(upload.file_name.as_str());
+        let mut mine: Vec<_> = rows
+            .list_rows
+            .iter()
+            .filter(|(u, _)| *u == upload.id)
+            .map(|(_, r)| r)
+            .collect();
+        mine.sort_by_key(|r| r.seq);
+        let mut out = Vec::with_capacity(mine.len());
+        let mut units = Vec::with_capacity(mine.len());
+        for r in mine {
+            positions.push(position(s, r.seq));
+            units.push(r.unit_code.clone());
+            out.push(r.clone().into_row(&file)?);
+        }
+        list.push_source(out, |i| {
+            units
+                .get(i)
+                .and_then(|u| u.as_deref())
+                .unwrap_or(upload.unit.as_str())
+        });
+    }
+    let mut payouts = InUnits::new();
+    for upload in &rows.files {
+        let file: Arc<str> = Arc::from(upload.file_name.as_str());
+        let mut mine: Vec<_> = rows
+            .payout_rows
+            .iter()
+            .filter(|r| r.upload_id == upload.id)
+            .collect();
+        mine.sort_by_key(|r| r.seq);
+        let out = mine
+            .into_iter()
+            .map(|r| r.clone().into_row(&file))
+            .collect::<Result<Vec<_>, _>>()?;
+        payouts.push_source(out, |_| upload.unit.as_str());
+    }
+    let year = crate::domain::dates::this_year();
+    let file: Arc<str> = Arc::from("callback");
+    let mut callbacks: Vec<_> = rows.callbacks.iter().collect();
+    callbacks.sort_by_key(|c| c.id);
+    let mut out = Vec::with_capacity(callbacks.len());
+    let mut units = Vec::with_capacity(callbacks.len());
+    for c in callbacks {
+        let mut c = c.clone();
+        match before.and_then(|b| b.get(&c.id)) {
+            Some(None) => continue,
+            Some(Some(state)) => {
+                c.payout.status = state.status;
+                c.payout.reason = state.reason.clone();
+                c.payout.value_date = state.value_date;
+            }
+            None => {}
+        }
+        units.push(c.payout.unit.clone());
+        out.push(callback_row(&c, &file, year)?);
+    }
+    payouts.push_source(out, |i| {
+        units.get(i).and_then(|u| u.as_deref()).unwrap_or(NATION)
+    });
+    Ok((list, payouts, positions))
+}
+
+/// One full recompute per period at a time in this process (readers arriving meanwhile
+/// wait for it, then find the cells current).
+static FULL: LazyLock<std::sync::Mutex<HashMap<i64, Arc<tokio::sync::Mutex<()>>>>> =
+    LazyLock::new(Default::default);
+
+fn full_lock(period_id: i64) -> Arc<tokio::sync::Mutex<()>> {
+    let mut map = FULL.lock().unwrap_or_else(|e| e.into_inner());
+    map.entry(period_id).or_default().clone()
+}
+
+/// What a refresh did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Refreshed {
+    /// Changed callback payouts taken in without a full recompute.
+    pub changes: usize,
+    /// Whether everything was recomputed (the inputs changed, or nothing was stored).
+    pub recomputed: bool,
+}
+
+/// Bring the period's cells up to date: its pending callback changes applied, or, when its
+/// inputs changed (or nothing is stored yet), everything recomputed.
+pub async fn refresh(store: &dyn Store, period_id: i64) -> ServiceResult<Refreshed> {
+    let mut done = Refreshed::default();
+    for _ in 0..3 {
+        match store.apply_live_changes(period_id, &Components).await? {
+            LiveRefresh::Applied(n) => {
+                done.changes += n;
+                if n > 0 {
+                    crate::metrics::global().live_changes(n as u64);
+                }
+                return Ok(done);
+            }
+            LiveRefresh::Stale => {
+                let lock = full_lock(period_id);
+                let _held = lock.lock().await;
+                // Another reader may have recomputed while this one waited.
+                let status = store.live_status(period_id).await?;
+                if status.cells_key.as_deref() == Some(status.current_key.as_str()) {
+                    continue;
+                }
+                recompute(store, period_id, status.watermark).await?;
+                crate::metrics::global().live_recompute();
+                done.recomputed = true;
+            }
+        }
+    }
+    // Uploads kept changing the inputs while they were read: the figures of the last
+    // recompute stand; the next read tries again.
+    Ok(done)
+}
+
+/// Recompute the period's cells from all its rows and store them.
+async fn recompute(store: &dyn Store, period_id: i64, watermark: i64) -> ServiceResult<()> {
+    let started = std::time::Instant::now();
+    let g = gather(store, period_id).await?;
+    let lists: Vec<i64> = g
+        .uploads
+        .iter()
+        .filter(|u| u.kind == UploadKind::Beneficiaries)
+        .map(|u| u.id)
+        .collect();
+    let files: Vec<i64> = g
+        .uploads
+        .iter()
+        .filter(|u| u.kind == UploadKind::Payouts)
+        .map(|u| u.id)
+        .collect();
+    let key = crate::store::inputs_key(&lists, &files);
+    let (cells, states) = blocking(move || {
+        let recon = reconcile(&g.list, &g.payouts, &Options::default());
+        // (list, row) of every row: its source, and its index there.
+        let mut starts = Vec::new();
+        for i in 0..g.list.len() {
+            let s = ListRows::source(&g.list, i) as usize;
+            if starts.len() <= s {
+                starts.resize(s + 1, i);
+            }
+        }
+        let cells = cells::cells_of(&g.list, &g.payouts, &recon, |r| {
+            let s = ListRows::source(&g.list, r) as usize;
+            position(s, (r - starts.get(s).copied().unwrap_or(0)) as i64)
+        });
+        (cells, g.callback_states)
+    })
+    .await?;
+    let outcome = store
+        .replace_live_cells(
+            period_id,
+            &key,
+            to_rows(&cells),
+            watermark,
+            states,
+            &Components,
+        )
+        .await?;
+    tracing::info!(
+        period_id,
+        ms = started.elapsed().as_millis() as u64,
+        ?outcome,
+        "live figures recomputed in full"
+    );
+    Ok(())
+}
+
+/// Which stored cells a read of `unit`'s subtree needs (then kept by `is_within`).
+fn scope_of(unit: &str) -> CellScope<'_> {
+    let tree = shipped_tree();
+    match tree.get(unit).map(|u| u.level) {
+        None | Some(UnitLevel::Nation) => CellScope::Nation,
+        Some(UnitLevel::Province) => CellScope::Province(unit),
+        Some(UnitLevel::Commune) => CellScope::Unit(unit),
+    }
+}
+
+/// What a live read of a unit is made of: the cells of its subtree (refreshed), and the
+/// period's uploads in use (their row errors and totals rows), in the order a
+/// reconciliation reads them.
+pub(super) struct LiveCells {
+    pub cells: Cells,
+    pub uploads: Vec<Upload>,
+}
+
+pub(super) async fn read(
+    store: &dyn Store,
+    period_id: i64,
+    unit: &str,
+) -> ServiceResult<LiveCells> {
+    refresh(store, period_id).await?;
+    let tree = shipped_tree();
+    let mut cells = from_rows(store.live_cells(period_id, scope_of(unit)).await?)?;
+    if unit != NATION {
+        cells.retain(|k, _| k.unit.as_deref().is_some_and(|u| tree.is_within(u, unit)));
+    }
+    let mut uploads: Vec<Upload> = store
+        .list_uploads(period_id)
+        .await?
+        .into_iter()
+        .filter(|u| u.retired_at.is_none())
+        .collect();
+    uploads.retain(|u| u.kind == UploadKind::Payouts || u.current);
+    if !uploads.iter().any(|u| u.kind == UploadKind::Beneficiaries) {
+        return Err(ServiceError::NoList(period_id));
+    }
+    uploads.sort_by(|a, b| {
+        let rank = |u: &Upload| match u.kind {
+            UploadKind::Beneficiaries => (0, u.unit.clone(), u.id),
+            UploadKind::Payouts => (1, String::new(), u.id),
+        };
+        rank(a).cmp(&rank(b))
+    });
+    Ok(LiveCells { cells, uploads })
+}
+
+/// The target that applies to `unit` in the period (its own, the nearest above, the
+/// period's).
+pub(super) async fn target_for(
+    store: &dyn Store,
+    period: &crate::store::Period,
+) -> ServiceResult<impl Fn(&str) -> Option<Decimal> + use<>> {
+    let targets: HashMap<String, i64> = store
+        .unit_targets(period.id)
+        .await?
+        .into_iter()
+        .map(|t| (t.unit, t.target_bp))
+        .collect();
+    let period_bp = period.target_bp;
+    Ok(move |unit: &str| {
+        let (bp, _) = shipped_tree().target_for(unit, &targets, period_bp);
+        bp.map(|bp| Decimal::new(bp, 2))
+    })
+}
