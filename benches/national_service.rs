@@ -1,7 +1,8 @@
 //! The national month through a real `doisoat serve` (release build), as a ministry would
 //! run it: upload the list (3.35 M rows) and the bank file (2.1 M rows) over HTTP, reconcile,
 //! read exception pages (first, deep, filtered, searched), the live coverage of the country,
-//! a province and a commune, and download report.csv, report.xlsx and follow-up.xlsx. Wall
+//! a province and a commune (then again while 64 clients post bank callbacks), and download
+//! report.csv, report.xlsx and follow-up.xlsx. Wall
 //! times from the client (curl), the server's peak memory from the OS (VmHWM).
 //!
 //! The floor, in the same run: PostgreSQL's own `psql \copy` of the same two CSVs into plain
@@ -133,10 +134,10 @@ async fn steps(bin: &Path, url: &str, dir: &Path, log: &Path) -> Vec<Figure> {
     )
     .await;
     let port = server.port;
-    let mut figures = Vec::new();
-    let mut add = |step: &str, call: &Call, note: String| {
+    let figures = std::cell::RefCell::new(Vec::new());
+    let add = |step: &str, call: &Call, note: String| {
         let ok = (200..300).contains(&call.status);
-        figures.push(Figure {
+        figures.borrow_mut().push(Figure {
             step: step.to_owned(),
             value: call.total,
             unit: "s",
@@ -231,6 +232,19 @@ async fn steps(bin: &Path, url: &str, dir: &Path, log: &Path) -> Vec<Figure> {
         let n = json(&c)["total"].as_u64().unwrap_or(0);
         add(step, &c, format!("{query}: {n}"));
     }
+    let first = curl(
+        port,
+        &token,
+        "GET",
+        &format!("/api/v1/periods/{period}/coverage"),
+        None,
+        None,
+    );
+    add(
+        "live coverage, first read (the period's cells made)",
+        &first,
+        String::new(),
+    );
     for (step, query) in [
         ("live coverage, the country", String::new()),
         ("live coverage, a province", "?unit=01".to_owned()),
@@ -246,6 +260,21 @@ async fn steps(bin: &Path, url: &str, dir: &Path, log: &Path) -> Vec<Figure> {
         );
         add(step, &c, String::new());
     }
+    let during = callbacks_while_reading(bin, url, port, &token, period, dir).await;
+    figures.borrow_mut().extend(during);
+    let after = curl(
+        port,
+        &token,
+        "GET",
+        &format!("/api/v1/periods/{period}/coverage"),
+        None,
+        None,
+    );
+    add(
+        "live coverage, the country, after the callbacks",
+        &after,
+        format!("paid cashless {}", json(&after)["paid_cashless"]),
+    );
     for (step, file) in [
         ("report.csv", "report.csv"),
         ("report.xlsx", "report.xlsx"),
@@ -269,6 +298,7 @@ async fn steps(bin: &Path, url: &str, dir: &Path, log: &Path) -> Vec<Figure> {
             ),
         );
     }
+    let mut figures = figures.into_inner();
     figures.push(Figure {
         step: "server peak memory, ingest".into(),
         value: ingest_peak as f64,
@@ -283,6 +313,138 @@ async fn steps(bin: &Path, url: &str, dir: &Path, log: &Path) -> Vec<Figure> {
     });
     drop(server);
     figures
+}
+
+/// Banks posting while a dashboard reads: 64 clients post single signed callbacks
+/// (Agribank's, for people the list has at Agribank, new references) for `CALLBACK_SECS`,
+/// while one reader reads the live coverage of the country, a province and a commune in
+/// turn, every 100 ms.
+async fn callbacks_while_reading(
+    bin: &Path,
+    url: &str,
+    port: u16,
+    token: &str,
+    period: i64,
+    dir: &Path,
+) -> Vec<Figure> {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    const CLIENTS: usize = 64;
+    const CALLBACK_SECS: u64 = 10;
+    let bank = loadgen::create_bank_token(bin, url, "bench-agribank");
+    let list = std::fs::read_to_string(dir.join(LIST)).unwrap_or_else(|e| fail("read list", e));
+    let bodies: Arc<Vec<Vec<u8>>> = Arc::new(
+        list.lines()
+            .skip(1)
+            .filter_map(|l| {
+                let f: Vec<&str> = l.split(',').collect();
+                (f.len() == 8 && f[7] == "Agribank" && !f[6].is_empty()).then(|| (f[0], f[5], f[6]))
+            })
+            .take(300_000)
+            .enumerate()
+            .map(|(n, (id, amount, account))| {
+                serde_json::json!({
+                    "transaction_ref": format!("LIVE-{n}"),
+                    "period": "2024-09",
+                    "population_id": id,
+                    "account_number": account,
+                    "beneficiary_name": "NGUYEN VAN AN",
+                    "amount": amount,
+                    "currency": "VND",
+                    "status": "success",
+                    "value_date": "2024-09-20",
+                })
+                .to_string()
+                .into_bytes()
+            })
+            .collect(),
+    );
+    drop(list);
+    let deadline = Instant::now() + Duration::from_secs(CALLBACK_SECS);
+    let next = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let mut posters = Vec::new();
+    for _ in 0..CLIENTS {
+        let (bank, bodies, next) = (bank.clone(), bodies.clone(), next.clone());
+        posters.push(tokio::spawn(async move {
+            let mut client = loadgen::Client::new(port);
+            let (mut ok, mut errors, mut took) = (0usize, 0usize, Vec::new());
+            while Instant::now() < deadline {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(body) = bodies.get(i) else { break };
+                match loadgen::post_callback(&mut client, &bank, body).await {
+                    Ok((200, _, t)) => {
+                        ok += 1;
+                        took.push(t);
+                    }
+                    _ => errors += 1,
+                }
+            }
+            (ok, errors, took)
+        }));
+    }
+    let reader = {
+        let token = token.to_owned();
+        tokio::spawn(async move {
+            let mut client = loadgen::Client::new(port);
+            let auth = format!("Bearer {token}");
+            let mut took = Vec::new();
+            let mut failed = 0;
+            let scopes = ["", "?unit=01", "?unit=00004"];
+            let mut k = 0;
+            while Instant::now() < deadline {
+                let path = format!("/api/v1/periods/{period}/coverage{}", scopes[k % 3]);
+                k += 1;
+                let t = Instant::now();
+                match client
+                    .request("GET", &path, &[("Authorization", auth.as_str())], b"")
+                    .await
+                {
+                    Ok(r) if r.status == 200 => took.push(t.elapsed()),
+                    _ => failed += 1,
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            (took, failed)
+        })
+    };
+    let (mut ok, mut errors, mut took) = (0, 0, Vec::new());
+    for p in posters {
+        if let Ok((o, e, t)) = p.await {
+            ok += o;
+            errors += e;
+            took.extend(t);
+        }
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    took.sort();
+    let (_, p99, _) = loadgen::percentiles(&took);
+    let (mut reads, failed) = reader.await.unwrap_or_default();
+    reads.sort();
+    let (p50, read_p99, _) = loadgen::percentiles(&reads);
+    let max = reads.last().copied().unwrap_or_default();
+    vec![
+        Figure {
+            step: format!("callbacks while the live figures are read ({CLIENTS} clients)"),
+            value: ok as f64 / elapsed,
+            unit: "/s",
+            note: format!(
+                "p99 {:.1} ms; {ok} stored, {errors} refused or failed",
+                p99.as_secs_f64() * 1000.0
+            ),
+        },
+        Figure {
+            step: "live coverage while callbacks arrive (slowest read)".into(),
+            value: max.as_secs_f64(),
+            unit: "s",
+            note: format!(
+                "{} reads (country, province, commune), p50 {:.0} ms, p99 {:.0} ms, {failed} failed",
+                reads.len(),
+                p50.as_secs_f64() * 1000.0,
+                read_p99.as_secs_f64() * 1000.0
+            ),
+        },
+    ]
 }
 
 /// `psql \copy` of both files into plain text tables: the floor for ingest.
@@ -317,7 +479,10 @@ fn copy_floor(url: &str, dir: &Path) -> Option<f64> {
             return None;
         }
     }
-    Some(started.elapsed().as_secs_f64())
+    let took = started.elapsed().as_secs_f64();
+    // The next steps start on a quiet server, not behind the floor's checkpoint.
+    let _ = psql("DROP TABLE floor_list, floor_payouts; CHECKPOINT");
+    Some(took)
 }
 
 struct Column {

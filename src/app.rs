@@ -66,3 +66,19 @@ impl AppState {
         }
     }
 }
+
+/// Take bank callbacks into the live figures every `every`, in the background, so a read
+/// finds them current (a read would take them in itself, first; this keeps that short).
+/// Instances on one database may all run it: each refresh is one transaction.
+pub fn spawn_live_refresher(store: Arc<dyn crate::store::Store>, every: std::time::Duration) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            if let Err(e) = crate::service::live::refresh_pending(store.as_ref()).await {
+                tracing::warn!(error = %e, "live figures: background refresh");
+            }
+        }
+    });
+}

@@ -36,6 +36,9 @@ pub struct Config {
     /// Where `GET /metrics` is also served without a token (an internal address for a
     /// Prometheus scraper); on the main address it needs an admin token.
     pub metrics_bind: Option<SocketAddr>,
+    /// How often the server takes bank callbacks into the live figures of the periods that
+    /// keep them (`DOISOAT_LIVE_REFRESH_MS`, default 500); reads also do, first.
+    pub live_refresh: Duration,
 }
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite:data/doisoat.db";
@@ -177,6 +180,7 @@ impl Config {
             log_format,
             secure_cookies,
             metrics_bind,
+            live_refresh: Duration::from_millis(number("DOISOAT_LIVE_REFRESH_MS", 500)?),
         })
     }
 }

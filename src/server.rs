@@ -152,6 +152,7 @@ pub async fn serve(config: Config, store: Arc<dyn Store>) -> std::io::Result<()>
         tracing::info!(addr = %metrics.local_addr()?, "metrics serving");
         tokio::spawn(serve_metrics(metrics, store.clone()));
     }
+    crate::app::spawn_live_refresher(store.clone(), config.live_refresh);
     let header_timeout = config.header_read_timeout;
     let drain = config.request_timeout;
     let router = router(AppState::new(store, config));

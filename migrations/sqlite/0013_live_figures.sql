@@ -4,10 +4,13 @@
 -- Keep migrations/postgres/ in step.
 
 -- What a period's cells were computed from: its current lists and payout files in use
--- (their ids). Other uploads, or others made current, mean a full recompute.
+-- (their ids and digests). Other uploads, or others made current, mean a full recompute.
+-- `version` counts the writes to the cells: a refresh reads without the write lock and
+-- writes only if it is still the version it read.
 CREATE TABLE live_state (
     period_id     BIGINT PRIMARY KEY REFERENCES periods (id),
     inputs_key    TEXT NOT NULL,
+    version       BIGINT NOT NULL,
     refreshed_at  TEXT NOT NULL
 );
 
@@ -48,11 +51,8 @@ CREATE TABLE live_changes (
 CREATE INDEX live_changes_period ON live_changes (programme, period_code, id);
 
 -- A change touches only the rows linked to it (by ID, by account without leading zeros, by
--- bank reference): these find them.
-CREATE INDEX beneficiary_rows_id ON beneficiary_rows (id_text);
-CREATE INDEX beneficiary_rows_account ON beneficiary_rows (ltrim(account, '0'));
-CREATE INDEX payout_rows_id ON payout_rows (id_text);
-CREATE INDEX payout_rows_account ON payout_rows (ltrim(account, '0'));
-CREATE INDEX payout_rows_reference ON payout_rows (bank_code, reference);
+-- bank reference). Callbacks are found by these; list and payout rows by an index each
+-- server keeps in memory (an index on those tables would cost every national upload more
+-- than its COPY does).
 CREATE INDEX callback_payouts_id ON callback_payouts (population_id);
 CREATE INDEX callback_payouts_account ON callback_payouts (ltrim(account_number, '0'));

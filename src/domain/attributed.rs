@@ -71,6 +71,11 @@ impl<R> InUnits<R> {
         i
     }
 
+    /// Which `push_source` call row `i` came with.
+    pub fn source_of(&self, i: usize) -> u32 {
+        self.source.get(i).copied().unwrap_or(u32::MAX)
+    }
+
     pub fn rows(&self) -> &[R] {
         &self.rows
     }

@@ -19,13 +19,43 @@ use crate::recon::cells::{self, CellKey, CellKind, Cells, LinkKey};
 use crate::recon::{Options, reconcile};
 use crate::store::{
     CallbackState, CellScope, ComponentRows, LiveCellRow, LiveComponents, LiveDelta, LiveRefresh,
-    Store, StoreError, Upload, UploadKind,
+    RowAddress, Store, StoreError, Upload, UploadKind,
 };
 
-/// The engine's side of a refresh: how rows link and what they add up to.
-pub struct Components;
+/// The engine's side of a refresh of one store's period: how rows link and what they add
+/// up to.
+pub struct Components {
+    store: usize,
+}
+
+impl Components {
+    fn of(store: &dyn Store) -> Self {
+        Components {
+            store: store_id(store),
+        }
+    }
+}
 
 impl LiveComponents for Components {
+    fn addresses(
+        &self,
+        period_id: i64,
+        inputs_key: &str,
+        keys: &[LinkKey],
+    ) -> Option<Vec<RowAddress>> {
+        let index = LINKS
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&(self.store, period_id))
+            .filter(|i| i.inputs_key == inputs_key)
+            .cloned()?;
+        let mut out = Vec::new();
+        for k in keys {
+            index.find(k, |a| out.push(a));
+        }
+        Some(out)
+    }
+
     fn keys(&self, rows: &ComponentRows) -> Vec<LinkKey> {
         let Ok((list, payouts, _)) = inputs(rows, None) else {
             // `cells` reads the same rows and says what is wrong with them.
@@ -237,6 +267,109 @@ fn inputs(
     Ok((list, payouts, positions))
 }
 
+/// Where each link key of a period's list and payout rows is: built in memory by a full
+/// recompute (which reads every row anyway), so the tables need no index of their own (one
+/// on each would cost every national upload more than its COPY). Each server keeps its
+/// own; one that has none for a period's inputs (just started, or inputs changed)
+/// recomputes that period once.
+struct LinkIndex {
+    inputs_key: String,
+    built: std::time::Instant,
+    /// The upload of each source: lists, then payout files.
+    lists: Vec<i64>,
+    files: Vec<i64>,
+    /// (hash of a key, address: payout bit, source, seq), sorted.
+    entries: Vec<(u64, u64)>,
+}
+
+const PAYOUT_BIT: u64 = 1 << 63;
+
+fn key_hash(k: &LinkKey) -> u64 {
+    use std::hash::BuildHasher;
+    rustc_hash::FxBuildHasher.hash_one(k)
+}
+
+impl LinkIndex {
+    /// Every row at the key's hash (rows of other keys with the same hash too: harmless,
+    /// the component only grows by whole components).
+    fn find(&self, k: &LinkKey, mut out: impl FnMut(RowAddress)) {
+        let h = key_hash(k);
+        let start = self.entries.partition_point(|e| e.0 < h);
+        for &(_, a) in self.entries[start..].iter().take_while(|e| e.0 == h) {
+            let payout = a & PAYOUT_BIT != 0;
+            let source = ((a & !PAYOUT_BIT) >> 32) as usize;
+            let uploads = if payout { &self.files } else { &self.lists };
+            if let Some(&upload_id) = uploads.get(source) {
+                out(RowAddress {
+                    payout,
+                    upload_id,
+                    seq: (a & 0xFFFF_FFFF) as i64,
+                });
+            }
+        }
+    }
+}
+
+const MAX_LINK_ENTRIES: usize = 40_000_000;
+
+/// By (store, period): a process serves one database, but tests open many.
+type LinkIndexes = HashMap<(usize, i64), Arc<LinkIndex>>;
+
+static LINKS: LazyLock<std::sync::Mutex<LinkIndexes>> = LazyLock::new(Default::default);
+
+fn store_id(store: &dyn Store) -> usize {
+    store as *const dyn Store as *const () as usize
+}
+
+fn link_index(store: &dyn Store, period_id: i64, inputs_key: &str) -> Option<Arc<LinkIndex>> {
+    let map = LINKS.lock().unwrap_or_else(|e| e.into_inner());
+    map.get(&(store_id(store), period_id))
+        .filter(|i| i.inputs_key == inputs_key)
+        .cloned()
+}
+
+/// The link index of a period's gathered rows.
+fn build_links(
+    inputs_key: String,
+    lists: Vec<i64>,
+    files: Vec<i64>,
+    list: &InUnits<BeneficiaryRow>,
+    payouts: &InUnits<PayoutRow>,
+) -> LinkIndex {
+    let mut entries = Vec::with_capacity(list.len() * 2 + payouts.len() * 2);
+    let mut start = Vec::new();
+    for r in 0..list.len() {
+        let s = list.source_of(r) as usize;
+        if start.len() <= s {
+            start.resize(s + 1, r);
+        }
+        let addr = ((s as u64) << 32) | (r - start[s]) as u64;
+        cells::list_keys(list, r, |k| entries.push((key_hash(&k), addr)));
+    }
+    let mut start = Vec::new();
+    for i in 0..payouts.len() {
+        let s = payouts.source_of(i) as usize;
+        if start.len() <= s {
+            start.resize(s + 1, i);
+        }
+        // Callbacks (the source after the files) are found through their own indexes.
+        if s >= files.len() {
+            continue;
+        }
+        let addr = PAYOUT_BIT | ((s as u64) << 32) | (i - start[s]) as u64;
+        cells::payout_keys(payouts, i, |k| entries.push((key_hash(&k), addr)));
+    }
+    entries.sort_unstable();
+    entries.dedup();
+    LinkIndex {
+        inputs_key,
+        built: std::time::Instant::now(),
+        lists,
+        files,
+        entries,
+    }
+}
+
 /// One full recompute per period at a time in this process (readers arriving meanwhile
 /// wait for it, then find the cells current).
 static FULL: LazyLock<std::sync::Mutex<HashMap<i64, Arc<tokio::sync::Mutex<()>>>>> =
@@ -260,52 +393,91 @@ pub struct Refreshed {
 /// inputs changed (or nothing is stored yet), everything recomputed.
 pub async fn refresh(store: &dyn Store, period_id: i64) -> ServiceResult<Refreshed> {
     let mut done = Refreshed::default();
-    for _ in 0..3 {
-        match store.apply_live_changes(period_id, &Components).await? {
-            LiveRefresh::Applied(n) => {
-                done.changes += n;
-                if n > 0 {
-                    crate::metrics::global().live_changes(n as u64);
+    let mut force = false;
+    for _ in 0..4 {
+        // Read first, without the write lock: most reads find nothing to do.
+        let status = store.live_status(period_id).await?;
+        let cells_current = status.cells_key.as_deref() == Some(status.current_key.as_str());
+        if cells_current && !status.pending {
+            return Ok(done);
+        }
+        // Changes are taken in through this server's link index of the inputs: without
+        // one (just started, or another server recomputed), recompute, which makes it.
+        if !force && cells_current && link_index(store, period_id, &status.current_key).is_some() {
+            match store
+                .apply_live_changes(period_id, &Components::of(store))
+                .await?
+            {
+                LiveRefresh::Applied(n) => {
+                    done.changes += n;
+                    if n > 0 {
+                        crate::metrics::global().live_changes(n as u64);
+                    }
+                    return Ok(done);
                 }
-                return Ok(done);
-            }
-            LiveRefresh::Stale => {
-                let lock = full_lock(period_id);
-                let _held = lock.lock().await;
-                // Another reader may have recomputed while this one waited.
-                let status = store.live_status(period_id).await?;
-                if status.cells_key.as_deref() == Some(status.current_key.as_str()) {
+                // Another refresh took the same changes in meanwhile: look again.
+                LiveRefresh::Busy => continue,
+                // The inputs changed meanwhile, or the cells do not hold what the changes
+                // say they count: recompute.
+                LiveRefresh::Stale => {
+                    force = true;
                     continue;
                 }
-                recompute(store, period_id, status.watermark).await?;
-                crate::metrics::global().live_recompute();
-                done.recomputed = true;
             }
         }
+        let lock = full_lock(period_id);
+        let _held = lock.lock().await;
+        // Another reader may have recomputed while this one waited.
+        let status = store.live_status(period_id).await?;
+        if !force
+            && status.cells_key.as_deref() == Some(status.current_key.as_str())
+            && link_index(store, period_id, &status.current_key).is_some()
+        {
+            continue;
+        }
+        recompute(store, period_id, status.watermark).await?;
+        crate::metrics::global().live_recompute();
+        done.recomputed = true;
+        force = false;
     }
     // Uploads kept changing the inputs while they were read: the figures of the last
     // recompute stand; the next read tries again.
     Ok(done)
 }
 
+/// Take in the callbacks of every period whose live figures are kept and have changes
+/// waiting (the server does this in the background, so reads find them current).
+pub async fn refresh_pending(store: &dyn Store) -> ServiceResult<usize> {
+    let mut changes = 0;
+    for period_id in store.live_pending_periods().await? {
+        match refresh(store, period_id).await {
+            Ok(done) => changes += done.changes,
+            // A period whose lists were all retired has no figures to keep.
+            Err(ServiceError::NoList(_)) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(changes)
+}
+
 /// Recompute the period's cells from all its rows and store them.
 async fn recompute(store: &dyn Store, period_id: i64, watermark: i64) -> ServiceResult<()> {
     let started = std::time::Instant::now();
     let g = gather(store, period_id).await?;
-    let lists: Vec<i64> = g
-        .uploads
-        .iter()
-        .filter(|u| u.kind == UploadKind::Beneficiaries)
-        .map(|u| u.id)
-        .collect();
-    let files: Vec<i64> = g
-        .uploads
-        .iter()
-        .filter(|u| u.kind == UploadKind::Payouts)
-        .map(|u| u.id)
-        .collect();
-    let key = crate::store::inputs_key(&lists, &files);
-    let (cells, states) = blocking(move || {
+    let of = |kind: UploadKind| -> Vec<(i64, &str)> {
+        g.uploads
+            .iter()
+            .filter(|u| u.kind == kind)
+            .map(|u| (u.id, u.sha256.as_str()))
+            .collect()
+    };
+    let (list_inputs, file_inputs) = (of(UploadKind::Beneficiaries), of(UploadKind::Payouts));
+    let lists: Vec<i64> = list_inputs.iter().map(|u| u.0).collect();
+    let files: Vec<i64> = file_inputs.iter().map(|u| u.0).collect();
+    let key = crate::store::inputs_key(&list_inputs, &file_inputs);
+    drop((list_inputs, file_inputs));
+    let index_key = key.clone();
+    let (cells, states, links) = blocking(move || {
         let recon = reconcile(&g.list, &g.payouts, &Options::default());
         // (list, row) of every row: its source, and its index there.
         let mut starts = Vec::new();
@@ -319,9 +491,25 @@ async fn recompute(store: &dyn Store, period_id: i64, watermark: i64) -> Service
             let s = ListRows::source(&g.list, r) as usize;
             position(s, (r - starts.get(s).copied().unwrap_or(0)) as i64)
         });
-        (cells, g.callback_states)
+        drop(recon);
+        let links = build_links(index_key, lists, files, &g.list, &g.payouts);
+        (cells, g.callback_states, links)
     })
     .await?;
+    {
+        let mut map = LINKS.lock().unwrap_or_else(|e| e.into_inner());
+        map.insert((store_id(store), period_id), Arc::new(links));
+        // A national month's index is about 10 million entries (160 MB): keep those of the
+        // few periods being worked on (another is rebuilt by its next recompute).
+        while map.len() > 1
+            && map.values().map(|i| i.entries.len()).sum::<usize>() > MAX_LINK_ENTRIES
+        {
+            let Some(oldest) = map.iter().min_by_key(|(_, i)| i.built).map(|(p, _)| *p) else {
+                break;
+            };
+            map.remove(&oldest);
+        }
+    }
     let outcome = store
         .replace_live_cells(
             period_id,
@@ -329,7 +517,7 @@ async fn recompute(store: &dyn Store, period_id: i64, watermark: i64) -> Service
             to_rows(&cells),
             watermark,
             states,
-            &Components,
+            &Components::of(store),
         )
         .await?;
     tracing::info!(

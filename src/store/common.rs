@@ -206,6 +206,10 @@ pub(super) struct Dialect {
     /// planner knows the new rows and counts read the index alone: PostgreSQL's statistics
     /// and visibility map are otherwise only updated when autovacuum comes by.
     pub after_exception_rows: &'static [&'static str],
+    /// The first statement of a read-only transaction that must see one snapshot (a
+    /// live-figures refresh reads many tables, then writes under the lock only if nothing
+    /// changed); None where a transaction's reads already do (SQLite).
+    pub snapshot: Option<&'static str>,
 }
 
 pub(super) struct RefLookup {

@@ -528,9 +528,15 @@ pub struct LiveStatus {
 }
 
 /// A period's inputs as the live figures name them: its current lists (by unit, then id:
-/// the order a reconciliation reads them) and its payout files in use (by id).
-pub fn inputs_key(lists: &[i64], files: &[i64]) -> String {
-    let ids = |v: &[i64]| v.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+/// the order a reconciliation reads them) and its payout files in use (by id), each by id
+/// and content digest (so the name says which rows, whatever database it came from).
+pub fn inputs_key(lists: &[(i64, &str)], files: &[(i64, &str)]) -> String {
+    let ids = |v: &[(i64, &str)]| {
+        v.iter()
+            .map(|(id, sha)| format!("{id}@{}", sha.get(..16).unwrap_or(sha)))
+            .collect::<Vec<_>>()
+            .join(",")
+    };
     format!("lists:{};files:{}", ids(lists), ids(files))
 }
 
@@ -538,6 +544,7 @@ pub fn inputs_key(lists: &[i64], files: &[i64]) -> String {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InputRef {
     pub id: i64,
+    pub sha256: String,
     pub unit: String,
     pub file_name: String,
 }
@@ -589,11 +596,28 @@ pub struct LiveDelta {
     pub apply: Box<dyn FnOnce(Vec<LiveCellRow>) -> Option<Vec<LiveCellRow>> + Send>,
 }
 
+/// A list or payout row of a period's input (`upload_id`, `seq`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct RowAddress {
+    pub payout: bool,
+    pub upload_id: i64,
+    pub seq: i64,
+}
+
 /// What the live refresh needs from the engine, given by the service (the store knows
 /// rows, not how they reconcile).
 pub trait LiveComponents: Send + Sync {
     /// Every link key of these rows.
     fn keys(&self, rows: &ComponentRows) -> Vec<crate::domain::records::LinkKey>;
+    /// The list and payout rows of the period's inputs (`inputs_key`) that may link through
+    /// `keys` (a superset is fine); None when they cannot be told here (then the refresh
+    /// is Stale).
+    fn addresses(
+        &self,
+        period_id: i64,
+        inputs_key: &str,
+        keys: &[crate::domain::records::LinkKey],
+    ) -> Option<Vec<RowAddress>>;
     /// The change to the cells: these rows as the stored cells count them (each changed
     /// callback in `before`'s state, absent where None) replaced by the rows as they are.
     fn delta(
@@ -610,6 +634,8 @@ pub enum LiveRefresh {
     Applied(usize),
     /// The inputs are not those of the cells (or there are none): recompute in full.
     Stale,
+    /// Another refresh wrote the cells meanwhile: nothing written, try again.
+    Busy,
 }
 
 /// Which cells a read wants.
@@ -773,6 +799,8 @@ pub trait Store: Send + Sync {
 
     /// Where the period's live cells stand.
     async fn live_status(&self, period_id: i64) -> StoreResult<LiveStatus>;
+    /// Periods with live cells stored and callback changes waiting for them.
+    async fn live_pending_periods(&self) -> StoreResult<Vec<i64>>;
     /// The period's live cells a scope needs (a province's, or the unit's own).
     async fn live_cells(
         &self,

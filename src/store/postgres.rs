@@ -63,6 +63,7 @@ impl PgStore {
 /// same planner fence for events (a payout has several).
 const DIALECT: Dialect = Dialect {
     name: "postgres",
+    snapshot: Some("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"),
     backup_into: None,
     after_exception_rows: &["VACUUM (ANALYZE) run_exceptions, run_exception_flags"],
     payouts_by_ref: RefLookup {

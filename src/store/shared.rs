@@ -1608,6 +1608,17 @@ impl Store for Backend {
         })
     }
 
+    async fn live_pending_periods(&self) -> StoreResult<Vec<i64>> {
+        Ok(sqlx::query_scalar(
+            "SELECT s.period_id FROM live_state s JOIN periods p ON p.id = s.period_id \
+             WHERE EXISTS (SELECT 1 FROM live_changes c \
+                           WHERE c.programme = p.programme AND c.period_code = p.code) \
+             ORDER BY s.period_id",
+        )
+        .fetch_all(self.reader())
+        .await?)
+    }
+
     async fn live_cells(
         &self,
         period_id: i64,
@@ -1675,16 +1686,17 @@ impl Store for Backend {
                 .entry(c.callback_id)
                 .or_insert_with(|| gathered.get(&c.callback_id).cloned());
         }
-        if !dirty.is_empty()
-            && apply_components(
+        if !dirty.is_empty() {
+            let Some((touched, cells)) = component_cells(
                 &mut tx, period_id, &programme, &code, lists, files, &dirty, components,
             )
             .await?
-            .is_none()
-        {
-            return Err(StoreError::Corrupt(
-                "live figures: a full recompute does not hold what it read".into(),
-            ));
+            else {
+                return Err(StoreError::Corrupt(
+                    "live figures: a full recompute does not hold what it read".into(),
+                ));
+            };
+            write_cells(&mut tx, period_id, &touched, &cells).await?;
         }
         if let Some(last) = changes.last() {
             delete_changes(&mut tx, &programme, &code, last.id).await?;
@@ -1698,21 +1710,24 @@ impl Store for Backend {
         period_id: i64,
         components: &dyn crate::store::LiveComponents,
     ) -> StoreResult<crate::store::LiveRefresh> {
-        let mut tx = self.begin_write().await?;
-        let (programme, code) = period_code(&mut tx, period_id).await?;
-        let (lists, files) = live_inputs(&mut tx, period_id).await?;
-        let cells_key: Option<String> =
-            sqlx::query_scalar("SELECT inputs_key FROM live_state WHERE period_id = $1")
-                .bind(period_id)
-                .fetch_optional(&mut *tx)
-                .await?;
-        let inputs_key = key_of(&lists, &files);
-        if cells_key.as_deref() != Some(inputs_key.as_str()) {
-            return Ok(crate::store::LiveRefresh::Stale);
+        use crate::store::LiveRefresh;
+        // Read everything in one snapshot, without the write lock (callbacks go on)...
+        let mut read = self.reader().begin().await?;
+        if let Some(snapshot) = DIALECT.snapshot {
+            sqlx::query(snapshot).execute(&mut *read).await?;
         }
-        let changes = live_changes(&mut tx, &programme, &code).await?;
+        let (programme, code) = period_code(&mut read, period_id).await?;
+        let (lists, files) = live_inputs(&mut read, period_id).await?;
+        let inputs_key = key_of(&lists, &files);
+        let Some((cells_key, version)) = live_version(&mut read, period_id).await? else {
+            return Ok(LiveRefresh::Stale);
+        };
+        if cells_key != inputs_key {
+            return Ok(LiveRefresh::Stale);
+        }
+        let changes = live_changes(&mut read, &programme, &code).await?;
         let Some(last) = changes.last().map(|c| c.id) else {
-            return Ok(crate::store::LiveRefresh::Applied(0));
+            return Ok(LiveRefresh::Applied(0));
         };
         // The first change of each payout says what the cells count it as.
         let mut dirty = HashMap::new();
@@ -1721,17 +1736,26 @@ impl Store for Backend {
                 e.insert(before_state(c)?);
             }
         }
-        let applied = apply_components(
-            &mut tx, period_id, &programme, &code, lists, files, &dirty, components,
+        let computed = component_cells(
+            &mut read, period_id, &programme, &code, lists, files, &dirty, components,
         )
         .await?;
-        if applied.is_none() {
-            return Ok(crate::store::LiveRefresh::Stale);
+        read.commit().await?;
+        let Some((touched, cells)) = computed else {
+            return Ok(LiveRefresh::Stale);
+        };
+        // ...then write, under the lock, only if no other refresh wrote meanwhile (the
+        // changes read are then still the oldest ones waiting: ids follow commits, as
+        // writers take the lock in turn).
+        let mut tx = self.begin_write().await?;
+        if live_version(&mut tx, period_id).await? != Some((inputs_key.clone(), version)) {
+            return Ok(LiveRefresh::Busy);
         }
+        write_cells(&mut tx, period_id, &touched, &cells).await?;
         delete_changes(&mut tx, &programme, &code, last).await?;
         set_live_state(&mut tx, period_id, &inputs_key).await?;
         tx.commit().await?;
-        Ok(crate::store::LiveRefresh::Applied(dirty.len()))
+        Ok(LiveRefresh::Applied(dirty.len()))
     }
 
     async fn audit_entries(&self, after: i64, limit: i64) -> StoreResult<Vec<AuditEntry>> {
@@ -1776,6 +1800,7 @@ async fn live_inputs(
         .collect::<StoreResult<Vec<_>>>()?;
     let input = |u: &Upload| crate::store::InputRef {
         id: u.id,
+        sha256: u.sha256.clone(),
         unit: u.unit.clone(),
         file_name: u.file_name.clone(),
     };
@@ -1794,7 +1819,9 @@ async fn live_inputs(
 }
 
 fn key_of(lists: &[crate::store::InputRef], files: &[crate::store::InputRef]) -> String {
-    let ids = |v: &[crate::store::InputRef]| v.iter().map(|u| u.id).collect::<Vec<_>>();
+    fn ids(v: &[crate::store::InputRef]) -> Vec<(i64, &str)> {
+        v.iter().map(|u| (u.id, u.sha256.as_str())).collect()
+    }
     crate::store::inputs_key(&ids(lists), &ids(files))
 }
 
@@ -1905,16 +1932,69 @@ fn account_sql_key(k: &str) -> &str {
     if k == "0" { "" } else { k }
 }
 
-/// Add to `rows` every row of the period's inputs linked through `keys` (not there yet).
+/// Add to `rows` every row of the period's inputs linked through `keys` (not there yet):
+/// list and payout rows at `addresses` (by their primary key), callbacks by their indexes.
+#[allow(clippy::too_many_arguments)]
 async fn fetch_linked(
     tx: &mut Tx,
     programme: &str,
     code: &str,
     keys: &[crate::domain::records::LinkKey],
+    addresses: &[crate::store::RowAddress],
     rows: &mut crate::store::ComponentRows,
     seen: &mut LinkedSeen,
 ) -> StoreResult<()> {
     use crate::domain::records::LinkKey;
+    let mut by_upload: std::collections::BTreeMap<(bool, i64), Vec<i64>> = Default::default();
+    for a in addresses {
+        let known = if a.payout {
+            seen.payout.contains(&(a.upload_id, a.seq))
+        } else {
+            seen.list.contains(&(a.upload_id, a.seq))
+        };
+        if !known {
+            by_upload
+                .entry((a.payout, a.upload_id))
+                .or_default()
+                .push(a.seq);
+        }
+    }
+    for ((payout, upload_id), seqs) in by_upload {
+        for chunk in seqs.chunks(BATCH_ROWS) {
+            let seqs = chunk
+                .iter()
+                .map(i64::to_string)
+                .collect::<Vec<_>>()
+                .join(", ");
+            if payout {
+                let sql = format!(
+                    "SELECT {PAYOUT_ROW_COLUMNS} FROM payout_rows r \
+                     WHERE r.upload_id = {upload_id} AND r.seq IN ({seqs})"
+                );
+                let found: Vec<PayoutRecord> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                    .fetch_all(&mut **tx)
+                    .await?;
+                for r in found {
+                    if seen.payout.insert((r.upload_id, r.seq)) {
+                        rows.payout_rows.push(r);
+                    }
+                }
+            } else {
+                let sql = format!(
+                    "SELECT upload_id, {LIST_ROW_COLUMNS} FROM beneficiary_rows \
+                     WHERE upload_id = {upload_id} AND seq IN ({seqs})"
+                );
+                let found: Vec<LinkedListRecord> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                    .fetch_all(&mut **tx)
+                    .await?;
+                for r in found {
+                    if seen.list.insert((r.upload_id, r.row.seq)) {
+                        rows.list_rows.push((r.upload_id, r.row));
+                    }
+                }
+            }
+        }
+    }
     let mut ids: Vec<&str> = Vec::new();
     let mut accounts: Vec<&str> = Vec::new();
     let mut refs: HashMap<&str, Vec<&str>> = HashMap::new();
@@ -1925,56 +2005,13 @@ async fn fetch_linked(
             LinkKey::Reference(bank, r) => refs.entry(bank).or_default().push(r),
         }
     }
-    let lists: std::collections::HashSet<i64> = rows.lists.iter().map(|u| u.id).collect();
-    let files: std::collections::HashSet<i64> = rows.files.iter().map(|u| u.id).collect();
-    // Rows of other periods share IDs and accounts: kept out here, in memory, so each
-    // lookup stays one probe of its key's index.
-    let list_select = format!("SELECT upload_id, {LIST_ROW_COLUMNS} FROM beneficiary_rows WHERE ");
-    let payout_select = format!("SELECT {PAYOUT_ROW_COLUMNS} FROM payout_rows r WHERE ");
-    // (list column, payout column, callback column, values)
-    let mut lookups: Vec<(&str, &str, &str, Vec<&str>)> = Vec::new();
-    if !ids.is_empty() {
-        lookups.push((
-            "id_status IN ('valid', 'legacy') AND id_text",
-            "r.id_status = 'valid' AND r.id_text",
-            "population_id",
-            ids,
-        ));
-    }
-    if !accounts.is_empty() {
-        lookups.push((
-            "ltrim(account, '0')",
-            "ltrim(r.account, '0')",
-            "ltrim(account_number, '0')",
-            accounts,
-        ));
-    }
-    for (list_col, payout_col, callback_col, values) in &lookups {
+    for (column, values) in [
+        ("population_id", ids),
+        ("ltrim(account_number, '0')", accounts),
+    ] {
         for chunk in values.chunks(BATCH_ROWS) {
-            if !lists.is_empty() {
-                let mut qb: QueryBuilder<Db> =
-                    QueryBuilder::new(format!("{list_select}{list_col} IN ("));
-                push_list(&mut qb, chunk);
-                let found: Vec<LinkedListRecord> = qb.build_query_as().fetch_all(&mut **tx).await?;
-                for r in found {
-                    if lists.contains(&r.upload_id) && seen.list.insert((r.upload_id, r.row.seq)) {
-                        rows.list_rows.push((r.upload_id, r.row));
-                    }
-                }
-            }
-            if !files.is_empty() {
-                let mut qb: QueryBuilder<Db> =
-                    QueryBuilder::new(format!("{payout_select}{payout_col} IN ("));
-                push_list(&mut qb, chunk);
-                let found: Vec<PayoutRecord> = qb.build_query_as().fetch_all(&mut **tx).await?;
-                for r in found {
-                    if files.contains(&r.upload_id) && seen.payout.insert((r.upload_id, r.seq)) {
-                        rows.payout_rows.push(r);
-                    }
-                }
-            }
             let mut qb: QueryBuilder<Db> =
-                QueryBuilder::new(format!("{} WHERE {callback_col} IN (", callback_sql!("")));
+                QueryBuilder::new(format!("{} WHERE {column} IN (", callback_sql!("")));
             push_list(&mut qb, chunk);
             let found: Vec<CallbackRecord> = qb.build_query_as().fetch_all(&mut **tx).await?;
             add_callbacks(found, programme, code, rows, seen)?;
@@ -1982,19 +2019,6 @@ async fn fetch_linked(
     }
     for (bank, values) in &refs {
         for chunk in values.chunks(BATCH_ROWS) {
-            if !files.is_empty() {
-                let mut qb: QueryBuilder<Db> =
-                    QueryBuilder::new(format!("{payout_select}r.bank_code = "));
-                qb.push_bind(*bank);
-                qb.push(" AND r.reference IN (");
-                push_list(&mut qb, chunk);
-                let found: Vec<PayoutRecord> = qb.build_query_as().fetch_all(&mut **tx).await?;
-                for r in found {
-                    if files.contains(&r.upload_id) && seen.payout.insert((r.upload_id, r.seq)) {
-                        rows.payout_rows.push(r);
-                    }
-                }
-            }
             let mut qb: QueryBuilder<Db> =
                 QueryBuilder::new(format!("{} WHERE bank_code = ", callback_sql!("")));
             qb.push_bind(*bank);
@@ -2040,12 +2064,13 @@ struct LinkedSeen {
     callback: std::collections::HashSet<i64>,
 }
 
-/// Apply the changes of the callbacks in `dirty` (each with the state the cells counted)
-/// to the period's cells: their components read, reconciled both ways, the difference
-/// added. None when the cells do not hold what the old state says they count.
+/// The changes of the callbacks in `dirty` (each with the state the cells counted) to the
+/// period's cells: their components read, reconciled both ways; the cells they touch and
+/// what those become. Reads only. None when the cells do not hold what the old state says
+/// they count, or the link index is not at hand.
 #[allow(clippy::too_many_arguments)]
-async fn apply_components(
-    tx: &mut Tx,
+async fn component_cells(
+    tx: &mut sqlx::Transaction<'static, Db>,
     period_id: i64,
     programme: &str,
     code: &str,
@@ -2053,7 +2078,8 @@ async fn apply_components(
     files: Vec<crate::store::InputRef>,
     dirty: &HashMap<i64, Option<crate::store::CallbackState>>,
     components: &dyn crate::store::LiveComponents,
-) -> StoreResult<Option<()>> {
+) -> StoreResult<Option<(Vec<String>, Vec<crate::store::LiveCellRow>)>> {
+    let inputs_key = &key_of(&lists, &files);
     let mut rows = crate::store::ComponentRows {
         lists,
         files,
@@ -2086,7 +2112,10 @@ async fn apply_components(
         if new.is_empty() {
             break;
         }
-        fetch_linked(tx, programme, code, &new, &mut rows, &mut seen).await?;
+        let Some(addresses) = components.addresses(period_id, inputs_key, &new) else {
+            return Ok(None);
+        };
+        fetch_linked(tx, programme, code, &new, &addresses, &mut rows, &mut seen).await?;
     }
     let delta = components
         .delta(&rows, dirty)
@@ -2106,7 +2135,17 @@ async fn apply_components(
     let Some(cells) = (delta.apply)(stored) else {
         return Ok(None);
     };
-    for chunk in delta.touched.chunks(BATCH_ROWS) {
+    Ok(Some((delta.touched, cells)))
+}
+
+/// Replace the cells `touched` with `cells`.
+async fn write_cells(
+    tx: &mut Tx,
+    period_id: i64,
+    touched: &[String],
+    cells: &[crate::store::LiveCellRow],
+) -> StoreResult<()> {
+    for chunk in touched.chunks(BATCH_ROWS) {
         let mut qb: QueryBuilder<Db> =
             QueryBuilder::new("DELETE FROM live_cells WHERE period_id = ");
         qb.push_bind(period_id);
@@ -2115,8 +2154,7 @@ async fn apply_components(
         push_list(&mut qb, &refs);
         qb.build().execute(&mut **tx).await?;
     }
-    insert_live_cells(tx, period_id, &cells).await?;
-    Ok(Some(()))
+    insert_live_cells(tx, period_id, cells).await
 }
 
 #[derive(sqlx::FromRow)]
@@ -2143,18 +2181,38 @@ async fn live_changes(
     .await?)
 }
 
+/// The period's cells now stand for `inputs_key`, one version on.
 async fn set_live_state(tx: &mut Tx, period_id: i64, inputs_key: &str) -> StoreResult<()> {
+    let version: Option<i64> =
+        sqlx::query_scalar("SELECT version FROM live_state WHERE period_id = $1")
+            .bind(period_id)
+            .fetch_optional(&mut **tx)
+            .await?;
     sqlx::query("DELETE FROM live_state WHERE period_id = $1")
         .bind(period_id)
         .execute(&mut **tx)
         .await?;
-    sqlx::query("INSERT INTO live_state (period_id, inputs_key, refreshed_at) VALUES ($1, $2, $3)")
-        .bind(period_id)
-        .bind(inputs_key)
-        .bind(now())
-        .execute(&mut **tx)
-        .await?;
+    sqlx::query(
+        "INSERT INTO live_state (period_id, inputs_key, version, refreshed_at) \
+         VALUES ($1, $2, $3, $4)",
+    )
+    .bind(period_id)
+    .bind(inputs_key)
+    .bind(version.unwrap_or(0) + 1)
+    .bind(now())
+    .execute(&mut **tx)
+    .await?;
     Ok(())
+}
+
+/// (inputs key, version) of the period's stored cells.
+async fn live_version(conn: &mut Conn, period_id: i64) -> StoreResult<Option<(String, i64)>> {
+    Ok(
+        sqlx::query_as("SELECT inputs_key, version FROM live_state WHERE period_id = $1")
+            .bind(period_id)
+            .fetch_optional(&mut *conn)
+            .await?,
+    )
 }
 
 async fn delete_changes(tx: &mut Tx, programme: &str, code: &str, up_to: i64) -> StoreResult<()> {

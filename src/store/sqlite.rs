@@ -89,6 +89,8 @@ impl SqliteStore {
 /// SQLite plans an `IN` list as index probes on the (bank, ref) and payout keys.
 const DIALECT: Dialect = Dialect {
     name: "sqlite",
+    // A deferred transaction's reads see the snapshot of its first read (WAL mode).
+    snapshot: None,
     // An online backup: one read transaction, so writers go on and the copy is consistent.
     backup_into: Some("VACUUM INTO $1"),
     // SQLite plans these queries well without statistics (its ANALYZE would scan them all).

@@ -308,3 +308,66 @@ async fn live_figures_equal_a_full_recompute_after_any_mix_of_changes() {
         .await;
     }
 }
+
+/// Refreshes racing each other and the callbacks they take in (as the background refresher
+/// of two servers and their readers do) still leave figures equal to a full recompute.
+#[tokio::test]
+async fn refreshes_racing_callbacks_stay_exact() {
+    for_each_backend(|app| async move {
+        let t = app.tokens.clone();
+        let r = app
+            .create_period(&t.admin, &json!({"code": "2025-09"}))
+            .await;
+        r.expect_status(StatusCode::CREATED, "period");
+        let period = id_of(&r.json());
+        let mut rng = Rng(7);
+        for unit in WARDS {
+            app.upload_form(
+                &t.accountant,
+                &format!("/api/v1/periods/{period}/beneficiary-lists"),
+                "ds.csv",
+                &list_csv(&mut rng),
+                &[("unit", unit)],
+            )
+            .await
+            .expect_status(StatusCode::CREATED, "list");
+        }
+        doisoat::service::live::refresh(app.store.as_ref(), period)
+            .await
+            .unwrap_or_else(|e| panic!("first refresh: {e}"));
+        let app = std::sync::Arc::new(app);
+        let poster = {
+            let app = app.clone();
+            tokio::spawn(async move {
+                let t = app.tokens.clone();
+                let mut rng = Rng(8);
+                for r in 0..40 {
+                    let body = callback(&mut rng, r % 15);
+                    app.post_callback(&t.bank, &t.bank_secret, &body.to_string(), 0)
+                        .await;
+                }
+            })
+        };
+        let refreshers: Vec<_> = (0..2)
+            .map(|_| {
+                let store = app.store.clone();
+                tokio::spawn(async move {
+                    for _ in 0..40 {
+                        if let Err(e) =
+                            doisoat::service::live::refresh(store.as_ref(), period).await
+                        {
+                            panic!("refresh: {e}");
+                        }
+                        tokio::task::yield_now().await;
+                    }
+                })
+            })
+            .collect();
+        poster.await.unwrap_or_else(|e| panic!("poster: {e}"));
+        for r in refreshers {
+            r.await.unwrap_or_else(|e| panic!("refresher: {e}"));
+        }
+        check(&app, period, "after the race").await;
+    })
+    .await;
+}
