@@ -495,7 +495,10 @@ async fn backend(name: &str, bins: &[(String, PathBuf)], dir: &Path) -> (Vec<Col
     let mut floor = None;
     for (label, bin) in bins {
         let tmp = tempfile::tempdir().unwrap_or_else(|e| fail("tempdir", e));
-        let log = tmp.path().join(format!("{name}-{label}.log"));
+        // The server's log beside the kept files (DOISOAT_BENCH_DIR), else thrown away.
+        let log = std::env::var("DOISOAT_BENCH_DIR")
+            .map_or_else(|_| tmp.path().to_owned(), PathBuf::from)
+            .join(format!("{name}-{}.log", label.replace(' ', "-")));
         let figures = if name == "postgres" {
             let Ok(admin) = std::env::var("TEST_DATABASE_URL") else {
                 println!("TEST_DATABASE_URL not set: PostgreSQL skipped");

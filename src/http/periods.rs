@@ -131,8 +131,11 @@ pub struct UnitQuery {
 }
 
 /// Live figures of a unit's subtree: every current list of the period against every
-/// payout file and every bank callback so far, computed on read (stored runs stay as they
-/// were). Same keys as a run's report; rates against the target that applies to the unit.
+/// payout file and every bank callback so far (stored runs stay as they were). Kept, not
+/// recomputed per read: the callbacks received so far are taken in first, then the
+/// subtree's figures are summed. Equal to a reconciliation of the whole period scoped to
+/// the unit. Same keys as a run's report; rates against the target that applies to the
+/// unit.
 #[utoipa::path(get, path = "/api/v1/periods/{id}/coverage", tag = "reconciliations", params(("id" = i64, Path), UnitQuery),
     responses((status = 200, description = "the report JSON, live"), (status = 404, description = "no such period, or a unit outside the token's subtree"), (status = 409, description = "no list yet")),
     security(("bearer" = [])))]

@@ -370,14 +370,15 @@ fn build_links(
     }
 }
 
-/// One full recompute per period at a time in this process (readers arriving meanwhile
-/// wait for it, then find the cells current).
-static FULL: LazyLock<std::sync::Mutex<HashMap<i64, Arc<tokio::sync::Mutex<()>>>>> =
-    LazyLock::new(Default::default);
+/// One refresh per period at a time in this process (readers arriving meanwhile wait for
+/// it, then find the cells current).
+type PeriodLocks = HashMap<(usize, i64), Arc<tokio::sync::Mutex<()>>>;
 
-fn full_lock(period_id: i64) -> Arc<tokio::sync::Mutex<()>> {
+static FULL: LazyLock<std::sync::Mutex<PeriodLocks>> = LazyLock::new(Default::default);
+
+fn full_lock(store: &dyn Store, period_id: i64) -> Arc<tokio::sync::Mutex<()>> {
     let mut map = FULL.lock().unwrap_or_else(|e| e.into_inner());
-    map.entry(period_id).or_default().clone()
+    map.entry((store_id(store), period_id)).or_default().clone()
 }
 
 /// What a refresh did.
@@ -401,13 +402,28 @@ pub async fn refresh(store: &dyn Store, period_id: i64) -> ServiceResult<Refresh
         if cells_current && !status.pending {
             return Ok(done);
         }
+        // One refresh of a period at a time in this process: a reader arriving while the
+        // background takes changes in waits for it (then finds little or nothing left),
+        // rather than reading the same rows again and losing the race to write.
+        let lock = full_lock(store, period_id);
+        let _held = lock.lock().await;
+        let status = store.live_status(period_id).await?;
+        let cells_current = status.cells_key.as_deref() == Some(status.current_key.as_str());
+        if cells_current && !status.pending {
+            return Ok(done);
+        }
         // Changes are taken in through this server's link index of the inputs: without
         // one (just started, or another server recomputed), recompute, which makes it.
         if !force && cells_current && link_index(store, period_id, &status.current_key).is_some() {
-            match store
+            let started = std::time::Instant::now();
+            let applied = store
                 .apply_live_changes(period_id, &Components::of(store))
-                .await?
-            {
+                .await?;
+            let ms = started.elapsed().as_millis() as u64;
+            if ms >= 200 {
+                tracing::info!(period_id, ms, ?applied, "live figures: a slow refresh");
+            }
+            match applied {
                 LiveRefresh::Applied(n) => {
                     done.changes += n;
                     if n > 0 {
@@ -424,16 +440,6 @@ pub async fn refresh(store: &dyn Store, period_id: i64) -> ServiceResult<Refresh
                     continue;
                 }
             }
-        }
-        let lock = full_lock(period_id);
-        let _held = lock.lock().await;
-        // Another reader may have recomputed while this one waited.
-        let status = store.live_status(period_id).await?;
-        if !force
-            && status.cells_key.as_deref() == Some(status.current_key.as_str())
-            && link_index(store, period_id, &status.current_key).is_some()
-        {
-            continue;
         }
         recompute(store, period_id, status.watermark).await?;
         crate::metrics::global().live_recompute();
