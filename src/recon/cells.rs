@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 use rust_decimal::Decimal;
 
-use super::types::{Coverage, Flag, Outcome, PayoutLink, Reconciliation};
+use super::types::{Coverage, Flag, Outcome, PayoutLink, Reconciliation, bank_and_unit_slices};
 use crate::domain::banks::BankId;
 use crate::domain::names;
 use crate::domain::records::{ListRows, PayoutRows};
@@ -278,16 +278,7 @@ pub fn sum<'c>(cells: impl IntoIterator<Item = (&'c CellKey, &'c Cell)>) -> Summ
         v.sort_by(|a, b| (a.0.is_none(), &a.0, &a.1.key).cmp(&(b.0.is_none(), &b.0, &b.1.key)));
         v.into_iter().map(|(_, s)| s).collect()
     };
-    let mut by_bank: Vec<Slice<BankId>> = banks
-        .into_iter()
-        .map(|(key, coverage)| Slice { key, coverage })
-        .collect();
-    by_bank.sort_by_key(|s| (s.key.is_none(), s.key.map(|k| k.short_name())));
-    let mut by_unit: Vec<Slice<String>> = units
-        .into_iter()
-        .map(|(key, coverage)| Slice { key, coverage })
-        .collect();
-    by_unit.sort_by(|a, b| (a.key.is_none(), &a.key).cmp(&(b.key.is_none(), &b.key)));
+    let (by_bank, by_unit) = bank_and_unit_slices(banks, units);
     Summed {
         totals,
         by_commune: text_slices(communes),

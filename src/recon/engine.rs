@@ -420,16 +420,7 @@ where
                 .add_unmatched(amount, wrong_bank);
         }
     }
-    let mut by_bank: Vec<Slice<BankId>> = banks
-        .into_iter()
-        .map(|(key, coverage)| Slice { key, coverage })
-        .collect();
-    by_bank.sort_by_key(|s| (s.key.is_none(), s.key.map(|k| k.short_name())));
-    let mut by_unit: Vec<Slice<String>> = by_unit
-        .into_iter()
-        .map(|(key, coverage)| Slice { key, coverage })
-        .collect();
-    by_unit.sort_by(|a, b| (a.key.is_none(), &a.key).cmp(&(b.key.is_none(), &b.key)));
+    let (by_bank, by_unit) = bank_and_unit_slices(banks, by_unit);
     Summed {
         totals,
         by_commune: communes.finish(),

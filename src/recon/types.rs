@@ -587,6 +587,25 @@ impl AcrossUnits {
     }
 }
 
+/// The bank and unit slices of summed figures, in the order reports list them: by bank
+/// short name then unstated, by unit code then unstated.
+pub(crate) fn bank_and_unit_slices(
+    banks: impl IntoIterator<Item = (Option<BankId>, Coverage)>,
+    units: impl IntoIterator<Item = (Option<String>, Coverage)>,
+) -> (Vec<Slice<BankId>>, Vec<Slice<String>>) {
+    let mut by_bank: Vec<Slice<BankId>> = banks
+        .into_iter()
+        .map(|(key, coverage)| Slice { key, coverage })
+        .collect();
+    by_bank.sort_by_key(|s| (s.key.is_none(), s.key.map(|k| k.short_name())));
+    let mut by_unit: Vec<Slice<String>> = units
+        .into_iter()
+        .map(|(key, coverage)| Slice { key, coverage })
+        .collect();
+    by_unit.sort_by(|a, b| (a.key.is_none(), &a.key).cmp(&(b.key.is_none(), &b.key)));
+    (by_bank, by_unit)
+}
+
 /// Account numbers compare without leading zeros: a list typed in Excel as a number lost
 /// them, the bank's file did not. (Importers already removed spaces.)
 pub(crate) fn account_key(a: &str) -> &str {
