@@ -65,6 +65,8 @@ struct Call {
     first_byte: f64,
     total: f64,
     body: Vec<u8>,
+    /// The `x-doisoat-live` header, where the answer has one.
+    live: Option<String>,
 }
 
 /// `form_file` is sent as the multipart field `file`; a POST without one sends `json`
@@ -78,9 +80,12 @@ fn curl(
     json_body: Option<&str>,
 ) -> Call {
     let out_file = tempfile::NamedTempFile::new().unwrap_or_else(|e| fail("tempfile", e));
+    let head_file = tempfile::NamedTempFile::new().unwrap_or_else(|e| fail("tempfile", e));
     let mut cmd = Command::new("curl");
     cmd.args(["-s", "-X", method, "-o"])
         .arg(out_file.path())
+        .arg("-D")
+        .arg(head_file.path())
         .args(["-w", "%{http_code} %{time_starttransfer} %{time_total}"])
         .arg("-H")
         .arg(format!("Authorization: Bearer {token}"));
@@ -99,11 +104,18 @@ fn curl(
     let first_byte = it.next().and_then(|s| s.parse().ok()).unwrap_or(f64::NAN);
     let total = it.next().and_then(|s| s.parse().ok()).unwrap_or(f64::NAN);
     let body = std::fs::read(out_file.path()).unwrap_or_default();
+    let head = std::fs::read_to_string(head_file.path()).unwrap_or_default();
+    let live = head.lines().find_map(|l| {
+        let (name, value) = l.split_once(':')?;
+        name.eq_ignore_ascii_case("x-doisoat-live")
+            .then(|| value.trim().to_owned())
+    });
     Call {
         status,
         first_byte,
         total,
         body,
+        live,
     }
 }
 
@@ -262,19 +274,45 @@ async fn steps(bin: &Path, url: &str, dir: &Path, log: &Path) -> Vec<Figure> {
     }
     let during = callbacks_while_reading(bin, url, port, &token, period, dir).await;
     figures.borrow_mut().extend(during);
-    let after = curl(
-        port,
-        &token,
-        "GET",
-        &format!("/api/v1/periods/{period}/coverage"),
-        None,
-        None,
-    );
+    let country = || {
+        curl(
+            port,
+            &token,
+            "GET",
+            &format!("/api/v1/periods/{period}/coverage"),
+            None,
+            None,
+        )
+    };
+    let after = country();
+    // Then until the figures hold every callback (a build without the header always does).
+    let callbacks_done = Instant::now();
+    let mut settled = country();
+    while settled.live.as_deref() == Some("catching-up")
+        && callbacks_done.elapsed() < Duration::from_secs(120)
+    {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        settled = country();
+    }
+    let all_in = callbacks_done.elapsed().as_secs_f64();
     add(
         "live coverage, the country, after the callbacks",
         &after,
-        format!("paid cashless {}", json(&after)["paid_cashless"]),
+        format!(
+            "{}; paid cashless {} once all in",
+            after.live.as_deref().unwrap_or("no x-doisoat-live header"),
+            json(&settled)["paid_cashless"]
+        ),
     );
+    figures.borrow_mut().push(Figure {
+        step: "every callback in the live figures, after the last read above".to_owned(),
+        value: all_in,
+        unit: "s",
+        note: settled
+            .live
+            .clone()
+            .unwrap_or_else(|| "(no header)".to_owned()),
+    });
     for (step, file) in [
         ("report.csv", "report.csv"),
         ("report.xlsx", "report.xlsx"),

@@ -67,10 +67,15 @@ impl AppState {
     }
 }
 
-/// Take bank callbacks into the live figures every `every`, in the background, so a read
-/// finds them current (a read would take them in itself, first; this keeps that short).
-/// Instances on one database may all run it: each refresh is one transaction.
+/// Take bank callbacks into the live figures every `every`, in the background; reads then
+/// answer from the kept figures without waiting (and say when callbacks are still on their
+/// way in). Instances on one database may all run it: each refresh is one transaction.
+/// `every` zero: none (reads take callbacks in themselves, first).
 pub fn spawn_live_refresher(store: Arc<dyn crate::store::Store>, every: std::time::Duration) {
+    if every.is_zero() {
+        return;
+    }
+    crate::service::live::refreshed_in_background(&store);
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(every);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);

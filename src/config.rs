@@ -37,7 +37,9 @@ pub struct Config {
     /// Prometheus scraper); on the main address it needs an admin token.
     pub metrics_bind: Option<SocketAddr>,
     /// How often the server takes bank callbacks into the live figures of the periods that
-    /// keep them (`DOISOAT_LIVE_REFRESH_MS`, default 500); reads also do, first.
+    /// keep them (`DOISOAT_LIVE_REFRESH_MS`, default 500; 0: never, and reads take them in
+    /// themselves, first; else reads answer at once, `X-Doisoat-Live: catching-up` until
+    /// they are in).
     pub live_refresh: Duration,
 }
 

@@ -1,20 +1,71 @@
 //! Rows of a period's several lists (or payout sources) read as one, each with the unit it
 //! counts in: what the engine reads when a period's figures roll up by unit. The rows stay
-//! as imported; units are interned, four bytes a row.
+//! as they were given (owned rows, or compact columns: `columns`); units are interned,
+//! four bytes a row.
 
 use std::collections::HashMap;
 
 use rust_decimal::Decimal;
 
 use super::banks::BankId;
+use super::columns::{ListTable, PayoutTable};
 use super::population_id::Sex;
-use super::records::{BeneficiaryRow, IdRef, ListRows, PayoutOrigin, PayoutRow, PayoutRows};
+use super::records::{IdRef, ListRows, PayoutOrigin, PayoutRows};
 use super::status::PayoutStatus;
+
+/// Rows kept together, as `InUnits` holds them: a `Vec` of rows, or compact columns (a
+/// national month's rows in a third of the memory).
+pub trait RowStack: Default {
+    /// What the engine reads them as (`ListRows` or `PayoutRows`).
+    type Rows: ?Sized;
+    fn rows(&self) -> &Self::Rows;
+    fn count(&self) -> usize;
+    fn append(&mut self, other: Self);
+}
+
+impl<R> RowStack for Vec<R> {
+    type Rows = [R];
+    fn rows(&self) -> &[R] {
+        self
+    }
+    fn count(&self) -> usize {
+        self.len()
+    }
+    fn append(&mut self, other: Self) {
+        self.extend(other);
+    }
+}
+
+impl RowStack for ListTable {
+    type Rows = ListTable;
+    fn rows(&self) -> &ListTable {
+        self
+    }
+    fn count(&self) -> usize {
+        ListRows::len(self)
+    }
+    fn append(&mut self, other: Self) {
+        ListTable::append(self, other);
+    }
+}
+
+impl RowStack for PayoutTable {
+    type Rows = PayoutTable;
+    fn rows(&self) -> &PayoutTable {
+        self
+    }
+    fn count(&self) -> usize {
+        PayoutRows::len(self)
+    }
+    fn append(&mut self, other: Self) {
+        PayoutTable::append(self, other);
+    }
+}
 
 /// Rows from several sources, each counting in a unit.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct InUnits<R> {
-    rows: Vec<R>,
+pub struct InUnits<T> {
+    rows: T,
     /// Per row: index into `units`.
     unit: Vec<u32>,
     /// Per row: which `push_source` call it came with.
@@ -25,10 +76,10 @@ pub struct InUnits<R> {
     sources: u32,
 }
 
-impl<R> InUnits<R> {
+impl<T: RowStack> InUnits<T> {
     pub fn new() -> Self {
         InUnits {
-            rows: Vec::new(),
+            rows: T::default(),
             unit: Vec::new(),
             source: Vec::new(),
             units: Vec::new(),
@@ -38,14 +89,15 @@ impl<R> InUnits<R> {
     }
 
     /// Add one source's rows; `unit_of(i)` is the unit row `i` of them counts in.
-    pub fn push_source<'u>(&mut self, rows: Vec<R>, unit_of: impl Fn(usize) -> &'u str) {
+    pub fn push_source<'u>(&mut self, rows: T, unit_of: impl Fn(usize) -> &'u str) {
         let source = self.sources;
         self.sources += 1;
-        self.unit.reserve(rows.len());
-        self.source.reserve(rows.len());
+        let n = rows.count();
+        self.unit.reserve(n);
+        self.source.reserve(n);
         // Rows of a source mostly share a few units: remember the last one looked up.
         let mut last: Option<(&str, u32)> = None;
-        for i in 0..rows.len() {
+        for i in 0..n {
             let code = unit_of(i);
             let idx = match last {
                 Some((c, idx)) if c == code => idx,
@@ -58,7 +110,7 @@ impl<R> InUnits<R> {
             self.unit.push(idx);
             self.source.push(source);
         }
-        self.rows.extend(rows);
+        self.rows.append(rows);
     }
 
     fn intern(&mut self, code: &str) -> u32 {
@@ -76,16 +128,16 @@ impl<R> InUnits<R> {
         self.source.get(i).copied().unwrap_or(u32::MAX)
     }
 
-    pub fn rows(&self) -> &[R] {
-        &self.rows
+    pub fn rows(&self) -> &T::Rows {
+        self.rows.rows()
     }
 
     pub fn len(&self) -> usize {
-        self.rows.len()
+        self.rows.count()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.rows.is_empty()
+        self.rows.count() == 0
     }
 
     /// The unit row `i` counts in.
@@ -100,42 +152,48 @@ impl<R> InUnits<R> {
     }
 }
 
-impl ListRows for InUnits<BeneficiaryRow> {
+impl<T: RowStack + Sync> ListRows for InUnits<T>
+where
+    T::Rows: ListRows,
+{
     fn len(&self) -> usize {
-        self.rows.len()
+        self.rows.count()
     }
     fn id(&self, i: usize) -> IdRef<'_> {
-        self.rows[..].id(i)
+        ListRows::id(self.rows.rows(), i)
     }
     fn name(&self, i: usize) -> &str {
-        ListRows::name(&self.rows[..], i)
+        ListRows::name(self.rows.rows(), i)
     }
     fn amount_due(&self, i: usize) -> Decimal {
-        self.rows[..].amount_due(i)
+        self.rows.rows().amount_due(i)
+    }
+    fn amount_due_whole(&self, i: usize) -> Option<u32> {
+        self.rows.rows().amount_due_whole(i)
     }
     fn account(&self, i: usize) -> Option<&str> {
-        ListRows::account(&self.rows[..], i)
+        ListRows::account(self.rows.rows(), i)
     }
     fn bank(&self, i: usize) -> Option<BankId> {
-        ListRows::bank(&self.rows[..], i)
+        ListRows::bank(self.rows.rows(), i)
     }
     fn birth_year(&self, i: usize) -> Option<i32> {
-        self.rows[..].birth_year(i)
+        self.rows.rows().birth_year(i)
     }
     fn sex(&self, i: usize) -> Option<Sex> {
-        self.rows[..].sex(i)
+        self.rows.rows().sex(i)
     }
     fn category(&self, i: usize) -> Option<&str> {
-        self.rows[..].category(i)
+        self.rows.rows().category(i)
     }
     fn commune(&self, i: usize) -> Option<&str> {
-        self.rows[..].commune(i)
+        self.rows.rows().commune(i)
     }
     fn file(&self, i: usize) -> &str {
-        ListRows::file(&self.rows[..], i)
+        ListRows::file(self.rows.rows(), i)
     }
     fn row_number(&self, i: usize) -> u32 {
-        ListRows::row_number(&self.rows[..], i)
+        ListRows::row_number(self.rows.rows(), i)
     }
     fn has_units(&self) -> bool {
         true
@@ -148,42 +206,48 @@ impl ListRows for InUnits<BeneficiaryRow> {
     }
 }
 
-impl PayoutRows for InUnits<PayoutRow> {
+impl<T: RowStack + Sync> PayoutRows for InUnits<T>
+where
+    T::Rows: PayoutRows,
+{
     fn len(&self) -> usize {
-        self.rows.len()
+        self.rows.count()
     }
     fn id(&self, i: usize) -> IdRef<'_> {
-        PayoutRows::id(&self.rows[..], i)
+        PayoutRows::id(self.rows.rows(), i)
     }
     fn bank(&self, i: usize) -> BankId {
-        PayoutRows::bank(&self.rows[..], i)
+        PayoutRows::bank(self.rows.rows(), i)
     }
     fn reference(&self, i: usize) -> Option<&str> {
-        self.rows[..].reference(i)
+        self.rows.rows().reference(i)
     }
     fn account(&self, i: usize) -> Option<&str> {
-        PayoutRows::account(&self.rows[..], i)
+        PayoutRows::account(self.rows.rows(), i)
     }
     fn name(&self, i: usize) -> Option<&str> {
-        PayoutRows::name(&self.rows[..], i)
+        PayoutRows::name(self.rows.rows(), i)
     }
     fn amount(&self, i: usize) -> Decimal {
-        self.rows[..].amount(i)
+        self.rows.rows().amount(i)
+    }
+    fn amount_whole(&self, i: usize) -> Option<u32> {
+        self.rows.rows().amount_whole(i)
     }
     fn status(&self, i: usize) -> PayoutStatus {
-        self.rows[..].status(i)
+        self.rows.rows().status(i)
     }
     fn reason(&self, i: usize) -> Option<&str> {
-        self.rows[..].reason(i)
+        self.rows.rows().reason(i)
     }
     fn origin(&self, i: usize) -> PayoutOrigin {
-        self.rows[..].origin(i)
+        self.rows.rows().origin(i)
     }
     fn file(&self, i: usize) -> &str {
-        PayoutRows::file(&self.rows[..], i)
+        PayoutRows::file(self.rows.rows(), i)
     }
     fn row_number(&self, i: usize) -> u32 {
-        PayoutRows::row_number(&self.rows[..], i)
+        PayoutRows::row_number(self.rows.rows(), i)
     }
     fn unit(&self, i: usize) -> Option<&str> {
         self.unit_of(i)

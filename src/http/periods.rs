@@ -130,26 +130,43 @@ pub struct UnitQuery {
     pub unit: Option<String>,
 }
 
+/// Says whether live figures hold every bank callback received so far: `current`, or
+/// `catching-up` while the server's background refresher is still taking some in (within
+/// `DOISOAT_LIVE_REFRESH_MS` and the refresh's own time).
+pub const LIVE_HEADER: &str = "x-doisoat-live";
+
+fn freshness(f: crate::service::live::Freshness) -> [(&'static str, &'static str); 1] {
+    [(LIVE_HEADER, f.as_str())]
+}
+
 /// Live figures of a unit's subtree: every current list of the period against every
 /// payout file and every bank callback so far (stored runs stay as they were). Kept, not
-/// recomputed per read: the callbacks received so far are taken in first, then the
-/// subtree's figures are summed. Equal to a reconciliation of the whole period scoped to
-/// the unit. Same keys as a run's report; rates against the target that applies to the
-/// unit.
+/// recomputed per read: a read sums the subtree's kept figures. Callbacks are taken in by
+/// the server in the background every `DOISOAT_LIVE_REFRESH_MS`; until they all are, the
+/// `X-Doisoat-Live` header says `catching-up` (with the refresher off, a read takes them in
+/// first). Equal to a reconciliation of the whole period scoped to the unit. Same keys as
+/// a run's report; rates against the target that applies to the unit.
 #[utoipa::path(get, path = "/api/v1/periods/{id}/coverage", tag = "reconciliations", params(("id" = i64, Path), UnitQuery),
-    responses((status = 200, description = "the report JSON, live"), (status = 404, description = "no such period, or a unit outside the token's subtree"), (status = 409, description = "no list yet")),
+    responses((status = 200, description = "the report JSON, live",
+            headers(("x-doisoat-live" = String, description = "`current`, or `catching-up` while callbacks received are still being taken in"))),
+        (status = 404, description = "no such period, or a unit outside the token's subtree"), (status = 409, description = "no list yet")),
     security(("bearer" = [])))]
 pub async fn coverage(
     State(st): State<AppState>,
     auth: Auth,
     Path(id): Path<i64>,
     ApiQuery(q): ApiQuery<UnitQuery>,
-) -> Result<Json<crate::report::Report>, AppError> {
+) -> Result<
+    (
+        [(&'static str, &'static str); 1],
+        Json<crate::report::Report>,
+    ),
+    AppError,
+> {
     auth.require_read()?;
     let unit = auth.read_unit(q.unit.as_deref())?;
-    Ok(Json(
-        crate::service::live_report(st.store.as_ref(), id, &unit.code).await?,
-    ))
+    let (report, fresh) = crate::service::live_report(st.store.as_ref(), id, &unit.code).await?;
+    Ok((freshness(fresh), Json(report)))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -165,7 +182,8 @@ pub struct ParentQuery {
 /// the parent itself (list rows whose commune did not resolve, unmatched payouts of files
 /// uploaded there).
 #[utoipa::path(get, path = "/api/v1/periods/{id}/coverage/units", tag = "reconciliations", params(("id" = i64, Path), ParentQuery),
-    responses((status = 200, description = "one row per child unit with data: {unit: {code, name, full_name, level}, beneficiaries, with_account, account_coverage_pct, …}"),
+    responses((status = 200, description = "one row per child unit with data: {unit: {code, name, full_name, level}, beneficiaries, with_account, account_coverage_pct, …}",
+            headers(("x-doisoat-live" = String, description = "`current`, or `catching-up` while callbacks received are still being taken in"))),
         (status = 404, description = "no such period, or a unit outside the token's subtree"), (status = 409, description = "no list yet")),
     security(("bearer" = [])))]
 pub async fn coverage_units(
@@ -173,11 +191,17 @@ pub async fn coverage_units(
     auth: Auth,
     Path(id): Path<i64>,
     ApiQuery(q): ApiQuery<ParentQuery>,
-) -> Result<Json<Vec<crate::report::UnitFigures>>, AppError> {
+) -> Result<
+    (
+        [(&'static str, &'static str); 1],
+        Json<Vec<crate::report::UnitFigures>>,
+    ),
+    AppError,
+> {
     auth.require_read()?;
     let parent = auth.read_unit(q.parent.as_deref())?;
-    let rollup = crate::service::unit_rollup(st.store.as_ref(), id, &parent.code).await?;
-    Ok(Json(rollup.children))
+    let (rollup, fresh) = crate::service::unit_rollup(st.store.as_ref(), id, &parent.code).await?;
+    Ok((freshness(fresh), Json(rollup.children)))
 }
 
 /// Every upload of a period within the token's subtree (lists with their versions, payout

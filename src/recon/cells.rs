@@ -432,7 +432,11 @@ mod tests {
         p: &Period,
         keep_list: &dyn Fn(usize, usize) -> bool,
         keep_payout: &dyn Fn(usize, usize) -> bool,
-    ) -> (InUnits<BeneficiaryRow>, InUnits<PayoutRow>, Vec<u64>) {
+    ) -> (
+        InUnits<Vec<BeneficiaryRow>>,
+        InUnits<Vec<PayoutRow>>,
+        Vec<u64>,
+    ) {
         let mut list = InUnits::new();
         let mut positions = Vec::new();
         for (s, (unit, specs)) in p.lists.iter().enumerate() {

@@ -1966,8 +1966,8 @@ mod tests {
 
     /// Two wards' lists and a province's bank file, as the service reads a period.
     fn wards() -> (
-        crate::domain::attributed::InUnits<BeneficiaryRow>,
-        crate::domain::attributed::InUnits<PayoutRow>,
+        crate::domain::attributed::InUnits<Vec<BeneficiaryRow>>,
+        crate::domain::attributed::InUnits<Vec<PayoutRow>>,
     ) {
         use crate::domain::attributed::InUnits;
         let mut list = InUnits::new();
@@ -2081,7 +2081,7 @@ mod tests {
     fn a_on_two_lists(
         on4: (&str, &str),
         on8: (&str, &str),
-    ) -> crate::domain::attributed::InUnits<BeneficiaryRow> {
+    ) -> crate::domain::attributed::InUnits<Vec<BeneficiaryRow>> {
         let mut list = crate::domain::attributed::InUnits::new();
         list.push_source(vec![ben_acct(ID_A, 100, on4.0, Some(on4.1))], |_| "00004");
         list.push_source(vec![ben_acct(ID_A, 100, on8.0, Some(on8.1))], |_| "00008");

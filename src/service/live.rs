@@ -3,7 +3,9 @@
 //! transaction; a refresh (on read, and in the background) reconciles only the rows linked
 //! to the changed payouts, as the cells counted them and as they are now, and adds the
 //! difference. New or retired uploads mean a full recompute. A read is a refresh (usually
-//! nothing to do) and a sum of the cells of the unit's subtree.
+//! nothing to do) and a sum of the cells of the unit's subtree; where a background
+//! refresher takes callbacks in (`doisoat serve`), a read leaves them to it and answers at
+//! once, saying whether some are still on their way in (`Freshness`).
 
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock};
@@ -13,6 +15,7 @@ use rust_decimal::Decimal;
 use super::{ServiceError, ServiceResult, blocking, callback_row, gather};
 use crate::domain::attributed::InUnits;
 use crate::domain::banks::BankId;
+use crate::domain::columns::{ListTable, PayoutTable};
 use crate::domain::records::{BeneficiaryRow, ListRows, PayoutRow};
 use crate::domain::units::{NATION, UnitLevel, shipped_tree};
 use crate::recon::cells::{self, CellKey, CellKind, Cells, LinkKey};
@@ -194,13 +197,20 @@ fn position(source: usize, seq: i64) -> u64 {
     ((source as u64) << 32) | u64::try_from(seq).unwrap_or(0)
 }
 
+/// A few components' rows (owned: they are few), and each list row's position.
+type ComponentInputs = (
+    InUnits<Vec<BeneficiaryRow>>,
+    InUnits<Vec<PayoutRow>>,
+    Vec<u64>,
+);
+
 /// Some components' rows as the engine reads them, every list and file of the period a
 /// source in its place (empty where none of its rows is linked); with `before`, each
 /// changed callback in the state the cells counted (left out where None).
 fn inputs(
     rows: &ComponentRows,
     before: Option<&HashMap<i64, Option<CallbackState>>>,
-) -> ServiceResult<(InUnits<BeneficiaryRow>, InUnits<PayoutRow>, Vec<u64>)> {
+) -> ServiceResult<ComponentInputs> {
     let mut list = InUnits::new();
     let mut positions = Vec::new();
     for (s, upload) in rows.lists.iter().enumerate() {
@@ -333,8 +343,8 @@ fn build_links(
     inputs_key: String,
     lists: Vec<i64>,
     files: Vec<i64>,
-    list: &InUnits<BeneficiaryRow>,
-    payouts: &InUnits<PayoutRow>,
+    list: &InUnits<ListTable>,
+    payouts: &InUnits<PayoutTable>,
 ) -> LinkIndex {
     let mut entries = Vec::with_capacity(list.len() * 2 + payouts.len() * 2);
     let mut start = Vec::new();
@@ -388,6 +398,64 @@ pub struct Refreshed {
     pub changes: usize,
     /// Whether everything was recomputed (the inputs changed, or nothing was stored).
     pub recomputed: bool,
+}
+
+/// Stores whose callbacks a background refresher takes in (`app::spawn_live_refresher`),
+/// by address; held weakly, so a dropped store's address, reused, is not mistaken for it.
+static IN_BACKGROUND: LazyLock<std::sync::Mutex<HashMap<usize, std::sync::Weak<dyn Store>>>> =
+    LazyLock::new(Default::default);
+
+/// From now on `store`'s callbacks are taken in by a background refresher: reads answer
+/// from the kept cells without waiting for it.
+pub fn refreshed_in_background(store: &Arc<dyn Store>) {
+    let mut map = IN_BACKGROUND.lock().unwrap_or_else(|e| e.into_inner());
+    map.retain(|_, s| s.strong_count() > 0);
+    map.insert(store_id(store.as_ref()), Arc::downgrade(store));
+}
+
+fn in_background(store: &dyn Store) -> bool {
+    IN_BACKGROUND
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(&store_id(store))
+        .is_some_and(|s| s.strong_count() > 0)
+}
+
+/// Whether live figures hold every callback received when they were read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Freshness {
+    Current,
+    /// Callbacks received are not all in yet: the background refresher is taking them in
+    /// (within `DOISOAT_LIVE_REFRESH_MS` and the refresh's own time).
+    CatchingUp,
+}
+
+impl Freshness {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Freshness::Current => "current",
+            Freshness::CatchingUp => "catching-up",
+        }
+    }
+}
+
+/// Make the period's cells count its current inputs, for a read. Callback changes are
+/// applied here too, unless a background refresher takes them in: a read under a stream of
+/// callbacks then costs a lookup, not a refresh (100–200 ms of work for half a second of
+/// callbacks at national scale), and says it is catching up.
+async fn refresh_for_read(store: &dyn Store, period_id: i64) -> ServiceResult<Freshness> {
+    if in_background(store) {
+        let status = store.live_status(period_id).await?;
+        if status.cells_key.as_deref() == Some(status.current_key.as_str()) {
+            return Ok(if status.pending {
+                Freshness::CatchingUp
+            } else {
+                Freshness::Current
+            });
+        }
+    }
+    refresh(store, period_id).await?;
+    Ok(Freshness::Current)
 }
 
 /// Bring the period's cells up to date: its pending callback changes applied, or, when its
@@ -551,6 +619,7 @@ fn scope_of(unit: &str) -> CellScope<'_> {
 pub(super) struct LiveCells {
     pub cells: Cells,
     pub uploads: Vec<Upload>,
+    pub freshness: Freshness,
 }
 
 pub(super) async fn read(
@@ -558,7 +627,7 @@ pub(super) async fn read(
     period_id: i64,
     unit: &str,
 ) -> ServiceResult<LiveCells> {
-    refresh(store, period_id).await?;
+    let freshness = refresh_for_read(store, period_id).await?;
     let tree = shipped_tree();
     let mut cells = from_rows(store.live_cells(period_id, scope_of(unit)).await?)?;
     if unit != NATION {
@@ -581,7 +650,11 @@ pub(super) async fn read(
         };
         rank(a).cmp(&rank(b))
     });
-    Ok(LiveCells { cells, uploads })
+    Ok(LiveCells {
+        cells,
+        uploads,
+        freshness,
+    })
 }
 
 /// The target that applies to `unit` in the period (its own, the nearest above, the

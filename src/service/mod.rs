@@ -18,6 +18,7 @@ use rust_decimal::Decimal;
 
 use crate::domain::attributed::InUnits;
 use crate::domain::banks::BankId;
+use crate::domain::columns::{ListTable, PayoutTable};
 use crate::domain::period::PeriodCode;
 use crate::domain::population_id::IdCheck;
 use crate::domain::records::{BeneficiaryRow, ListRows, PayoutOrigin, PayoutRow, RowRef};
@@ -570,9 +571,9 @@ struct Gathered {
     period: Period,
     /// The current lists (by unit code), then the payout files in use.
     uploads: Vec<Upload>,
-    list: InUnits<BeneficiaryRow>,
+    list: InUnits<ListTable>,
     /// File payouts, then callbacks (a callback restating a file's transaction wins).
-    payouts: InUnits<PayoutRow>,
+    payouts: InUnits<PayoutTable>,
     /// The callbacks as an input of the run, when there are any.
     callbacks: Option<InputFile>,
     /// Units' own targets, basis points.
@@ -654,12 +655,7 @@ async fn gather(store: &dyn Store, period_id: i64) -> ServiceResult<Gathered> {
     for l in inputs.lists {
         let unit = l.upload.unit.clone();
         let units = l.units;
-        list.push_source(l.rows, |i| {
-            units
-                .get(i)
-                .and_then(|u| u.as_deref())
-                .unwrap_or(unit.as_str())
-        });
+        list.push_source(l.rows, |i| units.get(i).unwrap_or(unit.as_str()));
         uploads.push(l.upload);
     }
     let mut payouts = InUnits::new();
@@ -674,7 +670,7 @@ async fn gather(store: &dyn Store, period_id: i64) -> ServiceResult<Gathered> {
     let callbacks = (!stored.is_empty()).then(|| callback_input(&stored));
     let year = crate::domain::dates::this_year();
     let file: Arc<str> = Arc::from("callback");
-    let mut rows = Vec::with_capacity(stored.len());
+    let mut rows = PayoutTable::default();
     for c in &stored {
         rows.push(callback_row(c, &file, year)?);
     }
@@ -817,7 +813,11 @@ pub fn unit_or(asked: Option<&str>, own: &str) -> ServiceResult<&'static Unit> {
 /// subtree, not stored: the sum of the period's live cells there (`live`), equal to a
 /// reconciliation of the whole period scoped to the unit.
 #[tracing::instrument(skip(store))]
-pub async fn live_report(store: &dyn Store, period_id: i64, unit: &str) -> ServiceResult<Report> {
+pub async fn live_report(
+    store: &dyn Store,
+    period_id: i64,
+    unit: &str,
+) -> ServiceResult<(Report, live::Freshness)> {
     let started = std::time::Instant::now();
     let period = store
         .get_period(period_id)
@@ -841,12 +841,8 @@ pub async fn live_report(store: &dyn Store, period_id: i64, unit: &str) -> Servi
         .count() as u64;
     let sums = crate::recon::cells::sum(&read.cells);
     crate::metrics::global().live_refresh(started.elapsed());
-    Ok(Report::from_sums(
-        &sums,
-        target(unit),
-        row_errors,
-        mismatches,
-    ))
+    let report = Report::from_sums(&sums, target(unit), row_errors, mismatches);
+    Ok((report, read.freshness))
 }
 
 /// `live_report` made the old way, from every stored row: what the live cells must equal
@@ -898,7 +894,11 @@ pub async fn live(store: &dyn Store, period_id: i64, unit: &str) -> ServiceResul
 /// `parent` itself (rows whose commune did not resolve, unmatched payouts uploaded there),
 /// when anything does.
 #[tracing::instrument(skip(store))]
-pub async fn unit_rollup(store: &dyn Store, period_id: i64, parent: &str) -> ServiceResult<Rollup> {
+pub async fn unit_rollup(
+    store: &dyn Store,
+    period_id: i64,
+    parent: &str,
+) -> ServiceResult<(Rollup, live::Freshness)> {
     let started = std::time::Instant::now();
     let period = store
         .get_period(period_id)
@@ -910,7 +910,7 @@ pub async fn unit_rollup(store: &dyn Store, period_id: i64, parent: &str) -> Ser
     let by_unit = crate::recon::cells::sum(&read.cells).by_unit;
     let rollup = rollup(&read.uploads, &target, &by_unit, parent);
     crate::metrics::global().live_refresh(started.elapsed());
-    Ok(rollup)
+    Ok((rollup, read.freshness))
 }
 
 /// A unit's figures split by its children.

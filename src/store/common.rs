@@ -24,6 +24,11 @@ use crate::domain::units::{Unit, UnitLevel};
 /// 32,766 and PostgreSQL's 65,535, and large enough that 100,000 rows take 100 statements.
 pub(super) const BATCH_ROWS: usize = 1_000;
 
+/// An upload's rows are converted to what the database stores this many at a time, as
+/// they are written (each chunk one COPY on PostgreSQL): a few MB, not a second copy of
+/// the file's rows.
+pub(super) const STORE_CHUNK: usize = 65_536;
+
 /// The current time as both backends can store it: PostgreSQL keeps microseconds, so a
 /// value truncated here reads back equal from either.
 pub(super) fn now() -> DateTime<Utc> {
@@ -206,6 +211,11 @@ pub(super) struct Dialect {
     /// planner knows the new rows and counts read the index alone: PostgreSQL's statistics
     /// and visibility map are otherwise only updated when autovacuum comes by.
     pub after_exception_rows: &'static [&'static str],
+    /// Whether list and payout rows are looked up by (upload, seq) one probe each
+    /// (`LATERAL (… LIMIT 1)` over a VALUES list) rather than with an IN list: PostgreSQL,
+    /// not yet knowing a 3 M-row upload (autovacuum analyzes it a minute later), planned
+    /// `seq IN (1,000 values)` as a scan of the whole upload (560 ms instead of 11 ms).
+    pub seq_probe: bool,
     /// The first statement of a read-only transaction that must see one snapshot (a
     /// live-figures refresh reads many tables, then writes under the lock only if nothing
     /// changed); None where a transaction's reads already do (SQLite).

@@ -318,25 +318,26 @@ pub struct WebSession {
     pub expires_at: DateTime<Utc>,
 }
 
-/// A unit's current list with its rows (seq order).
-#[derive(Debug, Clone, PartialEq)]
+/// A unit's current list with its rows (seq order), as compact columns: a national list
+/// read back is its text and a few integers a row, not a struct of strings per row.
+#[derive(Debug, Clone)]
 pub struct ListInput {
     pub upload: Upload,
-    pub rows: Vec<BeneficiaryRow>,
+    pub rows: crate::domain::columns::ListTable,
     /// Per row: the commune it counts in, when not the list's own unit.
-    pub units: Vec<Option<String>>,
+    pub units: crate::domain::columns::InternedColumn,
 }
 
 /// A bank result file in use, with its rows (seq order).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct PayoutInput {
     pub upload: Upload,
-    pub rows: Vec<PayoutRow>,
+    pub rows: crate::domain::columns::PayoutTable,
 }
 
 /// The rows a reconciliation needs: every unit's current list (by unit code) and every
 /// payout file in use (oldest first).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct PeriodInputs {
     pub lists: Vec<ListInput>,
     pub payout_files: Vec<PayoutInput>,

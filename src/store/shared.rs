@@ -8,6 +8,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use chrono::{DateTime, SubsecRound, Utc};
@@ -15,16 +16,17 @@ use sqlx::QueryBuilder;
 
 use super::{Backend, DIALECT, Db};
 use crate::domain::audit::{AuditEntry, NewAuditEntry};
+use crate::domain::columns::{InternedColumn, ListTable, PayoutTable};
 use crate::domain::records::{BeneficiaryRow, PayoutRow};
 use crate::domain::units::Unit;
 use crate::store::common::{
     AuditRecord, BATCH_ROWS, CallbackRecord, CallbackStateRecord, Cell, PeriodRecord,
-    RunInfoRecord, RunRecord, SessionRecord, TokenRecord, UnitRecord, UploadColumns, UploadRecord,
-    callback_sql, is_unique_violation, now, period_sql, run_info_sql, run_sql, session_sql,
-    token_sql, unit_sql, upload_sql,
+    RunInfoRecord, RunRecord, STORE_CHUNK, SessionRecord, TokenRecord, UnitRecord, UploadColumns,
+    UploadRecord, callback_sql, is_unique_violation, now, period_sql, run_info_sql, run_sql,
+    session_sql, token_sql, unit_sql, upload_sql,
 };
 use crate::store::decide::{CallbackSlot, Decided, PendingEvent, SlotAnswer, decide};
-use crate::store::records::{LIST_ROW_COLUMNS, PAYOUT_ROW_COLUMNS};
+use crate::store::records::{LIST_ROW_COLUMNS, PAYOUT_ROW_COLUMNS, dong};
 use crate::store::rules;
 use crate::store::{
     BeneficiaryRecord, CallbackPayout, CallbackRequest, CallbackVerdict, ExceptionFilter,
@@ -936,22 +938,12 @@ impl Store for Backend {
         units: &[Option<&str>],
         actor: &str,
     ) -> StoreResult<Saved<Upload>> {
-        // Converted before the write lock is taken: a bad amount fails early
-        // and does not hold up other writers.
-        let records = rows
-            .iter()
-            .enumerate()
-            .map(|(seq, r)| {
-                let mut rec = BeneficiaryRecord::from_row(seq, r)?;
-                rec.unit_code = units
-                    .get(seq)
-                    .copied()
-                    .flatten()
-                    .filter(|u| *u != upload.unit)
-                    .map(str::to_owned);
-                Ok(rec)
-            })
-            .collect::<StoreResult<Vec<_>>>()?;
+        // Checked before the write lock is taken: a bad amount fails early and does not
+        // hold up other writers. Rows are then converted a chunk at a time as they are
+        // written: a national list converted at once would double the upload's memory.
+        for r in rows {
+            dong(r.amount_due)?;
+        }
         let kind = UploadKind::Beneficiaries;
         let mut tx = self.begin_write().await?;
         let at = now();
@@ -968,7 +960,25 @@ impl Store for Backend {
                 });
             }
         };
-        insert_beneficiaries(&mut tx, id, &records).await?;
+        for (n, chunk) in rows.chunks(STORE_CHUNK).enumerate() {
+            let first = n * STORE_CHUNK;
+            let records = chunk
+                .iter()
+                .enumerate()
+                .map(|(i, r)| {
+                    let seq = first + i;
+                    let mut rec = BeneficiaryRecord::from_row(seq, r)?;
+                    rec.unit_code = units
+                        .get(seq)
+                        .copied()
+                        .flatten()
+                        .filter(|u| *u != upload.unit)
+                        .map(str::to_owned);
+                    Ok(rec)
+                })
+                .collect::<StoreResult<Vec<_>>>()?;
+            insert_beneficiaries(&mut tx, id, &records).await?;
+        }
         append_in(
             &mut tx,
             rules::upload_saved(kind, period_id, id, &upload, actor),
@@ -991,12 +1001,10 @@ impl Store for Backend {
         actor: &str,
     ) -> StoreResult<Saved<Upload>> {
         let kind = UploadKind::Payouts;
-        // Checked before the lock, like lists; the upload id is filled in below.
-        let mut records = rows
-            .iter()
-            .enumerate()
-            .map(|(seq, r)| PayoutRecord::from_row(0, seq, r))
-            .collect::<StoreResult<Vec<_>>>()?;
+        // Checked before the lock, and converted a chunk at a time, like lists.
+        for r in rows {
+            dong(r.amount)?;
+        }
         let mut tx = self.begin_write().await?;
         let at = now();
         let id = match insert_upload(&mut tx, period_id, kind, &upload, actor, at).await? {
@@ -1010,10 +1018,15 @@ impl Store for Backend {
                 });
             }
         };
-        for r in &mut records {
-            r.upload_id = id;
+        for (n, chunk) in rows.chunks(STORE_CHUNK).enumerate() {
+            let first = n * STORE_CHUNK;
+            let records = chunk
+                .iter()
+                .enumerate()
+                .map(|(i, r)| PayoutRecord::from_row(id, first + i, r))
+                .collect::<StoreResult<Vec<_>>>()?;
+            insert_payouts(&mut tx, &records).await?;
         }
-        insert_payouts(&mut tx, &records).await?;
         append_in(
             &mut tx,
             rules::upload_saved(kind, period_id, id, &upload, actor),
@@ -1100,7 +1113,7 @@ impl Store for Backend {
                 upload.id,
                 PayoutInput {
                     upload: upload.clone(),
-                    rows: Vec::new(),
+                    rows: PayoutTable::default(),
                 },
             );
         }
@@ -1134,11 +1147,10 @@ impl Store for Backend {
                 .filter(|u| u.kind == UploadKind::Beneficiaries && u.current)
             {
                 let file: Arc<str> = Arc::from(upload.file_name.as_str());
-                let expected = usize::try_from(upload.accepted_rows).unwrap_or(0);
-                let mut rows = Vec::with_capacity(expected);
-                let mut units = Vec::with_capacity(expected);
-                super::for_each_list_row(pool, upload.id, |mut r| {
-                    units.push(r.unit_code.take());
+                let mut rows = ListTable::default();
+                let mut units = InternedColumn::default();
+                super::for_each_list_row(pool, upload.id, |r| {
+                    units.push(r.unit_code.as_deref());
                     rows.push(r.into_row(&file)?);
                     Ok(())
                 })
@@ -1711,6 +1723,7 @@ impl Store for Backend {
         components: &dyn crate::store::LiveComponents,
     ) -> StoreResult<crate::store::LiveRefresh> {
         use crate::store::LiveRefresh;
+        let started = Instant::now();
         // Read everything in one snapshot, without the write lock (callbacks go on)...
         let mut read = self.reader().begin().await?;
         if let Some(snapshot) = DIALECT.snapshot {
@@ -1736,11 +1749,13 @@ impl Store for Backend {
                 e.insert(before_state(c)?);
             }
         }
+        let read_at = Instant::now();
         let computed = component_cells(
             &mut read, period_id, &programme, &code, lists, files, &dirty, components,
         )
         .await?;
         read.commit().await?;
+        let computed_at = Instant::now();
         let Some((touched, cells)) = computed else {
             return Ok(LiveRefresh::Stale);
         };
@@ -1755,6 +1770,15 @@ impl Store for Backend {
         delete_changes(&mut tx, &programme, &code, last).await?;
         set_live_state(&mut tx, period_id, &inputs_key).await?;
         tx.commit().await?;
+        let ms = |d: Duration| d.as_millis() as u64;
+        tracing::debug!(
+            period_id,
+            changes = dirty.len(),
+            read_ms = ms(read_at - started),
+            components_ms = ms(computed_at - read_at),
+            write_ms = ms(computed_at.elapsed()),
+            "live figures: changes applied"
+        );
         Ok(LiveRefresh::Applied(dirty.len()))
     }
 
@@ -1932,6 +1956,21 @@ fn account_sql_key(k: &str) -> &str {
     if k == "0" { "" } else { k }
 }
 
+/// `select` (rows of one upload, aliased `r`) narrowed to the rows numbered `seqs`, as
+/// `DIALECT.seq_probe` says. Integers only: nothing to bind.
+fn by_seq(select: &str, seqs: &[i64]) -> String {
+    let list = |f: fn(&i64) -> String| seqs.iter().map(f).collect::<Vec<_>>().join(", ");
+    if DIALECT.seq_probe {
+        format!(
+            "SELECT p.* FROM (VALUES {}) AS s (seq) \
+             CROSS JOIN LATERAL ({select} AND r.seq = s.seq LIMIT 1) AS p",
+            list(|n| format!("({n})"))
+        )
+    } else {
+        format!("{select} AND r.seq IN ({})", list(i64::to_string))
+    }
+}
+
 /// Add to `rows` every row of the period's inputs linked through `keys` (not there yet):
 /// list and payout rows at `addresses` (by their primary key), callbacks by their indexes.
 #[allow(clippy::too_many_arguments)]
@@ -1961,15 +2000,13 @@ async fn fetch_linked(
     }
     for ((payout, upload_id), seqs) in by_upload {
         for chunk in seqs.chunks(BATCH_ROWS) {
-            let seqs = chunk
-                .iter()
-                .map(i64::to_string)
-                .collect::<Vec<_>>()
-                .join(", ");
             if payout {
-                let sql = format!(
-                    "SELECT {PAYOUT_ROW_COLUMNS} FROM payout_rows r \
-                     WHERE r.upload_id = {upload_id} AND r.seq IN ({seqs})"
+                let sql = by_seq(
+                    &format!(
+                        "SELECT {PAYOUT_ROW_COLUMNS} FROM payout_rows r \
+                         WHERE r.upload_id = {upload_id}"
+                    ),
+                    chunk,
                 );
                 let found: Vec<PayoutRecord> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
                     .fetch_all(&mut **tx)
@@ -1980,9 +2017,12 @@ async fn fetch_linked(
                     }
                 }
             } else {
-                let sql = format!(
-                    "SELECT upload_id, {LIST_ROW_COLUMNS} FROM beneficiary_rows \
-                     WHERE upload_id = {upload_id} AND seq IN ({seqs})"
+                let sql = by_seq(
+                    &format!(
+                        "SELECT upload_id, {LIST_ROW_COLUMNS} FROM beneficiary_rows r \
+                         WHERE r.upload_id = {upload_id}"
+                    ),
+                    chunk,
                 );
                 let found: Vec<LinkedListRecord> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
                     .fetch_all(&mut **tx)
@@ -2079,6 +2119,7 @@ async fn component_cells(
     dirty: &HashMap<i64, Option<crate::store::CallbackState>>,
     components: &dyn crate::store::LiveComponents,
 ) -> StoreResult<Option<(Vec<String>, Vec<crate::store::LiveCellRow>)>> {
+    let started = Instant::now();
     let inputs_key = &key_of(&lists, &files);
     let mut rows = crate::store::ComponentRows {
         lists,
@@ -2102,8 +2143,11 @@ async fn component_cells(
             }
         }
     }
+    let t0 = Instant::now();
     let mut known: std::collections::HashSet<crate::domain::records::LinkKey> = Default::default();
+    let (mut rounds, mut keys_time, mut fetch_time) = (0, Duration::ZERO, Duration::ZERO);
     loop {
+        let t = Instant::now();
         let new: Vec<_> = components
             .keys(&rows)
             .into_iter()
@@ -2115,11 +2159,17 @@ async fn component_cells(
         let Some(addresses) = components.addresses(period_id, inputs_key, &new) else {
             return Ok(None);
         };
+        keys_time += t.elapsed();
+        let t = Instant::now();
         fetch_linked(tx, programme, code, &new, &addresses, &mut rows, &mut seen).await?;
+        fetch_time += t.elapsed();
+        rounds += 1;
     }
+    let t1 = Instant::now();
     let delta = components
         .delta(&rows, dirty)
         .map_err(|e| StoreError::Corrupt(format!("live figures: {e}")))?;
+    let delta_time = t1.elapsed();
     let mut stored = Vec::new();
     for chunk in delta.touched.chunks(BATCH_ROWS) {
         let mut qb: QueryBuilder<Db> = QueryBuilder::new(format!(
@@ -2135,6 +2185,20 @@ async fn component_cells(
     let Some(cells) = (delta.apply)(stored) else {
         return Ok(None);
     };
+    let ms = |d: Duration| d.as_millis() as u64;
+    tracing::debug!(
+        callbacks_ms = ms(t0.duration_since(started)),
+        rounds,
+        keys_ms = ms(keys_time),
+        fetch_ms = ms(fetch_time),
+        delta_ms = ms(delta_time),
+        cells_ms = ms(t1.elapsed() - delta_time),
+        list_rows = rows.list_rows.len(),
+        payout_rows = rows.payout_rows.len(),
+        callbacks = rows.callbacks.len(),
+        touched = delta.touched.len(),
+        "live figures: components read"
+    );
     Ok(Some((delta.touched, cells)))
 }
 
