@@ -244,14 +244,17 @@ async fn steps(bin: &Path, url: &str, dir: &Path, log: &Path) -> Vec<Figure> {
         let n = json(&c)["total"].as_u64().unwrap_or(0);
         add(step, &c, format!("{query}: {n}"));
     }
-    let first = curl(
-        port,
-        &token,
-        "GET",
-        &format!("/api/v1/periods/{period}/coverage"),
-        None,
-        None,
-    );
+    let country = || {
+        curl(
+            port,
+            &token,
+            "GET",
+            &format!("/api/v1/periods/{period}/coverage"),
+            None,
+            None,
+        )
+    };
+    let first = country();
     add(
         "live coverage, first read (the period's cells made)",
         &first,
@@ -274,16 +277,6 @@ async fn steps(bin: &Path, url: &str, dir: &Path, log: &Path) -> Vec<Figure> {
     }
     let during = callbacks_while_reading(bin, url, port, &token, period, dir).await;
     figures.borrow_mut().extend(during);
-    let country = || {
-        curl(
-            port,
-            &token,
-            "GET",
-            &format!("/api/v1/periods/{period}/coverage"),
-            None,
-            None,
-        )
-    };
     let after = country();
     // Then until the figures hold every callback (a build without the header always does).
     let callbacks_done = Instant::now();
