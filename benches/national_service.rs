@@ -190,7 +190,13 @@ async fn steps(bin: &Path, url: &str, dir: &Path, log: &Path) -> Vec<Figure> {
         None,
     );
     add("upload the bank file", &pay, String::new());
-    let ingest_peak = server.peak_rss_mib();
+    // The server's peak memory per phase (VmHWM, reset after each where the OS allows).
+    let peaks = std::cell::RefCell::new(Vec::<(&str, u64)>::new());
+    let phase = |name: &'static str| {
+        peaks.borrow_mut().push((name, server.peak_rss_mib()));
+        server.reset_peak();
+    };
+    phase("ingest");
 
     let run = curl(
         port,
@@ -201,6 +207,7 @@ async fn steps(bin: &Path, url: &str, dir: &Path, log: &Path) -> Vec<Figure> {
         None,
     );
     add("POST …/reconciliations", &run, String::new());
+    phase("reconcile");
     let run_id = json(&run)["id"].as_i64().unwrap_or(0);
     let all = curl(
         port,
@@ -254,12 +261,14 @@ async fn steps(bin: &Path, url: &str, dir: &Path, log: &Path) -> Vec<Figure> {
             None,
         )
     };
+    phase("exceptions pages");
     let first = country();
     add(
         "live coverage, first read (the period's cells made)",
         &first,
         String::new(),
     );
+    phase("live first read");
     for (step, query) in [
         ("live coverage, the country", String::new()),
         ("live coverage, a province", "?unit=01".to_owned()),
@@ -277,6 +286,7 @@ async fn steps(bin: &Path, url: &str, dir: &Path, log: &Path) -> Vec<Figure> {
     }
     let during = callbacks_while_reading(bin, url, port, &token, period, dir).await;
     figures.borrow_mut().extend(during);
+    phase("callbacks and live reads");
     let after = country();
     // Then until the figures hold every callback (a build without the header always does).
     let callbacks_done = Instant::now();
@@ -311,6 +321,11 @@ async fn steps(bin: &Path, url: &str, dir: &Path, log: &Path) -> Vec<Figure> {
         ("report.xlsx", "report.xlsx"),
         ("follow-up.xlsx", "follow-up.xlsx"),
     ] {
+        phase(match file {
+            "report.csv" => "live reads after the callbacks",
+            "report.xlsx" => "report.csv",
+            _ => "report.xlsx",
+        });
         let c = curl(
             port,
             &token,
@@ -329,16 +344,22 @@ async fn steps(bin: &Path, url: &str, dir: &Path, log: &Path) -> Vec<Figure> {
             ),
         );
     }
+    phase("follow-up.xlsx");
     let mut figures = figures.into_inner();
-    figures.push(Figure {
-        step: "server peak memory, ingest".into(),
-        value: ingest_peak as f64,
-        unit: "MiB",
-        note: String::new(),
-    });
+    let peaks = peaks.into_inner();
+    let mut throughout = 0;
+    for (name, mib) in peaks {
+        throughout = throughout.max(mib);
+        figures.push(Figure {
+            step: format!("server peak memory, {name}"),
+            value: mib as f64,
+            unit: "MiB",
+            note: String::new(),
+        });
+    }
     figures.push(Figure {
         step: "server peak memory, throughout".into(),
-        value: server.peak_rss_mib() as f64,
+        value: throughout as f64,
         unit: "MiB",
         note: String::new(),
     });

@@ -508,6 +508,14 @@ impl Server {
             .expect("a VmHWM line in the server's /proc/PID/status")
     }
 
+    /// Start measuring the peak anew from what the server holds now (`clear_refs` 5 resets
+    /// VmHWM); false where the OS refuses.
+    #[allow(dead_code)]
+    pub fn reset_peak(&self) -> bool {
+        self.pid()
+            .is_some_and(|pid| std::fs::write(format!("/proc/{pid}/clear_refs"), "5").is_ok())
+    }
+
     /// Still running (not exited or aborted)?
     pub fn alive(&mut self) -> bool {
         self.child
