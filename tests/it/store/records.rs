@@ -945,10 +945,9 @@ async fn rows_with_copy_specials_read_back_as_imported() {
 }
 
 /// A period's list as read back holds every value the engine and reports read of `rows`.
-fn same_list(t: &dyn ListRows, rows: &[BeneficiaryRow]) {
-    assert_eq!(t.len(), rows.len(), "rows read back");
-    for i in 0..rows.len() {
-        let s = rows;
+fn same_list(t: &dyn ListRows, s: &[BeneficiaryRow]) {
+    assert_eq!(t.len(), s.len(), "rows read back");
+    for i in 0..s.len() {
         let at = format!("row {i}");
         assert_eq!(t.id(i), s.id(i), "{at}");
         assert_eq!(t.name(i), s.name(i), "{at}");
@@ -965,10 +964,9 @@ fn same_list(t: &dyn ListRows, rows: &[BeneficiaryRow]) {
 }
 
 /// The same for payouts.
-fn same_payouts(t: &dyn PayoutRows, rows: &[PayoutRow]) {
-    assert_eq!(t.len(), rows.len(), "payouts read back");
-    for i in 0..rows.len() {
-        let s = rows;
+fn same_payouts(t: &dyn PayoutRows, s: &[PayoutRow]) {
+    assert_eq!(t.len(), s.len(), "payouts read back");
+    for i in 0..s.len() {
         let at = format!("payout {i}");
         assert_eq!(t.id(i), s.id(i), "{at}");
         assert_eq!(t.bank(i), s.bank(i), "{at}");
