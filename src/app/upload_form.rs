@@ -6,6 +6,8 @@
 use axum::extract::Multipart;
 use axum::extract::multipart::MultipartError;
 
+use crate::service::{Spool, Spooled};
+
 /// An upload form as read.
 #[derive(Debug, Default)]
 pub struct UploadForm {
@@ -25,7 +27,8 @@ pub struct UploadedFile {
     /// The base name (`upload` when the sender gave none).
     pub name: String,
     pub sent_name: String,
-    pub bytes: Vec<u8>,
+    /// In memory while small, on disk past `spool::IN_MEMORY`.
+    pub body: Spooled,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -37,6 +40,9 @@ pub enum UploadFormError {
     /// One file over the upload limit.
     #[error("file too large")]
     FileTooLarge,
+    /// The temporary file a large upload is spooled to could not be written.
+    #[error("temporary file: {0}")]
+    Spool(#[from] std::io::Error),
     /// The guard refused the first field (or the body ended before it).
     #[error("refused by the form's guard")]
     Refused,
@@ -101,14 +107,18 @@ pub async fn read_upload_form(
         match field.name() {
             Some(n) if n == shape.file_field => {
                 let sent_name = field.file_name().unwrap_or("").to_owned();
-                let bytes = field.bytes().await?;
-                if bytes.len() > limit {
-                    return Err(UploadFormError::FileTooLarge);
+                let mut field = field;
+                let mut spool = Spool::default();
+                while let Some(piece) = field.chunk().await? {
+                    if spool.len() + piece.len() as u64 > limit as u64 {
+                        return Err(UploadFormError::FileTooLarge);
+                    }
+                    spool.write(&piece)?;
                 }
                 form.files.push(UploadedFile {
                     name: base_name(&sent_name),
                     sent_name,
-                    bytes: bytes.to_vec(),
+                    body: spool.finish()?,
                 });
             }
             Some("bank") => {

@@ -44,6 +44,7 @@ async fn read_form(
             UploadFormError::Multipart(e) => multipart_error(e, limit),
             UploadFormError::FileTooLarge => AppError::too_large(limit),
             UploadFormError::Refused => AppError::bad_request(e.to_string()),
+            UploadFormError::Spool(e) => AppError::internal(format!("upload spool: {e}")),
         })?;
     let file = form.files.pop().ok_or_else(|| {
         AppError::bad_request("Thiếu trường 'file' / missing multipart field 'file'")
@@ -70,7 +71,7 @@ async fn store_upload(
     let req = UploadRequest {
         period_id,
         file_name: file.name,
-        bytes: file.bytes,
+        body: file.body,
         bank,
         unit: unit.code.clone(),
         actor: auth.actor(),

@@ -19,7 +19,12 @@ pub fn import_beneficiaries(
     bytes: Vec<u8>,
     opts: &ImportOptions,
 ) -> Result<Imported<BeneficiaryRow>, ImportError> {
-    import(file, Input::<std::io::Empty>::Bytes(bytes), opts)
+    import(
+        file,
+        Input::<std::io::Empty>::Bytes(bytes),
+        opts,
+        Vec::new(),
+    )
 }
 
 /// The same, from a reader, into any row store (`Vec`, or compact columns): a CSV file is
@@ -29,13 +34,25 @@ pub fn import_beneficiaries_from<R: Rows<BeneficiaryRow>>(
     reader: impl std::io::Read,
     opts: &ImportOptions,
 ) -> Result<Imported<BeneficiaryRow, R>, ImportError> {
-    import(file, Input::Reader(reader), opts)
+    import(file, Input::Reader(reader), opts, R::default())
+}
+
+/// The same, from bytes or a reader, into `rows` as given: a `RowFeed` hands the rows on
+/// while the file is still being read.
+pub fn import_beneficiaries_into<R: Rows<BeneficiaryRow>>(
+    file: &str,
+    input: Input<impl std::io::Read>,
+    opts: &ImportOptions,
+    rows: R,
+) -> Result<Imported<BeneficiaryRow, R>, ImportError> {
+    import(file, input, opts, rows)
 }
 
 fn import<R: Rows<BeneficiaryRow>>(
     file: &str,
     input: Input<impl std::io::Read>,
     opts: &ImportOptions,
+    rows: R,
 ) -> Result<Imported<BeneficiaryRow, R>, ImportError> {
     let table = open_table(file, input, opts, REQUIRED)?;
     // A bank's result file has a transaction reference and a payment status: it goes in the
@@ -53,6 +70,7 @@ fn import<R: Rows<BeneficiaryRow>>(
         |ctx| parse_row(ctx, opts),
         Vec::new(),
         opts.thread_count(),
+        rows,
     )
 }
 
@@ -194,6 +212,7 @@ mod tests {
             |ctx| parse_row(ctx, opts),
             Vec::new(),
             1,
+            Vec::new(),
         ) {
             Ok(i) => i,
             Err(e) => panic!("{e}"),

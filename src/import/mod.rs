@@ -12,6 +12,7 @@ pub mod header;
 pub mod legacy_vn;
 mod payouts;
 pub mod source;
+pub mod spool;
 
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -20,9 +21,11 @@ use std::sync::{Arc, Mutex, mpsc};
 
 use rust_decimal::Decimal;
 
-pub use beneficiaries::{import_beneficiaries, import_beneficiaries_from};
-pub use payouts::{import_payouts, import_payouts_from};
-pub use source::Format;
+pub use beneficiaries::{
+    import_beneficiaries, import_beneficiaries_from, import_beneficiaries_into,
+};
+pub use payouts::{import_payouts, import_payouts_from, import_payouts_into};
+pub use source::{Format, Input};
 // Typed like the rows they describe, in `domain` (the store keeps them too).
 pub use crate::domain::records::{ControlTotal, RowError};
 
@@ -156,6 +159,95 @@ impl Rows<crate::domain::records::PayoutRow> for crate::domain::columns::PayoutT
     }
     fn count(&self) -> usize {
         crate::domain::records::PayoutRows::len(self)
+    }
+}
+
+/// Rows handed on in file order, `FEED_ROWS` at a time, while the import is still reading
+/// the file: an upload's rows go to the database as they are read, never all in memory.
+/// The feed made by `RowFeed::new` is the one the import's rows arrive in; those made by
+/// `Default` hold a batch parsed apart until it is appended to it.
+pub struct RowFeed<T> {
+    batch: Vec<T>,
+    size: usize,
+    sent: usize,
+    /// Takes a full batch; false once nobody takes them (the writer stopped): later rows
+    /// are counted, not kept.
+    out: Option<Box<dyn FnMut(Vec<T>) -> bool + Send>>,
+    closed: bool,
+}
+
+/// Rows per batch handed on: the store's chunk.
+pub const FEED_ROWS: usize = 65_536;
+
+impl<T> RowFeed<T> {
+    pub fn new(out: impl FnMut(Vec<T>) -> bool + Send + 'static) -> Self {
+        Self::in_batches_of(FEED_ROWS, out)
+    }
+
+    pub fn in_batches_of(size: usize, out: impl FnMut(Vec<T>) -> bool + Send + 'static) -> Self {
+        RowFeed {
+            batch: Vec::new(),
+            size: size.max(1),
+            sent: 0,
+            out: Some(Box::new(out)),
+            closed: false,
+        }
+    }
+
+    /// Hand on what is left (the import has ended). False when nobody took it.
+    pub fn flush(&mut self) -> bool {
+        if !self.batch.is_empty() {
+            self.hand_on();
+        }
+        !self.closed
+    }
+
+    fn hand_on(&mut self) {
+        let batch = std::mem::take(&mut self.batch);
+        self.sent += batch.len();
+        match self.out.as_mut() {
+            Some(out) if !self.closed => self.closed = !out(batch),
+            _ => {}
+        }
+    }
+}
+
+impl<T> Default for RowFeed<T> {
+    fn default() -> Self {
+        RowFeed {
+            batch: Vec::new(),
+            size: FEED_ROWS,
+            sent: 0,
+            out: None,
+            closed: false,
+        }
+    }
+}
+
+impl<T: Drafted> Rows<T> for RowFeed<T> {
+    fn push(&mut self, row: T::Draft<'_>) {
+        self.batch.push(T::owned(row));
+        if self.out.is_some() && self.batch.len() >= self.size {
+            self.hand_on();
+        }
+    }
+    fn append(&mut self, other: Self) {
+        let mut rows = other.batch;
+        if self.out.is_none() {
+            Vec::append(&mut self.batch, &mut rows);
+            return;
+        }
+        let mut rows = rows.into_iter();
+        while rows.len() > 0 {
+            let room = self.size.saturating_sub(self.batch.len()).max(1);
+            self.batch.extend(rows.by_ref().take(room));
+            if self.batch.len() >= self.size {
+                self.hand_on();
+            }
+        }
+    }
+    fn count(&self) -> usize {
+        self.sent + self.batch.len()
     }
 }
 
@@ -885,6 +977,7 @@ fn walk_table<T, R, F>(
     file: &Arc<str>,
     parse: &F,
     threads: usize,
+    rows: R,
 ) -> Result<Walked<R>, ImportError>
 where
     T: Drafted,
@@ -897,7 +990,10 @@ where
         sheet: table.sheet.as_deref(),
         parse,
     };
-    let mut out = Walked::default();
+    let mut out = Walked {
+        rows,
+        ..Walked::default()
+    };
     let first = walker.chunk(
         &table.grid,
         table.header.last_row + 1..table.grid.height(),
@@ -1154,9 +1250,10 @@ pub(crate) fn finish<T: Drafted, R: Rows<T>>(
     parse: impl for<'g> Fn(&mut RowCtx<'g>) -> Option<T::Draft<'g>> + Sync,
     mut notices: Vec<String>,
     threads: usize,
+    rows: R,
 ) -> Result<Imported<T, R>, ImportError> {
     let file: Arc<str> = Arc::from(file);
-    let walked = walk_table::<T, R, _>(&mut table, &file, &parse, threads)?;
+    let walked = walk_table::<T, R, _>(&mut table, &file, &parse, threads, rows)?;
     if let Some(n) = legacy_notice(table.legacy) {
         notices.insert(0, n);
     }
@@ -1266,6 +1363,84 @@ mod tests {
         assert!(
             imp.is_ok_and(|i| i.notices.is_empty() && i.rows[0].name == "Nguyễn Thị Hồng Nhung")
         );
+    }
+
+    /// A feed hands on every accepted row once, in file order, in batches of its size,
+    /// whatever the thread count; one nobody takes from still counts every row.
+    #[test]
+    fn a_row_feed_hands_on_rows_in_order_and_in_batches() {
+        use crate::domain::records::BeneficiaryRow;
+        let mut csv = String::from("Họ và tên,Số định danh cá nhân,Số tiền\n");
+        for i in 0..40_000u32 {
+            // Every 997th row has a bad amount: rejected, not handed on.
+            let amount = if i % 997 == 0 { "abc" } else { "1500000" };
+            csv.push_str(&format!(
+                "Người {i},{:03}{:09},{amount}\n",
+                i % 96 + 1,
+                100_000_000 + i
+            ));
+        }
+        let whole = match import_beneficiaries("feed.csv", csv.clone().into_bytes(), &{
+            let mut o = ImportOptions::new(2026);
+            o.threads = 1;
+            o
+        }) {
+            Ok(i) => i,
+            Err(e) => panic!("{e}"),
+        };
+        assert!(whole.rejected_rows > 0);
+        for threads in [1, 2, 4] {
+            let opts = ImportOptions {
+                threads,
+                ..ImportOptions::new(2026)
+            };
+            let got = Arc::new(Mutex::new(Vec::<Vec<BeneficiaryRow>>::new()));
+            let sink = Arc::clone(&got);
+            let feed =
+                RowFeed::in_batches_of(5_000, move |b| sink.lock().map(|mut g| g.push(b)).is_ok());
+            let mut imp = match import_beneficiaries_into(
+                "feed.csv",
+                Input::Reader(csv.as_bytes()),
+                &opts,
+                feed,
+            ) {
+                Ok(i) => i,
+                Err(e) => panic!("{e}"),
+            };
+            assert!(imp.rows.flush());
+            let batches = match got.lock() {
+                Ok(g) => g.clone(),
+                Err(_) => panic!("poisoned"),
+            };
+            assert!(
+                batches[..batches.len() - 1]
+                    .iter()
+                    .all(|b| b.len() == 5_000)
+            );
+            let rows: Vec<BeneficiaryRow> = batches.into_iter().flatten().collect();
+            assert_eq!(rows, whole.rows, "{threads} threads");
+            assert_eq!(imp.rows.count(), whole.rows.len());
+            assert_eq!(imp.data_rows, imp.rows.count() + imp.rejected_rows);
+            assert_eq!(imp.errors.len(), whole.errors.len());
+        }
+        // Nobody takes the rows after the first batch: the import still ends, and counts.
+        let mut taken = 0;
+        let feed = RowFeed::in_batches_of(5_000, move |_| {
+            taken += 1;
+            taken < 2
+        });
+        let imp = import_beneficiaries_into(
+            "feed.csv",
+            Input::Reader(csv.as_bytes()),
+            &ImportOptions::new(2026),
+            feed,
+        );
+        let mut imp = match imp {
+            Ok(i) => i,
+            Err(e) => panic!("{e}"),
+        };
+        assert!(!imp.rows.flush());
+        assert_eq!(imp.rows.count(), whole.rows.len());
     }
 
     #[test]

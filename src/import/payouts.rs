@@ -18,7 +18,12 @@ pub fn import_payouts(
     bytes: Vec<u8>,
     opts: &ImportOptions,
 ) -> Result<Imported<PayoutRow>, ImportError> {
-    import(file, Input::<std::io::Empty>::Bytes(bytes), opts)
+    import(
+        file,
+        Input::<std::io::Empty>::Bytes(bytes),
+        opts,
+        Vec::new(),
+    )
 }
 
 /// The same, from a reader, into any row store (`Vec`, or compact columns): a CSV file is
@@ -28,13 +33,25 @@ pub fn import_payouts_from<R: Rows<PayoutRow>>(
     reader: impl std::io::Read,
     opts: &ImportOptions,
 ) -> Result<Imported<PayoutRow, R>, ImportError> {
-    import(file, Input::Reader(reader), opts)
+    import(file, Input::Reader(reader), opts, R::default())
+}
+
+/// The same, from bytes or a reader, into `rows` as given: a `RowFeed` hands the rows on
+/// while the file is still being read.
+pub fn import_payouts_into<R: Rows<PayoutRow>>(
+    file: &str,
+    input: Input<impl std::io::Read>,
+    opts: &ImportOptions,
+    rows: R,
+) -> Result<Imported<PayoutRow, R>, ImportError> {
+    import(file, input, opts, rows)
 }
 
 fn import<R: Rows<PayoutRow>>(
     file: &str,
     input: Input<impl std::io::Read>,
     opts: &ImportOptions,
+    rows: R,
 ) -> Result<Imported<PayoutRow, R>, ImportError> {
     let table = open_table(file, input, opts, REQUIRED)?;
     let header = &table.header;
@@ -68,6 +85,7 @@ fn import<R: Rows<PayoutRow>>(
         |ctx| parse_row(ctx, opts),
         notices,
         opts.thread_count(),
+        rows,
     )
 }
 

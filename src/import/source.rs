@@ -342,7 +342,7 @@ pub(crate) enum Opened<'r> {
 }
 
 /// Where a file's bytes are: already in memory (an upload), or still to be read.
-pub(crate) enum Input<R> {
+pub enum Input<R> {
     Bytes(Vec<u8>),
     Reader(R),
 }

@@ -7,6 +7,8 @@ pub mod job;
 pub mod live;
 pub mod tokens;
 
+/// What an upload's file arrives in (the API and the pages fill it as the body streams).
+pub use crate::import::spool::{Spool, Spooled};
 pub use exceptions::{
     DownloadBody, ExceptionPage, ExceptionQuery, download, exception_page, filter_exceptions,
 };
@@ -24,12 +26,15 @@ use crate::domain::population_id::IdCheck;
 use crate::domain::records::{BeneficiaryRow, ListRows, PayoutOrigin, PayoutRow, RowRef};
 use crate::domain::sha256_hex;
 use crate::domain::units::{NATION, Unit, UnitLevel};
-use crate::import::{ImportError, ImportOptions, Imported, import_beneficiaries, import_payouts};
+use crate::import::{
+    Drafted, ImportError, ImportOptions, Imported, RowFeed, Rows, import_beneficiaries_into,
+    import_payouts_into,
+};
 use crate::recon::{Coverage, ExceptionRow, Options, Slice};
 use crate::report::{InputFile, ProgrammeRef, Report, ReportMeta, UnitFigures, UnitRef};
 use crate::store::{
     DEFAULT_PROGRAMME, ExceptionRecord, NewPeriod, NewRun, NewUpload, Period, Programme, RunInfo,
-    Saved, Store, StoreError, StoredCallback, StoredRun, Upload, UploadKind,
+    Saved, Store, StoreError, StoredCallback, StoredRun, Streamed, Upload, UploadFeed, UploadKind,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -63,7 +68,8 @@ pub type ServiceResult<T> = Result<T, ServiceError>;
 pub struct UploadRequest {
     pub period_id: i64,
     pub file_name: String,
-    pub bytes: Vec<u8>,
+    /// The file as received (in memory, or spooled to disk when large).
+    pub body: Spooled,
     /// Payout files without a bank column.
     pub bank: Option<BankId>,
     /// The unit it is for (already checked to be within the uploader's subtree).
@@ -315,8 +321,11 @@ impl ImportGate {
 }
 
 /// Import and store a file. The import runs on a blocking thread (calamine is CPU work),
-/// one of at most `gate`'s concurrent imports; nothing is stored unless the file can be read.
-#[tracing::instrument(skip_all, fields(period_id = req.period_id, kind = kind.as_str(), bytes = req.bytes.len(), actor = %req.actor))]
+/// one of at most `gate`'s concurrent imports, and hands its rows on as it reads them: they
+/// are written to the database while the rest of the file is read (`Store::stream_upload`),
+/// so neither the file nor all its rows are in memory at once. Nothing is stored unless the
+/// whole file can be read and every check passes.
+#[tracing::instrument(skip_all, fields(period_id = req.period_id, kind = kind.as_str(), bytes = req.body.len(), actor = %req.actor))]
 pub async fn upload(
     store: &dyn Store,
     kind: UploadKind,
@@ -330,62 +339,131 @@ pub async fn upload(
     if tree.get(&req.unit).is_none() {
         return Err(ServiceError::UnknownUnit(req.unit));
     }
-    let sha256 = sha256_hex(&req.bytes);
-    let size = req.bytes.len();
     let opts = ImportOptions {
         default_bank: req.bank,
         max_uncompressed_bytes: gate.max_uncompressed_bytes,
         max_cells: gate.max_cells,
         ..ImportOptions::new(crate::domain::dates::this_year())
     };
-    // Held until the rows are stored: they are in memory until then.
+    // Held until the rows are stored: a workbook is in memory until then.
     let _permit = gate
         .permits
         .acquire()
         .await
         .map_err(|e| ServiceError::Internal(e.to_string()))?;
-    let (file_name, bytes) = (req.file_name, req.bytes);
-    match kind {
-        UploadKind::Beneficiaries => {
-            let imp = blocking(move || {
-                import_beneficiaries(&file_name, bytes, &opts).and_then(|i| i.require_rows())
-            })
-            .await??;
-            let mut imp = imp;
-            let warnings = title_mismatch(&period, &imp.title);
-            if !warnings.is_empty() {
-                if !req.confirmed {
-                    return Err(ServiceError::NeedsConfirmation(warnings));
+    let bank = req.bank.map(|b| b.code().to_owned());
+    let start = NewUpload::starting(&req, bank.clone());
+    let UploadRequest {
+        period_id,
+        file_name,
+        body,
+        unit,
+        actor,
+        confirmed,
+        ..
+    } = req;
+    let input = body.into_input();
+    let (feed_tx, feed_rx) = tokio::sync::mpsc::channel::<UploadFeed>(2);
+    let stored = store.stream_upload(period_id, kind, &start, feed_rx, &actor);
+    let imported = async {
+        // Owned here: when this ends early (a file that cannot be read, a refused title), the
+        // last sender goes with it and the store, seeing no `Done`, stores nothing.
+        let feed_tx = feed_tx;
+        match kind {
+            UploadKind::Beneficiaries => {
+                let attribution = Arc::new(std::sync::Mutex::new(Attribution::new(&unit)));
+                let (attr, rows_tx) = (Arc::clone(&attribution), feed_tx.clone());
+                let feed = RowFeed::new(move |rows: Vec<BeneficiaryRow>| {
+                    let Ok(units) = attr.lock().map(|mut a| a.units(&rows)) else {
+                        return false;
+                    };
+                    rows_tx
+                        .blocking_send(UploadFeed::Beneficiaries(rows, units))
+                        .is_ok()
+                });
+                let mut imp = blocking(move || {
+                    let mut imp = import_beneficiaries_into(&file_name, input, &opts, feed)?;
+                    imp.rows.flush();
+                    imp.require_rows()
+                })
+                .await??;
+                let warnings = title_mismatch(&period, &imp.title);
+                if !warnings.is_empty() {
+                    if !confirmed {
+                        return Err(ServiceError::NeedsConfirmation(warnings));
+                    }
+                    imp.notices.extend(warnings.into_iter().map(|w| {
+                        format!(
+                            "{w} — {} / confirmed by {actor}",
+                            "người tải lên đã xác nhận"
+                        )
+                    }));
                 }
-                imp.notices.extend(warnings.into_iter().map(|w| {
-                    format!(
-                        "{w} — {} / confirmed by {}",
-                        "người tải lên đã xác nhận", req.actor
-                    )
-                }));
+                let unresolved = attribution
+                    .lock()
+                    .map_err(|_| ServiceError::Internal("attribution".into()))?
+                    .notice();
+                imp.notices.extend(unresolved);
+                let new = NewUpload::from_imported(
+                    &imp,
+                    start.sha256.clone(),
+                    start.size_bytes,
+                    None,
+                    &unit,
+                );
+                // The store may have answered already (the same file stored): then it is
+                // not listening, and `stored` says why.
+                let _ = feed_tx.send(UploadFeed::Done(Box::new(new.clone()))).await;
+                Ok(new)
             }
-            let (units, unresolved) = attribute_rows(&imp.rows, &req.unit);
-            if let Some(n) = unresolved {
-                imp.notices.push(n);
+            UploadKind::Payouts => {
+                let rows_tx = feed_tx.clone();
+                let feed = RowFeed::new(move |rows: Vec<PayoutRow>| {
+                    rows_tx.blocking_send(UploadFeed::Payouts(rows)).is_ok()
+                });
+                let imp = blocking(move || {
+                    let mut imp = import_payouts_into(&file_name, input, &opts, feed)?;
+                    imp.rows.flush();
+                    Ok::<_, ImportError>(imp)
+                })
+                .await??;
+                let new = NewUpload::from_imported(
+                    &imp,
+                    start.sha256.clone(),
+                    start.size_bytes,
+                    bank,
+                    &unit,
+                );
+                let _ = feed_tx.send(UploadFeed::Done(Box::new(new.clone()))).await;
+                Ok(new)
             }
-            let new = NewUpload::from_imported(&imp, sha256, size, None, &req.unit);
-            let saved = store
-                .save_beneficiary_list(req.period_id, new, &imp.rows, &units, &req.actor)
-                .await?;
-            ingested(kind, &saved);
-            Ok(saved)
         }
-        UploadKind::Payouts => {
-            let imp = blocking(move || import_payouts(&file_name, bytes, &opts)).await??;
-            let bank = req.bank.map(|b| b.code().to_owned());
-            let new = NewUpload::from_imported(&imp, sha256, size, bank, &req.unit);
-            let saved = store
-                .save_payout_file(req.period_id, new, &imp.rows, &req.actor)
-                .await?;
-            ingested(kind, &saved);
-            Ok(saved)
+    };
+    let (imported, stored) = tokio::join!(imported, stored);
+    // A file that cannot be read, or fails a check, says so first: nothing was stored.
+    let new = imported?;
+    let saved = match stored? {
+        Streamed::Saved(value) => Saved {
+            value: *value,
+            created: true,
+        },
+        // The identical file: stored again with no rows, which restores it as before.
+        Streamed::Duplicate => match kind {
+            UploadKind::Beneficiaries => {
+                store
+                    .save_beneficiary_list(period_id, new, &[], &[], &actor)
+                    .await?
+            }
+            UploadKind::Payouts => store.save_payout_file(period_id, new, &[], &actor).await?,
+        },
+        Streamed::Abandoned => {
+            return Err(ServiceError::Internal(
+                "the upload's rows stopped before the end of the file".into(),
+            ));
         }
-    }
+    };
+    ingested(kind, &saved);
+    Ok(saved)
 }
 
 /// Rows stored by an upload, for the metrics (an identical file again stores none).
@@ -400,10 +478,10 @@ fn ingested(kind: UploadKind, saved: &Saved<Upload>) {
 impl NewUpload {
     /// What an import found in a file, ready to store. `bank_code`: the bank given with a
     /// payout file (its rows carry their own).
-    pub fn from_imported<T>(
-        imp: &Imported<T>,
+    pub fn from_imported<T: Drafted, R: Rows<T>>(
+        imp: &Imported<T, R>,
         sha256: String,
-        size_bytes: usize,
+        size_bytes: i64,
         bank_code: Option<String>,
         unit: &str,
     ) -> Self {
@@ -414,74 +492,120 @@ impl NewUpload {
             sheet: imp.sheet.as_deref().map(crate::store::storable),
             bank_code,
             sha256,
-            size_bytes: size_bytes as i64,
+            size_bytes,
             header_row: i64::from(imp.header_row),
             data_rows: imp.data_rows as i64,
-            accepted_rows: imp.rows.len() as i64,
+            accepted_rows: imp.rows.count() as i64,
             rejected_rows: imp.rejected_rows as i64,
             control_total: imp.control_total.clone(),
             errors: imp.errors.clone(),
             notices: imp.notices.clone(),
         }
     }
+
+    /// The file as it starts to arrive: named, digested, not yet read.
+    fn starting(req: &UploadRequest, bank_code: Option<String>) -> Self {
+        NewUpload {
+            unit: req.unit.clone(),
+            file_name: crate::store::storable(&req.file_name),
+            format: String::new(),
+            sheet: None,
+            bank_code,
+            sha256: req.body.sha256().to_owned(),
+            size_bytes: i64::try_from(req.body.len()).unwrap_or(i64::MAX),
+            header_row: 0,
+            data_rows: 0,
+            accepted_rows: 0,
+            rejected_rows: 0,
+            control_total: None,
+            errors: Vec::new(),
+            notices: Vec::new(),
+        }
+    }
 }
 
 /// The commune each row of a list for `unit` counts in (None: `unit` itself), by its commune
-/// column; and a notice naming the communes that did not resolve (lists from before the
-/// 2025 merger name old communes: normal, not an error). A list for the nation stays there.
-fn attribute_rows(
-    rows: &[BeneficiaryRow],
-    unit: &str,
-) -> (Vec<Option<&'static str>>, Option<String>) {
-    let tree = crate::domain::units::shipped_tree();
-    let Some(list_unit) = tree.get(unit).filter(|u| u.level != UnitLevel::Nation) else {
-        return (vec![None; rows.len()], None);
-    };
-    let mut units = Vec::with_capacity(rows.len());
-    // Written name → what it resolved to, so each distinct name is looked up once.
-    let mut seen: HashMap<&str, Option<&'static str>> = HashMap::new();
-    let mut unresolved: Vec<&str> = Vec::new();
-    let mut unresolved_rows = 0usize;
-    for r in rows {
-        let Some(written) = r.commune.as_deref().filter(|c| !c.trim().is_empty()) else {
-            units.push(None);
-            continue;
-        };
-        let code = *seen.entry(written).or_insert_with(|| {
-            let found = tree.resolve_commune(unit, written).map(|c| c.code.as_str());
-            if found.is_none() {
-                unresolved.push(written);
-            }
-            found
-        });
-        if code.is_none() {
-            unresolved_rows += 1;
+/// column, a batch of rows at a time; and a notice naming the communes that did not resolve
+/// (lists from before the 2025 merger name old communes: normal, not an error). A list for
+/// the nation stays there.
+struct Attribution {
+    list_unit: Option<&'static Unit>,
+    /// Written name → what it resolved to, so each distinct name is looked up once.
+    seen: HashMap<String, Option<&'static str>>,
+    unresolved: Vec<String>,
+    unresolved_rows: usize,
+}
+
+impl Attribution {
+    fn new(unit: &str) -> Self {
+        let tree = crate::domain::units::shipped_tree();
+        Attribution {
+            list_unit: tree.get(unit).filter(|u| u.level != UnitLevel::Nation),
+            seen: HashMap::new(),
+            unresolved: Vec::new(),
+            unresolved_rows: 0,
         }
-        units.push(code);
     }
-    if unresolved.is_empty() {
-        return (units, None);
+
+    fn units(&mut self, rows: &[BeneficiaryRow]) -> Vec<Option<&'static str>> {
+        let Some(list_unit) = self.list_unit else {
+            return vec![None; rows.len()];
+        };
+        let tree = crate::domain::units::shipped_tree();
+        let mut units = Vec::with_capacity(rows.len());
+        for r in rows {
+            let Some(written) = r.commune.as_deref().filter(|c| !c.trim().is_empty()) else {
+                units.push(None);
+                continue;
+            };
+            let code = match self.seen.get(written) {
+                Some(code) => *code,
+                None => {
+                    let found = tree
+                        .resolve_commune(&list_unit.code, written)
+                        .map(|c| c.code.as_str());
+                    if found.is_none() {
+                        self.unresolved.push(written.to_owned());
+                    }
+                    self.seen.insert(written.to_owned(), found);
+                    found
+                }
+            };
+            if code.is_none() {
+                self.unresolved_rows += 1;
+            }
+            units.push(code);
+        }
+        units
     }
-    const SHOWN: usize = 20;
-    let mut names: Vec<String> = unresolved
-        .iter()
-        .take(SHOWN)
-        .map(|n| {
-            crate::domain::names::clean_display(n)
-                .chars()
-                .take(60)
-                .collect()
-        })
-        .collect();
-    if unresolved.len() > SHOWN {
-        names.push(format!("… (+{})", unresolved.len() - SHOWN));
+
+    fn notice(&self) -> Option<String> {
+        let list_unit = self.list_unit?;
+        if self.unresolved.is_empty() {
+            return None;
+        }
+        const SHOWN: usize = 20;
+        let mut names: Vec<String> = self
+            .unresolved
+            .iter()
+            .take(SHOWN)
+            .map(|n| {
+                crate::domain::names::clean_display(n)
+                    .chars()
+                    .take(60)
+                    .collect()
+            })
+            .collect();
+        if self.unresolved.len() > SHOWN {
+            names.push(format!("… (+{})", self.unresolved.len() - SHOWN));
+        }
+        let names = names.join(", ");
+        let n = self.unresolved_rows;
+        let unit = &list_unit.full_name;
+        Some(format!(
+            "{n} dòng ghi tên xã không thuộc {unit} (theo danh mục từ 1/7/2025), được tính vào chính {unit}: {names} / {n} rows name a commune that is not one of {unit}'s (as of 1/7/2025) and count in {unit} itself: {names}"
+        ))
     }
-    let names = names.join(", ");
-    let notice = format!(
-        "{unresolved_rows} dòng ghi tên xã không thuộc {} (theo danh mục từ 1/7/2025), được tính vào chính {}: {names} / {unresolved_rows} rows name a commune that is not one of {}'s (as of 1/7/2025) and count in {} itself: {names}",
-        list_unit.full_name, list_unit.full_name, list_unit.full_name, list_unit.full_name
-    );
-    (units, Some(notice))
 }
 
 /// Make a stored list its period's current list again (restored if it was retired). The

@@ -110,6 +110,27 @@ pub struct NewUpload {
     pub unit: String,
 }
 
+/// What `Store::stream_upload` is sent, in order.
+#[derive(Debug)]
+pub enum UploadFeed {
+    /// The next rows of a list, with the commune each counts in (None: the list's unit).
+    Beneficiaries(Vec<BeneficiaryRow>, Vec<Option<&'static str>>),
+    /// The next rows of a bank file.
+    Payouts(Vec<PayoutRow>),
+    /// Every row was sent: the upload as imported.
+    Done(Box<NewUpload>),
+}
+
+/// How a streamed upload ended.
+#[derive(Debug)]
+pub enum Streamed {
+    Saved(Box<Upload>),
+    /// The identical file is stored already: nothing was written.
+    Duplicate,
+    /// The feed ended without `Done`: nothing was written.
+    Abandoned,
+}
+
 /// A stored upload.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Upload {
@@ -708,6 +729,22 @@ pub trait Store: Send + Sync {
         rows: &[PayoutRow],
         actor: &str,
     ) -> StoreResult<Saved<Upload>>;
+    /// Store an upload whose rows arrive while its file is still being read: rows are
+    /// written as they come (`UploadFeed::Beneficiaries`/`Payouts`, matching `kind`), and
+    /// `UploadFeed::Done` stores the upload as `save_beneficiary_list`/`save_payout_file`
+    /// would, in the same transaction. `start` names the file (its SHA-256, size, unit,
+    /// bank); its counts are not read. Before any row: the identical file already stored
+    /// answers `Duplicate` (store it with `save_*` and no rows, which restores it), and a
+    /// list overlapping another unit's current list is a Conflict. A feed that ends without
+    /// `Done` stores nothing (`Abandoned`). Other writers wait only for the final step.
+    async fn stream_upload(
+        &self,
+        period_id: i64,
+        kind: UploadKind,
+        start: &NewUpload,
+        feed: tokio::sync::mpsc::Receiver<UploadFeed>,
+        actor: &str,
+    ) -> StoreResult<Streamed>;
     /// Every upload of a period, oldest first.
     async fn list_uploads(&self, period_id: i64) -> StoreResult<Vec<Upload>>;
     /// Make a beneficiary list its unit's current list again (restoring it if it was

@@ -48,11 +48,24 @@ impl PgStore {
 
     async fn begin_write(&self) -> StoreResult<Transaction<'static, Postgres>> {
         let mut tx = self.writer.begin().await?;
+        Self::lock_writes(&mut tx).await?;
+        Ok(tx)
+    }
+
+    /// A transaction for an upload's rows, written while its file is still being read:
+    /// without the write lock (its rows are invisible until it commits), on a connection
+    /// of the read pool so it holds none of the writers' two. `lock_writes` takes the lock
+    /// for its final step.
+    async fn begin_rows(&self) -> StoreResult<Transaction<'static, Postgres>> {
+        Ok(self.reader.begin().await?)
+    }
+
+    async fn lock_writes(tx: &mut Transaction<'static, Postgres>) -> StoreResult<()> {
         sqlx::query("SELECT pg_advisory_xact_lock($1)")
             .bind(WRITE_LOCK)
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
-        Ok(tx)
+        Ok(())
     }
 }
 

@@ -32,8 +32,8 @@ use crate::store::{
     BeneficiaryRecord, CallbackPayout, CallbackRequest, CallbackVerdict, ExceptionFilter,
     ExceptionRecord, ListInput, NewPeriod, NewRun, NewSession, NewToken, NewUpload, PageStart,
     PayoutInput, PayoutRecord, Period, PeriodInputs, PoolUse, Programme, RunInfo, Saved, Store,
-    StoreError, StoreResult, StoredCallback, StoredRun, TokenInfo, UnitScope, UnitTarget, Upload,
-    UploadKind, WebSession,
+    StoreError, StoreResult, StoredCallback, StoredRun, Streamed, TokenInfo, UnitScope, UnitTarget,
+    Upload, UploadFeed, UploadKind, WebSession,
 };
 
 type Tx = sqlx::Transaction<'static, Db>;
@@ -163,21 +163,40 @@ async fn insert_upload(
         rules::same_unit_as_stored(&existing, &u.unit)?;
         return Ok(Err(existing));
     }
-    let version: Option<i64> = match kind {
-        UploadKind::Beneficiaries => {
-            let max: i64 = sqlx::query_scalar(
-                "SELECT COALESCE(MAX(version), 0) FROM uploads \
-                 WHERE period_id = $1 AND kind = $2 AND unit_code = $3",
-            )
-            .bind(period_id)
-            .bind(kind.as_str())
-            .bind(&u.unit)
-            .fetch_one(&mut **tx)
-            .await?;
-            Some(max + 1)
-        }
+    let version = match kind {
+        UploadKind::Beneficiaries => Some(next_version(tx, period_id, &u.unit).await?),
         UploadKind::Payouts => None,
     };
+    let current_since = (kind == UploadKind::Beneficiaries).then_some(at);
+    let id = insert_upload_row(tx, period_id, kind, u, version, current_since, actor, at).await?;
+    Ok(Ok(id))
+}
+
+/// The next version of a unit's list in a period (read under the write lock).
+async fn next_version(tx: &mut Tx, period_id: i64, unit: &str) -> StoreResult<i64> {
+    let max: i64 = sqlx::query_scalar(
+        "SELECT COALESCE(MAX(version), 0) FROM uploads \
+         WHERE period_id = $1 AND kind = 'beneficiaries' AND unit_code = $2",
+    )
+    .bind(period_id)
+    .bind(unit)
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(max + 1)
+}
+
+/// Insert an upload's row as described; its id.
+#[allow(clippy::too_many_arguments)]
+async fn insert_upload_row(
+    tx: &mut Tx,
+    period_id: i64,
+    kind: UploadKind,
+    u: &NewUpload,
+    version: Option<i64>,
+    current_since: Option<DateTime<Utc>>,
+    actor: &str,
+    at: DateTime<Utc>,
+) -> StoreResult<i64> {
     let c = UploadColumns::new(u)?;
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO uploads (period_id, kind, version, file_name, format, sheet, bank_code, \
@@ -207,11 +226,48 @@ async fn insert_upload(
     .bind(c.control_total_computed)
     .bind(&c.errors_json)
     .bind(&c.notices_json)
-    .bind((kind == UploadKind::Beneficiaries).then_some(at))
+    .bind(current_since)
     .bind(&u.unit)
     .fetch_one(&mut **tx)
     .await?;
-    Ok(Ok(id))
+    Ok(id)
+}
+
+/// Complete a streamed upload's row with what its import found, as of `at` (when it
+/// became stored, and current for a list).
+async fn complete_upload_row(
+    tx: &mut Tx,
+    id: i64,
+    u: &NewUpload,
+    version: Option<i64>,
+    current_since: Option<DateTime<Utc>>,
+    at: DateTime<Utc>,
+) -> StoreResult<()> {
+    let c = UploadColumns::new(u)?;
+    sqlx::query(
+        "UPDATE uploads SET version = $1, format = $2, sheet = $3, created_at = $4, \
+         header_row = $5, data_rows = $6, accepted_rows = $7, rejected_rows = $8, \
+         control_total_row = $9, control_total_stated = $10, control_total_computed = $11, \
+         errors_json = $12, notices_json = $13, current_since = $14 WHERE id = $15",
+    )
+    .bind(version)
+    .bind(&u.format)
+    .bind(&u.sheet)
+    .bind(at)
+    .bind(u.header_row)
+    .bind(u.data_rows)
+    .bind(u.accepted_rows)
+    .bind(u.rejected_rows)
+    .bind(c.control_total_row)
+    .bind(c.control_total_stated)
+    .bind(c.control_total_computed)
+    .bind(&c.errors_json)
+    .bind(&c.notices_json)
+    .bind(current_since)
+    .bind(id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }
 
 fn json_text<T: serde::Serialize>(what: &str, value: &T) -> StoreResult<String> {
@@ -1039,6 +1095,105 @@ impl Store for Backend {
             value,
             created: true,
         })
+    }
+
+    async fn stream_upload(
+        &self,
+        period_id: i64,
+        kind: UploadKind,
+        start: &NewUpload,
+        mut feed: tokio::sync::mpsc::Receiver<UploadFeed>,
+        actor: &str,
+    ) -> StoreResult<Streamed> {
+        let mut tx = self.begin_rows().await?;
+        period_exists(&mut tx, period_id).await?;
+        if kind == UploadKind::Beneficiaries {
+            no_overlap(&mut tx, period_id, &start.unit).await?;
+        }
+        let stored: Option<i64> = sqlx::query_scalar(
+            "SELECT id FROM uploads WHERE period_id = $1 AND kind = $2 AND sha256 = $3",
+        )
+        .bind(period_id)
+        .bind(kind.as_str())
+        .bind(&start.sha256)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if stored.is_some() {
+            return Ok(Streamed::Duplicate);
+        }
+        // The upload's row first, for its id: no version, not current, until `Done`. The
+        // same file sent at the same time waits here on the (period, kind, sha256) key
+        // until this one ends, then finds it.
+        let id = match insert_upload_row(&mut tx, period_id, kind, start, None, None, actor, now())
+            .await
+        {
+            Err(StoreError::Database(e)) if is_unique_violation(&e) => {
+                return Ok(Streamed::Duplicate);
+            }
+            other => other?,
+        };
+        let mut seq = 0usize;
+        let done = loop {
+            let Some(next) = feed.recv().await else {
+                return Ok(Streamed::Abandoned);
+            };
+            match (kind, next) {
+                (_, UploadFeed::Done(u)) => break *u,
+                (UploadKind::Beneficiaries, UploadFeed::Beneficiaries(rows, units)) => {
+                    let records = rows
+                        .iter()
+                        .zip(units.iter().copied().chain(std::iter::repeat(None)))
+                        .enumerate()
+                        .map(|(i, (r, unit))| {
+                            let mut rec = BeneficiaryRecord::from_row(seq + i, r)?;
+                            rec.unit_code = unit.filter(|u| *u != start.unit).map(str::to_owned);
+                            Ok(rec)
+                        })
+                        .collect::<StoreResult<Vec<_>>>()?;
+                    insert_beneficiaries(&mut tx, id, &records).await?;
+                    seq += rows.len();
+                }
+                (UploadKind::Payouts, UploadFeed::Payouts(rows)) => {
+                    let records = rows
+                        .iter()
+                        .enumerate()
+                        .map(|(i, r)| PayoutRecord::from_row(id, seq + i, r))
+                        .collect::<StoreResult<Vec<_>>>()?;
+                    insert_payouts(&mut tx, &records).await?;
+                    seq += rows.len();
+                }
+                (kind, _) => {
+                    return Err(StoreError::Corrupt(format!(
+                        "rows of another kind sent for a {} upload",
+                        kind.as_str()
+                    )));
+                }
+            }
+        };
+        // The final step under the write lock, as `save_*` take it: the overlap check again
+        // (another unit's list may have become current meanwhile), the version, the audit.
+        Backend::lock_writes(&mut tx).await?;
+        let at = now();
+        let (version, current_since) = match kind {
+            UploadKind::Beneficiaries => {
+                no_overlap(&mut tx, period_id, &done.unit).await?;
+                (
+                    Some(next_version(&mut tx, period_id, &done.unit).await?),
+                    Some(at),
+                )
+            }
+            UploadKind::Payouts => (None, None),
+        };
+        complete_upload_row(&mut tx, id, &done, version, current_since, at).await?;
+        append_in(
+            &mut tx,
+            rules::upload_saved(kind, period_id, id, &done, actor),
+            at,
+        )
+        .await?;
+        let value = upload_in(&mut tx, id).await?;
+        tx.commit().await?;
+        Ok(Streamed::Saved(Box::new(value)))
     }
 
     async fn list_uploads(&self, period_id: i64) -> StoreResult<Vec<Upload>> {

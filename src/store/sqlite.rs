@@ -84,6 +84,15 @@ impl SqliteStore {
     async fn begin_write(&self) -> StoreResult<Transaction<'static, Sqlite>> {
         Ok(self.writer.begin_with("BEGIN IMMEDIATE").await?)
     }
+
+    /// SQLite has one writer: an upload's rows are written under the write lock.
+    async fn begin_rows(&self) -> StoreResult<Transaction<'static, Sqlite>> {
+        self.begin_write().await
+    }
+
+    async fn lock_writes(_tx: &mut Transaction<'static, Sqlite>) -> StoreResult<()> {
+        Ok(())
+    }
 }
 
 /// SQLite plans an `IN` list as index probes on the (bank, ref) and payout keys.

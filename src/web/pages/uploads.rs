@@ -50,10 +50,11 @@ async fn read_upload_parts(
                 too_large()
             }
             UploadFormError::Multipart(e) => WebError::BadRequest(e.body_text()),
+            UploadFormError::Spool(e) => WebError::Internal(format!("upload spool: {e}")),
         })?;
     // A form submitted with no file chosen sends one empty, nameless part.
     form.files
-        .retain(|f| !(f.sent_name.is_empty() && f.bytes.is_empty()));
+        .retain(|f| !(f.sent_name.is_empty() && f.body.is_empty()));
     Ok(form)
 }
 
@@ -123,7 +124,7 @@ async fn upload(
         let req = UploadRequest {
             period_id: id,
             file_name: file_name.clone(),
-            bytes: file.bytes,
+            body: file.body,
             bank,
             unit: unit.clone(),
             actor: v.actor(),

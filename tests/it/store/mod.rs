@@ -38,11 +38,15 @@ fn fixture(name: &str) -> Vec<u8> {
 }
 
 /// What the service builds from an import.
-fn new_upload<T>(imported: &Imported<T>, bytes: &[u8], bank_code: Option<&str>) -> NewUpload {
+fn new_upload<T: doisoat::import::Drafted>(
+    imported: &Imported<T>,
+    bytes: &[u8],
+    bank_code: Option<&str>,
+) -> NewUpload {
     NewUpload::from_imported(
         imported,
         sha256_hex(bytes),
-        bytes.len(),
+        bytes.len() as i64,
         bank_code.map(str::to_owned),
         "VN",
     )

@@ -981,3 +981,186 @@ fn same_payouts(t: &dyn PayoutRows, s: &[PayoutRow]) {
         assert_eq!(t.row_number(i), s.row_number(i), "{at}");
     }
 }
+
+/// Send `rows` in batches of two, then `done` (unless None: the feed just ends).
+async fn stream(
+    s: &dyn Store,
+    period_id: i64,
+    kind: UploadKind,
+    start: &NewUpload,
+    batches: Vec<doisoat::store::UploadFeed>,
+    done: Option<NewUpload>,
+) -> doisoat::store::Streamed {
+    let (tx, rx) = tokio::sync::mpsc::channel(1);
+    let send = async move {
+        for b in batches {
+            tx.send(b).await.expect("the store takes the rows");
+        }
+        if let Some(d) = done {
+            let _ = tx.send(doisoat::store::UploadFeed::Done(Box::new(d))).await;
+        }
+    };
+    let (stored, ()) = tokio::join!(s.stream_upload(period_id, kind, start, rx, ACTOR), send);
+    stored.expect("stream_upload")
+}
+
+fn list_batches(rows: &[BeneficiaryRow]) -> Vec<doisoat::store::UploadFeed> {
+    rows.chunks(2)
+        .map(|c| doisoat::store::UploadFeed::Beneficiaries(c.to_vec(), vec![None; c.len()]))
+        .collect()
+}
+
+fn payout_batches(rows: &[PayoutRow]) -> Vec<doisoat::store::UploadFeed> {
+    rows.chunks(2)
+        .map(|c| doisoat::store::UploadFeed::Payouts(c.to_vec()))
+        .collect()
+}
+
+/// An upload streamed in batches is stored as `save_*` stores it: the same upload, rows and
+/// audit entry; a feed that stops stores nothing; the identical file again writes nothing.
+#[tokio::test]
+async fn a_streamed_upload_is_stored_as_a_saved_one_and_an_abandoned_one_not_at_all() {
+    use doisoat::store::Streamed;
+    for_each_store(|t| async move {
+        let s = t.store.as_ref();
+        let f = sample_files();
+        // The reference: the sample saved whole in one period.
+        let saved = store_sample(s, &f).await;
+        let p = s
+            .create_period(period("2026-04"), ACTOR)
+            .await
+            .expect("create_period");
+        let before = all_audit(s).await.len();
+        // Started with the file only (no counts), completed by `Done`.
+        let start = |u: NewUpload| NewUpload {
+            data_rows: 0,
+            accepted_rows: 0,
+            errors: Vec::new(),
+            format: String::new(),
+            ..u
+        };
+        // Stopped half-way: nothing stored, nothing audited.
+        let half = list_batches(&f.list2.rows[..3]);
+        let stopped = stream(
+            s,
+            p.id,
+            UploadKind::Beneficiaries,
+            &start(f.list2_upload()),
+            half,
+            None,
+        )
+        .await;
+        assert!(matches!(stopped, Streamed::Abandoned), "{stopped:?}");
+        assert_eq!(s.list_uploads(p.id).await.expect("list_uploads"), vec![]);
+        assert_eq!(all_audit(s).await.len(), before);
+        let list = stream(
+            s,
+            p.id,
+            UploadKind::Beneficiaries,
+            &start(f.list2_upload()),
+            list_batches(&f.list2.rows),
+            Some(f.list2_upload()),
+        )
+        .await;
+        let Streamed::Saved(list) = list else {
+            panic!("{list:?}")
+        };
+        let like_saved = |u: &Upload, reference: &Upload| Upload {
+            id: u.id,
+            period_id: u.period_id,
+            created_at: u.created_at,
+            version: u.version,
+            ..reference.clone()
+        };
+        let list = *list;
+        assert_eq!(list, like_saved(&list, &saved.v2.value));
+        assert_eq!(list.version, Some(1));
+        assert!(list.current);
+        let agri = stream(
+            s,
+            p.id,
+            UploadKind::Payouts,
+            &start(f.agri_upload()),
+            payout_batches(&f.agri.rows),
+            Some(f.agri_upload()),
+        )
+        .await;
+        let Streamed::Saved(agri) = agri else {
+            panic!("{agri:?}")
+        };
+        let agri = *agri;
+        assert_eq!(agri, like_saved(&agri, &saved.agri.value));
+        // The identical file again: nothing written.
+        let again = stream(
+            s,
+            p.id,
+            UploadKind::Payouts,
+            &start(f.agri_upload()),
+            vec![],
+            None,
+        )
+        .await;
+        assert!(matches!(again, Streamed::Duplicate), "{again:?}");
+        let inputs = s.period_inputs(p.id).await.expect("period_inputs");
+        same_list(&inputs.lists[0].rows, &f.list2.rows);
+        let mut payouts = doisoat::domain::columns::PayoutTable::default();
+        for file in inputs.payout_files {
+            payouts.append(file.rows);
+        }
+        same_payouts(&payouts, &f.agri.rows);
+        let audit = all_audit(s).await;
+        assert_eq!(audit.len(), before + 2);
+        assert_eq!(audit::verify(&audit), Ok(audit.len()));
+    })
+    .await;
+}
+
+/// On PostgreSQL, an upload's rows are written without the write lock: other writers go on
+/// while a long file is still being read. (SQLite has one writer: they wait.)
+#[tokio::test]
+async fn other_writers_go_on_while_an_upload_streams_on_postgres() {
+    for_each_store(|t| async move {
+        if t.backend.name() != "postgres" {
+            return;
+        }
+        let s = std::sync::Arc::clone(&t.store);
+        let f = sample_files();
+        let p = s
+            .create_period(period("2026-05"), ACTOR)
+            .await
+            .expect("create_period");
+        let (tx, rx) = tokio::sync::mpsc::channel(1);
+        let start = f.list_upload();
+        let streaming = {
+            let s = std::sync::Arc::clone(&s);
+            tokio::spawn(async move {
+                s.stream_upload(p.id, UploadKind::Beneficiaries, &start, rx, ACTOR)
+                    .await
+            })
+        };
+        for b in list_batches(&f.list.rows[..4]) {
+            tx.send(b).await.expect("rows taken");
+        }
+        // Mid-upload, another writer stores a period at once.
+        let other = tokio::time::timeout(
+            std::time::Duration::from_secs(10),
+            s.create_period(period("2026-06"), ACTOR),
+        )
+        .await;
+        assert!(matches!(other, Ok(Ok(_))), "{other:?}");
+        for b in list_batches(&f.list.rows[4..]) {
+            tx.send(b).await.expect("rows taken");
+        }
+        tx.send(doisoat::store::UploadFeed::Done(Box::new(f.list_upload())))
+            .await
+            .expect("done taken");
+        let stored = streaming.await.expect("join").expect("stream_upload");
+        assert!(
+            matches!(stored, doisoat::store::Streamed::Saved(_)),
+            "{stored:?}"
+        );
+        let audit = all_audit(s.as_ref()).await;
+        assert_eq!(audit::verify(&audit), Ok(audit.len()));
+    })
+    .await;
+}
