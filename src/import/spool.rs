@@ -105,15 +105,6 @@ impl Spool {
 }
 
 impl Spooled {
-    /// A file already in memory (the CLI, tests).
-    pub fn from_bytes(bytes: Vec<u8>) -> Self {
-        Spooled {
-            len: bytes.len() as u64,
-            sha256: crate::domain::digest::sha256_hex(&bytes),
-            body: Body::Memory(bytes),
-        }
-    }
-
     pub fn len(&self) -> u64 {
         self.len
     }

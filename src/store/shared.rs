@@ -172,6 +172,41 @@ async fn insert_upload(
     Ok(Ok(id))
 }
 
+/// A list's rows from `first` on as stored records; `units[i]` is the commune row i counts
+/// in (missing or None: the list's unit, stored as no unit of its own).
+fn list_records(
+    first: usize,
+    rows: &[BeneficiaryRow],
+    units: &[Option<&str>],
+    list_unit: &str,
+) -> StoreResult<Vec<BeneficiaryRecord>> {
+    rows.iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let mut rec = BeneficiaryRecord::from_row(first + i, r)?;
+            rec.unit_code = units
+                .get(i)
+                .copied()
+                .flatten()
+                .filter(|u| *u != list_unit)
+                .map(str::to_owned);
+            Ok(rec)
+        })
+        .collect()
+}
+
+/// A bank file's rows from `first` on as stored records.
+fn payout_records(
+    upload_id: i64,
+    first: usize,
+    rows: &[PayoutRow],
+) -> StoreResult<Vec<PayoutRecord>> {
+    rows.iter()
+        .enumerate()
+        .map(|(i, r)| PayoutRecord::from_row(upload_id, first + i, r))
+        .collect()
+}
+
 /// The next version of a unit's list in a period (read under the write lock).
 async fn next_version(tx: &mut Tx, period_id: i64, unit: &str) -> StoreResult<i64> {
     let max: i64 = sqlx::query_scalar(
@@ -1018,21 +1053,8 @@ impl Store for Backend {
         };
         for (n, chunk) in rows.chunks(STORE_CHUNK).enumerate() {
             let first = n * STORE_CHUNK;
-            let records = chunk
-                .iter()
-                .enumerate()
-                .map(|(i, r)| {
-                    let seq = first + i;
-                    let mut rec = BeneficiaryRecord::from_row(seq, r)?;
-                    rec.unit_code = units
-                        .get(seq)
-                        .copied()
-                        .flatten()
-                        .filter(|u| *u != upload.unit)
-                        .map(str::to_owned);
-                    Ok(rec)
-                })
-                .collect::<StoreResult<Vec<_>>>()?;
+            let units = units.get(first..).unwrap_or_default();
+            let records = list_records(first, chunk, units, &upload.unit)?;
             insert_beneficiaries(&mut tx, id, &records).await?;
         }
         append_in(
@@ -1075,12 +1097,7 @@ impl Store for Backend {
             }
         };
         for (n, chunk) in rows.chunks(STORE_CHUNK).enumerate() {
-            let first = n * STORE_CHUNK;
-            let records = chunk
-                .iter()
-                .enumerate()
-                .map(|(i, r)| PayoutRecord::from_row(id, first + i, r))
-                .collect::<StoreResult<Vec<_>>>()?;
+            let records = payout_records(id, n * STORE_CHUNK, chunk)?;
             insert_payouts(&mut tx, &records).await?;
         }
         append_in(
@@ -1110,20 +1127,9 @@ impl Store for Backend {
         if kind == UploadKind::Beneficiaries {
             no_overlap(&mut tx, period_id, &start.unit).await?;
         }
-        let stored: Option<i64> = sqlx::query_scalar(
-            "SELECT id FROM uploads WHERE period_id = $1 AND kind = $2 AND sha256 = $3",
-        )
-        .bind(period_id)
-        .bind(kind.as_str())
-        .bind(&start.sha256)
-        .fetch_optional(&mut *tx)
-        .await?;
-        if stored.is_some() {
-            return Ok(Streamed::Duplicate);
-        }
         // The upload's row first, for its id: no version, not current, until `Done`. The
-        // same file sent at the same time waits here on the (period, kind, sha256) key
-        // until this one ends, then finds it.
+        // (period, kind, sha256) key answers whether the identical file is stored; one sent
+        // at the same time waits here until this one ends, then finds it.
         let id = match insert_upload_row(&mut tx, period_id, kind, start, None, None, actor, now())
             .await
         {
@@ -1140,25 +1146,12 @@ impl Store for Backend {
             match (kind, next) {
                 (_, UploadFeed::Done(u)) => break *u,
                 (UploadKind::Beneficiaries, UploadFeed::Beneficiaries(rows, units)) => {
-                    let records = rows
-                        .iter()
-                        .zip(units.iter().copied().chain(std::iter::repeat(None)))
-                        .enumerate()
-                        .map(|(i, (r, unit))| {
-                            let mut rec = BeneficiaryRecord::from_row(seq + i, r)?;
-                            rec.unit_code = unit.filter(|u| *u != start.unit).map(str::to_owned);
-                            Ok(rec)
-                        })
-                        .collect::<StoreResult<Vec<_>>>()?;
+                    let records = list_records(seq, &rows, &units, &start.unit)?;
                     insert_beneficiaries(&mut tx, id, &records).await?;
                     seq += rows.len();
                 }
                 (UploadKind::Payouts, UploadFeed::Payouts(rows)) => {
-                    let records = rows
-                        .iter()
-                        .enumerate()
-                        .map(|(i, r)| PayoutRecord::from_row(id, seq + i, r))
-                        .collect::<StoreResult<Vec<_>>>()?;
+                    let records = payout_records(id, seq, &rows)?;
                     insert_payouts(&mut tx, &records).await?;
                     seq += rows.len();
                 }
