@@ -14,7 +14,8 @@
 //! `DOISOAT_NATIONAL_PEOPLE` (default 3,350,000) sizes the month; `DOISOAT_BENCH_DIR` keeps
 //! the generated files between runs; `DOISOAT_BASELINE_BIN=path/to/older/doisoat` runs the
 //! same steps with another build, side by side (before/after); `DOISOAT_BENCH_BACKENDS`
-//! (`sqlite,postgres` by default) picks the backends.
+//! (`sqlite,postgres` by default) picks the backends; `DOISOAT_BENCH_KEEP_DB=1` keeps the
+//! PostgreSQL database of the last build measured, to look into afterwards.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -561,7 +562,12 @@ async fn backend(name: &str, bins: &[(String, PathBuf)], dir: &Path) -> (Vec<Col
                 floor = copy_floor(&db.url, dir);
             }
             let f = steps(bin, &db.url, dir, &log).await;
-            db.drop_db().await;
+            // DOISOAT_BENCH_KEEP_DB keeps the last build's database, to look into afterwards.
+            if std::env::var_os("DOISOAT_BENCH_KEEP_DB").is_some() {
+                println!("kept the database: {}", db.url);
+            } else {
+                db.drop_db().await;
+            }
             f
         } else {
             let url = format!("sqlite:{}", tmp.path().join("bench.db").display());

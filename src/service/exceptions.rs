@@ -127,10 +127,13 @@ impl ExceptionQuery {
 }
 
 /// The store's form of each exception: the columns its filters read, the row as JSON.
-/// Each row is dropped once written (a national run has 1.3 million: never both whole).
-pub fn records(rows: Vec<ExceptionRow>) -> Result<Vec<ExceptionRecord>, serde_json::Error> {
+/// Each row is dropped once made into a record.
+pub fn records(
+    rows: impl IntoIterator<Item = ExceptionRow>,
+) -> Result<Vec<ExceptionRecord>, serde_json::Error> {
     let tree = shipped_tree();
-    let mut out = Vec::with_capacity(rows.len());
+    let rows = rows.into_iter();
+    let mut out = Vec::with_capacity(rows.size_hint().0);
     for row in rows {
         out.push(ExceptionRecord {
             kind: row.kind.as_str().to_owned(),

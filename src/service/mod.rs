@@ -33,8 +33,8 @@ use crate::import::{
 use crate::recon::{Coverage, ExceptionRow, Options, Slice};
 use crate::report::{InputFile, ProgrammeRef, Report, ReportMeta, UnitFigures, UnitRef};
 use crate::store::{
-    DEFAULT_PROGRAMME, ExceptionRecord, NewPeriod, NewRun, NewUpload, Period, Programme, RunInfo,
-    Saved, Store, StoreError, StoredCallback, StoredRun, Streamed, Upload, UploadFeed, UploadKind,
+    DEFAULT_PROGRAMME, NewPeriod, NewRun, NewUpload, Period, Programme, RunFeed, RunInfo, Saved,
+    Store, StoreError, StoredCallback, StoredRun, Streamed, Upload, UploadFeed, UploadKind,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -111,6 +111,9 @@ pub enum CreatePeriodError {
 
 /// Longest programme or locality name kept (characters).
 const PERIOD_TEXT_CHARS: usize = 200;
+
+/// A run's exceptions are made into stored records and written this many at a time.
+const EXCEPTION_BATCH: usize = 65_536;
 
 /// Check a period request and create it: the one rule for the API and the pages. Every
 /// field's problem is reported, not just the first.
@@ -1123,44 +1126,79 @@ pub async fn reconcile_period(
         code: g.period.programme.clone(),
         name: g.period.programme_name.clone(),
     };
-    let computed = blocking(
-        move || -> Result<(String, String, Vec<ExceptionRecord>, String), serde_json::Error> {
-            let a = compute(&g, &scope.code);
-            let report_json = serde_json::to_string(&a.report)?;
-            let report_sha256 = sha256_hex(report_json.as_bytes());
-            let meta = ReportMeta {
-                period: Some(g.period.code.clone()),
-                generated_at: crate::domain::dates::report_time(chrono::Utc::now()),
-                inputs: g.inputs(&scope.code),
-                target_pct: g.target_for(&scope.code),
-                tolerance: Decimal::ZERO,
-                report_sha256: Some(report_sha256.clone()),
-                unit: Some(UnitRef::from(scope)),
-                programme: Some(programme),
-            };
-            Ok((
-                serde_json::to_string(&meta)?,
-                report_json,
-                exceptions::records(a.exceptions)?,
-                report_sha256,
-            ))
-        },
-    )
-    .await?
-    .map_err(|e| ServiceError::Internal(e.to_string()))?;
+    // The run is made on a blocking thread and stored as it is made: its head (meta, report)
+    // first, then its exceptions a batch at a time, so the inputs are let go before the
+    // exceptions become records, and the records never all exist at once.
+    let (head_tx, head_rx) = tokio::sync::oneshot::channel();
+    let (feed_tx, feed_rx) = tokio::sync::mpsc::channel(2);
+    let maker = tokio::task::spawn_blocking(move || -> Result<(), serde_json::Error> {
+        let crate::report::Assembled {
+            recon,
+            report,
+            exceptions: rows,
+        } = compute(&g, &scope.code);
+        drop(recon);
+        let report_json = serde_json::to_string(&report)?;
+        drop(report);
+        let report_sha256 = sha256_hex(report_json.as_bytes());
+        let meta = ReportMeta {
+            period: Some(g.period.code.clone()),
+            generated_at: crate::domain::dates::report_time(chrono::Utc::now()),
+            inputs: g.inputs(&scope.code),
+            target_pct: g.target_for(&scope.code),
+            tolerance: Decimal::ZERO,
+            report_sha256: Some(report_sha256.clone()),
+            unit: Some(UnitRef::from(scope)),
+            programme: Some(programme),
+        };
+        let meta_json = serde_json::to_string(&meta)?;
+        drop(g);
+        let count = rows.len();
+        if head_tx
+            .send((meta_json, report_json, report_sha256, count))
+            .is_err()
+        {
+            return Ok(());
+        }
+        let mut rows = rows.into_iter();
+        loop {
+            let batch = exceptions::records(rows.by_ref().take(EXCEPTION_BATCH))?;
+            if batch.is_empty() {
+                break;
+            }
+            // The store stopped (its error is the answer): nothing more to make.
+            if feed_tx.blocking_send(RunFeed::Exceptions(batch)).is_err() {
+                return Ok(());
+            }
+        }
+        let _ = feed_tx.blocking_send(RunFeed::Done);
+        Ok(())
+    });
+    let made = |joined: Result<Result<(), serde_json::Error>, tokio::task::JoinError>| match joined
+    {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(ServiceError::Internal(e.to_string())),
+        Err(e) => Err(ServiceError::Internal(e.to_string())),
+    };
+    let Ok((meta_json, report_json, report_sha256, exception_rows)) = head_rx.await else {
+        // The maker stopped before the head: its error says why.
+        made(maker.await)?;
+        return Err(ServiceError::Internal("reconciliation stopped".into()));
+    };
     let computed_at = started.elapsed();
-    let (meta_json, report_json, exceptions, report_sha256) = computed;
-    let exception_rows = exceptions.len();
     let run = NewRun {
         period_id,
         unit: unit.to_owned(),
         list_upload_id,
         meta_json,
         report_json: report_json.clone(),
-        exceptions,
+        exceptions: feed_rx,
         report_sha256,
     };
-    let info = store.save_reconciliation(run, actor).await?;
+    let saved = store.save_reconciliation(run, actor).await;
+    // A maker's failure is the cause of a feed that stopped short.
+    made(maker.await)?;
+    let info = saved?;
     let total = started.elapsed();
     // Where a run's time goes, for whoever sizes the machine.
     tracing::info!(

@@ -174,7 +174,7 @@ pub struct Saved<T> {
 
 /// A reconciliation run to store. The JSON texts are stored as given: their digest is
 /// part of the run.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
 pub struct NewRun {
     pub period_id: i64,
     /// The subtree the run covers.
@@ -183,9 +183,29 @@ pub struct NewRun {
     pub list_upload_id: i64,
     pub meta_json: String,
     pub report_json: String,
-    /// The run's exceptions in order, each stored as an indexed row.
-    pub exceptions: Vec<ExceptionRecord>,
+    /// The run's exceptions in order, each stored as an indexed row as it arrives.
+    pub exceptions: tokio::sync::mpsc::Receiver<RunFeed>,
     pub report_sha256: String,
+}
+
+/// What `Store::save_reconciliation` is sent: a run's exceptions in order, in batches,
+/// then `Done`. A national run has 1.3 million: they are made while the first are being
+/// stored, never all held at once.
+#[derive(Debug)]
+pub enum RunFeed {
+    Exceptions(Vec<ExceptionRecord>),
+    Done,
+}
+
+impl RunFeed {
+    /// A feed of exceptions all made already (small runs, tests).
+    pub fn of(rows: Vec<ExceptionRecord>) -> tokio::sync::mpsc::Receiver<RunFeed> {
+        let (tx, rx) = tokio::sync::mpsc::channel(2);
+        // Room for both: the sends cannot fail.
+        let _ = tx.try_send(RunFeed::Exceptions(rows));
+        let _ = tx.try_send(RunFeed::Done);
+        rx
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -762,7 +782,8 @@ pub trait Store: Send + Sync {
     async fn period_inputs(&self, period_id: i64) -> StoreResult<PeriodInputs>;
 
     /// NotFound unless `list_upload_id` is a beneficiary list of `period_id`; audits
-    /// "reconciliation.create".
+    /// "reconciliation.create". The exceptions are written as `run.exceptions` sends them;
+    /// a feed that ends without `RunFeed::Done` stores nothing (Conflict).
     async fn save_reconciliation(&self, run: NewRun, actor: &str) -> StoreResult<RunInfo>;
     async fn get_reconciliation(&self, id: i64) -> StoreResult<Option<StoredRun>>;
     async fn list_reconciliations(&self, period_id: i64) -> StoreResult<Vec<RunInfo>>;

@@ -31,9 +31,9 @@ use crate::store::rules;
 use crate::store::{
     BeneficiaryRecord, CallbackPayout, CallbackRequest, CallbackVerdict, ExceptionFilter,
     ExceptionRecord, ListInput, NewPeriod, NewRun, NewSession, NewToken, NewUpload, PageStart,
-    PayoutInput, PayoutRecord, Period, PeriodInputs, PoolUse, Programme, RunInfo, Saved, Store,
-    StoreError, StoreResult, StoredCallback, StoredRun, Streamed, TokenInfo, UnitScope, UnitTarget,
-    Upload, UploadFeed, UploadKind, WebSession,
+    PayoutInput, PayoutRecord, Period, PeriodInputs, PoolUse, Programme, RunFeed, RunInfo, Saved,
+    Store, StoreError, StoreResult, StoredCallback, StoredRun, Streamed, TokenInfo, UnitScope,
+    UnitTarget, Upload, UploadFeed, UploadKind, WebSession,
 };
 
 type Tx = sqlx::Transaction<'static, Db>;
@@ -644,9 +644,15 @@ async fn insert_payouts(tx: &mut Tx, rows: &[PayoutRecord]) -> StoreResult<()> {
     .await
 }
 
-/// A run's exceptions as rows, in order (`seq` from 0), with one flags row per flag.
-async fn insert_exceptions(tx: &mut Tx, run_id: i64, rows: &[ExceptionRecord]) -> StoreResult<()> {
-    let numbered: Vec<(i64, &ExceptionRecord)> = (0..).zip(rows).collect();
+/// A batch of a run's exceptions as rows, in order (`seq` from `first_seq`), with one
+/// flags row per flag.
+async fn insert_exceptions(
+    tx: &mut Tx,
+    run_id: i64,
+    first_seq: i64,
+    rows: &[ExceptionRecord],
+) -> StoreResult<()> {
+    let numbered: Vec<(i64, &ExceptionRecord)> = (first_seq..).zip(rows).collect();
     super::bulk_insert(
         tx,
         "run_exceptions",
@@ -691,7 +697,11 @@ async fn insert_exceptions(tx: &mut Tx, run_id: i64, rows: &[ExceptionRecord]) -
         |(seq, flag), c| c.extend([Cell::Int(run_id), Cell::Text(flag), Cell::Int(*seq)]),
     )
     .await?;
-    let n = i64::try_from(rows.len()).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    Ok(())
+}
+
+/// The run has its `n` exceptions as rows (and none left as JSON).
+async fn exceptions_stored(tx: &mut Tx, run_id: i64, n: i64) -> StoreResult<()> {
     sqlx::query(
         "UPDATE reconciliations SET exception_rows = $1, exceptions_json = '' WHERE id = $2",
     )
@@ -1329,7 +1339,7 @@ impl Store for Backend {
         })
     }
 
-    async fn save_reconciliation(&self, run: NewRun, actor: &str) -> StoreResult<RunInfo> {
+    async fn save_reconciliation(&self, mut run: NewRun, actor: &str) -> StoreResult<RunInfo> {
         let mut tx = self.begin_write().await?;
         let at = now();
         let list: Option<i64> = sqlx::query_scalar(
@@ -1361,7 +1371,25 @@ impl Store for Backend {
         .bind(&run.unit)
         .fetch_one(&mut *tx)
         .await?;
-        insert_exceptions(&mut tx, id, &run.exceptions).await?;
+        let mut seq = 0;
+        loop {
+            match run.exceptions.recv().await {
+                Some(RunFeed::Exceptions(rows)) => {
+                    insert_exceptions(&mut tx, id, seq, &rows).await?;
+                    seq += i64::try_from(rows.len())
+                        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                }
+                Some(RunFeed::Done) => break,
+                // Dropped by a maker that failed: the transaction rolls back.
+                None => {
+                    return Err(StoreError::Conflict(format!(
+                        "reconciliation of period {}: its exceptions stopped before the end",
+                        run.period_id
+                    )));
+                }
+            }
+        }
+        exceptions_stored(&mut tx, id, seq).await?;
         let entry = rules::run_saved(id, &run, actor);
         append_in(&mut tx, entry, at).await?;
         tx.commit().await?;
@@ -1449,7 +1477,9 @@ impl Store for Backend {
             Some(Some(_)) => return Ok(()),
             Some(None) => {}
         }
-        insert_exceptions(&mut tx, run_id, &rows).await?;
+        insert_exceptions(&mut tx, run_id, 0, &rows).await?;
+        let n = i64::try_from(rows.len()).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        exceptions_stored(&mut tx, run_id, n).await?;
         tx.commit().await?;
         self.after_exception_rows().await;
         Ok(())

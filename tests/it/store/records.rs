@@ -2,7 +2,9 @@
 //! leave: each test on a fresh store on every backend (`for_each_store`).
 
 use doisoat::domain::records::{BeneficiaryRow, ListRows, PayoutRow, PayoutRows};
-use doisoat::store::{ExceptionFilter, ExceptionRecord, PageStart, Period, Saved, UnitScope};
+use doisoat::store::{
+    ExceptionFilter, ExceptionRecord, PageStart, Period, RunFeed, Saved, UnitScope,
+};
 
 use super::*;
 
@@ -130,7 +132,7 @@ fn sample_run(period_id: i64, list_upload_id: i64) -> NewRun {
         list_upload_id,
         meta_json: r#"{"as_of_year":2026}"#.into(),
         report_json: r#"{"coverage":"97.31"}"#.into(),
-        exceptions: (0..7).map(exception).collect(),
+        exceptions: RunFeed::of((0..7).map(exception).collect()),
         report_sha256: sha256_hex(br#"{"coverage":"97.31"}"#),
     }
 }
@@ -457,8 +459,9 @@ async fn a_run_is_stored_as_given_and_listed() {
         let s = t.store.as_ref();
         let stored = store_sample(s, &sample_files()).await;
         let run = sample_run(stored.p.id, stored.v2.value.id);
+        let (meta_json, report_json) = (run.meta_json.clone(), run.report_json.clone());
         let info = s
-            .save_reconciliation(run.clone(), ACTOR)
+            .save_reconciliation(run, ACTOR)
             .await
             .expect("save_reconciliation");
         let got = s
@@ -469,7 +472,7 @@ async fn a_run_is_stored_as_given_and_listed() {
         assert_eq!(got.info, info);
         assert_eq!(
             (got.meta_json, got.report_json, got.exception_rows),
-            (run.meta_json, run.report_json, Some(7))
+            (meta_json, report_json, Some(7))
         );
         let rows = s
             .exception_rows(
@@ -506,6 +509,38 @@ async fn a_run_must_be_of_a_beneficiary_list() {
             s.save_reconciliation(wrong_list, ACTOR).await,
             Err(StoreError::NotFound(_))
         ));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_run_whose_exceptions_stop_short_stores_nothing() {
+    for_each_store(|t| async move {
+        let s = t.store.as_ref();
+        let stored = store_sample(s, &sample_files()).await;
+        let audit_before = s.audit_entries(0, 1000).await.expect("audit").len();
+        // A batch, then the maker is gone without `Done` (it failed).
+        let (feed, exceptions) = tokio::sync::mpsc::channel(2);
+        feed.send(RunFeed::Exceptions((0..3).map(exception).collect()))
+            .await
+            .expect("send");
+        drop(feed);
+        let run = NewRun {
+            exceptions,
+            ..sample_run(stored.p.id, stored.v2.value.id)
+        };
+        assert!(matches!(
+            s.save_reconciliation(run, ACTOR).await,
+            Err(StoreError::Conflict(_))
+        ));
+        assert_eq!(
+            s.list_reconciliations(stored.p.id).await.expect("runs"),
+            vec![]
+        );
+        assert_eq!(
+            s.audit_entries(0, 1000).await.expect("audit").len(),
+            audit_before
+        );
     })
     .await;
 }
@@ -764,11 +799,22 @@ async fn exceptions_are_rows_filtered_and_paged_by_the_store() {
         let s = t.store.as_ref();
         let stored = store_sample(s, &sample_files()).await;
         const N: usize = 1_234;
+        // Sent in batches of several sizes, as a run is stored while it is made.
+        let (feed, exceptions) = tokio::sync::mpsc::channel(4);
+        let sender = tokio::spawn(async move {
+            let mut all = (0..N).map(exception);
+            for size in [1, 500, 0, 700, usize::MAX] {
+                let batch: Vec<_> = all.by_ref().take(size).collect();
+                feed.send(RunFeed::Exceptions(batch)).await.expect("send");
+            }
+            feed.send(RunFeed::Done).await.expect("send done");
+        });
         let run = NewRun {
-            exceptions: (0..N).map(exception).collect(),
+            exceptions,
             ..sample_run(stored.p.id, stored.v2.value.id)
         };
         let info = s.save_reconciliation(run, ACTOR).await.expect("save run");
+        sender.await.expect("sender");
         // Another run's rows never show in this one's.
         let other = s
             .save_reconciliation(sample_run(stored.p.id, stored.v2.value.id), ACTOR)
