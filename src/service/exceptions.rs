@@ -70,7 +70,12 @@ fn number_or_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<usize
 
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct ExceptionPage {
+    /// How many match; a floor when `total_exact` is false.
     pub total: usize,
+    /// False when a search (`q`) matched more than 1,000: `total` is then 1000, and more
+    /// match (the pages go on while they are full). A search counts no further, so a
+    /// common part of a name answers as fast as a rare one.
+    pub total_exact: bool,
     pub page: usize,
     pub per_page: usize,
     #[schema(value_type = Vec<Object>)]
@@ -195,6 +200,7 @@ pub async fn exception_page(
     let (per_page, page) = (q.per_page(), q.page());
     let empty = ExceptionPage {
         total: 0,
+        total_exact: true,
         page,
         per_page,
         items: Vec::new(),
@@ -211,7 +217,14 @@ pub async fn exception_page(
     let rows = store
         .exception_rows(run_id, &filter, start, wide(per_page))
         .await?;
-    let total = store.count_exceptions(run_id, &filter).await?;
+    // One more than the cap tells "exactly the cap" from "more".
+    let up_to = filter
+        .search
+        .is_some()
+        .then_some(SEARCH_COUNT_CAP as i64 + 1);
+    let counted =
+        usize::try_from(store.count_exceptions(run_id, &filter, up_to).await?).unwrap_or(0);
+    let total_exact = up_to.is_none() || counted <= SEARCH_COUNT_CAP;
     let next_after = if rows.len() == per_page {
         rows.last().and_then(|(seq, _)| usize::try_from(*seq).ok())
     } else {
@@ -222,7 +235,12 @@ pub async fn exception_page(
         .map(|(_, json)| parse_row(run_id, json))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(ExceptionPage {
-        total: usize::try_from(total).unwrap_or(0),
+        total: if total_exact {
+            counted
+        } else {
+            SEARCH_COUNT_CAP
+        },
+        total_exact,
         items,
         next_after,
         ..empty
@@ -236,6 +254,7 @@ pub fn filter_exceptions(rows: &[ExceptionRow], q: &ExceptionQuery) -> Exception
     let Some(f) = q.filter() else {
         return ExceptionPage {
             total: 0,
+            total_exact: true,
             page,
             per_page,
             items: Vec::new(),
@@ -265,7 +284,7 @@ pub fn filter_exceptions(rows: &[ExceptionRow], q: &ExceptionQuery) -> Exception
                 if n.bytes().all(|b| b.is_ascii_digit()) {
                     r.population_id.starts_with(n)
                 } else {
-                    r.population_id.contains(n) || fold(&r.name).contains(n)
+                    r.population_id.to_lowercase().contains(n) || fold(&r.name).contains(n)
                 }
             })
     };
@@ -274,7 +293,13 @@ pub fn filter_exceptions(rows: &[ExceptionRow], q: &ExceptionQuery) -> Exception
         .enumerate()
         .filter(|(_, r)| matches(r))
         .collect();
-    let total = matching.len();
+    // Capped as a stored run's search is, so both answer alike.
+    let total_exact = f.search.is_none() || matching.len() <= SEARCH_COUNT_CAP;
+    let total = if total_exact {
+        matching.len()
+    } else {
+        SEARCH_COUNT_CAP
+    };
     let skip = match q.after {
         Some(after) => matching.partition_point(|(i, _)| *i <= after),
         None => (page - 1).saturating_mul(per_page),
@@ -287,12 +312,17 @@ pub fn filter_exceptions(rows: &[ExceptionRow], q: &ExceptionQuery) -> Exception
     };
     ExceptionPage {
         total,
+        total_exact,
         page,
         per_page,
         items: window.into_iter().map(|(_, r)| (*r).clone()).collect(),
         next_after,
     }
 }
+
+/// A search counts its matches up to here (see `ExceptionPage::total_exact`): 20 pages of
+/// 50, beyond which a name part is too common to page through.
+pub const SEARCH_COUNT_CAP: usize = 1_000;
 
 /// Rows read from the store per query while a download is written.
 const CHUNK_ROWS: i64 = 5_000;
@@ -529,5 +559,52 @@ pub async fn download(
                 len,
             })
         }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    fn row(i: usize, name: &str) -> ExceptionRow {
+        serde_json::from_value(serde_json::json!({
+            "kind": "no_account", "population_id": format!("0250660{i:05}"), "name": name,
+            "commune": "Xã Sơn Hùng", "category": null, "bank": null, "account": null,
+            "amount_due": "3000000", "amount_paid": "0", "flags": [], "list_file": "ds.csv",
+            "list_rows": [i + 2], "payouts": []
+        }))
+        .expect("an exception row")
+    }
+
+    fn search(rows: &[ExceptionRow], q: &str, page: usize) -> ExceptionPage {
+        filter_exceptions(
+            rows,
+            &ExceptionQuery {
+                q: Some(q.into()),
+                page: Some(page),
+                ..ExceptionQuery::default()
+            },
+        )
+    }
+
+    /// A search counts to its cap and says so; pages still go on to the last match.
+    #[test]
+    fn a_search_counts_up_to_its_cap() {
+        let mut rows: Vec<ExceptionRow> = (0..SEARCH_COUNT_CAP)
+            .map(|i| row(i, "Trần Văn Hùng"))
+            .collect();
+        rows.push(row(SEARCH_COUNT_CAP, "Lê Thị Mai"));
+        let at_cap = search(&rows, "hung", 1);
+        assert_eq!((at_cap.total, at_cap.total_exact), (SEARCH_COUNT_CAP, true));
+        rows.push(row(SEARCH_COUNT_CAP + 1, "Phạm Hùng"));
+        let over = search(&rows, "hung", 1);
+        assert_eq!((over.total, over.total_exact), (SEARCH_COUNT_CAP, false));
+        let last = search(&rows, "hung", SEARCH_COUNT_CAP / 50 + 1);
+        assert_eq!(last.items.len(), 1, "the match past the cap is on a page");
+        assert_eq!(last.items[0].name, "Phạm Hùng");
+        // Other filters count exactly, however many match.
+        let all = filter_exceptions(&rows, &ExceptionQuery::default());
+        assert_eq!((all.total, all.total_exact), (SEARCH_COUNT_CAP + 2, true));
     }
 }

@@ -796,8 +796,14 @@ pub trait Store: Send + Sync {
         start: PageStart,
         limit: i64,
     ) -> StoreResult<Vec<(i64, String)>>;
-    /// How many of a run's exceptions match.
-    async fn count_exceptions(&self, run_id: i64, filter: &ExceptionFilter) -> StoreResult<i64>;
+    /// How many of a run's exceptions match, counting no further than `up_to` (a search
+    /// for a common name part stops there instead of visiting every match).
+    async fn count_exceptions(
+        &self,
+        run_id: i64,
+        filter: &ExceptionFilter,
+        up_to: Option<i64>,
+    ) -> StoreResult<i64>;
     /// A run stored before exceptions were rows: store `rows` as its rows and empty its
     /// JSON list, unless that already happened (then nothing changes).
     async fn move_exceptions_to_rows(

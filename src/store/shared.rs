@@ -765,9 +765,13 @@ fn push_exception_filter(qb: &mut QueryBuilder<Db>, run_id: i64, f: &ExceptionFi
             let pattern = format!("%{}%", like_escaped(q));
             qb.push(" AND (e.name_key LIKE ");
             qb.push_bind(pattern.clone());
-            qb.push(" ESCAPE '\\' OR e.population_id LIKE ");
+            // lower(): a search is folded, an ID kept raw may not be (SQLite's LIKE ignores
+            // ASCII case anyway; PostgreSQL's does not).
+            qb.push(" ESCAPE '\\' OR (lower(e.population_id) LIKE ");
             qb.push_bind(pattern);
-            qb.push(" ESCAPE '\\')");
+            qb.push(" ESCAPE '\\'");
+            qb.push(DIALECT.odd_id);
+            qb.push("))");
         }
     }
 }
@@ -1447,17 +1451,28 @@ impl Store for Backend {
         Ok(qb.build_query_as().fetch_all(self.reader()).await?)
     }
 
-    async fn count_exceptions(&self, run_id: i64, filter: &ExceptionFilter) -> StoreResult<i64> {
+    async fn count_exceptions(
+        &self,
+        run_id: i64,
+        filter: &ExceptionFilter,
+        up_to: Option<i64>,
+    ) -> StoreResult<i64> {
         if *filter == ExceptionFilter::default() {
             let n: Option<Option<i64>> =
                 sqlx::query_scalar("SELECT exception_rows FROM reconciliations WHERE id = $1")
                     .bind(run_id)
                     .fetch_optional(self.reader())
                     .await?;
-            return Ok(n.flatten().unwrap_or(0));
+            let n = n.flatten().unwrap_or(0);
+            return Ok(up_to.map_or(n, |cap| n.min(cap.max(0))));
         }
-        let mut qb: QueryBuilder<Db> = QueryBuilder::new("SELECT COUNT(*)");
+        let mut qb: QueryBuilder<Db> = QueryBuilder::new("SELECT COUNT(*) FROM (SELECT 1");
         push_exception_filter(&mut qb, run_id, filter);
+        if let Some(n) = up_to {
+            qb.push(" LIMIT ");
+            qb.push_bind(n.max(0));
+        }
+        qb.push(") AS matching");
         Ok(qb.build_query_scalar().fetch_one(self.reader()).await?)
     }
 

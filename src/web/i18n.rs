@@ -286,6 +286,7 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ("exc.paid", "Đã chi", "Paid"),
     ("exc.rows", "Dòng trong danh sách", "List rows"),
     ("exc.total", "Tổng số", "Total"),
+    ("exc.more_than", "hơn", "more than"),
     ("exc.page", "Trang", "Page"),
     ("exc.of", "trên", "of"),
     ("exc.prev", "Trang trước", "Previous page"),

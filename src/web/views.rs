@@ -330,7 +330,8 @@ pub struct ExceptionsView {
     pub total: usize,
     pub total_text: String,
     pub page: usize,
-    pub pages: usize,
+    /// How many pages ("more than 20" where a search stopped counting).
+    pub pages_text: String,
     pub prev: Option<String>,
     pub next: Option<String>,
     pub outcomes: Vec<Opt>,
@@ -365,9 +366,16 @@ impl ExceptionsView {
         t: Tr,
     ) -> Self {
         let ExceptionPage {
-            total, page, items, ..
+            total,
+            total_exact,
+            page,
+            items,
+            next_after,
+            ..
         } = found;
-        let pages = total.div_ceil(PER_PAGE).max(1);
+        // A search counted only up to its cap: the pages go on while they are full.
+        let pages = total.div_ceil(PER_PAGE).max(1).max(page);
+        let more = !total_exact && next_after.is_some();
         let sel = |v: &Option<String>, value: &str| v.as_deref().map(str::trim) == Some(value);
         let mut outcomes: Vec<Opt> = Outcome::ALL
             .iter()
@@ -468,12 +476,20 @@ impl ExceptionsView {
         };
         ExceptionsView {
             prev: (page > 1).then(|| link(page - 1)),
-            next: (page < pages).then(|| link(page + 1)),
+            next: (page < pages || more).then(|| link(page + 1)),
             rows,
             total,
-            total_text: count(total as u64),
+            total_text: if total_exact {
+                count(total as u64)
+            } else {
+                format!("{} {}", t.s("exc.more_than"), count(total as u64))
+            },
             page,
-            pages,
+            pages_text: if total_exact {
+                count(pages as u64)
+            } else {
+                format!("{} {}", t.s("exc.more_than"), count(pages as u64))
+            },
             outcomes,
             flags,
             communes,

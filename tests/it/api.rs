@@ -218,6 +218,7 @@ async fn the_whole_flow_gives_the_hand_computed_report_and_downloads() {
         assert_eq!(vbsp["total"], 1, "{vbsp}");
         let nguyen = exceptions(&app, run_id, "q=nguyen").await;
         assert_eq!(nguyen["total"], 1, "{nguyen}");
+        assert_eq!(nguyen["total_exact"], true, "{nguyen}");
         let page = exceptions(&app, run_id, "per_page=2&page=2").await;
         assert_eq!(page["total"], total);
         assert_eq!(page["page"], 2);
