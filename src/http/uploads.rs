@@ -60,6 +60,10 @@ async fn store_upload(
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Result<(StatusCode, Json<Upload>), AppError> {
     auth.require_write()?;
+    // Refused before the body is read: a national file takes seconds to receive.
+    if st.store.get_period(period_id).await?.is_none() {
+        return Err(AppError::not_found(format!("period {period_id}")));
+    }
     let (file, form) = read_form(multipart, st.config.max_upload_bytes).await?;
     let unit = auth.write_unit(form.unit.as_deref())?;
     let bank = match form.bank.as_deref() {

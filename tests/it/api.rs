@@ -260,6 +260,52 @@ async fn the_whole_flow_gives_the_hand_computed_report_and_downloads() {
             .unwrap_or(0);
         assert!(want >= 1);
         assert_eq!(by_start["total"], want, "{by_start}");
+
+        // A large run searched in memory pages exactly as the store would (here every run is
+        // "large"); a search with another filter still goes to the store.
+        let in_memory = doisoat::service::search::SearchCache::new(0, usize::MAX);
+        let in_store = doisoat::service::search::SearchCache::new(i64::MAX, 0);
+        let query =
+            |q: &str, per_page: Option<usize>, page: Option<usize>, after: Option<usize>| {
+                doisoat::service::ExceptionQuery {
+                    q: Some(q.into()),
+                    per_page,
+                    page,
+                    after,
+                    ..Default::default()
+                }
+            };
+        for q in [
+            query("nguyen", None, None, None),
+            query("thi", Some(2), None, None),
+            query("thi", Some(2), Some(2), None),
+            query("i", Some(1), None, Some(0)),
+            query("i", Some(3), Some(99), None),
+            query("zzz", None, None, None),
+            doisoat::service::ExceptionQuery {
+                outcome: Some("unpaid".into()),
+                ..query("thi", None, None, None)
+            },
+        ] {
+            let page = |cache| {
+                let store = app.store.clone();
+                let q = q.clone();
+                async move {
+                    let page = doisoat::service::exception_page(store.as_ref(), cache, run_id, &q)
+                        .await
+                        .expect("a page");
+                    serde_json::to_value(page).expect("json")
+                }
+            };
+            let (memory, store) = (page(&in_memory).await, page(&in_store).await);
+            assert_eq!(memory, store, "{q:?}");
+        }
+        assert!(
+            exceptions(&app, run_id, "q=thi").await["total"]
+                .as_u64()
+                .is_some_and(|n| n >= 2),
+            "a search finding several"
+        );
     })
     .await;
 }
@@ -804,6 +850,18 @@ async fn bad_requests_are_clear_4xx_and_change_nothing() {
             "/api/v1/periods/999999/payout-files",
         ] {
             let r = app.upload_bytes(&t, path, LIST, &list_bytes, None).await;
+            r.expect_problem(StatusCode::NOT_FOUND, Some("not-found"), path);
+            // Refused before the body is read (a national file takes seconds to send): a
+            // body that could not be read says 404, not 400.
+            let r = app
+                .send(
+                    Method::POST,
+                    path,
+                    Some(&t),
+                    Some("multipart/form-data; boundary=X"),
+                    b"not a multipart body".to_vec(),
+                )
+                .await;
             r.expect_problem(StatusCode::NOT_FOUND, Some("not-found"), path);
         }
         app.reconcile(&t, 999_999).await.expect_problem(
