@@ -23,6 +23,8 @@ pub struct AppState {
     /// (programme, period code) pairs known to exist (periods are never deleted), so a
     /// bank's stream of callbacks costs no period lookup each.
     pub periods_seen: PeriodsSeen,
+    /// Large runs kept for searching their exceptions by name.
+    pub search: Arc<crate::service::search::SearchCache>,
 }
 
 /// A set of (programme, period code) pairs seen to exist; only ever grows, so it is never
@@ -61,6 +63,7 @@ impl AppState {
                 config.max_concurrent_imports,
             ),
             periods_seen: PeriodsSeen::default(),
+            search: Arc::default(),
             store,
             config: Arc::new(config),
         }

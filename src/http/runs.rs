@@ -63,7 +63,8 @@ pub async fn create(
     };
     let unit = auth.write_unit(req.unit.as_deref())?;
     let (run, report_json) =
-        service::reconcile_period(st.store.as_ref(), id, &unit.code, &auth.actor()).await?;
+        service::reconcile_period(st.store.as_ref(), &st.search, id, &unit.code, &auth.actor())
+            .await?;
     let report = serde_json::from_str(&report_json).map_err(AppError::internal)?;
     Ok((StatusCode::CREATED, Json(CreatedRun { run, report })))
 }
@@ -152,7 +153,7 @@ pub async fn exceptions(
 ) -> Result<Json<ExceptionPage>, AppError> {
     let run = visible_run(&st, &auth, id).await?;
     Ok(Json(
-        service::exception_page(st.store.as_ref(), run.stored.info.id, &q).await?,
+        service::exception_page(st.store.as_ref(), &st.search, run.stored.info.id, &q).await?,
     ))
 }
 

@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 use futures_util::stream::{self, BoxStream, StreamExt};
 use serde::Deserialize;
 
+use super::search::SearchCache;
 use super::{LoadedRun, ServiceError, ServiceResult, blocking};
 use crate::domain::Lang;
 use crate::domain::banks::BankId;
@@ -190,10 +191,12 @@ pub(super) async fn move_legacy(
 }
 
 /// A page of a stored run's exceptions, filtered: one store query for the rows and one
-/// for the count (none when nothing is filtered: the run knows how many it has).
-#[tracing::instrument(skip(store))]
+/// for the count (none when nothing is filtered: the run knows how many it has). A large
+/// run searched by part of a name alone is searched in memory (`search`), exactly counted.
+#[tracing::instrument(skip(store, search))]
 pub async fn exception_page(
     store: &dyn Store,
+    search: &SearchCache,
     run_id: i64,
     q: &ExceptionQuery,
 ) -> ServiceResult<ExceptionPage> {
@@ -214,17 +217,37 @@ pub async fn exception_page(
         Some(after) => PageStart::After(wide(after)),
         None => PageStart::Skip(wide((page - 1).saturating_mul(per_page))),
     };
-    let rows = store
-        .exception_rows(run_id, &filter, start, wide(per_page))
-        .await?;
-    // One more than the cap tells "exactly the cap" from "more".
-    let up_to = filter
-        .search
-        .is_some()
-        .then_some(SEARCH_COUNT_CAP as i64 + 1);
-    let counted =
-        usize::try_from(store.count_exceptions(run_id, &filter, up_to).await?).unwrap_or(0);
-    let total_exact = up_to.is_none() || counted <= SEARCH_COUNT_CAP;
+    let (rows, total, total_exact) = match searched_in_memory(store, search, run_id, &filter)
+        .await?
+    {
+        Some(all) => {
+            let from = match start {
+                PageStart::After(after) => all.partition_point(|seq| *seq <= after),
+                PageStart::Skip(n) => usize::try_from(n).unwrap_or(usize::MAX),
+            }
+            .min(all.len());
+            let to = from.saturating_add(per_page).min(all.len());
+            let rows = store.exceptions_at(run_id, &all[from..to]).await?;
+            (rows, all.len(), true)
+        }
+        None => {
+            let rows = store
+                .exception_rows(run_id, &filter, start, wide(per_page))
+                .await?;
+            // One more than the cap tells "exactly the cap" from "more".
+            let up_to = filter
+                .search
+                .is_some()
+                .then_some(SEARCH_COUNT_CAP as i64 + 1);
+            let counted =
+                usize::try_from(store.count_exceptions(run_id, &filter, up_to).await?).unwrap_or(0);
+            if up_to.is_none() || counted <= SEARCH_COUNT_CAP {
+                (rows, counted, true)
+            } else {
+                (rows, SEARCH_COUNT_CAP, false)
+            }
+        }
+    };
     let next_after = if rows.len() == per_page {
         rows.last().and_then(|(seq, _)| usize::try_from(*seq).ok())
     } else {
@@ -235,16 +258,43 @@ pub async fn exception_page(
         .map(|(_, json)| parse_row(run_id, json))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(ExceptionPage {
-        total: if total_exact {
-            counted
-        } else {
-            SEARCH_COUNT_CAP
-        },
+        total,
         total_exact,
         items,
         next_after,
         ..empty
     })
+}
+
+/// Every match of a search by part of a name alone, in the run's order, where the run is
+/// large enough to be searched in memory; None where the store searches.
+async fn searched_in_memory(
+    store: &dyn Store,
+    search: &SearchCache,
+    run_id: i64,
+    filter: &ExceptionFilter,
+) -> ServiceResult<Option<Vec<i64>>> {
+    let Some(text) = filter.search.as_deref() else {
+        return Ok(None);
+    };
+    let alone = ExceptionFilter {
+        search: None,
+        ..filter.clone()
+    } == ExceptionFilter::default();
+    // Digits (the start of an ID) are an index range in the store: `matching` says None.
+    if !alone || text.bytes().all(|b| b.is_ascii_digit()) {
+        return Ok(None);
+    }
+    let rows = store
+        .count_exceptions(run_id, &ExceptionFilter::default(), None)
+        .await?;
+    if !search.wants(rows) {
+        return Ok(None);
+    }
+    Ok(search
+        .get(store, run_id)
+        .await?
+        .and_then(|run| run.matching(text)))
 }
 
 /// Filter and page exceptions held in memory (the live figures') exactly as a stored

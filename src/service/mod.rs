@@ -5,6 +5,7 @@ pub mod callbacks;
 pub mod exceptions;
 pub mod job;
 pub mod live;
+pub mod search;
 pub mod tokens;
 
 /// What an upload's file arrives in (the API and the pages fill it as the body streams).
@@ -1106,9 +1107,10 @@ fn rollup(
 /// and callbacks), linked as the whole period links them, the figures and exceptions
 /// those of the subtree; store the run, with the SHA-256 of every input and of the
 /// report. Returns the run and its report JSON.
-#[tracing::instrument(skip(store))]
+#[tracing::instrument(skip(store, search))]
 pub async fn reconcile_period(
     store: &dyn Store,
+    search: &search::SearchCache,
     period_id: i64,
     unit: &str,
     actor: &str,
@@ -1131,52 +1133,65 @@ pub async fn reconcile_period(
     // exceptions become records, and the records never all exist at once.
     let (head_tx, head_rx) = tokio::sync::oneshot::channel();
     let (feed_tx, feed_rx) = tokio::sync::mpsc::channel(2);
-    let maker = tokio::task::spawn_blocking(move || -> Result<(), serde_json::Error> {
-        let crate::report::Assembled {
-            recon,
-            report,
-            exceptions: rows,
-        } = compute(&g, &scope.code);
-        drop(recon);
-        let report_json = serde_json::to_string(&report)?;
-        drop(report);
-        let report_sha256 = sha256_hex(report_json.as_bytes());
-        let meta = ReportMeta {
-            period: Some(g.period.code.clone()),
-            generated_at: crate::domain::dates::report_time(chrono::Utc::now()),
-            inputs: g.inputs(&scope.code),
-            target_pct: g.target_for(&scope.code),
-            tolerance: Decimal::ZERO,
-            report_sha256: Some(report_sha256.clone()),
-            unit: Some(UnitRef::from(scope)),
-            programme: Some(programme),
-        };
-        let meta_json = serde_json::to_string(&meta)?;
-        drop(g);
-        let count = rows.len();
-        if head_tx
-            .send((meta_json, report_json, report_sha256, count))
-            .is_err()
-        {
-            return Ok(());
-        }
-        let mut rows = rows.into_iter();
-        loop {
-            let batch = exceptions::records(rows.by_ref().take(EXCEPTION_BATCH))?;
-            if batch.is_empty() {
-                break;
+    // A large run's names are kept for searching as they go by, not read back.
+    let keep_from = search.min_rows();
+    let maker = tokio::task::spawn_blocking(
+        move || -> Result<Option<search::RunSearch>, serde_json::Error> {
+            let crate::report::Assembled {
+                recon,
+                report,
+                exceptions: rows,
+            } = compute(&g, &scope.code);
+            drop(recon);
+            let report_json = serde_json::to_string(&report)?;
+            drop(report);
+            let report_sha256 = sha256_hex(report_json.as_bytes());
+            let meta = ReportMeta {
+                period: Some(g.period.code.clone()),
+                generated_at: crate::domain::dates::report_time(chrono::Utc::now()),
+                inputs: g.inputs(&scope.code),
+                target_pct: g.target_for(&scope.code),
+                tolerance: Decimal::ZERO,
+                report_sha256: Some(report_sha256.clone()),
+                unit: Some(UnitRef::from(scope)),
+                programme: Some(programme),
+            };
+            let meta_json = serde_json::to_string(&meta)?;
+            drop(g);
+            let count = rows.len();
+            let mut names = (count as i64 >= keep_from).then(search::RunSearch::default);
+            if head_tx
+                .send((meta_json, report_json, report_sha256, count))
+                .is_err()
+            {
+                return Ok(None);
             }
-            // The store stopped (its error is the answer): nothing more to make.
-            if feed_tx.blocking_send(RunFeed::Exceptions(batch)).is_err() {
-                return Ok(());
+            let mut rows = rows.into_iter();
+            loop {
+                let batch = exceptions::records(rows.by_ref().take(EXCEPTION_BATCH))?;
+                if batch.is_empty() {
+                    break;
+                }
+                if let Some(run) = &mut names
+                    && !batch
+                        .iter()
+                        .all(|r| run.push(&r.name_key, &r.population_id))
+                {
+                    names = None;
+                }
+                // The store stopped (its error is the answer): nothing more to make.
+                if feed_tx.blocking_send(RunFeed::Exceptions(batch)).is_err() {
+                    return Ok(None);
+                }
             }
-        }
-        let _ = feed_tx.blocking_send(RunFeed::Done);
-        Ok(())
-    });
-    let made = |joined: Result<Result<(), serde_json::Error>, tokio::task::JoinError>| match joined
-    {
-        Ok(Ok(())) => Ok(()),
+            let _ = feed_tx.blocking_send(RunFeed::Done);
+            Ok(names)
+        },
+    );
+    type Made =
+        Result<Result<Option<search::RunSearch>, serde_json::Error>, tokio::task::JoinError>;
+    let made = |joined: Made| match joined {
+        Ok(Ok(names)) => Ok(names),
         Ok(Err(e)) => Err(ServiceError::Internal(e.to_string())),
         Err(e) => Err(ServiceError::Internal(e.to_string())),
     };
@@ -1197,8 +1212,11 @@ pub async fn reconcile_period(
     };
     let saved = store.save_reconciliation(run, actor).await;
     // A maker's failure is the cause of a feed that stopped short.
-    made(maker.await)?;
+    let names = made(maker.await)?;
     let info = saved?;
+    if let Some(names) = names {
+        search.keep(info.id, names);
+    }
     let total = started.elapsed();
     // Where a run's time goes, for whoever sizes the machine.
     tracing::info!(

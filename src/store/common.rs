@@ -220,10 +220,6 @@ pub(super) struct Dialect {
     /// live-figures refresh reads many tables, then writes under the lock only if nothing
     /// changed); None where a transaction's reads already do (SQLite).
     pub snapshot: Option<&'static str>,
-    /// Added to a search's ID-by-part condition: only an ID that is not all digits can
-    /// hold a search text that is not (true of every row: it lets PostgreSQL use the
-    /// partial trigram index of such IDs); empty where no index needs it (SQLite).
-    pub odd_id: &'static str,
 }
 
 pub(super) struct RefLookup {

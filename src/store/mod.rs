@@ -796,6 +796,14 @@ pub trait Store: Send + Sync {
         start: PageStart,
         limit: i64,
     ) -> StoreResult<Vec<(i64, String)>>;
+    /// Those of a run's exceptions at `seqs` (ascending), as `(seq, row_json)`.
+    async fn exceptions_at(&self, run_id: i64, seqs: &[i64]) -> StoreResult<Vec<(i64, String)>>;
+    /// Each of a run's exceptions in order, as its folded name and its ID.
+    async fn for_each_exception_key(
+        &self,
+        run_id: i64,
+        f: &mut (dyn for<'k> FnMut(&'k str, &'k str) + Send),
+    ) -> StoreResult<()>;
     /// How many of a run's exceptions match, counting no further than `up_to` (a search
     /// for a common name part stops there instead of visiting every match).
     async fn count_exceptions(

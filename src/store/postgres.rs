@@ -80,7 +80,6 @@ const DIALECT: Dialect = Dialect {
     backup_into: None,
     after_exception_rows: &["VACUUM (ANALYZE) run_exceptions, run_exception_flags"],
     seq_probe: true,
-    odd_id: " AND e.population_id !~ '^[0-9]*$'",
     payouts_by_ref: RefLookup {
         open: "SELECT c.id, c.bank_code, c.transaction_ref, c.period_code, c.programme, c.population_id, \
                c.account_number, c.beneficiary_name, c.amount, c.status, c.value_date, c.reason, \

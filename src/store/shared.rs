@@ -769,9 +769,7 @@ fn push_exception_filter(qb: &mut QueryBuilder<Db>, run_id: i64, f: &ExceptionFi
             // ASCII case anyway; PostgreSQL's does not).
             qb.push(" ESCAPE '\\' OR (lower(e.population_id) LIKE ");
             qb.push_bind(pattern);
-            qb.push(" ESCAPE '\\'");
-            qb.push(DIALECT.odd_id);
-            qb.push("))");
+            qb.push(" ESCAPE '\\'))");
         }
     }
 }
@@ -1449,6 +1447,42 @@ impl Store for Backend {
         }
         qb.push(") ORDER BY r.seq");
         Ok(qb.build_query_as().fetch_all(self.reader()).await?)
+    }
+
+    async fn exceptions_at(&self, run_id: i64, seqs: &[i64]) -> StoreResult<Vec<(i64, String)>> {
+        let mut out = Vec::with_capacity(seqs.len());
+        // A page is at most 500 rows; bind lists stay well within both backends' limits.
+        for part in seqs.chunks(500) {
+            let mut qb: QueryBuilder<Db> =
+                QueryBuilder::new("SELECT seq, row_json FROM run_exceptions WHERE run_id = ");
+            qb.push_bind(run_id);
+            qb.push(" AND seq IN (");
+            let mut list = qb.separated(", ");
+            for seq in part {
+                list.push_bind(*seq);
+            }
+            qb.push(") ORDER BY seq");
+            let rows: Vec<(i64, String)> = qb.build_query_as().fetch_all(self.reader()).await?;
+            out.extend(rows);
+        }
+        Ok(out)
+    }
+
+    async fn for_each_exception_key(
+        &self,
+        run_id: i64,
+        f: &mut (dyn for<'k> FnMut(&'k str, &'k str) + Send),
+    ) -> StoreResult<()> {
+        use futures_util::TryStreamExt;
+        let mut rows = sqlx::query_as::<_, (String, String)>(
+            "SELECT name_key, population_id FROM run_exceptions WHERE run_id = $1 ORDER BY seq",
+        )
+        .bind(run_id)
+        .fetch(self.reader());
+        while let Some((name, id)) = rows.try_next().await? {
+            f(&name, &id);
+        }
+        Ok(())
     }
 
     async fn count_exceptions(

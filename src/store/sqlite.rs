@@ -105,7 +105,6 @@ const DIALECT: Dialect = Dialect {
     // SQLite plans these queries well without statistics (its ANALYZE would scan them all).
     after_exception_rows: &[],
     seq_probe: false,
-    odd_id: "",
     payouts_by_ref: RefLookup {
         open: "SELECT id, bank_code, transaction_ref, period_code, programme, population_id, \
                account_number, beneficiary_name, amount, status, value_date, reason, unit_code, version \

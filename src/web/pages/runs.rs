@@ -54,7 +54,7 @@ pub async fn run(
     // The unit the page showed, else the viewer's own; never one outside the viewer's.
     let asked = form.as_ref().ok().and_then(|f| f.unit.as_deref());
     let unit = super::viewed_unit(&v, asked)?.code.clone();
-    match service::reconcile_period(st.store.as_ref(), id, &unit, &v.actor()).await {
+    match service::reconcile_period(st.store.as_ref(), &st.search, id, &unit, &v.actor()).await {
         Ok((run, _)) => Ok(see_other(&format!("/runs/{}", run.id))),
         Err(ServiceError::NoList(_) | ServiceError::NoListIn(..)) => {
             let msg = Message {
@@ -139,9 +139,14 @@ pub async fn run_page(
             .collect(),
         exc: ExceptionsView::new(
             format!("/runs/{id}"),
-            service::exception_page(st.store.as_ref(), id, &ExceptionsView::query(&q))
-                .await
-                .or_page(lang)?,
+            service::exception_page(
+                st.store.as_ref(),
+                &st.search,
+                id,
+                &ExceptionsView::query(&q),
+            )
+            .await
+            .or_page(lang)?,
             &run.report,
             &q,
             v.sees_full_ids(),
