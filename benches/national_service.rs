@@ -240,6 +240,14 @@ async fn steps(bin: &Path, url: &str, dir: &Path, log: &Path) -> Vec<Figure> {
             "q=0252170".to_owned(),
         ),
         ("exceptions, searched (a name)", "q=hung".to_owned()),
+        (
+            "exceptions, searched (common syllables)",
+            "q=thi%20hoa".to_owned(),
+        ),
+        (
+            "exceptions, searched and filtered",
+            "outcome=unpaid&q=hung".to_owned(),
+        ),
     ] {
         let c = curl(
             port,
