@@ -266,23 +266,19 @@ pub async fn exception_page(
     })
 }
 
-/// Every match of a search by part of a name alone, in the run's order, where the run is
-/// large enough to be searched in memory; None where the store searches.
+/// Every match of a search by part of a name (with any other filter), in the run's order,
+/// where the run is large enough to be searched in memory; None where the store searches.
 async fn searched_in_memory(
     store: &dyn Store,
     search: &SearchCache,
     run_id: i64,
     filter: &ExceptionFilter,
 ) -> ServiceResult<Option<Vec<i64>>> {
+    // No search, or digits (the start of an ID): index ranges in the store.
     let Some(text) = filter.search.as_deref() else {
         return Ok(None);
     };
-    let alone = ExceptionFilter {
-        search: None,
-        ..filter.clone()
-    } == ExceptionFilter::default();
-    // Digits (the start of an ID) are an index range in the store: `matching` says None.
-    if !alone || text.bytes().all(|b| b.is_ascii_digit()) {
+    if text.bytes().all(|b| b.is_ascii_digit()) {
         return Ok(None);
     }
     let rows = store
@@ -294,7 +290,7 @@ async fn searched_in_memory(
     Ok(search
         .get(store, run_id)
         .await?
-        .and_then(|run| run.matching(text)))
+        .and_then(|run| run.matching(filter)))
 }
 
 /// Filter and page exceptions held in memory (the live figures') exactly as a stored

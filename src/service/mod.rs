@@ -1173,9 +1173,7 @@ pub async fn reconcile_period(
                     break;
                 }
                 if let Some(run) = &mut names
-                    && !batch
-                        .iter()
-                        .all(|r| run.push(&r.name_key, &r.population_id))
+                    && !batch.iter().all(|r| run.push(r))
                 {
                     names = None;
                 }

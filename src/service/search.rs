@@ -1,26 +1,54 @@
 //! Searching a large stored run's exceptions by part of a name, in memory. A run never
 //! changes once stored, so its folded names can be kept and scanned as one buffer: a
-//! national run's 1.3 million names are about 30 MB, scanned in a few milliseconds, and
+//! national run's 1.3 million names are about 25 MB, scanned in a few milliseconds, and
 //! every match is counted. (A trigram index in PostgreSQL was tried: 50-80 ms for names
 //! made of common syllables such as `thi hoa`, 300 ms for their first page, and 2.5 s
 //! more to store a national run.) The first search of a run on an instance reads its
 //! names (about 1.7 s for a national run); a run reconciled on the instance is kept as it
 //! is stored. The answer is the store's own (`Store::exception_rows` with only `search`
-//! set); tests hold both to it. Small runs, ID searches (digits: an index range) and
-//! searches with other filters stay in the store.
+//! and the other filters beside it); tests hold both to it. A run's other columns are
+//! kept too (a few bytes a row), so a search with a filter is answered here as well.
+//! Small runs, ID searches (digits: an index range) and filters without a search (index
+//! ranges) stay in the store.
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use memchr::memmem;
 
-use crate::store::{Store, StoreResult};
+use crate::store::{ExceptionFilter, ExceptionRecord, Store, StoreResult, UnitScope};
 
 /// Runs with fewer exceptions than this are searched by the store: it is fast enough.
 pub const IN_MEMORY_FROM_ROWS: i64 = 50_000;
 /// What the kept runs may take in all; the least recently searched go first.
 pub const BUDGET_BYTES: usize = 256 << 20;
 
-/// One run's searchable text, in the run's order.
+/// Distinct values of a column, numbered from 1 (0: none).
+#[derive(Debug, Default)]
+struct Interned {
+    ids: HashMap<String, u32>,
+    bytes: usize,
+}
+
+impl Interned {
+    fn id(&mut self, value: Option<&str>) -> u32 {
+        let Some(v) = value else { return 0 };
+        if let Some(id) = self.ids.get(v) {
+            return *id;
+        }
+        let id = u32::try_from(self.ids.len() + 1).unwrap_or(u32::MAX);
+        self.bytes += v.len() + 48;
+        self.ids.insert(v.to_owned(), id);
+        id
+    }
+
+    /// The number of `value`; None where no row has it.
+    fn find(&self, value: &str) -> Option<u32> {
+        self.ids.get(value).copied()
+    }
+}
+
+/// One run's searchable text and filter columns, in the run's order.
 #[derive(Debug, Default)]
 pub struct RunSearch {
     /// Every folded name, each followed by '\n' (which no name holds).
@@ -30,23 +58,55 @@ pub struct RunSearch {
     /// The IDs that are not all digits (kept raw), lower-cased, with their rows: only
     /// these can hold a search that is not all digits.
     odd_ids: Vec<(u32, String)>,
+    kinds: Vec<u32>,
+    /// Each row's flags as bits, a bit per flag name (`flag_bits`).
+    flags: Vec<u64>,
+    units: Vec<u32>,
+    provinces: Vec<u32>,
+    communes: Vec<u32>,
+    banks: Vec<u32>,
+    kind_ids: Interned,
+    flag_bits: Interned,
+    /// Units and provinces share their codes.
+    unit_ids: Interned,
+    commune_ids: Interned,
+    bank_ids: Interned,
 }
 
 impl RunSearch {
-    /// Add the next row; false when the run is too large to keep (past 4 GB of names).
-    pub fn push(&mut self, name_key: &str, population_id: &str) -> bool {
+    /// Add the next row; false when the run cannot be kept (past 4 GB of names, or more
+    /// than 64 kinds of flag).
+    pub fn push(&mut self, r: &ExceptionRecord) -> bool {
         let row = self.name_ends.len();
         // A name with a newline would blur the row boundaries: kept without it.
-        self.names
-            .extend(name_key.bytes().map(|b| if b == b'\n' { b' ' } else { b }));
+        self.names.extend(
+            r.name_key
+                .bytes()
+                .map(|b| if b == b'\n' { b' ' } else { b }),
+        );
         self.names.push(b'\n');
         let (Ok(end), Ok(row)) = (u32::try_from(self.names.len()), u32::try_from(row)) else {
             return false;
         };
         self.name_ends.push(end);
-        if !population_id.bytes().all(|b| b.is_ascii_digit()) {
-            self.odd_ids.push((row, population_id.to_lowercase()));
+        if !r.population_id.bytes().all(|b| b.is_ascii_digit()) {
+            self.odd_ids.push((row, r.population_id.to_lowercase()));
         }
+        self.kinds.push(self.kind_ids.id(Some(&r.kind)));
+        let mut bits = 0u64;
+        for flag in &r.flags {
+            match self.flag_bits.id(Some(flag)) {
+                n @ 1..=64 => bits |= 1 << (n - 1),
+                _ => return false,
+            }
+        }
+        self.flags.push(bits);
+        self.units.push(self.unit_ids.id(r.unit_code.as_deref()));
+        self.provinces
+            .push(self.unit_ids.id(r.province_code.as_deref()));
+        self.communes
+            .push(self.commune_ids.id(r.commune_key.as_deref()));
+        self.banks.push(self.bank_ids.id(r.bank_code.as_deref()));
         true
     }
 
@@ -55,6 +115,16 @@ impl RunSearch {
         self.names.shrink_to_fit();
         self.name_ends.shrink_to_fit();
         self.odd_ids.shrink_to_fit();
+        for column in [
+            &mut self.kinds,
+            &mut self.units,
+            &mut self.provinces,
+            &mut self.communes,
+            &mut self.banks,
+        ] {
+            column.shrink_to_fit();
+        }
+        self.flags.shrink_to_fit();
     }
 
     pub fn rows(&self) -> usize {
@@ -69,15 +139,80 @@ impl RunSearch {
                 .iter()
                 .map(|(_, id)| 32 + id.capacity())
                 .sum::<usize>()
+            + (self.kinds.capacity()
+                + self.units.capacity()
+                + self.provinces.capacity()
+                + self.communes.capacity()
+                + self.banks.capacity())
+                * 4
+            + self.flags.capacity() * 8
+            + [
+                &self.kind_ids,
+                &self.flag_bits,
+                &self.unit_ids,
+                &self.commune_ids,
+                &self.bank_ids,
+            ]
+            .iter()
+            .map(|i| i.bytes)
+            .sum::<usize>()
     }
 
-    /// The rows (`seq`) whose name or ID holds `q` (folded), in order; None for a search
-    /// this does not answer: empty, all digits (the start of an ID: the store's index), or
-    /// holding a newline.
-    pub fn matching(&self, q: &str) -> Option<Vec<i64>> {
+    /// Whether row `i` passes `f`'s filters other than the search, as the store's
+    /// `push_exception_filter` has them; None where a value no row has is asked for.
+    fn others(&self, f: &ExceptionFilter) -> Option<impl Fn(usize) -> bool + '_> {
+        let kinds: Vec<u32> = f
+            .kinds
+            .iter()
+            .filter_map(|k| self.kind_ids.find(k))
+            .collect();
+        if !f.kinds.is_empty() && kinds.is_empty() {
+            return None;
+        }
+        let flag = match &f.flag {
+            None => 0,
+            Some(fl) => 1u64 << (self.flag_bits.find(fl)?.checked_sub(1)?),
+        };
+        let commune = match &f.commune_key {
+            None => 0,
+            Some(c) => self.commune_ids.find(c)?,
+        };
+        let bank = match &f.bank_code {
+            None => 0,
+            Some(b) => self.bank_ids.find(b)?,
+        };
+        let unit = match &f.unit {
+            None => None,
+            Some(UnitScope::Nation) => Some((false, 0)),
+            Some(UnitScope::Province(code)) => Some((true, self.unit_ids.find(code)?)),
+            Some(UnitScope::Unit(code)) => Some((false, self.unit_ids.find(code)?)),
+        };
+        Some(move |i: usize| {
+            (kinds.is_empty() || kinds.contains(&self.kinds[i]))
+                && (flag == 0 || self.flags[i] & flag != 0)
+                && (commune == 0 || self.communes[i] == commune)
+                && (bank == 0 || self.banks[i] == bank)
+                && match unit {
+                    None => true,
+                    // The nation: every row that names a unit.
+                    Some((false, 0)) => self.units[i] != 0,
+                    Some((true, p)) => self.provinces[i] == p,
+                    Some((false, u)) => self.units[i] == u,
+                }
+        })
+    }
+
+    /// The rows (`seq`) matching `f`, in order, where `f` searches by part of a name or
+    /// ID (folded); None for a filter this does not answer: no search, a search all of
+    /// digits (the start of an ID: the store's index), or one holding a newline.
+    pub fn matching(&self, f: &ExceptionFilter) -> Option<Vec<i64>> {
+        let q = f.search.as_deref()?;
         if q.bytes().all(|b| b.is_ascii_digit()) || q.contains('\n') {
             return None;
         }
+        let Some(keep) = self.others(f) else {
+            return Some(Vec::new());
+        };
         let mut rows: Vec<i64> = Vec::new();
         let mut row = 0usize;
         for at in memmem::find_iter(&self.names, q.as_bytes()) {
@@ -90,14 +225,14 @@ impl RunSearch {
                 row += 1;
             }
             let seq = row as i64;
-            if rows.last() != Some(&seq) {
+            if rows.last() != Some(&seq) && keep(row) {
                 rows.push(seq);
             }
         }
         let by_id: Vec<i64> = self
             .odd_ids
             .iter()
-            .filter(|(_, id)| id.contains(q))
+            .filter(|(row, id)| id.contains(q) && keep(*row as usize))
             .map(|(row, _)| i64::from(*row))
             .collect();
         if !by_id.is_empty() {
@@ -172,8 +307,8 @@ impl SearchCache {
                 let mut search = RunSearch::default();
                 let mut fits = true;
                 store
-                    .for_each_exception_key(run_id, &mut |name, id| {
-                        fits = fits && search.push(name, id);
+                    .for_each_exception_record(run_id, &mut |record| {
+                        fits = fits && search.push(&record);
                     })
                     .await?;
                 search.shrink();
@@ -207,12 +342,33 @@ impl SearchCache {
 mod tests {
     use super::*;
 
+    fn record(name: &str, id: &str) -> ExceptionRecord {
+        ExceptionRecord {
+            kind: "unpaid".into(),
+            flags: vec![],
+            unit_code: None,
+            province_code: None,
+            commune_key: None,
+            bank_code: None,
+            population_id: id.into(),
+            name_key: name.into(),
+            row_json: String::new(),
+        }
+    }
+
     fn run(rows: &[(&str, &str)]) -> RunSearch {
         let mut s = RunSearch::default();
         for (name, id) in rows {
-            assert!(s.push(name, id));
+            assert!(s.push(&record(name, id)));
         }
         s
+    }
+
+    fn text(q: &str) -> ExceptionFilter {
+        ExceptionFilter {
+            search: Some(q.into()),
+            ..ExceptionFilter::default()
+        }
     }
 
     /// What the store's `name_key LIKE %q% OR lower(id) LIKE %q%` picks, row by row.
@@ -244,12 +400,32 @@ mod tests {
             } else {
                 Some(naive(&rows, q))
             };
-            assert_eq!(s.matching(q), want, "{q:?}");
+            assert_eq!(s.matching(&text(q)), want, "{q:?}");
         }
         // A match never spans two names.
-        assert_eq!(s.matching("hung\ntran"), None);
-        assert_eq!(s.matching("hungtran"), Some(vec![]));
-        assert_eq!(s.matching(""), None);
+        assert_eq!(s.matching(&text("hung\ntran")), None);
+        assert_eq!(s.matching(&text("hungtran")), Some(vec![]));
+        assert_eq!(s.matching(&text("")), None);
+        assert_eq!(s.matching(&ExceptionFilter::default()), None);
+        // A value no row has matches nothing.
+        let bank = ExceptionFilter {
+            bank_code: Some("VBA".into()),
+            ..text("hung")
+        };
+        assert_eq!(s.matching(&bank), Some(vec![]));
+    }
+
+    /// More kinds of flag than bits: the run is not kept (the store searches it).
+    #[test]
+    fn too_many_kinds_of_flag_are_not_kept() {
+        let mut s = RunSearch::default();
+        let fits = (0..65).all(|i| {
+            s.push(&ExceptionRecord {
+                flags: vec![format!("flag_{i}")],
+                ..record("a", "1")
+            })
+        });
+        assert!(!fits);
     }
 
     #[test]

@@ -798,11 +798,11 @@ pub trait Store: Send + Sync {
     ) -> StoreResult<Vec<(i64, String)>>;
     /// Those of a run's exceptions at `seqs` (ascending), as `(seq, row_json)`.
     async fn exceptions_at(&self, run_id: i64, seqs: &[i64]) -> StoreResult<Vec<(i64, String)>>;
-    /// Each of a run's exceptions in order, as its folded name and its ID.
-    async fn for_each_exception_key(
+    /// Each of a run's exceptions in order, as stored but without its `row_json`.
+    async fn for_each_exception_record(
         &self,
         run_id: i64,
-        f: &mut (dyn for<'k> FnMut(&'k str, &'k str) + Send),
+        f: &mut (dyn FnMut(ExceptionRecord) + Send),
     ) -> StoreResult<()>;
     /// How many of a run's exceptions match, counting no further than `up_to` (a search
     /// for a common name part stops there instead of visiting every match).

@@ -1468,19 +1468,53 @@ impl Store for Backend {
         Ok(out)
     }
 
-    async fn for_each_exception_key(
+    async fn for_each_exception_record(
         &self,
         run_id: i64,
-        f: &mut (dyn for<'k> FnMut(&'k str, &'k str) + Send),
+        f: &mut (dyn FnMut(ExceptionRecord) + Send),
     ) -> StoreResult<()> {
         use futures_util::TryStreamExt;
-        let mut rows = sqlx::query_as::<_, (String, String)>(
-            "SELECT name_key, population_id FROM run_exceptions WHERE run_id = $1 ORDER BY seq",
+        let flags: Vec<(i64, String)> = sqlx::query_as(
+            "SELECT seq, flag FROM run_exception_flags WHERE run_id = $1 ORDER BY seq, flag",
+        )
+        .bind(run_id)
+        .fetch_all(self.reader())
+        .await?;
+        let mut flags = flags.into_iter().peekable();
+        type Row = (
+            i64,
+            String,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            String,
+            String,
+        );
+        let mut rows = sqlx::query_as::<_, Row>(
+            "SELECT seq, kind, unit_code, province_code, commune_key, bank_code, population_id, \
+             name_key FROM run_exceptions WHERE run_id = $1 ORDER BY seq",
         )
         .bind(run_id)
         .fetch(self.reader());
-        while let Some((name, id)) = rows.try_next().await? {
-            f(&name, &id);
+        while let Some((seq, kind, unit_code, province_code, commune_key, bank_code, id, name)) =
+            rows.try_next().await?
+        {
+            let mut mine = Vec::new();
+            while let Some((_, flag)) = flags.next_if(|(s, _)| *s <= seq) {
+                mine.push(flag);
+            }
+            f(ExceptionRecord {
+                kind,
+                flags: mine,
+                unit_code,
+                province_code,
+                commune_key,
+                bank_code,
+                population_id: id,
+                name_key: name,
+                row_json: String::new(),
+            });
         }
         Ok(())
     }

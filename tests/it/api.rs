@@ -261,8 +261,8 @@ async fn the_whole_flow_gives_the_hand_computed_report_and_downloads() {
         assert!(want >= 1);
         assert_eq!(by_start["total"], want, "{by_start}");
 
-        // A large run searched in memory pages exactly as the store would (here every run is
-        // "large"); a search with another filter still goes to the store.
+        // A large run searched in memory (with or without another filter) pages exactly as
+        // the store would (here every run is "large").
         let in_memory = doisoat::service::search::SearchCache::new(0, usize::MAX);
         let in_store = doisoat::service::search::SearchCache::new(i64::MAX, 0);
         let query =
