@@ -192,7 +192,8 @@ pub(super) async fn move_legacy(
 
 /// A page of a stored run's exceptions, filtered: one store query for the rows and one
 /// for the count (none when nothing is filtered: the run knows how many it has). A large
-/// run searched by part of a name alone is searched in memory (`search`), exactly counted.
+/// run searched by part of a name (with or without other filters) is searched in memory
+/// (`search`), exactly counted.
 #[tracing::instrument(skip(store, search))]
 pub async fn exception_page(
     store: &dyn Store,
@@ -241,11 +242,8 @@ pub async fn exception_page(
                 .then_some(SEARCH_COUNT_CAP as i64 + 1);
             let counted =
                 usize::try_from(store.count_exceptions(run_id, &filter, up_to).await?).unwrap_or(0);
-            if up_to.is_none() || counted <= SEARCH_COUNT_CAP {
-                (rows, counted, true)
-            } else {
-                (rows, SEARCH_COUNT_CAP, false)
-            }
+            let (total, exact) = capped(counted, up_to.is_some());
+            (rows, total, exact)
         }
     };
     let next_after = if rows.len() == per_page {
@@ -275,10 +273,7 @@ async fn searched_in_memory(
     filter: &ExceptionFilter,
 ) -> ServiceResult<Option<Vec<i64>>> {
     // No search, or digits (the start of an ID): index ranges in the store.
-    let Some(text) = filter.search.as_deref() else {
-        return Ok(None);
-    };
-    if text.bytes().all(|b| b.is_ascii_digit()) {
+    if filter.search.as_deref().is_none_or(str::is_empty) || filter.searches_id_start() {
         return Ok(None);
     }
     let rows = store
@@ -327,7 +322,7 @@ pub fn filter_exceptions(rows: &[ExceptionRow], q: &ExceptionQuery) -> Exception
                 }
             }
             && f.search.as_deref().is_none_or(|n| {
-                if n.bytes().all(|b| b.is_ascii_digit()) {
+                if f.searches_id_start() {
                     r.population_id.starts_with(n)
                 } else {
                     r.population_id.to_lowercase().contains(n) || fold(&r.name).contains(n)
@@ -340,12 +335,7 @@ pub fn filter_exceptions(rows: &[ExceptionRow], q: &ExceptionQuery) -> Exception
         .filter(|(_, r)| matches(r))
         .collect();
     // Capped as a stored run's search is, so both answer alike.
-    let total_exact = f.search.is_none() || matching.len() <= SEARCH_COUNT_CAP;
-    let total = if total_exact {
-        matching.len()
-    } else {
-        SEARCH_COUNT_CAP
-    };
+    let (total, total_exact) = capped(matching.len(), f.search.is_some());
     let skip = match q.after {
         Some(after) => matching.partition_point(|(i, _)| *i <= after),
         None => (page - 1).saturating_mul(per_page),
@@ -369,6 +359,15 @@ pub fn filter_exceptions(rows: &[ExceptionRow], q: &ExceptionQuery) -> Exception
 /// A search counts its matches up to here (see `ExceptionPage::total_exact`): 20 pages of
 /// 50, beyond which a name part is too common to page through.
 pub const SEARCH_COUNT_CAP: usize = 1_000;
+
+/// What a page says of `counted` matches: a search's past the cap is the cap, not exact.
+fn capped(counted: usize, searched: bool) -> (usize, bool) {
+    if searched && counted > SEARCH_COUNT_CAP {
+        (SEARCH_COUNT_CAP, false)
+    } else {
+        (counted, true)
+    }
+}
 
 /// Rows read from the store per query while a download is written.
 const CHUNK_ROWS: i64 = 5_000;

@@ -261,8 +261,18 @@ pub struct ExceptionFilter {
     pub commune_key: Option<String>,
     pub bank_code: Option<String>,
     pub unit: Option<UnitScope>,
-    /// Digits: the start of the personal ID (an index range); else part of the folded name.
+    /// Digits: the start of the personal ID (an index range); else part of the folded name
+    /// or of the ID as written.
     pub search: Option<String>,
+}
+
+impl ExceptionFilter {
+    /// Whether the search is digits: the start of a personal ID, an index range.
+    pub fn searches_id_start(&self) -> bool {
+        self.search
+            .as_deref()
+            .is_some_and(|q| !q.is_empty() && q.bytes().all(|b| b.is_ascii_digit()))
+    }
 }
 
 /// A unit's subtree as the exception rows can be filtered to it.

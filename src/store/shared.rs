@@ -755,7 +755,7 @@ fn push_exception_filter(qb: &mut QueryBuilder<Db>, run_id: i64, f: &ExceptionFi
         }
     }
     if let Some(q) = &f.search {
-        if !q.is_empty() && q.bytes().all(|b| b.is_ascii_digit()) {
+        if f.searches_id_start() {
             // IDs with this start: an index range (bytewise order on both backends).
             qb.push(" AND e.population_id >= ");
             qb.push_bind(q.clone());

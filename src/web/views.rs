@@ -376,6 +376,13 @@ impl ExceptionsView {
         // A search counted only up to its cap: the pages go on while they are full.
         let pages = total.div_ceil(PER_PAGE).max(1).max(page);
         let more = !total_exact && next_after.is_some();
+        let shown = |n: usize| {
+            if total_exact {
+                count(n as u64)
+            } else {
+                format!("{} {}", t.s("exc.more_than"), count(n as u64))
+            }
+        };
         let sel = |v: &Option<String>, value: &str| v.as_deref().map(str::trim) == Some(value);
         let mut outcomes: Vec<Opt> = Outcome::ALL
             .iter()
@@ -479,17 +486,9 @@ impl ExceptionsView {
             next: (page < pages || more).then(|| link(page + 1)),
             rows,
             total,
-            total_text: if total_exact {
-                count(total as u64)
-            } else {
-                format!("{} {}", t.s("exc.more_than"), count(total as u64))
-            },
+            total_text: shown(total),
             page,
-            pages_text: if total_exact {
-                count(pages as u64)
-            } else {
-                format!("{} {}", t.s("exc.more_than"), count(pages as u64))
-            },
+            pages_text: shown(pages),
             outcomes,
             flags,
             communes,
