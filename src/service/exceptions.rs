@@ -382,15 +382,17 @@ fn io_error(e: impl std::fmt::Display) -> std::io::Error {
     std::io::Error::other(e.to_string())
 }
 
+type StoredChunk = Result<Vec<(i64, String)>, StoreError>;
+
 /// The stored run's exceptions one by one, read from the store a chunk at a time, for a
-/// writer on a blocking thread. A read that fails ends the rows and is kept in `failed`.
+/// writer on a blocking thread; the next chunk is read while this one is written. A read
+/// that fails ends the rows and is kept in `failed`.
 struct StoredRows {
-    store: Arc<dyn Store>,
-    run_id: i64,
-    filter: ExceptionFilter,
-    after: i64,
     held: std::vec::IntoIter<ExceptionRow>,
-    done: bool,
+    run_id: i64,
+    /// The next chunk's read, under way.
+    next: Option<tokio::task::JoinHandle<StoredChunk>>,
+    read: Arc<dyn Fn(i64) -> tokio::task::JoinHandle<StoredChunk> + Send + Sync>,
     failed: Arc<Mutex<Option<String>>>,
     runtime: tokio::runtime::Handle,
 }
@@ -403,35 +405,44 @@ impl StoredRows {
         filter: ExceptionFilter,
     ) -> (Self, Arc<Mutex<Option<String>>>) {
         let failed = Arc::new(Mutex::new(None));
+        let filter = Arc::new(filter);
+        let read = Arc::new(move |after: i64| {
+            let (store, filter) = (store.clone(), filter.clone());
+            tokio::spawn(async move {
+                store
+                    .exception_rows(run_id, &filter, PageStart::After(after), CHUNK_ROWS)
+                    .await
+            })
+        });
         let rows = StoredRows {
-            store,
-            run_id,
-            filter,
-            after: -1,
             held: Vec::new().into_iter(),
-            done: false,
+            run_id,
+            next: Some(read(-1)),
+            read,
             failed: failed.clone(),
             runtime: tokio::runtime::Handle::current(),
         };
         (rows, failed)
     }
 
-    fn fetch(&mut self) -> Result<Vec<ExceptionRow>, StoreError> {
-        let rows = self.runtime.block_on(self.store.exception_rows(
-            self.run_id,
-            &self.filter,
-            PageStart::After(self.after),
-            CHUNK_ROWS,
-        ))?;
-        if let Some((seq, _)) = rows.last() {
-            self.after = *seq;
+    /// The chunk under way, the one after it started; None at the end.
+    fn fetch(&mut self) -> Option<Result<Vec<ExceptionRow>, String>> {
+        let pending = self.next.take()?;
+        let rows = match self.runtime.block_on(pending) {
+            Ok(Ok(rows)) => rows,
+            Ok(Err(e)) => return Some(Err(e.to_string())),
+            Err(e) => return Some(Err(e.to_string())),
+        };
+        if i64::try_from(rows.len()).unwrap_or(0) == CHUNK_ROWS
+            && let Some((seq, _)) = rows.last()
+        {
+            self.next = Some((self.read)(*seq));
         }
-        if i64::try_from(rows.len()).unwrap_or(0) < CHUNK_ROWS {
-            self.done = true;
-        }
-        rows.iter()
-            .map(|(_, j)| parse_row(self.run_id, j))
-            .collect()
+        Some(
+            rows.iter()
+                .map(|(_, j)| parse_row(self.run_id, j).map_err(|e| e.to_string()))
+                .collect(),
+        )
     }
 }
 
@@ -442,93 +453,106 @@ impl Iterator for StoredRows {
             if let Some(row) = self.held.next() {
                 return Some(row);
             }
-            if self.done {
-                return None;
-            }
-            match self.fetch() {
+            match self.fetch()? {
                 Ok(rows) => self.held = rows.into_iter(),
                 Err(e) => {
                     if let Ok(mut f) = self.failed.lock() {
-                        *f = Some(e.to_string());
+                        *f = Some(e);
                     }
-                    self.done = true;
+                    self.next = None;
+                    return None;
                 }
             }
         }
     }
 }
 
-/// A file's bytes, 64 KiB at a time.
-fn file_stream(file: tokio::fs::File) -> BoxStream<'static, Result<Vec<u8>, std::io::Error>> {
-    use tokio::io::AsyncReadExt;
-    stream::unfold(Some(file), |file| async move {
-        let mut file = file?;
-        let mut buf = vec![0; 64 * 1024];
-        match file.read(&mut buf).await {
-            Ok(0) => None,
-            Ok(n) => {
-                buf.truncate(n);
-                Some((Ok(buf), Some(file)))
-            }
-            Err(e) => Some((Err(e), None)),
-        }
-    })
-    .boxed()
+/// Bytes a writer on a blocking thread makes, handed to a response body 64 KiB at a time
+/// through a bounded channel: a slow reader slows the writer, so memory stays bounded; a
+/// reader that left makes the next write fail, which stops the writer.
+struct ChannelWriter {
+    tx: tokio::sync::mpsc::Sender<Result<Vec<u8>, std::io::Error>>,
+    buf: Vec<u8>,
 }
 
-/// The CSV of a run's exceptions: the header at once, then rows as they are read.
-fn csv_stream(
-    store: Arc<dyn Store>,
+const CHANNEL_CHUNK: usize = 64 * 1024;
+
+impl ChannelWriter {
+    fn new(tx: tokio::sync::mpsc::Sender<Result<Vec<u8>, std::io::Error>>) -> Self {
+        ChannelWriter {
+            tx,
+            buf: Vec::with_capacity(CHANNEL_CHUNK),
+        }
+    }
+
+    fn send(&mut self) -> std::io::Result<()> {
+        let chunk = std::mem::replace(&mut self.buf, Vec::with_capacity(CHANNEL_CHUNK));
+        self.tx
+            .blocking_send(Ok(chunk))
+            .map_err(|_| std::io::Error::new(std::io::ErrorKind::BrokenPipe, "the reader left"))
+    }
+}
+
+impl std::io::Write for ChannelWriter {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.buf.extend_from_slice(bytes);
+        if self.buf.len() >= CHANNEL_CHUNK {
+            self.send()?;
+        }
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        self.send()
+    }
+}
+
+/// The bytes `write` makes on a blocking thread from the stored rows `failed` watches, as
+/// a response body: the first chunk (or the error) is awaited here, so a download that
+/// cannot start is an error status; a later failure ends the body with an error (the
+/// client sees a broken download, never a short file passed off as whole).
+async fn written_on_the_side(
     run_id: i64,
-    lang: Lang,
-) -> BoxStream<'static, Result<Vec<u8>, std::io::Error>> {
-    let head = stream::once(async move { crate::report::csv::exceptions_head(lang) });
-    let rows = stream::unfold(Some(-1_i64), move |after| {
-        let store = store.clone();
-        async move {
-            let after = after?;
-            let chunk = store
-                .exception_rows(
-                    run_id,
-                    &ExceptionFilter::default(),
-                    PageStart::After(after),
-                    CHUNK_ROWS,
-                )
-                .await;
-            let rows = match chunk {
-                Ok(rows) => rows,
-                Err(e) => return Some((Err(io_error(e)), None)),
-            };
-            if rows.is_empty() {
-                return None;
-            }
-            let next = match rows.last() {
-                Some((seq, _)) if i64::try_from(rows.len()).unwrap_or(0) == CHUNK_ROWS => {
-                    Some(*seq)
-                }
-                _ => None,
-            };
-            let parsed = rows
-                .iter()
-                .map(|(_, j)| parse_row(run_id, j))
-                .collect::<Result<Vec<_>, _>>();
-            let bytes = parsed.map_err(io_error).and_then(|rows| {
-                let mut buf = Vec::new();
-                crate::report::csv::write_exception_rows(&mut buf, &rows, lang)?;
-                Ok(buf)
-            });
-            let next = if bytes.is_ok() { next } else { None };
-            Some((bytes, next))
+    what: &'static str,
+    failed: Arc<Mutex<Option<String>>>,
+    write: impl FnOnce(ChannelWriter) -> Result<(), String> + Send + 'static,
+) -> ServiceResult<BoxStream<'static, Result<Vec<u8>, std::io::Error>>> {
+    let (tx, mut rx) = tokio::sync::mpsc::channel(16);
+    let ended = tx.clone();
+    tokio::task::spawn_blocking(move || {
+        let written = write(ChannelWriter::new(tx));
+        // A read that failed says more than what it led to.
+        let error = match (failed.lock().ok().and_then(|mut f| f.take()), written) {
+            (Some(e), _) | (None, Err(e)) => e,
+            (None, Ok(())) => return,
+        };
+        if ended.is_closed() {
+            tracing::debug!(run_id, what, "download: the reader left");
+        } else {
+            tracing::error!(run_id, what, error = %error, "download stopped");
+            let _ = ended.blocking_send(Err(io_error(error)));
         }
     });
-    head.chain(rows).boxed()
+    let first = match rx.recv().await {
+        Some(Ok(chunk)) => chunk,
+        Some(Err(e)) => return Err(ServiceError::Internal(e.to_string())),
+        None => {
+            return Err(ServiceError::Internal(format!(
+                "{what} ended before it began"
+            )));
+        }
+    };
+    let rest = stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|c| (c, rx)) });
+    Ok(stream::once(async move { Ok(first) }).chain(rest).boxed())
 }
 
 /// A download of a stored run. report.json is the stored text itself (its digest is on
-/// record); the CSV streams as its rows are read; the workbooks are written on a blocking
-/// thread from rows read a chunk at a time (report.xlsx to a temporary file in Excel's
-/// constant-memory mode past 100,000 rows, continuing on further sheets past Excel's row
-/// limit), then sent.
+/// record); the CSV streams as its rows are read; report.xlsx streams too, written on a
+/// blocking thread as its rows are read (continuing on further sheets past Excel's row
+/// limit); the follow-up list (only the failed, returned and unpaid) is written, then sent.
 #[tracing::instrument(skip(store, run), fields(run_id = run.stored.info.id))]
 pub async fn download(
     store: Arc<dyn Store>,
@@ -547,10 +571,16 @@ pub async fn download(
                 len,
             })
         }
-        Download::Csv => Ok(DownloadBody {
-            stream: csv_stream(store, run_id, lang),
-            len: None,
-        }),
+        Download::Csv => {
+            let (rows, failed) = StoredRows::new(store, run_id, ExceptionFilter::default());
+            let stream = written_on_the_side(run_id, "report.csv", failed, move |mut out| {
+                crate::report::csv::write_exceptions(&mut out, rows, lang)
+                    .and_then(|()| std::io::Write::flush(&mut out))
+                    .map_err(|e| e.to_string())
+            })
+            .await?;
+            Ok(DownloadBody { stream, len: None })
+        }
         Download::FollowUp => {
             // Only the failed, returned and unpaid are on it: read just those.
             let filter = ExceptionFilter {
@@ -578,10 +608,9 @@ pub async fn download(
             let count = usize::try_from(run.stored.exception_rows.unwrap_or(0)).unwrap_or(0);
             let (rows, failed) = StoredRows::new(store, run_id, ExceptionFilter::default());
             let (report, meta) = (run.report, run.meta);
-            let file = blocking(move || -> Result<std::fs::File, String> {
-                let tmp = tempfile::NamedTempFile::new().map_err(|e| e.to_string())?;
-                crate::report::xlsx::write_report_file(
-                    tmp.path(),
+            let stream = written_on_the_side(run_id, "report.xlsx", failed, move |out| {
+                crate::report::xlsx::write_report_to(
+                    out,
                     &report,
                     rows,
                     count,
@@ -589,20 +618,11 @@ pub async fn download(
                     lang,
                     crate::report::xlsx::ExceptionLayout::default(),
                 )
-                .map_err(|e| e.to_string())?;
-                // Opened again before the name goes: the file lives while it is sent.
-                tmp.reopen().map_err(|e| e.to_string())
+                .map(drop)
+                .map_err(|e| e.to_string())
             })
-            .await?
-            .map_err(ServiceError::Internal)?;
-            if let Some(e) = failed.lock().ok().and_then(|mut f| f.take()) {
-                return Err(ServiceError::Internal(e));
-            }
-            let len = file.metadata().ok().map(|m| m.len());
-            Ok(DownloadBody {
-                stream: file_stream(tokio::fs::File::from_std(file)),
-                len,
-            })
+            .await?;
+            Ok(DownloadBody { stream, len: None })
         }
     }
 }

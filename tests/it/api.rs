@@ -194,6 +194,29 @@ async fn the_whole_flow_gives_the_hand_computed_report_and_downloads() {
             sheet_names(&xlsx.body),
             vec!["Tổng hợp", "Theo xã", "Ngoại lệ", "Lỗi dữ liệu"]
         );
+        // Streamed as it is written: every exception of the run, in the run's order.
+        let listed = exceptions(&app, run_id, "per_page=200").await;
+        let want: Vec<String> = listed["items"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|i| i["population_id"].as_str().unwrap_or_default().to_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        assert!(want.len() >= 4, "{listed}");
+        let got: Vec<String> = {
+            use calamine::Reader;
+            let mut book = calamine::open_workbook_from_rs::<calamine::Xlsx<_>, _>(
+                std::io::Cursor::new(xlsx.body.clone()),
+            )
+            .expect("a workbook calamine can open");
+            let sheet = book
+                .worksheet_range("Ngoại lệ")
+                .expect("the exceptions sheet");
+            sheet.rows().skip(1).map(|r| r[2].to_string()).collect()
+        };
+        assert_eq!(got, want, "report.xlsx lists the run's exceptions");
         let fu = app
             .get(
                 &t,

@@ -371,12 +371,12 @@ fn reports_are_pinned_byte_for_byte() {
             [
                 "9236b6c90cc773ccf4f2581e1563feb2798a1154f32f02f4cdee1241da6dfd7d".to_owned(),
                 "6bedd2c8042789e575f7c76f0ea88bcddb328213516316fec883411f817163e2".to_owned(),
-                "a0a541e46b8431b58dd4a9b5d0c7c20562b7ae08766b11f232da6007ebb951f8".to_owned(),
+                "1084c39b35274633a5cc1137b33893042167ed92f100318972d7eaed7b4773cd".to_owned(),
             ],
             [
                 "02eb5ae335efa2ba80630387a8aba1bd2ed661394ce71168520417ec6e2541d9".to_owned(),
                 "f570b534032e893a62c0f3e4ef915c86b968829dda7fbb0738bc8db6cd52b9ea".to_owned(),
-                "c9b2cc10ad09db69ee479f6217037cc0e0b17981ef48265ff56a07b3e015b7fb".to_owned(),
+                "704ec4b230259785e84198f5bd9f57c5076045b0ef8301e2e1d92f1c099418e6".to_owned(),
             ],
         ],
         "[json, csv, xlsx parts] of [sample, province]"

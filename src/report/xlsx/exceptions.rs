@@ -2,7 +2,8 @@
 
 use std::borrow::Borrow;
 
-use rust_xlsxwriter::{Workbook, Worksheet};
+use rust_decimal::Decimal;
+use rust_xlsxwriter::{Format, Workbook, Worksheet};
 
 use super::SHEET_EXCEPTIONS;
 use super::cells::{RowNum, XResult, last_col, put_decimal, put_header, put_text, set_widths};
@@ -16,22 +17,35 @@ use crate::report::csv::{
 /// Excel's last row is 1,048,576: a header and 1,048,575 rows per sheet.
 pub const EXCEL_MAX_DATA_ROWS: u32 = 1_048_575;
 
-/// How the exception sheets are laid out and held while they are written.
+/// How the exception sheets are laid out.
 #[derive(Debug, Clone, Copy)]
 pub struct ExceptionLayout {
     /// Data rows per sheet; further rows continue on "Ngoại lệ (2)", "Ngoại lệ (3)", …
     pub rows_per_sheet: u32,
-    /// Above this many exceptions the sheets stream to a temporary file (rust_xlsxwriter's
-    /// constant-memory mode, strings inline) instead of being held in memory. Below it the
-    /// workbook is written exactly as it always was.
-    pub in_memory_rows: usize,
 }
 
 impl Default for ExceptionLayout {
     fn default() -> Self {
         ExceptionLayout {
             rows_per_sheet: EXCEL_MAX_DATA_ROWS,
-            in_memory_rows: 100_000,
+        }
+    }
+}
+
+impl ExceptionLayout {
+    /// The data rows of each exceptions sheet for `count` exceptions (always one sheet,
+    /// empty when there are none).
+    pub(super) fn sheet_rows(&self, count: usize) -> Vec<u32> {
+        let per_sheet = self.rows_per_sheet.max(1);
+        let mut left = count;
+        let mut sheets = Vec::new();
+        loop {
+            let here = u32::try_from(left).unwrap_or(u32::MAX).min(per_sheet);
+            sheets.push(here);
+            left -= here as usize;
+            if left == 0 {
+                return sheets;
+            }
         }
     }
 }
@@ -58,6 +72,34 @@ fn start_sheet(ws: &mut Worksheet, n: usize, lang: Lang, fm: &Formats) -> XResul
     put_header(ws, 0, 0, &exception_headers(lang), fm)
 }
 
+/// The cell format of each column: amounts as money, IDs and accounts as text.
+fn column_format(col: usize, fm: &Formats) -> &Format {
+    match col {
+        COL_AMOUNT_DUE | COL_AMOUNT_PAID => &fm.money,
+        COL_ID | COL_ACCOUNT => &fm.text,
+        _ => &fm.label,
+    }
+}
+
+/// An exception's cell: an amount, or text (empty: a blank).
+pub(super) enum ExceptionCell<'a> {
+    Amount(Decimal),
+    Text(&'a str),
+}
+
+/// The cells of `row`, in column order, as both writers put them.
+pub(super) fn exception_cells<'a>(
+    row: &ExceptionRow,
+    texts: &'a [String],
+) -> impl Iterator<Item = ExceptionCell<'a>> {
+    let (due, paid) = (row.amount_due, row.amount_paid);
+    texts.iter().enumerate().map(move |(col, text)| match col {
+        COL_AMOUNT_DUE => due.map_or(ExceptionCell::Text(""), ExceptionCell::Amount),
+        COL_AMOUNT_PAID => ExceptionCell::Amount(paid),
+        _ => ExceptionCell::Text(text),
+    })
+}
+
 fn put_exception(
     ws: &mut Worksheet,
     r: RowNum,
@@ -66,21 +108,11 @@ fn put_exception(
     fm: &Formats,
 ) -> XResult {
     let texts = exception_texts(row, lang);
-    for (c, text) in (0..).zip(&texts) {
-        let col = usize::from(c);
-        if col == COL_AMOUNT_DUE {
-            match row.amount_due {
-                Some(d) => put_decimal(ws, r, c, d, &fm.money)?,
-                None => {
-                    ws.write_blank(r, c, &fm.money)?;
-                }
-            }
-        } else if col == COL_AMOUNT_PAID {
-            put_decimal(ws, r, c, row.amount_paid, &fm.money)?;
-        } else if col == COL_ID || col == COL_ACCOUNT {
-            put_text(ws, r, c, text, &fm.text)?;
-        } else {
-            put_text(ws, r, c, text, &fm.label)?;
+    for (c, cell) in (0..).zip(exception_cells(row, &texts)) {
+        let f = column_format(usize::from(c), fm);
+        match cell {
+            ExceptionCell::Amount(d) => put_decimal(ws, r, c, d, f)?,
+            ExceptionCell::Text(text) => put_text(ws, r, c, text, f)?,
         }
     }
     Ok(())
@@ -102,7 +134,6 @@ fn end_sheet(ws: &mut Worksheet, last_row: RowNum) -> XResult {
 pub(super) fn add_exception_sheets<I>(
     wb: &mut Workbook,
     exceptions: I,
-    count: usize,
     lang: Lang,
     fm: &Formats,
     layout: ExceptionLayout,
@@ -112,32 +143,46 @@ where
     I::Item: Borrow<ExceptionRow>,
 {
     let per_sheet = layout.rows_per_sheet.max(1);
-    let streamed = count > layout.in_memory_rows;
     let mut rows = exceptions.into_iter().peekable();
     let mut n = 0;
     loop {
         n += 1;
-        let mut held = Worksheet::new();
-        let ws = if streamed {
-            wb.add_worksheet_with_constant_memory()?
-        } else {
-            &mut held
-        };
-        start_sheet(ws, n, lang, fm)?;
+        let mut ws = Worksheet::new();
+        start_sheet(&mut ws, n, lang, fm)?;
         let mut r: RowNum = 0;
         while r < per_sheet {
             let Some(row) = rows.next() else { break };
             r += 1;
-            put_exception(ws, r, row.borrow(), lang, fm)?;
+            put_exception(&mut ws, r, row.borrow(), lang, fm)?;
         }
-        end_sheet(ws, r)?;
-        if !streamed {
-            wb.push_worksheet(held);
-        }
+        end_sheet(&mut ws, r)?;
+        wb.push_worksheet(ws);
         if rows.peek().is_none() {
             return Ok(());
         }
     }
+}
+
+/// The exception sheets of a streamed workbook, `sheet_rows[i]` data rows on the i-th:
+/// the header, settings sized for those rows, and one row of blanks in each column's
+/// format, whose style ids the streamed rows reuse.
+pub(super) fn add_template_sheets(
+    wb: &mut Workbook,
+    sheet_rows: &[u32],
+    lang: Lang,
+    fm: &Formats,
+) -> XResult {
+    let columns = exception_headers(lang).len();
+    for (n, rows) in (1..).zip(sheet_rows) {
+        let mut ws = Worksheet::new();
+        start_sheet(&mut ws, n, lang, fm)?;
+        for c in 0..columns {
+            ws.write_blank(1, last_col(c + 1), column_format(c, fm))?;
+        }
+        end_sheet(&mut ws, *rows)?;
+        wb.push_worksheet(ws);
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -195,7 +240,7 @@ mod tests {
     }
 
     /// Past the row limit the list continues on "Ngoại lệ (2)", … with the same header and
-    /// columns, nothing lost or repeated; held in memory or streamed, the cells are the same.
+    /// columns, nothing lost or repeated.
     #[test]
     fn exceptions_continue_on_further_sheets() {
         let (_, exc, _) = sample();
@@ -207,26 +252,24 @@ mod tests {
         assert_eq!(whole.len(), exc.len() + 1);
         let per_sheet = 2;
         let sheets = exc.len().div_ceil(per_sheet);
-        for in_memory_rows in [usize::MAX, 0] {
-            let layout = ExceptionLayout {
-                rows_per_sheet: per_sheet as u32,
-                in_memory_rows,
-            };
-            let mut book = open(write_with(layout, &exc));
-            let mut names = vec!["Tổng hợp".to_owned(), "Theo xã".to_owned()];
-            names.extend((1..=sheets).map(exceptions_sheet_name));
-            names.push("Lỗi dữ liệu".to_owned());
-            assert_eq!(calamine::Reader::sheet_names(&book), names);
-            assert_eq!(exceptions_sheet_name(2), "Ngoại lệ (2)");
-            let mut joined = vec![whole[0].clone()];
-            for n in 1..=sheets {
-                let rows = rows_of(&sheet(&mut book, &exceptions_sheet_name(n)));
-                assert_eq!(rows[0], whole[0], "sheet {n} has the header");
-                assert!(rows.len() - 1 <= per_sheet && rows.len() > 1, "sheet {n}");
-                joined.extend(rows.into_iter().skip(1));
-            }
-            assert_eq!(joined, whole, "in_memory_rows {in_memory_rows}");
+        let layout = ExceptionLayout {
+            rows_per_sheet: per_sheet as u32,
+        };
+        assert_eq!(layout.sheet_rows(exc.len()).len(), sheets);
+        let mut book = open(write_with(layout, &exc));
+        let mut names = vec!["Tổng hợp".to_owned(), "Theo xã".to_owned()];
+        names.extend((1..=sheets).map(exceptions_sheet_name));
+        names.push("Lỗi dữ liệu".to_owned());
+        assert_eq!(calamine::Reader::sheet_names(&book), names);
+        assert_eq!(exceptions_sheet_name(2), "Ngoại lệ (2)");
+        let mut joined = vec![whole[0].clone()];
+        for n in 1..=sheets {
+            let rows = rows_of(&sheet(&mut book, &exceptions_sheet_name(n)));
+            assert_eq!(rows[0], whole[0], "sheet {n} has the header");
+            assert!(rows.len() - 1 <= per_sheet && rows.len() > 1, "sheet {n}");
+            joined.extend(rows.into_iter().skip(1));
         }
+        assert_eq!(joined, whole);
         // A file that cannot be written is named, in both languages.
         let (report, _, meta) = sample();
         let bad = std::path::Path::new("/khong-co-thu-muc/bao_cao.xlsx");

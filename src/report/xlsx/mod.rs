@@ -16,6 +16,7 @@ mod exceptions;
 mod figures;
 mod followup;
 mod row_errors;
+mod stream;
 mod styles;
 mod summary;
 #[cfg(test)]
@@ -29,7 +30,7 @@ use super::{Report, ReportMeta};
 use crate::domain::Lang;
 use crate::recon::ExceptionRow;
 use communes::communes_sheet;
-use exceptions::add_exception_sheets;
+use exceptions::{add_exception_sheets, add_template_sheets};
 use row_errors::row_errors_sheet;
 use styles::Formats;
 use summary::summary_sheet;
@@ -42,6 +43,8 @@ pub enum XlsxError {
     Xlsx(#[from] rust_xlsxwriter::XlsxError),
     #[error("Không ghi được báo cáo {file}: {detail} / cannot write the report {file}: {detail}")]
     Write { file: String, detail: String },
+    #[error("Không ghi được báo cáo: {0} / cannot write the report: {0}")]
+    Stream(String),
 }
 
 /// Sheet names are Vietnamese in every language: scripts and auditors' macros refer to them.
@@ -53,11 +56,8 @@ pub const SHEET_FOLLOWUP: &str = "Danh sách chi lại";
 
 pub use exceptions::{EXCEL_MAX_DATA_ROWS, ExceptionLayout, exceptions_sheet_name};
 
-/// Exceptions past which the workbook may near a plain zip's 4 GB (the national month's
-/// 1.34 M take 101 MB: about 75 bytes a row, compressed).
-const ZIP64_FROM_ROWS: usize = 30_000_000;
-
-/// The auditor's workbook. Sheet names exactly (Vietnamese even for lang En):
+/// The auditor's workbook, held in memory (small runs, and the reference the streamed
+/// workbook is tested against). Sheet names exactly (Vietnamese even for lang En):
 /// "Tổng hợp", "Theo xã", "Ngoại lệ" (continued on "Ngoại lệ (2)", … past Excel's row
 /// limit), "Lỗi dữ liệu".
 pub fn write_report(
@@ -66,19 +66,48 @@ pub fn write_report(
     meta: &ReportMeta,
     lang: Lang,
 ) -> Result<Vec<u8>, XlsxError> {
-    let mut wb = workbook(
-        report,
-        exceptions,
-        exceptions.len(),
-        meta,
-        lang,
-        ExceptionLayout::default(),
-    )?;
+    write_held(report, exceptions, meta, lang, ExceptionLayout::default())
+}
+
+fn write_held(
+    report: &Report,
+    exceptions: &[ExceptionRow],
+    meta: &ReportMeta,
+    lang: Lang,
+    layout: ExceptionLayout,
+) -> Result<Vec<u8>, XlsxError> {
+    let mut wb = workbook(report, meta, lang, |wb, fm| {
+        add_exception_sheets(wb, exceptions, lang, fm, layout)
+    })?;
     Ok(wb.save_to_buffer()?)
 }
 
-/// The same workbook written to `path`, the exceptions taken one by one as they are
-/// written (a national report's list is never held whole, nor the file).
+/// The same workbook written to `out` as it is made, the exceptions taken one by one:
+/// nothing held grows with their number, and the first bytes leave before the first
+/// exception is read. `exceptions` must yield exactly `count` rows.
+pub fn write_report_to<W, I>(
+    out: W,
+    report: &Report,
+    exceptions: I,
+    count: usize,
+    meta: &ReportMeta,
+    lang: Lang,
+    layout: ExceptionLayout,
+) -> Result<W, XlsxError>
+where
+    W: std::io::Write,
+    I: IntoIterator,
+    I::Item: Borrow<ExceptionRow>,
+{
+    let sheet_rows = layout.sheet_rows(count);
+    let mut template = workbook(report, meta, lang, |wb, fm| {
+        add_template_sheets(wb, &sheet_rows, lang, fm)
+    })?;
+    let template = template.save_to_buffer()?;
+    stream::write_streamed(out, template, exceptions, count, lang, layout)
+}
+
+/// The streamed workbook written to `path`.
 pub fn write_report_file<I>(
     path: &std::path::Path,
     report: &Report,
@@ -92,26 +121,27 @@ where
     I: IntoIterator,
     I::Item: Borrow<ExceptionRow>,
 {
-    let failed = |e: rust_xlsxwriter::XlsxError| XlsxError::Write {
+    let failed = |detail: String| XlsxError::Write {
         file: path.display().to_string(),
-        detail: e.to_string(),
+        detail,
     };
-    let mut wb = workbook(report, exceptions, count, meta, lang, layout).map_err(failed)?;
-    wb.save(path).map_err(failed)
+    let file = std::fs::File::create(path).map_err(|e| failed(e.to_string()))?;
+    let out = std::io::BufWriter::with_capacity(1 << 16, file);
+    write_report_to(out, report, exceptions, count, meta, lang, layout).map_err(|e| match e {
+        XlsxError::Stream(detail) => failed(detail),
+        XlsxError::Xlsx(e) => failed(e.to_string()),
+        e @ XlsxError::Write { .. } => e,
+    })?;
+    Ok(())
 }
 
-fn workbook<I>(
+/// Every sheet of the workbook, the exception sheets added by `exception_sheets`.
+fn workbook(
     report: &Report,
-    exceptions: I,
-    count: usize,
     meta: &ReportMeta,
     lang: Lang,
-    layout: ExceptionLayout,
-) -> Result<Workbook, rust_xlsxwriter::XlsxError>
-where
-    I: IntoIterator,
-    I::Item: Borrow<ExceptionRow>,
-{
+    exception_sheets: impl FnOnce(&mut Workbook, &Formats) -> Result<(), rust_xlsxwriter::XlsxError>,
+) -> Result<Workbook, rust_xlsxwriter::XlsxError> {
     let fm = Formats::new();
     let mut wb = Workbook::new();
     // Auditors print these on A4 landscape: the two summaries one page wide; the wide data
@@ -135,9 +165,7 @@ where
         print(&mut ws, true)?;
         wb.push_worksheet(ws);
     }
-    // Past what a plain zip can hold (4 GB), ZIP64, which Excel and LibreOffice read.
-    wb.use_zip_large_file(count > ZIP64_FROM_ROWS);
-    add_exception_sheets(&mut wb, exceptions, count, lang, &fm, layout)?;
+    exception_sheets(&mut wb, &fm)?;
     let mut ws = row_errors_sheet(report, lang, &fm)?;
     print(&mut ws, false)?;
     wb.push_worksheet(ws);

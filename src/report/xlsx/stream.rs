@@ -1,0 +1,438 @@
+//! The auditor's workbook written as a stream, whatever the run's size: its first bytes
+//! leave at once and nothing grows with the number of exceptions.
+//!
+//! rust_xlsxwriter writes a small template: every sheet but the exception rows, each
+//! exceptions sheet with its header, its filter and print settings sized for the rows to
+//! come, and one row of blanks in each column's format. The template's entries are
+//! written into the stream as they are; each exceptions sheet is written again from the
+//! template's XML, its rows streamed between the header and the end of `<sheetData>`,
+//! strings inline, each cell with the style id its column has in the template. A test
+//! holds the result equal to the workbook rust_xlsxwriter writes in memory.
+
+use std::borrow::Borrow;
+use std::io::{Cursor, Read, Write};
+
+use rust_decimal::prelude::ToPrimitive;
+use zip::write::SimpleFileOptions;
+use zip::{CompressionMethod, ZipArchive, ZipWriter};
+
+use super::cells::fit_cell;
+use super::exceptions::{ExceptionCell, exception_cells};
+use super::{ExceptionLayout, XlsxError};
+use crate::domain::Lang;
+use crate::recon::ExceptionRow;
+use crate::report::csv::exception_texts;
+
+/// Sheets before the first exceptions sheet ("Tổng hợp", "Theo xã", as `workbook` in
+/// mod.rs adds them); rust_xlsxwriter names the n-th sheet `xl/worksheets/sheet{n}.xml`.
+const SHEETS_BEFORE: usize = 2;
+
+/// Deflate level: on the national report (1.34 M rows), level 3 writes 126 MB in 12.3 s
+/// where level 1 writes 183 MB in 10.6 s and level 6 (the default) 106 MB in 16.7 s
+/// (`doisoat reconcile --out`, whole run).
+const DEFLATE_LEVEL: i64 = 3;
+
+fn failed(detail: impl std::fmt::Display) -> XlsxError {
+    XlsxError::Stream(detail.to_string())
+}
+
+impl From<zip::result::ZipError> for XlsxError {
+    fn from(e: zip::result::ZipError) -> Self {
+        failed(e)
+    }
+}
+
+impl From<std::io::Error> for XlsxError {
+    fn from(e: std::io::Error) -> Self {
+        failed(e)
+    }
+}
+
+/// Every entry deflated and dated 1980-01-01, so the same run gives the same bytes.
+///
+/// No entry is ZIP64: LibreOffice refuses a ZIP64 entry written with a data descriptor
+/// (as every entry of a stream is), and a full sheet of the national run is 0.9 GB of
+/// XML, far below 4 GB. A sheet would pass 4 GB only with rows of 4 KB on average; the
+/// stream then stops with an error instead of sending a file that is not whole.
+fn entry_options() -> SimpleFileOptions {
+    SimpleFileOptions::default()
+        .compression_method(CompressionMethod::Deflated)
+        .compression_level(Some(DEFLATE_LEVEL))
+        .last_modified_time(zip::DateTime::default())
+}
+
+/// An exceptions sheet of the template, cut where its rows go.
+struct SheetTemplate {
+    /// Up to `<dimension ref="`.
+    before_dimension: String,
+    /// From the dimension's closing quote through the header row.
+    head: String,
+    /// From `</sheetData>` to the end.
+    tail: String,
+    /// The style id of each column's cells (None: the default style).
+    styles: Vec<Option<u32>>,
+    /// The last column's letters, for the dimension.
+    last_column: String,
+}
+
+impl SheetTemplate {
+    fn parse(xml: &str) -> Result<Self, XlsxError> {
+        let broken = || failed("the template sheet has no place for its rows");
+        let dim = xml.find("<dimension ref=\"").ok_or_else(broken)? + "<dimension ref=\"".len();
+        let dim_end = dim + xml[dim..].find('"').ok_or_else(broken)?;
+        let row = xml.find("<row r=\"2\"").ok_or_else(broken)?;
+        let row_end = row + xml[row..].find("</row>").ok_or_else(broken)? + "</row>".len();
+        let tail = row_end + xml[row_end..].find("</sheetData>").ok_or_else(broken)?;
+        let mut styles = Vec::new();
+        let mut last_column = String::from("A");
+        // The template row: <c r="A2" s="5"/>… for the columns that have a format.
+        for cell in xml[row..row_end].split("<c r=\"").skip(1) {
+            let letters: String = cell.chars().take_while(char::is_ascii_uppercase).collect();
+            let col = column_index(&letters).ok_or_else(broken)?;
+            let style = cell
+                .split_once(" s=\"")
+                .and_then(|(_, s)| s.split_once('"'))
+                .and_then(|(s, _)| s.parse::<u32>().ok());
+            if styles.len() <= col {
+                styles.resize(col + 1, None);
+            }
+            styles[col] = style;
+            last_column = letters;
+        }
+        Ok(SheetTemplate {
+            before_dimension: xml[..dim].to_owned(),
+            head: xml[dim_end..row].to_owned(),
+            tail: xml[tail..].to_owned(),
+            styles,
+            last_column,
+        })
+    }
+}
+
+/// "A" → 0, "P" → 15, "AA" → 26.
+fn column_index(letters: &str) -> Option<usize> {
+    if letters.is_empty() {
+        return None;
+    }
+    letters
+        .bytes()
+        .try_fold(0usize, |n, b| Some(n * 26 + usize::from(b - b'A') + 1))
+        .map(|n| n - 1)
+}
+
+/// 0 → "A", 15 → "P", 26 → "AA".
+fn column_name(mut col: usize) -> String {
+    let mut name = Vec::new();
+    loop {
+        name.push(b'A' + (col % 26) as u8);
+        if col < 26 {
+            break;
+        }
+        col = col / 26 - 1;
+    }
+    name.reverse();
+    String::from_utf8(name).unwrap_or_default()
+}
+
+/// Text as Excel stores it in XML: `& < >` as entities, control characters and the two
+/// non-characters as `_xHHHH_`, and a literal `_xHHHH_` kept by escaping its underscore
+/// (`_x005F_`), the same as rust_xlsxwriter.
+fn push_escaped(out: &mut Vec<u8>, text: &str) {
+    let bytes = text.as_bytes();
+    let mut plain = 0;
+    for (i, c) in text.char_indices() {
+        let code = u32::from(c);
+        let literal_escape = c == '_'
+            && bytes.len() >= i + 7
+            && bytes[i + 1] == b'x'
+            && bytes[i + 2..i + 6].iter().all(u8::is_ascii_hexdigit)
+            && bytes[i + 6] == b'_';
+        let entity: Option<&[u8]> = match c {
+            '&' => Some(b"&amp;"),
+            '<' => Some(b"&lt;"),
+            '>' => Some(b"&gt;"),
+            _ => None,
+        };
+        let control = (code < 0x20 && c != '\t' && c != '\n') || code == 0xFFFE || code == 0xFFFF;
+        if entity.is_none() && !control && !literal_escape {
+            continue;
+        }
+        out.extend_from_slice(&bytes[plain..i]);
+        plain = i + c.len_utf8();
+        if let Some(e) = entity {
+            out.extend_from_slice(e);
+        } else if control {
+            let _ = write!(out, "_x{code:04X}_");
+        } else {
+            out.extend_from_slice(b"_x005F_");
+        }
+    }
+    out.extend_from_slice(&bytes[plain..]);
+}
+
+/// One exception as a `<row>` of sheet row `r` (1-based), as rust_xlsxwriter writes
+/// cells: numbers in `<v>`, text inline, blanks only where a style makes them visible.
+fn write_row(out: &mut Vec<u8>, r: u32, row: &ExceptionRow, lang: Lang, sheet: &SheetTemplate) {
+    let texts = exception_texts(row, lang);
+    let _ = write!(out, "<row r=\"{r}\">");
+    for (col, cell) in exception_cells(row, &texts).enumerate() {
+        let style = sheet.styles.get(col).copied().flatten();
+        // A blank without a style is not written at all (as Excel does).
+        if matches!(cell, ExceptionCell::Text("")) && style.is_none() {
+            continue;
+        }
+        let _ = write!(out, "<c r=\"{}{r}\"", column_name(col));
+        if let Some(s) = style {
+            let _ = write!(out, " s=\"{s}\"");
+        }
+        match cell {
+            // The one place a Decimal becomes f64, as in `put_decimal`: whole đồng are
+            // exact far beyond any amount here.
+            ExceptionCell::Amount(d) => match d.to_f64() {
+                Some(v) => {
+                    let _ = write!(out, "><v>{v}</v></c>");
+                }
+                None => {
+                    let _ = write!(out, " t=\"inlineStr\"><is><t>{d}</t></is></c>");
+                }
+            },
+            ExceptionCell::Text("") => out.extend_from_slice(b"/>"),
+            ExceptionCell::Text(text) => {
+                let text = fit_cell(text);
+                let ws = ['\t', '\n', ' '];
+                let preserve = text.starts_with(ws) || text.ends_with(ws);
+                out.extend_from_slice(if preserve {
+                    b" t=\"inlineStr\"><is><t xml:space=\"preserve\">".as_slice()
+                } else {
+                    b" t=\"inlineStr\"><is><t>".as_slice()
+                });
+                push_escaped(out, &text);
+                out.extend_from_slice(b"</t></is></c>");
+            }
+        }
+    }
+    out.extend_from_slice(b"</row>");
+}
+
+/// The workbook to `out` as a zip stream; `exceptions` must yield exactly `count` rows
+/// (fewer or more is an error: a short file must not pass for a whole one).
+pub(super) fn write_streamed<W, I>(
+    out: W,
+    template: Vec<u8>,
+    exceptions: I,
+    count: usize,
+    lang: Lang,
+    layout: ExceptionLayout,
+) -> Result<W, XlsxError>
+where
+    W: Write,
+    I: IntoIterator,
+    I::Item: Borrow<ExceptionRow>,
+{
+    let sheet_rows = layout.sheet_rows(count);
+    let mut archive = ZipArchive::new(Cursor::new(template))?;
+    let mut zip = ZipWriter::new_stream(out);
+    let mut rows = exceptions.into_iter();
+    let mut written = 0usize;
+    let mut buf = Vec::with_capacity(1 << 17);
+    for i in 0..archive.len() {
+        let mut entry = archive.by_index(i)?;
+        let name = entry.name()?.into_owned();
+        let sheet = name
+            .strip_prefix("xl/worksheets/sheet")
+            .and_then(|n| n.strip_suffix(".xml"))
+            .and_then(|n| n.parse::<usize>().ok())
+            .and_then(|n| n.checked_sub(SHEETS_BEFORE + 1))
+            .filter(|n| *n < sheet_rows.len());
+        let Some(n) = sheet else {
+            // The template's small entries are inflated and written again, not copied raw:
+            // zip 9.4's raw copy into a stream leaves out the data descriptor its header
+            // announces (unzip then refuses the file).
+            let mut bytes = Vec::new();
+            entry.read_to_end(&mut bytes)?;
+            drop(entry);
+            zip.start_file(name, entry_options())?;
+            zip.write_all(&bytes)?;
+            continue;
+        };
+        let mut xml = String::new();
+        entry.read_to_string(&mut xml)?;
+        drop(entry);
+        let template = SheetTemplate::parse(&xml)?;
+        let here = sheet_rows[n];
+        // Whatever came before leaves now: the reader sees bytes while rows are read.
+        zip.flush()?;
+        zip.start_file(name, entry_options())?;
+        buf.clear();
+        buf.extend_from_slice(template.before_dimension.as_bytes());
+        let _ = write!(buf, "A1:{}{}", template.last_column, here + 1);
+        buf.extend_from_slice(template.head.as_bytes());
+        for r in 2..here + 2 {
+            let Some(row) = rows.next() else {
+                return Err(failed(format!(
+                    "{count} exceptions expected, {written} read"
+                )));
+            };
+            write_row(&mut buf, r, row.borrow(), lang, &template);
+            written += 1;
+            if buf.len() >= 1 << 16 {
+                zip.write_all(&buf)?;
+                buf.clear();
+            }
+        }
+        buf.extend_from_slice(template.tail.as_bytes());
+        zip.write_all(&buf)?;
+    }
+    if rows.next().is_some() {
+        return Err(failed(format!("more than {count} exceptions read")));
+    }
+    let mut out = zip.finish()?.into_inner();
+    out.flush()?;
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::super::testkit::{open, sample};
+    use super::super::{write_held, write_report_to};
+    use super::*;
+
+    /// Every entry of a workbook, unpacked.
+    fn entries(bytes: &[u8]) -> BTreeMap<String, String> {
+        let mut zip = match ZipArchive::new(Cursor::new(bytes)) {
+            Ok(z) => z,
+            Err(e) => panic!("{e}"),
+        };
+        (0..zip.len())
+            .map(|i| {
+                let mut f = zip.by_index(i).unwrap_or_else(|e| panic!("{e}"));
+                let mut text = String::new();
+                let name = f.name().map(|n| n.into_owned()).unwrap_or_default();
+                f.read_to_string(&mut text)
+                    .unwrap_or_else(|e| panic!("{e}"));
+                (name, text)
+            })
+            .collect()
+    }
+
+    /// Each cell's reference and style id, in order.
+    fn cell_styles(xml: &str) -> Vec<(String, Option<String>)> {
+        xml.split("<c r=\"")
+            .skip(1)
+            .map(|c| {
+                let head = &c[..c.find('>').unwrap_or(c.len())];
+                let r = head.split('"').next().unwrap_or_default().to_owned();
+                let s = head
+                    .split_once(" s=\"")
+                    .and_then(|(_, s)| s.split('"').next())
+                    .map(str::to_owned);
+                (r, s)
+            })
+            .collect()
+    }
+
+    /// A sheet's XML without its rows.
+    fn frame(xml: &str) -> String {
+        match (xml.find("<sheetData"), xml.find("</sheetData>")) {
+            (Some(a), Some(b)) => format!("{}{}", &xml[..a], &xml[b..]),
+            _ => xml.to_owned(),
+        }
+    }
+
+    /// The streamed workbook is the held one: the same sheets, cells, values, styles,
+    /// filters, print settings and defined names, for texts that need escaping and for
+    /// sheets that continue.
+    #[test]
+    fn streamed_equals_held() {
+        let (report, mut exc, meta) = sample();
+        let odd = [
+            "  Lê _x0041_ & <b>\r",
+            "tab\tend\n",
+            "\u{1}\u{FFFE}",
+            "_x005F_",
+        ];
+        for (row, name) in exc.iter_mut().zip(odd) {
+            row.name = name.into();
+        }
+        exc[0].name = "ắ".repeat(40_000);
+        for lang in [Lang::Vi, Lang::En] {
+            for per_sheet in [u32::MAX, 2, 1] {
+                let layout = ExceptionLayout {
+                    rows_per_sheet: per_sheet,
+                };
+                let held = write_held(&report, &exc, &meta, lang, layout)
+                    .unwrap_or_else(|e| panic!("{e}"));
+                let streamed =
+                    write_report_to(Vec::new(), &report, &exc, exc.len(), &meta, lang, layout)
+                        .unwrap_or_else(|e| panic!("{e}"));
+                let (mut a, mut b) = (open(held.clone()), open(streamed.clone()));
+                let names = calamine::Reader::sheet_names(&a);
+                assert_eq!(names, calamine::Reader::sheet_names(&b));
+                for name in &names {
+                    let x = calamine::Reader::worksheet_range(&mut a, name);
+                    let y = calamine::Reader::worksheet_range(&mut b, name);
+                    match (x, y) {
+                        (Ok(x), Ok(y)) => assert!(x == y, "{name}, {per_sheet} rows a sheet"),
+                        (x, y) => panic!("{name}: {:?} {:?}", x.err(), y.err()),
+                    }
+                }
+                let (held, streamed) = (entries(&held), entries(&streamed));
+                assert_eq!(
+                    held.keys().collect::<Vec<_>>(),
+                    streamed.keys().collect::<Vec<_>>()
+                );
+                for (entry, want) in &held {
+                    let got = &streamed[entry];
+                    if entry.starts_with("xl/worksheets/sheet") {
+                        assert_eq!(frame(got), frame(want), "{entry}");
+                        assert_eq!(cell_styles(got), cell_styles(want), "{entry}");
+                    } else if entry != "xl/sharedStrings.xml" && entry != "docProps/core.xml" {
+                        assert_eq!(got, want, "{entry}");
+                    }
+                }
+            }
+        }
+    }
+
+    /// Fewer or more rows than counted fail the stream rather than pass a wrong file.
+    #[test]
+    fn a_count_that_does_not_match_fails() {
+        let (report, exc, meta) = sample();
+        let layout = ExceptionLayout::default();
+        for count in [exc.len() - 1, exc.len() + 1] {
+            let r = write_report_to(Vec::new(), &report, &exc, count, &meta, Lang::Vi, layout);
+            let e = r.err().map(|e| e.to_string()).unwrap_or_default();
+            assert!(e.contains("exceptions"), "{count}: {e}");
+        }
+    }
+
+    fn escaped(s: &str) -> String {
+        let mut out = Vec::new();
+        push_escaped(&mut out, s);
+        String::from_utf8(out).unwrap_or_default()
+    }
+
+    #[test]
+    fn text_escapes_as_excel_stores_it() {
+        assert_eq!(escaped("Nguyễn Văn An"), "Nguyễn Văn An");
+        assert_eq!(escaped("A & B <c>"), "A &amp; B &lt;c&gt;");
+        assert_eq!(escaped("a\rb\u{1}\tc\n"), "a_x000D_b_x0001_\tc\n");
+        assert_eq!(
+            escaped("_x0041_ _xZZZZ_ _x12"),
+            "_x005F_x0041_ _xZZZZ_ _x12"
+        );
+        assert_eq!(escaped("\u{FFFE}"), "_xFFFE_");
+        assert_eq!(escaped("ắ_x00ắ"), "ắ_x00ắ");
+    }
+
+    #[test]
+    fn column_letters_both_ways() {
+        for (i, name) in [(0, "A"), (15, "P"), (25, "Z"), (26, "AA"), (701, "ZZ")] {
+            assert_eq!(column_name(i), name);
+            assert_eq!(column_index(name), Some(i));
+        }
+        assert_eq!(column_index(""), None);
+    }
+}
