@@ -550,9 +550,9 @@ async fn written_on_the_side(
 }
 
 /// A download of a stored run. report.json is the stored text itself (its digest is on
-/// record); the CSV streams as its rows are read; report.xlsx streams too, written on a
-/// blocking thread as its rows are read (continuing on further sheets past Excel's row
-/// limit); the follow-up list (only the failed, returned and unpaid) is written, then sent.
+/// record); the CSV and the workbooks stream, written on a blocking thread as their rows
+/// are read (continuing on further sheets past Excel's row limit); the follow-up list
+/// reads only the failed, returned and unpaid.
 #[tracing::instrument(skip(store, run), fields(run_id = run.stored.info.id))]
 pub async fn download(
     store: Arc<dyn Store>,
@@ -587,22 +587,24 @@ pub async fn download(
                 kinds: ["failed", "returned", "unpaid"].map(str::to_owned).to_vec(),
                 ..ExceptionFilter::default()
             };
+            let count = store.count_exceptions(run_id, &filter, None).await?;
+            let count = usize::try_from(count).unwrap_or(0);
             let (rows, failed) = StoredRows::new(store, run_id, filter);
             let meta = run.meta;
-            let bytes = blocking(move || {
-                let rows: Vec<ExceptionRow> = rows.collect();
-                crate::report::xlsx::write_followup(&rows, &meta, lang).map_err(|e| e.to_string())
+            let stream = written_on_the_side(run_id, "follow-up.xlsx", failed, move |out| {
+                crate::report::xlsx::write_followup_to(
+                    out,
+                    rows,
+                    count,
+                    &meta,
+                    lang,
+                    crate::report::xlsx::FOLLOWUP_MAX_ROWS,
+                )
+                .map(drop)
+                .map_err(|e| e.to_string())
             })
-            .await?
-            .map_err(ServiceError::Internal)?;
-            if let Some(e) = failed.lock().ok().and_then(|mut f| f.take()) {
-                return Err(ServiceError::Internal(e));
-            }
-            let len = Some(bytes.len() as u64);
-            Ok(DownloadBody {
-                stream: stream::once(async move { Ok(bytes) }).boxed(),
-                len,
-            })
+            .await?;
+            Ok(DownloadBody { stream, len: None })
         }
         Download::Xlsx => {
             let count = usize::try_from(run.stored.exception_rows.unwrap_or(0)).unwrap_or(0);

@@ -36,6 +36,17 @@ fn row_numbers(upload: &Value) -> Vec<u64> {
         .unwrap_or_default()
 }
 
+fn ids(page: &Value) -> Vec<String> {
+    page["items"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|i| i["population_id"].as_str().unwrap_or_default().to_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 fn names(page: &Value) -> Vec<String> {
     page["items"]
         .as_array()
@@ -196,14 +207,7 @@ async fn the_whole_flow_gives_the_hand_computed_report_and_downloads() {
         );
         // Streamed as it is written: every exception of the run, in the run's order.
         let listed = exceptions(&app, run_id, "per_page=200").await;
-        let want: Vec<String> = listed["items"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .map(|i| i["population_id"].as_str().unwrap_or_default().to_owned())
-                    .collect()
-            })
-            .unwrap_or_default();
+        let want: Vec<String> = ids(&listed);
         assert!(want.len() >= 4, "{listed}");
         let got: Vec<String> = {
             use calamine::Reader;
@@ -225,6 +229,36 @@ async fn the_whole_flow_gives_the_hand_computed_report_and_downloads() {
             .await;
         fu.expect_status(StatusCode::OK, "follow-up.xlsx");
         assert!(!sheet_names(&fu.body).is_empty(), "follow-up.xlsx opens");
+        // Everyone failed, returned or unpaid, and no one else, then the total.
+        let mut due = Vec::new();
+        for outcome in ["failed", "returned", "unpaid"] {
+            let page = exceptions(&app, run_id, &format!("outcome={outcome}&per_page=200")).await;
+            due.extend(ids(&page));
+        }
+        due.sort();
+        let (mut listed, total) = {
+            use calamine::Reader;
+            let mut book = calamine::open_workbook_from_rs::<calamine::Xlsx<_>, _>(
+                std::io::Cursor::new(fu.body.clone()),
+            )
+            .expect("a workbook calamine can open");
+            let sheet = book
+                .worksheet_range("Danh sách chi lại")
+                .expect("the follow-up sheet");
+            let rows: Vec<Vec<String>> = sheet
+                .rows()
+                .skip(5)
+                .map(|r| r.iter().map(|c| c.to_string()).collect())
+                .collect();
+            let (total, people) = rows.split_last().expect("a total row");
+            let listed: Vec<String> = people.iter().map(|r| r[1].clone()).collect();
+            (listed, total.clone())
+        };
+        listed.sort();
+        assert!(!due.is_empty());
+        assert_eq!(listed, due, "follow-up.xlsx lists those to pay again");
+        assert_eq!(total[0], "Tổng cộng");
+        assert_eq!(total[1], due.len().to_string());
 
         // Exceptions, filtered and paged.
         let all = exceptions(&app, run_id, "").await;

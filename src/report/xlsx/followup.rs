@@ -1,15 +1,21 @@
 //! The follow-up (re-payment) list: its own one-sheet workbook, printed and signed at the
 //! commune office.
 
+use std::borrow::{Borrow, Cow};
+use std::io::Write;
+
 use rust_decimal::Decimal;
+use rust_decimal::prelude::ToPrimitive;
 use rust_xlsxwriter::utility::row_col_to_cell;
-use rust_xlsxwriter::{FormatAlign, Formula, Workbook, Worksheet};
+use rust_xlsxwriter::{Format, FormatAlign, Formula, Workbook, Worksheet};
 
 use super::cells::{
-    ColNum, RowNum, fit_cell, last_col, put_count, put_decimal, put_header, put_text, set_widths,
+    ColNum, RowNum, XResult, fit_cell, last_col, put_count, put_decimal, put_header, put_text,
+    set_widths,
 };
+use super::stream::{Cell, SheetRows, column_name, put_cell, write_streamed};
 use super::styles::Formats;
-use super::{SHEET_FOLLOWUP, XlsxError};
+use super::{ExceptionLayout, SHEET_FOLLOWUP, XlsxError};
 use crate::domain::Lang;
 use crate::recon::{ExceptionKind, ExceptionRow, Outcome};
 use crate::report::ReportMeta;
@@ -35,19 +41,8 @@ fn reasons(row: &ExceptionRow) -> String {
     seen.join("; ")
 }
 
-/// Follow-up list for re-payment: only beneficiaries whose exception kind is failed,
-/// returned or unpaid, one sheet "Danh sách chi lại", with a title block and a
-/// "Tổng cộng" row (count, and a =SUM of the amounts with its computed value cached so
-/// viewers that do not recalculate still show it).
-pub fn write_followup(
-    exceptions: &[ExceptionRow],
-    meta: &ReportMeta,
-    lang: Lang,
-) -> Result<Vec<u8>, XlsxError> {
-    let fm = Formats::new();
-    let mut ws = Worksheet::new();
-    ws.set_name(SHEET_FOLLOWUP)?;
-    let headers = match lang {
+fn headers(lang: Lang) -> [&'static str; 11] {
+    match lang {
         Lang::Vi => [
             "STT",
             "Số định danh",
@@ -74,16 +69,87 @@ pub fn write_followup(
             "Reason",
             "Rows in the list",
         ],
-    };
-    const COL_AMOUNT: ColNum = 7;
+    }
+}
+
+const COL_AMOUNT: ColNum = 7;
+/// The header's row (0-based), under the title block.
+const HEADER_ROW: RowNum = 4;
+/// Data rows per sheet: Excel's 1,048,576 rows less the title block, the header and the
+/// total. Past it the list continues on "Danh sách chi lại (2)", …
+pub const FOLLOWUP_MAX_ROWS: u32 = 1_048_576 - HEADER_ROW - 2;
+
+/// The name of the `n`th follow-up sheet (1-based).
+fn sheet_name(n: usize) -> String {
+    if n <= 1 {
+        SHEET_FOLLOWUP.to_owned()
+    } else {
+        format!("{SHEET_FOLLOWUP} ({n})")
+    }
+}
+
+/// A follow-up cell: the running number, text, or an amount (None: blank).
+enum FollowupCell<'a> {
+    No(u64),
+    Text(Cow<'a, str>),
+    Amount(Option<Decimal>),
+}
+
+/// The cells of the `no`-th person to pay again, in column order.
+fn followup_cells(row: &ExceptionRow, no: u64, lang: Lang) -> [FollowupCell<'_>; 11] {
+    let text = |s: &'_ str| FollowupCell::Text(Cow::Owned(s.to_owned()));
+    [
+        FollowupCell::No(no),
+        FollowupCell::Text(Cow::Borrowed(&row.population_id)),
+        FollowupCell::Text(Cow::Borrowed(&row.name)),
+        FollowupCell::Text(Cow::Borrowed(row.commune.as_deref().unwrap_or(""))),
+        FollowupCell::Text(Cow::Borrowed(row.category.as_deref().unwrap_or(""))),
+        text(row.bank.map(|b| b.short_name()).unwrap_or("")),
+        FollowupCell::Text(Cow::Borrowed(row.account.as_deref().unwrap_or(""))),
+        FollowupCell::Amount(row.amount_due),
+        text(kind_label(row.kind, lang)),
+        FollowupCell::Text(Cow::Owned(reasons(row))),
+        FollowupCell::Text(Cow::Owned(joined_rows(&row.list_rows))),
+    ]
+}
+
+/// Each column's format: IDs, accounts and list rows as text, reasons wrapped.
+fn column_format(col: ColNum, fm: &Formats) -> &Format {
+    match col {
+        0 => &fm.row_no,
+        1 | 6 | 10 => &fm.text,
+        7 => &fm.money,
+        9 => &fm.wrap,
+        _ => &fm.label,
+    }
+}
+
+/// The total row's format by column.
+fn total_format(col: ColNum, fm: &Formats) -> &Format {
+    match col {
+        1 => &fm.total_count,
+        COL_AMOUNT => &fm.total_money,
+        _ => &fm.total_label,
+    }
+}
+
+/// A sheet's title block and header.
+fn start_sheet(
+    ws: &mut Worksheet,
+    n: usize,
+    meta: &ReportMeta,
+    lang: Lang,
+    fm: &Formats,
+) -> XResult {
+    ws.set_name(sheet_name(n))?;
+    let headers = headers(lang);
     let last = last_col(headers.len());
     set_widths(
-        &mut ws,
+        ws,
         &[
             6.0, 16.0, 26.0, 18.0, 20.0, 12.0, 18.0, 16.0, 20.0, 36.0, 12.0,
         ],
     )?;
-
     let title_fmt = fm.title.clone().set_align(FormatAlign::Center);
     let sub_fmt = fm.subtitle.clone().set_align(FormatAlign::Center);
     ws.merge_range(
@@ -121,66 +187,61 @@ pub fn write_followup(
         meta.generated_at
     );
     ws.merge_range(2, 0, 2, last, &fit_cell(&generated), &sub_fmt)?;
-
-    const HEADER_ROW: RowNum = 4;
     ws.set_row_height(HEADER_ROW, 30)?;
-    put_header(&mut ws, HEADER_ROW, 0, &headers, &fm)?;
+    put_header(ws, HEADER_ROW, 0, &headers, fm)
+}
 
+/// A sheet's settings once its `rows` data rows are known: frozen header, filter, and
+/// the print setup (printed and signed at the commune office: A4 landscape, one page
+/// wide, header repeated).
+fn end_sheet(ws: &mut Worksheet, rows: u32) -> XResult {
+    let last = last_col(headers(Lang::Vi).len());
+    ws.set_freeze_panes(HEADER_ROW + 1, 0)?;
+    ws.autofilter(HEADER_ROW, 0, HEADER_ROW + rows, last)?;
+    ws.set_paper_size(9);
+    ws.set_landscape();
+    ws.set_print_fit_to_pages(1, 0);
+    ws.set_repeat_rows(HEADER_ROW, HEADER_ROW)?;
+    Ok(())
+}
+
+/// Follow-up list for re-payment, held in memory (the reference the streamed list is
+/// tested against): only beneficiaries whose exception kind is failed, returned or
+/// unpaid, one sheet "Danh sách chi lại", with a title block and a "Tổng cộng" row
+/// (count, and a =SUM of the amounts with its computed value cached so viewers that do
+/// not recalculate still show it).
+pub fn write_followup(
+    exceptions: &[ExceptionRow],
+    meta: &ReportMeta,
+    lang: Lang,
+) -> Result<Vec<u8>, XlsxError> {
+    let fm = Formats::new();
+    let mut ws = Worksheet::new();
+    start_sheet(&mut ws, 1, meta, lang, &fm)?;
     let mut r = HEADER_ROW + 1;
     let mut count: u64 = 0;
     let mut sum = Decimal::ZERO;
     for row in exceptions.iter().filter(|e| needs_repayment(e.kind)) {
         count += 1;
-        put_count(&mut ws, r, 0, count, &fm.row_no)?;
-        put_text(&mut ws, r, 1, &row.population_id, &fm.text)?;
-        put_text(&mut ws, r, 2, &row.name, &fm.label)?;
-        put_text(
-            &mut ws,
-            r,
-            3,
-            row.commune.as_deref().unwrap_or(""),
-            &fm.label,
-        )?;
-        put_text(
-            &mut ws,
-            r,
-            4,
-            row.category.as_deref().unwrap_or(""),
-            &fm.label,
-        )?;
-        put_text(
-            &mut ws,
-            r,
-            5,
-            row.bank.map(|b| b.short_name()).unwrap_or(""),
-            &fm.label,
-        )?;
-        put_text(
-            &mut ws,
-            r,
-            6,
-            row.account.as_deref().unwrap_or(""),
-            &fm.text,
-        )?;
-        match row.amount_due {
-            Some(d) => {
-                sum += d;
-                put_decimal(&mut ws, r, COL_AMOUNT, d, &fm.money)?;
-            }
-            None => {
-                ws.write_blank(r, COL_AMOUNT, &fm.money)?;
+        for (c, cell) in (0..).zip(followup_cells(row, count, lang)) {
+            let f = column_format(c, &fm);
+            match cell {
+                FollowupCell::No(n) => put_count(&mut ws, r, c, n, f)?,
+                FollowupCell::Text(t) => put_text(&mut ws, r, c, &t, f)?,
+                FollowupCell::Amount(Some(d)) => {
+                    sum += d;
+                    put_decimal(&mut ws, r, c, d, f)?;
+                }
+                FollowupCell::Amount(None) => {
+                    ws.write_blank(r, c, f)?;
+                }
             }
         }
-        put_text(&mut ws, r, 8, kind_label(row.kind, lang), &fm.label)?;
-        put_text(&mut ws, r, 9, &reasons(row), &fm.wrap)?;
-        put_text(&mut ws, r, 10, &joined_rows(&row.list_rows), &fm.text)?;
         r += 1;
     }
     let first_data = HEADER_ROW + 1;
     let last_data = r.saturating_sub(1);
-    ws.set_freeze_panes(first_data, 0)?;
-    ws.autofilter(HEADER_ROW, 0, last_data.max(HEADER_ROW), last)?;
-
+    let last = last_col(headers(lang).len());
     ws.write_string_with_format(r, 0, pick(lang, "Tổng cộng", "Total"), &fm.total_label)?;
     put_count(&mut ws, r, 1, count, &fm.total_count)?;
     for c in (2..=last).filter(|&c| c != COL_AMOUNT) {
@@ -198,16 +259,131 @@ pub fn write_followup(
             Formula::new(format!("=SUM({range})")).set_result(sum.normalize().to_string());
         ws.write_formula_with_format(r, COL_AMOUNT, formula, &fm.total_money)?;
     }
-
-    // Printed and signed at the commune office: A4 landscape, one page wide, header repeated.
-    ws.set_paper_size(9);
-    ws.set_landscape();
-    ws.set_print_fit_to_pages(1, 0);
-    ws.set_repeat_rows(HEADER_ROW, HEADER_ROW)?;
-
+    end_sheet(&mut ws, u32::try_from(count).unwrap_or(u32::MAX))?;
     let mut wb = Workbook::new();
     wb.push_worksheet(ws);
     Ok(wb.save_to_buffer()?)
+}
+
+/// The follow-up list written to `out` as it is made, from rows that are all failed,
+/// returned or unpaid (`count` of them, exactly), `rows_per_sheet` a sheet (at most
+/// `FOLLOWUP_MAX_ROWS`), each sheet with its title block, header and total; the running
+/// number goes on across sheets.
+pub fn write_followup_to<W, I>(
+    out: W,
+    rows: I,
+    count: usize,
+    meta: &ReportMeta,
+    lang: Lang,
+    rows_per_sheet: u32,
+) -> Result<W, XlsxError>
+where
+    W: std::io::Write,
+    I: IntoIterator,
+    I::Item: Borrow<ExceptionRow>,
+{
+    let per_sheet = rows_per_sheet.clamp(1, FOLLOWUP_MAX_ROWS);
+    let sheet_rows = ExceptionLayout {
+        rows_per_sheet: per_sheet,
+    }
+    .sheet_rows(count);
+    let fm = Formats::new();
+    let mut wb = Workbook::new();
+    let columns = headers(lang).len();
+    for (n, here) in (1..).zip(&sheet_rows) {
+        let mut ws = Worksheet::new();
+        start_sheet(&mut ws, n, meta, lang, &fm)?;
+        // One row of blanks in each column's format, then one in the total's (in this
+        // order: formats are numbered as first written, as in `write_followup`).
+        for c in (0..).take(columns) {
+            ws.write_blank(HEADER_ROW + 1, c, column_format(c, &fm))?;
+        }
+        for c in (0..).take(columns) {
+            ws.write_blank(HEADER_ROW + 2, c, total_format(c, &fm))?;
+        }
+        end_sheet(&mut ws, *here)?;
+        wb.push_worksheet(ws);
+    }
+    let template = wb.save_to_buffer()?;
+    let rows = FollowupSheetRows {
+        rows: rows.into_iter(),
+        lang,
+        no: 0,
+        count: 0,
+        sum: Decimal::ZERO,
+    };
+    write_streamed(out, template, 1, &sheet_rows, rows)
+}
+
+struct FollowupSheetRows<I> {
+    rows: I,
+    lang: Lang,
+    /// The running number, across sheets.
+    no: u64,
+    /// This sheet's people and amount.
+    count: u64,
+    sum: Decimal,
+}
+
+impl<I> SheetRows for FollowupSheetRows<I>
+where
+    I: Iterator,
+    I::Item: Borrow<ExceptionRow>,
+{
+    const DATA_ROW: u32 = HEADER_ROW + 2;
+    const AFTER_ROWS: u32 = 1;
+
+    fn row(&mut self, out: &mut Vec<u8>, r: u32, styles: &[Option<u32>]) -> bool {
+        let Some(row) = self.rows.next() else {
+            return false;
+        };
+        self.no += 1;
+        self.count += 1;
+        let _ = write!(out, "<row r=\"{r}\">");
+        for (col, cell) in followup_cells(row.borrow(), self.no, self.lang)
+            .into_iter()
+            .enumerate()
+        {
+            let style = styles.get(col).copied().flatten();
+            match cell {
+                FollowupCell::No(n) => put_cell(out, r, col, style, Cell::Number(n as f64)),
+                FollowupCell::Text(t) => put_cell(out, r, col, style, Cell::Text(&t)),
+                FollowupCell::Amount(Some(d)) => {
+                    self.sum += d;
+                    put_cell(out, r, col, style, Cell::Decimal(d));
+                }
+                FollowupCell::Amount(None) => put_cell(out, r, col, style, Cell::Text("")),
+            }
+        }
+        out.extend_from_slice(b"</row>");
+        true
+    }
+
+    /// The sheet's total: its people, and a SUM of its amounts with the value cached.
+    fn after(&mut self, out: &mut Vec<u8>, r: u32, first: u32, last: u32, styles: &[Option<u32>]) {
+        let style = |c: usize| styles.get(c).copied().flatten();
+        let amount = usize::from(COL_AMOUNT);
+        let _ = write!(out, "<row r=\"{r}\">");
+        let label = pick(self.lang, "Tổng cộng", "Total");
+        put_cell(out, r, 0, style(0), Cell::Text(label));
+        put_cell(out, r, 1, style(1), Cell::Number(self.count as f64));
+        for c in 2..headers(self.lang).len() {
+            if c != amount {
+                put_cell(out, r, c, style(c), Cell::Text(""));
+                continue;
+            }
+            if last < first {
+                put_cell(out, r, c, style(c), Cell::Decimal(Decimal::ZERO));
+            } else {
+                let column = column_name(c);
+                let formula = format!("SUM({column}{first}:{column}{last})");
+                let total = self.sum.normalize().to_f64().unwrap_or(0.0);
+                put_cell(out, r, c, style(c), Cell::Formula(&formula, total));
+            }
+        }
+        out.extend_from_slice(b"</row>");
+        (self.count, self.sum) = (0, Decimal::ZERO);
+    }
 }
 
 #[cfg(test)]
@@ -269,5 +445,82 @@ mod tests {
             formulas.get_value((8, 7)).map(String::as_str),
             Some("SUM(H6:H8)")
         );
+    }
+
+    /// The streamed list is the held one: the same cells, values, styles, formula, filter
+    /// and print settings.
+    #[test]
+    fn streamed_followup_equals_held() {
+        use super::super::stream::tests::{cell_styles, entries, frame};
+        let (_, exc, meta) = sample();
+        let due: Vec<&ExceptionRow> = exc.iter().filter(|e| needs_repayment(e.kind)).collect();
+        for lang in [Lang::Vi, Lang::En] {
+            let held = write_followup(&exc, &meta, lang).unwrap_or_else(|e| panic!("{e}"));
+            let streamed = write_followup_to(
+                Vec::new(),
+                due.iter().copied(),
+                due.len(),
+                &meta,
+                lang,
+                FOLLOWUP_MAX_ROWS,
+            )
+            .unwrap_or_else(|e| panic!("{e}"));
+            let (mut a, mut b) = (open(held.clone()), open(streamed.clone()));
+            assert_eq!(a.sheet_names(), b.sheet_names());
+            assert_eq!(sheet(&mut a, SHEET_FOLLOWUP), sheet(&mut b, SHEET_FOLLOWUP));
+            let formulas = |book: &mut super::super::testkit::Book| {
+                book.worksheet_formula(SHEET_FOLLOWUP)
+                    .unwrap_or_else(|e| panic!("{e}"))
+            };
+            assert_eq!(formulas(&mut a), formulas(&mut b));
+            let (held, streamed) = (entries(&held), entries(&streamed));
+            let name = "xl/worksheets/sheet1.xml";
+            assert_eq!(frame(&streamed[name]), frame(&held[name]));
+            assert_eq!(cell_styles(&streamed[name]), cell_styles(&held[name]));
+            assert_eq!(streamed["xl/workbook.xml"], held["xl/workbook.xml"]);
+            assert_eq!(streamed["xl/styles.xml"], held["xl/styles.xml"]);
+        }
+    }
+
+    /// Past a sheet's rows the list continues on "Danh sách chi lại (2)", … each sheet with
+    /// its title, header and total; the running number goes on.
+    #[test]
+    fn a_long_followup_continues_on_further_sheets() {
+        let (_, exc, meta) = sample();
+        let due: Vec<&ExceptionRow> = exc.iter().filter(|e| needs_repayment(e.kind)).collect();
+        assert_eq!(due.len(), 3);
+        let bytes = write_followup_to(Vec::new(), due.iter().copied(), 3, &meta, Lang::Vi, 2)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let mut book = open(bytes);
+        assert_eq!(
+            book.sheet_names(),
+            vec![SHEET_FOLLOWUP.to_owned(), format!("{SHEET_FOLLOWUP} (2)")]
+        );
+        let one = sheet(&mut book, SHEET_FOLLOWUP);
+        assert_eq!(cell(&one, 4, 1), Data::String("Số định danh".into()));
+        assert_eq!(cell(&one, 6, 0), Data::Float(2.0));
+        assert_eq!(cell(&one, 7, 0), Data::String("Tổng cộng".into()));
+        assert_eq!(cell(&one, 7, 1), Data::Float(2.0));
+        assert_eq!(cell(&one, 7, 7), Data::Float(3_000_000.0));
+        let two = sheet(&mut book, &format!("{SHEET_FOLLOWUP} (2)"));
+        assert_eq!(cell(&two, 0, 0), cell(&one, 0, 0), "the title again");
+        assert_eq!(cell(&two, 5, 0), Data::Float(3.0), "numbering goes on");
+        assert_eq!(cell(&two, 5, 1), Data::String("001190012348".into()));
+        assert_eq!(cell(&two, 6, 1), Data::Float(1.0));
+        assert_eq!(cell(&two, 6, 7), Data::Float(1_500_000.0));
+        // Nobody to pay again: one sheet, its header and a zero total.
+        let bytes = write_followup_to(
+            Vec::new(),
+            Vec::<ExceptionRow>::new(),
+            0,
+            &meta,
+            Lang::Vi,
+            2,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let mut book = open(bytes);
+        let empty = sheet(&mut book, SHEET_FOLLOWUP);
+        assert_eq!(cell(&empty, 5, 0), Data::String("Tổng cộng".into()));
+        assert_eq!(cell(&empty, 5, 7), Data::Float(0.0));
     }
 }

@@ -35,7 +35,7 @@ use row_errors::row_errors_sheet;
 use styles::Formats;
 use summary::summary_sheet;
 
-pub use followup::write_followup;
+pub use followup::{FOLLOWUP_MAX_ROWS, write_followup, write_followup_to};
 
 #[derive(Debug, thiserror::Error)]
 pub enum XlsxError {
@@ -104,7 +104,13 @@ where
         add_template_sheets(wb, &sheet_rows, lang, fm)
     })?;
     let template = template.save_to_buffer()?;
-    stream::write_streamed(out, template, exceptions, count, lang, layout)
+    // The exceptions sheets come third on (after "Tổng hợp" and "Theo xã", as `workbook`
+    // adds them); rust_xlsxwriter names the n-th sheet `xl/worksheets/sheet{n}.xml`.
+    let rows = stream::ExceptionSheetRows {
+        rows: exceptions.into_iter(),
+        lang,
+    };
+    stream::write_streamed(out, template, 3, &sheet_rows, rows)
 }
 
 /// The streamed workbook written to `path`.

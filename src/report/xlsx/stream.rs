@@ -16,16 +16,12 @@ use rust_decimal::prelude::ToPrimitive;
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, ZipArchive, ZipWriter};
 
+use super::XlsxError;
 use super::cells::fit_cell;
 use super::exceptions::{ExceptionCell, exception_cells};
-use super::{ExceptionLayout, XlsxError};
 use crate::domain::Lang;
 use crate::recon::ExceptionRow;
 use crate::report::csv::exception_texts;
-
-/// Sheets before the first exceptions sheet ("Tổng hợp", "Theo xã", as `workbook` in
-/// mod.rs adds them); rust_xlsxwriter names the n-th sheet `xl/worksheets/sheet{n}.xml`.
-const SHEETS_BEFORE: usize = 2;
 
 /// Deflate level: on the national report (1.34 M rows), level 3 writes 126 MB in 12.3 s
 /// where level 1 writes 183 MB in 10.6 s and level 6 (the default) 106 MB in 16.7 s
@@ -61,49 +57,69 @@ fn entry_options() -> SimpleFileOptions {
         .last_modified_time(zip::DateTime::default())
 }
 
-/// An exceptions sheet of the template, cut where its rows go.
+/// A streamed sheet of the template, cut where its rows go.
 struct SheetTemplate {
     /// Up to `<dimension ref="`.
     before_dimension: String,
-    /// From the dimension's closing quote through the header row.
+    /// From the dimension's closing quote through the rows above the data.
     head: String,
     /// From `</sheetData>` to the end.
     tail: String,
-    /// The style id of each column's cells (None: the default style).
-    styles: Vec<Option<u32>>,
+    /// The style id of each column's cells in the data rows (None: the default style).
+    data: Vec<Option<u32>>,
+    /// The same for the rows below the data (a total), where the template has them.
+    after: Vec<Option<u32>>,
     /// The last column's letters, for the dimension.
     last_column: String,
 }
 
+/// The style ids of a template row's cells by column, and its last column's letters.
+fn row_styles(row_xml: &str) -> Option<(Vec<Option<u32>>, String)> {
+    let mut styles = Vec::new();
+    let mut last_column = String::from("A");
+    // <c r="A2" s="5"/>… for the columns that have a format.
+    for cell in row_xml.split("<c r=\"").skip(1) {
+        let letters: String = cell.chars().take_while(char::is_ascii_uppercase).collect();
+        let col = column_index(&letters)?;
+        let style = cell
+            .split_once(" s=\"")
+            .and_then(|(_, s)| s.split_once('"'))
+            .and_then(|(s, _)| s.parse::<u32>().ok());
+        if styles.len() <= col {
+            styles.resize(col + 1, None);
+        }
+        styles[col] = style;
+        last_column = letters;
+    }
+    Some((styles, last_column))
+}
+
+/// The span of `<row r="{r}" …>…</row>` in `xml`, from `from` on.
+fn find_row(xml: &str, from: usize, r: u32) -> Option<(usize, usize)> {
+    let open = format!("<row r=\"{r}\"");
+    let start = from + xml[from..].find(&open)?;
+    let end = start + xml[start..].find("</row>")? + "</row>".len();
+    Some((start, end))
+}
+
 impl SheetTemplate {
-    fn parse(xml: &str) -> Result<Self, XlsxError> {
+    fn parse(xml: &str, data_row: u32) -> Result<Self, XlsxError> {
         let broken = || failed("the template sheet has no place for its rows");
         let dim = xml.find("<dimension ref=\"").ok_or_else(broken)? + "<dimension ref=\"".len();
         let dim_end = dim + xml[dim..].find('"').ok_or_else(broken)?;
-        let row = xml.find("<row r=\"2\"").ok_or_else(broken)?;
-        let row_end = row + xml[row..].find("</row>").ok_or_else(broken)? + "</row>".len();
+        let (row, row_end) = find_row(xml, dim_end, data_row).ok_or_else(broken)?;
         let tail = row_end + xml[row_end..].find("</sheetData>").ok_or_else(broken)?;
-        let mut styles = Vec::new();
-        let mut last_column = String::from("A");
-        // The template row: <c r="A2" s="5"/>… for the columns that have a format.
-        for cell in xml[row..row_end].split("<c r=\"").skip(1) {
-            let letters: String = cell.chars().take_while(char::is_ascii_uppercase).collect();
-            let col = column_index(&letters).ok_or_else(broken)?;
-            let style = cell
-                .split_once(" s=\"")
-                .and_then(|(_, s)| s.split_once('"'))
-                .and_then(|(s, _)| s.parse::<u32>().ok());
-            if styles.len() <= col {
-                styles.resize(col + 1, None);
-            }
-            styles[col] = style;
-            last_column = letters;
-        }
+        let (data, last_column) = row_styles(&xml[row..row_end]).ok_or_else(broken)?;
+        let after = match find_row(&xml[..tail], row_end, data_row + 1) {
+            Some((a, b)) => row_styles(&xml[a..b]).ok_or_else(broken)?.0,
+            None => Vec::new(),
+        };
         Ok(SheetTemplate {
             before_dimension: xml[..dim].to_owned(),
             head: xml[dim_end..row].to_owned(),
             tail: xml[tail..].to_owned(),
-            styles,
+            data,
+            after,
             last_column,
         })
     }
@@ -121,7 +137,7 @@ fn column_index(letters: &str) -> Option<usize> {
 }
 
 /// 0 → "A", 15 → "P", 26 → "AA".
-fn column_name(mut col: usize) -> String {
+pub(super) fn column_name(mut col: usize) -> String {
     let mut name = Vec::new();
     loop {
         name.push(b'A' + (col % 26) as u8);
@@ -170,70 +186,127 @@ fn push_escaped(out: &mut Vec<u8>, text: &str) {
     out.extend_from_slice(&bytes[plain..]);
 }
 
-/// One exception as a `<row>` of sheet row `r` (1-based), as rust_xlsxwriter writes
-/// cells: numbers in `<v>`, text inline, blanks only where a style makes them visible.
-fn write_row(out: &mut Vec<u8>, r: u32, row: &ExceptionRow, lang: Lang, sheet: &SheetTemplate) {
-    let texts = exception_texts(row, lang);
-    let _ = write!(out, "<row r=\"{r}\">");
-    for (col, cell) in exception_cells(row, &texts).enumerate() {
-        let style = sheet.styles.get(col).copied().flatten();
-        // A blank without a style is not written at all (as Excel does).
-        if matches!(cell, ExceptionCell::Text("")) && style.is_none() {
-            continue;
-        }
-        let _ = write!(out, "<c r=\"{}{r}\"", column_name(col));
-        if let Some(s) = style {
-            let _ = write!(out, " s=\"{s}\"");
-        }
-        match cell {
-            // The one place a Decimal becomes f64, as in `put_decimal`: whole đồng are
-            // exact far beyond any amount here.
-            ExceptionCell::Amount(d) => match d.to_f64() {
-                Some(v) => {
-                    let _ = write!(out, "><v>{v}</v></c>");
-                }
-                None => {
-                    let _ = write!(out, " t=\"inlineStr\"><is><t>{d}</t></is></c>");
-                }
-            },
-            ExceptionCell::Text("") => out.extend_from_slice(b"/>"),
-            ExceptionCell::Text(text) => {
-                let text = fit_cell(text);
-                let ws = ['\t', '\n', ' '];
-                let preserve = text.starts_with(ws) || text.ends_with(ws);
-                out.extend_from_slice(if preserve {
-                    b" t=\"inlineStr\"><is><t xml:space=\"preserve\">".as_slice()
-                } else {
-                    b" t=\"inlineStr\"><is><t>".as_slice()
-                });
-                push_escaped(out, &text);
-                out.extend_from_slice(b"</t></is></c>");
-            }
-        }
+/// The rows streamed into a template's sheets, and what each sheet has below them.
+pub(super) trait SheetRows {
+    /// The template's data row (1-based), where the streamed rows go; a row after it in
+    /// the template gives the styles of `after`.
+    const DATA_ROW: u32;
+    /// How many rows `after` writes.
+    const AFTER_ROWS: u32 = 0;
+    /// The next row as sheet row `r`, or false when there is none.
+    fn row(&mut self, out: &mut Vec<u8>, r: u32, styles: &[Option<u32>]) -> bool;
+    /// What follows a sheet's data rows `first..=last` (none when `last < first`), from
+    /// sheet row `r` on.
+    fn after(&mut self, out: &mut Vec<u8>, r: u32, first: u32, last: u32, styles: &[Option<u32>]) {
+        let _ = (out, r, first, last, styles);
     }
-    out.extend_from_slice(b"</row>");
 }
 
-/// The workbook to `out` as a zip stream; `exceptions` must yield exactly `count` rows
-/// (fewer or more is an error: a short file must not pass for a whole one).
-pub(super) fn write_streamed<W, I>(
+/// A cell as rust_xlsxwriter writes it; `style` from the template's row.
+pub(super) enum Cell<'a> {
+    /// Text, inline; empty is a blank, written only where a style makes it visible.
+    Text(&'a str),
+    Number(f64),
+    /// Converted to f64 here, the edge where an exact amount becomes a spreadsheet number:
+    /// whole đồng are exact far beyond any amount.
+    Decimal(rust_decimal::Decimal),
+    /// A formula with its computed value cached, for viewers that do not recalculate.
+    Formula(&'a str, f64),
+}
+
+/// Writes `cell` at column `col` of sheet row `r`.
+pub(super) fn put_cell(out: &mut Vec<u8>, r: u32, col: usize, style: Option<u32>, cell: Cell<'_>) {
+    if matches!(cell, Cell::Text("")) && style.is_none() {
+        return;
+    }
+    let _ = write!(out, "<c r=\"{}{r}\"", column_name(col));
+    if let Some(s) = style {
+        let _ = write!(out, " s=\"{s}\"");
+    }
+    match cell {
+        Cell::Number(v) => {
+            let _ = write!(out, "><v>{v}</v></c>");
+        }
+        Cell::Decimal(d) => match d.to_f64() {
+            Some(v) => {
+                let _ = write!(out, "><v>{v}</v></c>");
+            }
+            None => {
+                let _ = write!(out, " t=\"inlineStr\"><is><t>{d}</t></is></c>");
+            }
+        },
+        Cell::Formula(f, v) => {
+            out.extend_from_slice(b"><f>");
+            push_escaped(out, f);
+            let _ = write!(out, "</f><v>{v}</v></c>");
+        }
+        Cell::Text("") => out.extend_from_slice(b"/>"),
+        Cell::Text(text) => {
+            let text = fit_cell(text);
+            let ws = ['\t', '\n', ' '];
+            let preserve = text.starts_with(ws) || text.ends_with(ws);
+            out.extend_from_slice(if preserve {
+                b" t=\"inlineStr\"><is><t xml:space=\"preserve\">".as_slice()
+            } else {
+                b" t=\"inlineStr\"><is><t>".as_slice()
+            });
+            push_escaped(out, &text);
+            out.extend_from_slice(b"</t></is></c>");
+        }
+    }
+}
+
+/// The exceptions sheets' rows, as `put_exception` writes them.
+pub(super) struct ExceptionSheetRows<I> {
+    pub(super) rows: I,
+    pub(super) lang: Lang,
+}
+
+impl<I> SheetRows for ExceptionSheetRows<I>
+where
+    I: Iterator,
+    I::Item: Borrow<ExceptionRow>,
+{
+    const DATA_ROW: u32 = 2;
+
+    fn row(&mut self, out: &mut Vec<u8>, r: u32, styles: &[Option<u32>]) -> bool {
+        let Some(row) = self.rows.next() else {
+            return false;
+        };
+        let row = row.borrow();
+        let texts = exception_texts(row, self.lang);
+        let _ = write!(out, "<row r=\"{r}\">");
+        for (col, cell) in exception_cells(row, &texts).enumerate() {
+            let cell = match cell {
+                ExceptionCell::Amount(d) => Cell::Decimal(d),
+                ExceptionCell::Text(t) => Cell::Text(t),
+            };
+            put_cell(out, r, col, styles.get(col).copied().flatten(), cell);
+        }
+        out.extend_from_slice(b"</row>");
+        true
+    }
+}
+
+/// The workbook to `out` as a zip stream: the template's entries, its sheets from
+/// `first_sheet` (1-based) on with `sheet_rows[i]` rows of `rows` each. `rows` must give
+/// exactly those rows (fewer or more is an error: a short file must not pass for a whole
+/// one).
+pub(super) fn write_streamed<W, R>(
     out: W,
     template: Vec<u8>,
-    exceptions: I,
-    count: usize,
-    lang: Lang,
-    layout: ExceptionLayout,
+    first_sheet: usize,
+    sheet_rows: &[u32],
+    mut rows: R,
 ) -> Result<W, XlsxError>
 where
     W: Write,
-    I: IntoIterator,
-    I::Item: Borrow<ExceptionRow>,
+    R: SheetRows,
 {
-    let sheet_rows = layout.sheet_rows(count);
+    let count: u64 = sheet_rows.iter().map(|n| u64::from(*n)).sum();
     let mut archive = ZipArchive::new(Cursor::new(template))?;
     let mut zip = ZipWriter::new_stream(out);
-    let mut rows = exceptions.into_iter();
-    let mut written = 0usize;
+    let mut written = 0u64;
     let mut buf = Vec::with_capacity(1 << 17);
     for i in 0..archive.len() {
         let mut entry = archive.by_index(i)?;
@@ -242,7 +315,7 @@ where
             .strip_prefix("xl/worksheets/sheet")
             .and_then(|n| n.strip_suffix(".xml"))
             .and_then(|n| n.parse::<usize>().ok())
-            .and_then(|n| n.checked_sub(SHEETS_BEFORE + 1))
+            .and_then(|n| n.checked_sub(first_sheet))
             .filter(|n| *n < sheet_rows.len());
         let Some(n) = sheet else {
             // The template's small entries are inflated and written again, not copied raw:
@@ -258,33 +331,34 @@ where
         let mut xml = String::new();
         entry.read_to_string(&mut xml)?;
         drop(entry);
-        let template = SheetTemplate::parse(&xml)?;
+        let template = SheetTemplate::parse(&xml, R::DATA_ROW)?;
         let here = sheet_rows[n];
+        let first = R::DATA_ROW;
+        let end = first + here;
         // Whatever came before leaves now: the reader sees bytes while rows are read.
         zip.flush()?;
         zip.start_file(name, entry_options())?;
         buf.clear();
         buf.extend_from_slice(template.before_dimension.as_bytes());
-        let _ = write!(buf, "A1:{}{}", template.last_column, here + 1);
+        let last_row = (end - 1 + R::AFTER_ROWS).max(first - 1);
+        let _ = write!(buf, "A1:{}{last_row}", template.last_column);
         buf.extend_from_slice(template.head.as_bytes());
-        for r in 2..here + 2 {
-            let Some(row) = rows.next() else {
-                return Err(failed(format!(
-                    "{count} exceptions expected, {written} read"
-                )));
-            };
-            write_row(&mut buf, r, row.borrow(), lang, &template);
+        for r in first..end {
+            if !rows.row(&mut buf, r, &template.data) {
+                return Err(failed(format!("{count} rows expected, {written} read")));
+            }
             written += 1;
             if buf.len() >= 1 << 16 {
                 zip.write_all(&buf)?;
                 buf.clear();
             }
         }
+        rows.after(&mut buf, end, first, end - 1, &template.after);
         buf.extend_from_slice(template.tail.as_bytes());
         zip.write_all(&buf)?;
     }
-    if rows.next().is_some() {
-        return Err(failed(format!("more than {count} exceptions read")));
+    if rows.row(&mut Vec::new(), 0, &[]) {
+        return Err(failed(format!("more than {count} rows read")));
     }
     let mut out = zip.finish()?.into_inner();
     out.flush()?;
@@ -292,15 +366,15 @@ where
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use std::collections::BTreeMap;
 
     use super::super::testkit::{open, sample};
-    use super::super::{write_held, write_report_to};
+    use super::super::{ExceptionLayout, write_held, write_report_to};
     use super::*;
 
     /// Every entry of a workbook, unpacked.
-    fn entries(bytes: &[u8]) -> BTreeMap<String, String> {
+    pub(in super::super) fn entries(bytes: &[u8]) -> BTreeMap<String, String> {
         let mut zip = match ZipArchive::new(Cursor::new(bytes)) {
             Ok(z) => z,
             Err(e) => panic!("{e}"),
@@ -318,7 +392,7 @@ mod tests {
     }
 
     /// Each cell's reference and style id, in order.
-    fn cell_styles(xml: &str) -> Vec<(String, Option<String>)> {
+    pub(in super::super) fn cell_styles(xml: &str) -> Vec<(String, Option<String>)> {
         xml.split("<c r=\"")
             .skip(1)
             .map(|c| {
@@ -334,7 +408,7 @@ mod tests {
     }
 
     /// A sheet's XML without its rows.
-    fn frame(xml: &str) -> String {
+    pub(in super::super) fn frame(xml: &str) -> String {
         match (xml.find("<sheetData"), xml.find("</sheetData>")) {
             (Some(a), Some(b)) => format!("{}{}", &xml[..a], &xml[b..]),
             _ => xml.to_owned(),
@@ -404,7 +478,7 @@ mod tests {
         for count in [exc.len() - 1, exc.len() + 1] {
             let r = write_report_to(Vec::new(), &report, &exc, count, &meta, Lang::Vi, layout);
             let e = r.err().map(|e| e.to_string()).unwrap_or_default();
-            assert!(e.contains("exceptions"), "{count}: {e}");
+            assert!(e.contains("rows"), "{count}: {e}");
         }
     }
 
