@@ -20,6 +20,7 @@ use super::XlsxError;
 use super::cells::fit_cell;
 use super::exceptions::{ExceptionCell, exception_cells};
 use crate::domain::Lang;
+pub(super) use crate::import::grid::column_letter as column_name;
 use crate::recon::ExceptionRow;
 use crate::report::csv::exception_texts;
 
@@ -134,20 +135,6 @@ fn column_index(letters: &str) -> Option<usize> {
         .bytes()
         .try_fold(0usize, |n, b| Some(n * 26 + usize::from(b - b'A') + 1))
         .map(|n| n - 1)
-}
-
-/// 0 → "A", 15 → "P", 26 → "AA".
-pub(super) fn column_name(mut col: usize) -> String {
-    let mut name = Vec::new();
-    loop {
-        name.push(b'A' + (col % 26) as u8);
-        if col < 26 {
-            break;
-        }
-        col = col / 26 - 1;
-    }
-    name.reverse();
-    String::from_utf8(name).unwrap_or_default()
 }
 
 /// Text as Excel stores it in XML: `& < >` as entities, control characters and the two
