@@ -132,7 +132,9 @@ pub struct UnitQuery {
 
 /// Says whether live figures hold every bank callback received so far: `current`, or
 /// `catching-up` while the server's background refresher is still taking some in (within
-/// `DOISOAT_LIVE_REFRESH_MS` and the refresh's own time).
+/// `DOISOAT_LIVE_REFRESH_MS` and the refresh's own time), or `updating` when a list or
+/// bank file was added, made current or retired since: the figures are those before it,
+/// while the server recomputes them in the background.
 pub const LIVE_HEADER: &str = "x-doisoat-live";
 
 fn freshness(f: crate::service::live::Freshness) -> [(&'static str, &'static str); 1] {
@@ -144,11 +146,12 @@ fn freshness(f: crate::service::live::Freshness) -> [(&'static str, &'static str
 /// recomputed per read: a read sums the subtree's kept figures. Callbacks are taken in by
 /// the server in the background every `DOISOAT_LIVE_REFRESH_MS`; until they all are, the
 /// `X-Doisoat-Live` header says `catching-up` (with the refresher off, a read takes them in
-/// first). Equal to a reconciliation of the whole period scoped to the unit. Same keys as
-/// a run's report; rates against the target that applies to the unit.
+/// first). A new list or bank file is counted in the background: meanwhile the figures
+/// before it, and `updating`. Equal to a reconciliation of the whole period scoped to the
+/// unit. Same keys as a run's report; rates against the target that applies to the unit.
 #[utoipa::path(get, path = "/api/v1/periods/{id}/coverage", tag = "reconciliations", params(("id" = i64, Path), UnitQuery),
     responses((status = 200, description = "the report JSON, live",
-            headers(("x-doisoat-live" = String, description = "`current`, or `catching-up` while callbacks received are still being taken in"))),
+            headers(("x-doisoat-live" = String, description = "`current`; `catching-up` while callbacks received are still being taken in; `updating` while a new list or bank file is being counted (the figures before it meanwhile)"))),
         (status = 404, description = "no such period, or a unit outside the token's subtree"), (status = 409, description = "no list yet")),
     security(("bearer" = [])))]
 pub async fn coverage(
@@ -183,7 +186,7 @@ pub struct ParentQuery {
 /// uploaded there).
 #[utoipa::path(get, path = "/api/v1/periods/{id}/coverage/units", tag = "reconciliations", params(("id" = i64, Path), ParentQuery),
     responses((status = 200, description = "one row per child unit with data: {unit: {code, name, full_name, level}, beneficiaries, with_account, account_coverage_pct, …}",
-            headers(("x-doisoat-live" = String, description = "`current`, or `catching-up` while callbacks received are still being taken in"))),
+            headers(("x-doisoat-live" = String, description = "`current`; `catching-up` while callbacks received are still being taken in; `updating` while a new list or bank file is being counted (the figures before it meanwhile)"))),
         (status = 404, description = "no such period, or a unit outside the token's subtree"), (status = 409, description = "no list yet")),
     security(("bearer" = [])))]
 pub async fn coverage_units(

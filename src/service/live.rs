@@ -413,12 +413,57 @@ pub fn refreshed_in_background(store: &Arc<dyn Store>) {
     map.insert(store_id(store.as_ref()), Arc::downgrade(store));
 }
 
-fn in_background(store: &dyn Store) -> bool {
+/// `store` itself, where a background refresher takes its changes in.
+fn in_background(store: &dyn Store) -> Option<Arc<dyn Store>> {
     IN_BACKGROUND
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .get(&store_id(store))
-        .is_some_and(|s| s.strong_count() > 0)
+        .and_then(std::sync::Weak::upgrade)
+}
+
+/// Periods being recomputed in the background after their inputs changed, by store, and
+/// the inputs whose last background recompute failed (a read then recomputes itself, and
+/// answers with the error).
+static RECOMPUTING: LazyLock<std::sync::Mutex<HashMap<PeriodOf, Option<String>>>> =
+    LazyLock::new(Default::default);
+
+/// A period of a store: (the store's address, the period's id).
+type PeriodOf = (usize, i64);
+
+/// Recompute `period_id`'s figures in the background, unless that is under way or failed
+/// for these inputs; false where a read must recompute itself.
+fn recompute_in_background(store: Arc<dyn Store>, period_id: i64, inputs: &str) -> bool {
+    let key = (store_id(store.as_ref()), period_id);
+    {
+        let mut map = RECOMPUTING.lock().unwrap_or_else(|e| e.into_inner());
+        match map.get(&key) {
+            Some(None) => return true,
+            Some(Some(failed)) if failed == inputs => return false,
+            _ => {}
+        }
+        map.insert(key, None);
+    }
+    let inputs = inputs.to_owned();
+    tokio::spawn(async move {
+        // Removed however the task ends, so a later read can start another.
+        struct Done(PeriodOf, Option<String>);
+        impl Drop for Done {
+            fn drop(&mut self) {
+                let mut map = RECOMPUTING.lock().unwrap_or_else(|e| e.into_inner());
+                match self.1.take() {
+                    Some(failed) => map.insert(self.0, Some(failed)),
+                    None => map.remove(&self.0),
+                };
+            }
+        }
+        let mut done = Done(key, Some(inputs.clone()));
+        match refresh(store.as_ref(), period_id).await {
+            Ok(_) => done.1 = None,
+            Err(e) => tracing::warn!(period_id, error = %e, "live figures: background recompute"),
+        }
+    });
+    true
 }
 
 /// Whether live figures hold every callback received when they were read.
@@ -428,6 +473,10 @@ pub enum Freshness {
     /// Callbacks received are not all in yet: the background refresher is taking them in
     /// (within `DOISOAT_LIVE_REFRESH_MS` and the refresh's own time).
     CatchingUp,
+    /// A list or payout file was added, made current or retired since the figures were
+    /// made: they are those of the inputs before, while the server recomputes them in the
+    /// background (about 20 s for the whole country on two cores).
+    Updating,
 }
 
 impl Freshness {
@@ -435,6 +484,7 @@ impl Freshness {
         match self {
             Freshness::Current => "current",
             Freshness::CatchingUp => "catching-up",
+            Freshness::Updating => "updating",
         }
     }
 }
@@ -444,14 +494,23 @@ impl Freshness {
 /// callbacks then costs a lookup, not a refresh (100–200 ms of work for half a second of
 /// callbacks at national scale), and says it is catching up.
 async fn refresh_for_read(store: &dyn Store, period_id: i64) -> ServiceResult<Freshness> {
-    if in_background(store) {
+    if let Some(background) = in_background(store) {
         let status = store.live_status(period_id).await?;
-        if status.cells_key.as_deref() == Some(status.current_key.as_str()) {
-            return Ok(if status.pending {
-                Freshness::CatchingUp
-            } else {
-                Freshness::Current
-            });
+        match status.cells_key.as_deref() {
+            Some(key) if key == status.current_key => {
+                return Ok(if status.pending {
+                    Freshness::CatchingUp
+                } else {
+                    Freshness::Current
+                });
+            }
+            // New inputs: a dashboard read does not wait for a full recompute (seconds at
+            // national scale, after every province's upload); the figures before stand,
+            // said to be updating.
+            Some(_) if recompute_in_background(background, period_id, &status.current_key) => {
+                return Ok(Freshness::Updating);
+            }
+            _ => {}
         }
     }
     refresh(store, period_id).await?;

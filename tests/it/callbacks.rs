@@ -487,6 +487,32 @@ async fn callbacks_link_when_the_list_arrives_and_show_live() {
         assert_eq!(live_header(&r), "current");
         assert_eq!(r.json()["unmatched_payouts"]["count"], 2, "taken in");
         assert_eq!(r.json()["amount_paid"], "4500000", "paid to nobody listed");
+
+        // A new bank file changes the inputs: a read does not wait for the full recompute
+        // (the server does it in the background), and says the figures are updating.
+        let before_file = r.json();
+        app.upload_payouts(
+            &t.accountant,
+            period,
+            &fixture_path("ket_qua_ngan_hang.csv"),
+            None,
+        )
+        .await
+        .expect_status(StatusCode::CREATED, "bank file");
+        let r = app.get(&t.auditor, &live).await;
+        r.expect_status(StatusCode::OK, "live while updating");
+        assert_eq!(live_header(&r), "updating");
+        let mut after_file = None;
+        for _ in 0..200 {
+            let r = app.get(&t.auditor, &live).await;
+            if live_header(&r) == "current" {
+                after_file = Some(r.json());
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+        let after_file = after_file.expect("recomputed in the background");
+        assert_ne!(after_file, before_file, "the bank file counts");
         assert_eq!(
             app.get(&t.auditor, &report_path).await.body,
             before,
