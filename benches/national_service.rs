@@ -2,7 +2,8 @@
 //! run it: upload the list (3.35 M rows) and the bank file (2.1 M rows) over HTTP, reconcile,
 //! read exception pages (first, deep, filtered, searched), the live coverage of the country,
 //! a province and a commune (then again while 64 clients post bank callbacks), and download
-//! report.csv, report.xlsx and follow-up.xlsx. Wall
+//! report.csv, report.xlsx and follow-up.xlsx; then one more bank file arrives while the
+//! country's live figures are read. Wall
 //! times from the client (curl), the server's peak memory from the OS (VmHWM).
 //!
 //! The floor, in the same run: PostgreSQL's own `psql \copy` of the same two CSVs into plain
@@ -354,6 +355,58 @@ async fn steps(bin: &Path, url: &str, dir: &Path, log: &Path) -> Vec<Figure> {
         );
     }
     phase("follow-up.xlsx");
+
+    // A bank sends one more file while a dashboard reads: the read answers at once with
+    // the figures before it ("updating"); the server recounts the period in the background.
+    let extra = dir.join("ket_qua_chi_them.csv");
+    if !extra.is_file() {
+        let all = std::fs::read_to_string(dir.join(PAYOUTS))
+            .unwrap_or_else(|e| fail("read the bank file", e));
+        let head: Vec<&str> = all.lines().take(1_001).collect();
+        std::fs::write(&extra, head.join("\n") + "\n")
+            .unwrap_or_else(|e| fail("write the extra bank file", e));
+    }
+    let up = curl(
+        port,
+        &token,
+        "POST",
+        &format!("/api/v1/periods/{period}/payout-files"),
+        Some(&extra),
+        None,
+    );
+    add("upload one more bank file (1,000 rows)", &up, String::new());
+    let coverage = format!("/api/v1/periods/{period}/coverage");
+    let c = curl(port, &token, "GET", &coverage, None, None);
+    add(
+        "live coverage, the country, right after it",
+        &c,
+        c.live.clone().unwrap_or_default(),
+    );
+    let started = Instant::now();
+    let mut reads = 0;
+    let mut slowest: f64 = 0.0;
+    let recounted = loop {
+        let c = curl(port, &token, "GET", &coverage, None, None);
+        reads += 1;
+        slowest = slowest.max(c.total);
+        if c.live.as_deref() == Some("current") {
+            break Some(started.elapsed().as_secs_f64());
+        }
+        if started.elapsed() > Duration::from_secs(300) {
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    };
+    figures.borrow_mut().push(Figure {
+        step: "live figures current again after it".into(),
+        value: recounted.unwrap_or(f64::NAN),
+        unit: "s",
+        note: format!(
+            "{reads} reads meanwhile, slowest {:.0} ms",
+            slowest * 1000.0
+        ),
+    });
+    phase("one more bank file");
     let mut figures = figures.into_inner();
     let peaks = peaks.into_inner();
     let mut throughout = 0;
