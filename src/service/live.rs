@@ -596,6 +596,13 @@ pub async fn refresh_pending(store: &dyn Store) -> ServiceResult<usize> {
 /// Recompute the period's cells from all its rows and store them.
 async fn recompute(store: &dyn Store, period_id: i64, watermark: i64) -> ServiceResult<()> {
     let started = std::time::Instant::now();
+    // The period's link index is of inputs about to be replaced: let it go before the new
+    // one is built, not after (a national month's is about 160 MB). A refresh holding it
+    // keeps its own reference.
+    LINKS
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .remove(&(store_id(store), period_id));
     let g = gather(store, period_id).await?;
     let of = |kind: UploadKind| -> Vec<(i64, &str)> {
         g.uploads
