@@ -388,11 +388,12 @@ type StoredChunk = Result<Vec<(i64, String)>, StoreError>;
 /// writer on a blocking thread; the next chunk is read while this one is written. A read
 /// that fails ends the rows and is kept in `failed`.
 struct StoredRows {
-    held: std::vec::IntoIter<ExceptionRow>,
+    store: Arc<dyn Store>,
     run_id: i64,
+    filter: Arc<ExceptionFilter>,
+    held: std::vec::IntoIter<ExceptionRow>,
     /// The next chunk's read, under way.
     next: Option<tokio::task::JoinHandle<StoredChunk>>,
-    read: Arc<dyn Fn(i64) -> tokio::task::JoinHandle<StoredChunk> + Send + Sync>,
     failed: Arc<Mutex<Option<String>>>,
     runtime: tokio::runtime::Handle,
 }
@@ -405,24 +406,27 @@ impl StoredRows {
         filter: ExceptionFilter,
     ) -> (Self, Arc<Mutex<Option<String>>>) {
         let failed = Arc::new(Mutex::new(None));
-        let filter = Arc::new(filter);
-        let read = Arc::new(move |after: i64| {
-            let (store, filter) = (store.clone(), filter.clone());
-            tokio::spawn(async move {
-                store
-                    .exception_rows(run_id, &filter, PageStart::After(after), CHUNK_ROWS)
-                    .await
-            })
-        });
-        let rows = StoredRows {
-            held: Vec::new().into_iter(),
+        let mut rows = StoredRows {
+            store,
             run_id,
-            next: Some(read(-1)),
-            read,
+            filter: Arc::new(filter),
+            held: Vec::new().into_iter(),
+            next: None,
             failed: failed.clone(),
             runtime: tokio::runtime::Handle::current(),
         };
+        rows.next = Some(rows.read(-1));
         (rows, failed)
+    }
+
+    /// Starts reading the chunk after `after`.
+    fn read(&self, after: i64) -> tokio::task::JoinHandle<StoredChunk> {
+        let (store, filter, run_id) = (self.store.clone(), self.filter.clone(), self.run_id);
+        self.runtime.spawn(async move {
+            store
+                .exception_rows(run_id, &filter, PageStart::After(after), CHUNK_ROWS)
+                .await
+        })
     }
 
     /// The chunk under way, the one after it started; None at the end.
@@ -436,7 +440,7 @@ impl StoredRows {
         if i64::try_from(rows.len()).unwrap_or(0) == CHUNK_ROWS
             && let Some((seq, _)) = rows.last()
         {
-            self.next = Some((self.read)(*seq));
+            self.next = Some(self.read(*seq));
         }
         Some(
             rows.iter()
@@ -584,7 +588,9 @@ pub async fn download(
         Download::FollowUp => {
             // Only the failed, returned and unpaid are on it: read just those.
             let filter = ExceptionFilter {
-                kinds: ["failed", "returned", "unpaid"].map(str::to_owned).to_vec(),
+                kinds: crate::report::xlsx::FOLLOWUP_OUTCOMES
+                    .map(|o| o.as_str().to_owned())
+                    .to_vec(),
                 ..ExceptionFilter::default()
             };
             let count = store.count_exceptions(run_id, &filter, None).await?;

@@ -22,11 +22,22 @@ fn fixture_sha(name: &str) -> String {
     sha256_hex(&support::read_file(&fixture_path(name)))
 }
 
-fn sheet_names(bytes: &[u8]) -> Vec<String> {
-    use calamine::Reader;
-    calamine::open_workbook_from_rs::<calamine::Xlsx<_>, _>(std::io::Cursor::new(bytes.to_vec()))
-        .map(|w| w.sheet_names())
+fn workbook(bytes: &[u8]) -> calamine::Xlsx<std::io::Cursor<Vec<u8>>> {
+    calamine::open_workbook_from_rs(std::io::Cursor::new(bytes.to_vec()))
         .expect("a workbook calamine can open")
+}
+
+fn sheet_names(bytes: &[u8]) -> Vec<String> {
+    calamine::Reader::sheet_names(&workbook(bytes))
+}
+
+/// A sheet's cells as text, row by row.
+fn sheet_text(bytes: &[u8], sheet: &str) -> Vec<Vec<String>> {
+    calamine::Reader::worksheet_range(&mut workbook(bytes), sheet)
+        .expect("the sheet")
+        .rows()
+        .map(|r| r.iter().map(|c| c.to_string()).collect())
+        .collect()
 }
 
 fn row_numbers(upload: &Value) -> Vec<u64> {
@@ -209,17 +220,11 @@ async fn the_whole_flow_gives_the_hand_computed_report_and_downloads() {
         let listed = exceptions(&app, run_id, "per_page=200").await;
         let want: Vec<String> = ids(&listed);
         assert!(want.len() >= 4, "{listed}");
-        let got: Vec<String> = {
-            use calamine::Reader;
-            let mut book = calamine::open_workbook_from_rs::<calamine::Xlsx<_>, _>(
-                std::io::Cursor::new(xlsx.body.clone()),
-            )
-            .expect("a workbook calamine can open");
-            let sheet = book
-                .worksheet_range("Ngoại lệ")
-                .expect("the exceptions sheet");
-            sheet.rows().skip(1).map(|r| r[2].to_string()).collect()
-        };
+        let got: Vec<String> = sheet_text(&xlsx.body, "Ngoại lệ")
+            .into_iter()
+            .skip(1)
+            .map(|r| r[2].clone())
+            .collect();
         assert_eq!(got, want, "report.xlsx lists the run's exceptions");
         let fu = app
             .get(
@@ -236,24 +241,12 @@ async fn the_whole_flow_gives_the_hand_computed_report_and_downloads() {
             due.extend(ids(&page));
         }
         due.sort();
-        let (mut listed, total) = {
-            use calamine::Reader;
-            let mut book = calamine::open_workbook_from_rs::<calamine::Xlsx<_>, _>(
-                std::io::Cursor::new(fu.body.clone()),
-            )
-            .expect("a workbook calamine can open");
-            let sheet = book
-                .worksheet_range("Danh sách chi lại")
-                .expect("the follow-up sheet");
-            let rows: Vec<Vec<String>> = sheet
-                .rows()
-                .skip(5)
-                .map(|r| r.iter().map(|c| c.to_string()).collect())
-                .collect();
-            let (total, people) = rows.split_last().expect("a total row");
-            let listed: Vec<String> = people.iter().map(|r| r[1].clone()).collect();
-            (listed, total.clone())
-        };
+        let rows: Vec<Vec<String>> = sheet_text(&fu.body, "Danh sách chi lại")
+            .into_iter()
+            .skip(5)
+            .collect();
+        let (total, people) = rows.split_last().expect("a total row");
+        let mut listed: Vec<String> = people.iter().map(|r| r[1].clone()).collect();
         listed.sort();
         assert!(!due.is_empty());
         assert_eq!(listed, due, "follow-up.xlsx lists those to pay again");

@@ -32,24 +32,6 @@ impl Default for ExceptionLayout {
     }
 }
 
-impl ExceptionLayout {
-    /// The data rows of each exceptions sheet for `count` exceptions (always one sheet,
-    /// empty when there are none).
-    pub(super) fn sheet_rows(&self, count: usize) -> Vec<u32> {
-        let per_sheet = self.rows_per_sheet.max(1);
-        let mut left = count;
-        let mut sheets = Vec::new();
-        loop {
-            let here = u32::try_from(left).unwrap_or(u32::MAX).min(per_sheet);
-            sheets.push(here);
-            left -= here as usize;
-            if left == 0 {
-                return sheets;
-            }
-        }
-    }
-}
-
 /// The name of the `n`th exceptions sheet (1-based): "Ngoại lệ", "Ngoại lệ (2)", …
 pub fn exceptions_sheet_name(n: usize) -> String {
     if n <= 1 {
@@ -255,7 +237,10 @@ mod tests {
         let layout = ExceptionLayout {
             rows_per_sheet: per_sheet as u32,
         };
-        assert_eq!(layout.sheet_rows(exc.len()).len(), sheets);
+        assert_eq!(
+            super::super::stream::sheet_sizes(exc.len(), layout.rows_per_sheet).len(),
+            sheets
+        );
         let mut book = open(write_with(layout, &exc));
         let mut names = vec!["Tổng hợp".to_owned(), "Theo xã".to_owned()];
         names.extend((1..=sheets).map(exceptions_sheet_name));

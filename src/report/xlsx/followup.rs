@@ -1,31 +1,36 @@
-//! The follow-up (re-payment) list: its own one-sheet workbook, printed and signed at the
-//! commune office.
+//! The follow-up (re-payment) list: its own workbook (one sheet, continued on further
+//! sheets past Excel's row limit), printed and signed at the commune office.
 
 use std::borrow::{Borrow, Cow};
 use std::io::Write;
 
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
+#[cfg(test)]
+use rust_xlsxwriter::Formula;
+#[cfg(test)]
 use rust_xlsxwriter::utility::row_col_to_cell;
-use rust_xlsxwriter::{Format, FormatAlign, Formula, Workbook, Worksheet};
+use rust_xlsxwriter::{Format, FormatAlign, Workbook, Worksheet};
 
-use super::cells::{
-    ColNum, RowNum, XResult, fit_cell, last_col, put_count, put_decimal, put_header, put_text,
-    set_widths,
-};
-use super::stream::{Cell, SheetRows, column_name, put_cell, write_streamed};
+use super::cells::{ColNum, RowNum, XResult, fit_cell, last_col, put_header, set_widths};
+#[cfg(test)]
+use super::cells::{put_count, put_decimal, put_text};
+use super::stream::{Cell, SheetRows, column_name, put_cell, sheet_sizes, write_streamed};
 use super::styles::Formats;
-use super::{ExceptionLayout, SHEET_FOLLOWUP, XlsxError};
+use super::{SHEET_FOLLOWUP, XlsxError};
 use crate::domain::Lang;
-use crate::recon::{ExceptionKind, ExceptionRow, Outcome};
+#[cfg(test)]
+use crate::recon::ExceptionKind;
+use crate::recon::{ExceptionRow, Outcome};
 use crate::report::ReportMeta;
 use crate::report::csv::{joined_rows, kind_label, pick};
 
+/// Who is on the follow-up list: the people whose payment failed, came back or never came.
+pub const FOLLOWUP_OUTCOMES: [Outcome; 3] = [Outcome::Failed, Outcome::Returned, Outcome::Unpaid];
+
+#[cfg(test)]
 fn needs_repayment(kind: ExceptionKind) -> bool {
-    matches!(
-        kind,
-        ExceptionKind::Beneficiary(Outcome::Failed | Outcome::Returned | Outcome::Unpaid)
-    )
+    matches!(kind, ExceptionKind::Beneficiary(o) if FOLLOWUP_OUTCOMES.contains(&o))
 }
 
 /// The bank's reasons, each once, in payout order.
@@ -210,7 +215,8 @@ fn end_sheet(ws: &mut Worksheet, rows: u32) -> XResult {
 /// unpaid, one sheet "Danh sách chi lại", with a title block and a "Tổng cộng" row
 /// (count, and a =SUM of the amounts with its computed value cached so viewers that do
 /// not recalculate still show it).
-pub fn write_followup(
+#[cfg(test)]
+pub(super) fn write_followup(
     exceptions: &[ExceptionRow],
     meta: &ReportMeta,
     lang: Lang,
@@ -282,11 +288,7 @@ where
     I: IntoIterator,
     I::Item: Borrow<ExceptionRow>,
 {
-    let per_sheet = rows_per_sheet.clamp(1, FOLLOWUP_MAX_ROWS);
-    let sheet_rows = ExceptionLayout {
-        rows_per_sheet: per_sheet,
-    }
-    .sheet_rows(count);
+    let sheet_rows = sheet_sizes(count, rows_per_sheet.min(FOLLOWUP_MAX_ROWS));
     let fm = Formats::new();
     let mut wb = Workbook::new();
     let columns = headers(lang).len();

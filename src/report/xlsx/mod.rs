@@ -35,7 +35,9 @@ use row_errors::row_errors_sheet;
 use styles::Formats;
 use summary::summary_sheet;
 
-pub use followup::{FOLLOWUP_MAX_ROWS, write_followup, write_followup_to};
+#[cfg(test)]
+use followup::write_followup;
+pub use followup::{FOLLOWUP_MAX_ROWS, FOLLOWUP_OUTCOMES, write_followup_to};
 
 #[derive(Debug, thiserror::Error)]
 pub enum XlsxError {
@@ -99,7 +101,7 @@ where
     I: IntoIterator,
     I::Item: Borrow<ExceptionRow>,
 {
-    let sheet_rows = layout.sheet_rows(count);
+    let sheet_rows = stream::sheet_sizes(count, layout.rows_per_sheet);
     let mut template = workbook(report, meta, lang, |wb, fm| {
         add_template_sheets(wb, &sheet_rows, lang, fm)
     })?;

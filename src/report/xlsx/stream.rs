@@ -173,6 +173,22 @@ fn push_escaped(out: &mut Vec<u8>, text: &str) {
     out.extend_from_slice(&bytes[plain..]);
 }
 
+/// The data rows of each sheet for `count` rows, `per_sheet` at most a sheet (always one
+/// sheet, empty when there are none).
+pub(super) fn sheet_sizes(count: usize, per_sheet: u32) -> Vec<u32> {
+    let per_sheet = per_sheet.max(1);
+    let mut left = count;
+    let mut sheets = Vec::new();
+    loop {
+        let here = u32::try_from(left).unwrap_or(u32::MAX).min(per_sheet);
+        sheets.push(here);
+        left -= here as usize;
+        if left == 0 {
+            return sheets;
+        }
+    }
+}
+
 /// The rows streamed into a template's sheets, and what each sheet has below them.
 pub(super) trait SheetRows {
     /// The template's data row (1-based), where the streamed rows go; a row after it in
