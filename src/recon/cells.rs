@@ -86,6 +86,9 @@ where
         let mut coverage = Coverage::default();
         coverage.count_beneficiary(person);
         coverage.amount_due = recon.amount_due(b);
+        if person.has_account {
+            coverage.amount_due_cashless = coverage.amount_due;
+        }
         coverage.amount_paid = recon.amount_paid(b);
         let key = CellKey {
             kind: CellKind::People,
@@ -157,6 +160,7 @@ fn subtract(a: &Coverage, b: &Coverage) -> Option<Coverage> {
         with_account: a.with_account.checked_sub(b.with_account)?,
         paid_cashless: a.paid_cashless.checked_sub(b.paid_cashless)?,
         amount_due: a.amount_due - b.amount_due,
+        amount_due_cashless: a.amount_due_cashless - b.amount_due_cashless,
         amount_paid: a.amount_paid - b.amount_paid,
         ..Coverage::default()
     };
@@ -177,7 +181,9 @@ fn subtract(a: &Coverage, b: &Coverage) -> Option<Coverage> {
 }
 
 /// A cell's coverage as stored: its numbers separated by spaces (counts, the two amounts
-/// exact, outcomes and flags in their `ALL` order, then the unmatched count and amount).
+/// exact, outcomes and flags in their `ALL` order, then the unmatched count and amount, then
+/// the amount due to account holders: added last, by migration 0014, which dropped the cells
+/// kept before it).
 pub fn encode(c: &Coverage) -> String {
     let mut parts: Vec<String> = vec![
         c.beneficiaries.to_string(),
@@ -190,13 +196,14 @@ pub fn encode(c: &Coverage) -> String {
     parts.extend(Flag::ALL.iter().map(|f| c.flags.get(*f).to_string()));
     parts.push(c.unmatched_payouts.count.to_string());
     parts.push(c.unmatched_payouts.amount.normalize().to_string());
+    parts.push(c.amount_due_cashless.normalize().to_string());
     parts.join(" ")
 }
 
 /// `encode`'s text back; None when it is not that.
 pub fn decode(s: &str) -> Option<Coverage> {
     let parts: Vec<&str> = s.split(' ').collect();
-    if parts.len() != 5 + Outcome::ALL.len() + Flag::ALL.len() + 2 {
+    if parts.len() != 5 + Outcome::ALL.len() + Flag::ALL.len() + 3 {
         return None;
     }
     let count = |i: usize| parts[i].parse::<u64>().ok();
@@ -217,6 +224,7 @@ pub fn decode(s: &str) -> Option<Coverage> {
     }
     c.unmatched_payouts.count = count(23)?;
     c.unmatched_payouts.amount = amount(24)?;
+    c.amount_due_cashless = amount(25)?;
     Some(c)
 }
 
@@ -589,7 +597,7 @@ mod tests {
         }
 
         #[test]
-        fn coverage_text_round_trips(n in proptest::collection::vec(0u64..1_000_000, 25), frac in 0i64..100) {
+        fn coverage_text_round_trips(n in proptest::collection::vec(0u64..1_000_000, 26), frac in 0i64..100) {
             let mut c = Coverage {
                 beneficiaries: n[0], with_account: n[1], paid_cashless: n[2],
                 amount_due: Decimal::new(n[3] as i64 * 100 + frac, 2),
@@ -600,6 +608,7 @@ mod tests {
             for (k, f) in Flag::ALL.into_iter().enumerate() { c.flags.set(f, n[14 + k]); }
             c.unmatched_payouts.count = n[23];
             c.unmatched_payouts.amount = Decimal::new(n[24] as i64, 1);
+            c.amount_due_cashless = Decimal::new(n[25] as i64 * 100 + frac, 2);
             prop_assert_eq!(decode(&encode(&c)), Some(c));
         }
     }

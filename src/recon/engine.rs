@@ -531,6 +531,7 @@ struct Figures<'a> {
 struct Summing {
     coverage: Coverage,
     due: u64,
+    due_cashless: u64,
     paid: u64,
 }
 
@@ -547,10 +548,17 @@ impl Summing {
         match whole {
             Some((due, paid)) => {
                 Self::sum(&mut self.due, &mut self.coverage.amount_due, due.into());
+                if b.has_account {
+                    let c = &mut self.coverage.amount_due_cashless;
+                    Self::sum(&mut self.due_cashless, c, due.into());
+                }
                 Self::sum(&mut self.paid, &mut self.coverage.amount_paid, paid.into());
             }
             None => {
                 self.coverage.amount_due += amounts.due(i);
+                if b.has_account {
+                    self.coverage.amount_due_cashless += amounts.due(i);
+                }
                 self.coverage.amount_paid += amounts.paid(i);
             }
         }
@@ -570,11 +578,14 @@ impl Summing {
     fn merge(&mut self, other: Summing) {
         self.coverage.merge(&other.coverage);
         Self::sum(&mut self.due, &mut self.coverage.amount_due, other.due);
+        let c = &mut self.coverage.amount_due_cashless;
+        Self::sum(&mut self.due_cashless, c, other.due_cashless);
         Self::sum(&mut self.paid, &mut self.coverage.amount_paid, other.paid);
     }
 
     fn finish(mut self) -> Coverage {
         self.coverage.amount_due += Decimal::from(self.due);
+        self.coverage.amount_due_cashless += Decimal::from(self.due_cashless);
         self.coverage.amount_paid += Decimal::from(self.paid);
         self.coverage
     }
@@ -1141,6 +1152,7 @@ mod tests {
             c.with_account += x.with_account;
             c.paid_cashless += x.paid_cashless;
             c.amount_due += x.amount_due;
+            c.amount_due_cashless += x.amount_due_cashless;
             c.amount_paid += x.amount_paid;
             for o in Outcome::ALL {
                 for _ in 0..x.outcomes.get(o) {
@@ -1779,6 +1791,10 @@ mod tests {
         assert_eq!(by_commune, beneficiaries_only);
         assert_eq!(by_category, beneficiaries_only);
         assert_eq!(by_bank, r.totals);
+        // Due to account holders: the two listed with an account, and C, whom a bank paid;
+        // the rest (D, E) in cash.
+        assert_eq!(r.totals.amount_due_cashless, d(6000));
+        assert_eq!(r.totals.amount_due_cash(), d(9000));
         // Blank keys go to the unnamed slice, which comes last.
         assert_eq!(r.by_commune.last().map(|s| s.key.clone()), Some(None));
         assert_eq!(

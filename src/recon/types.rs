@@ -330,6 +330,9 @@ pub struct Coverage {
     pub with_account: u64,
     pub paid_cashless: u64,
     pub amount_due: Decimal,
+    /// The part of `amount_due` due to account holders: what cashless payment can reach.
+    /// The rest is paid in cash at the post office and never seen here.
+    pub amount_due_cashless: Decimal,
     pub amount_paid: Decimal,
     pub outcomes: OutcomeCounts,
     pub flags: FlagCounts,
@@ -337,6 +340,11 @@ pub struct Coverage {
 }
 
 impl Coverage {
+    /// Amount due to people without an account (paid in cash).
+    pub fn amount_due_cash(&self) -> Decimal {
+        self.amount_due - self.amount_due_cashless
+    }
+
     /// Share of beneficiaries with an account, percent, 2 places half-up.
     pub fn account_coverage_pct(&self) -> Option<Decimal> {
         percent(self.with_account, self.beneficiaries)
@@ -364,6 +372,7 @@ impl Coverage {
         self.with_account += other.with_account;
         self.paid_cashless += other.paid_cashless;
         self.amount_due += other.amount_due;
+        self.amount_due_cashless += other.amount_due_cashless;
         self.amount_paid += other.amount_paid;
         for o in Outcome::ALL {
             *self.outcomes.slot(o) += other.outcomes.get(o);

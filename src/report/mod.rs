@@ -24,6 +24,20 @@ pub struct Report {
     pub cashless_rate_pct: Option<Decimal>,
     #[serde(with = "rust_decimal::serde::str")]
     pub amount_due: Decimal,
+    /// The amount due split: to account holders (what cashless payment can reach) and the
+    /// rest, paid in cash at the post office. Absent from reports stored before the split.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "rust_decimal::serde::str_option"
+    )]
+    pub amount_due_cashless: Option<Decimal>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "rust_decimal::serde::str_option"
+    )]
+    pub amount_due_cash: Option<Decimal>,
     #[serde(with = "rust_decimal::serde::str")]
     pub amount_paid: Decimal,
     pub outcomes: OutcomeCounts,
@@ -47,6 +61,20 @@ pub struct Figures {
     pub cashless_rate_pct: Option<Decimal>,
     #[serde(with = "rust_decimal::serde::str")]
     pub amount_due: Decimal,
+    /// The amount due split: to account holders (what cashless payment can reach) and the
+    /// rest, paid in cash at the post office. Absent from reports stored before the split.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "rust_decimal::serde::str_option"
+    )]
+    pub amount_due_cashless: Option<Decimal>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "rust_decimal::serde::str_option"
+    )]
+    pub amount_due_cash: Option<Decimal>,
     #[serde(with = "rust_decimal::serde::str")]
     pub amount_paid: Decimal,
     pub outcomes: OutcomeCounts,
@@ -79,6 +107,8 @@ impl Figures {
             paid_cashless: c.paid_cashless,
             cashless_rate_pct: cash,
             amount_due: c.amount_due,
+            amount_due_cashless: Some(c.amount_due_cashless),
+            amount_due_cash: Some(c.amount_due_cash()),
             amount_paid: c.amount_paid,
             outcomes: c.outcomes,
             flags: c.flags,
@@ -175,6 +205,8 @@ impl Report {
             paid_cashless: t.paid_cashless,
             cashless_rate_pct: t.cashless_rate_pct(),
             amount_due: t.amount_due,
+            amount_due_cashless: Some(t.amount_due_cashless),
+            amount_due_cash: Some(t.amount_due_cash()),
             amount_paid: t.amount_paid,
             outcomes: t.outcomes,
             unmatched_payouts: t.unmatched_payouts,
@@ -206,12 +238,18 @@ impl Report {
             with_account: self.with_account,
             paid_cashless: self.paid_cashless,
             amount_due: self.amount_due,
+            amount_due_cashless: self.amount_due_cashless.unwrap_or_default(),
             amount_paid: self.amount_paid,
             outcomes: self.outcomes,
             flags: self.flags,
             unmatched_payouts: self.unmatched_payouts,
         };
-        Figures::new(&c, target)
+        let mut f = Figures::new(&c, target);
+        if self.amount_due_cashless.is_none() {
+            // Stored before the split: unknown, not zero.
+            (f.amount_due_cashless, f.amount_due_cash) = (None, None);
+        }
+        f
     }
 }
 

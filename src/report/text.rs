@@ -99,13 +99,30 @@ pub fn summary(report: &Report, meta: &ReportMeta, lang: Lang) -> String {
     let _ = writeln!(
         s,
         "{}: {}",
-        t("Số tiền phải chi", "Amount due"),
+        t("Tổng số tiền phải chi", "Total amount due"),
         format_vnd(report.amount_due)
     );
+    if let (Some(cashless), Some(cash)) = (report.amount_due_cashless, report.amount_due_cash) {
+        let _ = writeln!(
+            s,
+            "  {}: {}",
+            t("phải chi qua tài khoản", "due to account holders"),
+            format_vnd(cashless)
+        );
+        let _ = writeln!(
+            s,
+            "  {}: {}",
+            t(
+                "phải chi bằng tiền mặt (bưu điện)",
+                "due in cash (post office)"
+            ),
+            format_vnd(cash)
+        );
+    }
     let _ = writeln!(
         s,
         "{}: {}",
-        t("Số tiền đã chi", "Amount paid"),
+        t("Số tiền đã chi qua tài khoản", "Amount paid to accounts"),
         format_vnd(report.amount_paid)
     );
     if let Some(target) = meta.target_pct {

@@ -7,7 +7,7 @@ use rust_decimal::Decimal;
 use super::i18n::Tr;
 use crate::domain::Lang;
 use crate::domain::dates::vietnam_time;
-use crate::domain::money::{format_pct, format_thousands, format_vnd, target_margin};
+use crate::domain::money::{format_pct, format_thousands, format_vnd, percent, target_margin};
 use crate::recon::{Flag, Outcome};
 use crate::report::{Figures, Report};
 use crate::service::{ExceptionPage, ExceptionQuery};
@@ -59,7 +59,12 @@ pub struct FiguresView {
     pub account_pct: String,
     pub paid_cashless: String,
     pub cashless_pct: String,
+    /// Paid cashless as a share of all beneficiaries, not only of account holders.
+    pub cashless_share_pct: String,
     pub amount_due: String,
+    /// None for runs stored before the amount due was split.
+    pub amount_due_cashless: Option<String>,
+    pub amount_due_cash: Option<String>,
     pub amount_paid: String,
     pub target: Option<String>,
     pub account_meets: Option<bool>,
@@ -89,7 +94,10 @@ impl FiguresView {
             account_pct: pct(f.account_coverage_pct),
             paid_cashless: count(f.paid_cashless),
             cashless_pct: pct(f.cashless_rate_pct),
+            cashless_share_pct: pct(percent(f.paid_cashless, f.beneficiaries)),
             amount_due: format_vnd(f.amount_due),
+            amount_due_cashless: f.amount_due_cashless.map(format_vnd),
+            amount_due_cash: f.amount_due_cash.map(format_vnd),
             amount_paid: format_vnd(f.amount_paid),
             target: f.target_pct.map(format_pct),
             account_meets: f.account_coverage_meets_target,

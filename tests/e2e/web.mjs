@@ -35,7 +35,15 @@ const CHROMIUM = env('CHROMIUM', false) || '/usr/bin/chromium';
 const NAV_TIMEOUT = 60_000;
 const SELECTOR_TIMEOUT = 15_000;
 
-const FIGURES = ['account_coverage_pct', 'cashless_rate_pct', 'amount_paid', 'beneficiaries'];
+const FIGURES = [
+  'account_coverage_pct',
+  'cashless_rate_pct',
+  'amount_paid',
+  'beneficiaries',
+  'amount_due',
+  'amount_due_cashless',
+  'amount_due_cash',
+];
 const LIST_FILE = 'danh_sach_xa_tan_lap.xlsx';
 const PAYOUT_FILES = ['ket_qua_agribank.xlsx', 'ket_qua_ngan_hang.csv'];
 // Period codes are validated (src/domain/period.rs: 2024-09, 2024-Q3, 09/2024…): a suffixed

@@ -73,7 +73,22 @@ fn human_summary_is_vietnamese() {
         text.contains("Đã chi trả không dùng tiền mặt: 7/10 (70,00%)"),
         "{text}"
     );
-    assert!(text.contains("Số tiền đã chi: 12.750.000 ₫"), "{text}");
+    assert!(
+        text.contains("Tổng số tiền phải chi: 21.000.000 ₫"),
+        "{text}"
+    );
+    assert!(
+        text.contains("phải chi qua tài khoản: 19.500.000 ₫"),
+        "{text}"
+    );
+    assert!(
+        text.contains("phải chi bằng tiền mặt (bưu điện): 1.500.000 ₫"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Số tiền đã chi qua tài khoản: 12.750.000 ₫"),
+        "{text}"
+    );
     assert!(text.contains("dòng 19"), "{text}");
 }
 
@@ -369,14 +384,14 @@ fn reports_are_pinned_byte_for_byte() {
         [sample, province],
         [
             [
-                "9236b6c90cc773ccf4f2581e1563feb2798a1154f32f02f4cdee1241da6dfd7d".to_owned(),
+                "524dc7df9ca4a66c5ff1de4c13fc941b37f2ec3de881e43e99940d9788bef204".to_owned(),
                 "6bedd2c8042789e575f7c76f0ea88bcddb328213516316fec883411f817163e2".to_owned(),
-                "1084c39b35274633a5cc1137b33893042167ed92f100318972d7eaed7b4773cd".to_owned(),
+                "abeb5ea56b4bd62e4a31e69be6ed9371c94abf9be92345eee0569ccf4253e5dc".to_owned(),
             ],
             [
-                "02eb5ae335efa2ba80630387a8aba1bd2ed661394ce71168520417ec6e2541d9".to_owned(),
+                "33c9b7e052b8b5ddbd3fd5a54f925532541e98ada23bf7fd77db7da37b7f5f87".to_owned(),
                 "f570b534032e893a62c0f3e4ef915c86b968829dda7fbb0738bc8db6cd52b9ea".to_owned(),
-                "704ec4b230259785e84198f5bd9f57c5076045b0ef8301e2e1d92f1c099418e6".to_owned(),
+                "0432fd066ae556b72d33246db1cd7b83f1effc21cdea346e0cb2786444a364c5".to_owned(),
             ],
         ],
         "[json, csv, xlsx parts] of [sample, province]"

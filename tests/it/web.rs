@@ -5,6 +5,7 @@ use crate::support;
 
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
+use doisoat::domain::money;
 use serde_json::json;
 use support::{
     TestApp, TestResponse, fixture_path, for_each_backend, for_each_backend_with, multipart,
@@ -486,6 +487,31 @@ async fn uploads_runs_downloads_and_language() {
             run_page.contains(&format!("data-figure=\"account_coverage_pct\">{pct}<")),
             "page shows {pct}"
         );
+        // The cashless rate shows its base (account holders) and the share of everyone.
+        let n = |k: &str| api[k].as_u64().expect("a count");
+        let (paid, holders, all) = (n("paid_cashless"), n("with_account"), n("beneficiaries"));
+        let base = format!(
+            "<span data-figure=\"paid_cashless\">{}</span> / {} người có tài khoản",
+            money::format_thousands(i128::from(paid)),
+            money::format_thousands(i128::from(holders))
+        );
+        assert!(run_page.contains(&base), "{base} on the run page");
+        let share = money::percent(paid, all).map(money::format_pct);
+        let share = format!("{} tổng số đối tượng", share.expect("beneficiaries"));
+        assert!(run_page.contains(&share), "{share} on the run page");
+        // The amount due, split: cashless + cash = total, each as the API gives it.
+        let amount = |k: &str| -> rust_decimal::Decimal {
+            api[k]
+                .as_str()
+                .and_then(|s| s.parse().ok())
+                .expect("an amount")
+        };
+        let (cashless, cash) = (amount("amount_due_cashless"), amount("amount_due_cash"));
+        assert_eq!(cashless + cash, amount("amount_due"));
+        for (k, v) in [("amount_due_cashless", cashless), ("amount_due_cash", cash)] {
+            let shown = format!("data-figure=\"{k}\">{}<", money::format_vnd(v));
+            assert!(run_page.contains(&shown), "{shown} on the run page");
+        }
         let x = b.get(&format!("/runs/{run_id}/report.xlsx")).await;
         x.expect_status(StatusCode::OK, "xlsx");
         assert!(x.body.starts_with(b"PK"), "an xlsx (zip) file");

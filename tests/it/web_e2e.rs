@@ -35,11 +35,14 @@ const CHROMIUM: &str = "/usr/bin/chromium";
 const READY_WITHIN: Duration = Duration::from_secs(30);
 /// The whole browser scenario, both roles (it has its own per-step timeouts).
 const SCRIPT_TIME_LIMIT: Duration = Duration::from_secs(300);
-const FIGURES: [&str; 4] = [
+const FIGURES: [&str; 7] = [
     "account_coverage_pct",
     "cashless_rate_pct",
     "amount_paid",
     "beneficiaries",
+    "amount_due",
+    "amount_due_cashless",
+    "amount_due_cash",
 ];
 /// The report workbook's sheets (src/report/xlsx/mod.rs: Vietnamese names in every language).
 const SHEETS: [&str; 4] = ["Tổng hợp", "Theo xã", "Ngoại lệ", "Lỗi dữ liệu"];
@@ -198,7 +201,9 @@ fn formatted(report: &Value, key: &str) -> Option<String> {
     let v = &report[key];
     match key {
         "account_coverage_pct" | "cashless_rate_pct" => decimal(v).map(format_pct),
-        "amount_paid" | "amount_due" => decimal(v).map(format_vnd),
+        "amount_paid" | "amount_due" | "amount_due_cashless" | "amount_due_cash" => {
+            decimal(v).map(format_vnd)
+        }
         _ => v.as_i64().map(|n| format_thousands(i128::from(n))),
     }
 }
@@ -272,7 +277,7 @@ fn check_workbook(path: &Path, report: &Value, failures: &mut Vec<String>) {
         }
     };
     // Labels in both languages: the workbook may follow the page's language.
-    let rows: [(&str, &[&str]); 5] = [
+    let rows: [(&str, &[&str]); 7] = [
         ("beneficiaries", &["Tổng số đối tượng", "Beneficiaries"]),
         (
             "account_coverage_pct",
@@ -282,8 +287,25 @@ fn check_workbook(path: &Path, report: &Value, failures: &mut Vec<String>) {
             "cashless_rate_pct",
             &["Tỷ lệ chi không dùng tiền mặt", "Cashless payment rate"],
         ),
-        ("amount_due", &["Số tiền phải chi", "Amount due"]),
-        ("amount_paid", &["Số tiền đã chi", "Amount paid"]),
+        ("amount_due", &["Tổng số tiền phải chi", "Total amount due"]),
+        (
+            "amount_due_cashless",
+            &[
+                "Trong đó: phải chi qua tài khoản",
+                "Of which due to account holders",
+            ],
+        ),
+        (
+            "amount_due_cash",
+            &[
+                "Trong đó: phải chi bằng tiền mặt (bưu điện)",
+                "Of which due in cash (post office)",
+            ],
+        ),
+        (
+            "amount_paid",
+            &["Số tiền đã chi qua tài khoản", "Amount paid to accounts"],
+        ),
     ];
     for (key, labels) in rows {
         let Some(want) = decimal(&report[key]).and_then(|d| d.to_f64()) else {

@@ -4,7 +4,7 @@ use rust_xlsxwriter::Worksheet;
 
 use super::SHEET_COMMUNES;
 use super::cells::{RowNum, XResult, last_col, put_count, put_header, put_text, set_widths};
-use super::figures::{outcome_label, put_figures, slice_headers};
+use super::figures::{FIGURE_COLUMNS, outcome_label, put_figures, slice_headers};
 use super::styles::Formats;
 use crate::domain::Lang;
 use crate::recon::Outcome;
@@ -22,7 +22,7 @@ pub(super) fn communes_sheet(
     let mut headers = vec![pick(lang, "Xã/phường", "Commune")];
     headers.extend(slice_headers(lang));
     headers.extend(Outcome::ALL.map(|o| outcome_label(o, lang)));
-    let mut widths = vec![28.0, 12.0, 12.0, 11.0, 16.0, 11.0, 18.0, 18.0];
+    let mut widths = vec![28.0, 12.0, 12.0, 11.0, 16.0, 11.0, 18.0, 18.0, 18.0, 18.0];
     widths.extend([13.0; Outcome::ALL.len()]);
     set_widths(&mut ws, &widths)?;
     ws.set_row_height(0, 45)?;
@@ -36,7 +36,7 @@ pub(super) fn communes_sheet(
             .unwrap_or(pick(lang, "(không ghi xã)", "(no commune)"));
         put_text(&mut ws, r, 0, name, &fm.label)?;
         put_figures(&mut ws, r, 1, &s.figures, fm, false)?;
-        for (c, o) in (8..).zip(Outcome::ALL) {
+        for (c, o) in (1 + FIGURE_COLUMNS as u16..).zip(Outcome::ALL) {
             put_count(&mut ws, r, c, s.figures.outcomes.get(o), &fm.count)?;
         }
         r += 1;
@@ -49,7 +49,7 @@ pub(super) fn communes_sheet(
     let totals = report.totals(meta.target_pct);
     ws.write_string_with_format(r, 0, pick(lang, "Tổng cộng", "Total"), &fm.total_label)?;
     put_figures(&mut ws, r, 1, &totals, fm, true)?;
-    for (c, o) in (8..).zip(Outcome::ALL) {
+    for (c, o) in (1 + FIGURE_COLUMNS as u16..).zip(Outcome::ALL) {
         put_count(&mut ws, r, c, report.outcomes.get(o), &fm.total_count)?;
     }
     Ok(ws)

@@ -13,8 +13,11 @@ pub(super) fn outcome_label(o: Outcome, lang: Lang) -> &'static str {
     pick(lang, o.label_vi(), o.label_en())
 }
 
+/// How many columns [`put_figures`] writes.
+pub(super) const FIGURE_COLUMNS: usize = 9;
+
 /// Columns of every coverage table (communes, categories, banks), after the name column.
-pub(super) fn slice_headers(lang: Lang) -> [&'static str; 7] {
+pub(super) fn slice_headers(lang: Lang) -> [&'static str; FIGURE_COLUMNS] {
     match lang {
         Lang::Vi => [
             "Số đối tượng",
@@ -22,8 +25,10 @@ pub(super) fn slice_headers(lang: Lang) -> [&'static str; 7] {
             "Tỷ lệ có TK",
             "Đã chi không dùng tiền mặt",
             "Tỷ lệ chi KDTM",
-            "Phải chi",
-            "Đã chi",
+            "Tổng phải chi",
+            "Phải chi qua tài khoản",
+            "Phải chi tiền mặt",
+            "Đã chi qua tài khoản",
         ],
         Lang::En => [
             "Beneficiaries",
@@ -31,13 +36,16 @@ pub(super) fn slice_headers(lang: Lang) -> [&'static str; 7] {
             "% with account",
             "Paid cashless",
             "% paid cashless",
-            "Amount due",
-            "Amount paid",
+            "Total due",
+            "Due to account holders",
+            "Due in cash",
+            "Paid to accounts",
         ],
     }
 }
 
-/// Writes the seven figures of [`slice_headers`] from column `c0`.
+/// Writes the figures of [`slice_headers`] from column `c0`; the split of the amount due is
+/// left blank for runs stored before it was kept.
 pub(super) fn put_figures(
     ws: &mut Worksheet,
     r: RowNum,
@@ -57,5 +65,11 @@ pub(super) fn put_figures(
     put_count(ws, r, c0 + 3, f.paid_cashless, count)?;
     put_pct(ws, r, c0 + 4, f.cashless_rate_pct, pct)?;
     put_decimal(ws, r, c0 + 5, f.amount_due, money)?;
-    put_decimal(ws, r, c0 + 6, f.amount_paid, money)
+    if let Some(d) = f.amount_due_cashless {
+        put_decimal(ws, r, c0 + 6, d, money)?;
+    }
+    if let Some(d) = f.amount_due_cash {
+        put_decimal(ws, r, c0 + 7, d, money)?;
+    }
+    put_decimal(ws, r, c0 + 8, f.amount_paid, money)
 }

@@ -207,8 +207,25 @@ mod tests {
         );
         let r = find_row(&s, 0, "Tổng số đối tượng");
         assert_eq!(r.map(|r| cell(&s, r, 1)), Some(Data::Float(6.0)));
-        let r = find_row(&s, 0, "Số tiền phải chi");
+        let r = find_row(&s, 0, "Tổng số tiền phải chi");
         assert_eq!(r.map(|r| cell(&s, r, 1)), Some(Data::Float(9_000_000.0)));
+        let due = |label: &str| find_row(&s, 0, label).map(|r| cell(&s, r, 1));
+        let (cashless, cash) = (
+            due("Trong đó: phải chi qua tài khoản"),
+            due("Trong đó: phải chi bằng tiền mặt (bưu điện)"),
+        );
+        match (cashless, cash) {
+            (Some(Data::Float(a)), Some(Data::Float(b))) => {
+                assert_eq!(a + b, 9_000_000.0);
+                assert_eq!(
+                    Some(a),
+                    report
+                        .amount_due_cashless
+                        .and_then(|d| rust_decimal::prelude::ToPrimitive::to_f64(&d))
+                );
+            }
+            other => panic!("split of the amount due missing: {other:?}"),
+        }
         let r = find_row(&s, 0, "Tỷ lệ có tài khoản");
         assert_eq!(r.map(|r| cell(&s, r, 1)), Some(Data::Float(83.33)));
         let r = find_row(&s, 0, "Tổng dòng không khớp số liệu tổng cộng");

@@ -134,9 +134,30 @@ pub(super) fn summary_sheet(
         "Cashless payment rate",
     )?;
     put_pct(ws_, row, 1, report.cashless_rate_pct, &fm.pct)?;
-    let row = line(ws_, "Số tiền phải chi", "Amount due")?;
+    let row = line(ws_, "Tổng số tiền phải chi", "Total amount due")?;
     put_decimal(ws_, row, 1, report.amount_due, &fm.money)?;
-    let row = line(ws_, "Số tiền đã chi", "Amount paid")?;
+    // Stored runs from before the split have neither line.
+    if let Some(d) = report.amount_due_cashless {
+        let row = line(
+            ws_,
+            "Trong đó: phải chi qua tài khoản",
+            "Of which due to account holders",
+        )?;
+        put_decimal(ws_, row, 1, d, &fm.money)?;
+    }
+    if let Some(d) = report.amount_due_cash {
+        let row = line(
+            ws_,
+            "Trong đó: phải chi bằng tiền mặt (bưu điện)",
+            "Of which due in cash (post office)",
+        )?;
+        put_decimal(ws_, row, 1, d, &fm.money)?;
+    }
+    let row = line(
+        ws_,
+        "Số tiền đã chi qua tài khoản",
+        "Amount paid to accounts",
+    )?;
     put_decimal(ws_, row, 1, report.amount_paid, &fm.money)?;
     let row = line(
         ws_,
@@ -324,7 +345,7 @@ pub(super) fn summary_sheet(
     Ok(ws)
 }
 
-/// The rows of a coverage table (a name, then the seven figures), then its totals row;
+/// The rows of a coverage table (a name, then its figures), then its totals row;
 /// returns the next free row.
 fn coverage_rows<'a>(
     ws: &mut Worksheet,

@@ -12,6 +12,8 @@ pub const TOP_LEVEL_KEYS: &[&str] = &[
     "paid_cashless",
     "cashless_rate_pct",
     "amount_due",
+    "amount_due_cashless",
+    "amount_due_cash",
     "amount_paid",
     "outcomes",
     "unmatched_payouts",
@@ -40,6 +42,10 @@ pub fn check_sample_report(r: &Value) {
     assert_eq!(r["paid_cashless"], 7);
     assert_eq!(r["cashless_rate_pct"], 70.0);
     assert_eq!(r["amount_due"], "21000000", "ĐVT: 1.000 đồng applied");
+    // Đỗ Thị Hoa, the one without an account, is paid 1.500.000 in cash; the rest is due
+    // to account holders.
+    assert_eq!(r["amount_due_cashless"], "19500000");
+    assert_eq!(r["amount_due_cash"], "1500000");
     assert_eq!(r["amount_paid"], "12750000");
     let o = &r["outcomes"];
     for (k, v) in [
