@@ -53,10 +53,12 @@ pub enum Action {
     CallbackPayouts,
     ProgrammeCreate,
     PeriodTarget,
+    /// A run's file downloaded: personal data, unmasked, leaving the system.
+    RunDownload,
 }
 
 impl Action {
-    pub const ALL: [Action; 14] = [
+    pub const ALL: [Action; 15] = [
         Action::PeriodCreate,
         Action::UploadBeneficiaries,
         Action::UploadPayouts,
@@ -71,6 +73,7 @@ impl Action {
         Action::CallbackPayouts,
         Action::ProgrammeCreate,
         Action::PeriodTarget,
+        Action::RunDownload,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -89,6 +92,7 @@ impl Action {
             Action::SessionSignIn => "session.sign_in",
             Action::SessionSignOut => "session.sign_out",
             Action::CallbackPayouts => "callback.payouts",
+            Action::RunDownload => "reconciliation.download",
         }
     }
 }

@@ -21,6 +21,17 @@ pub fn report_time(t: DateTime<Utc>) -> String {
     )
 }
 
+/// `report_time`'s text back to the minute it names; None for any other text.
+pub fn parse_report_time(s: &str) -> Option<DateTime<Utc>> {
+    let head = s.get(..16)?;
+    let local = chrono::NaiveDateTime::parse_from_str(head, "%d/%m/%Y %H:%M").ok()?;
+    let offset = FixedOffset::east_opt(7 * 3600)?;
+    local
+        .and_local_timezone(offset)
+        .single()
+        .map(|t| t.with_timezone(&Utc))
+}
+
 /// This year, in Vietnam.
 pub fn this_year() -> i32 {
     vietnam_time(Utc::now()).year()
@@ -149,6 +160,10 @@ mod tests {
             .unwrap_or_default();
         // 20:30 UTC is 03:30 the next day in Vietnam.
         assert_eq!(report_time(t), "02/12/2026 03:30 (giờ Việt Nam, UTC+7)");
+        assert_eq!(parse_report_time(&report_time(t)), Some(t));
+        assert_eq!(parse_report_time("2026-12-02 03:30"), None);
+        assert_eq!(parse_report_time("02/12/2026"), None);
+        assert_eq!(parse_report_time("ngày 02/12/2026 03:30 xx"), None);
         assert_eq!(vietnam_time(t).year(), 2026);
     }
     use proptest::prelude::*;

@@ -10,3 +10,13 @@ pub enum Lang {
     Vi,
     En,
 }
+
+impl Lang {
+    /// `vi` or `en`, as the `lang` query parameter and stored records spell it.
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::Vi => "vi",
+            Lang::En => "en",
+        }
+    }
+}

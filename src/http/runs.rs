@@ -124,6 +124,9 @@ pub struct RunDetail {
     /// Period, inputs with their SHA-256, target, tolerance, report SHA-256.
     #[schema(value_type = Object)]
     pub meta: ReportMeta,
+    /// The SHA-256 and size of each file as first downloaded whole, per language
+    /// (downloads are byte-stable: every later download of the run is the same bytes).
+    pub downloads: Vec<crate::store::RunDownload>,
 }
 
 /// Where a run came from: its inputs and digests.
@@ -135,9 +138,11 @@ pub async fn meta(
     Path(id): Path<i64>,
 ) -> Result<Json<RunDetail>, AppError> {
     let run = visible_run(&st, &auth, id).await?;
+    let downloads = st.store.run_downloads(id).await?;
     Ok(Json(RunDetail {
         run: run.stored.info,
         meta: run.meta,
+        downloads,
     }))
 }
 
@@ -176,7 +181,7 @@ async fn download(
         Some("en") => Lang::En,
         _ => Lang::Vi,
     };
-    let body = service::download(st.store.clone(), run, what, lang).await?;
+    let body = service::download(st.store.clone(), run, what, lang, &auth.actor()).await?;
     Ok(crate::app::download::response(what, id, body))
 }
 

@@ -477,20 +477,37 @@ impl Iterator for StoredRows {
 struct ChannelWriter {
     tx: tokio::sync::mpsc::Sender<Result<Vec<u8>, std::io::Error>>,
     buf: Vec<u8>,
+    /// Every byte sent, hashed as it goes (the digest the run page shows).
+    sent: Arc<Mutex<Sent>>,
+}
+
+#[derive(Default)]
+struct Sent {
+    hasher: sha2::Sha256,
+    bytes: u64,
 }
 
 const CHANNEL_CHUNK: usize = 64 * 1024;
 
 impl ChannelWriter {
-    fn new(tx: tokio::sync::mpsc::Sender<Result<Vec<u8>, std::io::Error>>) -> Self {
+    fn new(
+        tx: tokio::sync::mpsc::Sender<Result<Vec<u8>, std::io::Error>>,
+        sent: Arc<Mutex<Sent>>,
+    ) -> Self {
         ChannelWriter {
             tx,
             buf: Vec::with_capacity(CHANNEL_CHUNK),
+            sent,
         }
     }
 
     fn send(&mut self) -> std::io::Result<()> {
         let chunk = std::mem::replace(&mut self.buf, Vec::with_capacity(CHANNEL_CHUNK));
+        if let Ok(mut sent) = self.sent.lock() {
+            use sha2::Digest;
+            sent.hasher.update(&chunk);
+            sent.bytes += chunk.len() as u64;
+        }
         self.tx
             .blocking_send(Ok(chunk))
             .map_err(|_| std::io::Error::new(std::io::ErrorKind::BrokenPipe, "the reader left"))
@@ -517,21 +534,33 @@ impl std::io::Write for ChannelWriter {
 /// The bytes `write` makes on a blocking thread from the stored rows `failed` watches, as
 /// a response body: the first chunk (or the error) is awaited here, so a download that
 /// cannot start is an error status; a later failure ends the body with an error (the
-/// client sees a broken download, never a short file passed off as whole).
+/// client sees a broken download, never a short file passed off as whole). A file made
+/// whole has its digest kept (`keep_digest`).
 async fn written_on_the_side(
     run_id: i64,
     what: &'static str,
     failed: Arc<Mutex<Option<String>>>,
+    keep: KeepDigest,
     write: impl FnOnce(ChannelWriter) -> Result<(), String> + Send + 'static,
 ) -> ServiceResult<BoxStream<'static, Result<Vec<u8>, std::io::Error>>> {
     let (tx, mut rx) = tokio::sync::mpsc::channel(16);
     let ended = tx.clone();
+    let sent = Arc::new(Mutex::new(Sent::default()));
+    let runtime = tokio::runtime::Handle::current();
     tokio::task::spawn_blocking(move || {
-        let written = write(ChannelWriter::new(tx));
+        let written = write(ChannelWriter::new(tx, sent.clone()));
         // A read that failed says more than what it led to.
         let error = match (failed.lock().ok().and_then(|mut f| f.take()), written) {
             (Some(e), _) | (None, Err(e)) => e,
-            (None, Ok(())) => return,
+            (None, Ok(())) => {
+                let sent = Arc::try_unwrap(sent).ok().and_then(|m| m.into_inner().ok());
+                if let Some(sent) = sent {
+                    use sha2::Digest;
+                    let sha256 = hex::encode(sent.hasher.finalize());
+                    runtime.block_on(keep_digest(keep, what, sha256, sent.bytes));
+                }
+                return;
+            }
         };
         if ended.is_closed() {
             tracing::debug!(run_id, what, "download: the reader left");
@@ -553,12 +582,72 @@ async fn written_on_the_side(
     Ok(stream::once(async move { Ok(first) }).chain(rest).boxed())
 }
 
+/// Where a download's digest is kept: the run, its language, the store.
+struct KeepDigest {
+    store: Arc<dyn Store>,
+    run_id: i64,
+    lang: Lang,
+}
+
+/// Keeps the digest of a file made whole, the first time; a later one that differs means a
+/// download is not byte-stable (a bug: an auditor's filed copy would no longer check), so
+/// it is logged loudly, and the first stays.
+async fn keep_digest(keep: KeepDigest, file: &'static str, sha256: String, bytes: u64) {
+    let d = crate::store::RunDownload {
+        file: file.to_owned(),
+        lang: keep.lang.code().to_owned(),
+        sha256,
+        bytes: i64::try_from(bytes).unwrap_or(i64::MAX),
+        first_at: chrono::Utc::now(),
+    };
+    match keep.store.record_download(keep.run_id, d.clone()).await {
+        Ok(kept) if kept.sha256 == d.sha256 => {}
+        Ok(kept) => tracing::error!(
+            run_id = keep.run_id,
+            file,
+            first = %kept.sha256,
+            now = %d.sha256,
+            "a download of the same run differs from the first"
+        ),
+        Err(e) => {
+            tracing::warn!(run_id = keep.run_id, file, error = %e, "download digest not kept")
+        }
+    }
+}
+
 /// A download of a stored run. report.json is the stored text itself (its digest is on
 /// record); the CSV and the workbooks stream, written on a blocking thread as their rows
 /// are read (continuing on further sheets past Excel's row limit); the follow-up list
 /// reads only the failed, returned and unpaid.
 #[tracing::instrument(skip(store, run), fields(run_id = run.stored.info.id))]
 pub async fn download(
+    store: Arc<dyn Store>,
+    run: LoadedRun,
+    what: super::Download,
+    lang: Lang,
+    actor: &str,
+) -> ServiceResult<DownloadBody> {
+    use crate::domain::audit::{Action, NewAuditEntry};
+    let run_id = run.stored.info.id;
+    // Who took which file of which run, once it is on its way (a download that cannot start
+    // gives nothing away).
+    let audit = NewAuditEntry::new(
+        actor,
+        Action::RunDownload,
+        format!("reconciliation/{run_id}"),
+        serde_json::json!({
+            "reconciliation_id": run_id,
+            "unit": run.stored.info.unit,
+            "file": what.name(),
+            "lang": lang.code(),
+        }),
+    );
+    let body = made(store.clone(), run, what, lang).await?;
+    store.append_audit(audit).await?;
+    Ok(body)
+}
+
+async fn made(
     store: Arc<dyn Store>,
     run: LoadedRun,
     what: super::Download,
@@ -576,8 +665,13 @@ pub async fn download(
             })
         }
         Download::Csv => {
+            let keep = KeepDigest {
+                store: store.clone(),
+                run_id,
+                lang,
+            };
             let (rows, failed) = StoredRows::new(store, run_id, ExceptionFilter::default());
-            let stream = written_on_the_side(run_id, "report.csv", failed, move |mut out| {
+            let stream = written_on_the_side(run_id, what.name(), failed, keep, move |mut out| {
                 crate::report::csv::write_exceptions(&mut out, rows, lang)
                     .and_then(|()| std::io::Write::flush(&mut out))
                     .map_err(|e| e.to_string())
@@ -595,9 +689,14 @@ pub async fn download(
             };
             let count = store.count_exceptions(run_id, &filter, None).await?;
             let count = usize::try_from(count).unwrap_or(0);
+            let keep = KeepDigest {
+                store: store.clone(),
+                run_id,
+                lang,
+            };
             let (rows, failed) = StoredRows::new(store, run_id, filter);
             let meta = run.meta;
-            let stream = written_on_the_side(run_id, "follow-up.xlsx", failed, move |out| {
+            let stream = written_on_the_side(run_id, what.name(), failed, keep, move |out| {
                 crate::report::xlsx::write_followup_to(
                     out,
                     rows,
@@ -614,9 +713,14 @@ pub async fn download(
         }
         Download::Xlsx => {
             let count = usize::try_from(run.stored.exception_rows.unwrap_or(0)).unwrap_or(0);
+            let keep = KeepDigest {
+                store: store.clone(),
+                run_id,
+                lang,
+            };
             let (rows, failed) = StoredRows::new(store, run_id, ExceptionFilter::default());
             let (report, meta) = (run.report, run.meta);
-            let stream = written_on_the_side(run_id, "report.xlsx", failed, move |out| {
+            let stream = written_on_the_side(run_id, what.name(), failed, keep, move |out| {
                 crate::report::xlsx::write_report_to(
                     out,
                     &report,

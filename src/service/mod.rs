@@ -1275,6 +1275,17 @@ impl Download {
         }
     }
 
+    /// The file as routes name it: `report.json`, `report.csv`, `report.xlsx`,
+    /// `follow-up.xlsx`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Download::Json => "report.json",
+            Download::Csv => "report.csv",
+            Download::Xlsx => "report.xlsx",
+            Download::FollowUp => "follow-up.xlsx",
+        }
+    }
+
     pub fn file_name(self, run_id: i64) -> String {
         match self {
             Download::Json => format!("doisoat-{run_id}-report.json"),

@@ -221,6 +221,18 @@ pub struct RunInfo {
     pub report_sha256: String,
 }
 
+/// A run's file as it was first downloaded whole (see migrations 0016).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct RunDownload {
+    /// `report.xlsx`, `report.csv` or `follow-up.xlsx`.
+    pub file: String,
+    /// `vi` or `en`: the workbooks' and CSV's headers follow it.
+    pub lang: String,
+    pub sha256: String,
+    pub bytes: i64,
+    pub first_at: DateTime<Utc>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredRun {
     pub info: RunInfo,
@@ -797,6 +809,11 @@ pub trait Store: Send + Sync {
     async fn save_reconciliation(&self, run: NewRun, actor: &str) -> StoreResult<RunInfo>;
     async fn get_reconciliation(&self, id: i64) -> StoreResult<Option<StoredRun>>;
     async fn list_reconciliations(&self, period_id: i64) -> StoreResult<Vec<RunInfo>>;
+    /// Keep `d` as the digest of run `run_id`'s `d.file` in `d.lang` unless one is kept
+    /// already; returns the one kept (the first), for the caller to compare.
+    async fn record_download(&self, run_id: i64, d: RunDownload) -> StoreResult<RunDownload>;
+    /// The run's kept download digests, by file then language.
+    async fn run_downloads(&self, run_id: i64) -> StoreResult<Vec<RunDownload>>;
     /// Matching exceptions of a run in its order, at most `limit` from `start`, as
     /// `(seq, row_json)`.
     async fn exception_rows(

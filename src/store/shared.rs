@@ -1579,6 +1579,66 @@ impl Store for Backend {
         Ok(rows.into_iter().map(RunInfo::from).collect())
     }
 
+    async fn record_download(
+        &self,
+        run_id: i64,
+        d: crate::store::RunDownload,
+    ) -> StoreResult<crate::store::RunDownload> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query(
+            "INSERT INTO run_downloads (run_id, file, lang, sha256, bytes, first_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (run_id, file, lang) DO NOTHING",
+        )
+        .bind(run_id)
+        .bind(&d.file)
+        .bind(&d.lang)
+        .bind(&d.sha256)
+        .bind(d.bytes)
+        .bind(d.first_at)
+        .execute(&mut *tx)
+        .await?;
+        let kept: (String, String, String, i64, DateTime<Utc>) = sqlx::query_as(
+            "SELECT file, lang, sha256, bytes, first_at FROM run_downloads \
+             WHERE run_id = $1 AND file = $2 AND lang = $3",
+        )
+        .bind(run_id)
+        .bind(&d.file)
+        .bind(&d.lang)
+        .fetch_one(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        let (file, lang, sha256, bytes, first_at) = kept;
+        Ok(crate::store::RunDownload {
+            file,
+            lang,
+            sha256,
+            bytes,
+            first_at,
+        })
+    }
+
+    async fn run_downloads(&self, run_id: i64) -> StoreResult<Vec<crate::store::RunDownload>> {
+        let rows: Vec<(String, String, String, i64, DateTime<Utc>)> = sqlx::query_as(
+            "SELECT file, lang, sha256, bytes, first_at FROM run_downloads \
+             WHERE run_id = $1 ORDER BY file, lang",
+        )
+        .bind(run_id)
+        .fetch_all(self.reader())
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(
+                |(file, lang, sha256, bytes, first_at)| crate::store::RunDownload {
+                    file,
+                    lang,
+                    sha256,
+                    bytes,
+                    first_at,
+                },
+            )
+            .collect())
+    }
+
     async fn create_token(&self, new: NewToken, actor: &str) -> StoreResult<TokenInfo> {
         let mut tx = self.begin_write().await?;
         let at = now();

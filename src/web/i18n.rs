@@ -267,6 +267,27 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ),
     ("run.inputs", "Tệp đầu vào", "Inputs"),
     ("run.downloads", "Tải về", "Downloads"),
+    (
+        "run.file_digests",
+        "Mã SHA-256 của tệp tải về: cùng một lần đối soát luôn tải về đúng các byte này, để đối chiếu bản đã lưu",
+        "SHA-256 of the downloads: the same run always downloads as these exact bytes, so a filed copy can be checked",
+    ),
+    ("run.bytes", "Số byte", "Bytes"),
+    (
+        "run.digest_after_download",
+        "có sau lần tải về đầu tiên",
+        "shown after the first download",
+    ),
+    (
+        "run.figures",
+        "Số liệu đã lưu của lần đối soát",
+        "Figures stored with this run",
+    ),
+    (
+        "run.figures_help",
+        "Số liệu cố định tại thời điểm chạy đối soát, không thay đổi khi có tệp hoặc kết quả mới:",
+        "Fixed when the run was made; new files or callbacks do not change them:",
+    ),
     ("run.xlsx", "Báo cáo (xlsx)", "Report (xlsx)"),
     ("run.csv", "Ngoại lệ (csv)", "Exceptions (csv)"),
     ("run.json", "Báo cáo (json)", "Report (json)"),

@@ -1628,3 +1628,81 @@ async fn contracts_match_their_snapshots() {
     })
     .await;
 }
+
+/// The same run downloads as the same bytes every time; the first whole download's digest
+/// is kept and shown (`…/meta` and the run page), and every download is in the audit trail
+/// (who, which file, which run).
+#[tokio::test]
+async fn downloads_are_byte_stable_digested_and_audited() {
+    for_each_backend(|app| async move {
+        let s = app.seed_sample("2024-09").await;
+        let t = app.tokens.accountant.clone();
+        let files = ["report.xlsx", "report.csv", "follow-up.xlsx"];
+        let mut first = Vec::new();
+        for f in files {
+            let a = app.download(&t, s.run, f).await;
+            a.expect_status(StatusCode::OK, f);
+            first.push(a.body.clone());
+        }
+        // Across a second boundary, so a clock in a file would show.
+        tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+        for (f, want) in files.iter().zip(&first) {
+            let b = app.download(&app.tokens.admin, s.run, f).await;
+            b.expect_status(StatusCode::OK, f);
+            assert!(
+                b.body == *want,
+                "{f}: a second download differs from the first"
+            );
+        }
+        let meta = app
+            .get(&t, &format!("/api/v1/reconciliations/{}/meta", s.run))
+            .await
+            .json();
+        let kept = meta["downloads"].as_array().cloned().unwrap_or_default();
+        assert_eq!(kept.len(), files.len(), "{meta}");
+        for (f, bytes) in files.iter().zip(&first) {
+            let k = kept
+                .iter()
+                .find(|k| k["file"] == *f && k["lang"] == "vi")
+                .unwrap_or_else(|| panic!("{f} kept: {meta}"));
+            assert_eq!(k["sha256"], sha256_hex(bytes), "{f}");
+            assert_eq!(k["bytes"], bytes.len(), "{f}");
+        }
+        // In English: other headers, so another file, kept apart.
+        let en = app
+            .get(
+                &t,
+                &format!("/api/v1/reconciliations/{}/report.xlsx?lang=en", s.run),
+            )
+            .await;
+        en.expect_status(StatusCode::OK, "report.xlsx in English");
+        assert!(en.body != first[0]);
+        let meta = app
+            .get(&t, &format!("/api/v1/reconciliations/{}/meta", s.run))
+            .await
+            .json();
+        assert_eq!(
+            meta["downloads"].as_array().map(Vec::len),
+            Some(4),
+            "{meta}"
+        );
+
+        // The audit trail: seven downloads, by whom, of what.
+        let trail = app
+            .store
+            .audit_entries(0, 1_000_000)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let downloads: Vec<_> = trail
+            .iter()
+            .filter(|e| e.action == "reconciliation.download")
+            .collect();
+        assert_eq!(downloads.len(), 7);
+        assert_eq!(downloads[0].actor, "accountant:test-accountant");
+        assert_eq!(downloads[0].subject, format!("reconciliation/{}", s.run));
+        assert!(downloads[0].details.contains("\"file\":\"report.xlsx\""));
+        assert!(downloads[3].actor.starts_with("admin:"));
+        assert!(downloads[6].details.contains("\"lang\":\"en\""));
+    })
+    .await;
+}

@@ -664,6 +664,11 @@ async fn a_ward_token_reads_and_writes_only_its_own_subtree() {
                 assert!(whole["entries"].as_u64().unwrap_or(0) > units.len() as u64);
                 continue;
             }
+            // Refused reads left no trace; its own download is in the audit trail.
+            let mut downloaded = before.clone();
+            downloaded.audit_entries += 1;
+            assert_eq!(app.counts(p).await, downloaded, "{who}: reads");
+            let before = downloaded;
             // Writes for another unit: 403, nothing changed.
             let list = list_csv(&[NGOC_HA_ROWS]);
             let writes = [

@@ -515,6 +515,15 @@ async fn uploads_runs_downloads_and_language() {
         let x = b.get(&format!("/runs/{run_id}/report.xlsx")).await;
         x.expect_status(StatusCode::OK, "xlsx");
         assert!(x.body.starts_with(b"PK"), "an xlsx (zip) file");
+        // Its digest is on the run page from now on, for a filed copy to be checked against.
+        let digest = doisoat::domain::sha256_hex(&x.body);
+        assert!(!run_page.contains(&digest));
+        let run_page = b.get(&run_path).await.text();
+        assert!(
+            run_page.contains(&digest),
+            "the workbook's SHA-256 on the run page"
+        );
+        assert!(run_page.contains("Số liệu đã lưu của lần đối soát"));
         let api_x = app
             .download(&app.tokens.accountant, run_id, "report.csv")
             .await;

@@ -29,7 +29,7 @@ use crate::report::csv::{joined_rows, kind_label, pick};
 pub const FOLLOWUP_OUTCOMES: [Outcome; 3] = [Outcome::Failed, Outcome::Returned, Outcome::Unpaid];
 
 #[cfg(test)]
-fn needs_repayment(kind: ExceptionKind) -> bool {
+pub(super) fn needs_repayment(kind: ExceptionKind) -> bool {
     matches!(kind, ExceptionKind::Beneficiary(o) if FOLLOWUP_OUTCOMES.contains(&o))
 }
 
@@ -267,8 +267,13 @@ pub(super) fn write_followup(
     }
     end_sheet(&mut ws, u32::try_from(count).unwrap_or(u32::MAX))?;
     let mut wb = Workbook::new();
+    wb.set_properties(&followup_properties(meta, lang));
     wb.push_worksheet(ws);
     Ok(wb.save_to_buffer()?)
+}
+
+fn followup_properties(meta: &ReportMeta, lang: Lang) -> rust_xlsxwriter::DocProperties {
+    super::properties(meta, pick(lang, "Danh sách cần chi lại", "Follow-up list"))
 }
 
 /// The follow-up list written to `out` as it is made, from rows that are all failed,
@@ -291,6 +296,7 @@ where
     let sheet_rows = sheet_sizes(count, rows_per_sheet.min(FOLLOWUP_MAX_ROWS));
     let fm = Formats::new();
     let mut wb = Workbook::new();
+    wb.set_properties(&followup_properties(meta, lang));
     let columns = headers(lang).len();
     for (n, here) in (1..).zip(&sheet_rows) {
         let mut ws = Worksheet::new();

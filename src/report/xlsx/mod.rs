@@ -143,6 +143,36 @@ where
     Ok(())
 }
 
+/// The document properties of a report made at `meta.generated_at`: the same run gives the
+/// same bytes on every download (rust_xlsxwriter would otherwise stamp the download time into
+/// docProps/core.xml), so a filed copy can be checked against the digest on the run page.
+pub(super) fn properties(meta: &ReportMeta, title: &str) -> rust_xlsxwriter::DocProperties {
+    use chrono::{Datelike, Timelike};
+    let made = crate::domain::dates::parse_report_time(&meta.generated_at).and_then(|t| {
+        let (y, m, d) = (
+            u16::try_from(t.year()).ok()?,
+            t.month() as u8,
+            t.day() as u8,
+        );
+        rust_xlsxwriter::ExcelDateTime::from_ymd(y, m, d)
+            .and_then(|x| x.and_hms(t.hour() as u16, t.minute() as u8, 0))
+            .ok()
+    });
+    // A time that cannot be read (not one of ours) gives a fixed date, never the clock's.
+    let made = made.or_else(|| {
+        rust_xlsxwriter::ExcelDateTime::from_ymd(2000, 1, 1)
+            .and_then(|x| x.and_hms(0, 0, 0))
+            .ok()
+    });
+    let p = rust_xlsxwriter::DocProperties::new()
+        .set_title(title)
+        .set_author("doisoat");
+    match made {
+        Some(t) => p.set_creation_datetime(&t),
+        None => p,
+    }
+}
+
 /// Every sheet of the workbook, the exception sheets added by `exception_sheets`.
 fn workbook(
     report: &Report,
@@ -152,6 +182,10 @@ fn workbook(
 ) -> Result<Workbook, rust_xlsxwriter::XlsxError> {
     let fm = Formats::new();
     let mut wb = Workbook::new();
+    wb.set_properties(&properties(
+        meta,
+        crate::report::csv::pick(lang, "Báo cáo đối soát", "Reconciliation report"),
+    ));
     // Auditors print these on A4 landscape: the two summaries one page wide; the wide data
     // sheets at readable size, their header row repeated on every page.
     let print = |ws: &mut rust_xlsxwriter::Worksheet,

@@ -465,11 +465,54 @@ pub(super) mod tests {
                     if entry.starts_with("xl/worksheets/sheet") {
                         assert_eq!(frame(got), frame(want), "{entry}");
                         assert_eq!(cell_styles(got), cell_styles(want), "{entry}");
-                    } else if entry != "xl/sharedStrings.xml" && entry != "docProps/core.xml" {
+                    } else if entry != "xl/sharedStrings.xml" {
                         assert_eq!(got, want, "{entry}");
                     }
                 }
             }
+        }
+    }
+
+    /// The same run gives the same bytes on every download, however far apart: core.xml
+    /// carries the run's time (10:15 in Vietnam = 03:15 UTC), never the clock's, for the
+    /// report and the follow-up list alike.
+    #[test]
+    fn downloads_of_a_run_are_byte_stable() {
+        let (report, exc, meta) = sample();
+        let layout = ExceptionLayout::default();
+        let report_xlsx = || {
+            write_report_to(
+                Vec::new(),
+                &report,
+                &exc,
+                exc.len(),
+                &meta,
+                Lang::Vi,
+                layout,
+            )
+            .unwrap_or_else(|e| panic!("{e}"))
+        };
+        let due: Vec<&ExceptionRow> = exc
+            .iter()
+            .filter(|e| super::super::followup::needs_repayment(e.kind))
+            .collect();
+        let followup = || {
+            let rows = due.iter().copied();
+            super::super::write_followup_to(Vec::new(), rows, due.len(), &meta, Lang::Vi, 10)
+                .unwrap_or_else(|e| panic!("{e}"))
+        };
+        let first = (report_xlsx(), followup());
+        // Past a second boundary, so a clock in the file would show.
+        std::thread::sleep(std::time::Duration::from_millis(1100));
+        let second = (report_xlsx(), followup());
+        assert!(first.0 == second.0, "report.xlsx differs between downloads");
+        assert!(
+            first.1 == second.1,
+            "follow-up.xlsx differs between downloads"
+        );
+        for bytes in [&first.0, &first.1] {
+            let core = &entries(bytes)["docProps/core.xml"];
+            assert!(core.contains("2025-09-30T03:15:00Z"), "{core}");
         }
     }
 

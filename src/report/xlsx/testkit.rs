@@ -174,7 +174,7 @@ pub(super) fn sample() -> (Report, Vec<ExceptionRow>, ReportMeta) {
     let exc = exceptions(&list[..], &payouts[..], &recon);
     let meta = ReportMeta {
         period: Some("Tháng 9/2025".into()),
-        generated_at: "2025-09-30 10:15".into(),
+        generated_at: "30/09/2025 10:15 (giờ Việt Nam, UTC+7)".into(),
         inputs: vec![super::super::InputFile {
             role: "beneficiaries".into(),
             name: "danh_sach.xlsx".into(),

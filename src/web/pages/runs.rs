@@ -92,6 +92,15 @@ struct RunPage {
     figures: FiguresView,
     inputs: Vec<InputView>,
     exc: ExceptionsView,
+    /// The digest of each file as first downloaded whole, in the page's language.
+    digests: Vec<DigestView>,
+}
+
+struct DigestView {
+    label: &'static str,
+    /// None until the file is first downloaded whole.
+    sha256: Option<String>,
+    bytes: String,
 }
 
 pub async fn run_page(
@@ -112,7 +121,26 @@ pub async fn run_page(
     let info = &run.stored.info;
     let period = find_period(&st, info.period_id, lang).await?;
     let target = run.meta.target_pct;
+    let kept = st.store.run_downloads(id).await.or_page(lang)?;
+    let digests = [
+        (Download::Xlsx, "run.xlsx"),
+        (Download::Csv, "run.csv"),
+        (Download::FollowUp, "run.followup"),
+    ]
+    .into_iter()
+    .map(|(d, label)| {
+        let k = kept
+            .iter()
+            .find(|k| k.file == d.name() && k.lang == lang.code());
+        DigestView {
+            label: t.s(label),
+            sha256: k.map(|k| k.sha256.clone()),
+            bytes: k.map_or_else(String::new, |k| views::count(k.bytes.max(0) as u64)),
+        }
+    })
+    .collect();
     let page = RunPage {
+        digests,
         t,
         l: Layout::of(&v, &format!("/runs/{id}")),
         p: PeriodRow::new(&period),
@@ -162,20 +190,22 @@ pub async fn download(
     Path((id, file)): Path<(i64, String)>,
 ) -> PageResult {
     require_read(&v)?;
-    let what = match file.as_str() {
-        "report.xlsx" => Download::Xlsx,
-        "report.csv" => Download::Csv,
-        "report.json" => Download::Json,
-        "follow-up.xlsx" => Download::FollowUp,
-        _ => return Err(PageError(WebError::NotFound, v.lang)),
-    };
+    let what = [
+        Download::Xlsx,
+        Download::Csv,
+        Download::Json,
+        Download::FollowUp,
+    ]
+    .into_iter()
+    .find(|d| d.name() == file)
+    .ok_or(PageError(WebError::NotFound, v.lang))?;
     let run = service::load_run(st.store.as_ref(), id)
         .await
         .or_page(v.lang)?;
     if !v.token().sees(&run.stored.info.unit) {
         return Err(PageError(WebError::NotFound, v.lang));
     }
-    let body = service::download(st.store.clone(), run, what, v.lang)
+    let body = service::download(st.store.clone(), run, what, v.lang, &v.actor())
         .await
         .or_page(v.lang)?;
     Ok(crate::app::download::response(what, id, body))
