@@ -54,6 +54,7 @@ impl Bench {
             unit: "VN".into(),
             token_hash: doisoat::tokens::hash(&token),
             webhook_secret: None,
+            display_name: None,
         };
         store
             .create_token(new, "bench")

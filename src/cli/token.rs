@@ -22,6 +22,10 @@ pub enum TokenCommand {
         unit: Option<String>,
         #[arg(long)]
         name: String,
+        /// Tên người giữ mã, hiện trên các trang ("Nguyễn Thị Hoa") / who holds the token, as
+        /// pages name them (default: the token's name).
+        #[arg(long)]
+        display_name: Option<String>,
     },
     /// Thu hồi mã theo tên / revoke a token by name.
     Revoke {
@@ -43,12 +47,14 @@ pub async fn run(cmd: TokenCommand, store: Arc<dyn Store>) -> anyhow::Result<()>
             bank,
             unit,
             name,
+            display_name,
         } => {
             let req = TokenRequest {
                 name,
                 role,
                 bank,
                 unit,
+                display_name,
             };
             let issued = tokens::issue_token(store.as_ref(), req, &actor).await?;
             println!("token: {}", issued.secret);

@@ -97,6 +97,41 @@ impl Action {
     }
 }
 
+impl Action {
+    /// The stored name back; None for a name this version does not know.
+    pub fn parse(s: &str) -> Option<Action> {
+        Action::ALL.into_iter().find(|a| a.as_str() == s)
+    }
+
+    /// What a reader of the trail calls it.
+    pub fn label(self, vi: bool) -> &'static str {
+        let (v, e) = match self {
+            Action::PeriodCreate => ("Tạo kỳ chi trả", "Period created"),
+            Action::ProgrammeCreate => ("Tạo chương trình", "Programme created"),
+            Action::PeriodTarget => ("Đặt chỉ tiêu", "Target set"),
+            Action::UploadBeneficiaries => ("Tải lên danh sách đối tượng", "List uploaded"),
+            Action::UploadPayouts => (
+                "Tải lên kết quả chi của ngân hàng",
+                "Bank payout file uploaded",
+            ),
+            Action::UploadMakeCurrent => ("Đặt danh sách hiện hành", "List made current"),
+            Action::UploadRestore => ("Dùng lại tệp đã loại bỏ", "Upload restored"),
+            Action::UploadRetire => ("Loại bỏ tệp", "Upload retired"),
+            Action::ReconciliationCreate => ("Chạy đối soát", "Reconciliation run"),
+            Action::RunDownload => (
+                "Tải về báo cáo (có dữ liệu cá nhân)",
+                "Report downloaded (personal data)",
+            ),
+            Action::TokenCreate => ("Cấp mã truy cập", "Token issued"),
+            Action::TokenRevoke => ("Thu hồi mã truy cập", "Token revoked"),
+            Action::SessionSignIn => ("Đăng nhập", "Signed in"),
+            Action::SessionSignOut => ("Đăng xuất", "Signed out"),
+            Action::CallbackPayouts => ("Ngân hàng gửi kết quả chi", "Bank sent results"),
+        };
+        if vi { v } else { e }
+    }
+}
+
 /// What a state change records before it is chained.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewAuditEntry {

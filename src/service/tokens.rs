@@ -15,6 +15,8 @@ pub struct TokenRequest {
     /// The unit whose subtree the token reads and writes, by code (`37`, `00004`); none:
     /// `VN`, everything. Bank tokens speak for their bank, not a unit.
     pub unit: Option<String>,
+    /// Who holds it, as pages name them ("Nguyễn Thị Hoa"); at most 100 characters.
+    pub display_name: Option<String>,
 }
 
 /// A stored token and its secrets, to be shown once.
@@ -41,6 +43,10 @@ pub enum TokenError {
     UnknownUnit(String),
     #[error("--unit không dùng cho vai trò bank / bank tokens have no unit")]
     UnitNotAllowed,
+    #[error(
+        "tên hiển thị quá dài (tối đa 100 ký tự) hoặc có ký tự điều khiển / the display name is over 100 characters or has control characters"
+    )]
+    BadDisplayName,
     #[error("không có mã đang hoạt động tên '{0}' / no active token named '{0}'")]
     NoActiveToken(String),
     #[error(transparent)]
@@ -75,6 +81,13 @@ pub async fn issue_token(
             .code
             .clone(),
     };
+    let display_name = match req.display_name.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(d) if d.chars().count() > 100 || d.chars().any(char::is_control) => {
+            return Err(TokenError::BadDisplayName);
+        }
+        Some(d) => Some(d.to_owned()),
+    };
     let secret = crate::tokens::generate();
     let webhook_secret = (role == Role::Bank).then(|| crate::webhook::WebhookSecret::generate().1);
     let new = NewToken {
@@ -84,6 +97,7 @@ pub async fn issue_token(
         unit,
         token_hash: crate::tokens::hash(&secret),
         webhook_secret: webhook_secret.clone(),
+        display_name,
     };
     let info = store.create_token(new, actor).await?;
     Ok(IssuedToken {

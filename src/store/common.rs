@@ -271,8 +271,8 @@ pub(super) use period_sql;
 macro_rules! token_sql {
     ($rest:literal) => {
         concat!(
-            "SELECT id, name, role, bank_code, unit_code, created_at, created_by, revoked_at \
-             FROM api_tokens ",
+            "SELECT id, name, role, bank_code, unit_code, created_at, created_by, revoked_at, \
+             display_name FROM api_tokens ",
             $rest
         )
     };
@@ -547,6 +547,7 @@ pub(super) struct TokenRecord {
     created_at: DateTime<Utc>,
     created_by: String,
     revoked_at: Option<DateTime<Utc>>,
+    display_name: Option<String>,
 }
 
 impl TokenRecord {
@@ -563,6 +564,7 @@ impl TokenRecord {
             created_at: self.created_at,
             created_by: self.created_by,
             revoked_at: self.revoked_at,
+            display_name: self.display_name,
         })
     }
 }
@@ -598,7 +600,7 @@ impl SessionRecord {
 macro_rules! session_sql {
     ($rest:literal) => {
         concat!(
-            "SELECT t.id, t.name, t.role, t.bank_code, t.unit_code, t.created_at, t.created_by, t.revoked_at, \
+            "SELECT t.id, t.name, t.role, t.bank_code, t.unit_code, t.created_at, t.created_by, t.revoked_at, t.display_name, \
              s.csrf_token, s.created_at AS session_created_at, s.expires_at \
              FROM web_sessions s JOIN api_tokens t ON t.id = s.token_id AND t.revoked_at IS NULL ",
             $rest

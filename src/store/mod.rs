@@ -317,6 +317,8 @@ pub struct NewToken {
     pub token_hash: String,
     /// Bank tokens: the `whsec_…` secret their callbacks are signed with.
     pub webhook_secret: Option<String>,
+    /// Who holds it, as pages name them; None: the name.
+    pub display_name: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -330,9 +332,16 @@ pub struct TokenInfo {
     pub created_at: DateTime<Utc>,
     pub created_by: String,
     pub revoked_at: Option<DateTime<Utc>>,
+    /// Who holds it, as pages name them ("Nguyễn Thị Hoa"); None: the name.
+    pub display_name: Option<String>,
 }
 
 impl TokenInfo {
+    /// How pages name the holder: the display name, else the token's name.
+    pub fn person(&self) -> &str {
+        self.display_name.as_deref().unwrap_or(&self.name)
+    }
+
     /// A token of the whole country (`VN`): it creates the periods every unit shares.
     pub fn is_national(&self) -> bool {
         self.unit == crate::domain::units::NATION

@@ -197,7 +197,7 @@ pub(super) fn token_created(id: i64, new: &NewToken, actor: &str) -> NewAuditEnt
         actor,
         Action::TokenCreate,
         format!("token/{}", new.name),
-        json!({ "token_id": id, "name": new.name, "role": new.role.as_str(), "bank_code": new.bank_code, "unit": new.unit }),
+        json!({ "token_id": id, "name": new.name, "display_name": new.display_name, "role": new.role.as_str(), "bank_code": new.bank_code, "unit": new.unit }),
     )
 }
 

@@ -1644,7 +1644,8 @@ impl Store for Backend {
         let at = now();
         let inserted: Result<i64, sqlx::Error> = sqlx::query_scalar(
             "INSERT INTO api_tokens (name, role, bank_code, token_hash, created_at, created_by, \
-             webhook_secret, unit_code) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+             webhook_secret, unit_code, display_name) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
         )
         .bind(&new.name)
         .bind(new.role.as_str())
@@ -1654,6 +1655,7 @@ impl Store for Backend {
         .bind(actor)
         .bind(&new.webhook_secret)
         .bind(&new.unit)
+        .bind(&new.display_name)
         .fetch_one(&mut *tx)
         .await;
         let id = match inserted {
@@ -1677,6 +1679,7 @@ impl Store for Backend {
             created_at: at,
             created_by: actor.to_owned(),
             revoked_at: None,
+            display_name: new.display_name,
         })
     }
 

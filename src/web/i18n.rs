@@ -358,6 +358,12 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ("audit.hash", "Mã băm", "Hash"),
     ("audit.older", "Cũ hơn", "Older"),
     ("audit.newer", "Mới hơn", "Newer"),
+    ("audit.from", "Từ ngày", "From"),
+    ("audit.to", "Đến ngày", "To"),
+    ("audit.period", "Kỳ", "Period"),
+    ("audit.programme", "Chương trình", "Programme"),
+    ("audit.token", "Mã truy cập của", "Token of"),
+    ("audit.bank", "Ngân hàng", "Bank"),
     ("error.title", "Có lỗi", "Something went wrong"),
     ("error.back", "Quay lại", "Go back"),
     (

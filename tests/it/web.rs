@@ -362,7 +362,43 @@ async fn auditors_read_with_masked_ids_and_cannot_write() {
 
         let audit = aud.get("/audit").await;
         audit.expect_status(StatusCode::OK, "audit page");
-        assert!(audit.text().contains("data-audit-verified=\"true\""));
+        let html = audit.text();
+        assert!(html.contains("data-audit-verified=\"true\""));
+        // Actions and subjects in words, people by name (the stored actor beside them).
+        assert!(html.contains("Tải lên danh sách đối tượng"), "{html}");
+        assert!(html.contains("Đăng nhập"));
+        assert!(html.contains(&format!("<a href=\"/periods/{id}\">Kỳ ")));
+        let rows = |h: &str| h.matches("<tr data-seq=").count();
+        let actions = |h: &str| -> Vec<String> {
+            h.split("data-action=\"")
+                .skip(1)
+                .filter_map(|s| s.split('"').next().map(str::to_owned))
+                .collect()
+        };
+        assert!(rows(&html) >= 4);
+        // Filters: by action, by person, by dates (Vietnam days).
+        let signed_in = aud.get("/audit?action=session.sign_in").await.text();
+        let got = actions(&signed_in);
+        assert_eq!(got, ["session.sign_in", "session.sign_in"], "{signed_in}");
+        let mine = aud
+            .get("/audit?actor=accountant%3Atest-accountant")
+            .await
+            .text();
+        assert!(mine.contains("accountant:test-accountant"));
+        assert!(!mine.contains("<code class=\"muted\">auditor:"), "{mine}");
+        let today = doisoat::domain::dates::vietnam_time(chrono::Utc::now()).date_naive();
+        let today_only = aud
+            .get(&format!("/audit?from={today}&to={today}"))
+            .await
+            .text();
+        assert_eq!(rows(&today_only), rows(&html));
+        let tomorrow = today.succ_opt().expect("a date");
+        let none = aud.get(&format!("/audit?from={tomorrow}")).await.text();
+        assert_eq!(rows(&none), 0);
+        assert!(
+            none.contains("id=\"audit-matching\" class=\"muted\">0 mục"),
+            "{none}"
+        );
         assert_eq!(
             acc.get("/audit").await.status,
             StatusCode::FORBIDDEN,
@@ -823,6 +859,77 @@ async fn a_province_drills_down_and_a_ward_sees_only_its_own() {
         let run_page = w.get(&location(&r)).await.text();
         assert!(run_page.contains("id=\"run-unit\" data-unit=\"00004\""));
         assert_eq!(app.store.list_uploads(p).await.map(|u| u.len()).ok(), Some(3));
+    })
+    .await;
+}
+
+/// People are named as the office knows them: a token's display name where it has one,
+/// else its name, never `accountant:ke-toan`.
+#[tokio::test]
+async fn people_are_named_by_their_display_names() {
+    for_each_backend(|app| async move {
+        let issued = doisoat::service::tokens::issue_token(
+            app.store.as_ref(),
+            doisoat::service::tokens::TokenRequest {
+                name: "ke-toan-hoa".into(),
+                role: "accountant".into(),
+                bank: None,
+                unit: None,
+                display_name: Some(" Nguyễn Thị Hoa ".into()),
+            },
+            "test-harness",
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(issued.info.display_name.as_deref(), Some("Nguyễn Thị Hoa"));
+        let p = app
+            .create_period(&issued.secret, &json!({"code": "2024-09"}))
+            .await;
+        p.expect_status(StatusCode::CREATED, "create period");
+        let id = p.json()["id"].as_i64().expect("period id");
+        app.upload_list(
+            &issued.secret,
+            id,
+            &fixture_path("danh_sach_xa_tan_lap.xlsx"),
+        )
+        .await
+        .expect_status(StatusCode::CREATED, "list");
+        app.upload_payouts(
+            &app.tokens.accountant,
+            id,
+            &fixture_path("ket_qua_agribank.xlsx"),
+            Some("Agribank"),
+        )
+        .await
+        .expect_status(StatusCode::CREATED, "payouts");
+
+        let mut b = Browser::new(&app);
+        b.sign_in(&issued.secret).await;
+        let html = b.get(&format!("/periods/{id}")).await.text();
+        assert!(html.contains("<strong>Nguyễn Thị Hoa</strong>"), "{html}");
+        assert!(
+            html.contains("<td>Nguyễn Thị Hoa</td>"),
+            "uploaded by: {html}"
+        );
+        assert!(
+            html.contains("<td>test-accountant</td>"),
+            "no display name: {html}"
+        );
+        assert!(!html.contains("accountant:"), "{html}");
+        // A display name too long is refused.
+        let long = doisoat::service::tokens::issue_token(
+            app.store.as_ref(),
+            doisoat::service::tokens::TokenRequest {
+                name: "x".into(),
+                role: "accountant".into(),
+                bank: None,
+                unit: None,
+                display_name: Some("a".repeat(101)),
+            },
+            "test-harness",
+        )
+        .await;
+        assert!(long.is_err());
     })
     .await;
 }

@@ -32,7 +32,7 @@ impl Layout {
         let t = Tr { lang: v.lang };
         Layout {
             nav: Some(Nav {
-                name: v.token().name.clone(),
+                name: v.token().person().to_owned(),
                 role: t.s(match v.role() {
                     Role::Admin => "role.admin",
                     Role::Accountant => "role.accountant",

@@ -39,6 +39,40 @@ pub use uploads::{make_current, retire, upload_list, upload_payouts};
 
 use error::OrPage;
 
+/// How pages name the people behind stored actors (`accountant:ke-toan`): the token's
+/// display name, else its name; actors of no token (`cli:root`) by their name part.
+pub(crate) struct People(std::collections::HashMap<String, String>);
+
+impl People {
+    async fn load(st: &AppState, lang: Lang) -> Result<Self, PageError> {
+        let tokens = st.store.list_tokens().await.or_page(lang)?;
+        Ok(People(
+            tokens
+                .iter()
+                .map(|t| (t.actor(), t.person().to_owned()))
+                .collect(),
+        ))
+    }
+
+    /// The holder of the token named `name`, whatever its role.
+    fn of_token(&self, name: &str) -> String {
+        self.0
+            .iter()
+            .find(|(actor, _)| actor.split_once(':').is_some_and(|(_, n)| n == name))
+            .map_or_else(|| name.to_owned(), |(_, p)| p.clone())
+    }
+
+    fn name(&self, actor: &str) -> String {
+        match self.0.get(actor) {
+            Some(p) => p.clone(),
+            None => actor
+                .split_once(':')
+                .map_or(actor, |(_, name)| name)
+                .to_owned(),
+        }
+    }
+}
+
 /// A unit's full name ("Phường Ba Đình"), or its code when unknown.
 fn unit_name(code: &str) -> String {
     crate::domain::units::shipped_tree()

@@ -60,7 +60,7 @@ pub struct UploadView {
 const ERRORS_SHOWN: usize = 200;
 
 impl UploadView {
-    fn new(u: &Upload, t: Tr, highlight: bool) -> Self {
+    fn new(u: &Upload, t: Tr, highlight: bool, people: &super::People) -> Self {
         let control = u.control_total.as_ref().filter(|c| c.mismatch()).map(|c| {
             format!(
                 "{} ({} {}): {} ≠ {} — {}",
@@ -72,13 +72,19 @@ impl UploadView {
                 t.s("upload.control_mismatch")
             )
         });
+        // Only the parts there are: no stray " · " for an unknown retirer.
         let retired = u.retired_at.map(|at| {
-            format!(
-                "{} · {} · {}",
-                t.s("upload.retired"),
-                u.retired_by.as_deref().unwrap_or(""),
-                views::date_time(at)
-            )
+            let by = u.retired_by.as_deref().map(|b| people.name(b));
+            [
+                Some(t.s("upload.retired").to_owned()),
+                by,
+                Some(views::date_time(at)),
+            ]
+            .into_iter()
+            .flatten()
+            .filter(|s| !s.is_empty())
+            .collect::<Vec<_>>()
+            .join(" · ")
         });
         UploadView {
             current: u.current,
@@ -106,7 +112,7 @@ impl UploadView {
             accepted: views::count(u.accepted_rows.max(0) as u64),
             rejected: views::count(u.rejected_rows.max(0) as u64),
             rejected_n: u.rejected_rows,
-            by: u.uploaded_by.clone(),
+            by: people.name(&u.uploaded_by),
             at: views::date_time(u.created_at),
             sha256: u.sha256.clone(),
             notices: u.notices.clone(),
@@ -265,6 +271,7 @@ pub(super) async fn period_page(
     uploads.retain(|u| v.token().sees(&u.unit));
     let mut runs = st.store.list_reconciliations(id).await.or_page(lang)?;
     runs.retain(|r| v.token().sees(&r.unit));
+    let people = super::People::load(st, lang).await?;
     let (figures, chart, exc, units) = match service::live(st.store.as_ref(), id, &unit.code).await
     {
         Ok(live) => {
@@ -313,9 +320,9 @@ pub(super) async fn period_page(
         uploads: uploads
             .iter()
             .rev()
-            .map(|u| UploadView::new(u, t, highlighted.contains(&u.id)))
+            .map(|u| UploadView::new(u, t, highlighted.contains(&u.id), &people))
             .collect(),
-        runs: runs.iter().rev().map(RunRow::new).collect(),
+        runs: runs.iter().rev().map(|r| RunRow::new(r, &people)).collect(),
         exc,
         banks: BankId::all()
             .map(|b| BankOpt {

@@ -30,13 +30,13 @@ pub struct RunRow {
 }
 
 impl RunRow {
-    pub(super) fn new(r: &RunInfo) -> Self {
+    pub(super) fn new(r: &RunInfo, people: &super::People) -> Self {
         RunRow {
             id: r.id,
             unit: r.unit.clone(),
             unit_name: super::unit_name(&r.unit),
             at: views::date_time(r.created_at),
-            by: r.created_by.clone(),
+            by: people.name(&r.created_by),
             digest: r.report_sha256.clone(),
         }
     }
@@ -144,7 +144,7 @@ pub async fn run_page(
         t,
         l: Layout::of(&v, &format!("/runs/{id}")),
         p: PeriodRow::new(&period),
-        run: RunRow::new(info),
+        run: RunRow::new(info, &super::People::load(&st, lang).await?),
         figures: FiguresView::of_report(&run.report, target, t),
         inputs: run
             .meta

@@ -145,6 +145,7 @@ fn accountant_token() -> NewToken {
         unit: "VN".into(),
         token_hash: sha256_hex(b"secret-token"),
         webhook_secret: None,
+        display_name: None,
     }
 }
 
@@ -158,6 +159,7 @@ fn bank_token() -> NewToken {
         unit: "VN".into(),
         token_hash: sha256_hex(b"bank-token"),
         webhook_secret: Some(BANK_SECRET.into()),
+        display_name: None,
     }
 }
 

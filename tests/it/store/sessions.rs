@@ -22,6 +22,7 @@ async fn make_token(store: &dyn Store, name: &str, role: Role) -> TokenInfo {
         unit: "VN".into(),
         token_hash: sha256_hex(format!("token of {name}").as_bytes()),
         webhook_secret: None,
+        display_name: None,
     };
     store.create_token(new, ACTOR).await.expect("create_token")
 }

@@ -338,6 +338,7 @@ pub async fn make_token_in(
         unit: unit.to_owned(),
         token_hash: doisoat::tokens::hash(&token),
         webhook_secret: None,
+        display_name: None,
     };
     store
         .create_token(new, "test-harness")
@@ -367,6 +368,7 @@ pub async fn make_bank_token(store: &dyn Store, name: &str, bank_code: &str) -> 
         unit: "VN".into(),
         token_hash: doisoat::tokens::hash(&token),
         webhook_secret: Some(secret.clone()),
+        display_name: None,
     };
     store
         .create_token(new, "test-harness")
