@@ -672,10 +672,26 @@ async fn a_bank_reads_back_its_payouts_with_their_links() {
                 .unwrap_or(Value::Null)
         };
 
-        // Before the list arrives every payout links to nobody.
-        post(&app, &payout("A-1", "025142000102", "1500000", "success"))
-            .await
-            .expect_status(StatusCode::OK, "Bình");
+        // Before the list arrives every payout links to nobody. One object is answered
+        // with one object (docs/callbacks.md, section 6).
+        let r = post(&app, &payout("A-1", "025142000102", "1500000", "success")).await;
+        r.expect_status(StatusCode::OK, "Bình");
+        let answer = r.json();
+        let keys: Vec<&str> = answer
+            .as_object()
+            .map(|o| o.keys().map(String::as_str).collect())
+            .unwrap_or_default();
+        assert_eq!(
+            keys,
+            [
+                "payout_id",
+                "received_at",
+                "status",
+                "transaction_ref",
+                "version"
+            ],
+            "{answer}"
+        );
         let r = read(t.bank.clone(), "period=2024-09".into()).await;
         r.expect_status(StatusCode::OK, "read back before the list");
         let page = r.json();
@@ -708,9 +724,10 @@ async fn a_bank_reads_back_its_payouts_with_their_links() {
         nga["status"] = json!("returned");
         nga["value_date"] = json!("2024-09-25");
         nga["reason"] = json!("Tài khoản đã đóng");
-        post(&app, &nga)
-            .await
-            .expect_status(StatusCode::OK, "returned");
+        // An array, even of one, is answered with `results`.
+        let r = post(&app, &json!([nga])).await;
+        r.expect_status(StatusCode::OK, "returned");
+        assert_eq!(r.json()["results"][0]["version"], 2, "{}", r.json());
         // Vietcombank posts for Bình, listed with Agribank: stored, paying nobody.
         let (vcb, vcb_secret) = make_bank_token(app.store.as_ref(), "vcb", "VCB").await;
         let wrong = payout("VCB-1", "025142000102", "1500000", "success").to_string();
@@ -751,6 +768,11 @@ async fn a_bank_reads_back_its_payouts_with_their_links() {
         assert_eq!(binh["value_date"], "2024-09-20");
         assert_eq!(binh["version"], 1);
         assert_eq!(binh["received_at"], binh["updated_at"]);
+        assert_eq!(
+            (&binh["payout_id"], &binh["received_at"]),
+            (&answer["payout_id"], &answer["received_at"]),
+            "the POST's answer names the payout read back"
+        );
         let giang = item(&page, "A-2");
         assert_eq!(giang["link"], "linked_by_account", "{giang}");
         assert_eq!(giang["flags"], json!(["linked_by_account"]));
