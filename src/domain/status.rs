@@ -14,6 +14,16 @@ pub enum PayoutStatus {
     Pending,
 }
 
+/// The states a bank may post in a callback (the OpenAPI document's enum; a payout's
+/// `status` is a `PayoutStatus` with one of these values).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CallbackStatus {
+    Success,
+    Failed,
+    Returned,
+}
+
 /// Folded phrases. Negative forms come first: "khong thanh cong" contains
 /// "thanh cong", and a failure read as a success would overstate coverage.
 const PHRASES: &[(PayoutStatus, &[&str])] = &[

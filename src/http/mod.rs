@@ -69,7 +69,7 @@ pub fn routes(limits: BodyLimits) -> (axum::Router<AppState>, utoipa::openapi::O
         .layer(DefaultBodyLimit::max(limits.upload))
         .layer(limits.uploads_at_once);
     let callbacks = OpenApiRouter::new()
-        .routes(routes!(callbacks::payouts))
+        .routes(routes!(callbacks::payouts, callbacks::read_payouts))
         .layer(DefaultBodyLimit::max(
             crate::service::callbacks::MAX_BODY_BYTES,
         ));

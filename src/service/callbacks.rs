@@ -12,8 +12,11 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::domain::banks::BankId;
 use crate::domain::period::PeriodCode;
+pub use crate::domain::status::CallbackStatus;
 use crate::domain::status::PayoutStatus;
-use crate::store::{CallbackPayout, CallbackRequest, CallbackVerdict, Store, StoreResult};
+use crate::store::{
+    CallbackPayout, CallbackRequest, CallbackVerdict, PageStart, Store, StoreResult,
+};
 
 /// Items in one request.
 pub const MAX_ITEMS: usize = 1_000;
@@ -50,7 +53,7 @@ struct ItemIn {
 
 /// Longest text each field may carry (characters). A bank has no reason to send more, and
 /// everything stored is read back by every dashboard view.
-const FIELD_LIMITS: &[(&str, usize)] = &[
+pub const FIELD_LIMITS: &[(&str, usize)] = &[
     ("transaction_ref", 100),
     ("period", 40),
     ("programme", 16),
@@ -405,6 +408,221 @@ fn amount(v: Option<serde_json::Value>) -> Result<i64, String> {
         .ok()
         .filter(|n| *n <= 999_999_999_999_999)
         .ok_or_else(|| format!("quá lớn / too large: {whole}"))
+}
+
+/// Rows a read-back page holds by default, and at most.
+pub const READ_BACK_DEFAULT: i64 = 100;
+pub const READ_BACK_MAX: i64 = 1_000;
+
+/// What a bank asks to read back (`GET /api/v1/callbacks/payouts`): a period as a
+/// payout's `period` and `programme` fields name it, and a page.
+#[derive(Debug, Clone)]
+pub struct ReadBack<'a> {
+    pub period: Option<&'a str>,
+    pub programme: Option<&'a str>,
+    pub start: PageStart,
+    /// 1 to `READ_BACK_MAX`.
+    pub limit: i64,
+}
+
+/// Why a read-back was refused.
+#[derive(Debug)]
+pub enum ReadBackError {
+    /// A parameter the POST would refuse in an item's field of that name.
+    Field {
+        field: &'static str,
+        reason: String,
+    },
+    /// No such period of the programme (as the POST's 422 `unknown-period`).
+    UnknownPeriod {
+        programme: String,
+        period: String,
+    },
+    Service(super::ServiceError),
+}
+
+impl From<super::ServiceError> for ReadBackError {
+    fn from(e: super::ServiceError) -> Self {
+        ReadBackError::Service(e)
+    }
+}
+
+impl From<crate::store::StoreError> for ReadBackError {
+    fn from(e: crate::store::StoreError) -> Self {
+        ReadBackError::Service(e.into())
+    }
+}
+
+/// A page of a bank's payouts of a period, as doisoat holds them.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct BankPayoutPage {
+    /// The programme's code (`TCXH` when the request named none).
+    #[schema(example = "TCXH")]
+    pub programme: String,
+    /// The period's canonical code.
+    #[schema(example = "2024-09")]
+    pub period: String,
+    /// The token's bank (its code).
+    #[schema(example = "VBA")]
+    pub bank: String,
+    /// How many payouts of this bank the period holds in all.
+    pub total: i64,
+    /// The page size used (1 to 1,000).
+    pub limit: i64,
+    /// In `payout_id` order.
+    pub items: Vec<BankPayout>,
+    /// Pass as `after` for the next page; present when this page is full.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_after: Option<i64>,
+}
+
+/// One payout of the bank, its current state as stored and how it links now.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct BankPayout {
+    /// The `payout_id` of the POST's answer; the `after` cursor.
+    pub payout_id: i64,
+    pub transaction_ref: String,
+    /// As the bank sent it (spaces removed).
+    pub population_id: Option<String>,
+    /// As the bank sent it (spaces removed).
+    pub account_number: String,
+    pub beneficiary_name: Option<String>,
+    /// Whole đồng, as a decimal string.
+    #[serde(with = "rust_decimal::serde::str")]
+    #[schema(value_type = String, example = "1500000")]
+    pub amount: rust_decimal::Decimal,
+    #[schema(value_type = CallbackStatus)]
+    pub status: PayoutStatus,
+    pub value_date: NaiveDate,
+    pub reason: Option<String>,
+    /// The unit the bank named, if any.
+    pub unit: Option<String>,
+    /// 1 for the first state, 2 after success → returned.
+    pub version: i64,
+    /// When the payout first arrived (UTC).
+    pub received_at: chrono::DateTime<chrono::Utc>,
+    /// When its current state arrived (UTC; `received_at` at version 1).
+    pub updated_at: chrono::DateTime<chrono::Utc>,
+    pub link: LinkName,
+    /// The linked beneficiary's outcome (`matched`, `underpaid`, `overpaid`, `duplicate`,
+    /// `failed`, `returned`, …); absent when unmatched.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = "matched")]
+    pub outcome: Option<String>,
+    pub flags: Vec<LinkFlag>,
+}
+
+/// How a payout links to the period's current lists: `linked` (to a listed beneficiary, by
+/// personal ID), `linked_by_account` (by account number: no valid 12-digit ID sent), or
+/// `unmatched` (to nobody listed, or refused as another bank's customer: flag `wrong_bank`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum LinkName {
+    Linked,
+    LinkedByAccount,
+    Unmatched,
+}
+
+/// What reconciliation says of a payout's link: the linked beneficiary's name or account
+/// differs from the list's, it linked by account number, or it named another bank's customer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum LinkFlag {
+    NameMismatch,
+    AccountMismatch,
+    LinkedByAccount,
+    WrongBank,
+}
+
+impl LinkFlag {
+    fn of(f: crate::recon::Flag) -> Option<LinkFlag> {
+        use crate::recon::Flag;
+        match f {
+            Flag::NameMismatch => Some(LinkFlag::NameMismatch),
+            Flag::AccountMismatch => Some(LinkFlag::AccountMismatch),
+            Flag::LinkedByAccount => Some(LinkFlag::LinkedByAccount),
+            Flag::WrongBank => Some(LinkFlag::WrongBank),
+            _ => None,
+        }
+    }
+}
+
+/// The bank's payouts of a period, a page at a time, each with how it links now. The
+/// period and programme are read as a posted item's are, so a bank reads back with the
+/// very text it posts.
+pub async fn read_back(
+    store: &dyn Store,
+    bank: BankId,
+    q: ReadBack<'_>,
+) -> Result<BankPayoutPage, ReadBackError> {
+    let field = |field: &'static str, reason: String| ReadBackError::Field { field, reason };
+    let text = |name: &'static str, v: Option<&str>| {
+        text_field(name, v.map(|s| serde_json::Value::String(s.to_owned())))
+            .map_err(|r| field(name, r))
+    };
+    let period =
+        text("period", q.period)?.ok_or_else(|| field("period", "bắt buộc / required".into()))?;
+    let code = PeriodCode::parse(&period)
+        .map_err(|e| field("period", format!("{} / {}", e.message_vi(), e.message_en())))?;
+    let programme = text("programme", q.programme)?
+        .map(|p| p.to_uppercase())
+        .unwrap_or_else(|| crate::store::DEFAULT_PROGRAMME.to_owned());
+    let Some(found) = store.period_by_code(&programme, code.as_str()).await? else {
+        return Err(ReadBackError::UnknownPeriod {
+            programme,
+            period: code.as_str().to_owned(),
+        });
+    };
+    let limit = q.limit.clamp(1, READ_BACK_MAX);
+    let page = store
+        .bank_callbacks(bank.code(), &programme, code.as_str(), q.start, limit)
+        .await?;
+    let ids: Vec<i64> = page.items.iter().map(|c| c.stored.id).collect();
+    let links = super::live::callback_links(store, found.id, &ids).await?;
+    let next_after = (page.items.len() as i64 == limit)
+        .then(|| ids.last().copied())
+        .flatten();
+    let items = page
+        .items
+        .into_iter()
+        .map(|c| {
+            let link = links.get(&c.stored.id);
+            let p = c.stored.payout;
+            BankPayout {
+                payout_id: c.stored.id,
+                transaction_ref: p.transaction_ref,
+                population_id: p.population_id,
+                account_number: p.account_number,
+                beneficiary_name: p.beneficiary_name,
+                amount: rust_decimal::Decimal::from(p.amount),
+                status: p.status,
+                value_date: p.value_date,
+                reason: p.reason,
+                unit: p.unit,
+                version: c.version,
+                received_at: c.received_at,
+                updated_at: c.updated_at,
+                link: match link.map(|l| l.link) {
+                    Some(super::live::LinkState::Linked) => LinkName::Linked,
+                    Some(super::live::LinkState::LinkedByAccount) => LinkName::LinkedByAccount,
+                    Some(super::live::LinkState::Unmatched) | None => LinkName::Unmatched,
+                },
+                outcome: link.and_then(|l| l.outcome).map(|o| o.as_str().to_owned()),
+                flags: link
+                    .map(|l| l.flags.iter().filter_map(|f| LinkFlag::of(*f)).collect())
+                    .unwrap_or_default(),
+            }
+        })
+        .collect();
+    Ok(BankPayoutPage {
+        programme,
+        period: code.as_str().to_owned(),
+        bank: bank.code().to_owned(),
+        total: page.total,
+        limit,
+        items,
+        next_after,
+    })
 }
 
 struct Job {

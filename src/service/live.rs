@@ -741,3 +741,150 @@ pub(super) async fn target_for(
         bp.map(|bp| Decimal::new(bp, 2))
     })
 }
+
+/// How a callback payout links to the period's current lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkState {
+    /// To a listed beneficiary, by the personal ID it carries.
+    Linked,
+    /// To a listed beneficiary, by its account number (it carries no valid 12-digit ID).
+    LinkedByAccount,
+    /// To nobody on the lists (or refused as another bank's customer: flag `wrong_bank`).
+    Unmatched,
+}
+
+impl LinkState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LinkState::Linked => "linked",
+            LinkState::LinkedByAccount => "linked_by_account",
+            LinkState::Unmatched => "unmatched",
+        }
+    }
+}
+
+/// A callback payout as the period's reconciliation sees it now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallbackLink {
+    pub link: LinkState,
+    /// The linked beneficiary's outcome.
+    pub outcome: Option<crate::recon::Outcome>,
+    /// The link's flags: the linked beneficiary's name/account ones, or `wrong_bank`.
+    pub flags: Vec<crate::recon::Flag>,
+}
+
+/// Flags of a linked beneficiary that speak of what the bank sent (the others speak of
+/// the list, which is not the bank's).
+const PAYOUT_FLAGS: [crate::recon::Flag; 2] = [
+    crate::recon::Flag::NameMismatch,
+    crate::recon::Flag::AccountMismatch,
+];
+
+/// How each of the callbacks `ids` (of the period's programme and code) links now: their
+/// components (every row sharing a link key with them, transitively) read through this
+/// server's link index and reconciled, as a refresh reconciles them; the same answer as a
+/// reconciliation of the whole period. Without an index of the current inputs here (the
+/// server just started, or the inputs changed), the period is recomputed once, which makes
+/// one. Without a current list every payout links to nobody.
+pub async fn callback_links(
+    store: &dyn Store,
+    period_id: i64,
+    ids: &[i64],
+) -> ServiceResult<HashMap<i64, CallbackLink>> {
+    let nobody = || {
+        ids.iter()
+            .map(|&id| {
+                (
+                    id,
+                    CallbackLink {
+                        link: LinkState::Unmatched,
+                        outcome: None,
+                        flags: Vec::new(),
+                    },
+                )
+            })
+            .collect()
+    };
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    // An upload between the index check and the read makes the read find no index: a few
+    // tries, as `refresh` makes.
+    for _ in 0..4 {
+        let status = store.live_status(period_id).await?;
+        if link_index(store, period_id, &status.current_key).is_none() {
+            let lock = full_lock(store, period_id);
+            let _held = lock.lock().await;
+            let status = store.live_status(period_id).await?;
+            if link_index(store, period_id, &status.current_key).is_none() {
+                match recompute(store, period_id, status.watermark).await {
+                    Ok(()) => crate::metrics::global().live_recompute(),
+                    Err(ServiceError::NoList(_)) => return Ok(nobody()),
+                    Err(e) => return Err(e),
+                }
+            }
+            continue;
+        }
+        if let Some(rows) = store
+            .callback_components(period_id, ids, &Components::of(store))
+            .await?
+        {
+            let mut links = blocking(move || links_of(&rows)).await??;
+            // A component may hold other payouts (another bank's too): only those asked.
+            links.retain(|id, _| ids.contains(id));
+            return Ok(links);
+        }
+    }
+    Err(ServiceError::Internal(format!(
+        "period {period_id}: the inputs kept changing while payouts' links were read"
+    )))
+}
+
+/// The links of the callbacks among `rows` (whole components).
+fn links_of(rows: &ComponentRows) -> ServiceResult<HashMap<i64, CallbackLink>> {
+    use crate::domain::records::{IdRef, PayoutRows};
+    use crate::recon::{Flag, PayoutLink};
+    let (list, payouts, _) = inputs(rows, None)?;
+    let recon = reconcile(&list, &payouts, &Options::default());
+    // The callbacks are the last source, by id (`inputs`).
+    let mut ids: Vec<i64> = rows.callbacks.iter().map(|c| c.id).collect();
+    ids.sort_unstable();
+    let first = PayoutRows::len(&payouts).saturating_sub(ids.len());
+    let mut out = HashMap::with_capacity(ids.len());
+    for (k, id) in ids.into_iter().enumerate() {
+        let i = first + k;
+        let link = match recon.payout_links.get(i).copied() {
+            Some(PayoutLink::Beneficiary(b)) => {
+                let person = recon.beneficiaries.get(b as usize);
+                let by_account = !matches!(PayoutRows::id(&payouts, i), IdRef::Valid(_));
+                CallbackLink {
+                    link: if by_account {
+                        LinkState::LinkedByAccount
+                    } else {
+                        LinkState::Linked
+                    },
+                    outcome: person.map(|p| p.outcome),
+                    flags: PAYOUT_FLAGS
+                        .into_iter()
+                        .filter(|f| person.is_some_and(|p| p.flags.contains(*f)))
+                        .chain(by_account.then_some(Flag::LinkedByAccount))
+                        .collect(),
+                }
+            }
+            Some(PayoutLink::WrongBank { .. }) => CallbackLink {
+                link: LinkState::Unmatched,
+                outcome: None,
+                flags: vec![Flag::WrongBank],
+            },
+            // A callback is never superseded (one row per bank and reference, and the
+            // callbacks come after the files they restate), so this is only `Unmatched`.
+            _ => CallbackLink {
+                link: LinkState::Unmatched,
+                outcome: None,
+                flags: Vec::new(),
+            },
+        };
+        out.insert(id, link);
+    }
+    Ok(out)
+}

@@ -727,6 +727,16 @@ pub(super) struct CallbackStateRecord {
     pub version: i64,
 }
 
+/// A `callback_payouts` row with its version and times, as a bank reads it back.
+#[derive(Debug, sqlx::FromRow)]
+pub(super) struct BankCallbackRecord {
+    #[sqlx(flatten)]
+    pub record: CallbackRecord,
+    pub version: i64,
+    pub received_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
 #[derive(Debug, sqlx::FromRow)]
 pub(super) struct AuditRecord {
     seq: i64,

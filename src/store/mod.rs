@@ -560,7 +560,7 @@ pub struct CallbackRequest {
 pub struct CallbackAnswer {
     pub transaction_ref: String,
     pub payout_id: i64,
-    #[schema(value_type = String)]
+    #[schema(value_type = crate::domain::status::CallbackStatus)]
     pub status: PayoutStatus,
     /// 1 for the first state, 2 after success → returned.
     pub version: i64,
@@ -576,6 +576,24 @@ pub enum CallbackVerdict {
         transaction_ref: String,
         reason: String,
     },
+}
+
+/// One of a bank's callback payouts as it reads it back: the current state, with when it
+/// first arrived and when its current state did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BankCallback {
+    pub stored: StoredCallback,
+    /// 1 for the first state, 2 after success → returned.
+    pub version: i64,
+    pub received_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A page of a bank's callback payouts of a period, and how many it has there in all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BankCallbacks {
+    pub total: i64,
+    pub items: Vec<BankCallback>,
 }
 
 /// A callback payout's current state, for reconciliation.
@@ -899,6 +917,25 @@ pub trait Store: Send + Sync {
         programme: &str,
         period_code: &str,
     ) -> StoreResult<Vec<StoredCallback>>;
+    /// One bank's callback payouts of a programme's period code, in id order: at most
+    /// `limit` from `start` (`After` a payout id, or `Skip` that many), and their count.
+    async fn bank_callbacks(
+        &self,
+        bank_code: &str,
+        programme: &str,
+        period_code: &str,
+        start: PageStart,
+        limit: i64,
+    ) -> StoreResult<BankCallbacks>;
+    /// The rows of the period's current inputs linked (transitively, as the live refresh
+    /// reads them) to the callbacks `callback_ids`, those callbacks included, read in one
+    /// snapshot. None when `components` has no link index of the inputs as they are.
+    async fn callback_components(
+        &self,
+        period_id: i64,
+        callback_ids: &[i64],
+        components: &dyn LiveComponents,
+    ) -> StoreResult<Option<ComponentRows>>;
     /// Every state one payout passed through, oldest first (empty when unknown).
     async fn callback_history(
         &self,

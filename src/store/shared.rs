@@ -20,10 +20,10 @@ use crate::domain::columns::{InternedColumn, ListTable, PayoutTable};
 use crate::domain::records::{BeneficiaryRow, PayoutRow};
 use crate::domain::units::Unit;
 use crate::store::common::{
-    AuditRecord, BATCH_ROWS, CallbackRecord, CallbackStateRecord, Cell, PeriodRecord,
-    RunInfoRecord, RunRecord, STORE_CHUNK, SessionRecord, TokenRecord, UnitRecord, UploadColumns,
-    UploadRecord, callback_sql, is_unique_violation, now, period_sql, run_info_sql, run_sql,
-    session_sql, token_sql, unit_sql, upload_sql,
+    AuditRecord, BATCH_ROWS, BankCallbackRecord, CallbackRecord, CallbackStateRecord, Cell,
+    PeriodRecord, RunInfoRecord, RunRecord, STORE_CHUNK, SessionRecord, TokenRecord, UnitRecord,
+    UploadColumns, UploadRecord, callback_sql, is_unique_violation, now, period_sql, run_info_sql,
+    run_sql, session_sql, token_sql, unit_sql, upload_sql,
 };
 use crate::store::decide::{CallbackSlot, Decided, PendingEvent, SlotAnswer, decide};
 use crate::store::records::{LIST_ROW_COLUMNS, PAYOUT_ROW_COLUMNS, dong};
@@ -1922,6 +1922,86 @@ impl Store for Backend {
             .collect()
     }
 
+    async fn bank_callbacks(
+        &self,
+        bank_code: &str,
+        programme: &str,
+        period_code: &str,
+        start: PageStart,
+        limit: i64,
+    ) -> StoreResult<crate::store::BankCallbacks> {
+        // The count and the page from one snapshot, so they agree.
+        let mut read = self.reader().begin().await?;
+        if let Some(snapshot) = DIALECT.snapshot {
+            sqlx::query(snapshot).execute(&mut *read).await?;
+        }
+        let total: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM callback_payouts \
+             WHERE bank_code = $1 AND programme = $2 AND period_code = $3",
+        )
+        .bind(bank_code)
+        .bind(programme)
+        .bind(period_code)
+        .fetch_one(&mut *read)
+        .await?;
+        const SELECT: &str = "SELECT id, bank_code, transaction_ref, period_code, programme, \
+             population_id, account_number, beneficiary_name, amount, status, value_date, reason, \
+             unit_code, version, received_at, updated_at FROM callback_payouts \
+             WHERE bank_code = $1 AND programme = $2 AND period_code = $3";
+        let (sql, from) = match start {
+            PageStart::After(id) => (format!("{SELECT} AND id > $4 ORDER BY id LIMIT $5"), id),
+            PageStart::Skip(n) => (format!("{SELECT} ORDER BY id LIMIT $5 OFFSET $4"), n),
+        };
+        let rows: Vec<BankCallbackRecord> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(bank_code)
+            .bind(programme)
+            .bind(period_code)
+            .bind(from.max(0))
+            .bind(limit.max(0))
+            .fetch_all(&mut *read)
+            .await?;
+        read.commit().await?;
+        let items = rows
+            .into_iter()
+            .map(|r| {
+                Ok(crate::store::BankCallback {
+                    stored: r.record.into_stored()?,
+                    version: r.version,
+                    received_at: r.received_at,
+                    updated_at: r.updated_at,
+                })
+            })
+            .collect::<StoreResult<Vec<_>>>()?;
+        Ok(crate::store::BankCallbacks { total, items })
+    }
+
+    async fn callback_components(
+        &self,
+        period_id: i64,
+        callback_ids: &[i64],
+        components: &dyn crate::store::LiveComponents,
+    ) -> StoreResult<Option<crate::store::ComponentRows>> {
+        let mut read = self.reader().begin().await?;
+        if let Some(snapshot) = DIALECT.snapshot {
+            sqlx::query(snapshot).execute(&mut *read).await?;
+        }
+        let (programme, code) = period_code(&mut read, period_id).await?;
+        let (lists, files) = live_inputs(&mut read, period_id).await?;
+        let found = read_components(
+            &mut read,
+            period_id,
+            &programme,
+            &code,
+            lists,
+            files,
+            callback_ids,
+            components,
+        )
+        .await?;
+        read.commit().await?;
+        Ok(found.map(|r| r.rows))
+    }
+
     async fn live_status(&self, period_id: i64) -> StoreResult<crate::store::LiveStatus> {
         let mut conn = self.reader().acquire().await?;
         let (programme, code) = period_code(&mut conn, period_id).await?;
@@ -2430,21 +2510,29 @@ struct LinkedSeen {
     callback: std::collections::HashSet<i64>,
 }
 
-/// The changes of the callbacks in `dirty` (each with the state the cells counted) to the
-/// period's cells: their components read, reconciled both ways; the cells they touch and
-/// what those become. Reads only. None when the cells do not hold what the old state says
-/// they count, or the link index is not at hand.
+/// How reading a component went, for the refresh's log.
+struct ComponentRead {
+    rows: crate::store::ComponentRows,
+    rounds: usize,
+    callbacks_time: Duration,
+    keys_time: Duration,
+    fetch_time: Duration,
+}
+
+/// The rows of the period's inputs linked, transitively, to the callbacks `seeds` (those
+/// included): callbacks read, their link keys looked up, the rows found added, until no
+/// new key turns up. None when the link index of these inputs is not at hand.
 #[allow(clippy::too_many_arguments)]
-async fn component_cells(
-    tx: &mut sqlx::Transaction<'static, Db>,
+async fn read_components(
+    tx: &mut Tx,
     period_id: i64,
     programme: &str,
     code: &str,
     lists: Vec<crate::store::InputRef>,
     files: Vec<crate::store::InputRef>,
-    dirty: &HashMap<i64, Option<crate::store::CallbackState>>,
+    seeds: &[i64],
     components: &dyn crate::store::LiveComponents,
-) -> StoreResult<Option<(Vec<String>, Vec<crate::store::LiveCellRow>)>> {
+) -> StoreResult<Option<ComponentRead>> {
     let started = Instant::now();
     let inputs_key = &key_of(&lists, &files);
     let mut rows = crate::store::ComponentRows {
@@ -2453,8 +2541,7 @@ async fn component_cells(
         ..Default::default()
     };
     let mut seen = LinkedSeen::default();
-    let ids: Vec<i64> = dirty.keys().copied().collect();
-    for chunk in ids.chunks(BATCH_ROWS) {
+    for chunk in seeds.chunks(BATCH_ROWS) {
         let mut qb: QueryBuilder<Db> =
             QueryBuilder::new(format!("{} WHERE id IN (", callback_sql!("")));
         let mut list = qb.separated(", ");
@@ -2469,7 +2556,7 @@ async fn component_cells(
             }
         }
     }
-    let t0 = Instant::now();
+    let callbacks_time = started.elapsed();
     let mut known: std::collections::HashSet<crate::domain::records::LinkKey> = Default::default();
     let (mut rounds, mut keys_time, mut fetch_time) = (0, Duration::ZERO, Duration::ZERO);
     loop {
@@ -2491,6 +2578,39 @@ async fn component_cells(
         fetch_time += t.elapsed();
         rounds += 1;
     }
+    Ok(Some(ComponentRead {
+        rows,
+        rounds,
+        callbacks_time,
+        keys_time,
+        fetch_time,
+    }))
+}
+
+/// The changes of the callbacks in `dirty` (each with the state the cells counted) to the
+/// period's cells: their components read, reconciled both ways; the cells they touch and
+/// what those become. Reads only. None when the cells do not hold what the old state says
+/// they count, or the link index is not at hand.
+#[allow(clippy::too_many_arguments)]
+async fn component_cells(
+    tx: &mut Tx,
+    period_id: i64,
+    programme: &str,
+    code: &str,
+    lists: Vec<crate::store::InputRef>,
+    files: Vec<crate::store::InputRef>,
+    dirty: &HashMap<i64, Option<crate::store::CallbackState>>,
+    components: &dyn crate::store::LiveComponents,
+) -> StoreResult<Option<(Vec<String>, Vec<crate::store::LiveCellRow>)>> {
+    let ids: Vec<i64> = dirty.keys().copied().collect();
+    let Some(read) = read_components(
+        tx, period_id, programme, code, lists, files, &ids, components,
+    )
+    .await?
+    else {
+        return Ok(None);
+    };
+    let rows = read.rows;
     let t1 = Instant::now();
     let delta = components
         .delta(&rows, dirty)
@@ -2513,10 +2633,10 @@ async fn component_cells(
     };
     let ms = |d: Duration| d.as_millis() as u64;
     tracing::debug!(
-        callbacks_ms = ms(t0.duration_since(started)),
-        rounds,
-        keys_ms = ms(keys_time),
-        fetch_ms = ms(fetch_time),
+        callbacks_ms = ms(read.callbacks_time),
+        rounds = read.rounds,
+        keys_ms = ms(read.keys_time),
+        fetch_ms = ms(read.fetch_time),
         delta_ms = ms(delta_time),
         cells_ms = ms(t1.elapsed() - delta_time),
         list_rows = rows.list_rows.len(),

@@ -637,3 +637,261 @@ fn live_header(r: &TestResponse) -> &str {
         .and_then(|v| v.to_str().ok())
         .unwrap_or("(none)")
 }
+
+/// A bank reads back what doisoat holds from it (`GET /api/v1/callbacks/payouts`): its own
+/// payouts of a period, never another bank's, each with how it links to the current list
+/// now; paged by cursor or offset; the period named as the POST names it.
+#[tokio::test]
+async fn a_bank_reads_back_its_payouts_with_their_links() {
+    for_each_backend(|app| async move {
+        let t = app.tokens.clone();
+        let read = |token: String, query: String| {
+            let app = &app;
+            async move {
+                app.get(&token, &format!("/api/v1/callbacks/payouts?{query}"))
+                    .await
+            }
+        };
+        let period = period_2024_09(&app).await;
+        let refs = |page: &Value| -> Vec<String> {
+            page["items"]
+                .as_array()
+                .map(|items| {
+                    items
+                        .iter()
+                        .map(|i| i["transaction_ref"].as_str().unwrap_or("").to_owned())
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let item = |page: &Value, tref: &str| -> Value {
+            page["items"]
+                .as_array()
+                .and_then(|items| items.iter().find(|i| i["transaction_ref"] == tref))
+                .cloned()
+                .unwrap_or(Value::Null)
+        };
+
+        // Before the list arrives every payout links to nobody. One object is answered
+        // with one object (docs/callbacks.md, section 6).
+        let r = post(&app, &payout("A-1", "025142000102", "1500000", "success")).await;
+        r.expect_status(StatusCode::OK, "Bình");
+        let answer = r.json();
+        let keys: Vec<&str> = answer
+            .as_object()
+            .map(|o| o.keys().map(String::as_str).collect())
+            .unwrap_or_default();
+        assert_eq!(
+            keys,
+            [
+                "payout_id",
+                "received_at",
+                "status",
+                "transaction_ref",
+                "version"
+            ],
+            "{answer}"
+        );
+        let r = read(t.bank.clone(), "period=2024-09".into()).await;
+        r.expect_status(StatusCode::OK, "read back before the list");
+        let page = r.json();
+        assert_eq!(
+            (page["total"].as_i64(), page["bank"].as_str()),
+            (Some(1), Some("VBA"))
+        );
+        assert_eq!(item(&page, "A-1")["link"], "unmatched", "{page}");
+
+        app.upload_list(&t.accountant, period, &fixture_path(LIST))
+            .await
+            .expect_status(StatusCode::CREATED, "list");
+        // Giang by account alone; An paid too little; a payout to nobody listed; Nga paid,
+        // then returned.
+        let mut giang = payout("A-2", "", "1500000", "success");
+        giang["population_id"] = Value::Null;
+        giang["account_number"] = json!("4200205123462");
+        giang["beneficiary_name"] = json!("VU VAN GIANG");
+        let mut an = payout("A-3", "025038000101", "1000000", "success");
+        an["account_number"] = json!("4200205123456");
+        an["beneficiary_name"] = json!("NGUYEN VAN AN");
+        let mut nobody = payout("A-4", "037153000257", "700000", "success");
+        nobody["account_number"] = json!("999000111");
+        let mut nga = payout("A-5", "025145000112", "1500000", "success");
+        nga["account_number"] = json!("4200205123467");
+        nga["beneficiary_name"] = json!("LY THI NGA");
+        post(&app, &json!([giang, an, nobody, nga]))
+            .await
+            .expect_status(StatusCode::OK, "batch");
+        nga["status"] = json!("returned");
+        nga["value_date"] = json!("2024-09-25");
+        nga["reason"] = json!("Tài khoản đã đóng");
+        // An array, even of one, is answered with `results`.
+        let r = post(&app, &json!([nga])).await;
+        r.expect_status(StatusCode::OK, "returned");
+        assert_eq!(r.json()["results"][0]["version"], 2, "{}", r.json());
+        // Vietcombank posts for Bình, listed with Agribank: stored, paying nobody.
+        let (vcb, vcb_secret) = make_bank_token(app.store.as_ref(), "vcb", "VCB").await;
+        let wrong = payout("VCB-1", "025142000102", "1500000", "success").to_string();
+        app.post_callback(&vcb, &vcb_secret, &wrong, 0)
+            .await
+            .expect_status(StatusCode::OK, "VCB for Bình");
+
+        // Agribank's own five, in the order they arrived, and none of Vietcombank's; the
+        // period as the POST names it.
+        let r = read(t.bank.clone(), "period=Th%C3%A1ng%209%2F2024".into()).await;
+        r.expect_status(StatusCode::OK, "read back");
+        let page = r.json();
+        assert_eq!(page["total"], 5, "{page}");
+        assert_eq!(
+            (page["period"].as_str(), page["programme"].as_str()),
+            (Some("2024-09"), Some("TCXH"))
+        );
+        assert_eq!(refs(&page), ["A-1", "A-2", "A-3", "A-4", "A-5"]);
+        assert!(page.get("next_after").is_none(), "{page}");
+        let binh = item(&page, "A-1");
+        assert_eq!(
+            (
+                &binh["link"],
+                &binh["outcome"],
+                &binh["amount"],
+                &binh["status"]
+            ),
+            (
+                &json!("linked"),
+                &json!("matched"),
+                &json!("1500000"),
+                &json!("success")
+            ),
+            "{binh}"
+        );
+        assert_eq!(binh["population_id"], "025142000102");
+        assert_eq!(binh["account_number"], "4200205123457");
+        assert_eq!(binh["value_date"], "2024-09-20");
+        assert_eq!(binh["version"], 1);
+        assert_eq!(binh["received_at"], binh["updated_at"]);
+        assert_eq!(
+            (&binh["payout_id"], &binh["received_at"]),
+            (&answer["payout_id"], &answer["received_at"]),
+            "the POST's answer names the payout read back"
+        );
+        let giang = item(&page, "A-2");
+        assert_eq!(giang["link"], "linked_by_account", "{giang}");
+        assert_eq!(giang["flags"], json!(["linked_by_account"]));
+        assert_eq!(giang["population_id"], Value::Null);
+        assert_eq!(item(&page, "A-3")["outcome"], "underpaid");
+        let nobody = item(&page, "A-4");
+        assert_eq!(
+            (&nobody["link"], &nobody["flags"]),
+            (&json!("unmatched"), &json!([]))
+        );
+        assert!(nobody.get("outcome").is_none(), "{nobody}");
+        let nga = item(&page, "A-5");
+        assert_eq!(
+            (
+                &nga["status"],
+                &nga["version"],
+                &nga["outcome"],
+                &nga["value_date"]
+            ),
+            (
+                &json!("returned"),
+                &json!(2),
+                &json!("returned"),
+                &json!("2024-09-25")
+            ),
+            "{nga}"
+        );
+        assert_eq!(nga["reason"], "Tài khoản đã đóng");
+
+        // Vietcombank sees its one payout, refused as another bank's customer.
+        let page = read(vcb.clone(), "period=2024-09".into()).await.json();
+        assert_eq!(refs(&page), ["VCB-1"], "{page}");
+        let vcb1 = item(&page, "VCB-1");
+        assert_eq!(
+            (&vcb1["link"], &vcb1["flags"]),
+            (&json!("unmatched"), &json!(["wrong_bank"]))
+        );
+        // A bank with nothing in the period: an empty page.
+        let (vtb, _) = make_bank_token(app.store.as_ref(), "vietinbank", "ICB").await;
+        let page = read(vtb, "period=2024-09".into()).await.json();
+        assert_eq!((page["total"].as_i64(), refs(&page).len()), (Some(0), 0));
+
+        // Paging: by cursor, then by offset.
+        let first = read(t.bank.clone(), "period=2024-09&limit=2".into())
+            .await
+            .json();
+        assert_eq!(
+            (refs(&first), first["limit"].as_i64()),
+            (vec!["A-1".to_owned(), "A-2".to_owned()], Some(2))
+        );
+        let after = first["next_after"].as_i64().unwrap_or(0);
+        assert_eq!(Some(after), item(&first, "A-2")["payout_id"].as_i64());
+        let second = read(
+            t.bank.clone(),
+            format!("period=2024-09&limit=2&after={after}"),
+        )
+        .await
+        .json();
+        assert_eq!(refs(&second), ["A-3", "A-4"]);
+        assert_eq!(second["total"], 5, "the count is of them all");
+        let last = second["next_after"].as_i64().unwrap_or(0);
+        let third = read(
+            t.bank.clone(),
+            format!("period=2024-09&limit=2&after={last}"),
+        )
+        .await
+        .json();
+        assert_eq!(refs(&third), ["A-5"]);
+        assert!(third.get("next_after").is_none(), "{third}");
+        let skipped = read(t.bank.clone(), "period=2024-09&limit=2&offset=3".into())
+            .await
+            .json();
+        assert_eq!(refs(&skipped), ["A-4", "A-5"]);
+        let big = read(t.bank.clone(), "period=2024-09&limit=5000".into())
+            .await
+            .json();
+        assert_eq!(big["limit"], 1000);
+        read(t.bank.clone(), "period=2024-09&after=1&offset=1".into())
+            .await
+            .expect_problem(
+                StatusCode::BAD_REQUEST,
+                Some("bad-query"),
+                "after and offset",
+            );
+        read(t.bank.clone(), "period=2024-09&limit=-1".into())
+            .await
+            .expect_problem(StatusCode::BAD_REQUEST, Some("bad-query"), "negative limit");
+
+        // Periods refused as the POST refuses them: 422 naming the field.
+        for (query, slug) in [
+            ("period=2024-10", "unknown-period"),
+            ("period=2024-09&programme=NCC", "unknown-period"),
+            ("period=sometime", "invalid-query"),
+            ("limit=10", "invalid-query"),
+        ] {
+            let problem = read(t.bank.clone(), query.into()).await.expect_problem(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some(slug),
+                query,
+            );
+            assert_eq!(problem["field"], "period", "{query}");
+        }
+
+        // Only bank tokens read back; no token at all is 401.
+        for token in [&t.admin, &t.accountant, &t.auditor] {
+            read(token.clone(), "period=2024-09".into())
+                .await
+                .expect_problem(StatusCode::FORBIDDEN, Some("forbidden"), "not a bank");
+        }
+        let r = app
+            .send(
+                axum::http::Method::GET,
+                "/api/v1/callbacks/payouts?period=2024-09",
+                None,
+                None,
+                Vec::new(),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    })
+    .await;
+}
