@@ -596,6 +596,20 @@ pub struct BankCallbacks {
     pub items: Vec<BankCallback>,
 }
 
+/// What a bank has sent by callback for a period, for one unit it named (or none).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallbackTally {
+    pub bank_code: String,
+    /// The unit the payouts named; None when they named none.
+    pub unit: Option<String>,
+    pub payouts: i64,
+    pub success: i64,
+    pub failed: i64,
+    pub returned: i64,
+    /// When the latest of them arrived (a new state counts as arriving).
+    pub last_at: DateTime<Utc>,
+}
+
 /// A callback payout's current state, for reconciliation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredCallback {
@@ -917,6 +931,12 @@ pub trait Store: Send + Sync {
         programme: &str,
         period_code: &str,
     ) -> StoreResult<Vec<StoredCallback>>;
+    /// What each bank sent by callback for a programme's period code, by the unit named.
+    async fn callback_tallies(
+        &self,
+        programme: &str,
+        period_code: &str,
+    ) -> StoreResult<Vec<CallbackTally>>;
     /// One bank's callback payouts of a programme's period code, in id order: at most
     /// `limit` from `start` (`After` a payout id, or `Skip` that many), and their count.
     async fn bank_callbacks(

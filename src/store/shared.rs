@@ -1922,6 +1922,43 @@ impl Store for Backend {
             .collect()
     }
 
+    async fn callback_tallies(
+        &self,
+        programme: &str,
+        period_code: &str,
+    ) -> StoreResult<Vec<crate::store::CallbackTally>> {
+        type Row = (String, Option<String>, i64, i64, i64, i64, DateTime<Utc>);
+        let rows: Vec<Row> = sqlx::query_as(
+            "SELECT bank_code, unit_code, COUNT(*), \
+             SUM(CASE WHEN status = 'success' THEN 1 ELSE 0 END), \
+             SUM(CASE WHEN status = 'failed' THEN 1 ELSE 0 END), \
+             SUM(CASE WHEN status = 'returned' THEN 1 ELSE 0 END), \
+             MAX(updated_at) \
+             FROM callback_payouts WHERE programme = $1 AND period_code = $2 \
+             GROUP BY bank_code, unit_code ORDER BY bank_code, unit_code",
+        )
+        .bind(programme)
+        .bind(period_code)
+        .fetch_all(self.reader())
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(
+                |(bank_code, unit, payouts, success, failed, returned, last_at)| {
+                    crate::store::CallbackTally {
+                        bank_code,
+                        unit,
+                        payouts,
+                        success,
+                        failed,
+                        returned,
+                        last_at,
+                    }
+                },
+            )
+            .collect())
+    }
+
     async fn bank_callbacks(
         &self,
         bank_code: &str,

@@ -384,6 +384,12 @@ async function accountant(browser) {
       if (pathOf(page) !== `/periods/${pid}`) {
         check(false, `uploading the list leads to ${await describe(page, resp)}, want /periods/${pid}`);
         await goto(page, `/periods/${pid}`);
+      } else {
+        // The confirmation: what was stored, rows accepted and rejected.
+        const ok = page.locator('#messages p.ok');
+        const said = (await ok.count()) ? await text(ok.first()) : '';
+        result.list_confirmation = said;
+        check(/^Đã tải lên danh sách: .+ — [\d.]+ dòng hợp lệ, [\d.]+ dòng lỗi$/.test(said), `no upload confirmation on the period page (got ${JSON.stringify(said)})`);
       }
     });
 
@@ -475,6 +481,8 @@ async function accountant(browser) {
       const m = pathOf(page).match(/^\/runs\/(\d+)$/);
       if (!m) throw new Error(`form#run leads to ${await describe(page, resp)}, want /runs/{id}`);
       result.run_id = Number(m[1]);
+      const ok = page.locator('#messages p.ok');
+      check((await ok.count()) === 1, 'no confirmation on the new run page');
       await checkHeader(page, 'accountant');
     });
     const rid = result.run_id;

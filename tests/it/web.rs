@@ -489,6 +489,11 @@ async fn uploads_runs_downloads_and_language() {
             page.contains("details class=\"row-errors\""),
             "row errors listed"
         );
+        // The confirmation says what was stored, in the page's words and figures.
+        assert!(
+            page.contains("<p class=\"ok\" >Đã tải lên danh sách: danh_sach_xa_tan_lap.xlsx (lần 1) — 12 dòng hợp lệ, 2 dòng lỗi</p>"),
+            "{page}"
+        );
         assert!(
             page.contains("dòng 27") || page.contains("dòng "),
             "row numbers as the sheet shows them"
@@ -503,6 +508,7 @@ async fn uploads_runs_downloads_and_language() {
         let run_path = location(&r);
         let run_id: i64 = run_path
             .trim_start_matches("/runs/")
+            .trim_end_matches("?new=1")
             .parse()
             .expect("run id");
         let api = app
@@ -523,6 +529,9 @@ async fn uploads_runs_downloads_and_language() {
             run_page.contains(&format!("data-figure=\"account_coverage_pct\">{pct}<")),
             "page shows {pct}"
         );
+        assert!(run_page.contains("Đã chạy đối soát và lưu số liệu"), "{run_page}");
+        let again = b.get(&format!("/runs/{run_id}")).await.text();
+        assert!(!again.contains("Đã chạy đối soát và lưu số liệu"), "said once");
         // The cashless rate shows its base (account holders) and the share of everyone.
         let n = |k: &str| api[k].as_u64().expect("a count");
         let (paid, holders, all) = (n("paid_cashless"), n("with_account"), n("beneficiaries"));
@@ -930,6 +939,43 @@ async fn people_are_named_by_their_display_names() {
         )
         .await;
         assert!(long.is_err());
+    })
+    .await;
+}
+
+/// The period page shows what each bank has sent by callback: how many, how they ended,
+/// when the last arrived.
+#[tokio::test]
+async fn the_period_page_shows_what_banks_sent_by_callback() {
+    for_each_backend(|app| async move {
+        let id = period_with_list(&app).await;
+        let mut b = Browser::new(&app);
+        b.sign_in(&app.tokens.accountant).await;
+        let html = b.get(&format!("/periods/{id}")).await.text();
+        assert!(html.contains("id=\"callbacks-none\""), "{html}");
+        let item = |tref: &str, status: &str| {
+            json!({
+                "transaction_ref": tref, "period": "2024-09",
+                "population_id": "025142000102", "account_number": "4200205123457",
+                "amount": "1500000", "currency": "VND", "status": status,
+                "value_date": "2024-09-20",
+            })
+        };
+        let body = json!([item("CB-1", "success"), item("CB-2", "failed")]).to_string();
+        let t = &app.tokens;
+        app.post_callback(&t.bank, &t.bank_secret, &body, 0)
+            .await
+            .expect_status(StatusCode::OK, "callbacks");
+        let html = b.get(&format!("/periods/{id}")).await.text();
+        let table = html
+            .split("<table id=\"callbacks\"")
+            .nth(1)
+            .and_then(|s| s.split("</table>").next())
+            .unwrap_or_else(|| panic!("no callbacks table: {html}"));
+        assert!(
+            table.contains("<td class=\"num\">2</td><td class=\"num\">1</td><td class=\"num\">1</td><td class=\"num\">0</td>"),
+            "{table}"
+        );
     })
     .await;
 }

@@ -180,6 +180,56 @@ struct PeriodPage {
     units: Option<UnitsView>,
     /// The units an upload may be for: the way down to the unit shown, and its children.
     unit_choices: Vec<views::Opt>,
+    /// What each bank sent by callback, within the viewer's subtree.
+    callbacks: Vec<CallbackRow>,
+}
+
+pub struct CallbackRow {
+    bank: String,
+    payouts: String,
+    success: String,
+    failed: String,
+    returned: String,
+    last_at: String,
+}
+
+/// The banks' callbacks a viewer may count: those naming a unit within their subtree, and
+/// those naming none for a national viewer (such payouts count wherever they link).
+fn callback_rows(tallies: Vec<crate::store::CallbackTally>, v: &Viewer) -> Vec<CallbackRow> {
+    let mut by_bank: Vec<(String, [i64; 4], chrono::DateTime<chrono::Utc>)> = Vec::new();
+    for c in tallies {
+        let visible = match &c.unit {
+            Some(u) => v.token().sees(u),
+            None => v.token().is_national(),
+        };
+        if !visible {
+            continue;
+        }
+        let n = [c.payouts, c.success, c.failed, c.returned];
+        match by_bank.iter_mut().find(|(b, ..)| *b == c.bank_code) {
+            Some((_, sums, last)) => {
+                for (s, x) in sums.iter_mut().zip(n) {
+                    *s += x;
+                }
+                *last = (*last).max(c.last_at);
+            }
+            None => by_bank.push((c.bank_code, n, c.last_at)),
+        }
+    }
+    by_bank
+        .into_iter()
+        .map(|(code, n, last)| {
+            let c = |x: i64| views::count(x.max(0) as u64);
+            CallbackRow {
+                bank: BankId::resolve(&code).map_or(code.clone(), |b| b.short_name().to_owned()),
+                payouts: c(n[0]),
+                success: c(n[1]),
+                failed: c(n[2]),
+                returned: c(n[3]),
+                last_at: views::date_time(last),
+            }
+        })
+        .collect()
 }
 
 /// A unit as a page names and links it.
@@ -225,9 +275,55 @@ pub struct PeriodQuery {
     #[serde(flatten)]
     pub(super) filters: ExceptionQuery,
     pub(super) uploaded: Option<String>,
+    /// What was just done to the `uploaded` ones, for the confirmation: `upload` (the
+    /// default), `current`, `retired`.
+    pub(super) done: Option<String>,
     /// The drill-down's column (`views::UNIT_SORTS`) and direction (`desc`).
     pub(super) sort: Option<String>,
     pub(super) dir: Option<String>,
+}
+
+/// "Đã tải lên danh sách: ds.xlsx (lần 2) — 26.794 dòng hợp lệ, 0 dòng lỗi".
+fn confirmation(u: &Upload, done: Option<&str>, t: Tr) -> String {
+    let what = match u.kind {
+        UploadKind::Beneficiaries => t.s("upload.kind.beneficiaries").to_lowercase(),
+        UploadKind::Payouts => {
+            let bank = u
+                .bank_code
+                .as_deref()
+                .and_then(BankId::resolve)
+                .map(|b| format!(" ({})", b.short_name()))
+                .unwrap_or_default();
+            format!("{}{bank}", t.s("upload.kind.payouts").to_lowercase())
+        }
+    };
+    let version = u
+        .version
+        .map(|n| format!(" ({} {n})", t.s("upload.version")))
+        .unwrap_or_default();
+    match done {
+        Some("current") => format!(
+            "{}: {}{version} {}",
+            t.s("done.current"),
+            u.file_name,
+            t.s("done.current_tail")
+        ),
+        Some("retired") => format!(
+            "{} {what}: {}{version} — {}",
+            t.s("done.retired"),
+            u.file_name,
+            t.s("done.retired_tail")
+        ),
+        _ => format!(
+            "{} {what}: {}{version} — {} {}, {} {}",
+            t.s("done.uploaded"),
+            u.file_name,
+            views::count(u.accepted_rows.max(0) as u64),
+            t.s("done.valid_rows"),
+            views::count(u.rejected_rows.max(0) as u64),
+            t.s("done.error_rows"),
+        ),
+    }
 }
 
 pub(super) async fn period_page(
@@ -269,6 +365,25 @@ pub(super) async fn period_page(
         .collect();
     let mut uploads = st.store.list_uploads(id).await.or_page(lang)?;
     uploads.retain(|u| v.token().sees(&u.unit));
+    let highlighted: Vec<i64> = q
+        .uploaded
+        .as_deref()
+        .unwrap_or("")
+        .split(',')
+        .filter_map(|s| s.trim().parse().ok())
+        .collect();
+    // After a redirect: say what was done, in the page's words and figures.
+    let mut messages = messages;
+    if messages.is_empty() {
+        messages = highlighted
+            .iter()
+            .filter_map(|h| uploads.iter().find(|u| u.id == *h))
+            .map(|u| Message {
+                ok: true,
+                text: confirmation(u, q.done.as_deref(), t),
+            })
+            .collect();
+    }
     let mut runs = st.store.list_reconciliations(id).await.or_page(lang)?;
     runs.retain(|r| v.token().sees(&r.unit));
     let people = super::People::load(st, lang).await?;
@@ -301,14 +416,15 @@ pub(super) async fn period_page(
         Err(ServiceError::NoList(_)) => (None, None, None, None),
         Err(e) => return Err(PageError(e.into(), lang)),
     };
-    let highlighted: Vec<i64> = q
-        .uploaded
-        .as_deref()
-        .unwrap_or("")
-        .split(',')
-        .filter_map(|s| s.trim().parse().ok())
-        .collect();
+    let callbacks = callback_rows(
+        st.store
+            .callback_tallies(&period.programme, &period.code)
+            .await
+            .or_page(lang)?,
+        v,
+    );
     let page = PeriodPage {
+        callbacks,
         t,
         l: Layout::of(v, &format!("/periods/{id}?unit={}", unit.code)),
         p: PeriodRow::new(&period),

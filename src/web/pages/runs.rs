@@ -55,7 +55,7 @@ pub async fn run(
     let asked = form.as_ref().ok().and_then(|f| f.unit.as_deref());
     let unit = super::viewed_unit(&v, asked)?.code.clone();
     match service::reconcile_period(st.store.as_ref(), &st.search, id, &unit, &v.actor()).await {
-        Ok((run, _)) => Ok(see_other(&format!("/runs/{}", run.id))),
+        Ok((run, _)) => Ok(see_other(&format!("/runs/{}?new=1", run.id))),
         Err(ServiceError::NoList(_) | ServiceError::NoListIn(..)) => {
             let msg = Message {
                 ok: false,
@@ -94,6 +94,8 @@ struct RunPage {
     exc: ExceptionsView,
     /// The digest of each file as first downloaded whole, in the page's language.
     digests: Vec<DigestView>,
+    /// Just made: say so.
+    new: bool,
 }
 
 struct DigestView {
@@ -103,11 +105,19 @@ struct DigestView {
     bytes: String,
 }
 
+#[derive(serde::Deserialize, Default)]
+pub struct RunQuery {
+    #[serde(flatten)]
+    filters: ExceptionQuery,
+    /// `1` right after the run was made (the confirmation).
+    new: Option<String>,
+}
+
 pub async fn run_page(
     State(st): State<AppState>,
     v: Viewer,
     Path(id): Path<i64>,
-    PageQuery(q): PageQuery<ExceptionQuery>,
+    PageQuery(RunQuery { filters: q, new }): PageQuery<RunQuery>,
 ) -> PageResult {
     require_read(&v)?;
     let lang = v.lang;
@@ -140,6 +150,7 @@ pub async fn run_page(
     })
     .collect();
     let page = RunPage {
+        new: new.as_deref() == Some("1"),
         digests,
         t,
         l: Layout::of(&v, &format!("/runs/{id}")),

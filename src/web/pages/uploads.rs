@@ -237,7 +237,7 @@ pub async fn make_current(
         .await
         .or_page(v.lang)?;
     Ok(see_other(&format!(
-        "/periods/{}?uploaded={}#uploads",
+        "/periods/{}?uploaded={}&done=current#uploads",
         u.period_id, u.id
     )))
 }
@@ -256,5 +256,8 @@ pub async fn retire(
     let u = service::retire_upload(st.store.as_ref(), id, &v.actor())
         .await
         .or_page(v.lang)?;
-    Ok(see_other(&format!("/periods/{}#uploads", u.period_id)))
+    Ok(see_other(&format!(
+        "/periods/{}?uploaded={}&done=retired#uploads",
+        u.period_id, u.id
+    )))
 }
