@@ -2,6 +2,7 @@
 //! composition root; `server` builds the router and serves it).
 
 pub mod download;
+pub mod query;
 pub mod upload_form;
 
 use std::collections::{HashMap, HashSet};

@@ -8,10 +8,28 @@ use crate::service::{Download, DownloadBody};
 
 /// Its type and file name, its length when known, the bytes as they are made.
 pub fn response(what: Download, run_id: i64, body: DownloadBody) -> Response {
-    let disposition = format!("attachment; filename=\"{}\"", what.file_name(run_id));
+    named(what.content_type(), &what.file_name(run_id), body)
+}
+
+/// A run's exceptions as a page filtered them: `xlsx` or CSV.
+pub fn view_response(xlsx: bool, run_id: i64, body: DownloadBody) -> Response {
+    let (what, ext) = if xlsx {
+        (Download::Xlsx, "xlsx")
+    } else {
+        (Download::Csv, "csv")
+    };
+    named(
+        what.content_type(),
+        &format!("doisoat-{run_id}-ngoai-le-da-loc.{ext}"),
+        body,
+    )
+}
+
+fn named(content_type: &str, file_name: &str, body: DownloadBody) -> Response {
+    let disposition = format!("attachment; filename=\"{file_name}\"");
     let mut res = (
         [
-            (header::CONTENT_TYPE, what.content_type().to_owned()),
+            (header::CONTENT_TYPE, content_type.to_owned()),
             (header::CONTENT_DISPOSITION, disposition),
         ],
         Body::from_stream(body.stream),

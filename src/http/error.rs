@@ -277,14 +277,14 @@ impl<T: serde::de::DeserializeOwned, S: Send + Sync> axum::extract::FromRequestP
         parts: &mut axum::http::request::Parts,
         _state: &S,
     ) -> Result<Self, Self::Rejection> {
-        axum::extract::Query::<T>::try_from_uri(&parts.uri)
-            .map(|axum::extract::Query(q)| ApiQuery(q))
+        crate::app::query::merged(parts.uri.query().unwrap_or(""))
+            .map(ApiQuery)
             .map_err(|e| {
                 AppError::new(
                     StatusCode::BAD_REQUEST,
                     "bad-query",
                     "Tham số không hợp lệ / Invalid query parameter",
-                    e.body_text(),
+                    format!("Failed to deserialize query string: {e}"),
                 )
             })
     }

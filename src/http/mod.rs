@@ -97,6 +97,8 @@ pub fn routes(limits: BodyLimits) -> (axum::Router<AppState>, utoipa::openapi::O
         .routes(routes!(runs::report_csv))
         .routes(routes!(runs::report_xlsx))
         .routes(routes!(runs::follow_up))
+        .routes(routes!(runs::exceptions_csv))
+        .routes(routes!(runs::exceptions_xlsx))
         .routes(routes!(audit::list))
         .routes(routes!(audit::verify))
         .split_for_parts()

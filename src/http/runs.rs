@@ -221,6 +221,57 @@ pub async fn report_xlsx(
     download(st, auth, id, Download::Xlsx, l).await
 }
 
+/// The exception filters and the language (documented as `ExceptionQuery`, `LangQuery`).
+#[derive(Debug, Deserialize)]
+pub struct ViewQuery {
+    #[serde(flatten)]
+    pub filters: ExceptionQuery,
+    /// `vi` (default) or `en`.
+    pub lang: Option<String>,
+}
+
+async fn download_view(
+    st: AppState,
+    auth: Auth,
+    id: i64,
+    xlsx: bool,
+    q: ViewQuery,
+) -> Result<Response, AppError> {
+    let run = visible_run(&st, &auth, id).await?;
+    let lang = match q.lang.as_deref() {
+        Some("en") => Lang::En,
+        _ => Lang::Vi,
+    };
+    let body = service::download_view(st.store.clone(), run, xlsx, &q.filters, lang, &auth.actor())
+        .await?;
+    Ok(crate::app::download::view_response(xlsx, id, body))
+}
+
+/// The exceptions the filters keep (the same filters as `…/exceptions`), as CSV: a
+/// commune's or a bank's own list.
+#[utoipa::path(get, path = "/api/v1/reconciliations/{id}/exceptions.csv", tag = "downloads", params(("id" = i64, Path), ExceptionQuery, LangQuery),
+    responses((status = 200, content_type = "text/csv")), security(("bearer" = [])))]
+pub async fn exceptions_csv(
+    State(st): State<AppState>,
+    auth: Auth,
+    Path(id): Path<i64>,
+    ApiQuery(q): ApiQuery<ViewQuery>,
+) -> Result<Response, AppError> {
+    download_view(st, auth, id, false, q).await
+}
+
+/// The exceptions the filters keep, in the report workbook (its summary is the run's).
+#[utoipa::path(get, path = "/api/v1/reconciliations/{id}/exceptions.xlsx", tag = "downloads", params(("id" = i64, Path), ExceptionQuery, LangQuery),
+    responses((status = 200, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")), security(("bearer" = [])))]
+pub async fn exceptions_xlsx(
+    State(st): State<AppState>,
+    auth: Auth,
+    Path(id): Path<i64>,
+    ApiQuery(q): ApiQuery<ViewQuery>,
+) -> Result<Response, AppError> {
+    download_view(st, auth, id, true, q).await
+}
+
 /// Failed, returned and unpaid beneficiaries, for re-payment.
 #[utoipa::path(get, path = "/api/v1/reconciliations/{id}/follow-up.xlsx", tag = "downloads", params(("id" = i64, Path), LangQuery),
     responses((status = 200, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")), security(("bearer" = [])))]

@@ -65,6 +65,10 @@ pub struct PayoutSummary {
     #[serde(with = "rust_decimal::serde::str")]
     pub amount: Decimal,
     pub reason: Option<String>,
+    /// The name the bank used, kept where it differs from the list's (flag
+    /// `name_mismatch`): what the follow-up checks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -115,6 +119,7 @@ fn summary<P: PayoutRows + ?Sized>(payouts: &P, i: usize) -> PayoutSummary {
         status: payouts.status(i),
         amount: payouts.amount(i),
         reason: payouts.reason(i).map(str::to_owned),
+        name: None,
     }
 }
 
@@ -202,7 +207,13 @@ where
                 payouts: recon
                     .payouts_of(b)
                     .iter()
-                    .map(|&p| summary(payouts, p as usize))
+                    .map(|&p| {
+                        let mut s = summary(payouts, p as usize);
+                        if person.flags.contains(Flag::NameMismatch) {
+                            s.name = payouts.name(p as usize).map(str::to_owned);
+                        }
+                        s
+                    })
                     .collect(),
                 unit: list.unit(r).map(str::to_owned),
                 other_lists,

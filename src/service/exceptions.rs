@@ -21,16 +21,20 @@ use crate::store::{ExceptionFilter, ExceptionRecord, PageStart, Store, StoreErro
 #[derive(Debug, Clone, Default, serde::Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ExceptionQuery {
-    /// An outcome (`underpaid`, `unpaid`, …) or `unmatched_payout`.
+    /// An outcome (`underpaid`, `unpaid`, …) or `unmatched_payout`; several, comma-separated
+    /// (`underpaid,overpaid`), match any of them.
     pub outcome: Option<String>,
-    /// A flag (`name_mismatch`, `invalid_id`, …).
+    /// Outcomes to leave out, comma-separated: `exclude=no_account` is everything but the
+    /// people paid in cash (an account-opening to-do, not an error).
+    pub exclude: Option<String>,
+    /// A flag (`name_mismatch`, `invalid_id`, …); several, comma-separated, match any.
     pub flag: Option<String>,
-    /// Commune name, case- and diacritics-insensitive.
+    /// Commune name, case- and diacritics-insensitive; several, comma-separated.
     pub commune: Option<String>,
-    /// Bank name, code or BIN.
+    /// Bank name, code or BIN; several, comma-separated.
     pub bank: Option<String>,
-    /// Search: digits are the start of the personal ID (or all of it); other text is part
-    /// of the name (diacritics-insensitive) or of the ID as written.
+    /// Search: digits are the start of the personal ID or of the account number (or all of
+    /// it); other text is part of the name (diacritics-insensitive) or of the ID as written.
     pub q: Option<String>,
     /// A unit's code: the exceptions of its subtree (the people and unmatched payouts that
     /// count there).
@@ -104,14 +108,46 @@ impl ExceptionQuery {
                 .filter(|s| !s.is_empty())
                 .map(str::to_owned)
         };
-        let flag = match given(&self.flag) {
-            None => None,
-            Some(f) => Some(Flag::parse(&f)?.as_str().to_owned()),
+        // Comma-separated choices; values that name nothing drop out, and when every one
+        // does, nothing matches (None), never everything.
+        fn choices<T>(v: &Option<String>, parse: impl Fn(&str) -> Option<T>) -> Option<Vec<T>> {
+            let parts: Vec<&str> = v
+                .as_deref()
+                .unwrap_or("")
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .collect();
+            let found: Vec<T> = parts.iter().filter_map(|p| parse(p)).collect();
+            (parts.is_empty() || !found.is_empty()).then_some(found)
+        }
+        let flags = choices(&self.flag, |f| {
+            Flag::parse(f).map(|f| f.as_str().to_owned())
+        })?;
+        let bank_codes = choices(&self.bank, |b| {
+            BankId::resolve(b).map(|b| b.code().to_owned())
+        })?;
+        let commune_keys = choices(&self.commune, |c| Some(fold(c)).filter(|c| !c.is_empty()))?;
+        let all_kinds = || {
+            crate::recon::Outcome::ALL
+                .iter()
+                .map(|o| o.as_str())
+                .chain(["unmatched_payout"])
         };
-        let bank_code = match given(&self.bank) {
-            None => None,
-            Some(b) => Some(BankId::resolve(&b)?.code().to_owned()),
-        };
+        let mut kinds = choices(&self.outcome, |k| {
+            all_kinds().find(|a| *a == k).map(str::to_owned)
+        })?;
+        let excluded: Vec<String> =
+            choices(&self.exclude, |k| Some(k.to_owned())).unwrap_or_default();
+        if !excluded.is_empty() {
+            if kinds.is_empty() {
+                kinds = all_kinds().map(str::to_owned).collect();
+            }
+            kinds.retain(|k| !excluded.contains(k));
+            if kinds.is_empty() {
+                return None;
+            }
+        }
         let unit = match given(&self.unit) {
             None => None,
             Some(code) => Some(match shipped_tree().get(&code)?.level {
@@ -122,10 +158,10 @@ impl ExceptionQuery {
         };
         let folded = |v: &Option<String>| v.as_deref().map(fold).filter(|s| !s.is_empty());
         Some(ExceptionFilter {
-            kinds: given(&self.outcome).into_iter().collect(),
-            flag,
-            commune_key: folded(&self.commune),
-            bank_code,
+            kinds,
+            flags,
+            commune_keys,
+            bank_codes,
             unit,
             search: folded(&self.q),
         })
@@ -153,6 +189,10 @@ pub fn records(
             commune_key: row.commune.as_deref().map(fold),
             bank_code: row.bank.map(|b| b.code().to_owned()),
             population_id: row.population_id.clone(),
+            account: row
+                .account
+                .as_deref()
+                .map(|a| a.chars().filter(|c| !c.is_whitespace()).collect()),
             name_key: fold(&row.name),
             row_json: serde_json::to_string(&row)?,
         });
@@ -305,15 +345,18 @@ pub fn filter_exceptions(rows: &[ExceptionRow], q: &ExceptionQuery) -> Exception
     let tree = shipped_tree();
     let matches = |r: &ExceptionRow| -> bool {
         (f.kinds.is_empty() || f.kinds.iter().any(|k| k == r.kind.as_str()))
-            && f.flag
-                .as_deref()
-                .is_none_or(|fl| r.flags.iter().any(|x| x.as_str() == fl))
-            && f.commune_key
-                .as_ref()
-                .is_none_or(|c| r.commune.as_deref().map(fold).as_ref() == Some(c))
-            && f.bank_code
-                .as_deref()
-                .is_none_or(|b| r.bank.is_some_and(|rb| rb.code() == b))
+            && (f.flags.is_empty()
+                || r.flags
+                    .iter()
+                    .any(|x| f.flags.iter().any(|fl| fl == x.as_str())))
+            && (f.commune_keys.is_empty()
+                || r.commune
+                    .as_deref()
+                    .map(fold)
+                    .is_some_and(|c| f.commune_keys.contains(&c)))
+            && (f.bank_codes.is_empty()
+                || r.bank
+                    .is_some_and(|rb| f.bank_codes.iter().any(|b| b == rb.code())))
             && match &f.unit {
                 None => true,
                 Some(UnitScope::Nation) => r.unit.is_some(),
@@ -324,6 +367,10 @@ pub fn filter_exceptions(rows: &[ExceptionRow], q: &ExceptionQuery) -> Exception
             && f.search.as_deref().is_none_or(|n| {
                 if f.searches_id_start() {
                     r.population_id.starts_with(n)
+                        || r.account.as_deref().is_some_and(|a| {
+                            let a: String = a.chars().filter(|c| !c.is_whitespace()).collect();
+                            a.starts_with(n)
+                        })
                 } else {
                     r.population_id.to_lowercase().contains(n) || fold(&r.name).contains(n)
                 }
@@ -582,17 +629,31 @@ async fn written_on_the_side(
     Ok(stream::once(async move { Ok(first) }).chain(rest).boxed())
 }
 
-/// Where a download's digest is kept: the run, its language, the store.
+/// Where a download's digest is kept: the run, its language, the store; a filtered view
+/// keeps none (its bytes depend on the filters).
 struct KeepDigest {
-    store: Arc<dyn Store>,
+    store: Option<Arc<dyn Store>>,
     run_id: i64,
     lang: Lang,
+}
+
+impl KeepDigest {
+    fn none() -> Self {
+        KeepDigest {
+            store: None,
+            run_id: 0,
+            lang: Lang::Vi,
+        }
+    }
 }
 
 /// Keeps the digest of a file made whole, the first time; a later one that differs means a
 /// download is not byte-stable (a bug: an auditor's filed copy would no longer check), so
 /// it is logged loudly, and the first stays.
 async fn keep_digest(keep: KeepDigest, file: &'static str, sha256: String, bytes: u64) {
+    let Some(store) = keep.store else {
+        return;
+    };
     let d = crate::store::RunDownload {
         file: file.to_owned(),
         lang: keep.lang.code().to_owned(),
@@ -600,7 +661,7 @@ async fn keep_digest(keep: KeepDigest, file: &'static str, sha256: String, bytes
         bytes: i64::try_from(bytes).unwrap_or(i64::MAX),
         first_at: chrono::Utc::now(),
     };
-    match keep.store.record_download(keep.run_id, d.clone()).await {
+    match store.record_download(keep.run_id, d.clone()).await {
         Ok(kept) if kept.sha256 == d.sha256 => {}
         Ok(kept) => tracing::error!(
             run_id = keep.run_id,
@@ -647,6 +708,80 @@ pub async fn download(
     Ok(body)
 }
 
+/// The exceptions of a stored run as a page shows them filtered, as a file of their own:
+/// a commune or a bank gets its list. `xlsx`: the report workbook with just those rows on
+/// its exception sheets (the summary stays the run's); otherwise the CSV. Audited as a
+/// download (with the filters).
+pub async fn download_view(
+    store: Arc<dyn Store>,
+    run: LoadedRun,
+    xlsx: bool,
+    q: &ExceptionQuery,
+    lang: Lang,
+    actor: &str,
+) -> ServiceResult<DownloadBody> {
+    use crate::domain::audit::{Action, NewAuditEntry};
+    let run_id = run.stored.info.id;
+    let file = if xlsx {
+        "exceptions.xlsx"
+    } else {
+        "exceptions.csv"
+    };
+    // A value that names nothing matches nothing: an empty list, never everything.
+    let filter = q.filter().unwrap_or(ExceptionFilter {
+        kinds: vec!["-".into()],
+        ..ExceptionFilter::default()
+    });
+    let audit = NewAuditEntry::new(
+        actor,
+        Action::RunDownload,
+        format!("reconciliation/{run_id}"),
+        serde_json::json!({
+            "reconciliation_id": run_id,
+            "unit": run.stored.info.unit,
+            "file": file,
+            "lang": lang.code(),
+            "filters": {
+                "outcome": q.outcome, "exclude": q.exclude, "flag": q.flag,
+                "commune": q.commune, "bank": q.bank, "q": q.q, "unit": q.unit,
+            },
+        }),
+    );
+    let body = if xlsx {
+        let count = store.count_exceptions(run_id, &filter, None).await?;
+        let count = usize::try_from(count).unwrap_or(0);
+        let (rows, failed) = StoredRows::new(store.clone(), run_id, filter);
+        let (report, meta) = (run.report, run.meta);
+        let stream = written_on_the_side(run_id, file, failed, KeepDigest::none(), move |out| {
+            crate::report::xlsx::write_report_to(
+                out,
+                &report,
+                rows,
+                count,
+                &meta,
+                lang,
+                crate::report::xlsx::ExceptionLayout::default(),
+            )
+            .map(drop)
+            .map_err(|e| e.to_string())
+        })
+        .await?;
+        DownloadBody { stream, len: None }
+    } else {
+        let (rows, failed) = StoredRows::new(store.clone(), run_id, filter);
+        let stream =
+            written_on_the_side(run_id, file, failed, KeepDigest::none(), move |mut out| {
+                crate::report::csv::write_exceptions(&mut out, rows, lang)
+                    .and_then(|()| std::io::Write::flush(&mut out))
+                    .map_err(|e| e.to_string())
+            })
+            .await?;
+        DownloadBody { stream, len: None }
+    };
+    store.append_audit(audit).await?;
+    Ok(body)
+}
+
 async fn made(
     store: Arc<dyn Store>,
     run: LoadedRun,
@@ -666,7 +801,7 @@ async fn made(
         }
         Download::Csv => {
             let keep = KeepDigest {
-                store: store.clone(),
+                store: Some(store.clone()),
                 run_id,
                 lang,
             };
@@ -690,7 +825,7 @@ async fn made(
             let count = store.count_exceptions(run_id, &filter, None).await?;
             let count = usize::try_from(count).unwrap_or(0);
             let keep = KeepDigest {
-                store: store.clone(),
+                store: Some(store.clone()),
                 run_id,
                 lang,
             };
@@ -714,7 +849,7 @@ async fn made(
         Download::Xlsx => {
             let count = usize::try_from(run.stored.exception_rows.unwrap_or(0)).unwrap_or(0);
             let keep = KeepDigest {
-                store: store.clone(),
+                store: Some(store.clone()),
                 run_id,
                 lang,
             };

@@ -11,7 +11,8 @@ pub mod tokens;
 /// What an upload's file arrives in (the API and the pages fill it as the body streams).
 pub use crate::import::spool::{Spool, Spooled};
 pub use exceptions::{
-    DownloadBody, ExceptionPage, ExceptionQuery, download, exception_page, filter_exceptions,
+    DownloadBody, ExceptionPage, ExceptionQuery, download, download_view, exception_page,
+    filter_exceptions,
 };
 
 use std::collections::HashMap;

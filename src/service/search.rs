@@ -168,18 +168,23 @@ impl RunSearch {
         if !f.kinds.is_empty() && kinds.is_empty() {
             return None;
         }
-        let flag = match &f.flag {
-            None => 0,
-            Some(fl) => 1u64 << (self.flag_bits.find(fl)?.checked_sub(1)?),
+        // Any of the flags asked for: their bits; values no row has drop out, and when
+        // all do, nothing matches.
+        let mut flag = 0u64;
+        for fl in &f.flags {
+            if let Some(bit) = self.flag_bits.find(fl).and_then(|b| b.checked_sub(1)) {
+                flag |= 1u64 << bit;
+            }
+        }
+        if !f.flags.is_empty() && flag == 0 {
+            return None;
+        }
+        let ids = |values: &[String], table: &Interned| -> Option<Vec<u32>> {
+            let found: Vec<u32> = values.iter().filter_map(|v| table.find(v)).collect();
+            (values.is_empty() || !found.is_empty()).then_some(found)
         };
-        let commune = match &f.commune_key {
-            None => 0,
-            Some(c) => self.commune_ids.find(c)?,
-        };
-        let bank = match &f.bank_code {
-            None => 0,
-            Some(b) => self.bank_ids.find(b)?,
-        };
+        let communes = ids(&f.commune_keys, &self.commune_ids)?;
+        let banks = ids(&f.bank_codes, &self.bank_ids)?;
         let unit = match &f.unit {
             None => None,
             Some(UnitScope::Nation) => Some((false, 0)),
@@ -189,8 +194,8 @@ impl RunSearch {
         Some(move |i: usize| {
             (kinds.is_empty() || kinds.contains(&self.kinds[i]))
                 && (flag == 0 || self.flags[i] & flag != 0)
-                && (commune == 0 || self.communes[i] == commune)
-                && (bank == 0 || self.banks[i] == bank)
+                && (communes.is_empty() || communes.contains(&self.communes[i]))
+                && (banks.is_empty() || banks.contains(&self.banks[i]))
                 && match unit {
                     None => true,
                     // The nation: every row that names a unit.
@@ -350,6 +355,7 @@ mod tests {
             commune_key: None,
             bank_code: None,
             population_id: id.into(),
+            account: None,
             name_key: name.into(),
             row_json: String::new(),
         }
@@ -408,7 +414,7 @@ mod tests {
         assert_eq!(s.matching(&ExceptionFilter::default()), None);
         // A value no row has matches nothing.
         let bank = ExceptionFilter {
-            bank_code: Some("VBA".into()),
+            bank_codes: vec!["VBA".into()],
             ..text("hung")
         };
         assert_eq!(s.matching(&bank), Some(vec![]));

@@ -259,6 +259,8 @@ pub struct ExceptionRecord {
     pub commune_key: Option<String>,
     pub bank_code: Option<String>,
     pub population_id: String,
+    /// The account number, spaces removed (searched like the ID: by its start).
+    pub account: Option<String>,
     /// The name folded.
     pub name_key: String,
     pub row_json: String,
@@ -269,9 +271,12 @@ pub struct ExceptionRecord {
 pub struct ExceptionFilter {
     /// Any of these kinds (empty: any kind).
     pub kinds: Vec<String>,
-    pub flag: Option<String>,
-    pub commune_key: Option<String>,
-    pub bank_code: Option<String>,
+    /// Any of these flags (empty: any).
+    pub flags: Vec<String>,
+    /// Any of these communes, folded (empty: any).
+    pub commune_keys: Vec<String>,
+    /// Any of these banks (empty: any).
+    pub bank_codes: Vec<String>,
     pub unit: Option<UnitScope>,
     /// Digits: the start of the personal ID (an index range); else part of the folded name
     /// or of the ID as written.

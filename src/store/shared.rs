@@ -669,6 +669,7 @@ async fn insert_exceptions(
             "population_id",
             "name_key",
             "row_json",
+            "account",
         ],
         &numbered,
         |(seq, r), c| {
@@ -683,6 +684,7 @@ async fn insert_exceptions(
                 Cell::Text(&r.population_id),
                 Cell::Text(&r.name_key),
                 Cell::Text(&r.row_json),
+                r.account.as_deref().into(),
             ]);
         },
     )
@@ -726,21 +728,29 @@ fn push_exception_filter(qb: &mut QueryBuilder<Db>, run_id: i64, f: &ExceptionFi
         }
         qb.push(")");
     }
-    if let Some(flag) = &f.flag {
-        // The flag's rows drive: a rare flag is a short index range, not a scan of the run.
+    if !f.flags.is_empty() {
+        // The flags' rows drive: a rare flag is a short index range, not a scan of the run.
         qb.push(" AND e.seq IN (SELECT x.seq FROM run_exception_flags x WHERE x.run_id = ");
         qb.push_bind(run_id);
-        qb.push(" AND x.flag = ");
-        qb.push_bind(flag.clone());
-        qb.push(")");
+        qb.push(" AND x.flag IN (");
+        let mut flags = qb.separated(", ");
+        for flag in &f.flags {
+            flags.push_bind(flag.clone());
+        }
+        qb.push("))");
     }
-    if let Some(commune) = &f.commune_key {
-        qb.push(" AND e.commune_key = ");
-        qb.push_bind(commune.clone());
-    }
-    if let Some(bank) = &f.bank_code {
-        qb.push(" AND e.bank_code = ");
-        qb.push_bind(bank.clone());
+    for (column, values) in [
+        (" AND e.commune_key IN (", &f.commune_keys),
+        (" AND e.bank_code IN (", &f.bank_codes),
+    ] {
+        if !values.is_empty() {
+            qb.push(column);
+            let mut list = qb.separated(", ");
+            for v in values {
+                list.push_bind(v.clone());
+            }
+            qb.push(")");
+        }
     }
     match &f.unit {
         None => {}
@@ -758,11 +768,17 @@ fn push_exception_filter(qb: &mut QueryBuilder<Db>, run_id: i64, f: &ExceptionFi
     }
     if let Some(q) = &f.search {
         if f.searches_id_start() {
-            // IDs with this start: an index range (bytewise order on both backends).
-            qb.push(" AND e.population_id >= ");
+            // IDs or accounts with this start: index ranges (bytewise order on both
+            // backends).
+            qb.push(" AND ((e.population_id >= ");
             qb.push_bind(q.clone());
             qb.push(" AND e.population_id < ");
             qb.push_bind(format!("{q}{}", char::MAX));
+            qb.push(") OR (e.account >= ");
+            qb.push_bind(q.clone());
+            qb.push(" AND e.account < ");
+            qb.push_bind(format!("{q}{}", char::MAX));
+            qb.push("))");
         } else {
             let pattern = format!("%{}%", like_escaped(q));
             qb.push(" AND (e.name_key LIKE ");
@@ -1514,6 +1530,7 @@ impl Store for Backend {
                 commune_key,
                 bank_code,
                 population_id: id,
+                account: None,
                 name_key: name,
                 row_json: String::new(),
             });

@@ -119,6 +119,17 @@ impl FiguresView {
     }
 }
 
+/// Distinct texts, in order, joined by "; ".
+fn join<'a>(items: impl Iterator<Item = &'a str>) -> String {
+    let mut seen: Vec<&str> = Vec::new();
+    for s in items {
+        if !s.trim().is_empty() && !seen.contains(&s) {
+            seen.push(s);
+        }
+    }
+    seen.join("; ")
+}
+
 pub fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
@@ -327,6 +338,13 @@ pub struct ExcRow {
     pub account: String,
     pub due: String,
     pub paid: String,
+    /// Due minus paid: "thiếu 1.500.000 ₫" (a top-up to pay) or "thừa …" (to recover).
+    pub difference: String,
+    /// The bank's answers: reference, status reason, and the name it used where that
+    /// differs from the list's.
+    pub refs: String,
+    pub reason: String,
+    pub bank_name: String,
     pub flags: String,
     pub rows: String,
 }
@@ -350,15 +368,37 @@ pub struct ExceptionsView {
     /// The unit the list is filtered to, kept by the filter form.
     pub unit: String,
     pub masked: bool,
+    /// "Everything but the people paid in cash" is on.
+    pub no_cash: bool,
+    pub per_page: usize,
+    pub per_page_opts: Vec<Opt>,
+    pub pages: usize,
+    /// The filters as a query string (no page), for the downloads of this view.
+    pub filters: String,
+    /// Whether any filter is on (beyond the unit).
+    pub filtered: bool,
+    /// The filters as hidden fields, for the page-size and jump forms.
+    pub hidden: Vec<(&'static str, String)>,
 }
 
 const PER_PAGE: usize = 50;
+const PER_PAGE_CHOICES: [usize; 4] = [50, 100, 200, 500];
+
+/// Whether `value` is among a comma-separated choice.
+fn chosen(v: &Option<String>, value: &str) -> bool {
+    v.as_deref()
+        .is_some_and(|s| s.split(',').any(|x| x.trim() == value))
+}
 
 impl ExceptionsView {
-    /// The query a page of the list reads: `q` with the page's size.
+    /// The query a page of the list reads: `q` with the page's size (one of the choices).
     pub fn query(q: &ExceptionQuery) -> ExceptionQuery {
+        let per_page = q
+            .per_page
+            .filter(|n| PER_PAGE_CHOICES.contains(n))
+            .unwrap_or(PER_PAGE);
         ExceptionQuery {
-            per_page: Some(PER_PAGE),
+            per_page: Some(per_page),
             after: None,
             ..q.clone()
         }
@@ -381,8 +421,9 @@ impl ExceptionsView {
             next_after,
             ..
         } = found;
+        let per_page = Self::query(q).per_page.unwrap_or(PER_PAGE);
         // A search counted only up to its cap: the pages go on while they are full.
-        let pages = total.div_ceil(PER_PAGE).max(1).max(page);
+        let pages = total.div_ceil(per_page).max(1).max(page);
         let more = !total_exact && next_after.is_some();
         let shown = |n: usize| {
             if total_exact {
@@ -391,7 +432,7 @@ impl ExceptionsView {
                 format!("{} {}", t.s("exc.more_than"), count(n as u64))
             }
         };
-        let sel = |v: &Option<String>, value: &str| v.as_deref().map(str::trim) == Some(value);
+        let sel = chosen;
         let mut outcomes: Vec<Opt> = Outcome::ALL
             .iter()
             .map(|o| Opt {
@@ -457,6 +498,21 @@ impl ExceptionsView {
                     account,
                     due: r.amount_due.map(format_vnd).unwrap_or_default(),
                     paid: format_vnd(r.amount_paid),
+                    difference: r.amount_due.map_or_else(String::new, |due| {
+                        let d = due - r.amount_paid;
+                        match d.cmp(&Decimal::ZERO) {
+                            std::cmp::Ordering::Greater => {
+                                format!("{} {}", t.s("exc.short"), format_vnd(d))
+                            }
+                            std::cmp::Ordering::Less => {
+                                format!("{} {}", t.s("exc.over"), format_vnd(-d))
+                            }
+                            std::cmp::Ordering::Equal => String::new(),
+                        }
+                    }),
+                    refs: join(r.payouts.iter().filter_map(|p| p.reference.as_deref())),
+                    reason: join(r.payouts.iter().filter_map(|p| p.reason.as_deref())),
+                    bank_name: join(r.payouts.iter().filter_map(|p| p.name.as_deref())),
                     flags: r
                         .flags
                         .iter()
@@ -472,19 +528,28 @@ impl ExceptionsView {
                 }
             })
             .collect();
+        let mut filter_parts = vec![];
+        let mut hidden = vec![];
+        for (k, v) in [
+            ("outcome", &q.outcome),
+            ("exclude", &q.exclude),
+            ("flag", &q.flag),
+            ("commune", &q.commune),
+            ("bank", &q.bank),
+            ("q", &q.q),
+            ("unit", &q.unit),
+        ] {
+            if let Some(v) = v.as_deref().filter(|v| !v.trim().is_empty()) {
+                filter_parts.push(format!("{k}={}", super::session::url_encode(v)));
+                hidden.push((k, v.to_owned()));
+            }
+        }
+        let filtered = filter_parts.iter().any(|p| !p.starts_with("unit="));
+        let filters = filter_parts.join("&");
         let link = |p: usize| {
-            let mut parts = vec![];
-            for (k, v) in [
-                ("outcome", &q.outcome),
-                ("flag", &q.flag),
-                ("commune", &q.commune),
-                ("bank", &q.bank),
-                ("q", &q.q),
-                ("unit", &q.unit),
-            ] {
-                if let Some(v) = v.as_deref().filter(|v| !v.trim().is_empty()) {
-                    parts.push(format!("{k}={}", super::session::url_encode(v)));
-                }
+            let mut parts = filter_parts.clone();
+            if per_page != PER_PAGE {
+                parts.push(format!("per_page={per_page}"));
             }
             parts.push(format!("page={p}"));
             format!("{base}?{}#exceptions", parts.join("&"))
@@ -504,6 +569,20 @@ impl ExceptionsView {
             q: q.q.clone().unwrap_or_default(),
             unit: q.unit.clone().unwrap_or_default(),
             masked: !full_ids,
+            no_cash: chosen(&q.exclude, "no_account"),
+            per_page,
+            per_page_opts: PER_PAGE_CHOICES
+                .iter()
+                .map(|n| Opt {
+                    value: n.to_string(),
+                    label: n.to_string(),
+                    selected: *n == per_page,
+                })
+                .collect(),
+            pages,
+            filters,
+            filtered,
+            hidden,
             base,
         }
     }

@@ -569,22 +569,24 @@ async function accountant(browser) {
         check((await count(page, 'a[rel=next]')) >= 1, `${result.exceptions_total} exceptions, ${result.exceptions_rows} shown, no a[rel=next]`);
       }
       check((await count(page, 'a[rel=prev]')) === 0, 'a[rel=prev] on the first page of exceptions');
-      for (const sel of ['select[name=outcome]', 'select[name=flag]', 'select[name=commune]', 'select[name=bank]', 'input[name=q]']) {
-        check((await count(page, `form#exception-filters ${sel}`)) === 1, `form#exception-filters ${sel} missing`);
+      for (const sel of ['input[name=outcome]', 'input[name=flag]', 'input[name=bank]', 'input[name=q]', 'input[name=exclude]', 'select[name=per_page]']) {
+        check((await count(page, `form#exception-filters ${sel}`)) >= 1, `form#exception-filters ${sel} missing`);
       }
       const method = ((await (await need(page, 'form#exception-filters')).getAttribute('method')) || 'get').toLowerCase();
       check(method === 'get', `form#exception-filters method is ${method}, want get`);
     });
 
     await step('accountant: filter exceptions by outcome', async () => {
-      const select = await need(page, 'form#exception-filters select[name=outcome]');
-      const options = await select.evaluate((s) =>
-        [...s.options].map((o) => ({ value: o.value, label: o.textContent.trim() })),
+      // The outcomes are ticked in a drop-down (details); pick the first shown in the table.
+      const first = await page.locator('table#exceptions tbody tr').first().getAttribute('data-outcome');
+      const options = await page.locator('form#exception-filters input[name=outcome]').evaluateAll((xs) =>
+        xs.map((x) => ({ value: x.value, label: x.closest('label').textContent.trim() })),
       );
-      const pick = options.find((o) => o.value !== '');
-      if (!pick) throw new Error('select[name=outcome] has no non-empty option');
+      const pick = options.find((o) => o.value === first) || options[0];
+      if (!pick) throw new Error('input[name=outcome] has no choice');
       result.filter = pick;
-      await select.selectOption(pick.value);
+      await page.locator('form#exception-filters details.choices').first().locator('summary').click();
+      await page.locator(`form#exception-filters input[name=outcome][value=${pick.value}]`).check();
       await submit(page, 'form#exception-filters');
       const url = new URL(page.url());
       check(url.searchParams.get('outcome') === pick.value, `after filtering, the URL is ${url.pathname}${url.search}, want outcome=${pick.value}`);
@@ -600,20 +602,31 @@ async function accountant(browser) {
         `filtering by outcome "${pick.value}" (${label}): the rows do not all show "${label}" and the total stayed ${result.filtered_total}`,
       );
       check(
-        (await select.evaluate((s) => s.value).catch(() => null)) === pick.value ||
-          (await page.locator('form#exception-filters select[name=outcome]').inputValue()) === pick.value,
-        'the outcome filter does not stay selected after filtering',
+        await page.locator(`form#exception-filters input[name=outcome][value=${pick.value}]`).isChecked(),
+        'the outcome filter does not stay ticked after filtering',
       );
       await page.evaluate(() => {
         document.querySelector('form#exception-filters').scrollIntoView({ block: 'start' });
         window.scrollBy(0, -60);
       });
       await screenshot(page, '05-exceptions-filtered.png');
+      // A run's filtered view downloads as its own file, with just those rows.
+      await goto(page, `/runs/${result.run_id}?outcome=${pick.value}`);
+      const runTotal = Number((await page.locator('table#exceptions').getAttribute('data-total')) || 'NaN');
+      const href = await page.locator('a#download-view-csv').getAttribute('href').catch(() => null);
+      if (check(href && href.includes(`outcome=${pick.value}`), `a#download-view-csv is ${href}, want the filter in it`)) {
+        const csv = await page.evaluate(async (u) => (await fetch(u)).text(), href);
+        result.filtered_csv_rows = csv.trim().split('\n').length - 1;
+        check(
+          result.filtered_csv_rows === runTotal,
+          `the filtered CSV has ${result.filtered_csv_rows} rows, the run page says ${runTotal}`,
+        );
+      }
     });
 
     await step('accountant: search exceptions by name', async () => {
-      const select = await need(page, 'form#exception-filters select[name=outcome]');
-      await select.selectOption('');
+      await page.locator('form#exception-filters details.choices').first().locator('summary').click();
+      for (const box of await page.locator('form#exception-filters input[name=outcome]:checked').all()) await box.uncheck();
       await page.fill('form#exception-filters input[name=q]', SEARCH);
       await submit(page, 'form#exception-filters');
       const url = new URL(page.url());

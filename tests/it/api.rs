@@ -269,6 +269,70 @@ async fn the_whole_flow_gives_the_hand_computed_report_and_downloads() {
         let nguyen = exceptions(&app, run_id, "q=nguyen").await;
         assert_eq!(nguyen["total"], 1, "{nguyen}");
         assert_eq!(nguyen["total_exact"], true, "{nguyen}");
+        // Several choices match any of them, comma-separated or repeated; values that name
+        // nothing drop out (all of them: nothing matches).
+        let kinds = |v: &Value| -> Vec<String> {
+            v["items"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|i| i["kind"].as_str().unwrap_or("?").to_owned())
+                .collect()
+        };
+        let failed = exceptions(&app, run_id, "outcome=failed").await;
+        let two = exceptions(&app, run_id, "outcome=unpaid,failed").await;
+        assert_eq!(two["total"], 2, "{two}");
+        let repeated = exceptions(&app, run_id, "outcome=unpaid&outcome=failed").await;
+        assert_eq!(repeated["items"], two["items"]);
+        let with_unknown = exceptions(&app, run_id, "outcome=unpaid,nonsense").await;
+        assert_eq!(with_unknown["items"], unpaid["items"]);
+        let nothing = exceptions(&app, run_id, "outcome=nonsense").await;
+        assert_eq!(nothing["total"], 0);
+        assert_eq!(failed["total"], 1);
+        let banks = exceptions(&app, run_id, "bank=VBSP,Agribank&per_page=200").await;
+        let vba = exceptions(&app, run_id, "bank=Agribank&per_page=200").await;
+        assert_eq!(
+            banks["total"].as_u64(),
+            Some(vba["total"].as_u64().unwrap_or(0) + 1)
+        );
+        // Everything but the people paid in cash.
+        let no_cash = exceptions(&app, run_id, "exclude=no_account&per_page=200").await;
+        let cash = exceptions(&app, run_id, "outcome=no_account").await;
+        assert_eq!(cash["total"], 1, "{cash}");
+        assert_eq!(no_cash["total"].as_u64(), Some(total - 1));
+        assert!(!kinds(&no_cash).contains(&"no_account".to_owned()));
+        // Digits find the start of an account number as well as of an ID.
+        let by_account = exceptions(&app, run_id, "q=6310001").await;
+        assert_eq!(names(&by_account), vec!["Dương Văn Minh"], "{by_account}");
+        // The bank's answer is kept with the exception: its reference and reason.
+        let returned = exceptions(&app, run_id, "outcome=returned").await;
+        let payout = &returned["items"][0]["payouts"][0];
+        assert!(payout["reference"].is_string(), "{returned}");
+
+        // The filtered view as files of its own: only those rows.
+        let csv = app
+            .get(
+                &t,
+                &format!("/api/v1/reconciliations/{run_id}/exceptions.csv?outcome=unpaid,failed"),
+            )
+            .await;
+        csv.expect_status(StatusCode::OK, "exceptions.csv");
+        let text = String::from_utf8_lossy(&csv.body).into_owned();
+        assert_eq!(text.lines().count(), 3, "header and two rows: {text}");
+        assert!(text.contains("Lý Thị Nga"));
+        let x = app
+            .get(
+                &t,
+                &format!("/api/v1/reconciliations/{run_id}/exceptions.xlsx?exclude=no_account"),
+            )
+            .await;
+        x.expect_status(StatusCode::OK, "exceptions.xlsx");
+        let rows = sheet_text(&x.body, "Ngoại lệ").len() - 1;
+        assert_eq!(
+            rows as u64,
+            total - 1,
+            "the workbook lists the filtered rows"
+        );
         let page = exceptions(&app, run_id, "per_page=2&page=2").await;
         assert_eq!(page["total"], total);
         assert_eq!(page["page"], 2);

@@ -557,6 +557,42 @@ async fn uploads_runs_downloads_and_language() {
             let shown = format!("data-figure=\"{k}\">{}<", money::format_vnd(v));
             assert!(run_page.contains(&shown), "{shown} on the run page");
         }
+        // Several outcomes ticked (the form repeats the key), and the view's own download.
+        let view = b
+            .get(&format!("/runs/{run_id}?outcome=unpaid&outcome=failed#exceptions"))
+            .await
+            .text();
+        let table = |html: &str| -> Vec<String> {
+            html.split("<table id=\"exceptions\"")
+                .nth(1)
+                .and_then(|s| s.split("</table>").next())
+                .unwrap_or("")
+                .split("<tr data-outcome=\"")
+                .skip(1)
+                .filter_map(|s| s.split('"').next().map(str::to_owned))
+                .collect()
+        };
+        let shown = table(&view);
+        assert!(!shown.is_empty(), "{view}");
+        assert!(shown.iter().all(|k| k == "unpaid" || k == "failed"), "{shown:?}");
+        assert!(view.contains("value=\"unpaid\" checked"));
+        let link = format!("/runs/{run_id}/exceptions.csv?outcome=unpaid%2Cfailed");
+        assert!(view.contains(&format!("href=\"{link}\"")), "{view}");
+        let csv = b.get(&link).await;
+        csv.expect_status(StatusCode::OK, "the filtered CSV");
+        assert_eq!(
+            String::from_utf8_lossy(&csv.body).lines().count(),
+            shown.len() + 1
+        );
+        // Everything but the people paid in cash; the page size kept across pages.
+        let no_cash = b
+            .get(&format!("/runs/{run_id}?exclude=no_account&per_page=100"))
+            .await
+            .text();
+        let shown = table(&no_cash);
+        assert!(!shown.is_empty() && !shown.contains(&"no_account".to_owned()));
+        assert!(no_cash.contains("id=\"exclude-cash\" name=\"exclude\" value=\"no_account\" checked"));
+        assert!(no_cash.contains("<option value=\"100\" selected>"));
         let x = b.get(&format!("/runs/{run_id}/report.xlsx")).await;
         x.expect_status(StatusCode::OK, "xlsx");
         assert!(x.body.starts_with(b"PK"), "an xlsx (zip) file");

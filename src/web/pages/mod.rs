@@ -17,8 +17,8 @@ mod runs;
 mod uploads;
 
 use askama::Template;
+use axum::extract::Form;
 use axum::extract::rejection::FormRejection;
-use axum::extract::{Form, Query};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
@@ -125,8 +125,8 @@ impl<T: serde::de::DeserializeOwned, S: Send + Sync> axum::extract::FromRequestP
         parts: &mut axum::http::request::Parts,
         _state: &S,
     ) -> Result<Self, Self::Rejection> {
-        match Query::<T>::try_from_uri(&parts.uri) {
-            Ok(Query(q)) => Ok(PageQuery(q)),
+        match crate::app::query::merged(parts.uri.query().unwrap_or("")) {
+            Ok(q) => Ok(PageQuery(q)),
             Err(e) => {
                 let lang = super::session::lang_of(&parts.headers);
                 let t = Tr { lang };
@@ -136,7 +136,7 @@ impl<T: serde::de::DeserializeOwned, S: Send + Sync> axum::extract::FromRequestP
                         "Địa chỉ trang có giá trị không đọc được",
                         "The page address has a value that cannot be read"
                     ),
-                    e.body_text().chars().take(200).collect::<String>()
+                    e.chars().take(200).collect::<String>()
                 );
                 Err(WebError::BadRequest(message).into_page(lang))
             }

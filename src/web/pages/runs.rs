@@ -199,8 +199,26 @@ pub async fn download(
     State(st): State<AppState>,
     v: Viewer,
     Path((id, file)): Path<(i64, String)>,
+    PageQuery(q): PageQuery<ExceptionQuery>,
 ) -> PageResult {
     require_read(&v)?;
+    // The list as the page filtered it.
+    if let Some(xlsx) = match file.as_str() {
+        "exceptions.xlsx" => Some(true),
+        "exceptions.csv" => Some(false),
+        _ => None,
+    } {
+        let run = service::load_run(st.store.as_ref(), id)
+            .await
+            .or_page(v.lang)?;
+        if !v.token().sees(&run.stored.info.unit) {
+            return Err(PageError(WebError::NotFound, v.lang));
+        }
+        let body = service::download_view(st.store.clone(), run, xlsx, &q, v.lang, &v.actor())
+            .await
+            .or_page(v.lang)?;
+        return Ok(crate::app::download::view_response(xlsx, id, body));
+    }
     let what = [
         Download::Xlsx,
         Download::Csv,
