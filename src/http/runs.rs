@@ -167,6 +167,12 @@ pub async fn exceptions(
 pub struct LangQuery {
     /// `vi` (default) or `en`.
     pub lang: Option<String>,
+    /// CSV only: `semicolon` separates fields with `;` (Excel with Vietnamese regional
+    /// settings); default `,`.
+    pub sep: Option<String>,
+    /// CSV only: `text` writes IDs and account numbers as `="035031509656"`, which Excel
+    /// keeps as text when the file is double-clicked (no lost leading zeros).
+    pub ids: Option<String>,
 }
 
 async fn download(
@@ -174,14 +180,16 @@ async fn download(
     auth: Auth,
     id: i64,
     what: Download,
-    lang: LangQuery,
+    lang_q: LangQuery,
 ) -> Result<Response, AppError> {
     let run = visible_run(&st, &auth, id).await?;
-    let lang = match lang.lang.as_deref() {
+    let lang = match lang_q.lang.as_deref() {
         Some("en") => Lang::En,
         _ => Lang::Vi,
     };
-    let body = service::download(st.store.clone(), run, what, lang, &auth.actor()).await?;
+    let csv =
+        crate::report::csv::CsvStyle::from_query(lang_q.sep.as_deref(), lang_q.ids.as_deref());
+    let body = service::download(st.store.clone(), run, what, lang, csv, &auth.actor()).await?;
     Ok(crate::app::download::response(what, id, body))
 }
 
@@ -228,6 +236,8 @@ pub struct ViewQuery {
     pub filters: ExceptionQuery,
     /// `vi` (default) or `en`.
     pub lang: Option<String>,
+    pub sep: Option<String>,
+    pub ids: Option<String>,
 }
 
 async fn download_view(
@@ -242,8 +252,17 @@ async fn download_view(
         Some("en") => Lang::En,
         _ => Lang::Vi,
     };
-    let body = service::download_view(st.store.clone(), run, xlsx, &q.filters, lang, &auth.actor())
-        .await?;
+    let csv = crate::report::csv::CsvStyle::from_query(q.sep.as_deref(), q.ids.as_deref());
+    let body = service::download_view(
+        st.store.clone(),
+        run,
+        xlsx,
+        &q.filters,
+        lang,
+        csv,
+        &auth.actor(),
+    )
+    .await?;
     Ok(crate::app::download::view_response(xlsx, id, body))
 }
 

@@ -175,22 +175,73 @@ fn unit_text(row: &ExceptionRow, lang: Lang) -> String {
     s
 }
 
+/// How the CSV is shaped for the program that opens it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CsvStyle {
+    /// `;` between fields: what Excel splits on where the list separator is `;` (the
+    /// Vietnamese regional setting, where `,` is the decimal mark).
+    pub semicolon: bool,
+    /// IDs and account numbers as `="035031509656"`: Excel opening the file by a double
+    /// click keeps them as text (leading zeros, all 12+ digits) instead of numbers.
+    pub excel_text: bool,
+}
+
 /// The exceptions as CSV for Excel users: UTF-8 with BOM (so Excel shows Vietnamese),
 /// comma separated, CRLF line endings, header row of labels in `lang`.
-pub fn write_exceptions<W, I>(mut w: W, exceptions: I, lang: Lang) -> std::io::Result<()>
+pub fn write_exceptions<W, I>(w: W, exceptions: I, lang: Lang) -> std::io::Result<()>
 where
     W: Write,
     I: IntoIterator,
     I::Item: std::borrow::Borrow<ExceptionRow>,
 {
-    w.write_all(&exceptions_head(lang)?)?;
-    write_exception_rows(w, exceptions, lang)
+    write_exceptions_styled(w, exceptions, lang, CsvStyle::default())
+}
+
+/// `write_exceptions` in a `style`.
+pub fn write_exceptions_styled<W, I>(
+    mut w: W,
+    exceptions: I,
+    lang: Lang,
+    style: CsvStyle,
+) -> std::io::Result<()>
+where
+    W: Write,
+    I: IntoIterator,
+    I::Item: std::borrow::Borrow<ExceptionRow>,
+{
+    let mut head = UTF8_BOM.to_vec();
+    let mut out = writer(&mut head, style);
+    out.write_record(
+        exception_headers(lang)
+            .iter()
+            .map(|h| escape_cell(h).into_owned()),
+    )?;
+    out.flush()?;
+    drop(out);
+    w.write_all(&head)?;
+    let mut out = writer(w, style);
+    for row in exceptions {
+        let mut texts = exception_texts(row.borrow(), lang);
+        let mut cells: Vec<String> = texts.iter().map(|t| escape_cell(t).into_owned()).collect();
+        if style.excel_text {
+            for c in [COL_ID, COL_ACCOUNT] {
+                let t = std::mem::take(&mut texts[c]);
+                // Only digits become a text formula: anything else stays escaped as it is.
+                if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()) {
+                    cells[c] = format!("=\"{t}\"");
+                }
+            }
+        }
+        out.write_record(&cells)?;
+    }
+    out.flush()
 }
 
 /// Every field quoted: a `;` or tab inside one stays inside it whichever separator Excel
 /// splits on.
-fn writer<W: Write>(w: W) -> csv::Writer<W> {
+fn writer<W: Write>(w: W, style: CsvStyle) -> csv::Writer<W> {
     csv::WriterBuilder::new()
+        .delimiter(if style.semicolon { b';' } else { b',' })
         .terminator(csv::Terminator::CRLF)
         .quote_style(csv::QuoteStyle::Always)
         .from_writer(w)
@@ -201,7 +252,7 @@ fn writer<W: Write>(w: W) -> csv::Writer<W> {
 /// `write_exceptions` (a download streams them as they are read).
 pub fn exceptions_head(lang: Lang) -> std::io::Result<Vec<u8>> {
     let mut buf = UTF8_BOM.to_vec();
-    let mut out = writer(&mut buf);
+    let mut out = writer(&mut buf, CsvStyle::default());
     out.write_record(
         exception_headers(lang)
             .iter()
@@ -219,7 +270,7 @@ where
     I: IntoIterator,
     I::Item: std::borrow::Borrow<ExceptionRow>,
 {
-    let mut out = writer(w);
+    let mut out = writer(w, CsvStyle::default());
     for row in exceptions {
         let texts = exception_texts(row.borrow(), lang);
         out.write_record(texts.iter().map(|t| escape_cell(t)).map(|c| c.into_owned()))?;
@@ -255,6 +306,17 @@ pub fn escape_cell(s: &str) -> Cow<'_, str> {
         prev = Some(c);
     }
     Cow::Owned(out)
+}
+
+impl CsvStyle {
+    /// From the query's `sep` (`semicolon` or `;`) and `ids` (`text`); anything else is
+    /// the default.
+    pub fn from_query(sep: Option<&str>, ids: Option<&str>) -> Self {
+        CsvStyle {
+            semicolon: matches!(sep.map(str::trim), Some("semicolon" | ";")),
+            excel_text: ids.map(str::trim) == Some("text"),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -462,5 +524,28 @@ mod tests {
         assert_eq!(rows[1][1], "unmatched_payout");
         assert_eq!(rows[1][8], "");
         assert_eq!(rows[1][13], "");
+    }
+
+    /// The variants Excel needs: IDs and accounts kept as text by a double click, and `;`
+    /// between fields for the Vietnamese regional setting; the default stays as it was.
+    #[test]
+    fn excel_variants_keep_ids_as_text_and_split_on_semicolons() {
+        let write = |style: CsvStyle| {
+            let mut out = Vec::new();
+            assert!(write_exceptions_styled(&mut out, [row()], Lang::Vi, style).is_ok());
+            String::from_utf8(out).unwrap_or_default()
+        };
+        let plain = write(CsvStyle::default());
+        let mut legacy = Vec::new();
+        assert!(write_exceptions(&mut legacy, [row()], Lang::Vi).is_ok());
+        assert_eq!(plain.as_bytes(), legacy.as_slice());
+        assert!(plain.contains("\"001090012345\""));
+        let text = write(CsvStyle::from_query(None, Some("text")));
+        assert!(text.contains("\"=\"\"001090012345\"\"\""), "{text}");
+        assert!(text.contains("\"=\"\"0123456789\"\"\""), "{text}");
+        // Names stay guarded against formulas.
+        let semi = write(CsvStyle::from_query(Some("semicolon"), None));
+        assert!(semi.contains("\"Loại ngoại lệ\";\"Mã\";"), "{semi}");
+        assert_eq!(semi.replace("\";\"", "\",\""), plain);
     }
 }

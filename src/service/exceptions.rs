@@ -686,6 +686,7 @@ pub async fn download(
     run: LoadedRun,
     what: super::Download,
     lang: Lang,
+    csv: crate::report::csv::CsvStyle,
     actor: &str,
 ) -> ServiceResult<DownloadBody> {
     use crate::domain::audit::{Action, NewAuditEntry};
@@ -703,7 +704,7 @@ pub async fn download(
             "lang": lang.code(),
         }),
     );
-    let body = made(store.clone(), run, what, lang).await?;
+    let body = made(store.clone(), run, what, lang, csv).await?;
     store.append_audit(audit).await?;
     Ok(body)
 }
@@ -718,6 +719,7 @@ pub async fn download_view(
     xlsx: bool,
     q: &ExceptionQuery,
     lang: Lang,
+    csv: crate::report::csv::CsvStyle,
     actor: &str,
 ) -> ServiceResult<DownloadBody> {
     use crate::domain::audit::{Action, NewAuditEntry};
@@ -771,7 +773,7 @@ pub async fn download_view(
         let (rows, failed) = StoredRows::new(store.clone(), run_id, filter);
         let stream =
             written_on_the_side(run_id, file, failed, KeepDigest::none(), move |mut out| {
-                crate::report::csv::write_exceptions(&mut out, rows, lang)
+                crate::report::csv::write_exceptions_styled(&mut out, rows, lang, csv)
                     .and_then(|()| std::io::Write::flush(&mut out))
                     .map_err(|e| e.to_string())
             })
@@ -787,6 +789,7 @@ async fn made(
     run: LoadedRun,
     what: super::Download,
     lang: Lang,
+    csv: crate::report::csv::CsvStyle,
 ) -> ServiceResult<DownloadBody> {
     use super::Download;
     let run_id = run.stored.info.id;
@@ -800,14 +803,19 @@ async fn made(
             })
         }
         Download::Csv => {
-            let keep = KeepDigest {
-                store: Some(store.clone()),
-                run_id,
-                lang,
+            // The digest on record is the default file's; Excel's variants are other bytes.
+            let keep = if csv == crate::report::csv::CsvStyle::default() {
+                KeepDigest {
+                    store: Some(store.clone()),
+                    run_id,
+                    lang,
+                }
+            } else {
+                KeepDigest::none()
             };
             let (rows, failed) = StoredRows::new(store, run_id, ExceptionFilter::default());
             let stream = written_on_the_side(run_id, what.name(), failed, keep, move |mut out| {
-                crate::report::csv::write_exceptions(&mut out, rows, lang)
+                crate::report::csv::write_exceptions_styled(&mut out, rows, lang, csv)
                     .and_then(|()| std::io::Write::flush(&mut out))
                     .map_err(|e| e.to_string())
             })

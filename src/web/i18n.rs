@@ -313,6 +313,17 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ),
     ("run.bytes", "Số byte", "Bytes"),
     (
+        "run.csv_help",
+        "Mở bằng Excel: nên dùng tệp xlsx (số định danh, số tài khoản giữ nguyên). CSV dùng cho phần mềm khác; nếu cần mở CSV bằng Excel, tải bản giữ số định danh dạng chữ:",
+        "To open in Excel, use the xlsx (IDs and account numbers kept as they are). The CSV is for other software; to open a CSV in Excel, take the variant that keeps IDs as text:",
+    ),
+    ("run.csv_excel", "CSV cho Excel", "CSV for Excel"),
+    (
+        "run.csv_semicolon",
+        "CSV cho Excel, phân cách bằng dấu ;",
+        "CSV for Excel, separated by ;",
+    ),
+    (
         "run.digest_after_download",
         "có sau lần tải về đầu tiên",
         "shown after the first download",

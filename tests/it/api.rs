@@ -333,6 +333,21 @@ async fn the_whole_flow_gives_the_hand_computed_report_and_downloads() {
             total - 1,
             "the workbook lists the filtered rows"
         );
+        // Excel's CSV variants: IDs kept as text, `;` between fields.
+        let plain = app.download(&t, run_id, "report.csv").await;
+        let excel = app
+            .get(
+                &t,
+                &format!("/api/v1/reconciliations/{run_id}/report.csv?ids=text&sep=semicolon"),
+            )
+            .await;
+        excel.expect_status(StatusCode::OK, "report.csv for Excel");
+        let excel = String::from_utf8_lossy(&excel.body).into_owned();
+        assert!(excel.contains("\"=\"\"025050000111\"\"\";"), "{excel}");
+        assert_eq!(
+            excel.lines().count(),
+            String::from_utf8_lossy(&plain.body).lines().count()
+        );
         let page = exceptions(&app, run_id, "per_page=2&page=2").await;
         assert_eq!(page["total"], total);
         assert_eq!(page["page"], 2);

@@ -105,6 +105,15 @@ struct DigestView {
     bytes: String,
 }
 
+/// A download's query: the exception filters (for the filtered list) and the CSV's shape.
+#[derive(serde::Deserialize, Default)]
+pub struct DownloadQuery {
+    #[serde(flatten)]
+    filters: ExceptionQuery,
+    sep: Option<String>,
+    ids: Option<String>,
+}
+
 #[derive(serde::Deserialize, Default)]
 pub struct RunQuery {
     #[serde(flatten)]
@@ -199,8 +208,13 @@ pub async fn download(
     State(st): State<AppState>,
     v: Viewer,
     Path((id, file)): Path<(i64, String)>,
-    PageQuery(q): PageQuery<ExceptionQuery>,
+    PageQuery(DownloadQuery {
+        filters: q,
+        sep,
+        ids,
+    }): PageQuery<DownloadQuery>,
 ) -> PageResult {
+    let csv = crate::report::csv::CsvStyle::from_query(sep.as_deref(), ids.as_deref());
     require_read(&v)?;
     // The list as the page filtered it.
     if let Some(xlsx) = match file.as_str() {
@@ -214,7 +228,7 @@ pub async fn download(
         if !v.token().sees(&run.stored.info.unit) {
             return Err(PageError(WebError::NotFound, v.lang));
         }
-        let body = service::download_view(st.store.clone(), run, xlsx, &q, v.lang, &v.actor())
+        let body = service::download_view(st.store.clone(), run, xlsx, &q, v.lang, csv, &v.actor())
             .await
             .or_page(v.lang)?;
         return Ok(crate::app::download::view_response(xlsx, id, body));
@@ -234,7 +248,7 @@ pub async fn download(
     if !v.token().sees(&run.stored.info.unit) {
         return Err(PageError(WebError::NotFound, v.lang));
     }
-    let body = service::download(st.store.clone(), run, what, v.lang, &v.actor())
+    let body = service::download(st.store.clone(), run, what, v.lang, csv, &v.actor())
         .await
         .or_page(v.lang)?;
     Ok(crate::app::download::response(what, id, body))
