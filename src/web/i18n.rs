@@ -312,6 +312,38 @@ const TEXTS: &[(&str, &str, &str)] = &[
         "SHA-256 of the downloads: the same run always downloads as these exact bytes, so a filed copy can be checked",
     ),
     ("run.bytes", "Số byte", "Bytes"),
+    ("todo.title", "Danh sách cần xử lý", "Lists to work"),
+    (
+        "todo.help",
+        "Mỗi ô là số người (hoặc khoản chi) và tải về danh sách tương ứng (xlsx), theo xã và cho cả đơn vị.",
+        "Each cell counts people (or payouts) and downloads that list (xlsx), by commune and for the whole unit.",
+    ),
+    (
+        "todo.topups",
+        "Chi bổ sung (chi thiếu)",
+        "Top-ups (underpaid)",
+    ),
+    (
+        "todo.recover",
+        "Thu hồi (chi thừa, chi trùng)",
+        "To recover (over- and double-paid)",
+    ),
+    (
+        "todo.repay",
+        "Chi lại (không thành công, hoàn trả, chưa chi)",
+        "Pay again (failed, returned, unpaid)",
+    ),
+    (
+        "todo.accounts",
+        "Mở tài khoản (đang nhận tiền mặt)",
+        "Open accounts (paid in cash)",
+    ),
+    (
+        "todo.unmatched",
+        "Khoản chi không có trong danh sách",
+        "Payouts to nobody listed",
+    ),
+    ("todo.all", "Cả đơn vị", "Whole unit"),
     (
         "run.csv_help",
         "Mở bằng Excel: nên dùng tệp xlsx (số định danh, số tài khoản giữ nguyên). CSV dùng cho phần mềm khác; nếu cần mở CSV bằng Excel, tải bản giữ số định danh dạng chữ:",

@@ -530,6 +530,24 @@ async fn uploads_runs_downloads_and_language() {
             "page shows {pct}"
         );
         assert!(run_page.contains("Đã chạy đối soát và lưu số liệu"), "{run_page}");
+        // The lists to work, each a download of the run's filtered exceptions.
+        let repay = format!("/runs/{run_id}/exceptions.xlsx?outcome=failed%2Creturned%2Cunpaid");
+        assert!(run_page.contains(&format!("<a href=\"{repay}\" download>")), "{run_page}");
+        let by_commune = format!("{repay}&#38;commune=X%C3%A3%20T%C3%A2n%20L%E1%BA%ADp");
+        assert!(run_page.contains(&by_commune), "per commune: {run_page}");
+        // A commune's list holds its people only (as the CSV of the same filter counts).
+        let csv = b
+            .get(&by_commune.replace("&#38;", "&").replace(".xlsx", ".csv"))
+            .await;
+        csv.expect_status(StatusCode::OK, "a commune's list");
+        let listed = String::from_utf8_lossy(&csv.body).lines().count() - 1;
+        assert!(
+            run_page.contains(&format!("{by_commune}\" download>{listed}</a>")),
+            "{listed} people: {run_page}"
+        );
+        let x = b.get(&repay).await;
+        x.expect_status(StatusCode::OK, "the re-payment list");
+        assert!(x.body.starts_with(b"PK"));
         let again = b.get(&format!("/runs/{run_id}")).await.text();
         assert!(!again.contains("Đã chạy đối soát và lưu số liệu"), "said once");
         // The cashless rate shows its base (account holders) and the share of everyone.

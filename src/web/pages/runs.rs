@@ -96,6 +96,95 @@ struct RunPage {
     digests: Vec<DigestView>,
     /// Just made: say so.
     new: bool,
+    /// The lists the follow-up works from, by commune, each a filtered download.
+    todo: TodoView,
+}
+
+/// The follow-up's lists, each a filter of the run's exceptions: its name, the outcomes it
+/// takes, and how many people it holds in all and in each commune.
+struct TodoView {
+    lists: Vec<(&'static str, &'static str)>,
+    total: Vec<TodoCell>,
+    communes: Vec<(String, Vec<TodoCell>)>,
+}
+
+struct TodoCell {
+    count: String,
+    /// The filtered workbook; None when the list is empty.
+    href: Option<String>,
+}
+
+/// (label key, outcomes) of each to-do list.
+const TODO_LISTS: [(&str, &str); 5] = [
+    ("todo.topups", "underpaid"),
+    ("todo.recover", "overpaid,duplicate"),
+    ("todo.repay", "failed,returned,unpaid"),
+    ("todo.accounts", "no_account"),
+    ("todo.unmatched", "unmatched_payout"),
+];
+
+fn todo_view(id: i64, report: &crate::report::Report, t: Tr) -> TodoView {
+    use crate::recon::Outcome;
+    let of = |outcomes: &crate::recon::OutcomeCounts, kinds: &str, unmatched: u64| -> u64 {
+        kinds
+            .split(',')
+            .map(|k| {
+                Outcome::ALL.iter().find(|o| o.as_str() == k).map_or(
+                    if k == "unmatched_payout" {
+                        unmatched
+                    } else {
+                        0
+                    },
+                    |o| outcomes.get(*o),
+                )
+            })
+            .sum()
+    };
+    let cell = |n: u64, kinds: &str, commune: Option<&str>| TodoCell {
+        count: views::count(n),
+        href: (n > 0).then(|| {
+            let mut href = format!(
+                "/runs/{id}/exceptions.xlsx?outcome={}",
+                kinds.replace(',', "%2C")
+            );
+            if let Some(c) = commune {
+                href.push_str("&commune=");
+                href.push_str(&crate::web::session::url_encode(c));
+            }
+            href
+        }),
+    };
+    let total = TODO_LISTS
+        .iter()
+        .map(|(_, kinds)| {
+            cell(
+                of(&report.outcomes, kinds, report.unmatched_payouts.count),
+                kinds,
+                None,
+            )
+        })
+        .collect();
+    let communes = report
+        .by_commune
+        .iter()
+        .filter_map(|c| {
+            let name = c.commune.as_deref()?;
+            // Unmatched payouts name no commune: that column is the run's only.
+            let cells = TODO_LISTS
+                .iter()
+                .map(|(_, kinds)| cell(of(&c.figures.outcomes, kinds, 0), kinds, Some(name)))
+                .collect();
+            Some((name.to_owned(), cells))
+        })
+        .collect();
+    TodoView {
+        lists: TODO_LISTS
+            .iter()
+            .map(|(k, kinds)| (t.s(k), *kinds))
+            .collect(),
+        total,
+        communes,
+    }
 }
 
 struct DigestView {
@@ -159,6 +248,7 @@ pub async fn run_page(
     })
     .collect();
     let page = RunPage {
+        todo: todo_view(id, &run.report, t),
         new: new.as_deref() == Some("1"),
         digests,
         t,
