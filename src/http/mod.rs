@@ -92,6 +92,7 @@ pub fn routes(limits: BodyLimits) -> (axum::Router<AppState>, utoipa::openapi::O
         .routes(routes!(runs::create, runs::list))
         .routes(routes!(runs::get))
         .routes(routes!(runs::meta))
+        .routes(routes!(runs::compare))
         .routes(routes!(runs::exceptions))
         .routes(routes!(runs::report_json))
         .routes(routes!(runs::report_csv))

@@ -146,6 +146,31 @@ pub async fn meta(
     }))
 }
 
+/// Two runs of a period side by side: each figure in both and its change (the later run
+/// minus the earlier), and the inputs kept, added and dropped between them: what changed,
+/// and which files made it change.
+#[utoipa::path(get, path = "/api/v1/reconciliations/{id}/compare/{other}", tag = "reconciliations",
+    params(("id" = i64, Path), ("other" = i64, Path, description = "another run of the same period")),
+    responses((status = 200, body = service::compare::RunComparison), (status = 404), (status = 422, description = "the runs are of different periods")),
+    security(("bearer" = [])))]
+pub async fn compare(
+    State(st): State<AppState>,
+    auth: Auth,
+    Path((id, other)): Path<(i64, i64)>,
+) -> Result<Json<service::compare::RunComparison>, AppError> {
+    let a = visible_run(&st, &auth, id).await?;
+    let b = visible_run(&st, &auth, other).await?;
+    if a.stored.info.period_id != b.stored.info.period_id {
+        return Err(AppError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "different-periods",
+            "Hai lần đối soát thuộc hai kỳ khác nhau / The runs are of different periods",
+            format!("reconciliation {id} and {other}"),
+        ));
+    }
+    Ok(Json(service::compare::compare(&a, &b)))
+}
+
 /// Exceptions, filtered and paged.
 #[utoipa::path(get, path = "/api/v1/reconciliations/{id}/exceptions", tag = "reconciliations",
     params(("id" = i64, Path), ExceptionQuery),

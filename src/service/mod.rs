@@ -2,6 +2,7 @@
 //! reconciliations with their digests, and render stored runs for download.
 
 pub mod callbacks;
+pub mod compare;
 pub mod exceptions;
 pub mod job;
 pub mod live;

@@ -1033,3 +1033,86 @@ async fn the_period_page_shows_what_banks_sent_by_callback() {
     })
     .await;
 }
+
+/// Two runs of a period side by side: the figures that changed, and the inputs that made
+/// them change (API and page).
+#[tokio::test]
+async fn two_runs_are_compared_with_the_inputs_that_changed() {
+    for_each_backend(|app| async move {
+        let t = app.tokens.accountant.clone();
+        let id = period_with_list(&app).await;
+        let first = app.reconcile(&t, id).await.json()["id"].as_i64().expect("run");
+        app.upload_payouts(&t, id, &fixture_path("ket_qua_agribank.xlsx"), Some("Agribank"))
+            .await
+            .expect_status(StatusCode::CREATED, "payouts");
+        let second = app.reconcile(&t, id).await.json()["id"].as_i64().expect("run");
+
+        let c = app
+            .get(&t, &format!("/api/v1/reconciliations/{second}/compare/{first}"))
+            .await;
+        c.expect_status(StatusCode::OK, "compare");
+        let c = c.json();
+        assert_eq!(c["a"]["id"], first, "the earlier run first");
+        let figure = |key: &str| {
+            c["figures"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|f| f["key"] == key)
+                .cloned()
+                .unwrap_or_else(|| panic!("{key} in {c}"))
+        };
+        assert_eq!(figure("beneficiaries")["change"], "0");
+        assert_eq!(figure("amount_paid")["a"], "0");
+        assert_ne!(figure("amount_paid")["change"], "0");
+        let changes: Vec<(String, String)> = c["inputs"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|i| {
+                (
+                    i["name"].as_str().unwrap_or("").to_owned(),
+                    i["change"].as_str().unwrap_or("").to_owned(),
+                )
+            })
+            .collect();
+        assert!(changes.contains(&("danh_sach_xa_tan_lap.xlsx".into(), "kept".into())));
+        assert!(changes.contains(&("ket_qua_agribank.xlsx".into(), "added".into())));
+
+        let mut b = Browser::new(&app);
+        b.sign_in(&t).await;
+        let run_page = b.get(&format!("/runs/{second}")).await.text();
+        assert!(run_page.contains(&format!("<option value=\"{first}\">#{first}</option>")));
+        let page = b.get(&format!("/runs/{second}/compare?with={first}")).await;
+        page.expect_status(StatusCode::OK, "compare page");
+        let html = page.text();
+        assert!(html.contains("<tr data-change=\"added\"><td>Kết quả chi</td><td>ket_qua_agribank.xlsx</td><td>Thêm ở lần sau</td>"), "{html}");
+        assert!(html.contains("<tr class=\"changed\"><th scope=\"row\">Đã chi qua tài khoản</th>"), "{html}");
+
+        // Runs of two periods are not compared.
+        let other = app
+            .create_period(&t, &json!({"code": "2024-10"}))
+            .await
+            .json()["id"]
+            .as_i64()
+            .expect("period");
+        // (Its title names September: confirmed as this period's list.)
+        app.upload_form(
+            &t,
+            &format!("/api/v1/periods/{other}/beneficiary-lists"),
+            "danh_sach_xa_tan_lap.xlsx",
+            &read_file(&fixture_path("danh_sach_xa_tan_lap.xlsx")),
+            &[("confirm", "true")],
+        )
+        .await
+        .expect_status(StatusCode::CREATED, "a list of the other period");
+        let elsewhere = app.reconcile(&t, other).await.json()["id"]
+            .as_i64()
+            .expect("run");
+        let r = app
+            .get(&t, &format!("/api/v1/reconciliations/{elsewhere}/compare/{first}"))
+            .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    })
+    .await;
+}

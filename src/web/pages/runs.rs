@@ -4,6 +4,7 @@ use askama::Template;
 use axum::extract::rejection::FormRejection;
 use axum::extract::{Form, Path, State};
 use axum::http::{HeaderMap, StatusCode};
+use rust_decimal::Decimal;
 
 use super::error::{OrPage, PageError, PageResult, WebError};
 use super::layout::Layout;
@@ -98,6 +99,8 @@ struct RunPage {
     new: bool,
     /// The lists the follow-up works from, by commune, each a filtered download.
     todo: TodoView,
+    /// The period's other runs the viewer may compare this one with, newest first.
+    others: Vec<i64>,
 }
 
 /// The follow-up's lists, each a filter of the run's exceptions: its name, the outcomes it
@@ -247,7 +250,18 @@ pub async fn run_page(
         }
     })
     .collect();
+    let mut others: Vec<i64> = st
+        .store
+        .list_reconciliations(info.period_id)
+        .await
+        .or_page(lang)?
+        .into_iter()
+        .filter(|r| r.id != id && v.token().sees(&r.unit))
+        .map(|r| r.id)
+        .collect();
+    others.reverse();
     let page = RunPage {
+        others,
         todo: todo_view(id, &run.report, t),
         new: new.as_deref() == Some("1"),
         digests,
@@ -342,4 +356,151 @@ pub async fn download(
         .await
         .or_page(v.lang)?;
     Ok(crate::app::download::response(what, id, body))
+}
+
+#[derive(Template)]
+#[template(path = "compare.html")]
+struct ComparePage {
+    t: Tr,
+    l: Layout,
+    p: PeriodRow,
+    a: RunRow,
+    b: RunRow,
+    figures: Vec<CompareRow>,
+    inputs: Vec<InputChangeView>,
+}
+
+struct CompareRow {
+    label: String,
+    a: String,
+    b: String,
+    change: String,
+    changed: bool,
+}
+
+struct InputChangeView {
+    role: &'static str,
+    name: String,
+    sha256: String,
+    change: &'static str,
+    kind: String,
+}
+
+#[derive(serde::Deserialize, Default)]
+pub struct CompareQuery {
+    /// The other run.
+    with: Option<i64>,
+}
+
+/// `GET /runs/{id}/compare?with={other}`: the two runs side by side.
+pub async fn compare_page(
+    State(st): State<AppState>,
+    v: Viewer,
+    Path(id): Path<i64>,
+    PageQuery(q): PageQuery<CompareQuery>,
+) -> PageResult {
+    require_read(&v)?;
+    let lang = v.lang;
+    let t = Tr { lang };
+    let other = q.with.ok_or(PageError(
+        WebError::BadRequest(t.s("compare.pick").to_owned()),
+        lang,
+    ))?;
+    let load = |id: i64| {
+        let st = st.clone();
+        async move { service::load_run(st.store.as_ref(), id).await }
+    };
+    let (a, b) = (
+        load(id).await.or_page(lang)?,
+        load(other).await.or_page(lang)?,
+    );
+    if !v.token().sees(&a.stored.info.unit) || !v.token().sees(&b.stored.info.unit) {
+        return Err(PageError(WebError::NotFound, lang));
+    }
+    if a.stored.info.period_id != b.stored.info.period_id {
+        return Err(PageError(
+            WebError::BadRequest(t.s("compare.other_period").to_owned()),
+            lang,
+        ));
+    }
+    let c = service::compare::compare(&a, &b);
+    let period = find_period(&st, c.a.period_id, lang).await?;
+    let people = super::People::load(&st, lang).await?;
+    let label = |key: &str| -> String {
+        if let Some(o) = key.strip_prefix("outcomes.") {
+            return crate::recon::Outcome::ALL
+                .iter()
+                .find(|x| x.as_str() == o)
+                .map_or(o.to_owned(), |x| {
+                    t.pick(x.label_vi(), x.label_en()).to_owned()
+                });
+        }
+        t.s(&format!("compare.{key}")).to_owned()
+    };
+    let show = |key: &str, d: Option<Decimal>| -> String {
+        let Some(d) = d else {
+            return "–".to_owned();
+        };
+        if key.ends_with("_pct") {
+            views::pct(Some(d))
+        } else if key.starts_with("amount") || key == "unmatched_payouts.amount" {
+            crate::domain::money::format_vnd(d)
+        } else {
+            views::count(rust_decimal::prelude::ToPrimitive::to_u64(&d).unwrap_or(0))
+        }
+    };
+    let signed = |key: &str, d: Option<Decimal>| -> String {
+        match d {
+            None => String::new(),
+            Some(d) if d.is_zero() => "0".to_owned(),
+            Some(d) => {
+                let sign = if d.is_sign_negative() { "−" } else { "+" };
+                let abs = show(key, Some(d.abs()));
+                if key.ends_with("_pct") {
+                    // Points, not percent.
+                    format!(
+                        "{sign}{} {}",
+                        abs.trim_end_matches('%'),
+                        t.s("compare.points")
+                    )
+                } else {
+                    format!("{sign}{abs}")
+                }
+            }
+        }
+    };
+    let page = ComparePage {
+        t,
+        l: Layout::of(&v, &format!("/runs/{id}/compare?with={other}")),
+        p: PeriodRow::new(&period),
+        a: RunRow::new(&c.a, &people),
+        b: RunRow::new(&c.b, &people),
+        figures: c
+            .figures
+            .iter()
+            .map(|f| CompareRow {
+                label: label(&f.key),
+                a: show(&f.key, f.a),
+                b: show(&f.key, f.b),
+                change: signed(&f.key, f.change),
+                changed: f.change.is_some_and(|d| !d.is_zero()),
+            })
+            .collect(),
+        inputs: c
+            .inputs
+            .iter()
+            .map(|i| InputChangeView {
+                role: t.s(if i.role == "beneficiaries" {
+                    "upload.kind.beneficiaries"
+                } else {
+                    "upload.kind.payouts"
+                }),
+                name: i.name.clone(),
+                sha256: i.sha256.clone(),
+                change: t.s(&format!("compare.input_{}", i.change)),
+                kind: i.change.clone(),
+            })
+            .collect(),
+    };
+    Ok(render(&page))
 }
