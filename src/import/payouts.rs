@@ -69,10 +69,29 @@ fn import<R: Rows<PayoutRow>>(
             detail_en: "the file has no status or reference column but a beneficiary list's columns (category, birth date, commune): it is a beneficiary list, not bank results; upload it as the list (POST …/beneficiary-lists)".into(),
         });
     }
+    let mut notices = Vec::new();
+    // No bank column and none given: the title block often names the bank
+    // ("NGÂN HÀNG NÔNG NGHIỆP VÀ PHÁT TRIỂN NÔNG THÔN VIỆT NAM - CHI NHÁNH …").
+    let from_title = (!header.has(Field::Bank) && opts.default_bank.is_none())
+        .then(|| bank_in_title(&table.title()))
+        .flatten();
+    let opts = &match from_title {
+        Some(bank) => {
+            notices.push(format!(
+                "Ngân hàng lấy từ tiêu đề của tệp: {} / the bank is taken from the file's title: {}",
+                bank.short_name(),
+                bank.short_name()
+            ));
+            ImportOptions {
+                default_bank: Some(bank),
+                ..opts.clone()
+            }
+        }
+        None => opts.clone(),
+    };
     if !header.has(Field::Bank) && opts.default_bank.is_none() {
         return Err(ImportError::NoBank { file: file.into() });
     }
-    let mut notices = Vec::new();
     if !header.has(Field::Status) {
         notices.push(
             "Tệp không có cột Trạng thái: mọi dòng được coi là chi thành công / no status column: every row is taken as paid"
@@ -87,6 +106,21 @@ fn import<R: Rows<PayoutRow>>(
         opts.thread_count(),
         rows,
     )
+}
+
+/// The one bank a title block names, line by line; None when no line names one, or lines
+/// name different banks.
+fn bank_in_title(title: &[String]) -> Option<crate::domain::banks::BankId> {
+    let mut found = None;
+    for line in title {
+        if let Some(b) = crate::domain::banks::BankId::resolve(line) {
+            match found {
+                Some(f) if f != b => return None,
+                _ => found = Some(b),
+            }
+        }
+    }
+    found
 }
 
 fn parse_row<'a>(ctx: &mut RowCtx<'a>, opts: &ImportOptions) -> Option<PayoutDraft<'a>> {
@@ -165,4 +199,41 @@ fn parse_row<'a>(ctx: &mut RowCtx<'a>, opts: &ImportOptions) -> Option<PayoutDra
         reason: ctx.text_ref(Field::Reason),
         origin: PayoutOrigin::File,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::banks::BankId;
+
+    const ROWS: &str = "Số tham chiếu,Số định danh,Số tài khoản,Số tiền,Trạng thái\n\
+                        FT1,025038000101,4200205123456,1500000,Thành công\n";
+
+    /// A bank file without a bank column takes the bank its title names, and says so.
+    #[test]
+    fn the_title_names_the_bank_when_no_column_does() {
+        let titled = format!(
+            "NGÂN HÀNG NÔNG NGHIỆP VÀ PHÁT TRIỂN NÔNG THÔN VIỆT NAM\n\
+             KẾT QUẢ CHI TRẢ TRỢ CẤP THÁNG 9/2024\n\n{ROWS}"
+        );
+        let opts = ImportOptions::new(2024);
+        let got = import_payouts("kq.csv", titled.into_bytes(), &opts);
+        let got = got.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(got.rows.len(), 1);
+        assert_eq!(got.rows[0].bank, BankId::resolve("Agribank").expect("bank"));
+        assert!(
+            got.notices.iter().any(|n| n.contains("tiêu đề")),
+            "{:?}",
+            got.notices
+        );
+        // No title and no column: refused, as before.
+        let bare = import_payouts("kq.csv", ROWS.as_bytes().to_vec(), &opts);
+        assert!(matches!(bare, Err(ImportError::NoBank { .. })));
+        // Two banks named: not guessed.
+        let two = format!(
+            "NGÂN HÀNG NÔNG NGHIỆP VÀ PHÁT TRIỂN NÔNG THÔN VIỆT NAM\nVietcombank\n\n{ROWS}"
+        );
+        let two = import_payouts("kq.csv", two.into_bytes(), &opts);
+        assert!(matches!(two, Err(ImportError::NoBank { .. })));
+    }
 }

@@ -458,6 +458,31 @@ async fn uploads_runs_downloads_and_language() {
         assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
         assert!(r.text().contains("hong.xlsx"), "{}", r.text());
         assert_eq!(app.store.list_uploads(id).await.expect("uploads").len(), 1);
+        // A bank file naming no bank: the page says what to do here, in its language only.
+        let no_bank = "Số tham chiếu,Số định danh,Số tài khoản,Số tiền,Trạng thái\nFT9,025038000101,4200205123456,1500000,Thành công\n";
+        let (ct, body) = multipart(&[
+            support::Part::Text {
+                name: "csrf",
+                value: &csrf,
+            },
+            support::Part::File {
+                name: "files",
+                file_name: "kq_khong_ngan_hang.csv",
+                bytes: no_bank.as_bytes(),
+            },
+        ]);
+        let r = b
+            .request(
+                Method::POST,
+                &format!("/periods/{id}/uploads/payouts"),
+                Some(&ct),
+                body,
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        let said = r.text();
+        assert!(said.contains("kq_khong_ngan_hang.csv: tệp không có cột Ngân hàng"), "{said}");
+        assert!(!said.contains("--payouts") && !said.contains("no bank column and"), "{said}");
 
         let page = b.get(&path).await.text();
         assert!(

@@ -143,6 +143,20 @@ async fn upload(
                     text: format!("{what}: {file_name}"),
                 });
             }
+            // Said to a page user, in the page's language: what to do here.
+            Err(ServiceError::Import(crate::import::ImportError::NoBank { .. })) => {
+                failed = true;
+                messages.push(Message {
+                    ok: false,
+                    text: format!(
+                        "{file_name}: {}",
+                        t.pick(
+                            "tệp không có cột Ngân hàng và tiêu đề tệp không ghi tên ngân hàng. Hãy chọn ngân hàng ở ô \"Ngân hàng (khi tệp không có cột ngân hàng)\" rồi tải lên lại.",
+                            "the file has no Bank column and its title names no bank. Choose the bank in the \"Bank (when the file has no bank column)\" box and upload again.",
+                        )
+                    ),
+                });
+            }
             Err(ServiceError::Import(e)) => {
                 failed = true;
                 messages.push(Message {
