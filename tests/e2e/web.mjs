@@ -504,6 +504,16 @@ async function accountant(browser) {
         const len = (await r.body()).length;
         check(len > 0, `GET ${href} (${sel}) is empty`);
       }
+      // The cashless rate shows its base: paid / account holders, and the share of everyone.
+      const base = await text(page.locator('[data-figure=paid_cashless]').first().locator('xpath=..'));
+      check(/^[\d.]+ \/ [\d.]+ người có tài khoản$/.test(base), `the cashless base reads ${JSON.stringify(base)}`);
+      check((await count(page, '[data-figure=cashless_share]')) === 1, 'no share of all beneficiaries');
+      // Printed, the page keeps the figures and drops the navigation, forms and buttons.
+      await page.emulateMedia({ media: 'print' });
+      check(!(await page.locator('header.top').isVisible()), 'the navigation prints');
+      check(!(await page.locator('form#exception-filters').isVisible()), 'the filter form prints');
+      check(await page.locator('[data-figure=account_coverage_pct]').first().isVisible(), 'the big figures do not print');
+      await page.emulateMedia({ media: 'screen' });
     });
 
     await step('accountant: download the xlsx', async () => {
