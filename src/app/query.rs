@@ -1,20 +1,32 @@
 //! Query strings as both the API and the pages read them.
 
+/// Parameters a query string may carry (the exception filters with every choice ticked
+/// are well under it).
+const MAX_PAIRS: usize = 500;
+
 /// A query string with each repeated key's values joined by commas (a multi-choice
 /// filter's `outcome=a&outcome=b` reads as `outcome=a,b`), deserialised.
 pub fn merged<T: serde::de::DeserializeOwned>(query: &str) -> Result<T, String> {
     let pairs: Vec<(String, String)> =
         serde_urlencoded::from_str(query).map_err(|e| e.to_string())?;
+    // No page or API call has use for more; a longer query is refused, not walked.
+    if pairs.len() > MAX_PAIRS {
+        return Err(format!("more than {MAX_PAIRS} parameters"));
+    }
     let mut merged: Vec<(String, String)> = Vec::with_capacity(pairs.len());
+    let mut at: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     for (k, v) in pairs {
-        match merged.iter_mut().find(|(m, _)| *m == k) {
+        match at.get(&k).and_then(|i| merged.get_mut(*i)) {
             Some((_, joined)) if v.trim().is_empty() => {}
             Some((_, joined)) if joined.trim().is_empty() => *joined = v,
             Some((_, joined)) => {
                 joined.push(',');
                 joined.push_str(&v);
             }
-            None => merged.push((k, v)),
+            None => {
+                at.insert(k.clone(), merged.len());
+                merged.push((k, v));
+            }
         }
     }
     let text = serde_urlencoded::to_string(&merged).map_err(|e| e.to_string())?;

@@ -151,7 +151,7 @@ pub async fn meta(
 /// and which files made it change.
 #[utoipa::path(get, path = "/api/v1/reconciliations/{id}/compare/{other}", tag = "reconciliations",
     params(("id" = i64, Path), ("other" = i64, Path, description = "another run of the same period")),
-    responses((status = 200, body = service::compare::RunComparison), (status = 404), (status = 422, description = "the runs are of different periods")),
+    responses((status = 200, body = service::compare::RunComparison), (status = 404), (status = 422, description = "the runs are of different periods or units")),
     security(("bearer" = [])))]
 pub async fn compare(
     State(st): State<AppState>,
@@ -160,11 +160,13 @@ pub async fn compare(
 ) -> Result<Json<service::compare::RunComparison>, AppError> {
     let a = visible_run(&st, &auth, id).await?;
     let b = visible_run(&st, &auth, other).await?;
-    if a.stored.info.period_id != b.stored.info.period_id {
+    if (a.stored.info.period_id, &a.stored.info.unit)
+        != (b.stored.info.period_id, &b.stored.info.unit)
+    {
         return Err(AppError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
-            "different-periods",
-            "Hai lần đối soát thuộc hai kỳ khác nhau / The runs are of different periods",
+            "different-runs",
+            "Chỉ so sánh hai lần đối soát của cùng kỳ và cùng đơn vị / Only runs of the same period and unit compare",
             format!("reconciliation {id} and {other}"),
         ));
     }

@@ -51,6 +51,9 @@ pub struct ExceptionQuery {
     pub after: Option<usize>,
 }
 
+/// Values one filter takes at most; more are ignored.
+const MAX_CHOICES: usize = 200;
+
 /// A whole number given as a number or as text: a query string is all text, and a struct
 /// flattened into another (the dashboard's query) hands its fields over as strings.
 fn number_or_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<usize>, D::Error> {
@@ -110,7 +113,10 @@ impl ExceptionQuery {
         };
         // Comma-separated choices; values that name nothing drop out, and when every one
         // does, nothing matches (None), never everything.
-        fn choices<T>(v: &Option<String>, parse: impl Fn(&str) -> Option<T>) -> Option<Vec<T>> {
+        fn choices<T: PartialEq>(
+            v: &Option<String>,
+            parse: impl Fn(&str) -> Option<T>,
+        ) -> Option<Vec<T>> {
             let parts: Vec<&str> = v
                 .as_deref()
                 .unwrap_or("")
@@ -118,7 +124,12 @@ impl ExceptionQuery {
                 .map(str::trim)
                 .filter(|s| !s.is_empty())
                 .collect();
-            let found: Vec<T> = parts.iter().filter_map(|p| parse(p)).collect();
+            let mut found: Vec<T> = Vec::new();
+            for p in parts.iter().take(MAX_CHOICES) {
+                if let Some(x) = parse(p).filter(|x| !found.contains(x)) {
+                    found.push(x);
+                }
+            }
             (parts.is_empty() || !found.is_empty()).then_some(found)
         }
         let flags = choices(&self.flag, |f| {
@@ -127,7 +138,17 @@ impl ExceptionQuery {
         let bank_codes = choices(&self.bank, |b| {
             BankId::resolve(b).map(|b| b.code().to_owned())
         })?;
-        let commune_keys = choices(&self.commune, |c| Some(fold(c)).filter(|c| !c.is_empty()))?;
+        let mut commune_keys = choices(&self.commune, |c| Some(fold(c)).filter(|c| !c.is_empty()))?;
+        // A commune written with a comma ("Xã Tân Lập, huyện Đan Phượng") is also one choice.
+        if let Some(whole) = self
+            .commune
+            .as_deref()
+            .filter(|c| c.contains(','))
+            .map(fold)
+            .filter(|w| !commune_keys.contains(w))
+        {
+            commune_keys.push(whole);
+        }
         let all_kinds = || {
             crate::recon::Outcome::ALL
                 .iter()
@@ -745,7 +766,11 @@ pub async fn download_view(
             "lang": lang.code(),
             "filters": {
                 "outcome": q.outcome, "exclude": q.exclude, "flag": q.flag,
-                "commune": q.commune, "bank": q.bank, "q": q.q, "unit": q.unit,
+                "commune": q.commune.as_deref().map(|c| c.chars().take(200).collect::<String>()),
+                "bank": q.bank.as_deref().map(|b| b.chars().take(200).collect::<String>()),
+                // A search may be someone's ID or account: never kept whole in the trail.
+                "q": q.q.as_deref().map(|s| crate::telemetry::mask_digits(&s.chars().take(100).collect::<String>())),
+                "unit": q.unit,
             },
         }),
     );
@@ -926,5 +951,34 @@ mod tests {
         // Other filters count exactly, however many match.
         let all = filter_exceptions(&rows, &ExceptionQuery::default());
         assert_eq!((all.total, all.total_exact), (SEARCH_COUNT_CAP + 2, true));
+    }
+
+    /// Choices: any of several, each once, at most `MAX_CHOICES`; a commune written with a
+    /// comma is one choice too; values naming nothing match nothing.
+    #[test]
+    fn several_choices_read_as_one_filter() {
+        let q = |outcome: &str, commune: &str| ExceptionQuery {
+            outcome: Some(outcome.into()),
+            commune: Some(commune.into()),
+            ..ExceptionQuery::default()
+        };
+        let f = q("unpaid,failed,unpaid", "Xã Tân Lập, huyện Đan Phượng").filter();
+        let f = f.expect("a filter");
+        assert_eq!(f.kinds, ["unpaid", "failed"]);
+        assert!(
+            f.commune_keys
+                .contains(&fold("Xã Tân Lập, huyện Đan Phượng"))
+        );
+        assert!(q("nonsense", "").filter().is_none());
+        let many = vec!["unpaid"; 10_000].join(",");
+        assert_eq!(q(&many, "").filter().map(|f| f.kinds.len()), Some(1));
+        let all_but_cash = ExceptionQuery {
+            exclude: Some("no_account".into()),
+            ..ExceptionQuery::default()
+        }
+        .filter()
+        .expect("a filter");
+        assert!(!all_but_cash.kinds.contains(&"no_account".to_owned()));
+        assert!(all_but_cash.kinds.contains(&"unmatched_payout".to_owned()));
     }
 }

@@ -145,6 +145,11 @@ const TEXTS: &[(&str, &str, &str)] = &[
         "Chưa có ngân hàng nào gửi kết quả trực tiếp cho kỳ này.",
         "No bank has sent results directly for this period yet.",
     ),
+    (
+        "period.callbacks_scope",
+        "Đếm các kết quả ngân hàng ghi đơn vị thuộc đơn vị đang xem; kết quả không ghi đơn vị được tính cho người hưởng khi đối soát và chỉ đếm ở đây trên trang cấp quốc gia.",
+        "Counts the results whose unit, as the bank wrote it, lies within the unit shown; results naming no unit count for their beneficiary in the figures, and are counted here on the nation's page only.",
+    ),
     ("period.cb_payouts", "Số khoản chi", "Payouts"),
     ("period.cb_success", "Thành công", "Succeeded"),
     ("period.cb_failed", "Không thành công", "Failed"),
@@ -330,8 +335,8 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ),
     (
         "compare.other_period",
-        "Hai lần đối soát thuộc hai kỳ khác nhau",
-        "The runs are of different periods",
+        "Chỉ so sánh hai lần đối soát của cùng kỳ và cùng đơn vị",
+        "Only runs of the same period and unit compare",
     ),
     ("compare.with", "So sánh với lần", "Compare with run"),
     ("compare.go", "So sánh", "Compare"),

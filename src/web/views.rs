@@ -387,7 +387,7 @@ const PER_PAGE_CHOICES: [usize; 4] = [50, 100, 200, 500];
 /// Whether `value` is among a comma-separated choice.
 fn chosen(v: &Option<String>, value: &str) -> bool {
     v.as_deref()
-        .is_some_and(|s| s.split(',').any(|x| x.trim() == value))
+        .is_some_and(|s| s.trim() == value || s.split(',').any(|x| x.trim() == value))
 }
 
 impl ExceptionsView {
@@ -498,18 +498,22 @@ impl ExceptionsView {
                     account,
                     due: r.amount_due.map(format_vnd).unwrap_or_default(),
                     paid: format_vnd(r.amount_paid),
-                    difference: r.amount_due.map_or_else(String::new, |due| {
-                        let d = due - r.amount_paid;
-                        match d.cmp(&Decimal::ZERO) {
-                            std::cmp::Ordering::Greater => {
-                                format!("{} {}", t.s("exc.short"), format_vnd(d))
+                    // Paid in cash at the post office: nothing owed here.
+                    difference: r
+                        .amount_due
+                        .filter(|_| r.kind.as_str() != "no_account")
+                        .map_or_else(String::new, |due| {
+                            let d = due - r.amount_paid;
+                            match d.cmp(&Decimal::ZERO) {
+                                std::cmp::Ordering::Greater => {
+                                    format!("{} {}", t.s("exc.short"), format_vnd(d))
+                                }
+                                std::cmp::Ordering::Less => {
+                                    format!("{} {}", t.s("exc.over"), format_vnd(-d))
+                                }
+                                std::cmp::Ordering::Equal => String::new(),
                             }
-                            std::cmp::Ordering::Less => {
-                                format!("{} {}", t.s("exc.over"), format_vnd(-d))
-                            }
-                            std::cmp::Ordering::Equal => String::new(),
-                        }
-                    }),
+                        }),
                     refs: join(r.payouts.iter().filter_map(|p| p.reference.as_deref())),
                     reason: join(r.payouts.iter().filter_map(|p| p.reason.as_deref())),
                     bank_name: join(r.payouts.iter().filter_map(|p| p.name.as_deref())),

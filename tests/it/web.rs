@@ -634,6 +634,20 @@ async fn uploads_runs_downloads_and_language() {
             .text();
         let shown = table(&no_cash);
         assert!(!shown.is_empty() && !shown.contains(&"no_account".to_owned()));
+        // The unpaid are owed their amount; the people paid in cash are owed nothing here.
+        let cash = b
+            .get(&format!("/runs/{run_id}?outcome=no_account,unpaid"))
+            .await
+            .text();
+        let row_of = |kind: &str| -> String {
+            cash.split(&format!("<tr data-outcome=\"{kind}\">"))
+                .nth(1)
+                .and_then(|s| s.split("</tr>").next())
+                .unwrap_or_default()
+                .to_owned()
+        };
+        assert!(!row_of("no_account").is_empty() && !row_of("no_account").contains("thiếu"));
+        assert!(row_of("unpaid").contains("thiếu "), "{}", row_of("unpaid"));
         assert!(no_cash.contains("id=\"exclude-cash\" name=\"exclude\" value=\"no_account\" checked"));
         assert!(no_cash.contains("<option value=\"100\" selected>"));
         let x = b.get(&format!("/runs/{run_id}/report.xlsx")).await;

@@ -193,14 +193,16 @@ pub struct CallbackRow {
     last_at: String,
 }
 
-/// The banks' callbacks a viewer may count: those naming a unit within their subtree, and
-/// those naming none for a national viewer (such payouts count wherever they link).
-fn callback_rows(tallies: Vec<crate::store::CallbackTally>, v: &Viewer) -> Vec<CallbackRow> {
+/// The banks' callbacks counted on the page of unit `shown` (within the viewer's subtree):
+/// those naming a unit within it; those naming none only on the nation's page (such payouts
+/// count wherever they link, which this table does not follow).
+fn callback_rows(tallies: Vec<crate::store::CallbackTally>, shown: &str) -> Vec<CallbackRow> {
+    let tree = crate::domain::units::shipped_tree();
     let mut by_bank: Vec<(String, [i64; 4], chrono::DateTime<chrono::Utc>)> = Vec::new();
     for c in tallies {
         let visible = match &c.unit {
-            Some(u) => v.token().sees(u),
-            None => v.token().is_national(),
+            Some(u) => tree.is_within(u, shown),
+            None => shown == crate::domain::units::NATION,
         };
         if !visible {
             continue;
@@ -421,7 +423,7 @@ pub(super) async fn period_page(
             .callback_tallies(&period.programme, &period.code)
             .await
             .or_page(lang)?,
-        v,
+        &unit.code,
     );
     let page = PeriodPage {
         callbacks,

@@ -256,7 +256,7 @@ pub async fn run_page(
         .await
         .or_page(lang)?
         .into_iter()
-        .filter(|r| r.id != id && v.token().sees(&r.unit))
+        .filter(|r| r.id != id && r.unit == info.unit && v.token().sees(&r.unit))
         .map(|r| r.id)
         .collect();
     others.reverse();
@@ -417,7 +417,9 @@ pub async fn compare_page(
     if !v.token().sees(&a.stored.info.unit) || !v.token().sees(&b.stored.info.unit) {
         return Err(PageError(WebError::NotFound, lang));
     }
-    if a.stored.info.period_id != b.stored.info.period_id {
+    if (a.stored.info.period_id, &a.stored.info.unit)
+        != (b.stored.info.period_id, &b.stored.info.unit)
+    {
         return Err(PageError(
             WebError::BadRequest(t.s("compare.other_period").to_owned()),
             lang,
