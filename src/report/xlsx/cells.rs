@@ -64,6 +64,8 @@ pub(super) fn put_decimal(
     Ok(())
 }
 
+/// A percentage (97.31) as the fraction Excel's % format expects (0.9731), divided exactly
+/// before it becomes f64, so the cell holds what it shows.
 pub(super) fn put_pct(
     ws: &mut Worksheet,
     r: RowNum,
@@ -72,12 +74,17 @@ pub(super) fn put_pct(
     f: &Format,
 ) -> XResult {
     match p {
-        Some(p) => put_decimal(ws, r, c, p, f),
+        Some(p) => put_decimal(ws, r, c, fraction(p), f),
         None => {
             ws.write_blank(r, c, f)?;
             Ok(())
         }
     }
+}
+
+/// 97.31 → 0.9731, exactly.
+pub(super) fn fraction(pct: Decimal) -> Decimal {
+    pct / Decimal::ONE_HUNDRED
 }
 
 /// A two-column table (label, count) under a header row; returns the next free row.
