@@ -3,7 +3,9 @@
 use rust_xlsxwriter::Worksheet;
 
 use super::SHEET_COMMUNES;
-use super::cells::{RowNum, XResult, last_col, put_count, put_header, put_text, set_widths};
+use super::cells::{
+    RowNum, XResult, fit_row, last_col, put_count, put_header, put_text, set_widths,
+};
 use super::figures::{FIGURE_COLUMNS, outcome_label, put_figures, slice_headers};
 use super::office::{DATA_HEADER_ROW, data_sheet_title, print_setup};
 use super::styles::Formats;
@@ -46,6 +48,7 @@ pub(super) fn communes_sheet(
             .as_deref()
             .unwrap_or(pick(lang, "(không ghi xã)", "(no commune)"));
         put_text(&mut ws, r, 0, name, &fm.wrap)?;
+        fit_row(&mut ws, r, &[(name, widths[0])])?;
         put_figures(&mut ws, r, 1, &s.figures, fm, false)?;
         for (c, o) in (1 + FIGURE_COLUMNS as u16..).zip(Outcome::ALL) {
             put_count(&mut ws, r, c, s.figures.outcomes.get(o), &fm.count)?;

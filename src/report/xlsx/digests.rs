@@ -5,7 +5,7 @@
 use rust_xlsxwriter::Worksheet;
 
 use super::SHEET_DIGESTS;
-use super::cells::{RowNum, XResult, put_header, put_text, set_widths};
+use super::cells::{RowNum, XResult, fit_row, put_header, put_text, set_widths};
 use super::office::{DATA_HEADER_ROW, data_sheet_title};
 use super::styles::Formats;
 use super::summary::role_label;
@@ -56,6 +56,11 @@ pub(super) fn digests_sheet(meta: &ReportMeta, lang: Lang, fm: &Formats) -> XRes
         put_text(&mut ws, r, 0, &input.name, &fm.wrap)?;
         put_text(&mut ws, r, 1, role_label(&input.role, lang), &fm.wrap)?;
         put_text(&mut ws, r, 2, &input.sha256, &fm.text)?;
+        fit_row(
+            &mut ws,
+            r,
+            &[(&input.name, 34.0), (role_label(&input.role, lang), 26.0)],
+        )?;
         r += 1;
     }
     Ok(ws)

@@ -8,7 +8,9 @@ use rust_decimal::Decimal;
 use rust_xlsxwriter::{Format, Workbook, Worksheet};
 
 use super::SHEET_EXCEPTIONS;
-use super::cells::{RowNum, XResult, last_col, put_decimal, put_header, put_text, set_widths};
+use super::cells::{
+    RowNum, XResult, last_col, put_decimal, put_header, put_text, set_widths, wrapped_height,
+};
 use super::office::{DATA_HEADER_ROW, data_sheet_title, print_setup};
 use super::styles::Formats;
 use crate::domain::Lang;
@@ -24,6 +26,32 @@ pub const EXCEL_MAX_DATA_ROWS: u32 = 1_048_576 - DATA_HEADER_ROW - 1;
 /// The CSV columns (indexes into `EXCEPTION_COLUMNS`) the sheet shows: all but "Mã" and
 /// "Mã cờ", codes such as `underpaid` that a reader has in words in the column before.
 const SHEET_COLUMNS: [usize; 14] = [0, 2, 3, 4, 5, 6, 7, 8, 9, 10, 12, 13, 14, 15];
+
+/// About 230 characters, the long texts wrapped: one A4 landscape page wide.
+const WIDTHS: [f64; 14] = [
+    18.0, 14.0, 20.0, 14.0, 14.0, 10.0, 16.0, 14.0, 14.0, 22.0, 14.0, 7.0, 36.0, 16.0,
+];
+
+/// The sheet columns whose text wraps: labels, names, flags, files, payouts, unit.
+fn wrapped(col: usize) -> bool {
+    matches!(
+        SHEET_COLUMNS.get(col),
+        Some(0 | 3 | 4 | 5 | 10 | 12 | 14 | 15)
+    )
+}
+
+/// The height of a row of `row`'s cells when a wrapped one takes more than a line (both
+/// writers set it: the streamed rows as the held ones).
+pub(super) fn row_height(row: &ExceptionRow, texts: &[String]) -> Option<f64> {
+    wrapped_height(
+        exception_cells(row, texts)
+            .enumerate()
+            .filter_map(|(c, cell)| match cell {
+                ExceptionCell::Text(t) if wrapped(c) => Some((t, WIDTHS[c])),
+                _ => None,
+            }),
+    )
+}
 
 /// The sheet's header labels.
 pub(super) fn sheet_headers(lang: Lang) -> [&'static str; 14] {
@@ -64,13 +92,7 @@ fn start_sheet(
     fm: &Formats,
 ) -> XResult {
     ws.set_name(exceptions_sheet_name(n))?;
-    // About 230 characters, the long texts wrapped: one A4 landscape page wide.
-    set_widths(
-        ws,
-        &[
-            18.0, 14.0, 20.0, 14.0, 14.0, 10.0, 16.0, 14.0, 14.0, 22.0, 14.0, 7.0, 36.0, 16.0,
-        ],
-    )?;
+    set_widths(ws, &WIDTHS)?;
     data_sheet_title(
         ws,
         pick(
@@ -92,7 +114,7 @@ fn column_format(col: usize, fm: &Formats) -> &Format {
     match SHEET_COLUMNS.get(col).copied().unwrap_or(usize::MAX) {
         COL_AMOUNT_DUE | COL_AMOUNT_PAID => &fm.money,
         COL_ID | COL_ACCOUNT => &fm.text,
-        0 | 3 | 4 | 5 | 10 | 12 | 14 | 15 => &fm.wrap,
+        _ if wrapped(col) => &fm.wrap,
         _ => &fm.label,
     }
 }
@@ -124,6 +146,9 @@ fn put_exception(
     fm: &Formats,
 ) -> XResult {
     let texts = exception_texts(row, lang);
+    if let Some(h) = row_height(row, &texts) {
+        ws.set_row_height(r, h)?;
+    }
     for (c, cell) in (0..).zip(exception_cells(row, &texts)) {
         let f = column_format(usize::from(c), fm);
         match cell {

@@ -14,14 +14,16 @@ use rust_xlsxwriter::Formula;
 use rust_xlsxwriter::utility::row_col_to_cell;
 use rust_xlsxwriter::{Format, Workbook, Worksheet};
 
-use super::cells::{ColNum, RowNum, XResult, last_col, put_header, set_widths};
+use super::cells::{ColNum, RowNum, XResult, last_col, put_header, set_widths, wrapped_height};
 #[cfg(test)]
 use super::cells::{put_count, put_decimal, put_text};
 use super::office::{
     HeaderColumns, OFFICE_HEADER_ROWS, SIGNATURE_ROWS, SignCell, office_header, print_setup,
     signature_cells, write_signature,
 };
-use super::stream::{Cell, SheetRows, column_name, put_cell, sheet_sizes, write_streamed};
+use super::stream::{
+    Cell, SheetRows, column_name, open_row, put_cell, sheet_sizes, write_streamed,
+};
 use super::styles::Formats;
 use super::{SHEET_FOLLOWUP, XlsxError};
 use crate::domain::Lang;
@@ -129,7 +131,20 @@ fn followup_cells(row: &ExceptionRow, no: u64, lang: Lang) -> [FollowupCell<'_>;
     ]
 }
 
-/// Each column's format: IDs, accounts and list rows as text, reasons wrapped.
+/// About 170 characters, the long texts wrapped: one A4 landscape page wide at ~9 pt.
+const WIDTHS: [f64; 11] = [
+    6.0, 15.0, 22.0, 16.0, 16.0, 10.0, 16.0, 15.0, 16.0, 28.0, 9.0,
+];
+
+/// The height of a row of `cells` when a wrapped one takes more than a line.
+fn row_height(cells: &[FollowupCell<'_>]) -> Option<f64> {
+    wrapped_height(cells.iter().enumerate().filter_map(|(c, cell)| match cell {
+        FollowupCell::Text(t) if matches!(c, 2 | 3 | 4 | 8 | 9) => Some((t.as_ref(), WIDTHS[c])),
+        _ => None,
+    }))
+}
+
+/// Each column's format: IDs, accounts and list rows as text, long texts wrapped.
 fn column_format(col: ColNum, fm: &Formats) -> &Format {
     match col {
         0 => &fm.row_no,
@@ -160,13 +175,7 @@ fn start_sheet(
     ws.set_name(sheet_name(n))?;
     let headers = headers(lang);
     let last = last_col(headers.len());
-    // About 170 characters, the long texts wrapped: one A4 landscape page wide at ~9 pt.
-    set_widths(
-        ws,
-        &[
-            6.0, 15.0, 22.0, 16.0, 16.0, 10.0, 16.0, 15.0, 16.0, 28.0, 9.0,
-        ],
-    )?;
+    set_widths(ws, &WIDTHS)?;
     office_header(
         ws,
         pick(
@@ -215,7 +224,11 @@ pub(super) fn write_followup(
     let mut sum = Decimal::ZERO;
     for row in exceptions.iter().filter(|e| needs_repayment(e.kind)) {
         count += 1;
-        for (c, cell) in (0..).zip(followup_cells(row, count, lang)) {
+        let cells = followup_cells(row, count, lang);
+        if let Some(h) = row_height(&cells) {
+            ws.set_row_height(r, h)?;
+        }
+        for (c, cell) in (0..).zip(cells) {
             let f = column_format(c, &fm);
             match cell {
                 FollowupCell::No(n) => put_count(&mut ws, r, c, n, f)?,
@@ -338,11 +351,9 @@ where
         };
         self.no += 1;
         self.count += 1;
-        let _ = write!(out, "<row r=\"{r}\">");
-        for (col, cell) in followup_cells(row.borrow(), self.no, self.lang)
-            .into_iter()
-            .enumerate()
-        {
+        let cells = followup_cells(row.borrow(), self.no, self.lang);
+        open_row(out, r, row_height(&cells));
+        for (col, cell) in cells.into_iter().enumerate() {
             let style = styles.get(col).copied().flatten();
             match cell {
                 FollowupCell::No(n) => put_cell(out, r, col, style, Cell::Number(n as f64)),
@@ -503,7 +514,7 @@ mod tests {
     /// and print settings.
     #[test]
     fn streamed_followup_equals_held() {
-        use super::super::stream::tests::{cell_styles, entries, frame};
+        use super::super::stream::tests::{cell_styles, entries, frame, row_heights};
         let (_, exc, meta) = sample();
         let due: Vec<&ExceptionRow> = exc.iter().filter(|e| needs_repayment(e.kind)).collect();
         for lang in [Lang::Vi, Lang::En] {
@@ -529,6 +540,7 @@ mod tests {
             let name = "xl/worksheets/sheet1.xml";
             assert_eq!(frame(&streamed[name]), frame(&held[name]));
             assert_eq!(cell_styles(&streamed[name]), cell_styles(&held[name]));
+            assert_eq!(row_heights(&streamed[name]), row_heights(&held[name]));
             assert_eq!(streamed["xl/workbook.xml"], held["xl/workbook.xml"]);
             assert_eq!(streamed["xl/styles.xml"], held["xl/styles.xml"]);
         }

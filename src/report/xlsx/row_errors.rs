@@ -3,7 +3,9 @@
 use rust_xlsxwriter::Worksheet;
 
 use super::SHEET_ROW_ERRORS;
-use super::cells::{RowNum, XResult, last_col, put_count, put_header, put_text, set_widths};
+use super::cells::{
+    RowNum, XResult, fit_row, last_col, put_count, put_header, put_text, set_widths,
+};
 use super::office::{DATA_HEADER_ROW, data_sheet_title, print_setup};
 use super::styles::Formats;
 use crate::domain::Lang;
@@ -38,7 +40,8 @@ pub(super) fn row_errors_sheet(
             "Reason",
         ],
     };
-    set_widths(&mut ws, &[26.0, 14.0, 8.0, 7.0, 20.0, 24.0, 50.0])?;
+    const WIDTHS: [f64; 7] = [26.0, 14.0, 8.0, 7.0, 20.0, 24.0, 50.0];
+    set_widths(&mut ws, &WIDTHS)?;
     data_sheet_title(
         &mut ws,
         pick(
@@ -73,6 +76,7 @@ pub(super) fn row_errors_sheet(
             Lang::En => &e.reason_en,
         };
         put_text(&mut ws, r, 6, reason, &fm.wrap)?;
+        fit_row(&mut ws, r, &[(&e.file, WIDTHS[0]), (reason, WIDTHS[6])])?;
         r += 1;
     }
     ws.set_freeze_panes(head + 1, 0)?;

@@ -18,7 +18,7 @@ use zip::{CompressionMethod, ZipArchive, ZipWriter};
 
 use super::XlsxError;
 use super::cells::fit_cell;
-use super::exceptions::{ExceptionCell, exception_cells};
+use super::exceptions::{ExceptionCell, exception_cells, row_height};
 use crate::domain::Lang;
 pub(super) use crate::import::grid::column_letter as column_name;
 use crate::recon::ExceptionRow;
@@ -274,6 +274,18 @@ pub(super) fn put_cell(out: &mut Vec<u8>, r: u32, col: usize, style: Option<u32>
     }
 }
 
+/// Opens sheet row `r`, of height `height` (points) where its wrapped text needs it.
+pub(super) fn open_row(out: &mut Vec<u8>, r: u32, height: Option<f64>) {
+    match height {
+        Some(h) => {
+            let _ = write!(out, "<row r=\"{r}\" ht=\"{h}\" customHeight=\"1\">");
+        }
+        None => {
+            let _ = write!(out, "<row r=\"{r}\">");
+        }
+    }
+}
+
 /// The exceptions sheets' rows, as `put_exception` writes them.
 pub(super) struct ExceptionSheetRows<I> {
     pub(super) rows: I,
@@ -293,7 +305,7 @@ where
         };
         let row = row.borrow();
         let texts = exception_texts(row, self.lang);
-        let _ = write!(out, "<row r=\"{r}\">");
+        open_row(out, r, row_height(row, &texts));
         for (col, cell) in exception_cells(row, &texts).enumerate() {
             let cell = match cell {
                 ExceptionCell::Amount(d) => Cell::Decimal(d),
@@ -425,6 +437,19 @@ pub(super) mod tests {
             .collect()
     }
 
+    /// Each row's number and height where it has one, in order.
+    pub(in super::super) fn row_heights(xml: &str) -> Vec<(String, String)> {
+        xml.split("<row r=\"")
+            .skip(1)
+            .filter_map(|row| {
+                let head = &row[..row.find('>')?];
+                let r = head.split('"').next()?.to_owned();
+                let ht = head.split_once(" ht=\"")?.1.split('"').next()?.to_owned();
+                Some((r, ht))
+            })
+            .collect()
+    }
+
     /// A sheet's XML without its rows.
     pub(in super::super) fn frame(xml: &str) -> String {
         match (xml.find("<sheetData"), xml.find("</sheetData>")) {
@@ -480,6 +505,7 @@ pub(super) mod tests {
                     if entry.starts_with("xl/worksheets/sheet") {
                         assert_eq!(frame(got), frame(want), "{entry}");
                         assert_eq!(cell_styles(got), cell_styles(want), "{entry}");
+                        assert_eq!(row_heights(got), row_heights(want), "{entry}");
                     } else if entry != "xl/sharedStrings.xml" {
                         assert_eq!(got, want, "{entry}");
                     }

@@ -8,8 +8,8 @@ use rust_xlsxwriter::Worksheet;
 
 use super::SHEET_SUMMARY;
 use super::cells::{
-    RowNum, XResult, fit_cell, label_count_table, put_count, put_decimal, put_header, put_pct,
-    put_text, set_widths,
+    RowNum, XResult, fit_cell, fit_row, label_count_table, put_count, put_decimal, put_header,
+    put_pct, put_text, set_widths,
 };
 use super::figures::{outcome_label, put_figures, slice_headers};
 use super::office::{HeaderColumns, OFFICE_HEADER_ROWS, office_header, write_signature};
@@ -94,7 +94,9 @@ pub(super) fn summary_sheet(
     let totals = report.totals(meta.target_pct);
     let mut line = |ws: &mut Worksheet, vi: &'static str, en: &'static str| -> XResult<RowNum> {
         let row = r;
-        ws.write_string_with_format(row, 0, pick(lang, vi, en), &fm.label)?;
+        let label = pick(lang, vi, en);
+        ws.write_string_with_format(row, 0, label, &fm.wrap)?;
+        fit_row(ws, row, &[(label, WIDTHS[0])])?;
         r += 1;
         Ok(row)
     };
@@ -190,18 +192,16 @@ pub(super) fn summary_sheet(
             pick(lang, "Số lượng", "Count"),
         ],
         Flag::ALL.map(|f| (flag_label(f, lang), report.flags.get(f))),
+        WIDTHS[0],
         fm,
     )?;
-    ws_.write_string_with_format(
-        r,
-        0,
-        pick(
-            lang,
-            "Tổng dòng không khớp số liệu tổng cộng",
-            "Totals rows that disagree with the sum of the rows",
-        ),
-        &fm.label,
-    )?;
+    let label = pick(
+        lang,
+        "Tổng dòng không khớp số liệu tổng cộng",
+        "Totals rows that disagree with the sum of the rows",
+    );
+    ws_.write_string_with_format(r, 0, label, &fm.wrap)?;
+    fit_row(ws_, r, &[(label, WIDTHS[0])])?;
     put_count(ws_, r, 1, report.flags.control_total_mismatch, &fm.count)?;
     r += 1;
 
@@ -306,6 +306,8 @@ pub(super) fn summary_sheet(
         for (file, notice) in notices {
             put_text(ws_, r, 0, file, &fm.wrap)?;
             ws_.merge_range(r, 1, r, LAST_COL, &fit_cell(notice), &fm.wrap)?;
+            let across: f64 = WIDTHS[1..].iter().sum();
+            fit_row(ws_, r, &[(file, WIDTHS[0]), (notice, across)])?;
             r += 1;
         }
     }
@@ -357,7 +359,9 @@ fn outcome_table(
     r += 1;
     let amounts = report.outcome_amounts.as_ref();
     for o in Outcome::ALL {
-        ws.write_string_with_format(r, 0, outcome_label(o, lang), &fm.label)?;
+        let label = outcome_label(o, lang);
+        ws.write_string_with_format(r, 0, label, &fm.wrap)?;
+        fit_row(ws, r, &[(label, WIDTHS[0])])?;
         put_count(ws, r, 1, report.outcomes.get(o), &fm.count)?;
         match amounts.map(|a| a.get(o)) {
             Some(a) => {
@@ -417,7 +421,9 @@ fn outcome_table(
                 due_again,
             ),
         ] {
-            ws.write_string_with_format(r, 0, pick(lang, vi, en), &fm.wrap)?;
+            let label = pick(lang, vi, en);
+            ws.write_string_with_format(r, 0, label, &fm.wrap)?;
+            fit_row(ws, r, &[(label, WIDTHS[0])])?;
             put_decimal(ws, r, 1, amount, &fm.money)?;
             r += 1;
         }
@@ -436,7 +442,8 @@ fn coverage_rows<'a>(
     fm: &Formats,
 ) -> XResult<RowNum> {
     for (name, figures) in rows {
-        put_text(ws, r, 0, name, &fm.label)?;
+        put_text(ws, r, 0, name, &fm.wrap)?;
+        fit_row(ws, r, &[(name, WIDTHS[0])])?;
         put_figures(ws, r, 1, figures, fm, false)?;
         r += 1;
     }
@@ -467,6 +474,7 @@ fn put_input(
     fm: &Formats,
 ) -> XResult {
     let role = role_label(&input.role, lang);
+    fit_row(ws, r, &[(&input.name, WIDTHS[0]), (role, WIDTHS[1])])?;
     put_text(ws, r, 0, &input.name, &fm.wrap)?;
     put_text(ws, r, 1, role, &fm.wrap)?;
     put_text(ws, r, 2, input.sheet.as_deref().unwrap_or(""), &fm.label)?;
