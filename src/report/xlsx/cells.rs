@@ -172,7 +172,8 @@ mod tests {
     fn wrapped_rows_get_the_height_of_their_lines() {
         assert_eq!(wrapped_lines("", 20.0), 1);
         assert_eq!(wrapped_lines("Chi thiếu", 20.0), 1);
-        assert_eq!(wrapped_lines(&"a".repeat(19), 20.0), 2);
+        assert_eq!(wrapped_lines(&"a".repeat(20), 20.0), 1);
+        assert_eq!(wrapped_lines(&"a".repeat(21), 20.0), 2);
         assert_eq!(wrapped_lines("một\nhai", 20.0), 2);
         assert_eq!(wrapped_height([("ngắn", 10.0)]), None);
         assert_eq!(
