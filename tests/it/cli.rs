@@ -397,12 +397,12 @@ fn reports_are_pinned_byte_for_byte() {
             [
                 "92b8100d5319e22384acbd4f6806abe4200bd2963ace360b693cf37458837e72".to_owned(),
                 "6bedd2c8042789e575f7c76f0ea88bcddb328213516316fec883411f817163e2".to_owned(),
-                "4ac4d90e1f6d6f0c5063ab3dabb1eb70012435ea4751be2cbead7938bba5a3fa".to_owned(),
+                "3048990f6484868045050ed89421353285796a2c893a39faa33c08f693deae45".to_owned(),
             ],
             [
                 "673ab02658d5af938235bc55ecd1f12568f5317cb1b896d3ec5c7f514ae5468f".to_owned(),
                 "f570b534032e893a62c0f3e4ef915c86b968829dda7fbb0738bc8db6cd52b9ea".to_owned(),
-                "8dbc80e773d8b75cb91cf6d4d3356a13467ddba0bfa019d06fa85130c78da41f".to_owned(),
+                "481b9e789258fece1715969f5e7b662a612eb1d6fc43d57fc7f6e5fd38ae7c4b".to_owned(),
             ],
         ],
         "[json, csv, xlsx parts] of [sample, province]"

@@ -85,7 +85,7 @@ pub(super) fn put_pct(
 /// Lines a wrapped `text` takes in a column `width` wide (Excel's unit: the width of a
 /// "0"; letters are a little narrower, and word wrapping wastes some of each line).
 pub(super) fn wrapped_lines(text: &str, width: f64) -> u32 {
-    let per_line = (width * 1.1 - 2.0).max(1.0);
+    let per_line = (width * 0.95 - 1.0).max(1.0);
     let lines: u32 = text
         .split('\n')
         .map(|l| (l.chars().count() as f64 / per_line).ceil().max(1.0) as u32)
@@ -104,6 +104,14 @@ pub(super) fn wrapped_height<'a>(cells: impl IntoIterator<Item = (&'a str, f64)>
         .unwrap_or(1)
         .min(20);
     (lines > 1).then(|| 15.0 * f64::from(lines))
+}
+
+/// The height of a header row of bold, wrapped `labels` in columns `widths`: at least two
+/// lines, more where a label needs them.
+pub(super) fn header_height(labels: &[&str], widths: &[f64]) -> f64 {
+    // Bold letters are wider: count the columns a little narrower.
+    let lines = labels.iter().zip(widths).map(|(l, w)| (*l, w * 0.9));
+    wrapped_height(lines).unwrap_or(0.0).max(30.0)
 }
 
 /// Sets row `r`'s height to fit its wrapped `cells`.
@@ -172,8 +180,8 @@ mod tests {
     fn wrapped_rows_get_the_height_of_their_lines() {
         assert_eq!(wrapped_lines("", 20.0), 1);
         assert_eq!(wrapped_lines("Chi thiếu", 20.0), 1);
-        assert_eq!(wrapped_lines(&"a".repeat(20), 20.0), 1);
-        assert_eq!(wrapped_lines(&"a".repeat(21), 20.0), 2);
+        assert_eq!(wrapped_lines(&"a".repeat(18), 20.0), 1);
+        assert_eq!(wrapped_lines(&"a".repeat(19), 20.0), 2);
         assert_eq!(wrapped_lines("một\nhai", 20.0), 2);
         assert_eq!(wrapped_height([("ngắn", 10.0)]), None);
         assert_eq!(

@@ -9,7 +9,8 @@ use rust_xlsxwriter::{Format, Workbook, Worksheet};
 
 use super::SHEET_EXCEPTIONS;
 use super::cells::{
-    RowNum, XResult, last_col, put_decimal, put_header, put_text, set_widths, wrapped_height,
+    RowNum, XResult, header_height, last_col, put_decimal, put_header, put_text, set_widths,
+    wrapped_height,
 };
 use super::office::{DATA_HEADER_ROW, data_sheet_title, print_setup};
 use super::styles::Formats;
@@ -104,7 +105,10 @@ fn start_sheet(
         lang,
         fm,
     )?;
-    ws.set_row_height(DATA_HEADER_ROW, 30)?;
+    ws.set_row_height(
+        DATA_HEADER_ROW,
+        header_height(&sheet_headers(lang), &WIDTHS),
+    )?;
     put_header(ws, DATA_HEADER_ROW, 0, &sheet_headers(lang), fm)
 }
 

@@ -14,7 +14,9 @@ use rust_xlsxwriter::Formula;
 use rust_xlsxwriter::utility::row_col_to_cell;
 use rust_xlsxwriter::{Format, Workbook, Worksheet};
 
-use super::cells::{ColNum, RowNum, XResult, last_col, put_header, set_widths, wrapped_height};
+use super::cells::{
+    ColNum, RowNum, XResult, header_height, last_col, put_header, set_widths, wrapped_height,
+};
 #[cfg(test)]
 use super::cells::{put_count, put_decimal, put_text};
 use super::office::{
@@ -132,8 +134,9 @@ fn followup_cells(row: &ExceptionRow, no: u64, lang: Lang) -> [FollowupCell<'_>;
 }
 
 /// About 170 characters, the long texts wrapped: one A4 landscape page wide at ~9 pt.
+/// The first column holds the running number, and "Tổng cộng" on the total row.
 const WIDTHS: [f64; 11] = [
-    6.0, 15.0, 22.0, 16.0, 16.0, 10.0, 16.0, 15.0, 16.0, 28.0, 9.0,
+    9.0, 15.0, 22.0, 16.0, 16.0, 10.0, 16.0, 15.0, 16.0, 25.0, 9.0,
 ];
 
 /// The height of a row of `cells` when a wrapped one takes more than a line.
@@ -192,7 +195,7 @@ fn start_sheet(
             last,
         },
     )?;
-    ws.set_row_height(HEADER_ROW, 30)?;
+    ws.set_row_height(HEADER_ROW, header_height(&headers, &WIDTHS))?;
     put_header(ws, HEADER_ROW, 0, &headers, fm)
 }
 

@@ -8,8 +8,8 @@ use rust_xlsxwriter::Worksheet;
 
 use super::SHEET_SUMMARY;
 use super::cells::{
-    RowNum, XResult, fit_cell, fit_row, label_count_table, put_count, put_decimal, put_header,
-    put_pct, put_text, set_widths,
+    RowNum, XResult, fit_cell, fit_row, header_height, label_count_table, put_count, put_decimal,
+    put_header, put_pct, put_text, set_widths,
 };
 use super::figures::{outcome_label, put_figures, slice_headers};
 use super::office::{HeaderColumns, OFFICE_HEADER_ROWS, office_header, write_signature};
@@ -47,8 +47,6 @@ fn with_margin(verdict: &str, points: Option<Decimal>, lang: Lang) -> String {
 /// page wide prints at ~9.5 pt.
 const WIDTHS: [f64; 10] = [34.0, 15.0, 15.0, 15.0, 15.0, 15.0, 15.0, 15.0, 15.0, 15.0];
 const LAST_COL: u16 = 9;
-/// Header rows of the tables: up to three wrapped lines.
-const HEADER_HEIGHT: f64 = 45.0;
 
 pub(super) fn summary_sheet(
     report: &Report,
@@ -217,7 +215,7 @@ pub(super) fn summary_sheet(
     let mut headers = vec![pick(lang, "Đối tượng", "Category")];
     headers.extend(slice_headers(lang));
     put_header(ws_, r, 0, &headers, fm)?;
-    ws_.set_row_height(r, HEADER_HEIGHT)?;
+    ws_.set_row_height(r, header_height(&headers, &WIDTHS))?;
     r += 1;
     let by_category = report.by_category.iter().map(|s| {
         let name =
@@ -234,7 +232,7 @@ pub(super) fn summary_sheet(
     r += 1;
     headers[0] = pick(lang, "Ngân hàng", "Bank");
     put_header(ws_, r, 0, &headers, fm)?;
-    ws_.set_row_height(r, HEADER_HEIGHT)?;
+    ws_.set_row_height(r, header_height(&headers, &WIDTHS))?;
     r += 1;
     let by_bank = report.by_bank.iter().map(|s| {
         let name = s.bank.map(|b| b.short_name()).unwrap_or(pick(
@@ -277,7 +275,7 @@ pub(super) fn summary_sheet(
         ],
     };
     put_header(ws_, r, 0, &input_headers, fm)?;
-    ws_.set_row_height(r, HEADER_HEIGHT)?;
+    ws_.set_row_height(r, header_height(&input_headers, &WIDTHS))?;
     r += 1;
     for input in &meta.inputs {
         put_input(ws_, r, input, lang, fm)?;
@@ -355,7 +353,7 @@ fn outcome_table(
         ],
     };
     put_header(ws, r, 0, &headers, fm)?;
-    ws.set_row_height(r, HEADER_HEIGHT)?;
+    ws.set_row_height(r, header_height(&headers, &WIDTHS))?;
     r += 1;
     let amounts = report.outcome_amounts.as_ref();
     for o in Outcome::ALL {
