@@ -389,6 +389,21 @@ mod tests {
             cell(&s, 5, 0),
             Data::String("Period: September 2025".into())
         );
+        assert_eq!(
+            cell(&s, 1, 5),
+            Data::String("Independence - Freedom - Happiness".into())
+        );
+        let dated = find_row(&s, 8, "……………, 30 September 2025");
+        let Some(d) = dated else {
+            panic!("no place-and-date line in English")
+        };
+        assert_eq!(cell(&s, d + 1, 0), Data::String("Prepared by".into()));
+        assert_eq!(cell(&s, d + 1, 4), Data::String("Chief accountant".into()));
+        assert_eq!(cell(&s, d + 1, 8), Data::String("Head of unit".into()));
+        assert_eq!(
+            cell(&s, d + 2, 8),
+            Data::String("(Signature, full name)".into())
+        );
         let d = sheet(&mut book, SHEET_ROW_ERRORS);
         assert_eq!(cell(&d, 4, 6), Data::String("not a number: '1,5tr'".into()));
         let e = sheet(&mut book, SHEET_EXCEPTIONS);
