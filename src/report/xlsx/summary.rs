@@ -44,7 +44,7 @@ fn with_margin(verdict: &str, points: Option<Decimal>, lang: Lang) -> String {
 
 /// The summary's columns: the labels, then nine figure columns wide enough for a
 /// province's amounts ("54.300.000.000 ₫"); about 170 characters, so A4 landscape one
-/// page wide prints at ~9.5 pt.
+/// page wide prints at about 9 pt (LibreOffice, Carlito).
 const WIDTHS: [f64; 10] = [34.0, 15.0, 15.0, 15.0, 15.0, 15.0, 15.0, 15.0, 15.0, 15.0];
 const LAST_COL: u16 = 9;
 
@@ -74,10 +74,9 @@ pub(super) fn summary_sheet(
             last: LAST_COL,
         },
     )?;
-    let r: RowNum = OFFICE_HEADER_ROWS;
 
     // Headline figures.
-    let mut r: RowNum = r;
+    let mut r: RowNum = OFFICE_HEADER_ROWS;
     put_header(
         ws_,
         r,
