@@ -205,6 +205,47 @@ impl PeriodCode {
         out
     }
 
+    /// The period in words, as office documents write it: "Tháng 9 năm 2024", "Quý III
+    /// năm 2024", "Năm 2024"; in English "September 2024", "Q3 2024", "2024".
+    pub fn words(&self, vi: bool) -> String {
+        const MONTHS: [&str; 12] = [
+            "January",
+            "February",
+            "March",
+            "April",
+            "May",
+            "June",
+            "July",
+            "August",
+            "September",
+            "October",
+            "November",
+            "December",
+        ];
+        const ROMAN: [&str; 4] = ["I", "II", "III", "IV"];
+        let year = self.year();
+        let number = |t: &str| t.parse::<usize>().ok().filter(|n| *n >= 1);
+        let rest = self.0.split_once('-').map(|(_, r)| r);
+        match (rest, vi) {
+            (None, true) => format!("Năm {year}"),
+            (None, false) => format!("{year}"),
+            (Some(r), _) => match r.strip_prefix('Q') {
+                Some(q) => match (number(q).and_then(|q| ROMAN.get(q - 1)), vi) {
+                    (Some(roman), true) => format!("Quý {roman} năm {year}"),
+                    _ => format!("Q{q} {year}"),
+                },
+                None => match (number(r), vi) {
+                    (Some(m), true) => format!("Tháng {m} năm {year}"),
+                    (Some(m), false) => match MONTHS.get(m - 1) {
+                        Some(name) => format!("{name} {year}"),
+                        None => self.0.clone(),
+                    },
+                    (None, _) => self.0.clone(),
+                },
+            },
+        }
+    }
+
     /// "Quý 3/2024", "Tháng 09/2024", "Năm 2024".
     pub fn label_vi(&self) -> String {
         match self.0.split_once('-') {
@@ -407,6 +448,25 @@ mod tests {
         let e = PeriodError::MonthOutOfRange("13/2024".into());
         assert!(e.message_vi().contains("Tháng"));
         assert!(e.message_en().contains("month"));
+    }
+
+    #[test]
+    fn words() {
+        let words = |s: &str, vi: bool| {
+            PeriodCode::parse(s)
+                .map(|p| p.words(vi))
+                .unwrap_or_default()
+        };
+        assert_eq!(words("2024-09", true), "Tháng 9 năm 2024");
+        assert_eq!(words("2024-12", true), "Tháng 12 năm 2024");
+        assert_eq!(words("2024-Q3", true), "Quý III năm 2024");
+        assert_eq!(words("Quý 4/2024", true), "Quý IV năm 2024");
+        assert_eq!(words("2024-Q1", true), "Quý I năm 2024");
+        assert_eq!(words("2024", true), "Năm 2024");
+        assert_eq!(words("2024-09", false), "September 2024");
+        assert_eq!(words("1/2025", false), "January 2025");
+        assert_eq!(words("2024-Q3", false), "Q3 2024");
+        assert_eq!(words("2024", false), "2024");
     }
 
     #[test]

@@ -41,12 +41,107 @@ pub struct Report {
     #[serde(with = "rust_decimal::serde::str")]
     pub amount_paid: Decimal,
     pub outcomes: OutcomeCounts,
+    /// By outcome, what its people were due and were paid: the top-ups owed to the
+    /// underpaid, the overpayments to recover. Absent from live figures (summed cells keep
+    /// counts only) and from runs stored before it was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome_amounts: Option<OutcomeAmounts>,
     pub unmatched_payouts: UnmatchedPayouts,
     pub flags: FlagCounts,
     pub row_errors: Vec<RowError>,
     pub by_commune: Vec<CommuneFigures>,
     pub by_category: Vec<CategoryFigures>,
     pub by_bank: Vec<BankFigures>,
+}
+
+/// What the people of one outcome were due and were paid, exactly.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutcomeAmount {
+    #[serde(with = "rust_decimal::serde::str")]
+    pub due: Decimal,
+    #[serde(with = "rust_decimal::serde::str")]
+    pub paid: Decimal,
+}
+
+impl OutcomeAmount {
+    /// Paid − due: negative for a shortfall (a top-up to pay), positive for an excess
+    /// (an overpayment to recover).
+    pub fn difference(&self) -> Decimal {
+        self.paid - self.due
+    }
+}
+
+/// [`OutcomeAmount`] by outcome, keyed as `outcomes` is.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutcomeAmounts {
+    pub matched: OutcomeAmount,
+    pub underpaid: OutcomeAmount,
+    pub overpaid: OutcomeAmount,
+    pub duplicate: OutcomeAmount,
+    pub failed: OutcomeAmount,
+    pub returned: OutcomeAmount,
+    pub pending: OutcomeAmount,
+    pub unpaid: OutcomeAmount,
+    pub no_account: OutcomeAmount,
+}
+
+impl OutcomeAmounts {
+    pub fn get(&self, o: crate::recon::Outcome) -> OutcomeAmount {
+        *self.slot(o)
+    }
+
+    fn slot(&self, o: crate::recon::Outcome) -> &OutcomeAmount {
+        use crate::recon::Outcome::*;
+        match o {
+            Matched => &self.matched,
+            Underpaid => &self.underpaid,
+            Overpaid => &self.overpaid,
+            Duplicate => &self.duplicate,
+            Failed => &self.failed,
+            Returned => &self.returned,
+            Pending => &self.pending,
+            Unpaid => &self.unpaid,
+            NoAccount => &self.no_account,
+        }
+    }
+
+    fn slot_mut(&mut self, o: crate::recon::Outcome) -> &mut OutcomeAmount {
+        use crate::recon::Outcome::*;
+        match o {
+            Matched => &mut self.matched,
+            Underpaid => &mut self.underpaid,
+            Overpaid => &mut self.overpaid,
+            Duplicate => &mut self.duplicate,
+            Failed => &mut self.failed,
+            Returned => &mut self.returned,
+            Pending => &mut self.pending,
+            Unpaid => &mut self.unpaid,
+            NoAccount => &mut self.no_account,
+        }
+    }
+
+    /// Each person's amounts added to their outcome's (the same per-person amounts the
+    /// engine's totals sum, so the outcomes add up to `amount_due` and `amount_paid`).
+    pub fn of(recon: &Reconciliation) -> Self {
+        let mut sums = OutcomeAmounts::default();
+        for (i, b) in recon.beneficiaries.iter().enumerate() {
+            let slot = sums.slot_mut(b.outcome);
+            slot.due += recon.amount_due(i);
+            slot.paid += recon.amount_paid(i);
+        }
+        sums
+    }
+
+    /// The top-ups to pay: what the underpaid are still owed.
+    pub fn top_ups(&self) -> Decimal {
+        self.underpaid.due - self.underpaid.paid
+    }
+
+    /// The overpayments to recover: what the overpaid and the paid-twice got beyond
+    /// their due.
+    pub fn to_recover(&self) -> Decimal {
+        self.overpaid.difference() + self.duplicate.difference()
+    }
 }
 
 /// Figures of one slice (a commune, a category, a bank).
@@ -152,7 +247,7 @@ impl Report {
         row_errors: Vec<RowError>,
         control_total_mismatches: u64,
     ) -> Self {
-        Self::of(
+        let mut report = Self::of(
             &recon.totals,
             &recon.by_commune,
             &recon.by_category,
@@ -160,7 +255,9 @@ impl Report {
             recon.options.target_pct,
             row_errors,
             control_total_mismatches,
-        )
+        );
+        report.outcome_amounts = Some(OutcomeAmounts::of(recon));
+        report
     }
 
     /// The report of summed cells (`recon::cells::sum`): the same as `new` makes from a
@@ -209,6 +306,7 @@ impl Report {
             amount_due_cash: Some(t.amount_due_cash()),
             amount_paid: t.amount_paid,
             outcomes: t.outcomes,
+            outcome_amounts: None,
             unmatched_payouts: t.unmatched_payouts,
             flags,
             row_errors,

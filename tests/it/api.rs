@@ -214,17 +214,16 @@ async fn the_whole_flow_gives_the_hand_computed_report_and_downloads() {
         xlsx.expect_status(StatusCode::OK, "report.xlsx");
         assert_eq!(
             sheet_names(&xlsx.body),
-            vec!["Tổng hợp", "Theo xã", "Ngoại lệ", "Lỗi dữ liệu"]
+            vec!["Tổng hợp", "Theo xã", "Ngoại lệ", "Lỗi dữ liệu", "Mã băm"]
         );
-        // Streamed as it is written: every exception of the run, in the run's order.
+        // Streamed as it is written: every exception of the run, in the run's order (under
+        // the title, the period line, a blank row and the header; the ID second).
         let listed = exceptions(&app, run_id, "per_page=200").await;
         let want: Vec<String> = ids(&listed);
         assert!(want.len() >= 4, "{listed}");
-        let got: Vec<String> = sheet_text(&xlsx.body, "Ngoại lệ")
-            .into_iter()
-            .skip(1)
-            .map(|r| r[2].clone())
-            .collect();
+        let sheet = sheet_text(&xlsx.body, "Ngoại lệ");
+        assert_eq!(sheet[3][1], "Số định danh", "{:?}", sheet[3]);
+        let got: Vec<String> = sheet.into_iter().skip(4).map(|r| r[1].clone()).collect();
         assert_eq!(got, want, "report.xlsx lists the run's exceptions");
         let fu = app
             .get(
@@ -241,11 +240,23 @@ async fn the_whole_flow_gives_the_hand_computed_report_and_downloads() {
             due.extend(ids(&page));
         }
         due.sort();
+        // Under the office header (8 rows) and the table's header; the total, then the
+        // signature block, under the people.
         let rows: Vec<Vec<String>> = sheet_text(&fu.body, "Danh sách chi lại")
             .into_iter()
-            .skip(5)
+            .skip(9)
             .collect();
-        let (total, people) = rows.split_last().expect("a total row");
+        let at_total = rows
+            .iter()
+            .position(|r| r[0] == "Tổng cộng")
+            .expect("a total row");
+        let (people, total) = (&rows[..at_total], &rows[at_total]);
+        assert!(
+            rows[at_total..]
+                .iter()
+                .any(|r| r.iter().any(|c| c == "Thủ trưởng đơn vị")),
+            "the signature block under the total"
+        );
         let mut listed: Vec<String> = people.iter().map(|r| r[1].clone()).collect();
         listed.sort();
         assert!(!due.is_empty());

@@ -124,7 +124,7 @@ fn writes_xlsx_and_csv_reports() {
             let names = wb.map(|w| w.sheet_names()).unwrap_or_default();
             assert_eq!(
                 names,
-                vec!["Tổng hợp", "Theo xã", "Ngoại lệ", "Lỗi dữ liệu"]
+                vec!["Tổng hợp", "Theo xã", "Ngoại lệ", "Lỗi dữ liệu", "Mã băm"]
             );
         }
     }
@@ -281,7 +281,7 @@ fn province_case_reproduces_the_seed_figures() {
 }
 
 /// The summary sheet says when it was written ("Lập lúc 01/12/2026 19:34 (giờ Việt Nam,
-/// UTC+7)"): that stamp, blanked.
+/// UTC+7)", and the date over the signatures): those stamps, blanked.
 fn without_time_of_writing(xml: &str) -> String {
     const MARK: &str = " (giờ Việt Nam, UTC+7)";
     let mut out = String::new();
@@ -298,7 +298,18 @@ fn without_time_of_writing(xml: &str) -> String {
         rest = &rest[i + MARK.len()..];
     }
     out.push_str(rest);
-    out
+    // The place-and-date line over the signatures ("……………, ngày 07 tháng 12 năm 2026"):
+    // its date, blanked to the end of the cell's text.
+    const DATED: &str = ", ngày ";
+    let (mut blanked, mut rest) = (String::new(), out.as_str());
+    while let Some(i) = rest.find(DATED) {
+        blanked.push_str(&rest[..i + DATED.len()]);
+        blanked.push_str("dd tháng mm năm yyyy");
+        rest = &rest[i + DATED.len()..];
+        rest = &rest[rest.find('<').unwrap_or(rest.len())..];
+    }
+    blanked.push_str(rest);
+    blanked
 }
 
 /// Every report the CLI writes, reduced to digests: the JSON on stdout, the exceptions CSV,
@@ -384,14 +395,14 @@ fn reports_are_pinned_byte_for_byte() {
         [sample, province],
         [
             [
-                "524dc7df9ca4a66c5ff1de4c13fc941b37f2ec3de881e43e99940d9788bef204".to_owned(),
+                "92b8100d5319e22384acbd4f6806abe4200bd2963ace360b693cf37458837e72".to_owned(),
                 "6bedd2c8042789e575f7c76f0ea88bcddb328213516316fec883411f817163e2".to_owned(),
-                "abeb5ea56b4bd62e4a31e69be6ed9371c94abf9be92345eee0569ccf4253e5dc".to_owned(),
+                "3048990f6484868045050ed89421353285796a2c893a39faa33c08f693deae45".to_owned(),
             ],
             [
-                "33c9b7e052b8b5ddbd3fd5a54f925532541e98ada23bf7fd77db7da37b7f5f87".to_owned(),
+                "673ab02658d5af938235bc55ecd1f12568f5317cb1b896d3ec5c7f514ae5468f".to_owned(),
                 "f570b534032e893a62c0f3e4ef915c86b968829dda7fbb0738bc8db6cd52b9ea".to_owned(),
-                "0432fd066ae556b72d33246db1cd7b83f1effc21cdea346e0cb2786444a364c5".to_owned(),
+                "481b9e789258fece1715969f5e7b662a612eb1d6fc43d57fc7f6e5fd38ae7c4b".to_owned(),
             ],
         ],
         "[json, csv, xlsx parts] of [sample, province]"

@@ -45,7 +45,7 @@ const FIGURES: [&str; 7] = [
     "amount_due_cash",
 ];
 /// The report workbook's sheets (src/report/xlsx/mod.rs: Vietnamese names in every language).
-const SHEETS: [&str; 4] = ["Tổng hợp", "Theo xã", "Ngoại lệ", "Lỗi dữ liệu"];
+const SHEETS: [&str; 5] = ["Tổng hợp", "Theo xã", "Ngoại lệ", "Lỗi dữ liệu", "Mã băm"];
 
 fn manifest_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -308,7 +308,13 @@ fn check_workbook(path: &Path, report: &Value, failures: &mut Vec<String>) {
         ),
     ];
     for (key, labels) in rows {
-        let Some(want) = decimal(&report[key]).and_then(|d| d.to_f64()) else {
+        // Percentages are fractions in the workbook (0.9731 under a % format).
+        let scale = if key.ends_with("_pct") {
+            rust_decimal::Decimal::ONE_HUNDRED
+        } else {
+            rust_decimal::Decimal::ONE
+        };
+        let Some(want) = decimal(&report[key]).and_then(|d| (d / scale).to_f64()) else {
             failures.push(format!("the API's {key} is not a number: {}", report[key]));
             continue;
         };

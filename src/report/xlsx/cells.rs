@@ -64,6 +64,8 @@ pub(super) fn put_decimal(
     Ok(())
 }
 
+/// A percentage (97.31) as the fraction Excel's % format expects (0.9731), divided exactly
+/// before it becomes f64, so the cell holds what it shows.
 pub(super) fn put_pct(
     ws: &mut Worksheet,
     r: RowNum,
@@ -72,12 +74,57 @@ pub(super) fn put_pct(
     f: &Format,
 ) -> XResult {
     match p {
-        Some(p) => put_decimal(ws, r, c, p, f),
+        Some(p) => put_decimal(ws, r, c, fraction(p), f),
         None => {
             ws.write_blank(r, c, f)?;
             Ok(())
         }
     }
+}
+
+/// Lines a wrapped `text` takes in a column `width` wide (Excel's unit: the width of a
+/// "0"; letters are a little narrower, and word wrapping wastes some of each line).
+pub(super) fn wrapped_lines(text: &str, width: f64) -> u32 {
+    let per_line = (width * 0.95 - 1.0).max(1.0);
+    let lines: u32 = text
+        .split('\n')
+        .map(|l| (l.chars().count() as f64 / per_line).ceil().max(1.0) as u32)
+        .sum();
+    lines.max(1)
+}
+
+/// The height (points) of a row whose wrapped cells are `cells` (text, column width);
+/// None for one line. Written out because LibreOffice does not grow rows to their wrapped
+/// text on opening a file, and a clipped cell misleads a reader.
+pub(super) fn wrapped_height<'a>(cells: impl IntoIterator<Item = (&'a str, f64)>) -> Option<f64> {
+    let lines = cells
+        .into_iter()
+        .map(|(text, width)| wrapped_lines(text, width))
+        .max()
+        .unwrap_or(1)
+        .min(20);
+    (lines > 1).then(|| 15.0 * f64::from(lines))
+}
+
+/// The height of a header row of bold, wrapped `labels` in columns `widths`: at least two
+/// lines, more where a label needs them.
+pub(super) fn header_height(labels: &[&str], widths: &[f64]) -> f64 {
+    // Bold letters are wider: count the columns a little narrower.
+    let lines = labels.iter().zip(widths).map(|(l, w)| (*l, w * 0.9));
+    wrapped_height(lines).unwrap_or(0.0).max(30.0)
+}
+
+/// Sets row `r`'s height to fit its wrapped `cells`.
+pub(super) fn fit_row(ws: &mut Worksheet, r: RowNum, cells: &[(&str, f64)]) -> XResult {
+    if let Some(h) = wrapped_height(cells.iter().copied()) {
+        ws.set_row_height(r, h)?;
+    }
+    Ok(())
+}
+
+/// 97.31 → 0.9731, exactly.
+pub(super) fn fraction(pct: Decimal) -> Decimal {
+    pct / Decimal::ONE_HUNDRED
 }
 
 /// A two-column table (label, count) under a header row; returns the next free row.
@@ -86,12 +133,14 @@ pub(super) fn label_count_table<'l>(
     mut r: RowNum,
     header: [&str; 2],
     rows: impl IntoIterator<Item = (&'l str, u64)>,
+    label_width: f64,
     fm: &Formats,
 ) -> XResult<RowNum> {
     put_header(ws, r, 0, &header, fm)?;
     r += 1;
     for (label, n) in rows {
-        ws.write_string_with_format(r, 0, label, &fm.label)?;
+        ws.write_string_with_format(r, 0, label, &fm.wrap)?;
+        fit_row(ws, r, &[(label, label_width)])?;
         put_count(ws, r, 1, n, &fm.count)?;
         r += 1;
     }
@@ -126,6 +175,20 @@ pub(super) fn set_widths(ws: &mut Worksheet, widths: &[f64]) -> XResult {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn wrapped_rows_get_the_height_of_their_lines() {
+        assert_eq!(wrapped_lines("", 20.0), 1);
+        assert_eq!(wrapped_lines("Chi thiếu", 20.0), 1);
+        assert_eq!(wrapped_lines(&"a".repeat(18), 20.0), 1);
+        assert_eq!(wrapped_lines(&"a".repeat(19), 20.0), 2);
+        assert_eq!(wrapped_lines("một\nhai", 20.0), 2);
+        assert_eq!(wrapped_height([("ngắn", 10.0)]), None);
+        assert_eq!(
+            wrapped_height([("ngắn", 10.0), (&"x".repeat(30), 12.0)]),
+            Some(45.0)
+        );
+    }
 
     #[test]
     fn overlong_text_is_cut_not_fatal() {

@@ -1,10 +1,13 @@
-//! Sheet "Theo xã": coverage and outcome counts by commune, filterable, with a totals row.
+//! Sheet "Theo xã": under its title and period, coverage and outcome counts by commune, filterable, with a totals row.
 
 use rust_xlsxwriter::Worksheet;
 
 use super::SHEET_COMMUNES;
-use super::cells::{RowNum, XResult, last_col, put_count, put_header, put_text, set_widths};
+use super::cells::{
+    RowNum, XResult, fit_row, header_height, last_col, put_count, put_header, put_text, set_widths,
+};
 use super::figures::{FIGURE_COLUMNS, outcome_label, put_figures, slice_headers};
+use super::office::{DATA_HEADER_ROW, data_sheet_title, print_setup};
 use super::styles::Formats;
 use crate::domain::Lang;
 use crate::recon::Outcome;
@@ -22,19 +25,30 @@ pub(super) fn communes_sheet(
     let mut headers = vec![pick(lang, "Xã/phường", "Commune")];
     headers.extend(slice_headers(lang));
     headers.extend(Outcome::ALL.map(|o| outcome_label(o, lang)));
-    let mut widths = vec![28.0, 12.0, 12.0, 11.0, 16.0, 11.0, 18.0, 18.0, 18.0, 18.0];
-    widths.extend([13.0; Outcome::ALL.len()]);
+    // Money columns fit a province's totals; about 230 characters, so one page wide in
+    // landscape.
+    let mut widths = vec![24.0, 11.0, 11.0, 9.0, 12.0, 9.0, 15.0, 15.0, 15.0, 15.0];
+    widths.extend([10.0; Outcome::ALL.len()]);
     set_widths(&mut ws, &widths)?;
-    ws.set_row_height(0, 45)?;
-    put_header(&mut ws, 0, 0, &headers, fm)?;
+    data_sheet_title(
+        &mut ws,
+        pick(lang, "SỐ LIỆU THEO XÃ/PHƯỜNG", "FIGURES BY COMMUNE"),
+        meta,
+        lang,
+        fm,
+    )?;
+    let head = DATA_HEADER_ROW;
+    ws.set_row_height(head, header_height(&headers, &widths))?;
+    put_header(&mut ws, head, 0, &headers, fm)?;
 
-    let mut r: RowNum = 1;
+    let mut r: RowNum = head + 1;
     for s in &report.by_commune {
         let name = s
             .commune
             .as_deref()
             .unwrap_or(pick(lang, "(không ghi xã)", "(no commune)"));
-        put_text(&mut ws, r, 0, name, &fm.label)?;
+        put_text(&mut ws, r, 0, name, &fm.wrap)?;
+        fit_row(&mut ws, r, &[(name, widths[0])])?;
         put_figures(&mut ws, r, 1, &s.figures, fm, false)?;
         for (c, o) in (1 + FIGURE_COLUMNS as u16..).zip(Outcome::ALL) {
             put_count(&mut ws, r, c, s.figures.outcomes.get(o), &fm.count)?;
@@ -42,9 +56,9 @@ pub(super) fn communes_sheet(
         r += 1;
     }
     let last = last_col(headers.len());
-    ws.set_freeze_panes(1, 1)?;
+    ws.set_freeze_panes(head + 1, 1)?;
     // The totals row stays outside the filter so filtering never hides it.
-    ws.autofilter(0, 0, r.saturating_sub(1), last)?;
+    ws.autofilter(head, 0, r.saturating_sub(1).max(head), last)?;
 
     let totals = report.totals(meta.target_pct);
     ws.write_string_with_format(r, 0, pick(lang, "Tổng cộng", "Total"), &fm.total_label)?;
@@ -52,5 +66,6 @@ pub(super) fn communes_sheet(
     for (c, o) in (1 + FIGURE_COLUMNS as u16..).zip(Outcome::ALL) {
         put_count(&mut ws, r, c, report.outcomes.get(o), &fm.total_count)?;
     }
+    print_setup(&mut ws, true, Some(head))?;
     Ok(ws)
 }

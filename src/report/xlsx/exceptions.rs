@@ -1,4 +1,6 @@
-//! Sheet "Ngoại lệ": every exception row, the same columns as the CSV, amounts as numbers.
+//! Sheet "Ngoại lệ": under its title and period, every exception row: the CSV's columns
+//! but the machine codes (the words beside them say the same to a reader; the CSV and
+//! the JSON keep the codes), amounts as numbers.
 
 use std::borrow::Borrow;
 
@@ -6,16 +8,57 @@ use rust_decimal::Decimal;
 use rust_xlsxwriter::{Format, Workbook, Worksheet};
 
 use super::SHEET_EXCEPTIONS;
-use super::cells::{RowNum, XResult, last_col, put_decimal, put_header, put_text, set_widths};
+use super::cells::{
+    RowNum, XResult, header_height, last_col, put_decimal, put_header, put_text, set_widths,
+    wrapped_height,
+};
+use super::office::{DATA_HEADER_ROW, data_sheet_title, print_setup};
 use super::styles::Formats;
 use crate::domain::Lang;
 use crate::recon::ExceptionRow;
+use crate::report::ReportMeta;
 use crate::report::csv::{
-    COL_ACCOUNT, COL_AMOUNT_DUE, COL_AMOUNT_PAID, COL_ID, exception_headers, exception_texts,
+    COL_ACCOUNT, COL_AMOUNT_DUE, COL_AMOUNT_PAID, COL_ID, exception_headers, exception_texts, pick,
 };
 
-/// Excel's last row is 1,048,576: a header and 1,048,575 rows per sheet.
-pub const EXCEL_MAX_DATA_ROWS: u32 = 1_048_575;
+/// Excel's last row is 1,048,576: the title lines, a header and the rest data.
+pub const EXCEL_MAX_DATA_ROWS: u32 = 1_048_576 - DATA_HEADER_ROW - 1;
+
+/// The CSV columns (indexes into `EXCEPTION_COLUMNS`) the sheet shows: all but "Mã" and
+/// "Mã cờ", codes such as `underpaid` that a reader has in words in the column before.
+const SHEET_COLUMNS: [usize; 14] = [0, 2, 3, 4, 5, 6, 7, 8, 9, 10, 12, 13, 14, 15];
+
+/// About 230 characters, the long texts wrapped: one A4 landscape page wide.
+const WIDTHS: [f64; 14] = [
+    18.0, 14.0, 20.0, 14.0, 14.0, 10.0, 16.0, 14.0, 14.0, 22.0, 14.0, 7.0, 36.0, 16.0,
+];
+
+/// The sheet columns whose text wraps: labels, names, flags, files, payouts, unit.
+fn wrapped(col: usize) -> bool {
+    matches!(
+        SHEET_COLUMNS.get(col),
+        Some(0 | 3 | 4 | 5 | 10 | 12 | 14 | 15)
+    )
+}
+
+/// The height of a row of `row`'s cells when a wrapped one takes more than a line (both
+/// writers set it: the streamed rows as the held ones).
+pub(super) fn row_height(row: &ExceptionRow, texts: &[String]) -> Option<f64> {
+    wrapped_height(
+        exception_cells(row, texts)
+            .enumerate()
+            .filter_map(|(c, cell)| match cell {
+                ExceptionCell::Text(t) if wrapped(c) => Some((t, WIDTHS[c])),
+                _ => None,
+            }),
+    )
+}
+
+/// The sheet's header labels.
+pub(super) fn sheet_headers(lang: Lang) -> [&'static str; 14] {
+    let all = exception_headers(lang);
+    SHEET_COLUMNS.map(|c| all[c])
+}
 
 /// How the exception sheets are laid out.
 #[derive(Debug, Clone, Copy)]
@@ -41,24 +84,41 @@ pub fn exceptions_sheet_name(n: usize) -> String {
     }
 }
 
-/// A sheet's settings before its rows: name, widths, header.
-fn start_sheet(ws: &mut Worksheet, n: usize, lang: Lang, fm: &Formats) -> XResult {
+/// A sheet's settings before its rows: name, widths, title, header.
+fn start_sheet(
+    ws: &mut Worksheet,
+    n: usize,
+    meta: &ReportMeta,
+    lang: Lang,
+    fm: &Formats,
+) -> XResult {
     ws.set_name(exceptions_sheet_name(n))?;
-    set_widths(
+    set_widths(ws, &WIDTHS)?;
+    data_sheet_title(
         ws,
-        &[
-            30.0, 16.0, 16.0, 26.0, 18.0, 20.0, 12.0, 18.0, 16.0, 16.0, 40.0, 24.0, 22.0, 10.0,
-            70.0, 30.0,
-        ],
+        pick(
+            lang,
+            "DANH SÁCH NGOẠI LỆ CẦN XỬ LÝ",
+            "EXCEPTIONS TO FOLLOW UP",
+        ),
+        meta,
+        lang,
+        fm,
     )?;
-    put_header(ws, 0, 0, &exception_headers(lang), fm)
+    ws.set_row_height(
+        DATA_HEADER_ROW,
+        header_height(&sheet_headers(lang), &WIDTHS),
+    )?;
+    put_header(ws, DATA_HEADER_ROW, 0, &sheet_headers(lang), fm)
 }
 
-/// The cell format of each column: amounts as money, IDs and accounts as text.
+/// The cell format of each sheet column: amounts as money, IDs and accounts as text, the
+/// long texts wrapped.
 fn column_format(col: usize, fm: &Formats) -> &Format {
-    match col {
+    match SHEET_COLUMNS.get(col).copied().unwrap_or(usize::MAX) {
         COL_AMOUNT_DUE | COL_AMOUNT_PAID => &fm.money,
         COL_ID | COL_ACCOUNT => &fm.text,
+        _ if wrapped(col) => &fm.wrap,
         _ => &fm.label,
     }
 }
@@ -69,16 +129,16 @@ pub(super) enum ExceptionCell<'a> {
     Text(&'a str),
 }
 
-/// The cells of `row`, in column order, as both writers put them.
+/// The cells of `row`, in the sheet's column order, as both writers put them.
 pub(super) fn exception_cells<'a>(
     row: &ExceptionRow,
     texts: &'a [String],
 ) -> impl Iterator<Item = ExceptionCell<'a>> {
     let (due, paid) = (row.amount_due, row.amount_paid);
-    texts.iter().enumerate().map(move |(col, text)| match col {
+    SHEET_COLUMNS.into_iter().map(move |col| match col {
         COL_AMOUNT_DUE => due.map_or(ExceptionCell::Text(""), ExceptionCell::Amount),
         COL_AMOUNT_PAID => ExceptionCell::Amount(paid),
-        _ => ExceptionCell::Text(text),
+        _ => ExceptionCell::Text(texts.get(col).map_or("", String::as_str)),
     })
 }
 
@@ -90,6 +150,9 @@ fn put_exception(
     fm: &Formats,
 ) -> XResult {
     let texts = exception_texts(row, lang);
+    if let Some(h) = row_height(row, &texts) {
+        ws.set_row_height(r, h)?;
+    }
     for (c, cell) in (0..).zip(exception_cells(row, &texts)) {
         let f = column_format(usize::from(c), fm);
         match cell {
@@ -100,15 +163,17 @@ fn put_exception(
     Ok(())
 }
 
-/// A sheet's settings after its rows: frozen header, filter over what was written, and
-/// the print setup of the wide data sheets (A4 landscape, header on every page).
-fn end_sheet(ws: &mut Worksheet, last_row: RowNum) -> XResult {
-    ws.set_freeze_panes(1, 0)?;
-    ws.autofilter(0, 0, last_row, last_col(exception_headers(Lang::Vi).len()))?;
-    ws.set_paper_size(9);
-    ws.set_landscape();
-    ws.set_repeat_rows(0, 0)?;
-    Ok(())
+/// A sheet's settings after its `rows` data rows: frozen header, filter over what was
+/// written, and the print setup (A4 landscape one page wide, header on every page).
+fn end_sheet(ws: &mut Worksheet, rows: RowNum) -> XResult {
+    ws.set_freeze_panes(DATA_HEADER_ROW + 1, 0)?;
+    ws.autofilter(
+        DATA_HEADER_ROW,
+        0,
+        DATA_HEADER_ROW + rows,
+        last_col(SHEET_COLUMNS.len()),
+    )?;
+    print_setup(ws, true, Some(DATA_HEADER_ROW))
 }
 
 /// Add the exception sheets to `wb`: "Ngoại lệ", continued on "Ngoại lệ (2)", … past
@@ -116,6 +181,7 @@ fn end_sheet(ws: &mut Worksheet, last_row: RowNum) -> XResult {
 pub(super) fn add_exception_sheets<I>(
     wb: &mut Workbook,
     exceptions: I,
+    meta: &ReportMeta,
     lang: Lang,
     fm: &Formats,
     layout: ExceptionLayout,
@@ -130,12 +196,12 @@ where
     loop {
         n += 1;
         let mut ws = Worksheet::new();
-        start_sheet(&mut ws, n, lang, fm)?;
+        start_sheet(&mut ws, n, meta, lang, fm)?;
         let mut r: RowNum = 0;
         while r < per_sheet {
             let Some(row) = rows.next() else { break };
             r += 1;
-            put_exception(&mut ws, r, row.borrow(), lang, fm)?;
+            put_exception(&mut ws, DATA_HEADER_ROW + r, row.borrow(), lang, fm)?;
         }
         end_sheet(&mut ws, r)?;
         wb.push_worksheet(ws);
@@ -151,15 +217,15 @@ where
 pub(super) fn add_template_sheets(
     wb: &mut Workbook,
     sheet_rows: &[u32],
+    meta: &ReportMeta,
     lang: Lang,
     fm: &Formats,
 ) -> XResult {
-    let columns = exception_headers(lang).len();
     for (n, rows) in (1..).zip(sheet_rows) {
         let mut ws = Worksheet::new();
-        start_sheet(&mut ws, n, lang, fm)?;
-        for c in 0..columns {
-            ws.write_blank(1, last_col(c + 1), column_format(c, fm))?;
+        start_sheet(&mut ws, n, meta, lang, fm)?;
+        for c in 0..SHEET_COLUMNS.len() {
+            ws.write_blank(DATA_HEADER_ROW + 1, last_col(c + 1), column_format(c, fm))?;
         }
         end_sheet(&mut ws, *rows)?;
         wb.push_worksheet(ws);
@@ -192,14 +258,15 @@ mod tests {
         };
         let mut book = open(bytes);
         let e = sheet(&mut book, SHEET_EXCEPTIONS);
-        let r = find_row(&e, 2, "001190012346");
-        assert_eq!(r.map(|r| cell(&e, r, 14)), Some(Data::String(want.into())));
+        let r = find_row(&e, 1, "001190012346");
+        assert_eq!(r.map(|r| cell(&e, r, 12)), Some(Data::String(want.into())));
     }
 
-    /// Every row of a sheet as text, header included.
+    /// Every row of a sheet as text from the header on (under the title lines).
     fn rows_of(range: &calamine::Range<Data>) -> Vec<Vec<String>> {
         range
             .rows()
+            .skip(DATA_HEADER_ROW as usize)
             .map(|r| r.iter().map(|c| c.to_string()).collect())
             .collect()
     }
@@ -245,6 +312,7 @@ mod tests {
         let mut names = vec!["Tổng hợp".to_owned(), "Theo xã".to_owned()];
         names.extend((1..=sheets).map(exceptions_sheet_name));
         names.push("Lỗi dữ liệu".to_owned());
+        names.push("Mã băm".to_owned());
         assert_eq!(calamine::Reader::sheet_names(&book), names);
         assert_eq!(exceptions_sheet_name(2), "Ngoại lệ (2)");
         let mut joined = vec![whole[0].clone()];

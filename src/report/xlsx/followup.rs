@@ -1,5 +1,7 @@
 //! The follow-up (re-payment) list: its own workbook (one sheet, continued on further
-//! sheets past Excel's row limit), printed and signed at the commune office.
+//! sheets past Excel's row limit), printed and signed at the commune office: an office
+//! document (agency block, national motto, title, period in words) with the total, the
+//! place and date and the signature block under the rows.
 
 use std::borrow::{Borrow, Cow};
 use std::io::Write;
@@ -10,12 +12,20 @@ use rust_decimal::prelude::ToPrimitive;
 use rust_xlsxwriter::Formula;
 #[cfg(test)]
 use rust_xlsxwriter::utility::row_col_to_cell;
-use rust_xlsxwriter::{Format, FormatAlign, Workbook, Worksheet};
+use rust_xlsxwriter::{Format, Workbook, Worksheet};
 
-use super::cells::{ColNum, RowNum, XResult, fit_cell, last_col, put_header, set_widths};
+use super::cells::{
+    ColNum, RowNum, XResult, header_height, last_col, put_header, set_widths, wrapped_height,
+};
 #[cfg(test)]
 use super::cells::{put_count, put_decimal, put_text};
-use super::stream::{Cell, SheetRows, column_name, put_cell, sheet_sizes, write_streamed};
+use super::office::{
+    HeaderColumns, OFFICE_HEADER_ROWS, SIGNATURE_ROWS, SignCell, office_header, print_setup,
+    signature_cells, write_signature,
+};
+use super::stream::{
+    Cell, SheetRows, column_name, open_row, put_cell, sheet_sizes, write_streamed,
+};
 use super::styles::Formats;
 use super::{SHEET_FOLLOWUP, XlsxError};
 use crate::domain::Lang;
@@ -78,11 +88,16 @@ fn headers(lang: Lang) -> [&'static str; 11] {
 }
 
 const COL_AMOUNT: ColNum = 7;
-/// The header's row (0-based), under the title block.
-const HEADER_ROW: RowNum = 4;
-/// Data rows per sheet: Excel's 1,048,576 rows less the title block, the header and the
-/// total. Past it the list continues on "Danh sách chi lại (2)", …
-pub const FOLLOWUP_MAX_ROWS: u32 = 1_048_576 - HEADER_ROW - 2;
+/// The header's row (0-based), under the office header.
+const HEADER_ROW: RowNum = OFFICE_HEADER_ROWS;
+/// Rows under the data: the total, a blank row, the signature block.
+const TRAILER_ROWS: RowNum = 2 + SIGNATURE_ROWS;
+/// Where the signature block's three columns are centred: under the name, the account
+/// and the reason.
+const SIGN_COLUMNS: [ColNum; 3] = [2, 6, 9];
+/// Data rows per sheet: Excel's 1,048,576 rows less the office header, the table's header
+/// and what follows the rows. Past it the list continues on "Danh sách chi lại (2)", …
+pub const FOLLOWUP_MAX_ROWS: u32 = 1_048_576 - HEADER_ROW - 1 - TRAILER_ROWS;
 
 /// The name of the `n`th follow-up sheet (1-based).
 fn sheet_name(n: usize) -> String {
@@ -118,13 +133,27 @@ fn followup_cells(row: &ExceptionRow, no: u64, lang: Lang) -> [FollowupCell<'_>;
     ]
 }
 
-/// Each column's format: IDs, accounts and list rows as text, reasons wrapped.
+/// About 170 characters, the long texts wrapped: one A4 landscape page wide at ~9 pt.
+/// The first column holds the running number, and "Tổng cộng" on the total row.
+const WIDTHS: [f64; 11] = [
+    9.0, 15.0, 22.0, 16.0, 16.0, 10.0, 16.0, 15.0, 16.0, 25.0, 9.0,
+];
+
+/// The height of a row of `cells` when a wrapped one takes more than a line.
+fn row_height(cells: &[FollowupCell<'_>]) -> Option<f64> {
+    wrapped_height(cells.iter().enumerate().filter_map(|(c, cell)| match cell {
+        FollowupCell::Text(t) if matches!(c, 2 | 3 | 4 | 8 | 9) => Some((t.as_ref(), WIDTHS[c])),
+        _ => None,
+    }))
+}
+
+/// Each column's format: IDs, accounts and list rows as text, long texts wrapped.
 fn column_format(col: ColNum, fm: &Formats) -> &Format {
     match col {
         0 => &fm.row_no,
         1 | 6 | 10 => &fm.text,
         7 => &fm.money,
-        9 => &fm.wrap,
+        2 | 3 | 4 | 8 | 9 => &fm.wrap,
         _ => &fm.label,
     }
 }
@@ -149,65 +178,34 @@ fn start_sheet(
     ws.set_name(sheet_name(n))?;
     let headers = headers(lang);
     let last = last_col(headers.len());
-    set_widths(
+    set_widths(ws, &WIDTHS)?;
+    office_header(
         ws,
-        &[
-            6.0, 16.0, 26.0, 18.0, 20.0, 12.0, 18.0, 16.0, 20.0, 36.0, 12.0,
-        ],
-    )?;
-    let title_fmt = fm.title.clone().set_align(FormatAlign::Center);
-    let sub_fmt = fm.subtitle.clone().set_align(FormatAlign::Center);
-    ws.merge_range(
-        0,
-        0,
-        0,
-        last,
         pick(
             lang,
             "DANH SÁCH ĐỐI TƯỢNG CẦN CHI TRẢ LẠI",
             "BENEFICIARIES TO BE PAID AGAIN",
         ),
-        &title_fmt,
+        meta,
+        lang,
+        fm,
+        &HeaderColumns {
+            agency: (0, 3),
+            motto: (7, last),
+            last,
+        },
     )?;
-    let period = meta
-        .period
-        .as_deref()
-        .unwrap_or(pick(lang, "(không ghi)", "(not stated)"));
-    let mut period_line = format!("{}: {period}", pick(lang, "Kỳ chi trả", "Period"));
-    // A stored run's programme and unit (a file reconciled alone has neither).
-    if let Some(p) = &meta.programme {
-        period_line.push_str(&format!(" · {} ({})", p.name, p.code));
-    }
-    if let Some(u) = &meta.unit {
-        period_line.push_str(&format!(
-            " · {}: {}",
-            pick(lang, "Đơn vị", "Unit"),
-            u.full_name
-        ));
-    }
-    ws.merge_range(1, 0, 1, last, &fit_cell(&period_line), &sub_fmt)?;
-    let generated = format!(
-        "{}: {}",
-        pick(lang, "Thời điểm lập", "Generated at"),
-        meta.generated_at
-    );
-    ws.merge_range(2, 0, 2, last, &fit_cell(&generated), &sub_fmt)?;
-    ws.set_row_height(HEADER_ROW, 30)?;
+    ws.set_row_height(HEADER_ROW, header_height(&headers, &WIDTHS))?;
     put_header(ws, HEADER_ROW, 0, &headers, fm)
 }
 
 /// A sheet's settings once its `rows` data rows are known: frozen header, filter, and
-/// the print setup (printed and signed at the commune office: A4 landscape, one page
-/// wide, header repeated).
+/// the print setup (A4 landscape, one page wide, header repeated).
 fn end_sheet(ws: &mut Worksheet, rows: u32) -> XResult {
     let last = last_col(headers(Lang::Vi).len());
     ws.set_freeze_panes(HEADER_ROW + 1, 0)?;
     ws.autofilter(HEADER_ROW, 0, HEADER_ROW + rows, last)?;
-    ws.set_paper_size(9);
-    ws.set_landscape();
-    ws.set_print_fit_to_pages(1, 0);
-    ws.set_repeat_rows(HEADER_ROW, HEADER_ROW)?;
-    Ok(())
+    print_setup(ws, true, Some(HEADER_ROW))
 }
 
 /// Follow-up list for re-payment, held in memory (the reference the streamed list is
@@ -229,7 +227,11 @@ pub(super) fn write_followup(
     let mut sum = Decimal::ZERO;
     for row in exceptions.iter().filter(|e| needs_repayment(e.kind)) {
         count += 1;
-        for (c, cell) in (0..).zip(followup_cells(row, count, lang)) {
+        let cells = followup_cells(row, count, lang);
+        if let Some(h) = row_height(&cells) {
+            ws.set_row_height(r, h)?;
+        }
+        for (c, cell) in (0..).zip(cells) {
             let f = column_format(c, &fm);
             match cell {
                 FollowupCell::No(n) => put_count(&mut ws, r, c, n, f)?,
@@ -265,6 +267,7 @@ pub(super) fn write_followup(
             Formula::new(format!("=SUM({range})")).set_result(sum.normalize().to_string());
         ws.write_formula_with_format(r, COL_AMOUNT, formula, &fm.total_money)?;
     }
+    write_signature(&mut ws, r + 2, meta, lang, &fm, SIGN_COLUMNS)?;
     end_sheet(&mut ws, u32::try_from(count).unwrap_or(u32::MAX))?;
     let mut wb = Workbook::new();
     wb.set_properties(&followup_properties(meta, lang));
@@ -309,12 +312,15 @@ where
         for c in (0..).take(columns) {
             ws.write_blank(HEADER_ROW + 2, c, total_format(c, &fm))?;
         }
+        // The signature block as it will stand under the rows: its styles for `after`.
+        write_signature(&mut ws, HEADER_ROW + 4, meta, lang, &fm, SIGN_COLUMNS)?;
         end_sheet(&mut ws, *here)?;
         wb.push_worksheet(ws);
     }
     let template = wb.save_to_buffer()?;
     let rows = FollowupSheetRows {
         rows: rows.into_iter(),
+        signature: signature_cells(meta, lang, SIGN_COLUMNS),
         lang,
         no: 0,
         count: 0,
@@ -325,6 +331,7 @@ where
 
 struct FollowupSheetRows<I> {
     rows: I,
+    signature: Vec<SignCell>,
     lang: Lang,
     /// The running number, across sheets.
     no: u64,
@@ -339,7 +346,7 @@ where
     I::Item: Borrow<ExceptionRow>,
 {
     const DATA_ROW: u32 = HEADER_ROW + 2;
-    const AFTER_ROWS: u32 = 1;
+    const AFTER_ROWS: u32 = TRAILER_ROWS;
 
     fn row(&mut self, out: &mut Vec<u8>, r: u32, styles: &[Option<u32>]) -> bool {
         let Some(row) = self.rows.next() else {
@@ -347,11 +354,9 @@ where
         };
         self.no += 1;
         self.count += 1;
-        let _ = write!(out, "<row r=\"{r}\">");
-        for (col, cell) in followup_cells(row.borrow(), self.no, self.lang)
-            .into_iter()
-            .enumerate()
-        {
+        let cells = followup_cells(row.borrow(), self.no, self.lang);
+        open_row(out, r, row_height(&cells));
+        for (col, cell) in cells.into_iter().enumerate() {
             let style = styles.get(col).copied().flatten();
             match cell {
                 FollowupCell::No(n) => put_cell(out, r, col, style, Cell::Number(n as f64)),
@@ -367,9 +372,24 @@ where
         true
     }
 
-    /// The sheet's total: its people, and a SUM of its amounts with the value cached.
-    fn after(&mut self, out: &mut Vec<u8>, r: u32, first: u32, last: u32, styles: &[Option<u32>]) {
-        let style = |c: usize| styles.get(c).copied().flatten();
+    /// The sheet's total (its people, and a SUM of its amounts with the value cached),
+    /// then the signature block.
+    fn after(
+        &mut self,
+        out: &mut Vec<u8>,
+        r: u32,
+        first: u32,
+        last: u32,
+        styles: &[Vec<Option<u32>>],
+    ) {
+        let style_of = |k: u32, c: usize| {
+            styles
+                .get(k as usize)
+                .and_then(|row| row.get(c))
+                .copied()
+                .flatten()
+        };
+        let style = |c: usize| style_of(0, c);
         let amount = usize::from(COL_AMOUNT);
         let _ = write!(out, "<row r=\"{r}\">");
         let label = pick(self.lang, "Tổng cộng", "Total");
@@ -391,6 +411,23 @@ where
         }
         out.extend_from_slice(b"</row>");
         (self.count, self.sum) = (0, Decimal::ZERO);
+        // The block's rows in order, each opened once (cells come sorted by row).
+        let mut open: Option<u32> = None;
+        for c in &self.signature {
+            let k = 2 + c.row;
+            if open != Some(k) {
+                if open.is_some() {
+                    out.extend_from_slice(b"</row>");
+                }
+                let _ = write!(out, "<row r=\"{}\">", r + k);
+                open = Some(k);
+            }
+            let col = usize::from(c.col);
+            put_cell(out, r + k, col, style_of(k, col), Cell::Text(&c.text));
+        }
+        if open.is_some() {
+            out.extend_from_slice(b"</row>");
+        }
     }
 }
 
@@ -412,22 +449,30 @@ mod tests {
         assert_eq!(book.sheet_names(), vec![SHEET_FOLLOWUP]);
         let f = sheet(&mut book, SHEET_FOLLOWUP);
         assert_eq!(
-            cell(&f, 0, 0),
+            cell(&f, 0, 7),
+            Data::String("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM".into())
+        );
+        assert_eq!(
+            cell(&f, 1, 7),
+            Data::String("Độc lập - Tự do - Hạnh phúc".into())
+        );
+        assert_eq!(
+            cell(&f, 3, 0),
             Data::String("DANH SÁCH ĐỐI TƯỢNG CẦN CHI TRẢ LẠI".into())
         );
         assert_eq!(
-            cell(&f, 1, 0),
-            Data::String("Kỳ chi trả: Tháng 9/2025".into())
+            cell(&f, 5, 0),
+            Data::String("Kỳ chi trả: Tháng 9 năm 2025".into())
         );
-        assert_eq!(cell(&f, 4, 1), Data::String("Số định danh".into()));
+        assert_eq!(cell(&f, 8, 1), Data::String("Số định danh".into()));
 
         let expected = [
             ("001190012346", "Chi không thành công", "Sai số tài khoản"),
             ("001090012347", "Bị hoàn trả", "Tài khoản đã đóng"),
             ("001190012348", "Chưa chi trả", ""),
         ];
-        for (i, (id, status, reason)) in (5u32..).zip(expected) {
-            assert_eq!(cell(&f, i, 0), Data::Float(f64::from(i - 4)));
+        for (i, (id, status, reason)) in (9u32..).zip(expected) {
+            assert_eq!(cell(&f, i, 0), Data::Float(f64::from(i - 8)));
             assert_eq!(cell(&f, i, 1), Data::String(id.into()));
             assert_eq!(cell(&f, i, 7), Data::Float(1_500_000.0));
             assert_eq!(cell(&f, i, 8), Data::String(status.into()));
@@ -438,10 +483,23 @@ mod tests {
             };
             assert_eq!(cell(&f, i, 9), want);
         }
-        assert_eq!(cell(&f, 5, 10), Data::String("11".into()));
-        assert_eq!(cell(&f, 8, 0), Data::String("Tổng cộng".into()));
-        assert_eq!(cell(&f, 8, 1), Data::Float(3.0));
-        assert_eq!(cell(&f, 8, 7), Data::Float(4_500_000.0));
+        assert_eq!(cell(&f, 9, 10), Data::String("11".into()));
+        assert_eq!(cell(&f, 12, 0), Data::String("Tổng cộng".into()));
+        assert_eq!(cell(&f, 12, 1), Data::Float(3.0));
+        assert_eq!(cell(&f, 12, 7), Data::Float(4_500_000.0));
+        // Under the total: the place and date, and the three signatures.
+        assert_eq!(
+            cell(&f, 14, 9),
+            Data::String("……………, ngày 30 tháng 09 năm 2025".into())
+        );
+        for (c, role) in [
+            (2, "Người lập biểu"),
+            (6, "Kế toán trưởng"),
+            (9, "Thủ trưởng đơn vị"),
+        ] {
+            assert_eq!(cell(&f, 15, c), Data::String(role.into()));
+            assert_eq!(cell(&f, 16, c), Data::String("(Ký, ghi rõ họ tên)".into()));
+        }
         assert!(find_row(&f, 1, "001090012345").is_none());
         assert!(find_row(&f, 1, "001090012349").is_none());
 
@@ -450,8 +508,8 @@ mod tests {
             Err(e) => panic!("{e}"),
         };
         assert_eq!(
-            formulas.get_value((8, 7)).map(String::as_str),
-            Some("SUM(H6:H8)")
+            formulas.get_value((12, 7)).map(String::as_str),
+            Some("SUM(H10:H12)")
         );
     }
 
@@ -459,7 +517,7 @@ mod tests {
     /// and print settings.
     #[test]
     fn streamed_followup_equals_held() {
-        use super::super::stream::tests::{cell_styles, entries, frame};
+        use super::super::stream::tests::{cell_styles, entries, frame, row_heights};
         let (_, exc, meta) = sample();
         let due: Vec<&ExceptionRow> = exc.iter().filter(|e| needs_repayment(e.kind)).collect();
         for lang in [Lang::Vi, Lang::En] {
@@ -485,6 +543,7 @@ mod tests {
             let name = "xl/worksheets/sheet1.xml";
             assert_eq!(frame(&streamed[name]), frame(&held[name]));
             assert_eq!(cell_styles(&streamed[name]), cell_styles(&held[name]));
+            assert_eq!(row_heights(&streamed[name]), row_heights(&held[name]));
             assert_eq!(streamed["xl/workbook.xml"], held["xl/workbook.xml"]);
             assert_eq!(streamed["xl/styles.xml"], held["xl/styles.xml"]);
         }
@@ -505,17 +564,23 @@ mod tests {
             vec![SHEET_FOLLOWUP.to_owned(), format!("{SHEET_FOLLOWUP} (2)")]
         );
         let one = sheet(&mut book, SHEET_FOLLOWUP);
-        assert_eq!(cell(&one, 4, 1), Data::String("Số định danh".into()));
-        assert_eq!(cell(&one, 6, 0), Data::Float(2.0));
-        assert_eq!(cell(&one, 7, 0), Data::String("Tổng cộng".into()));
-        assert_eq!(cell(&one, 7, 1), Data::Float(2.0));
-        assert_eq!(cell(&one, 7, 7), Data::Float(3_000_000.0));
+        assert_eq!(cell(&one, 8, 1), Data::String("Số định danh".into()));
+        assert_eq!(cell(&one, 10, 0), Data::Float(2.0));
+        assert_eq!(cell(&one, 11, 0), Data::String("Tổng cộng".into()));
+        assert_eq!(cell(&one, 11, 1), Data::Float(2.0));
+        assert_eq!(cell(&one, 11, 7), Data::Float(3_000_000.0));
+        assert_eq!(
+            cell(&one, 14, 2),
+            Data::String("Người lập biểu".into()),
+            "each sheet is signed"
+        );
         let two = sheet(&mut book, &format!("{SHEET_FOLLOWUP} (2)"));
-        assert_eq!(cell(&two, 0, 0), cell(&one, 0, 0), "the title again");
-        assert_eq!(cell(&two, 5, 0), Data::Float(3.0), "numbering goes on");
-        assert_eq!(cell(&two, 5, 1), Data::String("001190012348".into()));
-        assert_eq!(cell(&two, 6, 1), Data::Float(1.0));
-        assert_eq!(cell(&two, 6, 7), Data::Float(1_500_000.0));
+        assert_eq!(cell(&two, 3, 0), cell(&one, 3, 0), "the title again");
+        assert_eq!(cell(&two, 9, 0), Data::Float(3.0), "numbering goes on");
+        assert_eq!(cell(&two, 9, 1), Data::String("001190012348".into()));
+        assert_eq!(cell(&two, 10, 1), Data::Float(1.0));
+        assert_eq!(cell(&two, 10, 7), Data::Float(1_500_000.0));
+        assert_eq!(cell(&two, 13, 6), Data::String("Kế toán trưởng".into()));
         // Nobody to pay again: one sheet, its header and a zero total.
         let bytes = write_followup_to(
             Vec::new(),
@@ -528,7 +593,11 @@ mod tests {
         .unwrap_or_else(|e| panic!("{e}"));
         let mut book = open(bytes);
         let empty = sheet(&mut book, SHEET_FOLLOWUP);
-        assert_eq!(cell(&empty, 5, 0), Data::String("Tổng cộng".into()));
-        assert_eq!(cell(&empty, 5, 7), Data::Float(0.0));
+        assert_eq!(cell(&empty, 9, 0), Data::String("Tổng cộng".into()));
+        assert_eq!(cell(&empty, 9, 7), Data::Float(0.0));
+        assert_eq!(
+            cell(&empty, 12, 9),
+            Data::String("Thủ trưởng đơn vị".into())
+        );
     }
 }

@@ -12,9 +12,11 @@
 
 mod cells;
 mod communes;
+mod digests;
 mod exceptions;
 mod figures;
 mod followup;
+mod office;
 mod row_errors;
 mod stream;
 mod styles;
@@ -30,6 +32,7 @@ use super::{Report, ReportMeta};
 use crate::domain::Lang;
 use crate::recon::ExceptionRow;
 use communes::communes_sheet;
+use digests::digests_sheet;
 use exceptions::{add_exception_sheets, add_template_sheets};
 use row_errors::row_errors_sheet;
 use styles::Formats;
@@ -55,13 +58,14 @@ pub const SHEET_COMMUNES: &str = "Theo xã";
 pub const SHEET_EXCEPTIONS: &str = "Ngoại lệ";
 pub const SHEET_ROW_ERRORS: &str = "Lỗi dữ liệu";
 pub const SHEET_FOLLOWUP: &str = "Danh sách chi lại";
+pub const SHEET_DIGESTS: &str = "Mã băm";
 
 pub use exceptions::{EXCEL_MAX_DATA_ROWS, ExceptionLayout, exceptions_sheet_name};
 
 /// The auditor's workbook, held in memory (small runs, and the reference the streamed
 /// workbook is tested against). Sheet names exactly (Vietnamese even for lang En):
 /// "Tổng hợp", "Theo xã", "Ngoại lệ" (continued on "Ngoại lệ (2)", … past Excel's row
-/// limit), "Lỗi dữ liệu".
+/// limit), "Lỗi dữ liệu", "Mã băm".
 pub fn write_report(
     report: &Report,
     exceptions: &[ExceptionRow],
@@ -79,7 +83,7 @@ fn write_held(
     layout: ExceptionLayout,
 ) -> Result<Vec<u8>, XlsxError> {
     let mut wb = workbook(report, meta, lang, |wb, fm| {
-        add_exception_sheets(wb, exceptions, lang, fm, layout)
+        add_exception_sheets(wb, exceptions, meta, lang, fm, layout)
     })?;
     Ok(wb.save_to_buffer()?)
 }
@@ -103,7 +107,7 @@ where
 {
     let sheet_rows = stream::sheet_sizes(count, layout.rows_per_sheet);
     let mut template = workbook(report, meta, lang, |wb, fm| {
-        add_template_sheets(wb, &sheet_rows, lang, fm)
+        add_template_sheets(wb, &sheet_rows, meta, lang, fm)
     })?;
     let template = template.save_to_buffer()?;
     // The exceptions sheets come third on (after "Tổng hợp" and "Theo xã", as `workbook`
@@ -186,30 +190,15 @@ fn workbook(
         meta,
         crate::report::csv::pick(lang, "Báo cáo đối soát", "Reconciliation report"),
     ));
-    // Auditors print these on A4 landscape: the two summaries one page wide; the wide data
-    // sheets at readable size, their header row repeated on every page.
-    let print = |ws: &mut rust_xlsxwriter::Worksheet,
-                 fit_width: bool|
-     -> Result<(), rust_xlsxwriter::XlsxError> {
-        ws.set_paper_size(9);
-        ws.set_landscape();
-        if fit_width {
-            ws.set_print_fit_to_pages(1, 0);
-        } else {
-            ws.set_repeat_rows(0, 0)?;
-        }
-        Ok(())
-    };
-    for mut ws in [
-        summary_sheet(report, meta, lang, &fm)?,
-        communes_sheet(report, meta, lang, &fm)?,
-    ] {
-        print(&mut ws, true)?;
-        wb.push_worksheet(ws);
-    }
+    // Every sheet prints on A4 one page wide; the summary as a signed document.
+    let mut ws = summary_sheet(report, meta, lang, &fm)?;
+    office::print_setup(&mut ws, true, None)?;
+    wb.push_worksheet(ws);
+    wb.push_worksheet(communes_sheet(report, meta, lang, &fm)?);
     exception_sheets(&mut wb, &fm)?;
-    let mut ws = row_errors_sheet(report, lang, &fm)?;
-    print(&mut ws, false)?;
+    wb.push_worksheet(row_errors_sheet(report, meta, lang, &fm)?);
+    let mut ws = digests_sheet(meta, lang, &fm)?;
+    office::print_setup(&mut ws, false, None)?;
     wb.push_worksheet(ws);
     Ok(wb)
 }
@@ -231,12 +220,12 @@ mod tests {
         let mut book = open(bytes);
         assert_eq!(
             book.sheet_names(),
-            vec!["Tổng hợp", "Theo xã", "Ngoại lệ", "Lỗi dữ liệu"]
+            vec!["Tổng hợp", "Theo xã", "Ngoại lệ", "Lỗi dữ liệu", "Mã băm"]
         );
 
         let s = sheet(&mut book, SHEET_SUMMARY);
         assert_eq!(
-            cell(&s, 0, 0),
+            cell(&s, 3, 0),
             Data::String("BÁO CÁO ĐỐI SOÁT CHI TRẢ KHÔNG DÙNG TIỀN MẶT".into())
         );
         let r = find_row(&s, 0, "Tổng số đối tượng");
@@ -260,8 +249,11 @@ mod tests {
             }
             other => panic!("split of the amount due missing: {other:?}"),
         }
+        // A fraction under a % format: 0.8333 shows as 83,33%.
         let r = find_row(&s, 0, "Tỷ lệ có tài khoản");
-        assert_eq!(r.map(|r| cell(&s, r, 1)), Some(Data::Float(83.33)));
+        assert_eq!(r.map(|r| cell(&s, r, 1)), Some(Data::Float(0.8333)));
+        let r = find_row(&s, 0, "Chỉ tiêu tỷ lệ");
+        assert_eq!(r.map(|r| cell(&s, r, 1)), Some(Data::Float(0.9)));
         let r = find_row(&s, 0, "Tổng dòng không khớp số liệu tổng cộng");
         assert_eq!(r.map(|r| cell(&s, r, 1)), Some(Data::Float(1.0)));
         let r = find_row(&s, 0, "danh_sach.xlsx");
@@ -269,39 +261,107 @@ mod tests {
             r.map(|r| cell(&s, r, 9)),
             Some(Data::String("Lệch (dòng 30)".into()))
         );
+        // The notices under the table, the digests on their own sheet: the summary is
+        // ten columns wide.
+        let notice = r.and_then(|r| (r + 1..r + 4).find(|&n| cell(&s, n, 1) != Data::Empty));
         assert_eq!(
-            r.map(|r| cell(&s, r, 11)),
-            Some(Data::String("ab".repeat(32)))
+            notice.map(|n| (cell(&s, n, 0), cell(&s, n, 1))),
+            Some((
+                Data::String("danh_sach.xlsx".into()),
+                Data::String("Không có cột trạng thái".into())
+            ))
         );
-        assert!(find_row(&s, 0, "SHA-256 của báo cáo (JSON)").is_some());
+        assert!(find_row(&s, 0, "SHA-256 của báo cáo (JSON)").is_none());
+        assert!(s.end().is_some_and(|(_, c)| c <= 9), "{:?}", s.end());
+
+        let h = sheet(&mut book, SHEET_DIGESTS);
+        assert_eq!(cell(&h, 0, 0), Data::String("MÃ BĂM SHA-256".into()));
+        assert_eq!(
+            cell(&h, 1, 0),
+            Data::String("Kỳ chi trả: Tháng 9 năm 2025".into())
+        );
+        let r = find_row(&h, 0, "SHA-256 của báo cáo (JSON)");
+        assert_eq!(
+            r.map(|r| cell(&h, r, 1)),
+            Some(Data::String("cd".repeat(32)))
+        );
+        let r = find_row(&h, 0, "danh_sach.xlsx");
+        assert_eq!(
+            r.map(|r| (cell(&h, r, 1), cell(&h, r, 2))),
+            Some((
+                Data::String("Danh sách đối tượng".into()),
+                Data::String("ab".repeat(32))
+            ))
+        );
 
         let c = sheet(&mut book, SHEET_COMMUNES);
-        assert_eq!(cell(&c, 0, 0), Data::String("Xã/phường".into()));
+        assert_eq!(
+            cell(&c, 0, 0),
+            Data::String("SỐ LIỆU THEO XÃ/PHƯỜNG".into())
+        );
+        assert_eq!(
+            cell(&c, 1, 0),
+            Data::String("Kỳ chi trả: Tháng 9 năm 2025".into())
+        );
+        assert_eq!(cell(&c, 3, 0), Data::String("Xã/phường".into()));
+        let pct = find_row(&c, 0, "Xã Tân Lập").map(|r| cell(&c, r, 3));
+        assert_eq!(pct, Some(Data::Float(1.0)), "3 of 3 with an account: 100%");
         assert!(find_row(&c, 0, "(không ghi xã)").is_some());
         let total = find_row(&c, 0, "Tổng cộng");
         assert_eq!(total.map(|r| cell(&c, r, 1)), Some(Data::Float(6.0)));
 
         let e = sheet(&mut book, SHEET_EXCEPTIONS);
-        assert_eq!(cell(&e, 0, 2), Data::String("Số định danh".into()));
-        let r = find_row(&e, 2, "001190012346");
+        assert_eq!(
+            cell(&e, 0, 0),
+            Data::String("DANH SÁCH NGOẠI LỆ CẦN XỬ LÝ".into())
+        );
+        assert_eq!(
+            cell(&e, 1, 0),
+            Data::String("Kỳ chi trả: Tháng 9 năm 2025".into())
+        );
+        assert_eq!(cell(&e, 3, 1), Data::String("Số định danh".into()));
+        let r = find_row(&e, 1, "001190012346");
         assert!(r.is_some(), "the ID must be text with its leading zeros");
         let r = r.unwrap_or_default();
         assert_eq!(cell(&e, r, 0), Data::String("Chi không thành công".into()));
-        assert_eq!(cell(&e, r, 7), Data::String("0100200301".into()));
-        assert_eq!(cell(&e, r, 8), Data::Float(1_500_000.0));
-        assert_eq!(cell(&e, r, 9), Data::Float(0.0));
-        let unmatched = find_row(&e, 1, "unmatched_payout");
-        assert_eq!(unmatched.map(|r| cell(&e, r, 8)), Some(Data::Empty));
+        assert_eq!(cell(&e, r, 6), Data::String("0100200301".into()));
+        assert_eq!(cell(&e, r, 7), Data::Float(1_500_000.0));
+        assert_eq!(cell(&e, r, 8), Data::Float(0.0));
+        let unmatched = find_row(&e, 0, "Khoản chi không có trong danh sách");
+        assert_eq!(unmatched.map(|r| cell(&e, r, 7)), Some(Data::Empty));
         assert_eq!(
-            unmatched.map(|r| cell(&e, r, 9)),
+            unmatched.map(|r| cell(&e, r, 8)),
             Some(Data::Float(700_000.0))
         );
+        // Codes are words in every cell: no `underpaid`, `unmatched_payout` or flag code.
+        let codes: Vec<&str> = crate::recon::Outcome::ALL
+            .iter()
+            .map(|o| o.as_str())
+            .chain(crate::recon::Flag::ALL.iter().map(|f| f.as_str()))
+            .chain(["unmatched_payout"])
+            .collect();
+        for row in e.rows() {
+            for c in row {
+                let text = c.to_string();
+                assert!(
+                    !codes
+                        .iter()
+                        .any(|code| text.split([' ', ';']).any(|w| w == *code)),
+                    "a code in the sheet: {text}"
+                );
+            }
+        }
+        assert!(find_row(&e, 0, "Chi thiếu").is_some(), "outcomes in words");
 
         let d = sheet(&mut book, SHEET_ROW_ERRORS);
-        assert_eq!(cell(&d, 1, 2), Data::Float(20.0));
-        assert_eq!(cell(&d, 1, 5), Data::String("1,5tr".into()));
         assert_eq!(
-            cell(&d, 1, 6),
+            cell(&d, 0, 0),
+            Data::String("CÁC DÒNG DỮ LIỆU BỊ LOẠI".into())
+        );
+        assert_eq!(cell(&d, 4, 2), Data::Float(20.0));
+        assert_eq!(cell(&d, 4, 5), Data::String("1,5tr".into()));
+        assert_eq!(
+            cell(&d, 4, 6),
             Data::String("Số tiền không hợp lệ: '1,5tr'".into())
         );
     }
@@ -316,12 +376,41 @@ mod tests {
         let mut book = open(bytes);
         assert_eq!(
             book.sheet_names(),
-            vec!["Tổng hợp", "Theo xã", "Ngoại lệ", "Lỗi dữ liệu"]
+            vec!["Tổng hợp", "Theo xã", "Ngoại lệ", "Lỗi dữ liệu", "Mã băm"]
         );
         let s = sheet(&mut book, SHEET_SUMMARY);
         assert!(find_row(&s, 0, "Beneficiaries").is_some());
+        assert!(find_row(&s, 0, "Underpaid").is_some());
+        assert_eq!(
+            cell(&s, 0, 5),
+            Data::String("SOCIALIST REPUBLIC OF VIETNAM".into())
+        );
+        assert_eq!(
+            cell(&s, 5, 0),
+            Data::String("Period: September 2025".into())
+        );
+        assert_eq!(
+            cell(&s, 1, 5),
+            Data::String("Independence - Freedom - Happiness".into())
+        );
+        let dated = find_row(&s, 8, "……………, 30 September 2025");
+        let Some(d) = dated else {
+            panic!("no place-and-date line in English")
+        };
+        assert_eq!(cell(&s, d + 1, 0), Data::String("Prepared by".into()));
+        assert_eq!(cell(&s, d + 1, 4), Data::String("Chief accountant".into()));
+        assert_eq!(cell(&s, d + 1, 8), Data::String("Head of unit".into()));
+        assert_eq!(
+            cell(&s, d + 2, 8),
+            Data::String("(Signature, full name)".into())
+        );
         let d = sheet(&mut book, SHEET_ROW_ERRORS);
-        assert_eq!(cell(&d, 1, 6), Data::String("not a number: '1,5tr'".into()));
+        assert_eq!(cell(&d, 4, 6), Data::String("not a number: '1,5tr'".into()));
+        let e = sheet(&mut book, SHEET_EXCEPTIONS);
+        assert_eq!(
+            find_row(&e, 0, "Underpaid").map(|r| cell(&e, r, 0)),
+            Some(Data::String("Underpaid".into()))
+        );
     }
 
     #[test]
@@ -339,27 +428,227 @@ mod tests {
             Err(e) => panic!("{e}"),
         };
         let s = sheet(&mut book, SHEET_SUMMARY);
-        let r = find_row(&s, 0, "Chế độ");
+        // The office header: the agency block (the unit, its programme) and the motto.
+        assert_eq!(cell(&s, 0, 0), Data::String("PHƯỜNG BA ĐÌNH".into()));
         assert_eq!(
-            r.map(|r| cell(&s, r, 1)),
-            Some(Data::String("Trợ cấp ưu đãi người có công (NCC)".into()))
+            cell(&s, 1, 0),
+            Data::String("Trợ cấp ưu đãi người có công".into())
         );
-        let r = find_row(&s, 0, "Đơn vị");
         assert_eq!(
-            r.map(|r| cell(&s, r, 1)),
-            Some(Data::String("Phường Ba Đình (00004)".into()))
+            cell(&s, 4, 0),
+            Data::String(
+                "Chế độ: Trợ cấp ưu đãi người có công (NCC) · Đơn vị: Phường Ba Đình (00004)"
+                    .into()
+            )
         );
         assert!(find_row(&s, 0, "Tổng số đối tượng").is_some());
+        // The place and date line names the unit.
+        let dated = find_row(&s, 8, "Ba Đình, ngày 30 tháng 09 năm 2025");
+        assert!(dated.is_some(), "the place-and-date line");
         let mut book = match write_followup(&exc, &meta, Lang::Vi) {
             Ok(b) => open(b),
             Err(e) => panic!("{e}"),
         };
         let names = book.sheet_names();
         let f = sheet(&mut book, &names[0]);
-        let line = cell(&f, 1, 0).to_string();
+        assert_eq!(cell(&f, 0, 0), Data::String("PHƯỜNG BA ĐÌNH".into()));
+        let line = cell(&f, 4, 0).to_string();
         assert!(
             line.contains("(NCC)") && line.contains("Phường Ba Đình"),
             "{line}"
+        );
+        assert!(find_row(&f, 9, "Ba Đình, ngày 30 tháng 09 năm 2025").is_some());
+    }
+
+    /// The summary as an office document: the national motto over the right columns, the
+    /// title, the period in words, and the signature block at the end.
+    #[test]
+    fn summary_is_an_office_document() {
+        let (report, exc, meta) = sample();
+        let mut book = match write_report(&report, &exc, &meta, Lang::Vi) {
+            Ok(b) => open(b),
+            Err(e) => panic!("{e}"),
+        };
+        let s = sheet(&mut book, SHEET_SUMMARY);
+        let text = |r, c| cell(&s, r, c);
+        // No unit: a line to fill in by hand.
+        assert_eq!(text(0, 0), Data::String("………………………………".into()));
+        assert_eq!(
+            text(0, 5),
+            Data::String("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM".into())
+        );
+        assert_eq!(
+            text(1, 5),
+            Data::String("Độc lập - Tự do - Hạnh phúc".into())
+        );
+        assert_eq!(
+            text(3, 0),
+            Data::String("BÁO CÁO ĐỐI SOÁT CHI TRẢ KHÔNG DÙNG TIỀN MẶT".into())
+        );
+        assert_eq!(
+            text(5, 0),
+            Data::String("Kỳ chi trả: Tháng 9 năm 2025".into())
+        );
+        assert_eq!(
+            text(6, 0),
+            Data::String("Thời điểm lập: 30/09/2025 10:15 (giờ Việt Nam, UTC+7)".into())
+        );
+        let dated = find_row(&s, 8, "……………, ngày 30 tháng 09 năm 2025");
+        let Some(d) = dated else {
+            panic!("no place-and-date line")
+        };
+        for (c, role) in [
+            (0, "Người lập biểu"),
+            (4, "Kế toán trưởng"),
+            (8, "Thủ trưởng đơn vị"),
+        ] {
+            assert_eq!(text(d + 1, c), Data::String(role.into()));
+            assert_eq!(text(d + 2, c), Data::String("(Ký, ghi rõ họ tên)".into()));
+            for blank in d + 3..d + 8 {
+                assert_eq!(text(blank, c), Data::Empty, "room to sign");
+            }
+        }
+        // The merged header cells: the motto over F:J, the title over A:J.
+        let xml =
+            &super::stream::tests::entries(&match write_report(&report, &exc, &meta, Lang::Vi) {
+                Ok(b) => b,
+                Err(e) => panic!("{e}"),
+            })["xl/worksheets/sheet1.xml"];
+        for range in ["A1:B1", "F1:J1", "F2:J2", "A4:J4", "A6:J6"] {
+            assert!(
+                xml.contains(&format!("<mergeCell ref=\"{range}\"/>")),
+                "{range}"
+            );
+        }
+    }
+
+    /// Each outcome's count, amounts due and paid and their difference; the top-ups to
+    /// pay and the overpayments to recover, exact.
+    #[test]
+    fn outcomes_give_amounts_as_well_as_counts() {
+        let (report, exc, meta) = sample();
+        let Some(amounts) = report.outcome_amounts.clone() else {
+            panic!("a fresh report has its outcome amounts")
+        };
+        let (due, paid) = crate::recon::Outcome::ALL
+            .iter()
+            .map(|o| amounts.get(*o))
+            .fold(
+                (rust_decimal::Decimal::ZERO, rust_decimal::Decimal::ZERO),
+                |(d, p), a| (d + a.due, p + a.paid),
+            );
+        assert_eq!(due, report.amount_due);
+        assert_eq!(paid, report.amount_paid);
+        assert_eq!(amounts.top_ups(), rust_decimal::Decimal::from(500_000));
+        let mut book = match write_report(&report, &exc, &meta, Lang::Vi) {
+            Ok(b) => open(b),
+            Err(e) => panic!("{e}"),
+        };
+        let s = sheet(&mut book, SHEET_SUMMARY);
+        let head = find_row(&s, 0, "Kết quả đối soát");
+        assert_eq!(
+            head.map(|r| cell(&s, r, 4)),
+            Some(Data::String("Chênh lệch (đã chi − phải chi)".into()))
+        );
+        let r = find_row(&s, 0, "Chi thiếu");
+        assert_eq!(
+            r.map(|r| (
+                cell(&s, r, 1),
+                cell(&s, r, 2),
+                cell(&s, r, 3),
+                cell(&s, r, 4)
+            )),
+            Some((
+                Data::Float(1.0),
+                Data::Float(1_500_000.0),
+                Data::Float(1_000_000.0),
+                Data::Float(-500_000.0)
+            ))
+        );
+        let r = find_row(&s, 0, "Chi không thành công");
+        assert_eq!(r.map(|r| cell(&s, r, 2)), Some(Data::Float(1_500_000.0)));
+        let line = |label: &str| find_row(&s, 0, label).map(|r| cell(&s, r, 1));
+        assert_eq!(
+            line("Số tiền cần chi bổ sung (chi thiếu)"),
+            Some(Data::Float(500_000.0))
+        );
+        assert_eq!(
+            line("Số tiền cần thu hồi (chi thừa, chi trùng)"),
+            Some(Data::Float(0.0))
+        );
+        assert_eq!(
+            line("Số tiền cần chi lại (không thành công, bị hoàn trả, chưa chi)"),
+            Some(Data::Float(4_500_000.0))
+        );
+        // Reports without the amounts (live figures) still show the counts.
+        let mut old = report.clone();
+        old.outcome_amounts = None;
+        let mut book = match write_report(&old, &exc, &meta, Lang::Vi) {
+            Ok(b) => open(b),
+            Err(e) => panic!("{e}"),
+        };
+        let s = sheet(&mut book, SHEET_SUMMARY);
+        let r = find_row(&s, 0, "Chi thiếu");
+        assert_eq!(
+            r.map(|r| (cell(&s, r, 1), cell(&s, r, 2))),
+            Some((Data::Float(1.0), Data::Empty))
+        );
+        assert!(find_row(&s, 0, "Số tiền cần chi bổ sung (chi thiếu)").is_none());
+    }
+
+    /// Every sheet prints on A4, one page wide, long sheets repeating their header.
+    #[test]
+    fn every_sheet_prints_one_page_wide_on_a4() {
+        let (report, exc, meta) = sample();
+        let bytes = match write_report(&report, &exc, &meta, Lang::Vi) {
+            Ok(b) => b,
+            Err(e) => panic!("{e}"),
+        };
+        let entries = super::stream::tests::entries(&bytes);
+        let followup = match write_followup(&exc, &meta, Lang::Vi) {
+            Ok(b) => b,
+            Err(e) => panic!("{e}"),
+        };
+        let followup = super::stream::tests::entries(&followup);
+        let sheets = [
+            (&entries, 1, "landscape"),
+            (&entries, 2, "landscape"),
+            (&entries, 3, "landscape"),
+            (&entries, 4, "landscape"),
+            (&entries, 5, "portrait"),
+            (&followup, 1, "landscape"),
+        ];
+        for (book, n, orientation) in sheets {
+            let xml = &book[&format!("xl/worksheets/sheet{n}.xml")];
+            assert!(
+                xml.contains("<sheetPr><pageSetUpPr fitToPage=\"1\"/></sheetPr>"),
+                "sheet {n}"
+            );
+            let setup = xml
+                .split("<pageSetup ")
+                .nth(1)
+                .and_then(|s| s.split("/>").next())
+                .unwrap_or_default();
+            assert!(setup.starts_with("paperSize=\"9\""), "sheet {n}: {setup}");
+            assert!(
+                setup.contains(&format!("orientation=\"{orientation}\"")),
+                "sheet {n}: {setup}"
+            );
+            assert!(setup.contains("fitToHeight=\"0\""), "sheet {n}: {setup}");
+            // fitToWidth="1" is the default, which rust_xlsxwriter leaves out.
+            assert!(!setup.contains("fitToWidth"), "sheet {n}: {setup}");
+        }
+        let names = &entries["xl/workbook.xml"];
+        for repeated in ["'Theo xã'!$4:$4", "'Ngoại lệ'!$4:$4", "'Lỗi dữ liệu'!$4:$4"] {
+            assert!(names.contains(repeated), "{repeated}: {names}");
+        }
+        let names = &followup["xl/workbook.xml"];
+        assert!(names.contains("'Danh sách chi lại'!$9:$9"), "{names}");
+        // Wrapped headers have the height of their lines.
+        let exceptions = &entries["xl/worksheets/sheet3.xml"];
+        assert!(
+            exceptions.contains("<row r=\"4\" ") && exceptions.contains("ht=\"30\""),
+            "header row height"
         );
     }
 

@@ -1,14 +1,23 @@
-//! Sheet "Lỗi dữ liệu": the rows the readers rejected, with file, sheet, row, column and why.
+//! Sheet "Lỗi dữ liệu", under its title and period: the rows the readers rejected, with file, sheet, row, column and why.
 
 use rust_xlsxwriter::Worksheet;
 
 use super::SHEET_ROW_ERRORS;
-use super::cells::{RowNum, XResult, last_col, put_count, put_header, put_text, set_widths};
+use super::cells::{
+    RowNum, XResult, fit_row, header_height, last_col, put_count, put_header, put_text, set_widths,
+};
+use super::office::{DATA_HEADER_ROW, data_sheet_title, print_setup};
 use super::styles::Formats;
 use crate::domain::Lang;
-use crate::report::Report;
+use crate::report::csv::pick;
+use crate::report::{Report, ReportMeta};
 
-pub(super) fn row_errors_sheet(report: &Report, lang: Lang, fm: &Formats) -> XResult<Worksheet> {
+pub(super) fn row_errors_sheet(
+    report: &Report,
+    meta: &ReportMeta,
+    lang: Lang,
+    fm: &Formats,
+) -> XResult<Worksheet> {
     let mut ws = Worksheet::new();
     ws.set_name(SHEET_ROW_ERRORS)?;
     let headers = match lang {
@@ -31,11 +40,25 @@ pub(super) fn row_errors_sheet(report: &Report, lang: Lang, fm: &Formats) -> XRe
             "Reason",
         ],
     };
-    set_widths(&mut ws, &[28.0, 16.0, 8.0, 7.0, 22.0, 28.0, 60.0])?;
-    put_header(&mut ws, 0, 0, &headers, fm)?;
-    let mut r: RowNum = 1;
+    const WIDTHS: [f64; 7] = [26.0, 14.0, 8.0, 7.0, 20.0, 24.0, 50.0];
+    set_widths(&mut ws, &WIDTHS)?;
+    data_sheet_title(
+        &mut ws,
+        pick(
+            lang,
+            "CÁC DÒNG DỮ LIỆU BỊ LOẠI",
+            "ROWS REJECTED WHEN READING THE FILES",
+        ),
+        meta,
+        lang,
+        fm,
+    )?;
+    let head = DATA_HEADER_ROW;
+    ws.set_row_height(head, header_height(&headers, &WIDTHS))?;
+    put_header(&mut ws, head, 0, &headers, fm)?;
+    let mut r: RowNum = head + 1;
     for e in &report.row_errors {
-        put_text(&mut ws, r, 0, &e.file, &fm.label)?;
+        put_text(&mut ws, r, 0, &e.file, &fm.wrap)?;
         put_text(&mut ws, r, 1, e.sheet.as_deref().unwrap_or(""), &fm.label)?;
         put_count(&mut ws, r, 2, u64::from(e.row), &fm.row_no)?;
         put_text(&mut ws, r, 3, e.column.as_deref().unwrap_or(""), &fm.label)?;
@@ -53,9 +76,16 @@ pub(super) fn row_errors_sheet(report: &Report, lang: Lang, fm: &Formats) -> XRe
             Lang::En => &e.reason_en,
         };
         put_text(&mut ws, r, 6, reason, &fm.wrap)?;
+        fit_row(&mut ws, r, &[(&e.file, WIDTHS[0]), (reason, WIDTHS[6])])?;
         r += 1;
     }
-    ws.set_freeze_panes(1, 0)?;
-    ws.autofilter(0, 0, r.saturating_sub(1), last_col(headers.len()))?;
+    ws.set_freeze_panes(head + 1, 0)?;
+    ws.autofilter(
+        head,
+        0,
+        r.saturating_sub(1).max(head),
+        last_col(headers.len()),
+    )?;
+    print_setup(&mut ws, true, Some(head))?;
     Ok(ws)
 }

@@ -18,7 +18,7 @@ use zip::{CompressionMethod, ZipArchive, ZipWriter};
 
 use super::XlsxError;
 use super::cells::fit_cell;
-use super::exceptions::{ExceptionCell, exception_cells};
+use super::exceptions::{ExceptionCell, exception_cells, row_height};
 use crate::domain::Lang;
 pub(super) use crate::import::grid::column_letter as column_name;
 use crate::recon::ExceptionRow;
@@ -68,8 +68,9 @@ struct SheetTemplate {
     tail: String,
     /// The style id of each column's cells in the data rows (None: the default style).
     data: Vec<Option<u32>>,
-    /// The same for the rows below the data (a total), where the template has them.
-    after: Vec<Option<u32>>,
+    /// The same for each row below the data (a total, a signature block), where the
+    /// template has them (an empty row: none).
+    after: Vec<Vec<Option<u32>>>,
     /// The last column's letters, for the dimension.
     last_column: String,
 }
@@ -104,17 +105,24 @@ fn find_row(xml: &str, from: usize, r: u32) -> Option<(usize, usize)> {
 }
 
 impl SheetTemplate {
-    fn parse(xml: &str, data_row: u32) -> Result<Self, XlsxError> {
+    fn parse(xml: &str, data_row: u32, after_rows: u32) -> Result<Self, XlsxError> {
         let broken = || failed("the template sheet has no place for its rows");
         let dim = xml.find("<dimension ref=\"").ok_or_else(broken)? + "<dimension ref=\"".len();
         let dim_end = dim + xml[dim..].find('"').ok_or_else(broken)?;
         let (row, row_end) = find_row(xml, dim_end, data_row).ok_or_else(broken)?;
         let tail = row_end + xml[row_end..].find("</sheetData>").ok_or_else(broken)?;
         let (data, last_column) = row_styles(&xml[row..row_end]).ok_or_else(broken)?;
-        let after = match find_row(&xml[..tail], row_end, data_row + 1) {
-            Some((a, b)) => row_styles(&xml[a..b]).ok_or_else(broken)?.0,
-            None => Vec::new(),
-        };
+        let mut after = Vec::new();
+        let mut from = row_end;
+        for k in 1..=after_rows {
+            match find_row(&xml[..tail], from, data_row + k) {
+                Some((a, b)) => {
+                    after.push(row_styles(&xml[a..b]).ok_or_else(broken)?.0);
+                    from = b;
+                }
+                None => after.push(Vec::new()),
+            }
+        }
         Ok(SheetTemplate {
             before_dimension: xml[..dim].to_owned(),
             head: xml[dim_end..row].to_owned(),
@@ -191,16 +199,23 @@ pub(super) fn sheet_sizes(count: usize, per_sheet: u32) -> Vec<u32> {
 
 /// The rows streamed into a template's sheets, and what each sheet has below them.
 pub(super) trait SheetRows {
-    /// The template's data row (1-based), where the streamed rows go; a row after it in
-    /// the template gives the styles of `after`.
+    /// The template's data row (1-based), where the streamed rows go; the rows after it
+    /// in the template give the styles of `after`'s rows.
     const DATA_ROW: u32;
     /// How many rows `after` writes.
     const AFTER_ROWS: u32 = 0;
     /// The next row as sheet row `r`, or false when there is none.
     fn row(&mut self, out: &mut Vec<u8>, r: u32, styles: &[Option<u32>]) -> bool;
     /// What follows a sheet's data rows `first..=last` (none when `last < first`), from
-    /// sheet row `r` on.
-    fn after(&mut self, out: &mut Vec<u8>, r: u32, first: u32, last: u32, styles: &[Option<u32>]) {
+    /// sheet row `r` on; `styles[k]` are those of the template's row `k` below the data.
+    fn after(
+        &mut self,
+        out: &mut Vec<u8>,
+        r: u32,
+        first: u32,
+        last: u32,
+        styles: &[Vec<Option<u32>>],
+    ) {
         let _ = (out, r, first, last, styles);
     }
 }
@@ -259,6 +274,18 @@ pub(super) fn put_cell(out: &mut Vec<u8>, r: u32, col: usize, style: Option<u32>
     }
 }
 
+/// Opens sheet row `r`, of height `height` (points) where its wrapped text needs it.
+pub(super) fn open_row(out: &mut Vec<u8>, r: u32, height: Option<f64>) {
+    match height {
+        Some(h) => {
+            let _ = write!(out, "<row r=\"{r}\" ht=\"{h}\" customHeight=\"1\">");
+        }
+        None => {
+            let _ = write!(out, "<row r=\"{r}\">");
+        }
+    }
+}
+
 /// The exceptions sheets' rows, as `put_exception` writes them.
 pub(super) struct ExceptionSheetRows<I> {
     pub(super) rows: I,
@@ -270,7 +297,7 @@ where
     I: Iterator,
     I::Item: Borrow<ExceptionRow>,
 {
-    const DATA_ROW: u32 = 2;
+    const DATA_ROW: u32 = super::office::DATA_HEADER_ROW + 2;
 
     fn row(&mut self, out: &mut Vec<u8>, r: u32, styles: &[Option<u32>]) -> bool {
         let Some(row) = self.rows.next() else {
@@ -278,7 +305,7 @@ where
         };
         let row = row.borrow();
         let texts = exception_texts(row, self.lang);
-        let _ = write!(out, "<row r=\"{r}\">");
+        open_row(out, r, row_height(row, &texts));
         for (col, cell) in exception_cells(row, &texts).enumerate() {
             let cell = match cell {
                 ExceptionCell::Amount(d) => Cell::Decimal(d),
@@ -334,7 +361,7 @@ where
         let mut xml = String::new();
         entry.read_to_string(&mut xml)?;
         drop(entry);
-        let template = SheetTemplate::parse(&xml, R::DATA_ROW)?;
+        let template = SheetTemplate::parse(&xml, R::DATA_ROW, R::AFTER_ROWS)?;
         let here = sheet_rows[n];
         let first = R::DATA_ROW;
         let end = first + here;
@@ -410,6 +437,19 @@ pub(super) mod tests {
             .collect()
     }
 
+    /// Each row's number and height where it has one, in order.
+    pub(in super::super) fn row_heights(xml: &str) -> Vec<(String, String)> {
+        xml.split("<row r=\"")
+            .skip(1)
+            .filter_map(|row| {
+                let head = &row[..row.find('>')?];
+                let r = head.split('"').next()?.to_owned();
+                let ht = head.split_once(" ht=\"")?.1.split('"').next()?.to_owned();
+                Some((r, ht))
+            })
+            .collect()
+    }
+
     /// A sheet's XML without its rows.
     pub(in super::super) fn frame(xml: &str) -> String {
         match (xml.find("<sheetData"), xml.find("</sheetData>")) {
@@ -465,6 +505,7 @@ pub(super) mod tests {
                     if entry.starts_with("xl/worksheets/sheet") {
                         assert_eq!(frame(got), frame(want), "{entry}");
                         assert_eq!(cell_styles(got), cell_styles(want), "{entry}");
+                        assert_eq!(row_heights(got), row_heights(want), "{entry}");
                     } else if entry != "xl/sharedStrings.xml" {
                         assert_eq!(got, want, "{entry}");
                     }

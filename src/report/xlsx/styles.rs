@@ -1,6 +1,6 @@
 //! The cell formats of both workbooks: thin borders, a filled header row, bold totals.
 
-use rust_xlsxwriter::{Color, Format, FormatAlign, FormatBorder};
+use rust_xlsxwriter::{Color, Format, FormatAlign, FormatBorder, FormatUnderline};
 
 const HEADER_FILL: u32 = 0xDDEBF7;
 const TOTAL_FILL: u32 = 0xF2F2F2;
@@ -22,6 +22,20 @@ pub(super) struct Formats {
     pub(super) total_count: Format,
     pub(super) total_money: Format,
     pub(super) total_pct: Format,
+    /// The office header: the agency block and the national motto, bold and centred; the
+    /// motto's second line underlined, as typed in office documents.
+    pub(super) agency: Format,
+    pub(super) agency_sub: Format,
+    pub(super) motto: Format,
+    pub(super) motto_sub: Format,
+    /// The document's title and the lines under it, centred.
+    pub(super) doc_title: Format,
+    pub(super) doc_line: Format,
+    /// The place-and-date line and the signature block.
+    pub(super) place_date: Format,
+    pub(super) sign_role: Format,
+    pub(super) sign_hint: Format,
+    pub(super) sign_name: Format,
 }
 
 impl Formats {
@@ -51,11 +65,28 @@ impl Formats {
             count: cell().set_num_format("#,##0"),
             row_no: cell().set_num_format("0"),
             money: cell().set_num_format("#,##0 \"₫\""),
-            pct: cell().set_num_format("0.00\"%\""),
+            // Stored as a fraction (0.9731): Excel shows 97,31% in a Vietnamese locale.
+            pct: cell().set_num_format("0.00%"),
             total_label: total(),
             total_count: total().set_num_format("#,##0"),
             total_money: total().set_num_format("#,##0 \"₫\""),
-            total_pct: total().set_num_format("0.00\"%\""),
+            total_pct: total().set_num_format("0.00%"),
+            agency: Format::new().set_bold().set_align(FormatAlign::Center),
+            agency_sub: Format::new().set_align(FormatAlign::Center),
+            motto: Format::new().set_bold().set_align(FormatAlign::Center),
+            motto_sub: Format::new()
+                .set_bold()
+                .set_underline(FormatUnderline::Single)
+                .set_align(FormatAlign::Center),
+            doc_title: Format::new()
+                .set_bold()
+                .set_font_size(14)
+                .set_align(FormatAlign::Center),
+            doc_line: Format::new().set_align(FormatAlign::Center),
+            place_date: Format::new().set_italic().set_align(FormatAlign::Center),
+            sign_role: Format::new().set_bold().set_align(FormatAlign::Center),
+            sign_hint: Format::new().set_italic().set_align(FormatAlign::Center),
+            sign_name: Format::new().set_bold().set_align(FormatAlign::Center),
         }
     }
 }

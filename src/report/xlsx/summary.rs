@@ -1,15 +1,18 @@
-//! Sheet "Tổng hợp": the headline figures, outcome and flag counts, coverage by category
-//! and by bank, the input files with their digests and control totals.
+//! Sheet "Tổng hợp", an office document: the agency block and national motto, the
+//! headline figures, outcomes with their amounts, flag counts, coverage by category and by
+//! bank, the input files with their control totals (their digests are on "Mã băm"), and
+//! the signature block.
 
 use rust_decimal::Decimal;
 use rust_xlsxwriter::Worksheet;
 
 use super::SHEET_SUMMARY;
 use super::cells::{
-    RowNum, XResult, fit_cell, label_count_table, put_count, put_decimal, put_header, put_pct,
-    put_text, set_widths,
+    RowNum, XResult, fit_cell, fit_row, header_height, label_count_table, put_count, put_decimal,
+    put_header, put_pct, put_text, set_widths,
 };
 use super::figures::{outcome_label, put_figures, slice_headers};
+use super::office::{HeaderColumns, OFFICE_HEADER_ROWS, office_header, write_signature};
 use super::styles::Formats;
 use crate::domain::Lang;
 use crate::recon::{Flag, Outcome};
@@ -39,6 +42,12 @@ fn with_margin(verdict: &str, points: Option<Decimal>, lang: Lang) -> String {
     }
 }
 
+/// The summary's columns: the labels, then nine figure columns wide enough for a
+/// province's amounts ("54.300.000.000 ₫"); about 170 characters, so A4 landscape one
+/// page wide prints at about 9 pt (LibreOffice, Carlito).
+const WIDTHS: [f64; 10] = [34.0, 15.0, 15.0, 15.0, 15.0, 15.0, 15.0, 15.0, 15.0, 15.0];
+const LAST_COL: u16 = 9;
+
 pub(super) fn summary_sheet(
     report: &Report,
     meta: &ReportMeta,
@@ -47,61 +56,27 @@ pub(super) fn summary_sheet(
 ) -> XResult<Worksheet> {
     let mut ws = Worksheet::new();
     ws.set_name(SHEET_SUMMARY)?;
-    set_widths(
-        &mut ws,
-        &[
-            46.0, 18.0, 16.0, 16.0, 16.0, 16.0, 18.0, 18.0, 18.0, 16.0, 30.0, 66.0,
-        ],
-    )?;
+    set_widths(&mut ws, &WIDTHS)?;
     let ws_ = &mut ws;
-
-    ws_.write_string_with_format(
-        0,
-        0,
+    office_header(
+        ws_,
         pick(
             lang,
             "BÁO CÁO ĐỐI SOÁT CHI TRẢ KHÔNG DÙNG TIỀN MẶT",
             "CASHLESS PAYMENT RECONCILIATION REPORT",
         ),
-        &fm.title,
+        meta,
+        lang,
+        fm,
+        &HeaderColumns {
+            agency: (0, 1),
+            motto: (5, LAST_COL),
+            last: LAST_COL,
+        },
     )?;
-    ws_.write_string_with_format(1, 0, pick(lang, "Kỳ chi trả", "Period"), &fm.subtitle)?;
-    let period = meta
-        .period
-        .as_deref()
-        .unwrap_or(pick(lang, "(không ghi)", "(not stated)"));
-    ws_.write_string_with_format(1, 1, fit_cell(period), &fm.subtitle)?;
-    // A stored run's programme and the unit whose subtree it covers (a file reconciled
-    // alone has neither, and its sheet stays as it was).
-    let mut r: RowNum = 2;
-    let programme = meta
-        .programme
-        .as_ref()
-        .map(|p| format!("{} ({})", p.name, p.code));
-    let unit = meta
-        .unit
-        .as_ref()
-        .map(|u| format!("{} ({})", u.full_name, u.code));
-    for (label, value) in [
-        (pick(lang, "Chế độ", "Programme"), programme),
-        (pick(lang, "Đơn vị", "Unit"), unit),
-    ] {
-        if let Some(value) = value {
-            ws_.write_string_with_format(r, 0, label, &fm.subtitle)?;
-            ws_.write_string_with_format(r, 1, fit_cell(&value), &fm.subtitle)?;
-            r += 1;
-        }
-    }
-    ws_.write_string_with_format(
-        r,
-        0,
-        pick(lang, "Thời điểm lập", "Generated at"),
-        &fm.subtitle,
-    )?;
-    ws_.write_string_with_format(r, 1, fit_cell(&meta.generated_at), &fm.subtitle)?;
 
     // Headline figures.
-    let mut r: RowNum = r + 2;
+    let mut r: RowNum = OFFICE_HEADER_ROWS;
     put_header(
         ws_,
         r,
@@ -116,7 +91,9 @@ pub(super) fn summary_sheet(
     let totals = report.totals(meta.target_pct);
     let mut line = |ws: &mut Worksheet, vi: &'static str, en: &'static str| -> XResult<RowNum> {
         let row = r;
-        ws.write_string_with_format(row, 0, pick(lang, vi, en), &fm.label)?;
+        let label = pick(lang, vi, en);
+        ws.write_string_with_format(row, 0, label, &fm.wrap)?;
+        fit_row(ws, row, &[(label, WIDTHS[0])])?;
         r += 1;
         Ok(row)
     };
@@ -173,7 +150,7 @@ pub(super) fn summary_sheet(
     put_decimal(ws_, row, 1, report.unmatched_payouts.amount, &fm.money)?;
     if let Some(target) = meta.target_pct {
         let row = line(ws_, "Chỉ tiêu tỷ lệ", "Target rate")?;
-        put_decimal(ws_, row, 1, target, &fm.pct)?;
+        put_pct(ws_, row, 1, Some(target), &fm.pct)?;
         if let Some(met) = totals.account_coverage_meets_target {
             let row = line(
                 ws_,
@@ -202,17 +179,8 @@ pub(super) fn summary_sheet(
         }
     }
 
-    // Outcomes, then flags.
-    r = label_count_table(
-        ws_,
-        r + 1,
-        [
-            pick(lang, "Kết quả đối soát", "Outcome"),
-            pick(lang, "Số đối tượng", "Beneficiaries"),
-        ],
-        Outcome::ALL.map(|o| (outcome_label(o, lang), report.outcomes.get(o))),
-        fm,
-    )?;
+    // Outcomes with their amounts, then flags.
+    r = outcome_table(ws_, r + 1, report, lang, fm)?;
     r = label_count_table(
         ws_,
         r + 1,
@@ -221,18 +189,16 @@ pub(super) fn summary_sheet(
             pick(lang, "Số lượng", "Count"),
         ],
         Flag::ALL.map(|f| (flag_label(f, lang), report.flags.get(f))),
+        WIDTHS[0],
         fm,
     )?;
-    ws_.write_string_with_format(
-        r,
-        0,
-        pick(
-            lang,
-            "Tổng dòng không khớp số liệu tổng cộng",
-            "Totals rows that disagree with the sum of the rows",
-        ),
-        &fm.label,
-    )?;
+    let label = pick(
+        lang,
+        "Tổng dòng không khớp số liệu tổng cộng",
+        "Totals rows that disagree with the sum of the rows",
+    );
+    ws_.write_string_with_format(r, 0, label, &fm.wrap)?;
+    fit_row(ws_, r, &[(label, WIDTHS[0])])?;
     put_count(ws_, r, 1, report.flags.control_total_mismatch, &fm.count)?;
     r += 1;
 
@@ -248,6 +214,7 @@ pub(super) fn summary_sheet(
     let mut headers = vec![pick(lang, "Đối tượng", "Category")];
     headers.extend(slice_headers(lang));
     put_header(ws_, r, 0, &headers, fm)?;
+    ws_.set_row_height(r, header_height(&headers, &WIDTHS))?;
     r += 1;
     let by_category = report.by_category.iter().map(|s| {
         let name =
@@ -264,6 +231,7 @@ pub(super) fn summary_sheet(
     r += 1;
     headers[0] = pick(lang, "Ngân hàng", "Bank");
     put_header(ws_, r, 0, &headers, fm)?;
+    ws_.set_row_height(r, header_height(&headers, &WIDTHS))?;
     r += 1;
     let by_bank = report.by_bank.iter().map(|s| {
         let name = s.bank.map(|b| b.short_name()).unwrap_or(pick(
@@ -291,8 +259,6 @@ pub(super) fn summary_sheet(
             "Tổng cộng ghi trên tệp",
             "Tổng cộng tính lại",
             "Kiểm tra tổng cộng",
-            "Ghi chú",
-            "SHA-256",
         ],
         Lang::En => [
             "File",
@@ -305,32 +271,45 @@ pub(super) fn summary_sheet(
             "Stated total",
             "Computed total",
             "Total check",
-            "Notices",
-            "SHA-256",
         ],
     };
     put_header(ws_, r, 0, &input_headers, fm)?;
+    ws_.set_row_height(r, header_height(&input_headers, &WIDTHS))?;
     r += 1;
     for input in &meta.inputs {
         put_input(ws_, r, input, lang, fm)?;
         r += 1;
     }
-
-    r += 1;
-    if let Some(sha) = &meta.report_sha256 {
+    // What reading each file noticed, one line each, under the table (a column of its
+    // own would widen the page); the digests are on their own sheet.
+    let notices: Vec<(&str, &str)> = meta
+        .inputs
+        .iter()
+        .flat_map(|i| i.notices.iter().map(|n| (i.name.as_str(), n.as_str())))
+        .collect();
+    if !notices.is_empty() {
+        r += 1;
         ws_.write_string_with_format(
             r,
             0,
             pick(
                 lang,
-                "SHA-256 của báo cáo (JSON)",
-                "SHA-256 of the report (JSON)",
+                "Ghi chú khi đọc tệp",
+                "Notices when reading the files",
             ),
-            &fm.label,
+            &fm.section,
         )?;
-        put_text(ws_, r, 1, sha, &fm.text)?;
         r += 1;
+        for (file, notice) in notices {
+            put_text(ws_, r, 0, file, &fm.wrap)?;
+            ws_.merge_range(r, 1, r, LAST_COL, &fit_cell(notice), &fm.wrap)?;
+            let across: f64 = WIDTHS[1..].iter().sum();
+            fit_row(ws_, r, &[(file, WIDTHS[0]), (notice, across)])?;
+            r += 1;
+        }
     }
+
+    r += 1;
     ws_.write_string_with_format(
         r,
         0,
@@ -342,7 +321,111 @@ pub(super) fn summary_sheet(
         &fm.label,
     )?;
     put_decimal(ws_, r, 1, meta.tolerance, &fm.money)?;
+    write_signature(ws_, r + 2, meta, lang, fm, [0, 4, 8])?;
     Ok(ws)
+}
+
+/// Each outcome's people, what they were due and were paid, and the difference; then the
+/// top-ups to pay (underpaid) and the overpayments to recover (overpaid, paid twice).
+/// Reports without the amounts (live figures, older runs) show the counts alone.
+fn outcome_table(
+    ws: &mut Worksheet,
+    mut r: RowNum,
+    report: &Report,
+    lang: Lang,
+    fm: &Formats,
+) -> XResult<RowNum> {
+    let headers = match lang {
+        Lang::Vi => [
+            "Kết quả đối soát",
+            "Số đối tượng",
+            "Số tiền phải chi",
+            "Số tiền đã chi",
+            "Chênh lệch (đã chi − phải chi)",
+        ],
+        Lang::En => [
+            "Outcome",
+            "Beneficiaries",
+            "Amount due",
+            "Amount paid",
+            "Difference (paid − due)",
+        ],
+    };
+    put_header(ws, r, 0, &headers, fm)?;
+    ws.set_row_height(r, header_height(&headers, &WIDTHS))?;
+    r += 1;
+    let amounts = report.outcome_amounts.as_ref();
+    for o in Outcome::ALL {
+        let label = outcome_label(o, lang);
+        ws.write_string_with_format(r, 0, label, &fm.wrap)?;
+        fit_row(ws, r, &[(label, WIDTHS[0])])?;
+        put_count(ws, r, 1, report.outcomes.get(o), &fm.count)?;
+        match amounts.map(|a| a.get(o)) {
+            Some(a) => {
+                put_decimal(ws, r, 2, a.due, &fm.money)?;
+                put_decimal(ws, r, 3, a.paid, &fm.money)?;
+                put_decimal(ws, r, 4, a.difference(), &fm.money)?;
+            }
+            None => {
+                for c in 2..=4 {
+                    ws.write_blank(r, c, &fm.money)?;
+                }
+            }
+        }
+        r += 1;
+    }
+    ws.write_string_with_format(r, 0, pick(lang, "Tổng cộng", "Total"), &fm.total_label)?;
+    let people: u64 = Outcome::ALL.iter().map(|o| report.outcomes.get(*o)).sum();
+    put_count(ws, r, 1, people, &fm.total_count)?;
+    match amounts {
+        Some(a) => {
+            let (due, paid) = Outcome::ALL
+                .iter()
+                .map(|o| a.get(*o))
+                .fold((Decimal::ZERO, Decimal::ZERO), |(d, p), x| {
+                    (d + x.due, p + x.paid)
+                });
+            put_decimal(ws, r, 2, due, &fm.total_money)?;
+            put_decimal(ws, r, 3, paid, &fm.total_money)?;
+            put_decimal(ws, r, 4, paid - due, &fm.total_money)?;
+        }
+        None => {
+            for c in 2..=4 {
+                ws.write_blank(r, c, &fm.total_money)?;
+            }
+        }
+    }
+    r += 1;
+    if let Some(a) = amounts {
+        let due_again: Decimal = crate::report::xlsx::FOLLOWUP_OUTCOMES
+            .iter()
+            .map(|o| a.get(*o).due - a.get(*o).paid)
+            .sum();
+        for (vi, en, amount) in [
+            (
+                "Số tiền cần chi bổ sung (chi thiếu)",
+                "Top-ups to pay (underpaid)",
+                a.top_ups(),
+            ),
+            (
+                "Số tiền cần thu hồi (chi thừa, chi trùng)",
+                "Overpayments to recover (overpaid, paid twice)",
+                a.to_recover(),
+            ),
+            (
+                "Số tiền cần chi lại (không thành công, bị hoàn trả, chưa chi)",
+                "To pay again (failed, returned, unpaid)",
+                due_again,
+            ),
+        ] {
+            let label = pick(lang, vi, en);
+            ws.write_string_with_format(r, 0, label, &fm.wrap)?;
+            fit_row(ws, r, &[(label, WIDTHS[0])])?;
+            put_decimal(ws, r, 1, amount, &fm.money)?;
+            r += 1;
+        }
+    }
+    Ok(r)
 }
 
 /// The rows of a coverage table (a name, then its figures), then its totals row;
@@ -356,13 +439,28 @@ fn coverage_rows<'a>(
     fm: &Formats,
 ) -> XResult<RowNum> {
     for (name, figures) in rows {
-        put_text(ws, r, 0, name, &fm.label)?;
+        put_text(ws, r, 0, name, &fm.wrap)?;
+        fit_row(ws, r, &[(name, WIDTHS[0])])?;
         put_figures(ws, r, 1, figures, fm, false)?;
         r += 1;
     }
     ws.write_string_with_format(r, 0, pick(lang, "Tổng cộng", "Total"), &fm.total_label)?;
     put_figures(ws, r, 1, totals, fm, true)?;
     Ok(r + 1)
+}
+
+/// An input file's role in words.
+pub(super) fn role_label(role: &str, lang: Lang) -> &str {
+    match role {
+        "beneficiaries" => pick(lang, "Danh sách đối tượng", "Beneficiary list"),
+        "payouts" => pick(lang, "Kết quả chi của ngân hàng", "Bank payout results"),
+        "callbacks" => pick(
+            lang,
+            "Kết quả chi ngân hàng gửi trực tiếp (callback)",
+            "Bank callbacks",
+        ),
+        other => other,
+    }
 }
 
 fn put_input(
@@ -372,18 +470,10 @@ fn put_input(
     lang: Lang,
     fm: &Formats,
 ) -> XResult {
-    let role = match input.role.as_str() {
-        "beneficiaries" => pick(lang, "Danh sách đối tượng", "Beneficiary list"),
-        "payouts" => pick(lang, "Kết quả chi của ngân hàng", "Bank payout results"),
-        "callbacks" => pick(
-            lang,
-            "Kết quả chi ngân hàng gửi trực tiếp (callback)",
-            "Bank callbacks",
-        ),
-        other => other,
-    };
-    put_text(ws, r, 0, &input.name, &fm.label)?;
-    put_text(ws, r, 1, role, &fm.label)?;
+    let role = role_label(&input.role, lang);
+    fit_row(ws, r, &[(&input.name, WIDTHS[0]), (role, WIDTHS[1])])?;
+    put_text(ws, r, 0, &input.name, &fm.wrap)?;
+    put_text(ws, r, 1, role, &fm.wrap)?;
     put_text(ws, r, 2, input.sheet.as_deref().unwrap_or(""), &fm.label)?;
     put_text(
         ws,
@@ -419,6 +509,5 @@ fn put_input(
             }
         }
     }
-    put_text(ws, r, 10, &input.notices.join("; "), &fm.wrap)?;
-    put_text(ws, r, 11, &input.sha256, &fm.text)
+    Ok(())
 }

@@ -16,6 +16,7 @@ pub const TOP_LEVEL_KEYS: &[&str] = &[
     "amount_due_cash",
     "amount_paid",
     "outcomes",
+    "outcome_amounts",
     "unmatched_payouts",
     "flags",
     "row_errors",
@@ -47,6 +48,23 @@ pub fn check_sample_report(r: &Value) {
     assert_eq!(r["amount_due_cashless"], "19500000");
     assert_eq!(r["amount_due_cash"], "1500000");
     assert_eq!(r["amount_paid"], "12750000");
+    // By outcome, what its people were due and were paid: the one underpaid is owed
+    // 1.500.000 more; the failed, returned and unpaid are paid nothing.
+    let a = &r["outcome_amounts"];
+    for (k, due, paid) in [
+        ("matched", "11250000", "11250000"),
+        ("underpaid", "3000000", "1500000"),
+        ("overpaid", "0", "0"),
+        ("duplicate", "0", "0"),
+        ("failed", "1500000", "0"),
+        ("returned", "2250000", "0"),
+        ("pending", "0", "0"),
+        ("unpaid", "1500000", "0"),
+        ("no_account", "1500000", "0"),
+    ] {
+        assert_eq!(a[k]["due"], due, "{k} due");
+        assert_eq!(a[k]["paid"], paid, "{k} paid");
+    }
     let o = &r["outcomes"];
     for (k, v) in [
         ("matched", 6),
