@@ -769,7 +769,7 @@ pub async fn download_view(
                 "commune": q.commune.as_deref().map(|c| c.chars().take(200).collect::<String>()),
                 "bank": q.bank.as_deref().map(|b| b.chars().take(200).collect::<String>()),
                 // A search may be someone's ID or account: never kept whole in the trail.
-                "q": q.q.as_deref().map(|s| crate::telemetry::mask_digits(&s.chars().take(100).collect::<String>())),
+                "q": q.q.as_deref().map(|s| s.chars().take(100).map(|c| if c.is_ascii_digit() { '*' } else { c }).collect::<String>()),
                 "unit": q.unit,
             },
         }),

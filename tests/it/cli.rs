@@ -157,13 +157,33 @@ fn unreadable_input_is_a_clear_non_zero_exit() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("khong_co.xlsx"));
 
-    // A bank file without a bank column needs BANK=.
+    // A bank file without a bank column whose title names the bank reads as that bank's...
     let out = doisoat(&[
         "reconcile",
         "--beneficiaries",
         &fixture("danh_sach_xa_tan_lap.xlsx"),
         "--payouts",
         &fixture("ket_qua_agribank.xlsx"),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // ...one naming no bank anywhere needs BANK=.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bare = dir.path().join("kq.csv");
+    std::fs::write(
+        &bare,
+        "Số tham chiếu,Số định danh,Số tài khoản,Số tiền,Trạng thái\nFT1,025038000101,4200205123456,1500000,Thành công\n",
+    )
+    .expect("write");
+    let out = doisoat(&[
+        "reconcile",
+        "--beneficiaries",
+        &fixture("danh_sach_xa_tan_lap.xlsx"),
+        "--payouts",
+        &bare.display().to_string(),
     ]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("Agribank="));
