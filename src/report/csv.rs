@@ -209,8 +209,14 @@ where
     I: IntoIterator,
     I::Item: std::borrow::Borrow<ExceptionRow>,
 {
-    let mut head = UTF8_BOM.to_vec();
-    let mut out = writer(&mut head, style);
+    w.write_all(&head(lang, style)?)?;
+    rows(w, exceptions, lang, style)
+}
+
+/// The BOM and the header row in `style`.
+fn head(lang: Lang, style: CsvStyle) -> std::io::Result<Vec<u8>> {
+    let mut buf = UTF8_BOM.to_vec();
+    let mut out = writer(&mut buf, style);
     out.write_record(
         exception_headers(lang)
             .iter()
@@ -218,7 +224,16 @@ where
     )?;
     out.flush()?;
     drop(out);
-    w.write_all(&head)?;
+    Ok(buf)
+}
+
+/// The exception rows in `style`.
+fn rows<W, I>(w: W, exceptions: I, lang: Lang, style: CsvStyle) -> std::io::Result<()>
+where
+    W: Write,
+    I: IntoIterator,
+    I::Item: std::borrow::Borrow<ExceptionRow>,
+{
     let mut out = writer(w, style);
     for row in exceptions {
         let mut texts = exception_texts(row.borrow(), lang);
@@ -251,16 +266,7 @@ fn writer<W: Write>(w: W, style: CsvStyle) -> csv::Writer<W> {
 /// with `write_exception_rows`, in as many pieces as wanted, make the same bytes as
 /// `write_exceptions` (a download streams them as they are read).
 pub fn exceptions_head(lang: Lang) -> std::io::Result<Vec<u8>> {
-    let mut buf = UTF8_BOM.to_vec();
-    let mut out = writer(&mut buf, CsvStyle::default());
-    out.write_record(
-        exception_headers(lang)
-            .iter()
-            .map(|h| escape_cell(h).into_owned()),
-    )?;
-    out.flush()?;
-    drop(out);
-    Ok(buf)
+    head(lang, CsvStyle::default())
 }
 
 /// Exception rows of the CSV, to follow `exceptions_head`.
@@ -270,12 +276,7 @@ where
     I: IntoIterator,
     I::Item: std::borrow::Borrow<ExceptionRow>,
 {
-    let mut out = writer(w, CsvStyle::default());
-    for row in exceptions {
-        let texts = exception_texts(row.borrow(), lang);
-        out.write_record(texts.iter().map(|t| escape_cell(t)).map(|c| c.into_owned()))?;
-    }
-    out.flush()
+    rows(w, exceptions, lang, CsvStyle::default())
 }
 
 /// Formula-injection guard: a cell starting with = + - @ (or tab/CR) gets a leading

@@ -777,23 +777,16 @@ pub async fn download_view(
     let body = if xlsx {
         let count = store.count_exceptions(run_id, &filter, None).await?;
         let count = usize::try_from(count).unwrap_or(0);
-        let (rows, failed) = StoredRows::new(store.clone(), run_id, filter);
-        let (report, meta) = (run.report, run.meta);
-        let stream = written_on_the_side(run_id, file, failed, KeepDigest::none(), move |out| {
-            crate::report::xlsx::write_report_to(
-                out,
-                &report,
-                rows,
-                count,
-                &meta,
-                lang,
-                crate::report::xlsx::ExceptionLayout::default(),
-            )
-            .map(drop)
-            .map_err(|e| e.to_string())
-        })
-        .await?;
-        DownloadBody { stream, len: None }
+        report_workbook(
+            store.clone(),
+            run,
+            filter,
+            count,
+            lang,
+            file,
+            KeepDigest::none(),
+        )
+        .await?
     } else {
         let (rows, failed) = StoredRows::new(store.clone(), run_id, filter);
         let stream =
@@ -807,6 +800,37 @@ pub async fn download_view(
     };
     store.append_audit(audit).await?;
     Ok(body)
+}
+
+/// The report workbook of a stored run with `filter`'s exceptions (`count` of them), as it
+/// is written.
+async fn report_workbook(
+    store: Arc<dyn Store>,
+    run: LoadedRun,
+    filter: ExceptionFilter,
+    count: usize,
+    lang: Lang,
+    file: &'static str,
+    keep: KeepDigest,
+) -> ServiceResult<DownloadBody> {
+    let run_id = run.stored.info.id;
+    let (rows, failed) = StoredRows::new(store, run_id, filter);
+    let (report, meta) = (run.report, run.meta);
+    let stream = written_on_the_side(run_id, file, failed, keep, move |out| {
+        crate::report::xlsx::write_report_to(
+            out,
+            &report,
+            rows,
+            count,
+            &meta,
+            lang,
+            crate::report::xlsx::ExceptionLayout::default(),
+        )
+        .map(drop)
+        .map_err(|e| e.to_string())
+    })
+    .await?;
+    Ok(DownloadBody { stream, len: None })
 }
 
 async fn made(
@@ -886,23 +910,8 @@ async fn made(
                 run_id,
                 lang,
             };
-            let (rows, failed) = StoredRows::new(store, run_id, ExceptionFilter::default());
-            let (report, meta) = (run.report, run.meta);
-            let stream = written_on_the_side(run_id, what.name(), failed, keep, move |out| {
-                crate::report::xlsx::write_report_to(
-                    out,
-                    &report,
-                    rows,
-                    count,
-                    &meta,
-                    lang,
-                    crate::report::xlsx::ExceptionLayout::default(),
-                )
-                .map(drop)
-                .map_err(|e| e.to_string())
-            })
-            .await?;
-            Ok(DownloadBody { stream, len: None })
+            let filter = ExceptionFilter::default();
+            report_workbook(store, run, filter, count, lang, what.name(), keep).await
         }
     }
 }
