@@ -180,7 +180,7 @@ struct PeriodPage {
     units: Option<UnitsView>,
     /// The units an upload may be for: the way down to the unit shown, and its children.
     unit_choices: Vec<views::Opt>,
-    /// What each bank sent by callback, within the viewer's subtree.
+    /// What each bank sent by callback, for the unit shown (`callback_rows`).
     callbacks: Vec<CallbackRow>,
 }
 
