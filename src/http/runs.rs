@@ -160,9 +160,7 @@ pub async fn compare(
 ) -> Result<Json<service::compare::RunComparison>, AppError> {
     let a = visible_run(&st, &auth, id).await?;
     let b = visible_run(&st, &auth, other).await?;
-    if (a.stored.info.period_id, &a.stored.info.unit)
-        != (b.stored.info.period_id, &b.stored.info.unit)
-    {
+    if !service::compare::comparable(&a.stored.info, &b.stored.info) {
         return Err(AppError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "different-runs",

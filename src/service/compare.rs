@@ -102,6 +102,12 @@ fn inputs_of(a: &[InputFile], b: &[InputFile]) -> Vec<InputChange> {
     out
 }
 
+/// Whether two runs compare: the same period and unit (another unit's run differs in whom
+/// it counts, not in what changed).
+pub fn comparable(a: &RunInfo, b: &RunInfo) -> bool {
+    (a.period_id, &a.unit) == (b.period_id, &b.unit)
+}
+
 /// `b` against `a` (the earlier run first, whichever order they were asked in).
 pub fn compare(a: &LoadedRun, b: &LoadedRun) -> RunComparison {
     let (a, b) = if a.stored.info.id <= b.stored.info.id {

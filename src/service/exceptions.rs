@@ -650,6 +650,34 @@ async fn written_on_the_side(
     Ok(stream::once(async move { Ok(first) }).chain(rest).boxed())
 }
 
+/// Who took which file of which run (and, for a filtered list, with which filters):
+/// appended once the download is on its way, so one that cannot start gives nothing away.
+fn download_audit(
+    actor: &str,
+    run: &LoadedRun,
+    file: &str,
+    lang: Lang,
+    filters: Option<serde_json::Value>,
+) -> crate::domain::audit::NewAuditEntry {
+    use crate::domain::audit::{Action, NewAuditEntry};
+    let run_id = run.stored.info.id;
+    let mut details = serde_json::json!({
+        "reconciliation_id": run_id,
+        "unit": run.stored.info.unit,
+        "file": file,
+        "lang": lang.code(),
+    });
+    if let (Some(f), Some(map)) = (filters, details.as_object_mut()) {
+        map.insert("filters".into(), f);
+    }
+    NewAuditEntry::new(
+        actor,
+        Action::RunDownload,
+        format!("reconciliation/{run_id}"),
+        details,
+    )
+}
+
 /// Where a download's digest is kept: the run, its language, the store; a filtered view
 /// keeps none (its bytes depend on the filters).
 struct KeepDigest {
@@ -659,6 +687,14 @@ struct KeepDigest {
 }
 
 impl KeepDigest {
+    fn of(store: &Arc<dyn Store>, run_id: i64, lang: Lang) -> Self {
+        KeepDigest {
+            store: Some(store.clone()),
+            run_id,
+            lang,
+        }
+    }
+
     fn none() -> Self {
         KeepDigest {
             store: None,
@@ -710,21 +746,7 @@ pub async fn download(
     csv: crate::report::csv::CsvStyle,
     actor: &str,
 ) -> ServiceResult<DownloadBody> {
-    use crate::domain::audit::{Action, NewAuditEntry};
-    let run_id = run.stored.info.id;
-    // Who took which file of which run, once it is on its way (a download that cannot start
-    // gives nothing away).
-    let audit = NewAuditEntry::new(
-        actor,
-        Action::RunDownload,
-        format!("reconciliation/{run_id}"),
-        serde_json::json!({
-            "reconciliation_id": run_id,
-            "unit": run.stored.info.unit,
-            "file": what.name(),
-            "lang": lang.code(),
-        }),
-    );
+    let audit = download_audit(actor, &run, what.name(), lang, None);
     let body = made(store.clone(), run, what, lang, csv).await?;
     store.append_audit(audit).await?;
     Ok(body)
@@ -743,7 +765,6 @@ pub async fn download_view(
     csv: crate::report::csv::CsvStyle,
     actor: &str,
 ) -> ServiceResult<DownloadBody> {
-    use crate::domain::audit::{Action, NewAuditEntry};
     let run_id = run.stored.info.id;
     let file = if xlsx {
         "exceptions.xlsx"
@@ -755,25 +776,15 @@ pub async fn download_view(
         kinds: vec!["-".into()],
         ..ExceptionFilter::default()
     });
-    let audit = NewAuditEntry::new(
-        actor,
-        Action::RunDownload,
-        format!("reconciliation/{run_id}"),
-        serde_json::json!({
-            "reconciliation_id": run_id,
-            "unit": run.stored.info.unit,
-            "file": file,
-            "lang": lang.code(),
-            "filters": {
-                "outcome": q.outcome, "exclude": q.exclude, "flag": q.flag,
-                "commune": q.commune.as_deref().map(|c| c.chars().take(200).collect::<String>()),
-                "bank": q.bank.as_deref().map(|b| b.chars().take(200).collect::<String>()),
-                // A search may be someone's ID or account: never kept whole in the trail.
-                "q": q.q.as_deref().map(|s| s.chars().take(100).map(|c| if c.is_ascii_digit() { '*' } else { c }).collect::<String>()),
-                "unit": q.unit,
-            },
-        }),
-    );
+    let filters = serde_json::json!({
+        "outcome": q.outcome, "exclude": q.exclude, "flag": q.flag,
+        "commune": q.commune.as_deref().map(|c| c.chars().take(200).collect::<String>()),
+        "bank": q.bank.as_deref().map(|b| b.chars().take(200).collect::<String>()),
+        // A search may be someone's ID or account: never kept whole in the trail.
+        "q": q.q.as_deref().map(|s| s.chars().take(100).map(|c| if c.is_ascii_digit() { '*' } else { c }).collect::<String>()),
+        "unit": q.unit,
+    });
+    let audit = download_audit(actor, &run, file, lang, Some(filters));
     let body = if xlsx {
         let count = store.count_exceptions(run_id, &filter, None).await?;
         let count = usize::try_from(count).unwrap_or(0);
@@ -788,18 +799,31 @@ pub async fn download_view(
         )
         .await?
     } else {
-        let (rows, failed) = StoredRows::new(store.clone(), run_id, filter);
-        let stream =
-            written_on_the_side(run_id, file, failed, KeepDigest::none(), move |mut out| {
-                crate::report::csv::write_exceptions_styled(&mut out, rows, lang, csv)
-                    .and_then(|()| std::io::Write::flush(&mut out))
-                    .map_err(|e| e.to_string())
-            })
-            .await?;
-        DownloadBody { stream, len: None }
+        let keep = KeepDigest::none();
+        exceptions_csv(store.clone(), run_id, filter, lang, csv, file, keep).await?
     };
     store.append_audit(audit).await?;
     Ok(body)
+}
+
+/// A stored run's exceptions that `filter` keeps, as CSV in `style`, as it is written.
+async fn exceptions_csv(
+    store: Arc<dyn Store>,
+    run_id: i64,
+    filter: ExceptionFilter,
+    lang: Lang,
+    style: crate::report::csv::CsvStyle,
+    file: &'static str,
+    keep: KeepDigest,
+) -> ServiceResult<DownloadBody> {
+    let (rows, failed) = StoredRows::new(store, run_id, filter);
+    let stream = written_on_the_side(run_id, file, failed, keep, move |mut out| {
+        crate::report::csv::write_exceptions_styled(&mut out, rows, lang, style)
+            .and_then(|()| std::io::Write::flush(&mut out))
+            .map_err(|e| e.to_string())
+    })
+    .await?;
+    Ok(DownloadBody { stream, len: None })
 }
 
 /// The report workbook of a stored run with `filter`'s exceptions (`count` of them), as it
@@ -854,22 +878,12 @@ async fn made(
         Download::Csv => {
             // The digest on record is the default file's; Excel's variants are other bytes.
             let keep = if csv == crate::report::csv::CsvStyle::default() {
-                KeepDigest {
-                    store: Some(store.clone()),
-                    run_id,
-                    lang,
-                }
+                KeepDigest::of(&store, run_id, lang)
             } else {
                 KeepDigest::none()
             };
-            let (rows, failed) = StoredRows::new(store, run_id, ExceptionFilter::default());
-            let stream = written_on_the_side(run_id, what.name(), failed, keep, move |mut out| {
-                crate::report::csv::write_exceptions_styled(&mut out, rows, lang, csv)
-                    .and_then(|()| std::io::Write::flush(&mut out))
-                    .map_err(|e| e.to_string())
-            })
-            .await?;
-            Ok(DownloadBody { stream, len: None })
+            let filter = ExceptionFilter::default();
+            exceptions_csv(store, run_id, filter, lang, csv, what.name(), keep).await
         }
         Download::FollowUp => {
             // Only the failed, returned and unpaid are on it: read just those.
@@ -881,11 +895,7 @@ async fn made(
             };
             let count = store.count_exceptions(run_id, &filter, None).await?;
             let count = usize::try_from(count).unwrap_or(0);
-            let keep = KeepDigest {
-                store: Some(store.clone()),
-                run_id,
-                lang,
-            };
+            let keep = KeepDigest::of(&store, run_id, lang);
             let (rows, failed) = StoredRows::new(store, run_id, filter);
             let meta = run.meta;
             let stream = written_on_the_side(run_id, what.name(), failed, keep, move |out| {
@@ -905,11 +915,7 @@ async fn made(
         }
         Download::Xlsx => {
             let count = usize::try_from(run.stored.exception_rows.unwrap_or(0)).unwrap_or(0);
-            let keep = KeepDigest {
-                store: Some(store.clone()),
-                run_id,
-                lang,
-            };
+            let keep = KeepDigest::of(&store, run_id, lang);
             let filter = ExceptionFilter::default();
             report_workbook(store, run, filter, count, lang, what.name(), keep).await
         }

@@ -21,6 +21,15 @@ use crate::web::i18n::Tr;
 use crate::web::session::Viewer;
 use crate::web::views::{self, ExceptionsView, FiguresView};
 
+/// An input's role as pages name it.
+fn role_label(t: Tr, role: &str) -> &'static str {
+    t.s(if role == "beneficiaries" {
+        "upload.kind.beneficiaries"
+    } else {
+        "upload.kind.payouts"
+    })
+}
+
 pub struct RunRow {
     pub(super) id: i64,
     pub(super) unit: String,
@@ -256,7 +265,7 @@ pub async fn run_page(
         .await
         .or_page(lang)?
         .into_iter()
-        .filter(|r| r.id != id && r.unit == info.unit && v.token().sees(&r.unit))
+        .filter(|r| r.id != id && service::compare::comparable(r, info) && v.token().sees(&r.unit))
         .map(|r| r.id)
         .collect();
     others.reverse();
@@ -275,11 +284,7 @@ pub async fn run_page(
             .inputs
             .iter()
             .map(|i| InputView {
-                role: t.s(if i.role == "beneficiaries" {
-                    "upload.kind.beneficiaries"
-                } else {
-                    "upload.kind.payouts"
-                }),
+                role: role_label(t, &i.role),
                 name: i.name.clone(),
                 sha256: i.sha256.clone(),
                 rows: format!(
@@ -417,9 +422,7 @@ pub async fn compare_page(
     if !v.token().sees(&a.stored.info.unit) || !v.token().sees(&b.stored.info.unit) {
         return Err(PageError(WebError::NotFound, lang));
     }
-    if (a.stored.info.period_id, &a.stored.info.unit)
-        != (b.stored.info.period_id, &b.stored.info.unit)
-    {
+    if !service::compare::comparable(&a.stored.info, &b.stored.info) {
         return Err(PageError(
             WebError::BadRequest(t.s("compare.other_period").to_owned()),
             lang,
@@ -492,11 +495,7 @@ pub async fn compare_page(
             .inputs
             .iter()
             .map(|i| InputChangeView {
-                role: t.s(if i.role == "beneficiaries" {
-                    "upload.kind.beneficiaries"
-                } else {
-                    "upload.kind.payouts"
-                }),
+                role: role_label(t, &i.role),
                 name: i.name.clone(),
                 sha256: i.sha256.clone(),
                 change: t.s(&format!("compare.input_{}", i.change)),
