@@ -222,7 +222,7 @@ pub struct RunInfo {
 }
 
 /// A run's file as it was first downloaded whole (see migrations 0016).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema, sqlx::FromRow)]
 pub struct RunDownload {
     /// `report.xlsx`, `report.csv` or `follow-up.xlsx`.
     pub file: String,

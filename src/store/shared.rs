@@ -1614,7 +1614,7 @@ impl Store for Backend {
         .bind(d.first_at)
         .execute(&mut *tx)
         .await?;
-        let kept: (String, String, String, i64, DateTime<Utc>) = sqlx::query_as(
+        let kept: crate::store::RunDownload = sqlx::query_as(
             "SELECT file, lang, sha256, bytes, first_at FROM run_downloads \
              WHERE run_id = $1 AND file = $2 AND lang = $3",
         )
@@ -1624,36 +1624,17 @@ impl Store for Backend {
         .fetch_one(&mut *tx)
         .await?;
         tx.commit().await?;
-        let (file, lang, sha256, bytes, first_at) = kept;
-        Ok(crate::store::RunDownload {
-            file,
-            lang,
-            sha256,
-            bytes,
-            first_at,
-        })
+        Ok(kept)
     }
 
     async fn run_downloads(&self, run_id: i64) -> StoreResult<Vec<crate::store::RunDownload>> {
-        let rows: Vec<(String, String, String, i64, DateTime<Utc>)> = sqlx::query_as(
+        Ok(sqlx::query_as(
             "SELECT file, lang, sha256, bytes, first_at FROM run_downloads \
              WHERE run_id = $1 ORDER BY file, lang",
         )
         .bind(run_id)
         .fetch_all(self.reader())
-        .await?;
-        Ok(rows
-            .into_iter()
-            .map(
-                |(file, lang, sha256, bytes, first_at)| crate::store::RunDownload {
-                    file,
-                    lang,
-                    sha256,
-                    bytes,
-                    first_at,
-                },
-            )
-            .collect())
+        .await?)
     }
 
     async fn create_token(&self, new: NewToken, actor: &str) -> StoreResult<TokenInfo> {
