@@ -284,7 +284,7 @@ async fn run(backend: &str, store: Arc<dyn Store>, p1: &Path, p4: &Path) {
         ],
         period: None,
         tolerance: rust_decimal::Decimal::ZERO,
-        target_pct: None,
+        targets: Default::default(),
         as_of_year: 2026,
     };
     let job_out =

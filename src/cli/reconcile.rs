@@ -10,6 +10,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use rust_decimal::Decimal;
 
 use doisoat::domain::Lang;
+use doisoat::domain::period::Targets;
 use doisoat::report;
 use doisoat::service::job::{self, JobInput, PayoutSource};
 
@@ -39,9 +40,16 @@ pub struct ReconcileArgs {
     /// Sai lệch cho phép, đồng / absolute tolerance in đồng.
     #[arg(long, default_value = "0")]
     tolerance: Decimal,
-    /// Chỉ tiêu %, so với tỷ lệ có tài khoản và tỷ lệ chi không dùng tiền mặt.
+    /// Chỉ tiêu % chung cho tỷ lệ có tài khoản và tỷ lệ chi không dùng tiền mặt (chỉ tiêu
+    /// riêng của từng tỷ lệ bên dưới được ưu tiên) / a target for both rates.
     #[arg(long, value_name = "PCT")]
     target_pct: Option<Decimal>,
+    /// Chỉ tiêu % tỷ lệ đối tượng có tài khoản / the account coverage's target.
+    #[arg(long, value_name = "PCT")]
+    account_coverage_target_pct: Option<Decimal>,
+    /// Chỉ tiêu % tỷ lệ chi không dùng tiền mặt / the cashless rate's target.
+    #[arg(long, value_name = "PCT")]
+    cashless_rate_target_pct: Option<Decimal>,
     #[arg(long, value_enum, default_value = "vi")]
     lang: LangArg,
 }
@@ -49,6 +57,20 @@ pub struct ReconcileArgs {
 pub fn run(args: ReconcileArgs) -> anyhow::Result<()> {
     if args.tolerance.is_sign_negative() {
         anyhow::bail!("--tolerance phải ≥ 0 / must be ≥ 0");
+    }
+    for (flag, target) in [
+        ("--target-pct", args.target_pct),
+        (
+            "--account-coverage-target-pct",
+            args.account_coverage_target_pct,
+        ),
+        ("--cashless-rate-target-pct", args.cashless_rate_target_pct),
+    ] {
+        if target.is_some_and(|t| doisoat::domain::period::target_bp(t).is_none()) {
+            anyhow::bail!(
+                "{flag}: chỉ tiêu phải từ 0 đến 100, tối đa 2 chữ số thập phân / the target must be 0–100 with at most 2 decimals"
+            );
+        }
     }
     let (list, list_sheet) = job::split_sheet(&args.beneficiaries);
     let payouts = args
@@ -62,7 +84,10 @@ pub fn run(args: ReconcileArgs) -> anyhow::Result<()> {
         payouts,
         period: args.period,
         tolerance: args.tolerance,
-        target_pct: args.target_pct,
+        targets: Targets {
+            account_coverage: args.account_coverage_target_pct.or(args.target_pct),
+            cashless_rate: args.cashless_rate_target_pct.or(args.target_pct),
+        },
         as_of_year: doisoat::domain::dates::this_year(),
     };
     let lang = match args.lang {

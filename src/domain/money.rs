@@ -467,6 +467,40 @@ pub fn target_margin(points: Decimal, vi: bool) -> String {
     }
 }
 
+/// A rate against its target as a province reports it: "đạt 63,16%, vượt 33,16 điểm phần
+/// trăm so với chỉ tiêu"; "chưa đạt: 25,00%, thiếu 5,00 điểm phần trăm so với chỉ tiêu";
+/// in English "met: 63.16%, 33.16 points above the target". No rate (nobody to count):
+/// not met, "chưa có số liệu".
+pub fn target_verdict(rate: Option<Decimal>, target: Decimal, vi: bool) -> String {
+    let Some(rate) = rate else {
+        return if vi {
+            "chưa đạt: chưa có số liệu"
+        } else {
+            "not met: no figures"
+        }
+        .to_owned();
+    };
+    let rounded = rate.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero);
+    let shown = if vi {
+        format_pct(rate)
+    } else {
+        format!("{rounded:.2}%")
+    };
+    let points = rate - target;
+    let margin = target_margin(points, vi);
+    let margin = match (points.is_zero(), vi) {
+        (true, _) => margin,
+        (false, true) => format!("{margin} so với chỉ tiêu"),
+        (false, false) => format!("{margin} the target"),
+    };
+    match (rate >= target, vi) {
+        (true, true) => format!("đạt {shown}, {margin}"),
+        (true, false) => format!("met: {shown}, {margin}"),
+        (false, true) => format!("chưa đạt: {shown}, {margin}"),
+        (false, false) => format!("not met: {shown}, {margin}"),
+    }
+}
+
 /// num/den*100 rounded half-up to 2 places; None when den == 0.
 pub fn percent(num: u64, den: u64) -> Option<Decimal> {
     if den == 0 {
@@ -493,6 +527,31 @@ mod tests {
         assert_eq!(target_margin(d("-2.5"), false), "2.50 points below");
         assert_eq!(target_margin(d("0"), true), "bằng chỉ tiêu");
         assert_eq!(target_margin(d("0.00"), false), "at the target");
+        // The whole verdict, as the province's report reads.
+        assert_eq!(
+            target_verdict(Some(d("63.16")), d("30"), true),
+            "đạt 63,16%, vượt 33,16 điểm phần trăm so với chỉ tiêu"
+        );
+        assert_eq!(
+            target_verdict(Some(d("63.16")), d("30"), false),
+            "met: 63.16%, 33.16 points above the target"
+        );
+        assert_eq!(
+            target_verdict(Some(d("25")), d("30"), true),
+            "chưa đạt: 25,00%, thiếu 5,00 điểm phần trăm so với chỉ tiêu"
+        );
+        assert_eq!(
+            target_verdict(Some(d("25")), d("30"), false),
+            "not met: 25.00%, 5.00 points below the target"
+        );
+        assert_eq!(
+            target_verdict(Some(d("30")), d("30"), true),
+            "đạt 30,00%, bằng chỉ tiêu"
+        );
+        assert_eq!(
+            target_verdict(None, d("30"), true),
+            "chưa đạt: chưa có số liệu"
+        );
     }
 
     proptest! {

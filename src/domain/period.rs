@@ -273,6 +273,89 @@ pub fn target_bp(pct: rust_decimal::Decimal) -> Option<i64> {
     bp.to_i64()
 }
 
+/// The targets the two coverage rates are compared with, one each: a province's
+/// account-opening target (30%) is not its cashless-payment target (97%).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Targets {
+    pub account_coverage: Option<rust_decimal::Decimal>,
+    pub cashless_rate: Option<rust_decimal::Decimal>,
+}
+
+impl Targets {
+    /// One target for both rates (the CLI's `--target-pct`, a run stored before the split).
+    pub fn both(t: Option<rust_decimal::Decimal>) -> Self {
+        Targets {
+            account_coverage: t,
+            cashless_rate: t,
+        }
+    }
+
+    /// The target both rates share, when they share one: what `target_pct` says in JSON.
+    pub fn common(self) -> Option<rust_decimal::Decimal> {
+        match (self.account_coverage, self.cashless_rate) {
+            (Some(a), Some(c)) if a == c => Some(a),
+            _ => None,
+        }
+    }
+
+    pub fn is_none(self) -> bool {
+        self.account_coverage.is_none() && self.cashless_rate.is_none()
+    }
+}
+
+/// One level's targets (the period's, or a unit's own) as set, in basis points: `all`
+/// for both rates (the one target doisoat first had), and each rate's own, which wins
+/// over `all` for that rate.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TargetsBp {
+    pub all: Option<i64>,
+    pub account_coverage: Option<i64>,
+    pub cashless_rate: Option<i64>,
+}
+
+impl TargetsBp {
+    pub fn account(self) -> Option<i64> {
+        self.account_coverage.or(self.all)
+    }
+
+    pub fn cashless(self) -> Option<i64> {
+        self.cashless_rate.or(self.all)
+    }
+
+    pub fn is_empty(self) -> bool {
+        self.all.is_none() && self.account_coverage.is_none() && self.cashless_rate.is_none()
+    }
+
+    /// The change made: a field it names is set (or removed), the others are kept.
+    pub fn apply(self, change: TargetChange) -> Self {
+        TargetsBp {
+            all: change.all.unwrap_or(self.all),
+            account_coverage: change.account_coverage.unwrap_or(self.account_coverage),
+            cashless_rate: change.cashless_rate.unwrap_or(self.cashless_rate),
+        }
+    }
+}
+
+/// A change to one level's targets: `None` leaves a target as it is, `Some(None)` removes
+/// it, `Some(Some(bp))` sets it. A request that forgets a field must not remove it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TargetChange {
+    pub all: Option<Option<i64>>,
+    pub account_coverage: Option<Option<i64>>,
+    pub cashless_rate: Option<Option<i64>>,
+}
+
+impl TargetChange {
+    pub fn is_empty(self) -> bool {
+        self.all.is_none() && self.account_coverage.is_none() && self.cashless_rate.is_none()
+    }
+}
+
+/// Basis points as a percentage (9731 → 97.31).
+pub fn bp_pct(bp: i64) -> rust_decimal::Decimal {
+    rust_decimal::Decimal::new(bp, 2)
+}
+
 impl fmt::Display for PeriodCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
@@ -298,6 +381,50 @@ mod tests {
 
     fn period(s: &str) -> PeriodCode {
         PeriodCode::parse(s).unwrap_or_else(|e| panic!("{s}: {e:?}"))
+    }
+
+    #[test]
+    fn each_rate_takes_its_own_target_else_the_shared_one() {
+        let d = |s: &str| s.parse::<rust_decimal::Decimal>().ok();
+        let set = TargetsBp {
+            all: Some(8000),
+            account_coverage: Some(3000),
+            cashless_rate: None,
+        };
+        assert_eq!((set.account(), set.cashless()), (Some(3000), Some(8000)));
+        // A change names what it changes; the rest stays.
+        let changed = set.apply(TargetChange {
+            all: Some(None),
+            cashless_rate: Some(Some(9500)),
+            ..TargetChange::default()
+        });
+        assert_eq!(
+            changed,
+            TargetsBp {
+                all: None,
+                account_coverage: Some(3000),
+                cashless_rate: Some(9500)
+            }
+        );
+        assert!(changed.apply(TargetChange::default()) == changed);
+        assert!(
+            changed
+                .apply(TargetChange {
+                    account_coverage: Some(None),
+                    cashless_rate: Some(None),
+                    ..TargetChange::default()
+                })
+                .is_empty()
+        );
+        // The JSON's one `target_pct` only where both rates share it.
+        assert_eq!(Targets::both(d("80")).common(), d("80"));
+        let split = Targets {
+            account_coverage: d("30"),
+            cashless_rate: d("80"),
+        };
+        assert_eq!(split.common(), None);
+        assert!(!split.is_none() && Targets::default().is_none());
+        assert_eq!(bp_pct(9731), rust_decimal::Decimal::new(9731, 2));
     }
 
     #[test]

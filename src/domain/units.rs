@@ -10,6 +10,7 @@ use std::sync::LazyLock;
 use serde::{Deserialize, Serialize};
 
 use super::names::fold;
+use super::period::{Targets, TargetsBp, bp_pct};
 
 const UNITS_CSV: &str = include_str!("admin_units_2025.csv");
 
@@ -208,23 +209,56 @@ impl UnitTree {
         self.units.get(code)
     }
 
-    /// The target that applies to `unit`: its own, else its nearest ancestor's, else the
-    /// period's. `own` holds units' own targets; the answer says whose it is (None: the
-    /// period's).
-    pub fn target_for<'t, T: Copy>(
+    /// The targets that apply to `unit`, each rate on its own: the unit's own target for
+    /// that rate, else the nearest ancestor's, else the period's; each with the unit whose
+    /// target it is (None: the period's). A unit's target for both rates counts for each.
+    pub fn targets_for<'t>(
         &'t self,
         unit: &str,
-        own: &'t HashMap<String, T>,
-        period: Option<T>,
-    ) -> (Option<T>, Option<&'t str>) {
-        self.up_from(unit)
-            .find_map(|u| own.get(&u.code).map(|t| (Some(*t), Some(u.code.as_str()))))
-            .unwrap_or((period, None))
+        own: &'t HashMap<String, TargetsBp>,
+        period: TargetsBp,
+    ) -> AppliedTargets<'t> {
+        let rate = |pick: fn(TargetsBp) -> Option<i64>| {
+            self.up_from(unit)
+                .find_map(|u| {
+                    own.get(&u.code)
+                        .and_then(|t| pick(*t))
+                        .map(|bp| (Some(bp), Some(u.code.as_str())))
+                })
+                .unwrap_or((pick(period), None))
+        };
+        let (account_bp, account_set_for) = rate(TargetsBp::account);
+        let (cashless_bp, cashless_set_for) = rate(TargetsBp::cashless);
+        AppliedTargets {
+            account_bp,
+            account_set_for,
+            cashless_bp,
+            cashless_set_for,
+        }
     }
 
     fn commune(&self, province: &str, key: &str) -> Option<&Unit> {
         let code = self.communes.get(province)?.get(key)?.as_deref()?;
         self.units.get(code)
+    }
+}
+
+/// The targets that apply to one unit (`UnitTree::targets_for`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AppliedTargets<'t> {
+    pub account_bp: Option<i64>,
+    /// The unit whose own target it is; None: the period's.
+    pub account_set_for: Option<&'t str>,
+    pub cashless_bp: Option<i64>,
+    pub cashless_set_for: Option<&'t str>,
+}
+
+impl AppliedTargets<'_> {
+    pub fn pct(&self) -> Targets {
+        Targets {
+            account_coverage: self.account_bp.map(bp_pct),
+            cashless_rate: self.cashless_bp.map(bp_pct),
+        }
     }
 }
 
@@ -260,6 +294,7 @@ pub fn commune_key(name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rust_decimal::Decimal;
     use std::collections::HashSet;
 
     #[test]
@@ -366,24 +401,44 @@ mod tests {
     }
 
     #[test]
-    fn a_unit_takes_its_own_target_else_the_nearest_above_else_the_period() {
+    fn each_rate_takes_the_nearest_target_for_it() {
         let tree = UnitTree::shipped();
-        let own: HashMap<String, u32> =
-            [("01".to_owned(), 9000), ("00008".to_owned(), 9500)].into();
+        let bp = |all, account, cashless| TargetsBp {
+            all,
+            account_coverage: account,
+            cashless_rate: cashless,
+        };
+        // Hà Nội: 90% for both; its commune 00008: 35% account coverage only.
+        let own: HashMap<String, TargetsBp> = [
+            ("01".to_owned(), bp(Some(9000), None, None)),
+            ("00008".to_owned(), bp(None, Some(3500), None)),
+        ]
+        .into();
+        let period = bp(None, Some(3000), Some(8000));
+        let at = tree.targets_for("00008", &own, period);
         assert_eq!(
-            tree.target_for("00008", &own, Some(8000)),
-            (Some(9500), Some("00008"))
+            (at.account_bp, at.account_set_for),
+            (Some(3500), Some("00008"))
         );
         assert_eq!(
-            tree.target_for("00004", &own, Some(8000)),
+            (at.cashless_bp, at.cashless_set_for),
             (Some(9000), Some("01"))
         );
+        let at = tree.targets_for("37", &own, period);
+        assert_eq!((at.account_bp, at.account_set_for), (Some(3000), None));
+        assert_eq!((at.cashless_bp, at.cashless_set_for), (Some(8000), None));
         assert_eq!(
-            tree.target_for("01", &own, Some(8000)),
-            (Some(9000), Some("01"))
+            at.pct(),
+            Targets {
+                account_coverage: Some(Decimal::new(3000, 2)),
+                cashless_rate: Some(Decimal::new(8000, 2)),
+            }
         );
-        assert_eq!(tree.target_for("37", &own, Some(8000)), (Some(8000), None));
-        assert_eq!(tree.target_for(NATION, &own, None), (None, None));
+        assert!(
+            tree.targets_for(NATION, &own, TargetsBp::default())
+                .pct()
+                .is_none()
+        );
     }
 
     #[test]

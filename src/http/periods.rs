@@ -10,7 +10,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::auth::Auth;
 use super::error::{ApiQuery, AppError};
 use crate::app::AppState;
-use crate::domain::period::PeriodCode;
+use crate::domain::period::{PeriodCode, TargetChange, TargetsBp, bp_pct};
 use crate::service::{self, CreatePeriodError, PeriodRequest};
 use crate::store::{Period, UnitTarget, Upload};
 
@@ -26,9 +26,40 @@ pub struct CreatePeriod {
     /// A programme code (`TCXH`, the default; `NCC`, `HTXH`…), or its name as written.
     pub programme: Option<String>,
     pub locality: Option<String>,
-    /// Target percentage, 0–100, at most 2 decimals.
+    /// Target percentage for both rates, 0–100, at most 2 decimals.
     #[schema(value_type = Option<f64>)]
     pub target_pct: Option<Decimal>,
+    /// The account coverage's own target (accounts opened), over `target_pct`.
+    #[schema(value_type = Option<f64>)]
+    pub account_coverage_target_pct: Option<Decimal>,
+    /// The cashless rate's own target (paid to an account), over `target_pct`.
+    #[schema(value_type = Option<f64>)]
+    pub cashless_rate_target_pct: Option<Decimal>,
+}
+
+/// A level's targets as the API gives them: the target set for both rates, and the one
+/// each rate is compared with there (its own, else the one for both).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TargetsPct {
+    #[schema(value_type = Option<f64>)]
+    #[serde(with = "rust_decimal::serde::float_option")]
+    pub target_pct: Option<Decimal>,
+    #[schema(value_type = Option<f64>)]
+    #[serde(with = "rust_decimal::serde::float_option")]
+    pub account_coverage_target_pct: Option<Decimal>,
+    #[schema(value_type = Option<f64>)]
+    #[serde(with = "rust_decimal::serde::float_option")]
+    pub cashless_rate_target_pct: Option<Decimal>,
+}
+
+impl From<TargetsBp> for TargetsPct {
+    fn from(t: TargetsBp) -> Self {
+        TargetsPct {
+            target_pct: t.all.map(bp_pct),
+            account_coverage_target_pct: t.account().map(bp_pct),
+            cashless_rate_target_pct: t.cashless().map(bp_pct),
+        }
+    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -37,20 +68,18 @@ pub struct PeriodView {
     pub period: Period,
     /// Vietnamese label of the code ("Quý 3/2024").
     pub label: String,
-    #[schema(value_type = Option<f64>)]
-    #[serde(with = "rust_decimal::serde::float_option")]
-    pub target_pct: Option<Decimal>,
+    #[serde(flatten)]
+    pub targets: TargetsPct,
 }
 
 impl From<Period> for PeriodView {
     fn from(period: Period) -> Self {
         let label =
             PeriodCode::parse(&period.code).map_or_else(|_| period.code.clone(), |c| c.label_vi());
-        let target_pct = period.target_bp.map(|bp| Decimal::new(bp, 2));
         PeriodView {
+            targets: period.targets.into(),
             period,
             label,
-            target_pct,
         }
     }
 }
@@ -76,6 +105,8 @@ pub async fn create(
         programme: body.programme,
         locality: body.locality,
         target_pct: body.target_pct,
+        account_coverage_target_pct: body.account_coverage_target_pct,
+        cashless_rate_target_pct: body.cashless_rate_target_pct,
     };
     let period = service::create_period(st.store.as_ref(), req, &auth.actor())
         .await
@@ -228,10 +259,10 @@ pub async fn uploads(
 /// The units' own targets of a period, beside the period's.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TargetsView {
-    /// The period's target: it applies wherever a unit (or a unit above it) has none.
-    #[schema(value_type = Option<f64>)]
-    #[serde(with = "rust_decimal::serde::float_option")]
-    pub target_pct: Option<Decimal>,
+    /// The period's targets: they apply wherever a unit (or a unit above it) has none for
+    /// that rate.
+    #[serde(flatten)]
+    pub period: TargetsPct,
     pub units: Vec<UnitTargetView>,
 }
 
@@ -239,31 +270,51 @@ pub struct TargetsView {
 pub struct UnitTargetView {
     #[serde(flatten)]
     pub target: UnitTarget,
-    #[schema(value_type = f64)]
-    #[serde(with = "rust_decimal::serde::float")]
-    pub target_pct: Decimal,
+    /// The unit's own: for both rates (null when it set only a rate's own), and each rate's.
+    #[serde(flatten)]
+    pub targets: TargetsPct,
 }
 
 /// What applies to one unit, and whose target it is.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct EffectiveTarget {
     pub unit: String,
+    /// The target both rates are compared with, when they share one.
     #[schema(value_type = Option<f64>)]
     #[serde(with = "rust_decimal::serde::float_option")]
     pub target_pct: Option<Decimal>,
-    /// The unit whose own target this is (the unit itself or one above it); null: the
-    /// period's target.
+    /// The unit whose own target `target_pct` is (the unit itself or one above it); null:
+    /// the period's, or the rates' targets are not one.
     pub set_for: Option<String>,
+    #[schema(value_type = Option<f64>)]
+    #[serde(with = "rust_decimal::serde::float_option")]
+    pub account_coverage_target_pct: Option<Decimal>,
+    /// Whose target the account coverage's is; null: the period's.
+    pub account_coverage_set_for: Option<String>,
+    #[schema(value_type = Option<f64>)]
+    #[serde(with = "rust_decimal::serde::float_option")]
+    pub cashless_rate_target_pct: Option<Decimal>,
+    /// Whose target the cashless rate's is; null: the period's.
+    pub cashless_rate_set_for: Option<String>,
 }
 
+/// A change to a unit's own targets: each field named is set, null removes it, a field
+/// left out stays as it is (a misspelt one is refused). At least one field.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SetTarget {
-    /// Required: 0–100, at most 2 decimals; null removes the unit's own target (a missing
-    /// or misspelt field must not remove it).
-    #[schema(value_type = Option<f64>, required = true)]
+    /// For both rates: 0–100, at most 2 decimals.
+    #[schema(value_type = Option<f64>)]
     #[serde(default, deserialize_with = "present")]
     pub target_pct: Option<Option<Decimal>>,
+    /// The account coverage's own target, over `target_pct`.
+    #[schema(value_type = Option<f64>)]
+    #[serde(default, deserialize_with = "present")]
+    pub account_coverage_target_pct: Option<Option<Decimal>>,
+    /// The cashless rate's own target, over `target_pct`.
+    #[schema(value_type = Option<f64>)]
+    #[serde(default, deserialize_with = "present")]
+    pub cashless_rate_target_pct: Option<Option<Decimal>>,
 }
 
 /// A field that is there, even as null: Some(None) for null, None only when it is missing.
@@ -295,11 +346,11 @@ pub async fn targets(
     let tree = crate::domain::units::shipped_tree();
     own.retain(|t| auth.0.sees(&t.unit) || tree.is_within(&auth.0.unit, &t.unit));
     Ok(Json(TargetsView {
-        target_pct: p.target_bp.map(|bp| Decimal::new(bp, 2)),
+        period: p.targets.into(),
         units: own
             .into_iter()
             .map(|t| UnitTargetView {
-                target_pct: Decimal::new(t.target_bp, 2),
+                targets: t.targets.into(),
                 target: t,
             })
             .collect(),
@@ -320,17 +371,27 @@ pub async fn unit_target(
     let tree = crate::domain::units::shipped_tree();
     let unit = auth.read_unit(Some(&unit))?.code.clone();
     let (p, own) = targets_of(&st, id).await?;
-    let own: std::collections::HashMap<String, i64> =
-        own.into_iter().map(|t| (t.unit, t.target_bp)).collect();
-    let (bp, set_for) = tree.target_for(&unit, &own, p.target_bp);
+    let own: std::collections::HashMap<String, TargetsBp> =
+        own.into_iter().map(|t| (t.unit, t.targets)).collect();
+    let at = tree.targets_for(&unit, &own, p.targets);
+    let target_pct = at.pct().common();
+    let set_for = (target_pct.is_some() && at.account_set_for == at.cashless_set_for)
+        .then_some(at.account_set_for)
+        .flatten();
     Ok(Json(EffectiveTarget {
-        target_pct: bp.map(|bp| Decimal::new(bp, 2)),
+        target_pct,
         set_for: set_for.map(str::to_owned),
+        account_coverage_target_pct: at.account_bp.map(bp_pct),
+        account_coverage_set_for: at.account_set_for.map(str::to_owned),
+        cashless_rate_target_pct: at.cashless_bp.map(bp_pct),
+        cashless_rate_set_for: at.cashless_set_for.map(str::to_owned),
         unit,
     }))
 }
 
-/// Set a unit's own target for the period (`{"target_pct": null}` removes it).
+/// Set a unit's own targets for the period: `target_pct` for both rates,
+/// `account_coverage_target_pct` and `cashless_rate_target_pct` for each (over the one for
+/// both); a field named sets it, null removes it, a field left out is kept.
 #[utoipa::path(put, path = "/api/v1/periods/{id}/targets/{unit}", tag = "periods",
     params(("id" = i64, Path), ("unit" = String, Path)), request_body = SetTarget,
     responses((status = 200, body = EffectiveTarget), (status = 400), (status = 403), (status = 404)),
@@ -342,21 +403,33 @@ pub async fn set_unit_target(
     AppJson(body): AppJson<SetTarget>,
 ) -> Result<Json<EffectiveTarget>, AppError> {
     auth.require_write()?;
-    let Some(target_pct) = body.target_pct else {
-        return Err(AppError::bad_request(
-            "thiếu target_pct (null để bỏ chỉ tiêu riêng) / target_pct is required (null removes the unit's own target)",
-        )
-        .with(serde_json::json!({ "fields": ["target_pct"] })));
-    };
-    let bp = match target_pct {
-        None => None,
-        Some(t) => Some(crate::domain::period::target_bp(t).ok_or_else(|| {
-            AppError::bad_request(format!(
-                "chỉ tiêu phải từ 0 đến 100, tối đa 2 chữ số thập phân / the target must be 0–100 with at most 2 decimals: {t}"
+    let field = |name: &'static str, v: Option<Option<Decimal>>| {
+        match v {
+        None => Ok(None),
+        Some(None) => Ok(Some(None)),
+        Some(Some(t)) => match crate::domain::period::target_bp(t) {
+            Some(bp) => Ok(Some(Some(bp))),
+            None => Err(AppError::bad_request(format!(
+                "{name}: chỉ tiêu phải từ 0 đến 100, tối đa 2 chữ số thập phân / the target must be 0–100 with at most 2 decimals: {t}"
             ))
-            .with(serde_json::json!({ "fields": ["target_pct"] }))
-        })?),
+            .with(serde_json::json!({ "fields": [name] }))),
+        },
+    }
     };
+    let change = TargetChange {
+        all: field("target_pct", body.target_pct)?,
+        account_coverage: field(
+            "account_coverage_target_pct",
+            body.account_coverage_target_pct,
+        )?,
+        cashless_rate: field("cashless_rate_target_pct", body.cashless_rate_target_pct)?,
+    };
+    if change.is_empty() {
+        return Err(AppError::bad_request(
+            "thiếu chỉ tiêu: target_pct, account_coverage_target_pct hoặc cashless_rate_target_pct (null để bỏ) / a target is required: target_pct, account_coverage_target_pct or cashless_rate_target_pct (null removes it)",
+        )
+        .with(serde_json::json!({ "fields": ["target_pct", "account_coverage_target_pct", "cashless_rate_target_pct"] })));
+    }
     if unit.len() > super::units::MAX_UNIT_CODE {
         return Err(super::units::unit_not_found(&unit));
     }
@@ -367,7 +440,7 @@ pub async fn set_unit_target(
         )));
     }
     st.store
-        .set_unit_target(id, &unit, bp, &auth.actor())
+        .set_unit_target(id, &unit, change, &auth.actor())
         .await?;
     unit_target(State(st), auth, Path((id, unit))).await
 }

@@ -1124,7 +1124,7 @@ mod tests {
     fn run_tol(list: &[BeneficiaryRow], payouts: &[PayoutRow], tol: i64) -> Reconciliation {
         let options = Options {
             tolerance: d(tol),
-            target_pct: None,
+            targets: Default::default(),
         };
         reconcile(list, payouts, &options)
     }

@@ -667,8 +667,8 @@ pub struct Slice<K> {
 pub struct Options {
     /// Absolute tolerance in đồng when comparing paid with due (default 0).
     pub tolerance: Decimal,
-    /// A target percentage to compare the coverage figures with.
-    pub target_pct: Option<Decimal>,
+    /// The targets to compare the coverage rates with.
+    pub targets: crate::domain::period::Targets,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

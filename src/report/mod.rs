@@ -9,6 +9,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::banks::BankId;
+use crate::domain::period::Targets;
 use crate::import::{ControlTotal, RowError};
 use crate::recon::{Coverage, FlagCounts, OutcomeCounts, Reconciliation, Slice, UnmatchedPayouts};
 
@@ -175,9 +176,16 @@ pub struct Figures {
     pub outcomes: OutcomeCounts,
     pub flags: FlagCounts,
     pub unmatched_payouts: UnmatchedPayouts,
-    /// Present when a target was given: the target and whether each rate reaches it.
+    /// The target both rates are compared with, when they share one (each rate's own is
+    /// in `account_coverage_target_pct` / `cashless_rate_target_pct`).
     #[serde(default, skip_serializing_if = "Option::is_none", with = "pct")]
     pub target_pct: Option<Decimal>,
+    /// The target the account coverage is compared with, when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "pct")]
+    pub account_coverage_target_pct: Option<Decimal>,
+    /// The target the cashless rate is compared with, when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "pct")]
+    pub cashless_rate_target_pct: Option<Decimal>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account_coverage_meets_target: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -190,11 +198,13 @@ pub struct Figures {
 }
 
 impl Figures {
-    pub fn new(c: &Coverage, target: Option<Decimal>) -> Self {
+    pub fn new(c: &Coverage, targets: Targets) -> Self {
         let acc = c.account_coverage_pct();
         let cash = c.cashless_rate_pct();
-        let meets = |p: Option<Decimal>| target.map(|t| p.is_some_and(|p| p >= t));
-        let points = |p: Option<Decimal>| Some(p? - target?);
+        let meets =
+            |p: Option<Decimal>, target: Option<Decimal>| target.map(|t| p.is_some_and(|p| p >= t));
+        let points = |p: Option<Decimal>, target: Option<Decimal>| Some(p? - target?);
+        let (acc_target, cash_target) = (targets.account_coverage, targets.cashless_rate);
         Figures {
             beneficiaries: c.beneficiaries,
             with_account: c.with_account,
@@ -208,11 +218,13 @@ impl Figures {
             outcomes: c.outcomes,
             flags: c.flags,
             unmatched_payouts: c.unmatched_payouts,
-            target_pct: target,
-            account_coverage_meets_target: meets(acc),
-            cashless_rate_meets_target: meets(cash),
-            account_coverage_vs_target_points: points(acc),
-            cashless_rate_vs_target_points: points(cash),
+            target_pct: targets.common(),
+            account_coverage_target_pct: acc_target,
+            cashless_rate_target_pct: cash_target,
+            account_coverage_meets_target: meets(acc, acc_target),
+            cashless_rate_meets_target: meets(cash, cash_target),
+            account_coverage_vs_target_points: points(acc, acc_target),
+            cashless_rate_vs_target_points: points(cash, cash_target),
         }
     }
 }
@@ -252,7 +264,7 @@ impl Report {
             &recon.by_commune,
             &recon.by_category,
             &recon.by_bank,
-            recon.options.target_pct,
+            recon.options.targets,
             row_errors,
             control_total_mismatches,
         );
@@ -264,7 +276,7 @@ impl Report {
     /// reconciliation of the same rows.
     pub fn from_sums(
         sums: &crate::recon::cells::Summed,
-        target: Option<Decimal>,
+        targets: Targets,
         row_errors: Vec<RowError>,
         control_total_mismatches: u64,
     ) -> Self {
@@ -273,7 +285,7 @@ impl Report {
             &sums.by_commune,
             &sums.by_category,
             &sums.by_bank,
-            target,
+            targets,
             row_errors,
             control_total_mismatches,
         )
@@ -284,13 +296,13 @@ impl Report {
         by_commune: &[Slice<String>],
         by_category: &[Slice<String>],
         by_bank: &[Slice<BankId>],
-        target: Option<Decimal>,
+        targets: Targets,
         row_errors: Vec<RowError>,
         control_total_mismatches: u64,
     ) -> Self {
         let text_slices = |s: &[Slice<String>]| -> Vec<(Option<String>, Figures)> {
             s.iter()
-                .map(|s| (s.key.clone(), Figures::new(&s.coverage, target)))
+                .map(|s| (s.key.clone(), Figures::new(&s.coverage, targets)))
                 .collect()
         };
         let mut flags = t.flags;
@@ -323,14 +335,14 @@ impl Report {
                 .map(|s| BankFigures {
                     bank: s.key,
                     bank_code: s.key.map(|b| b.code().to_owned()),
-                    figures: Figures::new(&s.coverage, target),
+                    figures: Figures::new(&s.coverage, targets),
                 })
                 .collect(),
         }
     }
 
     /// The totals as a slice, for summary tables.
-    pub fn totals(&self, target: Option<Decimal>) -> Figures {
+    pub fn totals(&self, targets: Targets) -> Figures {
         let c = Coverage {
             beneficiaries: self.beneficiaries,
             with_account: self.with_account,
@@ -342,7 +354,7 @@ impl Report {
             flags: self.flags,
             unmatched_payouts: self.unmatched_payouts,
         };
-        let mut f = Figures::new(&c, target);
+        let mut f = Figures::new(&c, targets);
         if self.amount_due_cashless.is_none() {
             // Stored before the split: unknown, not zero.
             (f.amount_due_cashless, f.amount_due_cash) = (None, None);
@@ -470,8 +482,15 @@ pub struct ReportMeta {
     /// Local time the run was made, as shown to readers.
     pub generated_at: String,
     pub inputs: Vec<InputFile>,
+    /// The target both rates are compared with, when they share one; null otherwise.
     #[serde(with = "pct")]
     pub target_pct: Option<Decimal>,
+    /// Each rate's target, when it has one (absent in runs stored before the split, whose
+    /// `target_pct` was both rates' target).
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "pct")]
+    pub account_coverage_target_pct: Option<Decimal>,
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "pct")]
+    pub cashless_rate_target_pct: Option<Decimal>,
     #[serde(with = "rust_decimal::serde::str")]
     pub tolerance: Decimal,
     /// SHA-256 of the report JSON, when the caller has it (stored runs do).
@@ -482,6 +501,16 @@ pub struct ReportMeta {
     /// The period's programme: code and name (stored runs).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub programme: Option<ProgrammeRef>,
+}
+
+impl ReportMeta {
+    /// The targets the run's rates were compared with.
+    pub fn targets(&self) -> Targets {
+        Targets {
+            account_coverage: self.account_coverage_target_pct.or(self.target_pct),
+            cashless_rate: self.cashless_rate_target_pct.or(self.target_pct),
+        }
+    }
 }
 
 /// A unit as reports name it.

@@ -125,36 +125,28 @@ pub fn summary(report: &Report, meta: &ReportMeta, lang: Lang) -> String {
         t("Số tiền đã chi qua tài khoản", "Amount paid to accounts"),
         format_vnd(report.amount_paid)
     );
-    if let Some(target) = meta.target_pct {
-        let totals = report.totals(Some(target));
-        let verdict = |m: Option<bool>, points: Option<rust_decimal::Decimal>| {
-            let word = match (m, vi) {
-                (Some(true), true) => "đạt",
-                (Some(true), false) => "met",
-                (_, true) => "chưa đạt",
-                (_, false) => "not met",
-            };
-            match points {
-                Some(p) => format!("{word} ({})", crate::domain::money::target_margin(p, vi)),
-                None => word.to_owned(),
-            }
-        };
-        let _ = writeln!(
-            s,
-            "{} {}: {} {}, {} {}",
-            t("Chỉ tiêu", "Target"),
-            format_pct(target),
-            t("có tài khoản", "with account"),
-            verdict(
-                totals.account_coverage_meets_target,
-                totals.account_coverage_vs_target_points
-            ),
-            t("chi không dùng tiền mặt", "cashless"),
-            verdict(
-                totals.cashless_rate_meets_target,
-                totals.cashless_rate_vs_target_points
-            )
-        );
+    // Each rate against its own target, as a province reports it.
+    let targets = meta.targets();
+    for (target, rate, what) in [
+        (
+            targets.account_coverage,
+            report.account_coverage_pct,
+            t("Chỉ tiêu tỷ lệ có tài khoản", "Account coverage target"),
+        ),
+        (
+            targets.cashless_rate,
+            report.cashless_rate_pct,
+            t("Chỉ tiêu chi không dùng tiền mặt", "Cashless rate target"),
+        ),
+    ] {
+        if let Some(target) = target {
+            let _ = writeln!(
+                s,
+                "{what} {}: {}",
+                format_pct(target),
+                crate::domain::money::target_verdict(rate, target, vi)
+            );
+        }
     }
     let _ = writeln!(s);
     let _ = writeln!(s, "{}:", t("Kết quả theo đối tượng", "Outcomes"));

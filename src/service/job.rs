@@ -8,6 +8,7 @@ use rust_decimal::Decimal;
 
 use crate::domain::banks::BankId;
 use crate::domain::columns::{ListTable, PayoutTable};
+use crate::domain::period::Targets;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::domain::digest::Sha256Reader;
@@ -66,7 +67,8 @@ pub struct JobInput {
     pub payouts: Vec<PayoutSource>,
     pub period: Option<String>,
     pub tolerance: Decimal,
-    pub target_pct: Option<Decimal>,
+    /// The targets the rates are compared with.
+    pub targets: Targets,
     pub as_of_year: i32,
 }
 
@@ -248,7 +250,7 @@ pub fn run(input: &JobInput, progress: &dyn Progress) -> anyhow::Result<JobOutpu
     progress.step("Đối soát");
     let options = Options {
         tolerance: input.tolerance,
-        target_pct: input.target_pct,
+        targets: input.targets,
     };
     let row_errors: Vec<_> = std::iter::once(&list.errors)
         .chain(payouts.iter().map(|p| &p.errors))
@@ -263,7 +265,9 @@ pub fn run(input: &JobInput, progress: &dyn Progress) -> anyhow::Result<JobOutpu
         period: input.period.clone(),
         generated_at: crate::domain::dates::report_time(chrono::Utc::now()),
         inputs,
-        target_pct: input.target_pct,
+        target_pct: input.targets.common(),
+        account_coverage_target_pct: input.targets.account_coverage,
+        cashless_rate_target_pct: input.targets.cashless_rate,
         tolerance: input.tolerance,
         report_sha256: serde_json::to_vec(&report).ok().map(|b| sha256_hex(&b)),
         unit: None,
@@ -373,7 +377,7 @@ mod tests {
                 }],
                 period: None,
                 tolerance: Decimal::ZERO,
-                target_pct: None,
+                targets: Targets::default(),
                 as_of_year: 2026,
             };
             let err = run(&input, &|_: &str| {}).err().map(|e| format!("{e:#}"));

@@ -10,12 +10,11 @@
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock};
 
-use rust_decimal::Decimal;
-
 use super::{ServiceError, ServiceResult, blocking, callback_row, gather};
 use crate::domain::attributed::InUnits;
 use crate::domain::banks::BankId;
 use crate::domain::columns::{ListTable, PayoutTable};
+use crate::domain::period::{Targets, TargetsBp};
 use crate::domain::records::{BeneficiaryRow, ListRows, PayoutRow};
 use crate::domain::units::{NATION, UnitLevel, shipped_tree};
 use crate::recon::cells::{self, CellKey, CellKind, Cells, LinkKey};
@@ -723,22 +722,23 @@ pub(super) async fn read(
     })
 }
 
-/// The target that applies to `unit` in the period (its own, the nearest above, the
-/// period's).
+/// The targets that apply to `unit` in the period (for each rate its own, the nearest
+/// above, the period's).
 pub(super) async fn target_for(
     store: &dyn Store,
     period: &crate::store::Period,
-) -> ServiceResult<impl Fn(&str) -> Option<Decimal> + use<>> {
-    let targets: HashMap<String, i64> = store
+) -> ServiceResult<impl Fn(&str) -> Targets + use<>> {
+    let targets: HashMap<String, TargetsBp> = store
         .unit_targets(period.id)
         .await?
         .into_iter()
-        .map(|t| (t.unit, t.target_bp))
+        .map(|t| (t.unit, t.targets))
         .collect();
-    let period_bp = period.target_bp;
+    let period_targets = period.targets;
     Ok(move |unit: &str| {
-        let (bp, _) = shipped_tree().target_for(unit, &targets, period_bp);
-        bp.map(|bp| Decimal::new(bp, 2))
+        shipped_tree()
+            .targets_for(unit, &targets, period_targets)
+            .pct()
     })
 }
 

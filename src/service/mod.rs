@@ -24,7 +24,7 @@ use rust_decimal::Decimal;
 use crate::domain::attributed::InUnits;
 use crate::domain::banks::BankId;
 use crate::domain::columns::{ListTable, PayoutTable};
-use crate::domain::period::PeriodCode;
+use crate::domain::period::{PeriodCode, Targets, TargetsBp};
 use crate::domain::population_id::IdCheck;
 use crate::domain::records::{BeneficiaryRow, ListRows, PayoutOrigin, PayoutRow, RowRef};
 use crate::domain::sha256_hex;
@@ -90,13 +90,17 @@ pub struct PeriodRequest {
     /// A programme's code (`TCXH`) or its name as written; none: `TCXH`.
     pub programme: Option<String>,
     pub locality: Option<String>,
+    /// The target for both rates; each rate's own below wins over it.
     pub target_pct: Option<Decimal>,
+    pub account_coverage_target_pct: Option<Decimal>,
+    pub cashless_rate_target_pct: Option<Decimal>,
 }
 
 /// A field of a period request that cannot be used, with what to fix.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FieldError {
-    /// The request field: `code`, `programme`, `locality`, `target_pct`.
+    /// The request field: `code`, `programme`, `locality`, `target_pct`,
+    /// `account_coverage_target_pct`, `cashless_rate_target_pct`.
     pub field: &'static str,
     pub message_vi: String,
     pub message_en: String,
@@ -136,21 +140,25 @@ pub async fn create_period(
             })
         })
         .ok();
-    let target_bp = match req.target_pct {
-        None => None,
-        Some(t) => {
-            let bp = crate::domain::period::target_bp(t);
-            if bp.is_none() {
-                errors.push(FieldError {
-                    field: "target_pct",
-                    message_vi: format!(
-                        "chỉ tiêu phải từ 0 đến 100, tối đa 2 chữ số thập phân: {t}"
-                    ),
-                    message_en: format!("the target must be 0–100 with at most 2 decimals: {t}"),
-                });
-            }
-            bp
+    let mut target = |field: &'static str, pct: Option<Decimal>| {
+        let t = pct?;
+        let bp = crate::domain::period::target_bp(t);
+        if bp.is_none() {
+            errors.push(FieldError {
+                field,
+                message_vi: format!("chỉ tiêu phải từ 0 đến 100, tối đa 2 chữ số thập phân: {t}"),
+                message_en: format!("the target must be 0–100 with at most 2 decimals: {t}"),
+            });
         }
+        bp
+    };
+    let targets = crate::domain::period::TargetsBp {
+        all: target("target_pct", req.target_pct),
+        account_coverage: target(
+            "account_coverage_target_pct",
+            req.account_coverage_target_pct,
+        ),
+        cashless_rate: target("cashless_rate_target_pct", req.cashless_rate_target_pct),
     };
     let mut text = |field: &'static str, v: Option<String>| {
         let v = v.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
@@ -189,7 +197,7 @@ pub async fn create_period(
         code: code.as_str().to_owned(),
         programme: programme.clone(),
         locality,
-        target_bp,
+        targets,
     };
     store.create_period(new, actor).await.map_err(|e| match e {
         StoreError::Conflict(_) => CreatePeriodError::Exists(code.as_str().to_owned(), programme),
@@ -707,17 +715,18 @@ struct Gathered {
     /// The callbacks as an input of the run, when there are any.
     callbacks: Option<InputFile>,
     /// Units' own targets, basis points.
-    targets: HashMap<String, i64>,
+    targets: HashMap<String, TargetsBp>,
     /// Each callback's state as read (what figures made from this count it as).
     callback_states: HashMap<i64, crate::store::CallbackState>,
 }
 
 impl Gathered {
-    /// The target that applies to `unit`: its own, the nearest above, or the period's.
-    fn target_for(&self, unit: &str) -> Option<Decimal> {
+    /// The targets that apply to `unit`: for each rate its own, the nearest above, or the
+    /// period's.
+    fn target_for(&self, unit: &str) -> Targets {
         let tree = crate::domain::units::shipped_tree();
-        let (bp, _) = tree.target_for(unit, &self.targets, self.period.target_bp);
-        bp.map(|bp| Decimal::new(bp, 2))
+        tree.targets_for(unit, &self.targets, self.period.targets)
+            .pct()
     }
 
     /// The inputs of a run of `scope` as the report lists them: every upload used (lists,
@@ -828,7 +837,7 @@ async fn gather(store: &dyn Store, period_id: i64) -> ServiceResult<Gathered> {
         .unit_targets(period_id)
         .await?
         .into_iter()
-        .map(|t| (t.unit, t.target_bp))
+        .map(|t| (t.unit, t.targets))
         .collect();
     Ok(Gathered {
         period,
@@ -907,7 +916,7 @@ fn within(scope: &str) -> impl Fn(Option<&str>) -> bool + Sync + '_ {
 fn compute(g: &Gathered, scope: &str) -> crate::report::Assembled {
     let options = Options {
         tolerance: Decimal::ZERO,
-        target_pct: g.target_for(scope),
+        targets: g.target_for(scope),
     };
     let keep = within(scope);
     let in_scope = |u: &Upload| keep(Some(&u.unit));
@@ -993,8 +1002,8 @@ pub struct Live {
     pub report: Report,
     pub exceptions: Vec<ExceptionRow>,
     pub children: Rollup,
-    /// The target that applies to the unit (its own, the nearest above, the period's).
-    pub target: Option<Decimal>,
+    /// The targets that apply to the unit (its own, the nearest above, the period's).
+    pub target: Targets,
 }
 
 /// The live figures of `unit`'s subtree with their exception list and the unit's children.
@@ -1055,7 +1064,7 @@ pub struct Rollup {
 /// `parent`'s subtree (`by_unit`), with the period's uploads in use and its targets.
 fn rollup(
     uploads: &[Upload],
-    target_for: &dyn Fn(&str) -> Option<Decimal>,
+    target_for: &dyn Fn(&str) -> Targets,
     by_unit: &[Slice<String>],
     parent: &str,
 ) -> Rollup {
@@ -1148,11 +1157,14 @@ pub async fn reconcile_period(
             let report_json = serde_json::to_string(&report)?;
             drop(report);
             let report_sha256 = sha256_hex(report_json.as_bytes());
+            let targets = g.target_for(&scope.code);
             let meta = ReportMeta {
                 period: Some(g.period.code.clone()),
                 generated_at: crate::domain::dates::report_time(chrono::Utc::now()),
                 inputs: g.inputs(&scope.code),
-                target_pct: g.target_for(&scope.code),
+                target_pct: targets.common(),
+                account_coverage_target_pct: targets.account_coverage,
+                cashless_rate_target_pct: targets.cashless_rate,
                 tolerance: Decimal::ZERO,
                 report_sha256: Some(report_sha256.clone()),
                 unit: Some(UnitRef::from(scope)),
@@ -1343,13 +1355,18 @@ mod tests {
             ],
             period: Some("2024-09".into()),
             tolerance: Decimal::ZERO,
-            target_pct: Some(Decimal::new(8000, 2)),
+            targets: Targets::both(Some(Decimal::new(8000, 2))),
             as_of_year: 2026,
         };
-        // With and without a target: the target fields are then left out of the JSON.
-        for target in [None, Some(Decimal::new(8000, 2))] {
+        // With and without targets, one for both rates or each its own: the target fields
+        // are then left out of the JSON where there is none.
+        let split = Targets {
+            account_coverage: Some(Decimal::new(3000, 2)),
+            cashless_rate: Some(Decimal::new(9500, 2)),
+        };
+        for target in [Targets::default(), input.targets, split] {
             let input = JobInput {
-                target_pct: target,
+                targets: target,
                 ..input.clone()
             };
             let out = super::job::run(&input, &|_: &str| {}).unwrap_or_else(|e| panic!("{e}"));

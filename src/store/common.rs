@@ -261,7 +261,7 @@ macro_rules! period_sql {
     ($rest:literal) => {
         concat!(
             "SELECT p.id, p.code, p.programme, g.name AS programme_name, p.locality, p.target_bp, \
-             p.created_at, p.created_by FROM periods p JOIN programmes g ON g.code = p.programme ",
+             p.account_target_bp, p.cashless_target_bp, p.created_at, p.created_by FROM periods p JOIN programmes g ON g.code = p.programme ",
             $rest
         )
     };
@@ -360,6 +360,8 @@ pub(super) struct PeriodRecord {
     programme_name: String,
     locality: Option<String>,
     target_bp: Option<i64>,
+    account_target_bp: Option<i64>,
+    cashless_target_bp: Option<i64>,
     created_at: DateTime<Utc>,
     created_by: String,
 }
@@ -372,7 +374,11 @@ impl From<PeriodRecord> for Period {
             programme: r.programme,
             programme_name: r.programme_name,
             locality: r.locality,
-            target_bp: r.target_bp,
+            targets: crate::domain::period::TargetsBp {
+                all: r.target_bp,
+                account_coverage: r.account_target_bp,
+                cashless_rate: r.cashless_target_bp,
+            },
             created_at: r.created_at,
             created_by: r.created_by,
         }

@@ -18,6 +18,7 @@ use serde::Serialize;
 
 use crate::domain::access::Role;
 use crate::domain::audit::{AuditEntry, NewAuditEntry};
+use crate::domain::period::{TargetChange, TargetsBp};
 use crate::domain::records::{BeneficiaryRow, PayoutRow};
 use crate::domain::records::{ControlTotal, RowError};
 use crate::domain::status::PayoutStatus;
@@ -56,9 +57,9 @@ pub struct Period {
     /// "Trợ cấp xã hội hàng tháng".
     pub programme_name: String,
     pub locality: Option<String>,
-    /// Target in basis points (9731 = 97,31%).
+    /// Targets in basis points (9731 = 97,31%): for both rates, and each rate's own.
     #[serde(skip)]
-    pub target_bp: Option<i64>,
+    pub targets: TargetsBp,
     pub created_at: DateTime<Utc>,
     pub created_by: String,
 }
@@ -69,7 +70,7 @@ pub struct NewPeriod {
     /// A known programme code (`TCXH`).
     pub programme: String,
     pub locality: Option<String>,
-    pub target_bp: Option<i64>,
+    pub targets: TargetsBp,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -436,13 +437,13 @@ pub struct Programme {
     pub name: String,
 }
 
-/// A unit's own target for a period (the period's target applies where a unit has none).
+/// A unit's own targets for a period (the period's apply where a unit has none).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct UnitTarget {
     pub unit: String,
-    /// Basis points (9731 = 97,31%).
+    /// Basis points (9731 = 97,31%): for both rates, and each rate's own.
     #[serde(skip)]
-    pub target_bp: i64,
+    pub targets: TargetsBp,
     pub set_at: DateTime<Utc>,
     pub set_by: String,
 }
@@ -783,13 +784,14 @@ pub trait Store: Send + Sync {
     /// The period of `programme` with this canonical code (`2024-09`), if any.
     async fn period_by_code(&self, programme: &str, code: &str) -> StoreResult<Option<Period>>;
 
-    /// Set (Some) or remove (None) a unit's own target for a period; audits "period.target"
-    /// with the target before and after. NotFound when the period or the unit does not exist.
+    /// Change a unit's own targets for a period (what the change names; a unit left with
+    /// none has no row); audits "period.target" with the targets before and after, unless
+    /// nothing changed. NotFound when the period or the unit does not exist.
     async fn set_unit_target(
         &self,
         period_id: i64,
         unit: &str,
-        target_bp: Option<i64>,
+        change: TargetChange,
         actor: &str,
     ) -> StoreResult<()>;
     /// Every unit's own target for a period, by unit code.

@@ -12,6 +12,7 @@ use super::{
     UploadKind,
 };
 use crate::domain::audit::{Action, NewAuditEntry};
+use crate::domain::period::TargetsBp;
 
 /// Only a beneficiary list can be a period's current list.
 pub(super) fn may_make_current(u: &Upload) -> StoreResult<()> {
@@ -148,7 +149,9 @@ pub(super) fn period_created(id: i64, new: &NewPeriod, actor: &str) -> NewAuditE
             "code": new.code,
             "programme": new.programme,
             "locality": new.locality,
-            "target_bp": new.target_bp,
+            "target_bp": new.targets.all,
+            "account_target_bp": new.targets.account_coverage,
+            "cashless_target_bp": new.targets.cashless_rate,
         }),
     )
 }
@@ -165,15 +168,23 @@ pub(super) fn programme_created(new: &Programme, actor: &str) -> NewAuditEntry {
 pub(super) fn target_set(
     period_id: i64,
     unit: &str,
-    before: Option<i64>,
-    after: Option<i64>,
+    before: TargetsBp,
+    after: TargetsBp,
     actor: &str,
 ) -> NewAuditEntry {
     NewAuditEntry::new(
         actor,
         Action::PeriodTarget,
         format!("period/{period_id}"),
-        json!({ "unit": unit, "target_bp_before": before, "target_bp": after }),
+        json!({
+            "unit": unit,
+            "target_bp_before": before.all,
+            "target_bp": after.all,
+            "account_target_bp_before": before.account_coverage,
+            "account_target_bp": after.account_coverage,
+            "cashless_target_bp_before": before.cashless_rate,
+            "cashless_target_bp": after.cashless_rate,
+        }),
     )
 }
 

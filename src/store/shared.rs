@@ -17,6 +17,7 @@ use sqlx::QueryBuilder;
 use super::{Backend, DIALECT, Db};
 use crate::domain::audit::{AuditEntry, NewAuditEntry};
 use crate::domain::columns::{InternedColumn, ListTable, PayoutTable};
+use crate::domain::period::{TargetChange, TargetsBp};
 use crate::domain::records::{BeneficiaryRow, PayoutRow};
 use crate::domain::units::Unit;
 use crate::store::common::{
@@ -920,13 +921,16 @@ impl Store for Backend {
             )));
         };
         let inserted: Result<i64, sqlx::Error> = sqlx::query_scalar(
-            "INSERT INTO periods (code, programme, locality, target_bp, created_at, created_by) \
-             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+            "INSERT INTO periods (code, programme, locality, target_bp, account_target_bp, \
+             cashless_target_bp, created_at, created_by) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
         )
         .bind(&new.code)
         .bind(&new.programme)
         .bind(&new.locality)
-        .bind(new.target_bp)
+        .bind(new.targets.all)
+        .bind(new.targets.account_coverage)
+        .bind(new.targets.cashless_rate)
         .bind(at)
         .bind(actor)
         .fetch_one(&mut *tx)
@@ -950,7 +954,7 @@ impl Store for Backend {
             programme: new.programme,
             programme_name,
             locality: new.locality,
-            target_bp: new.target_bp,
+            targets: new.targets,
             created_at: at,
             created_by: actor.to_owned(),
         })
@@ -960,7 +964,7 @@ impl Store for Backend {
         &self,
         period_id: i64,
         unit: &str,
-        target_bp: Option<i64>,
+        change: TargetChange,
         actor: &str,
     ) -> StoreResult<()> {
         let mut tx = self.begin_write().await?;
@@ -973,14 +977,21 @@ impl Store for Backend {
         if known.is_none() {
             return Err(StoreError::NotFound(format!("unit {unit}")));
         }
-        let before: Option<i64> = sqlx::query_scalar(
-            "SELECT target_bp FROM period_targets WHERE period_id = $1 AND unit_code = $2",
+        let before: Option<(Option<i64>, Option<i64>, Option<i64>)> = sqlx::query_as(
+            "SELECT target_bp, account_target_bp, cashless_target_bp FROM period_targets \
+             WHERE period_id = $1 AND unit_code = $2",
         )
         .bind(period_id)
         .bind(unit)
         .fetch_optional(&mut *tx)
         .await?;
-        if before == target_bp {
+        let before = before.map_or_else(TargetsBp::default, |(all, account, cashless)| TargetsBp {
+            all,
+            account_coverage: account,
+            cashless_rate: cashless,
+        });
+        let after = before.apply(change);
+        if before == after {
             return Ok(());
         }
         sqlx::query("DELETE FROM period_targets WHERE period_id = $1 AND unit_code = $2")
@@ -988,41 +999,57 @@ impl Store for Backend {
             .bind(unit)
             .execute(&mut *tx)
             .await?;
-        if let Some(bp) = target_bp {
+        if !after.is_empty() {
             sqlx::query(
-                "INSERT INTO period_targets (period_id, unit_code, target_bp, set_at, set_by) \
-                 VALUES ($1, $2, $3, $4, $5)",
+                "INSERT INTO period_targets (period_id, unit_code, target_bp, account_target_bp, \
+                 cashless_target_bp, set_at, set_by) VALUES ($1, $2, $3, $4, $5, $6, $7)",
             )
             .bind(period_id)
             .bind(unit)
-            .bind(bp)
+            .bind(after.all)
+            .bind(after.account_coverage)
+            .bind(after.cashless_rate)
             .bind(at)
             .bind(actor)
             .execute(&mut *tx)
             .await?;
         }
-        let entry = rules::target_set(period_id, unit, before, target_bp, actor);
+        let entry = rules::target_set(period_id, unit, before, after, actor);
         append_in(&mut tx, entry, at).await?;
         tx.commit().await?;
         Ok(())
     }
 
     async fn unit_targets(&self, period_id: i64) -> StoreResult<Vec<UnitTarget>> {
-        let rows: Vec<(String, i64, DateTime<Utc>, String)> = sqlx::query_as(
-            "SELECT unit_code, target_bp, set_at, set_by FROM period_targets \
-             WHERE period_id = $1 ORDER BY unit_code",
+        type Row = (
+            String,
+            Option<i64>,
+            Option<i64>,
+            Option<i64>,
+            DateTime<Utc>,
+            String,
+        );
+        let rows: Vec<Row> = sqlx::query_as(
+            "SELECT unit_code, target_bp, account_target_bp, cashless_target_bp, set_at, set_by \
+             FROM period_targets WHERE period_id = $1 ORDER BY unit_code",
         )
         .bind(period_id)
         .fetch_all(self.reader())
         .await?;
         Ok(rows
             .into_iter()
-            .map(|(unit, target_bp, set_at, set_by)| UnitTarget {
-                unit,
-                target_bp,
-                set_at,
-                set_by,
-            })
+            .map(
+                |(unit, all, account, cashless, set_at, set_by)| UnitTarget {
+                    unit,
+                    targets: TargetsBp {
+                        all,
+                        account_coverage: account,
+                        cashless_rate: cashless,
+                    },
+                    set_at,
+                    set_by,
+                },
+            )
             .collect())
     }
 

@@ -7,7 +7,10 @@ use rust_decimal::Decimal;
 use super::i18n::Tr;
 use crate::domain::Lang;
 use crate::domain::dates::vietnam_time;
-use crate::domain::money::{format_pct, format_thousands, format_vnd, percent, target_margin};
+use crate::domain::money::{
+    format_pct, format_thousands, format_vnd, percent, target_margin, target_verdict,
+};
+use crate::domain::period::Targets;
 use crate::recon::{Flag, Outcome};
 use crate::report::{Figures, Report};
 use crate::service::{ExceptionPage, ExceptionQuery};
@@ -66,12 +69,19 @@ pub struct FiguresView {
     pub amount_due_cashless: Option<String>,
     pub amount_due_cash: Option<String>,
     pub amount_paid: String,
-    pub target: Option<String>,
+    /// Each rate's target, "30,00%".
+    pub account_target: Option<String>,
+    pub cashless_target: Option<String>,
+    /// The targets in a table cell: one, or each rate's when they differ.
+    pub target_cell: String,
     pub account_meets: Option<bool>,
     /// "vượt 33,16 điểm phần trăm".
     pub account_margin: Option<String>,
+    /// "đạt 63,16%, vượt 33,16 điểm phần trăm so với chỉ tiêu".
+    pub account_verdict: Option<String>,
     pub cashless_meets: Option<bool>,
     pub cashless_margin: Option<String>,
+    pub cashless_verdict: Option<String>,
     pub outcomes: Vec<OutcomeCount>,
     pub unmatched_count: String,
     pub unmatched_amount: String,
@@ -79,6 +89,7 @@ pub struct FiguresView {
 
 impl FiguresView {
     pub fn new(f: &Figures, t: Tr) -> Self {
+        let vi = t.lang == Lang::Vi;
         let outcomes = Outcome::ALL
             .iter()
             .map(|o| OutcomeCount {
@@ -99,24 +110,54 @@ impl FiguresView {
             amount_due_cashless: f.amount_due_cashless.map(format_vnd),
             amount_due_cash: f.amount_due_cash.map(format_vnd),
             amount_paid: format_vnd(f.amount_paid),
-            target: f.target_pct.map(format_pct),
+            account_target: f.account_coverage_target_pct.map(format_pct),
+            cashless_target: f.cashless_rate_target_pct.map(format_pct),
+            target_cell: targets_text(
+                Targets {
+                    account_coverage: f.account_coverage_target_pct,
+                    cashless_rate: f.cashless_rate_target_pct,
+                },
+                t,
+            ),
             account_meets: f.account_coverage_meets_target,
             account_margin: f
                 .account_coverage_vs_target_points
-                .map(|p| target_margin(p, t.lang == Lang::Vi)),
+                .map(|p| target_margin(p, vi)),
+            account_verdict: f
+                .account_coverage_target_pct
+                .map(|target| target_verdict(f.account_coverage_pct, target, vi)),
             cashless_meets: f.cashless_rate_meets_target,
             cashless_margin: f
                 .cashless_rate_vs_target_points
-                .map(|p| target_margin(p, t.lang == Lang::Vi)),
+                .map(|p| target_margin(p, vi)),
+            cashless_verdict: f
+                .cashless_rate_target_pct
+                .map(|target| target_verdict(f.cashless_rate_pct, target, vi)),
             outcomes,
             unmatched_count: count(f.unmatched_payouts.count),
             unmatched_amount: format_vnd(f.unmatched_payouts.amount),
         }
     }
 
-    pub fn of_report(r: &Report, target: Option<Decimal>, t: Tr) -> Self {
-        Self::new(&r.totals(target), t)
+    pub fn of_report(r: &Report, targets: Targets, t: Tr) -> Self {
+        Self::new(&r.totals(targets), t)
     }
+}
+
+/// "80,00%" when both rates share a target; else each rate's, named ("Mở TK 30,00% · Chi
+/// qua TK 80,00%"); empty without any.
+pub fn targets_text(targets: Targets, t: Tr) -> String {
+    if let Some(common) = targets.common() {
+        return format_pct(common);
+    }
+    [
+        (targets.account_coverage, t.s("fig.target_account_short")),
+        (targets.cashless_rate, t.s("fig.target_cashless_short")),
+    ]
+    .into_iter()
+    .filter_map(|(target, name)| target.map(|p| format!("{name} {}", format_pct(p))))
+    .collect::<Vec<_>>()
+    .join(" · ")
 }
 
 /// Distinct texts, in order, joined by "; ".
@@ -147,7 +188,7 @@ pub fn escape(s: &str) -> String {
 
 /// Horizontal bars per commune (names as the list wrote them): share with an account and
 /// share paid cashless, with the target as a dashed line.
-pub fn commune_chart(r: &Report, target: Option<Decimal>, t: Tr) -> Option<String> {
+pub fn commune_chart(r: &Report, target: Targets, t: Tr) -> Option<String> {
     let bars: Vec<Bar> = r
         .by_commune
         .iter()
@@ -161,7 +202,7 @@ pub fn commune_chart(r: &Report, target: Option<Decimal>, t: Tr) -> Option<Strin
 }
 
 /// The same bars per child unit of a drill-down.
-pub fn unit_chart(rows: &[UnitRowView], target: Option<Decimal>, t: Tr) -> Option<String> {
+pub fn unit_chart(rows: &[UnitRowView], target: Targets, t: Tr) -> Option<String> {
     let bars: Vec<Bar> = rows
         .iter()
         .map(|r| Bar {
@@ -182,13 +223,7 @@ pub struct Bar {
 
 /// Horizontal bars: share with an account and share paid cashless, with the target as a
 /// dashed line. Server-rendered SVG: no script, prints as it shows.
-fn bar_chart(
-    id: &str,
-    title: &str,
-    bars: &[Bar],
-    target: Option<Decimal>,
-    t: Tr,
-) -> Option<String> {
+fn bar_chart(id: &str, title: &str, bars: &[Bar], targets: Targets, t: Tr) -> Option<String> {
     if bars.is_empty() {
         return None;
     }
@@ -248,13 +283,34 @@ fn bar_chart(
             pct(b.cashless),
         ));
     }
-    if let Some(target) = target {
+    // One dashed line for a target both rates share; else one per rate, in its bar's colour.
+    let lines = match targets.common() {
+        Some(common) => vec![("target", t.s("fig.target").to_owned(), common)],
+        None => [
+            (
+                "target target-account",
+                t.s("fig.with_account"),
+                targets.account_coverage,
+            ),
+            (
+                "target target-cashless",
+                t.s("fig.cashless"),
+                targets.cashless_rate,
+            ),
+        ]
+        .into_iter()
+        .filter_map(|(class, rate, target)| {
+            Some((class, format!("{} ({rate})", t.s("fig.target")), target?))
+        })
+        .collect(),
+    };
+    for (class, name, target) in lines {
         let x = LABEL_W + BAR_W * to_f(Some(target)) / 100.0;
         svg.push_str(&format!(
-            "<line class=\"target\" x1=\"{x:.1}\" x2=\"{x:.1}\" y1=\"{}\" y2=\"{}\"><title>{}: {}</title></line>",
+            "<line class=\"{class}\" x1=\"{x:.1}\" x2=\"{x:.1}\" y1=\"{}\" y2=\"{}\"><title>{}: {}</title></line>",
             TOP - 4.0,
             height - 6.0,
-            escape(t.s("fig.target")),
+            escape(&name),
             format_pct(target)
         ));
     }

@@ -93,6 +93,43 @@ fn human_summary_is_vietnamese() {
 }
 
 #[test]
+fn each_rate_against_its_own_target() {
+    let mut args = sample_args();
+    args.extend(
+        ["--target-pct", "80", "--account-coverage-target-pct", "30"]
+            .iter()
+            .map(|s| s.to_string()),
+    );
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = doisoat(&args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    // The account coverage's own target; the one for both is the cashless rate's.
+    assert!(
+        text.contains("Chỉ tiêu tỷ lệ có tài khoản 30,00%: đạt 90,91%, vượt 60,91 điểm phần trăm so với chỉ tiêu"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Chỉ tiêu chi không dùng tiền mặt 80,00%: chưa đạt: 70,00%, thiếu 10,00 điểm phần trăm so với chỉ tiêu"),
+        "{text}"
+    );
+    let mut bad = sample_args();
+    bad.extend(["--cashless-rate-target-pct".to_owned(), "101".to_owned()]);
+    let bad: Vec<&str> = bad.iter().map(String::as_str).collect();
+    let out = doisoat(&bad);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--cashless-rate-target-pct"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
 fn writes_xlsx_and_csv_reports() {
     let dir = tempfile::tempdir().unwrap();
     for name in ["r.xlsx", "r.csv", "r.json"] {

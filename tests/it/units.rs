@@ -278,7 +278,9 @@ async fn a_unit_may_have_its_own_target() {
         set.expect_status(StatusCode::OK, "Hà Nội's own target");
         assert_eq!(
             set.json(),
-            json!({"unit": "01", "target_pct": 50.5, "set_for": "01"})
+            json!({"unit": "01", "target_pct": 50.5, "set_for": "01",
+                "account_coverage_target_pct": 50.5, "account_coverage_set_for": "01",
+                "cashless_rate_target_pct": 50.5, "cashless_rate_set_for": "01"})
         );
         assert_eq!(
             effective("00004").await,
@@ -364,6 +366,151 @@ async fn a_unit_may_have_its_own_target() {
             .filter(|e| e.action == "period.target")
             .count();
         assert_eq!(targets, 2, "set and removed, each audited");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn each_rate_has_its_own_target() {
+    for_each_backend(|app| async move {
+        let t = app.tokens.clone();
+        // Each rate its own target: 90% of beneficiaries with an account, 95% of those
+        // paid without cash.
+        let p = app
+            .create_period(
+                &t.admin,
+                &json!({"code": "2024-09", "account_coverage_target_pct": 90,
+                    "cashless_rate_target_pct": 95}),
+            )
+            .await;
+        p.expect_status(StatusCode::CREATED, "period");
+        let pj = p.json();
+        assert_eq!(
+            (
+                &pj["target_pct"],
+                &pj["account_coverage_target_pct"],
+                &pj["cashless_rate_target_pct"]
+            ),
+            (&Value::Null, &json!(90.0), &json!(95.0))
+        );
+        let id = support::id_of(&pj);
+        let bad = app
+            .create_period(
+                &t.admin,
+                &json!({"code": "2024-10", "cashless_rate_target_pct": 100.001}),
+            )
+            .await;
+        let problem = bad.expect_problem(StatusCode::BAD_REQUEST, None, "out of range");
+        assert_eq!(problem["fields"], json!(["cashless_rate_target_pct"]));
+
+        // Each rate measured against its own, the margin as a province reports it.
+        for (is_list, file, bank) in [
+            (true, "danh_sach_xa_tan_lap.xlsx", None),
+            (false, "ket_qua_agribank.xlsx", Some("Agribank")),
+            (false, "ket_qua_ngan_hang.csv", None),
+        ] {
+            let path = support::fixture_path(file);
+            let r = if is_list {
+                app.upload_list(&t.admin, id, &path).await
+            } else {
+                app.upload_payouts(&t.admin, id, &path, bank).await
+            };
+            r.expect_status(StatusCode::CREATED, file);
+        }
+        let live = app
+            .get(&t.auditor, &format!("/api/v1/periods/{id}/coverage"))
+            .await
+            .json();
+        let f = &live["by_commune"][0];
+        assert_eq!(f.get("target_pct"), None, "no target shared by both: {f}");
+        // Xã Tân Lập: 87,5% with an account, all of them paid without cash.
+        assert_eq!(f["account_coverage_target_pct"], 90.0);
+        assert_eq!(f["cashless_rate_target_pct"], 95.0);
+        assert_eq!(f["account_coverage_meets_target"], false, "{f}");
+        assert_eq!(f["account_coverage_vs_target_points"], -2.5);
+        assert_eq!(f["cashless_rate_meets_target"], true);
+        assert_eq!(f["cashless_rate_vs_target_points"], 5.0);
+        let run = app.reconcile(&t.admin, id).await;
+        run.expect_status(StatusCode::CREATED, "reconcile");
+        let run = support::id_of(&run.json());
+        let run_view = app.download(&t.auditor, run, "meta").await.json();
+        let meta = &run_view["meta"];
+        assert_eq!(
+            (
+                &meta["target_pct"],
+                &meta["account_coverage_target_pct"],
+                &meta["cashless_rate_target_pct"]
+            ),
+            (&Value::Null, &json!(90.0), &json!(95.0)),
+            "{meta}"
+        );
+
+        // A unit's own target for one rate: the other still comes from the period.
+        let put = |unit: &'static str, body: Value| {
+            let (app, token) = (&app, t.admin.clone());
+            async move {
+                app.send(
+                    Method::PUT,
+                    &format!("/api/v1/periods/{id}/targets/{unit}"),
+                    Some(&token),
+                    Some("application/json"),
+                    body.to_string().into_bytes(),
+                )
+                .await
+            }
+        };
+        let r = put("01", json!({"cashless_rate_target_pct": 97.5})).await;
+        r.expect_status(StatusCode::OK, "Hà Nội's cashless target");
+        let r = app
+            .get(&t.auditor, &format!("/api/v1/periods/{id}/targets/00004"))
+            .await;
+        assert_eq!(
+            r.json(),
+            json!({"unit": "00004", "target_pct": null, "set_for": null,
+                "account_coverage_target_pct": 90.0, "account_coverage_set_for": null,
+                "cashless_rate_target_pct": 97.5, "cashless_rate_set_for": "01"})
+        );
+        // Its target for both rates counts for the account coverage; the cashless rate's
+        // own still wins. A field left out is kept.
+        put("01", json!({"target_pct": 40}))
+            .await
+            .expect_status(StatusCode::OK, "both");
+        let listed = app
+            .get(&t.auditor, &format!("/api/v1/periods/{id}/targets"))
+            .await
+            .json();
+        let hn = &listed["units"][0];
+        assert_eq!(
+            (
+                &hn["unit"],
+                &hn["target_pct"],
+                &hn["account_coverage_target_pct"],
+                &hn["cashless_rate_target_pct"]
+            ),
+            (&json!("01"), &json!(40.0), &json!(40.0), &json!(97.5)),
+            "{listed}"
+        );
+        // Removing both leaves the unit with none: the period's apply again.
+        put(
+            "01",
+            json!({"target_pct": null, "cashless_rate_target_pct": null}),
+        )
+        .await
+        .expect_status(StatusCode::OK, "removed");
+        let listed = app
+            .get(&t.auditor, &format!("/api/v1/periods/{id}/targets"))
+            .await
+            .json();
+        assert_eq!(listed["units"], json!([]), "{listed}");
+        let audited = app
+            .store
+            .audit_entries(0, 1_000_000)
+            .await
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|e| e.action == "period.target")
+            .count();
+        assert_eq!(audited, 3);
     })
     .await;
 }

@@ -281,7 +281,7 @@ async fn forms_without_a_valid_csrf_token_change_nothing() {
             .await
             .expect("get")
             .expect("period");
-        assert_eq!(p.target_bp, Some(9750));
+        assert_eq!(p.targets.all, Some(9750));
         let bad = b
             .post_form(
                 "/periods",
@@ -1152,6 +1152,76 @@ async fn two_runs_are_compared_with_the_inputs_that_changed() {
             .get(&t, &format!("/api/v1/reconciliations/{elsewhere}/compare/{first}"))
             .await;
         assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn each_rate_is_shown_against_its_own_target() {
+    for_each_backend(|app| async move {
+        let t = app.tokens.admin.clone();
+        let mut b = Browser::new(&app);
+        b.sign_in(&t).await;
+        // The page's form: each rate its own target, in Vietnamese notation.
+        let csrf = csrf_of(&b.get("/periods").await.text());
+        let made = b
+            .post_form(
+                "/periods",
+                &[
+                    ("csrf", &csrf),
+                    ("code", "2024-09"),
+                    ("programme", "TCXH"),
+                    ("account_coverage_target_pct", "90"),
+                    ("cashless_rate_target_pct", "95,5"),
+                    ("target_pct", ""),
+                ],
+            )
+            .await;
+        made.expect_status(StatusCode::SEE_OTHER, "period made");
+        let id: i64 = location(&made)
+            .trim_start_matches("/periods/")
+            .parse()
+            .expect("period id");
+        let listed = b.get("/periods").await.text();
+        assert!(
+            listed.contains("Mở TK 90,00% · Chi qua TK 95,50%"),
+            "{listed}"
+        );
+        for (is_list, file, bank) in [
+            (true, "danh_sach_xa_tan_lap.xlsx", None),
+            (false, "ket_qua_agribank.xlsx", Some("Agribank")),
+            (false, "ket_qua_ngan_hang.csv", None),
+        ] {
+            let path = fixture_path(file);
+            let r = if is_list {
+                app.upload_list(&t, id, &path).await
+            } else {
+                app.upload_payouts(&t, id, &path, bank).await
+            };
+            r.expect_status(StatusCode::CREATED, file);
+        }
+        let run = app.reconcile(&t, id).await.json()["id"]
+            .as_i64()
+            .expect("run");
+        let html = b.get(&format!("/runs/{run}")).await.text();
+        // The run's 10 of 11 with an account against 90%; 7 of those 10 paid without cash
+        // against 95,5%.
+        assert!(
+            html.contains("Chỉ tiêu 90,00%: đạt 90,91%, vượt 0,91 điểm phần trăm so với chỉ tiêu"),
+            "{html}"
+        );
+        assert!(
+            html.contains(
+                "Chỉ tiêu 95,50%: chưa đạt: 70,00%, thiếu 25,50 điểm phần trăm so với chỉ tiêu"
+            ),
+            "{html}"
+        );
+        let live = b.get(&format!("/periods/{id}")).await.text();
+        assert!(
+            live.contains("class=\"target target-account\""),
+            "two lines on the chart"
+        );
+        assert!(live.contains("class=\"target target-cashless\""));
     })
     .await;
 }

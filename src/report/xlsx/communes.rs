@@ -60,7 +60,7 @@ pub(super) fn communes_sheet(
     // The totals row stays outside the filter so filtering never hides it.
     ws.autofilter(head, 0, r.saturating_sub(1).max(head), last)?;
 
-    let totals = report.totals(meta.target_pct);
+    let totals = report.totals(meta.targets());
     ws.write_string_with_format(r, 0, pick(lang, "Tổng cộng", "Total"), &fm.total_label)?;
     put_figures(&mut ws, r, 1, &totals, fm, true)?;
     for (c, o) in (1 + FIGURE_COLUMNS as u16..).zip(Outcome::ALL) {

@@ -252,8 +252,23 @@ mod tests {
         // A fraction under a % format: 0.8333 shows as 83,33%.
         let r = find_row(&s, 0, "Tỷ lệ có tài khoản");
         assert_eq!(r.map(|r| cell(&s, r, 1)), Some(Data::Float(0.8333)));
-        let r = find_row(&s, 0, "Chỉ tiêu tỷ lệ");
+        // Each rate against its own target, with the margin as a province reports it.
+        let r = find_row(&s, 0, "Chỉ tiêu tỷ lệ có tài khoản");
+        assert_eq!(r.map(|r| cell(&s, r, 1)), Some(Data::Float(0.3)));
+        let r = find_row(&s, 0, "Tỷ lệ có tài khoản so với chỉ tiêu");
+        assert_eq!(
+            r.map(|r| cell(&s, r, 1)),
+            Some(Data::String(
+                "đạt 83,33%, vượt 53,33 điểm phần trăm so với chỉ tiêu".into()
+            ))
+        );
+        let r = find_row(&s, 0, "Chỉ tiêu tỷ lệ chi không dùng tiền mặt");
         assert_eq!(r.map(|r| cell(&s, r, 1)), Some(Data::Float(0.9)));
+        let r = find_row(&s, 0, "Tỷ lệ chi không dùng tiền mặt so với chỉ tiêu");
+        assert!(
+            matches!(r.map(|r| cell(&s, r, 1)), Some(Data::String(v)) if v.starts_with("chưa đạt: ")),
+            "the cashless rate is under its 90%"
+        );
         let r = find_row(&s, 0, "Tổng dòng không khớp số liệu tổng cộng");
         assert_eq!(r.map(|r| cell(&s, r, 1)), Some(Data::Float(1.0)));
         let r = find_row(&s, 0, "danh_sach.xlsx");

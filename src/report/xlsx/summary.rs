@@ -23,25 +23,6 @@ fn flag_label(f: Flag, lang: Lang) -> &'static str {
     pick(lang, f.label_vi(), f.label_en())
 }
 
-fn yes_no(b: bool, lang: Lang) -> &'static str {
-    if b {
-        pick(lang, "Đạt", "Met")
-    } else {
-        pick(lang, "Chưa đạt", "Not met")
-    }
-}
-
-/// "Đạt, vượt 33,16 điểm phần trăm": the verdict and by how much.
-fn with_margin(verdict: &str, points: Option<Decimal>, lang: Lang) -> String {
-    match points {
-        Some(p) => format!(
-            "{verdict}, {}",
-            crate::domain::money::target_margin(p, lang == Lang::Vi)
-        ),
-        None => verdict.to_owned(),
-    }
-}
-
 /// The summary's columns: the labels, then nine figure columns wide enough for a
 /// province's amounts ("54.300.000.000 ₫"); about 170 characters, so A4 landscape one
 /// page wide prints at about 9 pt (LibreOffice, Carlito).
@@ -88,7 +69,7 @@ pub(super) fn summary_sheet(
         fm,
     )?;
     r += 1;
-    let totals = report.totals(meta.target_pct);
+    let totals = report.totals(meta.targets());
     let mut line = |ws: &mut Worksheet, vi: &'static str, en: &'static str| -> XResult<RowNum> {
         let row = r;
         let label = pick(lang, vi, en);
@@ -148,35 +129,37 @@ pub(super) fn summary_sheet(
         "Payouts to nobody on the list (amount)",
     )?;
     put_decimal(ws_, row, 1, report.unmatched_payouts.amount, &fm.money)?;
-    if let Some(target) = meta.target_pct {
-        let row = line(ws_, "Chỉ tiêu tỷ lệ", "Target rate")?;
-        put_pct(ws_, row, 1, Some(target), &fm.pct)?;
-        if let Some(met) = totals.account_coverage_meets_target {
-            let row = line(
-                ws_,
+    // Each rate's own target and where the rate stands against it.
+    let rates = [
+        (
+            totals.account_coverage_target_pct,
+            totals.account_coverage_pct,
+            ("Chỉ tiêu tỷ lệ có tài khoản", "Account coverage target"),
+            (
                 "Tỷ lệ có tài khoản so với chỉ tiêu",
                 "Account coverage vs target",
-            )?;
-            let text = with_margin(
-                yes_no(met, lang),
-                totals.account_coverage_vs_target_points,
-                lang,
-            );
-            ws_.write_string_with_format(row, 1, text, &fm.label)?;
-        }
-        if let Some(met) = totals.cashless_rate_meets_target {
-            let row = line(
-                ws_,
+            ),
+        ),
+        (
+            totals.cashless_rate_target_pct,
+            totals.cashless_rate_pct,
+            (
+                "Chỉ tiêu tỷ lệ chi không dùng tiền mặt",
+                "Cashless rate target",
+            ),
+            (
                 "Tỷ lệ chi không dùng tiền mặt so với chỉ tiêu",
                 "Cashless rate vs target",
-            )?;
-            let text = with_margin(
-                yes_no(met, lang),
-                totals.cashless_rate_vs_target_points,
-                lang,
-            );
-            ws_.write_string_with_format(row, 1, text, &fm.label)?;
-        }
+            ),
+        ),
+    ];
+    for (target, rate, (target_vi, target_en), (vs_vi, vs_en)) in rates {
+        let Some(target) = target else { continue };
+        let row = line(ws_, target_vi, target_en)?;
+        put_pct(ws_, row, 1, Some(target), &fm.pct)?;
+        let row = line(ws_, vs_vi, vs_en)?;
+        let text = crate::domain::money::target_verdict(rate, target, lang == Lang::Vi);
+        ws_.write_string_with_format(row, 1, text, &fm.label)?;
     }
 
     // Outcomes with their amounts, then flags.

@@ -157,7 +157,11 @@ pub(super) fn sample() -> (Report, Vec<ExceptionRow>, ReportMeta) {
     ];
     let options = Options {
         tolerance: Decimal::ZERO,
-        target_pct: Some(dec(90)),
+        // Each rate its own target, as a province sets them.
+        targets: crate::domain::period::Targets {
+            account_coverage: Some(dec(30)),
+            cashless_rate: Some(dec(90)),
+        },
     };
     let recon = reconcile(&list[..], &payouts[..], &options);
     let row_errors = vec![RowError {
@@ -192,7 +196,9 @@ pub(super) fn sample() -> (Report, Vec<ExceptionRow>, ReportMeta) {
             notices: vec!["Không có cột trạng thái".into()],
             unit: None,
         }],
-        target_pct: Some(dec(90)),
+        target_pct: None,
+        account_coverage_target_pct: Some(dec(30)),
+        cashless_rate_target_pct: Some(dec(90)),
         tolerance: Decimal::ZERO,
         report_sha256: Some("cd".repeat(32)),
         unit: None,

@@ -429,7 +429,7 @@ pub(super) async fn period_page(
         callbacks,
         t,
         l: Layout::of(v, &format!("/periods/{id}?unit={}", unit.code)),
-        p: PeriodRow::new(&period),
+        p: PeriodRow::new(&period, t),
         can_write: v.can_write(),
         csrf: v.csrf().to_owned(),
         messages,

@@ -14,7 +14,7 @@ use super::error::{OrPage, PageError, PageResult, WebError};
 use super::layout::Layout;
 use super::{check_post, render, require_read, require_write, see_other};
 use crate::app::AppState;
-use crate::domain::period::PeriodCode;
+use crate::domain::period::{PeriodCode, Targets, bp_pct};
 use crate::service;
 use crate::store::{DEFAULT_PROGRAMME, Period, Programme};
 use crate::web::i18n::Tr;
@@ -32,7 +32,7 @@ pub struct PeriodRow {
 }
 
 impl PeriodRow {
-    pub(super) fn new(p: &Period) -> Self {
+    pub(super) fn new(p: &Period, t: Tr) -> Self {
         let label = PeriodCode::parse(&p.code).map_or_else(|_| p.code.clone(), |c| c.label_vi());
         PeriodRow {
             id: p.id,
@@ -40,10 +40,13 @@ impl PeriodRow {
             label,
             programme: p.programme_name.clone(),
             locality: p.locality.clone().unwrap_or_default(),
-            target: p
-                .target_bp
-                .map(|bp| views::pct(Some(Decimal::new(bp, 2))))
-                .unwrap_or_default(),
+            target: views::targets_text(
+                Targets {
+                    account_coverage: p.targets.account().map(bp_pct),
+                    cashless_rate: p.targets.cashless().map(bp_pct),
+                },
+                t,
+            ),
             created: views::date_time(p.created_at),
         }
     }
@@ -60,6 +63,10 @@ pub struct PeriodFormData {
     locality: String,
     #[serde(default)]
     target_pct: String,
+    #[serde(default)]
+    account_coverage_target_pct: String,
+    #[serde(default)]
+    cashless_rate_target_pct: String,
 }
 
 #[derive(Template)]
@@ -104,7 +111,7 @@ async fn periods_page(
     let page = PeriodsPage {
         t,
         l: Layout::of(v, "/periods"),
-        periods: periods.iter().rev().map(PeriodRow::new).collect(),
+        periods: periods.iter().rev().map(|p| PeriodRow::new(p, t)).collect(),
         // Periods are shared by every unit: the country makes them.
         can_write: v.can_write() && v.token().is_national(),
         csrf: v.csrf().to_owned(),
@@ -155,7 +162,11 @@ pub async fn create_period(
         )
         .to_owned()
     };
-    let Ok(target_pct) = parse_target(&form.target_pct) else {
+    let (Ok(target_pct), Ok(account), Ok(cashless)) = (
+        parse_target(&form.target_pct),
+        parse_target(&form.account_coverage_target_pct),
+        parse_target(&form.cashless_rate_target_pct),
+    ) else {
         return periods_page(&st, &v, form, vec![target_help()]).await;
     };
     let req = service::PeriodRequest {
@@ -163,6 +174,8 @@ pub async fn create_period(
         programme: Some(form.programme.clone()),
         locality: Some(form.locality.clone()),
         target_pct,
+        account_coverage_target_pct: account,
+        cashless_rate_target_pct: cashless,
     };
     match service::create_period(st.store.as_ref(), req, &v.actor()).await {
         Ok(p) => Ok(see_other(&format!("/periods/{}", p.id))),
@@ -170,7 +183,9 @@ pub async fn create_period(
             let errors = fields
                 .iter()
                 .map(|f| match f.field {
-                    "target_pct" => target_help(),
+                    "target_pct" | "account_coverage_target_pct" | "cashless_rate_target_pct" => {
+                        target_help()
+                    }
                     "code" => format!(
                         "{}: {}",
                         t.s("periods.code"),

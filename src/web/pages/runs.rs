@@ -240,7 +240,7 @@ pub async fn run_page(
     }
     let info = &run.stored.info;
     let period = find_period(&st, info.period_id, lang).await?;
-    let target = run.meta.target_pct;
+    let target = run.meta.targets();
     let kept = st.store.run_downloads(id).await.or_page(lang)?;
     let digests = [
         (Download::Xlsx, "run.xlsx"),
@@ -276,7 +276,7 @@ pub async fn run_page(
         digests,
         t,
         l: Layout::of(&v, &format!("/runs/{id}")),
-        p: PeriodRow::new(&period),
+        p: PeriodRow::new(&period, t),
         run: RunRow::new(info, &super::People::load(&st, lang).await?),
         figures: FiguresView::of_report(&run.report, target, t),
         inputs: run
@@ -477,7 +477,7 @@ pub async fn compare_page(
     let page = ComparePage {
         t,
         l: Layout::of(&v, &format!("/runs/{id}/compare?with={other}")),
-        p: PeriodRow::new(&period),
+        p: PeriodRow::new(&period, t),
         a: RunRow::new(&c.a, &people),
         b: RunRow::new(&c.b, &people),
         figures: c

@@ -57,7 +57,12 @@ fn period(code: &str) -> NewPeriod {
         code: code.to_owned(),
         programme: "TCXH".into(),
         locality: Some("Xã Tân Lập".into()),
-        target_bp: Some(9731),
+        // One target for both rates and the account coverage's own: both kept.
+        targets: doisoat::domain::period::TargetsBp {
+            all: Some(9731),
+            account_coverage: Some(3000),
+            cashless_rate: None,
+        },
     }
 }
 

@@ -239,7 +239,10 @@ async fn a_period_is_created_found_and_listed() {
             s.get_period(p.id).await.expect("get_period"),
             Some(p.clone())
         );
-        assert_eq!(p.target_bp, Some(9731));
+        assert_eq!(
+            (p.targets.account(), p.targets.cashless()),
+            (Some(3000), Some(9731))
+        );
         assert_eq!(
             s.list_periods().await.expect("list_periods"),
             vec![p.clone()]

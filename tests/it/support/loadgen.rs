@@ -389,7 +389,7 @@ pub async fn create_period(database_url: &str, code: &str) {
         code: code.to_owned(),
         programme: "TCXH".into(),
         locality: None,
-        target_bp: None,
+        targets: Default::default(),
     };
     store
         .create_period(new, "test")
