@@ -199,6 +199,36 @@ impl<'de> Deserialize<'de> for BankId {
     }
 }
 
+/// What a bank file's account numbers say about its bank: the banks of the listed
+/// beneficiaries whose accounts they are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AccountEvidence {
+    pub bank: BankId,
+    /// The file's accounts found at that bank in the lists.
+    pub agreeing: u64,
+    /// The file's accounts found in the lists with a bank.
+    pub matched: u64,
+    /// The file's accounts looked at.
+    pub sampled: u64,
+}
+
+/// The bank a file without a bank column is from, by whose accounts it pays: one bank
+/// holding at least 9 in 10 of the accounts found in the lists, those found being at least
+/// half of the accounts looked at. Else none: never a guess between banks, nor from a few
+/// accounts.
+pub fn bank_by_accounts(sampled: u64, found: &[(BankId, u64)]) -> Option<AccountEvidence> {
+    let matched: u64 = found.iter().map(|(_, n)| n).sum();
+    let &(bank, agreeing) = found.iter().max_by_key(|(_, n)| *n)?;
+    let enough = matched > 0 && matched * 2 >= sampled;
+    let one_bank = agreeing * 10 >= matched * 9;
+    (enough && one_bank).then_some(AccountEvidence {
+        bank,
+        agreeing,
+        matched,
+        sampled,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -318,5 +348,31 @@ mod tests {
         let back: Option<BankId> = serde_json::from_str::<BankId>("\"NHNo&PTNT\"").ok();
         assert_eq!(back, id);
         assert!(serde_json::from_str::<BankId>("\"Nowhere Bank\"").is_err());
+    }
+
+    #[test]
+    fn a_file_s_bank_by_whose_accounts_it_pays() {
+        let (Some(agri), Some(vcb)) = (BankId::resolve("Agribank"), BankId::resolve("VCB")) else {
+            panic!("banks");
+        };
+        let found = bank_by_accounts(100, &[(agri, 95), (vcb, 3)]);
+        assert_eq!(
+            found,
+            Some(AccountEvidence {
+                bank: agri,
+                agreeing: 95,
+                matched: 98,
+                sampled: 100
+            })
+        );
+        // Two banks about even: no guess. Too few accounts found: none either.
+        assert_eq!(bank_by_accounts(100, &[(agri, 60), (vcb, 40)]), None);
+        assert_eq!(bank_by_accounts(100, &[(agri, 49)]), None);
+        assert_eq!(
+            bank_by_accounts(100, &[(agri, 50)]).map(|e| e.bank),
+            Some(agri)
+        );
+        assert_eq!(bank_by_accounts(0, &[]), None);
+        assert_eq!(bank_by_accounts(10, &[(agri, 0)]), None);
     }
 }

@@ -24,7 +24,9 @@ use rust_decimal::Decimal;
 pub use beneficiaries::{
     import_beneficiaries, import_beneficiaries_from, import_beneficiaries_into,
 };
-pub use payouts::{import_payouts, import_payouts_from, import_payouts_into};
+pub use payouts::{
+    AccountSample, import_payouts, import_payouts_from, import_payouts_into, sample_accounts,
+};
 pub use source::{Format, Input};
 // Typed like the rows they describe, in `domain` (the store keeps them too).
 pub use crate::domain::records::{ControlTotal, RowError};
@@ -385,7 +387,7 @@ pub enum ImportError {
         missing: Vec<String>,
     },
     #[error(
-        "Không xác định được ngân hàng của tệp {file}: thêm cột \"Ngân hàng\" hoặc ghi tên ngân hàng (vd. --payouts Agribank={file}) / the file has no bank column and no bank was given"
+        "Không xác định được ngân hàng của tệp {file}: tệp không có cột \"Ngân hàng\", tiêu đề không ghi tên ngân hàng và số tài khoản không cho biết chắc ngân hàng theo danh sách đối tượng; hãy ghi tên ngân hàng (trường bank khi tải lên, hoặc --payouts Agribank={file}) / the file has no bank column, its title names no bank and its accounts do not tell one bank from the beneficiary list: give the bank (the upload's bank field, or --payouts BANK=FILE)"
     )]
     NoBank { file: String },
 }

@@ -3,7 +3,7 @@
 use super::beneficiaries::{read_account, read_bank, read_date, read_id};
 use super::header::Field;
 use super::source::Input;
-use super::{ImportError, ImportOptions, Imported, RowCtx, Rows, finish, open_table};
+use super::{ImportError, ImportOptions, Imported, RowCtx, RowFeed, Rows, finish, open_table};
 use crate::domain::dates::DateOrYear;
 use crate::domain::population_id::IdCheck;
 use crate::domain::records::{PayoutDraft, PayoutOrigin, PayoutRow};
@@ -45,6 +45,60 @@ pub fn import_payouts_into<R: Rows<PayoutRow>>(
     rows: R,
 ) -> Result<Imported<PayoutRow, R>, ImportError> {
     import(file, input, opts, rows)
+}
+
+/// The account numbers of a bank file that names no bank (no bank column, none in its
+/// title): up to `limit` distinct ones, in file order, as the importer reads them (spaces
+/// removed), with how many rows carry one. Whose accounts they are says which bank the
+/// file is from (`domain::banks::bank_by_accounts`). The rest of the file is read and
+/// counted, not kept.
+pub fn sample_accounts(
+    file: &str,
+    input: Input<impl std::io::Read>,
+    opts: &ImportOptions,
+    limit: usize,
+) -> Result<AccountSample, ImportError> {
+    use std::sync::{Arc, Mutex};
+    // Any bank stands in while reading: the rows are looked at for their accounts only.
+    let Some(stand_in) = crate::domain::banks::BankId::all().next() else {
+        return Ok(AccountSample::default());
+    };
+    let opts = ImportOptions {
+        default_bank: Some(stand_in),
+        ..opts.clone()
+    };
+    let sample = Arc::new(Mutex::new(AccountSample::default()));
+    let into = Arc::clone(&sample);
+    let mut seen = std::collections::HashSet::new();
+    let feed = RowFeed::in_batches_of(4_096, move |rows: Vec<PayoutRow>| {
+        let Ok(mut s) = into.lock() else {
+            return false;
+        };
+        for account in rows.into_iter().filter_map(|r| r.account) {
+            s.rows_with_account += 1;
+            if s.accounts.len() < limit && seen.insert(account.clone()) {
+                s.accounts.push(account);
+            }
+        }
+        true
+    });
+    let mut imp = import(file, input, &opts, feed)?;
+    imp.rows.flush();
+    // The feed, and with it the other handle on the sample, goes with the import.
+    drop(imp);
+    Ok(Arc::try_unwrap(sample)
+        .ok()
+        .and_then(|m| m.into_inner().ok())
+        .unwrap_or_default())
+}
+
+/// What `sample_accounts` found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AccountSample {
+    /// Distinct accounts, in file order, at most the limit asked.
+    pub accounts: Vec<String>,
+    /// Rows with an account (all of them, past the limit too).
+    pub rows_with_account: u64,
 }
 
 fn import<R: Rows<PayoutRow>>(

@@ -123,12 +123,32 @@ impl Spooled {
         matches!(self.body, Body::Disk(_))
     }
 
-    /// What the importers read: the bytes in memory, or the file as a stream.
-    pub fn into_input(self) -> Input<std::io::BufReader<std::fs::File>> {
-        match self.body {
+    /// What the importers read, from its start: the bytes in memory, or the file as a
+    /// stream.
+    pub fn into_input(self) -> std::io::Result<Input<std::io::BufReader<std::fs::File>>> {
+        Ok(match self.body {
             Body::Memory(bytes) => Input::Bytes(bytes),
-            Body::Disk(file) => Input::Reader(std::io::BufReader::with_capacity(1 << 20, file)),
-        }
+            Body::Disk(mut file) => {
+                // A second reading (`reread`) shares the file's offset.
+                file.rewind()?;
+                Input::Reader(std::io::BufReader::with_capacity(1 << 20, file))
+            }
+        })
+    }
+
+    /// The same file for another reading, one after the other (never at once: a file on
+    /// disk is one handle with one offset, each reading starts by rewinding it). In memory,
+    /// a copy (at most `IN_MEMORY` bytes).
+    pub fn reread(&self) -> std::io::Result<Spooled> {
+        let body = match &self.body {
+            Body::Memory(bytes) => Body::Memory(bytes.clone()),
+            Body::Disk(file) => Body::Disk(file.try_clone()?),
+        };
+        Ok(Spooled {
+            body,
+            len: self.len,
+            sha256: self.sha256.clone(),
+        })
     }
 }
 
@@ -139,8 +159,9 @@ mod tests {
 
     fn read_all(s: Spooled) -> Vec<u8> {
         match s.into_input() {
-            Input::Bytes(b) => b,
-            Input::Reader(mut r) => {
+            Err(e) => panic!("{e}"),
+            Ok(Input::Bytes(b)) => b,
+            Ok(Input::Reader(mut r)) => {
                 let mut out = Vec::new();
                 match r.read_to_end(&mut out) {
                     Ok(_) => out,
@@ -169,6 +190,13 @@ mod tests {
             };
             assert_eq!(done.on_disk(), disk);
             assert_eq!(done.sha256(), crate::domain::digest::sha256_hex(&body));
+            // Read again after a first reading: the whole file each time.
+            let again = match done.reread() {
+                Ok(a) => a,
+                Err(e) => panic!("{e}"),
+            };
+            assert_eq!((again.len(), again.sha256()), (done.len(), done.sha256()));
+            assert_eq!(read_all(again), body);
             assert_eq!(read_all(done), body);
         }
         let empty = match Spool::default().finish() {

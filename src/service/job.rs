@@ -15,7 +15,7 @@ use crate::domain::digest::Sha256Reader;
 use crate::domain::records::{BeneficiaryRow, PayoutRow};
 use crate::domain::sha256_hex;
 use crate::import::{
-    ImportOptions, Imported, Rows, import_beneficiaries_from, import_payouts_from,
+    ImportError, ImportOptions, Imported, Rows, import_beneficiaries_from, import_payouts_from,
 };
 use crate::recon::{ExceptionRow, Options, Reconciliation};
 use crate::report::{InputFile, Report, ReportMeta};
@@ -202,8 +202,7 @@ pub fn run(input: &JobInput, progress: &dyn Progress) -> anyhow::Result<JobOutpu
         let file = input_file("beneficiaries", &list, None, digest(reader, path)?);
         Ok((list, file))
     };
-    type BankFile = (Imported<PayoutRow, PayoutTable>, InputFile);
-    let read_payouts = || -> anyhow::Result<Vec<BankFile>> {
+    let read_payouts = || -> anyhow::Result<Vec<BankRead<'_>>> {
         let mut out = Vec::new();
         for src in &input.payouts {
             let mut reader = open(&src.path, &read, total, progress)?;
@@ -214,10 +213,17 @@ pub fn run(input: &JobInput, progress: &dyn Progress) -> anyhow::Result<JobOutpu
             };
             let started = std::time::Instant::now();
             let imported: Imported<PayoutRow, PayoutTable> =
-                import_payouts_from(&src.path.display().to_string(), &mut reader, &opts)?;
+                match import_payouts_from(&src.path.display().to_string(), &mut reader, &opts) {
+                    // Read again once the list has said whose accounts it pays.
+                    Err(ImportError::NoBank { .. }) if src.bank.is_none() => {
+                        out.push(BankRead::NeedsBank(src));
+                        continue;
+                    }
+                    read => read?,
+                };
             phase_done("payout file imported", imported.rows.count(), started);
             let file = input_file("payouts", &imported, src.bank, digest(reader, &src.path)?);
-            out.push((imported, file));
+            out.push(BankRead::Read(Box::new((imported, file))));
         }
         Ok(out)
     };
@@ -241,7 +247,44 @@ pub fn run(input: &JobInput, progress: &dyn Progress) -> anyhow::Result<JobOutpu
     let mut inputs = vec![list_file];
     let mut payouts = Vec::new();
     let mut payout_rows = PayoutTable::default();
-    for (mut imported, file) in bank_files? {
+    for bank_file in bank_files? {
+        let (mut imported, file) = match bank_file {
+            BankRead::Read(done) => *done,
+            BankRead::NeedsBank(src) => {
+                let opts = ImportOptions {
+                    sheet: src.sheet.clone(),
+                    ..ImportOptions::new(input.as_of_year)
+                };
+                let name = src.path.display().to_string();
+                let file = std::fs::File::open(&src.path)
+                    .with_context(|| format!("không đọc được tệp / cannot read {name}"))?;
+                let sample = crate::import::sample_accounts(
+                    &name,
+                    crate::import::Input::Reader(std::io::BufReader::new(file)),
+                    &opts,
+                    super::ACCOUNTS_SAMPLED,
+                )?;
+                let (sampled, found) = banks_in_list(&list.rows, &sample.accounts);
+                let Some(found) = crate::domain::banks::bank_by_accounts(sampled, &found) else {
+                    return Err(ImportError::NoBank { file: name }.into());
+                };
+                let opts = ImportOptions {
+                    default_bank: Some(found.bank),
+                    ..opts
+                };
+                let mut reader = open(&src.path, &read, total, progress)?;
+                let mut imported: Imported<PayoutRow, PayoutTable> =
+                    import_payouts_from(&name, &mut reader, &opts)?;
+                imported.notices.push(super::bank_inferred(&found));
+                let file = input_file(
+                    "payouts",
+                    &imported,
+                    Some(found.bank),
+                    digest(reader, &src.path)?,
+                );
+                (imported, file)
+            }
+        };
         inputs.push(file);
         payout_rows.append(std::mem::take(&mut imported.rows));
         payouts.push(imported);
@@ -327,6 +370,39 @@ fn peak_mb() -> u64 {
                 .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
         })
         .map_or(0, |kb| kb / 1024)
+}
+
+/// A bank file read, or one naming no bank to read once the list has said whose accounts
+/// it pays.
+enum BankRead<'a> {
+    Read(Box<(Imported<PayoutRow, PayoutTable>, InputFile)>),
+    NeedsBank(&'a PayoutSource),
+}
+
+/// The banks the list gives these accounts (distinct, compared without leading zeros):
+/// how many accounts were looked at, and per bank how many of them it holds.
+fn banks_in_list(list: &ListTable, accounts: &[String]) -> (u64, Vec<(BankId, u64)>) {
+    use crate::domain::records::ListRows;
+    use std::collections::{HashMap, HashSet};
+    let keys: HashSet<&str> = accounts
+        .iter()
+        .map(|a| crate::recon::account_key(a))
+        .collect();
+    let mut at: HashMap<BankId, HashSet<&str>> = HashMap::new();
+    for i in 0..list.len() {
+        if let (Some(a), Some(bank)) = (list.account(i), list.bank(i)) {
+            let key = crate::recon::account_key(a);
+            if let Some(k) = keys.get(key) {
+                at.entry(bank).or_default().insert(k);
+            }
+        }
+    }
+    let mut found: Vec<(BankId, u64)> = at
+        .into_iter()
+        .map(|(bank, accounts)| (bank, accounts.len() as u64))
+        .collect();
+    found.sort_by_key(|&(bank, n)| (std::cmp::Reverse(n), bank.code()));
+    (keys.len() as u64, found)
 }
 
 fn input_file<T: crate::import::Drafted, R: Rows<T>>(

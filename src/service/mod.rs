@@ -346,6 +346,116 @@ pub async fn upload(
     req: UploadRequest,
     gate: &ImportGate,
 ) -> ServiceResult<Saved<Upload>> {
+    // A bank file with no bank column, none given and none in its title is read again
+    // once its accounts have said which bank it is from.
+    let again = if kind == UploadKind::Payouts && req.bank.is_none() {
+        let body = req
+            .body
+            .reread()
+            .map_err(|e| ServiceError::Internal(e.to_string()))?;
+        Some(UploadRequest {
+            body,
+            file_name: req.file_name.clone(),
+            unit: req.unit.clone(),
+            actor: req.actor.clone(),
+            ..req
+        })
+    } else {
+        None
+    };
+    match (upload_as_given(store, kind, req, gate, None).await, again) {
+        (Err(ServiceError::Import(no_bank @ ImportError::NoBank { .. })), Some(again)) => {
+            let Some(found) = bank_from_accounts(store, gate, &again).await? else {
+                return Err(ServiceError::Import(no_bank));
+            };
+            let notice = bank_inferred(&found);
+            let again = UploadRequest {
+                bank: Some(found.bank),
+                ..again
+            };
+            upload_as_given(store, kind, again, gate, Some(notice)).await
+        }
+        (done, _) => done,
+    }
+}
+
+/// Distinct account numbers of a bank file looked at to tell its bank.
+pub(crate) const ACCOUNTS_SAMPLED: usize = 2_000;
+
+/// The notice of a bank file whose bank its accounts told.
+pub(crate) fn bank_inferred(found: &crate::domain::banks::AccountEvidence) -> String {
+    let bank = found.bank.short_name();
+    let (agreeing, matched) = (found.agreeing, found.matched);
+    format!(
+        "Ngân hàng suy ra từ danh sách đối tượng: {agreeing}/{matched} số tài khoản của tệp có trong danh sách là tài khoản tại {bank} / the bank is inferred from the beneficiary list: {agreeing} of the file's {matched} account numbers found in the list are accounts at {bank}"
+    )
+}
+
+/// The bank a file without a bank column is from, by whose accounts it pays: the banks of
+/// the beneficiaries with those accounts in the period's current lists of the uploader's
+/// unit, the units below it and those above it (a province's list holds its communes'
+/// people). None when the accounts do not say one bank (`bank_by_accounts`).
+async fn bank_from_accounts(
+    store: &dyn Store,
+    gate: &ImportGate,
+    req: &UploadRequest,
+) -> ServiceResult<Option<crate::domain::banks::AccountEvidence>> {
+    let input = req
+        .body
+        .reread()
+        .and_then(Spooled::into_input)
+        .map_err(|e| ServiceError::Internal(e.to_string()))?;
+    let opts = ImportOptions {
+        max_uncompressed_bytes: gate.max_uncompressed_bytes,
+        max_cells: gate.max_cells,
+        ..ImportOptions::new(crate::domain::dates::this_year())
+    };
+    let sample = {
+        let _permit = gate
+            .permits
+            .acquire()
+            .await
+            .map_err(|e| ServiceError::Internal(e.to_string()))?;
+        let name = req.file_name.clone();
+        blocking(move || crate::import::sample_accounts(&name, input, &opts, ACCOUNTS_SAMPLED))
+            .await??
+    };
+    let mut keys: Vec<String> = sample
+        .accounts
+        .iter()
+        .map(|a| crate::recon::account_key(a).to_owned())
+        .collect();
+    keys.sort_unstable();
+    keys.dedup();
+    let tree = crate::domain::units::shipped_tree();
+    let related = |u: &str| tree.is_within(u, &req.unit) || tree.is_within(&req.unit, u);
+    let lists: Vec<i64> = store
+        .list_uploads(req.period_id)
+        .await?
+        .into_iter()
+        .filter(|u| u.kind == UploadKind::Beneficiaries && u.current && related(&u.unit))
+        .map(|u| u.id)
+        .collect();
+    let found: Vec<(BankId, u64)> = store
+        .banks_of_accounts(&lists, &keys)
+        .await?
+        .into_iter()
+        .filter_map(|(code, n)| Some((BankId::resolve(&code)?, u64::try_from(n).ok()?)))
+        .collect();
+    Ok(crate::domain::banks::bank_by_accounts(
+        keys.len() as u64,
+        &found,
+    ))
+}
+
+/// `upload` with the bank as given (or found), and a notice to add to the upload's own.
+async fn upload_as_given(
+    store: &dyn Store,
+    kind: UploadKind,
+    req: UploadRequest,
+    gate: &ImportGate,
+    notice: Option<String>,
+) -> ServiceResult<Saved<Upload>> {
     let Some(period) = store.get_period(req.period_id).await? else {
         return Err(ServiceError::NotFound(format!("period {}", req.period_id)));
     };
@@ -376,7 +486,9 @@ pub async fn upload(
         confirmed,
         ..
     } = req;
-    let input = body.into_input();
+    let input = body
+        .into_input()
+        .map_err(|e| ServiceError::Internal(e.to_string()))?;
     let (feed_tx, feed_rx) = tokio::sync::mpsc::channel::<UploadFeed>(2);
     let stored = store.stream_upload(period_id, kind, &start, feed_rx, &actor);
     let imported = async {
@@ -435,12 +547,13 @@ pub async fn upload(
                 let feed = RowFeed::new(move |rows: Vec<PayoutRow>| {
                     rows_tx.blocking_send(UploadFeed::Payouts(rows)).is_ok()
                 });
-                let imp = blocking(move || {
+                let mut imp = blocking(move || {
                     let mut imp = import_payouts_into(&file_name, input, &opts, feed)?;
                     imp.rows.flush();
                     Ok::<_, ImportError>(imp)
                 })
                 .await??;
+                imp.notices.extend(notice);
                 let new = NewUpload::from_imported(
                     &imp,
                     start.sha256.clone(),

@@ -797,6 +797,16 @@ pub trait Store: Send + Sync {
     /// Every unit's own target for a period, by unit code.
     async fn unit_targets(&self, period_id: i64) -> StoreResult<Vec<UnitTarget>>;
 
+    /// The banks of the beneficiaries of these lists whose account is one of `accounts`,
+    /// given without leading zeros (the engine's account keys; the list's are compared
+    /// without theirs): per bank code, how many of the accounts. Rows naming no bank are
+    /// left out.
+    async fn banks_of_accounts(
+        &self,
+        list_uploads: &[i64],
+        accounts: &[String],
+    ) -> StoreResult<Vec<(String, i64)>>;
+
     /// Store a beneficiary list as its unit's new current version in the period, with its
     /// rows (`units[i]`: the commune row i counts in, None: the list's unit) and an audit
     /// entry. The identical file (same SHA-256) again returns the stored upload, made

@@ -1020,6 +1020,31 @@ impl Store for Backend {
         Ok(())
     }
 
+    async fn banks_of_accounts(
+        &self,
+        list_uploads: &[i64],
+        accounts: &[String],
+    ) -> StoreResult<Vec<(String, i64)>> {
+        if list_uploads.is_empty() || accounts.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut qb: QueryBuilder<Db> = QueryBuilder::new(
+            "SELECT bank_code, COUNT(DISTINCT LTRIM(account, '0')) FROM beneficiary_rows \
+             WHERE bank_code IS NOT NULL AND upload_id IN (",
+        );
+        let mut ids = qb.separated(", ");
+        for id in list_uploads {
+            ids.push_bind(*id);
+        }
+        qb.push(") AND LTRIM(account, '0') IN (");
+        let mut keys = qb.separated(", ");
+        for a in accounts {
+            keys.push_bind(a.clone());
+        }
+        qb.push(") GROUP BY bank_code ORDER BY bank_code");
+        Ok(qb.build_query_as().fetch_all(self.reader()).await?)
+    }
+
     async fn unit_targets(&self, period_id: i64) -> StoreResult<Vec<UnitTarget>> {
         type Row = (
             String,

@@ -1797,3 +1797,92 @@ async fn downloads_are_byte_stable_digested_and_audited() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_bank_file_without_a_bank_takes_it_from_whose_accounts_it_pays() {
+    support::for_each_backend(|app| async move {
+        let t = app.tokens.accountant.clone();
+        let p = app
+            .create_period(&t, &serde_json::json!({"code": "2024-09"}))
+            .await;
+        p.expect_status(StatusCode::CREATED, "period");
+        let id = support::id_of(&p.json());
+        // Agribank's results as a bare CSV: no bank column, no title. Four of its five
+        // accounts are on the list, all of them at Agribank.
+        let csv = "Số tham chiếu,Số định danh,Số tài khoản,Tên,Số tiền,Trạng thái\n\
+            FT1,025038000101,4200205123456,NGUYEN VAN AN,1500000,Thành công\n\
+            FT2,025142000102,4200205123457,TRAN THI BICH,1500000,Thành công\n\
+            FT3,,4200205123460,HOANG VAN EM,1500000,Thành công\n\
+            FT4,025045000107,4200205999999,VU VAN GIANG,1500000,Thành công\n\
+            FT5,,4200205123464,NGO VAN KHANH,1500000,Thành công\n";
+        let send = |period: i64, bank: Option<&'static str>| {
+            let app = &app;
+            let t = t.clone();
+            async move {
+                app.upload_bytes(
+                    &t,
+                    &format!("/api/v1/periods/{period}/payout-files"),
+                    "kq_agribank.csv",
+                    csv.as_bytes(),
+                    bank,
+                )
+                .await
+            }
+        };
+        // No list yet: nothing says the bank, and nothing is stored.
+        let r = send(id, None).await;
+        r.expect_problem(StatusCode::UNPROCESSABLE_ENTITY, None, "no bank");
+        assert_eq!(app.store.list_uploads(id).await.expect("uploads").len(), 0);
+
+        app.upload_list(&t, id, &support::fixture_path("danh_sach_xa_tan_lap.xlsx"))
+            .await
+            .expect_status(StatusCode::CREATED, "list");
+        // The list says whose accounts the file pays: Agribank's, with a notice saying so.
+        let r = send(id, None).await;
+        r.expect_status(StatusCode::CREATED, "bank from the list");
+        let up = r.json();
+        assert_eq!(up["bank_code"], "VBA", "{up}");
+        let notices = up["notices"].to_string();
+        assert!(
+            notices.contains("Ngân hàng suy ra từ danh sách đối tượng: 4/4 số tài khoản"),
+            "{notices}"
+        );
+        // Its figures are those of the file uploaded with its bank named.
+        let inferred = app
+            .get(&t, &format!("/api/v1/periods/{id}/coverage"))
+            .await
+            .json();
+        let p2 = app
+            .create_period(&t, &serde_json::json!({"code": "2024-09", "programme": "NCC"}))
+            .await;
+        let id2 = support::id_of(&p2.json());
+        app.upload_list(&t, id2, &support::fixture_path("danh_sach_xa_tan_lap.xlsx"))
+            .await
+            .expect_status(StatusCode::CREATED, "list");
+        send(id2, Some("Agribank"))
+            .await
+            .expect_status(StatusCode::CREATED, "named");
+        let named = app
+            .get(&t, &format!("/api/v1/periods/{id2}/coverage"))
+            .await
+            .json();
+        assert_eq!(inferred["by_bank"], named["by_bank"]);
+        assert_eq!(inferred["outcomes"], named["outcomes"]);
+
+        // Accounts the list does not know: still refused, nothing stored.
+        let unknown = "Số tham chiếu,Số tài khoản,Số tiền,Trạng thái\nFT1,999000111,1500000,Thành công\nFT2,999000112,1500000,Thành công\n";
+        let before = app.store.list_uploads(id).await.expect("uploads").len();
+        let r = app
+            .upload_bytes(
+                &t,
+                &format!("/api/v1/periods/{id}/payout-files"),
+                "kq.csv",
+                unknown.as_bytes(),
+                None,
+            )
+            .await;
+        r.expect_problem(StatusCode::UNPROCESSABLE_ENTITY, None, "unknown accounts");
+        assert_eq!(app.store.list_uploads(id).await.expect("uploads").len(), before);
+    })
+    .await;
+}

@@ -130,6 +130,54 @@ fn each_rate_against_its_own_target() {
 }
 
 #[test]
+fn a_bank_file_naming_no_bank_takes_it_from_the_list() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let bare = dir.path().join("kq.csv");
+    // Agribank's results with no bank column and no title: four of the five accounts are
+    // on the list, all at Agribank.
+    std::fs::write(
+        &bare,
+        "Số tham chiếu,Số định danh,Số tài khoản,Tên,Số tiền,Trạng thái\n\
+         FT1,025038000101,4200205123456,NGUYEN VAN AN,1500000,Thành công\n\
+         FT2,025142000102,4200205123457,TRAN THI BICH,1500000,Thành công\n\
+         FT3,,4200205123460,HOANG VAN EM,1500000,Thành công\n\
+         FT4,025045000107,4200205999999,VU VAN GIANG,1500000,Thành công\n\
+         FT5,,4200205123464,NGO VAN KHANH,1500000,Thành công\n",
+    )
+    .expect("write");
+    let list = fixture("danh_sach_xa_tan_lap.xlsx");
+    let path = bare.display().to_string();
+    let r = json(&doisoat(&[
+        "reconcile",
+        "--beneficiaries",
+        &list,
+        "--payouts",
+        &path,
+        "--json",
+    ]));
+    let banks: Vec<&str> = r["by_bank"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|b| b["bank"].as_str())
+        .collect();
+    assert!(banks.contains(&"Agribank"), "{}", r["by_bank"]);
+    // Accounts the list does not know: refused as before, naming the file.
+    std::fs::write(
+        &bare,
+        "Số tham chiếu,Số tài khoản,Số tiền,Trạng thái\nFT1,999000111,1500000,Thành công\n",
+    )
+    .expect("write");
+    let out = doisoat(&["reconcile", "--beneficiaries", &list, "--payouts", &path]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("kq.csv"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
 fn writes_xlsx_and_csv_reports() {
     let dir = tempfile::tempdir().unwrap();
     for name in ["r.xlsx", "r.csv", "r.json"] {
@@ -207,12 +255,12 @@ fn unreadable_input_is_a_clear_non_zero_exit() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    // ...one naming no bank anywhere needs BANK=.
+    // ...one naming no bank anywhere, paying accounts the list does not know, needs BANK=.
     let dir = tempfile::tempdir().expect("tempdir");
     let bare = dir.path().join("kq.csv");
     std::fs::write(
         &bare,
-        "Số tham chiếu,Số định danh,Số tài khoản,Số tiền,Trạng thái\nFT1,025038000101,4200205123456,1500000,Thành công\n",
+        "Số tham chiếu,Số định danh,Số tài khoản,Số tiền,Trạng thái\nFT1,025038000101,9990205123456,1500000,Thành công\n",
     )
     .expect("write");
     let out = doisoat(&[

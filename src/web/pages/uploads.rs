@@ -151,8 +151,8 @@ async fn upload(
                     text: format!(
                         "{file_name}: {}",
                         t.pick(
-                            "tệp không có cột Ngân hàng và tiêu đề tệp không ghi tên ngân hàng. Hãy chọn ngân hàng ở ô \"Ngân hàng (khi tệp không có cột ngân hàng)\" rồi tải lên lại.",
-                            "the file has no Bank column and its title names no bank. Choose the bank in the \"Bank (when the file has no bank column)\" box and upload again.",
+                            "tệp không có cột Ngân hàng, tiêu đề tệp không ghi tên ngân hàng, và số tài khoản trong tệp không cho biết chắc là của ngân hàng nào theo danh sách đối tượng. Hãy chọn ngân hàng ở ô \"Ngân hàng (khi tệp không có cột ngân hàng)\" rồi tải lên lại.",
+                            "the file has no Bank column, its title names no bank, and its account numbers do not tell one bank from the beneficiary list. Choose the bank in the \"Bank (when the file has no bank column)\" box and upload again.",
                         )
                     ),
                 });
