@@ -26,6 +26,8 @@ pub struct AppState {
     pub periods_seen: PeriodsSeen,
     /// Large runs kept for searching their exceptions by name.
     pub search: Arc<crate::service::search::SearchCache>,
+    /// What banks sent by callback per period, recounted when it changed.
+    pub callback_tallies: Arc<crate::service::callbacks::CallbackTallies>,
 }
 
 /// A set of (programme, period code) pairs seen to exist; only ever grows, so it is never
@@ -65,6 +67,7 @@ impl AppState {
             ),
             periods_seen: PeriodsSeen::default(),
             search: Arc::default(),
+            callback_tallies: Arc::default(),
             store,
             config: Arc::new(config),
         }

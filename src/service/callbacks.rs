@@ -4,6 +4,7 @@
 //! only after that transaction has committed: durable acknowledgements at a rate no
 //! per-request commit could reach.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::NaiveDate;
@@ -938,5 +939,53 @@ mod tests {
                 other => panic!("{field}: {other:?}"),
             }
         }
+    }
+}
+
+/// What banks sent by callback for a period, recounted only when its callbacks changed:
+/// the count reads every callback of the period (1–2 s for a national month on
+/// PostgreSQL), the change an index (`Store::callbacks_changed_at`). Kept per server.
+#[derive(Default)]
+pub struct CallbackTallies {
+    kept: std::sync::Mutex<HashMap<(String, String), KeptTallies>>,
+}
+
+struct KeptTallies {
+    changed_at: Option<chrono::DateTime<chrono::Utc>>,
+    tallies: Arc<Vec<crate::store::CallbackTally>>,
+}
+
+impl CallbackTallies {
+    /// Periods kept at most; past it all are let go (each is one recount away).
+    const KEPT: usize = 64;
+
+    pub async fn of(
+        &self,
+        store: &dyn Store,
+        programme: &str,
+        period_code: &str,
+    ) -> Result<Arc<Vec<crate::store::CallbackTally>>, crate::store::StoreError> {
+        let changed_at = store.callbacks_changed_at(programme, period_code).await?;
+        let key = (programme.to_owned(), period_code.to_owned());
+        if let Ok(kept) = self.kept.lock()
+            && let Some(k) = kept.get(&key)
+            && k.changed_at == changed_at
+        {
+            return Ok(Arc::clone(&k.tallies));
+        }
+        let tallies = Arc::new(store.callback_tallies(programme, period_code).await?);
+        if let Ok(mut kept) = self.kept.lock() {
+            if kept.len() >= Self::KEPT && !kept.contains_key(&key) {
+                kept.clear();
+            }
+            kept.insert(
+                key,
+                KeptTallies {
+                    changed_at,
+                    tallies: Arc::clone(&tallies),
+                },
+            );
+        }
+        Ok(tallies)
     }
 }

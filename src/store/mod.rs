@@ -948,6 +948,13 @@ pub trait Store: Send + Sync {
         programme: &str,
         period_code: &str,
     ) -> StoreResult<Vec<StoredCallback>>;
+    /// When a programme's period's callbacks last changed (a new payout or a new state):
+    /// an index read, where `callback_tallies` reads every callback. None: none yet.
+    async fn callbacks_changed_at(
+        &self,
+        programme: &str,
+        period_code: &str,
+    ) -> StoreResult<Option<DateTime<Utc>>>;
     /// What each bank sent by callback for a programme's period code, by the unit named.
     async fn callback_tallies(
         &self,

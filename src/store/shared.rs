@@ -1972,6 +1972,20 @@ impl Store for Backend {
             .collect()
     }
 
+    async fn callbacks_changed_at(
+        &self,
+        programme: &str,
+        period_code: &str,
+    ) -> StoreResult<Option<DateTime<Utc>>> {
+        Ok(sqlx::query_scalar(
+            "SELECT MAX(updated_at) FROM callback_payouts WHERE programme = $1 AND period_code = $2",
+        )
+        .bind(programme)
+        .bind(period_code)
+        .fetch_one(self.reader())
+        .await?)
+    }
+
     async fn callback_tallies(
         &self,
         programme: &str,

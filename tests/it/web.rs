@@ -1069,6 +1069,17 @@ async fn the_period_page_shows_what_banks_sent_by_callback() {
             table.contains("<td class=\"num\">2</td><td class=\"num\">1</td><td class=\"num\">1</td><td class=\"num\">0</td>"),
             "{table}"
         );
+        // A new state of a payout already counted: the table is counted again (it is
+        // kept between loads only while no callback changes).
+        let body = json!([item("CB-1", "returned")]).to_string();
+        app.post_callback(&t.bank, &t.bank_secret, &body, 0)
+            .await
+            .expect_status(StatusCode::OK, "new state");
+        let html = b.get(&format!("/periods/{id}")).await.text();
+        assert!(
+            html.contains("<td class=\"num\">2</td><td class=\"num\">0</td><td class=\"num\">1</td><td class=\"num\">1</td>"),
+            "{html}"
+        );
     })
     .await;
 }

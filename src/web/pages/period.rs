@@ -196,7 +196,7 @@ pub struct CallbackRow {
 /// The banks' callbacks counted on the page of unit `shown` (within the viewer's subtree):
 /// those naming a unit within it; those naming none only on the nation's page (such payouts
 /// count wherever they link, which this table does not follow).
-fn callback_rows(tallies: Vec<crate::store::CallbackTally>, shown: &str) -> Vec<CallbackRow> {
+fn callback_rows(tallies: &[crate::store::CallbackTally], shown: &str) -> Vec<CallbackRow> {
     let tree = crate::domain::units::shipped_tree();
     let mut by_bank: Vec<(String, [i64; 4], chrono::DateTime<chrono::Utc>)> = Vec::new();
     for c in tallies {
@@ -215,7 +215,7 @@ fn callback_rows(tallies: Vec<crate::store::CallbackTally>, shown: &str) -> Vec<
                 }
                 *last = (*last).max(c.last_at);
             }
-            None => by_bank.push((c.bank_code, n, c.last_at)),
+            None => by_bank.push((c.bank_code.clone(), n, c.last_at)),
         }
     }
     by_bank
@@ -419,8 +419,8 @@ pub(super) async fn period_page(
         Err(e) => return Err(PageError(e.into(), lang)),
     };
     let callbacks = callback_rows(
-        st.store
-            .callback_tallies(&period.programme, &period.code)
+        &st.callback_tallies
+            .of(st.store.as_ref(), &period.programme, &period.code)
             .await
             .or_page(lang)?,
         &unit.code,

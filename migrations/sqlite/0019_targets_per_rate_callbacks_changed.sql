@@ -22,3 +22,7 @@ INSERT INTO period_targets_new (period_id, unit_code, target_bp, set_at, set_by)
 SELECT period_id, unit_code, target_bp, set_at, set_by FROM period_targets;
 DROP TABLE period_targets;
 ALTER TABLE period_targets_new RENAME TO period_targets;
+
+-- When a period's callbacks last changed, read from an index: the period page's table of
+-- what banks sent is recounted only then (a national month holds millions of callbacks).
+CREATE INDEX callback_payouts_changed ON callback_payouts (programme, period_code, updated_at);
