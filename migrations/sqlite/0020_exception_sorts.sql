@@ -16,6 +16,10 @@ UPDATE run_exceptions SET (amount_due, amount_paid) = (
 UPDATE run_exceptions SET difference = amount_due - amount_paid
     WHERE amount_due IS NOT NULL AND amount_paid IS NOT NULL AND kind <> 'no_account';
 
+-- The ID's index in the run's order too (a sort by ID breaks ties by seq; the search by
+-- an ID's start reads it as before).
+DROP INDEX run_exceptions_id;
+CREATE INDEX run_exceptions_id ON run_exceptions (run_id, population_id, seq);
 CREATE INDEX run_exceptions_name ON run_exceptions (run_id, name_key, seq);
 CREATE INDEX run_exceptions_due ON run_exceptions (run_id, amount_due, seq);
 CREATE INDEX run_exceptions_paid ON run_exceptions (run_id, amount_paid, seq);

@@ -402,6 +402,8 @@ pub struct ExceptionsView {
     /// The sort as hidden fields, for the filter form (a new filter keeps the order).
     pub sort_hidden: Vec<(&'static str, String)>,
     pub heads: Vec<ExcHead>,
+    /// Whether the column heads sort the list (a stored run's).
+    pub sortable: bool,
 }
 
 const PER_PAGE: usize = 50;
@@ -578,8 +580,10 @@ impl ExceptionsView {
         }
         let filtered = filter_parts.iter().any(|p| !p.starts_with("unit="));
         // The sort (a known column only) rides along with the filters: pages, page size,
-        // jump and downloads keep it.
-        let sort = q.sort();
+        // jump and downloads keep it. A run's list only: on the period page `sort` and
+        // `dir` are the drill-down table's.
+        let sortable = base.starts_with("/runs/");
+        let sort = q.sort().filter(|_| sortable);
         let sort_hidden: Vec<(&'static str, String)> = sort
             .map(|s| {
                 let mut h = vec![("sort", s.column.as_str().to_owned())];
@@ -611,7 +615,7 @@ impl ExceptionsView {
         // A head sorts by its column from the first page: ascending, or descending when
         // the list is sorted ascending by it now.
         let head = |label: &'static str, class: &'static str, column: Option<SortColumn>| {
-            let sort = column.map(|c| {
+            let sort = column.filter(|_| sortable).map(|c| {
                 let now = sort.filter(|s| s.column == c);
                 let descending = now.is_some_and(|s| !s.descending);
                 let mut parts = filter_parts.clone();
@@ -682,6 +686,7 @@ impl ExceptionsView {
             hidden,
             sort_hidden,
             heads,
+            sortable,
             base,
         }
     }

@@ -767,6 +767,10 @@ async fn redirects_paging_and_upload_form_checks() {
         let page2 = b.get(&format!("/periods/{id}?page=2&per_page=2")).await;
         page2.expect_status(StatusCode::OK, "page 2");
         assert_ne!(page1.text(), page2.text(), "page 2 shows other rows");
+        // The live list's heads do not sort: here `sort` and `dir` are the drill-down's.
+        assert!(!page1.text().contains("<a class=\"sort\""), "{}", page1.text());
+        let drill = b.get(&format!("/periods/{id}?per_page=2&sort=due&dir=desc")).await;
+        drill.expect_status(StatusCode::OK, "the drill-down sorted by amount due");
         for bad in ["page=abc", "per_page=-1", "page=2.5"] {
             let r = b.get(&format!("/periods/{id}?{bad}")).await;
             assert_eq!(r.status, StatusCode::BAD_REQUEST, "{bad}");
