@@ -408,6 +408,12 @@ async fn the_whole_flow_gives_the_hand_computed_report_and_downloads() {
             every("sort=due&dir=sideways").await["items"],
             by_due["items"]
         );
+        let far = exceptions(&app, run_id, "sort=value_date&page=18446744073709551615").await;
+        assert_eq!(
+            far["items"],
+            Value::Array(vec![]),
+            "a page past the end: {far}"
+        );
         // The filtered download in the same order.
         let csv = app
             .get(
