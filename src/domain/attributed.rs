@@ -243,6 +243,9 @@ where
     fn origin(&self, i: usize) -> PayoutOrigin {
         self.rows.rows().origin(i)
     }
+    fn value_date(&self, i: usize) -> Option<chrono::NaiveDate> {
+        self.rows.rows().value_date(i)
+    }
     fn file(&self, i: usize) -> &str {
         PayoutRows::file(self.rows.rows(), i)
     }

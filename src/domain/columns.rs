@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 
+use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use rustc_hash::FxHashMap;
 
@@ -603,8 +604,43 @@ impl ListRows for ListTable {
     }
 }
 
-/// Bank payout results as columns (the value date is not kept: nothing downstream of the
-/// engine shows it).
+/// Value dates: a period's payouts share a handful, each stored once (2 bytes a row, as
+/// `InternedColumn`).
+#[derive(Debug, Default, Clone)]
+struct DateColumn {
+    values: Vec<NaiveDate>,
+    index: FxHashMap<NaiveDate, u32>,
+    ids: InternedIds,
+}
+
+impl DateColumn {
+    fn id_of(&mut self, d: NaiveDate) -> u32 {
+        if let Some(&id) = self.index.get(&d) {
+            return id;
+        }
+        let id = self.values.len() as u32;
+        self.values.push(d);
+        self.index.insert(d, id);
+        id
+    }
+
+    fn push(&mut self, d: Option<NaiveDate>) {
+        let id = d.map_or(u32::MAX, |d| self.id_of(d));
+        self.ids.push(id);
+    }
+
+    fn get(&self, i: usize) -> Option<NaiveDate> {
+        self.values.get(self.ids.get(i)? as usize).copied()
+    }
+
+    fn append(&mut self, other: DateColumn) {
+        for i in 0..other.ids.len() {
+            self.push(other.get(i));
+        }
+    }
+}
+
+/// Bank payout results as columns.
 #[derive(Debug, Default, Clone)]
 pub struct PayoutTable {
     files: FileColumn,
@@ -618,6 +654,7 @@ pub struct PayoutTable {
     statuses: Vec<PayoutStatus>,
     reasons: SparseText,
     origins: Vec<PayoutOrigin>,
+    value_dates: DateColumn,
 }
 
 impl PayoutTable {
@@ -638,6 +675,7 @@ impl PayoutTable {
         self.statuses.push(row.status);
         self.reasons.push(row.reason.as_deref());
         self.origins.push(row.origin);
+        self.value_dates.push(row.value_date);
     }
 
     pub fn append(&mut self, other: PayoutTable) {
@@ -652,6 +690,7 @@ impl PayoutTable {
         self.statuses.extend(other.statuses);
         self.reasons.append(other.reasons);
         self.origins.extend(other.origins);
+        self.value_dates.append(other.value_dates);
     }
 }
 
@@ -688,6 +727,9 @@ impl PayoutRows for PayoutTable {
     }
     fn origin(&self, i: usize) -> PayoutOrigin {
         self.origins[i]
+    }
+    fn value_date(&self, i: usize) -> Option<NaiveDate> {
+        self.value_dates.get(i)
     }
     fn file(&self, i: usize) -> &str {
         self.files.get(i)
@@ -793,7 +835,9 @@ mod tests {
                 name: (n % 2 == 0).then(|| "NGUYEN VAN AN".into()),
                 amount: Decimal::from(n as i64 * 1000),
                 status: PayoutStatus::Success,
-                value_date: None,
+                value_date: (n % 4 != 0)
+                    .then(|| NaiveDate::from_ymd_opt(2024, 9, 20 + n % 3))
+                    .flatten(),
                 reason: (n % 7 == 1).then(|| format!("AC0{n}")),
                 origin: PayoutOrigin::File,
             })
@@ -808,6 +852,8 @@ mod tests {
         for i in 0..rows.len() {
             assert_eq!(whole.reason(i), s.reason(i), "{i}");
             assert_eq!(t.reason(i), s.reason(i), "{i}");
+            assert_eq!(whole.value_date(i), s.value_date(i), "{i}");
+            assert_eq!(t.value_date(i), s.value_date(i), "{i}");
             assert_eq!(t.id(i), s.id(i));
             assert_eq!(t.reference(i), s.reference(i));
             assert_eq!(t.name(i), s.name(i));

@@ -312,6 +312,8 @@ pub trait PayoutRows: Sync {
     fn status(&self, i: usize) -> PayoutStatus;
     fn reason(&self, i: usize) -> Option<&str>;
     fn origin(&self, i: usize) -> PayoutOrigin;
+    /// The bank's value date (ngày giá trị), where it gave one.
+    fn value_date(&self, i: usize) -> Option<NaiveDate>;
     fn file(&self, i: usize) -> &str;
     fn row_number(&self, i: usize) -> u32;
     /// The unit payout `i` counts in when it links to nobody on the lists.
@@ -389,6 +391,9 @@ impl PayoutRows for [PayoutRow] {
     }
     fn origin(&self, i: usize) -> PayoutOrigin {
         self[i].origin
+    }
+    fn value_date(&self, i: usize) -> Option<NaiveDate> {
+        self[i].value_date
     }
     fn file(&self, i: usize) -> &str {
         &self[i].source.file

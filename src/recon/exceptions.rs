@@ -69,6 +69,10 @@ pub struct PayoutSummary {
     /// `name_mismatch`): what the follow-up checks.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// The bank's value date (ngày giá trị), `YYYY-MM-DD`; absent where the bank gave none
+    /// and in runs stored before it was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value_date: Option<chrono::NaiveDate>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -99,6 +103,23 @@ pub struct ExceptionRow {
     pub other_lists: Vec<OtherListing>,
 }
 
+impl ExceptionRow {
+    /// The exception's value date: its payouts' earliest (most have one payout); None
+    /// where no payout gave one.
+    pub fn value_date(&self) -> Option<chrono::NaiveDate> {
+        self.payouts.iter().filter_map(|p| p.value_date).min()
+    }
+
+    /// Amount due minus paid, as the follow-up reads it (positive: a top-up to pay;
+    /// negative: to recover); None for an unmatched payout (nothing due) and for a person
+    /// paid in cash (nothing is owed here).
+    pub fn difference(&self) -> Option<Decimal> {
+        self.amount_due
+            .filter(|_| self.kind != ExceptionKind::Beneficiary(Outcome::NoAccount))
+            .map(|due| due - self.amount_paid)
+    }
+}
+
 /// A person's rows on another unit's list.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OtherListing {
@@ -120,6 +141,7 @@ fn summary<P: PayoutRows + ?Sized>(payouts: &P, i: usize) -> PayoutSummary {
         amount: payouts.amount(i),
         reason: payouts.reason(i).map(str::to_owned),
         name: None,
+        value_date: payouts.value_date(i),
     }
 }
 

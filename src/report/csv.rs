@@ -19,7 +19,7 @@ use crate::recon::{ExceptionKind, ExceptionRow};
 const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// (Vietnamese, English) headers of the exception columns, in order.
-pub(crate) const EXCEPTION_COLUMNS: [(&str, &str); 16] = [
+pub(crate) const EXCEPTION_COLUMNS: [(&str, &str); 17] = [
     ("Loại ngoại lệ", "Exception"),
     ("Mã", "Code"),
     ("Số định danh", "Personal ID"),
@@ -35,6 +35,7 @@ pub(crate) const EXCEPTION_COLUMNS: [(&str, &str); 16] = [
     ("Tệp danh sách", "List file"),
     ("Dòng", "Rows"),
     ("Giao dịch", "Payouts"),
+    ("Ngày giá trị", "Value date"),
     ("Đơn vị", "Unit"),
 ];
 
@@ -52,7 +53,7 @@ pub(crate) fn pick(lang: Lang, vi: &'static str, en: &'static str) -> &'static s
     }
 }
 
-pub(crate) fn exception_headers(lang: Lang) -> [&'static str; 16] {
+pub(crate) fn exception_headers(lang: Lang) -> [&'static str; 17] {
     EXCEPTION_COLUMNS.map(|(vi, en)| pick(lang, vi, en))
 }
 
@@ -116,7 +117,7 @@ fn payouts_text(row: &ExceptionRow, lang: Lang) -> String {
 }
 
 /// The cell texts of one exception, unescaped, in [`EXCEPTION_COLUMNS`] order.
-pub(crate) fn exception_texts(row: &ExceptionRow, lang: Lang) -> [String; 16] {
+pub(crate) fn exception_texts(row: &ExceptionRow, lang: Lang) -> [String; 17] {
     [
         kind_label(row.kind, lang).to_owned(),
         row.kind.as_str().to_owned(),
@@ -143,8 +144,25 @@ pub(crate) fn exception_texts(row: &ExceptionRow, lang: Lang) -> [String; 16] {
         row.list_file.clone().unwrap_or_default(),
         joined_rows(&row.list_rows),
         payouts_text(row, lang),
+        value_dates_text(row),
         unit_text(row, lang),
     ]
+}
+
+/// The payouts' value dates as an office writes them (dd/mm/yyyy), each once, in the
+/// payouts' order; empty where none was given (or kept: runs stored before it was).
+fn value_dates_text(row: &ExceptionRow) -> String {
+    let mut dates: Vec<chrono::NaiveDate> = Vec::new();
+    for d in row.payouts.iter().filter_map(|p| p.value_date) {
+        if !dates.contains(&d) {
+            dates.push(d);
+        }
+    }
+    dates
+        .iter()
+        .map(|d| d.format("%d/%m/%Y").to_string())
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// The unit the exception counts in ("Phường Ba Đình (00004)"), and the other units'
@@ -416,7 +434,7 @@ mod tests {
     fn the_unit_and_the_other_units_lists_are_named() {
         let mut r = row();
         assert_eq!(
-            read(&write(&[r.clone()], Lang::Vi))[1][15],
+            read(&write(&[r.clone()], Lang::Vi))[1][16],
             "",
             "no unit: a file alone"
         );
@@ -427,11 +445,41 @@ mod tests {
             rows: vec![5],
         }];
         let rows = read(&write(&[r], Lang::Vi));
-        assert_eq!(rows[0][15], "Đơn vị");
+        assert_eq!(rows[0][16], "Đơn vị");
         assert_eq!(
-            rows[1][15],
+            rows[1][16],
             "Phường Ba Đình (00004); cũng có trong danh sách của Phường Ngọc Hà (00008) (ds_ngoc_ha.csv, dòng 5)"
         );
+    }
+
+    /// The payouts' value dates, each once, as an office writes them; none where the bank
+    /// gave none (or a run stored before kept none).
+    #[test]
+    fn value_dates_are_their_own_column() {
+        let mut r = row();
+        let payout = |day: Option<u32>| crate::recon::PayoutSummary {
+            file: "kq.csv".into(),
+            row: 2,
+            bank: crate::domain::banks::BankId::resolve("VBA").unwrap_or_else(|| panic!("VBA")),
+            reference: Some("FT1".into()),
+            status: PayoutStatus::Success,
+            amount: Decimal::from(1_000_000),
+            reason: None,
+            name: None,
+            value_date: day.and_then(|d| chrono::NaiveDate::from_ymd_opt(2024, 9, d)),
+        };
+        r.payouts = vec![
+            payout(Some(25)),
+            payout(None),
+            payout(Some(5)),
+            payout(Some(25)),
+        ];
+        let rows = read(&write(&[r.clone()], Lang::Vi));
+        assert_eq!(rows[0][15], "Ngày giá trị");
+        assert_eq!(rows[1][15], "25/09/2024; 05/09/2024");
+        assert_eq!(read(&write(&[r.clone()], Lang::En))[0][15], "Value date");
+        r.payouts = vec![payout(None)];
+        assert_eq!(read(&write(&[r], Lang::Vi))[1][15], "");
     }
 
     #[test]

@@ -15,7 +15,10 @@ use crate::domain::banks::BankId;
 use crate::domain::names::fold;
 use crate::domain::units::{NATION, UnitLevel, shipped_tree};
 use crate::recon::{ExceptionRow, Flag};
-use crate::store::{ExceptionFilter, ExceptionRecord, PageStart, Store, StoreError, UnitScope};
+use crate::store::{
+    ExceptionFilter, ExceptionRecord, ExceptionSort, PageStart, SortColumn, SortKey, SortedStart,
+    Store, StoreError, UnitScope,
+};
 
 /// Filters for the exception list; all optional.
 #[derive(Debug, Clone, Default, serde::Deserialize, utoipa::IntoParams)]
@@ -46,9 +49,18 @@ pub struct ExceptionQuery {
     #[serde(default, deserialize_with = "number_or_text")]
     pub per_page: Option<usize>,
     /// Keyset paging: the `next_after` of the page before; the page then starts right after
-    /// it (one index range at any depth) and `page` is not used.
+    /// it (one index range at any depth) and `page` is not used. In the default order only:
+    /// a sorted list is paged by `page`.
     #[serde(default, deserialize_with = "number_or_text")]
     pub after: Option<usize>,
+    /// Sort by a column: `id`, `name`, `commune`, `outcome`, `due`, `paid`, `difference`
+    /// (due minus paid), `bank`, `value_date`; ties keep the run's order. Rows without a
+    /// value (no bank, no value date, …) come last in either direction. Names and communes
+    /// sort without case or diacritics, codes and IDs character by character. Any other
+    /// value: the run's order (the default).
+    pub sort: Option<String>,
+    /// `asc` (default) or `desc`, with `sort`.
+    pub dir: Option<String>,
 }
 
 /// Values one filter takes at most; more are ignored.
@@ -99,6 +111,16 @@ impl ExceptionQuery {
     }
     fn page(&self) -> usize {
         self.page.unwrap_or(1).max(1)
+    }
+
+    /// The sort asked for; None (the run's order) when `sort` names no column.
+    pub fn sort(&self) -> Option<ExceptionSort> {
+        let column = SortColumn::parse(self.sort.as_deref()?)?;
+        let descending = self
+            .dir
+            .as_deref()
+            .is_some_and(|d| d.trim().eq_ignore_ascii_case("desc"));
+        Some(ExceptionSort { column, descending })
     }
 
     /// The store's filter; None when a value names nothing there is (an unknown outcome
@@ -198,7 +220,12 @@ pub fn records(
     let rows = rows.into_iter();
     let mut out = Vec::with_capacity(rows.size_hint().0);
     for row in rows {
+        let key = |d: rust_decimal::Decimal| whole_dong(d);
         out.push(ExceptionRecord {
+            amount_due: row.amount_due.and_then(key),
+            amount_paid: key(row.amount_paid),
+            difference: row.difference().and_then(key),
+            value_date: row.value_date(),
             kind: row.kind.as_str().to_owned(),
             flags: row.flags.iter().map(|f| f.as_str().to_owned()).collect(),
             unit_code: row.unit.clone(),
@@ -219,6 +246,46 @@ pub fn records(
         });
     }
     Ok(out)
+}
+
+/// An amount as the sort key the store keeps: whole đồng (stored amounts are; a fraction,
+/// which the store refuses in inputs, is rounded down), None past i64.
+fn whole_dong(d: rust_decimal::Decimal) -> Option<i64> {
+    use rust_decimal::prelude::ToPrimitive;
+    d.floor().to_i64()
+}
+
+/// `row`'s value in a sort column, exactly as the store keeps it (the in-memory sort of the
+/// live figures orders as a stored run's does).
+fn sort_key(row: &ExceptionRow, column: SortColumn) -> Option<SortKey> {
+    let int = |d: Option<rust_decimal::Decimal>| d.and_then(whole_dong).map(SortKey::Int);
+    match column {
+        SortColumn::Id => Some(SortKey::Text(row.population_id.clone())),
+        SortColumn::Name => Some(SortKey::Text(fold(&row.name))),
+        SortColumn::Commune => row.commune.as_deref().map(|c| SortKey::Text(fold(c))),
+        SortColumn::Outcome => Some(SortKey::Text(row.kind.as_str().to_owned())),
+        SortColumn::Due => int(row.amount_due),
+        SortColumn::Paid => int(Some(row.amount_paid)),
+        SortColumn::Difference => int(row.difference()),
+        SortColumn::Bank => row.bank.map(|b| SortKey::Text(b.code().to_owned())),
+        SortColumn::ValueDate => row.value_date().map(SortKey::Date),
+    }
+}
+
+/// The order `sort` puts two rows in (`a` at `i`, `b` at `j` in the run's order): by key,
+/// then by position, both in the sort's direction; rows without a key last either way.
+/// Texts compare bytewise, as the store compares them.
+fn sorted_order(
+    sort: ExceptionSort,
+    (i, a): (usize, &Option<SortKey>),
+    (j, b): (usize, &Option<SortKey>),
+) -> std::cmp::Ordering {
+    let directed = |o: std::cmp::Ordering| if sort.descending { o.reverse() } else { o };
+    match (a, b) {
+        (Some(_), None) => std::cmp::Ordering::Less,
+        (None, Some(_)) => std::cmp::Ordering::Greater,
+        (a, b) => directed(a.cmp(b).then(i.cmp(&j))),
+    }
 }
 
 fn parse_row(run_id: i64, json: &str) -> Result<ExceptionRow, StoreError> {
@@ -275,6 +342,37 @@ pub async fn exception_page(
         return Ok(empty);
     };
     let wide = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
+    // One more than the cap tells "exactly the cap" from "more".
+    let up_to = filter
+        .search
+        .is_some()
+        .then_some(SEARCH_COUNT_CAP as i64 + 1);
+    if let Some(sort) = q.sort() {
+        // Sorted by the store, paged by number (a search too: the store finds and sorts).
+        let skip = wide((page - 1).saturating_mul(per_page));
+        let rows = store
+            .sorted_exception_rows(
+                run_id,
+                &filter,
+                sort,
+                SortedStart::Skip(skip),
+                wide(per_page),
+            )
+            .await?;
+        let counted =
+            usize::try_from(store.count_exceptions(run_id, &filter, up_to).await?).unwrap_or(0);
+        let (total, total_exact) = capped(counted, up_to.is_some());
+        let items = rows
+            .iter()
+            .map(|(_, _, json)| parse_row(run_id, json))
+            .collect::<Result<Vec<_>, _>>()?;
+        return Ok(ExceptionPage {
+            total,
+            total_exact,
+            items,
+            ..empty
+        });
+    }
     let start = match q.after {
         Some(after) => PageStart::After(wide(after)),
         None => PageStart::Skip(wide((page - 1).saturating_mul(per_page))),
@@ -296,11 +394,6 @@ pub async fn exception_page(
             let rows = store
                 .exception_rows(run_id, &filter, start, wide(per_page))
                 .await?;
-            // One more than the cap tells "exactly the cap" from "more".
-            let up_to = filter
-                .search
-                .is_some()
-                .then_some(SEARCH_COUNT_CAP as i64 + 1);
             let counted =
                 usize::try_from(store.count_exceptions(run_id, &filter, up_to).await?).unwrap_or(0);
             let (total, exact) = capped(counted, up_to.is_some());
@@ -397,19 +490,28 @@ pub fn filter_exceptions(rows: &[ExceptionRow], q: &ExceptionQuery) -> Exception
                 }
             })
     };
-    let matching: Vec<(usize, &ExceptionRow)> = rows
+    let mut matching: Vec<(usize, &ExceptionRow)> = rows
         .iter()
         .enumerate()
         .filter(|(_, r)| matches(r))
         .collect();
     // Capped as a stored run's search is, so both answer alike.
     let (total, total_exact) = capped(matching.len(), f.search.is_some());
-    let skip = match q.after {
+    let sort = q.sort();
+    if let Some(sort) = sort {
+        let mut keyed: Vec<(Option<SortKey>, (usize, &ExceptionRow))> = matching
+            .into_iter()
+            .map(|(i, r)| (sort_key(r, sort.column), (i, r)))
+            .collect();
+        keyed.sort_by(|(a, (i, _)), (b, (j, _))| sorted_order(sort, (*i, a), (*j, b)));
+        matching = keyed.into_iter().map(|(_, m)| m).collect();
+    }
+    let skip = match q.after.filter(|_| sort.is_none()) {
         Some(after) => matching.partition_point(|(i, _)| *i <= after),
         None => (page - 1).saturating_mul(per_page),
     };
     let window: Vec<&(usize, &ExceptionRow)> = matching.iter().skip(skip).take(per_page).collect();
-    let next_after = if window.len() == per_page {
+    let next_after = if window.len() == per_page && sort.is_none() {
         window.last().map(|(i, _)| *i)
     } else {
         None
@@ -450,15 +552,29 @@ fn io_error(e: impl std::fmt::Display) -> std::io::Error {
     std::io::Error::other(e.to_string())
 }
 
-type StoredChunk = Result<Vec<(i64, String)>, StoreError>;
+/// Which of a run's exceptions a download lists, and in which order (None: the run's).
+struct Listed {
+    filter: ExceptionFilter,
+    sort: Option<ExceptionSort>,
+}
+
+impl Listed {
+    fn new(filter: ExceptionFilter, sort: Option<ExceptionSort>) -> Self {
+        Listed { filter, sort }
+    }
+}
+
+type StoredChunk = Result<Vec<crate::store::SortedRow>, StoreError>;
 
 /// The stored run's exceptions one by one, read from the store a chunk at a time, for a
 /// writer on a blocking thread; the next chunk is read while this one is written. A read
-/// that fails ends the rows and is kept in `failed`.
+/// that fails ends the rows and is kept in `failed`. Sorted, each chunk starts after the
+/// last row's key and `seq` (an index range at any depth, as in the run's order).
 struct StoredRows {
     store: Arc<dyn Store>,
     run_id: i64,
     filter: Arc<ExceptionFilter>,
+    sort: Option<ExceptionSort>,
     held: std::vec::IntoIter<ExceptionRow>,
     /// The next chunk's read, under way.
     next: Option<tokio::task::JoinHandle<StoredChunk>>,
@@ -467,33 +583,51 @@ struct StoredRows {
 }
 
 impl StoredRows {
-    /// `filter`'s rows of the run from the start; read failures land in the returned slot.
+    /// The `listed` rows of the run from the start; read failures land in the returned
+    /// slot.
     fn new(
         store: Arc<dyn Store>,
         run_id: i64,
-        filter: ExceptionFilter,
+        listed: Listed,
     ) -> (Self, Arc<Mutex<Option<String>>>) {
         let failed = Arc::new(Mutex::new(None));
         let mut rows = StoredRows {
             store,
             run_id,
-            filter: Arc::new(filter),
+            filter: Arc::new(listed.filter),
+            sort: listed.sort,
             held: Vec::new().into_iter(),
             next: None,
             failed: failed.clone(),
             runtime: tokio::runtime::Handle::current(),
         };
-        rows.next = Some(rows.read(-1));
+        rows.next = Some(rows.read(None));
         (rows, failed)
     }
 
-    /// Starts reading the chunk after `after`.
-    fn read(&self, after: i64) -> tokio::task::JoinHandle<StoredChunk> {
+    /// Starts reading the chunk after `after` (a row's key and `seq`; None: the start).
+    fn read(&self, after: Option<(Option<SortKey>, i64)>) -> tokio::task::JoinHandle<StoredChunk> {
         let (store, filter, run_id) = (self.store.clone(), self.filter.clone(), self.run_id);
+        let sort = self.sort;
         self.runtime.spawn(async move {
-            store
-                .exception_rows(run_id, &filter, PageStart::After(after), CHUNK_ROWS)
-                .await
+            match sort {
+                Some(sort) => {
+                    let start = match after {
+                        Some((key, seq)) => SortedStart::After(key, seq),
+                        None => SortedStart::Skip(0),
+                    };
+                    store
+                        .sorted_exception_rows(run_id, &filter, sort, start, CHUNK_ROWS)
+                        .await
+                }
+                None => {
+                    let after = after.map_or(-1, |(_, seq)| seq);
+                    let rows = store
+                        .exception_rows(run_id, &filter, PageStart::After(after), CHUNK_ROWS)
+                        .await?;
+                    Ok(rows.into_iter().map(|(seq, j)| (seq, None, j)).collect())
+                }
+            }
         })
     }
 
@@ -506,13 +640,13 @@ impl StoredRows {
             Err(e) => return Some(Err(e.to_string())),
         };
         if i64::try_from(rows.len()).unwrap_or(0) == CHUNK_ROWS
-            && let Some((seq, _)) = rows.last()
+            && let Some((seq, key, _)) = rows.last()
         {
-            self.next = Some(self.read(*seq));
+            self.next = Some(self.read(Some((key.clone(), *seq))));
         }
         Some(
             rows.iter()
-                .map(|(_, j)| parse_row(self.run_id, j).map_err(|e| e.to_string()))
+                .map(|(_, _, j)| parse_row(self.run_id, j).map_err(|e| e.to_string()))
                 .collect(),
         )
     }
@@ -783,6 +917,8 @@ pub async fn download_view(
         // A search may be someone's ID or account: never kept whole in the trail.
         "q": q.q.as_deref().map(|s| s.chars().take(100).map(|c| if c.is_ascii_digit() { '*' } else { c }).collect::<String>()),
         "unit": q.unit,
+        "sort": q.sort().map(|s| s.column.as_str()),
+        "dir": q.sort().map(|s| if s.descending { "desc" } else { "asc" }),
     });
     let audit = download_audit(actor, &run, file, lang, Some(filters));
     let body = if xlsx {
@@ -791,7 +927,7 @@ pub async fn download_view(
         report_workbook(
             store.clone(),
             run,
-            filter,
+            Listed::new(filter, q.sort()),
             count,
             lang,
             file,
@@ -800,7 +936,16 @@ pub async fn download_view(
         .await?
     } else {
         let keep = KeepDigest::none();
-        exceptions_csv(store.clone(), run_id, filter, lang, csv, file, keep).await?
+        exceptions_csv(
+            store.clone(),
+            run_id,
+            Listed::new(filter, q.sort()),
+            lang,
+            csv,
+            file,
+            keep,
+        )
+        .await?
     };
     store.append_audit(audit).await?;
     Ok(body)
@@ -810,13 +955,13 @@ pub async fn download_view(
 async fn exceptions_csv(
     store: Arc<dyn Store>,
     run_id: i64,
-    filter: ExceptionFilter,
+    listed: Listed,
     lang: Lang,
     style: crate::report::csv::CsvStyle,
     file: &'static str,
     keep: KeepDigest,
 ) -> ServiceResult<DownloadBody> {
-    let (rows, failed) = StoredRows::new(store, run_id, filter);
+    let (rows, failed) = StoredRows::new(store, run_id, listed);
     let stream = written_on_the_side(run_id, file, failed, keep, move |mut out| {
         crate::report::csv::write_exceptions_styled(&mut out, rows, lang, style)
             .and_then(|()| std::io::Write::flush(&mut out))
@@ -831,14 +976,14 @@ async fn exceptions_csv(
 async fn report_workbook(
     store: Arc<dyn Store>,
     run: LoadedRun,
-    filter: ExceptionFilter,
+    listed: Listed,
     count: usize,
     lang: Lang,
     file: &'static str,
     keep: KeepDigest,
 ) -> ServiceResult<DownloadBody> {
     let run_id = run.stored.info.id;
-    let (rows, failed) = StoredRows::new(store, run_id, filter);
+    let (rows, failed) = StoredRows::new(store, run_id, listed);
     let (report, meta) = (run.report, run.meta);
     let stream = written_on_the_side(run_id, file, failed, keep, move |out| {
         crate::report::xlsx::write_report_to(
@@ -882,8 +1027,8 @@ async fn made(
             } else {
                 KeepDigest::none()
             };
-            let filter = ExceptionFilter::default();
-            exceptions_csv(store, run_id, filter, lang, csv, what.name(), keep).await
+            let listed = Listed::new(ExceptionFilter::default(), None);
+            exceptions_csv(store, run_id, listed, lang, csv, what.name(), keep).await
         }
         Download::FollowUp => {
             // Only the failed, returned and unpaid are on it: read just those.
@@ -896,7 +1041,7 @@ async fn made(
             let count = store.count_exceptions(run_id, &filter, None).await?;
             let count = usize::try_from(count).unwrap_or(0);
             let keep = KeepDigest::of(&store, run_id, lang);
-            let (rows, failed) = StoredRows::new(store, run_id, filter);
+            let (rows, failed) = StoredRows::new(store, run_id, Listed::new(filter, None));
             let meta = run.meta;
             let stream = written_on_the_side(run_id, what.name(), failed, keep, move |out| {
                 crate::report::xlsx::write_followup_to(
@@ -916,8 +1061,8 @@ async fn made(
         Download::Xlsx => {
             let count = usize::try_from(run.stored.exception_rows.unwrap_or(0)).unwrap_or(0);
             let keep = KeepDigest::of(&store, run_id, lang);
-            let filter = ExceptionFilter::default();
-            report_workbook(store, run, filter, count, lang, what.name(), keep).await
+            let listed = Listed::new(ExceptionFilter::default(), None);
+            report_workbook(store, run, listed, count, lang, what.name(), keep).await
         }
     }
 }
@@ -966,6 +1111,59 @@ mod tests {
         // Other filters count exactly, however many match.
         let all = filter_exceptions(&rows, &ExceptionQuery::default());
         assert_eq!((all.total, all.total_exact), (SEARCH_COUNT_CAP + 2, true));
+    }
+
+    fn sorted(rows: &[ExceptionRow], sort: &str, dir: &str) -> Vec<String> {
+        filter_exceptions(
+            rows,
+            &ExceptionQuery {
+                sort: Some(sort.into()),
+                dir: Some(dir.into()),
+                per_page: Some(500),
+                ..ExceptionQuery::default()
+            },
+        )
+        .items
+        .into_iter()
+        .map(|r| r.population_id)
+        .collect()
+    }
+
+    /// The live figures' list sorts in memory by the keys a stored run's rows keep: the
+    /// same order as the store's, rows without a value last both ways, ties in the run's
+    /// order (reversed with the direction); an unknown column is the run's order.
+    #[test]
+    fn the_live_list_sorts_as_a_stored_run() {
+        let mut rows: Vec<ExceptionRow> = ["Trần Văn B", "lê thị a", "Đỗ C", "Lê Thị A"]
+            .iter()
+            .enumerate()
+            .map(|(i, n)| row(i, n))
+            .collect();
+        rows[0].amount_due = None;
+        rows[0].kind = crate::recon::ExceptionKind::UnmatchedPayout;
+        rows[1].kind = crate::recon::ExceptionKind::Beneficiary(crate::recon::Outcome::Underpaid);
+        rows[1].amount_paid = rust_decimal::Decimal::from(1_000_000);
+        rows[2].kind = crate::recon::ExceptionKind::Beneficiary(crate::recon::Outcome::Overpaid);
+        rows[2].amount_paid = rust_decimal::Decimal::from(4_000_000);
+        let ids = |idx: &[usize]| -> Vec<String> {
+            idx.iter().map(|&i| rows[i].population_id.clone()).collect()
+        };
+        // Folded names: "do c" < "le thi a" (twice: run order) < "tran van b".
+        assert_eq!(sorted(&rows, "name", "asc"), ids(&[2, 1, 3, 0]));
+        assert_eq!(sorted(&rows, "name", "desc"), ids(&[0, 3, 1, 2]));
+        // Difference (due − paid): over 1,000,000 < short 2,000,000; the unmatched payout
+        // and the cash payee have none: last, in either direction.
+        assert_eq!(sorted(&rows, "difference", "asc"), ids(&[2, 1, 0, 3]));
+        assert_eq!(sorted(&rows, "difference", "desc"), ids(&[1, 2, 3, 0]));
+        assert_eq!(sorted(&rows, "nonsense", "desc"), ids(&[0, 1, 2, 3]));
+        assert_eq!(sorted(&rows, "'; DROP TABLE x", "asc"), ids(&[0, 1, 2, 3]));
+        // Each key is the one the store keeps for the row.
+        let records = records(rows.clone()).expect("records");
+        for (row, record) in rows.iter().zip(&records) {
+            for c in SortColumn::ALL {
+                assert_eq!(sort_key(row, c), record.sort_key(c), "{c:?}");
+            }
+        }
     }
 
     /// Choices: any of several, each once, at most `MAX_CHOICES`; a commune written with a

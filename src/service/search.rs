@@ -357,6 +357,10 @@ mod tests {
             population_id: id.into(),
             account: None,
             name_key: name.into(),
+            amount_due: None,
+            amount_paid: None,
+            difference: None,
+            value_date: None,
             row_json: String::new(),
         }
     }

@@ -264,8 +264,150 @@ pub struct ExceptionRecord {
     pub account: Option<String>,
     /// The name folded.
     pub name_key: String,
+    /// The sort keys of the amounts (whole đồng, as the store keeps amounts): due (None for
+    /// an unmatched payout), paid, and due minus paid (None where nothing is owed here:
+    /// unmatched payouts, people paid in cash).
+    pub amount_due: Option<i64>,
+    pub amount_paid: Option<i64>,
+    pub difference: Option<i64>,
+    /// The payouts' earliest value date.
+    pub value_date: Option<chrono::NaiveDate>,
     pub row_json: String,
 }
+
+impl ExceptionRecord {
+    /// The record's value in a sort column, as the store orders by it.
+    pub fn sort_key(&self, column: SortColumn) -> Option<SortKey> {
+        let text = |t: &Option<String>| t.clone().map(SortKey::Text);
+        match column {
+            SortColumn::Id => Some(SortKey::Text(self.population_id.clone())),
+            SortColumn::Name => Some(SortKey::Text(self.name_key.clone())),
+            SortColumn::Commune => text(&self.commune_key),
+            SortColumn::Outcome => Some(SortKey::Text(self.kind.clone())),
+            SortColumn::Due => self.amount_due.map(SortKey::Int),
+            SortColumn::Paid => self.amount_paid.map(SortKey::Int),
+            SortColumn::Difference => self.difference.map(SortKey::Int),
+            SortColumn::Bank => text(&self.bank_code),
+            SortColumn::ValueDate => self.value_date.map(SortKey::Date),
+        }
+    }
+}
+
+/// A column a run's exceptions sort by (`?sort=`): the whole list of what the store's
+/// ORDER BY may name; no text from a request ever reaches the SQL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SortColumn {
+    Id,
+    Name,
+    Commune,
+    Outcome,
+    Due,
+    Paid,
+    Difference,
+    Bank,
+    ValueDate,
+}
+
+impl SortColumn {
+    pub const ALL: [SortColumn; 9] = [
+        SortColumn::Id,
+        SortColumn::Name,
+        SortColumn::Commune,
+        SortColumn::Outcome,
+        SortColumn::Due,
+        SortColumn::Paid,
+        SortColumn::Difference,
+        SortColumn::Bank,
+        SortColumn::ValueDate,
+    ];
+
+    /// The name in a query string (`sort=due`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SortColumn::Id => "id",
+            SortColumn::Name => "name",
+            SortColumn::Commune => "commune",
+            SortColumn::Outcome => "outcome",
+            SortColumn::Due => "due",
+            SortColumn::Paid => "paid",
+            SortColumn::Difference => "difference",
+            SortColumn::Bank => "bank",
+            SortColumn::ValueDate => "value_date",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        SortColumn::ALL.into_iter().find(|c| c.as_str() == s.trim())
+    }
+
+    /// The stored column it reads: a constant of this list, never request text.
+    pub(crate) fn column(self) -> &'static str {
+        match self {
+            SortColumn::Id => "population_id",
+            SortColumn::Name => "name_key",
+            SortColumn::Commune => "commune_key",
+            SortColumn::Outcome => "kind",
+            SortColumn::Due => "amount_due",
+            SortColumn::Paid => "amount_paid",
+            SortColumn::Difference => "difference",
+            SortColumn::Bank => "bank_code",
+            SortColumn::ValueDate => "value_date",
+        }
+    }
+
+    /// Whether rows may have no value here (those come last, in either direction).
+    pub fn nullable(self) -> bool {
+        !matches!(
+            self,
+            SortColumn::Id | SortColumn::Name | SortColumn::Outcome
+        )
+    }
+
+    /// What kind of value the column holds (how a cursor binds and reads it).
+    pub fn key_type(self) -> SortKeyType {
+        match self {
+            SortColumn::Due | SortColumn::Paid | SortColumn::Difference => SortKeyType::Int,
+            SortColumn::ValueDate => SortKeyType::Date,
+            _ => SortKeyType::Text,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortKeyType {
+    Int,
+    Text,
+    Date,
+}
+
+/// A sort the store applies: by `column`, then by the run's order (`seq`), both in the
+/// same direction; rows without a value come last either way. Texts compare bytewise on
+/// both backends (folded names and communes, IDs, codes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExceptionSort {
+    pub column: SortColumn,
+    pub descending: bool,
+}
+
+/// A row's value in the sort column (None: it has none).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum SortKey {
+    Int(i64),
+    Text(String),
+    Date(chrono::NaiveDate),
+}
+
+/// Where a sorted read starts: after a row (keyset: one index range at any depth), or
+/// after skipping this many (numbered pages).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SortedStart {
+    Skip(i64),
+    /// After the row with this key (None: a row without a value) and `seq`.
+    After(Option<SortKey>, i64),
+}
+
+/// A row of a sorted read: `seq`, its sort key, `row_json`.
+pub type SortedRow = (i64, Option<SortKey>, String);
 
 /// Which of a run's exceptions a page reads; every field narrows it (all `None`: all).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -881,6 +1023,16 @@ pub trait Store: Send + Sync {
         start: PageStart,
         limit: i64,
     ) -> StoreResult<Vec<(i64, String)>>;
+    /// Matching exceptions of a run in `sort`'s order (ties in the run's order, the same
+    /// direction; rows without a value last), at most `limit` from `start`.
+    async fn sorted_exception_rows(
+        &self,
+        run_id: i64,
+        filter: &ExceptionFilter,
+        sort: ExceptionSort,
+        start: SortedStart,
+        limit: i64,
+    ) -> StoreResult<Vec<SortedRow>>;
     /// Those of a run's exceptions at `seqs` (ascending), as `(seq, row_json)`.
     async fn exceptions_at(&self, run_id: i64, seqs: &[i64]) -> StoreResult<Vec<(i64, String)>>;
     /// Each of a run's exceptions in order, as stored but without its `row_json`.

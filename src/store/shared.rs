@@ -31,10 +31,11 @@ use crate::store::records::{LIST_ROW_COLUMNS, PAYOUT_ROW_COLUMNS, dong};
 use crate::store::rules;
 use crate::store::{
     BeneficiaryRecord, CallbackPayout, CallbackRequest, CallbackVerdict, ExceptionFilter,
-    ExceptionRecord, ListInput, NewPeriod, NewRun, NewSession, NewToken, NewUpload, PageStart,
-    PayoutInput, PayoutRecord, Period, PeriodInputs, PoolUse, Programme, RunFeed, RunInfo, Saved,
-    Store, StoreError, StoreResult, StoredCallback, StoredRun, Streamed, TokenInfo, UnitScope,
-    UnitTarget, Upload, UploadFeed, UploadKind, WebSession,
+    ExceptionRecord, ExceptionSort, ListInput, NewPeriod, NewRun, NewSession, NewToken, NewUpload,
+    PageStart, PayoutInput, PayoutRecord, Period, PeriodInputs, PoolUse, Programme, RunFeed,
+    RunInfo, Saved, SortColumn, SortKey, SortKeyType, SortedRow, SortedStart, Store, StoreError,
+    StoreResult, StoredCallback, StoredRun, Streamed, TokenInfo, UnitScope, UnitTarget, Upload,
+    UploadFeed, UploadKind, WebSession,
 };
 
 type Tx = sqlx::Transaction<'static, Db>;
@@ -671,6 +672,10 @@ async fn insert_exceptions(
             "name_key",
             "row_json",
             "account",
+            "amount_due",
+            "amount_paid",
+            "difference",
+            "value_date",
         ],
         &numbered,
         |(seq, r), c| {
@@ -686,6 +691,10 @@ async fn insert_exceptions(
                 Cell::Text(&r.name_key),
                 Cell::Text(&r.row_json),
                 r.account.as_deref().into(),
+                r.amount_due.map_or(Cell::Null, Cell::Int),
+                r.amount_paid.map_or(Cell::Null, Cell::Int),
+                r.difference.map_or(Cell::Null, Cell::Int),
+                r.value_date.map_or(Cell::Null, Cell::Date),
             ]);
         },
     )
@@ -791,6 +800,113 @@ fn push_exception_filter(qb: &mut QueryBuilder<Db>, run_id: i64, f: &ExceptionFi
             qb.push(" ESCAPE '\\'))");
         }
     }
+}
+
+/// Which rows of a sorted read a query takes: those with a value in the sort column, or
+/// (a nullable column's tail) those without.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SortPart {
+    Valued,
+    Unvalued,
+}
+
+/// `SELECT r.seq, r.<column>, r.row_json …` of one part of a sorted read: the page's keys
+/// from the filter and the sort's index alone (an OFFSET skips index entries), then just
+/// those rows, ordered again. Rows with a value order by (column, seq); those without, by
+/// seq; both in the sort's direction. The column and the direction come from
+/// `SortColumn::column` and a bool: no request text.
+fn sorted_part_query(
+    run_id: i64,
+    filter: &ExceptionFilter,
+    sort: ExceptionSort,
+    part: SortPart,
+    after: Option<(Option<&SortKey>, i64)>,
+    limit: i64,
+    skip: i64,
+) -> QueryBuilder<Db> {
+    let col = sort.column.column();
+    let (dir, beyond) = if sort.descending {
+        (" DESC", " < ")
+    } else {
+        (" ASC", " > ")
+    };
+    let mut qb: QueryBuilder<Db> = QueryBuilder::new(format!(
+        "SELECT r.seq, r.{col}, r.row_json FROM run_exceptions r WHERE r.run_id = "
+    ));
+    qb.push_bind(run_id);
+    qb.push(" AND r.seq IN (SELECT e.seq");
+    push_exception_filter(&mut qb, run_id, filter);
+    let order = |t: &str| match part {
+        SortPart::Valued => format!("{t}.{col}{dir}, {t}.seq{dir}"),
+        SortPart::Unvalued => format!("{t}.seq{dir}"),
+    };
+    match part {
+        SortPart::Valued => {
+            if sort.column.nullable() {
+                qb.push(format!(" AND e.{col} IS NOT NULL"));
+            }
+            if let Some((Some(key), seq)) = after {
+                // A row value: one index range on both backends.
+                qb.push(format!(" AND (e.{col}, e.seq){beyond}("));
+                push_key(&mut qb, key);
+                qb.push(", ");
+                qb.push_bind(seq);
+                qb.push(")");
+            }
+        }
+        SortPart::Unvalued => {
+            qb.push(format!(" AND e.{col} IS NULL"));
+            if let Some((None, seq)) = after {
+                qb.push(format!(" AND e.seq{beyond}"));
+                qb.push_bind(seq);
+            }
+        }
+    }
+    qb.push(format!(" ORDER BY {} LIMIT ", order("e")));
+    qb.push_bind(limit.max(0));
+    if skip > 0 {
+        qb.push(" OFFSET ");
+        qb.push_bind(skip);
+    }
+    qb.push(format!(") ORDER BY {}", order("r")));
+    qb
+}
+
+/// A cursor's key as a bound value of the column's type.
+fn push_key(qb: &mut QueryBuilder<Db>, key: &SortKey) {
+    match key {
+        SortKey::Int(n) => {
+            qb.push_bind(*n);
+        }
+        SortKey::Text(t) => {
+            qb.push_bind(t.clone());
+        }
+        SortKey::Date(d) => {
+            qb.push_bind(*d);
+        }
+    }
+}
+
+/// A sorted read's rows with their keys, read as the column's type.
+fn sorted_rows(
+    rows: Vec<<Db as sqlx::Database>::Row>,
+    column: SortColumn,
+) -> StoreResult<Vec<SortedRow>> {
+    use sqlx::Row;
+    rows.into_iter()
+        .map(|row| {
+            let seq: i64 = row.try_get(0)?;
+            let key = match column.key_type() {
+                SortKeyType::Int => row.try_get::<Option<i64>, _>(1)?.map(SortKey::Int),
+                SortKeyType::Text => row.try_get::<Option<String>, _>(1)?.map(SortKey::Text),
+                SortKeyType::Date => row
+                    .try_get::<Option<chrono::NaiveDate>, _>(1)?
+                    .map(SortKey::Date),
+            };
+            let json: String = row.try_get(2)?;
+            Ok((seq, key, json))
+        })
+        .collect()
 }
 
 /// `s` matched literally by LIKE (with `ESCAPE '\'`).
@@ -1519,6 +1635,64 @@ impl Store for Backend {
         Ok(qb.build_query_as().fetch_all(self.reader()).await?)
     }
 
+    async fn sorted_exception_rows(
+        &self,
+        run_id: i64,
+        filter: &ExceptionFilter,
+        sort: ExceptionSort,
+        start: SortedStart,
+        limit: i64,
+    ) -> StoreResult<Vec<SortedRow>> {
+        // Two index ranges rather than one ORDER BY with the rows without a value put last
+        // by an expression (which no index serves, so every page would sort the run): the
+        // rows with a value, then, where that part runs out, those without.
+        let limit = limit.max(0);
+        let (skip, after) = match &start {
+            SortedStart::Skip(n) => ((*n).max(0), None),
+            SortedStart::After(key, seq) => (0, Some((key.as_ref(), *seq))),
+        };
+        let mut out = Vec::new();
+        // A cursor already past the rows with a value starts in the tail.
+        if !matches!(after, Some((None, _))) {
+            let mut qb =
+                sorted_part_query(run_id, filter, sort, SortPart::Valued, after, limit, skip);
+            let rows = qb.build().fetch_all(self.reader()).await?;
+            out = sorted_rows(rows, sort.column)?;
+        }
+        let wanted = limit - i64::try_from(out.len()).unwrap_or(limit);
+        if wanted <= 0 || !sort.column.nullable() {
+            return Ok(out);
+        }
+        // How many of the tail to skip: none when this page began among the rows with a
+        // value, else the skip past them.
+        let tail_skip = if out.is_empty() && skip > 0 {
+            let mut qb: QueryBuilder<Db> = QueryBuilder::new("SELECT COUNT(*) FROM (SELECT 1");
+            push_exception_filter(&mut qb, run_id, filter);
+            qb.push(format!(" AND e.{} IS NOT NULL", sort.column.column()));
+            qb.push(") AS n");
+            let valued: i64 = qb.build_query_scalar().fetch_one(self.reader()).await?;
+            (skip - valued).max(0)
+        } else {
+            0
+        };
+        let tail_after = match after {
+            Some((None, seq)) => Some((None, seq)),
+            _ => None,
+        };
+        let mut qb = sorted_part_query(
+            run_id,
+            filter,
+            sort,
+            SortPart::Unvalued,
+            tail_after,
+            wanted,
+            tail_skip,
+        );
+        let rows = qb.build().fetch_all(self.reader()).await?;
+        out.extend(sorted_rows(rows, sort.column)?);
+        Ok(out)
+    }
+
     async fn exceptions_at(&self, run_id: i64, seqs: &[i64]) -> StoreResult<Vec<(i64, String)>> {
         let mut out = Vec::with_capacity(seqs.len());
         // A page is at most 500 rows; bind lists stay well within both backends' limits.
@@ -1584,6 +1758,10 @@ impl Store for Backend {
                 population_id: id,
                 account: None,
                 name_key: name,
+                amount_due: None,
+                amount_paid: None,
+                difference: None,
+                value_date: None,
                 row_json: String::new(),
             });
         }

@@ -522,6 +522,12 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ("exc.ref", "Mã giao dịch", "Ref."),
     ("exc.reason", "Lý do", "Reason"),
     ("exc.bank_name", "Tên ngân hàng ghi", "Name at the bank"),
+    ("exc.value_date", "Ngày giá trị", "Value date"),
+    (
+        "exc.sort_hint",
+        "Bấm vào tiêu đề cột để sắp xếp (bấm lần nữa để đảo chiều).",
+        "Click a column heading to sort by it (again to reverse).",
+    ),
     (
         "exc.no_cash",
         "Bỏ qua người nhận tiền mặt (chưa có tài khoản)",

@@ -14,6 +14,7 @@ use crate::domain::period::Targets;
 use crate::recon::{Flag, Outcome};
 use crate::report::{Figures, Report};
 use crate::service::{ExceptionPage, ExceptionQuery};
+use crate::store::SortColumn;
 
 pub fn date_time(t: DateTime<Utc>) -> String {
     vietnam_time(t).format("%d/%m/%Y %H:%M").to_string()
@@ -401,8 +402,27 @@ pub struct ExcRow {
     pub refs: String,
     pub reason: String,
     pub bank_name: String,
+    /// The payouts' value dates (dd/mm/yyyy); empty where none was given or kept.
+    pub value_date: String,
     pub flags: String,
     pub rows: String,
+}
+
+/// A column head of the exceptions table; a sortable one links to the list sorted by it.
+pub struct ExcHead {
+    pub label: &'static str,
+    /// `num` for amounts (right-aligned).
+    pub class: &'static str,
+    pub sort: Option<SortLink>,
+}
+
+pub struct SortLink {
+    /// The list sorted by this column: ascending, or descending when it is sorted so now.
+    pub href: String,
+    /// `aria-sort` of the column sorted now (`ascending`, `descending`); empty otherwise.
+    pub aria: &'static str,
+    /// ▲ or ▼ on the column sorted now.
+    pub arrow: &'static str,
 }
 
 pub struct ExceptionsView {
@@ -435,6 +455,11 @@ pub struct ExceptionsView {
     pub filtered: bool,
     /// The filters as hidden fields, for the page-size and jump forms.
     pub hidden: Vec<(&'static str, String)>,
+    /// The sort as hidden fields, for the filter form (a new filter keeps the order).
+    pub sort_hidden: Vec<(&'static str, String)>,
+    pub heads: Vec<ExcHead>,
+    /// Whether the column heads sort the list (a stored run's).
+    pub sortable: bool,
 }
 
 const PER_PAGE: usize = 50;
@@ -555,24 +580,29 @@ impl ExceptionsView {
                     due: r.amount_due.map(format_vnd).unwrap_or_default(),
                     paid: format_vnd(r.amount_paid),
                     // Paid in cash at the post office: nothing owed here.
-                    difference: r
-                        .amount_due
-                        .filter(|_| r.kind.as_str() != "no_account")
-                        .map_or_else(String::new, |due| {
-                            let d = due - r.amount_paid;
-                            match d.cmp(&Decimal::ZERO) {
-                                std::cmp::Ordering::Greater => {
-                                    format!("{} {}", t.s("exc.short"), format_vnd(d))
-                                }
-                                std::cmp::Ordering::Less => {
-                                    format!("{} {}", t.s("exc.over"), format_vnd(-d))
-                                }
-                                std::cmp::Ordering::Equal => String::new(),
+                    difference: r.difference().map_or_else(String::new, |d| {
+                        match d.cmp(&Decimal::ZERO) {
+                            std::cmp::Ordering::Greater => {
+                                format!("{} {}", t.s("exc.short"), format_vnd(d))
                             }
-                        }),
+                            std::cmp::Ordering::Less => {
+                                format!("{} {}", t.s("exc.over"), format_vnd(-d))
+                            }
+                            std::cmp::Ordering::Equal => String::new(),
+                        }
+                    }),
                     refs: join(r.payouts.iter().filter_map(|p| p.reference.as_deref())),
                     reason: join(r.payouts.iter().filter_map(|p| p.reason.as_deref())),
                     bank_name: join(r.payouts.iter().filter_map(|p| p.name.as_deref())),
+                    value_date: {
+                        let dates: Vec<String> = r
+                            .payouts
+                            .iter()
+                            .filter_map(|p| p.value_date)
+                            .map(|d| d.format("%d/%m/%Y").to_string())
+                            .collect();
+                        join(dates.iter().map(String::as_str))
+                    },
                     flags: r
                         .flags
                         .iter()
@@ -605,15 +635,82 @@ impl ExceptionsView {
             }
         }
         let filtered = filter_parts.iter().any(|p| !p.starts_with("unit="));
-        let filters = filter_parts.join("&");
+        // The sort (a known column only) rides along with the filters: pages, page size,
+        // jump and downloads keep it. A run's list only: on the period page `sort` and
+        // `dir` are the drill-down table's.
+        let sortable = base.starts_with("/runs/");
+        let sort = q.sort().filter(|_| sortable);
+        let sort_hidden: Vec<(&'static str, String)> = sort
+            .map(|s| {
+                let mut h = vec![("sort", s.column.as_str().to_owned())];
+                if s.descending {
+                    h.push(("dir", "desc".to_owned()));
+                }
+                h
+            })
+            .unwrap_or_default();
+        let sort_parts: Vec<String> = sort_hidden
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        hidden.extend(sort_hidden.iter().cloned());
+        let filters = filter_parts
+            .iter()
+            .chain(&sort_parts)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("&");
+        let size_part = (per_page != PER_PAGE).then(|| format!("per_page={per_page}"));
         let link = |p: usize| {
             let mut parts = filter_parts.clone();
-            if per_page != PER_PAGE {
-                parts.push(format!("per_page={per_page}"));
-            }
+            parts.extend(sort_parts.iter().cloned());
+            parts.extend(size_part.clone());
             parts.push(format!("page={p}"));
             format!("{base}?{}#exceptions", parts.join("&"))
         };
+        // A head sorts by its column from the first page: ascending, or descending when
+        // the list is sorted ascending by it now.
+        let head = |label: &'static str, class: &'static str, column: Option<SortColumn>| {
+            let sort = column.filter(|_| sortable).map(|c| {
+                let now = sort.filter(|s| s.column == c);
+                let descending = now.is_some_and(|s| !s.descending);
+                let mut parts = filter_parts.clone();
+                parts.push(format!("sort={}", c.as_str()));
+                if descending {
+                    parts.push("dir=desc".to_owned());
+                }
+                parts.extend(size_part.clone());
+                SortLink {
+                    href: format!("{base}?{}#exceptions", parts.join("&")),
+                    aria: match now {
+                        Some(s) if s.descending => "descending",
+                        Some(_) => "ascending",
+                        None => "",
+                    },
+                    arrow: match now {
+                        Some(s) if s.descending => "▼",
+                        Some(_) => "▲",
+                        None => "",
+                    },
+                }
+            });
+            ExcHead { label, class, sort }
+        };
+        let heads = vec![
+            head(t.s("exc.outcome"), "", Some(SortColumn::Outcome)),
+            head(t.s("exc.id"), "", Some(SortColumn::Id)),
+            head(t.s("exc.name"), "", Some(SortColumn::Name)),
+            head(t.s("exc.commune"), "", Some(SortColumn::Commune)),
+            head(t.s("exc.bank"), "", Some(SortColumn::Bank)),
+            head(t.s("exc.account"), "", None),
+            head(t.s("exc.due"), "num", Some(SortColumn::Due)),
+            head(t.s("exc.paid"), "num", Some(SortColumn::Paid)),
+            head(t.s("exc.difference"), "num", Some(SortColumn::Difference)),
+            head(t.s("exc.bank_answer"), "", None),
+            head(t.s("exc.value_date"), "", Some(SortColumn::ValueDate)),
+            head(t.s("exc.flag"), "", None),
+            head(t.s("exc.rows"), "", None),
+        ];
         ExceptionsView {
             prev: (page > 1).then(|| link(page - 1)),
             next: (page < pages || more).then(|| link(page + 1)),
@@ -643,6 +740,9 @@ impl ExceptionsView {
             filters,
             filtered,
             hidden,
+            sort_hidden,
+            heads,
+            sortable,
             base,
         }
     }

@@ -319,6 +319,120 @@ async fn the_whole_flow_gives_the_hand_computed_report_and_downloads() {
         let returned = exceptions(&app, run_id, "outcome=returned").await;
         let payout = &returned["items"][0]["payouts"][0];
         assert!(payout["reference"].is_string(), "{returned}");
+        // And its value date (ISO), as the bank's file gave it.
+        assert_eq!(payout["value_date"], "2024-09-23", "{returned}");
+
+        // Sorted by the store: by a column, both ways; ties in the run's order; rows
+        // without a value last either way; pages of a sort are windows of the one order.
+        let every = |query: &str| {
+            let query = query.to_owned();
+            let app = &app;
+            async move { exceptions(app, run_id, &format!("{query}&per_page=200")).await }
+        };
+        let due = |v: &Value| -> Vec<Option<i64>> {
+            v["items"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|i| i["amount_due"].as_str().and_then(|d| d.parse().ok()))
+                .collect()
+        };
+        let by_due = every("sort=due").await;
+        let by_due_desc = every("sort=due&dir=desc").await;
+        for (page, descending) in [(&by_due, false), (&by_due_desc, true)] {
+            let got = due(page);
+            assert_eq!(got.len() as u64, total);
+            let valued: Vec<i64> = got.iter().map_while(|d| *d).collect();
+            assert!(
+                got[valued.len()..].iter().all(Option::is_none),
+                "no amount due (unmatched payouts) last: {got:?}"
+            );
+            let mut want = valued.clone();
+            want.sort();
+            if descending {
+                want.reverse();
+            }
+            assert_eq!(
+                valued, want,
+                "sorted by amount due, descending {descending}"
+            );
+            assert!(page.get("next_after").is_none(), "a sort pages by number");
+        }
+        let mut paged = Vec::new();
+        for p in 1..=total.div_ceil(2) {
+            let page = exceptions(
+                &app,
+                run_id,
+                &format!("sort=due&dir=desc&per_page=2&page={p}"),
+            )
+            .await;
+            paged.extend(page["items"].as_array().cloned().unwrap_or_default());
+        }
+        assert_eq!(
+            Value::Array(paged),
+            by_due_desc["items"],
+            "pages of two of a sort"
+        );
+        let by_name = every("sort=name").await;
+        let mut folded: Vec<String> = names(&by_name)
+            .iter()
+            .map(|n| doisoat::domain::names::fold(n))
+            .collect();
+        let got = folded.clone();
+        folded.sort();
+        assert_eq!(got, folded, "names sorted without case or diacritics");
+        let by_date = every("sort=value_date&dir=desc").await;
+        let dates: Vec<Option<String>> = by_date["items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|i| {
+                i["payouts"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|p| p["value_date"].as_str().map(str::to_owned))
+                    .min()
+            })
+            .collect();
+        assert!(dates[0].as_deref() >= dates[1].as_deref(), "{dates:?}");
+        assert!(dates.first().is_some_and(Option::is_some), "{dates:?}");
+        assert!(dates.last().is_some_and(Option::is_none), "{dates:?}");
+        // An unknown column or direction is the default order, never an error.
+        let in_order = every("").await;
+        assert_eq!(
+            every("sort=amount_due;DROP").await["items"],
+            in_order["items"]
+        );
+        assert_eq!(
+            every("sort=due&dir=sideways").await["items"],
+            by_due["items"]
+        );
+        let far = exceptions(&app, run_id, "sort=value_date&page=18446744073709551615").await;
+        assert_eq!(
+            far["items"],
+            Value::Array(vec![]),
+            "a page past the end: {far}"
+        );
+        // The filtered download in the same order.
+        let csv = app
+            .get(
+                &t,
+                &format!("/api/v1/reconciliations/{run_id}/exceptions.csv?sort=due&dir=desc"),
+            )
+            .await;
+        csv.expect_status(StatusCode::OK, "exceptions.csv sorted");
+        let listed: Vec<String> = csv::Reader::from_reader(&csv.body[3..])
+            .records()
+            .map(|r| r.map(|r| r[2].to_owned()).unwrap_or_default())
+            .collect();
+        let ids: Vec<String> = by_due_desc["items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|i| i["population_id"].as_str().unwrap_or("").to_owned())
+            .collect();
+        assert_eq!(listed, ids, "exceptions.csv sorted as the list");
 
         // The filtered view as files of its own: only those rows.
         let csv = app

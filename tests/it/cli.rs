@@ -501,13 +501,13 @@ fn reports_are_pinned_byte_for_byte() {
         [
             [
                 "92b8100d5319e22384acbd4f6806abe4200bd2963ace360b693cf37458837e72".to_owned(),
-                "6bedd2c8042789e575f7c76f0ea88bcddb328213516316fec883411f817163e2".to_owned(),
-                "3048990f6484868045050ed89421353285796a2c893a39faa33c08f693deae45".to_owned(),
+                "d0892d2e09afbdd1d3c39a35cbe4133effd82dc55251003f68f655ccc5506a09".to_owned(),
+                "a795071b8bada06ed4d9fba2fd84a2fe85d63a2617e25608efb29f183ca5e664".to_owned(),
             ],
             [
                 "673ab02658d5af938235bc55ecd1f12568f5317cb1b896d3ec5c7f514ae5468f".to_owned(),
-                "f570b534032e893a62c0f3e4ef915c86b968829dda7fbb0738bc8db6cd52b9ea".to_owned(),
-                "481b9e789258fece1715969f5e7b662a612eb1d6fc43d57fc7f6e5fd38ae7c4b".to_owned(),
+                "db4d645c0e5389d9230668160aabcbd0a16a1da872a09436b6543ad4e2876efd".to_owned(),
+                "89a69142a544e9425e0b717f782c875950f6ad0d939f0e018d612f91884d4222".to_owned(),
             ],
         ],
         "[json, csv, xlsx parts] of [sample, province]"

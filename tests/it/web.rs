@@ -615,6 +615,16 @@ async fn uploads_runs_downloads_and_language() {
                 .filter_map(|s| s.split('"').next().map(str::to_owned))
                 .collect()
         };
+        let table_rows = |html: &str| -> Vec<String> {
+            html.split("<table id=\"exceptions\"")
+                .nth(1)
+                .and_then(|s| s.split("</table>").next())
+                .unwrap_or("")
+                .split("<tr data-outcome=\"")
+                .skip(1)
+                .map(str::to_owned)
+                .collect()
+        };
         let shown = table(&view);
         assert!(!shown.is_empty(), "{view}");
         assert!(shown.iter().all(|k| k == "unpaid" || k == "failed"), "{shown:?}");
@@ -650,6 +660,51 @@ async fn uploads_runs_downloads_and_language() {
         assert!(row_of("unpaid").contains("thiếu "), "{}", row_of("unpaid"));
         assert!(no_cash.contains("id=\"exclude-cash\" name=\"exclude\" value=\"no_account\" checked"));
         assert!(no_cash.contains("<option value=\"100\" selected>"));
+        // Column heads sort: each links to the list sorted by it, keeping the filters and
+        // the page size; the column sorted now says so (arrow, aria-sort) and links to the
+        // other direction; the pages, the page-size form and the downloads keep the sort.
+        let due_asc = format!("/runs/{run_id}?exclude=no_account&#38;sort=due&#38;per_page=100#exceptions");
+        assert!(no_cash.contains(&format!("href=\"{due_asc}\"")), "{no_cash}");
+        assert!(!no_cash.contains("aria-sort"), "the run's order: no column sorted");
+        let sorted = b
+            .get(&format!("/runs/{run_id}?exclude=no_account&per_page=100&sort=due"))
+            .await
+            .text();
+        let due_desc = format!(
+            "/runs/{run_id}?exclude=no_account&#38;sort=due&#38;dir=desc&#38;per_page=100#exceptions"
+        );
+        assert!(sorted.contains(&format!("aria-sort=\"ascending\"><a class=\"sort\" href=\"{due_desc}\">Phải chi <span aria-hidden=\"true\">▲</span>")), "{sorted}");
+        assert_eq!(sorted.matches("aria-sort").count(), 1);
+        assert!(sorted.contains(&format!("/runs/{run_id}/exceptions.csv?exclude=no_account&#38;sort=due\"")), "{sorted}");
+        assert!(sorted.contains("<input type=\"hidden\" name=\"sort\" value=\"due\">"));
+        let desc = b
+            .get(&format!("/runs/{run_id}?exclude=no_account&per_page=100&sort=due&dir=desc"))
+            .await
+            .text();
+        assert!(desc.contains("aria-sort=\"descending\""));
+        let amounts = |html: &str| -> Vec<String> {
+            table_rows(html)
+                .iter()
+                .map(|r| r.split("<td class=\"num\">").nth(1).and_then(|c| c.split('<').next()).unwrap_or("").to_owned())
+                .collect()
+        };
+        let (up, down) = (amounts(&sorted), amounts(&desc));
+        assert_eq!(up.len(), table(&no_cash).len());
+        let key = |a: &String| a.chars().filter(char::is_ascii_digit).collect::<String>().parse::<u64>().ok();
+        let up_keys: Vec<Option<u64>> = up.iter().map(key).collect();
+        let valued: Vec<u64> = up_keys.iter().map_while(|k| *k).collect();
+        assert!(valued.windows(2).all(|w| w[0] <= w[1]), "{up:?}");
+        assert!(up_keys[valued.len()..].iter().all(Option::is_none), "no amount due last: {up:?}");
+        let down_valued: Vec<u64> = down.iter().map(key).map_while(|k| k).collect();
+        assert!(down_valued.windows(2).all(|w| w[0] >= w[1]), "{down:?}");
+        // The value date column: the bank's dd/mm/yyyy.
+        assert!(no_cash.contains("<td class=\"value-date\">23/09/2024</td>"), "{no_cash}");
+        // Sorting is bounded: a column that is none is the run's order.
+        let odd = b
+            .get(&format!("/runs/{run_id}?exclude=no_account&per_page=100&sort=row_json&dir=up"))
+            .await;
+        odd.expect_status(StatusCode::OK, "an unknown sort");
+        assert_eq!(table(&odd.text()), table(&no_cash));
         let x = b.get(&format!("/runs/{run_id}/report.xlsx")).await;
         x.expect_status(StatusCode::OK, "xlsx");
         assert!(x.body.starts_with(b"PK"), "an xlsx (zip) file");
@@ -712,6 +767,10 @@ async fn redirects_paging_and_upload_form_checks() {
         let page2 = b.get(&format!("/periods/{id}?page=2&per_page=2")).await;
         page2.expect_status(StatusCode::OK, "page 2");
         assert_ne!(page1.text(), page2.text(), "page 2 shows other rows");
+        // The live list's heads do not sort: here `sort` and `dir` are the drill-down's.
+        assert!(!page1.text().contains("<a class=\"sort\""), "{}", page1.text());
+        let drill = b.get(&format!("/periods/{id}?per_page=2&sort=due&dir=desc")).await;
+        drill.expect_status(StatusCode::OK, "the drill-down sorted by amount due");
         for bad in ["page=abc", "per_page=-1", "page=2.5"] {
             let r = b.get(&format!("/periods/{id}?{bad}")).await;
             assert_eq!(r.status, StatusCode::BAD_REQUEST, "{bad}");

@@ -26,18 +26,19 @@ pub const EXCEL_MAX_DATA_ROWS: u32 = 1_048_576 - DATA_HEADER_ROW - 1;
 
 /// The CSV columns (indexes into `EXCEPTION_COLUMNS`) the sheet shows: all but "Mã" and
 /// "Mã cờ", codes such as `underpaid` that a reader has in words in the column before.
-const SHEET_COLUMNS: [usize; 14] = [0, 2, 3, 4, 5, 6, 7, 8, 9, 10, 12, 13, 14, 15];
+const SHEET_COLUMNS: [usize; 15] = [0, 2, 3, 4, 5, 6, 7, 8, 9, 10, 12, 13, 14, 15, 16];
 
 /// About 230 characters, the long texts wrapped: one A4 landscape page wide.
-const WIDTHS: [f64; 14] = [
-    18.0, 14.0, 20.0, 14.0, 14.0, 10.0, 16.0, 14.0, 14.0, 22.0, 14.0, 7.0, 36.0, 16.0,
+const WIDTHS: [f64; 15] = [
+    18.0, 14.0, 20.0, 14.0, 14.0, 10.0, 16.0, 14.0, 14.0, 20.0, 12.0, 7.0, 29.0, 11.0, 14.0,
 ];
 
-/// The sheet columns whose text wraps: labels, names, flags, files, payouts, unit.
+/// The sheet columns whose text wraps: labels, names, flags, files, payouts, value dates
+/// (several: one a line), unit.
 fn wrapped(col: usize) -> bool {
     matches!(
         SHEET_COLUMNS.get(col),
-        Some(0 | 3 | 4 | 5 | 10 | 12 | 14 | 15)
+        Some(0 | 3 | 4 | 5 | 10 | 12 | 14 | 15 | 16)
     )
 }
 
@@ -55,7 +56,7 @@ pub(super) fn row_height(row: &ExceptionRow, texts: &[String]) -> Option<f64> {
 }
 
 /// The sheet's header labels.
-pub(super) fn sheet_headers(lang: Lang) -> [&'static str; 14] {
+pub(super) fn sheet_headers(lang: Lang) -> [&'static str; 15] {
     let all = exception_headers(lang);
     SHEET_COLUMNS.map(|c| all[c])
 }

@@ -3,7 +3,8 @@
 
 use doisoat::domain::records::{BeneficiaryRow, ListRows, PayoutRow, PayoutRows};
 use doisoat::store::{
-    ExceptionFilter, ExceptionRecord, PageStart, Period, RunFeed, Saved, UnitScope,
+    ExceptionFilter, ExceptionRecord, ExceptionSort, PageStart, Period, RunFeed, Saved, SortColumn,
+    SortKey, SortedStart, UnitScope,
 };
 
 use super::*;
@@ -759,7 +760,11 @@ fn exception(i: usize) -> ExceptionRecord {
         },
         unit_code: Some(unit.into()),
         province_code: Some(province.into()),
-        commune_key: i.is_multiple_of(5).then(|| "phuc xa".into()),
+        commune_key: match i % 5 {
+            0 => Some("phuc xa".into()),
+            2 => Some("ba dinh".into()),
+            _ => None,
+        },
         bank_code: i.is_multiple_of(4).then(|| "VBA".into()),
         // Now and then an ID as written when it is not one (kept raw, any case).
         population_id: if i % 97 == 5 {
@@ -769,9 +774,152 @@ fn exception(i: usize) -> ExceptionRecord {
         },
         // An account on every other row, its start shared with some IDs' digits.
         account: (i % 2 == 1).then(|| format!("42{i:06}")),
-        name_key: format!("nguyen van {i}"),
+        // Names shared by many (ties), and punctuation a locale's collation would skip
+        // but a bytewise comparison does not (`-` < digits < `_` < letters).
+        name_key: match i % 5 {
+            0 | 4 => format!("nguyen van {i}"),
+            1 => "nguyen van".into(),
+            2 => "nguyen-van".into(),
+            _ => "nguyen_van b".into(),
+        },
+        // Due: none for an unmatched payout, else one of seven (ties); paid: one of five;
+        // the difference where something is owed; a value date on two rows in three.
+        amount_due: (i % 4 != 3).then(|| 1_000_000 + (i as i64 % 7) * 250_000),
+        amount_paid: Some((i as i64 * 37 % 5) * 500_000),
+        difference: i
+            .is_multiple_of(2)
+            .then(|| 1_000_000 + (i as i64 % 7) * 250_000 - (i as i64 * 37 % 5) * 500_000),
+        value_date: (!i.is_multiple_of(3))
+            .then(|| chrono::NaiveDate::from_ymd_opt(2024, 9, 1 + (i % 5) as u32))
+            .flatten(),
         row_json: format!(r#"{{"i":{i},"ten":"Nguyễn Văn {i}"}}"#),
     }
+}
+
+/// `expected(n, f)` in `sort`'s order: by key, then by `seq`, both in its direction; rows
+/// without a key last either way; texts bytewise (Rust's `String` order).
+fn expected_sorted(n: usize, f: &ExceptionFilter, sort: ExceptionSort) -> Vec<i64> {
+    let mut rows: Vec<(Option<SortKey>, i64)> = expected(n, f)
+        .into_iter()
+        .map(|seq| (exception(seq as usize).sort_key(sort.column), seq))
+        .collect();
+    rows.sort_by(|(a, i), (b, j)| match (a, b) {
+        (Some(_), None) => std::cmp::Ordering::Less,
+        (None, Some(_)) => std::cmp::Ordering::Greater,
+        _ => {
+            let o = a.cmp(b).then(i.cmp(j));
+            if sort.descending { o.reverse() } else { o }
+        }
+    });
+    rows.into_iter().map(|(_, seq)| seq).collect()
+}
+
+/// Every sort, both ways, under several filters: keyset chunks walk the whole match in
+/// order (past the rows without a value), and a numbered page at any depth, the boundary
+/// between rows with a value and without included, is the same window, on both backends.
+#[tokio::test]
+async fn exceptions_are_sorted_by_the_store() {
+    for_each_store(|t| async move {
+        let s = t.store.as_ref();
+        let stored = store_sample(s, &sample_files()).await;
+        const N: usize = 613;
+        let run = NewRun {
+            exceptions: RunFeed::of((0..N).map(exception).collect()),
+            ..sample_run(stored.p.id, stored.v2.value.id)
+        };
+        let info = s.save_reconciliation(run, ACTOR).await.expect("save run");
+        // Another run's rows never show in this one's.
+        s.save_reconciliation(sample_run(stored.p.id, stored.v2.value.id), ACTOR)
+            .await
+            .expect("save another run");
+        let filters = [
+            ExceptionFilter::default(),
+            ExceptionFilter {
+                kinds: vec!["unpaid".into(), "underpaid".into()],
+                ..ExceptionFilter::default()
+            },
+            ExceptionFilter {
+                bank_codes: vec!["VBA".into()],
+                ..ExceptionFilter::default()
+            },
+            ExceptionFilter {
+                search: Some("van".into()),
+                ..ExceptionFilter::default()
+            },
+            ExceptionFilter {
+                search: Some("00110000".into()),
+                flags: vec!["name_mismatch".into()],
+                ..ExceptionFilter::default()
+            },
+        ];
+        for column in SortColumn::ALL {
+            for descending in [false, true] {
+                let sort = ExceptionSort { column, descending };
+                for filter in &filters {
+                    let want = expected_sorted(N, filter, sort);
+                    let what = format!("{sort:?} of {filter:?}");
+                    // Keyset chunks of 50.
+                    let mut got = Vec::new();
+                    let mut start = SortedStart::Skip(0);
+                    loop {
+                        let chunk = s
+                            .sorted_exception_rows(info.id, filter, sort, start.clone(), 50)
+                            .await
+                            .expect("sorted chunk");
+                        for (seq, key, json) in &chunk {
+                            let r = exception(*seq as usize);
+                            assert_eq!(key, &r.sort_key(column), "key of {seq}: {what}");
+                            assert_eq!(json, &r.row_json);
+                        }
+                        got.extend(chunk.iter().map(|(seq, _, _)| *seq));
+                        match chunk.last() {
+                            Some((seq, key, _)) if chunk.len() == 50 => {
+                                start = SortedStart::After(key.clone(), *seq);
+                            }
+                            _ => break,
+                        }
+                    }
+                    assert_eq!(got, want, "keyset: {what}");
+                    // Numbered pages: the start, a third in, across the last rows with a
+                    // value, the end, past it.
+                    let valued = want
+                        .iter()
+                        .filter(|seq| exception(**seq as usize).sort_key(column).is_some())
+                        .count();
+                    for skip in [0, want.len() / 3, valued.saturating_sub(5), valued, want.len().saturating_sub(3), want.len() + 10] {
+                        let page = s
+                            .sorted_exception_rows(
+                                info.id,
+                                filter,
+                                sort,
+                                SortedStart::Skip(skip as i64),
+                                17,
+                            )
+                            .await
+                            .expect("sorted page");
+                        let seqs: Vec<i64> = page.iter().map(|(seq, _, _)| *seq).collect();
+                        let window: Vec<i64> = want.iter().skip(skip).take(17).copied().collect();
+                        assert_eq!(seqs, window, "page from {skip}: {what}");
+                    }
+                }
+            }
+        }
+        // PostgreSQL compares the texts a page sorts by bytewise, as SQLite does, whatever
+        // the database's locale (the test databases' own is C, so the data above cannot
+        // tell): the columns are COLLATE "C".
+        if !t.url.starts_with("sqlite:") {
+            let bytewise = raw(
+                &t.url,
+                "SELECT COUNT(*) FROM information_schema.columns WHERE table_name = 'run_exceptions' \
+                 AND column_name IN ('kind', 'commune_key', 'bank_code', 'name_key', 'population_id') \
+                 AND collation_name = 'C'",
+                None,
+            )
+            .await;
+            assert_eq!(bytewise, 5, "run_exceptions' sorted texts are COLLATE \"C\"");
+        }
+    })
+    .await;
 }
 
 /// What a filter must pick from `exception(0..n)`, worked out here row by row.

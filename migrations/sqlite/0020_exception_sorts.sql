@@ -1,0 +1,27 @@
+-- A run's exceptions sorted by the columns a page shows: the amounts (whole đồng) and the
+-- difference (due minus paid; NULL where nothing is owed here: unmatched payouts and people
+-- paid in cash), and the payouts' earliest value date (ISO text), each with an index in the
+-- run's order, so a page at any depth of a sort is an index range. Rows stored before get
+-- their amounts from their JSON here; they have no value date (it was not kept).
+-- Texts sort bytewise (SQLite's default; PostgreSQL's columns are made COLLATE "C").
+-- Keep migrations/postgres/ in step.
+ALTER TABLE run_exceptions ADD COLUMN amount_due BIGINT;
+ALTER TABLE run_exceptions ADD COLUMN amount_paid BIGINT;
+ALTER TABLE run_exceptions ADD COLUMN difference BIGINT;
+ALTER TABLE run_exceptions ADD COLUMN value_date TEXT;
+
+UPDATE run_exceptions SET (amount_due, amount_paid) = (
+    CAST(json_extract(row_json, '$.amount_due') AS INTEGER),
+    CAST(json_extract(row_json, '$.amount_paid') AS INTEGER));
+UPDATE run_exceptions SET difference = amount_due - amount_paid
+    WHERE amount_due IS NOT NULL AND amount_paid IS NOT NULL AND kind <> 'no_account';
+
+-- The ID's index in the run's order too (a sort by ID breaks ties by seq; the search by
+-- an ID's start reads it as before).
+DROP INDEX run_exceptions_id;
+CREATE INDEX run_exceptions_id ON run_exceptions (run_id, population_id, seq);
+CREATE INDEX run_exceptions_name ON run_exceptions (run_id, name_key, seq);
+CREATE INDEX run_exceptions_due ON run_exceptions (run_id, amount_due, seq);
+CREATE INDEX run_exceptions_paid ON run_exceptions (run_id, amount_paid, seq);
+CREATE INDEX run_exceptions_difference ON run_exceptions (run_id, difference, seq);
+CREATE INDEX run_exceptions_value_date ON run_exceptions (run_id, value_date, seq);
