@@ -906,10 +906,7 @@ pub async fn download_view(
         "exceptions.csv"
     };
     // A value that names nothing matches nothing: an empty list, never everything.
-    let filter = q.filter().unwrap_or(ExceptionFilter {
-        kinds: vec!["-".into()],
-        ..ExceptionFilter::default()
-    });
+    let filter = q.filter().unwrap_or_else(ExceptionFilter::nothing);
     let filters = serde_json::json!({
         "outcome": q.outcome, "exclude": q.exclude, "flag": q.flag,
         "commune": q.commune.as_deref().map(|c| c.chars().take(200).collect::<String>()),

@@ -427,6 +427,15 @@ pub struct ExceptionFilter {
 }
 
 impl ExceptionFilter {
+    /// A filter no row passes: a kind no exception has (kinds are codes such as `unpaid`).
+    /// What a query whose values all name nothing reads: an empty list, never everything.
+    pub fn nothing() -> Self {
+        ExceptionFilter {
+            kinds: vec!["-".into()],
+            ..ExceptionFilter::default()
+        }
+    }
+
     /// Whether the search is digits: the start of a personal ID, an index range.
     pub fn searches_id_start(&self) -> bool {
         self.search
