@@ -39,6 +39,12 @@ fn json(out: &Output) -> Value {
         .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))
 }
 
+/// The run failed and its message names `what`.
+fn said_on_stderr(out: &Output, what: &str) {
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && said.contains(what), "{said}");
+}
+
 fn sample_args() -> Vec<String> {
     vec![
         "reconcile".into(),
@@ -122,11 +128,7 @@ fn each_rate_against_its_own_target() {
     let bad: Vec<&str> = bad.iter().map(String::as_str).collect();
     let out = doisoat(&bad);
     assert!(!out.status.success());
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("--cashless-rate-target-pct"),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    said_on_stderr(&out, "--cashless-rate-target-pct");
 }
 
 #[test]
@@ -170,11 +172,7 @@ fn a_bank_file_naming_no_bank_takes_it_from_the_list() {
     .expect("write");
     let out = doisoat(&["reconcile", "--beneficiaries", &list, "--payouts", &path]);
     assert!(!out.status.success());
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("kq.csv"),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    said_on_stderr(&out, "kq.csv");
 }
 
 #[test]
