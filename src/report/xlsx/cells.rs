@@ -108,7 +108,7 @@ pub(super) fn wrapped_height<'a>(cells: impl IntoIterator<Item = (&'a str, f64)>
 
 /// The height of a header row of bold, wrapped `labels` in columns `widths`: at least two
 /// lines, more where a label needs them.
-pub(super) fn header_height(labels: &[&str], widths: &[f64]) -> f64 {
+fn header_height(labels: &[&str], widths: &[f64]) -> f64 {
     // Bold letters are wider: count the columns a little narrower.
     let lines = labels.iter().zip(widths).map(|(l, w)| (*l, w * 0.9));
     wrapped_height(lines).unwrap_or(0.0).max(30.0)
@@ -145,6 +145,20 @@ pub(super) fn label_count_table<'l>(
         r += 1;
     }
     Ok(r)
+}
+
+/// A table's header from its first column, its row tall enough for the labels wrapped
+/// in their columns' `widths`.
+pub(super) fn put_wrapped_header(
+    ws: &mut Worksheet,
+    r: RowNum,
+    labels: &[&str],
+    widths: &[f64],
+    fm: &Formats,
+) -> XResult {
+    put_header(ws, r, 0, labels, fm)?;
+    ws.set_row_height(r, header_height(labels, widths))?;
+    Ok(())
 }
 
 pub(super) fn put_header(

@@ -4,7 +4,7 @@ use rust_xlsxwriter::Worksheet;
 
 use super::SHEET_COMMUNES;
 use super::cells::{
-    RowNum, XResult, fit_row, header_height, last_col, put_count, put_header, put_text, set_widths,
+    RowNum, XResult, fit_row, last_col, put_count, put_text, put_wrapped_header, set_widths,
 };
 use super::figures::{FIGURE_COLUMNS, outcome_label, put_figures, slice_headers};
 use super::office::{DATA_HEADER_ROW, data_sheet_title, print_setup};
@@ -38,8 +38,7 @@ pub(super) fn communes_sheet(
         fm,
     )?;
     let head = DATA_HEADER_ROW;
-    ws.set_row_height(head, header_height(&headers, &widths))?;
-    put_header(&mut ws, head, 0, &headers, fm)?;
+    put_wrapped_header(&mut ws, head, &headers, &widths, fm)?;
 
     let mut r: RowNum = head + 1;
     for s in &report.by_commune {

@@ -9,7 +9,7 @@ use rust_xlsxwriter::{Format, Workbook, Worksheet};
 
 use super::SHEET_EXCEPTIONS;
 use super::cells::{
-    RowNum, XResult, header_height, last_col, put_decimal, put_header, put_text, set_widths,
+    RowNum, XResult, last_col, put_decimal, put_text, put_wrapped_header, set_widths,
     wrapped_height,
 };
 use super::office::{DATA_HEADER_ROW, data_sheet_title, print_setup};
@@ -106,11 +106,7 @@ fn start_sheet(
         lang,
         fm,
     )?;
-    ws.set_row_height(
-        DATA_HEADER_ROW,
-        header_height(&sheet_headers(lang), &WIDTHS),
-    )?;
-    put_header(ws, DATA_HEADER_ROW, 0, &sheet_headers(lang), fm)
+    put_wrapped_header(ws, DATA_HEADER_ROW, &sheet_headers(lang), &WIDTHS, fm)
 }
 
 /// The cell format of each sheet column: amounts as money, IDs and accounts as text, the

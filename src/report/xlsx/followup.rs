@@ -15,7 +15,7 @@ use rust_xlsxwriter::utility::row_col_to_cell;
 use rust_xlsxwriter::{Format, Workbook, Worksheet};
 
 use super::cells::{
-    ColNum, RowNum, XResult, header_height, last_col, put_header, set_widths, wrapped_height,
+    ColNum, RowNum, XResult, last_col, put_wrapped_header, set_widths, wrapped_height,
 };
 #[cfg(test)]
 use super::cells::{put_count, put_decimal, put_text};
@@ -195,8 +195,7 @@ fn start_sheet(
             last,
         },
     )?;
-    ws.set_row_height(HEADER_ROW, header_height(&headers, &WIDTHS))?;
-    put_header(ws, HEADER_ROW, 0, &headers, fm)
+    put_wrapped_header(ws, HEADER_ROW, &headers, &WIDTHS, fm)
 }
 
 /// A sheet's settings once its `rows` data rows are known: frozen header, filter, and

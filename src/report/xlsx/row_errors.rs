@@ -4,7 +4,7 @@ use rust_xlsxwriter::Worksheet;
 
 use super::SHEET_ROW_ERRORS;
 use super::cells::{
-    RowNum, XResult, fit_row, header_height, last_col, put_count, put_header, put_text, set_widths,
+    RowNum, XResult, fit_row, last_col, put_count, put_text, put_wrapped_header, set_widths,
 };
 use super::office::{DATA_HEADER_ROW, data_sheet_title, print_setup};
 use super::styles::Formats;
@@ -54,8 +54,7 @@ pub(super) fn row_errors_sheet(
         fm,
     )?;
     let head = DATA_HEADER_ROW;
-    ws.set_row_height(head, header_height(&headers, &WIDTHS))?;
-    put_header(&mut ws, head, 0, &headers, fm)?;
+    put_wrapped_header(&mut ws, head, &headers, &WIDTHS, fm)?;
     let mut r: RowNum = head + 1;
     for e in &report.row_errors {
         put_text(&mut ws, r, 0, &e.file, &fm.wrap)?;

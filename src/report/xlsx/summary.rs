@@ -8,8 +8,8 @@ use rust_xlsxwriter::Worksheet;
 
 use super::SHEET_SUMMARY;
 use super::cells::{
-    RowNum, XResult, fit_cell, fit_row, header_height, label_count_table, put_count, put_decimal,
-    put_header, put_pct, put_text, set_widths,
+    RowNum, XResult, fit_cell, fit_row, label_count_table, put_count, put_decimal, put_header,
+    put_pct, put_text, put_wrapped_header, set_widths,
 };
 use super::figures::{outcome_label, put_figures, slice_headers};
 use super::office::{HeaderColumns, OFFICE_HEADER_ROWS, office_header, write_signature};
@@ -196,8 +196,7 @@ pub(super) fn summary_sheet(
     r += 1;
     let mut headers = vec![pick(lang, "Đối tượng", "Category")];
     headers.extend(slice_headers(lang));
-    put_header(ws_, r, 0, &headers, fm)?;
-    ws_.set_row_height(r, header_height(&headers, &WIDTHS))?;
+    put_wrapped_header(ws_, r, &headers, &WIDTHS, fm)?;
     r += 1;
     let by_category = report.by_category.iter().map(|s| {
         let name =
@@ -213,8 +212,7 @@ pub(super) fn summary_sheet(
     ws_.write_string_with_format(r, 0, pick(lang, "Theo ngân hàng", "By bank"), &fm.section)?;
     r += 1;
     headers[0] = pick(lang, "Ngân hàng", "Bank");
-    put_header(ws_, r, 0, &headers, fm)?;
-    ws_.set_row_height(r, header_height(&headers, &WIDTHS))?;
+    put_wrapped_header(ws_, r, &headers, &WIDTHS, fm)?;
     r += 1;
     let by_bank = report.by_bank.iter().map(|s| {
         let name = s.bank.map(|b| b.short_name()).unwrap_or(pick(
@@ -256,8 +254,7 @@ pub(super) fn summary_sheet(
             "Total check",
         ],
     };
-    put_header(ws_, r, 0, &input_headers, fm)?;
-    ws_.set_row_height(r, header_height(&input_headers, &WIDTHS))?;
+    put_wrapped_header(ws_, r, &input_headers, &WIDTHS, fm)?;
     r += 1;
     for input in &meta.inputs {
         put_input(ws_, r, input, lang, fm)?;
@@ -334,8 +331,7 @@ fn outcome_table(
             "Difference (paid − due)",
         ],
     };
-    put_header(ws, r, 0, &headers, fm)?;
-    ws.set_row_height(r, header_height(&headers, &WIDTHS))?;
+    put_wrapped_header(ws, r, &headers, &WIDTHS, fm)?;
     r += 1;
     let amounts = report.outcome_amounts.as_ref();
     for o in Outcome::ALL {
