@@ -352,6 +352,45 @@ impl UnitRecord {
     }
 }
 
+/// A level's targets as `periods` and `period_targets` keep them (basis points).
+#[derive(Debug, sqlx::FromRow)]
+pub(super) struct TargetColumns {
+    target_bp: Option<i64>,
+    account_target_bp: Option<i64>,
+    cashless_target_bp: Option<i64>,
+}
+
+impl From<TargetColumns> for crate::domain::period::TargetsBp {
+    fn from(c: TargetColumns) -> Self {
+        crate::domain::period::TargetsBp {
+            all: c.target_bp,
+            account_coverage: c.account_target_bp,
+            cashless_rate: c.cashless_target_bp,
+        }
+    }
+}
+
+/// A unit's own targets as `period_targets` keeps them.
+#[derive(Debug, sqlx::FromRow)]
+pub(super) struct UnitTargetRecord {
+    unit_code: String,
+    #[sqlx(flatten)]
+    targets: TargetColumns,
+    set_at: DateTime<Utc>,
+    set_by: String,
+}
+
+impl From<UnitTargetRecord> for crate::store::UnitTarget {
+    fn from(r: UnitTargetRecord) -> Self {
+        crate::store::UnitTarget {
+            unit: r.unit_code,
+            targets: r.targets.into(),
+            set_at: r.set_at,
+            set_by: r.set_by,
+        }
+    }
+}
+
 #[derive(Debug, sqlx::FromRow)]
 pub(super) struct PeriodRecord {
     id: i64,
@@ -359,9 +398,8 @@ pub(super) struct PeriodRecord {
     programme: String,
     programme_name: String,
     locality: Option<String>,
-    target_bp: Option<i64>,
-    account_target_bp: Option<i64>,
-    cashless_target_bp: Option<i64>,
+    #[sqlx(flatten)]
+    targets: TargetColumns,
     created_at: DateTime<Utc>,
     created_by: String,
 }
@@ -374,11 +412,7 @@ impl From<PeriodRecord> for Period {
             programme: r.programme,
             programme_name: r.programme_name,
             locality: r.locality,
-            targets: crate::domain::period::TargetsBp {
-                all: r.target_bp,
-                account_coverage: r.account_target_bp,
-                cashless_rate: r.cashless_target_bp,
-            },
+            targets: r.targets.into(),
             created_at: r.created_at,
             created_by: r.created_by,
         }

@@ -754,7 +754,7 @@ pub struct BankCallbacks {
 }
 
 /// What a bank has sent by callback for a period, for one unit it named (or none).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct CallbackTally {
     pub bank_code: String,
     /// The unit the payouts named; None when they named none.

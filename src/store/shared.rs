@@ -22,9 +22,9 @@ use crate::domain::records::{BeneficiaryRow, PayoutRow};
 use crate::domain::units::Unit;
 use crate::store::common::{
     AuditRecord, BATCH_ROWS, BankCallbackRecord, CallbackRecord, CallbackStateRecord, Cell,
-    PeriodRecord, RunInfoRecord, RunRecord, STORE_CHUNK, SessionRecord, TokenRecord, UnitRecord,
-    UploadColumns, UploadRecord, callback_sql, is_unique_violation, now, period_sql, run_info_sql,
-    run_sql, session_sql, token_sql, unit_sql, upload_sql,
+    PeriodRecord, RunInfoRecord, RunRecord, STORE_CHUNK, SessionRecord, TargetColumns, TokenRecord,
+    UnitRecord, UnitTargetRecord, UploadColumns, UploadRecord, callback_sql, is_unique_violation,
+    now, period_sql, run_info_sql, run_sql, session_sql, token_sql, unit_sql, upload_sql,
 };
 use crate::store::decide::{CallbackSlot, Decided, PendingEvent, SlotAnswer, decide};
 use crate::store::records::{LIST_ROW_COLUMNS, PAYOUT_ROW_COLUMNS, dong};
@@ -1093,7 +1093,7 @@ impl Store for Backend {
         if known.is_none() {
             return Err(StoreError::NotFound(format!("unit {unit}")));
         }
-        let before: Option<(Option<i64>, Option<i64>, Option<i64>)> = sqlx::query_as(
+        let before: Option<TargetColumns> = sqlx::query_as(
             "SELECT target_bp, account_target_bp, cashless_target_bp FROM period_targets \
              WHERE period_id = $1 AND unit_code = $2",
         )
@@ -1101,11 +1101,7 @@ impl Store for Backend {
         .bind(unit)
         .fetch_optional(&mut *tx)
         .await?;
-        let before = before.map_or_else(TargetsBp::default, |(all, account, cashless)| TargetsBp {
-            all,
-            account_coverage: account,
-            cashless_rate: cashless,
-        });
+        let before = before.map_or_else(TargetsBp::default, TargetsBp::from);
         let after = before.apply(change);
         if before == after {
             return Ok(());
@@ -1162,36 +1158,14 @@ impl Store for Backend {
     }
 
     async fn unit_targets(&self, period_id: i64) -> StoreResult<Vec<UnitTarget>> {
-        type Row = (
-            String,
-            Option<i64>,
-            Option<i64>,
-            Option<i64>,
-            DateTime<Utc>,
-            String,
-        );
-        let rows: Vec<Row> = sqlx::query_as(
+        let rows: Vec<UnitTargetRecord> = sqlx::query_as(
             "SELECT unit_code, target_bp, account_target_bp, cashless_target_bp, set_at, set_by \
              FROM period_targets WHERE period_id = $1 ORDER BY unit_code",
         )
         .bind(period_id)
         .fetch_all(self.reader())
         .await?;
-        Ok(rows
-            .into_iter()
-            .map(
-                |(unit, all, account, cashless, set_at, set_by)| UnitTarget {
-                    unit,
-                    targets: TargetsBp {
-                        all,
-                        account_coverage: account,
-                        cashless_rate: cashless,
-                    },
-                    set_at,
-                    set_by,
-                },
-            )
-            .collect())
+        Ok(rows.into_iter().map(UnitTarget::from).collect())
     }
 
     async fn list_periods(&self) -> StoreResult<Vec<Period>> {
@@ -2169,36 +2143,19 @@ impl Store for Backend {
         programme: &str,
         period_code: &str,
     ) -> StoreResult<Vec<crate::store::CallbackTally>> {
-        type Row = (String, Option<String>, i64, i64, i64, i64, DateTime<Utc>);
-        let rows: Vec<Row> = sqlx::query_as(
-            "SELECT bank_code, unit_code, COUNT(*), \
-             SUM(CASE WHEN status = 'success' THEN 1 ELSE 0 END), \
-             SUM(CASE WHEN status = 'failed' THEN 1 ELSE 0 END), \
-             SUM(CASE WHEN status = 'returned' THEN 1 ELSE 0 END), \
-             MAX(updated_at) \
+        Ok(sqlx::query_as(
+            "SELECT bank_code, unit_code AS unit, COUNT(*) AS payouts, \
+             SUM(CASE WHEN status = 'success' THEN 1 ELSE 0 END) AS success, \
+             SUM(CASE WHEN status = 'failed' THEN 1 ELSE 0 END) AS failed, \
+             SUM(CASE WHEN status = 'returned' THEN 1 ELSE 0 END) AS returned, \
+             MAX(updated_at) AS last_at \
              FROM callback_payouts WHERE programme = $1 AND period_code = $2 \
              GROUP BY bank_code, unit_code ORDER BY bank_code, unit_code",
         )
         .bind(programme)
         .bind(period_code)
         .fetch_all(self.reader())
-        .await?;
-        Ok(rows
-            .into_iter()
-            .map(
-                |(bank_code, unit, payouts, success, failed, returned, last_at)| {
-                    crate::store::CallbackTally {
-                        bank_code,
-                        unit,
-                        payouts,
-                        success,
-                        failed,
-                        returned,
-                        last_at,
-                    }
-                },
-            )
-            .collect())
+        .await?)
     }
 
     async fn bank_callbacks(
