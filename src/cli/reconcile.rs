@@ -68,7 +68,9 @@ pub fn run(args: ReconcileArgs) -> anyhow::Result<()> {
     ] {
         if target.is_some_and(|t| doisoat::domain::period::target_bp(t).is_none()) {
             anyhow::bail!(
-                "{flag}: chỉ tiêu phải từ 0 đến 100, tối đa 2 chữ số thập phân / the target must be 0–100 with at most 2 decimals"
+                "{flag}: {} / {}",
+                doisoat::domain::period::TARGET_RULE_VI,
+                doisoat::domain::period::TARGET_RULE_EN
             );
         }
     }

@@ -258,6 +258,10 @@ impl PeriodCode {
     }
 }
 
+/// What `target_bp` asks of a target, as a refusal says it.
+pub const TARGET_RULE_VI: &str = "chỉ tiêu phải từ 0 đến 100, tối đa 2 chữ số thập phân";
+pub const TARGET_RULE_EN: &str = "the target must be 0–100 with at most 2 decimals";
+
 /// A period's coverage target as basis points (97,31% → 9731): 0–100 with at most two
 /// decimals, else None. One rule for the API and the pages.
 pub fn target_bp(pct: rust_decimal::Decimal) -> Option<i64> {
@@ -324,6 +328,14 @@ impl TargetsBp {
 
     pub fn is_empty(self) -> bool {
         self.all.is_none() && self.account_coverage.is_none() && self.cashless_rate.is_none()
+    }
+
+    /// The targets each rate is compared with at this level, as percentages.
+    pub fn pct(self) -> Targets {
+        Targets {
+            account_coverage: self.account().map(bp_pct),
+            cashless_rate: self.cashless().map(bp_pct),
+        }
     }
 
     /// The change made: a field it names is set (or removed), the others are kept.

@@ -54,10 +54,11 @@ pub struct TargetsPct {
 
 impl From<TargetsBp> for TargetsPct {
     fn from(t: TargetsBp) -> Self {
+        let each = t.pct();
         TargetsPct {
             target_pct: t.all.map(bp_pct),
-            account_coverage_target_pct: t.account().map(bp_pct),
-            cashless_rate_target_pct: t.cashless().map(bp_pct),
+            account_coverage_target_pct: each.account_coverage,
+            cashless_rate_target_pct: each.cashless_rate,
         }
     }
 }
@@ -403,18 +404,20 @@ pub async fn set_unit_target(
     AppJson(body): AppJson<SetTarget>,
 ) -> Result<Json<EffectiveTarget>, AppError> {
     auth.require_write()?;
+    // A field left out: kept; null: removed; a number: set, once it passes the rule.
     let field = |name: &'static str, v: Option<Option<Decimal>>| {
-        match v {
-        None => Ok(None),
-        Some(None) => Ok(Some(None)),
-        Some(Some(t)) => match crate::domain::period::target_bp(t) {
+        let Some(Some(t)) = v else {
+            return Ok(v.map(|_| None));
+        };
+        match crate::domain::period::target_bp(t) {
             Some(bp) => Ok(Some(Some(bp))),
             None => Err(AppError::bad_request(format!(
-                "{name}: chỉ tiêu phải từ 0 đến 100, tối đa 2 chữ số thập phân / the target must be 0–100 with at most 2 decimals: {t}"
+                "{name}: {} / {}: {t}",
+                crate::domain::period::TARGET_RULE_VI,
+                crate::domain::period::TARGET_RULE_EN
             ))
             .with(serde_json::json!({ "fields": [name] }))),
-        },
-    }
+        }
     };
     let change = TargetChange {
         all: field("target_pct", body.target_pct)?,

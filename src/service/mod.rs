@@ -146,8 +146,8 @@ pub async fn create_period(
         if bp.is_none() {
             errors.push(FieldError {
                 field,
-                message_vi: format!("chỉ tiêu phải từ 0 đến 100, tối đa 2 chữ số thập phân: {t}"),
-                message_en: format!("the target must be 0–100 with at most 2 decimals: {t}"),
+                message_vi: format!("{}: {t}", crate::domain::period::TARGET_RULE_VI),
+                message_en: format!("{}: {t}", crate::domain::period::TARGET_RULE_EN),
             });
         }
         bp

@@ -14,7 +14,7 @@ use super::error::{OrPage, PageError, PageResult, WebError};
 use super::layout::Layout;
 use super::{check_post, render, require_read, require_write, see_other};
 use crate::app::AppState;
-use crate::domain::period::{PeriodCode, Targets, bp_pct};
+use crate::domain::period::PeriodCode;
 use crate::service;
 use crate::store::{DEFAULT_PROGRAMME, Period, Programme};
 use crate::web::i18n::Tr;
@@ -40,13 +40,7 @@ impl PeriodRow {
             label,
             programme: p.programme_name.clone(),
             locality: p.locality.clone().unwrap_or_default(),
-            target: views::targets_text(
-                Targets {
-                    account_coverage: p.targets.account().map(bp_pct),
-                    cashless_rate: p.targets.cashless().map(bp_pct),
-                },
-                t,
-            ),
+            target: views::targets_text(p.targets.pct(), t),
             created: views::date_time(p.created_at),
         }
     }
