@@ -45,6 +45,14 @@ fn said_on_stderr(out: &Output, what: &str) {
     assert!(!out.status.success() && said.contains(what), "{said}");
 }
 
+/// `doisoat reconcile` on the shipped samples, with `extra` arguments.
+fn run_sample(extra: &[&str]) -> Output {
+    let mut args = sample_args();
+    args.extend(extra.iter().map(|s| s.to_string()));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    doisoat(&args)
+}
+
 fn sample_args() -> Vec<String> {
     vec![
         "reconcile".into(),
@@ -59,19 +67,14 @@ fn sample_args() -> Vec<String> {
 
 #[test]
 fn sample_files_give_the_hand_computed_figures() {
-    let mut args = sample_args();
-    args.push("--json".into());
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let r = json(&doisoat(&args));
+    let r = json(&run_sample(&["--json"]));
 
     sample::check_sample_report(&r);
 }
 
 #[test]
 fn human_summary_is_vietnamese() {
-    let args = sample_args();
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let out = doisoat(&args);
+    let out = run_sample(&[]);
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("Có tài khoản: 10/11 (90,91%)"), "{text}");
@@ -100,14 +103,7 @@ fn human_summary_is_vietnamese() {
 
 #[test]
 fn each_rate_against_its_own_target() {
-    let mut args = sample_args();
-    args.extend(
-        ["--target-pct", "80", "--account-coverage-target-pct", "30"]
-            .iter()
-            .map(|s| s.to_string()),
-    );
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let out = doisoat(&args);
+    let out = run_sample(&["--target-pct", "80", "--account-coverage-target-pct", "30"]);
     assert!(
         out.status.success(),
         "{}",
@@ -123,10 +119,7 @@ fn each_rate_against_its_own_target() {
         text.contains("Chỉ tiêu chi không dùng tiền mặt 80,00%: chưa đạt: 70,00%, thiếu 10,00 điểm phần trăm so với chỉ tiêu"),
         "{text}"
     );
-    let mut bad = sample_args();
-    bad.extend(["--cashless-rate-target-pct".to_owned(), "101".to_owned()]);
-    let bad: Vec<&str> = bad.iter().map(String::as_str).collect();
-    let out = doisoat(&bad);
+    let out = run_sample(&["--cashless-rate-target-pct", "101"]);
     assert!(!out.status.success());
     said_on_stderr(&out, "--cashless-rate-target-pct");
 }
@@ -180,11 +173,7 @@ fn writes_xlsx_and_csv_reports() {
     let dir = tempfile::tempdir().unwrap();
     for name in ["r.xlsx", "r.csv", "r.json"] {
         let path = dir.path().join(name);
-        let mut args = sample_args();
-        args.push("--out".into());
-        args.push(path.display().to_string());
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let out = doisoat(&args);
+        let out = run_sample(&["--out", &path.display().to_string()]);
         assert!(
             out.status.success(),
             "{}",
