@@ -9,6 +9,9 @@ pub enum Role {
     Admin,
     /// Periods, uploads, reconciliation runs; reads.
     Accountant,
+    /// Kế toán trưởng / lãnh đạo đơn vị: approves or returns the runs accountants submit,
+    /// reopens a closed period; reads like an accountant, uploads nothing.
+    Approver,
     /// Reads everything, downloads, the audit log; changes nothing.
     Auditor,
     /// Its own bank's payouts only.
@@ -20,6 +23,7 @@ impl Role {
         match self {
             Role::Admin => "admin",
             Role::Accountant => "accountant",
+            Role::Approver => "approver",
             Role::Auditor => "auditor",
             Role::Bank => "bank",
         }
@@ -29,6 +33,7 @@ impl Role {
         match s.trim().to_ascii_lowercase().as_str() {
             "admin" => Some(Role::Admin),
             "accountant" => Some(Role::Accountant),
+            "approver" => Some(Role::Approver),
             "auditor" => Some(Role::Auditor),
             "bank" => Some(Role::Bank),
             _ => None,
@@ -42,8 +47,26 @@ impl Role {
 
     /// Read periods, uploads, runs and reports.
     pub fn can_read(self) -> bool {
-        matches!(self, Role::Admin | Role::Accountant | Role::Auditor)
+        matches!(
+            self,
+            Role::Admin | Role::Accountant | Role::Approver | Role::Auditor
+        )
     }
+
+    /// Approve or return a submitted run; reopen a closed period (never the token that
+    /// submitted the run: the service checks that).
+    pub fn can_approve(self) -> bool {
+        matches!(self, Role::Admin | Role::Approver)
+    }
+
+    /// Every role, in the order pages list them.
+    pub const ALL: [Role; 5] = [
+        Role::Admin,
+        Role::Accountant,
+        Role::Approver,
+        Role::Auditor,
+        Role::Bank,
+    ];
 
     /// Read the audit trail.
     pub fn can_audit(self) -> bool {
@@ -67,15 +90,18 @@ mod tests {
     fn the_matrix() {
         use Role::*;
         let table = [
-            (Admin, true, true, true),
-            (Accountant, true, true, false),
-            (Auditor, false, true, true),
-            (Bank, false, false, false),
+            (Admin, true, true, true, true),
+            (Accountant, true, true, false, false),
+            (Approver, false, true, false, true),
+            (Auditor, false, true, true, false),
+            (Bank, false, false, false, false),
         ];
-        for (role, write, read, audit) in table {
+        assert_eq!(table.map(|t| t.0), Role::ALL);
+        for (role, write, read, audit, approve) in table {
             assert_eq!(role.can_write(), write, "{role:?} write");
             assert_eq!(role.can_read(), read, "{role:?} read");
             assert_eq!(role.can_audit(), audit, "{role:?} audit");
+            assert_eq!(role.can_approve(), approve, "{role:?} approve");
             assert_eq!(Role::parse(role.as_str()), Some(role));
         }
         assert_eq!(Role::parse("root"), None);

@@ -55,10 +55,16 @@ pub enum Action {
     PeriodTarget,
     /// A run's file downloaded: personal data, unmasked, leaving the system.
     RunDownload,
+    /// Maker-checker: a run submitted, approved (closing the period for its subtree),
+    /// returned; a closed period reopened.
+    RunSubmit,
+    RunApprove,
+    RunReturn,
+    PeriodReopen,
 }
 
 impl Action {
-    pub const ALL: [Action; 15] = [
+    pub const ALL: [Action; 19] = [
         Action::PeriodCreate,
         Action::UploadBeneficiaries,
         Action::UploadPayouts,
@@ -74,6 +80,10 @@ impl Action {
         Action::ProgrammeCreate,
         Action::PeriodTarget,
         Action::RunDownload,
+        Action::RunSubmit,
+        Action::RunApprove,
+        Action::RunReturn,
+        Action::PeriodReopen,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -93,6 +103,10 @@ impl Action {
             Action::SessionSignOut => "session.sign_out",
             Action::CallbackPayouts => "callback.payouts",
             Action::RunDownload => "reconciliation.download",
+            Action::RunSubmit => "reconciliation.submit",
+            Action::RunApprove => "reconciliation.approve",
+            Action::RunReturn => "reconciliation.return",
+            Action::PeriodReopen => "period.reopen",
         }
     }
 }
@@ -127,6 +141,13 @@ impl Action {
             Action::SessionSignIn => ("Đăng nhập", "Signed in"),
             Action::SessionSignOut => ("Đăng xuất", "Signed out"),
             Action::CallbackPayouts => ("Ngân hàng gửi kết quả chi", "Bank sent results"),
+            Action::RunSubmit => ("Trình duyệt kết quả đối soát", "Run submitted for approval"),
+            Action::RunApprove => (
+                "Phê duyệt kết quả đối soát (khóa kỳ)",
+                "Run approved (period closed)",
+            ),
+            Action::RunReturn => ("Trả lại kết quả đối soát", "Run returned"),
+            Action::PeriodReopen => ("Mở lại kỳ đã khóa", "Closed period reopened"),
         };
         if vi { v } else { e }
     }

@@ -3,6 +3,7 @@
 //! periods) lives here so import and reconciliation share one reading of the data.
 
 pub mod access;
+pub mod approval;
 pub mod attributed;
 pub mod audit;
 pub mod banks;

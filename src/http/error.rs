@@ -229,6 +229,25 @@ impl From<ServiceError> for AppError {
                 e.to_string(),
             )
             .with(json!({ "warnings": warnings, "confirm_with": "confirm=true" })),
+            ServiceError::Forbidden(why) => AppError::forbidden(why),
+            ServiceError::Invalid(why) => AppError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid",
+                "Yêu cầu không hợp lệ / Invalid request",
+                why,
+            ),
+            ServiceError::Closed {
+                ref unit, run_id, ..
+            } => {
+                let unit = unit.clone();
+                AppError::new(
+                    StatusCode::CONFLICT,
+                    "period-closed",
+                    "Kỳ đã khóa / Period closed",
+                    e.to_string(),
+                )
+                .with(json!({ "approved_run": run_id, "unit": unit }))
+            }
             ServiceError::Internal(cause) => AppError::internal(cause),
         }
     }

@@ -12,7 +12,7 @@ use super::error::{ApiQuery, AppError};
 use crate::app::AppState;
 use crate::domain::period::{PeriodCode, TargetChange, TargetsBp, bp_pct};
 use crate::service::{self, CreatePeriodError, PeriodRequest};
-use crate::store::{Period, UnitTarget, Upload};
+use crate::store::{Closure, Period, UnitTarget, Upload};
 
 /// JSON bodies whose rejections use the problem format too.
 #[derive(FromRequest)]
@@ -71,6 +71,10 @@ pub struct PeriodView {
     pub label: String,
     #[serde(flatten)]
     pub targets: TargetsPct,
+    /// `GET /api/v1/periods/{id}` only: the units whose subtree an approved run closed
+    /// (those within the caller's subtree or above it).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub closures: Vec<Closure>,
 }
 
 impl From<Period> for PeriodView {
@@ -81,6 +85,7 @@ impl From<Period> for PeriodView {
             targets: period.targets.into(),
             period,
             label,
+            closures: Vec::new(),
         }
     }
 }
@@ -151,7 +156,49 @@ pub async fn get(
         .get_period(id)
         .await?
         .ok_or_else(|| AppError::not_found(format!("period {id}")))?;
-    Ok(Json(p.into()))
+    let mut view = PeriodView::from(p);
+    let tree = crate::domain::units::shipped_tree();
+    view.closures = service::approval::closures(st.store.as_ref(), id)
+        .await?
+        .into_iter()
+        .filter(|c| auth.0.sees(&c.unit) || tree.is_within(&auth.0.unit, &c.unit))
+        .collect();
+    Ok(Json(view))
+}
+
+/// Reopen a closed period for a unit's subtree.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct Reopen {
+    /// Why (required, at most 1,000 characters): audited.
+    pub reason: Option<String>,
+    /// The unit whose subtree to reopen (the approved run's unit); default: the token's.
+    pub unit: Option<String>,
+}
+
+/// Reopen the period for a unit's subtree closed by an approved run (an approver, with a
+/// reason): lists and payout files are taken again; the run stays approved, its history
+/// says the period was reopened; audited.
+#[utoipa::path(post, path = "/api/v1/periods/{id}/reopen", tag = "periods", params(("id" = i64, Path)),
+    request_body = Reopen,
+    responses((status = 200, body = Closure, description = "the closure removed"), (status = 400, description = "no reason"), (status = 403, description = "not an approver, or a unit outside the token's subtree"), (status = 404), (status = 409, description = "not closed for that unit")),
+    security(("bearer" = [])))]
+pub async fn reopen(
+    State(st): State<AppState>,
+    auth: Auth,
+    Path(id): Path<i64>,
+    AppJson(req): AppJson<Reopen>,
+) -> Result<Json<Closure>, AppError> {
+    auth.require_read()?;
+    let unit = crate::service::unit_or(req.unit.as_deref(), &auth.0.unit)?;
+    let closure = service::approval::reopen(
+        st.store.as_ref(),
+        id,
+        &unit.code,
+        &auth.0,
+        req.reason.as_deref(),
+    )
+    .await?;
+    Ok(Json(closure))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -11,6 +11,7 @@ use super::auth::Auth;
 use super::error::{ApiQuery, AppError};
 use crate::app::AppState;
 use crate::domain::Lang;
+use crate::domain::approval::Step;
 use crate::report::ReportMeta;
 use crate::service::{self, Download, ExceptionPage, ExceptionQuery};
 use crate::store::RunInfo;
@@ -119,8 +120,9 @@ pub async fn get(
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RunDetail {
+    /// The run, its `state`, `steps`, `closure` and `post_close`.
     #[serde(flatten)]
-    pub run: RunInfo,
+    pub run: service::approval::RunView,
     /// Period, inputs with their SHA-256, target, tolerance, report SHA-256.
     #[schema(value_type = Object)]
     pub meta: ReportMeta,
@@ -140,10 +142,107 @@ pub async fn meta(
     let run = visible_run(&st, &auth, id).await?;
     let downloads = st.store.run_downloads(id).await?;
     Ok(Json(RunDetail {
-        run: run.stored.info,
+        run: service::approval::run_view(st.store.as_ref(), run.stored.info).await?,
         meta: run.meta,
         downloads,
     }))
+}
+
+/// Why a step is taken: required to return a run or reopen a period, optional otherwise.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct StepRequest {
+    /// At most 1,000 characters.
+    pub reason: Option<String>,
+}
+
+/// A step's body: optional where the reason is (an empty body, or `null`, will do).
+fn step_request(body: &[u8]) -> Result<StepRequest, AppError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(StepRequest::default());
+    }
+    serde_json::from_slice::<Option<StepRequest>>(body)
+        .map(Option::unwrap_or_default)
+        .map_err(|e| {
+            AppError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid-json",
+                "JSON không hợp lệ / Invalid JSON",
+                e.to_string(),
+            )
+        })
+}
+
+async fn step(
+    st: &AppState,
+    auth: &Auth,
+    id: i64,
+    step: Step,
+    body: &[u8],
+) -> Result<Json<service::approval::RunView>, AppError> {
+    let req = step_request(body)?;
+    let run = st
+        .store
+        .get_reconciliation(id)
+        .await?
+        .ok_or_else(|| AppError::not_found(format!("reconciliation {id}")))?;
+    // A bank's token learns nothing of runs; another unit's run is not there to them.
+    auth.require_read()?;
+    auth.may_see(&run.info.unit, || format!("reconciliation {id}"))?;
+    let view = service::approval::take_step(
+        st.store.as_ref(),
+        &run.info,
+        step,
+        &auth.0,
+        req.reason.as_deref(),
+    )
+    .await?;
+    Ok(Json(view))
+}
+
+/// Submit a run for approval (an accountant): `draft` or `returned` → `submitted`.
+#[utoipa::path(post, path = "/api/v1/reconciliations/{id}/submit", tag = "reconciliations", params(("id" = i64, Path)),
+    request_body(content = Option<StepRequest>, description = "optional"),
+    responses((status = 200, body = service::approval::RunView), (status = 403, description = "a role that may not submit"), (status = 404), (status = 409, description = "the run's state does not allow it")),
+    security(("bearer" = [])))]
+pub async fn submit(
+    State(st): State<AppState>,
+    auth: Auth,
+    Path(id): Path<i64>,
+    body: axum::body::Bytes,
+) -> Result<Json<service::approval::RunView>, AppError> {
+    step(&st, &auth, id, Step::Submit, &body).await
+}
+
+/// Approve a submitted run (an approver, never the token that submitted it): `submitted` →
+/// `approved`. The period closes for the run's subtree: lists and payout files are refused
+/// (409) until an approver reopens it; callbacks are still stored and counted apart
+/// (`post_close`).
+#[utoipa::path(post, path = "/api/v1/reconciliations/{id}/approve", tag = "reconciliations", params(("id" = i64, Path)),
+    request_body(content = Option<StepRequest>, description = "optional"),
+    responses((status = 200, body = service::approval::RunView), (status = 403, description = "not an approver, or the token that submitted the run"), (status = 404), (status = 409, description = "not submitted, or the unit's period is closed already")),
+    security(("bearer" = [])))]
+pub async fn approve(
+    State(st): State<AppState>,
+    auth: Auth,
+    Path(id): Path<i64>,
+    body: axum::body::Bytes,
+) -> Result<Json<service::approval::RunView>, AppError> {
+    step(&st, &auth, id, Step::Approve, &body).await
+}
+
+/// Return a submitted run with a reason (an approver, never the token that submitted it):
+/// `submitted` → `returned`; it may be submitted again.
+#[utoipa::path(post, path = "/api/v1/reconciliations/{id}/return", tag = "reconciliations", params(("id" = i64, Path)),
+    request_body = StepRequest,
+    responses((status = 200, body = service::approval::RunView), (status = 400, description = "no reason"), (status = 403, description = "not an approver, or the token that submitted the run"), (status = 404), (status = 409, description = "not submitted")),
+    security(("bearer" = [])))]
+pub async fn return_run(
+    State(st): State<AppState>,
+    auth: Auth,
+    Path(id): Path<i64>,
+    body: axum::body::Bytes,
+) -> Result<Json<service::approval::RunView>, AppError> {
+    step(&st, &auth, id, Step::Return, &body).await
 }
 
 /// Two runs of a period side by side: each figure in both and its change (the later run

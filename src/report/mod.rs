@@ -53,6 +53,27 @@ pub struct Report {
     pub by_commune: Vec<CommuneFigures>,
     pub by_category: Vec<CategoryFigures>,
     pub by_bank: Vec<BankFigures>,
+    /// Live figures of a subtree whose period is closed: what banks sent after the
+    /// approval closed it (never in the approved run's figures). Absent elsewhere.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub post_close: Option<PostClose>,
+}
+
+/// What banks sent for a closed subtree after it was closed: stored (nothing a bank sends
+/// is lost), counted apart, never in the approved figures.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct PostClose {
+    /// The approved run that closed the period for `unit`'s subtree.
+    pub approved_run: i64,
+    pub unit: String,
+    pub closed_at: chrono::DateTime<chrono::Utc>,
+    /// Payouts stored or changed (a new state) after the closure.
+    pub count: u64,
+    /// Their net effect, whole đồng: paid (success) minus returned; failed and pending
+    /// count 0.
+    #[serde(with = "rust_decimal::serde::str")]
+    #[schema(value_type = String)]
+    pub amount: Decimal,
 }
 
 /// What the people of one outcome were due and were paid, exactly.
@@ -338,6 +359,7 @@ impl Report {
                     figures: Figures::new(&s.coverage, targets),
                 })
                 .collect(),
+            post_close: None,
         }
     }
 
@@ -501,6 +523,25 @@ pub struct ReportMeta {
     /// The period's programme: code and name (stored runs).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub programme: Option<ProgrammeRef>,
+    /// Who submitted and who approved the run: given to the downloads of an approved run
+    /// (its workbooks become the document to sign and file), never stored with the run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signatures: Option<Signatures>,
+}
+
+/// The people of an approved run, as its signature block names them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Signatures {
+    /// Người lập biểu: who submitted it.
+    pub prepared_by: Signer,
+    /// Kế toán trưởng: who approved it.
+    pub approved_by: Signer,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Signer {
+    pub person: String,
+    pub at: chrono::DateTime<chrono::Utc>,
 }
 
 impl ReportMeta {

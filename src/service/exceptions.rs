@@ -880,6 +880,7 @@ pub async fn download(
     csv: crate::report::csv::CsvStyle,
     actor: &str,
 ) -> ServiceResult<DownloadBody> {
+    let run = super::approval::with_signatures(store.as_ref(), run).await?;
     let audit = download_audit(actor, &run, what.name(), lang, None);
     let body = made(store.clone(), run, what, lang, csv).await?;
     store.append_audit(audit).await?;
@@ -1008,6 +1009,7 @@ async fn made(
 ) -> ServiceResult<DownloadBody> {
     use super::Download;
     let run_id = run.stored.info.id;
+    let kept = what.kept_name(run.meta.signatures.is_some());
     match what {
         Download::Json => {
             let bytes = run.stored.report_json.into_bytes();
@@ -1040,7 +1042,7 @@ async fn made(
             let keep = KeepDigest::of(&store, run_id, lang);
             let (rows, failed) = StoredRows::new(store, run_id, Listed::new(filter, None));
             let meta = run.meta;
-            let stream = written_on_the_side(run_id, what.name(), failed, keep, move |out| {
+            let stream = written_on_the_side(run_id, kept, failed, keep, move |out| {
                 crate::report::xlsx::write_followup_to(
                     out,
                     rows,
@@ -1059,7 +1061,7 @@ async fn made(
             let count = usize::try_from(run.stored.exception_rows.unwrap_or(0)).unwrap_or(0);
             let keep = KeepDigest::of(&store, run_id, lang);
             let listed = Listed::new(ExceptionFilter::default(), None);
-            report_workbook(store, run, listed, count, lang, what.name(), keep).await
+            report_workbook(store, run, listed, count, lang, kept, keep).await
         }
     }
 }

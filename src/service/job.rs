@@ -315,6 +315,7 @@ pub fn run(input: &JobInput, progress: &dyn Progress) -> anyhow::Result<JobOutpu
         report_sha256: serde_json::to_vec(&report).ok().map(|b| sha256_hex(&b)),
         unit: None,
         programme: None,
+        signatures: None,
     };
     Ok(JobOutput {
         list,

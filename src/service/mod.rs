@@ -1,6 +1,7 @@
 //! What the service does, independent of HTTP: store uploads, run and store
 //! reconciliations with their digests, and render stored runs for download.
 
+pub mod approval;
 pub mod callbacks;
 pub mod compare;
 pub mod exceptions;
@@ -61,6 +62,22 @@ pub enum ServiceError {
         .0.join("; ")
     )]
     NeedsConfirmation(Vec<String>),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    Invalid(String),
+    /// A change to the inputs of a period closed for the unit (an approved run).
+    #[error(
+        "Kỳ đã khóa cho đơn vị {unit} và các đơn vị trực thuộc từ {closed_at}: kết quả đối soát #{run_id} đã được phê duyệt; không nhận thêm {kind_vi}. Cần người phê duyệt mở lại kỳ / the period is closed for unit {unit}'s subtree: reconciliation {run_id} was approved; no new {kind_en} until an approver reopens it",
+        kind_vi = match what { UploadKind::Beneficiaries => "danh sách", UploadKind::Payouts => "tệp kết quả chi" },
+        kind_en = match what { UploadKind::Beneficiaries => "lists", UploadKind::Payouts => "payout files" },
+    )]
+    Closed {
+        unit: String,
+        run_id: i64,
+        closed_at: chrono::DateTime<chrono::Utc>,
+        what: UploadKind,
+    },
     #[error("lỗi nội bộ / internal error: {0}")]
     Internal(String),
 }
@@ -346,6 +363,8 @@ pub async fn upload(
     req: UploadRequest,
     gate: &ImportGate,
 ) -> ServiceResult<Saved<Upload>> {
+    // A closed period says so before the file is read (the store checks again as it writes).
+    approval::ensure_open(store, req.period_id, &req.unit, kind).await?;
     // A bank file with no bank column, none given and none in its title is read again
     // once its accounts have said which bank it is from.
     let again = if kind == UploadKind::Payouts && req.bank.is_none() {
@@ -1093,7 +1112,11 @@ pub async fn live_report(
         .count() as u64;
     let sums = crate::recon::cells::sum(&read.cells);
     crate::metrics::global().live_refresh(started.elapsed());
-    let report = Report::from_sums(&sums, target(unit), row_errors, mismatches);
+    let mut report = Report::from_sums(&sums, target(unit), row_errors, mismatches);
+    let closures = store.period_closures(period_id).await?;
+    if let Some(c) = approval::closure_over(&closures, unit) {
+        report.post_close = Some(approval::post_close(store, c).await?);
+    }
     Ok((report, read.freshness))
 }
 
@@ -1282,6 +1305,7 @@ pub async fn reconcile_period(
                 report_sha256: Some(report_sha256.clone()),
                 unit: Some(UnitRef::from(scope)),
                 programme: Some(programme),
+                signatures: None,
             };
             let meta_json = serde_json::to_string(&meta)?;
             drop(g);
@@ -1410,6 +1434,16 @@ impl Download {
             Download::Csv => "report.csv",
             Download::Xlsx => "report.xlsx",
             Download::FollowUp => "follow-up.xlsx",
+        }
+    }
+
+    /// The name its digest is kept under: an approved run's workbooks carry their signers
+    /// and the digest footer, other bytes than the draft's, kept apart.
+    pub fn kept_name(self, signed: bool) -> &'static str {
+        match (self, signed) {
+            (Download::Xlsx, true) => "report.xlsx (approved)",
+            (Download::FollowUp, true) => "follow-up.xlsx (approved)",
+            (other, _) => other.name(),
         }
     }
 

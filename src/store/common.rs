@@ -11,10 +11,11 @@ use serde::{Deserialize, Serialize};
 
 use super::records::dong;
 use super::{
-    CallbackPayout, NewUpload, Period, RunInfo, StoreError, StoreResult, StoredCallback, StoredRun,
-    TokenInfo, Upload, UploadKind, WebSession,
+    CallbackPayout, Closure, NewUpload, Period, RunInfo, RunStep, StoreError, StoreResult,
+    StoredCallback, StoredRun, TokenInfo, Upload, UploadKind, WebSession,
 };
 use crate::domain::access::Role;
+use crate::domain::approval::{RunState, Step};
 use crate::domain::audit::AuditEntry;
 use crate::domain::records::{ControlTotal, RowError};
 use crate::domain::status::PayoutStatus;
@@ -283,7 +284,7 @@ macro_rules! run_sql {
     ($rest:literal) => {
         concat!(
             "SELECT id, period_id, unit_code, list_upload_id, created_at, created_by, report_sha256, \
-             meta_json, report_json, exceptions_json, exception_rows FROM reconciliations ",
+             state, meta_json, report_json, exceptions_json, exception_rows FROM reconciliations ",
             $rest
         )
     };
@@ -295,7 +296,7 @@ macro_rules! run_info_sql {
     ($rest:literal) => {
         concat!(
             "SELECT id, period_id, unit_code, list_upload_id, created_at, created_by, \
-             report_sha256 FROM reconciliations ",
+             report_sha256, state FROM reconciliations ",
             $rest
         )
     };
@@ -658,6 +659,13 @@ pub(super) struct RunInfoRecord {
     created_at: DateTime<Utc>,
     created_by: String,
     report_sha256: String,
+    state: String,
+}
+
+/// A stored state this version does not know reads as a draft (it can only be one of
+/// the CHECK's four).
+pub(super) fn run_state(s: &str) -> RunState {
+    RunState::parse(s).unwrap_or(RunState::Draft)
 }
 
 impl From<RunInfoRecord> for RunInfo {
@@ -670,6 +678,52 @@ impl From<RunInfoRecord> for RunInfo {
             created_at: r.created_at,
             created_by: r.created_by,
             report_sha256: r.report_sha256,
+            state: run_state(&r.state),
+        }
+    }
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub(super) struct RunStepRecord {
+    step: String,
+    token_id: i64,
+    actor: String,
+    person: String,
+    reason: Option<String>,
+    at: DateTime<Utc>,
+}
+
+impl RunStepRecord {
+    pub fn into_step(self) -> StoreResult<RunStep> {
+        Ok(RunStep {
+            step: Step::parse(&self.step)
+                .ok_or_else(|| StoreError::Corrupt(format!("run step '{}'", self.step)))?,
+            by: self.actor,
+            person: self.person,
+            token_id: self.token_id,
+            reason: self.reason,
+            at: self.at,
+        })
+    }
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub(super) struct ClosureRecord {
+    period_id: i64,
+    unit_code: String,
+    run_id: i64,
+    closed_at: DateTime<Utc>,
+    closed_by: String,
+}
+
+impl From<ClosureRecord> for Closure {
+    fn from(r: ClosureRecord) -> Self {
+        Closure {
+            period_id: r.period_id,
+            unit: r.unit_code,
+            run_id: r.run_id,
+            closed_at: r.closed_at,
+            closed_by: r.closed_by,
         }
     }
 }
@@ -683,6 +737,7 @@ pub(super) struct RunRecord {
     created_at: DateTime<Utc>,
     created_by: String,
     report_sha256: String,
+    state: String,
     meta_json: String,
     report_json: String,
     exceptions_json: String,
@@ -700,6 +755,7 @@ impl RunRecord {
                 created_at: self.created_at,
                 created_by: self.created_by,
                 report_sha256: self.report_sha256,
+                state: run_state(&self.state),
             },
             meta_json: self.meta_json,
             report_json: self.report_json,

@@ -17,6 +17,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::domain::access::Role;
+use crate::domain::approval::{RunState, Step};
 use crate::domain::audit::{AuditEntry, NewAuditEntry};
 use crate::domain::period::{TargetChange, TargetsBp};
 use crate::domain::records::{BeneficiaryRow, PayoutRow};
@@ -220,6 +221,54 @@ pub struct RunInfo {
     pub created_at: DateTime<Utc>,
     pub created_by: String,
     pub report_sha256: String,
+    /// `draft`, `submitted`, `approved` or `returned` (maker-checker, migration 0021).
+    pub state: RunState,
+}
+
+/// A step a run went through: submitted, approved, returned, its period reopened.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct RunStep {
+    pub step: Step,
+    /// Who, as the audit trail writes it (`approver:ktt-tinh`).
+    pub by: String,
+    /// Who, as pages and the signature block name them ("Trần Văn Bình").
+    pub person: String,
+    /// The token that took it: an approver's is never the submitter's.
+    #[serde(skip)]
+    pub token_id: i64,
+    pub reason: Option<String>,
+    pub at: DateTime<Utc>,
+}
+
+/// A step to take: the store checks the run's state allows it, in the same transaction.
+#[derive(Debug, Clone)]
+pub struct NewRunStep {
+    pub step: Step,
+    pub token_id: i64,
+    pub actor: String,
+    pub person: String,
+    pub reason: Option<String>,
+}
+
+/// A unit's subtree closed for a period by an approved run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct Closure {
+    pub period_id: i64,
+    /// The unit whose subtree is closed.
+    pub unit: String,
+    /// The approved run.
+    pub run_id: i64,
+    pub closed_at: DateTime<Utc>,
+    pub closed_by: String,
+}
+
+/// A callback stored or changed after a closure: what counts as a post-close adjustment.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct LateCallback {
+    pub population_id: Option<String>,
+    pub unit_code: Option<String>,
+    pub amount: i64,
+    pub status: String,
 }
 
 /// A run's file as it was first downloaded whole (see migrations 0016).
@@ -1018,6 +1067,35 @@ pub trait Store: Send + Sync {
     async fn save_reconciliation(&self, run: NewRun, actor: &str) -> StoreResult<RunInfo>;
     async fn get_reconciliation(&self, id: i64) -> StoreResult<Option<StoredRun>>;
     async fn list_reconciliations(&self, period_id: i64) -> StoreResult<Vec<RunInfo>>;
+    /// Take a step of a run (`step.step` must not be `Reopen`: see `reopen_period`), if its
+    /// state allows (`Step::from`), and audit it. Approving closes the period for the
+    /// run's subtree; Conflict, nothing written, when that unit's subtree is closed
+    /// already, or the state does not allow the step. NotFound for no such run.
+    async fn take_run_step(&self, run_id: i64, step: NewRunStep) -> StoreResult<RunInfo>;
+    /// Every step of a run, oldest first.
+    async fn run_steps(&self, run_id: i64) -> StoreResult<Vec<RunStep>>;
+    /// The period's closures, by unit code.
+    async fn period_closures(&self, period_id: i64) -> StoreResult<Vec<Closure>>;
+    /// Reopen the period for `unit`'s subtree: its closure goes, a `reopen` step is added
+    /// to the approved run, audited. Conflict when the unit's subtree is not closed.
+    async fn reopen_period(
+        &self,
+        period_id: i64,
+        unit: &str,
+        step: NewRunStep,
+    ) -> StoreResult<Closure>;
+    /// Callbacks of a programme's period stored or changed after `since`, at most `limit`
+    /// (the newest state of each).
+    async fn callbacks_since(
+        &self,
+        programme: &str,
+        period_code: &str,
+        since: DateTime<Utc>,
+        limit: i64,
+    ) -> StoreResult<Vec<LateCallback>>;
+    /// Which of `ids` are on the beneficiary lists `list_ids` (as written there).
+    async fn ids_on_lists(&self, list_ids: &[i64], ids: &[String]) -> StoreResult<Vec<String>>;
+
     /// Keep `d` as the digest of run `run_id`'s `d.file` in `d.lang` unless one is kept
     /// already; returns the one kept (the first), for the caller to compare.
     async fn record_download(&self, run_id: i64, d: RunDownload) -> StoreResult<RunDownload>;

@@ -8,9 +8,10 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 
 use super::{
-    NewPeriod, NewRun, NewToken, NewUpload, Programme, StoreError, StoreResult, TokenInfo, Upload,
-    UploadKind,
+    Closure, NewPeriod, NewRun, NewRunStep, NewToken, NewUpload, Programme, RunInfo, StoreError,
+    StoreResult, TokenInfo, Upload, UploadKind,
 };
+use crate::domain::approval::{RunState, Step};
 use crate::domain::audit::{Action, NewAuditEntry};
 use crate::domain::period::TargetsBp;
 
@@ -184,6 +185,60 @@ pub(super) fn target_set(
             "account_target_bp": after.account_coverage,
             "cashless_target_bp_before": before.cashless_rate,
             "cashless_target_bp": after.cashless_rate,
+        }),
+    )
+}
+
+/// The Conflict of a change to a closed period's inputs: which approved run closed it.
+pub(super) fn closed_by(c: &Closure) -> StoreError {
+    StoreError::Conflict(format!(
+        "Kỳ đã khóa cho đơn vị {unit} và các đơn vị trực thuộc: kết quả đối soát #{run} đã được phê duyệt ({by}); cần người phê duyệt mở lại kỳ / the period is closed for unit {unit}'s subtree: reconciliation {run} was approved ({by}); an approver must reopen it first",
+        unit = c.unit,
+        run = c.run_id,
+        by = c.closed_by,
+    ))
+}
+
+/// Conflict when `unit` lies in the subtree of a closed unit.
+pub(super) fn not_closed(unit: &str, closures: &[Closure]) -> StoreResult<()> {
+    let tree = crate::domain::units::shipped_tree();
+    match closures.iter().find(|c| tree.is_within(unit, &c.unit)) {
+        Some(c) => Err(closed_by(c)),
+        None => Ok(()),
+    }
+}
+
+/// A run's step (submit, approve, return, reopen): the state before and after, and why.
+pub(super) fn run_step_taken(
+    run: &RunInfo,
+    step: &NewRunStep,
+    before: RunState,
+    after: RunState,
+) -> NewAuditEntry {
+    let action = match step.step {
+        Step::Submit => Action::RunSubmit,
+        Step::Approve => Action::RunApprove,
+        Step::Return => Action::RunReturn,
+        Step::Reopen => Action::PeriodReopen,
+    };
+    let subject = match step.step {
+        Step::Reopen => format!("period/{}", run.period_id),
+        _ => format!("reconciliation/{}", run.id),
+    };
+    NewAuditEntry::new(
+        &step.actor,
+        action,
+        subject,
+        json!({
+            "reconciliation_id": run.id,
+            "period_id": run.period_id,
+            "unit": run.unit,
+            "state_before": before.as_str(),
+            "state": after.as_str(),
+            "closes_period": step.step == Step::Approve,
+            "reopens_period": step.step == Step::Reopen,
+            "reason": step.reason,
+            "report_sha256": run.report_sha256,
         }),
     )
 }

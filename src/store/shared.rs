@@ -20,8 +20,10 @@ use crate::domain::columns::{InternedColumn, ListTable, PayoutTable};
 use crate::domain::period::{TargetChange, TargetsBp};
 use crate::domain::records::{BeneficiaryRow, PayoutRow};
 use crate::domain::units::Unit;
+use crate::domain::approval::{RunState, Step};
 use crate::store::common::{
     AuditRecord, BATCH_ROWS, BankCallbackRecord, CallbackRecord, CallbackStateRecord, Cell,
+    ClosureRecord, RunStepRecord,
     PeriodRecord, RunInfoRecord, RunRecord, STORE_CHUNK, SessionRecord, TargetColumns, TokenRecord,
     UnitRecord, UnitTargetRecord, UploadColumns, UploadRecord, callback_sql, is_unique_violation,
     now, period_sql, run_info_sql, run_sql, session_sql, token_sql, unit_sql, upload_sql,
@@ -31,7 +33,7 @@ use crate::store::records::{LIST_ROW_COLUMNS, PAYOUT_ROW_COLUMNS, dong};
 use crate::store::rules;
 use crate::store::{
     BeneficiaryRecord, CallbackPayout, CallbackRequest, CallbackVerdict, ExceptionFilter,
-    ExceptionRecord, ExceptionSort, ListInput, NewPeriod, NewRun, NewSession, NewToken, NewUpload,
+    ExceptionRecord, ExceptionSort, ListInput, NewPeriod, NewRun, NewRunStep, NewSession, NewToken, NewUpload,
     PageStart, PayoutInput, PayoutRecord, Period, PeriodInputs, PoolUse, Programme, RunFeed,
     RunInfo, Saved, SortColumn, SortKey, SortKeyType, SortedRow, SortedStart, Store, StoreError,
     StoreResult, StoredCallback, StoredRun, Streamed, TokenInfo, UnitScope, UnitTarget, Upload,
@@ -140,6 +142,50 @@ async fn no_overlap(tx: &mut Tx, period_id: i64, unit: &str) -> StoreResult<()> 
     rules::no_overlap(unit, &current)
 }
 
+/// Conflict when the period is closed for `unit` (its own or an ancestor's subtree was
+/// approved): nothing may change the inputs the approved figures came from. Read under the
+/// write lock, so an approval and an upload cannot cross.
+async fn not_closed(tx: &mut Tx, period_id: i64, unit: &str) -> StoreResult<()> {
+    let closures: Vec<ClosureRecord> = sqlx::query_as(
+        "SELECT period_id, unit_code, run_id, closed_at, closed_by FROM period_closures \
+         WHERE period_id = $1 ORDER BY unit_code",
+    )
+    .bind(period_id)
+    .fetch_all(&mut **tx)
+    .await?;
+    let closures: Vec<crate::store::Closure> = closures.into_iter().map(Into::into).collect();
+    rules::not_closed(unit, &closures)
+}
+
+/// Append a step to a run's history (under the write lock: the next seq is read there).
+async fn insert_run_step(
+    tx: &mut Tx,
+    run_id: i64,
+    step: &NewRunStep,
+    at: DateTime<Utc>,
+) -> StoreResult<()> {
+    let seq: i64 =
+        sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) + 1 FROM run_steps WHERE run_id = $1")
+            .bind(run_id)
+            .fetch_one(&mut **tx)
+            .await?;
+    sqlx::query(
+        "INSERT INTO run_steps (run_id, seq, step, token_id, actor, person, reason, at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(run_id)
+    .bind(seq)
+    .bind(step.step.as_str())
+    .bind(step.token_id)
+    .bind(&step.actor)
+    .bind(&step.person)
+    .bind(&step.reason)
+    .bind(at)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
 /// The first half of saving an upload: the period must exist; the identical
 /// file already stored is returned as is; otherwise the upload row is inserted
 /// (lists get the next version) and its id returned.
@@ -152,6 +198,7 @@ async fn insert_upload(
     at: DateTime<Utc>,
 ) -> StoreResult<Result<i64, Upload>> {
     period_exists(tx, period_id).await?;
+    not_closed(tx, period_id, &u.unit).await?;
     let existing: Option<UploadRecord> = sqlx::query_as(upload_sql!(
         "WHERE period_id = $1 AND kind = $2 AND sha256 = $3"
     ))
@@ -1296,6 +1343,7 @@ impl Store for Backend {
     ) -> StoreResult<Streamed> {
         let mut tx = self.begin_rows().await?;
         period_exists(&mut tx, period_id).await?;
+        not_closed(&mut tx, period_id, &start.unit).await?;
         if kind == UploadKind::Beneficiaries {
             no_overlap(&mut tx, period_id, &start.unit).await?;
         }
@@ -1338,6 +1386,7 @@ impl Store for Backend {
         // The final step under the write lock, as `save_*` take it: the overlap check again
         // (another unit's list may have become current meanwhile), the version, the audit.
         Backend::lock_writes(&mut tx).await?;
+        not_closed(&mut tx, period_id, &done.unit).await?;
         let at = now();
         let (version, current_since) = match kind {
             UploadKind::Beneficiaries => {
@@ -1374,6 +1423,7 @@ impl Store for Backend {
         let mut tx = self.begin_write().await?;
         let existing = existing_upload(&mut tx, upload_id).await?;
         rules::may_make_current(&existing)?;
+        not_closed(&mut tx, existing.period_id, &existing.unit).await?;
         no_overlap(&mut tx, existing.period_id, &existing.unit).await?;
         let value = reinstate_in(&mut tx, existing, actor, now(), "chosen").await?;
         tx.commit().await?;
@@ -1384,6 +1434,7 @@ impl Store for Backend {
         let mut tx = self.begin_write().await?;
         let existing = existing_upload(&mut tx, upload_id).await?;
         rules::may_retire(&existing)?;
+        not_closed(&mut tx, existing.period_id, &existing.unit).await?;
         let at = now();
         sqlx::query("UPDATE uploads SET retired_at = $1, retired_by = $2 WHERE id = $3")
             .bind(at)
@@ -1564,7 +1615,182 @@ impl Store for Backend {
             created_at: at,
             created_by: actor.to_owned(),
             report_sha256: run.report_sha256,
+            state: RunState::Draft,
         })
+    }
+
+    async fn take_run_step(&self, run_id: i64, step: NewRunStep) -> StoreResult<RunInfo> {
+        if step.step == Step::Reopen {
+            return Err(StoreError::Conflict(
+                "a period is reopened with reopen_period".into(),
+            ));
+        }
+        let mut tx = self.begin_write().await?;
+        let run: RunInfo = sqlx::query_as::<_, RunInfoRecord>(run_info_sql!("WHERE id = $1"))
+            .bind(run_id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .map(RunInfo::from)
+            .ok_or_else(|| StoreError::NotFound(format!("reconciliation {run_id}")))?;
+        let after = step
+            .step
+            .from(run.state)
+            .map_err(|e| StoreError::Conflict(e.to_string()))?;
+        let at = now();
+        if step.step == Step::Approve {
+            let closed: Option<ClosureRecord> = sqlx::query_as(
+                "SELECT period_id, unit_code, run_id, closed_at, closed_by FROM period_closures \
+                 WHERE period_id = $1 AND unit_code = $2",
+            )
+            .bind(run.period_id)
+            .bind(&run.unit)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if let Some(c) = closed.map(crate::store::Closure::from) {
+                return Err(rules::closed_by(&c));
+            }
+            sqlx::query(
+                "INSERT INTO period_closures (period_id, unit_code, run_id, closed_at, closed_by) \
+                 VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(run.period_id)
+            .bind(&run.unit)
+            .bind(run.id)
+            .bind(at)
+            .bind(&step.actor)
+            .execute(&mut *tx)
+            .await?;
+        }
+        sqlx::query("UPDATE reconciliations SET state = $1 WHERE id = $2")
+            .bind(after.as_str())
+            .bind(run.id)
+            .execute(&mut *tx)
+            .await?;
+        insert_run_step(&mut tx, run.id, &step, at).await?;
+        append_in(
+            &mut tx,
+            rules::run_step_taken(&run, &step, run.state, after),
+            at,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(RunInfo { state: after, ..run })
+    }
+
+    async fn run_steps(&self, run_id: i64) -> StoreResult<Vec<crate::store::RunStep>> {
+        let rows: Vec<RunStepRecord> = sqlx::query_as(
+            "SELECT step, token_id, actor, person, reason, at FROM run_steps \
+             WHERE run_id = $1 ORDER BY seq",
+        )
+        .bind(run_id)
+        .fetch_all(self.reader())
+        .await?;
+        rows.into_iter().map(RunStepRecord::into_step).collect()
+    }
+
+    async fn period_closures(&self, period_id: i64) -> StoreResult<Vec<crate::store::Closure>> {
+        let rows: Vec<ClosureRecord> = sqlx::query_as(
+            "SELECT period_id, unit_code, run_id, closed_at, closed_by FROM period_closures \
+             WHERE period_id = $1 ORDER BY unit_code",
+        )
+        .bind(period_id)
+        .fetch_all(self.reader())
+        .await?;
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    async fn reopen_period(
+        &self,
+        period_id: i64,
+        unit: &str,
+        step: NewRunStep,
+    ) -> StoreResult<crate::store::Closure> {
+        let mut tx = self.begin_write().await?;
+        period_exists(&mut tx, period_id).await?;
+        let closed: Option<ClosureRecord> = sqlx::query_as(
+            "SELECT period_id, unit_code, run_id, closed_at, closed_by FROM period_closures \
+             WHERE period_id = $1 AND unit_code = $2",
+        )
+        .bind(period_id)
+        .bind(unit)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let closure = closed.map(crate::store::Closure::from).ok_or_else(|| {
+            StoreError::Conflict(format!(
+                "Kỳ chưa khóa cho đơn vị {unit} / the period is not closed for unit {unit}"
+            ))
+        })?;
+        let run: RunInfo = sqlx::query_as::<_, RunInfoRecord>(run_info_sql!("WHERE id = $1"))
+            .bind(closure.run_id)
+            .fetch_one(&mut *tx)
+            .await?
+            .into();
+        sqlx::query("DELETE FROM period_closures WHERE period_id = $1 AND unit_code = $2")
+            .bind(period_id)
+            .bind(unit)
+            .execute(&mut *tx)
+            .await?;
+        let at = now();
+        let step = NewRunStep {
+            step: Step::Reopen,
+            ..step
+        };
+        insert_run_step(&mut tx, run.id, &step, at).await?;
+        append_in(
+            &mut tx,
+            rules::run_step_taken(&run, &step, run.state, run.state),
+            at,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(closure)
+    }
+
+    async fn callbacks_since(
+        &self,
+        programme: &str,
+        period_code: &str,
+        since: DateTime<Utc>,
+        limit: i64,
+    ) -> StoreResult<Vec<crate::store::LateCallback>> {
+        Ok(sqlx::query_as(
+            "SELECT population_id, unit_code, amount, status FROM callback_payouts \
+             WHERE programme = $1 AND period_code = $2 AND updated_at > $3 \
+             ORDER BY updated_at, id LIMIT $4",
+        )
+        .bind(programme)
+        .bind(period_code)
+        .bind(since)
+        .bind(limit)
+        .fetch_all(self.reader())
+        .await?)
+    }
+
+    async fn ids_on_lists(&self, list_ids: &[i64], ids: &[String]) -> StoreResult<Vec<String>> {
+        let mut found = Vec::new();
+        if list_ids.is_empty() {
+            return Ok(found);
+        }
+        for chunk in ids.chunks(1_000) {
+            let mut qb: QueryBuilder<Db> =
+                QueryBuilder::new("SELECT DISTINCT id_text FROM beneficiary_rows WHERE upload_id IN (");
+            let mut sep = qb.separated(", ");
+            for id in list_ids {
+                sep.push_bind(*id);
+            }
+            qb.push(") AND id_text IN (");
+            let mut sep = qb.separated(", ");
+            for id in chunk {
+                sep.push_bind(id.as_str());
+            }
+            qb.push(")");
+            let rows: Vec<String> = qb
+                .build_query_scalar()
+                .fetch_all(self.reader())
+                .await?;
+            found.extend(rows);
+        }
+        Ok(found)
     }
 
     async fn get_reconciliation(&self, id: i64) -> StoreResult<Option<StoredRun>> {

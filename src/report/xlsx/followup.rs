@@ -176,6 +176,9 @@ fn start_sheet(
     fm: &Formats,
 ) -> XResult {
     ws.set_name(sheet_name(n))?;
+    if let Some(footer) = super::office::digest_footer(meta, lang) {
+        ws.set_footer(&footer);
+    }
     let headers = headers(lang);
     let last = last_col(headers.len());
     set_widths(ws, &WIDTHS)?;

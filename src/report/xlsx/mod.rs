@@ -200,6 +200,11 @@ fn workbook(
     let mut ws = digests_sheet(meta, lang, &fm)?;
     office::print_setup(&mut ws, false, None)?;
     wb.push_worksheet(ws);
+    if let Some(footer) = office::digest_footer(meta, lang) {
+        for ws in wb.worksheets_mut() {
+            ws.set_footer(&footer);
+        }
+    }
     Ok(wb)
 }
 

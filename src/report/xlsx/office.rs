@@ -162,9 +162,12 @@ pub(super) fn place_and_date(meta: &ReportMeta, lang: Lang) -> String {
         .unit
         .as_ref()
         .map_or_else(|| "……………".to_owned(), |u| u.name.clone());
-    // The run's time is stored in UTC; the date on the document is Vietnam's.
-    let day = crate::domain::dates::parse_report_time(&meta.generated_at)
-        .map(|t| (t + chrono::Duration::hours(7)).date_naive());
+    // An approved report is dated the day it was approved; another, the day it was made.
+    // Times are stored in UTC; the date on the document is Vietnam's.
+    let day = match &meta.signatures {
+        Some(s) => Some(vn_day(s.approved_by.at)),
+        None => crate::domain::dates::parse_report_time(&meta.generated_at).map(vn_day),
+    };
     match (day, lang) {
         (Some(d), Lang::Vi) => format!(
             "{place}, ngày {:02} tháng {:02} năm {}",
@@ -178,13 +181,27 @@ pub(super) fn place_and_date(meta: &ReportMeta, lang: Lang) -> String {
     }
 }
 
+/// The day in Vietnam (UTC+7) of a stored time.
+fn vn_day(t: chrono::DateTime<chrono::Utc>) -> chrono::NaiveDate {
+    (t + chrono::Duration::hours(7)).date_naive()
+}
+
+/// "Trình ngày 05/10/2026" under a signer's role: when they put their name to it.
+fn signed_on(verb_vi: &str, verb_en: &str, at: chrono::DateTime<chrono::Utc>, lang: Lang) -> String {
+    let day = vn_day(at).format("%d/%m/%Y");
+    match lang {
+        Lang::Vi => format!("{verb_vi} ngày {day}"),
+        Lang::En => format!("{verb_en} on {day}"),
+    }
+}
+
 /// How a cell of the signature block looks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum SignFormat {
     PlaceDate,
     Role,
     Hint,
-    /// The signer's name, blank until the approval issue fills it in.
+    /// The signer's name: who submitted and who approved an approved run; blank otherwise.
     Name,
 }
 
@@ -213,7 +230,9 @@ pub(super) const SIGNATURE_ROWS: RowNum = 8;
 
 /// The signature block: "Người lập biểu", "Kế toán trưởng", "Thủ trưởng đơn vị" centred on
 /// `cols`, the place-and-date line over the last. One cell each, centred text spilling
-/// over its empty neighbours: no merged cells, so a streamed sheet writes it as it is.
+/// over its empty neighbours: no merged cells, so a streamed sheet writes it as it is. An
+/// approved run names its submitter (Người lập biểu) and its approver (Kế toán trưởng),
+/// each with the day they acted; the head of unit signs on paper.
 pub(super) fn signature_cells(meta: &ReportMeta, lang: Lang, cols: [ColNum; 3]) -> Vec<SignCell> {
     let roles = match lang {
         Lang::Vi => ["Người lập biểu", "Kế toán trưởng", "Thủ trưởng đơn vị"],
@@ -232,10 +251,28 @@ pub(super) fn signature_cells(meta: &ReportMeta, lang: Lang, cols: [ColNum; 3]) 
         &place_and_date(meta, lang),
         SignFormat::PlaceDate,
     )];
-    for (col, role) in cols.into_iter().zip(roles) {
+    let signers = meta.signatures.as_ref().map(|s| {
+        [
+            Some((
+                s.prepared_by.person.as_str(),
+                signed_on("Trình", "Submitted", s.prepared_by.at, lang),
+            )),
+            Some((
+                s.approved_by.person.as_str(),
+                signed_on("Duyệt", "Approved", s.approved_by.at, lang),
+            )),
+            None,
+        ]
+    });
+    for (i, (col, role)) in cols.into_iter().zip(roles).enumerate() {
         cells.push(cell(1, col, role, SignFormat::Role));
         cells.push(cell(2, col, hint, SignFormat::Hint));
-        cells.push(cell(SIGNATURE_ROWS - 1, col, "", SignFormat::Name));
+        let signer = signers.as_ref().and_then(|s| s.get(i).cloned().flatten());
+        if let Some((_, on)) = &signer {
+            cells.push(cell(3, col, on, SignFormat::Hint));
+        }
+        let name = signer.map_or("", |(person, _)| person);
+        cells.push(cell(SIGNATURE_ROWS - 1, col, name, SignFormat::Name));
     }
     cells.sort_by_key(|c| (c.row, c.col));
     cells
@@ -273,4 +310,16 @@ pub(super) fn print_setup(ws: &mut Worksheet, landscape: bool, repeat: Option<Ro
         ws.set_repeat_rows(r, r)?;
     }
     Ok(())
+}
+
+/// An approved report's footer on every printed page: the report's digest (what an
+/// auditor checks a filed copy against, `GET …/meta`) and the page number.
+pub(super) fn digest_footer(meta: &ReportMeta, lang: Lang) -> Option<String> {
+    meta.signatures.as_ref()?;
+    let sha = meta.report_sha256.as_deref()?;
+    let (label, page) = match lang {
+        Lang::Vi => ("Mã kiểm tra báo cáo (SHA-256)", "Trang"),
+        Lang::En => ("Report digest (SHA-256)", "Page"),
+    };
+    Some(format!("&L&7{label}: {sha}&R&7{page} &P/&N"))
 }

@@ -203,6 +203,7 @@ pub(super) fn sample() -> (Report, Vec<ExceptionRow>, ReportMeta) {
         report_sha256: Some("cd".repeat(32)),
         unit: None,
         programme: None,
+        signatures: None,
     };
     (report, exc, meta)
 }

@@ -41,6 +41,10 @@ impl From<ServiceError> for WebError {
             | ServiceError::NoListIn(..)
             | ServiceError::NeedsConfirmation(_) => WebError::BadRequest(e.to_string()),
             ServiceError::UnknownUnit(_) => WebError::NotFound,
+            ServiceError::Forbidden(_) => WebError::Forbidden,
+            ServiceError::Invalid(_) | ServiceError::Closed { .. } => {
+                WebError::BadRequest(e.to_string())
+            }
             ServiceError::Internal(m) => WebError::Internal(m),
         }
     }

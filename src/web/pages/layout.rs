@@ -36,6 +36,7 @@ impl Layout {
                 role: t.s(match v.role() {
                     Role::Admin => "role.admin",
                     Role::Accountant => "role.accountant",
+                    Role::Approver => "role.approver",
                     Role::Auditor => "role.auditor",
                     Role::Bank => "role.bank",
                 }),
