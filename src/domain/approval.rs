@@ -191,7 +191,11 @@ mod tests {
         };
         for step in steps {
             for from in all {
-                assert_eq!(step.from(from).ok(), allowed(step, from), "{step:?} {from:?}");
+                assert_eq!(
+                    step.from(from).ok(),
+                    allowed(step, from),
+                    "{step:?} {from:?}"
+                );
             }
             assert_eq!(Step::parse(step.as_str()), Some(step));
         }

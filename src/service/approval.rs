@@ -149,7 +149,9 @@ pub async fn reopen(
     }
     let reason = approval::reason(reason)
         .map_err(ServiceError::Invalid)?
-        .ok_or_else(|| ServiceError::Invalid("Cần ghi lý do (reason) / a reason is required".into()))?;
+        .ok_or_else(|| {
+            ServiceError::Invalid("Cần ghi lý do (reason) / a reason is required".into())
+        })?;
     Ok(store
         .reopen_period(
             period_id,
@@ -240,7 +242,9 @@ pub async fn post_close(store: &dyn Store, closure: &Closure) -> ServiceResult<P
     for c in late {
         let counts = everything
             || in_subtree(&c.unit_code)
-            || c.population_id.as_ref().is_some_and(|p| on_lists.contains(p));
+            || c.population_id
+                .as_ref()
+                .is_some_and(|p| on_lists.contains(p));
         if !counts {
             continue;
         }

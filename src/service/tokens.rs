@@ -29,7 +29,9 @@ pub struct IssuedToken {
 
 #[derive(Debug, thiserror::Error)]
 pub enum TokenError {
-    #[error("vai trò không hợp lệ / unknown role '{0}' (admin, accountant, approver, auditor, bank)")]
+    #[error(
+        "vai trò không hợp lệ / unknown role '{0}' (admin, accountant, approver, auditor, bank)"
+    )]
     UnknownRole(String),
     #[error("ngân hàng không xác định / unknown bank '{0}'")]
     UnknownBank(String),

@@ -15,29 +15,29 @@ use chrono::{DateTime, SubsecRound, Utc};
 use sqlx::QueryBuilder;
 
 use super::{Backend, DIALECT, Db};
+use crate::domain::approval::{RunState, Step};
 use crate::domain::audit::{AuditEntry, NewAuditEntry};
 use crate::domain::columns::{InternedColumn, ListTable, PayoutTable};
 use crate::domain::period::{TargetChange, TargetsBp};
 use crate::domain::records::{BeneficiaryRow, PayoutRow};
 use crate::domain::units::Unit;
-use crate::domain::approval::{RunState, Step};
 use crate::store::common::{
     AuditRecord, BATCH_ROWS, BankCallbackRecord, CallbackRecord, CallbackStateRecord, Cell,
-    ClosureRecord, RunStepRecord,
-    PeriodRecord, RunInfoRecord, RunRecord, STORE_CHUNK, SessionRecord, TargetColumns, TokenRecord,
-    UnitRecord, UnitTargetRecord, UploadColumns, UploadRecord, callback_sql, is_unique_violation,
-    now, period_sql, run_info_sql, run_sql, session_sql, token_sql, unit_sql, upload_sql,
+    ClosureRecord, PeriodRecord, RunInfoRecord, RunRecord, RunStepRecord, STORE_CHUNK,
+    SessionRecord, TargetColumns, TokenRecord, UnitRecord, UnitTargetRecord, UploadColumns,
+    UploadRecord, callback_sql, is_unique_violation, now, period_sql, run_info_sql, run_sql,
+    session_sql, token_sql, unit_sql, upload_sql,
 };
 use crate::store::decide::{CallbackSlot, Decided, PendingEvent, SlotAnswer, decide};
 use crate::store::records::{LIST_ROW_COLUMNS, PAYOUT_ROW_COLUMNS, dong};
 use crate::store::rules;
 use crate::store::{
     BeneficiaryRecord, CallbackPayout, CallbackRequest, CallbackVerdict, ExceptionFilter,
-    ExceptionRecord, ExceptionSort, ListInput, NewPeriod, NewRun, NewRunStep, NewSession, NewToken, NewUpload,
-    PageStart, PayoutInput, PayoutRecord, Period, PeriodInputs, PoolUse, Programme, RunFeed,
-    RunInfo, Saved, SortColumn, SortKey, SortKeyType, SortedRow, SortedStart, Store, StoreError,
-    StoreResult, StoredCallback, StoredRun, Streamed, TokenInfo, UnitScope, UnitTarget, Upload,
-    UploadFeed, UploadKind, WebSession,
+    ExceptionRecord, ExceptionSort, ListInput, NewPeriod, NewRun, NewRunStep, NewSession, NewToken,
+    NewUpload, PageStart, PayoutInput, PayoutRecord, Period, PeriodInputs, PoolUse, Programme,
+    RunFeed, RunInfo, Saved, SortColumn, SortKey, SortKeyType, SortedRow, SortedStart, Store,
+    StoreError, StoreResult, StoredCallback, StoredRun, Streamed, TokenInfo, UnitScope, UnitTarget,
+    Upload, UploadFeed, UploadKind, WebSession,
 };
 
 type Tx = sqlx::Transaction<'static, Db>;
@@ -1674,7 +1674,10 @@ impl Store for Backend {
         )
         .await?;
         tx.commit().await?;
-        Ok(RunInfo { state: after, ..run })
+        Ok(RunInfo {
+            state: after,
+            ..run
+        })
     }
 
     async fn run_steps(&self, run_id: i64) -> StoreResult<Vec<crate::store::RunStep>> {
@@ -1772,8 +1775,9 @@ impl Store for Backend {
             return Ok(found);
         }
         for chunk in ids.chunks(1_000) {
-            let mut qb: QueryBuilder<Db> =
-                QueryBuilder::new("SELECT DISTINCT id_text FROM beneficiary_rows WHERE upload_id IN (");
+            let mut qb: QueryBuilder<Db> = QueryBuilder::new(
+                "SELECT DISTINCT id_text FROM beneficiary_rows WHERE upload_id IN (",
+            );
             let mut sep = qb.separated(", ");
             for id in list_ids {
                 sep.push_bind(*id);
@@ -1784,10 +1788,7 @@ impl Store for Backend {
                 sep.push_bind(id.as_str());
             }
             qb.push(")");
-            let rows: Vec<String> = qb
-                .build_query_scalar()
-                .fetch_all(self.reader())
-                .await?;
+            let rows: Vec<String> = qb.build_query_scalar().fetch_all(self.reader()).await?;
             found.extend(rows);
         }
         Ok(found)

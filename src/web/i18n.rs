@@ -21,7 +21,11 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ("nav.sign_out", "Đăng xuất", "Sign out"),
     ("role.admin", "quản trị", "administrator"),
     ("role.accountant", "kế toán", "accountant"),
-    ("role.approver", "phê duyệt (kế toán trưởng)", "approver (chief accountant)"),
+    (
+        "role.approver",
+        "phê duyệt (kế toán trưởng)",
+        "approver (chief accountant)",
+    ),
     ("role.auditor", "kiểm toán (chỉ xem)", "auditor (read-only)"),
     ("role.bank", "ngân hàng", "bank"),
     ("login.title", "Đăng nhập", "Sign in"),

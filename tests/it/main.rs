@@ -18,6 +18,7 @@
 mod support;
 
 mod api;
+mod approvals;
 mod backup;
 mod callbacks;
 mod cli;

@@ -187,7 +187,12 @@ fn vn_day(t: chrono::DateTime<chrono::Utc>) -> chrono::NaiveDate {
 }
 
 /// "Trình ngày 05/10/2026" under a signer's role: when they put their name to it.
-fn signed_on(verb_vi: &str, verb_en: &str, at: chrono::DateTime<chrono::Utc>, lang: Lang) -> String {
+fn signed_on(
+    verb_vi: &str,
+    verb_en: &str,
+    at: chrono::DateTime<chrono::Utc>,
+    lang: Lang,
+) -> String {
     let day = vn_day(at).format("%d/%m/%Y");
     match lang {
         Lang::Vi => format!("{verb_vi} ngày {day}"),

@@ -422,3 +422,67 @@ async fn no_session_id_hash_or_csrf_token_reaches_the_trail() {
     })
     .await;
 }
+
+/// Tokens and their sessions stored before the approver role (migration 0021 rebuilds the
+/// SQLite token table to widen its CHECK): every token, its sessions and their link survive,
+/// and an approver token can be made afterwards.
+#[tokio::test]
+async fn tokens_and_sessions_survive_the_approver_migration() {
+    use crate::support::{Backend, for_each_empty_database};
+    use std::str::FromStr;
+    for_each_empty_database(|backend, url| async move {
+        let before = 20;
+        let at = Utc::now().trunc_subsecs(6);
+        let hash = sha256_hex(b"ds_old_token");
+        let seed = [
+            "INSERT INTO api_tokens (name, role, token_hash, created_at, created_by, unit_code, display_name) \
+             VALUES ('ke-toan', 'accountant', $1, $2, 'admin', '01', 'Nguyễn Thị Hoa')",
+            "INSERT INTO web_sessions (session_hash, token_id, csrf_token, created_at, expires_at) \
+             SELECT 'sess', id, 'csrf', $2, $2 FROM api_tokens WHERE token_hash = $1",
+        ];
+        match backend {
+            Backend::Sqlite => {
+                let opts = sqlx::sqlite::SqliteConnectOptions::from_str(&url)
+                    .expect("url")
+                    .create_if_missing(true)
+                    .foreign_keys(true);
+                let pool = sqlx::SqlitePool::connect_with(opts).await.expect("connect");
+                SQLITE_MIGRATIONS.run_to(before, &pool).await.expect("migrate to 20");
+                for sql in seed {
+                    sqlx::query(sql).bind(&hash).bind(at).execute(&pool).await.expect("seed");
+                }
+                pool.close().await;
+            }
+            Backend::Postgres => {
+                let pool = sqlx::PgPool::connect(&url).await.expect("connect");
+                POSTGRES_MIGRATIONS.run_to(before, &pool).await.expect("migrate to 20");
+                for sql in seed {
+                    sqlx::query(sql).bind(&hash).bind(at).execute(&pool).await.expect("seed");
+                }
+                pool.close().await;
+            }
+        }
+        let s = store::connect(&url).await.expect("migrate the rest");
+        let t = s.token_by_hash(&hash).await.expect("read").expect("the old token");
+        assert_eq!((t.name.as_str(), t.role, t.unit.as_str()), ("ke-toan", Role::Accountant, "01"));
+        assert_eq!(t.display_name.as_deref(), Some("Nguyễn Thị Hoa"));
+        let live = s.session_by_hash("sess", at - Duration::seconds(1)).await.expect("read");
+        assert_eq!(live.map(|w| w.token.id), Some(t.id), "its session still points at it");
+        // Revoking it still deletes its sessions (the rebuilt foreign key).
+        assert!(s.revoke_token("ke-toan", ACTOR).await.expect("revoke"));
+        assert!(s.session_by_hash("sess", at - Duration::seconds(1)).await.expect("read").is_none());
+        let approver = NewToken {
+            name: "ktt".into(),
+            role: Role::Approver,
+            bank_code: None,
+            unit: "01".into(),
+            token_hash: sha256_hex(b"ds_ktt"),
+            webhook_secret: None,
+            display_name: None,
+        };
+        let made = s.create_token(approver, ACTOR).await.expect("an approver token");
+        assert_eq!(made.role, Role::Approver);
+        assert!(made.id > t.id, "ids go on after the copied rows");
+    })
+    .await;
+}

@@ -202,6 +202,7 @@ pub fn read_file(path: &Path) -> Vec<u8> {
 pub struct Tokens {
     pub admin: String,
     pub accountant: String,
+    pub approver: String,
     pub auditor: String,
     pub bank: String,
     /// The Agribank token's webhook secret (`whsec_…`).
@@ -213,6 +214,7 @@ impl Tokens {
         match role {
             Role::Admin => &self.admin,
             Role::Accountant => &self.accountant,
+            Role::Approver => &self.approver,
             Role::Auditor => &self.auditor,
             Role::Bank => &self.bank,
         }
@@ -301,6 +303,7 @@ pub async fn spawn_app_with(backend: Backend, settings: &[(&str, &str)]) -> Test
     let tokens = Tokens {
         admin: make_token(store.as_ref(), "test-admin", Role::Admin, None).await,
         accountant: make_token(store.as_ref(), "test-accountant", Role::Accountant, None).await,
+        approver: make_token(store.as_ref(), "test-approver", Role::Approver, None).await,
         auditor: make_token(store.as_ref(), "test-auditor", Role::Auditor, None).await,
         bank: bank_token.0,
         bank_secret: bank_token.1,
@@ -330,6 +333,18 @@ pub async fn make_token_in(
     bank: Option<String>,
     unit: &str,
 ) -> String {
+    make_person_token(store, name, role, bank, unit, None).await
+}
+
+/// A token of a unit held by a person the pages (and signature blocks) name.
+pub async fn make_person_token(
+    store: &dyn Store,
+    name: &str,
+    role: Role,
+    bank: Option<String>,
+    unit: &str,
+    display_name: Option<&str>,
+) -> String {
     let token = doisoat::tokens::generate();
     let new = NewToken {
         name: name.to_owned(),
@@ -338,7 +353,7 @@ pub async fn make_token_in(
         unit: unit.to_owned(),
         token_hash: doisoat::tokens::hash(&token),
         webhook_secret: None,
-        display_name: None,
+        display_name: display_name.map(str::to_owned),
     };
     store
         .create_token(new, "test-harness")
