@@ -7,6 +7,7 @@
 //! page, its downloads), `audit` (the log and its verification). Here: what they share —
 //! rendering, the query-string extractor and the checks on posts.
 
+mod approval;
 mod audit;
 mod auth;
 mod error;
@@ -29,6 +30,7 @@ use crate::app::AppState;
 use crate::domain::Lang;
 use crate::store::Period;
 
+pub use approval::{approve, reopen, return_run, submit};
 pub use audit::audit;
 pub use auth::{login, login_form, logout, root, set_lang};
 pub use error::{PageError, WebError};

@@ -182,6 +182,13 @@ struct PeriodPage {
     unit_choices: Vec<views::Opt>,
     /// What each bank sent by callback, for the unit shown (`callback_rows`).
     callbacks: Vec<CallbackRow>,
+    /// The period is closed for the unit shown: which approved run closed it, and since.
+    closed: Option<ClosedView>,
+}
+
+pub struct ClosedView {
+    run_id: i64,
+    text: String,
 }
 
 pub struct CallbackRow {
@@ -418,6 +425,16 @@ pub(super) async fn period_page(
         Err(ServiceError::NoList(_)) => (None, None, None, None),
         Err(e) => return Err(PageError(e.into(), lang)),
     };
+    let closures = service::approval::closures(st.store.as_ref(), id)
+        .await
+        .or_page(lang)?;
+    let closed = service::approval::closure_over(&closures, &unit.code).map(|c| ClosedView {
+        run_id: c.run_id,
+        text: t
+            .s("approval.closed")
+            .replace("{unit}", &super::unit_name(&c.unit))
+            .replace("{at}", &views::date_time(c.closed_at)),
+    });
     let callbacks = callback_rows(
         &st.callback_tallies
             .of(st.store.as_ref(), &period.programme, &period.code)
@@ -440,7 +457,12 @@ pub(super) async fn period_page(
             .rev()
             .map(|u| UploadView::new(u, t, highlighted.contains(&u.id), &people))
             .collect(),
-        runs: runs.iter().rev().map(|r| RunRow::new(r, &people)).collect(),
+        runs: runs
+            .iter()
+            .rev()
+            .map(|r| RunRow::new(r, &people, lang))
+            .collect(),
+        closed,
         exc,
         banks: BankId::all()
             .map(|b| BankOpt {

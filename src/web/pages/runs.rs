@@ -37,11 +37,18 @@ pub struct RunRow {
     pub(super) at: String,
     pub(super) by: String,
     pub(super) digest: String,
+    pub(super) state: &'static str,
+    pub(super) state_label: &'static str,
 }
 
 impl RunRow {
-    pub(super) fn new(r: &RunInfo, people: &super::People) -> Self {
+    pub(super) fn new(r: &RunInfo, people: &super::People, lang: crate::domain::Lang) -> Self {
         RunRow {
+            state: r.state.as_str(),
+            state_label: match lang {
+                crate::domain::Lang::Vi => r.state.label_vi(),
+                crate::domain::Lang::En => r.state.label_en(),
+            },
             id: r.id,
             unit: r.unit.clone(),
             unit_name: super::unit_name(&r.unit),
@@ -110,6 +117,10 @@ struct RunPage {
     todo: TodoView,
     /// The period's other runs the viewer may compare this one with, newest first.
     others: Vec<i64>,
+    /// Its state, steps and the forms the viewer may use.
+    a: super::approval::ApprovalView,
+    /// Just submitted, approved, returned or reopened: the confirmation.
+    done: Option<&'static str>,
 }
 
 /// The follow-up's lists, each a filter of the run's exceptions: its name, the outcomes it
@@ -221,13 +232,19 @@ pub struct RunQuery {
     filters: ExceptionQuery,
     /// `1` right after the run was made (the confirmation).
     new: Option<String>,
+    /// The step just taken (`submit`, `approve`, `return`, `reopen`): its confirmation.
+    done: Option<String>,
 }
 
 pub async fn run_page(
     State(st): State<AppState>,
     v: Viewer,
     Path(id): Path<i64>,
-    PageQuery(RunQuery { filters: q, new }): PageQuery<RunQuery>,
+    PageQuery(RunQuery {
+        filters: q,
+        new,
+        done,
+    }): PageQuery<RunQuery>,
 ) -> PageResult {
     require_read(&v)?;
     let lang = v.lang;
@@ -242,6 +259,12 @@ pub async fn run_page(
     let period = find_period(&st, info.period_id, lang).await?;
     let target = run.meta.targets();
     let kept = st.store.run_downloads(id).await.or_page(lang)?;
+    let people = super::People::load(&st, lang).await?;
+    let approval = service::approval::run_view(st.store.as_ref(), info.clone())
+        .await
+        .or_page(lang)?;
+    // An approved run's workbooks are the signed documents: their digests are those shown.
+    let signed = approval.run.state == crate::domain::approval::RunState::Approved;
     let digests = [
         (Download::Xlsx, "run.xlsx"),
         (Download::Csv, "run.csv"),
@@ -251,7 +274,7 @@ pub async fn run_page(
     .map(|(d, label)| {
         let k = kept
             .iter()
-            .find(|k| k.file == d.name() && k.lang == lang.code());
+            .find(|k| k.file == d.kept_name(signed) && k.lang == lang.code());
         DigestView {
             label: t.s(label),
             sha256: k.map(|k| k.sha256.clone()),
@@ -270,6 +293,14 @@ pub async fn run_page(
         .collect();
     others.reverse();
     let page = RunPage {
+        a: super::approval::ApprovalView::of(&approval, &v, &people),
+        done: match done.as_deref() {
+            Some("submit") => Some(t.s("done.submit")),
+            Some("approve") => Some(t.s("done.approve")),
+            Some("return") => Some(t.s("done.return")),
+            Some("reopen") => Some(t.s("done.reopen")),
+            _ => None,
+        },
         others,
         todo: todo_view(id, &run.report, t),
         new: new.as_deref() == Some("1"),
@@ -277,7 +308,7 @@ pub async fn run_page(
         t,
         l: Layout::of(&v, &format!("/runs/{id}")),
         p: PeriodRow::new(&period, t),
-        run: RunRow::new(info, &super::People::load(&st, lang).await?),
+        run: RunRow::new(info, &people, lang),
         figures: FiguresView::of_report(&run.report, target, t),
         inputs: run
             .meta
@@ -478,8 +509,8 @@ pub async fn compare_page(
         t,
         l: Layout::of(&v, &format!("/runs/{id}/compare?with={other}")),
         p: PeriodRow::new(&period, t),
-        a: RunRow::new(&c.a, &people),
-        b: RunRow::new(&c.b, &people),
+        a: RunRow::new(&c.a, &people, lang),
+        b: RunRow::new(&c.b, &people, lang),
         figures: c
             .figures
             .iter()
