@@ -206,9 +206,17 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ("approval.by", "Người thực hiện", "By"),
     ("approval.at", "Thời điểm", "When"),
     ("approval.reason", "Lý do, ghi chú", "Reason, note"),
-    ("approval.no_steps", "Chưa trình duyệt.", "Not submitted yet."),
+    (
+        "approval.no_steps",
+        "Chưa trình duyệt.",
+        "Not submitted yet.",
+    ),
     ("approval.submit", "Trình duyệt", "Submit for approval"),
-    ("approval.approve", "Phê duyệt và khóa kỳ", "Approve and close the period"),
+    (
+        "approval.approve",
+        "Phê duyệt và khóa kỳ",
+        "Approve and close the period",
+    ),
     ("approval.return", "Trả lại", "Return"),
     ("approval.reopen", "Mở lại kỳ", "Reopen the period"),
     (
@@ -216,7 +224,11 @@ const TEXTS: &[(&str, &str, &str)] = &[
         "Lý do (bắt buộc)",
         "Reason (required)",
     ),
-    ("approval.note_optional", "Ghi chú (không bắt buộc)", "Note (optional)"),
+    (
+        "approval.note_optional",
+        "Ghi chú (không bắt buộc)",
+        "Note (optional)",
+    ),
     (
         "approval.closed",
         "Kỳ đã khóa cho {unit} và các đơn vị trực thuộc từ {at}: không nhận thêm danh sách, tệp kết quả chi. Báo cáo tải về là bản chính thức để ký, có tên người lập và người duyệt.",
@@ -228,12 +240,21 @@ const TEXTS: &[(&str, &str, &str)] = &[
         "Since the period closed, banks sent {count} more results (net {amount}); not in the approved figures.",
     ),
     (
+        "approval.post_close_none",
+        "Từ khi khóa kỳ, ngân hàng chưa gửi thêm kết quả chi nào.",
+        "No bank has sent a result since the period closed.",
+    ),
+    (
         "approval.self",
         "Bạn đã trình kết quả này: cần một người phê duyệt khác.",
         "You submitted this run: another approver decides it.",
     ),
     ("done.submit", "Đã trình duyệt", "Submitted for approval"),
-    ("done.approve", "Đã phê duyệt; kỳ đã khóa cho đơn vị", "Approved; the period is closed for the unit"),
+    (
+        "done.approve",
+        "Đã phê duyệt; kỳ đã khóa cho đơn vị",
+        "Approved; the period is closed for the unit",
+    ),
     ("done.return", "Đã trả lại kết quả đối soát", "Returned"),
     ("done.reopen", "Đã mở lại kỳ", "The period is reopened"),
     (

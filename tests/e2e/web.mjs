@@ -1,6 +1,6 @@
 // End-to-end browser test of doisoat's web pages, driven by tests/it/web_e2e.rs (`cargo test`, a slow test).
 //
-// Env: BASE_URL, ACCOUNTANT_TOKEN, AUDITOR_TOKEN, FIXTURES (the fixtures/ folder), OUT_DIR;
+// Env: BASE_URL, ACCOUNTANT_TOKEN, APPROVER_TOKEN, AUDITOR_TOKEN, FIXTURES (the fixtures/ folder), OUT_DIR;
 // SCREENSHOT_DIR (optional: PNGs of the main pages go there). Chromium: /usr/bin/chromium,
 // or CHROMIUM.
 //
@@ -26,6 +26,7 @@ const env = (name, required = true) => {
 const BASE_URL = env('BASE_URL').replace(/\/+$/, '');
 const ACCOUNTANT_TOKEN = env('ACCOUNTANT_TOKEN');
 const AUDITOR_TOKEN = env('AUDITOR_TOKEN');
+const APPROVER_TOKEN = env('APPROVER_TOKEN');
 const FIXTURES = env('FIXTURES');
 const OUT_DIR = env('OUT_DIR');
 const SCREENSHOT_DIR = env('SCREENSHOT_DIR', false) || '';
@@ -86,6 +87,7 @@ const result = {
   http_errors: [],
   page_errors: [],
   auditor: {},
+  approval: {},
 };
 
 let currentStep = 'start';
@@ -693,6 +695,23 @@ async function accountant(browser) {
       check(r.status === 403, `POST /periods without csrf answered ${r.status} (${r.type}), want 403`);
     });
 
+    if (result.run_id !== null) {
+      await step('accountant: submit the run for approval', async () => {
+        await goto(page, `/runs/${result.run_id}`);
+        const state = await need(page, '#run-state');
+        check((await state.getAttribute('data-state')) === 'draft', `a new run's state is ${await state.getAttribute('data-state')}, want draft`);
+        check((await count(page, 'form#approve-form')) === 0, 'form#approve-form shown to the accountant');
+        await page.fill('form#submit-form textarea[name=reason]', 'Số liệu tháng 9, đã đối chiếu');
+        const resp = await submit(page, 'form#submit-form');
+        check(pathOf(page) === `/runs/${result.run_id}`, `submitting leads to ${await describe(page, resp)}`);
+        const after = await need(page, '#run-state');
+        result.approval.submitted = await after.getAttribute('data-state');
+        check(result.approval.submitted === 'submitted', `after submitting the state is ${result.approval.submitted}, want submitted`);
+        check((await count(page, 'table#run-steps tbody tr')) === 1, 'table#run-steps does not show the submission');
+        await screenshot(page, '10-run-submitted.png');
+      });
+    }
+
     await step('accountant: sign out', async () => {
       await submit(page, 'form#logout');
       const resp = await goto(page, '/periods');
@@ -700,6 +719,76 @@ async function accountant(browser) {
     });
   } finally {
     await context.close();
+  }
+}
+
+/** The approver: approves the submitted run, sees the period closed, the accountant's
+ * uploads refused, and downloads the official report (its cells checked on the Rust side). */
+async function approver(browser) {
+  const pid = result.period_id;
+  const rid = result.run_id;
+  const ap = result.approval;
+  if (pid === null || rid === null) throw new Error('no run to approve');
+  const context = await browser.newContext({
+    viewport: { width: 1366, height: 768 },
+    locale: 'vi-VN',
+    timezoneId: 'Asia/Ho_Chi_Minh',
+    acceptDownloads: true,
+  });
+  const page = await context.newPage();
+  watch(page, 'approver');
+  try {
+    await signIn(page, APPROVER_TOKEN, 'approver');
+    await step('approver: no upload forms', async () => {
+      await goto(page, `/periods/${pid}`);
+      check((await count(page, 'form#upload-list')) === 0, 'form#upload-list shown to the approver');
+      check((await count(page, 'form#run')) === 0, 'form#run shown to the approver');
+      const row = page.locator(`table#runs tr[data-run-id="${rid}"] [data-state]`);
+      check((await row.count()) === 1 && (await row.getAttribute('data-state')) === 'submitted', `table#runs does not show run ${rid} as submitted`);
+    });
+    await step('approver: approve', async () => {
+      await goto(page, `/runs/${rid}`);
+      await need(page, 'form#approve-form');
+      await need(page, 'form#return-form textarea[name=reason][required]');
+      const resp = await submit(page, 'form#approve-form');
+      check(pathOf(page) === `/runs/${rid}`, `approving leads to ${await describe(page, resp)}`);
+      ap.approved = await (await need(page, '#run-state')).getAttribute('data-state');
+      check(ap.approved === 'approved', `after approving the state is ${ap.approved}, want approved`);
+      await need(page, '#run-closed');
+      await need(page, 'form#reopen-form textarea[name=reason][required]');
+      ap.steps = await count(page, 'table#run-steps tbody tr');
+      check(ap.steps === 2, `table#run-steps has ${ap.steps} rows after approval, want 2 (submit, approve)`);
+      await screenshot(page, '11-run-approved.png');
+    });
+    await step('approver: the official report', async () => {
+      const link = await need(page, 'a#download-xlsx');
+      const out = path.join(OUT_DIR, 'approved-report.xlsx');
+      const [dl] = await Promise.all([page.waitForEvent('download', { timeout: NAV_TIMEOUT }), link.click()]);
+      await dl.saveAs(out);
+      ap.xlsx = out;
+    });
+  } finally {
+    await context.close();
+  }
+
+  // The accountant again: the closed period refuses what would change the approved figures.
+  const acc = await browser.newContext({ viewport: { width: 1366, height: 768 }, locale: 'vi-VN', timezoneId: 'Asia/Ho_Chi_Minh' });
+  const page2 = await acc.newPage();
+  watch(page2, 'accountant (closed)');
+  try {
+    await signIn(page2, ACCOUNTANT_TOKEN, 'accountant (closed)');
+    await step('accountant: the closed period refuses uploads', async () => {
+      await goto(page2, `/periods/${pid}`);
+      await need(page2, '#period-closed');
+      check((await count(page2, 'form#upload-list')) === 0, 'form#upload-list still shown in a closed period');
+      check((await count(page2, 'form#upload-payouts')) === 0, 'form#upload-payouts still shown in a closed period');
+      const r = await postFromPage(page2, `/periods/${pid}/uploads/list`, { csrf: '$CSRF' }, true);
+      ap.closed_upload_status = r.status;
+      check(r.status === 400, `a list posted into the closed period answered ${r.status}, want 400 (refused, named)`);
+      await screenshot(page2, '12-period-closed.png');
+    });
+  } finally {
+    await acc.close();
   }
 }
 
@@ -846,6 +935,7 @@ async function main() {
   try {
     for (const [role, flow] of [
       ['accountant', accountant],
+      ['approver', approver],
       ['auditor', auditor],
     ]) {
       try {

@@ -1292,3 +1292,113 @@ async fn each_rate_is_shown_against_its_own_target() {
     })
     .await;
 }
+
+/// The run page's approval section as each role sees it: the accountant submits, the
+/// approver approves (not the submitter, who is told why), the closed period shows its
+/// note instead of the upload forms, the approver reopens it with a reason; in both
+/// languages.
+#[tokio::test]
+async fn the_approval_section_walks_submit_approve_and_reopen() {
+    for_each_backend(|app| async move {
+        let s = app.seed_sample("2024-09").await;
+        let run_path = format!("/runs/{}", s.run);
+
+        let mut accountant = Browser::new(&app);
+        accountant.sign_in(&app.tokens.accountant).await;
+        let page = accountant.get(&run_path).await.text();
+        assert!(page.contains("data-state=\"draft\""), "a draft");
+        assert!(page.contains("id=\"submit-form\"") && !page.contains("id=\"approve-form\""));
+        let csrf = csrf_of(&page);
+        let r = accountant
+            .post_form(
+                &format!("{run_path}/submit"),
+                &[("csrf", &csrf), ("reason", "Số liệu tháng 9")],
+            )
+            .await;
+        r.expect_status(StatusCode::SEE_OTHER, "submit from the page");
+        assert_eq!(location(&r), format!("{run_path}?done=submit#approval"));
+        let page = accountant
+            .get(&format!("{run_path}?done=submit"))
+            .await
+            .text();
+        assert!(page.contains("Đã trình duyệt") && page.contains("data-state=\"submitted\""));
+        assert!(page.contains("Số liệu tháng 9"), "the note in the steps");
+        assert!(!page.contains("id=\"submit-form\""), "no second submission");
+        // Without the CSRF token nothing happens.
+        accountant
+            .post_form(&format!("{run_path}/approve"), &[("reason", "")])
+            .await
+            .expect_status(StatusCode::FORBIDDEN, "a post without CSRF");
+
+        let mut approver = Browser::new(&app);
+        approver.lang = Some("en");
+        approver.sign_in(&app.tokens.approver).await;
+        let page = approver.get(&run_path).await.text();
+        assert!(
+            page.contains("Awaiting approval") && page.contains("id=\"approve-form\""),
+            "English, with the approve form"
+        );
+        let csrf = csrf_of(&page);
+        approver
+            .post_form(&format!("{run_path}/approve"), &[("csrf", &csrf)])
+            .await
+            .expect_status(StatusCode::SEE_OTHER, "approve from the page");
+        let page = approver.get(&run_path).await.text();
+        assert!(page.contains("data-state=\"approved\"") && page.contains("id=\"run-closed\""));
+        assert!(page.contains("id=\"reopen-form\""));
+        let period = approver.get(&format!("/periods/{}", s.period)).await.text();
+        assert!(period.contains("id=\"period-closed\""), "the closed note");
+        let mut accountant_period = accountant
+            .get(&format!("/periods/{}", s.period))
+            .await
+            .text();
+        assert!(
+            !accountant_period.contains("id=\"upload-list\""),
+            "no upload form once closed"
+        );
+        // A reopen without a reason is refused with the reason named; with one it opens.
+        let r = approver
+            .post_form(
+                &format!("/periods/{}/reopen", s.period),
+                &[("csrf", &csrf), ("unit", "VN"), ("reason", " ")],
+            )
+            .await;
+        r.expect_status(StatusCode::BAD_REQUEST, "reopen without a reason");
+        assert!(r.text().contains("reason"), "the page says what is missing");
+        let r = approver
+            .post_form(
+                &format!("/periods/{}/reopen", s.period),
+                &[("csrf", &csrf), ("unit", "VN"), ("reason", "Bổ sung")],
+            )
+            .await;
+        r.expect_status(StatusCode::SEE_OTHER, "reopen");
+        assert_eq!(location(&r), format!("{run_path}?done=reopen#approval"));
+        accountant_period = accountant
+            .get(&format!("/periods/{}", s.period))
+            .await
+            .text();
+        assert!(
+            accountant_period.contains("id=\"upload-list\""),
+            "the upload form is back"
+        );
+
+        // The submitter, were it an approver too, is told why it cannot decide.
+        let mut admin = Browser::new(&app);
+        admin.sign_in(&app.tokens.admin).await;
+        let r = app.reconcile(&app.tokens.admin, s.period).await;
+        let second = r.json()["id"].as_i64().unwrap();
+        let page = admin.get(&format!("/runs/{second}")).await.text();
+        let csrf = csrf_of(&page);
+        admin
+            .post_form(&format!("/runs/{second}/submit"), &[("csrf", &csrf)])
+            .await
+            .expect_status(StatusCode::SEE_OTHER, "the admin submits");
+        let page = admin.get(&format!("/runs/{second}")).await.text();
+        assert!(page.contains("id=\"own-submission\"") && !page.contains("id=\"approve-form\""));
+        admin
+            .post_form(&format!("/runs/{second}/approve"), &[("csrf", &csrf)])
+            .await
+            .expect_status(StatusCode::FORBIDDEN, "self-approval from the page");
+    })
+    .await;
+}

@@ -363,6 +363,78 @@ async fn check_against_api(
     check_search(port, token, r, rid, failures).await;
     check_second_period(port, token, r, failures).await;
     check_runs_table(port, token, r, pid, rid, failures).await;
+    check_approved_report(port, token, r, rid, failures).await;
+}
+
+/// The approved run as the approver left it, and the official report downloaded from its
+/// page: the national motto, the signature block naming who submitted and who approved it,
+/// the report's digest in the footer.
+async fn check_approved_report(
+    port: u16,
+    token: &str,
+    r: &Value,
+    rid: i64,
+    failures: &mut Vec<String>,
+) {
+    let meta = match api(port, token, &format!("/api/v1/reconciliations/{rid}/meta")).await {
+        Ok(m) => m,
+        Err(e) => return failures.push(e),
+    };
+    if meta["state"] != "approved" {
+        failures.push(format!(
+            "run {rid} is {} after the approver's step, want approved",
+            meta["state"]
+        ));
+    }
+    let Some(path) = r["approval"]["xlsx"].as_str() else {
+        return failures.push("the approver downloaded no official report".to_owned());
+    };
+    let bytes = std::fs::read(path).unwrap_or_default();
+    let mut book: calamine::Xlsx<_> =
+        match calamine::open_workbook_from_rs(std::io::Cursor::new(bytes.clone())) {
+            Ok(b) => b,
+            Err(e) => return failures.push(format!("the official report does not open: {e}")),
+        };
+    let cells: Vec<String> = calamine::Reader::worksheet_range(&mut book, "Tổng hợp")
+        .map(|range| range.cells().map(|(_, _, c)| c.to_string()).collect())
+        .unwrap_or_default();
+    // The tokens of this scenario carry no display names: the signers are named by token.
+    for want in [
+        "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM",
+        "Độc lập - Tự do - Hạnh phúc",
+        "Người lập biểu",
+        "Kế toán trưởng",
+        "Thủ trưởng đơn vị",
+        "ke-toan",
+        "ke-toan-truong",
+    ] {
+        if !cells.iter().any(|c| c == want) {
+            failures.push(format!(
+                "the official report's summary has no cell {want:?}"
+            ));
+        }
+    }
+    if !cells.iter().any(|c| c.starts_with("Duyệt ngày ")) {
+        failures.push("the official report does not say when it was approved".to_owned());
+    }
+    let sha = meta["report_sha256"].as_str().unwrap_or("-");
+    let text = String::from_utf8_lossy(&unzipped(&bytes, "xl/worksheets/sheet1.xml")).into_owned();
+    if !text.contains(sha) || !text.contains("paperSize=\"9\"") {
+        failures
+            .push("the official report's first sheet has no digest footer or is not A4".to_owned());
+    }
+}
+
+/// One member of a zip archive (empty when it is not there).
+fn unzipped(bytes: &[u8], name: &str) -> Vec<u8> {
+    use std::io::Read;
+    let mut out = Vec::new();
+    if let Ok(mut zip) = zip::ZipArchive::new(std::io::Cursor::new(bytes)) {
+        if let Ok(mut f) = zip.by_name(name) {
+            let _ = f.read_to_end(&mut out);
+        }
+    }
+    out
 }
 
 /// The live figures (period page before the run; the auditor's view afterwards: no
@@ -629,6 +701,7 @@ async fn scenario(
     }
     let accountant = create_token(&bin, database_url, "accountant", "ke-toan");
     let auditor = create_token(&bin, database_url, "auditor", "kiem-toan");
+    let approver = create_token(&bin, database_url, "approver", "ke-toan-truong");
     let server_log = dir.join("serve.log");
     let server = Server::start(&bin, database_url, &server_log, READY_WITHIN).await;
 
@@ -638,6 +711,7 @@ async fn scenario(
         ("BASE_URL", format!("http://127.0.0.1:{}", server.port)),
         ("ACCOUNTANT_TOKEN", accountant.clone()),
         ("AUDITOR_TOKEN", auditor),
+        ("APPROVER_TOKEN", approver),
         (
             "FIXTURES",
             manifest_dir().join("fixtures").display().to_string(),

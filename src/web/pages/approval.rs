@@ -94,9 +94,13 @@ impl ApprovalView {
                     .replace("{at}", &views::date_time(c.closed_at))
             }),
             post_close: view.post_close.as_ref().map(|p| {
-                t.s("approval.post_close")
-                    .replace("{count}", &views::count(p.count))
-                    .replace("{amount}", &crate::domain::money::format_vnd(p.amount))
+                t.s(if p.count == 0 {
+                    "approval.post_close_none"
+                } else {
+                    "approval.post_close"
+                })
+                .replace("{count}", &views::count(p.count))
+                .replace("{amount}", &crate::domain::money::format_vnd(p.amount))
             }),
             can_submit: sees
                 && role.can_write()
@@ -145,7 +149,10 @@ async fn take(
     )
     .await
     .or_page(lang)?;
-    Ok(see_other(&format!("/runs/{id}?done={}#approval", step.as_str())))
+    Ok(see_other(&format!(
+        "/runs/{id}?done={}#approval",
+        step.as_str()
+    )))
 }
 
 pub async fn submit(
