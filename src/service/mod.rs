@@ -68,7 +68,8 @@ pub enum ServiceError {
     Invalid(String),
     /// A change to the inputs of a period closed for the unit (an approved run).
     #[error(
-        "Kỳ đã khóa cho đơn vị {unit} và các đơn vị trực thuộc từ {closed_at}: kết quả đối soát #{run_id} đã được phê duyệt; không nhận thêm {kind_vi}. Cần người phê duyệt mở lại kỳ / the period is closed for unit {unit}'s subtree: reconciliation {run_id} was approved; no new {kind_en} until an approver reopens it",
+        "Kỳ đã khóa cho đơn vị {unit} và các đơn vị trực thuộc từ {at}: kết quả đối soát #{run_id} đã được phê duyệt; không nhận thêm {kind_vi}. Cần người phê duyệt mở lại kỳ / the period is closed for unit {unit}'s subtree since {at} (Vietnam time): reconciliation {run_id} was approved; no new {kind_en} until an approver reopens it",
+        at = crate::domain::dates::vietnam_time(*closed_at).format("%d/%m/%Y %H:%M"),
         kind_vi = match what { UploadKind::Beneficiaries => "danh sách", UploadKind::Payouts => "tệp kết quả chi" },
         kind_en = match what { UploadKind::Beneficiaries => "lists", UploadKind::Payouts => "payout files" },
     )]

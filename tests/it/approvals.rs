@@ -422,7 +422,7 @@ async fn the_approved_workbook_names_its_signers_and_carries_the_digest() {
         let pos = |want: &str| {
             range
                 .cells()
-                .find(|(_, _, c)| c.to_string() == want)
+                .find(|(_, _, c)| **c == calamine::Data::String(want.to_owned()))
                 .map(|(r, c, _)| (r, c))
                 .unwrap()
         };

@@ -429,10 +429,10 @@ async fn check_approved_report(
 fn unzipped(bytes: &[u8], name: &str) -> Vec<u8> {
     use std::io::Read;
     let mut out = Vec::new();
-    if let Ok(mut zip) = zip::ZipArchive::new(std::io::Cursor::new(bytes)) {
-        if let Ok(mut f) = zip.by_name(name) {
-            let _ = f.read_to_end(&mut out);
-        }
+    if let Ok(mut zip) = zip::ZipArchive::new(std::io::Cursor::new(bytes))
+        && let Ok(mut f) = zip.by_name(name)
+    {
+        let _ = f.read_to_end(&mut out);
     }
     out
 }

@@ -175,6 +175,14 @@ async fn upload(
                     ),
                 });
             }
+            // The period closed for the unit: which approved run closed it, since when.
+            Err(closed @ ServiceError::Closed { .. }) => {
+                failed = true;
+                messages.push(Message {
+                    ok: false,
+                    text: format!("{} {file_name}: {closed}", t.s("period.upload_failed")),
+                });
+            }
             // Another unit's list in the way (or the same file stored for another unit).
             Err(ServiceError::Store(crate::store::StoreError::Conflict(why))) => {
                 failed = true;
