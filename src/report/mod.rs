@@ -53,6 +53,41 @@ pub struct Report {
     pub by_commune: Vec<CommuneFigures>,
     pub by_category: Vec<CategoryFigures>,
     pub by_bank: Vec<BankFigures>,
+    /// Compared with the previous period of the programme (same kind of code), for the
+    /// run's unit: counts only (the rows: `GET /api/v1/periods/{id}/comparison`). In runs
+    /// the service makes (`previous_period` null when there is none), and in the CLI's
+    /// report when given the previous list; absent from live figures and from runs stored
+    /// before it was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comparison: Option<ComparisonCounts>,
+}
+
+/// How a period's lists differ from the previous period's, in people.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ComparisonCounts {
+    /// The previous period's code (`2024-08`; the CLI: the previous list's file name);
+    /// null when there is none (then every count is 0).
+    pub previous_period: Option<String>,
+    /// On this period's lists, not the previous period's.
+    pub added: u64,
+    /// On the previous period's lists, not this one's.
+    pub removed: u64,
+    /// On both, due another amount.
+    pub amount_changed: u64,
+    /// On both, listed with another account or bank.
+    pub account_changed: u64,
+}
+
+impl ComparisonCounts {
+    pub fn new(previous_period: Option<String>, c: crate::recon::previous::ChangeCounts) -> Self {
+        ComparisonCounts {
+            previous_period,
+            added: c.added,
+            removed: c.removed,
+            amount_changed: c.amount_changed,
+            account_changed: c.account_changed,
+        }
+    }
 }
 
 /// What the people of one outcome were due and were paid, exactly.
@@ -338,6 +373,7 @@ impl Report {
                     figures: Figures::new(&s.coverage, targets),
                 })
                 .collect(),
+            comparison: None,
         }
     }
 
@@ -384,7 +420,7 @@ where
     L: crate::domain::records::ListRows + ?Sized,
     P: crate::domain::records::PayoutRows + ?Sized,
 {
-    assemble_within(list, payouts, options, inputs, row_errors, None)
+    assemble_within(list, payouts, options, inputs, row_errors, None, None)
 }
 
 /// `assemble`, with figures and exceptions only of the people and unmatched payouts whose
@@ -397,12 +433,13 @@ pub fn assemble_within<L, P>(
     inputs: &[InputFile],
     row_errors: Vec<RowError>,
     keep: Option<&crate::recon::Keep<'_>>,
+    previous: Option<&crate::recon::previous::Previous>,
 ) -> Assembled
 where
     L: crate::domain::records::ListRows + ?Sized,
     P: crate::domain::records::PayoutRows + ?Sized,
 {
-    let mut recon = crate::recon::reconcile(list, payouts, options);
+    let mut recon = crate::recon::reconcile_against(list, payouts, options, previous);
     if let Some(keep) = keep {
         recon = recon.scoped(list, payouts, keep);
     }

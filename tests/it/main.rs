@@ -21,6 +21,7 @@ mod api;
 mod backup;
 mod callbacks;
 mod cli;
+mod comparison;
 mod crash;
 mod hardening;
 mod import_robustness;
