@@ -262,16 +262,23 @@ pub struct Comparison {
     /// Null when the programme has no earlier period of this kind (then every count is 0
     /// and there are no rows).
     pub previous_period: Option<PeriodRef>,
+    /// People on this period's lists, not the previous period's.
     pub added: u64,
+    /// People on the previous period's lists, not this one's.
     pub removed: u64,
+    /// People on both, due another amount (their rows summed).
     pub amount_changed: u64,
+    /// People on both, listed with another account (or bank) than before: both periods
+    /// list an account and they differ, leading zeros aside.
     pub account_changed: u64,
     /// The changes the rows are of (`change=`; default all four), in this order.
     #[schema(value_type = Vec<String>)]
     pub changes: Vec<Change>,
     /// Rows of those changes in all.
     pub total: u64,
+    /// Rows skipped (`offset=`).
     pub offset: u64,
+    /// Rows a page gives at most (`limit=`: default 100, at most 1,000).
     pub limit: u64,
     /// Each change's rows by personal ID, the changes in the order above.
     pub rows: Vec<ComparisonRow>,
