@@ -79,6 +79,27 @@ pub struct ComparisonCounts {
 }
 
 impl ComparisonCounts {
+    pub fn get(&self, c: crate::recon::previous::Change) -> u64 {
+        use crate::recon::previous::Change::*;
+        match c {
+            Added => self.added,
+            Removed => self.removed,
+            AmountChanged => self.amount_changed,
+            AccountChanged => self.account_changed,
+        }
+    }
+
+    /// The previous period in words ("Tháng 8 năm 2024"), or that there is none.
+    pub fn previous_in_words(&self, lang: crate::domain::Lang) -> String {
+        let vi = lang == crate::domain::Lang::Vi;
+        match &self.previous_period {
+            Some(code) => crate::domain::period::PeriodCode::parse(code)
+                .map_or_else(|_| code.clone(), |p| p.words(vi)),
+            None if vi => "không có kỳ trước cùng chế độ".to_owned(),
+            None => "no earlier period of the programme".to_owned(),
+        }
+    }
+
     pub fn new(previous_period: Option<String>, c: crate::recon::previous::ChangeCounts) -> Self {
         ComparisonCounts {
             previous_period,
