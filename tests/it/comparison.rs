@@ -10,12 +10,12 @@ use doisoat::domain::access::Role;
 use serde_json::{Value, json};
 use support::{TestApp, for_each_backend, id_of};
 
-const HEADER: &str =
+pub(crate) const HEADER: &str =
     "population_id,full_name,year_of_birth,commune,category,amount,account_number,bank\n";
 
 /// August in Hà Nội (unit 01): A stays, B is removed, D's amount and E's account change
 /// (Ba Đình, 00004); F's account changes in Ngọc Hà (00008).
-const AUGUST: &str = "\
+pub(crate) const AUGUST: &str = "\
 001090000001,NGUYEN VAN AN,1990,Phường Ba Đình,NCT,1500000,1001,Agribank
 001090000002,TRAN THI BINH,1990,Phường Ba Đình,NCT,1000000,1002,Agribank
 001090000004,PHAM VAN DUNG,1990,Phường Ba Đình,NCT,1000000,1004,Agribank
@@ -24,7 +24,7 @@ const AUGUST: &str = "\
 ";
 
 /// September: C added in Ba Đình, G in Ngọc Hà; A's account with leading zeros (the same).
-const SEPTEMBER: &str = "\
+pub(crate) const SEPTEMBER: &str = "\
 001090000001,NGUYEN VAN AN,1990,Phường Ba Đình,NCT,1500000,001001,Agribank
 001090000003,LE VAN CUONG,1990,Phường Ba Đình,NCT,1000000,,
 001090000004,PHAM VAN DUNG,1990,Phường Ba Đình,NCT,1200000,1004,Agribank
@@ -100,7 +100,7 @@ fn counts(v: &Value) -> [u64; 4] {
 
 /// Two months, and around them what must not be taken for the previous period: an older
 /// month, another programme's August, and the quarters.
-async fn two_months(app: &TestApp) -> (i64, i64) {
+pub(crate) async fn two_months(app: &TestApp) -> (i64, i64) {
     let july = period(app, "2024-07", "TCXH").await;
     list(app, july, AUGUST, "thang7.csv").await;
     let august = period(app, "2024-08", "TCXH").await;
