@@ -324,8 +324,10 @@ where
         payouts,
         &people,
         &amounts,
-        &payout_links,
-        &after_removal,
+        Payouts {
+            links: &payout_links,
+            after_removal: &after_removal,
+        },
         threads,
         None,
     );
@@ -412,8 +414,10 @@ impl Reconciliation {
             payouts,
             &self.beneficiaries,
             &self.amounts,
-            &self.payout_links,
-            &self.after_removal,
+            Payouts {
+                links: &self.payout_links,
+                after_removal: &self.after_removal,
+            },
             threads,
             Some(keep),
         );
@@ -424,6 +428,14 @@ impl Reconciliation {
         self.by_unit = s.by_unit;
         self
     }
+}
+
+/// What became of the payouts, as step 6 counts the unmatched ones.
+#[derive(Clone, Copy)]
+struct Payouts<'a> {
+    links: &'a [PayoutLink],
+    /// Unmatched payouts flagged `paid_after_removal`.
+    after_removal: &'a rustc_hash::FxHashSet<u32>,
 }
 
 /// The figures step 6 makes.
@@ -443,8 +455,7 @@ fn sum_figures<L, P>(
     payouts: &P,
     people: &[BeneficiaryResult],
     amounts: &PersonAmounts,
-    payout_links: &[PayoutLink],
-    after_removal: &rustc_hash::FxHashSet<u32>,
+    linked: Payouts<'_>,
     threads: usize,
     keep: Option<&Keep<'_>>,
 ) -> Summed
@@ -493,7 +504,7 @@ where
         .into_iter()
         .map(|(k, s)| (k.map(str::to_owned), s.finish()))
         .collect();
-    for (i, l) in payout_links.iter().enumerate() {
+    for (i, l) in linked.links.iter().enumerate() {
         if !l.is_unmatched() {
             continue;
         }
@@ -503,7 +514,7 @@ where
         {
             continue;
         }
-        let flags = unmatched_flags(*l, after_removal.contains(&(i as u32)));
+        let flags = unmatched_flags(*l, linked.after_removal.contains(&(i as u32)));
         let amount = payouts.amount(i);
         totals.add_unmatched(amount, flags);
         banks

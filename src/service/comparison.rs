@@ -363,8 +363,8 @@ struct Computed {
 /// lists (a new list version makes a new key). A national month's changes are a few
 /// percent of its people: some MB.
 type CacheKey = (usize, i64, i64, String, String);
-static KEPT: LazyLock<Mutex<Vec<(CacheKey, Arc<Computed>)>>> =
-    LazyLock::new(|| Mutex::new(Vec::new()));
+type Kept = Vec<(CacheKey, Arc<Computed>)>;
+static KEPT: LazyLock<Mutex<Kept>> = LazyLock::new(|| Mutex::new(Vec::new()));
 const KEEP: usize = 4;
 
 fn lists_key(before: &[Upload], after: &[Upload]) -> String {
