@@ -623,3 +623,39 @@ mod pct {
         Option::<Decimal>::deserialize(d)
     }
 }
+
+#[cfg(test)]
+mod stored_before {
+    use super::*;
+    use crate::domain::records::{BeneficiaryRow, PayoutRow};
+
+    /// A run stored before the comparison and its two flags reads: no `comparison`, the
+    /// flags' counts 0.
+    #[test]
+    fn a_report_without_the_comparison_reads() {
+        let (list, payouts): (Vec<BeneficiaryRow>, Vec<PayoutRow>) = (Vec::new(), Vec::new());
+        let recon = crate::recon::reconcile(&list[..], &payouts[..], &Default::default());
+        let mut report = Report::new(&recon, Vec::new(), 0);
+        let Ok(mut old) = serde_json::to_value(&report) else {
+            panic!("report as JSON")
+        };
+        if let Some(flags) = old["flags"].as_object_mut() {
+            flags.remove("account_changed");
+            flags.remove("paid_after_removal");
+        }
+        assert!(old.get("comparison").is_none());
+        let back: Report = serde_json::from_value(old).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(back, report);
+        // And a new one keeps its counts.
+        report.comparison = Some(ComparisonCounts {
+            previous_period: Some("2024-08".into()),
+            added: 1,
+            removed: 2,
+            amount_changed: 3,
+            account_changed: 4,
+        });
+        let text = serde_json::to_string(&report).unwrap_or_default();
+        let back: Report = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(back, report);
+    }
+}

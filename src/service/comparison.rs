@@ -110,12 +110,13 @@ async fn read_lists(
     mut previous: Option<&mut Previous>,
 ) -> ServiceResult<Side> {
     let tree = shipped_tree();
-    let expected: i64 = lists.iter().map(|u| u.accepted_rows.max(0)).sum();
-    let mut side = Side::with_capacity(if scope.is_some() {
-        usize::try_from(expected).unwrap_or(0)
-    } else {
-        0
-    });
+    // Room for the rows of the lists within the scope (a ward's side is not a nation's).
+    let expected: i64 = lists
+        .iter()
+        .filter(|u| scope.is_some_and(|s| tree.is_within(&u.unit, s)))
+        .map(|u| u.accepted_rows.max(0))
+        .sum();
+    let mut side = Side::with_capacity(usize::try_from(expected).unwrap_or(0));
     let mut banks = Banks::default();
     for (k, upload) in lists.iter().enumerate() {
         let within = scope.map(|s| tree.is_within(&upload.unit, s));
