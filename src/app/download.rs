@@ -25,6 +25,16 @@ pub fn view_response(xlsx: bool, run_id: i64, body: DownloadBody) -> Response {
     )
 }
 
+/// A period's comparison with the previous one, as CSV.
+pub fn comparison_response(period_id: i64, unit: &str, body: DownloadBody) -> Response {
+    let unit: String = unit.chars().filter(char::is_ascii_alphanumeric).collect();
+    named(
+        Download::Csv.content_type(),
+        &format!("doisoat-ky-{period_id}-{unit}-so-voi-ky-truoc.csv"),
+        body,
+    )
+}
+
 fn named(content_type: &str, file_name: &str, body: DownloadBody) -> Response {
     let disposition = format!("attachment; filename=\"{file_name}\"");
     let mut res = (

@@ -174,6 +174,12 @@ impl BankId {
         &self.bank().short_name
     }
 
+    /// The bank's number in the reference table (from 1): a compact key for comparing
+    /// banks in memory (never stored).
+    pub fn number(self) -> u16 {
+        self.0.get()
+    }
+
     pub fn all() -> impl Iterator<Item = BankId> {
         // The registry has a few dozen rows, far below u16::MAX.
         (1..=BANKS.len() as u16).filter_map(|i| std::num::NonZeroU16::new(i).map(BankId))

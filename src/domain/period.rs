@@ -172,6 +172,24 @@ impl PeriodCode {
         }
     }
 
+    /// Whether the two codes are of one kind (both months, both quarters or both years):
+    /// only such codes follow one another ("2024-09" comes after "2024-08", never after
+    /// "2024-Q3").
+    pub fn same_kind(&self, other: &PeriodCode) -> bool {
+        let kind = |c: &PeriodCode| match c.0.split_once('-') {
+            None => 0,
+            Some((_, r)) if r.starts_with('Q') => 1,
+            Some(_) => 2,
+        };
+        kind(self) == kind(other)
+    }
+
+    /// Whether `self` is an earlier period of the same kind than `other`. Canonical codes
+    /// of one kind order as their text does (`2024-08` < `2024-09`, `2024-Q2` < `2024-Q3`).
+    pub fn precedes(&self, other: &PeriodCode) -> bool {
+        self.same_kind(other) && self.0 < other.0
+    }
+
     /// The two periods share a month (September 2024 is within Q3 2024 and 2024).
     pub fn overlaps(&self, other: &PeriodCode) -> bool {
         let ((y1, m1), (y2, m2)) = (self.span(), other.span());
@@ -479,6 +497,22 @@ mod tests {
         );
         assert!(PeriodCode::named_in("ĐVT: 1.000 đồng").is_empty());
         assert!(PeriodCode::named_in("Hàng tháng").is_empty());
+    }
+
+    #[test]
+    fn a_period_follows_only_one_of_its_kind() {
+        assert!(period("2024-08").precedes(&period("2024-09")));
+        assert!(period("2023-12").precedes(&period("2024-01")));
+        assert!(period("2024-Q2").precedes(&period("2024-Q3")));
+        assert!(period("2023").precedes(&period("2024")));
+        assert!(!period("2024-09").precedes(&period("2024-09")));
+        assert!(!period("2024-10").precedes(&period("2024-09")));
+        // "2024-09" < "2024-Q3" as text, but a month never comes before a quarter.
+        assert!(!period("2024-09").precedes(&period("2024-Q3")));
+        assert!(!period("2024-Q2").precedes(&period("2024-09")));
+        assert!(!period("2023").precedes(&period("2024-01")));
+        assert!(period("2024-09").same_kind(&period("2025-01")));
+        assert!(!period("2024-Q1").same_kind(&period("2024")));
     }
 
     #[test]

@@ -82,6 +82,7 @@ pub fn routes(limits: BodyLimits) -> (axum::Router<AppState>, utoipa::openapi::O
         .routes(routes!(periods::uploads))
         .routes(routes!(periods::coverage))
         .routes(routes!(periods::coverage_units))
+        .routes(routes!(periods::comparison))
         .routes(routes!(periods::targets))
         .routes(routes!(periods::unit_target, periods::set_unit_target))
         .merge(callbacks)

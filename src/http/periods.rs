@@ -251,6 +251,33 @@ pub async fn coverage(
     Ok((freshness(fresh), Json(report)))
 }
 
+/// This period's lists compared with those of the previous period of its programme (the
+/// latest earlier period whose code is of the same kind: a month's with the month before,
+/// a quarter's with the quarter before), for a unit's subtree, by personal ID: people
+/// `added` (on this period's lists only), `removed` (on the previous period's only),
+/// `amount_changed` (due another amount; before/after), `account_changed` (listed with
+/// another account or bank; before/after). The four counts are exact; the rows come a page
+/// at a time (`offset`, `limit`; `next_offset` names the next page), by change then
+/// personal ID. `previous_period` is null, with no rows, when there is none.
+#[utoipa::path(get, path = "/api/v1/periods/{id}/comparison", tag = "periods", params(("id" = i64, Path), crate::service::comparison::ComparisonParams),
+    responses((status = 200, body = crate::service::comparison::Comparison),
+        (status = 400, description = "an unknown change"), (status = 401), (status = 403, description = "a role that does not read periods"),
+        (status = 404, description = "no such period, or a unit outside the token's subtree")),
+    security(("bearer" = [])))]
+pub async fn comparison(
+    State(st): State<AppState>,
+    auth: Auth,
+    Path(id): Path<i64>,
+    ApiQuery(q): ApiQuery<crate::service::comparison::ComparisonParams>,
+) -> Result<Json<crate::service::comparison::Comparison>, AppError> {
+    auth.require_read()?;
+    let unit = auth.read_unit(q.unit.as_deref())?;
+    let query = q.query().map_err(AppError::bad_request)?;
+    Ok(Json(
+        crate::service::comparison::compare(st.store.as_ref(), id, &unit.code, &query).await?,
+    ))
+}
+
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ParentQuery {

@@ -11,16 +11,9 @@ use crate::domain::names;
 use crate::domain::records::{IdRef, ListRows, PayoutOrigin, PayoutRows};
 use crate::domain::status::PayoutStatus;
 
-/// Legacy CMNDs share the grouping map with 12-digit IDs; this offset keeps their keys apart.
-const LEGACY_KEY_OFFSET: u64 = 1 << 41;
-
-fn person_key(id: IdRef<'_>) -> Option<u64> {
-    match id {
-        IdRef::Valid(p) => Some(p.value()),
-        IdRef::Legacy(s) => s.parse::<u64>().ok().map(|n| n + LEGACY_KEY_OFFSET),
-        _ => None,
-    }
-}
+// Legacy CMNDs share the grouping map with 12-digit IDs, their keys offset apart: one
+// definition for the engine and the comparison with the previous period.
+use super::previous::{Holding, Previous, person_key};
 
 #[derive(Clone, Copy)]
 enum AccountSlot {
@@ -72,7 +65,25 @@ where
     P: PayoutRows + ?Sized,
 {
     let threads = std::thread::available_parallelism().map_or(1, |t| t.get());
-    reconcile_on(list, payouts, options, threads)
+    reconcile_on(list, payouts, options, threads, None)
+}
+
+/// `reconcile`, with the previous period's lists of the programme: a person listed then
+/// with another account and paid into the one listed now is flagged `account_changed`; a
+/// payout to nobody on this period's lists whose ID was on the previous period's is flagged
+/// `paid_after_removal`. Both flags make exceptions; nothing else changes.
+pub fn reconcile_against<L, P>(
+    list: &L,
+    payouts: &P,
+    options: &Options,
+    previous: Option<&Previous>,
+) -> Reconciliation
+where
+    L: ListRows + ?Sized,
+    P: PayoutRows + ?Sized,
+{
+    let threads = std::thread::available_parallelism().map_or(1, |t| t.get());
+    reconcile_on(list, payouts, options, threads, previous)
 }
 
 /// `reconcile` on `threads` cores: the result is the same for any count.
@@ -81,6 +92,7 @@ pub(crate) fn reconcile_on<L, P>(
     payouts: &P,
     options: &Options,
     threads: usize,
+    previous: Option<&Previous>,
 ) -> Reconciliation
 where
     L: ListRows + ?Sized,
@@ -222,6 +234,21 @@ where
             tallies[b as usize].add(status);
         }
     }
+    // Payouts to nobody whose ID the previous period listed and no list of this one does.
+    let mut after_removal = rustc_hash::FxHashSet::default();
+    if let Some(previous) = previous.filter(|p| !p.is_empty()) {
+        for (i, l) in payout_links.iter().enumerate() {
+            if *l != PayoutLink::Unmatched {
+                continue;
+            }
+            if let Some(key) = person_key(payouts.id(i))
+                && previous.listed(key)
+                && find_person(list, &by_person, &person_of_row, key).is_none()
+            {
+                after_removal.insert(i as u32);
+            }
+        }
+    }
     // Linking is done: what it needed goes before the figures are made.
     drop(by_person);
     drop(accounts);
@@ -264,6 +291,27 @@ where
         }
     }
 
+    // 5b. Against the previous period: whose account changed and was paid into.
+    if let Some(previous) = previous.filter(|p| !p.is_empty()) {
+        let changed = in_parallel_runs(people.len(), threads, &|run: Range<usize>| {
+            run.filter(|&b| {
+                account_changed_and_paid(
+                    list,
+                    payouts,
+                    previous,
+                    &people,
+                    b,
+                    &payout_offsets,
+                    &payout_index,
+                )
+            })
+            .collect::<Vec<usize>>()
+        });
+        for b in changed.into_iter().flatten() {
+            people[b].flags.insert(Flag::AccountChanged);
+        }
+    }
+
     // 6. Figures, overall and by slice.
     let Summed {
         totals,
@@ -276,7 +324,10 @@ where
         payouts,
         &people,
         &amounts,
-        &payout_links,
+        Payouts {
+            links: &payout_links,
+            after_removal: &after_removal,
+        },
         threads,
         None,
     );
@@ -295,7 +346,53 @@ where
         across_units: across,
         payout_offsets,
         payout_index,
+        after_removal,
     }
+}
+
+/// Whether person `b`'s listed account is not the one the previous period listed, and a
+/// successful payout of theirs went into it (a payout naming no account goes to the listed
+/// one).
+fn account_changed_and_paid<L, P>(
+    list: &L,
+    payouts: &P,
+    previous: &Previous,
+    people: &[BeneficiaryResult],
+    b: usize,
+    offsets: &[u32],
+    index: &[u32],
+) -> bool
+where
+    L: ListRows + ?Sized,
+    P: PayoutRows + ?Sized,
+{
+    let Some(person) = people.get(b) else {
+        return false;
+    };
+    if !person.paid_cashless {
+        return false;
+    }
+    let row = person.row as usize;
+    let Some(key) = person_key(list.id(row)) else {
+        return false;
+    };
+    let account = list.account(row);
+    if !previous.account_changed(key, Holding::new(account, list.bank(row))) {
+        return false;
+    }
+    let Some(listed) = account.map(account_key) else {
+        return false;
+    };
+    let (Some(&s), Some(&e)) = (offsets.get(b), offsets.get(b + 1)) else {
+        return false;
+    };
+    index.get(s as usize..e as usize).is_some_and(|mine| {
+        mine.iter().any(|&i| {
+            let i = i as usize;
+            payouts.status(i) == PayoutStatus::Success
+                && payouts.account(i).is_none_or(|a| account_key(a) == listed)
+        })
+    })
 }
 
 /// Which units' people and unmatched payouts a figure counts (`Reconciliation::scoped`).
@@ -317,7 +414,10 @@ impl Reconciliation {
             payouts,
             &self.beneficiaries,
             &self.amounts,
-            &self.payout_links,
+            Payouts {
+                links: &self.payout_links,
+                after_removal: &self.after_removal,
+            },
             threads,
             Some(keep),
         );
@@ -328,6 +428,14 @@ impl Reconciliation {
         self.by_unit = s.by_unit;
         self
     }
+}
+
+/// What became of the payouts, as step 6 counts the unmatched ones.
+#[derive(Clone, Copy)]
+struct Payouts<'a> {
+    links: &'a [PayoutLink],
+    /// Unmatched payouts flagged `paid_after_removal`.
+    after_removal: &'a rustc_hash::FxHashSet<u32>,
 }
 
 /// The figures step 6 makes.
@@ -347,7 +455,7 @@ fn sum_figures<L, P>(
     payouts: &P,
     people: &[BeneficiaryResult],
     amounts: &PersonAmounts,
-    payout_links: &[PayoutLink],
+    linked: Payouts<'_>,
     threads: usize,
     keep: Option<&Keep<'_>>,
 ) -> Summed
@@ -396,7 +504,7 @@ where
         .into_iter()
         .map(|(k, s)| (k.map(str::to_owned), s.finish()))
         .collect();
-    for (i, l) in payout_links.iter().enumerate() {
+    for (i, l) in linked.links.iter().enumerate() {
         if !l.is_unmatched() {
             continue;
         }
@@ -406,18 +514,18 @@ where
         {
             continue;
         }
-        let wrong_bank = matches!(l, PayoutLink::WrongBank { .. });
+        let flags = unmatched_flags(*l, linked.after_removal.contains(&(i as u32)));
         let amount = payouts.amount(i);
-        totals.add_unmatched(amount, wrong_bank);
+        totals.add_unmatched(amount, flags);
         banks
             .entry(Some(payouts.bank(i)))
             .or_default()
-            .add_unmatched(amount, wrong_bank);
+            .add_unmatched(amount, flags);
         if units || unit.is_some() {
             by_unit
                 .entry(unit.map(str::to_owned))
                 .or_default()
-                .add_unmatched(amount, wrong_bank);
+                .add_unmatched(amount, flags);
         }
     }
     let (by_bank, by_unit) = bank_and_unit_slices(banks, by_unit);
@@ -428,6 +536,19 @@ where
         by_bank,
         by_unit,
     }
+}
+
+/// The flags of an unmatched payout: `wrong_bank` from its link, `paid_after_removal`
+/// when the previous period listed the ID it names.
+pub(crate) fn unmatched_flags(link: PayoutLink, after_removal: bool) -> Flags {
+    let mut flags = Flags::default();
+    if matches!(link, PayoutLink::WrongBank { .. }) {
+        flags.insert(Flag::WrongBank);
+    }
+    if after_removal {
+        flags.insert(Flag::PaidAfterRemoval);
+    }
+    flags
 }
 
 /// What resolving a payout found (bits of `reconcile`'s step 3).
@@ -1934,12 +2055,13 @@ mod tests {
                 }
             })
             .collect();
-        let one = super::reconcile_on(&list[..], &payouts[..], &Options::default(), 1);
+        let one = super::reconcile_on(&list[..], &payouts[..], &Options::default(), 1, None);
         assert!(one.totals.flags.duplicate_row > 0, "{:?}", one.totals.flags);
         assert!(one.totals.unmatched_payouts.count > 0, "{:?}", one.totals);
         assert!(one.by_commune.len() >= 3, "{:?}", one.by_commune.len());
         for threads in [2, 3, 8] {
-            let many = super::reconcile_on(&list[..], &payouts[..], &Options::default(), threads);
+            let many =
+                super::reconcile_on(&list[..], &payouts[..], &Options::default(), threads, None);
             assert!(many == one, "{threads} threads differ");
         }
     }
@@ -1971,8 +2093,9 @@ mod tests {
         let reversed: Vec<PayoutRow> = payouts.iter().rev().cloned().collect();
         for threads in [1, 2] {
             let ordered =
-                super::reconcile_on(&list[..], &payouts[..], &Options::default(), threads);
-            let other = super::reconcile_on(&list[..], &reversed[..], &Options::default(), threads);
+                super::reconcile_on(&list[..], &payouts[..], &Options::default(), threads, None);
+            let other =
+                super::reconcile_on(&list[..], &reversed[..], &Options::default(), threads, None);
             assert!(ordered.totals.flags.duplicate_row > 0);
             assert!(ordered.beneficiaries == other.beneficiaries);
             let back: Vec<_> = other.payout_links.iter().rev().copied().collect();
@@ -2182,5 +2305,87 @@ mod tests {
         assert_eq!(parts, whole.totals);
         // A list read alone names no units: no breakdown by unit.
         assert!(run(&[ben(ID_A, "A", 1)], &[ok(1)]).by_unit.is_empty());
+    }
+
+    /// The previous period's lists as the engine takes them.
+    fn previous(rows: &[BeneficiaryRow]) -> crate::recon::previous::Previous {
+        let mut p = crate::recon::previous::Previous::default();
+        for r in rows {
+            p.push(r.id.as_id_ref(), r.account.as_deref(), r.bank);
+        }
+        p
+    }
+
+    #[test]
+    fn a_changed_account_paid_into_and_a_payout_after_removal_are_flagged() {
+        let before = [
+            ben_acct(ID_A, 1_000, "111", Some("Agribank")),
+            ben_acct(ID_B, 1_000, "222", Some("Agribank")),
+            ben_acct(ID_C, 1_000, "333", Some("Agribank")),
+            ben_acct(ID_D, 1_000, "444", Some("Agribank")),
+        ];
+        // A: new account, paid into it. B: new account, paid into the old one (the bank's
+        // file says so: account_mismatch, not account_changed). C: same account (leading
+        // zeros aside), paid. D: removed from the list, and still paid.
+        let list = [
+            ben_acct(ID_A, 1_000, "999", Some("Agribank")),
+            ben_acct(ID_B, 1_000, "888", Some("Agribank")),
+            ben_acct(ID_C, 1_000, "0333", Some("Agribank")),
+        ];
+        let paid_into = |id_text: &str, account: &str| PayoutRow {
+            account: Some(account.to_owned()),
+            ..pay(id_text, "Agribank", 1_000, Success)
+        };
+        let payouts = [
+            paid_into(ID_A, "999"),
+            paid_into(ID_B, "222"),
+            paid_into(ID_C, "333"),
+            paid_into(ID_D, "444"),
+        ];
+        let prev = previous(&before);
+        let r = super::reconcile_against(&list[..], &payouts[..], &Options::default(), Some(&prev));
+        let flags = |b: usize| r.beneficiaries[b].flags;
+        assert!(flags(0).contains(Flag::AccountChanged));
+        assert_eq!(r.beneficiaries[0].outcome, Outcome::Matched);
+        assert!(!flags(1).contains(Flag::AccountChanged));
+        assert!(flags(1).contains(Flag::AccountMismatch));
+        assert!(!flags(2).contains(Flag::AccountChanged));
+        assert_eq!(r.payout_links[3], PayoutLink::Unmatched);
+        assert!(r.payout_flags(3).contains(Flag::PaidAfterRemoval));
+        assert!(!r.payout_flags(0).contains(Flag::PaidAfterRemoval));
+        assert_eq!(r.totals.flags.account_changed, 1);
+        assert_eq!(r.totals.flags.paid_after_removal, 1);
+        // Both are exceptions, A although matched cleanly otherwise.
+        let ex = super::super::exceptions(&list[..], &payouts[..], &r);
+        assert!(
+            ex.iter()
+                .any(|e| e.population_id == ID_A && e.flags.contains(Flag::AccountChanged))
+        );
+        assert!(ex.iter().any(|e| e.population_id == ID_D
+            && e.kind == crate::recon::ExceptionKind::UnmatchedPayout
+            && e.flags.contains(Flag::PaidAfterRemoval)));
+        // The breakdowns count them too.
+        assert_eq!(sum_slices(&r.by_bank).flags.account_changed, 1);
+
+        // Without a previous period (or an empty one): neither flag, the same figures.
+        for none in [None, Some(&crate::recon::previous::Previous::default())] {
+            let plain =
+                super::reconcile_against(&list[..], &payouts[..], &Options::default(), none);
+            assert_eq!(plain.totals.flags.account_changed, 0);
+            assert_eq!(plain.totals.flags.paid_after_removal, 0);
+            assert!(
+                plain
+                    .beneficiaries
+                    .iter()
+                    .all(|b| !b.flags.contains(Flag::AccountChanged))
+            );
+        }
+        // A failed payout into the new account is not "paid into" it.
+        let failed = [PayoutRow {
+            status: Failed,
+            ..paid_into(ID_A, "999")
+        }];
+        let r = super::reconcile_against(&list[..1], &failed[..], &Options::default(), Some(&prev));
+        assert!(!r.beneficiaries[0].flags.contains(Flag::AccountChanged));
     }
 }

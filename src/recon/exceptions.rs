@@ -4,7 +4,7 @@
 use rust_decimal::Decimal;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::types::{Flag, Flags, Outcome, PayoutLink, Reconciliation};
+use super::types::{Flag, Flags, Outcome, Reconciliation};
 use crate::domain::banks::BankId;
 use crate::domain::records::{ListRows, PayoutRows};
 use crate::domain::status::PayoutStatus;
@@ -246,11 +246,8 @@ where
         .iter()
         .enumerate()
         .filter(|(_, link)| link.is_unmatched())
-        .map(move |(i, link)| {
-            let mut flags = Flags::default();
-            if matches!(link, PayoutLink::WrongBank { .. }) {
-                flags.insert(Flag::WrongBank);
-            }
+        .map(move |(i, _)| {
+            let flags = recon.payout_flags(i);
             ExceptionRow {
                 kind: ExceptionKind::UnmatchedPayout,
                 population_id: payouts.id(i).display(),

@@ -3,9 +3,10 @@
 pub mod cells;
 mod engine;
 mod exceptions;
+pub mod previous;
 mod types;
 
-pub use engine::{Keep, reconcile};
+pub use engine::{Keep, reconcile, reconcile_against};
 pub use exceptions::{
     ExceptionKind, ExceptionRow, OtherListing, PayoutSummary, exception_count, exception_rows,
     exceptions,

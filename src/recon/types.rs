@@ -102,10 +102,17 @@ pub enum Flag {
     WrongBank,
     /// The same personal ID on the current lists of two units of the period.
     DuplicateAcrossUnits,
+    /// Listed in the previous period of the programme with another account (or bank), and
+    /// paid into the new one: a known fraud pattern. Set only where the previous period's
+    /// lists are given (stored runs, `reconcile --previous-beneficiaries`).
+    AccountChanged,
+    /// On an unmatched payout: its personal ID was on the previous period's lists and is
+    /// on none of this period's (a payout to someone removed from the list).
+    PaidAfterRemoval,
 }
 
 impl Flag {
-    pub const ALL: [Flag; 9] = [
+    pub const ALL: [Flag; 11] = [
         Flag::NameMismatch,
         Flag::AccountMismatch,
         Flag::LinkedByAccount,
@@ -115,6 +122,8 @@ impl Flag {
         Flag::DuplicateRow,
         Flag::WrongBank,
         Flag::DuplicateAcrossUnits,
+        Flag::AccountChanged,
+        Flag::PaidAfterRemoval,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -128,6 +137,8 @@ impl Flag {
             Flag::DuplicateRow => "duplicate_row",
             Flag::WrongBank => "wrong_bank",
             Flag::DuplicateAcrossUnits => "duplicate_across_units",
+            Flag::AccountChanged => "account_changed",
+            Flag::PaidAfterRemoval => "paid_after_removal",
         }
     }
 
@@ -148,6 +159,8 @@ impl Flag {
                 "Ngân hàng báo chi cho người thuộc ngân hàng khác (không tính là đã chi)"
             }
             Flag::DuplicateAcrossUnits => "Có tên trong danh sách của hai đơn vị",
+            Flag::AccountChanged => "Đổi tài khoản so với kỳ trước và được chi vào tài khoản mới",
+            Flag::PaidAfterRemoval => "Được chi dù đã bị đưa ra khỏi danh sách so với kỳ trước",
         }
     }
 
@@ -164,6 +177,10 @@ impl Flag {
                 "Posted by a bank for another bank's beneficiary (not counted as paid)"
             }
             Flag::DuplicateAcrossUnits => "On the lists of two units",
+            Flag::AccountChanged => {
+                "Account changed since the previous period, and paid into the new one"
+            }
+            Flag::PaidAfterRemoval => "Paid after being removed from the previous period's list",
         }
     }
 
@@ -275,6 +292,14 @@ pub struct FlagCounts {
     /// existed: read as 0).
     #[serde(default)]
     pub duplicate_across_units: u64,
+    /// People whose account changed since the previous period and who were paid into the
+    /// new one (absent from runs stored before it existed, read as 0; live figures do not
+    /// read the previous period: 0 there).
+    #[serde(default)]
+    pub account_changed: u64,
+    /// Unmatched payouts to someone removed since the previous period (as above).
+    #[serde(default)]
+    pub paid_after_removal: u64,
     /// Filled by whoever knows the files (the engine sees rows only).
     pub control_total_mismatch: u64,
 }
@@ -299,6 +324,8 @@ impl FlagCounts {
             Flag::DuplicateRow => self.duplicate_row,
             Flag::WrongBank => self.wrong_bank,
             Flag::DuplicateAcrossUnits => self.duplicate_across_units,
+            Flag::AccountChanged => self.account_changed,
+            Flag::PaidAfterRemoval => self.paid_after_removal,
         }
     }
     fn slot(&mut self, f: Flag) -> &mut u64 {
@@ -312,6 +339,8 @@ impl FlagCounts {
             Flag::DuplicateRow => &mut self.duplicate_row,
             Flag::WrongBank => &mut self.wrong_bank,
             Flag::DuplicateAcrossUnits => &mut self.duplicate_across_units,
+            Flag::AccountChanged => &mut self.account_changed,
+            Flag::PaidAfterRemoval => &mut self.paid_after_removal,
         }
     }
 }
@@ -385,12 +414,11 @@ impl Coverage {
         self.unmatched_payouts.amount += other.unmatched_payouts.amount;
     }
 
-    pub(crate) fn add_unmatched(&mut self, amount: Decimal, wrong_bank: bool) {
+    /// An unmatched payout, with its flags (`Reconciliation::payout_flags`).
+    pub(crate) fn add_unmatched(&mut self, amount: Decimal, flags: Flags) {
         self.unmatched_payouts.count += 1;
         self.unmatched_payouts.amount += amount;
-        if wrong_bank {
-            self.flags.wrong_bank += 1;
-        }
+        self.flags.add(flags);
     }
 }
 
@@ -694,6 +722,9 @@ pub struct Reconciliation {
     // CSR index beneficiary -> linked payouts.
     pub(crate) payout_offsets: Vec<u32>,
     pub(crate) payout_index: Vec<u32>,
+    /// Unmatched payouts (indexes) whose ID the previous period listed: flagged
+    /// `paid_after_removal`. Empty without a previous period.
+    pub(crate) after_removal: rustc_hash::FxHashSet<u32>,
 }
 
 impl PayoutLink {
@@ -735,6 +766,16 @@ impl Reconciliation {
         match (self.payout_offsets.get(b), self.payout_offsets.get(b + 1)) {
             (Some(&s), Some(&e)) => &self.payout_index[s as usize..e as usize],
             _ => &[],
+        }
+    }
+
+    /// The flags of payout `i` as an unmatched payout (`wrong_bank`, `paid_after_removal`).
+    pub fn payout_flags(&self, i: usize) -> Flags {
+        match self.payout_links.get(i) {
+            Some(l) if l.is_unmatched() => {
+                super::engine::unmatched_flags(*l, self.after_removal.contains(&(i as u32)))
+            }
+            _ => Flags::default(),
         }
     }
 

@@ -57,6 +57,13 @@ pub struct Report {
     /// approval closed it (never in the approved run's figures). Absent elsewhere.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub post_close: Option<PostClose>,
+    /// Compared with the previous period of the programme (same kind of code), for the
+    /// run's unit: counts only (the rows: `GET /api/v1/periods/{id}/comparison`). In runs
+    /// the service makes (`previous_period` null when there is none), and in the CLI's
+    /// report when given the previous list; absent from live figures and from runs stored
+    /// before it was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comparison: Option<ComparisonCounts>,
 }
 
 /// What banks sent for a closed subtree after it was closed: stored (nothing a bank sends
@@ -74,6 +81,55 @@ pub struct PostClose {
     #[serde(with = "rust_decimal::serde::str")]
     #[schema(value_type = String)]
     pub amount: Decimal,
+}
+
+/// How a period's lists differ from the previous period's, in people.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ComparisonCounts {
+    /// The previous period's code (`2024-08`; the CLI: the previous list's file name);
+    /// null when there is none (then every count is 0).
+    pub previous_period: Option<String>,
+    /// On this period's lists, not the previous period's.
+    pub added: u64,
+    /// On the previous period's lists, not this one's.
+    pub removed: u64,
+    /// On both, due another amount.
+    pub amount_changed: u64,
+    /// On both, listed with another account or bank.
+    pub account_changed: u64,
+}
+
+impl ComparisonCounts {
+    pub fn get(&self, c: crate::recon::previous::Change) -> u64 {
+        use crate::recon::previous::Change::*;
+        match c {
+            Added => self.added,
+            Removed => self.removed,
+            AmountChanged => self.amount_changed,
+            AccountChanged => self.account_changed,
+        }
+    }
+
+    /// The previous period in words ("Tháng 8 năm 2024"), or that there is none.
+    pub fn previous_in_words(&self, lang: crate::domain::Lang) -> String {
+        let vi = lang == crate::domain::Lang::Vi;
+        match &self.previous_period {
+            Some(code) => crate::domain::period::PeriodCode::parse(code)
+                .map_or_else(|_| code.clone(), |p| p.words(vi)),
+            None if vi => "không có kỳ trước cùng chế độ".to_owned(),
+            None => "no earlier period of the programme".to_owned(),
+        }
+    }
+
+    pub fn new(previous_period: Option<String>, c: crate::recon::previous::ChangeCounts) -> Self {
+        ComparisonCounts {
+            previous_period,
+            added: c.added,
+            removed: c.removed,
+            amount_changed: c.amount_changed,
+            account_changed: c.account_changed,
+        }
+    }
 }
 
 /// What the people of one outcome were due and were paid, exactly.
@@ -360,6 +416,7 @@ impl Report {
                 })
                 .collect(),
             post_close: None,
+            comparison: None,
         }
     }
 
@@ -406,7 +463,7 @@ where
     L: crate::domain::records::ListRows + ?Sized,
     P: crate::domain::records::PayoutRows + ?Sized,
 {
-    assemble_within(list, payouts, options, inputs, row_errors, None)
+    assemble_within(list, payouts, options, inputs, row_errors, None, None)
 }
 
 /// `assemble`, with figures and exceptions only of the people and unmatched payouts whose
@@ -419,12 +476,13 @@ pub fn assemble_within<L, P>(
     inputs: &[InputFile],
     row_errors: Vec<RowError>,
     keep: Option<&crate::recon::Keep<'_>>,
+    previous: Option<&crate::recon::previous::Previous>,
 ) -> Assembled
 where
     L: crate::domain::records::ListRows + ?Sized,
     P: crate::domain::records::PayoutRows + ?Sized,
 {
-    let mut recon = crate::recon::reconcile(list, payouts, options);
+    let mut recon = crate::recon::reconcile_against(list, payouts, options, previous);
     if let Some(keep) = keep {
         recon = recon.scoped(list, payouts, keep);
     }
@@ -604,5 +662,41 @@ mod pct {
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Decimal>, D::Error> {
         Option::<Decimal>::deserialize(d)
+    }
+}
+
+#[cfg(test)]
+mod stored_before {
+    use super::*;
+    use crate::domain::records::{BeneficiaryRow, PayoutRow};
+
+    /// A run stored before the comparison and its two flags reads: no `comparison`, the
+    /// flags' counts 0.
+    #[test]
+    fn a_report_without_the_comparison_reads() {
+        let (list, payouts): (Vec<BeneficiaryRow>, Vec<PayoutRow>) = (Vec::new(), Vec::new());
+        let recon = crate::recon::reconcile(&list[..], &payouts[..], &Default::default());
+        let mut report = Report::new(&recon, Vec::new(), 0);
+        let Ok(mut old) = serde_json::to_value(&report) else {
+            panic!("report as JSON")
+        };
+        if let Some(flags) = old["flags"].as_object_mut() {
+            flags.remove("account_changed");
+            flags.remove("paid_after_removal");
+        }
+        assert!(old.get("comparison").is_none());
+        let back: Report = serde_json::from_value(old).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(back, report);
+        // And a new one keeps its counts.
+        report.comparison = Some(ComparisonCounts {
+            previous_period: Some("2024-08".into()),
+            added: 1,
+            removed: 2,
+            amount_changed: 3,
+            account_changed: 4,
+        });
+        let text = serde_json::to_string(&report).unwrap_or_default();
+        let back: Report = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(back, report);
     }
 }

@@ -4,6 +4,7 @@
 pub mod approval;
 pub mod callbacks;
 pub mod compare;
+pub mod comparison;
 pub mod exceptions;
 pub mod job;
 pub mod live;
@@ -1046,7 +1047,11 @@ fn within(scope: &str) -> impl Fn(Option<&str>) -> bool + Sync + '_ {
 
 /// The period reconciled as a whole, its figures and exceptions those of `scope`'s
 /// subtree, against the target that applies to `scope`.
-fn compute(g: &Gathered, scope: &str) -> crate::report::Assembled {
+fn compute(
+    g: &Gathered,
+    scope: &str,
+    previous: Option<&crate::recon::previous::Previous>,
+) -> crate::report::Assembled {
     let options = Options {
         tolerance: Decimal::ZERO,
         targets: g.target_for(scope),
@@ -1067,7 +1072,9 @@ fn compute(g: &Gathered, scope: &str) -> crate::report::Assembled {
         .collect();
     // The nation holds every unit: nothing to leave out.
     let keep: Option<&crate::recon::Keep<'_>> = (scope != NATION).then_some(&keep);
-    crate::report::assemble_within(&g.list, &g.payouts, &options, &inputs, row_errors, keep)
+    crate::report::assemble_within(
+        &g.list, &g.payouts, &options, &inputs, row_errors, keep, previous,
+    )
 }
 
 /// The unit a request names (`unit`, else the caller's own), known to the tree.
@@ -1130,7 +1137,7 @@ pub async fn live_report_recomputed(
 ) -> ServiceResult<Report> {
     let g = gather(store, period_id).await?;
     let unit = unit.to_owned();
-    blocking(move || compute(&g, &unit).report).await
+    blocking(move || compute(&g, &unit, None).report).await
 }
 
 /// A unit's live figures as the dashboard shows them: the report, its exception list and
@@ -1150,7 +1157,7 @@ pub async fn live(store: &dyn Store, period_id: i64, unit: &str) -> ServiceResul
     let g = gather(store, period_id).await?;
     let unit = unit.to_owned();
     let live = blocking(move || {
-        let a = compute(&g, &unit);
+        let a = compute(&g, &unit, None);
         let children = rollup(&g.uploads, &|u| g.target_for(u), &a.recon.by_unit, &unit);
         Live {
             report: a.report,
@@ -1276,6 +1283,9 @@ pub async fn reconcile_period(
         code: g.period.programme.clone(),
         name: g.period.programme_name.clone(),
     };
+    // The previous period of the programme: everyone it listed (the flags) and the
+    // subtree's people (the comparison's counts).
+    let previous = comparison::previous_inputs(store, &g.period, &scope.code).await?;
     // The run is made on a blocking thread and stored as it is made: its head (meta, report)
     // first, then its exceptions a batch at a time, so the inputs are let go before the
     // exceptions become records, and the records never all exist at once.
@@ -1285,12 +1295,30 @@ pub async fn reconcile_period(
     let keep_from = search.min_rows();
     let maker = tokio::task::spawn_blocking(
         move || -> Result<Option<search::RunSearch>, serde_json::Error> {
+            // The comparison's counts first: its two sides go before the run is made.
+            let (counts, people) = match previous {
+                Some(p) => {
+                    let now = comparison::side_of(&g.list, &scope.code);
+                    let diff = crate::recon::previous::compare(p.side, now);
+                    let counts = crate::report::ComparisonCounts::new(
+                        Some(p.period.code.clone()),
+                        diff.counts(),
+                    );
+                    (counts, Some(p.people))
+                }
+                None => (
+                    crate::report::ComparisonCounts::new(None, Default::default()),
+                    None,
+                ),
+            };
             let crate::report::Assembled {
                 recon,
-                report,
+                mut report,
                 exceptions: rows,
-            } = compute(&g, &scope.code);
+            } = compute(&g, &scope.code, people.as_ref());
             drop(recon);
+            drop(people);
+            report.comparison = Some(counts);
             let report_json = serde_json::to_string(&report)?;
             drop(report);
             let report_sha256 = sha256_hex(report_json.as_bytes());

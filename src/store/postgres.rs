@@ -10,7 +10,9 @@ use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::{Postgres, Transaction};
 
 use super::common::{Cell, CopyLines, Dialect, IdLookup, RefLookup, copy_fields, copy_line};
-use super::records::{BeneficiaryRecord, LIST_ROW_COLUMNS, PAYOUT_ROW_COLUMNS, PayoutRecord};
+use super::records::{
+    BeneficiaryRecord, LIST_ENTRY_COLUMNS, LIST_ROW_COLUMNS, PAYOUT_ROW_COLUMNS, PayoutRecord,
+};
 use super::{POSTGRES_MIGRATIONS, StoreResult};
 
 /// Key of the write lock ("doisoat" in ASCII); advisory locks are per database.
@@ -179,6 +181,21 @@ async fn for_each_list_row(
     );
     bulk_select(pool, &select, |fields| {
         f(BeneficiaryRecord::from_copy(fields)?)
+    })
+    .await
+}
+
+/// A list's rows in order, lean (one COPY).
+async fn for_each_list_entry(
+    pool: &PgPool,
+    upload_id: i64,
+    f: &mut (dyn FnMut(super::ListEntry) -> StoreResult<()> + Send),
+) -> StoreResult<()> {
+    let select = format!(
+        "SELECT {LIST_ENTRY_COLUMNS} FROM beneficiary_rows WHERE upload_id = {upload_id} ORDER BY seq"
+    );
+    bulk_select(pool, &select, |fields| {
+        f(super::ListEntry::from_copy(fields)?)
     })
     .await
 }

@@ -205,6 +205,25 @@ impl BeneficiaryRecord {
 pub const LIST_ROW_COLUMNS: &str = "seq, row_no, id_status, id_text, id_problem, name, \
     amount_due, account, bank_code, birth, sex, category, commune, unit_code";
 
+/// What a lean list row is read back as, in `ListEntry::from_copy`'s order.
+pub const LIST_ENTRY_COLUMNS: &str =
+    "seq, id_status, id_text, amount_due, account, bank_code, unit_code";
+
+impl super::ListEntry {
+    /// The fields of `LIST_ENTRY_COLUMNS`, in that order, as COPY wrote them.
+    pub fn from_copy(f: &mut [Option<String>]) -> StoreResult<Self> {
+        Ok(Self {
+            seq: int_field(f, 0)?,
+            id_status: text_field(f, 1)?,
+            id_text: text_field(f, 2)?,
+            amount_due: int_field(f, 3)?,
+            account: field(f, 4)?,
+            bank_code: field(f, 5)?,
+            unit_code: field(f, 6)?,
+        })
+    }
+}
+
 /// What a payout row is read back as (prefixed `r.`), in `PayoutRecord::from_copy`'s order.
 pub const PAYOUT_ROW_COLUMNS: &str = "r.upload_id, r.seq, r.row_no, r.bank_code, r.reference, \
     r.id_status, r.id_text, r.id_problem, r.account, r.name, r.amount, r.status, r.value_date, \

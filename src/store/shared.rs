@@ -1913,6 +1913,49 @@ impl Store for Backend {
         Ok(out)
     }
 
+    async fn for_each_list_entry(
+        &self,
+        upload_id: i64,
+        f: &mut (dyn FnMut(crate::store::ListEntry) -> StoreResult<()> + Send),
+    ) -> StoreResult<()> {
+        super::for_each_list_entry(self.reader(), upload_id, f).await
+    }
+
+    async fn list_rows_at(
+        &self,
+        upload_id: i64,
+        seqs: &[i64],
+    ) -> StoreResult<Vec<crate::store::ListedRow>> {
+        let Some(upload) = self.get_upload(upload_id).await? else {
+            return Ok(Vec::new());
+        };
+        let file: Arc<str> = Arc::from(upload.file_name.as_str());
+        let mut out = Vec::with_capacity(seqs.len());
+        // Bind lists of 500 stay well within both backends' limits.
+        for part in seqs.chunks(500) {
+            let mut qb: QueryBuilder<Db> = QueryBuilder::new(format!(
+                "SELECT {LIST_ROW_COLUMNS} FROM beneficiary_rows WHERE upload_id = "
+            ));
+            qb.push_bind(upload_id);
+            qb.push(" AND seq IN (");
+            let mut list = qb.separated(", ");
+            for seq in part {
+                list.push_bind(*seq);
+            }
+            qb.push(") ORDER BY seq");
+            let rows: Vec<BeneficiaryRecord> = qb.build_query_as().fetch_all(self.reader()).await?;
+            for r in rows {
+                let (seq, unit_code) = (r.seq, r.unit_code.clone());
+                out.push(crate::store::ListedRow {
+                    seq,
+                    row: r.into_row(&file)?,
+                    unit_code,
+                });
+            }
+        }
+        Ok(out)
+    }
+
     async fn for_each_exception_record(
         &self,
         run_id: i64,

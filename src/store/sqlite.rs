@@ -11,7 +11,9 @@ use sqlx::sqlite::{
 use sqlx::{Sqlite, Transaction};
 
 use super::common::{BULK_PARAMS, Cell, Dialect, IdLookup, RefLookup};
-use super::records::{BeneficiaryRecord, LIST_ROW_COLUMNS, PAYOUT_ROW_COLUMNS, PayoutRecord};
+use super::records::{
+    BeneficiaryRecord, LIST_ENTRY_COLUMNS, LIST_ROW_COLUMNS, PAYOUT_ROW_COLUMNS, PayoutRecord,
+};
 use super::{SQLITE_MIGRATIONS, StoreError, StoreResult};
 
 /// Another process (the CLI on the same file) may hold the write lock this long.
@@ -163,6 +165,25 @@ async fn for_each_list_row(
         "SELECT {LIST_ROW_COLUMNS} FROM beneficiary_rows WHERE upload_id = $1 ORDER BY seq"
     );
     let mut rows = sqlx::query_as::<_, BeneficiaryRecord>(sqlx::AssertSqlSafe(sql))
+        .bind(upload_id)
+        .fetch(pool);
+    while let Some(r) = rows.try_next().await? {
+        f(r)?;
+    }
+    Ok(())
+}
+
+/// A list's rows in order, lean, streamed.
+async fn for_each_list_entry(
+    pool: &SqlitePool,
+    upload_id: i64,
+    f: &mut (dyn FnMut(super::ListEntry) -> StoreResult<()> + Send),
+) -> StoreResult<()> {
+    use futures_util::TryStreamExt;
+    let sql = format!(
+        "SELECT {LIST_ENTRY_COLUMNS} FROM beneficiary_rows WHERE upload_id = $1 ORDER BY seq"
+    );
+    let mut rows = sqlx::query_as::<_, super::ListEntry>(sqlx::AssertSqlSafe(sql))
         .bind(upload_id)
         .fetch(pool);
     while let Some(r) = rows.try_next().await? {

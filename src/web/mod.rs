@@ -48,6 +48,7 @@ pub fn router(
                 .layer::<_, Infallible>(uploads_at_once),
         )
         .route("/periods/{id}/runs", post(pages::run))
+        .route("/periods/{id}/comparison.csv", get(pages::comparison_csv))
         .route("/uploads/{id}/make-current", post(pages::make_current))
         .route("/uploads/{id}/retire", post(pages::retire))
         .route("/runs/{id}", get(pages::run_page))

@@ -487,14 +487,14 @@ fn reports_are_pinned_byte_for_byte() {
         [sample, province],
         [
             [
-                "92b8100d5319e22384acbd4f6806abe4200bd2963ace360b693cf37458837e72".to_owned(),
+                "55b869812cf21b93dd02b502067e87b0ac9d483b67379036bc358b10c0486431".to_owned(),
                 "d0892d2e09afbdd1d3c39a35cbe4133effd82dc55251003f68f655ccc5506a09".to_owned(),
-                "a795071b8bada06ed4d9fba2fd84a2fe85d63a2617e25608efb29f183ca5e664".to_owned(),
+                "0ce2b0fc8515cd8cbce6b5ee557e172775cf6280780b6c30c2532253728c0f18".to_owned(),
             ],
             [
-                "673ab02658d5af938235bc55ecd1f12568f5317cb1b896d3ec5c7f514ae5468f".to_owned(),
+                "345bbb34c80681393d8eded00ced4458621e7c9d1362bd648882a1dadd90fea2".to_owned(),
                 "db4d645c0e5389d9230668160aabcbd0a16a1da872a09436b6543ad4e2876efd".to_owned(),
-                "89a69142a544e9425e0b717f782c875950f6ad0d939f0e018d612f91884d4222".to_owned(),
+                "729d6b3e1b027c0ccf781e5b1188f350a7f4b8cf82c424db9f6da07227956364".to_owned(),
             ],
         ],
         "[json, csv, xlsx parts] of [sample, province]"

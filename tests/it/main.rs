@@ -22,6 +22,7 @@ mod approvals;
 mod backup;
 mod callbacks;
 mod cli;
+mod comparison;
 mod crash;
 mod hardening;
 mod import_robustness;

@@ -1402,3 +1402,91 @@ async fn the_approval_section_walks_submit_approve_and_reopen() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn the_period_page_compares_with_the_previous_period() {
+    for_each_backend(|app| async move {
+        let (august, september) = crate::comparison::two_months(&app).await;
+        let mut acc = Browser::new(&app);
+        acc.sign_in(&app.tokens.accountant).await;
+        let page = acc.get(&format!("/periods/{september}")).await;
+        page.expect_status(StatusCode::OK, "September's page");
+        let html = page.text();
+        assert!(html.contains("id=\"comparison\""), "the section");
+        assert!(
+            html.contains(&format!(
+                "Kỳ trước: <a href=\"/periods/{august}?unit=VN\">Tháng 8 năm 2024</a>"
+            )),
+            "the previous period named"
+        );
+        for (change, n) in [
+            ("added", 2),
+            ("removed", 1),
+            ("amount_changed", 1),
+            ("account_changed", 2),
+        ] {
+            let row = html
+                .split(&format!("<tr data-change=\"{change}\">"))
+                .nth(1)
+                .and_then(|r| r.split("</tr>").next())
+                .unwrap_or_default();
+            assert!(
+                row.contains(&format!("<td class=\"num\">{n}</td>")),
+                "{change}: {row}"
+            );
+        }
+        // The first rows, whole for an accountant, with before and after.
+        assert!(html.contains("<code>001090000003</code>"));
+        assert!(html.contains("1.000.000 ₫ · Agribank 1005"));
+        assert!(html.contains("1.000.000 ₫ · Agribank 2005"));
+        assert!(html.contains(&format!(
+            "href=\"/periods/{september}/comparison.csv?unit=VN\""
+        )));
+
+        // An auditor sees IDs and accounts masked.
+        let mut aud = Browser::new(&app);
+        aud.sign_in(&app.tokens.auditor).await;
+        let html = aud.get(&format!("/periods/{september}")).await.text();
+        assert!(html.contains("<code>********0003</code>"));
+        assert!(!html.contains("001090000003"));
+        // (Accounts are masked the same way: these four-digit ones keep all four.)
+
+        // In English.
+        let mut en = Browser::new(&app);
+        en.lang = Some("en");
+        en.sign_in(&app.tokens.accountant).await;
+        let html = en.get(&format!("/periods/{september}")).await.text();
+        assert!(html.contains("Compared with the previous period"));
+        assert!(html.contains("Previous period: <a"));
+        assert!(html.contains("August 2024"));
+
+        // Everything as CSV, whole even for an auditor (downloads stay whole).
+        let csv = aud
+            .get(&format!("/periods/{september}/comparison.csv"))
+            .await;
+        csv.expect_status(StatusCode::OK, "the CSV");
+        assert!(csv.content_type().starts_with("text/csv"));
+        let text = csv.text();
+        assert!(text.starts_with('\u{feff}'));
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 7, "{text}");
+        assert!(lines[0].contains("Số định danh"));
+        assert!(lines[3].starts_with("Không còn tên,001090000002,TRAN THI BINH,00004,"));
+        assert!(lines[5].ends_with(",1000000,1005,Agribank,1000000,2005,Agribank"));
+        let one = aud
+            .get(&format!(
+                "/periods/{september}/comparison.csv?change=added&unit=00004"
+            ))
+            .await
+            .text();
+        assert_eq!(one.lines().count(), 2, "{one}");
+        aud.get(&format!("/periods/{september}/comparison.csv?change=x"))
+            .await
+            .expect_status(StatusCode::BAD_REQUEST, "no such change");
+
+        // The first month: nothing before it.
+        let html = acc.get(&format!("/periods/{}", august - 1)).await.text();
+        assert!(html.contains("id=\"comparison-none\""), "July");
+    })
+    .await;
+}

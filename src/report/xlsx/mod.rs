@@ -542,6 +542,75 @@ mod tests {
         }
     }
 
+    /// A run's comparison with the previous period: the period in words and the four
+    /// counts, after the flags (which count the two flags it brings); none without one.
+    #[test]
+    fn the_summary_compares_with_the_previous_period() {
+        let (mut report, exc, meta) = sample();
+        let without = match write_report(&report, &exc, &meta, Lang::Vi) {
+            Ok(b) => b,
+            Err(e) => panic!("{e}"),
+        };
+        let s = sheet(&mut open(without), SHEET_SUMMARY);
+        assert!(find_row(&s, 0, "Mới có tên").is_none());
+        report.flags.account_changed = 2;
+        report.comparison = Some(crate::report::ComparisonCounts {
+            previous_period: Some("2025-08".into()),
+            added: 3,
+            removed: 1,
+            amount_changed: 4,
+            account_changed: 5,
+        });
+        for (lang, title, labels, flag) in [
+            (
+                Lang::Vi,
+                "So với kỳ trước: Tháng 8 năm 2025",
+                [
+                    "Mới có tên",
+                    "Không còn tên",
+                    "Thay đổi số tiền",
+                    "Thay đổi tài khoản",
+                ],
+                "Đổi tài khoản so với kỳ trước và được chi vào tài khoản mới",
+            ),
+            (
+                Lang::En,
+                "Compared with the previous period: August 2025",
+                ["Added", "Removed", "Amount changed", "Account changed"],
+                "Account changed since the previous period, and paid into the new one",
+            ),
+        ] {
+            let bytes = match write_report(&report, &exc, &meta, lang) {
+                Ok(b) => b,
+                Err(e) => panic!("{e}"),
+            };
+            let s = sheet(&mut open(bytes), SHEET_SUMMARY);
+            let Some(t) = find_row(&s, 0, title) else {
+                panic!("no comparison title in {lang:?}")
+            };
+            for (k, (label, n)) in labels.iter().zip([3.0, 1.0, 4.0, 5.0]).enumerate() {
+                let row = t + 2 + k as u32;
+                assert_eq!(cell(&s, row, 0), Data::String((*label).into()), "{lang:?}");
+                assert_eq!(cell(&s, row, 1), Data::Float(n), "{label}");
+            }
+            let f = find_row(&s, 0, flag).map(|r| cell(&s, r, 1));
+            assert_eq!(f, Some(Data::Float(2.0)), "{lang:?}");
+        }
+        report.comparison = Some(crate::report::ComparisonCounts {
+            previous_period: None,
+            added: 0,
+            removed: 0,
+            amount_changed: 0,
+            account_changed: 0,
+        });
+        let bytes = match write_report(&report, &exc, &meta, Lang::Vi) {
+            Ok(b) => b,
+            Err(e) => panic!("{e}"),
+        };
+        let s = sheet(&mut open(bytes), SHEET_SUMMARY);
+        assert!(find_row(&s, 0, "So với kỳ trước: không có kỳ trước cùng chế độ").is_some());
+    }
+
     /// Each outcome's count, amounts due and paid and their difference; the top-ups to
     /// pay and the overpayments to recover, exact.
     #[test]

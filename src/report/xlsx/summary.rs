@@ -15,6 +15,7 @@ use super::figures::{outcome_label, put_figures, slice_headers};
 use super::office::{HeaderColumns, OFFICE_HEADER_ROWS, office_header, write_signature};
 use super::styles::Formats;
 use crate::domain::Lang;
+use crate::recon::previous::Change;
 use crate::recon::{Flag, Outcome};
 use crate::report::csv::pick;
 use crate::report::{Figures, InputFile, Report, ReportMeta};
@@ -184,6 +185,29 @@ pub(super) fn summary_sheet(
     fit_row(ws_, r, &[(label, WIDTHS[0])])?;
     put_count(ws_, r, 1, report.flags.control_total_mismatch, &fm.count)?;
     r += 1;
+
+    // Compared with the previous period (runs the service makes).
+    if let Some(c) = &report.comparison {
+        r += 1;
+        let title = format!(
+            "{}: {}",
+            pick(lang, "So với kỳ trước", "Compared with the previous period"),
+            c.previous_in_words(lang)
+        );
+        ws_.write_string_with_format(r, 0, &title, &fm.section)?;
+        r += 1;
+        r = label_count_table(
+            ws_,
+            r,
+            [
+                pick(lang, "Thay đổi", "Change"),
+                pick(lang, "Số người", "People"),
+            ],
+            Change::ALL.map(|ch| (pick(lang, ch.label_vi(), ch.label_en()), c.get(ch))),
+            WIDTHS[0],
+            fm,
+        )?;
+    }
 
     // By category.
     r += 1;

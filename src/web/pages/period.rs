@@ -14,6 +14,7 @@ use super::runs::RunRow;
 use super::{PageQuery, find_period, render, require_read};
 use crate::app::AppState;
 use crate::domain::banks::BankId;
+use crate::domain::period::PeriodCode;
 use crate::domain::units::Unit;
 use crate::service::{self, ExceptionQuery, ServiceError};
 use crate::store::{Upload, UploadKind};
@@ -184,11 +185,160 @@ struct PeriodPage {
     callbacks: Vec<CallbackRow>,
     /// The period is closed for the unit shown: which approved run closed it, and since.
     closed: Option<ClosedView>,
+    /// The unit's lists compared with the previous period's.
+    cmp: ComparisonView,
 }
 
 pub struct ClosedView {
     run_id: i64,
     text: String,
+}
+
+/// "Compared with the previous period": the previous period named, the four counts and
+/// the first rows of each change, with a download of them all.
+pub struct ComparisonView {
+    /// The previous period's label and page, when there is one.
+    previous: Option<(String, String)>,
+    groups: Vec<ChangeGroup>,
+    /// All rows as CSV.
+    csv: String,
+}
+
+pub struct ChangeGroup {
+    code: &'static str,
+    label: &'static str,
+    count: String,
+    n: u64,
+    rows: Vec<ChangeLine>,
+    /// More rows than shown.
+    more: bool,
+    csv: String,
+}
+
+pub struct ChangeLine {
+    id: String,
+    name: String,
+    place: String,
+    before: String,
+    after: String,
+}
+
+/// Rows of each change shown on the page.
+const CHANGE_ROWS_SHOWN: usize = 10;
+
+/// A person's standing in one period, as a cell says it: "1.500.000 ₫ · Agribank
+/// ****1001" (the account masked unless the viewer sees whole IDs).
+fn standing_text(s: &Option<crate::service::comparison::Standing>, full_ids: bool) -> String {
+    let Some(s) = s else {
+        return "—".to_owned();
+    };
+    let mut parts = vec![crate::domain::money::format_vnd(s.amount_due)];
+    let account = s.account.as_deref().map(|a| {
+        if full_ids {
+            a.to_owned()
+        } else {
+            views::mask(a)
+        }
+    });
+    let bank = s.bank.map(|b| b.short_name().to_owned());
+    let held: Vec<String> = [bank, account].into_iter().flatten().collect();
+    if !held.is_empty() {
+        parts.push(held.join(" "));
+    }
+    parts.join(" · ")
+}
+
+async fn comparison_view(
+    st: &AppState,
+    v: &Viewer,
+    period: i64,
+    unit: &str,
+    t: Tr,
+) -> Result<ComparisonView, PageError> {
+    use crate::recon::previous::Change;
+    use crate::service::comparison::{self, ComparisonQuery};
+    let lang = v.lang;
+    let csv = format!("/periods/{period}/comparison.csv?unit={unit}");
+    let mut groups = Vec::new();
+    let mut previous = None;
+    for change in Change::ALL {
+        let q = ComparisonQuery {
+            changes: vec![change],
+            offset: 0,
+            limit: Some(CHANGE_ROWS_SHOWN),
+        };
+        let c = comparison::compare(st.store.as_ref(), period, unit, &q)
+            .await
+            .or_page(lang)?;
+        let Some(p) = &c.previous_period else {
+            break;
+        };
+        let label = PeriodCode::parse(&p.code).map_or_else(
+            |_| p.code.clone(),
+            |c| c.words(lang == crate::domain::Lang::Vi),
+        );
+        previous = Some((label, format!("/periods/{}?unit={unit}", p.id)));
+        let n = c.counts().get(change);
+        groups.push(ChangeGroup {
+            code: change.as_str(),
+            label: t.pick(change.label_vi(), change.label_en()),
+            count: views::count(n),
+            n,
+            more: n > c.rows.len() as u64,
+            csv: format!("{csv}&change={}", change.as_str()),
+            rows: c
+                .rows
+                .iter()
+                .map(|r| ChangeLine {
+                    id: if v.sees_full_ids() {
+                        r.population_id.clone()
+                    } else {
+                        views::mask(&r.population_id)
+                    },
+                    name: r.name.clone(),
+                    place: r
+                        .commune
+                        .clone()
+                        .or_else(|| r.unit.as_deref().map(super::unit_name))
+                        .unwrap_or_default(),
+                    before: standing_text(&r.before, v.sees_full_ids()),
+                    after: standing_text(&r.after, v.sees_full_ids()),
+                })
+                .collect(),
+        });
+    }
+    Ok(ComparisonView {
+        previous,
+        groups,
+        csv,
+    })
+}
+
+/// Every row of the comparison of the unit shown with the previous period, as CSV
+/// (`change=` one change; default all four).
+pub async fn comparison_csv(
+    State(st): State<AppState>,
+    v: Viewer,
+    Path(id): Path<i64>,
+    PageQuery(q): PageQuery<crate::service::comparison::ComparisonParams>,
+) -> PageResult {
+    require_read(&v)?;
+    let lang = v.lang;
+    let unit = super::viewed_unit(&v, q.unit.as_deref())?;
+    find_period(&st, id, lang).await?;
+    let query = q
+        .query()
+        .map_err(|e| PageError(super::WebError::BadRequest(e), lang))?;
+    let body = crate::service::comparison::csv_download(
+        st.store.clone(),
+        id,
+        unit.code.clone(),
+        query.changes,
+        lang,
+    );
+    Ok(crate::app::download::comparison_response(
+        id, &unit.code, body,
+    ))
 }
 
 pub struct CallbackRow {
@@ -442,7 +592,9 @@ pub(super) async fn period_page(
             .or_page(lang)?,
         &unit.code,
     );
+    let cmp = comparison_view(st, v, id, &unit.code, t).await?;
     let page = PeriodPage {
+        cmp,
         callbacks,
         t,
         l: Layout::of(v, &format!("/periods/{id}?unit={}", unit.code)),
