@@ -55,10 +55,13 @@ pub enum Action {
     PeriodTarget,
     /// A run's file downloaded: personal data, unmasked, leaving the system.
     RunDownload,
+    /// Something done about an exception of a run (a note, a state, a link, a payment in
+    /// cash, a confirmation), with the state before and after.
+    ExceptionResolve,
 }
 
 impl Action {
-    pub const ALL: [Action; 15] = [
+    pub const ALL: [Action; 16] = [
         Action::PeriodCreate,
         Action::UploadBeneficiaries,
         Action::UploadPayouts,
@@ -74,6 +77,7 @@ impl Action {
         Action::ProgrammeCreate,
         Action::PeriodTarget,
         Action::RunDownload,
+        Action::ExceptionResolve,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -93,6 +97,7 @@ impl Action {
             Action::SessionSignOut => "session.sign_out",
             Action::CallbackPayouts => "callback.payouts",
             Action::RunDownload => "reconciliation.download",
+            Action::ExceptionResolve => "exception.resolve",
         }
     }
 }
@@ -127,6 +132,7 @@ impl Action {
             Action::SessionSignIn => ("Đăng nhập", "Signed in"),
             Action::SessionSignOut => ("Đăng xuất", "Signed out"),
             Action::CallbackPayouts => ("Ngân hàng gửi kết quả chi", "Bank sent results"),
+            Action::ExceptionResolve => ("Xử lý ngoại lệ", "Exception resolved"),
         };
         if vi { v } else { e }
     }

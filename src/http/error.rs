@@ -229,6 +229,18 @@ impl From<ServiceError> for AppError {
                 e.to_string(),
             )
             .with(json!({ "warnings": warnings, "confirm_with": "confirm=true" })),
+            ServiceError::Invalid { slug, detail } => AppError::new(
+                StatusCode::BAD_REQUEST,
+                slug,
+                "Yêu cầu không hợp lệ / Bad request",
+                detail,
+            ),
+            ServiceError::Refused { slug, detail } => AppError::new(
+                StatusCode::CONFLICT,
+                slug,
+                "Không thực hiện được / Refused",
+                detail,
+            ),
             ServiceError::Internal(cause) => AppError::internal(cause),
         }
     }

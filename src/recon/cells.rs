@@ -180,10 +180,15 @@ fn subtract(a: &Coverage, b: &Coverage) -> Option<Coverage> {
     Some(out)
 }
 
+/// Flags stored in their place among the figures (the first of `Flag::ALL`); the flags
+/// added later (`linked_manually`, `paid_in_cash`, by migration 0022) follow the amount due
+/// to account holders, so cells stored before them still read (as 0).
+const FLAGS_IN_PLACE: usize = 9;
+
 /// A cell's coverage as stored: its numbers separated by spaces (counts, the two amounts
 /// exact, outcomes and flags in their `ALL` order, then the unmatched count and amount, then
 /// the amount due to account holders: added last, by migration 0014, which dropped the cells
-/// kept before it).
+/// kept before it; then the flags added after it).
 pub fn encode(c: &Coverage) -> String {
     let mut parts: Vec<String> = vec![
         c.beneficiaries.to_string(),
@@ -193,21 +198,25 @@ pub fn encode(c: &Coverage) -> String {
         c.amount_paid.normalize().to_string(),
     ];
     parts.extend(Outcome::ALL.iter().map(|o| c.outcomes.get(*o).to_string()));
-    parts.extend(Flag::ALL.iter().map(|f| c.flags.get(*f).to_string()));
+    let (in_place, later) = Flag::ALL.split_at(FLAGS_IN_PLACE);
+    parts.extend(in_place.iter().map(|f| c.flags.get(*f).to_string()));
     parts.push(c.unmatched_payouts.count.to_string());
     parts.push(c.unmatched_payouts.amount.normalize().to_string());
     parts.push(c.amount_due_cashless.normalize().to_string());
+    parts.extend(later.iter().map(|f| c.flags.get(*f).to_string()));
     parts.join(" ")
 }
 
-/// `encode`'s text back; None when it is not that.
+/// `encode`'s text back (also as stored before the later flags); None when it is not that.
 pub fn decode(s: &str) -> Option<Coverage> {
     let parts: Vec<&str> = s.split(' ').collect();
-    if parts.len() != 5 + Outcome::ALL.len() + Flag::ALL.len() + 3 {
+    let before_later = 5 + Outcome::ALL.len() + FLAGS_IN_PLACE + 3;
+    if parts.len() != before_later && parts.len() != 5 + Outcome::ALL.len() + Flag::ALL.len() + 3
+    {
         return None;
     }
-    let count = |i: usize| parts[i].parse::<u64>().ok();
-    let amount = |i: usize| parts[i].parse::<Decimal>().ok();
+    let count = |i: usize| parts.get(i)?.parse::<u64>().ok();
+    let amount = |i: usize| parts.get(i)?.parse::<Decimal>().ok();
     let mut c = Coverage {
         beneficiaries: count(0)?,
         with_account: count(1)?,
@@ -216,15 +225,24 @@ pub fn decode(s: &str) -> Option<Coverage> {
         amount_paid: amount(4)?,
         ..Coverage::default()
     };
+    let outcomes = 5;
     for (k, o) in Outcome::ALL.into_iter().enumerate() {
-        c.outcomes.set(o, count(5 + k)?);
+        c.outcomes.set(o, count(outcomes + k)?);
     }
-    for (k, f) in Flag::ALL.into_iter().enumerate() {
-        c.flags.set(f, count(14 + k)?);
+    let flags = outcomes + Outcome::ALL.len();
+    let (in_place, later) = Flag::ALL.split_at(FLAGS_IN_PLACE);
+    for (k, f) in in_place.iter().enumerate() {
+        c.flags.set(*f, count(flags + k)?);
     }
-    c.unmatched_payouts.count = count(23)?;
-    c.unmatched_payouts.amount = amount(24)?;
-    c.amount_due_cashless = amount(25)?;
+    let tail = flags + FLAGS_IN_PLACE;
+    c.unmatched_payouts.count = count(tail)?;
+    c.unmatched_payouts.amount = amount(tail + 1)?;
+    c.amount_due_cashless = amount(tail + 2)?;
+    if parts.len() > before_later {
+        for (k, f) in later.iter().enumerate() {
+            c.flags.set(*f, count(before_later + k)?);
+        }
+    }
     Some(c)
 }
 
@@ -597,7 +615,7 @@ mod tests {
         }
 
         #[test]
-        fn coverage_text_round_trips(n in proptest::collection::vec(0u64..1_000_000, 26), frac in 0i64..100) {
+        fn coverage_text_round_trips(n in proptest::collection::vec(0u64..1_000_000, 28), frac in 0i64..100) {
             let mut c = Coverage {
                 beneficiaries: n[0], with_account: n[1], paid_cashless: n[2],
                 amount_due: Decimal::new(n[3] as i64 * 100 + frac, 2),
@@ -606,10 +624,16 @@ mod tests {
             };
             for (k, o) in Outcome::ALL.into_iter().enumerate() { c.outcomes.set(o, n[5 + k]); }
             for (k, f) in Flag::ALL.into_iter().enumerate() { c.flags.set(f, n[14 + k]); }
-            c.unmatched_payouts.count = n[23];
-            c.unmatched_payouts.amount = Decimal::new(n[24] as i64, 1);
+            c.unmatched_payouts.count = n[26];
+            c.unmatched_payouts.amount = Decimal::new(n[27] as i64, 1);
             c.amount_due_cashless = Decimal::new(n[25] as i64 * 100 + frac, 2);
-            prop_assert_eq!(decode(&encode(&c)), Some(c));
+            prop_assert_eq!(decode(&encode(&c)), Some(c.clone()));
+            // As stored before the later flags: they read as 0.
+            let text = encode(&c);
+            let old: Vec<&str> = text.split(' ').take(26).collect();
+            c.flags.linked_manually = 0;
+            c.flags.paid_in_cash = 0;
+            prop_assert_eq!(decode(&old.join(" ")), Some(c));
         }
     }
 }

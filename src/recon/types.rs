@@ -102,10 +102,16 @@ pub enum Flag {
     WrongBank,
     /// The same personal ID on the current lists of two units of the period.
     DuplicateAcrossUnits,
+    /// A payout that linked to nobody, linked to this beneficiary by hand (resolving an
+    /// exception: a typo'd ID); counted as theirs in the live figures and later runs.
+    LinkedManually,
+    /// Paid in cash after all (at the post office), recorded by hand: paid, outside the
+    /// cashless scheme, never counted as paid cashless; nothing left to follow up.
+    PaidInCash,
 }
 
 impl Flag {
-    pub const ALL: [Flag; 9] = [
+    pub const ALL: [Flag; 11] = [
         Flag::NameMismatch,
         Flag::AccountMismatch,
         Flag::LinkedByAccount,
@@ -115,6 +121,8 @@ impl Flag {
         Flag::DuplicateRow,
         Flag::WrongBank,
         Flag::DuplicateAcrossUnits,
+        Flag::LinkedManually,
+        Flag::PaidInCash,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -128,6 +136,8 @@ impl Flag {
             Flag::DuplicateRow => "duplicate_row",
             Flag::WrongBank => "wrong_bank",
             Flag::DuplicateAcrossUnits => "duplicate_across_units",
+            Flag::LinkedManually => "linked_manually",
+            Flag::PaidInCash => "paid_in_cash",
         }
     }
 
@@ -148,6 +158,8 @@ impl Flag {
                 "Ngân hàng báo chi cho người thuộc ngân hàng khác (không tính là đã chi)"
             }
             Flag::DuplicateAcrossUnits => "Có tên trong danh sách của hai đơn vị",
+            Flag::LinkedManually => "Khoản chi được ghép thủ công (sai số định danh)",
+            Flag::PaidInCash => "Đã chi bằng tiền mặt (không tính là chi không dùng tiền mặt)",
         }
     }
 
@@ -164,6 +176,8 @@ impl Flag {
                 "Posted by a bank for another bank's beneficiary (not counted as paid)"
             }
             Flag::DuplicateAcrossUnits => "On the lists of two units",
+            Flag::LinkedManually => "Payout linked by hand (mistyped ID)",
+            Flag::PaidInCash => "Paid in cash after all (not counted as cashless)",
         }
     }
 
@@ -275,8 +289,19 @@ pub struct FlagCounts {
     /// existed: read as 0).
     #[serde(default)]
     pub duplicate_across_units: u64,
+    /// People a payout was linked to by hand, and people paid in cash after all (resolved
+    /// exceptions; left out of the JSON while 0, so reports made without any read as
+    /// before, byte for byte).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub linked_manually: u64,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub paid_in_cash: u64,
     /// Filled by whoever knows the files (the engine sees rows only).
     pub control_total_mismatch: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl FlagCounts {
@@ -299,6 +324,8 @@ impl FlagCounts {
             Flag::DuplicateRow => self.duplicate_row,
             Flag::WrongBank => self.wrong_bank,
             Flag::DuplicateAcrossUnits => self.duplicate_across_units,
+            Flag::LinkedManually => self.linked_manually,
+            Flag::PaidInCash => self.paid_in_cash,
         }
     }
     fn slot(&mut self, f: Flag) -> &mut u64 {
@@ -312,6 +339,8 @@ impl FlagCounts {
             Flag::DuplicateRow => &mut self.duplicate_row,
             Flag::WrongBank => &mut self.wrong_bank,
             Flag::DuplicateAcrossUnits => &mut self.duplicate_across_units,
+            Flag::LinkedManually => &mut self.linked_manually,
+            Flag::PaidInCash => &mut self.paid_in_cash,
         }
     }
 }
@@ -669,6 +698,8 @@ pub struct Options {
     pub tolerance: Decimal,
     /// The targets to compare the coverage rates with.
     pub targets: crate::domain::period::Targets,
+    /// Links and payments in cash recorded by hand (resolved exceptions).
+    pub adjustments: super::adjust::Adjustments,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -6,13 +6,15 @@ pub mod compare;
 pub mod exceptions;
 pub mod job;
 pub mod live;
+pub mod resolutions;
 pub mod search;
 pub mod tokens;
 
 /// What an upload's file arrives in (the API and the pages fill it as the body streams).
 pub use crate::import::spool::{Spool, Spooled};
 pub use exceptions::{
-    DownloadBody, ExceptionPage, ExceptionQuery, download, download_view, exception_page,
+    DownloadBody, ExceptionItem, ExceptionPage, ExceptionQuery, download, download_view,
+    exception_page,
     filter_exceptions,
 };
 
@@ -61,8 +63,29 @@ pub enum ServiceError {
         .0.join("; ")
     )]
     NeedsConfirmation(Vec<String>),
+    /// A request that cannot be used as sent (400): `slug` names what is wrong.
+    #[error("{detail}")]
+    Invalid { slug: &'static str, detail: String },
+    /// A request that does not fit what it acts on (409): `slug` names why.
+    #[error("{detail}")]
+    Refused { slug: &'static str, detail: String },
     #[error("lỗi nội bộ / internal error: {0}")]
     Internal(String),
+}
+
+impl ServiceError {
+    pub(crate) fn invalid(slug: &'static str, detail: impl Into<String>) -> Self {
+        ServiceError::Invalid {
+            slug,
+            detail: detail.into(),
+        }
+    }
+    pub(crate) fn refused(slug: &'static str, detail: impl Into<String>) -> Self {
+        ServiceError::Refused {
+            slug,
+            detail: detail.into(),
+        }
+    }
 }
 
 pub type ServiceResult<T> = Result<T, ServiceError>;
@@ -831,6 +854,10 @@ struct Gathered {
     targets: HashMap<String, TargetsBp>,
     /// Each callback's state as read (what figures made from this count it as).
     callback_states: HashMap<i64, crate::store::CallbackState>,
+    /// The period's adjustments (resolved exceptions) as stored, and as the engine applies
+    /// them to these inputs.
+    adjustments_stored: Vec<crate::store::Adjustment>,
+    adjustments: crate::recon::adjust::Adjustments,
 }
 
 impl Gathered {
@@ -865,6 +892,7 @@ impl Gathered {
                 input
             })
             .chain(self.callbacks.clone())
+            .chain(resolutions::adjustments_input(&self.adjustments_stored))
             .collect()
     }
 
@@ -952,6 +980,13 @@ async fn gather(store: &dyn Store, period_id: i64) -> ServiceResult<Gathered> {
         .into_iter()
         .map(|t| (t.unit, t.targets))
         .collect();
+    let adjustments_stored = store.period_adjustments(period_id).await?;
+    let current_lists: Vec<i64> = uploads
+        .iter()
+        .filter(|u| u.kind == UploadKind::Beneficiaries)
+        .map(|u| u.id)
+        .collect();
+    let adjustments = resolutions::bind(&adjustments_stored, &current_lists);
     Ok(Gathered {
         period,
         uploads,
@@ -960,6 +995,8 @@ async fn gather(store: &dyn Store, period_id: i64) -> ServiceResult<Gathered> {
         callbacks,
         callback_states,
         targets,
+        adjustments_stored,
+        adjustments,
     })
 }
 
@@ -1030,6 +1067,7 @@ fn compute(g: &Gathered, scope: &str) -> crate::report::Assembled {
     let options = Options {
         tolerance: Decimal::ZERO,
         targets: g.target_for(scope),
+        adjustments: g.adjustments.clone(),
     };
     let keep = within(scope);
     let in_scope = |u: &Upload| keep(Some(&u.unit));

@@ -41,6 +41,9 @@ impl From<ServiceError> for WebError {
             | ServiceError::NoListIn(..)
             | ServiceError::NeedsConfirmation(_) => WebError::BadRequest(e.to_string()),
             ServiceError::UnknownUnit(_) => WebError::NotFound,
+            ServiceError::Invalid { detail, .. } | ServiceError::Refused { detail, .. } => {
+                WebError::BadRequest(detail)
+            }
             ServiceError::Internal(m) => WebError::Internal(m),
         }
     }

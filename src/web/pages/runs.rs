@@ -299,7 +299,7 @@ pub async fn run_page(
             service::exception_page(
                 st.store.as_ref(),
                 &st.search,
-                id,
+                &run,
                 &ExceptionsView::query(&q),
             )
             .await
