@@ -375,7 +375,6 @@ pub async fn resolve(
                 e.to_string(),
             )
         })?;
-    let entry =
-        service::resolutions::resolve(st.store.as_ref(), &run, &key, req, &auth.0).await?;
+    let entry = service::resolutions::resolve(st.store.as_ref(), &run, &key, req, &auth.0).await?;
     Ok((StatusCode::CREATED, Json(entry)))
 }

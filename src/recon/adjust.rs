@@ -24,7 +24,7 @@ use rustc_hash::FxHashMap;
 use super::exceptions::{ExceptionKind, ExceptionRow};
 use super::types::Flag;
 use crate::domain::banks::BankId;
-use crate::domain::records::{IdRef, ListRows, PayoutRows};
+use crate::domain::records::{IdRef, LinkKey, ListRows, PayoutRows};
 
 /// The longest key read (an ID, a 100-character reference, a file name and a row).
 pub const MAX_KEY_CHARS: usize = 400;
@@ -46,7 +46,11 @@ pub enum PayoutRef {
     /// The bank's transaction: its latest state counts.
     Reference { bank: BankId, reference: String },
     /// A bank file's row without a reference.
-    Row { bank: BankId, row: u32, file: String },
+    Row {
+        bank: BankId,
+        row: u32,
+        file: String,
+    },
 }
 
 /// What an exception key names.
@@ -119,7 +123,9 @@ fn unit_code(u: &str) -> Result<String, BadKey> {
     if ok {
         Ok(u.to_owned())
     } else {
-        Err(BadKey("the unit after '@' is not a unit code (VN, 2 or 5 digits)"))
+        Err(BadKey(
+            "the unit after '@' is not a unit code (VN, 2 or 5 digits)",
+        ))
     }
 }
 
@@ -241,30 +247,51 @@ impl Adjustments {
         self.links.is_empty() && self.paid_in_cash.is_empty()
     }
 
-    /// Marks joining a manually linked payout and its beneficiary into one component of
-    /// the live figures (they share no ID, account or reference): for list row `r`, one
-    /// per link to the person of that row.
-    pub fn list_marks<L: ListRows + ?Sized>(&self, list: &L, r: usize, mut out: impl FnMut(String)) {
-        for (_, person) in &self.links {
+    /// Link keys joining a payout linked by hand and its beneficiary in one component of
+    /// the live figures (they share no ID, account or reference by themselves): for list
+    /// row `r`, for each link to its person, a mark of the person and the payout's bank
+    /// reference (so a callback restating it is found too).
+    pub fn list_keys<L: ListRows + ?Sized>(
+        &self,
+        list: &L,
+        r: usize,
+        mut out: impl FnMut(LinkKey),
+    ) {
+        for (payout, person) in &self.links {
             if row_is(list, r, person) {
-                out(person.to_string());
+                out(mark(person));
+                if let PayoutRef::Reference { bank, reference } = payout {
+                    out(LinkKey::Reference(
+                        bank.code().to_owned(),
+                        reference.clone(),
+                    ));
+                }
             }
         }
     }
 
-    /// The same marks for payout `i`: the beneficiary it is linked to.
-    pub fn payout_marks<P: PayoutRows + ?Sized>(
+    /// The same for payout `i`: the mark of the beneficiary it is linked to, and their ID.
+    pub fn payout_keys<P: PayoutRows + ?Sized>(
         &self,
         payouts: &P,
         i: usize,
-        mut out: impl FnMut(String),
+        mut out: impl FnMut(LinkKey),
     ) {
         for (payout, person) in &self.links {
             if payout_is(payouts, i, payout) {
-                out(person.to_string());
+                out(mark(person));
+                if let PersonRef::Id { id, .. } = person {
+                    out(LinkKey::Person(id.clone()));
+                }
             }
         }
     }
+}
+
+/// The key marking a person linked to by hand; no bank code starts with `~`.
+fn mark(person: &PersonRef) -> LinkKey {
+    let unqualified = person.clone().with_unit(None);
+    LinkKey::Reference("~link".to_owned(), unqualified.to_string())
 }
 
 /// Whether list row `r` is of the person `p` names (the unit, where named, is the one the

@@ -211,8 +211,7 @@ pub fn encode(c: &Coverage) -> String {
 pub fn decode(s: &str) -> Option<Coverage> {
     let parts: Vec<&str> = s.split(' ').collect();
     let before_later = 5 + Outcome::ALL.len() + FLAGS_IN_PLACE + 3;
-    if parts.len() != before_later && parts.len() != 5 + Outcome::ALL.len() + Flag::ALL.len() + 3
-    {
+    if parts.len() != before_later && parts.len() != 5 + Outcome::ALL.len() + Flag::ALL.len() + 3 {
         return None;
     }
     let count = |i: usize| parts.get(i)?.parse::<u64>().ok();

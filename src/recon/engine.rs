@@ -229,9 +229,8 @@ where
     let mut in_cash: Vec<u32> = Vec::new();
     let adj = &options.adjustments;
     if !adj.is_empty() {
-        let person_of = |p: &adjust::PersonRef| {
-            find_ref(list, &by_person, &person_of_row, &people, &across, p)
-        };
+        let person_of =
+            |p: &adjust::PersonRef| find_ref(list, &by_person, &person_of_row, &people, &across, p);
         let links: Vec<(usize, u32)> =
             adjust::linked_payouts(payouts, adj, |i| payout_links[i].is_unmatched())
                 .into_iter()
@@ -908,14 +907,11 @@ fn find_ref<L: ListRows + ?Sized>(
             } else {
                 members
             };
-            candidates
-                .iter()
-                .copied()
-                .find(|&m| {
-                    people
-                        .get(m as usize)
-                        .is_some_and(|x| adjust::row_is(list, x.row as usize, p))
-                })
+            candidates.iter().copied().find(|&m| {
+                people
+                    .get(m as usize)
+                    .is_some_and(|x| adjust::row_is(list, x.row as usize, p))
+            })
         }
         adjust::PersonRef::Row { .. } => (0..list.len())
             .find(|&r| adjust::row_is(list, r, p))
@@ -2344,10 +2340,7 @@ mod tests {
                     id: ID_A.into(),
                     unit: None,
                 },
-                PersonRef::Row {
-                    row: 7,
-                    unit: None,
-                },
+                PersonRef::Row { row: 7, unit: None },
             ],
         };
         let r = adjusted(&list, &payouts, adj);
@@ -2363,5 +2356,4 @@ mod tests {
         let row_a = rows.iter().find(|e| e.population_id == ID_A);
         assert_eq!(row_a.map(|e| e.difference()), Some(None), "nothing owed");
     }
-
 }

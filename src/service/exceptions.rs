@@ -403,16 +403,11 @@ pub async fn exception_page(
         let got = page_of(store, search, run_id, &next).await?;
         let n = got.items.len();
         read += n;
-        kept.extend(
-            got.items
-                .into_iter()
-                .map(decorate)
-                .filter(|i| {
-                    i.resolution
-                        .as_ref()
-                        .is_some_and(|r: &ResolutionSummary| wanted.contains(&r.state))
-                }),
-        );
+        kept.extend(got.items.into_iter().map(decorate).filter(|i| {
+            i.resolution
+                .as_ref()
+                .is_some_and(|r: &ResolutionSummary| wanted.contains(&r.state))
+        }));
         if n < 500 {
             break;
         }

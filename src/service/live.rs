@@ -17,8 +17,8 @@ use crate::domain::columns::{ListTable, PayoutTable};
 use crate::domain::period::{Targets, TargetsBp};
 use crate::domain::records::{BeneficiaryRow, ListRows, PayoutRow};
 use crate::domain::units::{NATION, UnitLevel, shipped_tree};
-use crate::recon::cells::{self, CellKey, CellKind, Cells, LinkKey};
 use crate::recon::adjust::Adjustments;
+use crate::recon::cells::{self, CellKey, CellKind, Cells, LinkKey};
 use crate::recon::{Options, reconcile};
 use crate::store::{
     CallbackState, CellScope, ComponentRows, LiveCellRow, LiveComponents, LiveDelta, LiveRefresh,
@@ -58,12 +58,6 @@ impl Components {
     }
 }
 
-/// The key joining a payout linked by hand and its beneficiary in one component (they
-/// share no ID, account or reference); no bank code starts with `~`.
-fn manual_link(person: String) -> LinkKey {
-    LinkKey::Reference("~link".to_owned(), person)
-}
-
 impl LiveComponents for Components {
     fn addresses(
         &self,
@@ -88,11 +82,11 @@ impl LiveComponents for Components {
         let mut keys = Vec::new();
         for r in 0..list.len() {
             cells::list_keys(&list, r, |k| keys.push(k));
-            adj.list_marks(&list, r, |m| keys.push(manual_link(m)));
+            adj.list_keys(&list, r, |k| keys.push(k));
         }
         for i in 0..crate::domain::records::PayoutRows::len(&payouts) {
             cells::payout_keys(&payouts, i, |k| keys.push(k));
-            adj.payout_marks(&payouts, i, |m| keys.push(manual_link(m)));
+            adj.payout_keys(&payouts, i, |k| keys.push(k));
         }
         keys
     }
@@ -381,9 +375,7 @@ fn build_links(
         }
         let addr = ((s as u64) << 32) | (r - start[s]) as u64;
         cells::list_keys(list, r, |k| entries.push((key_hash(&k), addr)));
-        adjustments.list_marks(list, r, |m| {
-            entries.push((key_hash(&manual_link(m)), addr));
-        });
+        adjustments.list_keys(list, r, |k| entries.push((key_hash(&k), addr)));
     }
     let mut start = Vec::new();
     for i in 0..payouts.len() {
@@ -397,9 +389,7 @@ fn build_links(
         }
         let addr = PAYOUT_BIT | ((s as u64) << 32) | (i - start[s]) as u64;
         cells::payout_keys(payouts, i, |k| entries.push((key_hash(&k), addr)));
-        adjustments.payout_marks(payouts, i, |m| {
-            entries.push((key_hash(&manual_link(m)), addr));
-        });
+        adjustments.payout_keys(payouts, i, |k| entries.push((key_hash(&k), addr)));
     }
     entries.sort_unstable();
     entries.dedup();
@@ -896,10 +886,7 @@ pub async fn callback_links(
 }
 
 /// The links of the callbacks among `rows` (whole components).
-fn links_of(
-    rows: &ComponentRows,
-    options: &Options,
-) -> ServiceResult<HashMap<i64, CallbackLink>> {
+fn links_of(rows: &ComponentRows, options: &Options) -> ServiceResult<HashMap<i64, CallbackLink>> {
     use crate::domain::records::{IdRef, PayoutRows};
     use crate::recon::{Flag, PayoutLink};
     let (list, payouts, _) = inputs(rows, None)?;

@@ -14,8 +14,7 @@ pub mod tokens;
 pub use crate::import::spool::{Spool, Spooled};
 pub use exceptions::{
     DownloadBody, ExceptionItem, ExceptionPage, ExceptionQuery, download, download_view,
-    exception_page,
-    filter_exceptions,
+    exception_page, filter_exceptions,
 };
 
 use std::collections::HashMap;

@@ -9,16 +9,14 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 
 use super::{LoadedRun, ServiceError, ServiceResult};
-use crate::domain::resolution::{
-    MAX_NOTE_CHARS, ResolutionAction, ResolutionState,
-};
+use crate::domain::resolution::{MAX_NOTE_CHARS, ResolutionAction, ResolutionState};
 use crate::domain::units::shipped_tree;
 use crate::recon::adjust::{Adjustments, ExceptionKey, MAX_KEY_CHARS, PayoutRef, PersonRef};
 use crate::recon::{ExceptionKind, ExceptionRow, Outcome};
 use crate::report::InputFile;
 use crate::store::{
-    Adjustment, ExceptionFilter, ListedQuery, ListedRow, NewAdjustment, NewResolution,
-    PageStart, Resolution, Store, TokenInfo, UploadKind,
+    Adjustment, ExceptionFilter, ListedQuery, ListedRow, NewAdjustment, NewResolution, PageStart,
+    Resolution, Store, TokenInfo, UploadKind,
 };
 
 /// What a caller asks to record; the values are checked here (each refusal names the
@@ -114,7 +112,9 @@ pub async fn summaries(
 
 /// The summary of `key` in `map`: open where nothing was recorded.
 pub fn summary_of(map: &HashMap<String, ResolutionSummary>, key: &str) -> ResolutionSummary {
-    map.get(key).cloned().unwrap_or_else(ResolutionSummary::open)
+    map.get(key)
+        .cloned()
+        .unwrap_or_else(ResolutionSummary::open)
 }
 
 fn bad_key(e: crate::recon::adjust::BadKey) -> ServiceError {
@@ -371,7 +371,10 @@ pub async fn resolve(
                 ));
             };
             let ExceptionKind::Beneficiary(outcome) = row.kind else {
-                return Err(ServiceError::refused("not-a-beneficiary", "not a beneficiary"));
+                return Err(ServiceError::refused(
+                    "not-a-beneficiary",
+                    "not a beneficiary",
+                ));
             };
             if !PAYABLE_IN_CASH.contains(&outcome) {
                 return Err(ServiceError::refused(
@@ -454,7 +457,9 @@ fn within_run(info: &crate::store::RunInfo, found: &Listed) -> ServiceResult<()>
 pub fn bind(stored: &[Adjustment], current_lists: &[i64]) -> Adjustments {
     let mut out = Adjustments::default();
     for a in stored {
-        if a.list_upload_id.is_some_and(|l| !current_lists.contains(&l)) {
+        if a.list_upload_id
+            .is_some_and(|l| !current_lists.contains(&l))
+        {
             continue;
         }
         let Ok(ExceptionKey::Beneficiary(person)) = ExceptionKey::parse(&a.beneficiary_key) else {

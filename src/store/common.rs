@@ -884,8 +884,9 @@ impl ResolutionRecord {
             id: self.id,
             run_id: self.run_id,
             key: self.exception_key,
-            action: ResolutionAction::parse(&self.action)
-                .ok_or_else(|| StoreError::Corrupt(format!("resolution action '{}'", self.action)))?,
+            action: ResolutionAction::parse(&self.action).ok_or_else(|| {
+                StoreError::Corrupt(format!("resolution action '{}'", self.action))
+            })?,
             state: ResolutionState::parse(&self.state)
                 .ok_or_else(|| StoreError::Corrupt(format!("resolution state '{}'", self.state)))?,
             note: self.note,

@@ -1855,7 +1855,10 @@ impl Store for Backend {
                 .fetch_optional(&mut *tx)
                 .await?;
         let Some(unit) = unit else {
-            return Err(StoreError::NotFound(format!("reconciliation {}", new.run_id)));
+            return Err(StoreError::NotFound(format!(
+                "reconciliation {}",
+                new.run_id
+            )));
         };
         let before: Option<String> = sqlx::query_scalar(
             "SELECT state FROM exception_resolutions WHERE run_id = $1 AND exception_key = $2 \
@@ -1870,7 +1873,9 @@ impl Store for Backend {
             Some(s) => ResolutionState::parse(&s)
                 .ok_or_else(|| StoreError::Corrupt(format!("resolution state '{s}'")))?,
         };
-        let state = new.state.unwrap_or_else(|| new.action.default_state(before));
+        let state = new
+            .state
+            .unwrap_or_else(|| new.action.default_state(before));
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO exception_resolutions (run_id, exception_key, action, state, note, \
              beneficiary, actor, actor_name, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
@@ -1984,8 +1989,9 @@ impl Store for Backend {
             let select = "SELECT r.upload_id, u.unit_code AS list_unit, r.unit_code, r.row_no, \
                           r.id_status, r.id_text, r.name FROM beneficiary_rows r \
                           JOIN uploads u ON u.id = r.upload_id WHERE r.upload_id = $1";
-            let query =
-                |sql: String| sqlx::query_as::<_, crate::store::ListedRow>(sqlx::AssertSqlSafe(sql));
+            let query = |sql: String| {
+                sqlx::query_as::<_, crate::store::ListedRow>(sqlx::AssertSqlSafe(sql))
+            };
             let rows = match q {
                 ListedQuery::Id(id) => {
                     query(format!(
