@@ -1019,6 +1019,13 @@ pub async fn download_view(
     actor: &str,
 ) -> ServiceResult<DownloadBody> {
     let run_id = run.stored.info.id;
+    if q.state.as_deref().is_some_and(|s| !s.trim().is_empty()) {
+        // Downloads stream the store's rows; a state is not one of their columns.
+        return Err(ServiceError::invalid(
+            "state-not-supported",
+            "Tệp tải về không lọc theo trạng thái xử lý / downloads are not filtered by resolution state",
+        ));
+    }
     let file = if xlsx {
         "exceptions.xlsx"
     } else {

@@ -52,6 +52,7 @@ pub fn router(
         .route("/uploads/{id}/retire", post(pages::retire))
         .route("/runs/{id}", get(pages::run_page))
         .route("/runs/{id}/compare", get(pages::compare_page))
+        .route("/runs/{id}/resolutions", post(pages::resolve))
         .route("/runs/{id}/{file}", get(pages::download))
         .route("/audit", get(pages::audit))
         .route("/static/app.css", get(css))
