@@ -1161,10 +1161,17 @@ async fn made(
                     .to_vec(),
                 ..ExceptionFilter::default()
             };
-            let count = store.count_exceptions(run_id, &filter, None).await?;
+            // Nor anyone paid in cash after all (a resolved exception): nothing is owed.
+            let in_cash = ExceptionFilter {
+                flags: vec![Flag::PaidInCash.as_str().to_owned()],
+                ..filter.clone()
+            };
+            let count = store.count_exceptions(run_id, &filter, None).await?
+                - store.count_exceptions(run_id, &in_cash, None).await?;
             let count = usize::try_from(count).unwrap_or(0);
             let keep = KeepDigest::of(&store, run_id, lang);
             let (rows, failed) = StoredRows::new(store, run_id, Listed::new(filter, None));
+            let rows = rows.filter(|r| !r.flags.contains(Flag::PaidInCash));
             let meta = run.meta;
             let stream = written_on_the_side(run_id, what.name(), failed, keep, move |out| {
                 crate::report::xlsx::write_followup_to(

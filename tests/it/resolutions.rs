@@ -468,6 +468,25 @@ async fn resolution_link_and_paid_in_cash_change_the_live_figures_and_the_next_r
         );
         let flagged = exceptions(&app, next_id, "&flag=paid_in_cash").await;
         assert_eq!(flagged.len(), 1);
+        // The follow-up (who to pay again) leaves out whoever was paid in cash.
+        let fu = app.download(&t.auditor, next_id, "follow-up.xlsx").await;
+        fu.expect_status(StatusCode::OK, "follow-up.xlsx");
+        let mut wb: calamine::Xlsx<_> =
+            calamine::open_workbook_from_rs(std::io::Cursor::new(fu.body.clone()))
+                .expect("follow-up.xlsx opens");
+        let mut text = String::new();
+        for name in calamine::Reader::sheet_names(&wb) {
+            if let Ok(range) = calamine::Reader::worksheet_range(&mut wb, &name) {
+                for row in range.rows() {
+                    for c in row {
+                        text.push_str(&c.to_string());
+                        text.push('|');
+                    }
+                }
+            }
+        }
+        assert!(text.contains("TRAN THI EM"), "E is still to pay");
+        assert!(!text.contains("LE VAN CUONG"), "C was paid in cash");
 
         // A callback restating FT1 (a return) is A's too, taken into the live figures.
         let body = json!({
