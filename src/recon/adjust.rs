@@ -412,4 +412,65 @@ mod tests {
         }
         assert!(ExceptionKey::parse(&format!("p:VBA:{}", "x".repeat(500))).is_err());
     }
+
+    fn row(v: serde_json::Value) -> ExceptionRow {
+        let mut base = serde_json::json!({
+            "kind": "unpaid", "population_id": "001090000001", "name": "A",
+            "commune": null, "category": null, "bank": null, "account": null,
+            "amount_due": "1000", "amount_paid": "0", "flags": [], "list_file": "ds.csv",
+            "list_rows": [7], "payouts": [], "unit": "00004"
+        });
+        if let (Some(b), Some(o)) = (base.as_object_mut(), v.as_object()) {
+            for (k, x) in o {
+                b.insert(k.clone(), x.clone());
+            }
+        }
+        serde_json::from_value(base).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn key(r: &ExceptionRow, several: bool) -> String {
+        r.key(several).map(|k| k.to_string()).unwrap_or_default()
+    }
+
+    /// The documented shapes, and a qualifier only where a bare key would be ambiguous.
+    #[test]
+    fn keys_of_stored_rows() {
+        let plain = row(serde_json::json!({}));
+        assert_eq!(key(&plain, false), "b:001090000001");
+        assert_eq!(
+            key(&plain, true),
+            "b:001090000001",
+            "an ID names one person"
+        );
+        let legacy = row(serde_json::json!({"population_id": "123456789", "flags": ["legacy_id"]}));
+        assert_eq!(key(&legacy, true), "b:123456789");
+        let across = row(serde_json::json!({"flags": ["duplicate_across_units"]}));
+        assert_eq!(key(&across, false), "b:001090000001@00004");
+        let invalid = row(serde_json::json!({"population_id": "12AB", "flags": ["invalid_id"]}));
+        assert_eq!(key(&invalid, false), "b:row:7");
+        assert_eq!(key(&invalid, true), "b:row:7@00004", "row 7 of which list");
+        let payout = |reference: serde_json::Value| {
+            row(serde_json::json!({
+                "kind": "unmatched_payout", "list_rows": [], "list_file": null,
+                "amount_due": null, "bank": "VBA",
+                "payouts": [{"file": "kq.csv", "row": 12, "bank": "VBA", "reference": reference,
+                             "status": "success", "amount": "1000", "reason": null}]
+            }))
+        };
+        assert_eq!(key(&payout(serde_json::json!("FT1")), true), "p:VBA:FT1");
+        assert_eq!(
+            key(&payout(serde_json::Value::Null), false),
+            "p:VBA:row:12@kq.csv"
+        );
+        for r in [
+            plain,
+            legacy,
+            across,
+            invalid,
+            payout(serde_json::Value::Null),
+        ] {
+            let k = key(&r, true);
+            assert_eq!(ExceptionKey::parse(&k).map(|p| p.to_string()), Ok(k));
+        }
+    }
 }
