@@ -61,10 +61,13 @@ pub enum Action {
     RunApprove,
     RunReturn,
     PeriodReopen,
+    /// Something done about an exception of a run (a note, a state, a link, a payment in
+    /// cash, a confirmation), with the state before and after.
+    ExceptionResolve,
 }
 
 impl Action {
-    pub const ALL: [Action; 19] = [
+    pub const ALL: [Action; 20] = [
         Action::PeriodCreate,
         Action::UploadBeneficiaries,
         Action::UploadPayouts,
@@ -84,6 +87,7 @@ impl Action {
         Action::RunApprove,
         Action::RunReturn,
         Action::PeriodReopen,
+        Action::ExceptionResolve,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -107,6 +111,7 @@ impl Action {
             Action::RunApprove => "reconciliation.approve",
             Action::RunReturn => "reconciliation.return",
             Action::PeriodReopen => "period.reopen",
+            Action::ExceptionResolve => "exception.resolve",
         }
     }
 }
@@ -148,6 +153,7 @@ impl Action {
             ),
             Action::RunReturn => ("Trả lại kết quả đối soát", "Run returned"),
             Action::PeriodReopen => ("Mở lại kỳ đã khóa", "Closed period reopened"),
+            Action::ExceptionResolve => ("Xử lý ngoại lệ", "Exception resolved"),
         };
         if vi { v } else { e }
     }

@@ -16,6 +16,7 @@ pub mod names;
 pub mod period;
 pub mod population_id;
 pub mod records;
+pub mod resolution;
 pub mod status;
 pub mod units;
 

@@ -230,12 +230,6 @@ impl From<ServiceError> for AppError {
             )
             .with(json!({ "warnings": warnings, "confirm_with": "confirm=true" })),
             ServiceError::Forbidden(why) => AppError::forbidden(why),
-            ServiceError::Invalid(why) => AppError::new(
-                StatusCode::BAD_REQUEST,
-                "invalid",
-                "Yêu cầu không hợp lệ / Invalid request",
-                why,
-            ),
             ServiceError::Closed {
                 ref unit, run_id, ..
             } => {
@@ -248,6 +242,18 @@ impl From<ServiceError> for AppError {
                 )
                 .with(json!({ "approved_run": run_id, "unit": unit }))
             }
+            ServiceError::Invalid { slug, detail } => AppError::new(
+                StatusCode::BAD_REQUEST,
+                slug,
+                "Yêu cầu không hợp lệ / Bad request",
+                detail,
+            ),
+            ServiceError::Refused { slug, detail } => AppError::new(
+                StatusCode::CONFLICT,
+                slug,
+                "Không thực hiện được / Refused",
+                detail,
+            ),
             ServiceError::Internal(cause) => AppError::internal(cause),
         }
     }

@@ -99,6 +99,7 @@ pub fn routes(limits: BodyLimits) -> (axum::Router<AppState>, utoipa::openapi::O
         .routes(routes!(periods::reopen))
         .routes(routes!(runs::compare))
         .routes(routes!(runs::exceptions))
+        .routes(routes!(runs::resolutions, runs::resolve))
         .routes(routes!(runs::report_json))
         .routes(routes!(runs::report_csv))
         .routes(routes!(runs::report_xlsx))

@@ -282,7 +282,7 @@ pub async fn exceptions(
 ) -> Result<Json<ExceptionPage>, AppError> {
     let run = visible_run(&st, &auth, id).await?;
     Ok(Json(
-        service::exception_page(st.store.as_ref(), &st.search, run.stored.info.id, &q).await?,
+        service::exception_page(st.store.as_ref(), &st.search, &run, &q).await?,
     ))
 }
 
@@ -425,4 +425,55 @@ pub async fn follow_up(
     ApiQuery(l): ApiQuery<LangQuery>,
 ) -> Result<Response, AppError> {
     download(st, auth, id, Download::FollowUp, l).await
+}
+
+/// An exception's history (oldest first) and its state (`open` when nothing was recorded).
+/// The key is the exception's `key` in `…/exceptions` (percent-encode `/`, `?`, `#`, `%`).
+#[utoipa::path(get, path = "/api/v1/reconciliations/{id}/exceptions/{key}/resolutions", tag = "reconciliations",
+    params(("id" = i64, Path), ("key" = String, Path, description = "the exception's key: b:<ID>, b:row:<list row>, p:<bank code>:<transaction_ref>")),
+    responses((status = 200, body = service::resolutions::History), (status = 400, description = "a malformed key"), (status = 403, description = "a bank token"), (status = 404, description = "no such run or exception")),
+    security(("bearer" = [])))]
+pub async fn resolutions(
+    State(st): State<AppState>,
+    auth: Auth,
+    Path((id, key)): Path<(i64, String)>,
+) -> Result<Json<service::resolutions::History>, AppError> {
+    let run = visible_run(&st, &auth, id).await?;
+    Ok(Json(
+        service::resolutions::history(st.store.as_ref(), &run, &key).await?,
+    ))
+}
+
+/// Record what was done about an exception: a note or a state (`note`), a payout to nobody
+/// linked to a beneficiary of the period (`link`, with `beneficiary` and a reason), a
+/// beneficiary paid in cash after all (`paid_in_cash`, with a reason), a fix made elsewhere
+/// (`confirm`). A link or a payment in cash changes the live figures and the next runs,
+/// never this run. Accountants and admins, within their unit's subtree.
+#[utoipa::path(post, path = "/api/v1/reconciliations/{id}/exceptions/{key}/resolutions", tag = "reconciliations",
+    params(("id" = i64, Path), ("key" = String, Path, description = "the exception's key")),
+    request_body = service::resolutions::ResolutionRequest,
+    responses((status = 201, body = crate::store::Resolution), (status = 400, description = "a malformed request: key, action, state, note (at most 2,000 characters; required for link and paid_in_cash), beneficiary"),
+        (status = 403, description = "a role that may not act (auditor, bank) or a run outside the token's subtree"), (status = 404, description = "no such run or exception"),
+        (status = 409, description = "the action does not fit the exception (link of a beneficiary, paid_in_cash of a payout or of someone owed nothing), or the beneficiary is not on the period's current lists")),
+    security(("bearer" = [])))]
+pub async fn resolve(
+    State(st): State<AppState>,
+    auth: Auth,
+    Path((id, key)): Path<(i64, String)>,
+    body: axum::body::Bytes,
+) -> Result<(StatusCode, Json<crate::store::Resolution>), AppError> {
+    auth.require_write()?;
+    let run = visible_run(&st, &auth, id).await?;
+    auth.may_write_in(&run.stored.info.unit)?;
+    let req: service::resolutions::ResolutionRequest =
+        serde_json::from_slice(&body).map_err(|e| {
+            AppError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid-json",
+                "JSON không hợp lệ / Invalid JSON",
+                e.to_string(),
+            )
+        })?;
+    let entry = service::resolutions::resolve(st.store.as_ref(), &run, &key, req, &auth.0).await?;
+    Ok((StatusCode::CREATED, Json(entry)))
 }

@@ -177,10 +177,15 @@ fn subtract(a: &Coverage, b: &Coverage) -> Option<Coverage> {
     Some(out)
 }
 
+/// Flags stored in their place among the figures (the first of `Flag::ALL`); the flags
+/// added later (`linked_manually`, `paid_in_cash`, by migration 0022) follow the amount due
+/// to account holders, so cells stored before them still read (as 0).
+const FLAGS_IN_PLACE: usize = 9;
+
 /// A cell's coverage as stored: its numbers separated by spaces (counts, the two amounts
 /// exact, outcomes and flags in their `ALL` order, then the unmatched count and amount, then
 /// the amount due to account holders: added last, by migration 0014, which dropped the cells
-/// kept before it).
+/// kept before it; then the flags added after it).
 pub fn encode(c: &Coverage) -> String {
     let mut parts: Vec<String> = vec![
         c.beneficiaries.to_string(),
@@ -190,25 +195,27 @@ pub fn encode(c: &Coverage) -> String {
         c.amount_paid.normalize().to_string(),
     ];
     parts.extend(Outcome::ALL.iter().map(|o| c.outcomes.get(*o).to_string()));
-    parts.extend(Flag::ALL.iter().map(|f| c.flags.get(*f).to_string()));
+    let (in_place, later) = Flag::ALL.split_at(FLAGS_IN_PLACE);
+    parts.extend(in_place.iter().map(|f| c.flags.get(*f).to_string()));
     parts.push(c.unmatched_payouts.count.to_string());
     parts.push(c.unmatched_payouts.amount.normalize().to_string());
     parts.push(c.amount_due_cashless.normalize().to_string());
+    parts.extend(later.iter().map(|f| c.flags.get(*f).to_string()));
     parts.join(" ")
 }
 
-/// `encode`'s text back; None when it is not that. Flags are only ever added at the end of
-/// `Flag::ALL`, so cells stored before a flag existed read with 0 for it (what they held).
+/// `encode`'s text back; None when it is not that. Flags added after the first 9 follow
+/// the amount due to account holders, in `Flag::ALL` order and only ever appended: cells
+/// stored before a flag existed read with 0 for it (what they held).
 pub fn decode(s: &str) -> Option<Coverage> {
     let parts: Vec<&str> = s.split(' ').collect();
-    let outcomes = Outcome::ALL.len();
-    // The number of flags the text holds: at least the 9 the first cells had, at most today's.
-    let flags = parts.len().checked_sub(5 + outcomes + 3)?;
-    if !(9..=Flag::ALL.len()).contains(&flags) {
+    let before_later = 5 + Outcome::ALL.len() + FLAGS_IN_PLACE + 3;
+    let later_stored = parts.len().checked_sub(before_later)?;
+    if later_stored > Flag::ALL.len() - FLAGS_IN_PLACE {
         return None;
     }
-    let count = |i: usize| parts[i].parse::<u64>().ok();
-    let amount = |i: usize| parts[i].parse::<Decimal>().ok();
+    let count = |i: usize| parts.get(i)?.parse::<u64>().ok();
+    let amount = |i: usize| parts.get(i)?.parse::<Decimal>().ok();
     let mut c = Coverage {
         beneficiaries: count(0)?,
         with_account: count(1)?,
@@ -217,16 +224,22 @@ pub fn decode(s: &str) -> Option<Coverage> {
         amount_paid: amount(4)?,
         ..Coverage::default()
     };
+    let outcomes = 5;
     for (k, o) in Outcome::ALL.into_iter().enumerate() {
-        c.outcomes.set(o, count(5 + k)?);
+        c.outcomes.set(o, count(outcomes + k)?);
     }
-    for (k, f) in Flag::ALL.into_iter().take(flags).enumerate() {
-        c.flags.set(f, count(5 + outcomes + k)?);
+    let flags = outcomes + Outcome::ALL.len();
+    let (in_place, later) = Flag::ALL.split_at(FLAGS_IN_PLACE);
+    for (k, f) in in_place.iter().enumerate() {
+        c.flags.set(*f, count(flags + k)?);
     }
-    let tail = 5 + outcomes + flags;
+    let tail = flags + FLAGS_IN_PLACE;
     c.unmatched_payouts.count = count(tail)?;
     c.unmatched_payouts.amount = amount(tail + 1)?;
     c.amount_due_cashless = amount(tail + 2)?;
+    for (k, f) in later.iter().take(later_stored).enumerate() {
+        c.flags.set(*f, count(before_later + k)?);
+    }
     Some(c)
 }
 
@@ -599,7 +612,7 @@ mod tests {
         }
 
         #[test]
-        fn coverage_text_round_trips(n in proptest::collection::vec(0u64..1_000_000, 28), frac in 0i64..100) {
+        fn coverage_text_round_trips(n in proptest::collection::vec(0u64..1_000_000, 30), frac in 0i64..100) {
             let mut c = Coverage {
                 beneficiaries: n[0], with_account: n[1], paid_cashless: n[2],
                 amount_due: Decimal::new(n[3] as i64 * 100 + frac, 2),
@@ -613,13 +626,14 @@ mod tests {
             c.unmatched_payouts.amount = Decimal::new(n[15 + flags] as i64, 1);
             c.amount_due_cashless = Decimal::new(n[16 + flags] as i64 * 100 + frac, 2);
             prop_assert_eq!(decode(&encode(&c)), Some(c.clone()));
-            // A cell stored when there were 9 flags reads with 0 for the later ones.
-            let mut old = c.clone();
-            for f in Flag::ALL.into_iter().skip(9) { old.flags.set(f, 0); }
-            let text = encode(&old);
-            let parts: Vec<&str> = text.split(' ').collect();
-            let short = [&parts[..23], &parts[14 + flags..]].concat().join(" ");
-            prop_assert_eq!(decode(&short), Some(old));
+            // As stored before the later flags (9, then 11): they read as 0.
+            let text = encode(&c);
+            for kept in [9, 11] {
+                let mut old = c.clone();
+                for f in Flag::ALL.into_iter().skip(kept) { old.flags.set(f, 0); }
+                let short: Vec<&str> = text.split(' ').take(26 + kept - 9).collect();
+                prop_assert_eq!(decode(&short.join(" ")), Some(old));
+            }
         }
     }
 }

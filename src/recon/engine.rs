@@ -5,6 +5,7 @@ use std::ops::Range;
 use rust_decimal::Decimal;
 use rustc_hash::FxHashMap;
 
+use super::adjust;
 use super::types::*;
 use crate::domain::banks::BankId;
 use crate::domain::names;
@@ -13,7 +14,7 @@ use crate::domain::status::PayoutStatus;
 
 // Legacy CMNDs share the grouping map with 12-digit IDs, their keys offset apart: one
 // definition for the engine and the comparison with the previous period.
-use super::previous::{Holding, Previous, person_key};
+use super::previous::{Holding, LEGACY_KEY_OFFSET, Previous, person_key};
 
 #[derive(Clone, Copy)]
 enum AccountSlot {
@@ -234,6 +235,36 @@ where
             tallies[b as usize].add(status);
         }
     }
+    // 3b. What was recorded by hand (resolved exceptions): a payout that links to nobody
+    // linked to the beneficiary named (`linked_manually`), people paid in cash after all
+    // (`paid_in_cash`). A payout that links by itself keeps its own link.
+    let mut in_cash: Vec<u32> = Vec::new();
+    let adj = &options.adjustments;
+    if !adj.is_empty() {
+        let person_of =
+            |p: &adjust::PersonRef| find_ref(list, &by_person, &person_of_row, &people, &across, p);
+        let links: Vec<(usize, u32)> =
+            adjust::linked_payouts(payouts, adj, |i| payout_links[i].is_unmatched())
+                .into_iter()
+                .filter_map(|(i, k)| Some((i, person_of(&adj.links.get(k)?.1)?)))
+                .collect();
+        in_cash = adj.paid_in_cash.iter().filter_map(person_of).collect();
+        for (i, b) in links {
+            payout_links[i] = PayoutLink::Beneficiary(b);
+            let person = &mut people[b as usize];
+            person.flags.insert(Flag::LinkedManually);
+            let status = payouts.status(i);
+            if status == PayoutStatus::Success {
+                amounts.add_paid(b as usize, payouts.amount(i));
+                person.bank.get_or_insert(payouts.bank(i));
+            }
+            tallies[b as usize].add(status);
+        }
+        for &b in &in_cash {
+            people[b as usize].flags.insert(Flag::PaidInCash);
+        }
+    }
+
     // Payouts to nobody whose ID the previous period listed and no list of this one does.
     let mut after_removal = rustc_hash::FxHashSet::default();
     if let Some(previous) = previous.filter(|p| !p.is_empty()) {
@@ -267,6 +298,13 @@ where
         );
     }
     drop(tallies);
+    // Paid in cash: still an account holder (account coverage does not change), paid, but
+    // never cashless.
+    for b in in_cash {
+        if let Some(p) = people.get_mut(b as usize) {
+            p.paid_cashless = false;
+        }
+    }
 
     // 5. CSR index person -> payouts, for exception listings.
     // Counts, summed to each person's end, then filled backwards: each person's payouts in
@@ -965,6 +1003,43 @@ fn group_people<L: ListRows + ?Sized>(list: &L, threads: usize) -> Grouped {
     )
 }
 
+/// The beneficiary a key names: by ID through the index (on two units' lists, the listing
+/// counting in the unit named, else the first), or the list row of an invalid ID.
+fn find_ref<L: ListRows + ?Sized>(
+    list: &L,
+    index: &PersonIndex,
+    person_of_row: &RowPeople,
+    people: &[BeneficiaryResult],
+    across: &AcrossUnits,
+    p: &adjust::PersonRef,
+) -> Option<u32> {
+    match p {
+        adjust::PersonRef::Id { id, .. } => {
+            let n = id.parse::<u64>().ok()?;
+            let key = if id.len() == 12 {
+                n
+            } else {
+                n + LEGACY_KEY_OFFSET
+            };
+            let (b, _) = find_person(list, index, person_of_row, key)?;
+            let members = across.members(b);
+            let candidates: &[u32] = if members.is_empty() {
+                std::slice::from_ref(&b)
+            } else {
+                members
+            };
+            candidates.iter().copied().find(|&m| {
+                people
+                    .get(m as usize)
+                    .is_some_and(|x| adjust::row_is(list, x.row as usize, p))
+            })
+        }
+        adjust::PersonRef::Row { .. } => (0..list.len())
+            .find(|&r| adjust::row_is(list, r, p))
+            .map(|r| person_of_row.person(r as u32)),
+    }
+}
+
 /// Step 2: every payout unmatched so far, except those a later payout with the same
 /// (bank, reference) supersedes.
 fn latest_states<P: PayoutRows + ?Sized>(payouts: &P) -> Vec<PayoutLink> {
@@ -1245,7 +1320,7 @@ mod tests {
     fn run_tol(list: &[BeneficiaryRow], payouts: &[PayoutRow], tol: i64) -> Reconciliation {
         let options = Options {
             tolerance: d(tol),
-            targets: Default::default(),
+            ..Default::default()
         };
         reconcile(list, payouts, &options)
     }
@@ -2387,5 +2462,103 @@ mod tests {
         }];
         let r = super::reconcile_against(&list[..1], &failed[..], &Options::default(), Some(&prev));
         assert!(!r.beneficiaries[0].flags.contains(Flag::AccountChanged));
+    }
+
+    fn adjusted(
+        list: &[BeneficiaryRow],
+        payouts: &[PayoutRow],
+        adjustments: crate::recon::adjust::Adjustments,
+    ) -> Reconciliation {
+        let options = Options {
+            adjustments,
+            ..Default::default()
+        };
+        reconcile(list, payouts, &options)
+    }
+
+    /// A payout to nobody (its ID mistyped) linked by hand counts as the person's payout,
+    /// flagged; a payout that links by itself keeps its own link.
+    #[test]
+    fn a_payout_linked_by_hand_counts_for_the_person_named() {
+        use crate::recon::adjust::{Adjustments, PayoutRef, PersonRef};
+        let list = [
+            ben_acct(ID_A, 1_500_000, "1001", Some("Agribank")),
+            ben_acct(ID_B, 1_000_000, "1002", Some("Agribank")),
+        ];
+        // ID_D is nobody's: a typo of ID_A's.
+        let payouts = [
+            with_ref(pay(ID_D, "Agribank", 1_500_000, Success), "FT1"),
+            with_ref(pay(ID_B, "Agribank", 1_000_000, Success), "FT2"),
+        ];
+        let before = run(&list, &payouts);
+        assert_eq!(before.beneficiaries[0].outcome, Outcome::Unpaid);
+        assert_eq!(before.totals.unmatched_payouts.count, 1);
+        let link = |reference: &str, id: &str| {
+            (
+                PayoutRef::Reference {
+                    bank: bank("Agribank"),
+                    reference: reference.into(),
+                },
+                PersonRef::Id {
+                    id: id.into(),
+                    unit: None,
+                },
+            )
+        };
+        let adj = Adjustments {
+            // FT2 links by itself: the hand's link to A does not take it away from B.
+            links: vec![link("FT1", ID_A), link("FT2", ID_A)],
+            paid_in_cash: Vec::new(),
+        };
+        let r = adjusted(&list, &payouts, adj);
+        let a = &r.beneficiaries[0];
+        assert_eq!(a.outcome, Outcome::Matched);
+        assert!(a.flags.contains(Flag::LinkedManually));
+        assert!(a.paid_cashless);
+        assert_eq!(r.payouts_of(0), &[0]);
+        assert_eq!(r.payouts_of(1), &[1]);
+        assert!(!r.beneficiaries[1].flags.contains(Flag::LinkedManually));
+        assert_eq!(r.totals.unmatched_payouts.count, 0);
+        assert_eq!(r.totals.paid_cashless, 2);
+        assert_eq!(r.totals.amount_paid, d(2_500_000));
+        assert_eq!(r.totals.flags.linked_manually, 1);
+    }
+
+    /// Paid in cash after all: still an account holder, paid, never cashless; the outcome
+    /// stays what the bank said, and nothing is left owed.
+    #[test]
+    fn paid_in_cash_is_paid_but_not_cashless() {
+        use crate::recon::adjust::{Adjustments, PersonRef};
+        let list = [
+            ben_acct(ID_A, 1_500_000, "1001", Some("Agribank")),
+            ben_acct(ID_B, 1_000_000, "1002", Some("Agribank")),
+            BeneficiaryRow {
+                source: src(7),
+                ..ben("12AB", "Lê Văn Cường", 500_000)
+            },
+        ];
+        let payouts = [pay(ID_A, "Agribank", 1_500_000, Failed)];
+        let adj = Adjustments {
+            links: Vec::new(),
+            paid_in_cash: vec![
+                PersonRef::Id {
+                    id: ID_A.into(),
+                    unit: None,
+                },
+                PersonRef::Row { row: 7, unit: None },
+            ],
+        };
+        let r = adjusted(&list, &payouts, adj);
+        let a = &r.beneficiaries[0];
+        assert_eq!(a.outcome, Outcome::Failed);
+        assert!(a.flags.contains(Flag::PaidInCash));
+        assert!(a.has_account && !a.paid_cashless);
+        assert!(r.beneficiaries[2].flags.contains(Flag::PaidInCash));
+        assert_eq!(r.totals.with_account, 2);
+        assert_eq!(r.totals.paid_cashless, 0);
+        assert_eq!(r.totals.flags.paid_in_cash, 2);
+        let rows = crate::recon::exceptions(&list[..], &payouts[..], &r);
+        let row_a = rows.iter().find(|e| e.population_id == ID_A);
+        assert_eq!(row_a.map(|e| e.difference()), Some(None), "nothing owed");
     }
 }

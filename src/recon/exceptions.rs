@@ -112,10 +112,11 @@ impl ExceptionRow {
 
     /// Amount due minus paid, as the follow-up reads it (positive: a top-up to pay;
     /// negative: to recover); None for an unmatched payout (nothing due) and for a person
-    /// paid in cash (nothing is owed here).
+    /// paid in cash (nothing is owed here), without an account or after all.
     pub fn difference(&self) -> Option<Decimal> {
         self.amount_due
             .filter(|_| self.kind != ExceptionKind::Beneficiary(Outcome::NoAccount))
+            .filter(|_| !self.flags.contains(Flag::PaidInCash))
             .map(|due| due - self.amount_paid)
     }
 }

@@ -1,5 +1,6 @@
 //! Reconciliation: pure functions from typed rows to outcomes and coverage. No IO.
 
+pub mod adjust;
 pub mod cells;
 mod engine;
 mod exceptions;

@@ -23,7 +23,7 @@ use crate::domain::records::IdRef;
 
 /// Legacy CMNDs share the key space with 12-digit IDs; this offset keeps their keys apart
 /// (the engine's own keys, `engine::person_key`).
-const LEGACY_KEY_OFFSET: u64 = 1 << 41;
+pub(crate) const LEGACY_KEY_OFFSET: u64 = 1 << 41;
 
 /// The key a person is compared by, when their ID can be followed: the ID's number, an
 /// old CMND's number offset past every 12-digit ID. None for invalid or missing IDs.

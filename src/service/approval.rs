@@ -43,6 +43,14 @@ impl RunView {
     }
 }
 
+/// A 400 about the step's body (its reason).
+fn invalid(detail: String) -> ServiceError {
+    ServiceError::Invalid {
+        slug: "invalid",
+        detail,
+    }
+}
+
 /// The run's view: its state, steps, closure and post-close callbacks.
 pub async fn run_view(store: &dyn Store, run: RunInfo) -> ServiceResult<RunView> {
     let steps = store.run_steps(run.id).await?;
@@ -93,9 +101,9 @@ pub async fn take_step(
             unit = run.unit
         )));
     }
-    let reason = approval::reason(reason).map_err(ServiceError::Invalid)?;
+    let reason = approval::reason(reason).map_err(invalid)?;
     if step.needs_reason() && reason.is_none() {
-        return Err(ServiceError::Invalid(
+        return Err(invalid(
             "Cần ghi lý do (reason) / a reason is required".into(),
         ));
     }
@@ -148,10 +156,8 @@ pub async fn reopen(
         )));
     }
     let reason = approval::reason(reason)
-        .map_err(ServiceError::Invalid)?
-        .ok_or_else(|| {
-            ServiceError::Invalid("Cần ghi lý do (reason) / a reason is required".into())
-        })?;
+        .map_err(invalid)?
+        .ok_or_else(|| invalid("Cần ghi lý do (reason) / a reason is required".into()))?;
     Ok(store
         .reopen_period(
             period_id,
@@ -174,13 +180,49 @@ pub fn closure_over<'a>(closures: &'a [Closure], unit: &str) -> Option<&'a Closu
     closures.iter().find(|c| tree.is_within(unit, &c.unit))
 }
 
+/// What a closed period refuses: anything that would change the approved figures' inputs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClosedChange {
+    List,
+    PayoutFile,
+    /// A link or a payment in cash recorded against an exception.
+    Adjustment,
+}
+
+impl ClosedChange {
+    pub fn label_vi(self) -> &'static str {
+        match self {
+            ClosedChange::List => "danh sách",
+            ClosedChange::PayoutFile => "tệp kết quả chi",
+            ClosedChange::Adjustment => "điều chỉnh (ghép khoản chi, chi tiền mặt)",
+        }
+    }
+
+    pub fn label_en(self) -> &'static str {
+        match self {
+            ClosedChange::List => "lists",
+            ClosedChange::PayoutFile => "payout files",
+            ClosedChange::Adjustment => "adjustments (links, payments in cash)",
+        }
+    }
+}
+
+impl From<UploadKind> for ClosedChange {
+    fn from(k: UploadKind) -> Self {
+        match k {
+            UploadKind::Beneficiaries => ClosedChange::List,
+            UploadKind::Payouts => ClosedChange::PayoutFile,
+        }
+    }
+}
+
 /// 409 naming the approved run when the period is closed for `unit`: checked before an
 /// upload is read, so the uploader learns it at once (the store checks again as it writes).
 pub async fn ensure_open(
     store: &dyn Store,
     period_id: i64,
     unit: &str,
-    kind: UploadKind,
+    what: ClosedChange,
 ) -> ServiceResult<()> {
     let closures = store.period_closures(period_id).await?;
     match closure_over(&closures, unit) {
@@ -189,7 +231,7 @@ pub async fn ensure_open(
             unit: c.unit.clone(),
             run_id: c.run_id,
             closed_at: c.closed_at,
-            what: kind,
+            what,
         }),
     }
 }

@@ -25,7 +25,7 @@ use crate::domain::population_id::PersonalId;
 use crate::domain::records::{IdRef, ListRows};
 use crate::domain::units::shipped_tree;
 use crate::recon::previous::{Change, ChangeCounts, ChangeRow, Diff, Listed, Previous, Side};
-use crate::store::{ListEntry, ListedRow, Period, Store, Upload, UploadKind};
+use crate::store::{ListEntry, ListRowAt, Period, Store, Upload, UploadKind};
 
 /// Rows a page gives unless asked for fewer; the most it gives.
 pub const DEFAULT_LIMIT: usize = 100;
@@ -507,7 +507,7 @@ async fn rows_of(
             }
         }
     }
-    let mut read: FxHashMap<(bool, usize, i64), (i64, ListedRow)> = FxHashMap::default();
+    let mut read: FxHashMap<(bool, usize, i64), (i64, ListRowAt)> = FxHashMap::default();
     for ((is_before, list), mut seqs) in wanted {
         let lists = if is_before { &c.before } else { &c.after };
         let Some(upload) = lists.get(list) else {
@@ -519,7 +519,7 @@ async fn rows_of(
             read.insert((is_before, list, row.seq), (upload.id, row));
         }
     }
-    let standing = |is_before: bool, l: Option<Listed>| -> Option<(Standing, &ListedRow, &str)> {
+    let standing = |is_before: bool, l: Option<Listed>| -> Option<(Standing, &ListRowAt, &str)> {
         let l = l?;
         let (list, seq) = unaddress(l.at);
         let (upload_id, row) = read.get(&(is_before, list, seq))?;

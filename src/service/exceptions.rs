@@ -3,6 +3,7 @@
 //! downloads stream them from the store a chunk at a time. The live figures' exceptions
 //! are in memory and are filtered here the same way (`filter_exceptions`).
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use futures_util::stream::{self, BoxStream, StreamExt};
@@ -61,6 +62,10 @@ pub struct ExceptionQuery {
     pub sort: Option<String>,
     /// `asc` (default) or `desc`, with `sort`.
     pub dir: Option<String>,
+    /// A stored run's exceptions by where their resolution stands: `open`, `in_progress`,
+    /// `resolved`, `wont_fix`; several, comma-separated. Looks through the first 20,000
+    /// exceptions the other filters keep.
+    pub state: Option<String>,
 }
 
 /// Values one filter takes at most; more are ignored.
@@ -99,10 +104,40 @@ pub struct ExceptionPage {
     pub page: usize,
     pub per_page: usize,
     #[schema(value_type = Vec<Object>)]
-    pub items: Vec<ExceptionRow>,
+    pub items: Vec<ExceptionItem>,
     /// Where the next page starts (`after=`), when this page is full.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next_after: Option<usize>,
+}
+
+/// An exception as a list serves it: its stable key (a stored run's: `b:<ID>`,
+/// `b:row:<list row>`, `p:<bank>:<ref>`, see `recon::adjust`), its row, and where its
+/// resolution stands.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ExceptionItem {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    #[serde(flatten)]
+    pub row: ExceptionRow,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resolution: Option<super::resolutions::ResolutionSummary>,
+}
+
+impl ExceptionItem {
+    fn bare(row: ExceptionRow) -> Self {
+        ExceptionItem {
+            key: None,
+            row,
+            resolution: None,
+        }
+    }
+}
+
+impl std::ops::Deref for ExceptionItem {
+    type Target = ExceptionRow;
+    fn deref(&self) -> &ExceptionRow {
+        &self.row
+    }
 }
 
 impl ExceptionQuery {
@@ -288,7 +323,7 @@ fn sorted_order(
     }
 }
 
-fn parse_row(run_id: i64, json: &str) -> Result<ExceptionRow, StoreError> {
+pub(super) fn parse_row(run_id: i64, json: &str) -> Result<ExceptionRow, StoreError> {
     serde_json::from_str(json).map_err(|e| StoreError::Corrupt(format!("run {run_id}: {e}")))
 }
 
@@ -322,8 +357,89 @@ pub(super) async fn move_legacy(
 /// for the count (none when nothing is filtered: the run knows how many it has). A large
 /// run searched by part of a name (with or without other filters) is searched in memory
 /// (`search`), exactly counted.
-#[tracing::instrument(skip(store, search))]
+#[tracing::instrument(skip(store, search, run))]
 pub async fn exception_page(
+    store: &dyn Store,
+    search: &SearchCache,
+    run: &LoadedRun,
+    q: &ExceptionQuery,
+) -> ServiceResult<ExceptionPage> {
+    use super::resolutions::{ResolutionSummary, several_lists, summaries, summary_of};
+    use crate::domain::resolution::ResolutionState;
+    let run_id = run.stored.info.id;
+    let several = several_lists(run);
+    let states = summaries(store, run_id).await?;
+    let decorate = |mut item: ExceptionItem| {
+        let key = item.row.key(several).map(|k| k.to_string());
+        item.resolution = Some(key.as_deref().map_or_else(
+            || summary_of(&HashMap::new(), ""),
+            |k| summary_of(&states, k),
+        ));
+        item.key = key;
+        item
+    };
+    let Some(wanted) = q.state.as_deref().map(str::trim).filter(|s| !s.is_empty()) else {
+        let mut page = page_of(store, search, run_id, q).await?;
+        page.items = page.items.into_iter().map(decorate).collect();
+        return Ok(page);
+    };
+    // By state: the rows the other filters keep, read page by page, kept by their state.
+    let wanted: Vec<ResolutionState> = wanted
+        .split(',')
+        .filter_map(|w| ResolutionState::parse(w.trim()))
+        .collect();
+    let (per_page, page) = (q.per_page(), q.page());
+    let mut kept: Vec<ExceptionItem> = Vec::new();
+    let mut read = 0usize;
+    let mut exact = true;
+    let mut next = ExceptionQuery {
+        state: None,
+        per_page: Some(500),
+        page: Some(1),
+        after: None,
+        ..q.clone()
+    };
+    while !wanted.is_empty() {
+        let got = page_of(store, search, run_id, &next).await?;
+        let n = got.items.len();
+        read += n;
+        kept.extend(got.items.into_iter().map(decorate).filter(|i| {
+            i.resolution
+                .as_ref()
+                .is_some_and(|r: &ResolutionSummary| wanted.contains(&r.state))
+        }));
+        if n < 500 {
+            break;
+        }
+        if read >= STATE_SCAN {
+            exact = false;
+            break;
+        }
+        match got.next_after {
+            Some(after) if next.sort().is_none() => next.after = Some(after),
+            _ => next.page = Some(next.page.unwrap_or(1) + 1),
+        }
+    }
+    let total = kept.len();
+    let items: Vec<ExceptionItem> = kept
+        .into_iter()
+        .skip((page - 1).saturating_mul(per_page))
+        .take(per_page)
+        .collect();
+    Ok(ExceptionPage {
+        total,
+        total_exact: exact,
+        page,
+        per_page,
+        items,
+        next_after: None,
+    })
+}
+
+/// Exceptions a filter by state looks through at most.
+const STATE_SCAN: usize = 20_000;
+
+async fn page_of(
     store: &dyn Store,
     search: &SearchCache,
     run_id: i64,
@@ -364,7 +480,7 @@ pub async fn exception_page(
         let (total, total_exact) = capped(counted, up_to.is_some());
         let items = rows
             .iter()
-            .map(|(_, _, json)| parse_row(run_id, json))
+            .map(|(_, _, json)| parse_row(run_id, json).map(ExceptionItem::bare))
             .collect::<Result<Vec<_>, _>>()?;
         return Ok(ExceptionPage {
             total,
@@ -407,7 +523,7 @@ pub async fn exception_page(
     };
     let items = rows
         .iter()
-        .map(|(_, json)| parse_row(run_id, json))
+        .map(|(_, json)| parse_row(run_id, json).map(ExceptionItem::bare))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(ExceptionPage {
         total,
@@ -521,7 +637,10 @@ pub fn filter_exceptions(rows: &[ExceptionRow], q: &ExceptionQuery) -> Exception
         total_exact,
         page,
         per_page,
-        items: window.into_iter().map(|(_, r)| (*r).clone()).collect(),
+        items: window
+            .into_iter()
+            .map(|(_, r)| ExceptionItem::bare((*r).clone()))
+            .collect(),
         next_after,
     }
 }
@@ -901,6 +1020,13 @@ pub async fn download_view(
     actor: &str,
 ) -> ServiceResult<DownloadBody> {
     let run_id = run.stored.info.id;
+    if q.state.as_deref().is_some_and(|s| !s.trim().is_empty()) {
+        // Downloads stream the store's rows; a state is not one of their columns.
+        return Err(ServiceError::invalid(
+            "state-not-supported",
+            "Tệp tải về không lọc theo trạng thái xử lý / downloads are not filtered by resolution state",
+        ));
+    }
     let file = if xlsx {
         "exceptions.xlsx"
     } else {
@@ -1037,10 +1163,17 @@ async fn made(
                     .to_vec(),
                 ..ExceptionFilter::default()
             };
-            let count = store.count_exceptions(run_id, &filter, None).await?;
+            // Nor anyone paid in cash after all (a resolved exception): nothing is owed.
+            let in_cash = ExceptionFilter {
+                flags: vec![Flag::PaidInCash.as_str().to_owned()],
+                ..filter.clone()
+            };
+            let count = store.count_exceptions(run_id, &filter, None).await?
+                - store.count_exceptions(run_id, &in_cash, None).await?;
             let count = usize::try_from(count).unwrap_or(0);
             let keep = KeepDigest::of(&store, run_id, lang);
             let (rows, failed) = StoredRows::new(store, run_id, Listed::new(filter, None));
+            let rows = rows.filter(|r| !r.flags.contains(Flag::PaidInCash));
             let meta = run.meta;
             let stream = written_on_the_side(run_id, kept, failed, keep, move |out| {
                 crate::report::xlsx::write_followup_to(
@@ -1124,7 +1257,7 @@ mod tests {
         )
         .items
         .into_iter()
-        .map(|r| r.population_id)
+        .map(|r| r.row.population_id)
         .collect()
     }
 

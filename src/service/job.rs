@@ -294,6 +294,7 @@ pub fn run(input: &JobInput, progress: &dyn Progress) -> anyhow::Result<JobOutpu
     let options = Options {
         tolerance: input.tolerance,
         targets: input.targets,
+        adjustments: Default::default(),
     };
     let row_errors: Vec<_> = std::iter::once(&list.errors)
         .chain(payouts.iter().map(|p| &p.errors))

@@ -17,6 +17,7 @@ use crate::domain::columns::{ListTable, PayoutTable};
 use crate::domain::period::{Targets, TargetsBp};
 use crate::domain::records::{BeneficiaryRow, ListRows, PayoutRow};
 use crate::domain::units::{NATION, UnitLevel, shipped_tree};
+use crate::recon::adjust::Adjustments;
 use crate::recon::cells::{self, CellKey, CellKind, Cells, LinkKey};
 use crate::recon::{Options, reconcile};
 use crate::store::{
@@ -25,15 +26,34 @@ use crate::store::{
 };
 
 /// The engine's side of a refresh of one store's period: how rows link and what they add
-/// up to.
+/// up to, through one link index of the period (taken once, so every step of a refresh
+/// reads the same inputs and adjustments).
 pub struct Components {
-    store: usize,
+    index: Option<Arc<LinkIndex>>,
 }
 
 impl Components {
-    fn of(store: &dyn Store) -> Self {
-        Components {
-            store: store_id(store),
+    /// Through this server's link index of the period, if it has one.
+    fn of(store: &dyn Store, period_id: i64) -> Self {
+        let index = LINKS
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&(store_id(store), period_id))
+            .cloned();
+        Components { index }
+    }
+
+    fn adjustments(&self) -> Adjustments {
+        self.index
+            .as_ref()
+            .map(|i| i.adjustments.clone())
+            .unwrap_or_default()
+    }
+
+    fn options(&self) -> Options {
+        Options {
+            adjustments: self.adjustments(),
+            ..Options::default()
         }
     }
 }
@@ -41,16 +61,11 @@ impl Components {
 impl LiveComponents for Components {
     fn addresses(
         &self,
-        period_id: i64,
+        _period_id: i64,
         inputs_key: &str,
         keys: &[LinkKey],
     ) -> Option<Vec<RowAddress>> {
-        let index = LINKS
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(&(self.store, period_id))
-            .filter(|i| i.inputs_key == inputs_key)
-            .cloned()?;
+        let index = self.index.as_ref().filter(|i| i.inputs_key == inputs_key)?;
         let mut out = Vec::new();
         for k in keys {
             index.find(k, |a| out.push(a));
@@ -63,12 +78,15 @@ impl LiveComponents for Components {
             // `cells` reads the same rows and says what is wrong with them.
             return Vec::new();
         };
+        let adj = self.adjustments();
         let mut keys = Vec::new();
         for r in 0..list.len() {
             cells::list_keys(&list, r, |k| keys.push(k));
+            adj.list_keys(&list, r, |k| keys.push(k));
         }
         for i in 0..crate::domain::records::PayoutRows::len(&payouts) {
             cells::payout_keys(&payouts, i, |k| keys.push(k));
+            adj.payout_keys(&payouts, i, |k| keys.push(k));
         }
         keys
     }
@@ -80,7 +98,7 @@ impl LiveComponents for Components {
     ) -> Result<LiveDelta, String> {
         let of = |before| -> Result<Cells, String> {
             let (list, payouts, positions) = inputs(rows, before).map_err(|e| e.to_string())?;
-            let recon = reconcile(&list, &payouts, &Options::default());
+            let recon = reconcile(&list, &payouts, &self.options());
             Ok(cells::cells_of(&list, &payouts, &recon, |r| {
                 positions.get(r).copied().unwrap_or(u64::MAX)
             }))
@@ -283,6 +301,8 @@ fn inputs(
 /// recomputes that period once.
 struct LinkIndex {
     inputs_key: String,
+    /// The period's adjustments as applied to these inputs.
+    adjustments: Adjustments,
     built: std::time::Instant,
     /// The upload of each source: lists, then payout files.
     lists: Vec<i64>,
@@ -340,6 +360,7 @@ fn link_index(store: &dyn Store, period_id: i64, inputs_key: &str) -> Option<Arc
 /// The link index of a period's gathered rows.
 fn build_links(
     inputs_key: String,
+    adjustments: Adjustments,
     lists: Vec<i64>,
     files: Vec<i64>,
     list: &InUnits<ListTable>,
@@ -354,6 +375,7 @@ fn build_links(
         }
         let addr = ((s as u64) << 32) | (r - start[s]) as u64;
         cells::list_keys(list, r, |k| entries.push((key_hash(&k), addr)));
+        adjustments.list_keys(list, r, |k| entries.push((key_hash(&k), addr)));
     }
     let mut start = Vec::new();
     for i in 0..payouts.len() {
@@ -367,11 +389,13 @@ fn build_links(
         }
         let addr = PAYOUT_BIT | ((s as u64) << 32) | (i - start[s]) as u64;
         cells::payout_keys(payouts, i, |k| entries.push((key_hash(&k), addr)));
+        adjustments.payout_keys(payouts, i, |k| entries.push((key_hash(&k), addr)));
     }
     entries.sort_unstable();
     entries.dedup();
     LinkIndex {
         inputs_key,
+        adjustments,
         built: std::time::Instant::now(),
         lists,
         files,
@@ -543,7 +567,7 @@ pub async fn refresh(store: &dyn Store, period_id: i64) -> ServiceResult<Refresh
         if !force && cells_current && link_index(store, period_id, &status.current_key).is_some() {
             let started = std::time::Instant::now();
             let applied = store
-                .apply_live_changes(period_id, &Components::of(store))
+                .apply_live_changes(period_id, &Components::of(store, period_id))
                 .await?;
             let ms = started.elapsed().as_millis() as u64;
             if ms >= 200 {
@@ -613,11 +637,19 @@ async fn recompute(store: &dyn Store, period_id: i64, watermark: i64) -> Service
     let (list_inputs, file_inputs) = (of(UploadKind::Beneficiaries), of(UploadKind::Payouts));
     let lists: Vec<i64> = list_inputs.iter().map(|u| u.0).collect();
     let files: Vec<i64> = file_inputs.iter().map(|u| u.0).collect();
-    let key = crate::store::inputs_key(&list_inputs, &file_inputs);
+    let key = crate::store::inputs_key(
+        &list_inputs,
+        &file_inputs,
+        super::resolutions::mark(&g.adjustments_stored),
+    );
     drop((list_inputs, file_inputs));
     let index_key = key.clone();
     let (cells, states, links) = blocking(move || {
-        let recon = reconcile(&g.list, &g.payouts, &Options::default());
+        let options = Options {
+            adjustments: g.adjustments.clone(),
+            ..Options::default()
+        };
+        let recon = reconcile(&g.list, &g.payouts, &options);
         // (list, row) of every row: its source, and its index there.
         let mut starts = Vec::new();
         for i in 0..g.list.len() {
@@ -631,13 +663,24 @@ async fn recompute(store: &dyn Store, period_id: i64, watermark: i64) -> Service
             position(s, (r - starts.get(s).copied().unwrap_or(0)) as i64)
         });
         drop(recon);
-        let links = build_links(index_key, lists, files, &g.list, &g.payouts);
+        let links = build_links(
+            index_key,
+            g.adjustments.clone(),
+            lists,
+            files,
+            &g.list,
+            &g.payouts,
+        );
         (cells, g.callback_states, links)
     })
     .await?;
+    let links = Arc::new(links);
+    let components = Components {
+        index: Some(links.clone()),
+    };
     {
         let mut map = LINKS.lock().unwrap_or_else(|e| e.into_inner());
-        map.insert((store_id(store), period_id), Arc::new(links));
+        map.insert((store_id(store), period_id), links);
         // A national month's index is about 10 million entries (160 MB): keep those of the
         // few periods being worked on (another is rebuilt by its next recompute).
         while map.len() > 1
@@ -656,7 +699,7 @@ async fn recompute(store: &dyn Store, period_id: i64, watermark: i64) -> Service
             to_rows(&cells),
             watermark,
             states,
-            &Components::of(store),
+            &components,
         )
         .await?;
     tracing::info!(
@@ -825,11 +868,13 @@ pub async fn callback_links(
             }
             continue;
         }
+        let components = Components::of(store, period_id);
+        let options = components.options();
         if let Some(rows) = store
-            .callback_components(period_id, ids, &Components::of(store))
+            .callback_components(period_id, ids, &components)
             .await?
         {
-            let mut links = blocking(move || links_of(&rows)).await??;
+            let mut links = blocking(move || links_of(&rows, &options)).await??;
             // A component may hold other payouts (another bank's too): only those asked.
             links.retain(|id, _| ids.contains(id));
             return Ok(links);
@@ -841,11 +886,11 @@ pub async fn callback_links(
 }
 
 /// The links of the callbacks among `rows` (whole components).
-fn links_of(rows: &ComponentRows) -> ServiceResult<HashMap<i64, CallbackLink>> {
+fn links_of(rows: &ComponentRows, options: &Options) -> ServiceResult<HashMap<i64, CallbackLink>> {
     use crate::domain::records::{IdRef, PayoutRows};
     use crate::recon::{Flag, PayoutLink};
     let (list, payouts, _) = inputs(rows, None)?;
-    let recon = reconcile(&list, &payouts, &Options::default());
+    let recon = reconcile(&list, &payouts, options);
     // The callbacks are the last source, by id (`inputs`).
     let mut ids: Vec<i64> = rows.callbacks.iter().map(|c| c.id).collect();
     ids.sort_unstable();

@@ -8,14 +8,15 @@ pub mod comparison;
 pub mod exceptions;
 pub mod job;
 pub mod live;
+pub mod resolutions;
 pub mod search;
 pub mod tokens;
 
 /// What an upload's file arrives in (the API and the pages fill it as the body streams).
 pub use crate::import::spool::{Spool, Spooled};
 pub use exceptions::{
-    DownloadBody, ExceptionPage, ExceptionQuery, download, download_view, exception_page,
-    filter_exceptions,
+    DownloadBody, ExceptionItem, ExceptionPage, ExceptionQuery, download, download_view,
+    exception_page, filter_exceptions,
 };
 
 use std::collections::HashMap;
@@ -65,23 +66,42 @@ pub enum ServiceError {
     NeedsConfirmation(Vec<String>),
     #[error("{0}")]
     Forbidden(String),
-    #[error("{0}")]
-    Invalid(String),
     /// A change to the inputs of a period closed for the unit (an approved run).
     #[error(
         "Kỳ đã khóa cho đơn vị {unit} và các đơn vị trực thuộc từ {at}: kết quả đối soát #{run_id} đã được phê duyệt; không nhận thêm {kind_vi}. Cần người phê duyệt mở lại kỳ / the period is closed for unit {unit}'s subtree since {at} (Vietnam time): reconciliation {run_id} was approved; no new {kind_en} until an approver reopens it",
         at = crate::domain::dates::vietnam_time(*closed_at).format("%d/%m/%Y %H:%M"),
-        kind_vi = match what { UploadKind::Beneficiaries => "danh sách", UploadKind::Payouts => "tệp kết quả chi" },
-        kind_en = match what { UploadKind::Beneficiaries => "lists", UploadKind::Payouts => "payout files" },
+        kind_vi = what.label_vi(),
+        kind_en = what.label_en(),
     )]
     Closed {
         unit: String,
         run_id: i64,
         closed_at: chrono::DateTime<chrono::Utc>,
-        what: UploadKind,
+        what: approval::ClosedChange,
     },
+    /// A request that cannot be used as sent (400): `slug` names what is wrong.
+    #[error("{detail}")]
+    Invalid { slug: &'static str, detail: String },
+    /// A request that does not fit what it acts on (409): `slug` names why.
+    #[error("{detail}")]
+    Refused { slug: &'static str, detail: String },
     #[error("lỗi nội bộ / internal error: {0}")]
     Internal(String),
+}
+
+impl ServiceError {
+    pub(crate) fn invalid(slug: &'static str, detail: impl Into<String>) -> Self {
+        ServiceError::Invalid {
+            slug,
+            detail: detail.into(),
+        }
+    }
+    pub(crate) fn refused(slug: &'static str, detail: impl Into<String>) -> Self {
+        ServiceError::Refused {
+            slug,
+            detail: detail.into(),
+        }
+    }
 }
 
 pub type ServiceResult<T> = Result<T, ServiceError>;
@@ -366,7 +386,7 @@ pub async fn upload(
     gate: &ImportGate,
 ) -> ServiceResult<Saved<Upload>> {
     // A closed period says so before the file is read (the store checks again as it writes).
-    approval::ensure_open(store, req.period_id, &req.unit, kind).await?;
+    approval::ensure_open(store, req.period_id, &req.unit, kind.into()).await?;
     // A bank file with no bank column, none given and none in its title is read again
     // once its accounts have said which bank it is from.
     let again = if kind == UploadKind::Payouts && req.bank.is_none() {
@@ -852,6 +872,10 @@ struct Gathered {
     targets: HashMap<String, TargetsBp>,
     /// Each callback's state as read (what figures made from this count it as).
     callback_states: HashMap<i64, crate::store::CallbackState>,
+    /// The period's adjustments (resolved exceptions) as stored, and as the engine applies
+    /// them to these inputs.
+    adjustments_stored: Vec<crate::store::Adjustment>,
+    adjustments: crate::recon::adjust::Adjustments,
 }
 
 impl Gathered {
@@ -886,6 +910,7 @@ impl Gathered {
                 input
             })
             .chain(self.callbacks.clone())
+            .chain(resolutions::adjustments_input(&self.adjustments_stored))
             .collect()
     }
 
@@ -973,6 +998,13 @@ async fn gather(store: &dyn Store, period_id: i64) -> ServiceResult<Gathered> {
         .into_iter()
         .map(|t| (t.unit, t.targets))
         .collect();
+    let adjustments_stored = store.period_adjustments(period_id).await?;
+    let current_lists: Vec<i64> = uploads
+        .iter()
+        .filter(|u| u.kind == UploadKind::Beneficiaries)
+        .map(|u| u.id)
+        .collect();
+    let adjustments = resolutions::bind(&adjustments_stored, &current_lists);
     Ok(Gathered {
         period,
         uploads,
@@ -981,6 +1013,8 @@ async fn gather(store: &dyn Store, period_id: i64) -> ServiceResult<Gathered> {
         callbacks,
         callback_states,
         targets,
+        adjustments_stored,
+        adjustments,
     })
 }
 
@@ -1055,6 +1089,7 @@ fn compute(
     let options = Options {
         tolerance: Decimal::ZERO,
         targets: g.target_for(scope),
+        adjustments: g.adjustments.clone(),
     };
     let keep = within(scope);
     let in_scope = |u: &Upload| keep(Some(&u.unit));

@@ -914,3 +914,77 @@ mod tests {
         );
     }
 }
+
+/// An exception's history entry as `exception_resolutions` keeps it.
+#[derive(Debug, sqlx::FromRow)]
+pub(super) struct ResolutionRecord {
+    id: i64,
+    run_id: i64,
+    exception_key: String,
+    action: String,
+    state: String,
+    note: String,
+    beneficiary: Option<String>,
+    actor: String,
+    actor_name: String,
+    at: DateTime<Utc>,
+}
+
+pub(super) const RESOLUTION_COLUMNS: &str =
+    "id, run_id, exception_key, action, state, note, beneficiary, actor, actor_name, at";
+
+impl ResolutionRecord {
+    pub(super) fn into_resolution(self) -> StoreResult<crate::store::Resolution> {
+        use crate::domain::resolution::{ResolutionAction, ResolutionState};
+        Ok(crate::store::Resolution {
+            id: self.id,
+            run_id: self.run_id,
+            key: self.exception_key,
+            action: ResolutionAction::parse(&self.action).ok_or_else(|| {
+                StoreError::Corrupt(format!("resolution action '{}'", self.action))
+            })?,
+            state: ResolutionState::parse(&self.state)
+                .ok_or_else(|| StoreError::Corrupt(format!("resolution state '{}'", self.state)))?,
+            note: self.note,
+            beneficiary: self.beneficiary,
+            actor: self.actor,
+            actor_name: self.actor_name,
+            at: self.at,
+        })
+    }
+}
+
+/// A period adjustment as `period_adjustments` keeps it.
+#[derive(Debug, sqlx::FromRow)]
+pub(super) struct AdjustmentRecord {
+    id: i64,
+    period_id: i64,
+    unit_code: String,
+    kind: String,
+    payout_key: Option<String>,
+    beneficiary_key: String,
+    list_upload_id: Option<i64>,
+    resolution_id: i64,
+    at: DateTime<Utc>,
+    actor: String,
+}
+
+impl AdjustmentRecord {
+    pub(super) fn into_adjustment(self) -> StoreResult<crate::store::Adjustment> {
+        use crate::domain::resolution::ResolutionAction;
+        Ok(crate::store::Adjustment {
+            id: self.id,
+            period_id: self.period_id,
+            unit: self.unit_code,
+            action: ResolutionAction::parse(&self.kind)
+                .filter(|a| a.adjusts())
+                .ok_or_else(|| StoreError::Corrupt(format!("adjustment kind '{}'", self.kind)))?,
+            payout_key: self.payout_key,
+            beneficiary_key: self.beneficiary_key,
+            list_upload_id: self.list_upload_id,
+            resolution_id: self.resolution_id,
+            at: self.at,
+            actor: self.actor,
+        })
+    }
+}

@@ -283,6 +283,103 @@ pub struct RunDownload {
     pub first_at: DateTime<Utc>,
 }
 
+/// One entry of an exception's history (see migrations 0022): what was done, the state it
+/// left the exception in, by whom and when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct Resolution {
+    pub id: i64,
+    #[serde(skip)]
+    pub run_id: i64,
+    /// The exception's key (`b:…`, `p:…`).
+    pub key: String,
+    pub action: crate::domain::resolution::ResolutionAction,
+    /// The state after this entry.
+    pub state: crate::domain::resolution::ResolutionState,
+    pub note: String,
+    /// For `link`: the beneficiary's key.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub beneficiary: Option<String>,
+    /// Who, as the audit trail writes it (`accountant:ke-toan`).
+    pub actor: String,
+    /// Who, as pages name them (the token's display name, else its name).
+    pub actor_name: String,
+    pub at: DateTime<Utc>,
+}
+
+/// An entry to add to an exception's history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewResolution {
+    pub run_id: i64,
+    pub key: String,
+    pub action: crate::domain::resolution::ResolutionAction,
+    /// The state to leave it in; None: the action's default given the state before.
+    pub state: Option<crate::domain::resolution::ResolutionState>,
+    pub note: String,
+    pub beneficiary: Option<String>,
+    pub actor: String,
+    pub actor_name: String,
+}
+
+/// A change of the period's figures recorded by resolving an exception (a link, a payment
+/// in cash), for the unit of the run it was made on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewAdjustment {
+    pub period_id: i64,
+    pub unit: String,
+    pub action: crate::domain::resolution::ResolutionAction,
+    /// For a link: the payout's key.
+    pub payout_key: Option<String>,
+    /// The beneficiary's key, qualified with the unit their row counts in where a row names
+    /// them (`b:row:7@00004`).
+    pub beneficiary_key: String,
+    /// For a beneficiary named by list row: the list version it holds for.
+    pub list_upload_id: Option<i64>,
+}
+
+/// A stored adjustment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Adjustment {
+    pub id: i64,
+    pub period_id: i64,
+    pub unit: String,
+    pub action: crate::domain::resolution::ResolutionAction,
+    pub payout_key: Option<String>,
+    pub beneficiary_key: String,
+    pub list_upload_id: Option<i64>,
+    pub resolution_id: i64,
+    pub at: DateTime<Utc>,
+    pub actor: String,
+}
+
+/// A row of one of the period's current lists, as a beneficiary key finds it.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ListedRow {
+    pub upload_id: i64,
+    /// The list's unit.
+    pub list_unit: String,
+    /// The commune the row counts in, when not its list's unit.
+    pub unit_code: Option<String>,
+    pub row_no: i64,
+    pub id_status: String,
+    pub id_text: String,
+    pub name: String,
+}
+
+impl ListedRow {
+    /// The unit the row counts in.
+    pub fn unit(&self) -> &str {
+        self.unit_code.as_deref().unwrap_or(&self.list_unit)
+    }
+}
+
+/// What a beneficiary key asks of the current lists: an ID as listed, or an invalid ID's
+/// row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ListedQuery {
+    Id(String),
+    Row(i64),
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredRun {
     pub info: RunInfo,
@@ -626,7 +723,7 @@ pub struct ListEntry {
 /// One list row read back whole (`Store::list_rows_at`), with the unit it counts in when
 /// not its list's own.
 #[derive(Debug, Clone)]
-pub struct ListedRow {
+pub struct ListRowAt {
     pub seq: i64,
     pub row: BeneficiaryRow,
     pub unit_code: Option<String>,
@@ -867,14 +964,24 @@ pub struct LiveStatus {
 /// A period's inputs as the live figures name them: its current lists (by unit, then id:
 /// the order a reconciliation reads them) and its payout files in use (by id), each by id
 /// and content digest (so the name says which rows, whatever database it came from).
-pub fn inputs_key(lists: &[(i64, &str)], files: &[(i64, &str)]) -> String {
+/// With `adjustments` (the newest adjustment's id, where the period has any: they are
+/// never removed), the cells are of those adjustments too, so recording one recomputes them.
+pub fn inputs_key(
+    lists: &[(i64, &str)],
+    files: &[(i64, &str)],
+    adjustments: Option<i64>,
+) -> String {
     let ids = |v: &[(i64, &str)]| {
         v.iter()
             .map(|(id, sha)| format!("{id}@{}", sha.get(..16).unwrap_or(sha)))
             .collect::<Vec<_>>()
             .join(",")
     };
-    format!("lists:{};files:{}", ids(lists), ids(files))
+    let key = format!("lists:{};files:{}", ids(lists), ids(files));
+    match adjustments {
+        Some(a) => format!("{key};adjustments:{a}"),
+        None => key,
+    }
 }
 
 /// An upload as a component's rows name it: which source of the period it is.
@@ -1096,7 +1203,7 @@ pub trait Store: Send + Sync {
     ) -> StoreResult<()>;
     /// Rows `seqs` of list upload `upload_id`, whole, by seq (those that exist): one
     /// indexed read per 500 (the table's key is (upload, seq)).
-    async fn list_rows_at(&self, upload_id: i64, seqs: &[i64]) -> StoreResult<Vec<ListedRow>>;
+    async fn list_rows_at(&self, upload_id: i64, seqs: &[i64]) -> StoreResult<Vec<ListRowAt>>;
 
     /// NotFound unless `list_upload_id` is a beneficiary list of `period_id`; audits
     /// "reconciliation.create". The exceptions are written as `run.exceptions` sends them;
@@ -1138,6 +1245,22 @@ pub trait Store: Send + Sync {
     async fn record_download(&self, run_id: i64, d: RunDownload) -> StoreResult<RunDownload>;
     /// The run's kept download digests, by file then language.
     async fn run_downloads(&self, run_id: i64) -> StoreResult<Vec<RunDownload>>;
+
+    /// Add an entry to an exception's history (and, for a link or a payment in cash, the
+    /// period's adjustment), audited as `exception.resolve` with the state before and
+    /// after, in one transaction. NotFound when the run does not exist.
+    async fn add_resolution(
+        &self,
+        new: NewResolution,
+        adjustment: Option<NewAdjustment>,
+    ) -> StoreResult<Resolution>;
+    /// A run's exception histories, oldest first: one exception's (`key`), or every one's.
+    async fn resolutions(&self, run_id: i64, key: Option<&str>) -> StoreResult<Vec<Resolution>>;
+    /// A period's adjustments, oldest first.
+    async fn period_adjustments(&self, period_id: i64) -> StoreResult<Vec<Adjustment>>;
+    /// The rows of the period's current lists with this ID (as listed) or, for `Row`, the
+    /// rows at that spreadsheet row whose ID is not valid.
+    async fn listed_rows(&self, period_id: i64, q: &ListedQuery) -> StoreResult<Vec<ListedRow>>;
     /// Matching exceptions of a run in its order, at most `limit` from `start`, as
     /// `(seq, row_json)`.
     async fn exception_rows(

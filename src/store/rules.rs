@@ -301,6 +301,43 @@ pub(super) fn signed_out(token: &TokenInfo) -> NewAuditEntry {
     )
 }
 
+/// Something done about an exception of a run: the entry, the state before it, and the
+/// adjustment of the period it made, if any.
+pub(super) fn exception_resolved(
+    unit: &str,
+    entry: &crate::store::Resolution,
+    before: crate::domain::resolution::ResolutionState,
+    adjustment: Option<&crate::store::NewAdjustment>,
+) -> NewAuditEntry {
+    let mut details = json!({
+        "unit": unit,
+        "run": entry.run_id,
+        "key": entry.key,
+        "resolution": entry.id,
+        "action": entry.action.as_str(),
+        "state_before": before.as_str(),
+        "state": entry.state.as_str(),
+        "note": entry.note,
+    });
+    if let Some(b) = &entry.beneficiary {
+        details["beneficiary"] = json!(b);
+    }
+    if let Some(a) = adjustment {
+        details["adjustment"] = json!({
+            "period": a.period_id,
+            "payout": a.payout_key,
+            "beneficiary": a.beneficiary_key,
+            "list_upload": a.list_upload_id,
+        });
+    }
+    NewAuditEntry::new(
+        &entry.actor,
+        Action::ExceptionResolve,
+        format!("reconciliation/{}", entry.run_id),
+        details,
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

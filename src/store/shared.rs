@@ -1925,7 +1925,7 @@ impl Store for Backend {
         &self,
         upload_id: i64,
         seqs: &[i64],
-    ) -> StoreResult<Vec<crate::store::ListedRow>> {
+    ) -> StoreResult<Vec<crate::store::ListRowAt>> {
         let Some(upload) = self.get_upload(upload_id).await? else {
             return Ok(Vec::new());
         };
@@ -1946,7 +1946,7 @@ impl Store for Backend {
             let rows: Vec<BeneficiaryRecord> = qb.build_query_as().fetch_all(self.reader()).await?;
             for r in rows {
                 let (seq, unit_code) = (r.seq, r.unit_code.clone());
-                out.push(crate::store::ListedRow {
+                out.push(crate::store::ListRowAt {
                     seq,
                     row: r.into_row(&file)?,
                     unit_code,
@@ -2109,6 +2109,181 @@ impl Store for Backend {
         .bind(run_id)
         .fetch_all(self.reader())
         .await?)
+    }
+
+    async fn add_resolution(
+        &self,
+        new: crate::store::NewResolution,
+        adjustment: Option<crate::store::NewAdjustment>,
+    ) -> StoreResult<crate::store::Resolution> {
+        use crate::domain::resolution::ResolutionState;
+        let mut tx = self.begin_write().await?;
+        let at = now();
+        let unit: Option<String> =
+            sqlx::query_scalar("SELECT unit_code FROM reconciliations WHERE id = $1")
+                .bind(new.run_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let Some(unit) = unit else {
+            return Err(StoreError::NotFound(format!(
+                "reconciliation {}",
+                new.run_id
+            )));
+        };
+        let before: Option<String> = sqlx::query_scalar(
+            "SELECT state FROM exception_resolutions WHERE run_id = $1 AND exception_key = $2 \
+             ORDER BY id DESC LIMIT 1",
+        )
+        .bind(new.run_id)
+        .bind(&new.key)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let before = match before {
+            None => ResolutionState::Open,
+            Some(s) => ResolutionState::parse(&s)
+                .ok_or_else(|| StoreError::Corrupt(format!("resolution state '{s}'")))?,
+        };
+        let state = new
+            .state
+            .unwrap_or_else(|| new.action.default_state(before));
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO exception_resolutions (run_id, exception_key, action, state, note, \
+             beneficiary, actor, actor_name, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+             RETURNING id",
+        )
+        .bind(new.run_id)
+        .bind(&new.key)
+        .bind(new.action.as_str())
+        .bind(state.as_str())
+        .bind(&new.note)
+        .bind(&new.beneficiary)
+        .bind(&new.actor)
+        .bind(&new.actor_name)
+        .bind(at)
+        .fetch_one(&mut *tx)
+        .await?;
+        if let Some(a) = &adjustment {
+            sqlx::query(
+                "INSERT INTO period_adjustments (period_id, unit_code, kind, payout_key, \
+                 beneficiary_key, list_upload_id, resolution_id, at, actor) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            )
+            .bind(a.period_id)
+            .bind(&a.unit)
+            .bind(a.action.as_str())
+            .bind(&a.payout_key)
+            .bind(&a.beneficiary_key)
+            .bind(a.list_upload_id)
+            .bind(id)
+            .bind(at)
+            .bind(&new.actor)
+            .execute(&mut *tx)
+            .await?;
+        }
+        let entry = crate::store::Resolution {
+            id,
+            run_id: new.run_id,
+            key: new.key,
+            action: new.action,
+            state,
+            note: new.note,
+            beneficiary: new.beneficiary,
+            actor: new.actor,
+            actor_name: new.actor_name,
+            at,
+        };
+        let audit = rules::exception_resolved(&unit, &entry, before, adjustment.as_ref());
+        append_in(&mut tx, audit, at).await?;
+        tx.commit().await?;
+        Ok(entry)
+    }
+
+    async fn resolutions(
+        &self,
+        run_id: i64,
+        key: Option<&str>,
+    ) -> StoreResult<Vec<crate::store::Resolution>> {
+        use crate::store::common::{RESOLUTION_COLUMNS, ResolutionRecord};
+        let rows: Vec<ResolutionRecord> = match key {
+            Some(k) => {
+                sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                    "SELECT {RESOLUTION_COLUMNS} FROM exception_resolutions \
+                     WHERE run_id = $1 AND exception_key = $2 ORDER BY id"
+                )))
+                .bind(run_id)
+                .bind(k)
+                .fetch_all(self.reader())
+                .await?
+            }
+            None => {
+                sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                    "SELECT {RESOLUTION_COLUMNS} FROM exception_resolutions \
+                     WHERE run_id = $1 ORDER BY id"
+                )))
+                .bind(run_id)
+                .fetch_all(self.reader())
+                .await?
+            }
+        };
+        rows.into_iter()
+            .map(crate::store::common::ResolutionRecord::into_resolution)
+            .collect()
+    }
+
+    async fn period_adjustments(
+        &self,
+        period_id: i64,
+    ) -> StoreResult<Vec<crate::store::Adjustment>> {
+        let rows: Vec<crate::store::common::AdjustmentRecord> = sqlx::query_as(
+            "SELECT id, period_id, unit_code, kind, payout_key, beneficiary_key, list_upload_id, \
+             resolution_id, at, actor FROM period_adjustments WHERE period_id = $1 ORDER BY id",
+        )
+        .bind(period_id)
+        .fetch_all(self.reader())
+        .await?;
+        rows.into_iter()
+            .map(crate::store::common::AdjustmentRecord::into_adjustment)
+            .collect()
+    }
+
+    async fn listed_rows(
+        &self,
+        period_id: i64,
+        q: &crate::store::ListedQuery,
+    ) -> StoreResult<Vec<crate::store::ListedRow>> {
+        use crate::store::ListedQuery;
+        let mut conn = self.reader().acquire().await?;
+        let (lists, _) = live_inputs(&mut conn, period_id).await?;
+        let mut out = Vec::new();
+        for list in lists {
+            let select = "SELECT r.upload_id, u.unit_code AS list_unit, r.unit_code, r.row_no, \
+                          r.id_status, r.id_text, r.name FROM beneficiary_rows r \
+                          JOIN uploads u ON u.id = r.upload_id WHERE r.upload_id = $1";
+            let query = |sql: String| {
+                sqlx::query_as::<_, crate::store::ListedRow>(sqlx::AssertSqlSafe(sql))
+            };
+            let rows = match q {
+                ListedQuery::Id(id) => {
+                    query(format!(
+                        "{select} AND r.id_status IN ('valid', 'legacy') AND r.id_text = $2 \
+                         ORDER BY r.seq"
+                    ))
+                    .bind(list.id)
+                    .bind(id)
+                    .fetch_all(&mut *conn)
+                    .await?
+                }
+                ListedQuery::Row(row) => {
+                    query(format!("{select} AND r.row_no = $2 ORDER BY r.seq"))
+                        .bind(list.id)
+                        .bind(*row)
+                        .fetch_all(&mut *conn)
+                        .await?
+                }
+            };
+            out.extend(rows);
+        }
+        Ok(out)
     }
 
     async fn create_token(&self, new: NewToken, actor: &str) -> StoreResult<TokenInfo> {
@@ -2526,7 +2701,7 @@ impl Store for Backend {
         .await?;
         Ok(crate::store::LiveStatus {
             cells_key,
-            current_key: key_of(&lists, &files),
+            current_key: key_of(&mut conn, period_id, &lists, &files).await?,
             pending: watermark.is_some(),
             watermark: watermark.unwrap_or(0),
         })
@@ -2591,7 +2766,7 @@ impl Store for Backend {
         let mut tx = self.begin_write().await?;
         let (programme, code) = period_code(&mut tx, period_id).await?;
         let (lists, files) = live_inputs(&mut tx, period_id).await?;
-        if key_of(&lists, &files) != inputs_key {
+        if key_of(&mut tx, period_id, &lists, &files).await? != inputs_key {
             return Ok(crate::store::LiveRefresh::Stale);
         }
         sqlx::query("DELETE FROM live_cells WHERE period_id = $1")
@@ -2643,7 +2818,7 @@ impl Store for Backend {
         }
         let (programme, code) = period_code(&mut read, period_id).await?;
         let (lists, files) = live_inputs(&mut read, period_id).await?;
-        let inputs_key = key_of(&lists, &files);
+        let inputs_key = key_of(&mut read, period_id, &lists, &files).await?;
         let Some((cells_key, version)) = live_version(&mut read, period_id).await? else {
             return Ok(LiveRefresh::Stale);
         };
@@ -2754,11 +2929,26 @@ async fn live_inputs(
     Ok((lists, files))
 }
 
-fn key_of(lists: &[crate::store::InputRef], files: &[crate::store::InputRef]) -> String {
+/// The name of the period's inputs now: its lists and files, and its adjustments.
+async fn key_of(
+    conn: &mut Conn,
+    period_id: i64,
+    lists: &[crate::store::InputRef],
+    files: &[crate::store::InputRef],
+) -> StoreResult<String> {
     fn ids(v: &[crate::store::InputRef]) -> Vec<(i64, &str)> {
         v.iter().map(|u| (u.id, u.sha256.as_str())).collect()
     }
-    crate::store::inputs_key(&ids(lists), &ids(files))
+    let adjustments: Option<i64> =
+        sqlx::query_scalar("SELECT MAX(id) FROM period_adjustments WHERE period_id = $1")
+            .bind(period_id)
+            .fetch_one(&mut *conn)
+            .await?;
+    Ok(crate::store::inputs_key(
+        &ids(lists),
+        &ids(files),
+        adjustments,
+    ))
 }
 
 async fn period_code(conn: &mut Conn, period_id: i64) -> StoreResult<(String, String)> {
@@ -3040,7 +3230,7 @@ async fn read_components(
     components: &dyn crate::store::LiveComponents,
 ) -> StoreResult<Option<ComponentRead>> {
     let started = Instant::now();
-    let inputs_key = &key_of(&lists, &files);
+    let inputs_key = &key_of(&mut *tx, period_id, &lists, &files).await?;
     let mut rows = crate::store::ComponentRows {
         lists,
         files,

@@ -57,6 +57,7 @@ pub fn router(
         .route("/runs/{id}/return", post(pages::return_run))
         .route("/periods/{id}/reopen", post(pages::reopen))
         .route("/runs/{id}/compare", get(pages::compare_page))
+        .route("/runs/{id}/resolutions", post(pages::resolve))
         .route("/runs/{id}/{file}", get(pages::download))
         .route("/audit", get(pages::audit))
         .route("/static/app.css", get(css))

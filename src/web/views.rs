@@ -406,6 +406,10 @@ pub struct ExcRow {
     pub value_date: String,
     pub flags: String,
     pub rows: String,
+    /// A stored run's exception: its key, and its resolution state in words.
+    pub key: String,
+    pub state: String,
+    pub state_code: &'static str,
 }
 
 /// A column head of the exceptions table; a sortable one links to the list sorted by it.
@@ -460,6 +464,12 @@ pub struct ExceptionsView {
     pub heads: Vec<ExcHead>,
     /// Whether the column heads sort the list (a stored run's).
     pub sortable: bool,
+    /// A stored run's list: each row's resolution state, and (`resolve`) a form to act.
+    pub resolutions: bool,
+    pub resolve: bool,
+    pub csrf: String,
+    pub actions: Vec<Opt>,
+    pub states: Vec<Opt>,
 }
 
 const PER_PAGE: usize = 50;
@@ -615,6 +625,17 @@ impl ExceptionsView {
                         .map(u32::to_string)
                         .collect::<Vec<_>>()
                         .join(", "),
+                    key: r.key.clone().unwrap_or_default(),
+                    state: r.resolution.as_ref().map_or_else(String::new, |res| {
+                        let vi = t.lang == crate::domain::Lang::Vi;
+                        match &res.last {
+                            Some(last) if !last.note.is_empty() => {
+                                format!("{}: {}", res.state.label(vi), last.note)
+                            }
+                            _ => res.state.label(vi).to_owned(),
+                        }
+                    }),
+                    state_code: r.resolution.as_ref().map_or("", |res| res.state.as_str()),
                 }
             })
             .collect();
@@ -744,7 +765,49 @@ impl ExceptionsView {
             heads,
             sortable,
             base,
+            resolutions: false,
+            resolve: false,
+            csrf: String::new(),
+            actions: Vec::new(),
+            states: Vec::new(),
         }
+    }
+
+    /// A stored run's list: a column with each exception's resolution state, and with
+    /// `csrf` (a viewer who may act) a small form per exception.
+    pub fn with_resolutions(mut self, csrf: Option<&str>, t: Tr) -> Self {
+        use crate::domain::resolution::{ResolutionAction, ResolutionState};
+        let vi = t.lang == crate::domain::Lang::Vi;
+        self.resolutions = true;
+        self.heads.push(ExcHead {
+            label: t.s("res.head"),
+            class: "",
+            sort: None,
+        });
+        if let Some(csrf) = csrf {
+            self.resolve = true;
+            self.csrf = csrf.to_owned();
+            self.actions = ResolutionAction::ALL
+                .iter()
+                .map(|a| Opt {
+                    value: a.as_str().to_owned(),
+                    label: a.label(vi).to_owned(),
+                    selected: false,
+                })
+                .collect();
+            self.states = std::iter::once(Opt {
+                value: String::new(),
+                label: t.s("res.state_default").to_owned(),
+                selected: true,
+            })
+            .chain(ResolutionState::ALL.iter().map(|st| Opt {
+                value: st.as_str().to_owned(),
+                label: st.label(vi).to_owned(),
+                selected: false,
+            }))
+            .collect();
+        }
+        self
     }
 }
 

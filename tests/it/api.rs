@@ -546,7 +546,10 @@ async fn the_whole_flow_gives_the_hand_computed_report_and_downloads() {
                 let store = app.store.clone();
                 let q = q.clone();
                 async move {
-                    let page = doisoat::service::exception_page(store.as_ref(), cache, run_id, &q)
+                    let run = doisoat::service::load_run(store.as_ref(), run_id)
+                        .await
+                        .expect("the run");
+                    let page = doisoat::service::exception_page(store.as_ref(), cache, &run, &q)
                         .await
                         .expect("a page");
                     serde_json::to_value(page).expect("json")

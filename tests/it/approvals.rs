@@ -255,6 +255,22 @@ async fn a_closed_period_refuses_inputs_and_keeps_late_callbacks_apart() {
         r.expect_status(StatusCode::CONFLICT, "retire in a closed period");
         assert_eq!(app.counts(s.period).await.uploads, before.uploads);
 
+        // Linking a payout by hand would change the figures too; a note does not.
+        let unmatched = app
+            .get(&t.accountant, &format!("/api/v1/reconciliations/{}/exceptions?outcome=unmatched_payout", s.run))
+            .await
+            .json();
+        let key = unmatched["items"][0]["key"].as_str().unwrap_or_default().to_owned();
+        assert!(key.starts_with("p:"), "{unmatched}");
+        let path = format!("/api/v1/reconciliations/{}/exceptions/{}/resolutions", s.run, key);
+        let r = app
+            .post_json(&t.accountant, &path, &json!({"action": "link", "note": "gõ sai số định danh", "beneficiary": "b:025038000101"}))
+            .await;
+        r.expect_problem(StatusCode::CONFLICT, Some("period-closed"), "a link in a closed period");
+        app.post_json(&t.accountant, &path, &json!({"action": "note", "state": "in_progress", "note": "đang hỏi ngân hàng"}))
+            .await
+            .expect_status(StatusCode::CREATED, "a note in a closed period");
+
         // A callback is still taken (200) and counted after the closure.
         let r = app.post_callback(&t.bank, &t.bank_secret, &late_payout("FT-LATE-1", "success").to_string(), 0).await;
         r.expect_status(StatusCode::OK, "a late callback");

@@ -29,6 +29,7 @@ mod import_robustness;
 mod live;
 mod metrics;
 mod real_files;
+mod resolutions;
 mod rollups;
 mod scale_out;
 mod store;

@@ -1490,3 +1490,96 @@ async fn the_period_page_compares_with_the_previous_period() {
     })
     .await;
 }
+
+/// The run page shows each exception's resolution state; an accountant records one with
+/// the row's small form (CSRF-checked), an auditor sees the state and no form.
+#[tokio::test]
+async fn run_page_resolves_exceptions() {
+    for_each_backend(|app| async move {
+        let s = app.seed_sample("2024-09").await;
+        let items = app
+            .get(
+                &app.tokens.auditor,
+                &format!("/api/v1/reconciliations/{}/exceptions", s.run),
+            )
+            .await
+            .json();
+        let key = items["items"][0]["key"].as_str().expect("a key").to_owned();
+        let mut b = Browser::new(&app);
+        b.sign_in(&app.tokens.accountant).await;
+        let page = b.get(&format!("/runs/{}", s.run)).await;
+        page.expect_status(StatusCode::OK, "run page");
+        let html = page.text();
+        assert!(html.contains(&format!("action=\"/runs/{}/resolutions\"", s.run)));
+        assert!(html.contains("Chưa xử lý"), "open, in words");
+        let csrf = csrf_of(&html);
+        let path = format!("/runs/{}/resolutions", s.run);
+        let forged = b
+            .post_form(
+                &path,
+                &[
+                    ("csrf", "forged"),
+                    ("key", &key),
+                    ("action", "note"),
+                    ("note", "x"),
+                ],
+            )
+            .await;
+        assert_eq!(forged.status, StatusCode::FORBIDDEN, "a forged CSRF token");
+        let r = b
+            .post_form(
+                &path,
+                &[
+                    ("csrf", &csrf),
+                    ("key", &key),
+                    ("action", "note"),
+                    ("state", "in_progress"),
+                    ("note", "Đang gọi xã"),
+                    ("beneficiary", ""),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+        assert_eq!(
+            location(&r),
+            format!("/runs/{}?resolved=1#exceptions", s.run)
+        );
+        let html = b.get(&location(&r)).await.text();
+        assert!(
+            html.contains("Đang xử lý: Đang gọi xã"),
+            "the state and the note"
+        );
+        let bad = b
+            .post_form(
+                &path,
+                &[
+                    ("csrf", &csrf),
+                    ("key", &key),
+                    ("action", "note"),
+                    ("state", "closed"),
+                ],
+            )
+            .await;
+        assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+
+        let mut a = Browser::new(&app);
+        a.sign_in(&app.tokens.auditor).await;
+        let html = a.get(&format!("/runs/{}", s.run)).await.text();
+        assert!(html.contains("Đang xử lý"), "the auditor sees the state");
+        assert!(!html.contains(&format!("action=\"/runs/{}/resolutions\"", s.run)));
+        let csrf = csrf_of(&html);
+        let r = a
+            .post_form(
+                &path,
+                &[
+                    ("csrf", &csrf),
+                    ("key", &key),
+                    ("action", "note"),
+                    ("note", "x"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "an auditor may not act");
+    })
+    .await;
+}

@@ -172,7 +172,14 @@ pub(super) fn summary_sheet(
             pick(lang, "Cảnh báo", "Flag"),
             pick(lang, "Số lượng", "Count"),
         ],
-        Flag::ALL.map(|f| (flag_label(f, lang), report.flags.get(f))),
+        // The flags of resolved exceptions only where some are (workbooks of runs without
+        // any read as before, byte for byte).
+        Flag::ALL
+            .into_iter()
+            .filter(|f| {
+                !matches!(f, Flag::LinkedManually | Flag::PaidInCash) || report.flags.get(*f) > 0
+            })
+            .map(|f| (flag_label(f, lang), report.flags.get(f))),
         WIDTHS[0],
         fm,
     )?;

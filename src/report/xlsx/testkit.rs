@@ -162,6 +162,7 @@ pub(super) fn sample() -> (Report, Vec<ExceptionRow>, ReportMeta) {
             account_coverage: Some(dec(30)),
             cashless_rate: Some(dec(90)),
         },
+        adjustments: Default::default(),
     };
     let recon = reconcile(&list[..], &payouts[..], &options);
     let row_errors = vec![RowError {

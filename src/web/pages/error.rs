@@ -42,8 +42,9 @@ impl From<ServiceError> for WebError {
             | ServiceError::NeedsConfirmation(_) => WebError::BadRequest(e.to_string()),
             ServiceError::UnknownUnit(_) => WebError::NotFound,
             ServiceError::Forbidden(_) => WebError::Forbidden,
-            ServiceError::Invalid(_) | ServiceError::Closed { .. } => {
-                WebError::BadRequest(e.to_string())
+            ServiceError::Closed { .. } => WebError::BadRequest(e.to_string()),
+            ServiceError::Invalid { detail, .. } | ServiceError::Refused { detail, .. } => {
+                WebError::BadRequest(detail)
             }
             ServiceError::Internal(m) => WebError::Internal(m),
         }

@@ -36,7 +36,7 @@ pub use auth::{login, login_form, logout, root, set_lang};
 pub use error::{PageError, WebError};
 pub use period::{comparison_csv, period};
 pub use periods::{create_period, periods};
-pub use runs::{compare_page, download, run, run_page};
+pub use runs::{compare_page, download, resolve, run, run_page};
 pub use uploads::{make_current, retire, upload_list, upload_payouts};
 
 use error::OrPage;

@@ -113,6 +113,8 @@ struct RunPage {
     digests: Vec<DigestView>,
     /// Just made: say so.
     new: bool,
+    /// An exception's resolution just recorded: say so.
+    resolved: bool,
     /// The lists the follow-up works from, by commune, each a filtered download.
     todo: TodoView,
     /// The period's other runs the viewer may compare this one with, newest first.
@@ -234,6 +236,8 @@ pub struct RunQuery {
     new: Option<String>,
     /// The step just taken (`submit`, `approve`, `return`, `reopen`): its confirmation.
     done: Option<String>,
+    /// `1` right after an exception's resolution was recorded.
+    resolved: Option<String>,
 }
 
 pub async fn run_page(
@@ -244,6 +248,7 @@ pub async fn run_page(
         filters: q,
         new,
         done,
+        resolved,
     }): PageQuery<RunQuery>,
 ) -> PageResult {
     require_read(&v)?;
@@ -304,6 +309,7 @@ pub async fn run_page(
         others,
         todo: todo_view(id, &run.report, t),
         new: new.as_deref() == Some("1"),
+        resolved: resolved.as_deref() == Some("1"),
         digests,
         t,
         l: Layout::of(&v, &format!("/runs/{id}")),
@@ -330,7 +336,7 @@ pub async fn run_page(
             service::exception_page(
                 st.store.as_ref(),
                 &st.search,
-                id,
+                &run,
                 &ExceptionsView::query(&q),
             )
             .await
@@ -339,9 +345,61 @@ pub async fn run_page(
             &q,
             v.sees_full_ids(),
             t,
-        ),
+        )
+        .with_resolutions(v.can_write().then(|| v.csrf()), t),
     };
     Ok(render(&page))
+}
+
+/// The form of one exception's resolution on the run page.
+#[derive(serde::Deserialize)]
+pub struct ResolveForm {
+    csrf: Option<String>,
+    key: String,
+    action: String,
+    state: Option<String>,
+    note: Option<String>,
+    beneficiary: Option<String>,
+}
+
+/// `POST /runs/{id}/resolutions`: record what was done about one exception of the run
+/// (as the API's `…/exceptions/{key}/resolutions`), back to the run's list.
+pub async fn resolve(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    v: Viewer,
+    Path(id): Path<i64>,
+    form: Result<Form<ResolveForm>, FormRejection>,
+) -> PageResult {
+    let lang = v.lang;
+    check_post(
+        &v,
+        &headers,
+        form.as_ref().ok().and_then(|f| f.csrf.as_deref()),
+    )?;
+    require_write(&v)?;
+    let Ok(Form(f)) = form else {
+        return Err(PageError(
+            WebError::BadRequest(Tr { lang }.s("res.act").to_owned()),
+            lang,
+        ));
+    };
+    let run = service::load_run(st.store.as_ref(), id)
+        .await
+        .or_page(lang)?;
+    if !v.token().sees(&run.stored.info.unit) {
+        return Err(PageError(WebError::NotFound, lang));
+    }
+    let req = service::resolutions::ResolutionRequest {
+        action: f.action,
+        state: f.state,
+        note: f.note,
+        beneficiary: f.beneficiary,
+    };
+    service::resolutions::resolve(st.store.as_ref(), &run, &f.key, req, v.token())
+        .await
+        .or_page(lang)?;
+    Ok(see_other(&format!("/runs/{id}?resolved=1#exceptions")))
 }
 
 pub async fn download(
