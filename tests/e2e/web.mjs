@@ -780,6 +780,7 @@ async function approver(browser) {
     await step('accountant: the closed period refuses uploads', async () => {
       await goto(page2, `/periods/${pid}`);
       await need(page2, '#period-closed');
+      await need(page2, '#closed-banner');
       check((await count(page2, 'form#upload-list')) === 0, 'form#upload-list still shown in a closed period');
       check((await count(page2, 'form#upload-payouts')) === 0, 'form#upload-payouts still shown in a closed period');
       const r = await postFromPage(page2, `/periods/${pid}/uploads/list`, { csrf: '$CSRF' }, true);
