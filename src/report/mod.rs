@@ -555,6 +555,26 @@ pub struct InputFile {
     pub unit: Option<String>,
 }
 
+impl InputFile {
+    /// Inputs that are records rather than a file (bank callbacks, adjustments recorded by
+    /// hand): `role`, how many, and a digest over one line per record.
+    pub fn records(role: &str, lines: &[String]) -> Self {
+        InputFile {
+            role: role.to_owned(),
+            name: format!("{role} ({})", lines.len()),
+            sheet: None,
+            bank: None,
+            sha256: crate::domain::sha256_hex(lines.join("\n").as_bytes()),
+            data_rows: lines.len(),
+            accepted_rows: lines.len(),
+            rejected_rows: 0,
+            control_total: None,
+            notices: Vec::new(),
+            unit: None,
+        }
+    }
+}
+
 /// What a written report says about where it came from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ReportMeta {

@@ -1058,19 +1058,7 @@ fn callback_input(stored: &[StoredCallback]) -> InputFile {
             )
         })
         .collect();
-    InputFile {
-        role: "callbacks".to_owned(),
-        name: format!("callbacks ({})", stored.len()),
-        sheet: None,
-        bank: None,
-        sha256: sha256_hex(digests.join("\n").as_bytes()),
-        data_rows: stored.len(),
-        accepted_rows: stored.len(),
-        rejected_rows: 0,
-        control_total: None,
-        notices: Vec::new(),
-        unit: None,
-    }
+    InputFile::records("callbacks", &digests)
 }
 
 /// Whether `unit` (a row's or payout's) lies within `scope`.

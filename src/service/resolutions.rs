@@ -514,17 +514,5 @@ pub fn adjustments_input(stored: &[Adjustment]) -> Option<InputFile> {
             )
         })
         .collect();
-    Some(InputFile {
-        role: "adjustments".to_owned(),
-        name: format!("adjustments ({})", stored.len()),
-        sheet: None,
-        bank: None,
-        sha256: crate::domain::sha256_hex(lines.join("\n").as_bytes()),
-        data_rows: stored.len(),
-        accepted_rows: stored.len(),
-        rejected_rows: 0,
-        control_total: None,
-        notices: Vec::new(),
-        unit: None,
-    })
+    Some(InputFile::records("adjustments", &lines))
 }
