@@ -2130,6 +2130,11 @@ impl Store for Backend {
                 new.run_id
             )));
         };
+        // A closed period's inputs do not change: checked again under the write lock, so
+        // an approval and an adjustment cannot cross (the service says it first).
+        if let Some(a) = &adjustment {
+            not_closed(&mut tx, a.period_id, &unit).await?;
+        }
         let before: Option<String> = sqlx::query_scalar(
             "SELECT state FROM exception_resolutions WHERE run_id = $1 AND exception_key = $2 \
              ORDER BY id DESC LIMIT 1",

@@ -270,6 +270,35 @@ async fn a_closed_period_refuses_inputs_and_keeps_late_callbacks_apart() {
         app.post_json(&t.accountant, &path, &json!({"action": "note", "state": "in_progress", "note": "đang hỏi ngân hàng"}))
             .await
             .expect_status(StatusCode::CREATED, "a note in a closed period");
+        // The store refuses it too, past the service (an approval and an adjustment cannot
+        // cross), and writes nothing.
+        use doisoat::domain::resolution::ResolutionAction;
+        let past_service = app
+            .store
+            .add_resolution(
+                doisoat::store::NewResolution {
+                    run_id: s.run,
+                    key: key.clone(),
+                    action: ResolutionAction::Link,
+                    state: None,
+                    note: "gõ sai".into(),
+                    beneficiary: Some("b:025038000101".into()),
+                    actor: "accountant:test-accountant".into(),
+                    actor_name: "test-accountant".into(),
+                },
+                Some(doisoat::store::NewAdjustment {
+                    period_id: s.period,
+                    unit: "VN".into(),
+                    action: ResolutionAction::Link,
+                    payout_key: Some(key.clone()),
+                    beneficiary_key: "b:025038000101".into(),
+                    list_upload_id: None,
+                }),
+            )
+            .await;
+        assert!(matches!(past_service, Err(doisoat::store::StoreError::Conflict(_))), "{past_service:?}");
+        let history = app.get(&t.auditor, &path).await.json();
+        assert_eq!(history["entries"].as_array().map(Vec::len), Some(1), "only the note: {history}");
 
         // A callback is still taken (200) and counted after the closure.
         let r = app.post_callback(&t.bank, &t.bank_secret, &late_payout("FT-LATE-1", "success").to_string(), 0).await;
