@@ -47,6 +47,14 @@ impl RunState {
         }
     }
 
+    /// What a reader in `lang` calls it.
+    pub fn label(self, lang: crate::domain::Lang) -> &'static str {
+        match lang {
+            crate::domain::Lang::Vi => self.label_vi(),
+            crate::domain::Lang::En => self.label_en(),
+        }
+    }
+
     pub fn label_en(self) -> &'static str {
         match self {
             RunState::Draft => "Draft",
@@ -118,6 +126,14 @@ impl Step {
             Step::Approve => "Phê duyệt",
             Step::Return => "Trả lại",
             Step::Reopen => "Mở lại kỳ",
+        }
+    }
+
+    /// What a reader in `lang` calls it.
+    pub fn label(self, lang: crate::domain::Lang) -> &'static str {
+        match lang {
+            crate::domain::Lang::Vi => self.label_vi(),
+            crate::domain::Lang::En => self.label_en(),
         }
     }
 

@@ -9,7 +9,6 @@ use serde::Serialize;
 
 use super::{ServiceError, ServiceResult};
 use crate::domain::approval::{self, RunState, Step};
-use crate::domain::units::shipped_tree;
 use crate::report::{Signatures, Signer};
 use crate::store::{
     Closure, NewRunStep, Period, RunInfo, RunStep, Store, StoreError, TokenInfo, UploadKind,
@@ -59,9 +58,9 @@ pub async fn run_view(store: &dyn Store, run: RunInfo) -> ServiceResult<RunView>
         .await?
         .into_iter()
         .find(|c| c.run_id == run.id);
-    let post_close = match &closure {
-        Some(c) => Some(post_close(store, c).await?),
-        None => None,
+    let post_close = match (&closure, store.get_period(run.period_id).await?) {
+        (Some(c), Some(period)) => Some(post_close(store, &period, c).await?),
+        _ => None,
     };
     Ok(RunView {
         run,
@@ -71,17 +70,22 @@ pub async fn run_view(store: &dyn Store, run: RunInfo) -> ServiceResult<RunView>
     })
 }
 
-/// Take `step` on run `run_id` as `by`: 403 for a role that may not (or the submitter's own
-/// token approving or returning), 409 when the run's state does not allow it or its unit
-/// is closed already, 400 for a missing or too long reason. The caller has checked the run
-/// is within `by`'s subtree.
+/// Take `step` on run `run_id` as `by`: 404 for no such run or one outside `by`'s subtree
+/// (not theirs to know of), 403 for a role that may not (or the submitter's own token
+/// approving or returning), 409 when the run's state does not allow it or its unit is
+/// closed already, 400 for a missing or too long reason.
 pub async fn take_step(
     store: &dyn Store,
-    run: &RunInfo,
+    run_id: i64,
     step: Step,
     by: &TokenInfo,
     reason: Option<&str>,
 ) -> ServiceResult<RunView> {
+    let run = store
+        .run_info(run_id)
+        .await?
+        .filter(|r| by.sees(&r.unit))
+        .ok_or_else(|| ServiceError::NotFound(format!("reconciliation {run_id}")))?;
     let allowed = match step {
         Step::Submit => by.role.can_write(),
         Step::Approve | Step::Return | Step::Reopen => by.role.can_approve(),
@@ -92,13 +96,6 @@ pub async fn take_step(
             role = by.role.as_str(),
             what = step.label_vi().to_lowercase(),
             en = step.as_str(),
-        )));
-    }
-    if !by.sees(&run.unit) {
-        return Err(ServiceError::Forbidden(format!(
-            "Mã của đơn vị {own} không duyệt được kết quả của đơn vị {unit} / a token of unit {own} may not act on unit {unit}'s runs",
-            own = by.unit,
-            unit = run.unit
         )));
     }
     let reason = approval::reason(reason).map_err(invalid)?;
@@ -176,8 +173,7 @@ pub async fn reopen(
 /// The closure a change to `unit`'s inputs in the period would break, if any: the period
 /// is closed for `unit`'s own subtree or an ancestor's.
 pub fn closure_over<'a>(closures: &'a [Closure], unit: &str) -> Option<&'a Closure> {
-    let tree = shipped_tree();
-    closures.iter().find(|c| tree.is_within(unit, &c.unit))
+    closures.iter().find(|c| c.covers(unit))
 }
 
 /// What a closed period refuses: anything that would change the approved figures' inputs.
@@ -238,16 +234,17 @@ pub async fn ensure_open(
 
 /// The callbacks that arrived (or changed state) for a closed subtree after its closure:
 /// those naming a unit of the subtree, or paying a person on the approved run's lists.
-pub async fn post_close(store: &dyn Store, closure: &Closure) -> ServiceResult<PostClose> {
+pub async fn post_close(
+    store: &dyn Store,
+    period: &Period,
+    closure: &Closure,
+) -> ServiceResult<PostClose> {
     let mut out = PostClose {
         approved_run: closure.run_id,
         unit: closure.unit.clone(),
         closed_at: closure.closed_at,
         count: 0,
         amount: Decimal::ZERO,
-    };
-    let Some(period) = store.get_period(closure.period_id).await? else {
-        return Ok(out);
     };
     let late = store
         .callbacks_since(
@@ -257,24 +254,24 @@ pub async fn post_close(store: &dyn Store, closure: &Closure) -> ServiceResult<P
             LATE_CALLBACKS_READ,
         )
         .await?;
-    let tree = shipped_tree();
     let everything = closure.unit == crate::domain::units::NATION;
-    let in_subtree = |unit: &Option<String>| {
-        unit.as_deref()
-            .is_some_and(|u| tree.is_within(u, &closure.unit))
-    };
-    // People the approved run's lists name, among those the late callbacks pay.
-    let on_lists: HashSet<String> = if everything {
-        HashSet::new()
+    let in_subtree = |unit: &Option<String>| unit.as_deref().is_some_and(|u| closure.covers(u));
+    // People the approved run's lists name, among those the late callbacks pay (the run's
+    // lists are looked up only when some late callback needs it).
+    let asked: Vec<String> = if everything {
+        Vec::new()
     } else {
-        let asked: Vec<String> = late
-            .iter()
+        late.iter()
             .filter(|c| !in_subtree(&c.unit_code))
             .filter_map(|c| c.population_id.clone())
             .collect::<HashSet<_>>()
             .into_iter()
-            .collect();
-        let lists = run_lists(store, &period, closure.run_id).await?;
+            .collect()
+    };
+    let on_lists: HashSet<String> = if asked.is_empty() {
+        HashSet::new()
+    } else {
+        let lists = run_lists(store, period, closure.run_id).await?;
         store
             .ids_on_lists(&lists, &asked)
             .await?

@@ -1146,7 +1146,7 @@ pub async fn live_report(
     let mut report = Report::from_sums(&sums, target(unit), row_errors, mismatches);
     let closures = store.period_closures(period_id).await?;
     if let Some(c) = approval::closure_over(&closures, unit) {
-        report.post_close = Some(approval::post_close(store, c).await?);
+        report.post_close = Some(approval::post_close(store, &period, c).await?);
     }
     Ok((report, read.freshness))
 }

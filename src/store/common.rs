@@ -303,6 +303,17 @@ macro_rules! run_info_sql {
 }
 pub(super) use run_info_sql;
 
+/// `SELECT <every closure column> FROM period_closures <rest>`.
+macro_rules! closure_sql {
+    ($rest:literal) => {
+        concat!(
+            "SELECT period_id, unit_code, run_id, closed_at, closed_by FROM period_closures ",
+            $rest
+        )
+    };
+}
+pub(super) use closure_sql;
+
 /// `SELECT <every callback payout column> FROM callback_payouts <rest>`.
 macro_rules! callback_sql {
     ($rest:literal) => {

@@ -262,6 +262,13 @@ pub struct Closure {
     pub closed_by: String,
 }
 
+impl Closure {
+    /// Whether the closure holds `unit`'s inputs: it is the closed unit or lies below it.
+    pub fn covers(&self, unit: &str) -> bool {
+        crate::domain::units::shipped_tree().is_within(unit, &self.unit)
+    }
+}
+
 /// A callback stored or changed after a closure: what counts as a post-close adjustment.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct LateCallback {
@@ -1210,6 +1217,8 @@ pub trait Store: Send + Sync {
     /// a feed that ends without `RunFeed::Done` stores nothing (Conflict).
     async fn save_reconciliation(&self, run: NewRun, actor: &str) -> StoreResult<RunInfo>;
     async fn get_reconciliation(&self, id: i64) -> StoreResult<Option<StoredRun>>;
+    /// A run without its JSON texts (reports can be megabytes).
+    async fn run_info(&self, id: i64) -> StoreResult<Option<RunInfo>>;
     async fn list_reconciliations(&self, period_id: i64) -> StoreResult<Vec<RunInfo>>;
     /// Take a step of a run (`step.step` must not be `Reopen`: see `reopen_period`), if its
     /// state allows (`Step::from`), and audit it. Approving closes the period for the

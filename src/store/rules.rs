@@ -201,8 +201,7 @@ pub(super) fn closed_by(c: &Closure) -> StoreError {
 
 /// Conflict when `unit` lies in the subtree of a closed unit.
 pub(super) fn not_closed(unit: &str, closures: &[Closure]) -> StoreResult<()> {
-    let tree = crate::domain::units::shipped_tree();
-    match closures.iter().find(|c| tree.is_within(unit, &c.unit)) {
+    match closures.iter().find(|c| c.covers(unit)) {
         Some(c) => Err(closed_by(c)),
         None => Ok(()),
     }

@@ -25,8 +25,8 @@ use crate::store::common::{
     AuditRecord, BATCH_ROWS, BankCallbackRecord, CallbackRecord, CallbackStateRecord, Cell,
     ClosureRecord, PeriodRecord, RunInfoRecord, RunRecord, RunStepRecord, STORE_CHUNK,
     SessionRecord, TargetColumns, TokenRecord, UnitRecord, UnitTargetRecord, UploadColumns,
-    UploadRecord, callback_sql, is_unique_violation, now, period_sql, run_info_sql, run_sql,
-    session_sql, token_sql, unit_sql, upload_sql,
+    UploadRecord, callback_sql, closure_sql, is_unique_violation, now, period_sql, run_info_sql,
+    run_sql, session_sql, token_sql, unit_sql, upload_sql,
 };
 use crate::store::decide::{CallbackSlot, Decided, PendingEvent, SlotAnswer, decide};
 use crate::store::records::{LIST_ROW_COLUMNS, PAYOUT_ROW_COLUMNS, dong};
@@ -146,15 +146,28 @@ async fn no_overlap(tx: &mut Tx, period_id: i64, unit: &str) -> StoreResult<()> 
 /// approved): nothing may change the inputs the approved figures came from. Read under the
 /// write lock, so an approval and an upload cannot cross.
 async fn not_closed(tx: &mut Tx, period_id: i64, unit: &str) -> StoreResult<()> {
-    let closures: Vec<ClosureRecord> = sqlx::query_as(
-        "SELECT period_id, unit_code, run_id, closed_at, closed_by FROM period_closures \
-         WHERE period_id = $1 ORDER BY unit_code",
-    )
-    .bind(period_id)
-    .fetch_all(&mut **tx)
-    .await?;
+    let closures: Vec<ClosureRecord> =
+        sqlx::query_as(closure_sql!("WHERE period_id = $1 ORDER BY unit_code"))
+            .bind(period_id)
+            .fetch_all(&mut **tx)
+            .await?;
     let closures: Vec<crate::store::Closure> = closures.into_iter().map(Into::into).collect();
     rules::not_closed(unit, &closures)
+}
+
+/// The closure of `unit`'s own subtree in the period, if any (read in the transaction).
+async fn closure_of(
+    tx: &mut Tx,
+    period_id: i64,
+    unit: &str,
+) -> StoreResult<Option<crate::store::Closure>> {
+    let row: Option<ClosureRecord> =
+        sqlx::query_as(closure_sql!("WHERE period_id = $1 AND unit_code = $2"))
+            .bind(period_id)
+            .bind(unit)
+            .fetch_optional(&mut **tx)
+            .await?;
+    Ok(row.map(Into::into))
 }
 
 /// Append a step to a run's history (under the write lock: the next seq is read there).
@@ -1638,15 +1651,7 @@ impl Store for Backend {
             .map_err(|e| StoreError::Conflict(e.to_string()))?;
         let at = now();
         if step.step == Step::Approve {
-            let closed: Option<ClosureRecord> = sqlx::query_as(
-                "SELECT period_id, unit_code, run_id, closed_at, closed_by FROM period_closures \
-                 WHERE period_id = $1 AND unit_code = $2",
-            )
-            .bind(run.period_id)
-            .bind(&run.unit)
-            .fetch_optional(&mut *tx)
-            .await?;
-            if let Some(c) = closed.map(crate::store::Closure::from) {
+            if let Some(c) = closure_of(&mut tx, run.period_id, &run.unit).await? {
                 return Err(rules::closed_by(&c));
             }
             sqlx::query(
@@ -1680,6 +1685,14 @@ impl Store for Backend {
         })
     }
 
+    async fn run_info(&self, id: i64) -> StoreResult<Option<RunInfo>> {
+        let row: Option<RunInfoRecord> = sqlx::query_as(run_info_sql!("WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(self.reader())
+            .await?;
+        Ok(row.map(RunInfo::from))
+    }
+
     async fn run_steps(&self, run_id: i64) -> StoreResult<Vec<crate::store::RunStep>> {
         let rows: Vec<RunStepRecord> = sqlx::query_as(
             "SELECT step, token_id, actor, person, reason, at FROM run_steps \
@@ -1692,13 +1705,11 @@ impl Store for Backend {
     }
 
     async fn period_closures(&self, period_id: i64) -> StoreResult<Vec<crate::store::Closure>> {
-        let rows: Vec<ClosureRecord> = sqlx::query_as(
-            "SELECT period_id, unit_code, run_id, closed_at, closed_by FROM period_closures \
-             WHERE period_id = $1 ORDER BY unit_code",
-        )
-        .bind(period_id)
-        .fetch_all(self.reader())
-        .await?;
+        let rows: Vec<ClosureRecord> =
+            sqlx::query_as(closure_sql!("WHERE period_id = $1 ORDER BY unit_code"))
+                .bind(period_id)
+                .fetch_all(self.reader())
+                .await?;
         Ok(rows.into_iter().map(Into::into).collect())
     }
 
@@ -1710,15 +1721,7 @@ impl Store for Backend {
     ) -> StoreResult<crate::store::Closure> {
         let mut tx = self.begin_write().await?;
         period_exists(&mut tx, period_id).await?;
-        let closed: Option<ClosureRecord> = sqlx::query_as(
-            "SELECT period_id, unit_code, run_id, closed_at, closed_by FROM period_closures \
-             WHERE period_id = $1 AND unit_code = $2",
-        )
-        .bind(period_id)
-        .bind(unit)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let closure = closed.map(crate::store::Closure::from).ok_or_else(|| {
+        let closure = closure_of(&mut tx, period_id, unit).await?.ok_or_else(|| {
             StoreError::Conflict(format!(
                 "Kỳ chưa khóa cho đơn vị {unit} / the period is not closed for unit {unit}"
             ))

@@ -6,10 +6,9 @@ use axum::extract::{Form, Path, State};
 use axum::http::HeaderMap;
 use serde::Deserialize;
 
-use super::error::{OrPage, PageError, PageResult, WebError};
+use super::error::{OrPage, PageResult};
 use super::{check_post, see_other};
 use crate::app::AppState;
-use crate::domain::Lang;
 use crate::domain::approval::{RunState, Step};
 use crate::service::approval::RunView;
 use crate::web::i18n::Tr;
@@ -58,27 +57,18 @@ pub struct StepRow {
 impl ApprovalView {
     pub fn of(view: &RunView, v: &Viewer, people: &super::People) -> Self {
         let t = Tr { lang: v.lang };
-        let vi = v.lang == Lang::Vi;
         let state = view.run.state;
         let role = v.role();
         let submitter = view.last(Step::Submit).map(|s| s.token_id);
         let sees = v.token().sees(&view.run.unit);
         ApprovalView {
             state: state.as_str(),
-            state_label: if vi {
-                state.label_vi()
-            } else {
-                state.label_en()
-            },
+            state_label: state.label(v.lang),
             steps: view
                 .steps
                 .iter()
                 .map(|s| StepRow {
-                    label: if vi {
-                        s.step.label_vi()
-                    } else {
-                        s.step.label_en()
-                    },
+                    label: s.step.label(v.lang),
                     by: if s.person.is_empty() {
                         people.name(&s.by)
                     } else {
@@ -131,18 +121,9 @@ async fn take(
     let f = form_of(form);
     check_post(v, headers, f.and_then(|f| f.csrf.as_deref()))?;
     let lang = v.lang;
-    let run = st
-        .store
-        .get_reconciliation(id)
-        .await
-        .or_page(lang)?
-        .ok_or(PageError(WebError::NotFound, lang))?;
-    if !v.token().sees(&run.info.unit) {
-        return Err(PageError(WebError::NotFound, lang));
-    }
     crate::service::approval::take_step(
         st.store.as_ref(),
-        &run.info,
+        id,
         step,
         v.token(),
         f.and_then(|f| f.reason.as_deref()),

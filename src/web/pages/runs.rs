@@ -45,10 +45,7 @@ impl RunRow {
     pub(super) fn new(r: &RunInfo, people: &super::People, lang: crate::domain::Lang) -> Self {
         RunRow {
             state: r.state.as_str(),
-            state_label: match lang {
-                crate::domain::Lang::Vi => r.state.label_vi(),
-                crate::domain::Lang::En => r.state.label_en(),
-            },
+            state_label: r.state.label(lang),
             id: r.id,
             unit: r.unit.clone(),
             unit_name: super::unit_name(&r.unit),
