@@ -64,10 +64,12 @@ pub enum Action {
     /// Something done about an exception of a run (a note, a state, a link, a payment in
     /// cash, a confirmation), with the state before and after.
     ExceptionResolve,
+    /// An approved run's unpaid carried into a later period as arrears.
+    PeriodCarryOver,
 }
 
 impl Action {
-    pub const ALL: [Action; 20] = [
+    pub const ALL: [Action; 21] = [
         Action::PeriodCreate,
         Action::UploadBeneficiaries,
         Action::UploadPayouts,
@@ -88,6 +90,7 @@ impl Action {
         Action::RunReturn,
         Action::PeriodReopen,
         Action::ExceptionResolve,
+        Action::PeriodCarryOver,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -112,6 +115,7 @@ impl Action {
             Action::RunReturn => "reconciliation.return",
             Action::PeriodReopen => "period.reopen",
             Action::ExceptionResolve => "exception.resolve",
+            Action::PeriodCarryOver => "period.carry_over",
         }
     }
 }
@@ -154,6 +158,7 @@ impl Action {
             Action::RunReturn => ("Trả lại kết quả đối soát", "Run returned"),
             Action::PeriodReopen => ("Mở lại kỳ đã khóa", "Closed period reopened"),
             Action::ExceptionResolve => ("Xử lý ngoại lệ", "Exception resolved"),
+            Action::PeriodCarryOver => ("Chuyển truy lĩnh sang kỳ", "Arrears carried over"),
         };
         if vi { v } else { e }
     }

@@ -97,6 +97,8 @@ pub fn routes(limits: BodyLimits) -> (axum::Router<AppState>, utoipa::openapi::O
         .routes(routes!(runs::approve))
         .routes(routes!(runs::return_run))
         .routes(routes!(periods::reopen))
+        .routes(routes!(periods::carry_over))
+        .routes(routes!(periods::arrears))
         .routes(routes!(runs::compare))
         .routes(routes!(runs::exceptions))
         .routes(routes!(runs::resolutions, runs::resolve))

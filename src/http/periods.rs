@@ -12,7 +12,7 @@ use super::error::{ApiQuery, AppError};
 use crate::app::AppState;
 use crate::domain::period::{PeriodCode, TargetChange, TargetsBp, bp_pct};
 use crate::service::{self, CreatePeriodError, PeriodRequest};
-use crate::store::{Closure, Period, UnitTarget, Upload};
+use crate::store::{CarryOver, Closure, Period, UnitTarget, Upload};
 
 /// JSON bodies whose rejections use the problem format too.
 #[derive(FromRequest)]
@@ -199,6 +199,77 @@ pub async fn reopen(
     )
     .await?;
     Ok(Json(closure))
+}
+
+/// Carry an approved run's follow-up into this period as arrears.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CarryOverRequest {
+    /// The approved run (of an earlier period of the same programme) to carry over.
+    pub from_run: i64,
+}
+
+/// Carry the follow-up of an approved run of an earlier period (its unpaid, failed and
+/// returned people, and the rest of each underpayment) into this period as arrears (truy
+/// lĩnh) for the run's unit. People without a valid 12-digit ID, paid in cash after all,
+/// or paid by a bank after the approval are left out (`skipped`). This period's runs and
+/// live figures then show `arrears {beneficiaries, amount_due, amount_paid,
+/// amount_outstanding}` apart from the month's own amounts: a payment goes to the month
+/// first, then to the arrears. Audited as `period.carry_over`.
+#[utoipa::path(post, path = "/api/v1/periods/{id}/carry-over", tag = "periods", params(("id" = i64, Path)),
+    request_body = CarryOverRequest,
+    responses((status = 201, body = CarryOver, description = "carried: how many people, how much"),
+        (status = 400, description = "`wrong-period`: the run is not of an earlier period of the same programme"),
+        (status = 403, description = "a role that does not write"),
+        (status = 404, description = "no such period, or a run outside the token's subtree"),
+        (status = 409, description = "`not-approved`; `period-closed` for the run's unit; the run was carried into this period already")),
+    security(("bearer" = [])))]
+pub async fn carry_over(
+    State(st): State<AppState>,
+    auth: Auth,
+    Path(id): Path<i64>,
+    AppJson(req): AppJson<CarryOverRequest>,
+) -> Result<(StatusCode, Json<CarryOver>), AppError> {
+    auth.require_write()?;
+    let carried =
+        service::arrears::carry_over(st.store.as_ref(), id, req.from_run, &auth.0).await?;
+    Ok((StatusCode::CREATED, Json(carried)))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ArrearsQuery {
+    /// A unit's code within the token's subtree; default: the token's unit.
+    pub unit: Option<String>,
+    /// People to skip (default 0).
+    pub offset: Option<usize>,
+    /// People to return (default 100, at most 1,000).
+    pub limit: Option<usize>,
+}
+
+/// The arrears carried into the period for a unit's subtree, as the period stands now:
+/// the figures, the carry-overs, and per person what is owed, paid and outstanding.
+#[utoipa::path(get, path = "/api/v1/periods/{id}/arrears", tag = "periods", params(("id" = i64, Path), ArrearsQuery),
+    responses((status = 200, body = crate::service::arrears::PeriodArrears), (status = 404, description = "no such period, or a unit outside the token's subtree")),
+    security(("bearer" = [])))]
+pub async fn arrears(
+    State(st): State<AppState>,
+    auth: Auth,
+    Path(id): Path<i64>,
+    ApiQuery(q): ApiQuery<ArrearsQuery>,
+) -> Result<Json<crate::service::arrears::PeriodArrears>, AppError> {
+    auth.require_read()?;
+    let unit = auth.read_unit(q.unit.as_deref())?;
+    let limit = q.limit.unwrap_or(100).clamp(1, 1_000);
+    Ok(Json(
+        service::arrears::period_arrears(
+            st.store.as_ref(),
+            id,
+            &unit.code,
+            q.offset.unwrap_or(0),
+            limit,
+        )
+        .await?,
+    ))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -284,18 +284,25 @@ where
     drop(by_person);
     drop(accounts);
 
-    // 4. Outcomes.
+    // 4. Outcomes. A person owed arrears may be paid them on top of the month: that part
+    // is theirs, not an overpayment, and not the month's.
+    let mut arrears_paid = rustc_hash::FxHashMap::default();
     for (i, (b, t)) in people.iter_mut().zip(tallies.iter().copied()).enumerate() {
         let listed_account = list.account(b.row as usize).is_some();
         b.paid_cashless = t.paid();
         b.has_account = listed_account || b.paid_cashless;
-        b.outcome = outcome(
-            amounts.due(i),
-            amounts.paid(i),
-            t,
-            listed_account,
-            options.tolerance,
-        );
+        let owed = if options.arrears.is_empty() {
+            Decimal::ZERO
+        } else {
+            person_key(list.id(b.row as usize)).map_or(Decimal::ZERO, |k| options.arrears.owed(k))
+        };
+        let (due, paid) = (amounts.due(i), amounts.paid(i));
+        b.outcome = outcome(due, paid, t, listed_account, options.tolerance, owed);
+        let to_arrears = super::arrears::arrears_paid(due, paid, owed);
+        if to_arrears > Decimal::ZERO {
+            amounts.add_paid(i, -to_arrears);
+            arrears_paid.insert(i as u32, to_arrears);
+        }
     }
     drop(tallies);
     // Paid in cash: still an account holder (account coverage does not change), paid, but
@@ -385,6 +392,7 @@ where
         payout_offsets,
         payout_index,
         after_removal,
+        arrears_paid,
     }
 }
 
@@ -1131,10 +1139,11 @@ fn outcome(
     t: Tally,
     listed_account: bool,
     tolerance: Decimal,
+    owed_arrears: Decimal,
 ) -> Outcome {
     if t.paid() {
         let diff = paid - due;
-        if diff.abs() <= tolerance {
+        if diff.abs() <= tolerance || (diff > tolerance && diff <= owed_arrears + tolerance) {
             Outcome::Matched
         } else if t.paid_twice_or_more()
             && !due.is_zero()
@@ -1323,6 +1332,45 @@ mod tests {
             ..Default::default()
         };
         reconcile(list, payouts, &options)
+    }
+
+    /// Arrears carried over: the month first, then the arrears; only the month's part
+    /// counts in the month's figures.
+    #[test]
+    fn arrears_are_paid_on_top_of_the_month() {
+        let with = |owed: i64, payouts: &[PayoutRow]| {
+            let mut arrears = crate::recon::arrears::Arrears::default();
+            if let Ok(k) = ID_A.parse::<u64>() {
+                arrears.add(k, d(owed));
+            }
+            let options = Options {
+                arrears,
+                ..Default::default()
+            };
+            let list = [ben_acct(ID_A, 1000, "123", None)];
+            reconcile(&list[..], payouts, &options)
+        };
+        let r = with(500, &[ok(1000), ok(500)]);
+        assert_eq!(r.beneficiaries[0].outcome, Outcome::Matched);
+        assert_eq!((r.amount_paid(0), r.arrears_paid(0)), (d(1000), d(500)));
+        assert_eq!(r.totals.amount_paid, d(1000), "the month's own figures");
+        let r = with(500, &[ok(1300)]);
+        assert_eq!(r.beneficiaries[0].outcome, Outcome::Matched, "part of it");
+        assert_eq!((r.amount_paid(0), r.arrears_paid(0)), (d(1000), d(300)));
+        let r = with(500, &[ok(2000)]);
+        assert_eq!(r.beneficiaries[0].outcome, Outcome::Overpaid);
+        assert_eq!((r.amount_paid(0), r.arrears_paid(0)), (d(1500), d(500)));
+        let r = with(1000, &[ok(1000), ok(1000)]);
+        assert_eq!(
+            r.beneficiaries[0].outcome,
+            Outcome::Matched,
+            "a month's arrears paid apart is not a duplicate"
+        );
+        let r = with(500, &[ok(700)]);
+        assert_eq!(r.beneficiaries[0].outcome, Outcome::Underpaid);
+        assert_eq!(r.arrears_paid(0), d(0));
+        // Without arrears, the same payouts are what they always were.
+        assert_eq!(outcome_of(1000, &[ok(1000), ok(500)]), Outcome::Overpaid);
     }
 
     /// Outcome of the only beneficiary, for a single-person list.

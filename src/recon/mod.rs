@@ -1,6 +1,7 @@
 //! Reconciliation: pure functions from typed rows to outcomes and coverage. No IO.
 
 pub mod adjust;
+pub mod arrears;
 pub mod cells;
 mod engine;
 mod exceptions;

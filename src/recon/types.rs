@@ -728,6 +728,8 @@ pub struct Options {
     pub targets: crate::domain::period::Targets,
     /// Links and payments in cash recorded by hand (resolved exceptions).
     pub adjustments: super::adjust::Adjustments,
+    /// Arrears carried over from earlier periods, owed on top of the month's amount.
+    pub arrears: super::arrears::Arrears,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -756,6 +758,9 @@ pub struct Reconciliation {
     /// Unmatched payouts (indexes) whose ID the previous period listed: flagged
     /// `paid_after_removal`. Empty without a previous period.
     pub(crate) after_removal: rustc_hash::FxHashSet<u32>,
+    /// What each person owed arrears paid towards them (beyond the month's amount, which
+    /// is all `amounts` counts as paid). Empty without arrears.
+    pub(crate) arrears_paid: rustc_hash::FxHashMap<u32, Decimal>,
 }
 
 impl PayoutLink {
@@ -771,9 +776,18 @@ impl Reconciliation {
         self.amounts.due(b)
     }
 
-    /// What beneficiary `b` was paid: their successful linked payouts, summed.
+    /// What beneficiary `b` was paid towards the month: their successful linked payouts,
+    /// summed, less what went to arrears (`arrears_paid`).
     pub fn amount_paid(&self, b: usize) -> Decimal {
         self.amounts.paid(b)
+    }
+
+    /// What beneficiary `b`'s payments put towards arrears carried over to them.
+    pub fn arrears_paid(&self, b: usize) -> Decimal {
+        self.arrears_paid
+            .get(&(b as u32))
+            .copied()
+            .unwrap_or_default()
     }
 
     /// Further list rows (indexes) of beneficiary `b`, merged into its first.

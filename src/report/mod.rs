@@ -64,6 +64,27 @@ pub struct Report {
     /// before it was kept.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comparison: Option<ComparisonCounts>,
+    /// Arrears (truy lĩnh) carried over into the period from earlier approved runs, apart
+    /// from the month's own amounts (which count only the month's part of a payment): in
+    /// runs and live figures of a period that has a carry-over; absent elsewhere.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arrears: Option<ArrearsFigures>,
+}
+
+/// Arrears owed in a period, for a unit's subtree: people owed, what they are owed, what
+/// their payments put towards it (after the month's own amount), what is still owed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ArrearsFigures {
+    pub beneficiaries: u64,
+    #[serde(with = "rust_decimal::serde::str")]
+    #[schema(value_type = String)]
+    pub amount_due: Decimal,
+    #[serde(with = "rust_decimal::serde::str")]
+    #[schema(value_type = String)]
+    pub amount_paid: Decimal,
+    #[serde(with = "rust_decimal::serde::str")]
+    #[schema(value_type = String)]
+    pub amount_outstanding: Decimal,
 }
 
 /// What banks sent for a closed subtree after it was closed: stored (nothing a bank sends
@@ -417,6 +438,7 @@ impl Report {
                 .collect(),
             post_close: None,
             comparison: None,
+            arrears: None,
         }
     }
 

@@ -183,6 +183,8 @@ pub enum ClosedChange {
     PayoutFile,
     /// A link or a payment in cash recorded against an exception.
     Adjustment,
+    /// Arrears carried in from an earlier period.
+    CarryOver,
 }
 
 impl ClosedChange {
@@ -191,6 +193,7 @@ impl ClosedChange {
             ClosedChange::List => "danh sách",
             ClosedChange::PayoutFile => "tệp kết quả chi",
             ClosedChange::Adjustment => "điều chỉnh (ghép khoản chi, chi tiền mặt)",
+            ClosedChange::CarryOver => "truy lĩnh chuyển sang",
         }
     }
 
@@ -199,6 +202,7 @@ impl ClosedChange {
             ClosedChange::List => "lists",
             ClosedChange::PayoutFile => "payout files",
             ClosedChange::Adjustment => "adjustments (links, payments in cash)",
+            ClosedChange::CarryOver => "arrears carried over",
         }
     }
 }

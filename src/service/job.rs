@@ -295,6 +295,7 @@ pub fn run(input: &JobInput, progress: &dyn Progress) -> anyhow::Result<JobOutpu
         tolerance: input.tolerance,
         targets: input.targets,
         adjustments: Default::default(),
+        arrears: Default::default(),
     };
     let row_errors: Vec<_> = std::iter::once(&list.errors)
         .chain(payouts.iter().map(|p| &p.errors))

@@ -53,6 +53,11 @@ impl Components {
     fn options(&self) -> Options {
         Options {
             adjustments: self.adjustments(),
+            arrears: self
+                .index
+                .as_ref()
+                .map(|i| i.arrears.clone())
+                .unwrap_or_default(),
             ..Options::default()
         }
     }
@@ -303,6 +308,8 @@ struct LinkIndex {
     inputs_key: String,
     /// The period's adjustments as applied to these inputs.
     adjustments: Adjustments,
+    /// The arrears carried into the period (a person's outcome depends on them).
+    arrears: crate::recon::arrears::Arrears,
     built: std::time::Instant,
     /// The upload of each source: lists, then payout files.
     lists: Vec<i64>,
@@ -360,7 +367,7 @@ fn link_index(store: &dyn Store, period_id: i64, inputs_key: &str) -> Option<Arc
 /// The link index of a period's gathered rows.
 fn build_links(
     inputs_key: String,
-    adjustments: Adjustments,
+    (adjustments, arrears): (Adjustments, crate::recon::arrears::Arrears),
     lists: Vec<i64>,
     files: Vec<i64>,
     list: &InUnits<ListTable>,
@@ -396,6 +403,7 @@ fn build_links(
     LinkIndex {
         inputs_key,
         adjustments,
+        arrears,
         built: std::time::Instant::now(),
         lists,
         files,
@@ -641,12 +649,14 @@ async fn recompute(store: &dyn Store, period_id: i64, watermark: i64) -> Service
         &list_inputs,
         &file_inputs,
         super::resolutions::mark(&g.adjustments_stored),
+        g.carry_over_mark,
     );
     drop((list_inputs, file_inputs));
     let index_key = key.clone();
     let (cells, states, links) = blocking(move || {
         let options = Options {
             adjustments: g.adjustments.clone(),
+            arrears: g.arrears.clone(),
             ..Options::default()
         };
         let recon = reconcile(&g.list, &g.payouts, &options);
@@ -665,7 +675,7 @@ async fn recompute(store: &dyn Store, period_id: i64, watermark: i64) -> Service
         drop(recon);
         let links = build_links(
             index_key,
-            g.adjustments.clone(),
+            (g.adjustments.clone(), g.arrears.clone()),
             lists,
             files,
             &g.list,

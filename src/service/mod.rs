@@ -2,6 +2,7 @@
 //! reconciliations with their digests, and render stored runs for download.
 
 pub mod approval;
+pub mod arrears;
 pub mod callbacks;
 pub mod compare;
 pub mod comparison;
@@ -876,6 +877,11 @@ struct Gathered {
     /// them to these inputs.
     adjustments_stored: Vec<crate::store::Adjustment>,
     adjustments: crate::recon::adjust::Adjustments,
+    /// Arrears carried into the period, as stored and as the engine applies them; the
+    /// newest carry-over (what names them in the live inputs' key).
+    arrears_stored: Vec<crate::store::Arrear>,
+    arrears: crate::recon::arrears::Arrears,
+    carry_over_mark: Option<i64>,
 }
 
 impl Gathered {
@@ -911,6 +917,7 @@ impl Gathered {
             })
             .chain(self.callbacks.clone())
             .chain(resolutions::adjustments_input(&self.adjustments_stored))
+            .chain(arrears::arrears_input(&self.arrears_stored))
             .collect()
     }
 
@@ -1005,6 +1012,14 @@ async fn gather(store: &dyn Store, period_id: i64) -> ServiceResult<Gathered> {
         .map(|u| u.id)
         .collect();
     let adjustments = resolutions::bind(&adjustments_stored, &current_lists);
+    let carry_over_mark = store
+        .carry_overs(period_id)
+        .await?
+        .iter()
+        .map(|c| c.id)
+        .max();
+    let arrears_stored = store.period_arrears(period_id).await?;
+    let arrears = arrears::owed(&arrears_stored);
     Ok(Gathered {
         period,
         uploads,
@@ -1015,6 +1030,9 @@ async fn gather(store: &dyn Store, period_id: i64) -> ServiceResult<Gathered> {
         targets,
         adjustments_stored,
         adjustments,
+        arrears_stored,
+        arrears,
+        carry_over_mark,
     })
 }
 
@@ -1078,6 +1096,7 @@ fn compute(
         tolerance: Decimal::ZERO,
         targets: g.target_for(scope),
         adjustments: g.adjustments.clone(),
+        arrears: g.arrears.clone(),
     };
     let keep = within(scope);
     let in_scope = |u: &Upload| keep(Some(&u.unit));
@@ -1095,9 +1114,18 @@ fn compute(
         .collect();
     // The nation holds every unit: nothing to leave out.
     let keep: Option<&crate::recon::Keep<'_>> = (scope != NATION).then_some(&keep);
-    crate::report::assemble_within(
+    let mut assembled = crate::report::assemble_within(
         &g.list, &g.payouts, &options, &inputs, row_errors, keep, previous,
-    )
+    );
+    if g.carry_over_mark.is_some() {
+        let people = arrears::per_person(
+            &g.arrears_stored,
+            &arrears::standings(&g.list, &assembled.recon, &g.arrears_stored),
+        );
+        let tree = crate::domain::units::shipped_tree();
+        assembled.report.arrears = Some(arrears::figures(&people, |u| tree.is_within(u, scope)));
+    }
+    assembled
 }
 
 /// The unit a request names (`unit`, else the caller's own), known to the tree.
@@ -1144,6 +1172,7 @@ pub async fn live_report(
     let sums = crate::recon::cells::sum(&read.cells);
     crate::metrics::global().live_refresh(started.elapsed());
     let mut report = Report::from_sums(&sums, target(unit), row_errors, mismatches);
+    report.arrears = arrears::live_figures(store, period_id, unit).await?;
     let closures = store.period_closures(period_id).await?;
     if let Some(c) = approval::closure_over(&closures, unit) {
         report.post_close = Some(approval::post_close(store, &period, c).await?);

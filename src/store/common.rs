@@ -999,3 +999,75 @@ impl AdjustmentRecord {
         })
     }
 }
+
+/// A `carry_overs` row as read.
+#[derive(sqlx::FromRow)]
+pub(super) struct CarryOverRecord {
+    id: i64,
+    period_id: i64,
+    unit_code: String,
+    from_run: i64,
+    from_period_code: String,
+    people: i64,
+    amount: String,
+    skipped: i64,
+    at: DateTime<Utc>,
+    actor: String,
+    actor_name: String,
+}
+
+pub(super) const CARRY_OVER_COLUMNS: &str = "id, period_id, unit_code, from_run, \
+    from_period_code, people, amount, skipped, at, actor, actor_name";
+
+fn stored_decimal(text: &str, what: &str) -> StoreResult<rust_decimal::Decimal> {
+    text.parse()
+        .map_err(|_| StoreError::Corrupt(format!("{what} amount '{text}'")))
+}
+
+impl CarryOverRecord {
+    pub(super) fn into_carry_over(self) -> StoreResult<crate::store::CarryOver> {
+        Ok(crate::store::CarryOver {
+            id: self.id,
+            period_id: self.period_id,
+            unit: self.unit_code,
+            from_run: self.from_run,
+            from_period_code: self.from_period_code,
+            people: self.people,
+            amount: stored_decimal(&self.amount, "carry-over")?,
+            skipped: self.skipped,
+            at: self.at,
+            actor: self.actor,
+            actor_name: self.actor_name,
+        })
+    }
+}
+
+/// An `arrears` row as read, with its carry-over's run and period.
+#[derive(sqlx::FromRow)]
+pub(super) struct ArrearRecord {
+    id: i64,
+    carry_over_id: i64,
+    from_run: i64,
+    from_period_code: String,
+    unit_code: String,
+    population_id: String,
+    name: String,
+    kind: String,
+    amount: String,
+}
+
+impl ArrearRecord {
+    pub(super) fn into_arrear(self) -> StoreResult<crate::store::Arrear> {
+        Ok(crate::store::Arrear {
+            id: self.id,
+            carry_over_id: self.carry_over_id,
+            from_run: self.from_run,
+            from_period_code: self.from_period_code,
+            unit: self.unit_code,
+            population_id: self.population_id,
+            name: self.name,
+            kind: self.kind,
+            amount: stored_decimal(&self.amount, "arrears")?,
+        })
+    }
+}

@@ -343,6 +343,66 @@ pub struct NewAdjustment {
     pub list_upload_id: Option<i64>,
 }
 
+/// A carry-over to be stored: an approved run's follow-up, owed in a later period.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewCarryOver {
+    pub period_id: i64,
+    /// The approved run's unit: the carry-over's.
+    pub unit: String,
+    pub from_run: i64,
+    pub from_period_code: String,
+    /// The follow-up rows left out (no valid personal ID, paid after the closure).
+    pub skipped: i64,
+    pub actor: String,
+    pub actor_name: String,
+    pub items: Vec<NewArrear>,
+}
+
+/// One person's arrears from one run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewArrear {
+    pub population_id: String,
+    pub name: String,
+    /// The unit they counted in in the run.
+    pub unit: String,
+    /// Why it is owed: the run's outcome (`unpaid`, `failed`, `returned`, `underpaid`).
+    pub kind: String,
+    pub amount: rust_decimal::Decimal,
+}
+
+/// A stored carry-over.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct CarryOver {
+    pub id: i64,
+    pub period_id: i64,
+    pub unit: String,
+    pub from_run: i64,
+    pub from_period_code: String,
+    /// People carried (arrears rows).
+    pub people: i64,
+    /// Their arrears, summed (exact, đồng).
+    #[schema(value_type = String)]
+    pub amount: rust_decimal::Decimal,
+    pub skipped: i64,
+    pub at: DateTime<Utc>,
+    pub actor: String,
+    pub actor_name: String,
+}
+
+/// A stored arrears row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Arrear {
+    pub id: i64,
+    pub carry_over_id: i64,
+    pub from_run: i64,
+    pub from_period_code: String,
+    pub unit: String,
+    pub population_id: String,
+    pub name: String,
+    pub kind: String,
+    pub amount: rust_decimal::Decimal,
+}
+
 /// A stored adjustment.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Adjustment {
@@ -959,6 +1019,9 @@ pub struct StoredCallback {
 pub struct LiveStatus {
     /// The inputs the stored cells were computed from (`inputs_key`); None: none stored.
     pub cells_key: Option<String>,
+    /// How many times the stored cells were written (0: none stored): with `cells_key`,
+    /// `current_key` and `watermark`, it names the figures as they stand.
+    pub cells_version: i64,
     /// The period's inputs now.
     pub current_key: String,
     /// Callback changes not yet in the cells.
@@ -977,6 +1040,7 @@ pub fn inputs_key(
     lists: &[(i64, &str)],
     files: &[(i64, &str)],
     adjustments: Option<i64>,
+    carry_overs: Option<i64>,
 ) -> String {
     let ids = |v: &[(i64, &str)]| {
         v.iter()
@@ -985,8 +1049,12 @@ pub fn inputs_key(
             .join(",")
     };
     let key = format!("lists:{};files:{}", ids(lists), ids(files));
-    match adjustments {
+    let key = match adjustments {
         Some(a) => format!("{key};adjustments:{a}"),
+        None => key,
+    };
+    match carry_overs {
+        Some(c) => format!("{key};arrears:{c}"),
         None => key,
     }
 }
@@ -1267,6 +1335,14 @@ pub trait Store: Send + Sync {
     async fn resolutions(&self, run_id: i64, key: Option<&str>) -> StoreResult<Vec<Resolution>>;
     /// A period's adjustments, oldest first.
     async fn period_adjustments(&self, period_id: i64) -> StoreResult<Vec<Adjustment>>;
+    /// Store a carry-over into its period with its arrears rows, audited as
+    /// `period.carry_over`, in one transaction. Conflict when that run was carried into the
+    /// period already, or when the period is closed for the unit.
+    async fn carry_over(&self, new: NewCarryOver) -> StoreResult<CarryOver>;
+    /// A period's carry-overs, oldest first.
+    async fn carry_overs(&self, period_id: i64) -> StoreResult<Vec<CarryOver>>;
+    /// A period's arrears rows, in the order they were carried.
+    async fn period_arrears(&self, period_id: i64) -> StoreResult<Vec<Arrear>>;
     /// The rows of the period's current lists with this ID (as listed) or, for `Row`, the
     /// rows at that spreadsheet row whose ID is not valid.
     async fn listed_rows(&self, period_id: i64, q: &ListedQuery) -> StoreResult<Vec<ListedRow>>;

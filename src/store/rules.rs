@@ -337,6 +337,24 @@ pub(super) fn exception_resolved(
     )
 }
 
+/// The audit entry of a carry-over.
+pub(super) fn carried_over(c: &crate::store::CarryOver) -> NewAuditEntry {
+    NewAuditEntry::new(
+        &c.actor,
+        Action::PeriodCarryOver,
+        format!("period/{}", c.period_id),
+        json!({
+            "unit": c.unit,
+            "carry_over": c.id,
+            "from_run": c.from_run,
+            "from_period": c.from_period_code,
+            "people": c.people,
+            "amount": c.amount.to_string(),
+            "skipped": c.skipped,
+        }),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

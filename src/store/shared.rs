@@ -2254,6 +2254,94 @@ impl Store for Backend {
             .collect()
     }
 
+    async fn carry_over(
+        &self,
+        new: crate::store::NewCarryOver,
+    ) -> StoreResult<crate::store::CarryOver> {
+        use crate::store::common::{CARRY_OVER_COLUMNS, CarryOverRecord};
+        let mut tx = self.begin_write().await?;
+        period_exists(&mut tx, new.period_id).await?;
+        // Checked again under the write lock, as uploads are (the service says it first).
+        not_closed(&mut tx, new.period_id, &new.unit).await?;
+        let at = now();
+        let amount: rust_decimal::Decimal = new.items.iter().map(|i| i.amount).sum();
+        let inserted = sqlx::query_as::<_, CarryOverRecord>(sqlx::AssertSqlSafe(format!(
+            "INSERT INTO carry_overs (period_id, unit_code, from_run, from_period_code, people, \
+             amount, skipped, at, actor, actor_name) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING {CARRY_OVER_COLUMNS}"
+        )))
+        .bind(new.period_id)
+        .bind(&new.unit)
+        .bind(new.from_run)
+        .bind(&new.from_period_code)
+        .bind(new.items.len() as i64)
+        .bind(amount.to_string())
+        .bind(new.skipped)
+        .bind(at)
+        .bind(&new.actor)
+        .bind(&new.actor_name)
+        .fetch_one(&mut *tx)
+        .await;
+        let carried = match inserted {
+            Ok(r) => r.into_carry_over()?,
+            Err(e) if is_unique_violation(&e) => {
+                return Err(StoreError::Conflict(format!(
+                    "Lượt đối soát {run} đã được chuyển sang kỳ này / run {run} was carried \
+                     over into this period already",
+                    run = new.from_run
+                )));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        for chunk in new.items.chunks(BATCH_ROWS) {
+            let mut q = QueryBuilder::<Db>::new(
+                "INSERT INTO arrears (carry_over_id, period_id, unit_code, population_id, name, \
+                 kind, amount) ",
+            );
+            q.push_values(chunk, |mut b, item| {
+                b.push_bind(carried.id)
+                    .push_bind(new.period_id)
+                    .push_bind(&item.unit)
+                    .push_bind(&item.population_id)
+                    .push_bind(&item.name)
+                    .push_bind(&item.kind)
+                    .push_bind(item.amount.to_string());
+            });
+            q.build().execute(&mut *tx).await?;
+        }
+        append_in(&mut tx, rules::carried_over(&carried), at).await?;
+        tx.commit().await?;
+        Ok(carried)
+    }
+
+    async fn carry_overs(&self, period_id: i64) -> StoreResult<Vec<crate::store::CarryOver>> {
+        use crate::store::common::{CARRY_OVER_COLUMNS, CarryOverRecord};
+        let rows: Vec<CarryOverRecord> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {CARRY_OVER_COLUMNS} FROM carry_overs WHERE period_id = $1 ORDER BY id"
+        )))
+        .bind(period_id)
+        .fetch_all(self.reader())
+        .await?;
+        rows.into_iter()
+            .map(CarryOverRecord::into_carry_over)
+            .collect()
+    }
+
+    async fn period_arrears(&self, period_id: i64) -> StoreResult<Vec<crate::store::Arrear>> {
+        let rows: Vec<crate::store::common::ArrearRecord> = sqlx::query_as(
+            "SELECT a.id, a.carry_over_id, c.from_run, c.from_period_code, a.unit_code, \
+             a.population_id, a.name, a.kind, a.amount \
+             FROM arrears a JOIN carry_overs c ON c.id = a.carry_over_id \
+             WHERE a.period_id = $1 ORDER BY a.id",
+        )
+        .bind(period_id)
+        .fetch_all(self.reader())
+        .await?;
+        rows.into_iter()
+            .map(crate::store::common::ArrearRecord::into_arrear)
+            .collect()
+    }
+
     async fn listed_rows(
         &self,
         period_id: i64,
@@ -2695,11 +2783,7 @@ impl Store for Backend {
         let mut conn = self.reader().acquire().await?;
         let (programme, code) = period_code(&mut conn, period_id).await?;
         let (lists, files) = live_inputs(&mut conn, period_id).await?;
-        let cells_key: Option<String> =
-            sqlx::query_scalar("SELECT inputs_key FROM live_state WHERE period_id = $1")
-                .bind(period_id)
-                .fetch_optional(&mut *conn)
-                .await?;
+        let cells = live_version(&mut conn, period_id).await?;
         let watermark: Option<i64> = sqlx::query_scalar(
             "SELECT MAX(id) FROM live_changes WHERE programme = $1 AND period_code = $2",
         )
@@ -2707,8 +2791,10 @@ impl Store for Backend {
         .bind(&code)
         .fetch_one(&mut *conn)
         .await?;
+        let cells_version = cells.as_ref().map_or(0, |c| c.1);
         Ok(crate::store::LiveStatus {
-            cells_key,
+            cells_key: cells.map(|c| c.0),
+            cells_version,
             current_key: key_of(&mut conn, period_id, &lists, &files).await?,
             pending: watermark.is_some(),
             watermark: watermark.unwrap_or(0),
@@ -2952,10 +3038,16 @@ async fn key_of(
             .bind(period_id)
             .fetch_one(&mut *conn)
             .await?;
+    let carry_overs: Option<i64> =
+        sqlx::query_scalar("SELECT MAX(id) FROM carry_overs WHERE period_id = $1")
+            .bind(period_id)
+            .fetch_one(&mut *conn)
+            .await?;
     Ok(crate::store::inputs_key(
         &ids(lists),
         &ids(files),
         adjustments,
+        carry_overs,
     ))
 }
 

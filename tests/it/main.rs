@@ -19,6 +19,7 @@ mod support;
 
 mod api;
 mod approvals;
+mod arrears;
 mod backup;
 mod callbacks;
 mod cli;

@@ -163,6 +163,7 @@ pub(super) fn sample() -> (Report, Vec<ExceptionRow>, ReportMeta) {
             cashless_rate: Some(dec(90)),
         },
         adjustments: Default::default(),
+        arrears: Default::default(),
     };
     let recon = reconcile(&list[..], &payouts[..], &options);
     let row_errors = vec![RowError {
