@@ -56,6 +56,7 @@ pub fn router(
         .route("/runs/{id}/approve", post(pages::approve))
         .route("/runs/{id}/return", post(pages::return_run))
         .route("/periods/{id}/reopen", post(pages::reopen))
+        .route("/periods/{id}/carry-over", post(pages::carry_over))
         .route("/runs/{id}/compare", get(pages::compare_page))
         .route("/runs/{id}/resolutions", post(pages::resolve))
         .route("/runs/{id}/{file}", get(pages::download))

@@ -296,6 +296,37 @@ async fn an_approved_runs_unpaid_are_owed_next_month_and_counted_apart() {
             .unwrap_or_default();
         assert!(inputs.iter().any(|i| i["role"] == "arrears"), "{inputs:?}");
 
+        // The workbook's summary has the arrears apart.
+        let r = app
+            .download(
+                &t.auditor,
+                sep["id"].as_i64().unwrap_or_default(),
+                "report.xlsx",
+            )
+            .await;
+        r.expect_status(StatusCode::OK, "report.xlsx");
+        let mut book: calamine::Xlsx<_> =
+            calamine::open_workbook_from_rs(std::io::Cursor::new(r.body.to_vec())).unwrap();
+        let range = calamine::Reader::worksheet_range(&mut book, "Tổng hợp").unwrap();
+        let value_of = |label: &str| {
+            range
+                .rows()
+                .find(|row| row.first() == Some(&calamine::Data::String(label.to_owned())))
+                .and_then(|row| row.get(1).cloned())
+        };
+        assert_eq!(
+            value_of("Số người được truy lĩnh"),
+            Some(calamine::Data::Float(3.0))
+        );
+        assert_eq!(
+            value_of("Đã chi truy lĩnh"),
+            Some(calamine::Data::Float(2_500_000.0))
+        );
+        assert_eq!(
+            value_of("Truy lĩnh còn nợ"),
+            Some(calamine::Data::Float(0.0))
+        );
+
         // Once September is approved and closed, nothing more is carried into it.
         for (token, step) in [(&t.accountant, "submit"), (&t.approver, "approve")] {
             app.post_json(

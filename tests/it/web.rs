@@ -1583,3 +1583,98 @@ async fn run_page_resolves_exceptions() {
     })
     .await;
 }
+
+/// The period page's arrears: the accountant carries an approved run of the month before
+/// into the next period from its page; the page then shows the figures, the carry-over and
+/// the people, in both languages; an auditor reads them without the form.
+#[tokio::test]
+async fn the_period_page_carries_an_approved_run_over() {
+    for_each_backend(|app| async move {
+        let s = app.seed_sample("2024-09").await;
+        for (token, step) in [
+            (&app.tokens.accountant, "submit"),
+            (&app.tokens.approver, "approve"),
+        ] {
+            app.post_json(
+                token,
+                &format!("/api/v1/reconciliations/{}/{step}", s.run),
+                &serde_json::json!({}),
+            )
+            .await
+            .expect_status(StatusCode::OK, step);
+        }
+        let r = app
+            .create_period(&app.tokens.admin, &serde_json::json!({"code": "2024-10"}))
+            .await;
+        r.expect_status(StatusCode::CREATED, "October");
+        let october = r.json()["id"].as_i64().unwrap();
+        let path = format!("/periods/{october}");
+
+        let mut accountant = Browser::new(&app);
+        accountant.sign_in(&app.tokens.accountant).await;
+        let page = accountant.get(&path).await.text();
+        assert!(page.contains("id=\"arrears-none\""), "nothing carried yet");
+        assert!(page.contains("id=\"carry-over\""), "the form");
+        assert!(
+            page.contains(&format!("<option value=\"{}\"", s.run)),
+            "the approved run offered"
+        );
+        let csrf = csrf_of(&page);
+        let r = accountant
+            .post_form(
+                &format!("{path}/carry-over"),
+                &[
+                    ("csrf", &csrf),
+                    ("unit", "VN"),
+                    ("from_run", &s.run.to_string()),
+                ],
+            )
+            .await;
+        r.expect_status(StatusCode::SEE_OTHER, "carry over from the page");
+        assert_eq!(location(&r), format!("{path}?unit=VN&done=carry#arrears"));
+        let page = accountant
+            .get(&format!("{path}?unit=VN&done=carry"))
+            .await
+            .text();
+        assert!(
+            page.contains("Đã chuyển truy lĩnh sang kỳ này"),
+            "the confirmation"
+        );
+        assert!(page.contains("id=\"arrears-figures\"") && page.contains("id=\"carry-overs\""));
+        assert!(
+            page.contains("id=\"arrears-rows\"")
+                && page.contains("Không có trong danh sách kỳ này")
+        );
+        assert!(
+            !page.contains("id=\"carry-over\""),
+            "carried once: nothing left to offer"
+        );
+        // Twice is refused with the reason on the page.
+        let r = accountant
+            .post_form(
+                &format!("{path}/carry-over"),
+                &[
+                    ("csrf", &csrf),
+                    ("unit", "VN"),
+                    ("from_run", &s.run.to_string()),
+                ],
+            )
+            .await;
+        r.expect_status(StatusCode::BAD_REQUEST, "carried twice");
+        assert!(
+            r.text().contains("carried over into this period already"),
+            "the page says why"
+        );
+
+        let mut auditor = Browser::new(&app);
+        auditor.lang = Some("en");
+        auditor.sign_in(&app.tokens.auditor).await;
+        let page = auditor.get(&path).await.text();
+        assert!(page.contains("Arrears carried over") && page.contains("Not on this period"));
+        assert!(
+            !page.contains("id=\"carry-over\""),
+            "an auditor carries nothing"
+        );
+    })
+    .await;
+}

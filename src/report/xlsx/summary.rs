@@ -216,6 +216,50 @@ pub(super) fn summary_sheet(
         )?;
     }
 
+    // Arrears carried over from earlier periods, apart from the month's own amounts.
+    if let Some(a) = &report.arrears {
+        r += 1;
+        let title = pick(
+            lang,
+            "Truy lĩnh chuyển từ kỳ trước (ngoài số của tháng)",
+            "Arrears carried over (apart from the month's own amounts)",
+        );
+        ws_.write_string_with_format(r, 0, title, &fm.section)?;
+        r += 1;
+        put_header(
+            ws_,
+            r,
+            0,
+            &[
+                pick(lang, "Chỉ tiêu", "Indicator"),
+                pick(lang, "Giá trị", "Value"),
+            ],
+            fm,
+        )?;
+        r += 1;
+        ws_.write_string_with_format(
+            r,
+            0,
+            pick(lang, "Số người được truy lĩnh", "People owed arrears"),
+            &fm.wrap,
+        )?;
+        put_count(ws_, r, 1, a.beneficiaries, &fm.count)?;
+        r += 1;
+        for (vi, en, v) in [
+            ("Số tiền truy lĩnh phải chi", "Arrears due", a.amount_due),
+            ("Đã chi truy lĩnh", "Arrears paid", a.amount_paid),
+            (
+                "Truy lĩnh còn nợ",
+                "Arrears outstanding",
+                a.amount_outstanding,
+            ),
+        ] {
+            ws_.write_string_with_format(r, 0, pick(lang, vi, en), &fm.wrap)?;
+            put_decimal(ws_, r, 1, v, &fm.money)?;
+            r += 1;
+        }
+    }
+
     // By category.
     r += 1;
     ws_.write_string_with_format(
@@ -469,6 +513,12 @@ pub(super) fn role_label(role: &str, lang: Lang) -> &str {
             "Kết quả chi ngân hàng gửi trực tiếp (callback)",
             "Bank callbacks",
         ),
+        "adjustments" => pick(
+            lang,
+            "Điều chỉnh khi xử lý ngoại lệ",
+            "Adjustments (resolved exceptions)",
+        ),
+        "arrears" => pick(lang, "Truy lĩnh chuyển sang", "Arrears carried over"),
         other => other,
     }
 }

@@ -8,6 +8,7 @@
 //! rendering, the query-string extractor and the checks on posts.
 
 mod approval;
+mod arrears;
 mod audit;
 mod auth;
 mod error;
@@ -31,6 +32,7 @@ use crate::domain::Lang;
 use crate::store::Period;
 
 pub use approval::{approve, reopen, return_run, submit};
+pub use arrears::carry_over;
 pub use audit::audit;
 pub use auth::{login, login_form, logout, root, set_lang};
 pub use error::{PageError, WebError};

@@ -187,6 +187,8 @@ struct PeriodPage {
     closed: Option<ClosedView>,
     /// The unit's lists compared with the previous period's.
     cmp: ComparisonView,
+    /// Arrears carried into the period, and the form that carries a run over.
+    arrears: super::arrears::ArrearsView,
 }
 
 pub struct ClosedView {
@@ -593,8 +595,16 @@ pub(super) async fn period_page(
         &unit.code,
     );
     let cmp = comparison_view(st, v, id, &unit.code, t).await?;
+    let arrears = super::arrears::arrears_view(st, v, &period, &unit.code, t).await?;
+    if messages.is_empty() && q.done.as_deref() == Some("carry") {
+        messages.push(Message {
+            ok: true,
+            text: t.s("arrears.done").to_owned(),
+        });
+    }
     let page = PeriodPage {
         cmp,
+        arrears,
         callbacks,
         t,
         l: Layout::of(v, &format!("/periods/{id}?unit={}", unit.code)),
