@@ -168,6 +168,12 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ("arrears.paid", "Đã chi truy lĩnh", "Arrears paid"),
     ("arrears.outstanding", "Còn nợ", "Outstanding"),
     ("arrears.carried", "Các lần chuyển", "Carry-overs"),
+    ("arrears.by", "Người chuyển", "Carried by"),
+    (
+        "arrears.people_title",
+        "Người được truy lĩnh",
+        "People owed arrears",
+    ),
     ("arrears.from", "Từ kỳ", "From"),
     ("arrears.run", "Lượt đối soát", "Run"),
     ("arrears.skipped", "Không chuyển được", "Not carried"),

@@ -788,6 +788,26 @@ async function approver(browser) {
       check(r.status >= 400 && r.status < 500, `a list posted into the closed period answered ${r.status}, want a 4xx refusal naming the approved run`);
       await screenshot(page2, '12-period-closed.png');
     });
+    await step('accountant: carry the approved run over into the next month', async () => {
+      await goto(page2, '/periods');
+      await need(page2, 'form#create-period');
+      await page2.fill('form#create-period [name=code]', '2024-10');
+      await page2.selectOption('form#create-period [name=programme]', PERIOD.programme);
+      await submit(page2, 'form#create-period');
+      const m = pathOf(page2).match(/^\/periods\/(\d+)$/);
+      if (!m) throw new Error(`creating the next period leads to ${pathOf(page2)}`);
+      await need(page2, '#arrears-none');
+      await need(page2, `form#carry-over option[value="${rid}"]`, 'the approved run offered for carrying over');
+      await submit(page2, 'form#carry-over');
+      await need(page2, 'table#arrears-figures');
+      await need(page2, 'table#carry-overs');
+      const people = await text(page2.locator('table#arrears-figures tbody td').first());
+      ap.arrears_people = Number(people.replace(/\D/g, ''));
+      check(ap.arrears_people > 0, `table#arrears-figures counts ${people} people carried over, want some (the sample's unpaid)`);
+      check((await count(page2, 'form#carry-over')) === 0, 'form#carry-over still offers the run already carried');
+      await page2.locator('#arrears').scrollIntoViewIfNeeded();
+      await screenshot(page2, '13-arrears-carried.png');
+    });
   } finally {
     await acc.close();
   }
