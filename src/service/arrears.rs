@@ -30,6 +30,9 @@ pub const CARRIED: [Outcome; 4] = [
     Outcome::Underpaid,
 ];
 
+/// The kind of an arrears row carried on again: arrears its period still owed.
+pub const ARREARS_KIND: &str = "arrears";
+
 /// Exception rows read from the store at a time.
 const CHUNK: i64 = 5_000;
 
@@ -205,6 +208,20 @@ pub async fn carry_over(
             });
         }
     }
+    // Arrears the run's own period still owes (carried into it and not paid in full, as
+    // its figures stand now, late callbacks included) go on too.
+    let tree = crate::domain::units::shipped_tree();
+    for p in live_people(store, from.id).await?.iter() {
+        if p.amount_outstanding > Decimal::ZERO && tree.is_within(&p.unit, &run.unit) {
+            items.push(NewArrear {
+                population_id: p.population_id.clone(),
+                name: p.name.clone(),
+                unit: p.unit.clone(),
+                kind: ARREARS_KIND.to_owned(),
+                amount: p.amount_outstanding,
+            });
+        }
+    }
     Ok(store
         .carry_over(NewCarryOver {
             period_id,
@@ -230,7 +247,8 @@ pub struct PersonArrears {
     /// The periods (and runs) the arrears come from.
     pub from_periods: Vec<String>,
     pub from_runs: Vec<i64>,
-    /// Why: the earlier run's outcomes (`unpaid`, `failed`, `returned`, `underpaid`).
+    /// Why: the earlier run's outcomes (`unpaid`, `failed`, `returned`, `underpaid`), or
+    /// `arrears` still owed in that period and carried on.
     pub kinds: Vec<String>,
     #[serde(with = "rust_decimal::serde::str")]
     #[schema(value_type = String)]

@@ -337,6 +337,33 @@ pub(super) fn exception_resolved(
     )
 }
 
+/// Conflict when `new` would carry people already carried into the period from the same
+/// earlier period: the same run, or a run of a unit above or below it.
+pub(super) fn carry_over_fits(
+    new: &crate::store::NewCarryOver,
+    earlier: &[(i64, String)],
+) -> StoreResult<()> {
+    let tree = crate::domain::units::shipped_tree();
+    for (run, unit) in earlier {
+        if *run == new.from_run {
+            return Err(StoreError::Conflict(format!(
+                "Lượt đối soát {run} đã được chuyển sang kỳ này / run {run} was carried over \
+                 into this period already"
+            )));
+        }
+        if tree.is_within(unit, &new.unit) || tree.is_within(&new.unit, unit) {
+            return Err(StoreError::Conflict(format!(
+                "Kỳ {period} của đơn vị {unit} đã được chuyển sang kỳ này (lượt {run}): chuyển \
+                 thêm lượt {new_run} sẽ tính hai lần / {period} of unit {unit} was carried into \
+                 this period already (run {run}): carrying run {new_run} would count people twice",
+                period = new.from_period_code,
+                new_run = new.from_run,
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// The audit entry of a carry-over.
 pub(super) fn carried_over(c: &crate::store::CarryOver) -> NewAuditEntry {
     NewAuditEntry::new(
@@ -358,6 +385,38 @@ pub(super) fn carried_over(c: &crate::store::CarryOver) -> NewAuditEntry {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_periods_people_are_carried_once() {
+        let new = |run: i64, unit: &str| crate::store::NewCarryOver {
+            period_id: 2,
+            unit: unit.into(),
+            from_run: run,
+            from_period_code: "2024-08".into(),
+            skipped: 0,
+            actor: "a".into(),
+            actor_name: "a".into(),
+            items: Vec::new(),
+        };
+        let earlier = vec![(7, "01".to_owned())];
+        assert!(
+            carry_over_fits(&new(7, "01"), &earlier).is_err(),
+            "the same run"
+        );
+        assert!(
+            carry_over_fits(&new(8, "00004"), &earlier).is_err(),
+            "a ward below"
+        );
+        assert!(
+            carry_over_fits(&new(9, "VN"), &earlier).is_err(),
+            "the nation above"
+        );
+        assert!(
+            carry_over_fits(&new(10, "79"), &earlier).is_ok(),
+            "another province"
+        );
+        assert!(carry_over_fits(&new(11, "01"), &[]).is_ok());
+    }
 
     fn upload(kind: UploadKind, current: bool, retired: bool) -> Upload {
         Upload {

@@ -2263,6 +2263,16 @@ impl Store for Backend {
         period_exists(&mut tx, new.period_id).await?;
         // Checked again under the write lock, as uploads are (the service says it first).
         not_closed(&mut tx, new.period_id, &new.unit).await?;
+        // One period's people are carried once: not by a province's run and a ward's too.
+        let earlier: Vec<(i64, String)> = sqlx::query_as(
+            "SELECT from_run, unit_code FROM carry_overs \
+             WHERE period_id = $1 AND from_period_code = $2",
+        )
+        .bind(new.period_id)
+        .bind(&new.from_period_code)
+        .fetch_all(&mut *tx)
+        .await?;
+        rules::carry_over_fits(&new, &earlier)?;
         let at = now();
         let amount: rust_decimal::Decimal = new.items.iter().map(|i| i.amount).sum();
         let inserted = sqlx::query_as::<_, CarryOverRecord>(sqlx::AssertSqlSafe(format!(

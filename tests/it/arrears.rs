@@ -357,3 +357,68 @@ async fn an_approved_runs_unpaid_are_owed_next_month_and_counted_apart() {
     })
     .await;
 }
+
+/// Arrears still owed when a period is approved are carried on to the next one, with the
+/// month's own follow-up: August → September → October.
+#[tokio::test]
+async fn arrears_still_owed_are_carried_on() {
+    for_each_backend(|app| async move {
+        let t = app.tokens.clone();
+        let one = "001090000002,TRAN THI BINH,1990,Phường Ba Đình,NCT,1000000,1002,Agribank\n";
+        let month_only = |m: &str| {
+            format!(
+                "transaction_ref,population_id,account_number,beneficiary_name,amount,status,value_date,bank\n\
+                 F{m},001090000002,1002,TRAN THI BINH,1000000,success,2024-{m}-20,Agribank\n"
+            )
+        };
+        let approve = |id: Value| {
+            let app = &app;
+            let t = t.clone();
+            async move {
+                for (token, step) in [(&t.accountant, "submit"), (&t.approver, "approve")] {
+                    app.post_json(token, &format!("/api/v1/reconciliations/{id}/{step}"), &json!({}))
+                        .await
+                        .expect_status(StatusCode::OK, step);
+                }
+            }
+        };
+        let august = period(&app, "2024-08", "TCXH").await;
+        let september = period(&app, "2024-09", "TCXH").await;
+        let october = period(&app, "2024-10", "TCXH").await;
+        // August: B is not paid.
+        inputs(
+            &app,
+            august,
+            one,
+            "transaction_ref,population_id,account_number,beneficiary_name,amount,status,value_date,bank\n",
+        )
+        .await;
+        let aug = run(&app, august).await;
+        approve(aug["id"].clone()).await;
+        carry(&app, &t.accountant, september, &aug["id"])
+            .await
+            .expect_status(StatusCode::CREATED, "August into September");
+        // September: B is paid the month only; the arrears stay owed.
+        inputs(&app, september, one, &month_only("09")).await;
+        let sep = run(&app, september).await;
+        assert_eq!(
+            arrears(&sep),
+            (1, "1000000".into(), "0".into(), "1000000".into())
+        );
+        assert_eq!(sep["outcomes"]["matched"], 1, "the month is paid: {sep}");
+        approve(sep["id"].clone()).await;
+        let r = carry(&app, &t.accountant, october, &sep["id"]).await;
+        r.expect_status(StatusCode::CREATED, "September into October");
+        assert_eq!(r.json()["people"], 1, "{}", r.json());
+        assert_eq!(r.json()["amount"], "1000000");
+        let rows = app
+            .get(&t.accountant, &format!("/api/v1/periods/{october}/arrears"))
+            .await
+            .json();
+        let b = person(&rows, "001090000002");
+        assert_eq!(b["kinds"], json!(["arrears"]), "{rows}");
+        assert_eq!(b["from_periods"], json!(["2024-09"]));
+        assert_eq!(b["amount_outstanding"], "1000000");
+    })
+    .await;
+}
