@@ -11,23 +11,39 @@ use super::Reconciliation;
 use super::previous::person_key;
 use crate::domain::records::ListRows;
 
-/// What is owed to each person, by person key (`previous::person_key`).
+/// What is owed to each person, by person key (`previous::person_key`), and where: each
+/// carry-over is for a unit's subtree (its run's), and pays only a listing there.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Arrears {
-    owed: FxHashMap<u64, Decimal>,
+    owed: FxHashMap<u64, Vec<(String, Decimal)>>,
 }
 
 impl Arrears {
-    /// `amount` more owed to the person with `key` (several carry-overs add up).
-    pub fn add(&mut self, key: u64, amount: Decimal) {
-        if amount > Decimal::ZERO {
-            *self.owed.entry(key).or_default() += amount;
+    /// `amount` more owed to the person with `key`, to be paid where a list of `scope`'s
+    /// subtree has them (several carry-overs add up).
+    pub fn add(&mut self, key: u64, scope: &str, amount: Decimal) {
+        if amount <= Decimal::ZERO {
+            return;
+        }
+        let entries = self.owed.entry(key).or_default();
+        match entries.iter_mut().find(|(s, _)| s == scope) {
+            Some((_, a)) => *a += amount,
+            None => entries.push((scope.to_owned(), amount)),
         }
     }
 
-    /// What the person with `key` is owed (zero: nothing).
-    pub fn owed(&self, key: u64) -> Decimal {
-        self.owed.get(&key).copied().unwrap_or_default()
+    /// What the person with `key` is owed where they are listed in `unit` (None: a list
+    /// that names no units, as the CLI's: everywhere).
+    pub fn owed(&self, key: u64, unit: Option<&str>) -> Decimal {
+        let Some(entries) = self.owed.get(&key) else {
+            return Decimal::ZERO;
+        };
+        let tree = crate::domain::units::shipped_tree();
+        entries
+            .iter()
+            .filter(|(scope, _)| unit.is_none_or(|u| tree.is_within(u, scope)))
+            .map(|(_, a)| *a)
+            .sum()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -109,13 +125,29 @@ mod tests {
     }
 
     #[test]
-    fn carry_overs_add_up() {
+    fn carry_overs_add_up_where_they_were_made() {
         let mut a = Arrears::default();
-        a.add(7, Decimal::from(300));
-        a.add(7, Decimal::from(200));
-        a.add(8, Decimal::ZERO);
-        assert_eq!(a.owed(7), Decimal::from(500));
-        assert_eq!(a.owed(8), Decimal::ZERO);
+        a.add(7, "01", Decimal::from(300));
+        a.add(7, "01", Decimal::from(200));
+        a.add(7, "00004", Decimal::from(50));
+        a.add(8, "VN", Decimal::ZERO);
+        assert_eq!(
+            a.owed(7, Some("00004")),
+            Decimal::from(550),
+            "Ba Đình is in Hà Nội"
+        );
+        assert_eq!(
+            a.owed(7, Some("00008")),
+            Decimal::from(500),
+            "Ngọc Hà: Hà Nội's only"
+        );
+        assert_eq!(
+            a.owed(7, Some("79")),
+            Decimal::ZERO,
+            "another province's list"
+        );
+        assert_eq!(a.owed(7, None), Decimal::from(550), "a list without units");
+        assert_eq!(a.owed(8, None), Decimal::ZERO);
         assert_eq!(a.len(), 1);
     }
 }

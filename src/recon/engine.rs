@@ -286,22 +286,31 @@ where
 
     // 4. Outcomes. A person owed arrears may be paid them on top of the month: that part
     // is theirs, not an overpayment, and not the month's.
+    // Owed once: a person on two units' lists is paid their arrears by one listing.
     let mut arrears_paid = rustc_hash::FxHashMap::default();
+    let mut arrears_taken: FxHashMap<u64, Decimal> = FxHashMap::default();
     for (i, (b, t)) in people.iter_mut().zip(tallies.iter().copied()).enumerate() {
-        let listed_account = list.account(b.row as usize).is_some();
+        let row = b.row as usize;
+        let listed_account = list.account(row).is_some();
         b.paid_cashless = t.paid();
         b.has_account = listed_account || b.paid_cashless;
-        let owed = if options.arrears.is_empty() {
-            Decimal::ZERO
-        } else {
-            person_key(list.id(b.row as usize)).map_or(Decimal::ZERO, |k| options.arrears.owed(k))
+        let owed = match person_key(list.id(row)).filter(|_| !options.arrears.is_empty()) {
+            Some(k) => {
+                let taken = arrears_taken.get(&k).copied().unwrap_or_default();
+                (
+                    k,
+                    (options.arrears.owed(k, list.unit(row)) - taken).max(Decimal::ZERO),
+                )
+            }
+            None => (0, Decimal::ZERO),
         };
         let (due, paid) = (amounts.due(i), amounts.paid(i));
-        b.outcome = outcome(due, paid, t, listed_account, options.tolerance, owed);
-        let to_arrears = super::arrears::arrears_paid(due, paid, owed);
+        b.outcome = outcome(due, paid, t, listed_account, options.tolerance, owed.1);
+        let to_arrears = super::arrears::arrears_paid(due, paid, owed.1);
         if to_arrears > Decimal::ZERO {
             amounts.add_paid(i, -to_arrears);
             arrears_paid.insert(i as u32, to_arrears);
+            *arrears_taken.entry(owed.0).or_default() += to_arrears;
         }
     }
     drop(tallies);
@@ -1341,7 +1350,7 @@ mod tests {
         let with = |owed: i64, payouts: &[PayoutRow]| {
             let mut arrears = crate::recon::arrears::Arrears::default();
             if let Ok(k) = ID_A.parse::<u64>() {
-                arrears.add(k, d(owed));
+                arrears.add(k, "VN", d(owed));
             }
             let options = Options {
                 arrears,

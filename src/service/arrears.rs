@@ -4,16 +4,17 @@
 //! count a payment first to the month, then to the arrears (`recon::arrears`), and show the
 //! arrears due, paid and outstanding apart from the month's own amounts.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::{Arc, LazyLock, Mutex};
 
 use rust_decimal::Decimal;
 use serde::Serialize;
 
 use super::{ServiceError, ServiceResult, blocking};
-use crate::domain::approval::{RunState, Step};
+use crate::domain::approval::RunState;
 use crate::domain::period::PeriodCode;
 use crate::domain::records::ListRows;
+use crate::domain::resolution::ResolutionState;
 use crate::recon::arrears::{Arrears, settled};
 use crate::recon::{ExceptionRow, Flag, Outcome, Reconciliation};
 use crate::report::ArrearsFigures;
@@ -36,8 +37,8 @@ pub const ARREARS_KIND: &str = "arrears";
 /// Exception rows read from the store at a time.
 const CHUNK: i64 = 5_000;
 
-/// Late callbacks read to find who was paid after the approval (more are not looked at:
-/// the response says how many were left out for that reason).
+/// Late callbacks read to find who was paid after the run was made (more: refused, the
+/// period is to be reconciled again first).
 const LATE_READ: i64 = 200_000;
 
 /// The arrears owed in a period, by person, as the engine applies them. Only 12-digit IDs
@@ -46,7 +47,7 @@ pub fn owed(stored: &[Arrear]) -> Arrears {
     let mut out = Arrears::default();
     for a in stored {
         if let Ok(key) = a.population_id.parse::<u64>() {
-            out.add(key, a.amount);
+            out.add(key, &a.scope, a.amount);
         }
     }
     out
@@ -90,7 +91,8 @@ fn skip(row: &ExceptionRow) -> bool {
 /// Carry the follow-up of approved run `from_run` into period `period_id` (201). The run
 /// must be approved (409 `not-approved`), of the same programme and an earlier period of
 /// the same kind (400 `wrong-period`), within the token's subtree (404); the period must be
-/// open for the run's unit (409 `period-closed`); once per run and period (409).
+/// open for the run's unit and every unit below it (409 `period-closed`); a period's people
+/// are carried once (409).
 pub async fn carry_over(
     store: &dyn Store,
     period_id: i64,
@@ -144,31 +146,55 @@ pub async fn carry_over(
             ),
         ));
     }
-    super::approval::ensure_open(
-        store,
-        period_id,
-        &run.unit,
-        super::approval::ClosedChange::CarryOver,
-    )
-    .await?;
-    // Who a bank paid after the approval (late callbacks, counted apart in the closed
-    // period): nothing is owed to them any more.
-    let approved_at = store
-        .run_steps(run.id)
-        .await?
-        .into_iter()
-        .rev()
-        .find(|s| s.step == Step::Approve)
-        .map(|s| s.at);
-    let paid_late: HashSet<String> = match approved_at {
-        Some(at) => store
-            .callbacks_since(&from.programme, &from.code, at, LATE_READ)
-            .await?
+    // Closed for the run's unit, or for a unit below it: its approved figures would change.
+    let closures = store.period_closures(period_id).await?;
+    let tree = crate::domain::units::shipped_tree();
+    if let Some(c) = super::approval::closure_over(&closures, &run.unit)
+        .or_else(|| closures.iter().find(|c| tree.is_within(&c.unit, &run.unit)))
+    {
+        return Err(ServiceError::Closed {
+            unit: c.unit.clone(),
+            run_id: c.run_id,
+            closed_at: c.closed_at,
+            what: super::approval::ClosedChange::CarryOver,
+        });
+    }
+    // What banks sent after the run was made (late callbacks, counted apart in the closed
+    // period), by person: paid less returned. It is taken off what is owed.
+    let late = store
+        .callbacks_since(&from.programme, &from.code, run.created_at, LATE_READ)
+        .await?;
+    if late.len() as i64 >= LATE_READ {
+        return Err(ServiceError::refused(
+            "too-many-late-callbacks",
+            format!(
+                "Hơn {LATE_READ} kết quả chi đến sau lượt {from_run}: hãy đối soát lại kỳ {code} trước / more than {LATE_READ} payouts arrived after run {from_run}: reconcile {code} again first",
+                code = from.code
+            ),
+        ));
+    }
+    let mut paid_late: HashMap<String, Decimal> = HashMap::new();
+    for c in late {
+        let Some(id) = c.population_id else { continue };
+        let sign = match c.status.as_str() {
+            "success" => Decimal::ONE,
+            "returned" => Decimal::NEGATIVE_ONE,
+            _ => continue,
+        };
+        *paid_late.entry(id).or_default() += sign * Decimal::from(c.amount);
+    }
+    // Exceptions the accountants closed as not owed (wont_fix: died, no longer eligible…).
+    let mut latest: HashMap<String, ResolutionState> = HashMap::new();
+    for r in store.resolutions(run.id, None).await? {
+        latest.insert(r.key, r.state);
+    }
+    let not_owed = |row: &ExceptionRow| {
+        let bare = format!("b:{}", row.population_id);
+        let qualified = row.unit.as_ref().map(|u| format!("{bare}@{u}"));
+        [Some(bare), qualified]
             .into_iter()
-            .filter(|c| c.status == "success")
-            .filter_map(|c| c.population_id)
-            .collect(),
-        None => HashSet::new(),
+            .flatten()
+            .any(|k| latest.get(&k) == Some(&ResolutionState::WontFix))
     };
     let filter = ExceptionFilter {
         kinds: CARRIED.map(|o| o.as_str().to_owned()).to_vec(),
@@ -189,10 +215,15 @@ pub async fn carry_over(
             let row: ExceptionRow = serde_json::from_str(&json).map_err(|e| {
                 ServiceError::Internal(format!("run {from_run}, exception {seq}: {e}"))
             })?;
-            let Some(amount) = owed_by(&row) else {
+            let Some(owed) = owed_by(&row) else {
                 continue;
             };
-            if skip(&row) || paid_late.contains(&row.population_id) {
+            let late = paid_late
+                .get(&row.population_id)
+                .copied()
+                .unwrap_or_default();
+            let amount = owed - late.max(Decimal::ZERO);
+            if skip(&row) || not_owed(&row) || amount <= Decimal::ZERO {
                 skipped += 1;
                 continue;
             }
@@ -210,7 +241,6 @@ pub async fn carry_over(
     }
     // Arrears the run's own period still owes (carried into it and not paid in full, as
     // its figures stand now, late callbacks included) go on too.
-    let tree = crate::domain::units::shipped_tree();
     for p in live_people(store, from.id).await?.iter() {
         if p.amount_outstanding > Decimal::ZERO && tree.is_within(&p.unit, &run.unit) {
             items.push(NewArrear {
@@ -457,13 +487,13 @@ pub async fn period_arrears(
     }
     let tree = crate::domain::units::shipped_tree();
     let within = |u: &str| tree.is_within(u, unit);
-    // Those carried into the subtree, and those into a unit above it (which may hold some
-    // of its people).
+    // Those carried into the subtree (one into a unit above it speaks of other units' people
+    // too: its people here are in the rows and figures).
     let carry_overs: Vec<CarryOver> = store
         .carry_overs(period_id)
         .await?
         .into_iter()
-        .filter(|c| within(&c.unit) || tree.is_within(unit, &c.unit))
+        .filter(|c| within(&c.unit))
         .collect();
     let people = live_people(store, period_id).await?;
     let mine: Vec<&PersonArrears> = people.iter().filter(|p| within(&p.unit)).collect();

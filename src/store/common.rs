@@ -1047,6 +1047,7 @@ impl CarryOverRecord {
 pub(super) struct ArrearRecord {
     id: i64,
     carry_over_id: i64,
+    scope: String,
     from_run: i64,
     from_period_code: String,
     unit_code: String,
@@ -1061,6 +1062,7 @@ impl ArrearRecord {
         Ok(crate::store::Arrear {
             id: self.id,
             carry_over_id: self.carry_over_id,
+            scope: self.scope,
             from_run: self.from_run,
             from_period_code: self.from_period_code,
             unit: self.unit_code,

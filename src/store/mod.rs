@@ -394,6 +394,8 @@ pub struct CarryOver {
 pub struct Arrear {
     pub id: i64,
     pub carry_over_id: i64,
+    /// The carry-over's unit: its people are paid their arrears on lists of its subtree.
+    pub scope: String,
     pub from_run: i64,
     pub from_period_code: String,
     pub unit: String,
@@ -1341,6 +1343,8 @@ pub trait Store: Send + Sync {
     async fn carry_over(&self, new: NewCarryOver) -> StoreResult<CarryOver>;
     /// A period's carry-overs, oldest first.
     async fn carry_overs(&self, period_id: i64) -> StoreResult<Vec<CarryOver>>;
+    /// The carry-overs of runs of period `from_period_id` (into any later period).
+    async fn carry_overs_from(&self, from_period_id: i64) -> StoreResult<Vec<CarryOver>>;
     /// A period's arrears rows, in the order they were carried.
     async fn period_arrears(&self, period_id: i64) -> StoreResult<Vec<Arrear>>;
     /// The rows of the period's current lists with this ID (as listed) or, for `Row`, the

@@ -337,31 +337,46 @@ pub(super) fn exception_resolved(
     )
 }
 
-/// Conflict when `new` would carry people already carried into the period from the same
-/// earlier period: the same run, or a run of a unit above or below it.
+/// Conflict when `new` would carry people already carried from the same earlier period
+/// (`earlier`: run, unit, target period of each carry-over from it): the same run, or a run
+/// of a unit above or below it, into this period or another.
 pub(super) fn carry_over_fits(
     new: &crate::store::NewCarryOver,
-    earlier: &[(i64, String)],
+    earlier: &[(i64, String, i64)],
 ) -> StoreResult<()> {
     let tree = crate::domain::units::shipped_tree();
-    for (run, unit) in earlier {
-        if *run == new.from_run {
+    for (run, unit, period) in earlier {
+        if *run == new.from_run && *period == new.period_id {
             return Err(StoreError::Conflict(format!(
                 "Lượt đối soát {run} đã được chuyển sang kỳ này / run {run} was carried over \
                  into this period already"
             )));
         }
-        if tree.is_within(unit, &new.unit) || tree.is_within(&new.unit, unit) {
+        if *run == new.from_run
+            || tree.is_within(unit, &new.unit)
+            || tree.is_within(&new.unit, unit)
+        {
             return Err(StoreError::Conflict(format!(
-                "Kỳ {period} của đơn vị {unit} đã được chuyển sang kỳ này (lượt {run}): chuyển \
-                 thêm lượt {new_run} sẽ tính hai lần / {period} of unit {unit} was carried into \
-                 this period already (run {run}): carrying run {new_run} would count people twice",
-                period = new.from_period_code,
+                "Kỳ {from} của đơn vị {unit} đã được chuyển truy lĩnh (lượt {run}, sang kỳ số \
+                 {period}): chuyển thêm lượt {new_run} sẽ tính hai lần / {from} of unit {unit} \
+                 was carried over already (run {run}, into period {period}): carrying run \
+                 {new_run} would count people twice",
+                from = new.from_period_code,
                 new_run = new.from_run,
             )));
         }
     }
     Ok(())
+}
+
+/// Conflict when the period is closed for a unit within `unit` (the service names the
+/// closure first; this is the check under the write lock).
+pub(super) fn none_closed_below(unit: &str, closures: &[Closure]) -> StoreResult<()> {
+    let tree = crate::domain::units::shipped_tree();
+    match closures.iter().find(|c| tree.is_within(&c.unit, unit)) {
+        Some(c) => Err(closed_by(c)),
+        None => Ok(()),
+    }
 }
 
 /// The audit entry of a carry-over.
@@ -398,7 +413,7 @@ mod tests {
             actor_name: "a".into(),
             items: Vec::new(),
         };
-        let earlier = vec![(7, "01".to_owned())];
+        let earlier = vec![(7, "01".to_owned(), 2)];
         assert!(
             carry_over_fits(&new(7, "01"), &earlier).is_err(),
             "the same run"
@@ -416,6 +431,11 @@ mod tests {
             "another province"
         );
         assert!(carry_over_fits(&new(11, "01"), &[]).is_ok());
+        let into_october = vec![(7, "01".to_owned(), 3)];
+        assert!(
+            carry_over_fits(&new(7, "01"), &into_october).is_err(),
+            "the same run into another month"
+        );
     }
 
     fn upload(kind: UploadKind, current: bool, retired: bool) -> Upload {

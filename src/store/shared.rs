@@ -2263,16 +2263,26 @@ impl Store for Backend {
         period_exists(&mut tx, new.period_id).await?;
         // Checked again under the write lock, as uploads are (the service says it first).
         not_closed(&mut tx, new.period_id, &new.unit).await?;
-        // One period's people are carried once: not by a province's run and a ward's too.
-        let earlier: Vec<(i64, String)> = sqlx::query_as(
-            "SELECT from_run, unit_code FROM carry_overs \
-             WHERE period_id = $1 AND from_period_code = $2",
+        // One period's people are carried once, into one later period: not by a province's
+        // run and a ward's too, not into two months.
+        let earlier: Vec<(i64, String, i64)> = sqlx::query_as(
+            "SELECT from_run, unit_code, period_id FROM carry_overs WHERE from_run IN \
+             (SELECT id FROM reconciliations WHERE period_id = \
+              (SELECT period_id FROM reconciliations WHERE id = $1))",
         )
-        .bind(new.period_id)
-        .bind(&new.from_period_code)
+        .bind(new.from_run)
         .fetch_all(&mut *tx)
         .await?;
         rules::carry_over_fits(&new, &earlier)?;
+        // Nor into a unit below the run's whose period is closed (its approved figures
+        // would change).
+        let closures: Vec<ClosureRecord> =
+            sqlx::query_as(closure_sql!("WHERE period_id = $1 ORDER BY unit_code"))
+                .bind(new.period_id)
+                .fetch_all(&mut *tx)
+                .await?;
+        let closures: Vec<crate::store::Closure> = closures.into_iter().map(Into::into).collect();
+        rules::none_closed_below(&new.unit, &closures)?;
         let at = now();
         let amount: rust_decimal::Decimal = new.items.iter().map(|i| i.amount).sum();
         let inserted = sqlx::query_as::<_, CarryOverRecord>(sqlx::AssertSqlSafe(format!(
@@ -2337,9 +2347,27 @@ impl Store for Backend {
             .collect()
     }
 
+    async fn carry_overs_from(
+        &self,
+        from_period_id: i64,
+    ) -> StoreResult<Vec<crate::store::CarryOver>> {
+        use crate::store::common::{CARRY_OVER_COLUMNS, CarryOverRecord};
+        let rows: Vec<CarryOverRecord> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {CARRY_OVER_COLUMNS} FROM carry_overs WHERE from_run IN \
+             (SELECT id FROM reconciliations WHERE period_id = $1) ORDER BY id"
+        )))
+        .bind(from_period_id)
+        .fetch_all(self.reader())
+        .await?;
+        rows.into_iter()
+            .map(CarryOverRecord::into_carry_over)
+            .collect()
+    }
+
     async fn period_arrears(&self, period_id: i64) -> StoreResult<Vec<crate::store::Arrear>> {
         let rows: Vec<crate::store::common::ArrearRecord> = sqlx::query_as(
-            "SELECT a.id, a.carry_over_id, c.from_run, c.from_period_code, a.unit_code, \
+            "SELECT a.id, a.carry_over_id, c.unit_code AS scope, c.from_run, \
+             c.from_period_code, a.unit_code, \
              a.population_id, a.name, a.kind, a.amount \
              FROM arrears a JOIN carry_overs c ON c.id = a.carry_over_id \
              WHERE a.period_id = $1 ORDER BY a.id",

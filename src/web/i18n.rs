@@ -187,8 +187,8 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ),
     (
         "arrears.more",
-        "Còn nữa: xem toàn bộ qua GET /api/v1/periods/{id}/arrears.",
-        "More: all of them through GET /api/v1/periods/{id}/arrears.",
+        "Còn nữa: xem toàn bộ qua API",
+        "More: all of them through the API",
     ),
     (
         "arrears.none",

@@ -237,7 +237,14 @@ async fn an_approved_runs_unpaid_are_owed_next_month_and_counted_apart() {
             person(&rows, "001090000004")["amount_outstanding"],
             "1000000"
         );
-        assert_eq!(rows["carry_overs"][0]["from_run"], aug_run);
+        // The carry-over was the nation's: listed at the nation, not in a province's view
+        // (it speaks of other provinces' people too), whose own people are in the rows.
+        assert_eq!(rows["carry_overs"], json!([]), "{rows}");
+        let national = app
+            .get(&t.auditor, &format!("/api/v1/periods/{september}/arrears"))
+            .await
+            .json();
+        assert_eq!(national["carry_overs"][0]["from_run"], aug_run);
         // Another unit's subtree has none of them.
         let elsewhere = app
             .get(
@@ -385,19 +392,35 @@ async fn arrears_still_owed_are_carried_on() {
         let august = period(&app, "2024-08", "TCXH").await;
         let september = period(&app, "2024-09", "TCXH").await;
         let october = period(&app, "2024-10", "TCXH").await;
-        // August: B is not paid.
+        // August: B is not paid, nor G, whom the accountant finds is not owed (wont_fix).
+        let g = "001090000007,DO VAN GIANG,1990,Phường Ba Đình,NCT,1000000,1007,Agribank\n";
         inputs(
             &app,
             august,
-            one,
+            &format!("{one}{g}"),
             "transaction_ref,population_id,account_number,beneficiary_name,amount,status,value_date,bank\n",
         )
         .await;
         let aug = run(&app, august).await;
+        app.post_json(
+            &t.accountant,
+            &format!(
+                "/api/v1/reconciliations/{}/exceptions/b:001090000007/resolutions",
+                aug["id"]
+            ),
+            &json!({"action": "note", "state": "wont_fix", "note": "đã mất ngày 02/08"}),
+        )
+        .await
+        .expect_status(StatusCode::CREATED, "wont_fix");
         approve(aug["id"].clone()).await;
-        carry(&app, &t.accountant, september, &aug["id"])
-            .await
-            .expect_status(StatusCode::CREATED, "August into September");
+        let r = carry(&app, &t.accountant, september, &aug["id"]).await;
+        r.expect_status(StatusCode::CREATED, "August into September");
+        assert_eq!(
+            (r.json()["people"].clone(), r.json()["skipped"].clone()),
+            (json!(1), json!(1)),
+            "G is not owed: {}",
+            r.json()
+        );
         // September: B is paid the month only; the arrears stay owed.
         inputs(&app, september, one, &month_only("09")).await;
         let sep = run(&app, september).await;
@@ -411,6 +434,10 @@ async fn arrears_still_owed_are_carried_on() {
         r.expect_status(StatusCode::CREATED, "September into October");
         assert_eq!(r.json()["people"], 1, "{}", r.json());
         assert_eq!(r.json()["amount"], "1000000");
+        // August's people were carried once: not again into October.
+        carry(&app, &t.accountant, october, &aug["id"])
+            .await
+            .expect_problem(StatusCode::CONFLICT, Some("conflict"), "August into two months");
         let rows = app
             .get(&t.accountant, &format!("/api/v1/periods/{october}/arrears"))
             .await

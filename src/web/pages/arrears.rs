@@ -73,7 +73,7 @@ pub(super) async fn arrears_view(
         crate::service::arrears::period_arrears(st.store.as_ref(), period.id, unit, 0, ROWS_SHOWN)
             .await
             .or_page(lang)?;
-    let figures = (!a.carry_overs.is_empty()).then(|| {
+    let figures = (!a.carry_overs.is_empty() || a.total > 0).then(|| {
         [
             views::count(a.arrears.beneficiaries),
             format_vnd(a.arrears.amount_due),
@@ -130,14 +130,7 @@ pub(super) async fn arrears_view(
     if v.can_write()
         && let Ok(here) = PeriodCode::parse(&period.code)
     {
-        let carried: Vec<i64> = st
-            .store
-            .carry_overs(period.id)
-            .await
-            .or_page(lang)?
-            .iter()
-            .map(|c| c.from_run)
-            .collect();
+        let tree = crate::domain::units::shipped_tree();
         let mut earlier: Vec<Period> = st
             .store
             .list_periods()
@@ -149,11 +142,15 @@ pub(super) async fn arrears_view(
             .collect();
         earlier.sort_by(|a, b| b.code.cmp(&a.code));
         for p in earlier.iter().take(12) {
+            // A period's people are carried once: not a run whose unit overlaps one carried.
+            let carried = st.store.carry_overs_from(p.id).await.or_page(lang)?;
+            let overlaps = |unit: &str| {
+                carried
+                    .iter()
+                    .any(|c| tree.is_within(&c.unit, unit) || tree.is_within(unit, &c.unit))
+            };
             for r in st.store.list_reconciliations(p.id).await.or_page(lang)? {
-                if r.state == RunState::Approved
-                    && v.token().sees(&r.unit)
-                    && !carried.contains(&r.id)
-                {
+                if r.state == RunState::Approved && v.token().sees(&r.unit) && !overlaps(&r.unit) {
                     candidates.push(views::Opt {
                         value: r.id.to_string(),
                         label: format!(
