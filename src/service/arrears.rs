@@ -10,7 +10,7 @@ use std::sync::{Arc, LazyLock, Mutex};
 use rust_decimal::Decimal;
 use serde::Serialize;
 
-use super::{ServiceError, ServiceResult, blocking};
+use super::{ServiceError, ServiceResult};
 use crate::domain::approval::RunState;
 use crate::domain::period::PeriodCode;
 use crate::domain::records::ListRows;
@@ -418,7 +418,7 @@ pub struct PeriodArrears {
 }
 
 /// Each period's people, as last worked out, by (store, period, inputs now): a live read
-/// of a period with arrears reconciles it whole once per change of its inputs.
+/// reconciles the components of the people owed (not the whole period) once per change.
 type Cached = HashMap<(usize, i64), (String, Arc<Vec<PersonArrears>>)>;
 static CACHE: LazyLock<Mutex<Cached>> = LazyLock::new(Default::default);
 
@@ -443,27 +443,11 @@ pub async fn live_people(
     {
         return Ok(people.clone());
     }
-    let g = match super::gather(store, period_id).await {
-        Ok(g) => g,
+    let people = match super::live::arrears_standings(store, period_id, &stored).await? {
+        Some(standings) => per_person(&stored, &standings),
         // Without a list nobody is listed: everything is still owed.
-        Err(ServiceError::NoList(_)) => {
-            return Ok(Arc::new(per_person(&stored, &HashMap::new())));
-        }
-        Err(e) => return Err(e),
+        None => per_person(&stored, &HashMap::new()),
     };
-    let people = blocking(move || {
-        let options = crate::recon::Options {
-            adjustments: g.adjustments.clone(),
-            arrears: g.arrears.clone(),
-            ..Default::default()
-        };
-        let recon = crate::recon::reconcile(&g.list, &g.payouts, &options);
-        per_person(
-            &g.arrears_stored,
-            &standings(&g.list, &recon, &g.arrears_stored),
-        )
-    })
-    .await?;
     let people = Arc::new(people);
     let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
     // Few periods are worked on at once: keep the last few.

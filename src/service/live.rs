@@ -895,6 +895,54 @@ pub async fn callback_links(
     )))
 }
 
+/// Where each person owed arrears in `stored` stands now: their components (every row
+/// linked to their IDs, transitively) read through this server's link index and
+/// reconciled as a refresh reconciles them: the same answer as a reconciliation of the
+/// whole period. Without an index of the current inputs here, the period is recomputed
+/// once, which makes one. None when the period has no list (nobody is listed).
+pub(super) async fn arrears_standings(
+    store: &dyn Store,
+    period_id: i64,
+    stored: &[crate::store::Arrear],
+) -> ServiceResult<Option<HashMap<u64, super::arrears::Standing>>> {
+    let mut ids: Vec<String> = stored.iter().map(|a| a.population_id.clone()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    for _ in 0..4 {
+        let status = store.live_status(period_id).await?;
+        if link_index(store, period_id, &status.current_key).is_none() {
+            let lock = full_lock(store, period_id);
+            let _held = lock.lock().await;
+            let status = store.live_status(period_id).await?;
+            if link_index(store, period_id, &status.current_key).is_none() {
+                match recompute(store, period_id, status.watermark).await {
+                    Ok(()) => crate::metrics::global().live_recompute(),
+                    Err(ServiceError::NoList(_)) => return Ok(None),
+                    Err(e) => return Err(e),
+                }
+            }
+            continue;
+        }
+        let components = Components::of(store, period_id);
+        let options = components.options();
+        if let Some(rows) = store
+            .person_components(period_id, &ids, &components)
+            .await?
+        {
+            let stored = stored.to_vec();
+            return blocking(move || {
+                let (list, payouts, _) = inputs(&rows, None)?;
+                let recon = reconcile(&list, &payouts, &options);
+                Ok(Some(super::arrears::standings(&list, &recon, &stored)))
+            })
+            .await?;
+        }
+    }
+    Err(ServiceError::Internal(format!(
+        "period {period_id}: the inputs kept changing while arrears were read"
+    )))
+}
+
 /// The links of the callbacks among `rows` (whole components).
 fn links_of(rows: &ComponentRows, options: &Options) -> ServiceResult<HashMap<i64, CallbackLink>> {
     use crate::domain::records::{IdRef, PayoutRows};

@@ -1468,6 +1468,14 @@ pub trait Store: Send + Sync {
         callback_ids: &[i64],
         components: &dyn LiveComponents,
     ) -> StoreResult<Option<ComponentRows>>;
+    /// The rows of the period's current inputs linked (transitively) to the people with
+    /// these IDs, read in one snapshot, as `callback_components` reads a callback's.
+    async fn person_components(
+        &self,
+        period_id: i64,
+        ids: &[String],
+        components: &dyn LiveComponents,
+    ) -> StoreResult<Option<ComponentRows>>;
     /// Every state one payout passed through, oldest first (empty when unknown).
     async fn callback_history(
         &self,

@@ -2810,6 +2810,39 @@ impl Store for Backend {
             lists,
             files,
             callback_ids,
+            &[],
+            components,
+        )
+        .await?;
+        read.commit().await?;
+        Ok(found.map(|r| r.rows))
+    }
+
+    async fn person_components(
+        &self,
+        period_id: i64,
+        ids: &[String],
+        components: &dyn crate::store::LiveComponents,
+    ) -> StoreResult<Option<crate::store::ComponentRows>> {
+        let mut read = self.reader().begin().await?;
+        if let Some(snapshot) = DIALECT.snapshot {
+            sqlx::query(snapshot).execute(&mut *read).await?;
+        }
+        let (programme, code) = period_code(&mut read, period_id).await?;
+        let (lists, files) = live_inputs(&mut read, period_id).await?;
+        let keys: Vec<crate::domain::records::LinkKey> = ids
+            .iter()
+            .map(|id| crate::domain::records::LinkKey::Person(id.clone()))
+            .collect();
+        let found = read_components(
+            &mut read,
+            period_id,
+            &programme,
+            &code,
+            lists,
+            files,
+            &[],
+            &keys,
             components,
         )
         .await?;
@@ -3365,6 +3398,7 @@ async fn read_components(
     lists: Vec<crate::store::InputRef>,
     files: Vec<crate::store::InputRef>,
     seeds: &[i64],
+    seed_keys: &[crate::domain::records::LinkKey],
     components: &dyn crate::store::LiveComponents,
 ) -> StoreResult<Option<ComponentRead>> {
     let started = Instant::now();
@@ -3393,11 +3427,13 @@ async fn read_components(
     let callbacks_time = started.elapsed();
     let mut known: std::collections::HashSet<crate::domain::records::LinkKey> = Default::default();
     let (mut rounds, mut keys_time, mut fetch_time) = (0, Duration::ZERO, Duration::ZERO);
+    let mut seed_keys = seed_keys.to_vec();
     loop {
         let t = Instant::now();
         let new: Vec<_> = components
             .keys(&rows)
             .into_iter()
+            .chain(seed_keys.drain(..))
             .filter(|k| known.insert(k.clone()))
             .collect();
         if new.is_empty() {
@@ -3438,7 +3474,15 @@ async fn component_cells(
 ) -> StoreResult<Option<(Vec<String>, Vec<crate::store::LiveCellRow>)>> {
     let ids: Vec<i64> = dirty.keys().copied().collect();
     let Some(read) = read_components(
-        tx, period_id, programme, code, lists, files, &ids, components,
+        tx,
+        period_id,
+        programme,
+        code,
+        lists,
+        files,
+        &ids,
+        &[],
+        components,
     )
     .await?
     else {
