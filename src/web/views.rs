@@ -86,6 +86,9 @@ pub struct FiguresView {
     pub outcomes: Vec<OutcomeCount>,
     pub unmatched_count: String,
     pub unmatched_amount: String,
+    /// "Truy lĩnh: đã chi 1.000.000 ₫ / 1.500.000 ₫, còn nợ 500.000 ₫ (2 người)", where the
+    /// period has arrears carried in.
+    pub arrears: Option<String>,
 }
 
 impl FiguresView {
@@ -137,11 +140,20 @@ impl FiguresView {
             outcomes,
             unmatched_count: count(f.unmatched_payouts.count),
             unmatched_amount: format_vnd(f.unmatched_payouts.amount),
+            arrears: None,
         }
     }
 
     pub fn of_report(r: &Report, targets: Targets, t: Tr) -> Self {
-        Self::new(&r.totals(targets), t)
+        let mut f = Self::new(&r.totals(targets), t);
+        f.arrears = r.arrears.as_ref().map(|a| {
+            t.s("fig.arrears")
+                .replace("{paid}", &format_vnd(a.amount_paid))
+                .replace("{due}", &format_vnd(a.amount_due))
+                .replace("{outstanding}", &format_vnd(a.amount_outstanding))
+                .replace("{people}", &count(a.beneficiaries))
+        });
+        f
     }
 }
 
