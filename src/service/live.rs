@@ -833,6 +833,43 @@ const PAYOUT_FLAGS: [crate::recon::Flag; 2] = [
     crate::recon::Flag::AccountMismatch,
 ];
 
+/// `read` through this server's link index of the period's current inputs: without one
+/// here (the server just started, or the inputs changed), the period is recomputed once,
+/// which makes one; an upload between the index check and the read makes the read find no
+/// index (`read` answers None): a few tries. None when the period has no list.
+async fn through_link_index<T, F, Fut>(
+    store: &dyn Store,
+    period_id: i64,
+    mut read: F,
+) -> ServiceResult<Option<T>>
+where
+    F: FnMut(Components) -> Fut,
+    Fut: std::future::Future<Output = ServiceResult<Option<T>>>,
+{
+    for _ in 0..4 {
+        let status = store.live_status(period_id).await?;
+        if link_index(store, period_id, &status.current_key).is_none() {
+            let lock = full_lock(store, period_id);
+            let _held = lock.lock().await;
+            let status = store.live_status(period_id).await?;
+            if link_index(store, period_id, &status.current_key).is_none() {
+                match recompute(store, period_id, status.watermark).await {
+                    Ok(()) => crate::metrics::global().live_recompute(),
+                    Err(ServiceError::NoList(_)) => return Ok(None),
+                    Err(e) => return Err(e),
+                }
+            }
+            continue;
+        }
+        if let Some(found) = read(Components::of(store, period_id)).await? {
+            return Ok(Some(found));
+        }
+    }
+    Err(ServiceError::Internal(format!(
+        "period {period_id}: the inputs kept changing while they were read"
+    )))
+}
+
 /// How each of the callbacks `ids` (of the period's programme and code) links now: their
 /// components (every row sharing a link key with them, transitively) read through this
 /// server's link index and reconciled, as a refresh reconciles them; the same answer as a
@@ -861,38 +898,21 @@ pub async fn callback_links(
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
-    // An upload between the index check and the read makes the read find no index: a few
-    // tries, as `refresh` makes.
-    for _ in 0..4 {
-        let status = store.live_status(period_id).await?;
-        if link_index(store, period_id, &status.current_key).is_none() {
-            let lock = full_lock(store, period_id);
-            let _held = lock.lock().await;
-            let status = store.live_status(period_id).await?;
-            if link_index(store, period_id, &status.current_key).is_none() {
-                match recompute(store, period_id, status.watermark).await {
-                    Ok(()) => crate::metrics::global().live_recompute(),
-                    Err(ServiceError::NoList(_)) => return Ok(nobody()),
-                    Err(e) => return Err(e),
-                }
-            }
-            continue;
-        }
-        let components = Components::of(store, period_id);
+    let found = through_link_index(store, period_id, |components| async move {
         let options = components.options();
-        if let Some(rows) = store
+        let Some(rows) = store
             .callback_components(period_id, ids, &components)
             .await?
-        {
-            let mut links = blocking(move || links_of(&rows, &options)).await??;
-            // A component may hold other payouts (another bank's too): only those asked.
-            links.retain(|id, _| ids.contains(id));
-            return Ok(links);
-        }
-    }
-    Err(ServiceError::Internal(format!(
-        "period {period_id}: the inputs kept changing while payouts' links were read"
-    )))
+        else {
+            return Ok(None);
+        };
+        let mut links = blocking(move || links_of(&rows, &options)).await??;
+        // A component may hold other payouts (another bank's too): only those asked.
+        links.retain(|id, _| ids.contains(id));
+        Ok(Some(links))
+    })
+    .await?;
+    Ok(found.unwrap_or_else(nobody))
 }
 
 /// Where each person owed arrears in `stored` stands now: their components (every row
@@ -908,39 +928,21 @@ pub(super) async fn arrears_standings(
     let mut ids: Vec<String> = stored.iter().map(|a| a.population_id.clone()).collect();
     ids.sort_unstable();
     ids.dedup();
-    for _ in 0..4 {
-        let status = store.live_status(period_id).await?;
-        if link_index(store, period_id, &status.current_key).is_none() {
-            let lock = full_lock(store, period_id);
-            let _held = lock.lock().await;
-            let status = store.live_status(period_id).await?;
-            if link_index(store, period_id, &status.current_key).is_none() {
-                match recompute(store, period_id, status.watermark).await {
-                    Ok(()) => crate::metrics::global().live_recompute(),
-                    Err(ServiceError::NoList(_)) => return Ok(None),
-                    Err(e) => return Err(e),
-                }
-            }
-            continue;
-        }
-        let components = Components::of(store, period_id);
+    let ids = &ids;
+    through_link_index(store, period_id, |components| async move {
         let options = components.options();
-        if let Some(rows) = store
-            .person_components(period_id, &ids, &components)
-            .await?
-        {
-            let stored = stored.to_vec();
-            return blocking(move || {
-                let (list, payouts, _) = inputs(&rows, None)?;
-                let recon = reconcile(&list, &payouts, &options);
-                Ok(Some(super::arrears::standings(&list, &recon, &stored)))
-            })
-            .await?;
-        }
-    }
-    Err(ServiceError::Internal(format!(
-        "period {period_id}: the inputs kept changing while arrears were read"
-    )))
+        let Some(rows) = store.person_components(period_id, ids, &components).await? else {
+            return Ok(None);
+        };
+        let stored = stored.to_vec();
+        blocking(move || {
+            let (list, payouts, _) = inputs(&rows, None)?;
+            let recon = reconcile(&list, &payouts, &options);
+            Ok(Some(super::arrears::standings(&list, &recon, &stored)))
+        })
+        .await?
+    })
+    .await
 }
 
 /// The links of the callbacks among `rows` (whole components).

@@ -2796,26 +2796,7 @@ impl Store for Backend {
         callback_ids: &[i64],
         components: &dyn crate::store::LiveComponents,
     ) -> StoreResult<Option<crate::store::ComponentRows>> {
-        let mut read = self.reader().begin().await?;
-        if let Some(snapshot) = DIALECT.snapshot {
-            sqlx::query(snapshot).execute(&mut *read).await?;
-        }
-        let (programme, code) = period_code(&mut read, period_id).await?;
-        let (lists, files) = live_inputs(&mut read, period_id).await?;
-        let found = read_components(
-            &mut read,
-            period_id,
-            &programme,
-            &code,
-            lists,
-            files,
-            callback_ids,
-            &[],
-            components,
-        )
-        .await?;
-        read.commit().await?;
-        Ok(found.map(|r| r.rows))
+        components_in_snapshot(self, period_id, callback_ids, &[], components).await
     }
 
     async fn person_components(
@@ -2824,30 +2805,11 @@ impl Store for Backend {
         ids: &[String],
         components: &dyn crate::store::LiveComponents,
     ) -> StoreResult<Option<crate::store::ComponentRows>> {
-        let mut read = self.reader().begin().await?;
-        if let Some(snapshot) = DIALECT.snapshot {
-            sqlx::query(snapshot).execute(&mut *read).await?;
-        }
-        let (programme, code) = period_code(&mut read, period_id).await?;
-        let (lists, files) = live_inputs(&mut read, period_id).await?;
         let keys: Vec<crate::domain::records::LinkKey> = ids
             .iter()
             .map(|id| crate::domain::records::LinkKey::Person(id.clone()))
             .collect();
-        let found = read_components(
-            &mut read,
-            period_id,
-            &programme,
-            &code,
-            lists,
-            files,
-            &[],
-            &keys,
-            components,
-        )
-        .await?;
-        read.commit().await?;
-        Ok(found.map(|r| r.rows))
+        components_in_snapshot(self, period_id, &[], &keys, components).await
     }
 
     async fn live_status(&self, period_id: i64) -> StoreResult<crate::store::LiveStatus> {
@@ -3384,6 +3346,37 @@ struct ComponentRead {
     callbacks_time: Duration,
     keys_time: Duration,
     fetch_time: Duration,
+}
+
+/// The components of the callbacks `callback_ids` and of the link keys `keys`, read in one
+/// snapshot of the period's current inputs (None: no link index of them at hand).
+async fn components_in_snapshot(
+    store: &Backend,
+    period_id: i64,
+    callback_ids: &[i64],
+    keys: &[crate::domain::records::LinkKey],
+    components: &dyn crate::store::LiveComponents,
+) -> StoreResult<Option<crate::store::ComponentRows>> {
+    let mut read = store.reader().begin().await?;
+    if let Some(snapshot) = DIALECT.snapshot {
+        sqlx::query(snapshot).execute(&mut *read).await?;
+    }
+    let (programme, code) = period_code(&mut read, period_id).await?;
+    let (lists, files) = live_inputs(&mut read, period_id).await?;
+    let found = read_components(
+        &mut read,
+        period_id,
+        &programme,
+        &code,
+        lists,
+        files,
+        callback_ids,
+        keys,
+        components,
+    )
+    .await?;
+    read.commit().await?;
+    Ok(found.map(|r| r.rows))
 }
 
 /// The rows of the period's inputs linked, transitively, to the callbacks `seeds` (those

@@ -3,6 +3,7 @@
 //! apart from the month's own amounts, across two periods, with every refusal. On SQLite
 //! and, when `TEST_DATABASE_URL` is set, PostgreSQL.
 
+use crate::comparison::period;
 use crate::support::{TestApp, for_each_backend, id_of};
 
 use axum::http::StatusCode;
@@ -45,17 +46,6 @@ FS2B,001090000002,1002,TRAN THI BINH,1000000,success,2024-09-21,Agribank
 FS3,001090000003,1003,LE VAN CUONG,1700000,success,2024-09-20,Agribank
 FS4,001090000004,1004,PHAM VAN DUNG,1000000,success,2024-09-20,Agribank
 ";
-
-async fn period(app: &TestApp, code: &str, programme: &str) -> i64 {
-    let p = app
-        .create_period(
-            &app.tokens.admin,
-            &json!({"code": code, "programme": programme}),
-        )
-        .await;
-    p.expect_status(StatusCode::CREATED, code);
-    id_of(&p.json())
-}
 
 async fn inputs(app: &TestApp, period: i64, list: &str, paid: &str) {
     let t = &app.tokens.accountant;

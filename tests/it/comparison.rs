@@ -43,7 +43,7 @@ FT3,001090000006,1006,VU THI PHUONG,1000000,success,2024-09-20,Agribank
 FT4,001090000002,1002,TRAN THI BINH,1000000,success,2024-09-20,Agribank
 ";
 
-async fn period(app: &TestApp, code: &str, programme: &str) -> i64 {
+pub(crate) async fn period(app: &TestApp, code: &str, programme: &str) -> i64 {
     let p = app
         .create_period(
             &app.tokens.admin,
