@@ -422,6 +422,35 @@ pub struct PeriodArrears {
 type Cached = HashMap<(usize, i64), (String, Arc<Vec<PersonArrears>>)>;
 static CACHE: LazyLock<Mutex<Cached>> = LazyLock::new(Default::default);
 
+/// Arrears rows up to which live figures read the people's components; beyond, reading
+/// the whole period once is cheaper than following that many components.
+const COMPONENTS_UP_TO: usize = 20_000;
+
+/// Where each person owed stands, from a reconciliation of the whole period (None: it has
+/// no list).
+async fn whole_period_standings(
+    store: &dyn Store,
+    period_id: i64,
+    stored: &[Arrear],
+) -> ServiceResult<Option<HashMap<u64, Standing>>> {
+    let g = match super::gather(store, period_id).await {
+        Ok(g) => g,
+        Err(ServiceError::NoList(_)) => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let stored = stored.to_vec();
+    super::blocking(move || {
+        let options = crate::recon::Options {
+            adjustments: g.adjustments.clone(),
+            arrears: g.arrears.clone(),
+            ..Default::default()
+        };
+        let recon = crate::recon::reconcile(&g.list, &g.payouts, &options);
+        Some(standings(&g.list, &recon, &stored))
+    })
+    .await
+}
+
 /// Every person's arrears in the period now (empty when nothing was carried in).
 pub async fn live_people(
     store: &dyn Store,
@@ -443,11 +472,13 @@ pub async fn live_people(
     {
         return Ok(people.clone());
     }
-    let people = match super::live::arrears_standings(store, period_id, &stored).await? {
-        Some(standings) => per_person(&stored, &standings),
-        // Without a list nobody is listed: everything is still owed.
-        None => per_person(&stored, &HashMap::new()),
+    let standings = if stored.len() <= COMPONENTS_UP_TO {
+        super::live::arrears_standings(store, period_id, &stored).await?
+    } else {
+        whole_period_standings(store, period_id, &stored).await?
     };
+    // Without a list nobody is listed: everything is still owed.
+    let people = per_person(&stored, &standings.unwrap_or_default());
     let people = Arc::new(people);
     let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
     // Few periods are worked on at once: keep the last few.
