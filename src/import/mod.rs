@@ -4,6 +4,7 @@
 //! under it, section rows ("I. Xã Tân Lập"), a totals row and signatures at the bottom.
 //! The walker here knows that layout; `beneficiaries` and `payouts` parse the data rows.
 
+pub mod bank_format;
 mod beneficiaries;
 mod csv_stream;
 pub mod grid;

@@ -51,6 +51,22 @@ pub fn sniff(file: &str, bytes: &[u8]) -> Result<Format, ImportError> {
             .any(|w| w == b"application/vnd.oasis.opendocument.spreadsheet");
         return Ok(if is_ods { Format::Ods } else { Format::Xlsx });
     }
+    // A bank's own format (a statement, a status report): named as what it is, never to be
+    // "saved as .xlsx" (that would destroy it).
+    if let Some(f) = super::bank_format::recognise(bytes) {
+        let (what_vi, what_en) = f.what();
+        return Err(ImportError::UnsupportedFormat {
+            file: file.into(),
+            detail_vi: format!(
+                "tệp {} ({what_vi}) của ngân hàng: doisoat nhận ra định dạng này nhưng chưa đọc được; hãy gửi kết quả chi theo mẫu bảng tính (xlsx, csv) hoặc qua callback",
+                f.name()
+            ),
+            detail_en: format!(
+                "a bank's {} file ({what_en}): recognised, not read yet; send the payout results as a spreadsheet in the template (xlsx, csv) or by callback",
+                f.name()
+            ),
+        });
+    }
     // Files people attach by mistake: say what they are instead of "no header".
     const OTHER: &[(&[u8], &str)] = &[
         (b"%PDF", "PDF"),
@@ -88,14 +104,30 @@ pub fn sniff(file: &str, bytes: &[u8]) -> Result<Format, ImportError> {
     let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let first = body.iter().find(|b| !b.is_ascii_whitespace()).copied();
     if first == Some(b'<') {
+        // Excel opens an HTML table or an Excel 2003 XML workbook (what some systems export
+        // as "xls"): saving it again as .xlsx is right. Any other XML is not a spreadsheet.
+        let head = String::from_utf8_lossy(&body[..body.len().min(4096)]).to_lowercase();
+        let excel_opens = [
+            "<html",
+            "<table",
+            "<!doctype html",
+            "urn:schemas-microsoft-com:office:spreadsheet",
+            "progid=\"excel.sheet\"",
+        ]
+        .iter()
+        .any(|m| head.contains(m));
         return Err(ImportError::UnsupportedFormat {
             file: file.into(),
-            detail_vi:
-                "tệp là HTML/XML đổi đuôi thành bảng tính; hãy mở bằng Excel và lưu lại dạng .xlsx"
-                    .into(),
-            detail_en:
-                "the file is HTML/XML renamed as a spreadsheet; open it in Excel and save as .xlsx"
-                    .into(),
+            detail_vi: if excel_opens {
+                "tệp là trang HTML hoặc XML của Excel 2003 đổi đuôi thành bảng tính; hãy mở bằng Excel và lưu lại dạng .xlsx".into()
+            } else {
+                "tệp XML, không phải bảng tính (xlsx, xls, ods, csv) hay định dạng ngân hàng doisoat nhận ra".into()
+            },
+            detail_en: if excel_opens {
+                "the file is an HTML page or an Excel 2003 XML workbook renamed as a spreadsheet; open it in Excel and save as .xlsx".into()
+            } else {
+                "an XML file, not a spreadsheet (xlsx, xls, ods, csv) nor a bank format doisoat recognises".into()
+            },
         });
     }
     if body.contains(&0) {

@@ -212,3 +212,96 @@ fn real_protected_old_binary_and_unicode_text_files() {
         other => panic!("ErrorTypes.txt: {:?}", other.err().map(|e| e.to_string())),
     }
 }
+
+/// Banks' own formats (`../shared/real/bank/`): every ISO 20022 message and SWIFT
+/// statement is named as what it is, by content, with its version where the file says it;
+/// never "save as .xlsx" (which would destroy a statement) nor "save as CSV UTF-8" (Latin-1
+/// MT940 is normal). Reading them is issue 16's next steps.
+#[test]
+fn real_bank_files_are_named_as_what_they_are() {
+    let Some(dir) = real_dir() else { return };
+    let bank = dir.join("bank");
+    let all = files(&bank, &["xml", "sta"]);
+    assert!(all.len() >= 90, "{} bank files", all.len());
+    let mut named = std::collections::BTreeMap::<String, usize>::new();
+    let mut wrong = Vec::new();
+    for path in &all {
+        let rel = path
+            .strip_prefix(&bank)
+            .unwrap_or(path)
+            .display()
+            .to_string();
+        let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{rel}: {e}"));
+        let lower = rel.to_lowercase();
+        let message = match source::load(&rel, bytes, None, budget()) {
+            Err(ImportError::UnsupportedFormat {
+                detail_vi,
+                detail_en,
+                ..
+            }) => {
+                assert!(!detail_en.contains("save as"), "{rel}: {detail_en}");
+                assert!(!detail_vi.contains("lưu lại"), "{rel}: {detail_vi}");
+                detail_en
+            }
+            // The junk among the MT940 samples ("1 2 3 …", a lone non-SWIFT `:NS:` field)
+            // is no statement: it is read as text (whose header the importer then looks
+            // for).
+            Ok(_) if lower.contains("invalid_statement") || lower.contains("empty_non_swift") => {
+                continue;
+            }
+            other => {
+                wrong.push(format!("{rel}: {:?}", other.map(|(f, s, _)| (f, s))));
+                continue;
+            }
+        };
+        let want = if lower.starts_with("mt940") {
+            // Intraday (MT942) by its own tags; some samples named "mt942" are shaped as
+            // MT940s (opening and closing balances), and are named so.
+            let text =
+                String::from_utf8_lossy(&std::fs::read(path).unwrap_or_default()).into_owned();
+            if text.contains(":34F:") || text.contains(":13D:") {
+                "SWIFT MT942"
+            } else {
+                "SWIFT MT940"
+            }
+        } else if lower.starts_with("pain001") {
+            "ISO 20022 pain.001"
+        } else if lower.starts_with("pain002") {
+            "ISO 20022 pain.002"
+        } else if lower.starts_with("pain008") {
+            "ISO 20022 pain.008"
+        } else {
+            // The file name's message: "camt.054", "camt054", "camt_052", "camt53".
+            let after = lower
+                .rsplit_once("camt")
+                .map(|(_, a)| a.trim_start_matches(['.', '_']))
+                .unwrap_or("");
+            let digits: String = after.chars().take_while(char::is_ascii_digit).collect();
+            match digits.trim_start_matches('0') {
+                "52" => "ISO 20022 camt.052",
+                "54" => "ISO 20022 camt.054",
+                _ => "ISO 20022 camt.053",
+            }
+        };
+        if !message.contains(want) {
+            wrong.push(format!("{rel}: want {want}: {message}"));
+        }
+        *named.entry(want.to_owned()).or_default() += 1;
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    // Versions are named where the file says them.
+    let with_version = |rel: &str| {
+        let bytes = std::fs::read(bank.join(rel)).unwrap_or_default();
+        match source::load(rel, bytes, None, budget()) {
+            Err(ImportError::UnsupportedFormat { detail_en, .. }) => detail_en,
+            other => panic!("{rel}: {:?}", other.map(|(f, s, _)| (f, s))),
+        }
+    };
+    assert!(with_version("camt/genkgo/camt054.v8.xml").contains("camt.054.001.08"));
+    assert!(with_version("camt/genkgo/camt052.v2.xml").contains("camt.052.001.02"));
+    assert!(
+        with_version("pain002/pain002-epo_p_0_0_0_2018031510491259.xml")
+            .contains("pain.002.001.03")
+    );
+    eprintln!("bank formats named: {named:?}");
+}
