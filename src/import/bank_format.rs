@@ -83,10 +83,8 @@ impl BankFormat {
                 .map_or(("thông điệp ngân hàng", "bank message"), |m| {
                     (m.2, m.3)
                 }),
-            BankFormat::Swift { mt: "MT942" } => {
-                ("sao kê trong ngày (MT942)", "intraday statement (MT942)")
-            }
-            BankFormat::Swift { .. } => ("sao kê tài khoản (MT940)", "account statement (MT940)"),
+            BankFormat::Swift { mt: "MT942" } => ("sao kê trong ngày", "intraday statement"),
+            BankFormat::Swift { .. } => ("sao kê tài khoản", "account statement"),
         }
     }
 }

@@ -351,8 +351,9 @@ pub struct NotFound {
     pub missing: Vec<String>,
 }
 
-/// How far down an office title block may push the header.
-pub const HEADER_SCAN_ROWS: usize = 30;
+/// How far down an office title block may push the header (a Techcombank statement
+/// export puts its header on row 34, under the account's details).
+pub const HEADER_SCAN_ROWS: usize = 60;
 
 type RowFields = Vec<Option<(Field, usize)>>;
 

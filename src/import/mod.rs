@@ -1322,6 +1322,24 @@ mod tests {
     /// Lists typed in TCVN3 (.VnTime) or VNI (VNI-Times) read as Unicode, with a notice, so
     /// names still match the bank's.
     #[test]
+    fn a_title_block_33_rows_deep() {
+        // A bank's export: the account's details fill the first 33 rows.
+        let mut text: Vec<String> = (1..=33)
+            .map(|i| format!("Thông tin tài khoản dòng {i},,"))
+            .collect();
+        text.push("Họ và tên,Số định danh cá nhân,Số tiền được hưởng".into());
+        text.push("Nguyễn Thị Hồng Nhung,025038000101,1500000".into());
+        let imp = import_beneficiaries(
+            "sao_ke.csv",
+            text.join("\n").into_bytes(),
+            &ImportOptions::new(2026),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(imp.rows.len(), 1);
+        assert_eq!(imp.rows[0].name, "Nguyễn Thị Hồng Nhung");
+    }
+
+    #[test]
     fn legacy_encoded_lists_are_converted() {
         use legacy_vn::Legacy;
         let rows = [
