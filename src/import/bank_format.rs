@@ -150,9 +150,9 @@ fn iso20022(xml: &[u8]) -> Option<BankFormat> {
 }
 
 /// A SWIFT MT940/MT942 statement: lines that open with SWIFT tags (`:20:`, `:25:`,
-/// `:60F:`, `:61:`, …), at least two of the statement's own, and either a `:20:` reference
-/// or tags on most lines (a fragment). Some banks put a title or a `{1:…}{2:…}` header
-/// first.
+/// `:60F:`, `:61:`, …). A text that opens with a tag is one (no CSV does); else it needs a
+/// `:20:` reference and one of the statement's own tags, or tags on most lines. Some banks
+/// put a title or a `{1:…}{2:…}` header first.
 fn swift(text: &[u8]) -> Option<BankFormat> {
     const OWN: [&[u8]; 11] = [
         b":25:", b":28:", b":28C:", b":60F:", b":60M:", b":61:", b":62F:", b":62M:", b":86:",
