@@ -456,10 +456,10 @@ pub async fn live_people(
     store: &dyn Store,
     period_id: i64,
 ) -> ServiceResult<Arc<Vec<PersonArrears>>> {
-    let stored = store.period_arrears(period_id).await?;
-    if stored.is_empty() {
+    if store.carry_overs(period_id).await?.is_empty() {
         return Ok(Arc::new(Vec::new()));
     }
+    // The newest carry-over is part of the inputs' key: a new one is a new version.
     let status = store.live_status(period_id).await?;
     // The figures as they stand: their inputs, the cells' writes, the changes waiting.
     let version = format!(
@@ -472,6 +472,8 @@ pub async fn live_people(
     {
         return Ok(people.clone());
     }
+    // Read only on a change: a national period's arrears may be many rows.
+    let stored = store.period_arrears(period_id).await?;
     let standings = if stored.len() <= COMPONENTS_UP_TO {
         super::live::arrears_standings(store, period_id, &stored).await?
     } else {
