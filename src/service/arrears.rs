@@ -188,13 +188,11 @@ pub async fn carry_over(
     for r in store.resolutions(run.id, None).await? {
         latest.insert(r.key, r.state);
     }
+    // A person's row is keyed `b:<ID>` (qualified `@<unit>` when on two units' lists),
+    // whatever the run covers: the key the resolutions were stored under.
     let not_owed = |row: &ExceptionRow| {
-        let bare = format!("b:{}", row.population_id);
-        let qualified = row.unit.as_ref().map(|u| format!("{bare}@{u}"));
-        [Some(bare), qualified]
-            .into_iter()
-            .flatten()
-            .any(|k| latest.get(&k) == Some(&ResolutionState::WontFix))
+        row.key(false)
+            .is_some_and(|k| latest.get(&k.to_string()) == Some(&ResolutionState::WontFix))
     };
     let filter = ExceptionFilter {
         kinds: CARRIED.map(|o| o.as_str().to_owned()).to_vec(),
@@ -241,7 +239,11 @@ pub async fn carry_over(
     }
     // Arrears the run's own period still owes (carried into it and not paid in full, as
     // its figures stand now, late callbacks included) go on too.
-    for p in live_people(store, from.id).await?.iter() {
+    let carried_into_from = store.carry_overs(from.id).await?;
+    for p in live_people(store, from.id, &carried_into_from)
+        .await?
+        .iter()
+    {
         if p.amount_outstanding > Decimal::ZERO && tree.is_within(&p.unit, &run.unit) {
             items.push(NewArrear {
                 population_id: p.population_id.clone(),
@@ -440,23 +442,20 @@ async fn whole_period_standings(
     };
     let stored = stored.to_vec();
     super::blocking(move || {
-        let options = crate::recon::Options {
-            adjustments: g.adjustments.clone(),
-            arrears: g.arrears.clone(),
-            ..Default::default()
-        };
-        let recon = crate::recon::reconcile(&g.list, &g.payouts, &options);
+        let recon = crate::recon::reconcile(&g.list, &g.payouts, &g.options());
         Some(standings(&g.list, &recon, &stored))
     })
     .await
 }
 
-/// Every person's arrears in the period now (empty when nothing was carried in).
+/// Every person's arrears in the period now, given its `carry_overs` (empty when nothing
+/// was carried in).
 pub async fn live_people(
     store: &dyn Store,
     period_id: i64,
+    carry_overs: &[CarryOver],
 ) -> ServiceResult<Arc<Vec<PersonArrears>>> {
-    if store.carry_overs(period_id).await?.is_empty() {
+    if carry_overs.is_empty() {
         return Ok(Arc::new(Vec::new()));
     }
     // The newest carry-over is part of the inputs' key: a new one is a new version.
@@ -506,13 +505,9 @@ pub async fn period_arrears(
     let within = |u: &str| tree.is_within(u, unit);
     // Those carried into the subtree (one into a unit above it speaks of other units' people
     // too: its people here are in the rows and figures).
-    let carry_overs: Vec<CarryOver> = store
-        .carry_overs(period_id)
-        .await?
-        .into_iter()
-        .filter(|c| within(&c.unit))
-        .collect();
-    let people = live_people(store, period_id).await?;
+    let mut carry_overs = store.carry_overs(period_id).await?;
+    let people = live_people(store, period_id, &carry_overs).await?;
+    carry_overs.retain(|c| within(&c.unit));
     let mine: Vec<&PersonArrears> = people.iter().filter(|p| within(&p.unit)).collect();
     Ok(PeriodArrears {
         period_id,
@@ -530,10 +525,11 @@ pub async fn live_figures(
     period_id: i64,
     unit: &str,
 ) -> ServiceResult<Option<ArrearsFigures>> {
-    if store.carry_overs(period_id).await?.is_empty() {
+    let carry_overs = store.carry_overs(period_id).await?;
+    if carry_overs.is_empty() {
         return Ok(None);
     }
-    let people = live_people(store, period_id).await?;
+    let people = live_people(store, period_id, &carry_overs).await?;
     let tree = crate::domain::units::shipped_tree();
     Ok(Some(figures(people.iter(), |u| tree.is_within(u, unit))))
 }

@@ -654,12 +654,7 @@ async fn recompute(store: &dyn Store, period_id: i64, watermark: i64) -> Service
     drop((list_inputs, file_inputs));
     let index_key = key.clone();
     let (cells, states, links) = blocking(move || {
-        let options = Options {
-            adjustments: g.adjustments.clone(),
-            arrears: g.arrears.clone(),
-            ..Options::default()
-        };
-        let recon = reconcile(&g.list, &g.payouts, &options);
+        let recon = reconcile(&g.list, &g.payouts, &g.options());
         // (list, row) of every row: its source, and its index there.
         let mut starts = Vec::new();
         for i in 0..g.list.len() {

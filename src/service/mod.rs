@@ -885,6 +885,16 @@ struct Gathered {
 }
 
 impl Gathered {
+    /// What the engine applies to these inputs: the period's adjustments and arrears (the
+    /// tolerance and targets left at their defaults).
+    fn options(&self) -> Options {
+        Options {
+            adjustments: self.adjustments.clone(),
+            arrears: self.arrears.clone(),
+            ..Options::default()
+        }
+    }
+
     /// The targets that apply to `unit`: for each rate its own, the nearest above, or the
     /// period's.
     fn target_for(&self, unit: &str) -> Targets {
@@ -1093,10 +1103,8 @@ fn compute(
     previous: Option<&crate::recon::previous::Previous>,
 ) -> crate::report::Assembled {
     let options = Options {
-        tolerance: Decimal::ZERO,
         targets: g.target_for(scope),
-        adjustments: g.adjustments.clone(),
-        arrears: g.arrears.clone(),
+        ..g.options()
     };
     let keep = within(scope);
     let in_scope = |u: &Upload| keep(Some(&u.unit));

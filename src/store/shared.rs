@@ -146,13 +146,17 @@ async fn no_overlap(tx: &mut Tx, period_id: i64, unit: &str) -> StoreResult<()> 
 /// approved): nothing may change the inputs the approved figures came from. Read under the
 /// write lock, so an approval and an upload cannot cross.
 async fn not_closed(tx: &mut Tx, period_id: i64, unit: &str) -> StoreResult<()> {
+    rules::not_closed(unit, &closures_in(tx, period_id).await?)
+}
+
+/// The period's closures, read in the transaction.
+async fn closures_in(tx: &mut Tx, period_id: i64) -> StoreResult<Vec<crate::store::Closure>> {
     let closures: Vec<ClosureRecord> =
         sqlx::query_as(closure_sql!("WHERE period_id = $1 ORDER BY unit_code"))
             .bind(period_id)
             .fetch_all(&mut **tx)
             .await?;
-    let closures: Vec<crate::store::Closure> = closures.into_iter().map(Into::into).collect();
-    rules::not_closed(unit, &closures)
+    Ok(closures.into_iter().map(Into::into).collect())
 }
 
 /// The closure of `unit`'s own subtree in the period, if any (read in the transaction).
@@ -2261,8 +2265,12 @@ impl Store for Backend {
         use crate::store::common::{CARRY_OVER_COLUMNS, CarryOverRecord};
         let mut tx = self.begin_write().await?;
         period_exists(&mut tx, new.period_id).await?;
-        // Checked again under the write lock, as uploads are (the service says it first).
-        not_closed(&mut tx, new.period_id, &new.unit).await?;
+        // Checked again under the write lock, as uploads are (the service says it first):
+        // closed for the run's unit, or for a unit below it (its approved figures would
+        // change).
+        let closures = closures_in(&mut tx, new.period_id).await?;
+        rules::not_closed(&new.unit, &closures)?;
+        rules::none_closed_below(&new.unit, &closures)?;
         // One period's people are carried once, into one later period: not by a province's
         // run and a ward's too, not into two months.
         let earlier: Vec<(i64, String, i64)> = sqlx::query_as(
@@ -2274,15 +2282,6 @@ impl Store for Backend {
         .fetch_all(&mut *tx)
         .await?;
         rules::carry_over_fits(&new, &earlier)?;
-        // Nor into a unit below the run's whose period is closed (its approved figures
-        // would change).
-        let closures: Vec<ClosureRecord> =
-            sqlx::query_as(closure_sql!("WHERE period_id = $1 ORDER BY unit_code"))
-                .bind(new.period_id)
-                .fetch_all(&mut *tx)
-                .await?;
-        let closures: Vec<crate::store::Closure> = closures.into_iter().map(Into::into).collect();
-        rules::none_closed_below(&new.unit, &closures)?;
         let at = now();
         let amount: rust_decimal::Decimal = new.items.iter().map(|i| i.amount).sum();
         let inserted = sqlx::query_as::<_, CarryOverRecord>(sqlx::AssertSqlSafe(format!(
