@@ -223,6 +223,11 @@ impl PeriodCode {
         out
     }
 
+    /// A stored code in words (`words`); a code that does not parse, as written.
+    pub fn words_of(code: &str, vi: bool) -> String {
+        PeriodCode::parse(code).map_or_else(|_| code.to_owned(), |c| c.words(vi))
+    }
+
     /// The period in words, as office documents write it: "Tháng 9 năm 2024", "Quý III
     /// năm 2024", "Năm 2024"; in English "September 2024", "Q3 2024", "2024".
     pub fn words(&self, vi: bool) -> String {

@@ -135,8 +135,7 @@ impl ComparisonCounts {
     pub fn previous_in_words(&self, lang: crate::domain::Lang) -> String {
         let vi = lang == crate::domain::Lang::Vi;
         match &self.previous_period {
-            Some(code) => crate::domain::period::PeriodCode::parse(code)
-                .map_or_else(|_| code.clone(), |p| p.words(vi)),
+            Some(code) => crate::domain::period::PeriodCode::words_of(code, vi),
             None if vi => "không có kỳ trước cùng chế độ".to_owned(),
             None => "no earlier period of the programme".to_owned(),
         }

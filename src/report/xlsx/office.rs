@@ -16,9 +16,7 @@ use crate::report::csv::pick;
 pub(super) fn period_words(meta: &ReportMeta, lang: Lang) -> String {
     match meta.period.as_deref() {
         None => pick(lang, "(không ghi)", "(not stated)").to_owned(),
-        Some(p) => {
-            PeriodCode::parse(p).map_or_else(|_| p.to_owned(), |c| c.words(lang == Lang::Vi))
-        }
+        Some(p) => PeriodCode::words_of(p, lang == Lang::Vi),
     }
 }
 

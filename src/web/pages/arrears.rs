@@ -55,10 +55,7 @@ pub struct ArrearLine {
 }
 
 fn period_words(code: &str, t: Tr) -> String {
-    PeriodCode::parse(code).map_or_else(
-        |_| code.to_owned(),
-        |c| c.words(t.lang == crate::domain::Lang::Vi),
-    )
+    PeriodCode::words_of(code, t.lang == crate::domain::Lang::Vi)
 }
 
 pub(super) async fn arrears_view(

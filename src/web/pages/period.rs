@@ -275,10 +275,7 @@ async fn comparison_view(
         let Some(p) = &c.previous_period else {
             break;
         };
-        let label = PeriodCode::parse(&p.code).map_or_else(
-            |_| p.code.clone(),
-            |c| c.words(lang == crate::domain::Lang::Vi),
-        );
+        let label = PeriodCode::words_of(&p.code, lang == crate::domain::Lang::Vi);
         previous = Some((label, format!("/periods/{}?unit={unit}", p.id)));
         let n = c.counts().get(change);
         groups.push(ChangeGroup {
