@@ -4,6 +4,7 @@
 //! under it, section rows ("I. Xã Tân Lập"), a totals row and signatures at the bottom.
 //! The walker here knows that layout; `beneficiaries` and `payouts` parse the data rows.
 
+pub mod bank;
 pub mod bank_format;
 mod beneficiaries;
 mod csv_stream;
@@ -55,6 +56,9 @@ pub struct ImportOptions {
     /// Threads that parse a streamed file's rows (0: one per core). The rows, errors and
     /// figures are the same whatever the count.
     pub threads: usize,
+    /// The payment orders doisoat wrote for the period: a bank's answer that names only an
+    /// end-to-end reference (pain.002, camt, MT940) is linked to the list row it pays.
+    pub orders: Option<Arc<crate::domain::payment_orders::PaymentOrders>>,
 }
 
 /// 256 MiB: a 100,000-row list inflates to ~60 MB of sheet XML.
@@ -69,6 +73,7 @@ impl ImportOptions {
             max_uncompressed_bytes: DEFAULT_MAX_UNCOMPRESSED,
             max_cells: guard::DEFAULT_MAX_CELLS,
             threads: 0,
+            orders: None,
         }
     }
 

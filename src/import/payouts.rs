@@ -1,5 +1,6 @@
 //! Bank result files (kết quả chi) → `PayoutRow`s.
 
+use super::bank_format::recognise;
 use super::beneficiaries::{read_account, read_bank, read_date, read_id};
 use super::header::Field;
 use super::source::Input;
@@ -101,7 +102,50 @@ pub struct AccountSample {
     pub rows_with_account: u64,
 }
 
+/// A bank's own format (a statement, a status report) is read as what it is; anything else
+/// as a table.
 fn import<R: Rows<PayoutRow>>(
+    file: &str,
+    input: Input<impl std::io::Read>,
+    opts: &ImportOptions,
+    rows: R,
+) -> Result<Imported<PayoutRow, R>, ImportError> {
+    use std::io::Read;
+    let readable = |head: &[u8]| recognise(head).filter(super::bank::readable);
+    match input {
+        Input::Bytes(bytes) => match readable(&bytes) {
+            Some(f) => super::bank::read(file, &f, &bytes[..], opts, rows),
+            None => import_table(file, Input::<std::io::Empty>::Bytes(bytes), opts, rows),
+        },
+        Input::Reader(mut raw) => {
+            let mut head = Vec::new();
+            (&mut raw)
+                .take(BANK_HEAD)
+                .read_to_end(&mut head)
+                .map_err(|e| ImportError::Corrupt {
+                    file: file.into(),
+                    detail: e.to_string(),
+                })?;
+            let found = readable(&head);
+            let whole = std::io::Cursor::new(head).chain(raw);
+            match found {
+                Some(f) => super::bank::read(
+                    file,
+                    &f,
+                    std::io::BufReader::with_capacity(64 * 1024, whole),
+                    opts,
+                    rows,
+                ),
+                None => import_table(file, Input::Reader(whole), opts, rows),
+            }
+        }
+    }
+}
+
+/// How much of a streamed file is looked at for a bank's format (`recognise` reads this).
+const BANK_HEAD: u64 = 64 * 1024;
+
+fn import_table<R: Rows<PayoutRow>>(
     file: &str,
     input: Input<impl std::io::Read>,
     opts: &ImportOptions,

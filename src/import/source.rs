@@ -20,6 +20,12 @@ pub enum Format {
     Xls,
     Ods,
     Csv,
+    /// ISO 20022 camt.052/053/054 (statements, notifications).
+    Camt,
+    /// ISO 20022 pain.002 (payment status report).
+    Pain002,
+    /// SWIFT MT940/MT942.
+    Mt940,
 }
 
 impl Format {
@@ -30,6 +36,9 @@ impl Format {
             Format::Xls => "xls",
             Format::Ods => "ods",
             Format::Csv => "csv",
+            Format::Camt => "camt",
+            Format::Pain002 => "pain.002",
+            Format::Mt940 => "mt940",
         }
     }
 }
@@ -161,6 +170,12 @@ pub fn load(
     };
     let password = || ImportError::Password { file: file.into() };
     match format {
+        // Never sniffed: a bank's format is read by `import::bank`, not as a sheet.
+        Format::Camt | Format::Pain002 | Format::Mt940 => Err(ImportError::UnsupportedFormat {
+            file: file.into(),
+            detail_vi: format!("tệp {} không phải bảng tính", format.as_str()),
+            detail_en: format!("a {} file is not a spreadsheet", format.as_str()),
+        }),
         Format::Csv => {
             let grid = load_csv(file, bytes, budget)?;
             Ok((format, None, grid))

@@ -305,3 +305,55 @@ fn real_bank_files_are_named_as_what_they_are() {
     );
     eprintln!("bank formats named: {named:?}");
 }
+
+/// What reading a bank's file as payout results gave, in one line.
+fn bank_read_summary(rel: &str, bytes: Vec<u8>) -> String {
+    use doisoat::domain::banks::BankId;
+    use doisoat::import::{ImportOptions, import_payouts};
+    let opts = ImportOptions {
+        default_bank: BankId::resolve("VCB"),
+        ..ImportOptions::new(2026)
+    };
+    match import_payouts(rel, bytes, &opts) {
+        Ok(imp) => {
+            let mut reasons = std::collections::BTreeMap::<String, usize>::new();
+            for e in &imp.errors {
+                let r = e.reason_en.split(':').next().unwrap_or("").to_owned();
+                *reasons.entry(r).or_default() += 1;
+            }
+            let ct = imp
+                .control_total
+                .as_ref()
+                .map(|c| format!("{}={}", c.stated, c.computed))
+                .unwrap_or_default();
+            format!(
+                "{} data={} ok={} rej={} ct={} reasons={:?} notices={} unbalanced={}",
+                imp.format.as_str(),
+                imp.data_rows,
+                imp.rows.len(),
+                imp.rejected_rows,
+                ct,
+                reasons,
+                imp.notices.len(),
+                imp.notices.iter().filter(|n| n.contains('≠')).count()
+            )
+        }
+        Err(e) => format!("ERR {e}"),
+    }
+}
+
+#[test]
+fn dump_bank_reads() {
+    let Some(dir) = real_dir() else { return };
+    let Ok(out) = std::env::var("DOISOAT_DUMP") else {
+        return;
+    };
+    let bank = dir.join("bank");
+    let mut lines = Vec::new();
+    for path in files(&bank, &["xml", "sta", "txt", "940", "mt940", "942", "swi", "rtf"]) {
+        let rel = path.strip_prefix(&dir).unwrap_or(&path).display().to_string();
+        let bytes = std::fs::read(&path).unwrap_or_default();
+        lines.push(format!("{rel}\t{}", bank_read_summary(&rel, bytes)));
+    }
+    std::fs::write(out, lines.join("\n")).unwrap_or_else(|e| panic!("{e}"));
+}

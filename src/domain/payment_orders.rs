@@ -1,0 +1,127 @@
+//! Payment orders: what doisoat asks a bank to pay (a pain.001 credit transfer initiation),
+//! one order line per list row, each with an end-to-end reference the bank carries back in
+//! its status reports and statements.
+//!
+//! The reference never holds the personal ID (it travels through every bank on the way):
+//! it is made of the period, the list version and the row, `DS-202610-1A2B3C4D-123`, so the
+//! same list for the same period always gives the same references.
+
+use rust_decimal::Decimal;
+use rustc_hash::FxHashMap;
+
+use super::banks::BankId;
+use super::period::PeriodCode;
+use super::population_id::IdCheck;
+
+/// Longest end-to-end reference ISO 20022 allows (`Max35Text`).
+pub const MAX_REFERENCE: usize = 35;
+
+/// A period as references write it: `202610` (a month), `2024Q3`, `2024`; else its letters
+/// and digits, at most 8.
+pub fn period_key(period: &str) -> String {
+    match PeriodCode::parse(period) {
+        Ok(code) => code.as_str().replace(['-', '/'], ""),
+        Err(_) => period
+            .chars()
+            .filter(char::is_ascii_alphanumeric)
+            .take(8)
+            .collect::<String>()
+            .to_ascii_uppercase(),
+    }
+}
+
+/// A list version as references write it: the first 8 hex digits of its digest.
+pub fn list_key(digest: &str) -> String {
+    digest
+        .chars()
+        .filter(char::is_ascii_hexdigit)
+        .take(8)
+        .collect::<String>()
+        .to_ascii_uppercase()
+}
+
+/// The end-to-end reference of a list row's order: `DS-{period}-{list}-{row}`.
+pub fn end_to_end_id(period_key: &str, list_key: &str, row: u32) -> String {
+    format!("DS-{period_key}-{list_key}-{row}")
+}
+
+/// The message reference of a bank's orders for a list: `DS-{period}-{list}-{BANK}`.
+pub fn message_id(period_key: &str, list_key: &str, bank: BankId) -> String {
+    format!("DS-{period_key}-{list_key}-{}", bank.code())
+}
+
+/// One order: who is paid, where, how much, and under which reference.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrderLine {
+    pub end_to_end: String,
+    /// The message and the payment information block it is sent in.
+    pub message: String,
+    pub payment_info: String,
+    pub bank: BankId,
+    /// The list row it pays (as the spreadsheet shows it) and whom.
+    pub row: u32,
+    pub id: IdCheck,
+    pub account: String,
+    pub name: String,
+    pub amount: Decimal,
+}
+
+/// Orders, looked up by end-to-end reference (a bank's answers name only that).
+#[derive(Debug, Default, Clone)]
+pub struct PaymentOrders {
+    lines: Vec<OrderLine>,
+    by_reference: FxHashMap<String, u32>,
+}
+
+impl PaymentOrders {
+    pub fn new(lines: Vec<OrderLine>) -> Self {
+        let by_reference = lines
+            .iter()
+            .enumerate()
+            .map(|(i, l)| (l.end_to_end.clone(), u32::try_from(i).unwrap_or(u32::MAX)))
+            .collect();
+        Self {
+            lines,
+            by_reference,
+        }
+    }
+
+    pub fn get(&self, end_to_end: &str) -> Option<&OrderLine> {
+        let i = *self.by_reference.get(end_to_end.trim())?;
+        self.lines.get(i as usize)
+    }
+
+    /// The orders sent in a message (by its id) or a payment information block.
+    pub fn in_block<'a>(&'a self, id: &'a str) -> impl Iterator<Item = &'a OrderLine> + 'a {
+        let id = id.trim();
+        self.lines
+            .iter()
+            .filter(move |l| l.payment_info == id || l.message == id)
+    }
+
+    pub fn lines(&self) -> &[OrderLine] {
+        &self.lines
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.lines.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn references_are_short_stable_and_hold_no_id() {
+        let p = period_key("Tháng 10/2026");
+        assert_eq!(p, "202610");
+        assert_eq!(period_key("2024-Q3"), "2024Q3");
+        assert_eq!(period_key("đợt 2 năm 2026!"), "T2NM2026");
+        let l = list_key("1a2b3c4d5e6f");
+        assert_eq!(l, "1A2B3C4D");
+        let e = end_to_end_id(&p, &l, 1_048_576);
+        assert_eq!(e, "DS-202610-1A2B3C4D-1048576");
+        assert!(e.len() <= MAX_REFERENCE);
+    }
+}

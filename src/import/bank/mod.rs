@@ -1,0 +1,439 @@
+//! Banks' own formats read into payout rows: ISO 20022 statements and notifications
+//! (camt.052/053/054), payment status reports (pain.002) and SWIFT MT940/MT942 statements.
+//!
+//! Each reader streams its file and hands every transaction it states to a `Sink`, which
+//! makes it a payout row or a row error: accepted + rejected = the transactions stated.
+//! Where a transaction is in the file is its line and its element path (or SWIFT field),
+//! the way a bank's own support would look it up.
+
+mod camt;
+mod mt940;
+mod pain002;
+
+use std::io::BufRead;
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+
+use super::bank_format::BankFormat;
+use super::{ImportError, ImportOptions, Imported, Rows};
+use crate::domain::banks::BankId;
+use crate::domain::payment_orders::PaymentOrders;
+use crate::domain::population_id::IdCheck;
+use crate::domain::records::{ControlTotal, PayoutDraft, PayoutOrigin, PayoutRow, RowError};
+use crate::domain::status::PayoutStatus;
+
+pub use super::source::Format;
+
+/// Longest text kept from one element or field (a name, a reference, a narrative): a bank
+/// file's fields are short; a hostile one's are cut, not kept whole.
+const MAX_TEXT: usize = 1_000;
+
+/// Whether a bank format is one doisoat reads as payout results.
+pub fn readable(format: &BankFormat) -> bool {
+    match format {
+        BankFormat::Iso20022 { message, .. } => {
+            matches!(*message, "camt.052" | "camt.053" | "camt.054" | "pain.002")
+        }
+        BankFormat::Swift { .. } => true,
+    }
+}
+
+/// Read a bank's file as payout results into `rows`.
+pub fn read<R: Rows<PayoutRow>>(
+    file: &str,
+    format: &BankFormat,
+    input: impl BufRead,
+    opts: &ImportOptions,
+    rows: R,
+) -> Result<Imported<PayoutRow, R>, ImportError> {
+    let mut sink = Sink::new(file, opts, rows);
+    let (format_kind, read) = match format {
+        BankFormat::Iso20022 { message, .. } if message.starts_with("camt.") => {
+            (Format::Camt, camt::read(file, input, &mut sink))
+        }
+        BankFormat::Iso20022 { .. } => (Format::Pain002, pain002::read(file, input, &mut sink)),
+        BankFormat::Swift { .. } => (Format::Mt940, mt940::read(file, input, &mut sink)),
+    };
+    let statements = read?;
+    Ok(sink.finish(format, format_kind, statements))
+}
+
+/// What a transaction means for the person paid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// Money went out to the beneficiary.
+    Paid,
+    /// Money came back (a return, a reversal).
+    Returned,
+    /// The bank refused the transfer.
+    Failed,
+    /// Accepted, not settled yet.
+    Pending,
+    /// Money came in that is no return: a top-up of the account, not a payout.
+    Credit,
+}
+
+/// One transaction as a bank's file states it, before it becomes a payout row.
+#[derive(Debug, Default)]
+pub(crate) struct Txn {
+    /// Line in the file where the transaction is (ends).
+    pub line: u32,
+    /// Where it is: an element path (`Ntfctn[1]/Ntry[3]/NtryDtls/TxDtls[2]`) or a field.
+    pub path: String,
+    /// The amount as written, and its currency.
+    pub amount: Option<String>,
+    pub currency: Option<String>,
+    /// Amounts written with a decimal comma (SWIFT).
+    pub decimal_comma: bool,
+    pub kind: Option<Kind>,
+    /// What made the transaction unusable, if the reader knows (e.g. a direction the file
+    /// contradicts): (vi, en).
+    pub problem: Option<(String, String)>,
+    /// The end-to-end reference, else the bank's own reference for the transaction.
+    pub reference: Option<String>,
+    pub account: Option<String>,
+    pub name: Option<String>,
+    pub value_date: Option<NaiveDate>,
+    pub reason: Option<String>,
+}
+
+/// A statement's balances against its entries (camt `Bal`, MT940 `:60F:`/`:62F:`).
+#[derive(Debug, Clone)]
+pub(crate) struct Balances {
+    /// The statement, as the file names it ("Stmt[1] CH2801234000123456789").
+    pub label: String,
+    /// Line of the closing balance.
+    pub line: u32,
+    pub currency: Option<String>,
+    pub opening: Option<Decimal>,
+    pub closing: Option<Decimal>,
+    /// Booked credits less booked debits, every entry (payouts or not).
+    pub net: Decimal,
+    pub entries: u64,
+}
+
+/// Where transactions go: accepted as payout rows, or rejected with a reason.
+pub(crate) struct Sink<R> {
+    file: Arc<str>,
+    /// The bank the rows are from: given (`BANK=`), else the file's own.
+    bank: Option<BankId>,
+    given_bank: bool,
+    /// The orders doisoat wrote, to link answers by end-to-end reference.
+    orders: Option<Arc<PaymentOrders>>,
+    rows: R,
+    errors: Vec<RowError>,
+    data_rows: usize,
+    rejected: usize,
+    notices: Vec<String>,
+    title: Vec<String>,
+}
+
+impl<R: Rows<PayoutRow>> Sink<R> {
+    fn new(file: &str, opts: &ImportOptions, rows: R) -> Self {
+        Self {
+            file: Arc::from(file),
+            bank: opts.default_bank,
+            given_bank: opts.default_bank.is_some(),
+            orders: opts.orders.clone(),
+            rows,
+            errors: Vec::new(),
+            data_rows: 0,
+            rejected: 0,
+            notices: Vec::new(),
+            title: Vec::new(),
+        }
+    }
+
+    /// The bank the file names (its servicer's name or BIC), when none was given.
+    pub fn file_names_bank(&mut self, text: &str) {
+        if self.given_bank {
+            return;
+        }
+        if let Some(b) = BankId::resolve(text) {
+            self.bank.get_or_insert(b);
+        }
+    }
+
+    pub fn orders(&self) -> Option<Arc<PaymentOrders>> {
+        self.orders.clone()
+    }
+
+    pub fn title(&mut self, line: String) {
+        if self.title.len() < 20 {
+            self.title.push(line);
+        }
+    }
+
+    pub fn notice(&mut self, vi: impl std::fmt::Display, en: impl std::fmt::Display) {
+        if self.notices.len() < 50 {
+            self.notices.push(format!("{vi} / {en}"));
+        }
+    }
+
+    /// A transaction: a payout row, or a row error naming why not.
+    pub fn take(&mut self, mut t: Txn) -> Result<(), ImportError> {
+        self.data_rows += 1;
+        // An answer to doisoat's own order: whom it paid is known from the order.
+        let order = match (&self.orders, &t.reference) {
+            (Some(orders), Some(r)) => orders.get(r).cloned(),
+            _ => None,
+        };
+        if let Some(o) = &order {
+            t.account = Some(o.account.clone());
+            t.name.get_or_insert_with(|| o.name.clone());
+            if t.amount.is_none() {
+                t.amount = Some(o.amount.to_string());
+                t.currency = Some("VND".into());
+                t.decimal_comma = false;
+            }
+        }
+        match self.check(&t) {
+            Ok((status, amount)) => {
+                let Some(bank) = self.bank.or(order.as_ref().map(|o| o.bank)) else {
+                    return Err(ImportError::NoBank {
+                        file: self.file.to_string(),
+                    });
+                };
+                self.rows.push(PayoutDraft {
+                    file: &self.file,
+                    row: t.line,
+                    bank,
+                    reference: t.reference.as_deref().map(Into::into),
+                    id: order.map_or(IdCheck::Missing, |o| o.id),
+                    account: t.account.as_deref().map(Into::into),
+                    name: t.name.as_deref().map(Into::into),
+                    amount,
+                    status,
+                    value_date: t.value_date,
+                    reason: t.reason.as_deref().map(Into::into),
+                    origin: PayoutOrigin::File,
+                });
+            }
+            Err((vi, en)) => {
+                self.rejected += 1;
+                let value = match (&t.amount, &t.currency) {
+                    (Some(a), Some(c)) => format!("{a} {c}"),
+                    (Some(a), None) => a.clone(),
+                    _ => t.reference.clone().unwrap_or_default(),
+                };
+                self.errors.push(RowError {
+                    file: self.file.to_string(),
+                    sheet: None,
+                    row: t.line,
+                    column: None,
+                    column_name: Some(t.path),
+                    value: cut(&value),
+                    reason_vi: vi,
+                    reason_en: en,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn check(&self, t: &Txn) -> Result<(PayoutStatus, Decimal), (String, String)> {
+        if let Some(p) = &t.problem {
+            return Err(p.clone());
+        }
+        let status = match t.kind {
+            Some(Kind::Paid) => PayoutStatus::Success,
+            Some(Kind::Returned) => PayoutStatus::Returned,
+            Some(Kind::Failed) => PayoutStatus::Failed,
+            Some(Kind::Pending) => PayoutStatus::Pending,
+            Some(Kind::Credit) => {
+                return Err((
+                    "khoản ghi có không phải tiền hoàn trả: không phải một khoản chi".into(),
+                    "a credit that is no return: not a payout".into(),
+                ));
+            }
+            None => {
+                return Err((
+                    "không rõ giao dịch là ghi nợ hay ghi có".into(),
+                    "the transaction says neither debit nor credit".into(),
+                ));
+            }
+        };
+        let Some(text) = t.amount.as_deref() else {
+            // A status report may state no amount: the order's amount stands.
+            if matches!(status, PayoutStatus::Failed | PayoutStatus::Pending) {
+                return Ok((status, Decimal::ZERO));
+            }
+            return Err(("thiếu số tiền".into(), "no amount".into()));
+        };
+        let Some(currency) = t.currency.as_deref() else {
+            return Err((
+                "không rõ loại tiền (tệp không ghi): chỉ đối soát khoản chi bằng VND".into(),
+                "no currency stated: only payments in VND are reconciled".into(),
+            ));
+        };
+        if !currency.eq_ignore_ascii_case("VND") {
+            return Err((
+                format!("số tiền bằng {currency}, không phải VND: doisoat đối soát khoản chi bằng đồng"),
+                format!("an amount in {currency}, not VND: doisoat reconciles payments in đồng"),
+            ));
+        }
+        let normal = if t.decimal_comma && !text.contains('.') {
+            text.replace(',', ".")
+        } else {
+            text.to_owned()
+        };
+        let normal = normal.trim();
+        let normal = normal.strip_suffix('.').unwrap_or(normal);
+        let amount: Decimal = normal.parse().map_err(|_| {
+            (
+                format!("số tiền không đọc được: '{}'", cut(text)),
+                format!("unreadable amount: '{}'", cut(text)),
+            )
+        })?;
+        if amount.is_sign_negative() {
+            return Err(("số tiền âm".into(), "negative amount".into()));
+        }
+        if !amount.fract().is_zero() {
+            return Err((
+                "số tiền có phần lẻ dưới một đồng (VND không có đơn vị nhỏ hơn)".into(),
+                "an amount with a fraction of a đồng (VND has no minor unit)".into(),
+            ));
+        }
+        if amount.is_zero() && status == PayoutStatus::Success {
+            return Err((
+                "khoản chi thành công có số tiền bằng 0".into(),
+                "successful payout of zero".into(),
+            ));
+        }
+        if t.reference.is_none() && t.account.is_none() {
+            return Err((
+                "không có mã tham chiếu (EndToEndId) hay số tài khoản: không ghép được với người hưởng".into(),
+                "no end-to-end reference and no account: the payout cannot be linked".into(),
+            ));
+        }
+        Ok((status, amount.normalize()))
+    }
+
+    fn finish(
+        mut self,
+        bank_format: &BankFormat,
+        format: Format,
+        statements: Vec<Balances>,
+    ) -> Imported<PayoutRow, R> {
+        self.title.insert(0, bank_format.name());
+        let mut control_total = None;
+        let mut summed: Option<ControlTotal> = None;
+        for s in &statements {
+            let (Some(open), Some(close)) = (s.opening, s.closing) else {
+                continue;
+            };
+            let stated = close - open;
+            let ccy = s.currency.as_deref().unwrap_or("");
+            if stated != s.net {
+                self.notice(
+                    format!(
+                        "{}: số dư đầu {open} + phát sinh {} ≠ số dư cuối {close} {ccy} (dòng {})",
+                        s.label, s.net, s.line
+                    ),
+                    format!(
+                        "{}: opening balance {open} + entries {} ≠ closing balance {close} {ccy} (line {})",
+                        s.label, s.net, s.line
+                    ),
+                );
+                control_total.get_or_insert(ControlTotal {
+                    row: s.line,
+                    stated,
+                    computed: s.net,
+                });
+            }
+            let t = summed.get_or_insert(ControlTotal {
+                row: s.line,
+                stated: Decimal::ZERO,
+                computed: Decimal::ZERO,
+            });
+            t.stated += stated;
+            t.computed += s.net;
+        }
+        if statements.len() > 1 {
+            self.notice(
+                format!("Tệp có {} sao kê/thông báo", statements.len()),
+                format!("the file holds {} statements/notifications", statements.len()),
+            );
+        }
+        Imported {
+            file: self.file,
+            format,
+            sheet: None,
+            title: self.title,
+            header_row: 0,
+            unit: Decimal::ONE,
+            data_rows: self.data_rows,
+            rejected_rows: self.rejected,
+            rows: self.rows,
+            errors: self.errors,
+            control_total: control_total.or(summed),
+            notices: self.notices,
+            row_type: std::marker::PhantomData,
+        }
+    }
+}
+
+/// Text kept from a file, bounded.
+pub(crate) fn cut(s: &str) -> String {
+    match s.char_indices().nth(MAX_TEXT) {
+        Some((at, _)) => format!("{}…", &s[..at]),
+        None => s.to_owned(),
+    }
+}
+
+/// Appends to a bounded text.
+pub(crate) fn append(to: &mut String, s: &str) {
+    if to.len() < MAX_TEXT * 4 {
+        to.push_str(s);
+    }
+}
+
+/// A `BufRead` that counts the lines it has handed out, so a reader knows where it is.
+pub(crate) struct Lines<R> {
+    inner: R,
+    pub newlines: u32,
+}
+
+impl<R: BufRead> Lines<R> {
+    pub fn new(inner: R) -> Self {
+        Self { inner, newlines: 0 }
+    }
+    /// The line (1-based) the reader is on.
+    pub fn line(&self) -> u32 {
+        self.newlines.saturating_add(1)
+    }
+}
+
+impl<R: BufRead> std::io::Read for Lines<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count(&buf[..n]);
+        Ok(n)
+    }
+}
+
+impl<R: BufRead> Lines<R> {
+    fn count(&mut self, bytes: &[u8]) {
+        let n = memchr::memchr_iter(b'\n', bytes).count();
+        self.newlines = self
+            .newlines
+            .saturating_add(u32::try_from(n).unwrap_or(u32::MAX));
+    }
+}
+
+impl<R: BufRead> BufRead for Lines<R> {
+    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+        self.inner.fill_buf()
+    }
+    fn consume(&mut self, amt: usize) {
+        if let Ok(buf) = self.inner.fill_buf() {
+            let n = memchr::memchr_iter(b'\n', &buf[..amt.min(buf.len())]).count();
+            self.newlines = self
+                .newlines
+                .saturating_add(u32::try_from(n).unwrap_or(u32::MAX));
+        }
+        self.inner.consume(amt);
+    }
+}
