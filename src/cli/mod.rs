@@ -6,6 +6,7 @@
 
 mod audit;
 mod fixtures;
+mod orders;
 mod reconcile;
 mod serve;
 mod token;
@@ -33,6 +34,9 @@ struct Cli {
 enum Command {
     /// Đối soát danh sách chi trả với kết quả chi của ngân hàng / reconcile a list with bank results.
     Reconcile(reconcile::ReconcileArgs),
+    /// Lập lệnh chi cho một ngân hàng (pain.001 hoặc bảng kê xlsx) / write one bank's
+    /// payment orders (pain.001 XML, or the xlsx "bảng kê chi trả").
+    PaymentOrders(orders::OrdersArgs),
     /// Chạy dịch vụ HTTP / run the HTTP service (DATABASE_URL, DOISOAT_BIND, …).
     Serve,
     /// Tạo/cập nhật lược đồ cơ sở dữ liệu / run the database migrations and exit.
@@ -81,6 +85,10 @@ pub fn run() -> ExitCode {
             // what matters about a file is in our messages.
             doisoat::telemetry::init(LogFormat::Text, "warn,calamine=error");
             reconcile::run(args)
+        }
+        Command::PaymentOrders(args) => {
+            doisoat::telemetry::init(LogFormat::Text, "warn,calamine=error");
+            orders::run(args)
         }
         Command::Fixtures {
             out,

@@ -61,6 +61,24 @@ pub fn fold(s: &str) -> String {
     out
 }
 
+/// A name for a bank that takes only ASCII: the diacritics dropped, đ/Đ as d/D, case and
+/// spacing kept ("Nguyễn Thị Đào" → "Nguyen Thi Dao"). Anything else non-ASCII becomes
+/// a space.
+pub fn ascii(s: &str) -> String {
+    if s.is_ascii() {
+        return s.to_owned();
+    }
+    s.nfd()
+        .filter(|c| !is_combining_mark(*c) && !is_invisible(*c))
+        .map(|c| match c {
+            'đ' | 'ð' => 'd',
+            'Đ' | 'Ð' => 'D',
+            c if c.is_ascii() => c,
+            _ => ' ',
+        })
+        .collect()
+}
+
 /// Whether two names are the same person-name after folding.
 pub fn names_match(a: &str, b: &str) -> bool {
     // The engine compares millions of names: fold both through the letter table into
@@ -279,6 +297,13 @@ fn plainly_clean(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ascii_names_keep_case() {
+        assert_eq!(ascii("Nguyễn Thị Đào"), "Nguyen Thi Dao");
+        assert_eq!(ascii("ĐẶNG VĂN ĐỨC"), "DANG VAN DUC");
+        assert_eq!(ascii("Lê A"), "Le A");
+    }
 
     #[test]
     fn places_in_titles() {

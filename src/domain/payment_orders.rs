@@ -6,12 +6,15 @@
 //! it is made of the period, the list version and the row, `DS-202610-1A2B3C4D-123`, so the
 //! same list for the same period always gives the same references.
 
+use std::sync::Arc;
+
 use rust_decimal::Decimal;
 use rustc_hash::FxHashMap;
 
 use super::banks::BankId;
 use super::period::PeriodCode;
 use super::population_id::IdCheck;
+use super::records::{IdRef, ListRows};
 
 /// Longest end-to-end reference ISO 20022 allows (`Max35Text`).
 pub const MAX_REFERENCE: usize = 35;
@@ -54,9 +57,9 @@ pub fn message_id(period_key: &str, list_key: &str, bank: BankId) -> String {
 #[derive(Debug, Clone, PartialEq)]
 pub struct OrderLine {
     pub end_to_end: String,
-    /// The message and the payment information block it is sent in.
-    pub message: String,
-    pub payment_info: String,
+    /// The message and the payment information block it is sent in (shared by its lines).
+    pub message: Arc<str>,
+    pub payment_info: Arc<str>,
     pub bank: BankId,
     /// The list row it pays (as the spreadsheet shows it) and whom.
     pub row: u32,
@@ -96,7 +99,7 @@ impl PaymentOrders {
         let id = id.trim();
         self.lines
             .iter()
-            .filter(move |l| l.payment_info == id || l.message == id)
+            .filter(move |l| &*l.payment_info == id || &*l.message == id)
     }
 
     pub fn lines(&self) -> &[OrderLine] {
@@ -106,6 +109,56 @@ impl PaymentOrders {
     pub fn is_empty(&self) -> bool {
         self.lines.is_empty()
     }
+}
+
+/// The orders a list gives one bank, in list order: its rows that name that bank and an
+/// account, with an amount due above zero in whole đồng (a row without an account is paid
+/// in cash). All are sent in one payment information block, `{message}-1`.
+pub fn plan<L: ListRows + ?Sized>(
+    list: &L,
+    period_key: &str,
+    list_key: &str,
+    bank: BankId,
+) -> Vec<OrderLine> {
+    let message: Arc<str> = message_id(period_key, list_key, bank).into();
+    let payment_info: Arc<str> = format!("{message}-1").into();
+    (0..list.len())
+        .filter(|&i| {
+            let due = list.amount_due(i);
+            list.bank(i) == Some(bank) && due > Decimal::ZERO && due.fract().is_zero()
+        })
+        .filter_map(|i| {
+            let account = list.account(i)?;
+            let row = list.row_number(i);
+            Some(OrderLine {
+                end_to_end: end_to_end_id(period_key, list_key, row),
+                message: message.clone(),
+                payment_info: payment_info.clone(),
+                bank,
+                row,
+                id: match list.id(i) {
+                    IdRef::Valid(id) => IdCheck::Valid(id),
+                    IdRef::Legacy(s) => IdCheck::Legacy(s.to_owned()),
+                    IdRef::Invalid(_) | IdRef::Missing => IdCheck::Missing,
+                },
+                account: account.to_owned(),
+                name: list.name(i).to_owned(),
+                amount: list.amount_due(i),
+            })
+        })
+        .collect()
+}
+
+/// The banks a list pays into, in the reference data's order.
+pub fn banks_of<L: ListRows + ?Sized>(list: &L) -> Vec<BankId> {
+    let mut seen: Vec<BankId> = (0..list.len())
+        .filter(|&i| list.account(i).is_some())
+        .filter_map(|i| list.bank(i))
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    seen.sort_by_key(|b| b.number());
+    seen
 }
 
 #[cfg(test)]

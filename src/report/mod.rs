@@ -2,6 +2,7 @@
 //! exceptions CSV and the xlsx workbook. Nothing here knows about HTTP or storage.
 
 pub mod csv;
+pub mod pain001;
 pub mod text;
 pub mod xlsx;
 

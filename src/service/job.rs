@@ -12,6 +12,7 @@ use crate::domain::period::Targets;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::domain::digest::Sha256Reader;
+use crate::domain::payment_orders::PaymentOrders;
 use crate::domain::records::{BeneficiaryRow, PayoutRow};
 use crate::domain::sha256_hex;
 use crate::import::{
@@ -19,6 +20,7 @@ use crate::import::{
 };
 use crate::recon::{ExceptionRow, Options, Reconciliation};
 use crate::report::{InputFile, Report, ReportMeta};
+use std::sync::Arc;
 
 /// A payout file and the bank it belongs to when it has no bank column.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -158,6 +160,28 @@ fn open<'p>(
     }))
 }
 
+/// The payment orders `payment-orders` writes for this list and period, every bank's.
+pub fn orders_of(period: &str, list: &ListTable, list_sha256: &str) -> PaymentOrders {
+    use crate::domain::payment_orders::{banks_of, list_key, period_key, plan};
+    let (p, l) = (period_key(period), list_key(list_sha256));
+    PaymentOrders::new(
+        banks_of(list)
+            .into_iter()
+            .flat_map(|bank| plan(list, &p, &l, bank))
+            .collect(),
+    )
+}
+
+/// Whether the file is in a bank's own format doisoat reads (by its first bytes).
+fn is_bank_format(path: &std::path::Path) -> bool {
+    use std::io::Read;
+    let mut head = Vec::with_capacity(64 * 1024);
+    let read = std::fs::File::open(path).and_then(|f| f.take(64 * 1024).read_to_end(&mut head));
+    read.is_ok()
+        && crate::import::bank_format::recognise(&head)
+            .is_some_and(|f| crate::import::bank::readable(&f))
+}
+
 /// Whether the file is an xlsx, xls or ods workbook (by its first bytes, as the importer
 /// tells formats).
 fn is_workbook(path: &std::path::Path) -> bool {
@@ -202,13 +226,14 @@ pub fn run(input: &JobInput, progress: &dyn Progress) -> anyhow::Result<JobOutpu
         let file = input_file("beneficiaries", &list, None, digest(reader, path)?);
         Ok((list, file))
     };
-    let read_payouts = || -> anyhow::Result<Vec<BankRead<'_>>> {
+    let read_payouts = |orders: Option<Arc<PaymentOrders>>| -> anyhow::Result<Vec<BankRead<'_>>> {
         let mut out = Vec::new();
         for src in &input.payouts {
             let mut reader = open(&src.path, &read, total, progress)?;
             let opts = ImportOptions {
                 sheet: src.sheet.clone(),
                 default_bank: src.bank,
+                orders: orders.clone(),
                 ..ImportOptions::new(input.as_of_year)
             };
             let started = std::time::Instant::now();
@@ -227,9 +252,17 @@ pub fn run(input: &JobInput, progress: &dyn Progress) -> anyhow::Result<JobOutpu
         }
         Ok(out)
     };
-    let (list, bank_files) = if is_workbook(path) {
+    // A bank's answer in its own format (pain.002, camt, MT940) names the orders doisoat
+    // wrote for the period (`payment-orders`) by their end-to-end references: those are
+    // made from the period and the list, which is then read first.
+    let with_orders = input
+        .period
+        .as_deref()
+        .filter(|_| input.payouts.iter().any(|p| is_bank_format(&p.path)));
+    let mut orders = None;
+    let (list, bank_files) = if with_orders.is_none() && is_workbook(path) {
         std::thread::scope(|s| {
-            let payouts = s.spawn(read_payouts);
+            let payouts = s.spawn(|| read_payouts(None));
             let list = read_list();
             let bank_files = payouts
                 .join()
@@ -238,7 +271,13 @@ pub fn run(input: &JobInput, progress: &dyn Progress) -> anyhow::Result<JobOutpu
         })
     } else {
         match read_list() {
-            Ok(list) => (Ok(list), read_payouts()),
+            Ok(list) => {
+                if let Some(period) = with_orders {
+                    orders = Some(Arc::new(orders_of(period, &list.0.rows, &list.1.sha256)));
+                }
+                let bank_files = read_payouts(orders.clone());
+                (Ok(list), bank_files)
+            }
             Err(e) => (Err(e), Ok(Vec::new())),
         }
     };
@@ -253,6 +292,7 @@ pub fn run(input: &JobInput, progress: &dyn Progress) -> anyhow::Result<JobOutpu
             BankRead::NeedsBank(src) => {
                 let opts = ImportOptions {
                     sheet: src.sheet.clone(),
+                    orders: orders.clone(),
                     ..ImportOptions::new(input.as_of_year)
                 };
                 let name = src.path.display().to_string();

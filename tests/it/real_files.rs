@@ -350,8 +350,15 @@ fn dump_bank_reads() {
     };
     let bank = dir.join("bank");
     let mut lines = Vec::new();
-    for path in files(&bank, &["xml", "sta", "txt", "940", "mt940", "942", "swi", "rtf"]) {
-        let rel = path.strip_prefix(&dir).unwrap_or(&path).display().to_string();
+    for path in files(
+        &bank,
+        &["xml", "sta", "txt", "940", "mt940", "942", "swi", "rtf"],
+    ) {
+        let rel = path
+            .strip_prefix(&dir)
+            .unwrap_or(&path)
+            .display()
+            .to_string();
         let bytes = std::fs::read(&path).unwrap_or_default();
         lines.push(format!("{rel}\t{}", bank_read_summary(&rel, bytes)));
     }

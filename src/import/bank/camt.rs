@@ -244,10 +244,7 @@ impl Walk {
         sink: &mut Sink<R>,
     ) -> Result<(), ImportError> {
         let name = stack.last().map_or("", String::as_str);
-        let parent = stack
-            .len()
-            .checked_sub(2)
-            .map_or("", |i| stack[i].as_str());
+        let parent = stack.len().checked_sub(2).map_or("", |i| stack[i].as_str());
         if is_root(name) {
             self.seen_root = Some(name.to_owned());
         } else if STATEMENTS.contains(&name) && is_root(parent) {
@@ -326,7 +323,8 @@ impl Walk {
                 || ends(stack, &["Ntry", "NtryRef"]) && e.reference.is_none()
             {
                 e.reference = Some(cut(text));
-            } else if ends(stack, &["Ntry", "ValDt", "Dt"]) || ends(stack, &["Ntry", "ValDt", "DtTm"])
+            } else if ends(stack, &["Ntry", "ValDt", "Dt"])
+                || ends(stack, &["Ntry", "ValDt", "DtTm"])
             {
                 e.value_date = date(text);
             } else if ends(stack, &["Ntry", "BookgDt", "Dt"])
@@ -351,7 +349,8 @@ impl Walk {
             || ends(stack, &["Acct", "Svcr", "FinInstnId", "BICFI"])
         {
             sink.file_names_bank(text);
-        } else if ends(stack, &["Bal", "Tp", "CdOrPrtry", "Cd"]) || ends(stack, &["Bal", "Tp", "Cd"])
+        } else if ends(stack, &["Bal", "Tp", "CdOrPrtry", "Cd"])
+            || ends(stack, &["Bal", "Tp", "Cd"])
         {
             s.bal.code = Some(text.to_owned());
         } else if ends(stack, &["Bal", "Amt"]) {
@@ -451,7 +450,11 @@ impl Walk {
         };
         let account = s.account.as_deref().unwrap_or("?");
         let ccy = s.currency.as_deref().unwrap_or("");
-        sink.title(format!("{}: {account} {ccy}", s.label).trim_end().to_owned());
+        sink.title(
+            format!("{}: {account} {ccy}", s.label)
+                .trim_end()
+                .to_owned(),
+        );
         if s.not_booked > 0 {
             sink.notice(
                 format!(
@@ -482,7 +485,9 @@ impl Walk {
 }
 
 fn booked(e: &Entry) -> bool {
-    e.status.as_deref().is_some_and(|s| s.eq_ignore_ascii_case("BOOK"))
+    e.status
+        .as_deref()
+        .is_some_and(|s| s.eq_ignore_ascii_case("BOOK"))
 }
 
 fn tx_field(t: &mut Tx, stack: &[String], text: &str, ccy: Option<String>) {
@@ -507,9 +512,13 @@ fn tx_field(t: &mut Tx, stack: &[String], text: &str, ccy: Option<String>) {
         || (ends(stack, &["TxDtls", "Refs", "TxId"]) && t.bank_ref.is_none())
     {
         t.bank_ref = Some(cut(text));
-    } else if ends(stack, &["RltdPties", "Cdtr", "Nm"]) || ends(stack, &["RltdPties", "Cdtr", "Pty", "Nm"]) {
+    } else if ends(stack, &["RltdPties", "Cdtr", "Nm"])
+        || ends(stack, &["RltdPties", "Cdtr", "Pty", "Nm"])
+    {
         t.creditor.name = Some(cut(text));
-    } else if ends(stack, &["RltdPties", "Dbtr", "Nm"]) || ends(stack, &["RltdPties", "Dbtr", "Pty", "Nm"]) {
+    } else if ends(stack, &["RltdPties", "Dbtr", "Nm"])
+        || ends(stack, &["RltdPties", "Dbtr", "Pty", "Nm"])
+    {
         t.debtor.name = Some(cut(text));
     } else if ends(stack, &["RltdPties", "CdtrAcct", "Id", "IBAN"])
         || ends(stack, &["RltdPties", "CdtrAcct", "Id", "Othr", "Id"])
@@ -546,8 +555,16 @@ fn txn(tx: &Tx, e: &Entry, path: String, line: u32) -> Txn {
     };
     let problem = match (dir, tx.dir) {
         (Some(d), Some(t)) if d != t => Some((
-            format!("giao dịch ghi {} trong bút toán ghi {}: tệp tự mâu thuẫn", t.code(), d.code()),
-            format!("a {} transaction in a {} entry: the file contradicts itself", t.code(), d.code()),
+            format!(
+                "giao dịch ghi {} trong bút toán ghi {}: tệp tự mâu thuẫn",
+                t.code(),
+                d.code()
+            ),
+            format!(
+                "a {} transaction in a {} entry: the file contradicts itself",
+                t.code(),
+                d.code()
+            ),
         )),
         _ => None,
     };

@@ -270,7 +270,9 @@ impl<R: Rows<PayoutRow>> Sink<R> {
         };
         if !currency.eq_ignore_ascii_case("VND") {
             return Err((
-                format!("số tiền bằng {currency}, không phải VND: doisoat đối soát khoản chi bằng đồng"),
+                format!(
+                    "số tiền bằng {currency}, không phải VND: doisoat đối soát khoản chi bằng đồng"
+                ),
                 format!("an amount in {currency}, not VND: doisoat reconciles payments in đồng"),
             ));
         }
@@ -329,12 +331,12 @@ impl<R: Rows<PayoutRow>> Sink<R> {
             if stated != s.net {
                 self.notice(
                     format!(
-                        "{}: số dư đầu {open} + phát sinh {} ≠ số dư cuối {close} {ccy} (dòng {})",
-                        s.label, s.net, s.line
+                        "{}: số dư đầu {open} + phát sinh {} của {} bút toán ≠ số dư cuối {close} {ccy} (dòng {})",
+                        s.label, s.net, s.entries, s.line
                     ),
                     format!(
-                        "{}: opening balance {open} + entries {} ≠ closing balance {close} {ccy} (line {})",
-                        s.label, s.net, s.line
+                        "{}: opening balance {open} + {} in {} entries ≠ closing balance {close} {ccy} (line {})",
+                        s.label, s.net, s.entries, s.line
                     ),
                 );
                 control_total.get_or_insert(ControlTotal {
@@ -354,7 +356,10 @@ impl<R: Rows<PayoutRow>> Sink<R> {
         if statements.len() > 1 {
             self.notice(
                 format!("Tệp có {} sao kê/thông báo", statements.len()),
-                format!("the file holds {} statements/notifications", statements.len()),
+                format!(
+                    "the file holds {} statements/notifications",
+                    statements.len()
+                ),
             );
         }
         Imported {

@@ -269,7 +269,9 @@ fn amount(s: &str) -> Option<Decimal> {
     let digits = s.trim_end_matches([',', '.']);
     if digits.is_empty()
         || separators > 1
-        || !s.bytes().all(|b| b.is_ascii_digit() || b == b',' || b == b'.')
+        || !s
+            .bytes()
+            .all(|b| b.is_ascii_digit() || b == b',' || b == b'.')
     {
         return None;
     }
@@ -340,12 +342,9 @@ fn statement_line(m: &Message, line: u32, value: &str) -> (Pending, Option<Decim
         None => (refs, None),
     };
     let customer = customer.trim();
-    let customer_ref = (!customer.is_empty() && !customer.eq_ignore_ascii_case("NONREF"))
-        .then(|| cut(customer));
-    let bank_ref = bank
-        .map(str::trim)
-        .filter(|b| !b.is_empty())
-        .map(cut);
+    let customer_ref =
+        (!customer.is_empty() && !customer.eq_ignore_ascii_case("NONREF")).then(|| cut(customer));
+    let bank_ref = bank.map(str::trim).filter(|b| !b.is_empty()).map(cut);
     (
         Pending {
             txn: t,
@@ -413,10 +412,7 @@ fn end_to_end(flat: &str) -> Option<String> {
         loop {
             let end = s.find('?').unwrap_or(s.len());
             let part = &s[..end];
-            let stop = KEYWORDS
-                .iter()
-                .filter_map(|k| part.find(k))
-                .min();
+            let stop = KEYWORDS.iter().filter_map(|k| part.find(k)).min();
             match stop {
                 Some(k) => {
                     v.push_str(&part[..k]);
@@ -440,8 +436,13 @@ fn end_to_end(flat: &str) -> Option<String> {
     } else if let Some(at) = flat.find("/EREF/") {
         Some(flat[at + 6..].split('/').next().unwrap_or("").to_owned())
     } else {
-        flat.find("EREF:")
-            .map(|at| flat[at + 5..].split_whitespace().next().unwrap_or("").to_owned())
+        flat.find("EREF:").map(|at| {
+            flat[at + 5..]
+                .split_whitespace()
+                .next()
+                .unwrap_or("")
+                .to_owned()
+        })
     };
     found
         .map(|v| v.trim().to_owned())

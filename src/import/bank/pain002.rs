@@ -192,13 +192,17 @@ pub(super) fn read<R: Rows<PayoutRow>>(
                     t.status.reason_code.get_or_insert_with(|| cut(v));
                 } else if at(&["TxInfAndSts", "StsRsnInf", "AddtlInf"]) {
                     add_text(&mut t.status.reason_text, v);
-                } else if at(&["OrgnlTxRef", "Amt", "InstdAmt"]) || at(&["OrgnlTxRef", "Amt", "EqvtAmt", "Amt"]) {
+                } else if at(&["OrgnlTxRef", "Amt", "InstdAmt"])
+                    || at(&["OrgnlTxRef", "Amt", "EqvtAmt", "Amt"])
+                {
                     t.amount.get_or_insert((cut(v), ccy.take()));
                 } else if at(&["OrgnlTxRef", "CdtrAcct", "Id", "IBAN"])
                     || at(&["OrgnlTxRef", "CdtrAcct", "Id", "Othr", "Id"])
                 {
                     t.account = Some(cut(&v.replace(' ', "")));
-                } else if at(&["OrgnlTxRef", "Cdtr", "Nm"]) || at(&["OrgnlTxRef", "Cdtr", "Pty", "Nm"]) {
+                } else if at(&["OrgnlTxRef", "Cdtr", "Nm"])
+                    || at(&["OrgnlTxRef", "Cdtr", "Pty", "Nm"])
+                {
                     t.name = Some(cut(v));
                 }
             } else if let Some(b) = &mut block {
@@ -222,7 +226,9 @@ pub(super) fn read<R: Rows<PayoutRow>>(
                     group_listed.extend(done.listed);
                 } else if at(&["OrgnlPmtInfAndSts", "OrgnlPmtInfId"]) {
                     b.id = Some(cut(v));
-                } else if at(&["OrgnlPmtInfAndSts", "PmtInfSts"]) || at(&["OrgnlPmtInfAndSts", "PmtInfSts", "Cd"]) {
+                } else if at(&["OrgnlPmtInfAndSts", "PmtInfSts"])
+                    || at(&["OrgnlPmtInfAndSts", "PmtInfSts", "Cd"])
+                {
                     b.status.code = Some(cut(v));
                     b.status.line = line;
                 } else if at(&["OrgnlPmtInfAndSts", "StsRsnInf", "Rsn", "Cd"])
@@ -234,7 +240,9 @@ pub(super) fn read<R: Rows<PayoutRow>>(
                 }
             } else if at(&["OrgnlGrpInfAndSts", "OrgnlMsgId"]) {
                 group_message = Some(cut(v));
-            } else if at(&["OrgnlGrpInfAndSts", "GrpSts"]) || at(&["OrgnlGrpInfAndSts", "GrpSts", "Cd"]) {
+            } else if at(&["OrgnlGrpInfAndSts", "GrpSts"])
+                || at(&["OrgnlGrpInfAndSts", "GrpSts", "Cd"])
+            {
                 group.code = Some(cut(v));
                 group.line = line;
             } else if at(&["OrgnlGrpInfAndSts", "StsRsnInf", "Rsn", "Cd"])
@@ -275,18 +283,18 @@ fn unlisted<R: Rows<PayoutRow>>(
     let Some(orders) = sink.orders() else {
         return Ok(Vec::new());
     };
-    let open: Vec<(String, String)> = orders
+    let open: Vec<String> = orders
         .in_block(block)
         .filter(|o| !listed.contains(&o.end_to_end))
-        .map(|o| (o.end_to_end.clone(), o.amount.to_string()))
+        .map(|o| o.end_to_end.clone())
         .collect();
     let mut answered = Vec::with_capacity(open.len());
-    for (end_to_end, amount) in open {
+    for end_to_end in open {
         answered.push(end_to_end.clone());
+        // The order's amount, as ordered (the sink finds it by the reference).
         sink.take(Txn {
             line: status.line,
             path: format!("{path} ({end_to_end})"),
-            amount: Some(amount),
             kind: kind(status.code.as_deref()),
             problem: unknown(status.code.as_deref()),
             reference: Some(end_to_end),

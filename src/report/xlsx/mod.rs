@@ -17,6 +17,7 @@ mod exceptions;
 mod figures;
 mod followup;
 mod office;
+pub mod orders;
 mod row_errors;
 mod stream;
 mod styles;
