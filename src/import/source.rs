@@ -64,16 +64,28 @@ pub fn sniff(file: &str, bytes: &[u8]) -> Result<Format, ImportError> {
     // "saved as .xlsx" (that would destroy it).
     if let Some(f) = super::bank_format::recognise(bytes) {
         let (what_vi, what_en) = f.what();
+        let name = f.name();
+        let (why_vi, why_en) = match &f {
+            f if super::bank::readable(f) => (
+                "doisoat đọc tệp này như kết quả chi của ngân hàng: hãy tải lên ở mục kết quả chi (hoặc --payouts), không phải danh sách đối tượng",
+                "doisoat reads it as a bank's payout results: upload it as such (or give it to --payouts), not as a beneficiary list",
+            ),
+            super::bank_format::BankFormat::Iso20022 {
+                message: "pain.001",
+                ..
+            } => (
+                "đây là lệnh chi gửi ngân hàng (doisoat lập bằng payment-orders); doisoat đọc trả lời của ngân hàng: pain.002, camt.053/054 hoặc MT940",
+                "these are payment orders sent to a bank (doisoat writes them with payment-orders); doisoat reads the bank's answers: pain.002, camt.053/054 or MT940",
+            ),
+            _ => (
+                "không phải khoản chi trả cho người hưởng",
+                "not payments to beneficiaries",
+            ),
+        };
         return Err(ImportError::UnsupportedFormat {
             file: file.into(),
-            detail_vi: format!(
-                "tệp {} ({what_vi}) của ngân hàng: doisoat nhận ra định dạng này nhưng chưa đọc được; hãy gửi kết quả chi theo mẫu bảng tính (xlsx, csv) hoặc qua callback",
-                f.name()
-            ),
-            detail_en: format!(
-                "a bank's {} file ({what_en}): recognised, not read yet; send the payout results as a spreadsheet in the template (xlsx, csv) or by callback",
-                f.name()
-            ),
+            detail_vi: format!("tệp {name} ({what_vi}) của ngân hàng: {why_vi}"),
+            detail_en: format!("a bank's {name} file ({what_en}): {why_en}"),
         });
     }
     // Files people attach by mistake: say what they are instead of "no header".

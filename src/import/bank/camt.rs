@@ -509,7 +509,8 @@ fn tx_field(t: &mut Tx, stack: &[String], text: &str, ccy: Option<String>) {
             t.end_to_end = Some(cut(text));
         }
     } else if ends(stack, &["TxDtls", "Refs", "AcctSvcrRef"])
-        || (ends(stack, &["TxDtls", "Refs", "TxId"]) && t.bank_ref.is_none())
+        || ((ends(stack, &["TxDtls", "Refs", "TxId"]) || ends(stack, &["TxDtls", "Refs", "UETR"]))
+            && t.bank_ref.is_none())
     {
         t.bank_ref = Some(cut(text));
     } else if ends(stack, &["RltdPties", "Cdtr", "Nm"])

@@ -442,3 +442,344 @@ impl<R: BufRead> BufRead for Lines<R> {
         self.inner.consume(amt);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::payment_orders::{OrderLine, PaymentOrders};
+    use crate::import::import_payouts;
+
+    fn read(name: &str, bytes: &[u8], opts: &ImportOptions) -> Imported<PayoutRow> {
+        import_payouts(name, bytes.to_vec(), opts).unwrap_or_else(|e| panic!("{name}: {e}"))
+    }
+
+    fn opts(bank: Option<&str>) -> ImportOptions {
+        ImportOptions {
+            default_bank: bank.and_then(BankId::resolve),
+            ..ImportOptions::new(2026)
+        }
+    }
+
+    /// Accepted + rejected = the transactions stated, whatever the format.
+    fn balanced(imp: &Imported<PayoutRow>) {
+        assert_eq!(imp.rows.len() + imp.rejected_rows, imp.data_rows);
+        assert_eq!(imp.errors.len(), imp.rejected_rows);
+    }
+
+    #[test]
+    fn a_camt054_notification_in_dong() {
+        let imp = read(
+            "camt054_vnd.xml",
+            include_bytes!("../../../fixtures/bank/camt054_vnd.xml"),
+            &opts(None),
+        );
+        balanced(&imp);
+        assert_eq!(imp.format, Format::Camt);
+        // The bank is the account servicer's ("Agribank Chi nhánh Tân Lập").
+        assert!(imp.rows.iter().all(|r| r.bank.code() == "VBA"));
+        // A batch of two (its total never counted as well), a return; a USD entry, a
+        // budget top-up and a fraction of a đồng rejected; the pending entry not read.
+        assert_eq!(imp.data_rows, 6);
+        let got: Vec<_> = imp
+            .rows
+            .iter()
+            .map(|r| {
+                (
+                    r.status,
+                    r.amount.to_string(),
+                    r.reference.clone(),
+                    r.account.clone(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (
+                    PayoutStatus::Success,
+                    "1500000".into(),
+                    Some("DS-202610-F7DF6F07-10".into()),
+                    Some("4200205123456".into())
+                ),
+                (
+                    PayoutStatus::Success,
+                    "1500000".into(),
+                    Some("FT26278000001-2".into()),
+                    Some("420020512345 7".replace(' ', ""))
+                ),
+                (
+                    PayoutStatus::Returned,
+                    "1500000".into(),
+                    Some("DS-202610-F7DF6F07-10".into()),
+                    Some("4200205123456".into())
+                ),
+            ]
+        );
+        assert_eq!(imp.rows[1].name.as_deref(), Some("Trần Thị Bình"));
+        let reason = imp.rows[2].reason.as_deref().unwrap_or("");
+        assert!(
+            reason.starts_with("AC04 Tài khoản đã đóng / closed account"),
+            "{reason}"
+        );
+        assert_eq!(imp.rows[0].value_date, NaiveDate::from_ymd_opt(2026, 10, 5));
+        let why: Vec<_> = imp
+            .errors
+            .iter()
+            .map(|e| {
+                (
+                    e.column_name.clone().unwrap_or_default(),
+                    e.reason_en.clone(),
+                )
+            })
+            .collect();
+        assert_eq!(why.len(), 3);
+        assert_eq!(why[0].0, "Ntfctn[1]/Ntry[4]");
+        assert!(why[0].1.contains("USD, not VND"), "{why:?}");
+        assert!(why[1].1.contains("credit that is no return"), "{why:?}");
+        assert_eq!(why[2].0, "Ntfctn[1]/Ntry[6]/TxDtls[1]");
+        assert!(why[2].1.contains("fraction"), "{why:?}");
+        // The line where the transaction is, as an editor shows it.
+        assert!(imp.errors.iter().all(|e| e.row > 80), "{:?}", imp.errors);
+        assert!(
+            imp.notices
+                .iter()
+                .any(|n| n.contains("1 entries not booked")),
+            "{:?}",
+            imp.notices
+        );
+    }
+
+    #[test]
+    fn camt053_statements_checked_against_their_balances() {
+        let imp = read(
+            "camt053_vnd.xml",
+            include_bytes!("../../../fixtures/bank/camt053_vnd.xml"),
+            &opts(Some("BIDV")),
+        );
+        balanced(&imp);
+        assert_eq!((imp.data_rows, imp.rows.len()), (3, 3));
+        // Day 1: 50,000,000 − 3,000,000 = 47,000,000. Day 2: 47,000,000 − 1,500,000 is
+        // not the 45,000,000 stated.
+        let ct = imp.control_total.as_ref().expect("a balance check");
+        assert!(ct.mismatch());
+        assert_eq!(
+            (ct.stated, ct.computed),
+            (Decimal::from(-2_000_000), Decimal::from(-1_500_000))
+        );
+        assert_eq!(
+            imp.notices.iter().filter(|n| n.contains('≠')).count(),
+            1,
+            "{:?}",
+            imp.notices
+        );
+        assert!(imp.notices.iter().any(|n| n.contains("Stmt[2]")));
+        assert_eq!(imp.title.len(), 3, "{:?}", imp.title);
+    }
+
+    /// Versions 2 to 7 write the status as text; version 1 roots end in `V01`; a file
+    /// without a bank and none given is refused as any bank file is.
+    #[test]
+    fn camt_older_versions() {
+        let v2 = r#"<?xml version="1.0"?><Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.054.001.02"><BkToCstmrDbtCdtNtfctnV01><GrpHdr><MsgId>1</MsgId></GrpHdr><Ntfctn><Acct><Id><Othr><Id>1</Id></Othr></Id></Acct>
+<Ntry><Amt Ccy="VND">1500000</Amt><CdtDbtInd>DBIT</CdtDbtInd><Sts>BOOK</Sts><NtryDtls><TxDtls><AmtDtls><TxAmt><Amt Ccy="VND">1500000</Amt></TxAmt></AmtDtls><RltdPties><Cdtr><Nm>A &amp; B</Nm></Cdtr><CdtrAcct><Id><Othr><Id>42</Id></Othr></Id></CdtrAcct></RltdPties></TxDtls></NtryDtls></Ntry>
+<Ntry><Amt Ccy="VND">1500000</Amt><CdtDbtInd>CRDT</CdtDbtInd><RvslInd>true</RvslInd><Sts>BOOK</Sts><AcctSvcrRef>R1</AcctSvcrRef></Ntry>
+</Ntfctn></BkToCstmrDbtCdtNtfctnV01></Document>"#;
+        let imp = read("v2.xml", v2.as_bytes(), &opts(Some("VCB")));
+        balanced(&imp);
+        assert_eq!(imp.rows.len(), 2, "{:?}", imp.errors);
+        assert_eq!(imp.rows[0].name.as_deref(), Some("A & B"));
+        assert_eq!(imp.rows[0].amount, Decimal::from(1_500_000));
+        // A reversal of a debit: money back, under the bank's own reference.
+        assert_eq!(imp.rows[1].status, PayoutStatus::Returned);
+        assert_eq!(imp.rows[1].reference.as_deref(), Some("R1"));
+        assert!(
+            imp.rows[1]
+                .reason
+                .as_deref()
+                .unwrap_or("")
+                .contains("reversal")
+        );
+        let err = import_payouts("v2.xml", v2.as_bytes().to_vec(), &opts(None));
+        assert!(matches!(err, Err(ImportError::NoBank { .. })), "{err:?}");
+        let broken = import_payouts("x.xml", v2.as_bytes()[..400].to_vec(), &opts(Some("VCB")));
+        assert!(
+            matches!(broken, Err(ImportError::Corrupt { .. })),
+            "{broken:?}"
+        );
+    }
+
+    fn orders() -> Arc<PaymentOrders> {
+        let line = |row: u32, account: &str| OrderLine {
+            end_to_end: format!("DS-202610-F7DF6F07-{row}"),
+            message: "DS-202610-F7DF6F07-VBA".into(),
+            payment_info: "DS-202610-F7DF6F07-VBA-1".into(),
+            bank: BankId::resolve("VBA").expect("bank"),
+            row,
+            id: IdCheck::Missing,
+            account: account.into(),
+            name: format!("Người {row}"),
+            amount: Decimal::from(1_500_000),
+        };
+        Arc::new(PaymentOrders::new(vec![
+            line(10, "4200205123456"),
+            line(11, "4200205123457"),
+            line(14, "4200205123460"),
+        ]))
+    }
+
+    #[test]
+    fn pain002_statuses_inherit_and_answer_for_unlisted_orders() {
+        let bytes = include_bytes!("../../../fixtures/bank/pain002_vnd.xml");
+        let with_orders = ImportOptions {
+            orders: Some(orders()),
+            ..opts(None)
+        };
+        let imp = read("pain002_vnd.xml", bytes, &with_orders);
+        balanced(&imp);
+        assert_eq!(imp.format, Format::Pain002);
+        let got: Vec<_> = imp
+            .rows
+            .iter()
+            .map(|r| {
+                (
+                    r.reference.clone().unwrap_or_default(),
+                    r.status,
+                    r.account.clone(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (
+                    "DS-202610-F7DF6F07-11".into(),
+                    PayoutStatus::Failed,
+                    Some("4200205123457".into())
+                ),
+                (
+                    "DS-202610-F7DF6F07-14".into(),
+                    PayoutStatus::Pending,
+                    Some("4200205123460".into())
+                ),
+                // Not listed: the block's ACSC answers for it, with the order's amount.
+                (
+                    "DS-202610-F7DF6F07-10".into(),
+                    PayoutStatus::Success,
+                    Some("4200205123456".into())
+                ),
+            ]
+        );
+        assert_eq!(imp.rows[2].amount, Decimal::from(1_500_000));
+        assert_eq!(imp.rows[2].bank.code(), "VBA", "the order's bank");
+        let reason = imp.rows[0].reason.as_deref().unwrap_or("");
+        assert!(reason.contains("AC01 Số tài khoản không đúng"), "{reason}");
+        assert!(reason.ends_with("Tài khoản không tồn tại"), "{reason}");
+
+        // Without the orders, only what the report lists, and the bank must be given.
+        let bare = read("pain002_vnd.xml", bytes, &opts(Some("VBA")));
+        balanced(&bare);
+        assert_eq!(bare.rows.len(), 2);
+        assert!(bare.rows.iter().all(|r| r.account.is_none()));
+
+        // A whole file refused: the group's status answers for every order.
+        let refused = r#"<Document xmlns="urn:iso:std:iso:20022:tech:xsd:pain.002.001.03"><CstmrPmtStsRpt><GrpHdr><MsgId>x</MsgId></GrpHdr>
+<OrgnlGrpInfAndSts><OrgnlMsgId>DS-202610-F7DF6F07-VBA</OrgnlMsgId><GrpSts>RJCT</GrpSts><StsRsnInf><Rsn><Cd>FF01</Cd></Rsn></StsRsnInf></OrgnlGrpInfAndSts>
+</CstmrPmtStsRpt></Document>"#;
+        let imp = read("refused.xml", refused.as_bytes(), &with_orders);
+        balanced(&imp);
+        assert_eq!(imp.rows.len(), 3);
+        assert!(imp.rows.iter().all(|r| r.status == PayoutStatus::Failed));
+        assert!(
+            imp.rows[0]
+                .reason
+                .as_deref()
+                .unwrap_or("")
+                .starts_with("FF01")
+        );
+
+        // An unknown status is a row error, not a guess.
+        let odd = r#"<Document><CstmrPmtStsRpt><OrgnlGrpInfAndSts><OrgnlMsgId>m</OrgnlMsgId></OrgnlGrpInfAndSts><OrgnlPmtInfAndSts><OrgnlPmtInfId>p</OrgnlPmtInfId>
+<TxInfAndSts><OrgnlEndToEndId>DS-202610-F7DF6F07-10</OrgnlEndToEndId><TxSts>XXXX</TxSts></TxInfAndSts>
+<TxInfAndSts><OrgnlEndToEndId>DS-202610-F7DF6F07-11</OrgnlEndToEndId></TxInfAndSts></OrgnlPmtInfAndSts></CstmrPmtStsRpt></Document>"#;
+        let imp = read("odd.xml", odd.as_bytes(), &with_orders);
+        balanced(&imp);
+        assert_eq!(imp.rejected_rows, 2);
+        assert!(imp.errors[0].reason_en.contains("unknown status: 'XXXX'"));
+        assert!(imp.errors[1].reason_en.contains("no status"));
+    }
+
+    #[test]
+    fn mt940_in_dong_latin1_crlf_two_messages() {
+        let imp = read(
+            "mt940_vnd.sta",
+            include_bytes!("../../../fixtures/bank/mt940_vnd.sta"),
+            &opts(Some("VBA")),
+        );
+        balanced(&imp);
+        assert_eq!(imp.format, Format::Mt940);
+        assert_eq!((imp.data_rows, imp.rows.len()), (4, 3));
+        let got: Vec<_> = imp
+            .rows
+            .iter()
+            .map(|r| {
+                (
+                    r.status,
+                    r.reference.clone(),
+                    r.account.clone(),
+                    r.name.clone(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got[0],
+            (
+                PayoutStatus::Success,
+                Some("DS-202610-F7DF6F07-16".into()),
+                Some("4200205123458".into()),
+                Some("Le Van Cuong".into())
+            )
+        );
+        assert_eq!(got[1].0, PayoutStatus::Returned);
+        assert_eq!(got[1].1.as_deref(), Some("DS-202610-F7DF6F07-16"));
+        assert!(
+            imp.rows[1]
+                .reason
+                .as_deref()
+                .unwrap_or("")
+                .starts_with("AC04"),
+            "{:?}",
+            imp.rows[1].reason
+        );
+        // German style, Latin-1: ?20EREF+…, ?31 account, ?32 name.
+        assert_eq!(
+            got[2],
+            (
+                PayoutStatus::Success,
+                Some("DS-202610-F7DF6F07-17".into()),
+                Some("4200205123459".into()),
+                Some("Phám Thi Dung".into())
+            )
+        );
+        assert_eq!(imp.rows[0].value_date, NaiveDate::from_ymd_opt(2026, 10, 5));
+        assert_eq!(imp.errors[0].row, 10, "the :61: line of the credit");
+        assert!(imp.errors[0].reason_en.contains("credit that is no return"));
+        // Both messages balance.
+        assert!(imp.control_total.as_ref().is_some_and(|c| !c.mismatch()));
+    }
+
+    #[test]
+    fn the_orders_link_answers_to_the_people_they_pay() {
+        let with_orders = ImportOptions {
+            orders: Some(orders()),
+            ..opts(Some("VBA"))
+        };
+        let imp = read(
+            "camt054_vnd.xml",
+            include_bytes!("../../../fixtures/bank/camt054_vnd.xml"),
+            &with_orders,
+        );
+        // DS-…-10's payment and return carry the order's account and name.
+        assert_eq!(imp.rows[0].name.as_deref(), Some("Nguyễn Văn An"));
+        assert_eq!(imp.rows[2].account.as_deref(), Some("4200205123456"));
+    }
+}

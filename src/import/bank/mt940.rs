@@ -183,10 +183,11 @@ fn on_field<R: Rows<PayoutRow>>(
             }
         }
         // MT942: the floor limit names the currency (`:34F:EURD0,`).
-        "34F" => {
-            if m.currency.is_none() && value.len() >= 3 {
-                m.currency = Some(value[..3].to_owned());
-            }
+        "34F" if m.currency.is_none() => {
+            m.currency = value
+                .get(..3)
+                .filter(|c| c.bytes().all(|b| b.is_ascii_uppercase()))
+                .map(str::to_owned);
         }
         "61" => {
             if let Some(p) = m.pending.take() {
@@ -391,10 +392,10 @@ fn narrative(p: &mut Pending, text: &str) {
     if p.txn.name.is_none() {
         p.txn.name = slashed("/NAME/").map(|n| cut(&n));
     }
-    if p.txn.kind == Some(Kind::Returned) || p.txn.reason.is_some() {
-        if let Some(code) = slashed("/RTRN/").or_else(|| slashed("/RTRN/ /")) {
-            p.txn.reason = crate::domain::reason_codes::describe(Some(&code), None);
-        }
+    if p.txn.kind == Some(Kind::Returned)
+        && let Some(code) = slashed("/RTRN/")
+    {
+        p.txn.reason = crate::domain::reason_codes::describe(Some(&code), None);
     }
 }
 
