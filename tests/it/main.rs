@@ -21,6 +21,7 @@ mod api;
 mod approvals;
 mod arrears;
 mod backup;
+mod bank_formats;
 mod callbacks;
 mod cli;
 mod comparison;
