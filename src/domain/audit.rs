@@ -66,10 +66,12 @@ pub enum Action {
     ExceptionResolve,
     /// An approved run's unpaid carried into a later period as arrears.
     PeriodCarryOver,
+    /// Payment orders written for a bank (pain.001 or the xlsx bảng kê), new ones stored.
+    PaymentOrders,
 }
 
 impl Action {
-    pub const ALL: [Action; 21] = [
+    pub const ALL: [Action; 22] = [
         Action::PeriodCreate,
         Action::UploadBeneficiaries,
         Action::UploadPayouts,
@@ -91,6 +93,7 @@ impl Action {
         Action::PeriodReopen,
         Action::ExceptionResolve,
         Action::PeriodCarryOver,
+        Action::PaymentOrders,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -116,6 +119,7 @@ impl Action {
             Action::PeriodReopen => "period.reopen",
             Action::ExceptionResolve => "exception.resolve",
             Action::PeriodCarryOver => "period.carry_over",
+            Action::PaymentOrders => "period.payment_orders",
         }
     }
 }
@@ -159,6 +163,7 @@ impl Action {
             Action::PeriodReopen => ("Mở lại kỳ đã khóa", "Closed period reopened"),
             Action::ExceptionResolve => ("Xử lý ngoại lệ", "Exception resolved"),
             Action::PeriodCarryOver => ("Chuyển truy lĩnh sang kỳ", "Arrears carried over"),
+            Action::PaymentOrders => ("Lập lệnh chi gửi ngân hàng", "Payment orders written"),
         };
         if vi { v } else { e }
     }

@@ -74,6 +74,9 @@ pub struct OrderLine {
 pub struct PaymentOrders {
     lines: Vec<OrderLine>,
     by_reference: FxHashMap<String, u32>,
+    /// The payment information blocks each message sent (a status may answer for a whole
+    /// message), beyond a line's own `message`.
+    messages: FxHashMap<String, Vec<String>>,
 }
 
 impl PaymentOrders {
@@ -86,7 +89,16 @@ impl PaymentOrders {
         Self {
             lines,
             by_reference,
+            messages: FxHashMap::default(),
         }
+    }
+
+    /// With the blocks each message sent: (message, payment information block).
+    pub fn with_messages(mut self, blocks: impl IntoIterator<Item = (String, String)>) -> Self {
+        for (message, block) in blocks {
+            self.messages.entry(message).or_default().push(block);
+        }
+        self
     }
 
     pub fn get(&self, end_to_end: &str) -> Option<&OrderLine> {
@@ -97,9 +109,12 @@ impl PaymentOrders {
     /// The orders sent in a message (by its id) or a payment information block.
     pub fn in_block<'a>(&'a self, id: &'a str) -> impl Iterator<Item = &'a OrderLine> + 'a {
         let id = id.trim();
-        self.lines
-            .iter()
-            .filter(move |l| &*l.payment_info == id || &*l.message == id)
+        let blocks = self.messages.get(id).map_or(&[][..], Vec::as_slice);
+        self.lines.iter().filter(move |l| {
+            &*l.payment_info == id
+                || &*l.message == id
+                || blocks.iter().any(|b| **b == *l.payment_info)
+        })
     }
 
     pub fn lines(&self) -> &[OrderLine] {

@@ -99,6 +99,7 @@ pub fn routes(limits: BodyLimits) -> (axum::Router<AppState>, utoipa::openapi::O
         .routes(routes!(periods::reopen))
         .routes(routes!(periods::carry_over))
         .routes(routes!(periods::arrears))
+        .routes(routes!(periods::payment_orders))
         .routes(routes!(runs::compare))
         .routes(routes!(runs::exceptions))
         .routes(routes!(runs::resolutions, runs::resolve))

@@ -592,3 +592,123 @@ pub async fn set_unit_target(
         .await?;
     unit_target(State(st), auth, Path((id, unit))).await
 }
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PaymentOrdersQuery {
+    /// The bank the orders go to: its code (`VBA`), name or NAPAS BIN.
+    pub bank: String,
+    /// `pain.001` (default; version 10) or `xlsx` (the "bảng kê chi trả").
+    pub format: Option<String>,
+    /// pain.001's version: `10` (default) or `09`.
+    pub version: Option<String>,
+    /// The paying account (at most 34 letters and digits).
+    pub debtor_account: String,
+    /// The paying office's name (at most 140 characters).
+    pub debtor_name: String,
+    /// `true`: names and texts without diacritics, for banks that take only ASCII.
+    pub ascii: Option<bool>,
+    /// The requested execution date, `dd/mm/yyyy` or `yyyy-mm-dd`; default today
+    /// (Vietnam time).
+    pub execution_date: Option<String>,
+    /// A unit's code within the token's subtree; default: the token's unit.
+    pub unit: Option<String>,
+}
+
+/// Header: how many orders the file holds (its `NbOfTxs`).
+pub const ORDERS_COUNT_HEADER: &str = "x-doisoat-orders";
+/// Header: their total in đồng (its `CtrlSum`).
+pub const ORDERS_SUM_HEADER: &str = "x-doisoat-control-sum";
+/// Header: the pain.001 message id.
+pub const ORDERS_MESSAGE_HEADER: &str = "x-doisoat-message-id";
+
+/// One bank's payment orders from the period's current lists of a unit's subtree: only
+/// beneficiaries with an account at that bank, amounts in whole đồng, one payment
+/// information block per list, as an ISO 20022 pain.001 credit transfer initiation
+/// (version 10, or 09) or the same orders as an xlsx "bảng kê chi trả". Each order's
+/// `EndToEndId` (`DS-{period}-{list}-{row}`, never the personal ID) is the same for the
+/// same list version and row, and is stored: the bank's pain.002, camt.053/054 and MT940
+/// answers, uploaded as payout files, link back to the rows they pay. Writers may fetch
+/// any bank's orders; a bank's token its own bank's. Audited as `period.payment_orders`
+/// when an order is new.
+#[utoipa::path(get, path = "/api/v1/periods/{id}/payment-orders", tag = "periods", params(("id" = i64, Path), PaymentOrdersQuery),
+    responses((status = 200, content_type = "application/xml", description = "the pain.001 file (or the xlsx); headers X-Doisoat-Orders, X-Doisoat-Control-Sum, X-Doisoat-Message-Id"),
+        (status = 400, description = "an unknown bank, format, version or date; `debtor-account`, `debtor-name`"),
+        (status = 403, description = "a role that does not write, or another bank's token"),
+        (status = 404, description = "no such period, or a unit outside the token's subtree"),
+        (status = 409, description = "`no-orders`: no beneficiary of those lists is paid into an account at that bank")),
+    security(("bearer" = [])))]
+pub async fn payment_orders(
+    State(st): State<AppState>,
+    auth: Auth,
+    Path(id): Path<i64>,
+    ApiQuery(q): ApiQuery<PaymentOrdersQuery>,
+) -> Result<axum::response::Response, AppError> {
+    use crate::report::pain001::Pain001Version;
+    use crate::service::orders::{OrdersFormat, OrdersRequest};
+    use axum::response::IntoResponse;
+    let Some(bank) = crate::domain::banks::BankId::resolve(&q.bank) else {
+        return Err(AppError::bad_request(format!(
+            "bank: ngân hàng không xác định / unknown bank '{}'",
+            q.bank.chars().take(60).collect::<String>()
+        )));
+    };
+    let version = match q.version.as_deref() {
+        None => Pain001Version::V10,
+        Some(v) => Pain001Version::parse(v)
+            .ok_or_else(|| AppError::bad_request("version: 10 hoặc/or 09"))?,
+    };
+    let format = match q.format.as_deref().map(str::trim) {
+        None | Some("pain.001") | Some("pain001") | Some("xml") => OrdersFormat::Pain001(version),
+        Some("xlsx") => OrdersFormat::Xlsx,
+        Some(_) => return Err(AppError::bad_request("format: pain.001 hoặc/or xlsx")),
+    };
+    let execution_date = match q.execution_date.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(d) => Some(
+            chrono::NaiveDate::parse_from_str(d, "%d/%m/%Y")
+                .or_else(|_| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d"))
+                .map_err(|_| AppError::bad_request("execution_date: dd/mm/yyyy"))?,
+        ),
+    };
+    let unit = auth.read_unit(q.unit.as_deref())?;
+    let file = service::orders::payment_orders(
+        st.store.as_ref(),
+        OrdersRequest {
+            period_id: id,
+            bank,
+            unit: unit.code.clone(),
+            debtor_account: q.debtor_account,
+            debtor_name: q.debtor_name,
+            format,
+            ascii: q.ascii.unwrap_or(false),
+            execution_date,
+        },
+        &auth.0,
+    )
+    .await?;
+    let disposition = format!("attachment; filename=\"{}\"", file.file_name);
+    Ok((
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                file.content_type.to_owned(),
+            ),
+            (axum::http::header::CONTENT_DISPOSITION, disposition),
+            (
+                axum::http::HeaderName::from_static(ORDERS_COUNT_HEADER),
+                file.orders.to_string(),
+            ),
+            (
+                axum::http::HeaderName::from_static(ORDERS_SUM_HEADER),
+                file.amount.normalize().to_string(),
+            ),
+            (
+                axum::http::HeaderName::from_static(ORDERS_MESSAGE_HEADER),
+                file.message_id,
+            ),
+        ],
+        file.body,
+    )
+        .into_response())
+}

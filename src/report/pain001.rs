@@ -1,6 +1,7 @@
 //! Payment orders as an ISO 20022 pain.001 credit transfer initiation (version 001.001.10,
 //! or 001.001.09 for a bank that asks for it): one message for one bank, one payment
-//! information block, one transfer per order, in whole đồng.
+//! information block per list (a unit's), one transfer per order, in whole đồng. A message
+//! without orders is not valid ISO 20022 (a block needs a transfer): callers refuse it.
 
 use std::fmt::Write as _;
 
@@ -45,7 +46,7 @@ pub struct OrderHeader {
     pub bank: BankId,
     pub debtor_name: String,
     pub debtor_account: String,
-    /// Message and block ids (`payment_orders::message_id`, then `-1`).
+    /// The message's id; each block's is its orders' `payment_info`.
     pub message_id: String,
     pub created: DateTime<FixedOffset>,
     pub execution_date: chrono::NaiveDate,
@@ -101,40 +102,46 @@ pub fn write(header: &OrderHeader, orders: &[OrderLine]) -> String {
         total.normalize(),
         text(&header.debtor_name),
     );
-    let _ = write!(
-        out,
-        "<PmtInf><PmtInfId>{}-1</PmtInfId><PmtMtd>TRF</PmtMtd><BtchBookg>false</BtchBookg><NbOfTxs>{count}</NbOfTxs><CtrlSum>{}</CtrlSum>",
-        id(&header.message_id),
-        total.normalize(),
-    );
-    // Social security benefit: banks give such transfers their own handling.
-    out.push_str("<PmtTpInf><CtgyPurp><Cd>SSBE</Cd></CtgyPurp></PmtTpInf>");
-    let _ = write!(
-        out,
-        "<ReqdExctnDt><Dt>{}</Dt></ReqdExctnDt><Dbtr><Nm>{}</Nm></Dbtr><DbtrAcct><Id><Othr><Id>{}</Id></Othr></Id><Ccy>VND</Ccy></DbtrAcct><DbtrAgt>",
-        header.execution_date.format("%Y-%m-%d"),
-        text(&header.debtor_name),
-        id(&header.debtor_account),
-    );
-    agent(&mut out);
-    out.push_str("</DbtrAgt><ChrgBr>DEBT</ChrgBr>\n");
-    for o in orders {
+    // One payment information block per list (a unit's), in the order given.
+    for block in orders.chunk_by(|a, b| a.payment_info == b.payment_info) {
+        let block_total: Decimal = block.iter().map(|o| o.amount).sum();
         let _ = write!(
             out,
-            "<CdtTrfTxInf><PmtId><InstrId>{}</InstrId><EndToEndId>{}</EndToEndId></PmtId><Amt><InstdAmt Ccy=\"VND\">{}</InstdAmt></Amt><CdtrAgt>",
-            o.row,
-            id(&o.end_to_end),
-            o.amount.normalize(),
+            "<PmtInf><PmtInfId>{}</PmtInfId><PmtMtd>TRF</PmtMtd><BtchBookg>false</BtchBookg><NbOfTxs>{}</NbOfTxs><CtrlSum>{}</CtrlSum>",
+            id(block.first().map_or("", |o| &o.payment_info)),
+            block.len(),
+            block_total.normalize(),
+        );
+        // Social security benefit: banks give such transfers their own handling.
+        out.push_str("<PmtTpInf><CtgyPurp><Cd>SSBE</Cd></CtgyPurp></PmtTpInf>");
+        let _ = write!(
+            out,
+            "<ReqdExctnDt><Dt>{}</Dt></ReqdExctnDt><Dbtr><Nm>{}</Nm></Dbtr><DbtrAcct><Id><Othr><Id>{}</Id></Othr></Id><Ccy>VND</Ccy></DbtrAcct><DbtrAgt>",
+            header.execution_date.format("%Y-%m-%d"),
+            text(&header.debtor_name),
+            id(&header.debtor_account),
         );
         agent(&mut out);
-        let _ = writeln!(
-            out,
-            "</CdtrAgt><Cdtr><Nm>{}</Nm></Cdtr><CdtrAcct><Id><Othr><Id>{}</Id></Othr></Id></CdtrAcct><Purp><Cd>SSBE</Cd></Purp><RmtInf><Ustrd>{}</Ustrd></RmtInf></CdtTrfTxInf>",
-            text(&o.name),
-            id(&o.account),
-            text(&header.remittance),
-        );
+        out.push_str("</DbtrAgt><ChrgBr>DEBT</ChrgBr>\n");
+        for o in block {
+            let _ = write!(
+                out,
+                "<CdtTrfTxInf><PmtId><InstrId>{}</InstrId><EndToEndId>{}</EndToEndId></PmtId><Amt><InstdAmt Ccy=\"VND\">{}</InstdAmt></Amt><CdtrAgt>",
+                o.row,
+                id(&o.end_to_end),
+                o.amount.normalize(),
+            );
+            agent(&mut out);
+            let _ = writeln!(
+                out,
+                "</CdtrAgt><Cdtr><Nm>{}</Nm></Cdtr><CdtrAcct><Id><Othr><Id>{}</Id></Othr></Id></CdtrAcct><Purp><Cd>SSBE</Cd></Purp><RmtInf><Ustrd>{}</Ustrd></RmtInf></CdtTrfTxInf>",
+                text(&o.name),
+                id(&o.account),
+                text(&header.remittance),
+            );
+        }
+        out.push_str("</PmtInf>\n");
     }
-    out.push_str("</PmtInf>\n</CstmrCdtTrfInitn>\n</Document>\n");
+    out.push_str("</CstmrCdtTrfInitn>\n</Document>\n");
     out
 }

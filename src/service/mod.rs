@@ -9,6 +9,7 @@ pub mod comparison;
 pub mod exceptions;
 pub mod job;
 pub mod live;
+pub mod orders;
 pub mod resolutions;
 pub mod search;
 pub mod tokens;
@@ -505,10 +506,22 @@ async fn upload_as_given(
     if tree.get(&req.unit).is_none() {
         return Err(ServiceError::UnknownUnit(req.unit));
     }
+    // The period's payment orders, for a bank's answer that names only the end-to-end
+    // references of the orders doisoat wrote (pain.002, camt, MT940).
+    let orders = match kind {
+        UploadKind::Payouts => {
+            let stored = store
+                .payment_orders(req.period_id, req.bank.map(|b| b.code()))
+                .await?;
+            (!stored.is_empty()).then(|| Arc::new(stored))
+        }
+        UploadKind::Beneficiaries => None,
+    };
     let opts = ImportOptions {
         default_bank: req.bank,
         max_uncompressed_bytes: gate.max_uncompressed_bytes,
         max_cells: gate.max_cells,
+        orders,
         ..ImportOptions::new(crate::domain::dates::this_year())
     };
     // Held until the rows are stored: a workbook is in memory until then.

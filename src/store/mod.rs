@@ -343,6 +343,26 @@ pub struct NewAdjustment {
     pub list_upload_id: Option<i64>,
 }
 
+/// A payment order to be stored with the list row it pays.
+#[derive(Debug, Clone)]
+pub struct NewPaymentOrder {
+    /// The list upload the order's row is on, and the unit it is for.
+    pub list_upload_id: i64,
+    pub unit: String,
+    pub line: crate::domain::payment_orders::OrderLine,
+}
+
+/// Orders written for a bank, to be stored (`Store::save_payment_orders`).
+#[derive(Debug, Clone)]
+pub struct NewPaymentOrders {
+    pub period_id: i64,
+    /// The pain.001 message that sends them.
+    pub message_id: String,
+    pub bank: String,
+    pub orders: Vec<NewPaymentOrder>,
+    pub actor: String,
+}
+
 /// A carry-over to be stored: an approved run's follow-up, owed in a later period.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewCarryOver {
@@ -1347,6 +1367,17 @@ pub trait Store: Send + Sync {
     async fn carry_overs_from(&self, from_period_id: i64) -> StoreResult<Vec<CarryOver>>;
     /// A period's arrears rows, in the order they were carried.
     async fn period_arrears(&self, period_id: i64) -> StoreResult<Vec<Arrear>>;
+    /// Stores the orders of a period's pain.001 message: an order whose end-to-end
+    /// reference is stored already keeps its first row (the same orders exported again
+    /// store nothing new); the message's blocks are recorded. Audits
+    /// `period.payment_orders` when an order is new. Returns how many were new.
+    async fn save_payment_orders(&self, new: NewPaymentOrders) -> StoreResult<u64>;
+    /// The period's stored orders (one bank's, or all), with the blocks of each message.
+    async fn payment_orders(
+        &self,
+        period_id: i64,
+        bank: Option<&str>,
+    ) -> StoreResult<crate::domain::payment_orders::PaymentOrders>;
     /// The rows of the period's current lists with this ID (as listed) or, for `Row`, the
     /// rows at that spreadsheet row whose ID is not valid.
     async fn listed_rows(&self, period_id: i64, q: &ListedQuery) -> StoreResult<Vec<ListedRow>>;

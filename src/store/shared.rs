@@ -2379,6 +2379,150 @@ impl Store for Backend {
             .collect()
     }
 
+    async fn save_payment_orders(&self, new: crate::store::NewPaymentOrders) -> StoreResult<u64> {
+        use crate::domain::population_id::IdCheck;
+        let mut tx = self.begin_write().await?;
+        period_exists(&mut tx, new.period_id).await?;
+        let at = now();
+        let mut stored = 0u64;
+        for chunk in new.orders.chunks(BATCH_ROWS) {
+            let mut q = QueryBuilder::<Db>::new(
+                "INSERT INTO payment_orders (period_id, list_upload_id, unit_code, bank_code, \
+                 payment_info_id, end_to_end_id, row_no, id_status, id_text, account, name, \
+                 amount, at, actor) ",
+            );
+            q.push_values(chunk, |mut b, o| {
+                let (status, text) = match &o.line.id {
+                    IdCheck::Valid(id) => ("valid", id.to_string()),
+                    IdCheck::Legacy(s) => ("legacy", s.clone()),
+                    _ => ("missing", String::new()),
+                };
+                b.push_bind(new.period_id)
+                    .push_bind(o.list_upload_id)
+                    .push_bind(&o.unit)
+                    .push_bind(o.line.bank.code())
+                    .push_bind(o.line.payment_info.to_string())
+                    .push_bind(&o.line.end_to_end)
+                    .push_bind(i64::from(o.line.row))
+                    .push_bind(status)
+                    .push_bind(text)
+                    .push_bind(&o.line.account)
+                    .push_bind(&o.line.name)
+                    .push_bind(o.line.amount.to_string())
+                    .push_bind(at)
+                    .push_bind(&new.actor);
+            });
+            q.push(" ON CONFLICT (period_id, end_to_end_id) DO NOTHING");
+            stored += q.build().execute(&mut *tx).await?.rows_affected();
+        }
+        let mut blocks: Vec<&str> = new.orders.iter().map(|o| &*o.line.payment_info).collect();
+        blocks.sort_unstable();
+        blocks.dedup();
+        for block in &blocks {
+            sqlx::query(
+                "INSERT INTO payment_order_messages (period_id, message_id, payment_info_id) \
+                 VALUES ($1, $2, $3) ON CONFLICT (period_id, message_id, payment_info_id) DO NOTHING",
+            )
+            .bind(new.period_id)
+            .bind(&new.message_id)
+            .bind(*block)
+            .execute(&mut *tx)
+            .await?;
+        }
+        if stored > 0 {
+            let amount: rust_decimal::Decimal = new.orders.iter().map(|o| o.line.amount).sum();
+            let entry = crate::domain::audit::NewAuditEntry::new(
+                &new.actor,
+                crate::domain::audit::Action::PaymentOrders,
+                format!("period/{}", new.period_id),
+                serde_json::json!({
+                    "bank": new.bank,
+                    "message": new.message_id,
+                    "orders": new.orders.len(),
+                    "new": stored,
+                    "amount": amount.to_string(),
+                }),
+            );
+            append_in(&mut tx, entry, at).await?;
+        }
+        tx.commit().await?;
+        Ok(stored)
+    }
+
+    async fn payment_orders(
+        &self,
+        period_id: i64,
+        bank: Option<&str>,
+    ) -> StoreResult<crate::domain::payment_orders::PaymentOrders> {
+        use crate::domain::payment_orders::{OrderLine, PaymentOrders};
+        use crate::domain::population_id::{IdCheck, PersonalId};
+        type OrderRecord = (
+            String,
+            String,
+            String,
+            i64,
+            String,
+            String,
+            String,
+            String,
+            String,
+        );
+        let select = "SELECT bank_code, payment_info_id, end_to_end_id, row_no, id_status, \
+                      id_text, account, name, amount FROM payment_orders WHERE period_id = $1";
+        let rows: Vec<OrderRecord> = match bank {
+            Some(b) => {
+                sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                    "{select} AND bank_code = $2 ORDER BY id"
+                )))
+                .bind(period_id)
+                .bind(b)
+                .fetch_all(self.reader())
+                .await?
+            }
+            None => {
+                sqlx::query_as(sqlx::AssertSqlSafe(format!("{select} ORDER BY id")))
+                    .bind(period_id)
+                    .fetch_all(self.reader())
+                    .await?
+            }
+        };
+        let mut lines = Vec::with_capacity(rows.len());
+        for (bank, block, end_to_end, row, status, text, account, name, amount) in rows {
+            let Some(bank) = crate::domain::banks::BankId::resolve(&bank) else {
+                continue;
+            };
+            let amount = amount.parse().map_err(|e| {
+                StoreError::Corrupt(format!("payment order amount '{amount}': {e}"))
+            })?;
+            let block: Arc<str> = block.into();
+            lines.push(OrderLine {
+                end_to_end,
+                message: Arc::clone(&block),
+                payment_info: block,
+                bank,
+                row: u32::try_from(row).unwrap_or(0),
+                id: match status.as_str() {
+                    "valid" => text
+                        .parse::<PersonalId>()
+                        .map_or(IdCheck::Missing, IdCheck::Valid),
+                    "legacy" => IdCheck::Legacy(text),
+                    _ => IdCheck::Missing,
+                },
+                account,
+                name,
+                amount,
+            });
+        }
+        let messages: Vec<(String, String)> = sqlx::query_as(
+            "SELECT message_id, payment_info_id FROM payment_order_messages \
+             WHERE period_id = $1 ORDER BY id",
+        )
+        .bind(period_id)
+        .fetch_all(self.reader())
+        .await?;
+        Ok(PaymentOrders::new(lines).with_messages(messages))
+    }
+
     async fn listed_rows(
         &self,
         period_id: i64,

@@ -397,3 +397,143 @@ fn orders_out_answers_in_the_same_figures_as_a_spreadsheet() {
     let unlinked: Value = serde_json::from_str(&ok(&doisoat(&args))).expect("json");
     assert!(unlinked["unmatched_payouts"]["count"].as_u64().unwrap_or(0) > 0);
 }
+
+/// The service: `GET /api/v1/periods/{id}/payment-orders` writes a bank's orders from the
+/// current list and stores them; the bank's pain.002, uploaded as a payout file without
+/// naming the bank, links back through them; every refusal. On both backends.
+#[tokio::test]
+async fn the_service_writes_orders_and_links_the_answers() {
+    use crate::support::{for_each_backend, id_of};
+    use axum::http::StatusCode;
+    const LIST: &str = "population_id,full_name,year_of_birth,commune,category,amount,account_number,bank\n\
+        001090000001,Nguyễn Văn An,1990,Phường Ba Đình,NCT,1500000,1001,Agribank\n\
+        001090000002,Trần Thị Bình,1990,Phường Ba Đình,NCT,1000000,1002,Agribank\n\
+        001090000003,Lê Văn Cường,1990,Phường Ba Đình,NCT,1200000,1003,Agribank\n\
+        001090000004,Phạm Văn Dũng,1990,Phường Ba Đình,NCT,1000000,2004,Vietcombank\n\
+        001090000005,Hoàng Văn Em,1990,Phường Ba Đình,NCT,1000000,,\n";
+    let schemas = schemas();
+    for_each_backend(|app| {
+        let schemas = schemas.clone();
+        async move {
+            let t = app.tokens.clone();
+            let period = crate::comparison::period(&app, "2024-09", "TCXH").await;
+            app.upload_form(
+                &t.accountant,
+                &format!("/api/v1/periods/{period}/beneficiary-lists"),
+                "ds.csv",
+                LIST.as_bytes(),
+                &[("unit", "01")],
+            )
+            .await
+            .expect_status(StatusCode::CREATED, "list");
+            let orders = |token: String, query: String| {
+                let app = &app;
+                async move {
+                    app.get(
+                        &token,
+                        &format!("/api/v1/periods/{period}/payment-orders?{query}"),
+                    )
+                    .await
+                }
+            };
+            let q = "bank=VBA&debtor_account=1234567890&debtor_name=Ph%C3%B2ng%20VHXH";
+            let r = orders(t.accountant.clone(), q.to_owned()).await;
+            r.expect_status(StatusCode::OK, "orders");
+            assert_eq!(r.content_type(), "application/xml");
+            let header = |r: &crate::support::TestResponse, h: &str| {
+                r.headers
+                    .get(h)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("")
+                    .to_owned()
+            };
+            assert_eq!(header(&r, "x-doisoat-orders"), "3");
+            assert_eq!(header(&r, "x-doisoat-control-sum"), "3700000");
+            let xml = r.text();
+            let lines = orders_in(&xml);
+            assert_eq!(lines.len(), 3);
+            assert!(xml.contains("<NbOfTxs>3</NbOfTxs><CtrlSum>3700000</CtrlSum>"));
+            assert!(!xml.contains("001090000001"), "no personal ID in the orders");
+            assert!(lines.iter().all(|l| l.end_to_end.starts_with("DS-202409-")));
+            if let Some(schemas) = &schemas {
+                let file = std::env::temp_dir().join(format!("doisoat-orders-{}.xml", app.backend.name()));
+                std::fs::write(&file, &xml).expect("write");
+                validates(schemas, "pain.001.001.10_1.xsd", &file);
+            }
+            // Again (the bank's own token, in ASCII, as v09): the same references, nothing new stored.
+            let again = orders(t.bank.clone(), format!("{q}&ascii=true&version=09")).await;
+            again.expect_status(StatusCode::OK, "the bank's own orders");
+            let again_xml = again.text();
+            assert!(again_xml.contains("pain.001.001.09"));
+            assert!(again_xml.contains("Nguyen Van An"));
+            let again_lines = orders_in(&again_xml);
+            assert!(again_lines.iter().zip(&lines).all(|(a, b)| a.end_to_end == b.end_to_end));
+            let audit = app.get(&t.auditor, "/api/v1/audit?limit=1000").await;
+            let written = audit.text().matches("period.payment_orders").count();
+            assert_eq!(written, 1, "stored once: {}", audit.text());
+            // The xlsx bảng kê.
+            let x = orders(t.accountant.clone(), format!("{q}&format=xlsx")).await;
+            x.expect_status(StatusCode::OK, "xlsx");
+            assert!(x.content_type().contains("spreadsheetml"));
+            // Refusals.
+            orders(t.auditor.clone(), q.to_owned())
+                .await
+                .expect_status(StatusCode::FORBIDDEN, "an auditor");
+            orders(t.bank.clone(), q.replace("VBA", "VCB"))
+                .await
+                .expect_status(StatusCode::FORBIDDEN, "another bank's token");
+            orders(t.accountant.clone(), q.replace("VBA", "NOPE"))
+                .await
+                .expect_status(StatusCode::BAD_REQUEST, "unknown bank");
+            orders(t.accountant.clone(), format!("{q}&format=pdf"))
+                .await
+                .expect_status(StatusCode::BAD_REQUEST, "unknown format");
+            orders(t.accountant.clone(), q.replace("1234567890", "12%2034%3C"))
+                .await
+                .expect_problem(StatusCode::BAD_REQUEST, Some("debtor-account"), "a bad account");
+            orders(t.accountant.clone(), q.replace("VBA", "BIDV"))
+                .await
+                .expect_problem(StatusCode::CONFLICT, Some("no-orders"), "nobody at BIDV");
+            orders(t.accountant.clone(), format!("{q}&unit=79"))
+                .await
+                .expect_status(StatusCode::CONFLICT, "no list in that subtree");
+
+            // The bank answers: the block settled, the second order refused (AC01).
+            let message = between(&xml, "<MsgId>", "</MsgId>").to_owned();
+            let status = format!(
+                "<?xml version=\"1.0\"?><Document xmlns=\"urn:iso:std:iso:20022:tech:xsd:pain.002.001.11\"><CstmrPmtStsRpt><GrpHdr><MsgId>S1</MsgId><CreDtTm>2024-09-05T10:00:00</CreDtTm></GrpHdr>\
+                 <OrgnlGrpInfAndSts><OrgnlMsgId>{message}</OrgnlMsgId><OrgnlMsgNmId>pain.001.001.10</OrgnlMsgNmId><GrpSts>PART</GrpSts></OrgnlGrpInfAndSts>\
+                 <OrgnlPmtInfAndSts><OrgnlPmtInfId>{message}-1</OrgnlPmtInfId><PmtInfSts>ACSC</PmtInfSts>\
+                 <TxInfAndSts><OrgnlEndToEndId>{}</OrgnlEndToEndId><TxSts>RJCT</TxSts><StsRsnInf><Rsn><Cd>AC01</Cd></Rsn></StsRsnInf></TxInfAndSts>\
+                 </OrgnlPmtInfAndSts></CstmrPmtStsRpt></Document>",
+                lines[1].end_to_end
+            );
+            let up = app
+                .upload_bytes(
+                    &t.accountant,
+                    &format!("/api/v1/periods/{period}/payout-files"),
+                    "trang_thai.xml",
+                    status.as_bytes(),
+                    None,
+                )
+                .await;
+            up.expect_status(StatusCode::CREATED, "the status report");
+            let up = up.json();
+            assert_eq!(up["format"], "pain.002", "{up}");
+            assert_eq!(up["bank_code"].as_str().unwrap_or("VBA"), "VBA", "{up}");
+            assert_eq!(up["accepted_rows"], 3, "{up}");
+            let r = app.reconcile(&t.accountant, period).await;
+            r.expect_status(StatusCode::CREATED, "reconcile");
+            let run = app
+                .get(&t.auditor, &format!("/api/v1/reconciliations/{}", id_of(&r.json())))
+                .await;
+            let run = run.json();
+            let outcomes = &run["outcomes"];
+            assert_eq!(outcomes["matched"], 2, "{run}");
+            assert_eq!(outcomes["failed"], 1, "{run}");
+            assert_eq!(outcomes["unpaid"], 1, "the Vietcombank one: {run}");
+            assert_eq!(run["unmatched_payouts"]["count"], 0, "{run}");
+        }
+    })
+    .await;
+}
