@@ -70,6 +70,11 @@ pub fn run(args: OrdersArgs) -> anyhow::Result<()> {
     let (p, l) = (period_key(&args.period), list_key(&digest));
     let orders = plan(&list.rows[..], &p, &l, bank);
     let at_bank = list.rows.iter().filter(|r| r.bank == Some(bank)).count();
+    anyhow::ensure!(
+        !orders.is_empty(),
+        "không có đối tượng nào nhận qua tài khoản {bank} trong danh sách ({at_bank} dòng ghi ngân hàng này) / nobody on the list is paid into a {bank} account",
+        bank = bank.short_name()
+    );
     let now = doisoat::domain::dates::vietnam_time(chrono::Utc::now());
     let execution_date = match &args.execution_date {
         Some(d) => chrono::NaiveDate::parse_from_str(d.trim(), "%d/%m/%Y")

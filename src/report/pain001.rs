@@ -57,6 +57,15 @@ pub struct OrderHeader {
     pub version: Pain001Version,
 }
 
+/// The remittance text with the order's reference at its end, where a bank's statement
+/// export shows it (its "Nội dung" column): a statement that carries no end-to-end field
+/// still names the order. Cut to 140 characters, the reference kept whole.
+pub fn remittance(text: &str, end_to_end: &str) -> String {
+    let room = MAX_TEXT.saturating_sub(end_to_end.chars().count() + 1);
+    let head: String = text.chars().take(room).collect();
+    format!("{} {end_to_end}", head.trim_end())
+}
+
 /// Most ISO 20022 name and text fields (`Max140Text`).
 const MAX_TEXT: usize = 140;
 
@@ -137,7 +146,7 @@ pub fn write(header: &OrderHeader, orders: &[OrderLine]) -> String {
                 "</CdtrAgt><Cdtr><Nm>{}</Nm></Cdtr><CdtrAcct><Id><Othr><Id>{}</Id></Othr></Id></CdtrAcct><Purp><Cd>SSBE</Cd></Purp><RmtInf><Ustrd>{}</Ustrd></RmtInf></CdtTrfTxInf>",
                 text(&o.name),
                 id(&o.account),
-                text(&header.remittance),
+                text(&remittance(&header.remittance, &o.end_to_end)),
             );
         }
         out.push_str("</PmtInf>\n");

@@ -23,7 +23,7 @@ const HEADERS: [&str; 9] = [
     "Số tiền (đồng)",
     "Nội dung",
 ];
-const WIDTHS: [f64; 9] = [6.0, 28.0, 26.0, 26.0, 20.0, 14.0, 12.0, 16.0, 34.0];
+const WIDTHS: [f64; 9] = [6.0, 28.0, 26.0, 26.0, 20.0, 14.0, 12.0, 16.0, 62.0];
 const HEADER_ROW: u32 = 7;
 /// Excel's rows, less the title block, header, total and signatures.
 const MAX_ORDERS: usize = 1_048_576 - 16;
@@ -97,7 +97,8 @@ pub fn write(
         ws.write_string_with_format(row, 6, bin, &fm.text)?;
         // Whole đồng, far below 2^53: exact as a spreadsheet number.
         ws.write_number_with_format(row, 7, o.amount.to_f64().unwrap_or(0.0), &fm.money)?;
-        ws.write_string_with_format(row, 8, &header.remittance, &fm.text)?;
+        let remittance = crate::report::pain001::remittance(&header.remittance, &o.end_to_end);
+        ws.write_string_with_format(row, 8, remittance, &fm.text)?;
     }
     row += 1;
     let total: Decimal = orders.iter().map(|o| o.amount).sum();
