@@ -67,7 +67,10 @@ pub fn run(args: OrdersArgs) -> anyhow::Result<()> {
         ..ImportOptions::new(doisoat::domain::dates::this_year())
     };
     let list = import_beneficiaries(file, bytes, &opts)?;
-    let (p, l) = (period_key(&args.period), list_key(&digest));
+    let (p, l) = (
+        period_key(&args.period),
+        list_key(&digest, list.sheet.as_deref()),
+    );
     let orders = plan(&list.rows[..], &p, &l, bank);
     let at_bank = list.rows.iter().filter(|r| r.bank == Some(bank)).count();
     anyhow::ensure!(

@@ -33,8 +33,18 @@ pub fn period_key(period: &str) -> String {
     }
 }
 
-/// A list version as references write it: the first 8 hex digits of its digest.
-pub fn list_key(digest: &str) -> String {
+/// A list version as references write it: the first 8 hex digits of its file's digest, or,
+/// for a sheet of a workbook, of the digest of the file's digest and the sheet's name (two
+/// sheets of one workbook are two lists).
+pub fn list_key(digest: &str, sheet: Option<&str>) -> String {
+    let of_sheet;
+    let digest = match sheet {
+        Some(sheet) => {
+            of_sheet = super::digest::sha256_hex(format!("{digest}#{sheet}").as_bytes());
+            of_sheet.as_str()
+        }
+        None => digest,
+    };
     digest
         .chars()
         .filter(char::is_ascii_hexdigit)
@@ -117,6 +127,18 @@ impl PaymentOrders {
         })
     }
 
+    /// The messages a payment information block was sent in.
+    pub fn messages_of(&self, block: &str) -> Vec<&str> {
+        let mut out: Vec<&str> = self
+            .messages
+            .iter()
+            .filter(|(_, blocks)| blocks.iter().any(|b| b == block))
+            .map(|(m, _)| m.as_str())
+            .collect();
+        out.sort_unstable();
+        out
+    }
+
     pub fn lines(&self) -> &[OrderLine] {
         &self.lines
     }
@@ -127,8 +149,9 @@ impl PaymentOrders {
 }
 
 /// The orders a list gives one bank, in list order: its rows that name that bank and an
-/// account, with an amount due above zero in whole đồng (a row without an account is paid
-/// in cash). All are sent in one payment information block, `{message}-1`.
+/// account (1–34 letters and digits, what ISO 20022 carries), a name, and an amount due
+/// above zero in whole đồng (a row without an account is paid in cash). All are sent in
+/// one payment information block, `{message}-1`.
 pub fn plan<L: ListRows + ?Sized>(
     list: &L,
     period_key: &str,
@@ -143,7 +166,10 @@ pub fn plan<L: ListRows + ?Sized>(
             list.bank(i) == Some(bank) && due > Decimal::ZERO && due.fract().is_zero()
         })
         .filter_map(|i| {
-            let account = list.account(i)?;
+            let account = list.account(i).filter(|a| orderable_account(a))?;
+            if list.name(i).trim().is_empty() {
+                return None;
+            }
             let row = list.row_number(i);
             Some(OrderLine {
                 end_to_end: end_to_end_id(period_key, list_key, row),
@@ -162,6 +188,11 @@ pub fn plan<L: ListRows + ?Sized>(
             })
         })
         .collect()
+}
+
+/// An account a transfer order can carry: 1–34 letters and digits (`Max34Text`).
+pub fn orderable_account(a: &str) -> bool {
+    (1..=34).contains(&a.len()) && a.bytes().all(|b| b.is_ascii_alphanumeric())
 }
 
 /// The banks a list pays into, in the reference data's order.
@@ -186,7 +217,12 @@ mod tests {
         assert_eq!(p, "202610");
         assert_eq!(period_key("2024-Q3"), "2024Q3");
         assert_eq!(period_key("đợt 2 năm 2026!"), "T2NM2026");
-        let l = list_key("1a2b3c4d5e6f");
+        let l = list_key("1a2b3c4d5e6f", None);
+        assert_ne!(
+            list_key("1a2b3c4d5e6f", Some("Tháng 10")),
+            l,
+            "a sheet is a list of its own"
+        );
         assert_eq!(l, "1A2B3C4D");
         let e = end_to_end_id(&p, &l, 1_048_576);
         assert_eq!(e, "DS-202610-1A2B3C4D-1048576");

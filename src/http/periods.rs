@@ -613,6 +613,9 @@ pub struct PaymentOrdersQuery {
     pub execution_date: Option<String>,
     /// A unit's code within the token's subtree; default: the token's unit.
     pub unit: Option<String>,
+    /// `true`: write again orders already sent in another message (the bank lost that
+    /// file); without it such a request is refused (409 `orders-sent`).
+    pub resend: Option<bool>,
 }
 
 /// Header: how many orders the file holds (its `NbOfTxs`).
@@ -621,6 +624,11 @@ pub const ORDERS_COUNT_HEADER: &str = "x-doisoat-orders";
 pub const ORDERS_SUM_HEADER: &str = "x-doisoat-control-sum";
 /// Header: the pain.001 message id.
 pub const ORDERS_MESSAGE_HEADER: &str = "x-doisoat-message-id";
+/// Header: how many of the orders were written for the first time.
+pub const ORDERS_NEW_HEADER: &str = "x-doisoat-new-orders";
+/// Header: rows naming the bank left out (no usable account or name, not a positive whole
+/// amount).
+pub const ORDERS_LEFT_OUT_HEADER: &str = "x-doisoat-rows-not-ordered";
 
 /// One bank's payment orders from the period's current lists of a unit's subtree: only
 /// beneficiaries with an account at that bank, amounts in whole đồng, one payment
@@ -632,11 +640,11 @@ pub const ORDERS_MESSAGE_HEADER: &str = "x-doisoat-message-id";
 /// any bank's orders; a bank's token its own bank's. Audited as `period.payment_orders`
 /// when an order is new.
 #[utoipa::path(get, path = "/api/v1/periods/{id}/payment-orders", tag = "periods", params(("id" = i64, Path), PaymentOrdersQuery),
-    responses((status = 200, content_type = "application/xml", description = "the pain.001 file (or the xlsx); headers X-Doisoat-Orders, X-Doisoat-Control-Sum, X-Doisoat-Message-Id"),
+    responses((status = 200, content_type = "application/xml", description = "the pain.001 file (or the xlsx); headers X-Doisoat-Orders, X-Doisoat-Control-Sum, X-Doisoat-Message-Id, X-Doisoat-New-Orders, X-Doisoat-Rows-Not-Ordered"),
         (status = 400, description = "an unknown bank, format, version or date; `debtor-account`, `debtor-name`"),
         (status = 403, description = "a role that does not write, or another bank's token"),
         (status = 404, description = "no such period, or a unit outside the token's subtree"),
-        (status = 409, description = "`no-orders`: no beneficiary of those lists is paid into an account at that bank")),
+        (status = 409, description = "`no-orders`: no beneficiary of those lists is paid into an account at that bank; `orders-sent`: these orders were sent in another message already (`resend=true` to write them again)")),
     security(("bearer" = [])))]
 pub async fn payment_orders(
     State(st): State<AppState>,
@@ -683,6 +691,7 @@ pub async fn payment_orders(
             format,
             ascii: q.ascii.unwrap_or(false),
             execution_date,
+            resend: q.resend.unwrap_or(false),
         },
         &auth.0,
     )
@@ -706,6 +715,14 @@ pub async fn payment_orders(
             (
                 axum::http::HeaderName::from_static(ORDERS_MESSAGE_HEADER),
                 file.message_id,
+            ),
+            (
+                axum::http::HeaderName::from_static(ORDERS_NEW_HEADER),
+                file.new.to_string(),
+            ),
+            (
+                axum::http::HeaderName::from_static(ORDERS_LEFT_OUT_HEADER),
+                file.not_ordered.to_string(),
             ),
         ],
         file.body,

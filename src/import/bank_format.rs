@@ -194,8 +194,22 @@ fn swift(text: &[u8]) -> Option<BankFormat> {
     // A text that opens with a tag is SWIFT (no CSV does); else a `:20:` reference, or
     // tags on most lines.
     let opens = opens_with_tag == Some(true);
-    let statement =
-        (own >= 1 && (reference || opens || tagged * 2 >= lines)) || (reference && opens);
+    // Other SWIFT messages (MT101, MT103) also open with `:20:`: those are payment orders,
+    // by their own tags (`:32A:` value date and amount, `:59:` beneficiary…).
+    let order = [
+        b":23B:".as_slice(),
+        b":32A:",
+        b":32B:",
+        b":50K:",
+        b":50H:",
+        b":59:",
+        b":59A:",
+        b":71A:",
+    ]
+    .iter()
+    .any(|t| find(text, t).is_some());
+    let statement = !order
+        && ((own >= 1 && (reference || opens || tagged * 2 >= lines)) || (reference && opens));
     if !statement {
         return None;
     }
@@ -280,5 +294,10 @@ mod tests {
             Some("SWIFT MT940".into())
         );
         assert_eq!(name("population_id,full_name\n001,A\n"), None);
+        // A payment order (MT103) is no statement.
+        assert_eq!(
+            name(":20:REF1\n:23B:CRED\n:32A:261005VND1500000,\n:59:/4200205123456\n"),
+            None
+        );
     }
 }

@@ -59,7 +59,8 @@ impl Tally {
 ///
 /// Rows with the same ID are one person; each payout links to at most one person, by ID,
 /// or by (bank, account) when the payout carries no usable ID. Later payouts with the same
-/// (bank, reference) supersede earlier ones: a bank reports a transaction's latest state.
+/// (bank, reference) supersede earlier ones: a bank reports a transaction's latest state
+/// (but "still in progress" never replaces a settled, failed or returned state).
 pub fn reconcile<L, P>(list: &L, payouts: &P, options: &Options) -> Reconciliation
 where
     L: ListRows + ?Sized,
@@ -1075,6 +1076,15 @@ fn latest_states<P: PayoutRows + ?Sized>(payouts: &P) -> Vec<PayoutLink> {
             continue;
         }
         match last_by_ref.entry(hash(k), |&j| key(j) == k, |&j| hash(key(j))) {
+            // A later report that the transfer is still in progress is stale once the
+            // bank has said it settled, failed or came back (a status report read after
+            // the statement that booked it).
+            hashbrown::hash_table::Entry::Occupied(e)
+                if payouts.status(i as usize) == PayoutStatus::Pending
+                    && payouts.status(*e.get() as usize) != PayoutStatus::Pending =>
+            {
+                links[i as usize] = PayoutLink::Superseded { by: *e.get() };
+            }
             hashbrown::hash_table::Entry::Occupied(mut e) => {
                 let prev = std::mem::replace(e.get_mut(), i);
                 links[prev as usize] = PayoutLink::Superseded { by: i };
@@ -1758,6 +1768,16 @@ mod tests {
         assert_eq!(r.beneficiaries[0].outcome, Outcome::Returned);
         assert_eq!(r.amount_paid(0), Decimal::ZERO);
         assert_eq!(r.payouts_of(0), &[1]);
+        // "In progress" after "returned" is stale: returned stands.
+        let r = run(
+            &list,
+            &[
+                with_ref(with_status(1000, Returned), "T1"),
+                with_ref(with_status(1000, PayoutStatus::Pending), "T1"),
+            ],
+        );
+        assert_eq!(r.payout_links[1], PayoutLink::Superseded { by: 0 });
+        assert_eq!(r.beneficiaries[0].outcome, Outcome::Returned);
         // An identical repeat counts once.
         let r = run(&list, &[with_ref(ok(1000), "T1"), with_ref(ok(1000), "T1")]);
         assert_eq!(r.beneficiaries[0].outcome, Outcome::Matched);

@@ -79,6 +79,17 @@ pub fn write(header: &OrderHeader, orders: &[OrderLine]) -> String {
         } else {
             s.to_owned()
         };
+        // XML 1.0 has no place for control characters: they go, as spaces.
+        let s: String = s
+            .chars()
+            .map(|c| {
+                if c.is_control() || c == '\u{FFFE}' || c == '\u{FFFF}' {
+                    ' '
+                } else {
+                    c
+                }
+            })
+            .collect();
         let s: String = s.split_whitespace().collect::<Vec<_>>().join(" ");
         let s: String = s.chars().take(MAX_TEXT).collect();
         escape(s.as_str()).into_owned()
@@ -136,7 +147,7 @@ pub fn write(header: &OrderHeader, orders: &[OrderLine]) -> String {
             let _ = write!(
                 out,
                 "<CdtTrfTxInf><PmtId><InstrId>{}</InstrId><EndToEndId>{}</EndToEndId></PmtId><Amt><InstdAmt Ccy=\"VND\">{}</InstdAmt></Amt><CdtrAgt>",
-                o.row,
+                id(&o.end_to_end),
                 id(&o.end_to_end),
                 o.amount.normalize(),
             );

@@ -161,9 +161,14 @@ fn open<'p>(
 }
 
 /// The payment orders `payment-orders` writes for this list and period, every bank's.
-pub fn orders_of(period: &str, list: &ListTable, list_sha256: &str) -> PaymentOrders {
+pub fn orders_of(
+    period: &str,
+    list: &ListTable,
+    list_sha256: &str,
+    sheet: Option<&str>,
+) -> PaymentOrders {
     use crate::domain::payment_orders::{banks_of, list_key, period_key, plan};
-    let (p, l) = (period_key(period), list_key(list_sha256));
+    let (p, l) = (period_key(period), list_key(list_sha256, sheet));
     PaymentOrders::new(
         banks_of(list)
             .into_iter()
@@ -273,7 +278,12 @@ pub fn run(input: &JobInput, progress: &dyn Progress) -> anyhow::Result<JobOutpu
         match read_list() {
             Ok(list) => {
                 if let Some(period) = with_orders {
-                    orders = Some(Arc::new(orders_of(period, &list.0.rows, &list.1.sha256)));
+                    orders = Some(Arc::new(orders_of(
+                        period,
+                        &list.0.rows,
+                        &list.1.sha256,
+                        list.0.sheet.as_deref(),
+                    )));
                 }
                 let bank_files = read_payouts(orders.clone());
                 (Ok(list), bank_files)

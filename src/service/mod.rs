@@ -510,8 +510,10 @@ async fn upload_as_given(
     // references of the orders doisoat wrote (pain.002, camt, MT940).
     let orders = match kind {
         UploadKind::Payouts => {
+            // Only the orders of the uploader's units, below or above it: a commune's
+            // upload cannot name another commune's beneficiaries.
             let stored = store
-                .payment_orders(req.period_id, req.bank.map(|b| b.code()))
+                .payment_orders(req.period_id, req.bank.map(|b| b.code()), Some(&req.unit))
                 .await?;
             (!stored.is_empty()).then(|| Arc::new(stored))
         }

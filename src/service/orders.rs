@@ -33,6 +33,9 @@ pub struct OrdersRequest {
     pub ascii: bool,
     /// Vietnam's today when not given.
     pub execution_date: Option<NaiveDate>,
+    /// Write orders again that were sent already in another message (a bank lost the
+    /// file); otherwise refused, so the same transfers are not executed twice.
+    pub resend: bool,
 }
 
 /// The file, and what it holds.
@@ -47,6 +50,9 @@ pub struct OrdersFile {
     pub amount: Decimal,
     /// Of them, stored for the first time.
     pub new: u64,
+    /// Rows of those lists naming the bank that are not ordered (no usable account or
+    /// name, not a positive whole amount).
+    pub not_ordered: usize,
 }
 
 /// Longest debtor name (ISO 20022 `Max140Text`) and account (`Max34Text`).
@@ -111,8 +117,13 @@ pub async fn payment_orders(
     lists.sort_by(|a, b| a.upload.unit.cmp(&b.upload.unit));
     let mut orders = Vec::new();
     let mut keys = Vec::new();
+    let mut at_bank = 0;
     for list in &lists {
-        let lk = list_key(&list.upload.sha256);
+        use crate::domain::records::ListRows;
+        at_bank += (0..list.rows.len())
+            .filter(|&i| list.rows.bank(i) == Some(req.bank))
+            .count();
+        let lk = list_key(&list.upload.sha256, list.upload.sheet.as_deref());
         let planned = plan(&list.rows, &pk, &lk, req.bank);
         if planned.is_empty() {
             continue;
@@ -140,9 +151,29 @@ pub async fn payment_orders(
         [one] => message_id(&pk, one, req.bank),
         many => {
             let digest = crate::domain::sha256_hex(many.join(",").as_bytes());
-            format!("DS-{pk}-{}-{}", req.bank.code(), list_key(&digest))
+            format!("DS-{pk}-{}-{}", req.bank.code(), list_key(&digest, None))
         }
     };
+    // Orders sent already in another message would be executed twice.
+    let stored = store
+        .payment_orders(req.period_id, Some(req.bank.code()), None)
+        .await?;
+    let mut blocks: Vec<&str> = orders.iter().map(|o| &*o.line.payment_info).collect();
+    blocks.dedup();
+    let sent: Vec<&str> = blocks
+        .iter()
+        .flat_map(|b| stored.messages_of(b))
+        .filter(|m| *m != message)
+        .collect();
+    if !sent.is_empty() && !req.resend {
+        return Err(ServiceError::refused(
+            "orders-sent",
+            format!(
+                "Các lệnh này đã được lập trong lệnh {sent}: gửi lại sẽ chi hai lần. Nếu ngân hàng chưa nhận được tệp đó, hãy tải lại đúng tệp đó (cùng đơn vị), hoặc gửi lại với resend=true / these orders were sent already in message {sent}: sending them again would pay twice. If the bank never got that file, fetch it again (the same unit), or ask with resend=true",
+                sent = sent.join(", ")
+            ),
+        ));
+    }
     let amount: Decimal = orders.iter().map(|o| o.line.amount).sum();
     let count = orders.len();
     let now = crate::domain::dates::vietnam_time(chrono::Utc::now());
@@ -201,5 +232,6 @@ pub async fn payment_orders(
         orders: count,
         amount,
         new,
+        not_ordered: at_bank.saturating_sub(count),
     })
 }

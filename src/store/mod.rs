@@ -1372,11 +1372,13 @@ pub trait Store: Send + Sync {
     /// store nothing new); the message's blocks are recorded. Audits
     /// `period.payment_orders` when an order is new. Returns how many were new.
     async fn save_payment_orders(&self, new: NewPaymentOrders) -> StoreResult<u64>;
-    /// The period's stored orders (one bank's, or all), with the blocks of each message.
+    /// The period's stored orders (one bank's, or all; with `related`, only those for a
+    /// unit within its subtree or above it), with the blocks of each message.
     async fn payment_orders(
         &self,
         period_id: i64,
         bank: Option<&str>,
+        related: Option<&str>,
     ) -> StoreResult<crate::domain::payment_orders::PaymentOrders>;
     /// The rows of the period's current lists with this ID (as listed) or, for `Row`, the
     /// rows at that spreadsheet row whose ID is not valid.

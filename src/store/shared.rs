@@ -2453,10 +2453,12 @@ impl Store for Backend {
         &self,
         period_id: i64,
         bank: Option<&str>,
+        related: Option<&str>,
     ) -> StoreResult<crate::domain::payment_orders::PaymentOrders> {
         use crate::domain::payment_orders::{OrderLine, PaymentOrders};
         use crate::domain::population_id::{IdCheck, PersonalId};
         type OrderRecord = (
+            String,
             String,
             String,
             String,
@@ -2467,8 +2469,9 @@ impl Store for Backend {
             String,
             String,
         );
-        let select = "SELECT bank_code, payment_info_id, end_to_end_id, row_no, id_status, \
-                      id_text, account, name, amount FROM payment_orders WHERE period_id = $1";
+        let select = "SELECT unit_code, bank_code, payment_info_id, end_to_end_id, row_no, \
+                      id_status, id_text, account, name, amount FROM payment_orders \
+                      WHERE period_id = $1";
         let rows: Vec<OrderRecord> = match bank {
             Some(b) => {
                 sqlx::query_as(sqlx::AssertSqlSafe(format!(
@@ -2486,8 +2489,14 @@ impl Store for Backend {
                     .await?
             }
         };
+        let tree = crate::domain::units::shipped_tree();
+        let in_scope =
+            |unit: &str| related.is_none_or(|r| tree.is_within(unit, r) || tree.is_within(r, unit));
         let mut lines = Vec::with_capacity(rows.len());
-        for (bank, block, end_to_end, row, status, text, account, name, amount) in rows {
+        for (unit, bank, block, end_to_end, row, status, text, account, name, amount) in rows {
+            if !in_scope(&unit) {
+                continue;
+            }
             let Some(bank) = crate::domain::banks::BankId::resolve(&bank) else {
                 continue;
             };

@@ -100,6 +100,8 @@ struct Tx {
     returned: bool,
     return_code: Option<String>,
     return_text: Option<String>,
+    /// `RmtInf/Ustrd` and `AddtlTxInf`.
+    narrative: Option<String>,
 }
 
 #[derive(Default)]
@@ -157,7 +159,7 @@ pub(super) fn read<R: Rows<PayoutRow>>(
                     },
                 };
                 if let Some(c) = c {
-                    text.push(c);
+                    append(&mut text, c.encode_utf8(&mut [0; 4]));
                 }
             }
             Event::End(_) => {
@@ -537,6 +539,12 @@ fn tx_field(t: &mut Tx, stack: &[String], text: &str, ccy: Option<String>) {
             to.push(' ');
         }
         append(to, text);
+    } else if ends(stack, &["RmtInf", "Ustrd"]) || ends(stack, &["TxDtls", "AddtlTxInf"]) {
+        let to = t.narrative.get_or_insert_with(String::new);
+        if !to.is_empty() {
+            to.push(' ');
+        }
+        append(to, text);
     }
 }
 
@@ -591,6 +599,7 @@ fn txn(tx: &Tx, e: &Entry, path: String, line: u32) -> Txn {
         name: first.name.clone().or_else(|| second.name.clone()),
         value_date: e.value_date.or(e.booking_date),
         reason,
+        narrative: tx.narrative.clone(),
         ..Txn::default()
     }
 }

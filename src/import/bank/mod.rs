@@ -97,6 +97,9 @@ pub(crate) struct Txn {
     pub name: Option<String>,
     pub value_date: Option<NaiveDate>,
     pub reason: Option<String>,
+    /// Free text the bank carried (remittance, narrative), where an order's reference may
+    /// be found when no end-to-end field holds it.
+    pub narrative: Option<String>,
 }
 
 /// A statement's balances against its entries (camt `Bal`, MT940 `:60F:`/`:62F:`).
@@ -175,13 +178,32 @@ impl<R: Rows<PayoutRow>> Sink<R> {
     /// A transaction: a payout row, or a row error naming why not.
     pub fn take(&mut self, mut t: Txn) -> Result<(), ImportError> {
         self.data_rows += 1;
-        // An answer to doisoat's own order: whom it paid is known from the order.
-        let order = match (&self.orders, &t.reference) {
-            (Some(orders), Some(r)) => orders.get(r).cloned(),
-            _ => None,
-        };
+        // An answer to doisoat's own order (at the bank it was sent to): whom it paid is
+        // known from the order. The file's own account stays: paid elsewhere than ordered
+        // shows as an account mismatch, never as a match.
+        let order = self.orders.as_ref().and_then(|orders| {
+            let known = |r: &str| {
+                orders
+                    .get(r)
+                    .filter(|o| self.bank.is_none_or(|b| b == o.bank))
+                    .cloned()
+            };
+            // The end-to-end field, else a doisoat reference in it (text glued after) or
+            // in the narrative.
+            let found = t.reference.as_deref().and_then(known).or_else(|| {
+                [t.reference.as_deref(), t.narrative.as_deref()]
+                    .into_iter()
+                    .flatten()
+                    .filter_map(order_reference)
+                    .find_map(|r| known(&r))
+            });
+            if let Some(o) = &found {
+                t.reference = Some(o.end_to_end.clone());
+            }
+            found
+        });
         if let Some(o) = &order {
-            t.account = Some(o.account.clone());
+            t.account.get_or_insert_with(|| o.account.clone());
             t.name.get_or_insert_with(|| o.name.clone());
             if t.amount.is_none() {
                 t.amount = Some(o.amount.to_string());
@@ -189,7 +211,23 @@ impl<R: Rows<PayoutRow>> Sink<R> {
                 t.decimal_comma = false;
             }
         }
-        match self.check(&t) {
+        let ours = [t.reference.as_deref(), t.narrative.as_deref()]
+            .into_iter()
+            .flatten()
+            .find_map(order_reference);
+        // Nobody to link it to: a fee, a transfer between own accounts, or an answer to
+        // orders this service (or `--period`) does not know.
+        let unlinked = (order.is_none() && t.account.is_none()).then(|| match &ours {
+            Some(r) => (
+                format!("trả lời cho lệnh chi {r} mà doisoat không tìm thấy (lệnh của kỳ khác, hoặc chưa có --period / lệnh chưa lập trong dịch vụ)"),
+                format!("answers order {r}, which doisoat does not know (another period's, or no --period / orders not written by the service)"),
+            ),
+            None => (
+                "không có mã lệnh chi (EndToEndId) của doisoat hay số tài khoản người nhận: không ghép được với người hưởng".into(),
+                "neither a doisoat order reference (EndToEndId) nor the payee's account: the payout cannot be linked".into(),
+            ),
+        });
+        match self.check(&t, unlinked) {
             Ok((status, amount)) => {
                 let Some(bank) = self.bank.or(order.as_ref().map(|o| o.bank)) else {
                     return Err(ImportError::NoBank {
@@ -233,7 +271,11 @@ impl<R: Rows<PayoutRow>> Sink<R> {
         Ok(())
     }
 
-    fn check(&self, t: &Txn) -> Result<(PayoutStatus, Decimal), (String, String)> {
+    fn check(
+        &self,
+        t: &Txn,
+        unlinked: Option<(String, String)>,
+    ) -> Result<(PayoutStatus, Decimal), (String, String)> {
         if let Some(p) = &t.problem {
             return Err(p.clone());
         }
@@ -258,6 +300,9 @@ impl<R: Rows<PayoutRow>> Sink<R> {
         let Some(text) = t.amount.as_deref() else {
             // A status report may state no amount: the order's amount stands.
             if matches!(status, PayoutStatus::Failed | PayoutStatus::Pending) {
+                if let Some(why) = unlinked {
+                    return Err(why);
+                }
                 return Ok((status, Decimal::ZERO));
             }
             return Err(("thiếu số tiền".into(), "no amount".into()));
@@ -304,11 +349,8 @@ impl<R: Rows<PayoutRow>> Sink<R> {
                 "successful payout of zero".into(),
             ));
         }
-        if t.reference.is_none() && t.account.is_none() {
-            return Err((
-                "không có mã tham chiếu (EndToEndId) hay số tài khoản: không ghép được với người hưởng".into(),
-                "no end-to-end reference and no account: the payout cannot be linked".into(),
-            ));
+        if let Some(why) = unlinked {
+            return Err(why);
         }
         Ok((status, amount.normalize()))
     }
@@ -378,6 +420,35 @@ impl<R: Rows<PayoutRow>> Sink<R> {
             row_type: std::marker::PhantomData,
         }
     }
+}
+
+/// A doisoat order reference in a text (`DS-202610-78F56852-123`), wherever a bank put it:
+/// an end-to-end field, a narrative, the remittance text; text glued after the row number
+/// is left off.
+pub(crate) fn order_reference(text: &str) -> Option<String> {
+    let mut from = 0;
+    while let Some(at) = text.get(from..)?.find("DS-") {
+        let start = from + at;
+        let rest = &text[start + 3..];
+        let mut parts = rest.splitn(3, '-');
+        let (period, list, tail) = (parts.next()?, parts.next(), parts.next());
+        let row: String = tail
+            .unwrap_or("")
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect();
+        let period_ok = (4..=8).contains(&period.len())
+            && period
+                .bytes()
+                .all(|b| b.is_ascii_digit() || b.is_ascii_uppercase());
+        let list_ok =
+            list.is_some_and(|l| l.len() == 8 && l.bytes().all(|b| b.is_ascii_hexdigit()));
+        if period_ok && list_ok && !row.is_empty() && row.len() <= 9 {
+            return Some(format!("DS-{period}-{}-{row}", list.unwrap_or_default()));
+        }
+        from = start + 3;
+    }
+    None
 }
 
 /// Text kept from a file, bounded.
@@ -498,7 +569,7 @@ mod tests {
                 (
                     PayoutStatus::Success,
                     "1500000".into(),
-                    Some("DS-202610-F7DF6F07-10".into()),
+                    Some("DS-202610-78F56852-10".into()),
                     Some("4200205123456".into())
                 ),
                 (
@@ -510,7 +581,7 @@ mod tests {
                 (
                     PayoutStatus::Returned,
                     "1500000".into(),
-                    Some("DS-202610-F7DF6F07-10".into()),
+                    Some("DS-202610-78F56852-10".into()),
                     Some("4200205123456".into())
                 ),
             ]
@@ -586,18 +657,14 @@ mod tests {
 </Ntfctn></BkToCstmrDbtCdtNtfctnV01></Document>"#;
         let imp = read("v2.xml", v2.as_bytes(), &opts(Some("VCB")));
         balanced(&imp);
-        assert_eq!(imp.rows.len(), 2, "{:?}", imp.errors);
+        assert_eq!(imp.rows.len(), 1, "{:?}", imp.errors);
         assert_eq!(imp.rows[0].name.as_deref(), Some("A & B"));
         assert_eq!(imp.rows[0].amount, Decimal::from(1_500_000));
-        // A reversal of a debit: money back, under the bank's own reference.
-        assert_eq!(imp.rows[1].status, PayoutStatus::Returned);
-        assert_eq!(imp.rows[1].reference.as_deref(), Some("R1"));
+        // A reversal naming neither an order nor an account cannot be linked: refused.
         assert!(
-            imp.rows[1]
-                .reason
-                .as_deref()
-                .unwrap_or("")
-                .contains("reversal")
+            imp.errors[0]
+                .reason_en
+                .starts_with("neither a doisoat order reference")
         );
         let err = import_payouts("v2.xml", v2.as_bytes().to_vec(), &opts(None));
         assert!(matches!(err, Err(ImportError::NoBank { .. })), "{err:?}");
@@ -609,10 +676,18 @@ mod tests {
     }
 
     fn orders() -> Arc<PaymentOrders> {
+        orders_with(&[
+            (10, "4200205123456"),
+            (11, "4200205123457"),
+            (14, "4200205123460"),
+        ])
+    }
+
+    fn orders_with(rows: &[(u32, &str)]) -> Arc<PaymentOrders> {
         let line = |row: u32, account: &str| OrderLine {
-            end_to_end: format!("DS-202610-F7DF6F07-{row}"),
-            message: "DS-202610-F7DF6F07-VBA".into(),
-            payment_info: "DS-202610-F7DF6F07-VBA-1".into(),
+            end_to_end: format!("DS-202610-78F56852-{row}"),
+            message: "DS-202610-78F56852-VBA".into(),
+            payment_info: "DS-202610-78F56852-VBA-1".into(),
             bank: BankId::resolve("VBA").expect("bank"),
             row,
             id: IdCheck::Missing,
@@ -620,11 +695,9 @@ mod tests {
             name: format!("Người {row}"),
             amount: Decimal::from(1_500_000),
         };
-        Arc::new(PaymentOrders::new(vec![
-            line(10, "4200205123456"),
-            line(11, "4200205123457"),
-            line(14, "4200205123460"),
-        ]))
+        Arc::new(PaymentOrders::new(
+            rows.iter().map(|(r, a)| line(*r, a)).collect(),
+        ))
     }
 
     #[test]
@@ -652,18 +725,18 @@ mod tests {
             got,
             vec![
                 (
-                    "DS-202610-F7DF6F07-11".into(),
+                    "DS-202610-78F56852-11".into(),
                     PayoutStatus::Failed,
                     Some("4200205123457".into())
                 ),
                 (
-                    "DS-202610-F7DF6F07-14".into(),
+                    "DS-202610-78F56852-14".into(),
                     PayoutStatus::Pending,
                     Some("4200205123460".into())
                 ),
                 // Not listed: the block's ACSC answers for it, with the order's amount.
                 (
-                    "DS-202610-F7DF6F07-10".into(),
+                    "DS-202610-78F56852-10".into(),
                     PayoutStatus::Success,
                     Some("4200205123456".into())
                 ),
@@ -675,15 +748,20 @@ mod tests {
         assert!(reason.contains("AC01 Số tài khoản không đúng"), "{reason}");
         assert!(reason.ends_with("Tài khoản không tồn tại"), "{reason}");
 
-        // Without the orders, only what the report lists, and the bank must be given.
+        // Without the orders, what the report lists names orders nobody knows: refused,
+        // saying so (never payouts to nobody).
         let bare = read("pain002_vnd.xml", bytes, &opts(Some("VBA")));
         balanced(&bare);
-        assert_eq!(bare.rows.len(), 2);
-        assert!(bare.rows.iter().all(|r| r.account.is_none()));
+        assert_eq!((bare.rows.len(), bare.rejected_rows), (0, 2));
+        assert!(
+            bare.errors[0]
+                .reason_en
+                .contains("answers order DS-202610-78F56852-11")
+        );
 
         // A whole file refused: the group's status answers for every order.
         let refused = r#"<Document xmlns="urn:iso:std:iso:20022:tech:xsd:pain.002.001.03"><CstmrPmtStsRpt><GrpHdr><MsgId>x</MsgId></GrpHdr>
-<OrgnlGrpInfAndSts><OrgnlMsgId>DS-202610-F7DF6F07-VBA</OrgnlMsgId><GrpSts>RJCT</GrpSts><StsRsnInf><Rsn><Cd>FF01</Cd></Rsn></StsRsnInf></OrgnlGrpInfAndSts>
+<OrgnlGrpInfAndSts><OrgnlMsgId>DS-202610-78F56852-VBA</OrgnlMsgId><GrpSts>RJCT</GrpSts><StsRsnInf><Rsn><Cd>FF01</Cd></Rsn></StsRsnInf></OrgnlGrpInfAndSts>
 </CstmrPmtStsRpt></Document>"#;
         let imp = read("refused.xml", refused.as_bytes(), &with_orders);
         balanced(&imp);
@@ -699,22 +777,44 @@ mod tests {
 
         // An unknown status is a row error, not a guess.
         let odd = r#"<Document><CstmrPmtStsRpt><OrgnlGrpInfAndSts><OrgnlMsgId>m</OrgnlMsgId></OrgnlGrpInfAndSts><OrgnlPmtInfAndSts><OrgnlPmtInfId>p</OrgnlPmtInfId>
-<TxInfAndSts><OrgnlEndToEndId>DS-202610-F7DF6F07-10</OrgnlEndToEndId><TxSts>XXXX</TxSts></TxInfAndSts>
-<TxInfAndSts><OrgnlEndToEndId>DS-202610-F7DF6F07-11</OrgnlEndToEndId></TxInfAndSts></OrgnlPmtInfAndSts></CstmrPmtStsRpt></Document>"#;
+<TxInfAndSts><OrgnlEndToEndId>DS-202610-78F56852-10</OrgnlEndToEndId><TxSts>XXXX</TxSts></TxInfAndSts>
+<TxInfAndSts><OrgnlEndToEndId>DS-202610-78F56852-11</OrgnlEndToEndId></TxInfAndSts></OrgnlPmtInfAndSts></CstmrPmtStsRpt></Document>"#;
         let imp = read("odd.xml", odd.as_bytes(), &with_orders);
         balanced(&imp);
         assert_eq!(imp.rejected_rows, 2);
         assert!(imp.errors[0].reason_en.contains("unknown status: 'XXXX'"));
         assert!(imp.errors[1].reason_en.contains("no status"));
+        assert_eq!(
+            order_reference("Tro cap DS-202610-78F56852-10TRO CAP"),
+            Some("DS-202610-78F56852-10".into())
+        );
+        assert_eq!(
+            order_reference("DS-X DS-2024Q3-0A0B0C0D-7"),
+            Some("DS-2024Q3-0A0B0C0D-7".into())
+        );
+        assert_eq!(order_reference("DS-202610-F7DF6F0-1"), None);
+        assert_eq!(order_reference("DS-"), None);
     }
 
     #[test]
     fn mt940_in_dong_latin1_crlf_two_messages() {
-        let imp = read(
-            "mt940_vnd.sta",
-            include_bytes!("../../../fixtures/bank/mt940_vnd.sta"),
-            &opts(Some("VBA")),
+        let bytes = include_bytes!("../../../fixtures/bank/mt940_vnd.sta");
+        // Without the orders, the return names no account: it answers an unknown order.
+        let bare = read("mt940_vnd.sta", bytes, &opts(Some("VBA")));
+        balanced(&bare);
+        assert_eq!((bare.data_rows, bare.rows.len()), (4, 2));
+        assert!(
+            bare.errors
+                .iter()
+                .any(|e| e.reason_en.contains("answers order DS-202610-78F56852-16")),
+            "{:?}",
+            bare.errors
         );
+        let with_orders = ImportOptions {
+            orders: Some(orders_with(&[(16, "4200205123458"), (17, "4200205123459")])),
+            ..opts(Some("VBA"))
+        };
+        let imp = read("mt940_vnd.sta", bytes, &with_orders);
         balanced(&imp);
         assert_eq!(imp.format, Format::Mt940);
         assert_eq!((imp.data_rows, imp.rows.len()), (4, 3));
@@ -734,13 +834,13 @@ mod tests {
             got[0],
             (
                 PayoutStatus::Success,
-                Some("DS-202610-F7DF6F07-16".into()),
+                Some("DS-202610-78F56852-16".into()),
                 Some("4200205123458".into()),
                 Some("Le Van Cuong".into())
             )
         );
         assert_eq!(got[1].0, PayoutStatus::Returned);
-        assert_eq!(got[1].1.as_deref(), Some("DS-202610-F7DF6F07-16"));
+        assert_eq!(got[1].1.as_deref(), Some("DS-202610-78F56852-16"));
         assert!(
             imp.rows[1]
                 .reason
@@ -755,7 +855,7 @@ mod tests {
             got[2],
             (
                 PayoutStatus::Success,
-                Some("DS-202610-F7DF6F07-17".into()),
+                Some("DS-202610-78F56852-17".into()),
                 Some("4200205123459".into()),
                 Some("Phám Thi Dung".into())
             )

@@ -31,6 +31,8 @@ struct Message {
     closing_line: u32,
     net: Decimal,
     count: u32,
+    /// Expected, not booked (`ED`/`EC`).
+    expected: u32,
     pending: Option<Pending>,
 }
 
@@ -194,11 +196,16 @@ fn on_field<R: Rows<PayoutRow>>(
                 flush(p, sink)?;
             }
             m.count += 1;
-            let (pending, signed) = statement_line(m, line, value);
-            if let Some(s) = signed {
-                m.net += s;
+            match statement_line(m, line, value) {
+                Some((pending, signed)) => {
+                    if let Some(s) = signed {
+                        m.net += s;
+                    }
+                    m.pending = Some(pending);
+                }
+                // An expected item (MT942 `ED`/`EC`): not booked, not read.
+                None => m.expected += 1,
             }
-            m.pending = Some(pending);
         }
         "86" => {
             if let Some(p) = &mut m.pending {
@@ -231,6 +238,18 @@ fn end_message<R: Rows<PayoutRow>>(
         m.count,
         m.currency.as_deref().unwrap_or("")
     ));
+    if m.expected > 0 {
+        sink.notice(
+            format!(
+                "{label}: {} giao dịch dự kiến (ED/EC) chưa ghi sổ, chưa được đọc",
+                m.expected
+            ),
+            format!(
+                "{label}: {} expected items (ED/EC) not booked, left out",
+                m.expected
+            ),
+        );
+    }
     Ok(Balances {
         label,
         line: m.closing_line,
@@ -242,10 +261,19 @@ fn end_message<R: Rows<PayoutRow>>(
     })
 }
 
+/// A `:61:` with what its `:86:` said. Without an end-to-end reference it goes by the
+/// bank's own reference (unique per transaction), never the customer reference: 16
+/// characters, often the same on every line of a batch. That one is searched, with the
+/// narrative, for a doisoat order reference.
 fn flush<R: Rows<PayoutRow>>(p: Pending, sink: &mut Sink<R>) -> Result<(), ImportError> {
     let mut t = p.txn;
     if t.reference.is_none() {
-        t.reference = p.customer_ref.or(p.bank_ref);
+        t.reference = p.bank_ref;
+    }
+    if let Some(c) = p.customer_ref {
+        let n = t.narrative.get_or_insert_with(String::new);
+        n.push(' ');
+        n.push_str(&c);
     }
     sink.take(t)
 }
@@ -282,7 +310,7 @@ fn amount(s: &str) -> Option<Decimal> {
 /// A `:61:` line: `YYMMDD[MMDD](C|D|RC|RD)[funds code]amount(N|F|S)xxx ref[//bank ref]`,
 /// then supplementary details on the next line. Returns the transaction and its signed
 /// amount for the balance check.
-fn statement_line(m: &Message, line: u32, value: &str) -> (Pending, Option<Decimal>) {
+fn statement_line(m: &Message, line: u32, value: &str) -> Option<(Pending, Option<Decimal>)> {
     let path = format!("MT940 #{} :61: #{}", m.index, m.count);
     let mut t = Txn {
         line,
@@ -310,6 +338,9 @@ fn statement_line(m: &Message, line: u32, value: &str) -> (Pending, Option<Decim
         .iter()
         .find_map(|m| rest.strip_prefix(m).map(|r| (*m, r)))
         .unwrap_or(("", rest));
+    if matches!(mark, "EC" | "ED") {
+        return None;
+    }
     // A funds code (the currency's third letter) may come before the amount.
     let rest = match rest.as_bytes().first() {
         Some(c) if c.is_ascii_uppercase() => &rest[1..],
@@ -324,12 +355,12 @@ fn statement_line(m: &Message, line: u32, value: &str) -> (Pending, Option<Decim
         t.amount = Some(amount_text.to_owned());
     }
     let signed = amount(amount_text).map(|a| match mark {
-        "D" | "RC" | "ED" => -a,
+        "D" | "RC" => -a,
         _ => a,
     });
     t.kind = match mark {
-        "D" | "ED" => Some(Kind::Paid),
-        "C" | "EC" => Some(Kind::Credit),
+        "D" => Some(Kind::Paid),
+        "C" => Some(Kind::Credit),
         "RC" | "RD" => Some(Kind::Returned),
         _ => None,
     };
@@ -346,20 +377,25 @@ fn statement_line(m: &Message, line: u32, value: &str) -> (Pending, Option<Decim
     let customer_ref =
         (!customer.is_empty() && !customer.eq_ignore_ascii_case("NONREF")).then(|| cut(customer));
     let bank_ref = bank.map(str::trim).filter(|b| !b.is_empty()).map(cut);
-    (
+    Some((
         Pending {
             txn: t,
             customer_ref,
             bank_ref,
         },
         signed,
-    )
+    ))
 }
 
 /// What a `:86:` narrative says: the end-to-end reference, the counterparty's account and
 /// name, in the common styles (German `?20EREF+…?31IBAN?32NAME`, `/EREF/…/IBAN/…/NAME/…`).
 fn narrative(p: &mut Pending, text: &str) {
     let flat: String = text.lines().map(str::trim_end).collect();
+    p.txn.narrative = Some(cut(&text
+        .lines()
+        .map(str::trim)
+        .collect::<Vec<_>>()
+        .join(" ")));
     if let Some(e) = end_to_end(&flat) {
         p.txn.reference = Some(cut(&e));
     }
@@ -392,9 +428,11 @@ fn narrative(p: &mut Pending, text: &str) {
     if p.txn.name.is_none() {
         p.txn.name = slashed("/NAME/").map(|n| cut(&n));
     }
-    if p.txn.kind == Some(Kind::Returned)
-        && let Some(code) = slashed("/RTRN/")
+    // A credit booked as a return (`/RTRN/AC04/`) is money back, as `RD` is.
+    if let Some(code) = slashed("/RTRN/")
+        && matches!(p.txn.kind, Some(Kind::Returned | Kind::Credit))
     {
+        p.txn.kind = Some(Kind::Returned);
         p.txn.reason = crate::domain::reason_codes::describe(Some(&code), None);
     }
 }

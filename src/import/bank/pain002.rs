@@ -40,8 +40,6 @@ struct Block {
     id: Option<String>,
     status: Status,
     index: u32,
-    /// Transactions listed in the block (their end-to-end references).
-    listed: HashSet<String>,
 }
 
 #[derive(Default)]
@@ -66,7 +64,11 @@ pub(super) fn read<R: Rows<PayoutRow>>(
     let mut ccy = None;
     let mut group = Status::default();
     let mut group_message: Option<String> = None;
-    let mut group_listed: HashSet<String> = HashSet::new();
+    // The transactions listed anywhere in the file, and the blocks' statuses to answer for
+    // the rest with: both only when there are orders to answer for.
+    let with_orders = sink.orders().is_some();
+    let mut listed: HashSet<String> = HashSet::new();
+    let mut answers: Vec<(String, Status, String)> = Vec::new();
     let mut block: Option<Block> = None;
     let mut blocks = 0u32;
     let mut tx: Option<Tx> = None;
@@ -105,7 +107,7 @@ pub(super) fn read<R: Rows<PayoutRow>>(
             }
             Event::GeneralRef(r) => {
                 if let Ok(Some(c)) = r.resolve_char_ref() {
-                    text.push(c);
+                    append(&mut text, c.encode_utf8(&mut [0; 4]));
                 } else if let Some(c) = match &*r.xml10_content() {
                     "amp" => Some('&'),
                     "lt" => Some('<'),
@@ -114,7 +116,7 @@ pub(super) fn read<R: Rows<PayoutRow>>(
                     "apos" => Some('\''),
                     _ => None,
                 } {
-                    text.push(c);
+                    append(&mut text, c.encode_utf8(&mut [0; 4]));
                 }
                 (false, false)
             }
@@ -148,11 +150,11 @@ pub(super) fn read<R: Rows<PayoutRow>>(
                         Some(b) => format!("OrgnlPmtInfAndSts[{}]/TxInfAndSts[{txs}]", b.index),
                         None => format!("TxInfAndSts[{txs}]"),
                     };
-                    if let Some(e) = &done.end_to_end {
-                        match &mut block {
-                            Some(b) => b.listed.insert(e.clone()),
-                            None => group_listed.insert(e.clone()),
-                        };
+                    // Kept only to answer for the orders a status does not list.
+                    if let Some(e) = &done.end_to_end
+                        && with_orders
+                    {
+                        listed.insert(e.clone());
                     }
                     let inherited = block
                         .as_ref()
@@ -213,17 +215,12 @@ pub(super) fn read<R: Rows<PayoutRow>>(
                     } else {
                         group.clone()
                     };
-                    if let Some(id) = &done.id {
-                        let answered = unlisted(
-                            sink,
-                            id,
-                            &status,
-                            &done.listed,
-                            &format!("OrgnlPmtInfAndSts[{}]", done.index),
-                        )?;
-                        group_listed.extend(answered);
+                    // Answered at the end of the file, once every listed transaction is
+                    // known (a block may be reported in parts).
+                    if let Some(id) = done.id {
+                        answers.retain(|(b, _, _)| *b != id);
+                        answers.push((id, status, format!("OrgnlPmtInfAndSts[{}]", done.index)));
                     }
-                    group_listed.extend(done.listed);
                 } else if at(&["OrgnlPmtInfAndSts", "OrgnlPmtInfId"]) {
                     b.id = Some(cut(v));
                 } else if at(&["OrgnlPmtInfAndSts", "PmtInfSts"])
@@ -257,8 +254,12 @@ pub(super) fn read<R: Rows<PayoutRow>>(
         }
         buf.clear();
     }
+    for (id, status, path) in &answers {
+        let answered = unlisted(sink, id, status, &listed, path)?;
+        listed.extend(answered);
+    }
     if let Some(id) = &group_message {
-        unlisted(sink, id, &group, &group_listed, "OrgnlGrpInfAndSts")?;
+        unlisted(sink, id, &group, &listed, "OrgnlGrpInfAndSts")?;
     }
     let label = group_message.as_deref().unwrap_or("?");
     sink.title(format!(
