@@ -23,13 +23,17 @@ pub enum Field {
     Status,
     ValueDate,
     Reason,
+    /// A bank statement's debit and credit columns (sao kê: Ghi nợ, Ghi có): money out
+    /// of the paying account is a payout, money back a return.
+    Debit,
+    Credit,
     /// Row number (STT): recognised so it is not mistaken for data.
     Seq,
     /// Known columns the importers do not use (signatures, coefficients…).
     Ignore,
 }
 
-pub const FIELD_COUNT: usize = 16;
+pub const FIELD_COUNT: usize = 18;
 
 impl Field {
     fn index(self) -> usize {
@@ -53,6 +57,8 @@ impl Field {
             Field::Status => "Trạng thái (status)",
             Field::ValueDate => "Ngày hạch toán (value_date)",
             Field::Reason => "Lý do (reason)",
+            Field::Debit => "Ghi nợ (debit)",
+            Field::Credit => "Ghi có (credit)",
             Field::Seq => "STT",
             Field::Ignore => "",
         }
@@ -77,6 +83,9 @@ const PATTERNS: &[(Field, &[&str])] = &[
             "so but toan",
             "so giao dich",
             "ma gd",
+            "so chung tu",
+            "doc no",
+            "document number",
             "transaction ref",
             "transaction reference",
             "transaction id",
@@ -140,6 +149,8 @@ const PATTERNS: &[(Field, &[&str])] = &[
             "account number",
             "account no",
             "=account",
+            "tai khoan doi ung",
+            "tk doi ung",
         ],
     ),
     (
@@ -184,6 +195,7 @@ const PATTERNS: &[(Field, &[&str])] = &[
             "transaction date",
             "posting date",
             "payment date",
+            "tnx date",
             "=date",
             "=ngay",
         ],
@@ -204,6 +216,39 @@ const PATTERNS: &[(Field, &[&str])] = &[
             "mo ta",
             "description",
             "noi dung",
+            "dien giai",
+            "chi tiet giao dich",
+            "transaction details",
+            "transactions in detail",
+        ],
+    ),
+    (
+        Field::Debit,
+        &[
+            "so tien ghi no",
+            "ghi no",
+            // Techcombank: "Nợ TKTT - Debit" (the current account's debit side).
+            "no tktt",
+            "=no debit",
+            "phat sinh no",
+            "so tien rut",
+            "debit amount",
+            "=debit",
+            "=debits",
+        ],
+    ),
+    (
+        Field::Credit,
+        &[
+            "so tien ghi co",
+            "ghi co",
+            "co tktt",
+            "=co credit",
+            "phat sinh co",
+            "so tien gui",
+            "credit amount",
+            "=credit",
+            "=credits",
         ],
     ),
     (Field::Sex, &["gioi tinh", "=sex", "=gender", "=nam nu"]),
@@ -264,21 +309,42 @@ const PATTERNS: &[(Field, &[&str])] = &[
             "so dien thoai",
             "dien thoai",
             "phone",
+            "so du",
+            "=balance",
+            "page id",
+            // VietinBank's export writes the counterparty's name there, not an account.
+            "offset account",
+            "=time",
+            "thoi gian",
         ],
     ),
 ];
 
-/// Folded words of a header, without any parenthesised part (a unit or a note).
+/// Folded words of a header, without any parenthesised part (a unit or a note); words
+/// written together in a bank's export are split (`DebitAmount`, `TNXDate`).
 fn header_words(text: &str) -> String {
-    let mut plain = String::with_capacity(text.len());
+    let mut plain = String::with_capacity(text.len() + 8);
     let mut depth = 0usize;
-    for ch in text.chars() {
+    let mut prev: Option<char> = None;
+    let mut chars = text.chars().peekable();
+    while let Some(ch) = chars.next() {
         match ch {
             '(' | '[' => depth += 1,
             ')' | ']' => depth = depth.saturating_sub(1),
-            _ if depth == 0 => plain.push(ch),
+            _ if depth == 0 => {
+                // camelCase: a capital after a small letter, or the last capital of a run
+                // before a small letter (`TNXDate` → `TNX Date`).
+                let next_lower = chars.peek().is_some_and(|c| c.is_lowercase());
+                if ch.is_uppercase()
+                    && prev.is_some_and(|p| p.is_lowercase() || (p.is_uppercase() && next_lower))
+                {
+                    plain.push(' ');
+                }
+                plain.push(ch);
+            }
             _ => {}
         }
+        prev = Some(ch);
     }
     let folded = fold(&plain);
     folded

@@ -526,6 +526,8 @@ impl<'a> RowCtx<'a> {
             (Field::Status, 100),
             (Field::ValueDate, 40),
             (Field::Reason, 500),
+            (Field::Debit, 40),
+            (Field::Credit, 40),
         ];
         for &(f, limit) in LIMITS {
             let Some(c) = self.header.column(f) else {
@@ -559,10 +561,15 @@ impl<'a> RowCtx<'a> {
 
     /// An amount in whole đồng, unit applied. `Ok(None)` when the cell is empty.
     pub fn amount(&mut self) -> Option<Decimal> {
-        match read_amount(self.cell(Field::Amount), self.header.unit) {
+        self.amount_in(Field::Amount)
+    }
+
+    /// The amount in column `f` (a statement's debit or credit), as `amount` reads it.
+    pub fn amount_in(&mut self, f: Field) -> Option<Decimal> {
+        match read_amount(self.cell(f), self.header.unit) {
             Ok(v) => Some(v),
             Err(e) => {
-                self.reject(Field::Amount, e.message_vi(), e.message_en());
+                self.reject(f, e.message_vi(), e.message_en());
                 None
             }
         }
@@ -737,7 +744,13 @@ fn classify_row<'g>(
     if near_header && filled.len() >= 2 && filled.iter().all(|(_, c)| is_column_number(*c)) {
         return RowKind::Skip;
     }
-    let amount_col = header.column(Field::Amount);
+    // A statement's amount is its debit or its credit.
+    let amount_cols = [
+        header.column(Field::Amount),
+        header.column(Field::Debit),
+        header.column(Field::Credit),
+    ];
+    let amount_col = amount_cols.into_iter().flatten().next();
     // Data rows carry an ID; only rows without one are worth folding for a totals label.
     if !has_id {
         for (_, cell) in filled.iter().take(3) {
@@ -748,7 +761,10 @@ fn classify_row<'g>(
             }
         }
     }
-    let has_amount = amount_col.is_some_and(|c| !row.cell(c).is_empty());
+    let has_amount = amount_cols
+        .into_iter()
+        .flatten()
+        .any(|c| !row.cell(c).is_empty());
     if !has_id
         && !has_amount
         && filled
@@ -776,6 +792,8 @@ fn classify_row<'g>(
     let key_cols = [
         id_col,
         amount_col,
+        header.column(Field::Debit),
+        header.column(Field::Credit),
         header.column(Field::Name),
         header.column(Field::Account),
     ];

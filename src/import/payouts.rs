@@ -9,8 +9,14 @@ use crate::domain::dates::DateOrYear;
 use crate::domain::population_id::IdCheck;
 use crate::domain::records::{PayoutDraft, PayoutOrigin, PayoutRow};
 use crate::domain::status::PayoutStatus;
+use rust_decimal::Decimal;
 
-const REQUIRED: &[&[Field]] = &[&[Field::Amount], &[Field::PopulationId, Field::Account]];
+/// An amount (or a statement's debit and credit columns), and whom: an ID, an account, or
+/// a statement's narrative (where banks put the counterparty and the reference).
+const REQUIRED: &[&[Field]] = &[
+    &[Field::Amount, Field::Debit, Field::Credit],
+    &[Field::PopulationId, Field::Account, Field::Reason],
+];
 
 /// Import a bank's payout results. The bank comes from a bank column, else from
 /// `opts.default_bank`; a file with neither is refused.
@@ -190,7 +196,13 @@ fn import_table<R: Rows<PayoutRow>>(
     if !header.has(Field::Bank) && opts.default_bank.is_none() {
         return Err(ImportError::NoBank { file: file.into() });
     }
-    if !header.has(Field::Status) {
+    let statement = header.has(Field::Debit) || header.has(Field::Credit);
+    if statement {
+        notices.push(
+            "Sao kê tài khoản: khoản ghi nợ là khoản chi, khoản ghi có hoàn trả là bị hoàn trả / an account statement: debits are payouts, credits that are returns are returned payouts"
+                .to_owned(),
+        );
+    } else if !header.has(Field::Status) {
         notices.push(
             "Tệp không có cột Trạng thái: mọi dòng được coi là chi thành công / no status column: every row is taken as paid"
                 .to_owned(),
@@ -222,6 +234,9 @@ fn bank_in_title(title: &[String]) -> Option<crate::domain::banks::BankId> {
 }
 
 fn parse_row<'a>(ctx: &mut RowCtx<'a>, opts: &ImportOptions) -> Option<PayoutDraft<'a>> {
+    if ctx.has(Field::Debit) || ctx.has(Field::Credit) {
+        return statement_row(ctx, opts);
+    }
     let amount = ctx.amount();
     let status = if ctx.has(Field::Status) {
         match ctx.text_ref(Field::Status) {
@@ -299,6 +314,201 @@ fn parse_row<'a>(ctx: &mut RowCtx<'a>, opts: &ImportOptions) -> Option<PayoutDra
     })
 }
 
+/// A row of a bank's statement export (sao kê): a debit is money paid out, a credit that
+/// says it is a return is money back; the counterparty's account and name, and doisoat's
+/// order reference, are taken from the narrative where the bank put them there.
+fn statement_row<'a>(ctx: &mut RowCtx<'a>, opts: &ImportOptions) -> Option<PayoutDraft<'a>> {
+    let positive = |ctx: &mut RowCtx<'a>, f: Field| -> Option<Decimal> {
+        if !ctx.has_text(f)
+            && !matches!(
+                ctx.cell(f),
+                super::grid::Cell::Number(_) | super::grid::Cell::Int(_)
+            )
+        {
+            return None;
+        }
+        ctx.amount_in(f).filter(|a| !a.is_zero())
+    };
+    let debit = if ctx.has(Field::Debit) {
+        positive(ctx, Field::Debit)
+    } else {
+        None
+    };
+    let credit = if ctx.has(Field::Credit) {
+        positive(ctx, Field::Credit)
+    } else {
+        None
+    };
+    let narrative = ctx.text_ref(Field::Reason);
+    let folded = narrative
+        .as_deref()
+        .map(crate::domain::names::fold)
+        .unwrap_or_default();
+    let (status, amount) = match (debit, credit) {
+        (Some(a), None) => (PayoutStatus::Success, a),
+        (None, Some(a)) if is_return(&folded) => (PayoutStatus::Returned, a),
+        (None, Some(_)) => {
+            ctx.reject(
+                Field::Credit,
+                "Khoản ghi có không phải tiền hoàn trả: không phải một khoản chi",
+                "a credit that is no return: not a payout",
+            );
+            return None;
+        }
+        (Some(_), Some(_)) => {
+            ctx.reject(
+                Field::Debit,
+                "Dòng có cả ghi nợ và ghi có",
+                "both a debit and a credit on one row",
+            );
+            return None;
+        }
+        (None, None) => {
+            let f = if ctx.has(Field::Debit) {
+                Field::Debit
+            } else {
+                Field::Credit
+            };
+            ctx.reject(
+                f,
+                "Thiếu số tiền ghi nợ/ghi có",
+                "no debit nor credit amount",
+            );
+            return None;
+        }
+    };
+    if amount.is_sign_negative() {
+        ctx.reject(Field::Debit, "Số tiền âm", "negative amount");
+        return None;
+    }
+    let text = narrative.as_deref().unwrap_or("");
+    let (from_text, name_in_text) = counterparty(text, status == PayoutStatus::Success);
+    let account = read_account(ctx.cell(Field::Account))
+        .filter(|a| a.bytes().any(|b| b.is_ascii_digit()))
+        .or(from_text.map(std::borrow::Cow::Owned));
+    let name = ctx
+        .text_ref(Field::Name)
+        .or(name_in_text.map(std::borrow::Cow::Owned));
+    // doisoat's own reference (in the remittance text the bank shows), else the bank's.
+    let reference = super::bank::order_reference(text)
+        .map(std::borrow::Cow::Owned)
+        .or_else(|| ctx.text_ref(Field::Reference));
+    let mut id = read_id(ctx.cell(Field::PopulationId), opts.as_of_year);
+    let bank = read_bank(ctx).or(if !ctx.has_text(Field::Bank) {
+        opts.default_bank
+    } else {
+        None
+    });
+    if bank.is_none() && !ctx.has_text(Field::Bank) {
+        ctx.reject(Field::Bank, "Thiếu ngân hàng", "missing bank");
+    }
+    // An answer to doisoat's own order (at its bank): whom it paid is known from it.
+    let order = match (&opts.orders, reference.as_deref()) {
+        (Some(orders), Some(r)) => orders
+            .get(r)
+            .filter(|o| bank.is_none_or(|b| b == o.bank))
+            .cloned(),
+        _ => None,
+    };
+    let (mut account, mut name) = (account, name);
+    if let Some(o) = &order {
+        id = o.id.clone();
+        account.get_or_insert(std::borrow::Cow::Owned(o.account.clone()));
+        name.get_or_insert(std::borrow::Cow::Owned(o.name.clone()));
+    }
+    if order.is_none() && account.is_none() && matches!(id, IdCheck::Missing) {
+        // A fee, a transfer between own accounts: nobody to link it to.
+        ctx.reject(
+            Field::Reason,
+            "Không có mã lệnh chi (EndToEndId) của doisoat hay số tài khoản người nhận trong diễn giải: không ghép được với người hưởng",
+            "neither a doisoat order reference (EndToEndId) nor the payee's account in the narrative: the payout cannot be linked",
+        );
+        return None;
+    }
+    let value_date = match read_date(ctx.cell(Field::ValueDate)) {
+        Some(DateOrYear::Date(d)) => Some(d),
+        _ => None,
+    };
+    let reason = (status == PayoutStatus::Returned)
+        .then(|| narrative.clone())
+        .flatten();
+    Some(PayoutDraft {
+        file: ctx.file(),
+        row: ctx.row_number(),
+        bank: bank?,
+        reference,
+        id,
+        account,
+        name,
+        amount,
+        status,
+        value_date,
+        reason,
+        origin: PayoutOrigin::File,
+    })
+}
+
+/// Whether a credit's narrative says it is money coming back (folded text): what banks
+/// write on a returned transfer, not any "trả lại" (a donor's "trả lại cuộc sống bình
+/// thường" is no return).
+fn is_return(folded: &str) -> bool {
+    const WORDS: [&str; 9] = [
+        "hoan tra",
+        "hoan tien",
+        "tra lai tien",
+        "bi tra lai",
+        "tra lai giao dich",
+        "tra lai gd",
+        "refund",
+        "returned",
+        "rtrn",
+    ];
+    // Whole words: "Hoàn Trang" (a name) is no "hoàn trả".
+    let words: String = folded
+        .chars()
+        .map(|c| if c.is_alphanumeric() { c } else { ' ' })
+        .collect();
+    let padded = format!(
+        " {} ",
+        words.split_whitespace().collect::<Vec<_>>().join(" ")
+    );
+    WORDS.iter().any(|w| padded.contains(&format!(" {w} ")))
+}
+
+/// The counterparty a narrative names: Vietnamese banks write `… tu <account> <NAME> toi
+/// <account> <NAME>` (from, to). For a payout the payee is after `toi`; for a return, the
+/// sender is after `tu`.
+fn counterparty(text: &str, payout: bool) -> (Option<String>, Option<String>) {
+    let folded = crate::domain::names::fold(text);
+    let key = if payout { " toi " } else { " tu " };
+    let Some(at) = folded.find(key) else {
+        return (None, None);
+    };
+    let mut words = folded[at + key.len()..].split_whitespace();
+    let Some(account) = words
+        .next()
+        .filter(|w| w.len() >= 6 && w.bytes().all(|b| b.is_ascii_digit()))
+    else {
+        return (None, None);
+    };
+    // The name runs until the payment's own words begin. A name is 2 to 5 words; anything
+    // else is not taken (a wrong name would flag a mismatch that is not there).
+    const NOT_NAME: [&str; 16] = [
+        "toi", "tu", "chuyen", "ct", "noi", "ung", "chi", "tra", "tro", "cap", "thang", "ck", "tt",
+        "hoan", "thanh", "nop",
+    ];
+    let name: Vec<&str> = words
+        .take_while(|w| {
+            !NOT_NAME.contains(w) && !w.starts_with("ds-") && w.chars().all(char::is_alphabetic)
+        })
+        .take(6)
+        .collect();
+    let name = (2..=5)
+        .contains(&name.len())
+        .then(|| name.join(" ").to_uppercase());
+    (Some(account.to_owned()), name)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -333,5 +543,109 @@ mod tests {
         );
         let two = import_payouts("kq.csv", two.into_bytes(), &opts);
         assert!(matches!(two, Err(ImportError::NoBank { .. })));
+    }
+}
+
+#[cfg(test)]
+mod statement_tests {
+    use super::*;
+    use crate::domain::banks::BankId;
+
+    /// A statement export as a bank's internet banking writes it: the account's details
+    /// above the table, debit and credit columns, the counterparty in the narrative.
+    #[test]
+    fn a_statement_export_in_debit_and_credit_columns() {
+        let csv = "SAO KÊ TÀI KHOẢN / ACCOUNT STATEMENT\n\
+            Số tài khoản: 1234567890\n\
+            Từ ngày 01/10/2026 đến ngày 31/10/2026\n\n\
+            Ngày giao dịch,Số bút toán,Ghi nợ,Ghi có,Số dư,Diễn giải\n\
+            05/10/2026,FT1,\"1.500.000\",,\"98.500.000\",CT tu 1234567890 PHONG VHXH toi 4200205123456 NGUYEN VAN AN Chi tra tro cap thang 10 nam 2026 DS-202610-78F56852-10\n\
+            05/10/2026,FT2,\"1,000,000\",,\"97,500,000\",CT tu 1234567890 PHONG VHXH toi 4200205123457 TRAN THI BINH chuyen tien\n\
+            06/10/2026,RT1,,1.500.000,99.000.000,Hoan tra giao dich FT1 tu 4200205123456 NGUYEN VAN AN tai khoan da dong\n\
+            07/10/2026,KB1,,50.000.000,149.000.000,Kho bac cap kinh phi\n\
+            07/10/2026,FEE,11.000,,148.989.000,Phi dich vu\n";
+        let opts = ImportOptions {
+            default_bank: BankId::resolve("VBA"),
+            ..ImportOptions::new(2026)
+        };
+        let imp = import_payouts("sao_ke.csv", csv.as_bytes().to_vec(), &opts)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(imp.header_row, 5);
+        assert_eq!(imp.rows.len() + imp.rejected_rows, imp.data_rows);
+        let got: Vec<_> = imp
+            .rows
+            .iter()
+            .map(|r| (r.status, r.amount, r.account.clone(), r.reference.clone()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (
+                    PayoutStatus::Success,
+                    Decimal::from(1_500_000),
+                    Some("4200205123456".into()),
+                    Some("DS-202610-78F56852-10".into())
+                ),
+                (
+                    PayoutStatus::Success,
+                    Decimal::from(1_000_000),
+                    Some("4200205123457".into()),
+                    Some("FT2".into())
+                ),
+                (
+                    PayoutStatus::Returned,
+                    Decimal::from(1_500_000),
+                    Some("4200205123456".into()),
+                    Some("RT1".into())
+                ),
+            ]
+        );
+        assert_eq!(imp.rows[0].name.as_deref(), Some("NGUYEN VAN AN"));
+        assert_eq!(imp.rejected_rows, 2, "{:?}", imp.errors);
+        assert!(imp.errors[0].reason_en.contains("credit that is no return"));
+        assert_eq!(imp.errors[0].row, 9);
+        // A fee names nobody: refused, saying why.
+        assert!(
+            imp.errors[1]
+                .reason_en
+                .starts_with("neither a doisoat order reference")
+        );
+    }
+
+    /// Techcombank's export puts the account's details, the period and the balances above
+    /// its table: the header is on row 34.
+    #[test]
+    fn a_title_block_deeper_than_thirty_rows() {
+        let mut csv = String::from("TECHCOMBANK\nSAO KÊ TÀI KHOẢN\n");
+        for i in 3..34 {
+            csv.push_str(&format!("Thông tin {i},giá trị {i}\n"));
+        }
+        csv.push_str("Ngày giao dịch,Đối tác,Diễn giải,Nợ TKTT - Debit,Có TKTT - Credit,Số dư\n");
+        csv.push_str("02/10/2026,NGUYEN VAN AN,CT toi 190333444555 NGUYEN VAN AN tro cap,\"2,000,000\",,\"8,000,000\"\n");
+        let opts = ImportOptions {
+            default_bank: BankId::resolve("TCB"),
+            ..ImportOptions::new(2026)
+        };
+        let imp =
+            import_payouts("tcb.csv", csv.into_bytes(), &opts).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(imp.header_row, 34);
+        assert_eq!(imp.rows.len(), 1, "{:?}", imp.errors);
+        assert_eq!(imp.rows[0].amount, Decimal::from(2_000_000));
+        assert_eq!(imp.rows[0].account.as_deref(), Some("190333444555"));
+        assert_eq!(imp.rows[0].status, PayoutStatus::Success);
+    }
+
+    #[test]
+    fn export_headers_written_together_are_read() {
+        let csv = "TNXDate,DocNo,Debit,Credit,Balance,Transactions in Detail\n\
+            01/09/2024,5213.45946,,50.000,,292976.010924.013647.xin cam on\n";
+        let opts = ImportOptions {
+            default_bank: BankId::resolve("VCB"),
+            ..ImportOptions::new(2026)
+        };
+        let imp = import_payouts("vcb.csv", csv.as_bytes().to_vec(), &opts)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((imp.data_rows, imp.rejected_rows), (1, 1));
+        assert!(imp.errors[0].reason_en.contains("credit that is no return"));
     }
 }

@@ -682,3 +682,70 @@ fn real_bank_files_are_read_as_payouts() {
             .starts_with("neither a doisoat order reference")
     );
 }
+
+/// Vietnamese banks' statement exports (`../shared/real/vietnamese/`: the Fatherland
+/// Front's relief accounts, published in September 2024): debit and credit columns named
+/// as each bank's internet banking writes them (`DebitAmount`, `Debit`), both thousand
+/// separators, narratives over several lines. They are donations coming in: every credit
+/// is refused as no payout, saying so; the one debit (an SMS fee) names nobody and is
+/// refused too. Counts written down from the files (Python's csv module).
+#[test]
+fn vietnamese_statement_exports_are_read() {
+    use doisoat::domain::banks::BankId;
+    use doisoat::import::{ImportOptions, import_payouts};
+    let Some(dir) = real_dir() else { return };
+    for (file, bank, data, credits, debits, first_amount) in [
+        (
+            "sao_ke_agribank_mttq_001.csv",
+            "VBA",
+            10_000,
+            10_000,
+            0,
+            "500000",
+        ),
+        (
+            "sao_ke_vietcombank_mttq_00.csv",
+            "VCB",
+            8_008,
+            8_007,
+            1,
+            "50000",
+        ),
+        (
+            "sao_ke_vietinbank_mttq_001.csv",
+            "ICB",
+            10_000,
+            10_000,
+            0,
+            "300000",
+        ),
+    ] {
+        let bytes = std::fs::read(dir.join("vietnamese").join(file)).unwrap_or_default();
+        let opts = ImportOptions {
+            default_bank: BankId::resolve(bank),
+            ..ImportOptions::new(2026)
+        };
+        let imp = import_payouts(file, bytes, &opts).unwrap_or_else(|e| panic!("{file}: {e}"));
+        assert_eq!(imp.data_rows, data, "{file}");
+        assert_eq!(imp.rows.len(), 0, "{file}");
+        let refused_credits = imp
+            .errors
+            .iter()
+            .filter(|e| e.reason_en.contains("credit that is no return"))
+            .count();
+        assert_eq!(refused_credits, credits, "{file}");
+        let nobody = imp
+            .errors
+            .iter()
+            .filter(|e| e.reason_en.starts_with("neither a doisoat order reference"))
+            .count();
+        assert_eq!(nobody, debits, "{file}");
+        // The credit's amount as the file writes it ("500,000", "50.000"), on its row.
+        assert!(
+            imp.errors[0].value.replace(['.', ','], "") == first_amount,
+            "{file}: {:?}",
+            imp.errors[0]
+        );
+        assert_eq!(imp.errors[0].row, 2, "{file}");
+    }
+}
