@@ -129,8 +129,8 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ),
     (
         "period.upload_payouts_help",
-        "Có thể chọn nhiều tệp cùng lúc.",
-        "You may choose several files at once.",
+        "Có thể chọn nhiều tệp cùng lúc: bảng tính, sao kê, hoặc tệp của ngân hàng (pain.002, camt.053/054, MT940).",
+        "You may choose several files at once: spreadsheets, statements, or the bank's own files (pain.002, camt.053/054, MT940).",
     ),
     (
         "period.bank",
@@ -147,6 +147,60 @@ const TEXTS: &[(&str, &str, &str)] = &[
         "Stores an immutable run with the digest of every input and of the report.",
     ),
     ("period.runs", "Các lần đối soát", "Reconciliation runs"),
+    (
+        "orders.title",
+        "Lệnh chi cho ngân hàng",
+        "Payment orders for a bank",
+    ),
+    (
+        "orders.help",
+        "Lệnh chi (pain.001) hoặc bảng kê chi trả (xlsx) cho người hưởng có tài khoản tại ngân hàng này, từ danh sách hiện hành. Mỗi lệnh có mã tham chiếu DS-…: tệp trả lời của ngân hàng (pain.002, camt.054, MT940, sao kê) tải lên ở trên được ghép lại theo mã đó.",
+        "Payment orders (pain.001) or the payment list (xlsx) for the beneficiaries with an account at this bank, from the current lists. Each order has a DS-… reference: the bank's answers (pain.002, camt.054, MT940, statements) uploaded above link back through it.",
+    ),
+    ("orders.bank", "Ngân hàng", "Bank"),
+    (
+        "orders.debtor_account",
+        "Tài khoản chi của đơn vị",
+        "Paying account",
+    ),
+    (
+        "orders.debtor_name",
+        "Tên đơn vị chi trả",
+        "Paying office's name",
+    ),
+    ("orders.format", "Định dạng", "Format"),
+    (
+        "orders.format_v10",
+        "pain.001 (ISO 20022, phiên bản 10)",
+        "pain.001 (ISO 20022, version 10)",
+    ),
+    (
+        "orders.format_v09",
+        "pain.001 phiên bản 09",
+        "pain.001 version 09",
+    ),
+    (
+        "orders.format_xlsx",
+        "Bảng kê chi trả (xlsx)",
+        "Payment list (xlsx)",
+    ),
+    ("orders.execution_date", "Ngày thực hiện", "Execution date"),
+    (
+        "orders.ascii",
+        "Tên không dấu (ngân hàng cần ASCII)",
+        "Names without diacritics (bank needs ASCII)",
+    ),
+    (
+        "orders.resend",
+        "Lập lại lệnh đã gửi (ngân hàng báo không nhận được tệp)",
+        "Write orders already sent again (the bank lost the file)",
+    ),
+    ("orders.submit", "Lập lệnh chi", "Write the orders"),
+    (
+        "orders.failed",
+        "Không lập được lệnh chi",
+        "No payment orders written",
+    ),
     (
         "period.no_runs",
         "Chưa chạy đối soát lần nào.",

@@ -49,6 +49,7 @@ pub fn router(
         )
         .route("/periods/{id}/runs", post(pages::run))
         .route("/periods/{id}/comparison.csv", get(pages::comparison_csv))
+        .route("/periods/{id}/payment-orders", post(pages::payment_orders))
         .route("/uploads/{id}/make-current", post(pages::make_current))
         .route("/uploads/{id}/retire", post(pages::retire))
         .route("/runs/{id}", get(pages::run_page))

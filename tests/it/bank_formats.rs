@@ -1,11 +1,11 @@
 //! The loop with the banks, on the command line: doisoat writes each bank's payment orders
 //! (pain.001), the banks answer in their own formats (a pain.002 status report refusing
-//! some orders, a camt.054 notification booking the rest and returning one), and
+//! some orders, a camt.054 notification or an MT940 statement booking the rest and
+//! returning one), and
 //! `reconcile --period` links every answer back to the list row it pays. The figures are
 //! those of the same outcomes sent as a spreadsheet.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -65,155 +65,14 @@ fn validates(schemas: &Path, xsd: &str, file: &Path) {
     );
 }
 
-/// One order as the pain.001 file states it.
-#[derive(Debug, Clone)]
-struct Order {
-    end_to_end: String,
-    row: u32,
-    amount: String,
-    account: String,
-    name: String,
-}
-
-fn between<'a>(s: &'a str, open: &str, close: &str) -> &'a str {
-    let from = s.find(open).map_or(0, |i| i + open.len());
-    let to = s[from..].find(close).map_or(s.len(), |i| from + i);
-    &s[from..to]
-}
-
-fn orders_in(xml: &str) -> Vec<Order> {
-    xml.split("<CdtTrfTxInf>")
-        .skip(1)
-        .map(|tx| Order {
-            end_to_end: between(tx, "<EndToEndId>", "</EndToEndId>").to_owned(),
-            row: between(tx, "<EndToEndId>", "</EndToEndId>")
-                .rsplit('-')
-                .next()
-                .and_then(|r| r.parse().ok())
-                .expect("row"),
-            amount: between(tx, "<InstdAmt Ccy=\"VND\">", "</InstdAmt>").to_owned(),
-            account: between(between(tx, "<CdtrAcct>", "</CdtrAcct>"), "<Id>", "</Id>")
-                .trim_start_matches("<Othr><Id>")
-                .to_owned(),
-            name: between(between(tx, "<Cdtr>", "</Cdtr>"), "<Nm>", "</Nm>").to_owned(),
-        })
-        .collect()
-}
+#[path = "../../benches/support/bank_answers.rs"]
+mod bank_answers;
+use bank_answers::{between, camt054, mt940, orders_in, pain002, spreadsheet};
 
 /// The runs of 9 or 12 digits in a text (where a personal ID or a CMND would be).
 fn digit_runs(text: &[u8]) -> impl Iterator<Item = &[u8]> {
     text.split(|b| !b.is_ascii_digit())
         .filter(|run| run.len() == 9 || run.len() == 12)
-}
-
-/// What the bank does with order `i` of its file: refuse it (AC01), book it and see it
-/// returned (AC04), or book it.
-#[derive(Clone, Copy, PartialEq)]
-enum Fate {
-    Refused,
-    Returned,
-    Paid,
-}
-
-fn fate(i: usize) -> Fate {
-    match i {
-        5 => Fate::Returned,
-        i if i % 10 == 3 => Fate::Refused,
-        _ => Fate::Paid,
-    }
-}
-
-/// The bank's status report: the block technically accepted (ACSP: pending until booked),
-/// the refused orders listed with AC01.
-fn pain002(message: &str, orders: &[Order]) -> String {
-    let mut x = String::from(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Document xmlns=\"urn:iso:std:iso:20022:tech:xsd:pain.002.001.11\"><CstmrPmtStsRpt>\n",
-    );
-    let _ = write!(
-        x,
-        "<GrpHdr><MsgId>STS-{message}</MsgId><CreDtTm>2026-10-05T18:00:00+07:00</CreDtTm></GrpHdr>\
-         <OrgnlGrpInfAndSts><OrgnlMsgId>{message}</OrgnlMsgId><OrgnlMsgNmId>pain.001.001.10</OrgnlMsgNmId><GrpSts>PART</GrpSts></OrgnlGrpInfAndSts>\n\
-         <OrgnlPmtInfAndSts><OrgnlPmtInfId>{message}-1</OrgnlPmtInfId><PmtInfSts>ACSP</PmtInfSts>\n"
-    );
-    for (i, o) in orders.iter().enumerate() {
-        if fate(i) == Fate::Refused {
-            let _ = writeln!(
-                x,
-                "<TxInfAndSts><OrgnlInstrId>{}</OrgnlInstrId><OrgnlEndToEndId>{}</OrgnlEndToEndId><TxSts>RJCT</TxSts><StsRsnInf><Rsn><Cd>AC01</Cd></Rsn><AddtlInf>Tài khoản không tồn tại</AddtlInf></StsRsnInf><OrgnlTxRef><Amt><InstdAmt Ccy=\"VND\">{}</InstdAmt></Amt></OrgnlTxRef></TxInfAndSts>",
-                o.row, o.end_to_end, o.amount
-            );
-        }
-    }
-    x.push_str("</OrgnlPmtInfAndSts></CstmrPmtStsRpt></Document>\n");
-    x
-}
-
-/// The bank's notification: the orders it booked, in batch entries of 50 (each entry's
-/// amount their total), then the return of one of them.
-fn camt054(message: &str, orders: &[Order]) -> String {
-    let code = "<BkTxCd><Domn><Cd>PMNT</Cd><Fmly><Cd>ICDT</Cd><SubFmlyCd>DMCT</SubFmlyCd></Fmly></Domn></BkTxCd>";
-    let mut x = String::from(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Document xmlns=\"urn:iso:std:iso:20022:tech:xsd:camt.054.001.08\"><BkToCstmrDbtCdtNtfctn>\n",
-    );
-    let _ = writeln!(
-        x,
-        "<GrpHdr><MsgId>NTF-{message}</MsgId><CreDtTm>2026-10-06T17:00:00+07:00</CreDtTm></GrpHdr>\
-         <Ntfctn><Id>NTF-{message}-1</Id><Acct><Id><Othr><Id>1234567890</Id></Othr></Id><Ccy>VND</Ccy></Acct>"
-    );
-    let booked: Vec<&Order> = orders
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| fate(*i) != Fate::Refused)
-        .map(|(_, o)| o)
-        .collect();
-    for (n, batch) in booked.chunks(50).enumerate() {
-        let total: u64 = batch
-            .iter()
-            .map(|o| o.amount.parse::<u64>().expect("amount"))
-            .sum();
-        let _ = writeln!(
-            x,
-            "<Ntry><Amt Ccy=\"VND\">{total}</Amt><CdtDbtInd>DBIT</CdtDbtInd><Sts><Cd>BOOK</Cd></Sts><BookgDt><Dt>2026-10-05</Dt></BookgDt><ValDt><Dt>2026-10-05</Dt></ValDt><AcctSvcrRef>FT{n:06}</AcctSvcrRef>{code}<NtryDtls><Btch><NbOfTxs>{}</NbOfTxs><TtlAmt Ccy=\"VND\">{total}</TtlAmt><CdtDbtInd>DBIT</CdtDbtInd></Btch>",
-            batch.len()
-        );
-        for o in batch {
-            let _ = writeln!(
-                x,
-                "<TxDtls><Refs><EndToEndId>{}</EndToEndId></Refs><Amt Ccy=\"VND\">{}</Amt><CdtDbtInd>DBIT</CdtDbtInd><RltdPties><Cdtr><Pty><Nm>{}</Nm></Pty></Cdtr><CdtrAcct><Id><Othr><Id>{}</Id></Othr></Id></CdtrAcct></RltdPties></TxDtls>",
-                o.end_to_end, o.amount, o.name, o.account
-            );
-        }
-        x.push_str("</NtryDtls></Ntry>\n");
-    }
-    if let Some(o) = orders.get(5).filter(|_| fate(5) == Fate::Returned) {
-        let _ = writeln!(
-            x,
-            "<Ntry><Amt Ccy=\"VND\">{}</Amt><CdtDbtInd>CRDT</CdtDbtInd><Sts><Cd>BOOK</Cd></Sts><ValDt><Dt>2026-10-06</Dt></ValDt><AcctSvcrRef>RT000001</AcctSvcrRef><BkTxCd><Domn><Cd>PMNT</Cd><Fmly><Cd>RCDT</Cd><SubFmlyCd>RRTN</SubFmlyCd></Fmly></Domn></BkTxCd><NtryDtls><TxDtls><Refs><EndToEndId>{}</EndToEndId></Refs><RltdPties><Dbtr><Pty><Nm>{}</Nm></Pty></Dbtr><DbtrAcct><Id><Othr><Id>{}</Id></Othr></Id></DbtrAcct></RltdPties><RtrInf><Rsn><Cd>AC04</Cd></Rsn></RtrInf></TxDtls></NtryDtls></Ntry>",
-            o.amount, o.end_to_end, o.name, o.account
-        );
-    }
-    x.push_str("</Ntfctn></BkToCstmrDbtCdtNtfctn></Document>\n");
-    x
-}
-
-/// The same outcomes as the spreadsheet a bank would send: ID (as the list has it, when it
-/// is one), account, name, amount, status, reason.
-fn spreadsheet(orders: &[Order], ids: &BTreeMap<u32, String>) -> String {
-    let mut x = String::from("Số định danh,Số tài khoản,Họ và tên,Số tiền,Trạng thái,Lý do\n");
-    for (i, o) in orders.iter().enumerate() {
-        let (status, reason) = match fate(i) {
-            Fate::Refused => ("Không thành công", "AC01"),
-            Fate::Returned => ("Hoàn trả", "AC04"),
-            Fate::Paid => ("Thành công", ""),
-        };
-        let id = ids.get(&o.row).cloned().unwrap_or_default();
-        let _ = writeln!(
-            x,
-            "{id},{},\"{}\",{},{status},{reason}",
-            o.account, o.name, o.amount
-        );
-    }
-    x
 }
 
 #[test]
@@ -252,7 +111,7 @@ fn orders_out_answers_in_the_same_figures_as_a_spreadsheet() {
     assert!(banks.len() >= 3, "the province pays through several banks");
 
     let schemas = schemas();
-    let (mut answers, mut sheets) = (Vec::new(), Vec::new());
+    let (mut answers, mut sheets, mut statements) = (Vec::new(), Vec::new(), Vec::new());
     let mut ordered = 0;
     for bank in &banks {
         let code = bank.code();
@@ -322,6 +181,8 @@ fn orders_out_answers_in_the_same_figures_as_a_spreadsheet() {
         std::fs::write(&status, pain002(&message, &orders)).expect("pain.002");
         let booked = dir.join(format!("bao_no_{code}.xml"));
         std::fs::write(&booked, camt054(&message, &orders)).expect("camt.054");
+        let statement = dir.join(format!("sao_ke_{code}.sta"));
+        std::fs::write(&statement, mt940(&orders)).expect("mt940");
         let sheet = dir.join(format!("ket_qua_{code}.csv"));
         std::fs::write(&sheet, spreadsheet(&orders, &ids)).expect("csv");
         if let Some(schemas) = &schemas {
@@ -332,6 +193,9 @@ fn orders_out_answers_in_the_same_figures_as_a_spreadsheet() {
         answers.push(format!("{code}={}", status.display()));
         answers.push(format!("{code}={}", booked.display()));
         sheets.push(format!("{code}={}", sheet.display()));
+        // The same bookings as an MT940 statement, with the status report.
+        statements.push(format!("{code}={}", status.display()));
+        statements.push(format!("{code}={}", statement.display()));
     }
 
     let reconcile = |payouts: &[String]| -> Value {
@@ -351,6 +215,7 @@ fn orders_out_answers_in_the_same_figures_as_a_spreadsheet() {
     };
     let by_answers = reconcile(&answers);
     let by_sheets = reconcile(&sheets);
+    let by_statements = reconcile(&statements);
     let outcomes = &by_answers["outcomes"];
     assert_eq!(
         outcomes["returned"].as_u64(),
@@ -385,6 +250,7 @@ fn orders_out_answers_in_the_same_figures_as_a_spreadsheet() {
         "by_bank",
     ] {
         assert_eq!(by_answers[key], by_sheets[key], "{key}");
+        assert_eq!(by_statements[key], by_sheets[key], "MT940: {key}");
     }
     assert_eq!(
         by_answers["row_errors"].as_array().map(Vec::len),

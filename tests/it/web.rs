@@ -1678,3 +1678,117 @@ async fn the_period_page_carries_an_approved_run_over() {
     })
     .await;
 }
+
+/// The period page writes a bank's payment orders: a form post behind the CSRF token (the
+/// orders are stored and audited), the pain.001 file or the xlsx bảng kê downloaded; a bank
+/// nobody on the list banks with is said on the page, the form still there; readers see
+/// no form and may not post it.
+#[tokio::test]
+async fn the_period_page_writes_payment_orders() {
+    for_each_backend(|app| async move {
+        let id = period_with_list(&app).await;
+        let mut b = Browser::new(&app);
+        b.sign_in(&app.tokens.accountant).await;
+        let page = b.get(&format!("/periods/{id}")).await;
+        page.expect_status(StatusCode::OK, "period page");
+        let html = page.text();
+        assert!(html.contains("id=\"payment-orders\""), "{html}");
+        // Banks' own files are offered in the payout upload's file picker.
+        assert!(html.contains(".xml,.sta"), "{html}");
+        let csrf = csrf_of(&html);
+        let path = format!("/periods/{id}/payment-orders");
+        let fields = |csrf: &str, bank: &str, format: &str| -> Vec<(String, String)> {
+            [
+                ("csrf", csrf),
+                ("bank", bank),
+                ("debtor_account", "1234567890"),
+                ("debtor_name", "Phòng VHXH xã Tân Lập"),
+                ("format", format),
+                ("execution_date", "2024-09-05"),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect()
+        };
+        // Without the session's token: refused, nothing stored.
+        let r = send(&mut b, &path, fields("forged", "VBA", "pain.001")).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN);
+        assert_eq!(audited(&app).await, 0);
+
+        let r = send(&mut b, &path, fields(&csrf, "Agribank", "pain.001")).await;
+        r.expect_status(StatusCode::OK, "orders");
+        assert!(r.content_type().contains("xml"), "{}", r.content_type());
+        let disposition = r
+            .headers
+            .get(header::CONTENT_DISPOSITION)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned();
+        assert!(disposition.starts_with("attachment"), "{disposition}");
+        let xml = r.text();
+        assert!(xml.contains("pain.001.001.10"), "{xml}");
+        assert!(
+            xml.contains("<ReqdExctnDt><Dt>2024-09-05</Dt></ReqdExctnDt>"),
+            "{xml}"
+        );
+        let orders = xml.matches("<CdtTrfTxInf>").count();
+        assert!(orders > 0);
+        assert!(xml.contains(&format!("<NbOfTxs>{orders}</NbOfTxs>")));
+        assert!(xml.contains("<EndToEndId>DS-202409-"), "{xml}");
+        assert_eq!(audited(&app).await, 1);
+
+        // The same orders as the xlsx bảng kê: nothing new stored.
+        let r = send(&mut b, &path, fields(&csrf, "VBA", "xlsx")).await;
+        r.expect_status(StatusCode::OK, "xlsx");
+        assert!(r.content_type().contains("spreadsheetml"));
+        assert_eq!(audited(&app).await, 1);
+
+        // A bank nobody on the list banks with: said on the page, with the form.
+        let r = send(&mut b, &path, fields(&csrf, "TCB", "pain.001")).await;
+        assert_eq!(r.status, StatusCode::CONFLICT);
+        let html = r.text();
+        assert!(html.contains("Không lập được lệnh chi"), "{html}");
+        assert!(html.contains("id=\"payment-orders\""));
+        // An unknown bank and a bad date likewise.
+        let r = send(
+            &mut b,
+            &path,
+            fields(&csrf, "Ngân hàng Mặt Trăng", "pain.001"),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(r.text().contains("Không nhận ra ngân hàng"));
+        let mut bad_date = fields(&csrf, "VBA", "pain.001");
+        bad_date[5].1 = "31/02/2024".into();
+        let r = send(&mut b, &path, bad_date).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+
+        // An auditor sees no form and may not post one.
+        let mut auditor = Browser::new(&app);
+        auditor.sign_in(&app.tokens.auditor).await;
+        let html = auditor.get(&format!("/periods/{id}")).await.text();
+        assert!(!html.contains("id=\"payment-orders\""));
+        let csrf = csrf_of(&html);
+        let r = send(&mut auditor, &path, fields(&csrf, "VBA", "pain.001")).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN);
+        assert_eq!(audited(&app).await, 1);
+    })
+    .await;
+}
+
+async fn send(b: &mut Browser<'_>, path: &str, fields: Vec<(String, String)>) -> TestResponse {
+    let refs: Vec<(&str, &str)> = fields
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    b.post_form(path, &refs).await
+}
+
+/// How many times payment orders were stored, as the audit trail says.
+async fn audited(app: &TestApp) -> usize {
+    app.get(&app.tokens.auditor, "/api/v1/audit?limit=1000")
+        .await
+        .text()
+        .matches("period.payment_orders")
+        .count()
+}
