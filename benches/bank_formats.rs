@@ -14,7 +14,6 @@
 //!
 //! `DOISOAT_BENCH_DIR` (default: the system's temporary folder) keeps the files.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -143,17 +142,7 @@ fn main() {
         &doisoat::import::ImportOptions::new(2026),
     )
     .unwrap_or_else(|e| fail("list", e));
-    let ids: BTreeMap<u32, String> = imported
-        .rows
-        .iter()
-        .filter_map(|r| match &r.id {
-            doisoat::domain::population_id::IdCheck::Valid(id) => {
-                Some((r.source.row, id.to_string()))
-            }
-            doisoat::domain::population_id::IdCheck::Legacy(s) => Some((r.source.row, s.clone())),
-            _ => None,
-        })
-        .collect();
+    let ids = bank_answers::ids_by_row(&imported.rows);
     let write = |name: &str, body: String| {
         std::fs::write(dir.join(name), body).unwrap_or_else(|e| fail(name, e));
     };

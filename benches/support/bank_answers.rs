@@ -173,6 +173,19 @@ pub fn mt940(orders: &[Order]) -> String {
     x
 }
 
+/// A list's personal IDs by spreadsheet row (a legacy CMND as listed), as `payment-orders`
+/// read them: the ID column of the spreadsheet answer.
+pub fn ids_by_row(rows: &[doisoat::domain::records::BeneficiaryRow]) -> BTreeMap<u32, String> {
+    use doisoat::domain::population_id::IdCheck;
+    rows.iter()
+        .filter_map(|r| match &r.id {
+            IdCheck::Valid(id) => Some((r.source.row, id.to_string())),
+            IdCheck::Legacy(s) => Some((r.source.row, s.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
 /// The same outcomes as the spreadsheet a bank would send: ID (as the list has it, when it
 /// is one), account, name, amount, status, reason.
 pub fn spreadsheet(orders: &[Order], ids: &BTreeMap<u32, String>) -> String {

@@ -5,7 +5,6 @@
 //! `reconcile --period` links every answer back to the list row it pays. The figures are
 //! those of the same outcomes sent as a spreadsheet.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -67,7 +66,29 @@ fn validates(schemas: &Path, xsd: &str, file: &Path) {
 
 #[path = "../../benches/support/bank_answers.rs"]
 mod bank_answers;
-use bank_answers::{between, camt054, mt940, orders_in, pain002, spreadsheet};
+use bank_answers::{between, camt054, ids_by_row, mt940, orders_in, pain002, spreadsheet};
+
+/// `doisoat payment-orders` for one bank of the list, paid from the province's account.
+fn write_orders(period: &str, list: &str, bank: &str, out: &Path, extra: &[&str]) -> String {
+    let out = out.display().to_string();
+    let mut args = vec![
+        "payment-orders",
+        "--period",
+        period,
+        "--beneficiaries",
+        list,
+        "--bank",
+        bank,
+        "--debtor-account",
+        "1234567890",
+        "--debtor-name",
+        "Sở Y tế tỉnh Tân Lập",
+        "--out",
+        &out,
+    ];
+    args.extend_from_slice(extra);
+    ok(&doisoat(&args))
+}
 
 /// The runs of 9 or 12 digits in a text (where a personal ID or a CMND would be).
 fn digit_runs(text: &[u8]) -> impl Iterator<Item = &[u8]> {
@@ -95,17 +116,7 @@ fn orders_out_answers_in_the_same_figures_as_a_spreadsheet() {
     let opts = doisoat::import::ImportOptions::new(2026);
     let bytes = std::fs::read(&list).expect("list");
     let imported = doisoat::import::import_beneficiaries(&list, bytes, &opts).expect("list");
-    let ids: BTreeMap<u32, String> = imported
-        .rows
-        .iter()
-        .filter_map(|r| match &r.id {
-            doisoat::domain::population_id::IdCheck::Valid(id) => {
-                Some((r.source.row, id.to_string()))
-            }
-            doisoat::domain::population_id::IdCheck::Legacy(s) => Some((r.source.row, s.clone())),
-            _ => None,
-        })
-        .collect();
+    let ids = ids_by_row(&imported.rows);
     let listed: std::collections::HashSet<&[u8]> = ids.values().map(|s| s.as_bytes()).collect();
     let banks = doisoat::domain::payment_orders::banks_of(&imported.rows[..]);
     assert!(banks.len() >= 3, "the province pays through several banks");
@@ -116,21 +127,7 @@ fn orders_out_answers_in_the_same_figures_as_a_spreadsheet() {
     for bank in &banks {
         let code = bank.code();
         let xml = dir.join(format!("lenh_chi_{code}.xml"));
-        let said = ok(&doisoat(&[
-            "payment-orders",
-            "--period",
-            "2026-10",
-            "--beneficiaries",
-            &list,
-            "--bank",
-            code,
-            "--debtor-account",
-            "1234567890",
-            "--debtor-name",
-            "Sở Y tế tỉnh Tân Lập",
-            "--out",
-            &xml.display().to_string(),
-        ]));
+        let said = write_orders("2026-10", &list, code, &xml, &[]);
         assert!(said.contains("lệnh chi / orders"), "{said}");
         let text = std::fs::read_to_string(&xml).expect("orders");
         let orders = orders_in(&text);
@@ -150,23 +147,7 @@ fn orders_out_answers_in_the_same_figures_as_a_spreadsheet() {
         // The same list and period give the same references (one bank is enough).
         if bank == &banks[0] {
             let again = dir.join(format!("lenh_chi_{code}_again.xml"));
-            let args = [
-                "payment-orders",
-                "--period",
-                "Tháng 10/2026",
-                "--beneficiaries",
-                &list,
-                "--bank",
-                code,
-                "--debtor-account",
-                "1234567890",
-                "--debtor-name",
-                "Sở Y tế tỉnh Tân Lập",
-                "--out",
-                &again.display().to_string(),
-                "--ascii",
-            ];
-            ok(&doisoat(&args));
+            write_orders("Tháng 10/2026", &list, code, &again, &["--ascii"]);
             let again = orders_in(&std::fs::read_to_string(&again).expect("again"));
             assert!(
                 again
