@@ -178,6 +178,15 @@ fn main() {
         results.push((name, m, report, bare));
     }
     let (_, base, base_report, _) = &results[0];
+    // The outcomes the answers were written to give, or the timing means nothing.
+    let refused = (0..orders.len())
+        .filter(|&i| bank_answers::fate(i) == bank_answers::Fate::Refused)
+        .count();
+    assert_eq!(
+        base_report["outcomes"]["failed"].as_u64(),
+        Some(refused as u64)
+    );
+    assert_eq!(base_report["outcomes"]["returned"].as_u64(), Some(1));
     for key in [
         "beneficiaries",
         "paid_cashless",

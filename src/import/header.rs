@@ -78,6 +78,8 @@ const PATTERNS: &[(Field, &[&str])] = &[
         Field::Reference,
         &[
             "so tham chieu",
+            // Agribank's and VietinBank's exports: an empty DocumentNumber before it.
+            "reference number",
             "ma tham chieu",
             "ma giao dich",
             "so but toan",
@@ -140,6 +142,9 @@ const PATTERNS: &[(Field, &[&str])] = &[
     (
         Field::Account,
         &[
+            // A statement's counterparty, before any other account column it has.
+            "tai khoan doi ung",
+            "tk doi ung",
             "so tai khoan",
             "=stk",
             "stk",
@@ -149,8 +154,6 @@ const PATTERNS: &[(Field, &[&str])] = &[
             "account number",
             "account no",
             "=account",
-            "tai khoan doi ung",
-            "tk doi ung",
         ],
     ),
     (
@@ -186,6 +189,8 @@ const PATTERNS: &[(Field, &[&str])] = &[
         Field::ValueDate,
         &[
             "ngay hach toan",
+            "ngay ghi co",
+            "ngay ghi no",
             "ngay giao dich",
             "ngay chi tra",
             "ngay chi",
@@ -231,7 +236,6 @@ const PATTERNS: &[(Field, &[&str])] = &[
             "no tktt",
             "=no debit",
             "phat sinh no",
-            "so tien rut",
             "debit amount",
             "=debit",
             "=debits",
@@ -245,7 +249,6 @@ const PATTERNS: &[(Field, &[&str])] = &[
             "co tktt",
             "=co credit",
             "phat sinh co",
-            "so tien gui",
             "credit amount",
             "=credit",
             "=credits",
@@ -310,6 +313,7 @@ const PATTERNS: &[(Field, &[&str])] = &[
             "dien thoai",
             "phone",
             "so du",
+            "so du tai khoan",
             "=balance",
             "page id",
             // VietinBank's export writes the counterparty's name there, not an account.
@@ -332,11 +336,14 @@ fn header_words(text: &str) -> String {
             '(' | '[' => depth += 1,
             ')' | ']' => depth = depth.saturating_sub(1),
             _ if depth == 0 => {
-                // camelCase: a capital after a small letter, or the last capital of a run
-                // before a small letter (`TNXDate` → `TNX Date`).
-                let next_lower = chars.peek().is_some_and(|c| c.is_lowercase());
-                if ch.is_uppercase()
-                    && prev.is_some_and(|p| p.is_lowercase() || (p.is_uppercase() && next_lower))
+                // camelCase, in ASCII only (banks' exports are; a legacy font's `SỐ ðỊNH`
+                // is no camelCase): a capital after a small letter, or the last capital of
+                // a run before a small letter (`TNXDate` → `TNX Date`).
+                let next_lower = chars.peek().is_some_and(char::is_ascii_lowercase);
+                if ch.is_ascii_uppercase()
+                    && prev.is_some_and(|p| {
+                        p.is_ascii_lowercase() || (p.is_ascii_uppercase() && next_lower)
+                    })
                 {
                     plain.push(' ');
                 }
@@ -589,6 +596,31 @@ mod tests {
 
     fn f(text: &str) -> Option<Field> {
         classify(text).map(|(f, _)| f)
+    }
+
+    /// Statement exports' columns, and what they must not take from result sheets.
+    #[test]
+    fn statement_headers() {
+        assert_eq!(f("DebitAmount"), Some(Field::Debit));
+        assert_eq!(f("CreditAmount"), Some(Field::Credit));
+        assert_eq!(f("Ghi nợ"), Some(Field::Debit));
+        assert_eq!(f("Số tiền ghi có"), Some(Field::Credit));
+        assert_eq!(f("Nợ TKTT - Debit"), Some(Field::Debit));
+        assert_eq!(f("TNXDate"), Some(Field::ValueDate));
+        assert_eq!(f("TransactionDetails"), Some(Field::Reason));
+        assert_eq!(f("ReferenceNumber"), Some(Field::Reference));
+        assert_eq!(f("Tài khoản đối ứng"), Some(Field::Account));
+        // A result sheet's dates and balances are no debit, credit or account.
+        assert_eq!(f("Ngày ghi có"), Some(Field::ValueDate));
+        assert_eq!(f("Số dư tài khoản"), Some(Field::Ignore));
+        assert_eq!(f("Số tiền gửi"), Some(Field::Amount));
+        // Legacy fonts' capitals (`ð` for Đ) are not split as camelCase.
+        assert_eq!(f("SỐ ðỊNH DANH"), Some(Field::PopulationId));
+        assert_eq!(f("ðỊA CHỈ"), Some(Field::Address));
+        // The counterparty column wins over the account a statement is of.
+        let (_, counter) = classify("Tài khoản đối ứng").unwrap_or((Field::Ignore, 99));
+        let (_, own) = classify("Số tài khoản").unwrap_or((Field::Ignore, 99));
+        assert!(counter < own);
     }
 
     #[test]

@@ -483,6 +483,11 @@ impl<'a> RowCtx<'a> {
         self.section
     }
 
+    /// Whether this row has been rejected already (one reason is enough for a row).
+    pub fn rejected(&self) -> bool {
+        !self.errors.is_empty()
+    }
+
     pub fn reject(&mut self, f: Field, vi: impl Into<String>, en: impl Into<String>) {
         let col = self.header.column(f);
         let full = self.cell(f).display();
@@ -562,6 +567,31 @@ impl<'a> RowCtx<'a> {
     /// An amount in whole đồng, unit applied. `Ok(None)` when the cell is empty.
     pub fn amount(&mut self) -> Option<Decimal> {
         self.amount_in(Field::Amount)
+    }
+
+    /// The amount in a statement's debit or credit column `f`, whose side the column
+    /// says: a sign written there ("-1.500.000", "(1.500.000)") is dropped.
+    pub fn amount_unsigned_in(&mut self, f: Field) -> Option<Decimal> {
+        let unsigned = match self.cell(f) {
+            Cell::Number(x) => Cell::Number(x.abs()),
+            Cell::Int(i) => Cell::Int(i.saturating_abs()),
+            Cell::Text(t) => {
+                let t = t.trim();
+                let t = t
+                    .strip_prefix('(')
+                    .and_then(|t| t.strip_suffix(')'))
+                    .unwrap_or(t);
+                Cell::Text(t.trim_start_matches(['-', '\u{2212}']).trim_start())
+            }
+            other => other,
+        };
+        match read_amount(unsigned, self.header.unit) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.reject(f, e.message_vi(), e.message_en());
+                None
+            }
+        }
     }
 
     /// The amount in column `f` (a statement's debit or credit), as `amount` reads it.

@@ -4,7 +4,7 @@ use super::bank_format::recognise;
 use super::beneficiaries::{read_account, read_bank, read_date, read_id};
 use super::header::Field;
 use super::source::Input;
-use super::{ImportError, ImportOptions, Imported, RowCtx, RowFeed, Rows, finish, open_table};
+use super::{ImportError, ImportOptions, Imported, RowCtx, RowFeed, Rows, cut, finish, open_table};
 use crate::domain::dates::DateOrYear;
 use crate::domain::population_id::IdCheck;
 use crate::domain::records::{PayoutDraft, PayoutOrigin, PayoutRow};
@@ -196,10 +196,25 @@ fn import_table<R: Rows<PayoutRow>>(
     if !header.has(Field::Bank) && opts.default_bank.is_none() {
         return Err(ImportError::NoBank { file: file.into() });
     }
-    let statement = header.has(Field::Debit) || header.has(Field::Credit);
+    let statement = is_statement(|f| header.has(f));
+    if !statement && !header.has(Field::PopulationId) && !header.has(Field::Account) {
+        // Only a statement's narrative may stand for whom a payout went to.
+        return Err(ImportError::NoHeader {
+            file: file.into(),
+            sheet: table.sheet.clone(),
+            found: header.names.iter().map(|n| cut(n).into_owned()).collect(),
+            missing: vec!["Số định danh (population_id) hoặc/or Số tài khoản (account)".to_owned()],
+        });
+    }
+    // The account the statement is of (its title: "Số tài khoản: …"): never the payee's.
+    let own_account = if statement {
+        own_account_in_title(&table.title())
+    } else {
+        None
+    };
     if statement {
         notices.push(
-            "Sao kê tài khoản: khoản ghi nợ là khoản chi, khoản ghi có hoàn trả là bị hoàn trả / an account statement: debits are payouts, credits that are returns are returned payouts"
+            "Sao kê tài khoản: khoản ghi nợ là khoản chi; khoản ghi có là tiền hoàn trả được tính là khoản chi bị hoàn trả; khoản ghi có khác bị loại / an account statement: debits are payouts, credits that are returns are returned payouts, other credits are refused"
                 .to_owned(),
         );
     } else if !header.has(Field::Status) {
@@ -211,7 +226,7 @@ fn import_table<R: Rows<PayoutRow>>(
     finish::<PayoutRow, R>(
         file,
         table,
-        |ctx| parse_row(ctx, opts),
+        |ctx| parse_row(ctx, opts, own_account.as_deref()),
         notices,
         opts.thread_count(),
         rows,
@@ -233,11 +248,40 @@ fn bank_in_title(title: &[String]) -> Option<crate::domain::banks::BankId> {
     found
 }
 
-fn parse_row<'a>(ctx: &mut RowCtx<'a>, opts: &ImportOptions) -> Option<PayoutDraft<'a>> {
-    if ctx.has(Field::Debit) || ctx.has(Field::Credit) {
-        return statement_row(ctx, opts);
+/// A statement: debit or credit columns, and neither an amount nor a status column (a
+/// result sheet's "Số tiền ghi có" is the amount credited, its status says the outcome).
+fn is_statement(has: impl Fn(Field) -> bool) -> bool {
+    (has(Field::Debit) || has(Field::Credit)) && !has(Field::Amount) && !has(Field::Status)
+}
+
+/// The account a statement's title says it is of ("Số tài khoản: 1234567890").
+fn own_account_in_title(title: &[String]) -> Option<String> {
+    title.iter().find_map(|line| {
+        let folded = crate::domain::names::fold(line);
+        if !(folded.contains("tai khoan") || folded.contains("account")) {
+            return None;
+        }
+        folded
+            .split(|c: char| !c.is_ascii_digit())
+            .find(|run| run.len() >= 6)
+            .map(str::to_owned)
+    })
+}
+
+fn parse_row<'a>(
+    ctx: &mut RowCtx<'a>,
+    opts: &ImportOptions,
+    own_account: Option<&str>,
+) -> Option<PayoutDraft<'a>> {
+    if is_statement(|f| ctx.has(f)) {
+        return statement_row(ctx, opts, own_account);
     }
-    let amount = ctx.amount();
+    // A result sheet's amount, else its only money column ("Số tiền ghi có").
+    let amount_field = [Field::Amount, Field::Credit, Field::Debit]
+        .into_iter()
+        .find(|f| ctx.has(*f))
+        .unwrap_or(Field::Amount);
+    let amount = ctx.amount_in(amount_field);
     let status = if ctx.has(Field::Status) {
         match ctx.text_ref(Field::Status) {
             None => {
@@ -267,7 +311,7 @@ fn parse_row<'a>(ctx: &mut RowCtx<'a>, opts: &ImportOptions) -> Option<PayoutDra
         && a.is_zero()
     {
         ctx.reject(
-            Field::Amount,
+            amount_field,
             "Khoản chi thành công có số tiền bằng 0",
             "successful payout of zero",
         );
@@ -317,7 +361,11 @@ fn parse_row<'a>(ctx: &mut RowCtx<'a>, opts: &ImportOptions) -> Option<PayoutDra
 /// A row of a bank's statement export (sao kê): a debit is money paid out, a credit that
 /// says it is a return is money back; the counterparty's account and name, and doisoat's
 /// order reference, are taken from the narrative where the bank put them there.
-fn statement_row<'a>(ctx: &mut RowCtx<'a>, opts: &ImportOptions) -> Option<PayoutDraft<'a>> {
+fn statement_row<'a>(
+    ctx: &mut RowCtx<'a>,
+    opts: &ImportOptions,
+    own_account: Option<&str>,
+) -> Option<PayoutDraft<'a>> {
     let positive = |ctx: &mut RowCtx<'a>, f: Field| -> Option<Decimal> {
         if !ctx.has_text(f)
             && !matches!(
@@ -327,7 +375,8 @@ fn statement_row<'a>(ctx: &mut RowCtx<'a>, opts: &ImportOptions) -> Option<Payou
         {
             return None;
         }
-        ctx.amount_in(f).filter(|a| !a.is_zero())
+        // The column says the side: a debit written "-1.500.000" is still money out.
+        ctx.amount_unsigned_in(f).filter(|a| !a.is_zero())
     };
     let debit = if ctx.has(Field::Debit) {
         positive(ctx, Field::Debit)
@@ -351,7 +400,7 @@ fn statement_row<'a>(ctx: &mut RowCtx<'a>, opts: &ImportOptions) -> Option<Payou
             ctx.reject(
                 Field::Credit,
                 "Khoản ghi có không phải tiền hoàn trả: không phải một khoản chi",
-                "a credit that is no return: not a payout",
+                "a credit that is not a return: not a payout",
             );
             return None;
         }
@@ -363,6 +412,8 @@ fn statement_row<'a>(ctx: &mut RowCtx<'a>, opts: &ImportOptions) -> Option<Payou
             );
             return None;
         }
+        // An amount that could not be read has said why already.
+        (None, None) if ctx.rejected() => return None,
         (None, None) => {
             let f = if ctx.has(Field::Debit) {
                 Field::Debit
@@ -372,23 +423,15 @@ fn statement_row<'a>(ctx: &mut RowCtx<'a>, opts: &ImportOptions) -> Option<Payou
             ctx.reject(
                 f,
                 "Thiếu số tiền ghi nợ/ghi có",
-                "no debit nor credit amount",
+                "neither a debit nor a credit amount",
             );
             return None;
         }
     };
-    if amount.is_sign_negative() {
-        ctx.reject(Field::Debit, "Số tiền âm", "negative amount");
-        return None;
-    }
     let text = narrative.as_deref().unwrap_or("");
-    let (from_text, name_in_text) = counterparty(text, status == PayoutStatus::Success);
-    let account = read_account(ctx.cell(Field::Account))
-        .filter(|a| a.bytes().any(|b| b.is_ascii_digit()))
-        .or(from_text.map(std::borrow::Cow::Owned));
-    let name = ctx
-        .text_ref(Field::Name)
-        .or(name_in_text.map(std::borrow::Cow::Owned));
+    let column_account =
+        read_account(ctx.cell(Field::Account)).filter(|a| a.bytes().any(|b| b.is_ascii_digit()));
+    let column_name = ctx.text_ref(Field::Name);
     // doisoat's own reference (in the remittance text the bank shows), else the bank's.
     let reference = super::bank::order_reference(text)
         .map(std::borrow::Cow::Owned)
@@ -410,11 +453,19 @@ fn statement_row<'a>(ctx: &mut RowCtx<'a>, opts: &ImportOptions) -> Option<Payou
             .cloned(),
         _ => None,
     };
-    let (mut account, mut name) = (account, name);
+    // Whom it paid: the file's own columns, else the order it answers, else the narrative.
+    let (mut account, mut name) = (column_account, column_name);
     if let Some(o) = &order {
         id = o.id.clone();
         account.get_or_insert(std::borrow::Cow::Owned(o.account.clone()));
         name.get_or_insert(std::borrow::Cow::Owned(o.name.clone()));
+    } else if account.is_none() {
+        let (from_text, name_in_text) =
+            counterparty(text, status == PayoutStatus::Success, own_account);
+        account = from_text.map(std::borrow::Cow::Owned);
+        if name.is_none() {
+            name = name_in_text.map(std::borrow::Cow::Owned);
+        }
     }
     if order.is_none() && account.is_none() && matches!(id, IdCheck::Missing) {
         // A fee, a transfer between own accounts: nobody to link it to.
@@ -476,37 +527,79 @@ fn is_return(folded: &str) -> bool {
 }
 
 /// The counterparty a narrative names: Vietnamese banks write `… tu <account> <NAME> toi
-/// <account> <NAME>` (from, to). For a payout the payee is after `toi`; for a return, the
-/// sender is after `tu`.
-fn counterparty(text: &str, payout: bool) -> (Option<String>, Option<String>) {
-    let folded = crate::domain::names::fold(text);
-    let key = if payout { " toi " } else { " tu " };
-    let Some(at) = folded.find(key) else {
-        return (None, None);
-    };
-    let mut words = folded[at + key.len()..].split_whitespace();
-    let Some(account) = words
-        .next()
-        .filter(|w| w.len() >= 6 && w.bytes().all(|b| b.is_ascii_digit()))
-    else {
-        return (None, None);
-    };
-    // The name runs until the payment's own words begin. A name is 2 to 5 words; anything
-    // else is not taken (a wrong name would flag a mismatch that is not there).
-    const NOT_NAME: [&str; 16] = [
-        "toi", "tu", "chuyen", "ct", "noi", "ung", "chi", "tra", "tro", "cap", "thang", "ck", "tt",
-        "hoan", "thanh", "nop",
-    ];
-    let name: Vec<&str> = words
-        .take_while(|w| {
-            !NOT_NAME.contains(w) && !w.starts_with("ds-") && w.chars().all(char::is_alphabetic)
-        })
-        .take(6)
+/// <account> <NAME>` (from, to). A payout's payee is after `toi`; a return comes `tu` the
+/// payee (else, quoting the transfer it returns, the payee is after `toi`). The statement's
+/// own account is never the counterparty.
+fn counterparty(
+    text: &str,
+    payout: bool,
+    own_account: Option<&str>,
+) -> (Option<String>, Option<String>) {
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let folded: Vec<String> = words
+        .iter()
+        .map(|w| crate::domain::names::fold(w))
         .collect();
-    let name = (2..=5)
-        .contains(&name.len())
-        .then(|| name.join(" ").to_uppercase());
-    (Some(account.to_owned()), name)
+    // (is `toi`, account, name) for each `tu`/`toi` followed by an account.
+    let mut found: Vec<(bool, &str, Option<String>)> = Vec::new();
+    for i in 0..words.len().saturating_sub(1) {
+        let to = match folded[i].as_str() {
+            "toi" => true,
+            "tu" => false,
+            _ => continue,
+        };
+        let account = words[i + 1].trim_end_matches([',', '.', ';', ':']);
+        if account.len() < 6 || !account.bytes().all(|b| b.is_ascii_digit()) {
+            continue;
+        }
+        if own_account == Some(account) {
+            continue;
+        }
+        found.push((to, account, name_after(&words[i + 2..], &folded[i + 2..])));
+    }
+    let pick = found
+        .iter()
+        .find(|(to, _, _)| *to == payout)
+        .or_else(|| found.first());
+    match pick {
+        Some((_, account, name)) => (Some((*account).to_owned()), name.clone()),
+        None => (None, None),
+    }
+}
+
+/// The name at the start of `words`: words in capitals (banks write names so), until the
+/// payment's own words begin. 2 to 5 words, else none: a wrong name would flag a mismatch
+/// that is not there.
+fn name_after(words: &[&str], folded: &[String]) -> Option<String> {
+    // Words and pairs that begin what the payment is for ("HO TRO" after "NGUYEN VAN AN":
+    // Hồ is a surname, "hỗ trợ" is support).
+    const NOT_NAME: [&str; 14] = [
+        "toi", "tu", "chuyen", "ct", "noi", "ung", "chi", "tra", "cap", "thang", "ck", "tt",
+        "hoan", "nop",
+    ];
+    const PHRASES: [(&str, &str); 6] = [
+        ("ho", "tro"),
+        ("nhan", "tien"),
+        ("thanh", "toan"),
+        ("tro", "cap"),
+        ("chuyen", "tien"),
+        ("chi", "tra"),
+    ];
+    let mut name = Vec::new();
+    for (i, (w, f)) in words.iter().zip(folded).enumerate() {
+        let capitals = w.chars().all(|c| c.is_alphabetic() && !c.is_lowercase());
+        let phrase = folded
+            .get(i + 1)
+            .is_some_and(|next| PHRASES.contains(&(f.as_str(), next.as_str())));
+        if !capitals || NOT_NAME.contains(&f.as_str()) || phrase || f.starts_with("ds-") {
+            break;
+        }
+        name.push(*w);
+        if name.len() > 5 {
+            return None;
+        }
+    }
+    (2..=5).contains(&name.len()).then(|| name.join(" "))
 }
 
 #[cfg(test)]
@@ -560,8 +653,9 @@ mod statement_tests {
             Từ ngày 01/10/2026 đến ngày 31/10/2026\n\n\
             Ngày giao dịch,Số bút toán,Ghi nợ,Ghi có,Số dư,Diễn giải\n\
             05/10/2026,FT1,\"1.500.000\",,\"98.500.000\",CT tu 1234567890 PHONG VHXH toi 4200205123456 NGUYEN VAN AN Chi tra tro cap thang 10 nam 2026 DS-202610-78F56852-10\n\
-            05/10/2026,FT2,\"1,000,000\",,\"97,500,000\",CT tu 1234567890 PHONG VHXH toi 4200205123457 TRAN THI BINH chuyen tien\n\
+            05/10/2026,FT2,\"1,000,000\",,\"97,500,000\",CT tu 1234567890 PHONG VHXH toi 4200205123457 TRAN THI BINH HO TRO THANG 10\n\
             06/10/2026,RT1,,1.500.000,99.000.000,Hoan tra giao dich FT1 tu 4200205123456 NGUYEN VAN AN tai khoan da dong\n\
+            06/10/2026,RT2,,1.000.000,100.000.000,HOAN TRA GD FT2 CT tu 1234567890 PHONG VHXH toi 4200205123457 TRAN THI BINH\n\
             07/10/2026,KB1,,50.000.000,149.000.000,Kho bac cap kinh phi\n\
             07/10/2026,FEE,11.000,,148.989.000,Phi dich vu\n";
         let opts = ImportOptions {
@@ -598,12 +692,26 @@ mod statement_tests {
                     Some("4200205123456".into()),
                     Some("RT1".into())
                 ),
+                // Quoting the transfer it returns: the payee, not the statement's account.
+                (
+                    PayoutStatus::Returned,
+                    Decimal::from(1_000_000),
+                    Some("4200205123457".into()),
+                    Some("RT2".into())
+                ),
             ]
         );
         assert_eq!(imp.rows[0].name.as_deref(), Some("NGUYEN VAN AN"));
+        // "HO TRO" (support) is not part of the name.
+        assert_eq!(imp.rows[1].name.as_deref(), Some("TRAN THI BINH"));
+        assert_eq!(imp.rows[3].name.as_deref(), Some("TRAN THI BINH"));
         assert_eq!(imp.rejected_rows, 2, "{:?}", imp.errors);
-        assert!(imp.errors[0].reason_en.contains("credit that is no return"));
-        assert_eq!(imp.errors[0].row, 9);
+        assert!(
+            imp.errors[0]
+                .reason_en
+                .contains("credit that is not a return")
+        );
+        assert_eq!(imp.errors[0].row, 10);
         // A fee names nobody: refused, saying why.
         assert!(
             imp.errors[1]
@@ -638,14 +746,67 @@ mod statement_tests {
     #[test]
     fn export_headers_written_together_are_read() {
         let csv = "TNXDate,DocNo,Debit,Credit,Balance,Transactions in Detail\n\
-            01/09/2024,5213.45946,,50.000,,292976.010924.013647.xin cam on\n";
+            01/09/2024,5213.45946,,50.000,,292976.010924.013647.xin cam on\n\
+            02/09/2024,5213.50001,-200.000,,,CT tu 0011001932418 MAT TRAN toi 0481000755821 LE VAN CUONG ho tro\n";
         let opts = ImportOptions {
             default_bank: BankId::resolve("VCB"),
             ..ImportOptions::new(2026)
         };
         let imp = import_payouts("vcb.csv", csv.as_bytes().to_vec(), &opts)
             .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!((imp.data_rows, imp.rejected_rows), (1, 1));
-        assert!(imp.errors[0].reason_en.contains("credit that is no return"));
+        assert_eq!(
+            (imp.data_rows, imp.rejected_rows),
+            (2, 1),
+            "{:?}",
+            imp.errors
+        );
+        assert!(
+            imp.errors[0]
+                .reason_en
+                .contains("credit that is not a return")
+        );
+        // TNXDate a date, DocNo the reference, a debit written negative still money out.
+        let r = &imp.rows[0];
+        assert_eq!(r.reference.as_deref(), Some("5213.50001"));
+        assert_eq!(r.value_date, chrono::NaiveDate::from_ymd_opt(2024, 9, 2));
+        assert_eq!(r.amount, Decimal::from(200_000));
+        assert_eq!(r.account.as_deref(), Some("0481000755821"));
+        assert_eq!(r.name.as_deref(), Some("LE VAN CUONG"));
+    }
+
+    /// A result sheet with a credited-amount column and a status is no statement: its
+    /// status says the outcome; a sheet naming nobody (no ID, no account) is refused whole.
+    #[test]
+    fn result_sheets_with_credit_columns_stay_result_sheets() {
+        let csv = "Số tài khoản,Họ tên,Số tiền ghi có,Ngày ghi có,Trạng thái\n\
+            4200205123456,NGUYEN VAN AN,1.500.000,05/10/2026,Không thành công\n\
+            4200205123457,TRAN THI BINH,1.000.000,05/10/2026,Thành công\n";
+        let opts = ImportOptions {
+            default_bank: BankId::resolve("VBA"),
+            ..ImportOptions::new(2026)
+        };
+        let imp = import_payouts("kq.csv", csv.as_bytes().to_vec(), &opts)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(imp.rejected_rows, 0, "{:?}", imp.errors);
+        let got: Vec<_> = imp.rows.iter().map(|r| (r.status, r.amount)).collect();
+        assert_eq!(
+            got,
+            vec![
+                (PayoutStatus::Failed, Decimal::from(1_500_000)),
+                (PayoutStatus::Success, Decimal::from(1_000_000)),
+            ]
+        );
+        assert_eq!(
+            imp.rows[0].value_date,
+            chrono::NaiveDate::from_ymd_opt(2026, 10, 5)
+        );
+
+        let nobody = "Họ tên,Số tiền,Ghi chú\nNGUYEN VAN AN,1.500.000,đã chi\n";
+        let err = import_payouts("kq2.csv", nobody.as_bytes().to_vec(), &opts)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.contains("Số tài khoản (account)"), "{err}");
+        assert!(!err.contains("Lý do"), "{err}");
     }
 }

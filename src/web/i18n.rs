@@ -193,13 +193,13 @@ const TEXTS: &[(&str, &str, &str)] = &[
     (
         "orders.resend",
         "Lập lại lệnh đã gửi (ngân hàng báo không nhận được tệp)",
-        "Write orders already sent again (the bank lost the file)",
+        "Re-issue orders already sent (the bank did not receive the file)",
     ),
-    ("orders.submit", "Lập lệnh chi", "Write the orders"),
+    ("orders.submit", "Lập lệnh chi", "Create payment orders"),
     (
         "orders.failed",
         "Không lập được lệnh chi",
-        "No payment orders written",
+        "Payment orders could not be created",
     ),
     (
         "period.no_runs",

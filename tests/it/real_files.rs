@@ -557,7 +557,7 @@ fn real_bank_files_are_read_as_payouts() {
         let credits = imp
             .errors
             .iter()
-            .filter(|e| e.reason_en.starts_with("a credit that is no return"))
+            .filter(|e| e.reason_en.starts_with("a credit that is not a return"))
             .count();
         let unbalanced = imp.notices.iter().filter(|n| n.contains('≠')).count();
         let sum: rust_decimal::Decimal = dong.rows.iter().map(|r| r.amount).sum();
@@ -731,7 +731,7 @@ fn vietnamese_statement_exports_are_read() {
         let refused_credits = imp
             .errors
             .iter()
-            .filter(|e| e.reason_en.contains("credit that is no return"))
+            .filter(|e| e.reason_en.contains("credit that is not a return"))
             .count();
         assert_eq!(refused_credits, credits, "{file}");
         let nobody = imp

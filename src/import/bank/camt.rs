@@ -15,13 +15,10 @@ use quick_xml::Reader;
 use quick_xml::events::{BytesStart, Event};
 use rust_decimal::Decimal;
 
-use super::{Balances, Kind, Lines, Sink, Txn, append, cut};
+use super::{Balances, Kind, Lines, Sink, Txn, append, cut, open_element};
 use crate::domain::reason_codes;
 use crate::domain::records::PayoutRow;
 use crate::import::{ImportError, Rows};
-
-/// Deeper than any ISO 20022 message nests: a file that does is refused, not followed.
-const MAX_DEPTH: usize = 64;
 
 const ROOTS: [&str; 3] = ["BkToCstmrStmt", "BkToCstmrAcctRpt", "BkToCstmrDbtCdtNtfctn"];
 const STATEMENTS: [&str; 3] = ["Stmt", "Rpt", "Ntfctn"];
@@ -185,20 +182,11 @@ fn open(
     file: &str,
     line: u32,
 ) -> Result<(), ImportError> {
-    if stack.len() >= MAX_DEPTH {
-        return Err(corrupt(file, line, "elements nested too deep", ""));
-    }
-    let name = e.local_name().as_ref().to_owned();
-    *ccy = if name.ends_with("Amt") {
-        e.attributes()
-            .flatten()
-            .find(|a| a.key.local_name().as_ref() == "Ccy")
-            .map(|a| cut(a.value.trim()))
+    if open_element(stack, e, ccy) {
+        Ok(())
     } else {
-        None
-    };
-    stack.push(name);
-    Ok(())
+        Err(corrupt(file, line, "elements nested too deep", ""))
+    }
 }
 
 fn corrupt(file: &str, line: u32, why: &str, at: &str) -> ImportError {

@@ -287,7 +287,7 @@ impl<R: Rows<PayoutRow>> Sink<R> {
             Some(Kind::Credit) => {
                 return Err((
                     "khoản ghi có không phải tiền hoàn trả: không phải một khoản chi".into(),
-                    "a credit that is no return: not a payout".into(),
+                    "a credit that is not a return: not a payout".into(),
                 ));
             }
             None => {
@@ -452,6 +452,32 @@ pub(crate) fn order_reference(text: &str) -> Option<String> {
 }
 
 /// Text kept from a file, bounded.
+/// Deeper than any ISO 20022 message nests: a file that does is refused, not followed.
+pub(crate) const MAX_DEPTH: usize = 64;
+
+/// An XML element opens: its name onto the path, and the currency an amount states
+/// (`…Amt Ccy="VND"`). `false` when it nests deeper than `MAX_DEPTH`.
+pub(crate) fn open_element(
+    stack: &mut Vec<String>,
+    e: &quick_xml::events::BytesStart<'_>,
+    ccy: &mut Option<String>,
+) -> bool {
+    if stack.len() >= MAX_DEPTH {
+        return false;
+    }
+    let name = e.local_name().as_ref().to_owned();
+    *ccy = if name.ends_with("Amt") {
+        e.attributes()
+            .flatten()
+            .find(|a| a.key.local_name().as_ref() == "Ccy")
+            .map(|a| cut(a.value.trim()))
+    } else {
+        None
+    };
+    stack.push(name);
+    true
+}
+
 pub(crate) fn cut(s: &str) -> String {
     match s.char_indices().nth(MAX_TEXT) {
         Some((at, _)) => format!("{}…", &s[..at]),
@@ -606,7 +632,7 @@ mod tests {
         assert_eq!(why.len(), 3);
         assert_eq!(why[0].0, "Ntfctn[1]/Ntry[4]");
         assert!(why[0].1.contains("USD, not VND"), "{why:?}");
-        assert!(why[1].1.contains("credit that is no return"), "{why:?}");
+        assert!(why[1].1.contains("credit that is not a return"), "{why:?}");
         assert_eq!(why[2].0, "Ntfctn[1]/Ntry[6]/TxDtls[1]");
         assert!(why[2].1.contains("fraction"), "{why:?}");
         // The line where the transaction is, as an editor shows it.
@@ -862,7 +888,11 @@ mod tests {
         );
         assert_eq!(imp.rows[0].value_date, NaiveDate::from_ymd_opt(2026, 10, 5));
         assert_eq!(imp.errors[0].row, 10, "the :61: line of the credit");
-        assert!(imp.errors[0].reason_en.contains("credit that is no return"));
+        assert!(
+            imp.errors[0]
+                .reason_en
+                .contains("credit that is not a return")
+        );
         // Both messages balance.
         assert!(imp.control_total.as_ref().is_some_and(|c| !c.mismatch()));
     }

@@ -13,12 +13,10 @@ use std::io::BufRead;
 use quick_xml::Reader;
 use quick_xml::events::Event;
 
-use super::{Kind, Lines, Sink, Txn, append, cut};
+use super::{Kind, Lines, Sink, Txn, append, cut, open_element};
 use crate::domain::reason_codes;
 use crate::domain::records::PayoutRow;
 use crate::import::{ImportError, Rows};
-
-const MAX_DEPTH: usize = 64;
 
 /// A status with its reason, and where it was stated.
 #[derive(Default, Clone)]
@@ -84,19 +82,9 @@ pub(super) fn read<R: Rows<PayoutRow>>(
         let line = reader.get_ref().line();
         let (start, end) = match &event {
             Event::Start(e) | Event::Empty(e) => {
-                if stack.len() >= MAX_DEPTH {
+                if !open_element(&mut stack, e, &mut ccy) {
                     return Err(corrupt(line, "elements nested too deep"));
                 }
-                let name = e.local_name().as_ref().to_owned();
-                ccy = if name.ends_with("Amt") {
-                    e.attributes()
-                        .flatten()
-                        .find(|a| a.key.local_name().as_ref() == "Ccy")
-                        .map(|a| cut(a.value.trim()))
-                } else {
-                    None
-                };
-                stack.push(name);
                 text.clear();
                 (true, matches!(event, Event::Empty(_)))
             }
