@@ -559,12 +559,15 @@ fn group_label(group: &[Field]) -> String {
         .join(" hoặc/or ")
 }
 
-/// The amount unit: stated in the amount header's parentheses, else in the title block.
+/// The amount unit: stated in the amount header's parentheses (a statement's debit or
+/// credit header's), else in the title block.
 fn amount_unit(grid: &Grid, header: &Header, first_row: usize) -> Decimal {
-    if let Some(c) = header.column(Field::Amount)
-        && let Some(u) = parse_unit(header.name_of(c))
-    {
-        return u;
+    for f in [Field::Amount, Field::Debit, Field::Credit] {
+        if let Some(c) = header.column(f)
+            && let Some(u) = parse_unit(header.name_of(c))
+        {
+            return u;
+        }
     }
     for r in 0..first_row {
         for c in 0..grid.width(r) {

@@ -774,6 +774,21 @@ mod statement_tests {
         assert_eq!(r.name.as_deref(), Some("LE VAN CUONG"));
     }
 
+    /// Amounts in thousands, as the debit header says: scaled like a list's amounts.
+    #[test]
+    fn a_statement_in_thousands() {
+        let csv = "Ngày giao dịch,Ghi nợ (nghìn đồng),Ghi có (nghìn đồng),Diễn giải\n\
+            05/10/2026,1.500,,CT toi 4200205123456 NGUYEN VAN AN tro cap\n";
+        let opts = ImportOptions {
+            default_bank: BankId::resolve("VBA"),
+            ..ImportOptions::new(2026)
+        };
+        let imp = import_payouts("sk.csv", csv.as_bytes().to_vec(), &opts)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(imp.rows.len(), 1, "{:?}", imp.errors);
+        assert_eq!(imp.rows[0].amount, Decimal::from(1_500_000));
+    }
+
     /// A result sheet with a credited-amount column and a status is no statement: its
     /// status says the outcome; a sheet naming nobody (no ID, no account) is refused whole.
     #[test]

@@ -1763,6 +1763,24 @@ async fn the_period_page_writes_payment_orders() {
         let r = send(&mut b, &path, bad_date).await;
         assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
 
+        // A ward's accountant writes no orders for a unit outside its subtree.
+        let ward = support::make_token_in(
+            app.store.as_ref(),
+            "phuong",
+            doisoat::domain::access::Role::Accountant,
+            None,
+            "00004",
+        )
+        .await;
+        let mut w = Browser::new(&app);
+        w.sign_in(&ward).await;
+        let csrf_w = csrf_of(&w.get(&format!("/periods/{id}")).await.text());
+        let mut outside = fields(&csrf_w, "VBA", "pain.001");
+        outside.push(("unit".into(), "VN".into()));
+        let r = send(&mut w, &path, outside).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND);
+        assert_eq!(audited(&app).await, 1);
+
         // An auditor sees no form and may not post one.
         let mut auditor = Browser::new(&app);
         auditor.sign_in(&app.tokens.auditor).await;
