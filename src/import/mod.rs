@@ -585,18 +585,17 @@ impl<'a> RowCtx<'a> {
             }
             other => other,
         };
-        match read_amount(unsigned, self.header.unit) {
-            Ok(v) => Some(v),
-            Err(e) => {
-                self.reject(f, e.message_vi(), e.message_en());
-                None
-            }
-        }
+        self.amount_of(f, unsigned)
     }
 
     /// The amount in column `f` (a statement's debit or credit), as `amount` reads it.
     pub fn amount_in(&mut self, f: Field) -> Option<Decimal> {
-        match read_amount(self.cell(f), self.header.unit) {
+        self.amount_of(f, self.cell(f))
+    }
+
+    /// `cell` (column `f`'s, as it stands or unsigned) read as an amount, or the row rejected.
+    fn amount_of(&mut self, f: Field, cell: Cell<'_>) -> Option<Decimal> {
+        match read_amount(cell, self.header.unit) {
             Ok(v) => Some(v),
             Err(e) => {
                 self.reject(f, e.message_vi(), e.message_en());

@@ -330,18 +330,8 @@ fn parse_row<'a>(
             "no personal ID and no account number: the payout cannot be linked",
         );
     }
-    let bank = read_bank(ctx).or(if !ctx.has_text(Field::Bank) {
-        opts.default_bank
-    } else {
-        None
-    });
-    if bank.is_none() && !ctx.has_text(Field::Bank) {
-        ctx.reject(Field::Bank, "Thiếu ngân hàng", "missing bank");
-    }
-    let value_date = match read_date(ctx.cell(Field::ValueDate)) {
-        Some(DateOrYear::Date(d)) => Some(d),
-        _ => None,
-    };
+    let bank = row_bank(ctx, opts);
+    let value_date = row_value_date(ctx);
     Some(PayoutDraft {
         file: ctx.file(),
         row: ctx.row_number(),
@@ -358,6 +348,28 @@ fn parse_row<'a>(
     })
 }
 
+/// The row's bank: its bank column, else the file's (given, or named by its title); a row
+/// with neither is rejected.
+fn row_bank(ctx: &mut RowCtx<'_>, opts: &ImportOptions) -> Option<crate::domain::banks::BankId> {
+    let bank = read_bank(ctx).or(if !ctx.has_text(Field::Bank) {
+        opts.default_bank
+    } else {
+        None
+    });
+    if bank.is_none() && !ctx.has_text(Field::Bank) {
+        ctx.reject(Field::Bank, "Thiếu ngân hàng", "missing bank");
+    }
+    bank
+}
+
+/// The booking date, when the cell holds a whole date.
+fn row_value_date(ctx: &RowCtx<'_>) -> Option<chrono::NaiveDate> {
+    match read_date(ctx.cell(Field::ValueDate)) {
+        Some(DateOrYear::Date(d)) => Some(d),
+        _ => None,
+    }
+}
+
 /// A row of a bank's statement export (sao kê): a debit is money paid out, a credit that
 /// says it is a return is money back; the counterparty's account and name, and doisoat's
 /// order reference, are taken from the narrative where the bank put them there.
@@ -367,12 +379,7 @@ fn statement_row<'a>(
     own_account: Option<&str>,
 ) -> Option<PayoutDraft<'a>> {
     let positive = |ctx: &mut RowCtx<'a>, f: Field| -> Option<Decimal> {
-        if !ctx.has_text(f)
-            && !matches!(
-                ctx.cell(f),
-                super::grid::Cell::Number(_) | super::grid::Cell::Int(_)
-            )
-        {
+        if !ctx.has_text(f) {
             return None;
         }
         // The column says the side: a debit written "-1.500.000" is still money out.
@@ -437,14 +444,7 @@ fn statement_row<'a>(
         .map(std::borrow::Cow::Owned)
         .or_else(|| ctx.text_ref(Field::Reference));
     let mut id = read_id(ctx.cell(Field::PopulationId), opts.as_of_year);
-    let bank = read_bank(ctx).or(if !ctx.has_text(Field::Bank) {
-        opts.default_bank
-    } else {
-        None
-    });
-    if bank.is_none() && !ctx.has_text(Field::Bank) {
-        ctx.reject(Field::Bank, "Thiếu ngân hàng", "missing bank");
-    }
+    let bank = row_bank(ctx, opts);
     // An answer to doisoat's own order (at its bank): whom it paid is known from it.
     let order = match (&opts.orders, reference.as_deref()) {
         (Some(orders), Some(r)) => orders
@@ -476,10 +476,7 @@ fn statement_row<'a>(
         );
         return None;
     }
-    let value_date = match read_date(ctx.cell(Field::ValueDate)) {
-        Some(DateOrYear::Date(d)) => Some(d),
-        _ => None,
-    };
+    let value_date = row_value_date(ctx);
     let reason = (status == PayoutStatus::Returned)
         .then(|| narrative.clone())
         .flatten();

@@ -451,7 +451,6 @@ pub(crate) fn order_reference(text: &str) -> Option<String> {
     None
 }
 
-/// Text kept from a file, bounded.
 /// Deeper than any ISO 20022 message nests: a file that does is refused, not followed.
 pub(crate) const MAX_DEPTH: usize = 64;
 
@@ -478,6 +477,7 @@ pub(crate) fn open_element(
     true
 }
 
+/// Text kept from a file, bounded.
 pub(crate) fn cut(s: &str) -> String {
     match s.char_indices().nth(MAX_TEXT) {
         Some((at, _)) => format!("{}…", &s[..at]),
